@@ -1,0 +1,18 @@
+"""jaxlin: linear classifiers in JAX with hand-derived gradients proven against autodiff.
+
+Layers, one direction of data flow (see README):
+losses (L, δ = ∂L/∂z) → linear model (Z = XW + b, Xᵀ Δ) → objective (mean + penalty) → solvers.
+"""
+from jaxlin import activations, hessian, linear, losses, objective, penalties
+from jaxlin.linear import Params, add_bias, contract, init_params, logits, logits_one
+from jaxlin.losses import LOSSES, Loss, get_loss
+from jaxlin.objective import encode_targets, value_and_grad
+from jaxlin.penalties import Penalty
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "activations", "hessian", "linear", "losses", "objective", "penalties",
+    "Params", "add_bias", "contract", "init_params", "logits", "logits_one",
+    "LOSSES", "Loss", "get_loss", "encode_targets", "value_and_grad", "Penalty",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from jaxlin.cli import main
+
+sys.exit(main())

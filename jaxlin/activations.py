@@ -1,0 +1,117 @@
+"""Activations ``g(z)`` and their derivatives (SPEC §2).
+
+Every activation acts on the scores of one example, ``z`` of shape ``(K,)`` (or
+any shape, element-wise, except softmax which normalises over the last axis).
+Each derivative sits right under its activation.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def identity(z):
+    """Identity (linear neuron): ``g(z) = z``."""
+    return z
+
+
+def identity_grad(z):
+    """``g'(z) = 1``."""
+    return jnp.ones_like(z)
+
+
+def step(z, threshold=0.0):
+    """Threshold / step (perceptron): ``g(z) = 1[z > t]`` as floats in {0, 1}.
+
+    >>> step(jnp.array([-1.0, 0.0, 2.0]))
+    Array([0., 0., 1.], dtype=float32)
+    """
+    return (z > threshold).astype(jnp.result_type(z, jnp.float32))
+
+
+def step_grad(z, threshold=0.0):
+    """``g'(z) = 0`` almost everywhere (undefined at ``z = t``; we return 0).
+
+    This is why the perceptron rule is not a gradient of the step objective:
+    see :func:`step_straight_through` and erratum E1 of SPEC §7.
+    """
+    return jnp.zeros_like(z)
+
+
+def step_straight_through(z, threshold=0.0):
+    """The step in the forward pass, the identity in the backward pass.
+
+    ``value = step(z)``, ``d value / dz = 1`` under autodiff. Differentiating the
+    squared error through this surrogate gives exactly the perceptron rule
+    ``-2 (y - step(z))`` (SPEC §3b), so autodiff can check that rule.
+    """
+    return z + jax.lax.stop_gradient(step(z, threshold) - z)
+
+
+def sigmoid(z):
+    """Logistic sigmoid ``σ(z) = 1 / (1 + e^(−z))`` (``jax.nn.sigmoid`` is stable)."""
+    return jax.nn.sigmoid(z)
+
+
+def sigmoid_grad(z):
+    """``σ'(z) = σ(z) (1 − σ(z))``."""
+    s = jax.nn.sigmoid(z)
+    return s * (1.0 - s)
+
+
+def softmax(z):
+    """Softmax over the last axis: ``s_j = e^(z_j) / Σ_k e^(z_k)``.
+
+    Shifted by ``max z`` inside ``jax.nn.softmax`` so large scores do not overflow.
+
+    >>> softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0])).round(6)
+    Array([0.067451, 0.18335 , 0.498398, 0.18335 , 0.067451], dtype=float32)
+    """
+    return jax.nn.softmax(z, axis=-1)
+
+
+def softmax_jacobian(z):
+    """Jacobian of softmax, ``∂s_i/∂z_j = s_i (1[i=j] − s_j)`` = ``diag(s) − s sᵀ``.
+
+    Args:
+      z: scores, shape ``(K,)``.
+    Returns:
+      shape ``(K, K)``.
+    """
+    s = softmax(z)
+    return jnp.diag(s) - jnp.outer(s, s)
+
+
+def logit(p):
+    """Inverse sigmoid (log-odds) ``log(p / (1 − p))``, so ``logit(σ(z)) = z``.
+
+    Written as ``log(p) − log1p(−p)`` to keep precision near 0 and 1.
+    """
+    return jnp.log(p) - jnp.log1p(-p)
+
+
+def logit_grad(p):
+    """``d logit / dp = 1 / (p (1 − p))``."""
+    return 1.0 / (p * (1.0 - p))
+
+
+def entropy(p):
+    """Entropy ``H(p) = −Σ_k p_k ln p_k`` over the last axis (``0 ln 0 = 0``)."""
+    return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=-1)
+
+
+def cross_entropy(a, b):
+    """Cross-entropy ``H(a, b) = −Σ_k a_k ln b_k`` over the last axis.
+
+    ``a`` is the target distribution (e.g. one-hot), ``b`` the predicted
+    probabilities (seed 004's table). Terms with ``a_k = 0`` contribute 0.
+    """
+    return -jnp.sum(jnp.where(a > 0, a * jnp.log(jnp.where(a > 0, b, 1.0)), 0.0), axis=-1)
+
+
+ACTIVATIONS = {
+    "identity": (identity, identity_grad),
+    "step": (step, step_grad),
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "logit": (logit, logit_grad),
+}

@@ -1,0 +1,43 @@
+"""Second order: the Hessian of ``J`` for element-wise ``K = 1`` losses, and a convexity check.
+
+For ``z_i = x̃_i θ`` with ``x̃ = [x, 1]`` and ``θ = [W; b]`` (the bias trick)::
+
+    ∇²J = (1/N) X̃ᵀ diag(h) X̃ + 2 l2 [I_d 0; 0 0],   h_i = ∂²L/∂z² at (z_i, y_i)
+
+For binary cross-entropy ``h = σ(1 − σ) ≥ 0``, so ``∇²J`` is PSD (convex); for the
+squared error with a sigmoid ``h`` changes sign and the smallest eigenvalue
+can be negative (not convex; seed 001).
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxlin.linear import Params, add_bias, logits
+from jaxlin.losses import get_loss
+from jaxlin.penalties import Penalty
+
+
+def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
+    """Hessian of ``J`` with respect to ``θ = [W; b]`` for a ``K = 1`` loss with a curvature.
+
+    Args:
+      params: ``W`` ``(d, 1)``, ``b`` ``(1,)``. X: ``(N, d)``. T: ``(N, 1)``.
+    Returns:
+      ``(d+1, d+1)``.
+    """
+    loss = get_loss(loss)
+    if loss.curvature is None:
+        raise ValueError(f"loss: {loss.name!r} has no element-wise curvature")
+    if params.W.shape[1] != 1:
+        raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")
+    h = jax.vmap(loss.curvature)(logits(params, X), T)[:, 0]
+    Xt = add_bias(X)
+    H = (Xt.T * h) @ Xt / X.shape[0]
+    reg = jnp.concatenate([jnp.full((X.shape[1],), 2.0 * penalty.l2), jnp.zeros((1,))])
+    return H + jnp.diag(reg.astype(H.dtype))
+
+
+def min_eigenvalue(H):
+    """Smallest eigenvalue of a symmetric matrix (``≥ 0`` everywhere ⇔ convex)."""
+    return jnp.linalg.eigvalsh(H)[0]

@@ -1,0 +1,95 @@
+"""The linear model: parameters, initialisation, scores ``Z = X W + b``, the contraction ``Xᵀ Δ``.
+
+Layout (SPEC §1): ``X`` is ``(N, d)`` with one example per row, ``W`` is ``(d, K)``,
+``b`` is ``(K,)``, scores ``Z`` are ``(N, K)``. Seed 003 writes the transpose
+(``W`` as ``(K, p+1)``, ``X`` as ``(p+1, N)``); :func:`logits_column_layout`
+computes that form so a test can show ``Z_col == Z_row.T``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+class Params(NamedTuple):
+    """Parameters of a linear model: weights ``W`` ``(d, K)`` and biases ``b`` ``(K,)``."""
+
+    W: jax.Array
+    b: jax.Array
+
+
+def init_params(key, n_features: int, n_outputs: int = 1, method: str = "zeros",
+                dtype=jnp.float32) -> Params:
+    """Initial parameters: ``"zeros"`` (seeds 002, 004) or ``"uniform"`` in ``[−1, 1]`` (seed 000).
+
+    Args:
+      key: a ``jax.random`` key (used by ``"uniform"``; ignored by ``"zeros"``).
+      n_features: ``d``.
+      n_outputs: ``K`` (1 for binary classification and regression).
+      method: ``"zeros"`` or ``"uniform"``.
+    Returns:
+      :class:`Params` with ``W`` ``(d, K)`` and ``b`` ``(K,)``.
+
+    >>> init_params(jax.random.key(0), 3, 2).W.shape
+    (3, 2)
+    """
+    if method == "zeros":
+        return Params(jnp.zeros((n_features, n_outputs), dtype), jnp.zeros((n_outputs,), dtype))
+    if method == "uniform":
+        kw, kb = jax.random.split(key)
+        return Params(
+            jax.random.uniform(kw, (n_features, n_outputs), dtype, -1.0, 1.0),
+            jax.random.uniform(kb, (n_outputs,), dtype, -1.0, 1.0),
+        )
+    raise ValueError(f"init: unknown method {method!r}; expected 'zeros' or 'uniform'")
+
+
+def logits_one(params: Params, x):
+    """Scores of one example: ``z = x W + b``. ``x`` ``(d,)`` → ``z`` ``(K,)``."""
+    return x @ params.W + params.b
+
+
+def logits(params: Params, X):
+    """Scores of a batch, ``Z = X W + b``: :func:`logits_one` mapped over rows.
+
+    Args:
+      X: ``(N, d)``.
+    Returns:
+      ``(N, K)``.
+    """
+    return jax.vmap(logits_one, in_axes=(None, 0))(params, X)
+
+
+def contract(X, D):
+    """The chain rule through the linear map: ``Xᵀ D``, ``(N, d), (N, K) → (d, K)``.
+
+    Written as ``Dᵀ X`` producing ``(K, d)`` and transposed: on XLA:CPU this
+    streams X once in row-major order, where ``X.T @ D`` can cost several
+    passes over X (see benchmarks/RESULTS.md).
+    """
+    return jnp.einsum("nk,nd->kd", D, X).T
+
+
+def add_bias(X):
+    """Append a column of ones: ``(N, d) → (N, d+1)`` (the bias trick)."""
+    return jnp.concatenate([X, jnp.ones((*X.shape[:-1], 1), X.dtype)], axis=-1)
+
+
+def stack_bias(params: Params):
+    """``W~ = [W; b]``, shape ``(d+1, K)``: the last row holds the biases."""
+    return jnp.concatenate([params.W, params.b[None, :]], axis=0)
+
+
+def split_bias(W_tilde) -> Params:
+    """Inverse of :func:`stack_bias`: ``(d+1, K) → Params``."""
+    return Params(W_tilde[:-1], W_tilde[-1])
+
+
+def logits_column_layout(W_col, X_col):
+    """Seed 003's layout: ``W_col`` ``(K, p+1)`` times ``X_col`` ``(p+1, N)`` → ``(K, N)``.
+
+    The bias is the last column of ``W_col`` and ``X_col`` carries a row of ones.
+    """
+    return W_col @ X_col

@@ -1,0 +1,171 @@
+"""The objective ``J(W, b) = (1/N) Σ_i L(z_i, y_i) + R(W)`` and its hand-derived gradient.
+
+This is the one place where per-example losses are batched (``jax.vmap``) and
+averaged. The gradient is the chain rule through the linear map (SPEC §1)::
+
+    Δ = [δ_1; …; δ_N]                (N, K),  δ_i = ∂L/∂z_i  (owned by the loss)
+    ∂J/∂W = (1/N) Xᵀ Δ + ∂R/∂W      (d, K)   (contraction owned by the linear model)
+    ∂J/∂b = (1/N) Σ_i δ_i           (K,)     (the penalty never touches b)
+
+With ``sample_weight`` ``w`` the mean becomes the weighted mean
+``Σ_i w_i L_i / Σ_i w_i`` and ``Δ`` is replaced by ``w ⊙ Δ`` over ``Σ w``.
+
+For a loss that is maximised (the log-likelihood, SPEC §3e) the objective is
+the penalised log-likelihood ``mean LL − R(W)``; ascent on it is descent on
+``mean(−LL) + R(W)``.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import penalties
+from jaxlin.linear import Params, contract, logits
+from jaxlin.losses import Loss, get_loss
+from jaxlin.penalties import Penalty
+
+
+def _weigh(V, sample_weight):
+    """``(w ⊙ V, Σ w)``, or ``(V, N)`` without weights: the single averaging rule."""
+    if sample_weight is None:
+        return V, V.shape[0]
+    w = sample_weight.reshape((-1,) + (1,) * (V.ndim - 1)).astype(V.dtype)
+    return V * w, jnp.sum(sample_weight).astype(V.dtype)
+
+
+def _check_shapes(params: Params, X, T):
+    # Trace-time shape check: a plain ValueError showing the shapes received.
+    if X.ndim != 2 or T.ndim != 2 or params.W.ndim != 2 or params.b.ndim != 1:
+        raise ValueError(
+            f"objective: expected X (N, d), targets (N, K), W (d, K), b (K,); got X "
+            f"{X.shape}, targets {T.shape}, W {params.W.shape}, b {params.b.shape}")
+    (n, d), (n_t, k) = X.shape, T.shape
+    if params.W.shape != (d, k) or params.b.shape != (k,) or n_t != n:
+        raise ValueError(
+            f"objective: shapes do not agree: X {X.shape} (N, d), targets {T.shape} (N, K), "
+            f"W {params.W.shape} (d, K), b {params.b.shape} (K,)")
+
+
+def per_example_losses(loss: Loss, Z, T):
+    """``L(z_i, y_i)`` for each row: ``(N, K), (N, K) → (N,)``."""
+    return jax.vmap(loss.value)(Z, T)
+
+
+def score_gradients(loss: Loss, Z, T):
+    """``Δ``, the stacked ``δ_i = ∂L/∂z_i``: ``(N, K), (N, K) → (N, K)``."""
+    return jax.vmap(loss.delta)(Z, T)
+
+
+def _penalty_sign(loss: Loss):
+    return -1.0 if loss.maximise else 1.0
+
+
+def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
+    """``J = mean_i L(x_i W + b, y_i) + R(W)`` (``mean LL − R`` for a maximised loss).
+
+    Args:
+      params: ``W`` ``(d, K)``, ``b`` ``(K,)``.
+      X: ``(N, d)``. T: targets ``(N, K)`` (see :func:`encode_targets`).
+      loss: a :class:`~jaxlin.losses.Loss` or its name.
+      penalty: :class:`~jaxlin.penalties.Penalty` on ``W``.
+      sample_weight: optional ``(N,)`` non-negative weights.
+    Returns:
+      scalar.
+    """
+    loss = get_loss(loss)
+    _check_shapes(params, X, T)
+    L, total = _weigh(per_example_losses(loss, logits(params, X), T), sample_weight)
+    return jnp.sum(L) / total + _penalty_sign(loss) * penalties.value(penalty, params.W)
+
+
+def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
+                   sample_weight=None, smooth_only: bool = False):
+    """``J`` and its hand-derived gradient ``(∂J/∂W, ∂J/∂b)`` through ``δ`` and ``Xᵀ Δ``.
+
+    Args: as :func:`objective`; ``smooth_only`` leaves the L1 term out of the
+      gradient (and the value) for proximal solvers.
+    Returns:
+      ``(J, Params(dW (d, K), db (K,)))``.
+    """
+    loss = get_loss(loss)
+    _check_shapes(params, X, T)
+    Z = logits(params, X)
+    L, total = _weigh(per_example_losses(loss, Z, T), sample_weight)
+    D, _ = _weigh(score_gradients(loss, Z, T), sample_weight)
+    sign = _penalty_sign(loss)
+    pen = penalty._replace(l1=0.0) if smooth_only else penalty
+    J = jnp.sum(L) / total + sign * penalties.value(pen, params.W)
+    dW = contract(X, D) / total + sign * penalties.grad(pen, params.W)
+    db = jnp.sum(D, axis=0) / total
+    return J, Params(dW, db)
+
+
+def grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
+    """The hand-derived gradient alone (see :func:`value_and_grad`)."""
+    return value_and_grad(params, X, T, loss, penalty, sample_weight)[1]
+
+
+def autodiff_objective(params: Params, X, T, loss, penalty: Penalty = Penalty(),
+                       sample_weight=None):
+    """:func:`objective` built from ``loss.autodiff_value`` — what ``jax.grad`` checks against.
+
+    Identical to :func:`objective` except for the straight-through step loss.
+    """
+    loss = get_loss(loss)
+    Z = X @ params.W + params.b
+    L, total = _weigh(jax.vmap(loss.autodiff_value)(Z, T), sample_weight)
+    return jnp.sum(L) / total + _penalty_sign(loss) * penalties.value(penalty, params.W)
+
+
+def autodiff_value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
+                            sample_weight=None):
+    """``jax.value_and_grad`` of :func:`autodiff_objective`: the independent reference."""
+    return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
+
+
+def encode_targets(y, loss, n_classes: int | None = None):
+    """Convert labels once, at the public boundary, to the ``(N, K)`` float targets losses take.
+
+    * ``"binary"`` losses: ``y`` ``(N,)`` with values in ``{0, 1}`` or ``{−1, +1}`` → ``(N, 1)``;
+      an ``(N, K)`` 0/1 matrix is kept (one-vs-rest).
+    * ``"onehot"`` losses: integer ``y`` ``(N,)`` in ``{0..K−1}`` → one-hot ``(N, K)``;
+      an ``(N, K)`` one-hot matrix is kept.
+    * ``"real"`` losses: ``(N,)`` → ``(N, 1)``; ``(N, K)`` kept.
+
+    Raises ``ValueError`` naming ``y`` for labels that do not fit the loss.
+    """
+    loss = get_loss(loss)
+    arr = np.asarray(y)
+    if arr.ndim not in (1, 2) or arr.shape[0] == 0:
+        raise ValueError(f"y: expected labels of shape (N,) or (N, K) with N > 0, got {arr.shape}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"y: expected numeric labels, got dtype {arr.dtype}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("y: contains NaN or infinite values")
+    if loss.target == "real":
+        return jnp.asarray(arr.reshape(arr.shape[0], -1), jnp.float32)
+    if arr.ndim == 2:
+        if not np.all((arr == 0) | (arr == 1)):
+            raise ValueError(f"y: a label matrix for loss {loss.name!r} must hold only 0 and 1")
+        if loss.target == "onehot" and not np.all(arr.sum(1) == 1):
+            raise ValueError(f"y: one-hot rows for loss {loss.name!r} must each sum to 1")
+        return jnp.asarray(arr, jnp.float32)
+    values = np.unique(arr)
+    if loss.target == "binary":
+        if set(values.tolist()) <= {-1, 1} and -1 in values:
+            arr = (arr > 0)
+        elif not set(values.tolist()) <= {0, 1}:
+            raise ValueError(
+                f"y: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
+                f"got {len(values)} distinct values {values[:5].tolist()}")
+        return jnp.asarray(arr.reshape(-1, 1), jnp.float32)
+    if np.any(arr != np.round(arr)) or values.min() < 0:
+        raise ValueError(f"y: loss {loss.name!r} needs integer class labels 0..K-1; got "
+                         f"values {values[:5].tolist()}")
+    k = int(values.max()) + 1 if n_classes is None else int(n_classes)
+    if values.max() >= k:
+        raise ValueError(f"y: label {int(values.max())} is out of range for {k} classes")
+    if k < loss.min_classes:
+        raise ValueError(f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}")
+    return jax.nn.one_hot(jnp.asarray(arr, jnp.int32), k, dtype=jnp.float32)

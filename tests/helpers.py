@@ -1,0 +1,34 @@
+"""Small shared helpers for the tests (random problems away from kinks, relative errors)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin.linear import init_params
+
+
+def rel_err(a, b):
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-15))
+
+
+def random_problem(loss, key, n, d, k, margin=1e-3, l1=False, dtype=jnp.float64):
+    """X (n, d), targets (n, k) and parameters, every example ≥ margin from a kink of the loss."""
+    for _ in range(200):
+        kx, ky, kp, key = jax.random.split(key, 4)
+        X = jax.random.normal(kx, (n, d), dtype)
+        if loss.target == "real":
+            T = jax.random.normal(ky, (n, k), dtype)
+        elif loss.target == "binary":
+            T = jax.random.bernoulli(ky, 0.5, (n, k)).astype(dtype)
+        else:
+            T = jax.nn.one_hot(jax.random.randint(ky, (n,), 0, k), k, dtype=dtype)
+        params = init_params(kp, d, k, "uniform", dtype)
+        params = params._replace(W=2.0 * params.W)
+        if loss.kink_distance is not None:
+            Z = X @ params.W + params.b
+            if float(jnp.min(jax.vmap(loss.kink_distance)(Z, T))) < margin:
+                continue
+        if l1 and float(jnp.min(jnp.abs(params.W))) < margin:
+            continue
+        return params, X, T
+    raise RuntimeError("no point away from the kinks")

@@ -1,0 +1,51 @@
+"""Activations and their derivatives against autodiff, plus their identities."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxlin import activations as act
+
+
+@pytest.mark.parametrize("name", ["identity", "step", "sigmoid"])
+def test_derivative_matches_autodiff(name, key):
+    g, dg = act.ACTIVATIONS[name]
+    z = jax.random.normal(key, (64,)) * 4
+    z = z[jnp.abs(z) > 1e-6]
+    np.testing.assert_allclose(dg(z), jax.vmap(jax.grad(g))(z), rtol=1e-12, atol=0)
+
+
+def test_logit_inverts_sigmoid_and_its_derivative(key):
+    z = jax.random.normal(key, (64,)) * 5
+    np.testing.assert_allclose(act.logit(act.sigmoid(z)), z, rtol=1e-9, atol=1e-12)
+    p = act.sigmoid(z)
+    np.testing.assert_allclose(act.logit_grad(p), jax.vmap(jax.grad(act.logit))(p), rtol=1e-12)
+
+
+def test_softmax_jacobian(key):
+    for k in (1, 2, 5):
+        z = jax.random.normal(jax.random.fold_in(key, k), (k,)) * 3
+        J = act.softmax_jacobian(z)
+        np.testing.assert_allclose(J, jax.jacfwd(act.softmax)(z), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(J.sum(axis=0), 0.0, atol=1e-15)  # softmax sums to 1
+
+
+def test_step_threshold():
+    z = jnp.array([-1.0, 0.0, 0.5, 2.0])
+    np.testing.assert_array_equal(act.step(z), [0, 0, 1, 1])
+    np.testing.assert_array_equal(act.step(z, threshold=1.0), [0, 0, 0, 1])
+
+
+def test_entropy_and_cross_entropy():
+    p = jnp.array([0.5, 0.25, 0.25, 0.0])
+    np.testing.assert_allclose(act.entropy(p), 1.5 * np.log(2), rtol=1e-14)
+    np.testing.assert_allclose(act.cross_entropy(p, p), act.entropy(p), rtol=1e-14)
+    q = jnp.array([0.25, 0.25, 0.25, 0.25])
+    assert act.cross_entropy(p, q) > act.entropy(p)  # Gibbs' inequality
+
+
+def test_softmax_is_shift_invariant_and_stable():
+    z = jnp.array([1000.0, 1001.0, 999.0])
+    s = act.softmax(z)
+    assert jnp.all(jnp.isfinite(s))
+    np.testing.assert_allclose(s, act.softmax(z - 1000.0), rtol=1e-14)

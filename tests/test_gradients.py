@@ -1,0 +1,126 @@
+"""Every hand-derived gradient equals jax.grad (float64, 1e-10) and central differences (1e-6)."""
+import jax
+import jax.numpy as jnp
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from jaxlin import objective as obj
+from jaxlin import penalties
+from jaxlin.losses import LOSSES
+from jaxlin.penalties import Penalty
+
+from helpers import random_problem, rel_err
+
+SHAPES = [(1, 1, 1), (5, 3, 1), (9, 4, 2), (17, 6, 2), (32, 7, 5)]
+PENALTIES = {"none": Penalty(), "l2": penalties.l2(0.25), "l1": penalties.l1(0.1),
+             "elastic_net": penalties.elastic_net(0.2, 0.5)}
+
+
+def _cases():
+    for name, loss in LOSSES.items():
+        for n, d, k in SHAPES:
+            if k < loss.min_classes:
+                continue
+            for pen in PENALTIES:
+                yield pytest.param(name, (n, d, k), pen, id=f"{name}-N{n}d{d}K{k}-{pen}")
+
+
+def _central_differences(f, params, h=1e-6):
+    flat, unravel = ravel_pytree(params)
+    eye = jnp.eye(flat.size, dtype=flat.dtype) * h
+    return jax.vmap(lambda e: (f(unravel(flat + e)) - f(unravel(flat - e))) / (2 * h))(eye)
+
+
+@pytest.mark.parametrize("name,shape,pen", list(_cases()))
+def test_hand_gradient_matches_autodiff_and_finite_differences(name, shape, pen, key):
+    loss, penalty = LOSSES[name], PENALTIES[pen]
+    params, X, T = random_problem(loss, key, *shape, l1=penalty.l1 != 0.0)
+    J, g = obj.value_and_grad(params, X, T, loss, penalty)
+    Ja, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalty)
+    assert J.dtype == jnp.float64
+    assert abs(float(J - Ja)) <= 1e-12 * max(1.0, abs(float(Ja)))
+    assert rel_err(ravel_pytree(g)[0], ravel_pytree(ga)[0]) <= 1e-10
+    if loss.surrogate is None:  # the straight-through step has no finite-difference gradient
+        fd = _central_differences(lambda p: obj.objective(p, X, T, loss, penalty), params)
+        assert rel_err(ravel_pytree(g)[0], fd) <= 1e-6
+
+
+def test_straight_through_is_not_the_gradient_of_the_step_loss(key):
+    """Erratum E1: autodiff of the step loss itself is 0; the perceptron rule is not."""
+    loss = LOSSES["squared_error_step"]
+    params, X, T = random_problem(loss, key, 30, 3, 1)
+    exact = jax.grad(obj.objective)(params, X, T, loss)
+    rule = obj.grad(params, X, T, loss)
+    assert float(jnp.max(jnp.abs(exact.W))) == 0.0
+    assert float(jnp.max(jnp.abs(rule.W))) > 0.01
+
+
+def test_penalty_never_touches_the_bias(key):
+    loss = LOSSES["binary_cross_entropy"]
+    params, X, T = random_problem(loss, key, 10, 3, 1)
+    g0 = obj.grad(params, X, T, loss)
+    g1 = obj.grad(params, X, T, loss, penalties.elastic_net(5.0, 0.5))
+    assert jnp.array_equal(g0.b, g1.b)
+    assert not jnp.allclose(g0.W, g1.W)
+    J0 = obj.objective(params, X, T, loss)
+    J1 = obj.objective(params._replace(b=params.b + 3.0), X, T, loss, penalties.l2(1.0))
+    J1_ref = obj.objective(params._replace(b=params.b + 3.0), X, T, loss) + jnp.sum(params.W**2)
+    assert jnp.allclose(J1, J1_ref, rtol=1e-14) and not jnp.allclose(J0, J1)
+
+
+def test_batched_equals_loop_over_single_examples(key):
+    for name, loss in LOSSES.items():
+        k = 3 if loss.min_classes > 1 else 1
+        params, X, T = random_problem(loss, key, 6, 4, k)
+        Z = X @ params.W + params.b
+        batch_L = obj.per_example_losses(loss, Z, T)
+        batch_D = obj.score_gradients(loss, Z, T)
+        for i in range(X.shape[0]):
+            assert jnp.allclose(batch_L[i], loss.value(Z[i], T[i]), rtol=1e-14, atol=0), name
+            assert jnp.allclose(batch_D[i], loss.delta(Z[i], T[i]), rtol=1e-14, atol=0), name
+        # the batch gradient is the mean of the single-example gradients
+        _, g = obj.value_and_grad(params, X, T, loss)
+        singles = [obj.grad(params, X[i:i + 1], T[i:i + 1], loss) for i in range(X.shape[0])]
+        mean_W = sum(s.W for s in singles) / X.shape[0]
+        mean_b = sum(s.b for s in singles) / X.shape[0]
+        assert jnp.allclose(g.W, mean_W, rtol=1e-12, atol=1e-15), name
+        assert jnp.allclose(g.b, mean_b, rtol=1e-12, atol=1e-15), name
+
+
+def test_jit_equals_no_jit(key):
+    for name, loss in LOSSES.items():
+        k = 3 if loss.min_classes > 1 else 1
+        params, X, T = random_problem(loss, key, 8, 3, k)
+        pen = penalties.elastic_net(0.1, 0.3)
+        eager = obj.value_and_grad(params, X, T, loss, pen)
+        jitted = jax.jit(obj.value_and_grad, static_argnums=3)(params, X, T, loss, pen)
+        for a, b in zip(ravel_pytree(eager)[0], ravel_pytree(jitted)[0]):
+            assert jnp.allclose(a, b, rtol=1e-13, atol=1e-15), name
+
+
+def test_sample_weight_is_a_weighted_mean(key):
+    """Integer weights equal repeating rows; the gradient matches autodiff of the weighted mean."""
+    loss = LOSSES["softmax_cross_entropy"]
+    params, X, T = random_problem(loss, key, 5, 3, 3)
+    w = jnp.array([1.0, 2.0, 0.0, 3.0, 1.0])
+    reps = jnp.array([0, 1, 1, 3, 3, 3, 4])
+    J, g = obj.value_and_grad(params, X, T, loss, penalties.l2(0.1), sample_weight=w)
+    Jr, gr = obj.value_and_grad(params, X[reps], T[reps], loss, penalties.l2(0.1))
+    Ja, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalties.l2(0.1), sample_weight=w)
+    assert jnp.allclose(J, Jr, rtol=1e-13) and jnp.allclose(J, Ja, rtol=1e-13)
+    assert rel_err(ravel_pytree(g)[0], ravel_pytree(gr)[0]) < 1e-12
+    assert rel_err(ravel_pytree(g)[0], ravel_pytree(ga)[0]) < 1e-10
+
+
+def test_log_likelihood_ascent_equals_descent_on_its_negative(key):
+    params, X, T = random_problem(LOSSES["log_likelihood"], key, 20, 4, 1)
+    eta = 0.3
+    for _ in range(5):
+        up = jax.tree.map(lambda p, g: p + eta * g, params,
+                          obj.grad(params, X, T, "log_likelihood", penalties.l2(0.1)))
+        down = jax.tree.map(lambda p, g: p - eta * g, params,
+                            obj.grad(params, X, T, "binary_cross_entropy", penalties.l2(0.1)))
+        assert rel_err(ravel_pytree(up)[0], ravel_pytree(down)[0]) < 1e-14
+        params = up
+    assert jnp.allclose(obj.objective(params, X, T, "log_likelihood", penalties.l2(0.1)),
+                        -obj.objective(params, X, T, "binary_cross_entropy", penalties.l2(0.1)))

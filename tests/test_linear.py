@@ -1,0 +1,68 @@
+"""The linear model: layout, bias trick, initialisation."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import objective as obj
+from jaxlin.linear import (Params, add_bias, contract, init_params, logits, logits_column_layout,
+                           logits_one, split_bias, stack_bias)
+
+
+def test_logits_batch_is_vmap_of_one_and_equals_matmul(key):
+    X = jax.random.normal(key, (6, 4))
+    p = init_params(key, 4, 3, "uniform")
+    Z = logits(p, X)
+    assert Z.shape == (6, 3)
+    np.testing.assert_allclose(Z, np.asarray(X) @ np.asarray(p.W) + np.asarray(p.b), rtol=1e-12)
+    for i in range(6):
+        np.testing.assert_allclose(Z[i], logits_one(p, X[i]), rtol=1e-14)
+
+
+def test_bias_trick_equals_explicit_bias(key):
+    X = jax.random.normal(key, (7, 3))
+    p = init_params(key, 3, 2, "uniform")
+    Wt = stack_bias(p)
+    assert Wt.shape == (4, 2)
+    np.testing.assert_allclose(add_bias(X) @ Wt, logits(p, X), rtol=1e-13)
+    # and the gradient with respect to W~ is the explicit (dW, db) stacked
+    T = jax.nn.one_hot(jnp.array([0, 1, 1, 0, 1, 0, 0]), 2)
+    g = obj.grad(p, X, T, "softmax_cross_entropy")
+    g_tilde = obj.grad(Params(Wt, jnp.zeros(2)), add_bias(X), T, "softmax_cross_entropy").W
+    np.testing.assert_allclose(g_tilde, stack_bias(g), rtol=1e-12)
+    assert jax.tree.all(jax.tree.map(jnp.array_equal, split_bias(Wt), p))
+
+
+def test_column_layout_of_seed_003_is_the_transpose(key):
+    X = jax.random.normal(key, (5, 3))
+    p = init_params(key, 3, 4, "uniform")
+    W_col = stack_bias(p).T  # (K, p+1)
+    X_col = add_bias(X).T  # (p+1, N)
+    Z_col = logits_column_layout(W_col, X_col)
+    np.testing.assert_allclose(Z_col, logits(p, X).T, rtol=1e-13)
+
+
+def test_contract_is_xt_delta(key):
+    X = jax.random.normal(key, (9, 4))
+    D = jax.random.normal(jax.random.fold_in(key, 1), (9, 3))
+    np.testing.assert_allclose(contract(X, D), np.asarray(X).T @ np.asarray(D), rtol=1e-12)
+
+
+def test_init_is_reproducible_and_in_range():
+    a = init_params(jax.random.key(3), 50, 4, "uniform", jnp.float32)
+    b = init_params(jax.random.key(3), 50, 4, "uniform", jnp.float32)
+    c = init_params(jax.random.key(4), 50, 4, "uniform", jnp.float32)
+    assert a.W.dtype == jnp.float32 and a.W.shape == (50, 4) and a.b.shape == (4,)
+    assert jnp.array_equal(a.W, b.W) and jnp.array_equal(a.b, b.b)
+    assert not jnp.array_equal(a.W, c.W)
+    assert float(a.W.min()) >= -1.0 and float(a.W.max()) <= 1.0 and float(a.W.std()) > 0.4
+    z = init_params(jax.random.key(3), 5, 2, "zeros")
+    assert float(jnp.abs(z.W).sum() + jnp.abs(z.b).sum()) == 0.0
+
+
+def test_bad_init_method_and_bad_shapes_are_clear(key):
+    import pytest
+    with pytest.raises(ValueError, match="init: unknown method 'normal'"):
+        init_params(key, 3, 1, "normal")
+    p = init_params(key, 3, 1)
+    with pytest.raises(ValueError, match=r"X \(5, 4\)"):
+        obj.objective(p, jnp.ones((5, 4)), jnp.ones((5, 1)), "binary_cross_entropy")

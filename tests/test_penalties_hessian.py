@@ -1,0 +1,74 @@
+"""Penalties (value, gradient, prox) and the second-order convexity check."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxlin import penalties
+from jaxlin.hessian import hessian, min_eigenvalue
+from jaxlin.linear import Params
+from jaxlin.losses import LOSSES
+
+from helpers import random_problem
+
+
+def test_penalty_values_match_their_definitions(key):
+    W = jax.random.normal(key, (5, 3))
+    np.testing.assert_allclose(penalties.value(penalties.l2(0.3), W), 0.3 * np.sum(np.square(W)))
+    np.testing.assert_allclose(penalties.value(penalties.l1(0.3), W), 0.3 * np.sum(np.abs(W)))
+    lam, a = 0.3, 0.25
+    np.testing.assert_allclose(penalties.value(penalties.elastic_net(lam, a), W),
+                               lam * (a * np.abs(W).sum() + (1 - a) * np.square(W).sum()))
+
+
+def test_l1_subgradient_is_zero_at_zero():
+    W = jnp.array([[0.0, 1.0], [-2.0, 0.0]])
+    np.testing.assert_array_equal(penalties.grad(penalties.l1(1.0), W), [[0, 1], [-1, 0]])
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 1.0])
+def test_soft_threshold_is_the_proximal_operator(t, key):
+    """prox minimises ½(v − w)² + t|v|: compare with a dense grid search, per coordinate."""
+    W = jax.random.normal(key, (12,)) * 1.5
+    P = penalties.soft_threshold(W, t)
+    grid = jnp.linspace(-6, 6, 240001)
+    obj = 0.5 * (grid[None, :] - W[:, None]) ** 2 + t * jnp.abs(grid)[None, :]
+    np.testing.assert_allclose(P, grid[jnp.argmin(obj, axis=1)], atol=1e-4)
+    if t > 0:
+        assert bool(jnp.any(P == 0.0))  # exact zeros
+        assert bool(jnp.all((P == 0.0) == (jnp.abs(W) <= t)))
+
+
+def test_hessian_bce_matches_autodiff_and_is_psd(key):
+    loss = LOSSES["binary_cross_entropy"]
+    params, X, T = random_problem(loss, key, 40, 3, 1)
+    H = hessian(params, X, T, loss, penalties.l2(0.1))
+    from jaxlin import objective as obj
+
+    def J(theta):
+        return obj.objective(Params(theta[:-1, None], theta[-1:]), X, T, loss, penalties.l2(0.1))
+
+    theta = jnp.concatenate([params.W[:, 0], params.b])
+    np.testing.assert_allclose(H, jax.hessian(J)(theta), rtol=1e-10, atol=1e-14)
+    for i in range(20):  # convex: PSD at every point we try
+        p, Xi, Ti = random_problem(loss, jax.random.fold_in(key, i), 30, 3, 1)
+        p = p._replace(W=p.W * 5)
+        assert float(min_eigenvalue(hessian(p, Xi, Ti, loss))) >= -1e-12
+
+
+def test_squared_error_sigmoid_is_not_convex(key):
+    loss = LOSSES["squared_error_sigmoid"]
+    X = jnp.array([[1.0], [2.0], [-1.0]])
+    T = jnp.array([[1.0], [1.0], [0.0]])
+    # deep in the wrong tail the curvature is negative: the objective bends down
+    p = Params(jnp.array([[-3.0]]), jnp.array([0.0]))
+    H = hessian(p, X, T, loss)
+    assert float(min_eigenvalue(H)) < -1e-3
+    # the seed's 1-D second derivative, times 2 (the factor it drops), has the same sign
+    s = jax.nn.sigmoid(X @ p.W)
+    seed = -jnp.sum((T - 2 * T * s - 2 * s + 3 * s**2) * s * (1 - s) * X**2) / 3
+    np.testing.assert_allclose(H[0, 0], 2 * seed, rtol=1e-12)
+    # and autodiff agrees
+    def J1(w):
+        return jnp.mean((T - jax.nn.sigmoid(X * w)) ** 2)
+    np.testing.assert_allclose(H[0, 0], jax.hessian(J1)(-3.0), rtol=1e-10)

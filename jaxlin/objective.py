@@ -31,7 +31,8 @@ def _weigh(V, sample_weight):
     if sample_weight is None:
         return V, V.shape[0]
     w = sample_weight.reshape((-1,) + (1,) * (V.ndim - 1)).astype(V.dtype)
-    return V * w, jnp.sum(sample_weight).astype(V.dtype)
+    # a mini-batch made only of zero-weight rows contributes nothing (not 0/0)
+    return V * w, jnp.maximum(jnp.sum(sample_weight).astype(V.dtype), jnp.finfo(V.dtype).tiny)
 
 
 def _check_shapes(params: Params, X, T):
@@ -169,3 +170,27 @@ def encode_targets(y, loss, n_classes: int | None = None):
     if k < loss.min_classes:
         raise ValueError(f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}")
     return jax.nn.one_hot(jnp.asarray(arr, jnp.int32), k, dtype=jnp.float32)
+
+
+def hand_objective(X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
+    """``params ↦ J(params)`` whose ``jax.grad`` is the hand-derived gradient.
+
+    A ``jax.custom_vjp``: the forward pass computes ``J`` and ``(∂J/∂W, ∂J/∂b)`` in one
+    pass over ``X`` (:func:`value_and_grad`); the backward pass only scales that
+    gradient. Any autodiff consumer — ``jax.grad``, optax's L-BFGS line search — then
+    runs on the hand-derived gradient instead of differentiating through the loss.
+    """
+    loss = get_loss(loss)
+
+    @jax.custom_vjp
+    def J(params):
+        return objective(params, X, T, loss, penalty, sample_weight)
+
+    def fwd(params):
+        return value_and_grad(params, X, T, loss, penalty, sample_weight)
+
+    def bwd(g, ct):
+        return (jax.tree.map(lambda x: ct * x, g),)
+
+    J.defvjp(fwd, bwd)
+    return J

@@ -1,0 +1,246 @@
+"""Reading a user's data and preparing it (SPEC §4): CSV, IDX, split, standardise, one-hot.
+
+Parsing is numpy only. Every mistake in a file is a ``ValueError`` (or
+``FileNotFoundError``) whose message names the file and, for a bad cell, its row
+(1-based, counting the header as row 1) and column.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import os
+from typing import NamedTuple, Sequence
+
+import jax
+import numpy as np
+
+
+class Table(NamedTuple):
+    """Features ``X`` ``(N, d)`` float64, labels/targets ``y`` ``(N,)``, and the feature names."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list
+
+
+def _open_text(path):
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data: no such file: {path}")
+    if os.path.isdir(path):
+        raise ValueError(f"data: {path} is a directory, not a file")
+    return open(path, newline="", encoding="utf-8-sig")
+
+
+def _locate_bad_cell(path, header):
+    with _open_text(path) as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for r, row in enumerate(reader, start=2):
+            if len(row) != len(header):
+                raise ValueError(f"{path}: row {r} has {len(row)} cells, the header has "
+                                 f"{len(header)}")
+            for c, cell in enumerate(row):
+                try:
+                    float(cell)
+                except ValueError:
+                    shown = repr(cell) if cell.strip() else "an empty cell"
+                    raise ValueError(f"{path}: non-numeric value {shown} at row {r}, "
+                                     f"column {c + 1} ({header[c]!r})") from None
+    raise ValueError(f"{path}: could not be parsed as numeric CSV")
+
+
+def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
+    """Read a numeric CSV with a header row.
+
+    Args:
+      path: the file.
+      target: the label column's name (default: the last column).
+      drop: column names to leave out (e.g. an id column).
+    Returns:
+      :class:`Table` with the remaining columns as features, in file order.
+    """
+    path = os.fspath(path)
+    with _open_text(path) as fh:
+        try:
+            header = next(csv.reader(fh))
+        except StopIteration:
+            raise ValueError(f"{path}: the file is empty") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    header = [h.strip() for h in header]
+    if len(header) < 2:
+        raise ValueError(f"{path}: need a header with at least 2 columns, got {header}")
+    target = header[-1] if target is None else target
+    for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
+        if name not in header:
+            raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
+    try:
+        with _open_text(path) as fh:
+            data = np.loadtxt(fh, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+    except (ValueError, UnicodeDecodeError):
+        _locate_bad_cell(path, header)
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: no data rows below the header")
+    if data.shape[1] != len(header):
+        raise ValueError(f"{path}: rows have {data.shape[1]} cells, the header has {len(header)}")
+    bad = np.argwhere(~np.isfinite(data))
+    if len(bad):
+        r, c = bad[0]
+        raise ValueError(f"{path}: NaN or infinite value at row {r + 2}, column {c + 1} "
+                         f"({header[c]!r})")
+    keep = [i for i, h in enumerate(header) if h != target and h not in drop]
+    if not keep:
+        raise ValueError(f"{path}: no feature columns left after taking the target and drops")
+    return Table(data[:, keep], data[:, header.index(target)], [header[i] for i in keep])
+
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzip-compressed or not."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data: no such file: {path}")
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    body = raw[4 + 4 * ndim:]
+    if len(body) != expected:
+        raise ValueError(f"{path}: IDX data has {len(body)} bytes, its header promises {expected} "
+                         f"(shape {shape}); truncated or corrupt")
+    return np.frombuffer(body, dtype).reshape(shape)
+
+
+def read_idx_pair(images_path, labels_path) -> Table:
+    """MNIST-style images ``(N, h, w)`` and labels ``(N,)`` → features ``(N, h·w)`` in [0, 1]."""
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{images_path}: {images.shape[0]} images but {labels_path} has "
+                         f"{labels.shape[0]} labels")
+    X = images.reshape(images.shape[0], -1).astype(np.float64)
+    if images.dtype == np.uint8:
+        X /= 255.0
+    shape = images.shape[1:]
+    names = [f"pixel_{'_'.join(map(str, np.unravel_index(i, shape)))}" for i in range(X.shape[1])]
+    return Table(X, labels.astype(np.int64), names)
+
+
+class Split(NamedTuple):
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    train_index: np.ndarray
+    test_index: np.ndarray
+
+
+def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0,
+                     stratify: bool = False) -> Split:
+    """Shuffle, then the first ``train_fraction`` of the rows train, the rest test (SPEC §4).
+
+    With ``stratify`` each class is split in that proportion separately.
+    The number of training rows is ``round(train_fraction · N)``.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    n = X.shape[0]
+    if y.shape[0] != n:
+        raise ValueError(f"y: has {y.shape[0]} rows but X has {n}")
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"train_fraction: must be between 0 and 1, got {train_fraction}")
+    key = jax.random.key(seed) if key is None else key
+    perm = np.asarray(jax.random.permutation(key, n))
+    if stratify:
+        train_parts, test_parts = [], []
+        for c in np.unique(y):
+            rows = perm[y[perm] == c]
+            k = int(round(train_fraction * len(rows)))
+            train_parts.append(rows[:k])
+            test_parts.append(rows[k:])
+        tr, te = np.concatenate(train_parts), np.concatenate(test_parts)
+        tr, te = perm[np.isin(perm, tr)], perm[np.isin(perm, te)]  # keep the shuffled order
+    else:
+        k = int(round(train_fraction * n))
+        tr, te = perm[:k], perm[k:]
+    if len(tr) == 0 or len(te) == 0:
+        raise ValueError(f"train_fraction: {train_fraction} leaves an empty train or test set "
+                         f"for N = {n}")
+    return Split(X[tr], X[te], y[tr], y[te], tr, te)
+
+
+class Standardizer(NamedTuple):
+    """``(x − mean) / scale`` with statistics of the training rows only.
+
+    A constant feature (standard deviation 0) gets ``scale = 1``: it is centred to 0,
+    never divided by zero.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, X) -> "Standardizer":
+        X = np.asarray(X, np.float64)
+        std = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def transform(self, X):
+        X = np.asarray(X, np.float64)
+        if X.shape[-1] != self.mean.shape[0]:
+            raise ValueError(f"X: expected {self.mean.shape[0]} features, got {X.shape[-1]}")
+        return (X - self.mean) / self.scale
+
+
+def one_hot(y, n_classes: int | None = None) -> np.ndarray:
+    """Integer labels ``(N,)`` → one-hot ``(N, K)`` float64."""
+    y = np.asarray(y)
+    if y.ndim != 1 or np.any(y < 0) or np.any(y != np.round(y)):
+        raise ValueError("y: one_hot needs a 1-D array of integer labels >= 0")
+    k = int(y.max()) + 1 if n_classes is None else n_classes
+    if y.max() >= k:
+        raise ValueError(f"y: label {int(y.max())} is out of range for {k} classes")
+    return np.eye(k)[y.astype(int)]
+
+
+def add_bias_feature(X) -> np.ndarray:
+    """Append the bias feature (a column of ones), as seed 000 does."""
+    X = np.asarray(X)
+    return np.concatenate([X, np.ones((X.shape[0], 1), X.dtype)], axis=1)
+
+
+class Prepared(NamedTuple):
+    X_train: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+    standardizer: Standardizer
+
+
+def prepare(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0, stratify=False,
+            standardize: bool = True) -> Prepared:
+    """SPEC §4's protocol: shuffle, split 2/3–1/3, standardise with the training statistics.
+
+    The bias is not appended here: jaxlin's models carry an explicit ``b`` (the two forms
+    are equal, see :func:`jaxlin.linear.add_bias`); use :func:`add_bias_feature` for the
+    explicit bias column of seed 000.
+    """
+    s = train_test_split(X, y, train_fraction, key, seed, stratify)
+    if standardize:
+        st = Standardizer.fit(s.X_train)
+    else:
+        st = Standardizer(np.zeros(s.X_train.shape[1]), np.ones(s.X_train.shape[1]))
+    return Prepared(st.transform(s.X_train), st.transform(s.X_test), s.y_train, s.y_test, st)

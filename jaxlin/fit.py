@@ -1,0 +1,299 @@
+"""``jaxlin.fit`` and ``jaxlin.fit_many``: the public training entry points.
+
+They check the inputs (clear ``ValueError``/``TypeError`` naming the argument), convert
+labels once, then run one compiled program from :mod:`jaxlin.solvers`. ``fit_many``
+trains many models in that one program by ``vmap`` over learning rates, penalty
+strengths, seeds and sample weights (e.g. cross-validation folds as 0/1 weights).
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import solvers, validation
+from jaxlin.linear import Params
+from jaxlin.losses import get_loss
+from jaxlin.objective import encode_targets
+from jaxlin.solvers import STOP_REASONS, Config, History, Hyper
+
+OPTIMIZER_NAMES = (*solvers.OPTIMIZERS, "lbfgs", "perceptron")
+
+
+class FitResult(NamedTuple):
+    """What training returns.
+
+    Attributes:
+      params: :class:`~jaxlin.linear.Params` (``W`` ``(d, K)``, ``b`` ``(K,)``); with a leading
+        model axis from :func:`fit_many`.
+      history: :class:`~jaxlin.solvers.History` of per-epoch arrays (NaN after the last epoch).
+      epochs: epochs run (for a diverged run: the epoch at which it diverged).
+      status: stop code; :attr:`stop_reason` is its name.
+      loss: the loss's name. n_classes: number of classes (``None`` for regression).
+    """
+
+    params: Params
+    history: History
+    epochs: Any
+    status: Any
+    loss: str
+    n_classes: Any = None
+
+    @property
+    def stop_reason(self):
+        status = np.asarray(self.status)
+        if status.ndim == 0:
+            return STOP_REASONS[int(status)]
+        return np.vectorize(lambda s: STOP_REASONS[int(s)])(status)
+
+    @property
+    def diverged(self):
+        return np.asarray(self.status) == solvers.DIVERGED
+
+
+def _solver_name(optimizer):
+    if optimizer == "lbfgs":
+        return "lbfgs"
+    if optimizer == "perceptron":
+        return "perceptron"
+    return "gradient"
+
+
+@partial(jax.jit, static_argnames=("cfg", "solver", "model_axes"))
+def _run(X, T, w, X_val, T_val, hyper, cfg, solver, model_axes):
+    train = partial(solvers.SOLVERS[solver], cfg=cfg)
+    if model_axes is None:
+        return train(X, T, w, X_val, T_val, hyper)
+    hyper_axes, w_axis, t_axis = model_axes
+    return jax.vmap(train, in_axes=(None, t_axis, w_axis, None, None, hyper_axes))(
+        X, T, w, X_val, T_val, hyper)
+
+
+def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol, grad_tol,
+             adaptive_lr, validation_data, patience, sample_weight, n_classes, init, dtype):
+    loss = get_loss(loss)
+    if not (isinstance(optimizer, str) and optimizer in OPTIMIZER_NAMES) and \
+            not callable(optimizer) and not hasattr(optimizer, "update"):
+        raise ValueError(f"optimizer: unknown optimizer {optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZER_NAMES)} or pass an optax GradientTransformation")
+    validation.check_choice(init, "init", ("zeros", "uniform"))
+    Xn = validation.check_features(X, "X")
+    n = Xn.shape[0]
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 0 or y_arr.shape[0] != n:
+        raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
+    validation.check_positive(learning_rate, "learning_rate")
+    validation.check_positive(epochs, "epochs", integer=True)
+    validation.check_positive(batch_size, "batch_size", integer=True, allow_none=True)
+    validation.check_non_negative(l1, "l1")
+    validation.check_non_negative(l2, "l2")
+    validation.check_positive(tol, "tol", allow_none=True)
+    validation.check_positive(grad_tol, "grad_tol", allow_none=True)
+    validation.check_positive(patience, "patience", integer=True, allow_none=True)
+    w = validation.check_sample_weight(sample_weight, n) if np.ndim(sample_weight) <= 1 else \
+        np.asarray(sample_weight, np.float64)
+    if optimizer == "lbfgs" and np.any(np.asarray(l1) > 0):
+        raise ValueError("l1: L-BFGS needs a smooth objective; use optimizer 'gd'/'sgd' "
+                         "(proximal steps) for an L1 penalty")
+    if adaptive_lr and (optimizer not in ("gd", "sgd") or (batch_size or n) < n):
+        raise ValueError("adaptive_lr: the bold driver needs full-batch 'gd' (no batch_size)")
+    if optimizer == "perceptron" and loss.target != "binary":
+        raise ValueError(f"optimizer: the perceptron learning algorithm is binary; "
+                         f"loss {loss.name!r} is not")
+    T = encode_targets(y_arr, loss, n_classes)
+    if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2:
+        raise ValueError("y: only one class present; a classifier needs at least two")
+    val = None
+    if validation_data is not None:
+        Xv, yv = validation_data
+        Xv = validation.check_features(Xv, "X_val", n_features=Xn.shape[1])
+        yv = np.asarray(yv)
+        validation.check_rows(Xv.shape[0], yv, "y_val")
+        Tv = encode_targets(yv, loss, T.shape[1] if loss.target == "onehot" else None)
+        if Tv.shape[1] != T.shape[1]:
+            raise ValueError(f"y_val: gives {Tv.shape[1]} outputs but y gives {T.shape[1]}")
+        val = (jnp.asarray(Xv, dtype), Tv.astype(dtype))
+    elif patience is not None:
+        raise ValueError("patience: early stopping needs validation data")
+    cfg = Config(loss=loss, n_outputs=T.shape[1], optimizer=optimizer, epochs=int(epochs),
+                 batch_size=None if batch_size is None or batch_size >= n else int(batch_size),
+                 tol=None if tol is None else float(tol),
+                 grad_tol=None if grad_tol is None else float(grad_tol),
+                 adaptive_lr=bool(adaptive_lr), patience=patience, has_validation=val is not None,
+                 init=init)
+    Xj = jnp.asarray(Xn, dtype)
+    wj = None if w is None else jnp.asarray(w, dtype)
+    n_cls = None if loss.target == "real" else max(2, T.shape[1])
+    return cfg, Xj, T.astype(dtype), wj, val, n_cls
+
+
+def _key(key, seed):
+    if key is not None:
+        return key
+    return jax.random.key(seed)
+
+
+def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1, epochs=100,
+        batch_size=None, l1=0.0, l2=0.0, tol=None, grad_tol=None, adaptive_lr=False,
+        validation_data=None, patience=None, sample_weight=None, n_classes=None,
+        one_vs_rest=False, init="zeros", key=None, seed=0, dtype=jnp.float32) -> FitResult:
+    """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
+
+    Args:
+      X: ``(N, d)`` features. y: labels ``(N,)`` (0/1, ±1 or 0..K−1) or targets ``(N, K)``.
+      loss: a name of :data:`jaxlin.LOSSES` (``"binary_cross_entropy"``, ``"softmax_cross_entropy"``,
+        ``"multiclass_hinge"``, …) or a :class:`~jaxlin.losses.Loss`.
+      optimizer: ``"gd"``/``"sgd"`` (plain steps), ``"momentum"``, ``"nesterov"``, ``"adam"``,
+        ``"adagrad"``, ``"rmsprop"``, ``"lbfgs"``, ``"perceptron"`` (Rosenblatt), an optax
+        ``GradientTransformation``, or a callable ``learning_rate -> GradientTransformation``
+        (e.g. to use a schedule).
+      learning_rate: step size ``η`` (also the prox step for L1).
+      epochs: maximum number of epochs (L-BFGS: iterations).
+      batch_size: ``None`` for full batch; ``1`` for SGD; any ``B`` for mini-batches of a fresh
+        permutation each epoch (the last partial batch is a smaller batch).
+      l1, l2: penalty strengths, ``R(W) = l1 Σ|w| + l2 Σw²`` (never the bias). L1 uses proximal
+        steps (exact zeros).
+      tol: stop when ``|J_t − J_(t−1)| < tol`` (L-BFGS: relative to ``max(1, |J|)``).
+      grad_tol: stop when ``‖∇J‖ < grad_tol``.
+      adaptive_lr: the bold driver (full-batch ``gd``): grow ``η`` ×1.05 after a step that
+        lowered ``J``; reject a step that raised it and halve ``η``.
+      validation_data: ``(X_val, y_val)``, scored each epoch; with ``patience``, early
+        stopping that returns the parameters of the best validation objective.
+      sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
+      n_classes: number of classes when ``y`` does not show them all.
+      one_vs_rest: with a binary loss and multi-class ``y``, train one binary model per class,
+        all together under ``vmap``.
+      init: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``, from ``key`` (or ``seed``).
+      dtype: ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
+    Returns:
+      :class:`FitResult`.
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
+    >>> fit(X, y, epochs=500, learning_rate=1.0).stop_reason
+    'max_epochs'
+    """
+    loss_obj = get_loss(loss)
+    y_arr = np.asarray(y)
+    multi = (loss_obj.target == "binary" and y_arr.ndim == 1
+             and len(np.unique(y_arr)) > 2) or one_vs_rest
+    if multi and loss_obj.target == "binary":
+        return _fit_one_vs_rest(X, y_arr, loss_obj, optimizer, learning_rate, epochs, batch_size,
+                                l1, l2, tol, grad_tol, adaptive_lr, validation_data, patience,
+                                sample_weight, n_classes, init, _key(key, seed), dtype)
+    cfg, Xj, T, w, val, n_cls = _prepare(X, y, loss, optimizer, learning_rate, epochs,
+                                         batch_size, l1, l2, tol, grad_tol, adaptive_lr,
+                                         validation_data, patience, sample_weight, n_classes,
+                                         init, dtype)
+    hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
+                  jnp.asarray(l2, dtype), _key(key, seed))
+    Xv, Tv = val if val is not None else (None, None)
+    out = _run(Xj, T, w, Xv, Tv, hyper, cfg=cfg, solver=_solver_name(optimizer), model_axes=None)
+    return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
+
+
+def _fit_one_vs_rest(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol,
+                     grad_tol, adaptive_lr, validation_data, patience, sample_weight, n_classes,
+                     init, key, dtype) -> FitResult:
+    """K binary models (class k against the rest), trained together by ``vmap``.
+
+    The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
+    have a leading class axis. Predict with ``argmax`` of the scores.
+    """
+    if np.asarray(y).dtype.kind not in "biu" and not np.all(np.asarray(y) == np.round(y)):
+        raise ValueError("y: one-vs-rest needs integer class labels 0..K-1")
+    onehot = np.asarray(encode_targets(y, "softmax_cross_entropy", n_classes))
+    k = onehot.shape[1]
+    cfg, Xj, _, w, val, _ = _prepare(X, onehot[:, 0], loss, optimizer, learning_rate, epochs,
+                                     batch_size, l1, l2, tol, grad_tol, adaptive_lr, None,
+                                     None, sample_weight, None, init, dtype)
+    if validation_data is not None:
+        Xv, yv = validation_data
+        Xv = validation.check_features(Xv, "X_val", n_features=Xj.shape[1])
+        Tv = encode_targets(np.asarray(yv), "softmax_cross_entropy", k)
+        cfg = cfg._replace(has_validation=True, patience=patience)
+        Xv = jnp.asarray(Xv, dtype)
+        Tv_cols = jnp.asarray(Tv, dtype).T[:, :, None]
+    else:
+        Xv, Tv_cols = None, None
+    T_cols = jnp.asarray(onehot, dtype).T[:, :, None]  # (K, N, 1)
+    hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
+                  jnp.asarray(l2, dtype), key)
+
+    @partial(jax.jit, static_argnames=("cfg", "solver"))
+    def run_all(Xj, T_cols, w, Xv, Tv_cols, hyper, cfg, solver):
+        train = partial(solvers.SOLVERS[solver], cfg=cfg)
+        return jax.vmap(train, in_axes=(None, 0, None, None, 0 if Xv is not None else None,
+                                        None))(Xj, T_cols, w, Xv, Tv_cols, hyper)
+
+    out = run_all(Xj, T_cols, w, Xv, Tv_cols, hyper, cfg=cfg, solver=_solver_name(optimizer))
+    params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
+    return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
+
+
+def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2=0.0, seed=0,
+             key=None, sample_weight=None, **kwargs) -> FitResult:
+    """Train many models in one compiled program, ``vmap``-ped over their numbers.
+
+    ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
+    ``sample_weight`` may be ``(N,)`` or ``(M, N)`` (e.g. cross-validation folds as 0/1
+    weights, see :func:`kfold_weights`). Sequences are broadcast to a common length ``M``.
+    Every other argument is as for :func:`fit`. The result has a leading model axis;
+    each model equals the one :func:`fit` trains alone with the same numbers.
+    """
+    lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in (learning_rate, l1, l2, seed))
+    sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    lengths = {len(v) for v in (lr, a1, a2, sd) if len(v) > 1}
+    if sw is not None and sw.ndim == 2:
+        lengths.add(sw.shape[0])
+    if len(lengths) > 1:
+        raise ValueError(f"fit_many: the per-model sequences have different lengths {lengths}")
+    m = lengths.pop() if lengths else 1
+    dtype = kwargs.get("dtype", jnp.float32)
+    cfg, Xj, T, _, val, n_cls = _prepare(
+        X, y, loss, kwargs.get("optimizer", "gd"), lr, kwargs.get("epochs", 100),
+        kwargs.get("batch_size"), a1, a2, kwargs.get("tol"), kwargs.get("grad_tol"),
+        kwargs.get("adaptive_lr", False), kwargs.get("validation_data"), kwargs.get("patience"),
+        None, kwargs.get("n_classes"), kwargs.get("init", "zeros"), dtype)
+    extra = set(kwargs) - {"optimizer", "epochs", "batch_size", "tol", "grad_tol", "adaptive_lr",
+                           "validation_data", "patience", "n_classes", "init", "dtype"}
+    if extra:
+        raise TypeError(f"fit_many: unexpected arguments {sorted(extra)}")
+    w_axis = None
+    if sw is not None:
+        if sw.ndim == 1:
+            validation.check_sample_weight(sw, Xj.shape[0])
+        else:
+            if sw.shape[1] != Xj.shape[0]:
+                raise ValueError(f"sample_weight: expected ({m}, {Xj.shape[0]}), got {sw.shape}")
+            for row in sw:
+                validation.check_sample_weight(row, Xj.shape[0])
+            w_axis = 0
+    keys = jax.random.split(key, m) if key is not None and len(sd) == 1 and m > 1 else \
+        jnp.stack([jax.random.key(int(s)) for s in np.broadcast_to(sd, (m,))]) \
+        if key is None else jnp.broadcast_to(key, (m,))
+
+    def per_model(v):
+        return jnp.asarray(np.broadcast_to(v, (m,)), dtype)
+
+    hyper = Hyper(per_model(lr), per_model(a1), per_model(a2), keys)
+    Xv, Tv = val if val is not None else (None, None)
+    w = None if sw is None else jnp.asarray(sw, dtype)
+    out = _run(Xj, T, w, Xv, Tv, hyper, cfg=cfg, solver=_solver_name(cfg.optimizer),
+               model_axes=(Hyper(0, 0, 0, 0), w_axis, None))
+    return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
+
+
+def kfold_weights(n: int, k: int, key) -> np.ndarray:
+    """``(k, n)`` 0/1 training weights of a shuffled k-fold split (row ``i`` leaves fold ``i`` out)."""
+    validation.check_positive(k, "k", integer=True)
+    if k < 2 or k > n:
+        raise ValueError(f"k: need 2 <= k <= n = {n}, got {k}")
+    folds = np.array_split(np.asarray(jax.random.permutation(key, n)), k)
+    w = np.ones((k, n))
+    for i, idx in enumerate(folds):
+        w[i, idx] = 0.0
+    return w

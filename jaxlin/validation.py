@@ -1,0 +1,75 @@
+"""Checks at the public boundary: clear errors that name the argument and what was received.
+
+Inside ``jit`` nothing is checked but shapes (at trace time); everything a user can get
+wrong is checked here first, on concrete arrays.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_features(X, name: str = "X", n_features: int | None = None) -> np.ndarray:
+    """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns."""
+    if X is None:
+        raise ValueError(f"{name}: no data given")
+    arr = np.asarray(X)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (N, d), got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: empty data, shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(f"{name}: contains NaN or infinite values (first at row {bad[0]}, "
+                         f"column {bad[1]})")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
+    return arr
+
+
+def check_rows(n: int, arr, name: str):
+    if arr.shape[0] != n:
+        raise ValueError(f"{name}: has {arr.shape[0]} rows but X has {n}")
+
+
+def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(f"sample_weight: expected shape ({n},), got {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight: must be finite and non-negative")
+    if w.sum() <= 0:
+        raise ValueError("sample_weight: all weights are zero")
+    return w
+
+
+def check_positive(value, name: str, integer: bool = False, allow_none: bool = False):
+    """A positive number (an integer where ``integer``); arrays must be positive everywhere."""
+    if value is None and allow_none:
+        return None
+    if integer:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+        return int(value)
+    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, str) else None
+    if arr is None or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"{name}: must be positive, got {value!r}")
+    return value
+
+
+def check_non_negative(value, name: str):
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name}: must be non-negative, got {value!r}")
+    return value
+
+
+def check_choice(value, name: str, choices):
+    if value not in choices:
+        raise ValueError(f"{name}: unknown {name} {value!r}; choose one of {', '.join(choices)}")
+    return value

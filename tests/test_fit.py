@@ -1,0 +1,307 @@
+"""Training: each solver against an independent loop, scikit-learn, and the SPEC's rules."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from jaxlin import objective as obj
+from jaxlin.fit import fit, fit_many, kfold_weights
+from jaxlin.linear import Params
+from jaxlin.objective import encode_targets
+from jaxlin.penalties import Penalty
+
+F64 = jnp.float64
+
+
+def _binary(n=120, d=4, seed=0, noise=0.5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = (X @ rng.normal(size=d) + noise * rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+def _multi(n=150, d=4, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = np.argmax(X @ rng.normal(size=(d, k)) + 0.7 * rng.normal(size=(n, k)), axis=1)
+    return X, y
+
+
+def _autodiff_gd(X, T, loss, pen, lr, epochs):
+    """Plain gradient descent with jax.grad: an independent reference loop."""
+    p = Params(jnp.zeros((X.shape[1], T.shape[1])), jnp.zeros(T.shape[1]))
+    g = jax.jit(jax.grad(obj.autodiff_objective), static_argnums=3)
+    for _ in range(epochs):
+        p = jax.tree.map(lambda a, b: a - lr * b, p, g(p, X, T, loss, pen))
+    return p
+
+
+def test_batch_gradient_descent_equals_an_autodiff_loop():
+    X, y = _binary()
+    r = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=30, l2=0.01, dtype=F64)
+    ref = _autodiff_gd(jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
+                       "binary_cross_entropy", Penalty(0.0, 0.01), 0.5, 30)
+    np.testing.assert_allclose(r.params.W, ref.W, rtol=1e-10)
+    np.testing.assert_allclose(r.params.b, ref.b, rtol=1e-10)
+    assert r.stop_reason == "max_epochs" and int(r.epochs) == 30
+    # history[e] is J after epoch e
+    np.testing.assert_allclose(r.history.objective[-1],
+                               obj.objective(ref, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
+                                             "binary_cross_entropy", Penalty(0.0, 0.01)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n,b", [(23, 5), (20, 5), (7, 1)])
+def test_mini_batch_epoch_visits_every_row_once_with_a_smaller_last_batch(n, b):
+    """Replays the documented scheme: fresh permutation per epoch, last partial batch alone."""
+    X, y = _binary(n=n, seed=3)
+    key = jax.random.key(5)
+    r = fit(X, y, optimizer="sgd", batch_size=b, learning_rate=0.3, epochs=2, key=key, dtype=F64)
+    T = encode_targets(y, "binary_cross_entropy").astype(F64)
+    Xj = jnp.asarray(X)
+    p = Params(jnp.zeros((X.shape[1], 1)), jnp.zeros(1))
+    _, k = jax.random.split(key)
+    for _ in range(2):
+        k, sub = jax.random.split(k)
+        perm = np.asarray(jax.random.permutation(sub, n))
+        for start in range(0, n, b):
+            idx = perm[start:start + b]  # the last batch has n mod b rows
+            g = jax.grad(obj.autodiff_objective)(p, Xj[idx], T[idx], "binary_cross_entropy")
+            p = jax.tree.map(lambda a, gg: a - 0.3 * gg, p, g)
+    np.testing.assert_allclose(r.params.W, p.W, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(r.params.b, p.b, rtol=1e-10, atol=1e-14)
+
+
+def test_batch_size_n_is_batch_gradient_descent():
+    X, y = _binary(n=40)
+    a = fit(X, y, batch_size=40, epochs=10, dtype=F64)
+    b = fit(X, y, epochs=10, dtype=F64)
+    np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-12)
+
+
+def test_any_optax_transformation_and_schedule():
+    X, y = _multi()
+    T = encode_targets(y, "softmax_cross_entropy").astype(F64)
+    sched = optax.exponential_decay(0.2, transition_steps=5, decay_rate=0.5)
+    cases = [("adam", optax.adam(0.05)), (optax.adam(0.05), optax.adam(0.05)),
+             (lambda lr: optax.sgd(sched), optax.sgd(sched))]
+    for opt, tx in cases:
+        r = fit(X, y, "softmax_cross_entropy", optimizer=opt, learning_rate=0.05, epochs=25,
+                dtype=F64)
+        p = Params(jnp.zeros((4, 3)), jnp.zeros(3))
+        state = tx.init(p)
+        for _ in range(25):
+            g = jax.grad(obj.autodiff_objective)(p, jnp.asarray(X), T, "softmax_cross_entropy")
+            u, state = tx.update(g, state, p)
+            p = optax.apply_updates(p, u)
+        # adam divides by √v: round-off differences grow to ~1e-8 relative
+        np.testing.assert_allclose(r.params.W, p.W, rtol=1e-6, atol=1e-12)
+
+
+def _sklearn_logistic(X, y, C):
+    from sklearn.linear_model import LogisticRegression
+    m = LogisticRegression(C=C, tol=1e-12, max_iter=100000).fit(X, y)
+    return m.coef_, m.intercept_
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_binary_l2_logistic_reaches_sklearns_minimiser(solver):
+    X, y = _binary(n=200, d=5, seed=1, noise=1.0)
+    C = 1.0
+    lam = 1.0 / (2 * C * len(y))  # sklearn: C Σ loss + ½‖w‖²  ⇔  mean loss + ‖w‖²/(2CN)
+    kw = dict(optimizer="lbfgs", epochs=500, grad_tol=1e-12, tol=1e-15) if solver == "lbfgs" \
+        else dict(optimizer="gd", learning_rate=2.0, epochs=20000, grad_tol=1e-11)
+    r = fit(X, y, l2=lam, dtype=F64, **kw)
+    coef, intercept = _sklearn_logistic(X, y, C)
+    np.testing.assert_allclose(r.params.W[:, 0], coef[0], rtol=1e-4)
+    np.testing.assert_allclose(r.params.b, intercept, rtol=1e-4)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_multinomial_l2_logistic_reaches_sklearns_minimiser(solver):
+    X, y = _multi(n=200, d=4, k=3, seed=2)
+    C = 1.0
+    lam = 1.0 / (2 * C * len(y))
+    kw = dict(optimizer="lbfgs", epochs=500, grad_tol=1e-12, tol=1e-15) if solver == "lbfgs" \
+        else dict(optimizer="gd", learning_rate=2.0, epochs=20000, grad_tol=1e-11)
+    r = fit(X, y, "softmax_cross_entropy", l2=lam, dtype=F64, **kw)
+    coef, intercept = _sklearn_logistic(X, y, C)
+    np.testing.assert_allclose(r.params.W, coef.T, rtol=1e-4, atol=1e-8)
+    # the unpenalised intercepts are defined up to a common shift (softmax is shift-invariant)
+    b = np.asarray(r.params.b)
+    np.testing.assert_allclose(b - b.mean(), intercept - intercept.mean(), rtol=1e-4, atol=1e-8)
+
+
+def test_log_likelihood_ascent_is_the_same_trajectory_as_descent():
+    X, y = _binary()
+    up = fit(X, y, "log_likelihood", learning_rate=0.4, epochs=40, l2=0.02, dtype=F64)
+    down = fit(X, y, "binary_cross_entropy", learning_rate=0.4, epochs=40, l2=0.02, dtype=F64)
+    np.testing.assert_allclose(up.params.W, down.params.W, rtol=1e-12)
+    np.testing.assert_allclose(up.history.objective, -down.history.objective, rtol=1e-12)
+    assert np.all(np.diff(np.asarray(up.history.objective)) > 0)  # the log-likelihood climbs
+
+
+def test_bold_driver_rejects_bad_steps_and_adapts():
+    X, y = _binary(n=100, d=3)
+    X = X * 10  # badly scaled: a learning rate of 5 overshoots
+    plain = fit(X, y, learning_rate=5.0, epochs=60, dtype=F64)
+    bold = fit(X, y, learning_rate=5.0, epochs=60, adaptive_lr=True, dtype=F64)
+    J = np.asarray(bold.history.objective)
+    assert np.all(np.diff(J) <= 1e-15)  # accepted steps never raise J
+    lr = np.asarray(bold.history.learning_rate)
+    assert lr.min() < 5.0 * 0.5 + 1e-12  # it halved at least once
+    assert np.any(np.isclose(lr[1:] / lr[:-1], 1.05))  # and grew after good steps
+    assert J[-1] < np.nanmin(np.asarray(plain.history.objective))
+
+
+def test_stopping_rules():
+    X, y = _binary()
+    r = fit(X, y, learning_rate=1.0, epochs=10000, tol=1e-9, dtype=F64)
+    J = np.asarray(r.history.objective)
+    e = int(r.epochs)
+    assert r.stop_reason == "objective_tol" and e < 10000
+    assert abs(J[e - 1] - J[e - 2]) < 1e-9 and abs(J[e - 2] - J[e - 3]) >= 1e-9
+    assert np.all(np.isnan(J[e:]))
+    g = fit(X, y, learning_rate=1.0, epochs=10000, grad_tol=1e-6, dtype=F64)
+    gn = np.asarray(g.history.grad_norm)
+    assert g.stop_reason == "gradient_tol" and gn[int(g.epochs) - 1] < 1e-6 <= gn[int(g.epochs) - 2]
+    m = fit(X, y, epochs=7)
+    assert m.stop_reason == "max_epochs" and int(m.epochs) == 7
+
+
+def test_l1_proximal_steps_give_exact_zeros_and_satisfy_kkt():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 10))
+    y = (X[:, 0] - 2 * X[:, 1] + 0.5 * rng.normal(size=200) > 0).astype(int)
+    l1 = 0.05
+    r = fit(X, y, l1=l1, learning_rate=0.5, epochs=5000, dtype=F64)
+    W = np.asarray(r.params.W[:, 0])
+    assert np.sum(W == 0.0) >= 5 and W[0] != 0 and W[1] != 0
+    g = obj.grad(r.params, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
+                 "binary_cross_entropy")
+    gW = np.asarray(g.W[:, 0])
+    nz = W != 0
+    np.testing.assert_allclose(gW[nz], -l1 * np.sign(W[nz]), atol=1e-6)  # stationarity
+    assert np.all(np.abs(gW[~nz]) <= l1 + 1e-6)  # 0 ∈ ∂: subgradient condition
+    np.testing.assert_allclose(g.b, 0.0, atol=1e-6)
+
+
+def test_perceptron_converges_on_separable_data_and_not_otherwise():
+    X, y = _binary(n=80, d=2, noise=0.0, seed=7)
+    r = fit(X, y, optimizer="perceptron", epochs=1000, init="uniform", seed=1)
+    assert r.stop_reason == "separated" and int(r.epochs) < 1000
+    z = X @ np.asarray(r.params.W[:, 0]) + float(r.params.b[0])
+    np.testing.assert_array_equal(z >= 0, y == 1)  # every example classified correctly
+    assert float(r.history.objective[int(r.epochs) - 1]) == 0.0
+    Xx = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    yx = np.array([0, 0, 1, 1])  # XOR: not linearly separable
+    rx = fit(Xx, yx, optimizer="perceptron", epochs=50)
+    assert rx.stop_reason == "max_epochs" and int(rx.epochs) == 50
+
+
+def test_one_vs_rest_equals_k_binary_models_trained_alone():
+    X, y = _multi(k=4)
+    ovr = fit(X, y, "binary_cross_entropy", learning_rate=0.5, epochs=50, tol=1e-6, dtype=F64)
+    assert ovr.params.W.shape == (4, 4) and ovr.n_classes == 4
+    for k in range(4):
+        alone = fit(X, (y == k).astype(int), learning_rate=0.5, epochs=50, tol=1e-6, dtype=F64)
+        np.testing.assert_allclose(ovr.params.W[:, k], alone.params.W[:, 0], rtol=1e-10)
+        assert int(ovr.epochs[k]) == int(alone.epochs)
+
+
+@pytest.mark.parametrize("kind", ["learning_rate", "l2", "seed"])
+def test_many_models_equal_each_trained_alone(kind):
+    X, y = _multi()
+    values = {"learning_rate": [0.05, 0.2, 0.8], "l2": [0.0, 0.01, 0.1], "seed": [0, 1, 2]}[kind]
+    common = dict(optimizer="sgd", batch_size=16, epochs=5, init="uniform", dtype=F64)
+    many = fit_many(X, y, "softmax_cross_entropy", **{kind: values}, **common)
+    assert many.params.W.shape == (3, 4, 3)
+    for i, v in enumerate(values):
+        alone = fit(X, y, "softmax_cross_entropy", **{kind: v}, **common)
+        np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-10, atol=1e-12)
+    assert not np.allclose(many.params.W[0], many.params.W[1])
+
+
+def test_cross_validation_folds_as_weights_equal_training_on_the_subset():
+    X, y = _binary(n=90)
+    w = kfold_weights(90, 3, jax.random.key(0))
+    assert np.all(w.sum(0) == 2)  # each row is left out exactly once
+    many = fit_many(X, y, sample_weight=w, optimizer="lbfgs", epochs=200, l2=0.01,
+                    grad_tol=1e-10, dtype=F64)
+    for i in range(3):
+        rows = w[i] > 0
+        alone = fit(X[rows], y[rows], optimizer="lbfgs", epochs=200, l2=0.01, grad_tol=1e-10,
+                    dtype=F64)
+        np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-7)
+
+
+def test_early_stopping_returns_the_best_validation_parameters():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 30))
+    y = rng.integers(0, 2, 40)  # pure noise: the validation loss rises as the fit memorises
+    Xv, yv = rng.normal(size=(200, 30)), rng.integers(0, 2, 200)
+    r = fit(X, y, learning_rate=0.5, epochs=2000, validation_data=(Xv, yv), patience=5, dtype=F64)
+    assert r.stop_reason == "early_stopping" and int(r.epochs) < 2000
+    v = np.asarray(r.history.val_objective)[: int(r.epochs)]
+    assert np.argmin(v) == int(r.epochs) - 6  # 5 epochs without improvement
+    Tv = encode_targets(yv, "binary_cross_entropy").astype(F64)
+    np.testing.assert_allclose(obj.objective(r.params, jnp.asarray(Xv), Tv, "binary_cross_entropy"),
+                               v.min(), rtol=1e-12)
+    acc = np.asarray(r.history.val_accuracy)[: int(r.epochs)]
+    assert np.all((acc >= 0) & (acc <= 1))
+
+
+def test_divergence_stops_and_keeps_finite_parameters():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3)) * 100
+    y = rng.normal(size=50)
+    r = fit(X, y, "squared_error", learning_rate=10.0, epochs=500)
+    assert r.stop_reason == "diverged" and bool(r.diverged)
+    e = int(r.epochs)
+    assert e < 500 and np.all(np.isfinite(r.params.W)) and np.all(np.isfinite(r.params.b))
+    J = np.asarray(r.history.objective)
+    assert np.all(np.isfinite(J[:e]))
+    assert np.all(np.isnan(J[e:]))
+
+
+def test_same_key_gives_bit_identical_parameters():
+    X, y = _multi()
+    kw = dict(optimizer="adam", batch_size=8, epochs=4, init="uniform", learning_rate=0.01)
+    a = fit(X, y, "softmax_cross_entropy", key=jax.random.key(11), **kw)
+    b = fit(X, y, "softmax_cross_entropy", key=jax.random.key(11), **kw)
+    c = fit(X, y, "softmax_cross_entropy", key=jax.random.key(12), **kw)
+    assert a.params.W.dtype == jnp.float32
+    assert np.array_equal(a.params.W, b.params.W) and np.array_equal(a.params.b, b.params.b)
+    assert not np.array_equal(a.params.W, c.params.W)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(learning_rate=0.0), "learning_rate: must be positive"),
+    (dict(learning_rate=-1.0), "learning_rate: must be positive"),
+    (dict(batch_size=0), "batch_size: must be a positive integer"),
+    (dict(epochs=2.5), "epochs: must be a positive integer"),
+    (dict(optimizer="newton"), "optimizer: unknown optimizer 'newton'"),
+    (dict(optimizer="lbfgs", l1=0.1), "l1: L-BFGS needs a smooth objective"),
+    (dict(l2=-1.0), "l2: must be non-negative"),
+    (dict(adaptive_lr=True, batch_size=4), "adaptive_lr: the bold driver"),
+    (dict(patience=3), "patience: early stopping needs validation data"),
+    (dict(init="normal"), "init: unknown init 'normal'"),
+])
+def test_bad_arguments_are_named(kwargs, match):
+    X, y = _binary(n=20)
+    with pytest.raises(ValueError, match=match):
+        fit(X, y, **kwargs)
+
+
+def test_bad_data_is_named():
+    X, y = _binary(n=20)
+    with pytest.raises(ValueError, match="X: contains NaN or infinite values"):
+        fit(np.where(X > 1, np.nan, X), y)
+    with pytest.raises(ValueError, match="y: has 19 labels but X has 20 rows"):
+        fit(X, y[:-1])
+    with pytest.raises(ValueError, match="y: only one class present"):
+        fit(X, np.zeros(20, int))
+    with pytest.raises(ValueError, match="X: expected a 2-D array"):
+        fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="X_val: expected 4 features, got 3"):
+        fit(X, y, validation_data=(X[:, :3], y))

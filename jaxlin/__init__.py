@@ -4,7 +4,7 @@ Layers, one direction of data flow (see README):
 losses (L, δ = ∂L/∂z) → linear model (Z = XW + b, Xᵀ Δ) → objective (mean + penalty) → solvers.
 """
 from jaxlin import activations, data, datasets, hessian, linear, losses, objective, penalties
-from jaxlin.fit import FitResult, fit, fit_many, kfold_weights
+from jaxlin.training import FitResult, fit, fit_many, kfold_weights
 from jaxlin.linear import Params, add_bias, contract, init_params, logits, logits_one
 from jaxlin.losses import LOSSES, Loss, get_loss
 from jaxlin.objective import encode_targets, value_and_grad

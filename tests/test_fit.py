@@ -6,7 +6,7 @@ import optax
 import pytest
 
 from jaxlin import objective as obj
-from jaxlin.fit import fit, fit_many, kfold_weights
+from jaxlin.training import fit, fit_many, kfold_weights
 from jaxlin.linear import Params
 from jaxlin.objective import encode_targets
 from jaxlin.penalties import Penalty

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jaxlin import data, datasets
-from jaxlin.fit import fit
+from jaxlin.training import fit
 
 
 def test_kidcreative_logistic_matches_sklearn_over_20_splits():

@@ -1,7 +1,8 @@
 """The solvers: whole training runs as one compiled program (SPEC §4).
 
-Each solver is a pure function ``train(X, T, sample_weight, X_val, T_val, hyper, cfg)``
-→ :class:`Trained`, jit-compiled with the static :class:`Config`, and ``vmap``-able
+Each solver is a factory ``solver(X, T, sample_weight, X_val, T_val, hyper, cfg)`` →
+``(init, body)``: the first loop state and one epoch. :func:`run` drives them in a
+``lax.while_loop``; it is jit-compiled with the static :class:`Config` and ``vmap``-able
 over ``hyper`` (learning rate, penalty strengths, PRNG key) and ``sample_weight``.
 
 * gradient descent — epochs are a ``lax.while_loop`` (it may stop early); with a
@@ -195,16 +196,16 @@ class _GDState(NamedTuple):
     history: History
 
 
-def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
-    """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
+def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
+    """Batch, stochastic or mini-batch gradient descent with any optax transformation.
+
+    Returns ``(init, body)``: the loop's first state and one epoch (see :func:`run`).
+    """
     loss, dtype = cfg.loss, X.dtype
     n, d = X.shape
     pen = Penalty(jnp.asarray(hyper.l1, dtype), jnp.asarray(hyper.l2, dtype))
     lr0 = jnp.asarray(hyper.learning_rate, dtype)
-    key_init, key_loop = jax.random.split(hyper.key)
-    params0 = init_params(key_init, d, cfg.n_outputs, cfg.init, dtype)
     tx = make_transformation(cfg.optimizer, lr0)
-    opt0 = tx.init(params0)
     sign = -1.0 if loss.maximise else 1.0
     w_full = jnp.ones((n,), dtype) if w is None else w.astype(dtype)
     full_batch = cfg.batch_size is None or cfg.batch_size >= n
@@ -289,12 +290,15 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Traine
         return _GDState(epoch, new, opt_state, key, new_parts, status, best_params, best_val,
                         bad, hist)
 
-    parts0 = parts(params0, with_grad=full_batch or cfg.grad_tol is not None)
-    s0 = _GDState(jnp.asarray(0), params0, opt0, key_loop, parts0, jnp.asarray(RUNNING),
-                  params0, jnp.asarray(jnp.inf, dtype), jnp.asarray(0),
-                  _nan_history(cfg.epochs, dtype))
-    s = jax.lax.while_loop(lambda s: s.status == RUNNING, body, s0)
-    return Trained(s.params, s.history, s.epoch, s.status)
+    def init():
+        key_init, key_loop = jax.random.split(hyper.key)
+        params0 = init_params(key_init, d, cfg.n_outputs, cfg.init, dtype)
+        parts0 = parts(params0, with_grad=full_batch or cfg.grad_tol is not None)
+        return _GDState(jnp.asarray(0), params0, tx.init(params0), key_loop, parts0,
+                        jnp.asarray(RUNNING), params0, jnp.asarray(jnp.inf, dtype),
+                        jnp.asarray(0), _nan_history(cfg.epochs, dtype))
+
+    return init, body
 
 
 class _LBFGSState(NamedTuple):
@@ -306,7 +310,7 @@ class _LBFGSState(NamedTuple):
     history: History
 
 
-def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
+def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     """Full-batch L-BFGS (optax, zoom line search) on the hand-derived gradient.
 
     One epoch = one L-BFGS iteration (one full-batch gradient plus line-search
@@ -324,8 +328,6 @@ def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
     tx = optax.lbfgs(memory_size=cfg.memory_size,
                      linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30))
     value_and_grad_fn = optax.value_and_grad_from_state(f)
-    params0 = init_params(hyper.key, d, cfg.n_outputs, cfg.init, dtype)
-    opt0 = tx.init(params0)
 
     def body(s: _LBFGSState) -> _LBFGSState:
         v, g = value_and_grad_fn(s.params, state=s.opt_state)
@@ -351,21 +353,23 @@ def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
         status = jnp.where((status == RUNNING) & (epoch >= cfg.epochs), MAX_EPOCHS, status)
         return _LBFGSState(epoch, new, opt_state, new_v, status, hist)
 
-    s0 = _LBFGSState(jnp.asarray(0), params0, opt0, f(params0), jnp.asarray(RUNNING),
-                     _nan_history(cfg.epochs, dtype))
-    s = jax.lax.while_loop(lambda s: s.status == RUNNING, body, s0)
-    return Trained(s.params, s.history, s.epoch, s.status)
+    def init():
+        params0 = init_params(hyper.key, d, cfg.n_outputs, cfg.init, dtype)
+        return _LBFGSState(jnp.asarray(0), params0, tx.init(params0), f(params0),
+                           jnp.asarray(RUNNING), _nan_history(cfg.epochs, dtype))
+
+    return init, body
 
 
 class _PerceptronState(NamedTuple):
     epoch: Any
-    w: Any
+    params: Params
     key: Any
     status: Any
     history: History
 
 
-def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
+def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     """Rosenblatt's perceptron learning algorithm (seed 001), labels ``{0, 1}``.
 
     Each epoch visits the examples in a fresh random order: if ``y = 1`` and
@@ -378,8 +382,6 @@ def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
     n, d = X.shape
     Xb = add_bias(X)
     y = T[:, 0] > 0.5
-    p0 = init_params(hyper.key, d, 1, cfg.init, dtype)
-    w0 = jnp.concatenate([p0.W[:, 0], p0.b])
 
     def errors(wv):
         s = Xb @ wv
@@ -392,18 +394,39 @@ def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config) -> Trained:
 
     def body(s: _PerceptronState) -> _PerceptronState:
         key, sub = jax.random.split(s.key)
-        wv, _ = jax.lax.scan(visit, s.w, jax.random.permutation(sub, n))
+        w0 = jnp.concatenate([s.params.W[:, 0], s.params.b])
+        wv, _ = jax.lax.scan(visit, w0, jax.random.permutation(sub, n))
         n_err = errors(wv)
         hist = _record(s.history, s.epoch, objective=n_err.astype(dtype))
         epoch = s.epoch + 1
         status = jnp.where(n_err == 0, SEPARATED,
                            jnp.where(epoch >= cfg.epochs, MAX_EPOCHS, RUNNING))
-        return _PerceptronState(epoch, wv, key, status, hist)
+        return _PerceptronState(epoch, Params(wv[:-1, None], wv[-1:]), key, status, hist)
 
-    s0 = _PerceptronState(jnp.asarray(0), w0, hyper.key, jnp.asarray(RUNNING),
-                          _nan_history(cfg.epochs, dtype))
-    s = jax.lax.while_loop(lambda s: s.status == RUNNING, body, s0)
-    return Trained(Params(s.w[:-1, None], s.w[-1:]), s.history, s.epoch, s.status)
+    def init():
+        return _PerceptronState(jnp.asarray(0), init_params(hyper.key, d, 1, cfg.init, dtype),
+                                hyper.key, jnp.asarray(RUNNING), _nan_history(cfg.epochs, dtype))
+
+    return init, body
 
 
 SOLVERS = {"gradient": gradient_descent, "lbfgs": lbfgs, "perceptron": perceptron}
+
+
+def run(solver: str, X, T, w, X_val, T_val, hyper: Hyper, cfg: Config, state=None, until=None):
+    """Run a solver's epochs in a ``lax.while_loop``: from its first state, or from ``state``.
+
+    The loop stops when the status leaves ``RUNNING`` or after epoch ``until`` (default:
+    ``cfg.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the
+    run made in one go: that is how a progress bar updates between chunks of epochs.
+    Returns the loop state; :func:`trained` turns it into a :class:`Trained`.
+    """
+    init, body = SOLVERS[solver](X, T, w, X_val, T_val, hyper, cfg)
+    s = init() if state is None else state
+    until = cfg.epochs if until is None else until
+    return jax.lax.while_loop(lambda s: (s.status == RUNNING) & (s.epoch < until), body, s)
+
+
+def trained(state) -> Trained:
+    """The result carried by a finished (or paused) loop state."""
+    return Trained(state.params, state.history, state.epoch, state.status)

@@ -63,13 +63,35 @@ def _solver_name(optimizer):
 
 
 @partial(jax.jit, static_argnames=("cfg", "solver", "model_axes"))
-def _run(X, T, w, X_val, T_val, hyper, cfg, solver, model_axes):
-    train = partial(solvers.SOLVERS[solver], cfg=cfg)
+def _advance(X, T, w, X_val, T_val, hyper, state, until, cfg, solver, model_axes):
+    """One compiled call: run (or continue) the loop of one model or of many under vmap."""
+    def one(T, w, T_val, hyper, state):
+        return solvers.run(solver, X, T, w, X_val, T_val, hyper, cfg, state, until)
+
     if model_axes is None:
-        return train(X, T, w, X_val, T_val, hyper)
-    hyper_axes, w_axis, t_axis = model_axes
-    return jax.vmap(train, in_axes=(None, t_axis, w_axis, None, None, hyper_axes))(
-        X, T, w, X_val, T_val, hyper)
+        return one(T, w, T_val, hyper, state)
+    hyper_axes, w_axis, t_axis, tv_axis = model_axes
+    state_axis = None if state is None else 0
+    return jax.vmap(one, in_axes=(t_axis, w_axis, tv_axis, hyper_axes, state_axis))(
+        T, w, T_val, hyper, state)
+
+
+def _execute(X, T, w, X_val, T_val, hyper, cfg, solver, model_axes=None, progress=None):
+    """The whole run as one compiled call, or — with a ``progress`` callback — in chunks of
+    epochs between which ``progress(epochs_done, epochs_total)`` is called. Both give the
+    same parameters: each chunk continues the loop state where the last one stopped."""
+    args = (X, T, w, X_val, T_val, hyper)
+    kw = dict(cfg=cfg, solver=solver, model_axes=model_axes)
+    if progress is None:
+        return solvers.trained(_advance(*args, None, cfg.epochs, **kw))
+    chunk = max(1, -(-cfg.epochs // 100))
+    state = _advance(*args, None, chunk, **kw)
+    while True:
+        done = int(np.max(np.asarray(state.epoch)))
+        progress(done, cfg.epochs)
+        if not np.any(np.asarray(state.status) == solvers.RUNNING) or done >= cfg.epochs:
+            return solvers.trained(state)
+        state = _advance(*args, state, done + chunk, **kw)
 
 
 def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol, grad_tol,
@@ -139,7 +161,8 @@ def _key(key, seed):
 def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1, epochs=100,
         batch_size=None, l1=0.0, l2=0.0, tol=None, grad_tol=None, adaptive_lr=False,
         validation_data=None, patience=None, sample_weight=None, n_classes=None,
-        one_vs_rest=False, init="zeros", key=None, seed=0, dtype=jnp.float32) -> FitResult:
+        one_vs_rest=False, init="zeros", key=None, seed=0, dtype=jnp.float32,
+        progress=None) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -168,6 +191,8 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
         all together under ``vmap``.
       init: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``, from ``key`` (or ``seed``).
       dtype: ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
+      progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
+        once and executed in chunks of epochs, calling it between chunks (same result).
     Returns:
       :class:`FitResult`.
 
@@ -183,7 +208,7 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
     if multi and loss_obj.target == "binary":
         return _fit_one_vs_rest(X, y_arr, loss_obj, optimizer, learning_rate, epochs, batch_size,
                                 l1, l2, tol, grad_tol, adaptive_lr, validation_data, patience,
-                                sample_weight, n_classes, init, _key(key, seed), dtype)
+                                sample_weight, n_classes, init, _key(key, seed), dtype, progress)
     cfg, Xj, T, w, val, n_cls = _prepare(X, y, loss, optimizer, learning_rate, epochs,
                                          batch_size, l1, l2, tol, grad_tol, adaptive_lr,
                                          validation_data, patience, sample_weight, n_classes,
@@ -191,13 +216,13 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
     hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
                   jnp.asarray(l2, dtype), _key(key, seed))
     Xv, Tv = val if val is not None else (None, None)
-    out = _run(Xj, T, w, Xv, Tv, hyper, cfg=cfg, solver=_solver_name(optimizer), model_axes=None)
+    out = _execute(Xj, T, w, Xv, Tv, hyper, cfg, _solver_name(optimizer), progress=progress)
     return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
 
 
 def _fit_one_vs_rest(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol,
                      grad_tol, adaptive_lr, validation_data, patience, sample_weight, n_classes,
-                     init, key, dtype) -> FitResult:
+                     init, key, dtype, progress=None) -> FitResult:
     """K binary models (class k against the rest), trained together by ``vmap``.
 
     The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
@@ -223,13 +248,9 @@ def _fit_one_vs_rest(X, y, loss, optimizer, learning_rate, epochs, batch_size, l
     hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
                   jnp.asarray(l2, dtype), key)
 
-    @partial(jax.jit, static_argnames=("cfg", "solver"))
-    def run_all(Xj, T_cols, w, Xv, Tv_cols, hyper, cfg, solver):
-        train = partial(solvers.SOLVERS[solver], cfg=cfg)
-        return jax.vmap(train, in_axes=(None, 0, None, None, 0 if Xv is not None else None,
-                                        None))(Xj, T_cols, w, Xv, Tv_cols, hyper)
-
-    out = run_all(Xj, T_cols, w, Xv, Tv_cols, hyper, cfg=cfg, solver=_solver_name(optimizer))
+    axes = (Hyper(None, None, None, None), None, 0, None if Xv is None else 0)
+    out = _execute(Xj, T_cols, w, Xv, Tv_cols, hyper, cfg, _solver_name(optimizer), axes,
+                   progress)
     params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
 
@@ -259,7 +280,8 @@ def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2
         kwargs.get("adaptive_lr", False), kwargs.get("validation_data"), kwargs.get("patience"),
         None, kwargs.get("n_classes"), kwargs.get("init", "zeros"), dtype)
     extra = set(kwargs) - {"optimizer", "epochs", "batch_size", "tol", "grad_tol", "adaptive_lr",
-                           "validation_data", "patience", "n_classes", "init", "dtype"}
+                           "validation_data", "patience", "n_classes", "init", "dtype",
+                           "progress"}
     if extra:
         raise TypeError(f"fit_many: unexpected arguments {sorted(extra)}")
     w_axis = None
@@ -282,8 +304,8 @@ def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2
     hyper = Hyper(per_model(lr), per_model(a1), per_model(a2), keys)
     Xv, Tv = val if val is not None else (None, None)
     w = None if sw is None else jnp.asarray(sw, dtype)
-    out = _run(Xj, T, w, Xv, Tv, hyper, cfg=cfg, solver=_solver_name(cfg.optimizer),
-               model_axes=(Hyper(0, 0, 0, 0), w_axis, None))
+    out = _execute(Xj, T, w, Xv, Tv, hyper, cfg, _solver_name(cfg.optimizer),
+                   (Hyper(0, 0, 0, 0), w_axis, None, None), kwargs.get("progress"))
     return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
 
 

@@ -305,3 +305,18 @@ def test_bad_data_is_named():
         fit(X[:, 0], y)
     with pytest.raises(ValueError, match="X_val: expected 4 features, got 3"):
         fit(X, y, validation_data=(X[:, :3], y))
+
+
+@pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=7)), ("lbfgs", {}),
+                                          ("perceptron", {}), ("gd", dict(adaptive_lr=True))])
+def test_running_in_chunks_for_a_progress_bar_gives_the_same_result(optimizer, kw):
+    X, y = _binary(n=60)
+    calls = []
+    common = dict(optimizer=optimizer, epochs=37, learning_rate=0.3, init="uniform", **kw)
+    whole = fit(X, y, **common)
+    chunked = fit(X, y, progress=lambda done, total: calls.append((done, total)), **common)
+    assert np.array_equal(whole.params.W, chunked.params.W)
+    assert int(whole.epochs) == int(chunked.epochs) and whole.stop_reason == chunked.stop_reason
+    assert len(calls) >= 2 or int(whole.epochs) < 2
+    assert calls[-1][0] == int(whole.epochs) and all(t == 37 for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

@@ -1,0 +1,155 @@
+"""Evaluation metrics (SPEC §5): pure, jittable, and ``vmap``-able over many models.
+
+Labels are integer arrays ``(N,)``; the positive class of binary metrics is 1.
+
+Zero denominators: precision, recall, F1 and FPR are **0** when their denominator is 0
+(scikit-learn's default ``zero_division`` result, without its warning, which cannot be
+raised inside ``jit``). The ROC curve and AUC are **NaN** when the labels hold only one
+class (scikit-learn: NaN with a warning).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+
+def _div(num, den):
+    """``num / den``, and 0 where ``den == 0``."""
+    num, den = jnp.asarray(num, jnp.float32), jnp.asarray(den, jnp.float32)
+    return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 0.0)
+
+
+def accuracy(y_true, y_pred):
+    """``mean(y == ŷ)``."""
+    return jnp.mean((y_true == y_pred).astype(jnp.float32))
+
+
+def class_prior_baseline(y_true, n_classes: int):
+    """``max_k P(y = k)``: the accuracy of always predicting the most frequent class."""
+    return jnp.max(jnp.bincount(y_true, length=n_classes)) / y_true.shape[0]
+
+
+class BinaryCounts(NamedTuple):
+    tp: jax.Array
+    tn: jax.Array
+    fp: jax.Array
+    fn: jax.Array
+
+
+def binary_counts(y_true, y_pred) -> BinaryCounts:
+    """TP, TN, FP, FN with class 1 as positive."""
+    t, p = y_true == 1, y_pred == 1
+    return BinaryCounts(jnp.sum(t & p), jnp.sum(~t & ~p), jnp.sum(~t & p), jnp.sum(t & ~p))
+
+
+def precision(y_true, y_pred):
+    """``TP / (TP + FP)`` (0 when nothing is predicted positive)."""
+    c = binary_counts(y_true, y_pred)
+    return _div(c.tp, c.tp + c.fp)
+
+
+def recall(y_true, y_pred):
+    """Recall = TPR = ``TP / (TP + FN)`` (0 when there is no positive)."""
+    c = binary_counts(y_true, y_pred)
+    return _div(c.tp, c.tp + c.fn)
+
+
+def f1(y_true, y_pred):
+    """``2PR / (P + R)`` = ``2TP / (2TP + FP + FN)`` (0 when that denominator is 0)."""
+    c = binary_counts(y_true, y_pred)
+    return _div(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+
+
+def false_positive_rate(y_true, y_pred):
+    """FPR = ``FP / (FP + TN)`` (0 when there is no negative)."""
+    c = binary_counts(y_true, y_pred)
+    return _div(c.fp, c.fp + c.tn)
+
+
+def confusion_matrix(y_true, y_pred, n_classes: int):
+    """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``."""
+    return jnp.zeros((n_classes, n_classes), jnp.int32).at[y_true, y_pred].add(1)
+
+
+class PerClass(NamedTuple):
+    precision: jax.Array  # (C,)
+    recall: jax.Array
+    f1: jax.Array
+    support: jax.Array
+
+
+def per_class(y_true, y_pred, n_classes: int) -> PerClass:
+    """One-vs-rest precision, recall and F1 of every class, with its support."""
+    C = confusion_matrix(y_true, y_pred, n_classes)
+    tp = jnp.diag(C)
+    predicted, actual = C.sum(axis=0), C.sum(axis=1)
+    return PerClass(_div(tp, predicted), _div(tp, actual), _div(2 * tp, predicted + actual), actual)
+
+
+def macro_average(y_true, y_pred, n_classes: int):
+    """Unweighted means over classes of precision, recall, F1: ``(P, R, F1)``."""
+    pc = per_class(y_true, y_pred, n_classes)
+    return pc.precision.mean(), pc.recall.mean(), pc.f1.mean()
+
+
+def micro_average(y_true, y_pred, n_classes: int):
+    """Precision, recall, F1 from counts pooled over classes (each equals accuracy)."""
+    C = confusion_matrix(y_true, y_pred, n_classes)
+    tp = jnp.trace(C)
+    p = _div(tp, C.sum())
+    return p, p, p
+
+
+def log_loss(y_true, proba, eps: float | None = None):
+    """Mean ``−ln p_y`` of the probabilities given to the true class; ``proba`` ``(N, C)``.
+
+    Probabilities are clipped to ``[eps, 1 − eps]`` (default: the dtype's machine epsilon,
+    as scikit-learn does) so a confident mistake costs a large finite amount.
+    """
+    proba = jnp.asarray(proba)
+    eps = jnp.finfo(proba.dtype).eps if eps is None else eps
+    p = jnp.take_along_axis(proba, y_true[:, None].astype(jnp.int32), axis=1)[:, 0]
+    return -jnp.mean(jnp.log(jnp.clip(p, eps, 1.0 - eps)))
+
+
+class RocCurve(NamedTuple):
+    fpr: jax.Array  # (N + 1,), starting at 0
+    tpr: jax.Array
+    thresholds: jax.Array  # +inf, then the scores in decreasing order
+
+
+def roc_curve(y_true, scores) -> RocCurve:
+    """ROC curve of binary labels against scores, one point per threshold (static size).
+
+    Points are ``(FPR, TPR)`` for "predict 1 when score ≥ t" at ``t = +inf`` and at every
+    score, decreasing. Tied scores share a threshold: all of a tie moves at once, so the
+    points of a tie repeat the point after it (repeats add no area). The distinct points
+    are scikit-learn's ``roc_curve(..., drop_intermediate=False)``.
+    """
+    n = scores.shape[0]
+    order = jnp.argsort(-scores, stable=True)
+    s = scores[order]
+    y = (y_true[order] == 1).astype(jnp.float32)
+    tps, fps = jnp.cumsum(y), jnp.cumsum(1.0 - y)
+    last_of_tie = jnp.concatenate([s[1:] != s[:-1], jnp.array([True])])
+    end = jax.lax.cummin(jnp.where(last_of_tie, jnp.arange(n), n), reverse=True)
+    tps, fps = tps[end], fps[end]
+    pos, neg = tps[-1], fps[-1]
+    nan = jnp.float32(jnp.nan)
+    tpr = jnp.concatenate([jnp.zeros(1), jnp.where(pos > 0, tps / jnp.maximum(pos, 1), nan)])
+    fpr = jnp.concatenate([jnp.zeros(1), jnp.where(neg > 0, fps / jnp.maximum(neg, 1), nan)])
+    thresholds = jnp.concatenate([jnp.array([jnp.inf], s.dtype), s])
+    return RocCurve(fpr, tpr, thresholds)
+
+
+def auc(fpr, tpr):
+    """Area under a curve by the trapezoid rule (``fpr`` non-decreasing)."""
+    return jnp.sum(jnp.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0)
+
+
+def roc_auc(y_true, scores):
+    """Area under the ROC curve (NaN when only one class is present)."""
+    r = roc_curve(y_true, scores)
+    return auc(r.fpr, r.tpr)

@@ -1,0 +1,110 @@
+"""jaxlin.metrics against sklearn.metrics on random inputs, including zero denominators."""
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from jaxlin import metrics as M
+
+
+def _random(seed, n=60, k=2):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, k, n), rng.integers(0, k, n)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_binary_metrics_match_sklearn(seed):
+    yt, yp = _random(seed)
+    np.testing.assert_allclose(M.accuracy(yt, yp), skm.accuracy_score(yt, yp), rtol=1e-6)
+    np.testing.assert_allclose(M.precision(yt, yp), skm.precision_score(yt, yp), rtol=1e-6)
+    np.testing.assert_allclose(M.recall(yt, yp), skm.recall_score(yt, yp), rtol=1e-6)
+    np.testing.assert_allclose(M.f1(yt, yp), skm.f1_score(yt, yp), rtol=1e-6)
+    tn, fp, fn, tp = skm.confusion_matrix(yt, yp).ravel()
+    c = M.binary_counts(jnp.asarray(yt), jnp.asarray(yp))
+    assert (int(c.tp), int(c.tn), int(c.fp), int(c.fn)) == (tp, tn, fp, fn)
+    np.testing.assert_allclose(M.false_positive_rate(yt, yp), fp / (fp + tn), rtol=1e-6)
+    np.testing.assert_allclose(M.class_prior_baseline(jnp.asarray(yt), 2),
+                               np.bincount(yt).max() / len(yt), rtol=1e-6)
+
+
+def test_zero_denominators_give_zero_like_sklearn():
+    yt = np.array([0, 0, 0, 0])
+    yp = np.array([0, 0, 0, 0])  # no positive predicted, no positive present
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ours, theirs in [(M.precision, skm.precision_score), (M.recall, skm.recall_score),
+                             (M.f1, skm.f1_score)]:
+            assert float(ours(yt, yp)) == theirs(yt, yp) == 0.0
+    assert float(M.false_positive_rate(np.array([1, 1]), np.array([1, 0]))) == 0.0  # no negative
+    assert np.isnan(float(M.roc_auc(jnp.array([1, 1, 1]), jnp.array([0.1, 0.5, 0.9]))))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_multiclass_metrics_match_sklearn(seed):
+    yt, yp = _random(seed, n=100, k=4)
+    np.testing.assert_array_equal(M.confusion_matrix(jnp.asarray(yt), jnp.asarray(yp), 4),
+                                  skm.confusion_matrix(yt, yp, labels=range(4)))
+    pc = M.per_class(jnp.asarray(yt), jnp.asarray(yp), 4)
+    p, r, f, s = skm.precision_recall_fscore_support(yt, yp, labels=range(4), zero_division=0)
+    np.testing.assert_allclose(pc.precision, p, rtol=1e-6)
+    np.testing.assert_allclose(pc.recall, r, rtol=1e-6)
+    np.testing.assert_allclose(pc.f1, f, rtol=1e-6)
+    np.testing.assert_array_equal(pc.support, s)
+    for avg, fn in [("macro", M.macro_average), ("micro", M.micro_average)]:
+        ours = fn(jnp.asarray(yt), jnp.asarray(yp), 4)
+        theirs = skm.precision_recall_fscore_support(yt, yp, labels=range(4), average=avg,
+                                                     zero_division=0)[:3]
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_per_class_with_a_class_never_predicted():
+    yt, yp = np.array([0, 1, 2, 2]), np.array([0, 1, 1, 1])
+    pc = M.per_class(jnp.asarray(yt), jnp.asarray(yp), 3)
+    p, r, f, _ = skm.precision_recall_fscore_support(yt, yp, zero_division=0)
+    np.testing.assert_allclose(pc.precision, p, rtol=1e-6)
+    np.testing.assert_allclose(pc.f1, f, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_log_loss_matches_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.ones(3), size=50)
+    y = rng.integers(0, 3, 50)
+    np.testing.assert_allclose(M.log_loss(jnp.asarray(y), jnp.asarray(P)),
+                               skm.log_loss(y, P, labels=range(3)), rtol=1e-6)
+    P[0] = [1.0, 0.0, 0.0]
+    y[0] = 2  # a confident mistake: large but finite
+    assert np.isfinite(float(M.log_loss(jnp.asarray(y), jnp.asarray(P))))
+
+
+@pytest.mark.parametrize("seed,ties", [(0, False), (1, False), (2, True), (3, True)])
+def test_roc_curve_and_auc_match_sklearn(seed, ties):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 80)
+    s = rng.normal(size=80) + y
+    if ties:
+        s = np.round(s, 1)
+    r = M.roc_curve(jnp.asarray(y), jnp.asarray(s))
+    fpr, tpr, _ = skm.roc_curve(y, s, drop_intermediate=False)
+    pts = np.stack([np.asarray(r.fpr), np.asarray(r.tpr)], axis=1)
+    keep = np.r_[True, np.any(pts[1:] != pts[:-1], axis=1)]  # drop the repeats of ties
+    np.testing.assert_allclose(pts[keep], np.stack([fpr, tpr], axis=1), atol=1e-6)
+    np.testing.assert_allclose(M.roc_auc(jnp.asarray(y), jnp.asarray(s)),
+                               skm.roc_auc_score(y, s), rtol=1e-6)
+
+
+def test_metrics_are_jittable_and_vmappable_over_models():
+    rng = np.random.default_rng(0)
+    yt = jnp.asarray(rng.integers(0, 2, 40))
+    preds = jnp.asarray(rng.integers(0, 2, (5, 40)))
+    scores = jnp.asarray(rng.normal(size=(5, 40)))
+    f = jax.jit(jax.vmap(lambda p, s: (M.f1(yt, p), M.roc_auc(yt, s),
+                                       M.confusion_matrix(yt, p, 2))))
+    f1s, aucs, cms = f(preds, scores)
+    for i in range(5):
+        np.testing.assert_allclose(f1s[i], skm.f1_score(yt, preds[i]), rtol=1e-6)
+        np.testing.assert_allclose(aucs[i], skm.roc_auc_score(yt, scores[i]), rtol=1e-6)
+        np.testing.assert_array_equal(cms[i], skm.confusion_matrix(yt, preds[i]))

@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import os
+import warnings
 from typing import NamedTuple, Sequence
 
 import jax
@@ -76,7 +77,8 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
         if name not in header:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
     try:
-        with _open_text(path) as fh:
+        with _open_text(path) as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": reported below
             data = np.loadtxt(fh, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
     except (ValueError, UnicodeDecodeError):
         _locate_bad_cell(path, header)

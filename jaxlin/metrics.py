@@ -9,6 +9,7 @@ class (scikit-learn: NaN with a warning).
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -153,3 +154,31 @@ def roc_auc(y_true, scores):
     """Area under the ROC curve (NaN when only one class is present)."""
     r = roc_curve(y_true, scores)
     return auc(r.fpr, r.tpr)
+
+
+@partial(jax.jit, static_argnames=("n_classes",))
+def summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
+    """Every metric above in one compiled call (what a report needs).
+
+    ``scores`` ``(N,)``: the binary decision scores for the ROC curve; ``proba`` ``(N, C)``:
+    probabilities for the log loss. Binary entries are for class 1; per-class entries and
+    macro/micro averages are always included.
+    """
+    out = {
+        "accuracy": accuracy(y_true, y_pred),
+        "baseline": class_prior_baseline(y_true, n_classes),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, n_classes),
+        "per_class": per_class(y_true, y_pred, n_classes)._asdict(),
+        "macro": dict(zip(("precision", "recall", "f1"), macro_average(y_true, y_pred, n_classes))),
+        "micro": dict(zip(("precision", "recall", "f1"), micro_average(y_true, y_pred, n_classes))),
+    }
+    if n_classes == 2:
+        out.update(binary_counts(y_true, y_pred)._asdict())
+        out.update(precision=precision(y_true, y_pred), recall=recall(y_true, y_pred),
+                   f1=f1(y_true, y_pred), fpr=false_positive_rate(y_true, y_pred))
+    if scores is not None:
+        r = roc_curve(y_true, scores)
+        out.update(roc_auc=auc(r.fpr, r.tpr), roc_fpr=r.fpr, roc_tpr=r.tpr)
+    if proba is not None:
+        out["log_loss"] = log_loss(y_true, proba)
+    return out

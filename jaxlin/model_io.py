@@ -1,0 +1,79 @@
+"""Saving and loading a :class:`~jaxlin.models.TrainedModel` as ``.npz``, without pickle.
+
+Saving is atomic: the archive is written to a temporary file in the target's folder and
+renamed over the target, so a crash never leaves a half-written model behind.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from jaxlin.models import TrainedModel
+
+FORMAT = "jaxlin-model"
+VERSION = 1
+_KEYS = ("format", "version", "kind", "loss", "W", "b", "mean", "scale", "feature_names",
+         "class_names")
+
+
+def save(model: TrainedModel, path) -> str:
+    """Write ``model`` to ``path`` (``.npz``), atomically. Returns the path written."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"save: no such folder: {folder}")
+    arrays = dict(format=np.array(FORMAT), version=np.array(VERSION), kind=np.array(model.kind),
+                  loss=np.array(model.loss), W=np.asarray(model.W), b=np.asarray(model.b),
+                  mean=np.asarray(model.mean), scale=np.asarray(model.scale),
+                  feature_names=np.array(model.feature_names, dtype=str),
+                  class_names=np.array(model.class_names, dtype=str))
+    fd, tmp = tempfile.mkstemp(prefix=".jaxlin-", suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load(path) -> TrainedModel:
+    """Read a model written by :func:`save`; a clear ``ValueError`` for anything else."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model: no such file: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"model: {path} is not a jaxlin model file (not an .npz archive; "
+                         "truncated or foreign)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in _KEYS if k not in z.files]
+            if missing:
+                raise ValueError(f"model: {path} is not a jaxlin model (missing {missing})")
+            d = {k: z[k] for k in _KEYS}
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"model: {path} is not a readable jaxlin model file "
+                         f"(truncated or foreign: {exc})") from None
+    except ValueError as exc:
+        if str(exc).startswith("model:"):
+            raise
+        raise ValueError(f"model: {path} is not a readable jaxlin model file ({exc})") from None
+    if str(d["format"]) != FORMAT:
+        raise ValueError(f"model: {path} is not a jaxlin model (format {str(d['format'])!r})")
+    if int(d["version"]) > VERSION:
+        raise ValueError(f"model: {path} has format version {int(d['version'])}; this jaxlin "
+                         f"reads up to {VERSION}")
+    W, b = d["W"].astype(np.float64), d["b"].astype(np.float64)
+    if W.ndim != 2 or b.shape != (W.shape[1],) or d["mean"].shape != (W.shape[0],) \
+            or d["scale"].shape != (W.shape[0],) or len(d["feature_names"]) != W.shape[0]:
+        raise ValueError(f"model: {path} has inconsistent shapes (W {W.shape}, b {b.shape})")
+    return TrainedModel(str(d["kind"]), str(d["loss"]), W, b, d["mean"].astype(np.float64),
+                        d["scale"].astype(np.float64), d["feature_names"].tolist(),
+                        d["class_names"].tolist())

@@ -1,0 +1,101 @@
+"""Named models for the command line: which loss and solver each uses, and the trained model.
+
+A :class:`ModelSpec` says which loss a model name means for binary and for multi-class
+labels, and its default solver. :class:`TrainedModel` is everything needed to use a
+fitted model on raw features: its parameters, the standardisation statistics of its
+training data, the feature and class names.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from jaxlin.decision import predict_proba as _proba
+from jaxlin.losses import get_loss
+
+
+class ModelSpec(NamedTuple):
+    name: str
+    binary_loss: str
+    multiclass_loss: Optional[str]  # None: binary only
+    optimizer: str  # default solver
+    description: str
+    one_vs_rest: bool = False
+    penalised: bool = True  # default L2 = scikit-learn's C = 1
+
+
+MODELS = {
+    m.name: m for m in [
+        ModelSpec("linear", "squared_error", "squared_error", "lbfgs",
+                  "least squares on 0/1 (one-hot) targets, decide at 0.5 (argmax)"),
+        ModelSpec("perceptron", "squared_error_step", "multiclass_perceptron", "perceptron",
+                  "Rosenblatt's perceptron (multi-class: the perceptron loss by SGD)",
+                  penalised=False),
+        ModelSpec("logistic", "binary_cross_entropy", None, "lbfgs",
+                  "logistic regression (binary cross-entropy)"),
+        ModelSpec("softmax", "softmax_cross_entropy", "softmax_cross_entropy", "lbfgs",
+                  "softmax (multinomial logistic) regression"),
+        # K binary logistic models; their objectives decouple, so the sum (SPEC §3f) trained as
+        # one program has the same minimiser as K separate fits (jaxlin.fit(one_vs_rest=True)
+        # trains them as K vmapped runs, each with its own stopping).
+        ModelSpec("ovr", "binary_cross_entropy", "one_vs_rest_logistic", "lbfgs",
+                  "one-vs-rest logistic regression: K sigmoids, Σ_k BCE"),
+        ModelSpec("svm", "hinge", "multiclass_hinge", "sgd",
+                  "linear SVM: hinge (multi-class: Weston–Watkins)"),
+        ModelSpec("squared-hinge", "multiclass_squared_hinge", "multiclass_squared_hinge", "lbfgs",
+                  "linear SVM with the squared hinge (Weston–Watkins)"),
+    ]
+}
+
+
+def loss_for(spec: ModelSpec, n_classes: int) -> str:
+    """The loss a model uses for ``n_classes`` classes; a clear error if it cannot."""
+    if n_classes <= 2:
+        return spec.binary_loss
+    if spec.multiclass_loss is None:
+        raise ValueError(f"model: {spec.name!r} is a binary model but the labels have "
+                         f"{n_classes} classes; use softmax, ovr or svm")
+    return spec.multiclass_loss
+
+
+class TrainedModel(NamedTuple):
+    """A fitted model ready for raw features: ``Z = ((X − mean) / scale) W + b``."""
+
+    kind: str
+    loss: str
+    W: np.ndarray  # (d, K)
+    b: np.ndarray  # (K,)
+    mean: np.ndarray  # (d,)
+    scale: np.ndarray  # (d,)
+    feature_names: list
+    class_names: list
+
+    @property
+    def n_features(self) -> int:
+        return self.W.shape[0]
+
+    def _check(self, X):
+        X = np.asarray(X, np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"X: the model expects {self.n_features} features, got "
+                             f"{X.shape[1] if X.ndim == 2 else X.shape}")
+        return X
+
+    def decision_function(self, X) -> np.ndarray:
+        """Scores ``(N, K)``."""
+        X = (self._check(X) - self.mean) / self.scale
+        return X @ self.W + self.b
+
+    def predict(self, X) -> np.ndarray:
+        """Integer class labels ``(N,)`` (class 1 when ``z ≥ 0``; 0.5 for least squares)."""
+        Z = self.decision_function(X)
+        if Z.shape[1] == 1:
+            threshold = 0.5 if get_loss(self.loss).target == "real" else 0.0
+            return (Z[:, 0] >= threshold).astype(np.int64)
+        return np.argmax(Z, axis=1)
+
+    def predict_proba(self, X) -> Optional[np.ndarray]:
+        """Class probabilities ``(N, C)`` where the loss models them, else ``None``."""
+        p = _proba(self.loss, self.decision_function(X))
+        return None if p is None else np.asarray(p)

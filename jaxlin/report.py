@@ -1,0 +1,125 @@
+"""The evaluation report of a trained model: metrics on a data split, as data and as text."""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import metrics as M
+from jaxlin.models import TrainedModel
+from jaxlin.objective import encode_targets, objective
+from jaxlin.linear import Params
+from jaxlin.penalties import Penalty
+
+
+def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
+    """All the metrics of SPEC §5 for ``model`` on raw features ``X`` and labels ``y`` (0..C−1).
+
+    Binary tasks get TP/TN/FP/FN, precision, recall, F1, FPR and the ROC AUC for class 1;
+    multi-class tasks get per-class precision/recall/F1 and macro/micro averages. Both get
+    accuracy, the class-prior baseline, the confusion matrix, the objective
+    (``mean L + R``) and the log loss where the model has probabilities.
+    """
+    y = np.asarray(y).astype(np.int64)
+    c = len(model.class_names)
+    Z = model.decision_function(X)
+    pred = model.predict(X)
+    yt, yp = jnp.asarray(y), jnp.asarray(pred)
+    Xs = (np.asarray(X, np.float64) - model.mean) / model.scale
+    from jaxlin.losses import get_loss
+    loss = get_loss(model.loss)
+    targets = np.eye(c)[y] if (loss.target == "real" and model.W.shape[1] > 1) else y
+    if loss.target == "binary" and model.W.shape[1] > 1:  # one-vs-rest
+        targets = np.eye(c)[y]
+    T = encode_targets(targets, loss, c if loss.target == "onehot" else None)
+    J = objective(Params(jnp.asarray(model.W, jnp.float32), jnp.asarray(model.b, jnp.float32)),
+                  jnp.asarray(Xs, jnp.float32), T, loss,
+                  Penalty(jnp.float32(penalty.l1), jnp.float32(penalty.l2)))
+    proba = model.predict_proba(X)
+    score = None
+    if c == 2:
+        score = jnp.asarray(Z[:, 0] if Z.shape[1] == 1 else Z[:, 1] - Z[:, 0])
+    m = jax.device_get(M.summary(yt, yp, c, score, None if proba is None else jnp.asarray(proba)))
+    out = {"n": int(len(y)), "objective": float(J), "accuracy": float(m["accuracy"]),
+           "baseline": float(m["baseline"]),
+           "confusion_matrix": np.asarray(m["confusion_matrix"]).tolist()}
+    if proba is not None:
+        out["log_loss"] = float(m["log_loss"])
+    if c == 2:
+        out.update({k: int(m[k]) for k in ("tp", "tn", "fp", "fn")})
+        out.update({k: float(m[k]) for k in ("precision", "recall", "f1", "fpr", "roc_auc")})
+        out["roc_curve"] = {"fpr": np.asarray(m["roc_fpr"]).tolist(),
+                            "tpr": np.asarray(m["roc_tpr"]).tolist()}
+    else:
+        pc = m["per_class"]
+        out["per_class"] = {str(name): {"precision": float(pc["precision"][i]),
+                                        "recall": float(pc["recall"][i]),
+                                        "f1": float(pc["f1"][i]), "support": int(pc["support"][i])}
+                            for i, name in enumerate(model.class_names)}
+        for avg in ("macro", "micro"):
+            out[avg] = {k: float(v) for k, v in m[avg].items()}
+    return out
+
+
+def _f(x, digits=4):
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def confusion_text(cm, class_names) -> list:
+    names = [str(n)[:10] for n in class_names]
+    w = max(5, max(len(n) for n in names), max(len(str(v)) for row in cm for v in row))
+    first = max(len("true \\ predicted"), max(len(n) for n in names))
+    lines = ["  " + "true \\ predicted".ljust(first) + "  " + " ".join(n.rjust(w) for n in names)]
+    for n, row in zip(names, cm):
+        lines.append("  " + n.ljust(first) + "  " + " ".join(str(v).rjust(w) for v in row))
+    return lines
+
+
+def format_text(rep: dict) -> str:
+    """The human-readable report printed by ``jaxlin train``."""
+    s, d, t = rep["settings"], rep["data"], rep["training"]
+    tr, te = rep["train"], rep["test"]
+    lines = [
+        f"jaxlin train — {d['name']}",
+        f"  data        {d['n_rows']} rows × {d['n_features']} features, {d['n_classes']} classes"
+        f" ({', '.join(map(str, d['class_names'][:10]))}{'…' if d['n_classes'] > 10 else ''})",
+        f"  split       {d['n_train']} train / {d['n_test']} test"
+        + (f" / {d['n_validation']} validation" if d.get("n_validation") else "")
+        + f" (shuffled, seed {s['seed']}; "
+        + ("features standardised with the training statistics)" if s.get("standardize", True)
+           else "features as given)"),
+        f"  model       {s['model']}: {rep['model']['description']}",
+        f"  objective   mean {rep['model']['loss']} [{rep['model']['formula']}]"
+        + (f" + {rep['model']['penalty']}" if rep["model"]["penalty"] else ""),
+        f"  optimiser   {s['optimizer']}"
+        + (" (zoom line search)" if s["optimizer"] == "lbfgs" else
+           f", learning rate {s['learning_rate']:g}")
+        + (f", batch size {s['batch_size']}" if s.get("batch_size") else ", full batch")
+        + (" (bold driver)" if s.get("adaptive_lr") else ""),
+        f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}",
+        "",
+        f"  {'':22}{'train':>10}{'test':>10}",
+        f"  {'objective':22}{_f(tr['objective']):>10}{_f(te['objective']):>10}",
+        f"  {'accuracy':22}{_f(tr['accuracy']):>10}{_f(te['accuracy']):>10}",
+        f"  {'class-prior baseline':22}{_f(tr['baseline']):>10}{_f(te['baseline']):>10}",
+    ]
+    if "log_loss" in te:
+        lines.append(f"  {'log loss':22}{_f(tr['log_loss']):>10}{_f(te['log_loss']):>10}")
+    if "precision" in te:
+        for key, name in (("precision", "precision"), ("recall", "recall (TPR)"), ("f1", "F1"),
+                          ("fpr", "FPR"), ("roc_auc", "ROC AUC")):
+            lines.append(f"  {name:22}{_f(tr[key]):>10}{_f(te[key]):>10}")
+        lines.append(f"  {'TP TN FP FN (test)':22}  {te['tp']} {te['tn']} {te['fp']} {te['fn']}")
+    else:
+        for avg in ("macro", "micro"):
+            for key in ("precision", "recall", "f1"):
+                lines.append(f"  {avg + ' ' + key:22}{_f(tr[avg][key]):>10}{_f(te[avg][key]):>10}")
+    lines += ["", "  confusion matrix (test):"] + confusion_text(te["confusion_matrix"],
+                                                             d["class_names"])
+    lines += ["", f"  time        {t['seconds']:.2f} s training (compilation included), "
+                  f"{rep['seconds_total']:.2f} s in all"]
+    for k, v in rep.get("outputs", {}).items():
+        lines.append(f"  {k:11} {v}")
+    return "\n".join(lines)

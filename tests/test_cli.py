@@ -1,0 +1,228 @@
+"""The jaxlin command: the report, JSON, plots, save/predict, and every user mistake."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxlin import cli, model_io
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_default_train_prints_the_full_report(capsys):
+    code, out, err = run(capsys, "train")
+    assert code == 0 and err == ""
+    for part in ["kidcreative", "449 train / 224 test", "logistic", "binary_cross_entropy",
+                 "lbfgs", "stopped:", "objective", "accuracy", "class-prior baseline",
+                 "precision", "recall", "F1", "FPR", "confusion matrix", "time"]:
+        assert part in out, part
+
+
+def test_json_report_has_metrics_history_and_settings(capsys, tmp_path):
+    path = tmp_path / "r.json"
+    code, _, _ = run(capsys, "train", "--json", str(path), "--quiet")
+    rep = json.loads(path.read_text())
+    assert code == 0
+    assert rep["settings"]["model"] == "logistic" and rep["settings"]["seed"] == 0
+    te = rep["test"]
+    assert te["tp"] + te["tn"] + te["fp"] + te["fn"] == rep["data"]["n_test"] == 224
+    assert te["precision"] == pytest.approx(te["tp"] / (te["tp"] + te["fp"]), rel=1e-6)
+    assert np.sum(te["confusion_matrix"]) == 224
+    assert len(rep["history"]["objective"]) == rep["training"]["epochs"]
+    assert 0.5 < te["accuracy"] <= 1.0 and te["baseline"] == pytest.approx(182 / 224, abs=0.1)
+
+
+def test_save_then_predict_round_trip(capsys, tmp_path):
+    model_path = tmp_path / "m.npz"
+    code, _, _ = run(capsys, "train", "--save", str(model_path), "--quiet")
+    assert code == 0 and model_path.exists()
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".jaxlin-")] == []  # no temp left
+    model = model_io.load(model_path)
+    assert model.n_features == 16 and model.class_names == ["no", "buy"]
+    csv_in = os.path.join(os.path.dirname(cli.__file__), "data", "kidcreative.csv")
+    out_path = tmp_path / "pred.csv"
+    code, out, _ = run(capsys, "predict", "--model", str(model_path), "--data", csv_in,
+                       "--output", str(out_path))
+    assert code == 0
+    rows = out_path.read_text().splitlines()
+    assert rows[0] == "row,prediction,p_no,p_buy" and len(rows) == 674
+    from jaxlin import datasets
+    d = datasets.load("kidcreative")
+    expected = np.array(model.class_names)[model.predict(d.X)]
+    assert [r.split(",")[1] for r in rows[1:]] == expected.tolist()
+
+
+def test_plots_are_written(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "--plot", str(tmp_path / "fig"), "--quiet")
+    assert code == 0
+    for name in ("objective.png", "confusion_matrix.png", "roc.png"):
+        data = (tmp_path / "fig" / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_two_feature_csv_gets_a_decision_boundary(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 150)
+    X = np.array([[0, 0], [3, 1], [1, 3]])[y] + rng.normal(size=(150, 2))
+    p = tmp_path / "blobs.csv"
+    np.savetxt(p, np.c_[X, y], delimiter=",", header="u,v,cls", comments="")
+    code, out, _ = run(capsys, "train", "--data", str(p), "--model", "softmax",
+                       "--plot", str(tmp_path / "fig"))
+    assert code == 0 and "3 classes" in out and "macro f1" in out
+    assert (tmp_path / "fig" / "decision_boundary.png").stat().st_size > 10_000
+
+
+def test_mnist_softmax_defaults_reach_90_percent(capsys, tmp_path):
+    path = tmp_path / "r.json"
+    code, _, _ = run(capsys, "train", "--data", "mnist", "--model", "softmax", "--json",
+                     str(path), "--quiet")
+    assert code == 0
+    assert json.loads(path.read_text())["test"]["accuracy"] >= 0.90
+
+
+@pytest.mark.parametrize("model", ["linear", "perceptron", "ovr", "svm", "squared-hinge"])
+def test_every_model_trains(capsys, tmp_path, model):
+    path = tmp_path / "r.json"
+    code, _, err = run(capsys, "train", "--model", model, "--json", str(path), "--quiet",
+                       "--epochs", "30")
+    assert code == 0, err
+    rep = json.loads(path.read_text())
+    assert rep["test"]["accuracy"] > rep["test"]["baseline"]  # better than the prior
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "sgd", "adam"])
+def test_every_optimizer_trains(capsys, tmp_path, optimizer):
+    path = tmp_path / "r.json"
+    code, _, err = run(capsys, "train", "--optimizer", optimizer, "--epochs", "30",
+                       "--json", str(path), "--quiet")
+    assert code == 0, err
+    assert json.loads(path.read_text())["settings"]["optimizer"] == optimizer
+
+
+def test_datasets_command(capsys):
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0
+    assert "kidcreative" in out and "673" in out and "4601" in out and "10000" in out
+
+
+# ------------------------------------------------------------------ bad input
+
+@pytest.fixture
+def files(tmp_path):
+    f = {}
+
+    def w(name, text):
+        p = tmp_path / name
+        p.write_text(text)
+        f[name] = str(p)
+
+    w("ok.csv", "id,a,b,y\n" + "".join(f"{i},{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(30)))
+    w("three.csv", "a,b,y\n" + "".join(f"{i % 7},{(i * 3) % 5},{i % 3}\n" for i in range(30)))
+    w("nonnum.csv", "a,b,y\n1,2,0\n3,abc,1\n")
+    w("nan.csv", "a,b,y\n1,2,0\n3,nan,1\n")
+    w("inf.csv", "a,b,y\n1,2,0\n3,inf,1\n")
+    w("empty.csv", "")
+    w("header.csv", "a,b,y\n")
+    w("ragged.csv", "a,b,y\n1,2,0\n3,1\n")
+    w("single.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n")
+    w("blank.csv", "a,b,y\n1,,0\n3,4,1\n")
+    (tmp_path / "garbage.csv").write_bytes(bytes(range(256)) * 4)
+    f["garbage.csv"] = str(tmp_path / "garbage.csv")
+    (tmp_path / "trunc.npz").write_bytes(b"PK\x03\x04" + b"\x00" * 20)
+    f["trunc.npz"] = str(tmp_path / "trunc.npz")
+    f["dir"] = str(tmp_path)
+    return f
+
+
+BAD = [
+    (["train", "--data", "/no/such/file.csv"], "no such file"),
+    (["train", "--data", "iris"], "no such file or bundled dataset: 'iris'"),
+    (["train", "--data", "{garbage.csv}"], "garbage.csv"),
+    (["train", "--data", "{nonnum.csv}"], "non-numeric value 'abc' at row 3, column 2 ('b')"),
+    (["train", "--data", "{blank.csv}"], "an empty cell at row 2, column 2"),
+    (["train", "--data", "{nan.csv}"], "NaN or infinite value at row 3, column 2"),
+    (["train", "--data", "{inf.csv}"], "NaN or infinite value at row 3, column 2"),
+    (["train", "--data", "{empty.csv}"], "the file is empty"),
+    (["train", "--data", "{header.csv}"], "no data rows"),
+    (["train", "--data", "{ragged.csv}"], "row 3 has 2 cells, the header has 3"),
+    (["train", "--data", "{ok.csv}", "--target", "nope"], "no target column 'nope'"),
+    (["train", "--data", "{ok.csv}", "--drop", "zzz"], "no drop column 'zzz'"),
+    (["train", "--data", "{single.csv}"], "single class"),
+    (["train", "--data", "{three.csv}", "--model", "logistic"], "binary model but the labels have 3"),
+    (["train", "--data", "{three.csv}", "--model", "perceptron", "--optimizer", "perceptron"],
+     None),  # allowed: multi-class perceptron falls back to SGD — checked below as success
+    (["train", "--model", "tree"], "unknown model 'tree'"),
+    (["train", "--optimizer", "newton"], "unknown optimizer 'newton'"),
+    (["train", "--lr", "0"], "--lr: must be a positive number"),
+    (["train", "--lr", "-0.5"], "--lr: must be a positive number"),
+    (["train", "--optimizer", "sgd", "--batch-size", "0"], "--batch-size: must be a positive"),
+    (["train", "--optimizer", "sgd", "--batch-size", "-4"], "--batch-size: must be a positive"),
+    (["train", "--epochs", "0"], "--epochs: must be a positive integer"),
+    (["train", "--epochs", "ten"], "invalid int value: 'ten'"),
+    (["train", "--train-fraction", "1.5"], "--train-fraction: must be between 0 and 1"),
+    (["train", "--l2", "-1"], "--l2: must be a non-negative number"),
+    (["train", "--l1", "0.1", "--optimizer", "lbfgs"], "lbfgs needs a smooth objective"),
+    (["train", "--json", "/no/such/dir/r.json"], "--json: no such folder"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["predict", "--model", "/no/model.npz", "--data", "{ok.csv}"], "no such file"),
+    (["predict", "--model", "{trunc.npz}", "--data", "{ok.csv}"], "not a jaxlin model file"),
+    (["predict", "--model", "{ok.csv}", "--data", "{ok.csv}"], "not a jaxlin model file"),
+    (["predict", "--model", "{model}", "--data", "{ok.csv}"], "the model expects 16 features"),
+    (["predict", "--model", "{model}", "--data", "/no/data.csv"], "no such file"),
+]
+
+
+@pytest.mark.parametrize("argv,message", BAD, ids=[f"{i:02d}-{' '.join(a[:3])}" for i, (a, _) in
+                                                    enumerate(BAD)])
+def test_user_mistakes_give_one_clear_line(capsys, files, tmp_path, argv, message):
+    if any("{model}" in a for a in argv):
+        files["model"] = str(tmp_path / "m.npz")
+        assert cli.main(["train", "--save", files["model"], "--quiet"]) == 0
+        capsys.readouterr()
+    for name, path in files.items():
+        argv = [a.replace("{" + name + "}", path) for a in argv]
+    code, out, err = run(capsys, *argv)
+    if message is None:
+        assert code == 0, err
+        return
+    assert code == 2
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert message in err, err
+
+
+def test_library_raises_the_same_messages(files):
+    from jaxlin import data
+    with pytest.raises(ValueError, match=r"non-numeric value 'abc' at row 3, column 2"):
+        data.read_csv(files["nonnum.csv"])
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        data.read_csv("/no/such/file.csv")
+    with pytest.raises(ValueError, match="not a jaxlin model file"):
+        model_io.load(files["trunc.npz"])
+
+
+def test_console_script_has_no_traceback_and_no_progress_bar_when_piped(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "jaxlin")
+    cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "jaxlin"]
+    bad = subprocess.run(cmd + ["train", "--lr", "-1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip() == "jaxlin train: error: --lr: must be a positive number, got -1.0"
+    ok = subprocess.run(cmd + ["train", "--optimizer", "gd", "--epochs", "200"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stderr == ""  # piped: no progress bar
+
+
+def test_progress_bar_callback_reports_epochs(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain bar used without tqdm
+    bar = cli._progress_bar(10)
+    for done in (3, 7, 10):
+        bar(done, 10)
+    bar.close()
+    assert "10/10" in capsys.readouterr().err

@@ -1,0 +1,88 @@
+"""Loaders and the preparation protocol of SPEC §4."""
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from jaxlin import data, datasets
+
+
+def _write_idx(path, arr, compress=False):
+    codes = {np.uint8: 0x08, np.int32: 0x0C}
+    head = struct.pack(">BBBB", 0, 0, codes[arr.dtype.type], arr.ndim)
+    head += struct.pack(f">{arr.ndim}I", *arr.shape)
+    body = arr.astype(arr.dtype.newbyteorder(">")).tobytes()
+    raw = head + body
+    with open(path, "wb") as fh:
+        fh.write(gzip.compress(raw) if compress else raw)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_idx_round_trip(tmp_path, compress):
+    imgs = np.random.default_rng(0).integers(0, 256, (5, 3, 4), dtype=np.uint8)
+    labels = np.array([1, 0, 3, 2, 1], dtype=np.uint8)
+    _write_idx(tmp_path / "i.idx", imgs, compress)
+    _write_idx(tmp_path / "l.idx", labels, compress)
+    np.testing.assert_array_equal(data.read_idx(tmp_path / "i.idx"), imgs)
+    t = data.read_idx_pair(tmp_path / "i.idx", tmp_path / "l.idx")
+    np.testing.assert_allclose(t.X, imgs.reshape(5, -1) / 255.0)
+    np.testing.assert_array_equal(t.y, labels)
+    assert len(t.feature_names) == 12
+
+
+def test_idx_truncated_and_foreign(tmp_path):
+    imgs = np.zeros((5, 3, 4), np.uint8)
+    _write_idx(tmp_path / "i.idx", imgs)
+    raw = (tmp_path / "i.idx").read_bytes()
+    (tmp_path / "t.idx").write_bytes(raw[:-7])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        data.read_idx(tmp_path / "t.idx")
+    (tmp_path / "f.idx").write_bytes(b"hello world")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        data.read_idx(tmp_path / "f.idx")
+
+
+def test_bundled_datasets_match_the_spec():
+    shapes = {"kidcreative": (673, 16), "spambase": (4601, 57), "mnist": (10000, 784)}
+    for name, shape in shapes.items():
+        d = datasets.load(name)
+        assert d.X.shape == shape and d.y.shape == (shape[0],)
+        assert len(d.feature_names) == shape[1]
+        assert np.all(np.isfinite(d.X))
+    mnist = datasets.load("mnist")
+    assert mnist.X.min() == 0.0 and mnist.X.max() == 1.0 and set(mnist.y) == set(range(10))
+    kid = datasets.load("kidcreative")
+    assert "Obs No." not in kid.feature_names and "Buy" not in kid.feature_names
+    with pytest.raises(ValueError, match="unknown dataset 'iris'"):
+        datasets.load("iris")
+
+
+def test_csv_target_and_drop(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("id,a,b,label\n1,0.5,2,1\n2,1.5,3,0\n")
+    t = data.read_csv(p, target="label", drop=["id"])
+    np.testing.assert_array_equal(t.X, [[0.5, 2], [1.5, 3]])
+    np.testing.assert_array_equal(t.y, [1, 0])
+    assert t.feature_names == ["a", "b"]
+
+
+def test_split_standardise_protocol():
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(5, 3, 90), np.full(90, 7.0)]  # the second feature is constant
+    y = np.r_[np.zeros(60, int), np.ones(30, int)]
+    s = data.train_test_split(X, y, seed=3)
+    assert len(s.y_train) == 60 and len(s.y_test) == 30
+    assert set(s.train_index) | set(s.test_index) == set(range(90))
+    assert not set(s.train_index) & set(s.test_index)
+    st = data.stratified = data.train_test_split(X, y, seed=3, stratify=True)
+    assert np.sum(st.y_train == 1) == 20 and np.sum(st.y_test == 1) == 10
+    p = data.prepare(X, y, seed=3)
+    np.testing.assert_allclose(p.X_train[:, 0].mean(), 0.0, atol=1e-12)
+    np.testing.assert_allclose(p.X_train[:, 0].std(), 1.0, rtol=1e-12)
+    assert np.all(p.X_train[:, 1] == 0.0) and np.all(np.isfinite(p.X_test))
+    # test rows use the training statistics, not their own
+    np.testing.assert_allclose(p.X_test[:, 0], (s.X_test[:, 0] - s.X_train[:, 0].mean())
+                               / s.X_train[:, 0].std(), rtol=1e-12)
+    np.testing.assert_array_equal(data.add_bias_feature(np.zeros((2, 1)))[:, 1], [1, 1])
+    np.testing.assert_array_equal(data.one_hot(np.array([2, 0])), [[0, 0, 1], [1, 0, 0]])

@@ -65,11 +65,12 @@ def logits(params: Params, X):
 def contract(X, D):
     """The chain rule through the linear map: ``Xᵀ D``, ``(N, d), (N, K) → (d, K)``.
 
-    Written as ``Dᵀ X`` producing ``(K, d)`` and transposed: on XLA:CPU this
-    streams X once in row-major order, where ``X.T @ D`` can cost several
-    passes over X (see benchmarks/RESULTS.md).
+    Written as ``Dᵀ X`` producing ``(K, d)``, then transposed behind an optimisation
+    barrier. On XLA:CPU ``X.T @ D`` costs up to 14 reads of X, and without the barrier
+    XLA folds the final transpose into the dot's output layout, which costs 6 reads
+    for K = 10 instead of 1.7 (benchmarks/RESULTS.md, case 1).
     """
-    return jnp.einsum("nk,nd->kd", D, X).T
+    return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 
 def add_bias(X):

@@ -124,3 +124,18 @@ def test_log_likelihood_ascent_equals_descent_on_its_negative(key):
         params = up
     assert jnp.allclose(obj.objective(params, X, T, "log_likelihood", penalties.l2(0.1)),
                         -obj.objective(params, X, T, "binary_cross_entropy", penalties.l2(0.1)))
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy", "hinge"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_pass_blocked_gradient_matches_autodiff(name, weighted, key):
+    """N ≥ 2·BLOCK_ROWS takes the one-pass blocked route, with a smaller last block."""
+    loss = LOSSES[name]
+    n = 2 * obj.BLOCK_ROWS + 37
+    k = 3 if loss.min_classes > 1 else 1
+    params, X, T = random_problem(loss, key, n, 3, k, margin=1e-9)
+    w = jax.random.uniform(key, (n,), jnp.float64) if weighted else None
+    J, g = obj.value_and_grad(params, X, T, loss, penalties.l2(0.1), w)
+    Ja, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalties.l2(0.1), w)
+    assert abs(float(J - Ja)) <= 1e-12 * abs(float(Ja))
+    assert rel_err(ravel_pytree(g)[0], ravel_pytree(ga)[0]) <= 1e-10

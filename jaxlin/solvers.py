@@ -75,12 +75,14 @@ class Config(NamedTuple):
     has_validation: bool = False
     init: str = "zeros"
     memory_size: int = 10
+    use_prox: bool = True  # False when every l1 is 0: the soft-threshold step is skipped
 
 
 class History(NamedTuple):
     """Per-epoch arrays of length ``epochs``; entries after the last epoch run are NaN.
 
-    ``objective[e]`` is ``J`` after epoch ``e`` (training data, with the penalty);
+    ``objective[e]`` is ``J`` after epoch ``e`` (training data, with the penalty; for
+    mini-batches, the mean of the epoch's mini-batch objectives);
     ``val_objective`` the mean validation loss (no penalty); ``val_accuracy`` its accuracy.
     """
 
@@ -217,7 +219,9 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
         lr = _current_lr(opt_state, lr0)
         updates, opt_state = tx.update(g, opt_state, params)
         new = optax.apply_updates(params, updates)
-        return new._replace(W=penalties.prox(pen, new.W, lr)), opt_state
+        if cfg.use_prox:
+            new = new._replace(W=penalties.prox(pen, new.W, lr))
+        return new, opt_state
 
     def full_batch_epoch(s: _GDState):
         new, opt_state = apply(s.params, s.parts.g, s.opt_state)
@@ -240,16 +244,27 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
         idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, b)
         mask = jnp.concatenate([jnp.ones((n,), dtype), jnp.zeros((pad,), dtype)])
         mask = mask.reshape(n_batches, b)
+        unweighted = w is None and pad == 0  # every batch full: a plain mean, no weights
 
         def step(carry, batch):
             params, opt_state = carry
             i, m = batch
-            _, g = value_and_grad(params, X[i], T[i], loss, pen, m * w_full[i], smooth_only=True)
+            bw = None if unweighted else m * w_full[i]
+            J, g = value_and_grad(params, X[i], T[i], loss, pen, bw, smooth_only=True)
             g = jax.tree.map(lambda x: sign * x, g)
-            return apply(params, g, opt_state), None
+            return apply(params, g, opt_state), (J, jnp.asarray(b, dtype) if bw is None
+                                                 else jnp.sum(bw))
 
-        (new, opt_state), _ = jax.lax.scan(step, (s.params, s.opt_state), (idx, mask))
-        new_parts = parts(new, with_grad=cfg.grad_tol is not None)
+        (new, opt_state), (J_b, w_b) = jax.lax.scan(step, (s.params, s.opt_state), (idx, mask))
+        # The epoch's objective is the running mean of its mini-batch objectives (as
+        # scikit-learn's SGDClassifier and Keras report it): no extra pass over X. Only a
+        # gradient-norm stop needs the full-batch gradient at the epoch's end.
+        l1_term = pen.l1 * jnp.sum(jnp.abs(new.W))
+        m_epoch = sign * jnp.sum(J_b * w_b) / jnp.sum(w_b) + l1_term
+        if cfg.grad_tol is not None:
+            new_parts = parts(new)._replace(m=m_epoch)
+        else:
+            new_parts = _Parts(m_epoch, None)
         return new, opt_state, new_parts, jnp.isfinite(new_parts.m) & _all_finite(new)
 
     def body(s: _GDState) -> _GDState:
@@ -293,7 +308,10 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     def init():
         key_init, key_loop = jax.random.split(hyper.key)
         params0 = init_params(key_init, d, cfg.n_outputs, cfg.init, dtype)
-        parts0 = parts(params0, with_grad=full_batch or cfg.grad_tol is not None)
+        if full_batch or cfg.grad_tol is not None:
+            parts0 = parts(params0)
+        else:  # mini-batch epochs report their running mean: no full pass needed up front
+            parts0 = _Parts(jnp.asarray(jnp.inf, dtype), None)
         return _GDState(jnp.asarray(0), params0, tx.init(params0), key_loop, parts0,
                         jnp.asarray(RUNNING), params0, jnp.asarray(jnp.inf, dtype),
                         jnp.asarray(0), _nan_history(cfg.epochs, dtype))
@@ -411,6 +429,7 @@ def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
 
 
 SOLVERS = {"gradient": gradient_descent, "lbfgs": lbfgs, "perceptron": perceptron}
+SOLVER_STATES = {"gradient": _GDState, "lbfgs": _LBFGSState, "perceptron": _PerceptronState}
 
 
 def run(solver: str, X, T, w, X_val, T_val, hyper: Hyper, cfg: Config, state=None, until=None):
@@ -425,6 +444,54 @@ def run(solver: str, X, T, w, X_val, T_val, hyper: Hyper, cfg: Config, state=Non
     s = init() if state is None else state
     until = cfg.epochs if until is None else until
     return jax.lax.while_loop(lambda s: (s.status == RUNNING) & (s.epoch < until), body, s)
+
+
+def run_lockstep(solver: str, X, T, w, X_val, T_val, hyper: Hyper, cfg: Config, axes,
+                 state=None, until=None):
+    """Many models with one shared PRNG key, advanced epoch by epoch in lock step.
+
+    ``vmap`` of :func:`run` would batch the while loop's predicate, which forces every
+    carried value to be batched — the key too — so each model would draw and gather its
+    own mini-batches. Here the loop runs while any model runs, the epoch body is
+    ``vmap``-ped with the key left unbatched (one permutation, one gather per batch for all
+    models), and a model that has stopped keeps its state. Each model's result equals its
+    run alone: while it runs, its epoch ``e`` uses the key every model uses at epoch ``e``.
+
+    ``axes = (hyper_axes, w_axis, t_axis, tv_axis)`` as for ``jax.vmap``; the key axis in
+    ``hyper_axes`` must be ``None``.
+    """
+    hyper_axes, w_axis, t_axis, tv_axis = axes
+
+    def init_one(T, w, T_val, hyper):
+        return SOLVERS[solver](X, T, w, X_val, T_val, hyper, cfg)[0]()
+
+    def body_one(T, w, T_val, hyper, s):
+        return SOLVERS[solver](X, T, w, X_val, T_val, hyper, cfg)[1](s)
+
+    data_axes = (t_axis, w_axis, tv_axis, hyper_axes)
+    shared = {f for f in ("key",) if f in SOLVER_STATES[solver]._fields}  # unbatched fields
+    if state is None:
+        state = jax.vmap(init_one, in_axes=data_axes)(T, w, T_val, hyper)
+        # the key is identical for every model: unbatch it
+        state = state._replace(**{f: getattr(state, f)[0] for f in shared})
+    state_axes = state._replace(**{f: (None if f in shared else 0) for f in state._fields})
+    body_many = jax.vmap(body_one, in_axes=(*data_axes, state_axes), out_axes=state_axes)
+    until = cfg.epochs if until is None else until
+
+    def running(s):
+        return (s.status == RUNNING) & (s.epoch < until)
+
+    def body(s):
+        new = body_many(T, w, T_val, hyper, s)
+        keep = running(s)
+
+        def pick(a, b):
+            return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b)
+        none = {f: None for f in shared}
+        merged = jax.tree.map(pick, new._replace(**none), s._replace(**none))
+        return merged._replace(**{f: getattr(new, f) for f in shared})
+
+    return jax.lax.while_loop(lambda s: jnp.any(running(s)), body, state)
 
 
 def trained(state) -> Trained:

@@ -71,6 +71,9 @@ def _advance(X, T, w, X_val, T_val, hyper, state, until, cfg, solver, model_axes
     if model_axes is None:
         return one(T, w, T_val, hyper, state)
     hyper_axes, w_axis, t_axis, tv_axis = model_axes
+    if hyper_axes.key is None:
+        return solvers.run_lockstep(solver, X, T, w, X_val, T_val, hyper, cfg, model_axes,
+                                    state, until)
     state_axis = None if state is None else 0
     return jax.vmap(one, in_axes=(t_axis, w_axis, tv_axis, hyper_axes, state_axis))(
         T, w, T_val, hyper, state)
@@ -145,7 +148,7 @@ def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, t
                  tol=None if tol is None else float(tol),
                  grad_tol=None if grad_tol is None else float(grad_tol),
                  adaptive_lr=bool(adaptive_lr), patience=patience, has_validation=val is not None,
-                 init=init)
+                 init=init, use_prox=bool(np.any(np.asarray(l1) > 0)))
     Xj = jnp.asarray(Xn, dtype)
     wj = None if w is None else jnp.asarray(w, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
@@ -294,9 +297,13 @@ def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2
             for row in sw:
                 validation.check_sample_weight(row, Xj.shape[0])
             w_axis = 0
-    keys = jax.random.split(key, m) if key is not None and len(sd) == 1 and m > 1 else \
-        jnp.stack([jax.random.key(int(s)) for s in np.broadcast_to(sd, (m,))]) \
-        if key is None else jnp.broadcast_to(key, (m,))
+    # One seed for all models: the key stays unbatched, so every model draws the same
+    # mini-batches and the gather of each batch is done once for all of them.
+    shared_key = len(sd) == 1
+    if shared_key:
+        keys, key_axis = (key if key is not None else jax.random.key(int(sd[0]))), None
+    else:
+        keys, key_axis = jnp.stack([jax.random.key(int(s)) for s in sd]), 0
 
     def per_model(v):
         return jnp.asarray(np.broadcast_to(v, (m,)), dtype)
@@ -305,7 +312,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2
     Xv, Tv = val if val is not None else (None, None)
     w = None if sw is None else jnp.asarray(sw, dtype)
     out = _execute(Xj, T, w, Xv, Tv, hyper, cfg, _solver_name(cfg.optimizer),
-                   (Hyper(0, 0, 0, 0), w_axis, None, None), kwargs.get("progress"))
+                   (Hyper(0, 0, 0, key_axis), w_axis, None, None), kwargs.get("progress"))
     return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numbers
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -14,6 +16,8 @@ def check_features(X, name: str = "X", n_features: int | None = None) -> np.ndar
     """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns."""
     if X is None:
         raise ValueError(f"{name}: no data given")
+    if isinstance(X, jax.Array) and jnp.issubdtype(X.dtype, jnp.floating):
+        return _check_device_features(X, name, n_features)
     arr = np.asarray(X)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
@@ -28,6 +32,21 @@ def check_features(X, name: str = "X", n_features: int | None = None) -> np.ndar
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
     return arr
+
+
+def _check_device_features(X, name, n_features):
+    """The same checks for an array already on the device, without copying it to the host."""
+    if X.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D array (N, d), got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name}: empty data, shape {X.shape}")
+    if not bool(jnp.all(jnp.isfinite(X))):
+        bad = np.argwhere(~np.isfinite(np.asarray(X)))[0]
+        raise ValueError(f"{name}: contains NaN or infinite values (first at row {bad[0]}, "
+                         f"column {bad[1]})")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name}: expected {n_features} features, got {X.shape[1]}")
+    return X
 
 
 def check_rows(n: int, arr, name: str):

@@ -320,3 +320,31 @@ def test_running_in_chunks_for_a_progress_bar_gives_the_same_result(optimizer, k
     assert len(calls) >= 2 or int(whole.epochs) < 2
     assert calls[-1][0] == int(whole.epochs) and all(t == 37 for _, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_device_arrays_are_accepted_and_checked_without_a_host_copy():
+    X, y = _binary(n=30)
+    Xj = jnp.asarray(X, jnp.float32)
+    a = fit(Xj, y, epochs=5)
+    b = fit(np.asarray(X, np.float32), y, epochs=5)
+    assert np.array_equal(a.params.W, b.params.W)
+    with pytest.raises(ValueError, match=r"X: contains NaN or infinite values \(first at row 2"):
+        fit(Xj.at[2, 1].set(jnp.inf), y)
+
+
+@pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=16)), ("gd", {}),
+                                          ("lbfgs", {})])
+def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, kw):
+    """Lock-step training: models that stop early keep their state while the others go on."""
+    X, y = _binary(n=64)
+    lrs = [0.05, 0.5, 2.0]
+    common = dict(optimizer=optimizer, epochs=300, tol=1e-5, dtype=F64, **kw)
+    many = fit_many(X, y, learning_rate=lrs, l2=0.01, **common)
+    assert len(set(np.asarray(many.epochs).tolist())) > 1 or optimizer == "lbfgs"
+    for i, lr in enumerate(lrs):
+        alone = fit(X, y, learning_rate=lr, l2=0.01, **common)
+        assert int(many.epochs[i]) == int(alone.epochs)
+        assert many.stop_reason[i] == alone.stop_reason
+        np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-10, atol=1e-13)
+    chunked = fit_many(X, y, learning_rate=lrs, l2=0.01, progress=lambda d, t: None, **common)
+    np.testing.assert_array_equal(chunked.params.W, many.params.W)

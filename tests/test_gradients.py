@@ -128,12 +128,15 @@ def test_log_likelihood_ascent_equals_descent_on_its_negative(key):
 
 @pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy", "hinge"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_one_pass_blocked_gradient_matches_autodiff(name, weighted, key):
-    """N ≥ 2·BLOCK_ROWS takes the one-pass blocked route, with a smaller last block."""
+def test_one_pass_blocked_gradient_matches_autodiff(name, weighted, key, monkeypatch):
+    """Large X takes the one-pass blocked route (here forced small), with a smaller last block."""
+    monkeypatch.setattr(obj, "MIN_BLOCKED_BYTES", 0)
+    monkeypatch.setattr(obj, "BLOCK_BYTES", {1: 3 * 8 * 256, "many": 3 * 8 * 256})
     loss = LOSSES[name]
-    n = 2 * obj.BLOCK_ROWS + 37
+    n = 3 * 256 + 37
     k = 3 if loss.min_classes > 1 else 1
     params, X, T = random_problem(loss, key, n, 3, k, margin=1e-9)
+    assert obj.block_rows(X, k) == 256
     w = jax.random.uniform(key, (n,), jnp.float64) if weighted else None
     J, g = obj.value_and_grad(params, X, T, loss, penalties.l2(0.1), w)
     Ja, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalties.l2(0.1), w)

@@ -1,0 +1,1 @@
+"""jaxlin's benchmarks: ``python -m benchmarks [--quick]`` (see run.py)."""

@@ -1,0 +1,15 @@
+"""The benchmark harness runs (smallest sizes) and writes its markdown; no timing is asserted."""
+import subprocess
+import sys
+
+
+def test_benchmark_harness_runs_and_reports_every_case(tmp_path):
+    out = tmp_path / "results.md"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--tiny", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md = out.read_text()
+    for title in ["1. Gradient step", "2. Fit to the optimum", "3. Mini-batch SGD",
+                  "4. Many models", "5. Compilation", "6. Scaling", "## Bars"]:
+        assert title in md, title
+    assert md.count("| met |") + md.count("| **missed** |") >= 15

@@ -271,6 +271,18 @@ def delta_hinge(z, y):
     return -s * (1.0 - s * z > 0).astype(z.dtype)
 
 
+def squared_hinge(z, y):
+    """Binary squared hinge ``L = Σ_k max(0, 1 − s_k z_k)²``, ``s = 2y − 1`` (``LinearSVC``'s default)."""
+    s = 2.0 * y - 1.0
+    return jnp.sum(jnp.maximum(1.0 - s * z, 0.0) ** 2)
+
+
+def delta_squared_hinge(z, y):
+    """``δ = −2 s max(0, 1 − s z)``."""
+    s = 2.0 * y - 1.0
+    return -2.0 * s * jnp.maximum(1.0 - s * z, 0.0)
+
+
 def _kink_hinge(z, y):
     return jnp.min(jnp.abs(1.0 - (2.0 * y - 1.0) * z))
 
@@ -337,6 +349,9 @@ LOSSES: dict[str, Loss] = {
              min_classes=2, spec="j"),
         Loss("hinge", hinge, delta_hinge, "binary", "max(0, 1 − s z), s = 2y − 1",
              "−s 1[1 − s z > 0]", convex=True, kink_distance=_kink_hinge, spec="binary hinge"),
+        Loss("squared_hinge", squared_hinge, delta_squared_hinge, "binary",
+             "max(0, 1 − s z)², s = 2y − 1", "−2 s max(0, 1 − s z)", convex=True,
+             spec="binary squared hinge"),
         Loss("crammer_singer_hinge", crammer_singer_hinge, delta_crammer_singer_hinge,
              "onehot", "max(0, 1 + max_{j≠y} z_j − z_y)", "e_{j*} − e_y if active",
              convex=True, min_classes=2, kink_distance=_kink_cs, spec="Crammer–Singer"),

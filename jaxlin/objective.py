@@ -134,14 +134,16 @@ def _blocked_sums(params: Params, X, T, loss: Loss, sample_weight, block: int):
 
 
 def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
-                   sample_weight=None, smooth_only: bool = False):
+                   sample_weight=None, smooth_only: bool = False, normalizer=None):
     """``J`` and its hand-derived gradient ``(∂J/∂W, ∂J/∂b)`` through ``δ`` and ``Xᵀ Δ``.
 
     When X is larger than the caches the sums run in one pass over row blocks
     (:func:`block_rows`, :func:`_blocked_sums`); the result is the same up to rounding.
 
     Args: as :func:`objective`; ``smooth_only`` leaves the L1 term out of the
-      gradient (and the value) for proximal solvers.
+      gradient (and the value) for proximal solvers; ``normalizer`` replaces ``Σ w`` as
+      the denominator of the mean (a mini-batch of a weighted objective divides by its
+      row count times the global mean weight, so its gradient estimates the full one).
     Returns:
       ``(J, Params(dW (d, K), db (K,)))``.
     """
@@ -154,6 +156,8 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
             total = jnp.asarray(X.shape[0], X.dtype)
     else:
         L_sum, XtD, D_sum, total = _sums(params, X, T, loss, sample_weight)
+    if normalizer is not None:
+        total = normalizer
     sign = _penalty_sign(loss)
     pen = penalty._replace(l1=0.0) if smooth_only else penalty
     J = L_sum / total + sign * penalties.value(pen, params.W)

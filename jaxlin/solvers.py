@@ -10,7 +10,8 @@ over ``hyper`` (learning rate, penalty strengths, PRNG key) and ``sample_weight`
   training rows. Batch size ``N`` is batch GD, 1 is SGD, anything else mini-batch.
   **Last partial batch:** when ``B`` does not divide ``N`` the epoch ends with one
   smaller batch of the ``N mod B`` remaining rows, averaged over those rows only
-  (padded to ``B`` with zero weights so every step has the same shape).
+  (padded to ``B`` with zero weights so every step has the same shape). With sample
+  weights a batch's weighted sum is divided by its row count times the mean weight.
   Updates are the hand-derived gradient fed to an optax transformation; L1 is
   applied by a proximal soft-threshold step after each update (exact zeros).
 * L-BFGS — optax's ``lbfgs`` with its zoom line search on the full batch, run on
@@ -76,6 +77,7 @@ class Config(NamedTuple):
     init: str = "zeros"
     memory_size: int = 10
     use_prox: bool = True  # False when every l1 is 0: the soft-threshold step is skipped
+    fit_intercept: bool = True  # False: b stays 0 (its gradient is dropped)
 
 
 class History(NamedTuple):
@@ -143,6 +145,15 @@ def _all_finite(tree):
 
 def _select(pred, a, b):
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def _no_bias(params: Params) -> Params:
+    return params._replace(b=jnp.zeros_like(params.b))
+
+
+def _init(key, d, cfg: Config, dtype, n_outputs=None):
+    p = init_params(key, d, cfg.n_outputs if n_outputs is None else n_outputs, cfg.init, dtype)
+    return p if cfg.fit_intercept else _no_bias(p)
 
 
 def _nan_history(epochs, dtype):
@@ -213,7 +224,8 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     full_batch = cfg.batch_size is None or cfg.batch_size >= n
 
     def parts(params, with_grad=True):
-        return _objective_parts(params, X, T, w, loss, pen, with_grad)
+        p = _objective_parts(params, X, T, w, loss, pen, with_grad)
+        return p if cfg.fit_intercept or p.g is None else p._replace(g=_no_bias(p.g))
 
     def apply(params, g, opt_state):
         lr = _current_lr(opt_state, lr0)
@@ -245,15 +257,22 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
         mask = jnp.concatenate([jnp.ones((n,), dtype), jnp.zeros((pad,), dtype)])
         mask = mask.reshape(n_batches, b)
         unweighted = w is None and pad == 0  # every batch full: a plain mean, no weights
+        mean_w = jnp.mean(w_full)
 
         def step(carry, batch):
             params, opt_state = carry
             i, m = batch
             bw = None if unweighted else m * w_full[i]
-            J, g = value_and_grad(params, X[i], T[i], loss, pen, bw, smooth_only=True)
+            # A weighted batch divides by (its rows × the mean weight), not by its own weight
+            # sum: its gradient is then an unbiased estimate of the full weighted gradient.
+            norm = None if unweighted else jnp.sum(m) * mean_w
+            J, g = value_and_grad(params, X[i], T[i], loss, pen, bw, smooth_only=True,
+                                  normalizer=norm)
             g = jax.tree.map(lambda x: sign * x, g)
+            if not cfg.fit_intercept:
+                g = _no_bias(g)
             return apply(params, g, opt_state), (J, jnp.asarray(b, dtype) if bw is None
-                                                 else jnp.sum(bw))
+                                                 else jnp.sum(m))
 
         (new, opt_state), (J_b, w_b) = jax.lax.scan(step, (s.params, s.opt_state), (idx, mask))
         # The epoch's objective is the running mean of its mini-batch objectives (as
@@ -307,7 +326,7 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
 
     def init():
         key_init, key_loop = jax.random.split(hyper.key)
-        params0 = init_params(key_init, d, cfg.n_outputs, cfg.init, dtype)
+        params0 = _init(key_init, d, cfg, dtype)
         if full_batch or cfg.grad_tol is not None:
             parts0 = parts(params0)
         else:  # mini-batch epochs report their running mean: no full pass needed up front
@@ -341,7 +360,8 @@ def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     J = hand_objective(X, T, loss, pen, w)
 
     def f(params):
-        return sign * J(params)
+        # without an intercept b never reaches J, so its gradient is 0 and it stays 0
+        return sign * J(params if cfg.fit_intercept else _no_bias(params))
 
     tx = optax.lbfgs(memory_size=cfg.memory_size,
                      linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30))
@@ -372,7 +392,7 @@ def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
         return _LBFGSState(epoch, new, opt_state, new_v, status, hist)
 
     def init():
-        params0 = init_params(hyper.key, d, cfg.n_outputs, cfg.init, dtype)
+        params0 = _init(hyper.key, d, cfg, dtype)
         return _LBFGSState(jnp.asarray(0), params0, tx.init(params0), f(params0),
                            jnp.asarray(RUNNING), _nan_history(cfg.epochs, dtype))
 
@@ -398,7 +418,8 @@ def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     """
     dtype = X.dtype
     n, d = X.shape
-    Xb = add_bias(X)
+    Xb = add_bias(X) if cfg.fit_intercept else jnp.concatenate(
+        [X, jnp.zeros((n, 1), dtype)], axis=1)  # a zero bias feature: b never moves
     y = T[:, 0] > 0.5
 
     def errors(wv):
@@ -422,7 +443,7 @@ def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
         return _PerceptronState(epoch, Params(wv[:-1, None], wv[-1:]), key, status, hist)
 
     def init():
-        return _PerceptronState(jnp.asarray(0), init_params(hyper.key, d, 1, cfg.init, dtype),
+        return _PerceptronState(jnp.asarray(0), _init(hyper.key, d, cfg, dtype, 1),
                                 hyper.key, jnp.asarray(RUNNING), _nan_history(cfg.epochs, dtype))
 
     return init, body

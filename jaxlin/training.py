@@ -98,7 +98,8 @@ def _execute(X, T, w, X_val, T_val, hyper, cfg, solver, model_axes=None, progres
 
 
 def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol, grad_tol,
-             adaptive_lr, validation_data, patience, sample_weight, n_classes, init, dtype):
+             adaptive_lr, validation_data, patience, sample_weight, n_classes, init, dtype,
+             fit_intercept=True):
     loss = get_loss(loss)
     if not (isinstance(optimizer, str) and optimizer in OPTIMIZER_NAMES) and \
             not callable(optimizer) and not hasattr(optimizer, "update"):
@@ -148,7 +149,8 @@ def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, t
                  tol=None if tol is None else float(tol),
                  grad_tol=None if grad_tol is None else float(grad_tol),
                  adaptive_lr=bool(adaptive_lr), patience=patience, has_validation=val is not None,
-                 init=init, use_prox=bool(np.any(np.asarray(l1) > 0)))
+                 init=init, use_prox=bool(np.any(np.asarray(l1) > 0)),
+                 fit_intercept=bool(fit_intercept))
     Xj = jnp.asarray(Xn, dtype)
     wj = None if w is None else jnp.asarray(w, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
@@ -165,7 +167,7 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
         batch_size=None, l1=0.0, l2=0.0, tol=None, grad_tol=None, adaptive_lr=False,
         validation_data=None, patience=None, sample_weight=None, n_classes=None,
         one_vs_rest=False, init="zeros", key=None, seed=0, dtype=jnp.float32,
-        progress=None) -> FitResult:
+        progress=None, fit_intercept=True) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -196,6 +198,7 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
       dtype: ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
       progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
         once and executed in chunks of epochs, calling it between chunks (same result).
+      fit_intercept: ``False`` keeps ``b = 0``.
     Returns:
       :class:`FitResult`.
 
@@ -211,11 +214,12 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
     if multi and loss_obj.target == "binary":
         return _fit_one_vs_rest(X, y_arr, loss_obj, optimizer, learning_rate, epochs, batch_size,
                                 l1, l2, tol, grad_tol, adaptive_lr, validation_data, patience,
-                                sample_weight, n_classes, init, _key(key, seed), dtype, progress)
+                                sample_weight, n_classes, init, _key(key, seed), dtype, progress,
+                                fit_intercept)
     cfg, Xj, T, w, val, n_cls = _prepare(X, y, loss, optimizer, learning_rate, epochs,
                                          batch_size, l1, l2, tol, grad_tol, adaptive_lr,
                                          validation_data, patience, sample_weight, n_classes,
-                                         init, dtype)
+                                         init, dtype, fit_intercept)
     hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
                   jnp.asarray(l2, dtype), _key(key, seed))
     Xv, Tv = val if val is not None else (None, None)
@@ -225,7 +229,7 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
 
 def _fit_one_vs_rest(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol,
                      grad_tol, adaptive_lr, validation_data, patience, sample_weight, n_classes,
-                     init, key, dtype, progress=None) -> FitResult:
+                     init, key, dtype, progress=None, fit_intercept=True) -> FitResult:
     """K binary models (class k against the rest), trained together by ``vmap``.
 
     The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
@@ -237,7 +241,7 @@ def _fit_one_vs_rest(X, y, loss, optimizer, learning_rate, epochs, batch_size, l
     k = onehot.shape[1]
     cfg, Xj, _, w, val, _ = _prepare(X, onehot[:, 0], loss, optimizer, learning_rate, epochs,
                                      batch_size, l1, l2, tol, grad_tol, adaptive_lr, None,
-                                     None, sample_weight, None, init, dtype)
+                                     None, sample_weight, None, init, dtype, fit_intercept)
     if validation_data is not None:
         Xv, yv = validation_data
         Xv = validation.check_features(Xv, "X_val", n_features=Xj.shape[1])
@@ -281,10 +285,11 @@ def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2
         X, y, loss, kwargs.get("optimizer", "gd"), lr, kwargs.get("epochs", 100),
         kwargs.get("batch_size"), a1, a2, kwargs.get("tol"), kwargs.get("grad_tol"),
         kwargs.get("adaptive_lr", False), kwargs.get("validation_data"), kwargs.get("patience"),
-        None, kwargs.get("n_classes"), kwargs.get("init", "zeros"), dtype)
+        None, kwargs.get("n_classes"), kwargs.get("init", "zeros"), dtype,
+        kwargs.get("fit_intercept", True))
     extra = set(kwargs) - {"optimizer", "epochs", "batch_size", "tol", "grad_tol", "adaptive_lr",
                            "validation_data", "patience", "n_classes", "init", "dtype",
-                           "progress"}
+                           "progress", "fit_intercept"}
     if extra:
         raise TypeError(f"fit_many: unexpected arguments {sorted(extra)}")
     w_axis = None

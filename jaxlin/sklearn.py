@@ -1,0 +1,287 @@
+"""scikit-learn estimators backed by jaxlin (needs the ``sklearn`` extra).
+
+``import jaxlin`` does not import this module or scikit-learn. Every estimator follows
+scikit-learn's conventions: ``__init__`` only stores its parameters, ``fit`` returns
+``self`` and sets ``coef_`` ``(1, d)`` or ``(C, d)``, ``intercept_``, ``classes_``,
+``n_features_in_`` (``feature_names_in_`` for data frames) and ``n_iter_``.
+
+Penalties use scikit-learn's scaling: ``C · Σ_i w_i L_i + ½ (1 − ρ) ‖W‖² + ρ ‖W‖₁`` is
+jaxlin's weighted mean loss plus ``l2 Σw² + l1 Σ|w|`` with ``l2 = (1 − ρ) / (2 C Σw)`` and
+``l1 = ρ / (C Σw)``; ``C = inf`` means no penalty. ``sample_weight`` and ``class_weight``
+enter the core objective as weights of its mean.
+
+Arithmetic is float64 when ``jax_enable_x64`` is on, float32 otherwise.
+"""
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from jaxlin.training import fit as _fit
+
+__all__ = ["LogisticRegression", "Perceptron", "LinearSVC", "SGDClassifier"]
+
+
+def _dtype():
+    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+
+
+class _LinearClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit/predict: subclasses choose the loss and the solver settings."""
+
+    def _loss(self, n_classes: int) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _solver_kwargs(self, n_classes: int, total_weight: float) -> dict:  # pragma: no cover
+        raise NotImplementedError
+
+    def fit(self, X, y, sample_weight=None):
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        if n_classes < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {self.classes_[0]!r}")
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if getattr(self, "class_weight", None) is not None:
+            # as scikit-learn: "balanced" counts the classes with the sample weights
+            cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                      sample_weight=sw)
+            sw = sw * cw[y_enc]
+        if sw.sum() <= 0:
+            raise ValueError("sample_weight: all weights are zero")
+        kwargs = self._solver_kwargs(n_classes, float(sw.sum()))
+        uniform = np.all(sw == sw[0])
+        res = _fit(X, y_enc, self._loss(n_classes), sample_weight=None if uniform else sw,
+                   n_classes=n_classes if n_classes > 2 else None,
+                   fit_intercept=self.fit_intercept, dtype=_dtype(),
+                   seed=0 if self.random_state is None else int(self.random_state)
+                   if not hasattr(self.random_state, "randint") else
+                   int(self.random_state.randint(2**31 - 1)), **kwargs)
+        W = np.asarray(res.params.W, np.float64)
+        b = np.asarray(res.params.b, np.float64)
+        if n_classes == 2 and W.shape[1] == 2:
+            # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
+            W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
+        if np.any(np.asarray(res.status) == 5):  # diverged
+            raise ValueError("fit: training diverged; lower the learning rate")
+        self.coef_ = W.T.copy()
+        self.intercept_ = b.copy()
+        self.n_iter_ = np.atleast_1d(np.asarray(res.epochs)).astype(np.int32)
+        self.stop_reason_ = res.stop_reason
+        return self
+
+    def decision_function(self, X):
+        """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        Z = X @ self.coef_.T + self.intercept_
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        if scores.ndim == 1:  # SPEC §5: class 1 when z ≥ 0
+            return self.classes_[(scores >= 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _penalty(C, l1_ratio, total_weight):
+    if not C > 0:
+        raise ValueError(f"C: must be positive, got {C!r}")
+    if not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio: must be between 0 and 1, got {l1_ratio!r}")
+    if math.isinf(C):
+        return 0.0, 0.0
+    return l1_ratio / (C * total_weight), (1.0 - l1_ratio) / (2.0 * C * total_weight)
+
+
+class LogisticRegression(_LinearClassifier):
+    """Logistic regression: binary cross-entropy, or softmax cross-entropy for > 2 classes.
+
+    Minimises ``C Σ w_i L_i + ½ (1 − ρ) ‖W‖² + ρ ‖W‖₁`` (ρ = ``l1_ratio``), as scikit-learn.
+    ``solver``: ``"lbfgs"`` (smooth penalties only) or a jaxlin optimiser (``"gd"``,
+    ``"adam"``, …; L1 by proximal steps). ``tol`` bounds the gradient norm (L-BFGS) or
+    the change of the objective (the others).
+    """
+
+    def __init__(self, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
+                 solver="lbfgs", learning_rate=1.0, class_weight=None, random_state=None):
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _loss(self, n_classes):
+        return "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        l1, l2 = _penalty(self.C, self.l1_ratio, total_weight)
+        if self.solver == "lbfgs":
+            return dict(optimizer="lbfgs", l1=l1, l2=l2, epochs=self.max_iter, grad_tol=self.tol,
+                        tol=1e-14)
+        return dict(optimizer=self.solver, learning_rate=self.learning_rate, l1=l1, l2=l2,
+                    epochs=self.max_iter, tol=self.tol)
+
+    def predict_proba(self, X):
+        """``[1 − σ(z), σ(z)]`` for two classes, ``softmax(z)`` otherwise."""
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            p = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))
+            return np.stack([1.0 - p, p], axis=1)
+        Z = Z - Z.max(axis=1, keepdims=True)
+        E = np.exp(Z)
+        return E / E.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+
+class Perceptron(_LinearClassifier):
+    """Rosenblatt's perceptron learning algorithm (one-vs-rest for more than 2 classes).
+
+    Runs until every training example is classified correctly or ``max_iter`` epochs.
+    The algorithm has no objective, so it takes no sample or class weights.
+    """
+
+    def __init__(self, max_iter=100, fit_intercept=True, random_state=None):
+        self.max_iter = max_iter
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+
+    def _loss(self, n_classes):
+        return "squared_error_step"
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        return dict(optimizer="perceptron", epochs=self.max_iter, init="zeros",
+                    one_vs_rest=n_classes > 2)
+
+    def fit(self, X, y):
+        """Rosenblatt's algorithm has no objective to weight: no ``sample_weight``."""
+        return super().fit(X, y)
+
+
+class LinearSVC(_LinearClassifier):
+    """Linear SVM: ``C Σ w_i L_i + ½‖W‖²`` with the hinge or squared hinge.
+
+    ``multi_class``: ``"weston_watkins"`` (SPEC §3h, sum over wrong classes) or
+    ``"crammer_singer"`` (max over wrong classes; hinge only). Squared hinge trains with
+    L-BFGS; the (non-smooth) hinge with full-batch subgradient steps of ``learning_rate``.
+    """
+
+    def __init__(self, C=1.0, loss="squared_hinge", multi_class="weston_watkins",
+                 fit_intercept=True, max_iter=1000, tol=1e-8, learning_rate=0.1,
+                 class_weight=None, random_state=None):
+        self.C = C
+        self.loss = loss
+        self.multi_class = multi_class
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _loss(self, n_classes):
+        if self.loss not in ("hinge", "squared_hinge"):
+            raise ValueError(f"loss: expected 'hinge' or 'squared_hinge', got {self.loss!r}")
+        if self.multi_class not in ("weston_watkins", "crammer_singer"):
+            raise ValueError(f"multi_class: expected 'weston_watkins' or 'crammer_singer', got "
+                             f"{self.multi_class!r}")
+        if n_classes == 2:
+            return self.loss
+        if self.multi_class == "crammer_singer":
+            if self.loss != "hinge":
+                raise ValueError("multi_class: 'crammer_singer' is implemented for the hinge only")
+            return "crammer_singer_hinge"
+        return "multiclass_hinge" if self.loss == "hinge" else "multiclass_squared_hinge"
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        _, l2 = _penalty(self.C, 0.0, total_weight)
+        if self.loss == "squared_hinge":
+            return dict(optimizer="lbfgs", l2=l2, epochs=self.max_iter, grad_tol=self.tol,
+                        tol=1e-14)
+        return dict(optimizer="gd", learning_rate=self.learning_rate, l2=l2,
+                    epochs=self.max_iter, tol=self.tol)
+
+
+class SGDClassifier(_LinearClassifier):
+    """Mini-batch stochastic gradient descent, scikit-learn's ``SGDClassifier`` objective.
+
+    Minimises ``mean_i w_i L_i + α · ½‖W‖²`` (``penalty="l2"``), ``α ‖W‖₁`` (``"l1"``), or
+    the elastic net with ``l1_ratio``. ``loss``: ``"log_loss"``, ``"hinge"``,
+    ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than 2 classes, as
+    scikit-learn) or ``"softmax"`` (multinomial). ``optimizer``: any jaxlin optimiser name.
+    Like scikit-learn's, it runs up to ``epochs`` (1000) and stops once the epoch's mean
+    objective changes by less than ``tol`` (``None``: never).
+    """
+
+    _LOSSES = {"log_loss": "binary_cross_entropy", "hinge": "hinge",
+               "squared_hinge": "squared_hinge", "perceptron": "squared_error_step"}
+
+    def __init__(self, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
+                 batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer="sgd",
+                 fit_intercept=True, class_weight=None, random_state=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.tol = tol
+        self.optimizer = optimizer
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _loss(self, n_classes):
+        if self.loss == "softmax":
+            return "softmax_cross_entropy"
+        if self.loss not in self._LOSSES:
+            raise ValueError(f"loss: unknown loss {self.loss!r}; choose one of "
+                             f"{', '.join([*self._LOSSES, 'softmax'])}")
+        return self._LOSSES[self.loss]
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        if self.penalty not in ("l2", "l1", "elasticnet", None):
+            raise ValueError(f"penalty: unknown penalty {self.penalty!r}")
+        a = float(self.alpha)
+        l1, l2 = {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0),
+                  "elasticnet": (a * self.l1_ratio, a * (1 - self.l1_ratio) / 2)}[self.penalty]
+        return dict(optimizer=self.optimizer, learning_rate=self.learning_rate,
+                    batch_size=self.batch_size, epochs=self.epochs, tol=self.tol, l1=l1, l2=l2,
+                    one_vs_rest=n_classes > 2 and self.loss != "softmax")
+
+    def predict_proba(self, X):
+        if self.loss not in ("log_loss", "softmax"):
+            raise AttributeError("predict_proba is available for loss='log_loss' or 'softmax'")
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            p = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))
+            return np.stack([1.0 - p, p], axis=1)
+        if self.loss == "softmax":
+            Z = Z - Z.max(axis=1, keepdims=True)
+            E = np.exp(Z)
+            return E / E.sum(axis=1, keepdims=True)
+        P = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))  # one-vs-rest, normalised
+        return P / P.sum(axis=1, keepdims=True)

@@ -78,6 +78,7 @@ class Config(NamedTuple):
     memory_size: int = 10
     use_prox: bool = True  # False when every l1 is 0: the soft-threshold step is skipped
     fit_intercept: bool = True  # False: b stays 0 (its gradient is dropped)
+    n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
 
 
 class History(NamedTuple):
@@ -215,12 +216,13 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     Returns ``(init, body)``: the loop's first state and one epoch (see :func:`run`).
     """
     loss, dtype = cfg.loss, X.dtype
-    n, d = X.shape
+    d = X.shape[1]
+    n = cfg.n_rows or X.shape[0]  # padding rows (weight 0) are never drawn into a batch
     pen = Penalty(jnp.asarray(hyper.l1, dtype), jnp.asarray(hyper.l2, dtype))
     lr0 = jnp.asarray(hyper.learning_rate, dtype)
     tx = make_transformation(cfg.optimizer, lr0)
     sign = -1.0 if loss.maximise else 1.0
-    w_full = jnp.ones((n,), dtype) if w is None else w.astype(dtype)
+    w_full = jnp.ones((X.shape[0],), dtype) if w is None else w.astype(dtype)
     full_batch = cfg.batch_size is None or cfg.batch_size >= n
 
     def parts(params, with_grad=True):
@@ -257,7 +259,7 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
         mask = jnp.concatenate([jnp.ones((n,), dtype), jnp.zeros((pad,), dtype)])
         mask = mask.reshape(n_batches, b)
         unweighted = w is None and pad == 0  # every batch full: a plain mean, no weights
-        mean_w = jnp.mean(w_full)
+        mean_w = jnp.sum(w_full) / n
 
         def step(carry, batch):
             params, opt_state = carry

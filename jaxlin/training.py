@@ -157,6 +157,69 @@ def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, t
     return cfg, Xj, T.astype(dtype), wj, val, n_cls
 
 
+def shard_rows(X, T, w, devices):
+    """Place the rows of ``X``, ``T`` and ``w`` across ``devices`` (data parallelism).
+
+    A 1-D ``Mesh`` named ``"data"``; ``X`` and ``T`` get ``NamedSharding(P("data", None))``,
+    the weights ``P("data")``. Parameters are not placed: they are created inside the
+    compiled program and stay replicated; XLA's SPMD partitioner inserts the all-reduce of
+    the gradient. When N is not a multiple of the device count, zero rows with weight 0 are
+    appended (the weighted mean ignores them and no mini-batch draws them), so the result
+    equals the unsharded run up to float rounding. Returns ``(X, T, w, n_rows)``.
+    """
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+    if jax.process_count() > 1:
+        return _shard_rows_multihost(X, T, w)
+    if devices == "auto":
+        devs = jax.local_devices()
+    else:
+        validation.check_positive(devices, "devices", integer=True)
+        if devices > jax.local_device_count():
+            raise ValueError(f"devices: asked for {devices}, but only "
+                             f"{jax.local_device_count()} local devices exist")
+        devs = jax.local_devices()[:devices]
+    n = X.shape[0]
+    pad = (-n) % len(devs)
+    if pad:
+        X = jnp.concatenate([X, jnp.zeros((pad, X.shape[1]), X.dtype)])
+        T = jnp.concatenate([T, jnp.zeros((pad, T.shape[1]), T.dtype)])
+        w = jnp.concatenate([jnp.ones((n,), X.dtype) if w is None else w,
+                             jnp.zeros((pad,), X.dtype)])
+    mesh = Mesh(np.array(devs), ("data",))
+    rows = NamedSharding(mesh, P("data", None))
+    X, T = jax.device_put(X, rows), jax.device_put(T, rows)
+    if w is not None:
+        w = jax.device_put(w, NamedSharding(mesh, P("data")))
+    return X, T, w, n
+
+
+def _shard_rows_multihost(X, T, w):
+    """Several processes (``jax.distributed.initialize``): each passes its own rows.
+
+    Every process pads its rows with weight-0 rows to the same count (a multiple of its
+    local device count), and the global arrays are assembled with
+    ``jax.make_array_from_process_local_data`` over a mesh of all devices of all processes.
+    Padding then sits inside the row range, so mini-batches may draw weight-0 rows (full-batch
+    solvers are exact); returns ``n_rows = None``.
+    """
+    from jax.experimental import multihost_utils
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+    n_local = X.shape[0]
+    counts = np.asarray(multihost_utils.process_allgather(np.array([n_local]))).ravel()
+    per = -(-int(counts.max()) // jax.local_device_count()) * jax.local_device_count()
+    pad = per - n_local
+    Xl = np.concatenate([np.asarray(X), np.zeros((pad, X.shape[1]), X.dtype)])
+    Tl = np.concatenate([np.asarray(T), np.zeros((pad, T.shape[1]), T.dtype)])
+    wl = np.concatenate([np.ones(n_local, X.dtype) if w is None else np.asarray(w),
+                         np.zeros(pad, X.dtype)])
+    mesh = Mesh(np.array(jax.devices()), ("data",))
+    rows, vec = NamedSharding(mesh, P("data", None)), NamedSharding(mesh, P("data"))
+    make = jax.make_array_from_process_local_data
+    return make(rows, Xl), make(rows, Tl), make(vec, wl), None
+
+
 def _key(key, seed):
     if key is not None:
         return key
@@ -167,7 +230,7 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
         batch_size=None, l1=0.0, l2=0.0, tol=None, grad_tol=None, adaptive_lr=False,
         validation_data=None, patience=None, sample_weight=None, n_classes=None,
         one_vs_rest=False, init="zeros", key=None, seed=0, dtype=jnp.float32,
-        progress=None, fit_intercept=True) -> FitResult:
+        progress=None, fit_intercept=True, devices=None) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -199,6 +262,8 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
       progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
         once and executed in chunks of epochs, calling it between chunks (same result).
       fit_intercept: ``False`` keeps ``b = 0``.
+      devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
+        the rows are sharded across them (:func:`shard_rows`); the program is the same.
     Returns:
       :class:`FitResult`.
 
@@ -209,6 +274,10 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
     """
     loss_obj = get_loss(loss)
     y_arr = np.asarray(y)
+    if devices is not None and jax.process_count() > 1 and loss_obj.target == "onehot" \
+            and n_classes is None and y_arr.ndim == 1:
+        from jax.experimental import multihost_utils  # every process must agree on K
+        n_classes = int(np.max(multihost_utils.process_allgather(np.array([y_arr.max()])))) + 1
     multi = (loss_obj.target == "binary" and y_arr.ndim == 1
              and len(np.unique(y_arr)) > 2) or one_vs_rest
     if multi and loss_obj.target == "binary":
@@ -223,6 +292,9 @@ def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1,
     hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
                   jnp.asarray(l2, dtype), _key(key, seed))
     Xv, Tv = val if val is not None else (None, None)
+    if devices is not None:
+        Xj, T, w, n_rows = shard_rows(Xj, T, w, devices)
+        cfg = cfg._replace(n_rows=n_rows)
     out = _execute(Xj, T, w, Xv, Tv, hyper, cfg, _solver_name(optimizer), progress=progress)
     return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
 

@@ -4,6 +4,7 @@ Subcommands:
   check      every hand-derived derivation against autodiff and finite differences
   train      train and evaluate a model (default: logistic regression on KidCreative)
   predict    apply a saved model to new data
+  convert    write a CSV as a binary .npy without loading it whole
   datasets   list the bundled datasets
 
 Every user mistake ends in one line on stderr and exit code 2, never a traceback.
@@ -34,6 +35,18 @@ OPTIMIZER_DEFAULTS = {
 
 class UserError(ValueError):
     """A mistake in the user's input: reported as one line on stderr, exit code 2."""
+
+
+def _devices(text):
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -168,6 +181,8 @@ def _cmd_train(args) -> int:
     from jaxlin.report import evaluate, format_text
     from jaxlin.training import fit
 
+    if args.stream:
+        return _cmd_train_stream(args)
     t_start = time.perf_counter()
     spec = MODELS.get(args.model)
     if spec is None:
@@ -266,7 +281,7 @@ def _cmd_train(args) -> int:
                   grad_tol=grad_tol, adaptive_lr=args.adaptive_lr, validation_data=validation,
                   patience=args.patience, n_classes=n_classes if loss != "squared_error" else None,
                   one_vs_rest=spec.one_vs_rest and n_classes > 2, init=args.init, seed=args.seed,
-                  progress=progress)
+                  progress=progress, devices=args.devices)
         res.params.W.block_until_ready()
     finally:
         if progress is not None:
@@ -414,6 +429,74 @@ def _read_all_columns(path, header):
     return np.concatenate([t.X, t.y[:, None]], axis=1) if len(header) > 1 else t.y[:, None]
 
 
+# ---------------------------------------------------------------------------- out of core
+
+def _cmd_convert(args) -> int:
+    from jaxlin import stream
+
+    if not os.path.exists(args.csv):
+        raise UserError(f"convert: no such file: {args.csv}")
+    if not args.out.endswith(".npy"):
+        raise UserError(f"convert: the output must end in .npy, got {args.out!r}")
+    if args.chunk_rows <= 0:
+        raise UserError(f"--chunk-rows: must be a positive integer, got {args.chunk_rows}")
+    t = time.perf_counter()
+    meta = stream.convert_csv(args.csv, args.out, chunk_rows=args.chunk_rows)
+    print(f"wrote {args.out}: {meta['rows']} rows × {len(meta['columns'])} columns "
+          f"(float32, {os.path.getsize(args.out) / 2**20:.1f} MiB) in "
+          f"{time.perf_counter() - t:.1f} s; column names in {args.out}.json")
+    return 0
+
+
+def _cmd_train_stream(args) -> int:
+    """``jaxlin train --stream``: mini-batch training from disk, one chunk in memory."""
+    from jaxlin import model_io, stream
+    from jaxlin.models import TrainedModel, loss_for
+
+    if not os.path.exists(args.data):
+        raise UserError(f"--data: --stream needs a .npy or CSV file, got {args.data!r}")
+    spec = MODELS.get(args.model)
+    if spec is None:
+        raise UserError(f"--model: unknown model {args.model!r}; choose one of "
+                        f"{', '.join(MODELS)}")
+    if args.n_classes is not None and args.n_classes < 2:
+        raise UserError(f"--n-classes: must be at least 2, got {args.n_classes}")
+    n_classes = args.n_classes or 2
+    loss = loss_for(spec, n_classes)
+    drop = [c.strip() for item in args.drop for c in item.split(",") if c.strip()]
+    src = stream.open_source(args.data, args.target, drop, args.chunk_rows)
+    epochs = args.epochs or 5
+    progress = _progress_bar(epochs) if sys.stderr.isatty() and not args.quiet else None
+    t = time.perf_counter()
+    try:
+        r = stream.fit_stream(src, loss, batch_size=args.batch_size or 256, epochs=epochs,
+                              optimizer=args.optimizer or "sgd", learning_rate=args.lr or 0.01,
+                              l1=args.l1 or 0.0, l2=args.l2 or 0.0,
+                              n_classes=n_classes if n_classes > 2 else None,
+                              seed=args.seed, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    seconds = time.perf_counter() - t
+    d = len(src.feature_names)
+    model = TrainedModel(args.model, loss, np.asarray(r.params.W, np.float64),
+                         np.asarray(r.params.b, np.float64), np.zeros(d), np.ones(d),
+                         src.feature_names, [str(i) for i in range(n_classes)])
+    if args.save:
+        model_io.save(model, args.save)
+    if not args.quiet:
+        print(f"jaxlin train --stream — {os.path.basename(args.data)}: {src.n_rows} rows × {d} "
+              f"features, {src.n_chunks} chunks of ≤ {src.chunk_rows} rows")
+        print(f"  model {args.model} ({loss}), {args.optimizer or 'sgd'}, batch "
+              f"{args.batch_size or 256}, {epochs} epochs in {seconds:.2f} s "
+              f"({src.n_rows * epochs / seconds:,.0f} rows/s, compilation included)")
+        for e, J in enumerate(r.objective, 1):
+            print(f"  epoch {e:3d}  objective {J:.6f}")
+        if args.save:
+            print(f"  saved       {args.save}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- datasets
 
 def _cmd_datasets(args) -> int:
@@ -478,7 +561,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR")
     train.add_argument("--save", metavar="PATH", help="save the model (.npz)")
     train.add_argument("--quiet", action="store_true", help="print nothing")
+    train.add_argument("--devices", type=_devices, help="shard the rows over N local devices "
+                                                       "(or 'auto': all)")
+    train.add_argument("--stream", action="store_true",
+                       help="train from disk chunk by chunk (a .npy from 'jaxlin convert', or a "
+                            "CSV); mini-batch SGD, no evaluation report")
+    train.add_argument("--chunk-rows", type=int, default=65536, help="--stream: rows per chunk")
+    train.add_argument("--n-classes", type=int, help="--stream: number of classes (default 2)")
     train.set_defaults(func=_cmd_train)
+
+    conv = sub.add_parser("convert", help="write a CSV as a float32 .npy, chunk by chunk")
+    conv.add_argument("csv", help="the CSV file (with a header)")
+    conv.add_argument("out", help="the .npy to write")
+    conv.add_argument("--chunk-rows", type=int, default=65536, help="rows held in memory")
+    conv.set_defaults(func=_cmd_convert)
 
     predict = sub.add_parser("predict", help="predict with a saved model")
     predict.add_argument("--model", required=True, metavar="PATH", help="a model saved by --save")

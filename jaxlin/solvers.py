@@ -223,7 +223,7 @@ def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
     tx = make_transformation(cfg.optimizer, lr0)
     sign = -1.0 if loss.maximise else 1.0
     w_full = jnp.ones((X.shape[0],), dtype) if w is None else w.astype(dtype)
-    full_batch = cfg.batch_size is None or cfg.batch_size >= n
+    full_batch = cfg.batch_size is None  # fit maps B >= N to None; a short chunk stays mini-batch
 
     def parts(params, with_grad=True):
         p = _objective_parts(params, X, T, w, loss, pen, with_grad)

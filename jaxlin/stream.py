@@ -1,0 +1,277 @@
+"""Training on data larger than memory: rows streamed from disk in chunks.
+
+Two sources, both read chunk by chunk with positioned reads (resident memory stays at a
+few chunks, whatever the file size):
+
+* a binary ``.npy`` of shape ``(N, d + 1)`` float32 whose last column is the label, as
+  written by :func:`convert_csv` (``jaxlin convert``); chunks are read with
+  ``numpy.fromfile`` at an offset — a ``numpy.memmap`` would keep every page it touched
+  resident;
+* a CSV with a header: a first pass records the byte offset of every chunk, then chunks
+  are parsed with numpy on demand.
+
+**The epoch.** Rows are grouped into chunks of ``chunk_rows`` consecutive rows. Every epoch
+visits the chunks in a fresh random order (a permutation drawn from the run's key), and
+within each chunk runs the in-memory mini-batch solver for one pass over a fresh
+permutation of that chunk's rows (the chunk's last partial batch is a smaller batch). So
+an epoch is one pass over all rows; the order is shuffled by chunk and within chunk.
+While the device works on one chunk, a background thread reads the next (prefetching).
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import io
+import json
+import os
+import tempfile
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import solvers, validation
+from jaxlin.losses import get_loss
+from jaxlin.objective import encode_targets
+from jaxlin.solvers import Config, Hyper
+
+
+class _Npy(NamedTuple):
+    path: str
+    n: int
+    width: int
+    offset: int
+    dtype: np.dtype
+
+
+def _open_npy(path) -> _Npy:
+    with open(path, "rb") as fh:
+        try:
+            major, _ = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(fh)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a .npy file ({exc})") from None
+        offset = fh.tell()
+    if len(shape) != 2 or fortran or dtype.kind != "f":
+        raise ValueError(f"{path}: expected a C-ordered 2-D float array (N, d + 1), got "
+                         f"shape {shape}, dtype {dtype}")
+    expected = offset + shape[0] * shape[1] * dtype.itemsize
+    if os.path.getsize(path) < expected:
+        raise ValueError(f"{path}: truncated ({os.path.getsize(path)} bytes, header promises "
+                         f"{expected})")
+    return _Npy(path, shape[0], shape[1], offset, dtype)
+
+
+class _CsvIndex(NamedTuple):
+    path: str
+    header: list
+    offsets: list  # byte offset of each chunk's first row
+    counts: list  # rows in each chunk
+
+
+def _index_csv(path, chunk_rows) -> _CsvIndex:
+    """One streaming pass over the file: the byte offset of every ``chunk_rows``-th row."""
+    offsets, counts = [], []
+    with open(path, "rb") as fh:
+        first = fh.readline()
+        if not first.strip():
+            raise ValueError(f"{path}: the file is empty")
+        header = next(csv.reader([first.decode("utf-8-sig")]))
+        pos, rows = len(first), 0
+        for line in fh:
+            if rows % chunk_rows == 0:
+                offsets.append(pos)
+                counts.append(0)
+            if line.strip():
+                counts[-1] += 1
+                rows += 1
+            pos += len(line)
+    if rows == 0:
+        raise ValueError(f"{path}: no data rows below the header")
+    return _CsvIndex(path, [h.strip() for h in header], offsets, counts)
+
+
+class Source(NamedTuple):
+    """A file of rows on disk, read chunk by chunk (see :func:`open_source`)."""
+
+    path: str
+    n_rows: int
+    feature_names: list
+    chunk_rows: int
+    n_chunks: int
+    kind: str  # "npy" or "csv"
+    impl: object
+    columns: tuple  # (feature column indices, target column index)
+
+    def read(self, i: int):
+        """Chunk ``i`` as ``(X (rows, d) float32, y (rows,) float32)``, read from disk."""
+        if self.kind == "npy":
+            t = self.impl
+            start = i * self.chunk_rows
+            rows = min(self.chunk_rows, self.n_rows - start)
+            with open(t.path, "rb") as fh:
+                fh.seek(t.offset + start * t.width * t.dtype.itemsize)
+                block = np.fromfile(fh, dtype=t.dtype, count=rows * t.width)
+            block = block.reshape(rows, t.width)
+        else:
+            t = self.impl
+            with open(t.path, "rb") as fh:
+                fh.seek(t.offsets[i])
+                lines = [fh.readline().decode("utf-8") for _ in range(t.counts[i])]
+            try:
+                block = np.loadtxt(io.StringIO("".join(lines)), delimiter=",", ndmin=2,
+                                   dtype=np.float64)
+            except ValueError as exc:
+                first_row = 2 + i * self.chunk_rows
+                raise ValueError(f"{t.path}: non-numeric value in rows {first_row}–"
+                                 f"{first_row + t.counts[i] - 1} ({exc})") from None
+        feats, target = self.columns
+        X = np.ascontiguousarray(block[:, feats], dtype=np.float32)
+        y = block[:, target]
+        if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
+            r = np.argwhere(~np.isfinite(block))[0][0] + i * self.chunk_rows
+            raise ValueError(f"{self.path}: NaN or infinite value in data row {r + 1}")
+        return X, y
+
+
+def open_source(path, target=None, drop=(), chunk_rows: int = 65536) -> Source:
+    """Open a ``.npy`` (from :func:`convert_csv`) or a CSV for chunked reading."""
+    path = os.fspath(path)
+    validation.check_positive(chunk_rows, "chunk_rows", integer=True)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data: no such file: {path}")
+    if path.endswith(".npy"):
+        t = _open_npy(path)
+        meta_path = path + ".json"
+        names = json.load(open(meta_path))["columns"] if os.path.exists(meta_path) else \
+            [f"x{i}" for i in range(t.width - 1)] + ["target"]
+        kind, n = "npy", t.n
+    else:
+        t = _index_csv(path, chunk_rows)
+        names, kind, n = t.header, "csv", sum(t.counts)
+    target = names[-1] if target is None else target
+    for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
+        if name not in names:
+            raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
+    feats = [i for i, h in enumerate(names) if h != target and h not in drop]
+    return Source(path, n, [names[i] for i in feats], chunk_rows, -(-n // chunk_rows), kind, t,
+                  (feats, names.index(target)))
+
+
+def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
+    """Write a CSV as a float32 ``.npy`` (all columns, in order), one chunk at a time.
+
+    Memory holds one chunk, never the whole CSV. The column names go to
+    ``out_path + ".json"``. The file is written to a temporary name and renamed.
+    Returns the metadata (rows, columns).
+    """
+    out_path = os.fspath(out_path)
+    index = _index_csv(csv_path, chunk_rows)
+    n, width = sum(index.counts), len(index.header)
+    src = Source(csv_path, n, index.header, chunk_rows, len(index.counts), "csv", index,
+                 (list(range(width - 1)), width - 1))
+    folder = os.path.dirname(os.path.abspath(out_path))
+    fd, tmp = tempfile.mkstemp(prefix=".jaxlin-", suffix=".npy", dir=folder)
+    os.close(fd)
+    try:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
+        start = 0
+        for i in range(src.n_chunks):
+            X, y = src.read(i)
+            out[start:start + len(y), :-1] = X
+            out[start:start + len(y), -1] = y
+            out.flush()
+            start += len(y)
+        del out
+        os.replace(tmp, out_path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    meta = {"columns": index.header, "rows": n, "source": os.path.basename(csv_path)}
+    with open(out_path + ".json", "w") as fh:
+        json.dump(meta, fh)
+    return meta
+
+
+class StreamResult(NamedTuple):
+    params: object
+    objective: np.ndarray  # (epochs,) mean objective of each epoch's mini-batches
+    epochs: int
+    n_rows: int
+    n_classes: object
+
+
+def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
+               chunk_rows: int = 65536, batch_size: int = 256, epochs: int = 1,
+               optimizer="sgd", learning_rate=0.01, l1=0.0, l2=0.0, n_classes=None,
+               init="zeros", seed: int = 0, prefetch: bool = True,
+               progress=None) -> StreamResult:
+    """Mini-batch training from a file on disk, one chunk in memory at a time.
+
+    ``source``: a path (``.npy`` from :func:`convert_csv`, or a CSV) or a :class:`Source`.
+    Labels are the target column (0/1 or class numbers 0..K−1); pass ``n_classes`` for a
+    multi-class loss (the file is not read ahead to find it). Features are used as they
+    are: standardise before converting if needed. See the module docstring for the epoch.
+    """
+    src = source if isinstance(source, Source) else open_source(source, target, drop,
+                                                                chunk_rows)
+    loss = get_loss(loss)
+    validation.check_positive(epochs, "epochs", integer=True)
+    validation.check_positive(batch_size, "batch_size", integer=True)
+    validation.check_positive(learning_rate, "learning_rate")
+    if loss.target == "onehot" and n_classes is None:
+        raise ValueError("n_classes: needed for a multi-class loss when streaming")
+    k = n_classes if loss.target == "onehot" else 1
+    d = len(src.feature_names)
+    cfg = Config(loss=loss, n_outputs=k, optimizer=optimizer, epochs=epochs * src.n_chunks,
+                 batch_size=min(batch_size, src.chunk_rows), init=init,
+                 use_prox=bool(l1 > 0))
+    hyper = Hyper(jnp.float32(learning_rate), jnp.float32(l1), jnp.float32(l2),
+                  jax.random.key(seed))
+
+    def load(i):
+        X, y = src.read(i)
+        T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
+        return jax.device_put(X), T
+
+    @jax.jit
+    def start(X, T):
+        return solvers.run("gradient", X, T, None, None, None, hyper, cfg, None, 0)
+
+    @jax.jit
+    def advance(X, T, state):
+        return solvers.run("gradient", X, T, None, None, None, hyper, cfg, state,
+                           state.epoch + 1)
+
+    order_key = jax.random.fold_in(jax.random.key(seed), 1)
+    pool = concurrent.futures.ThreadPoolExecutor(1) if prefetch else None
+    state, J_epochs = None, []
+    try:
+        for e in range(epochs):
+            order = np.asarray(jax.random.permutation(jax.random.fold_in(order_key, e),
+                                                      src.n_chunks))
+            pending = pool.submit(load, order[0]) if pool else None
+            sums = 0.0
+            for j, c in enumerate(order):
+                X, T = pending.result() if pool else load(c)
+                if pool and j + 1 < len(order):
+                    pending = pool.submit(load, order[j + 1])  # read ahead while we compute
+                if state is None:
+                    state = start(X, T)
+                state = advance(X, T, state)
+                sums += float(state.history.objective[int(state.epoch) - 1]) * X.shape[0]
+                if int(state.status) == solvers.DIVERGED:
+                    raise ValueError(f"training diverged in epoch {e + 1}; lower the "
+                                     "learning rate")
+            J_epochs.append(sums / src.n_rows)
+            if progress is not None:
+                progress(e + 1, epochs)
+    finally:
+        if pool:
+            pool.shutdown(wait=True)
+    return StreamResult(state.params, np.asarray(J_epochs), epochs, src.n_rows,
+                        n_classes if loss.target == "onehot" else 2)

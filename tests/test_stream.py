@@ -1,0 +1,156 @@
+"""Out-of-core training: equals in-memory training, visits every row, bounded memory."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from jaxlin import cli, stream
+from jaxlin.training import fit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _write_npy(path, n, width, chunk=8192, seed=0):
+    """A float32 .npy written chunk by chunk (so this process never holds it whole)."""
+    rng = np.random.default_rng(seed)
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "<f4", "fortran_order": False, "shape": (n, width)})
+        for start in range(0, n, chunk):
+            rows = min(chunk, n - start)
+            block = rng.normal(size=(rows, width)).astype(np.float32)
+            block[:, -1] = (block[:, 0] > 0)
+            fh.write(block.tobytes())
+
+
+@pytest.fixture
+def small(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 5)).astype(np.float32)
+    y = (X @ rng.normal(size=5) > 0).astype(int)
+    csv_path = tmp_path / "d.csv"
+    np.savetxt(csv_path, np.c_[X, y], delimiter=",", comments="", fmt="%.9g",
+               header=",".join([f"f{i}" for i in range(5)] + ["label"]))
+    npy_path = tmp_path / "d.npy"
+    meta = stream.convert_csv(csv_path, npy_path, chunk_rows=128)
+    assert meta["rows"] == 1000 and meta["columns"][-1] == "label"
+    np.testing.assert_array_equal(np.load(npy_path)[:, :-1], X)
+    return X, y, str(csv_path), str(npy_path)
+
+
+def test_one_chunk_equals_in_memory_training(small):
+    X, y, _, npy = small
+    a = stream.fit_stream(npy, chunk_rows=5000, batch_size=32, epochs=3, learning_rate=0.1)
+    b = fit(X, y, optimizer="sgd", batch_size=32, epochs=3, learning_rate=0.1)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    np.testing.assert_array_equal(a.objective, b.history.objective)
+
+
+def test_csv_stream_equals_npy_stream_and_learns(small):
+    X, y, csv_path, npy = small
+    a = stream.fit_stream(npy, chunk_rows=128, batch_size=32, epochs=3, learning_rate=0.1)
+    b = stream.fit_stream(csv_path, chunk_rows=128, batch_size=32, epochs=3, learning_rate=0.1)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    assert a.objective[-1] < a.objective[0] < np.log(2) + 1e-6
+    acc = np.mean((X @ np.asarray(a.params.W)[:, 0] + float(a.params.b[0]) >= 0) == y)
+    assert acc > 0.9
+
+
+def test_an_epoch_visits_every_row_exactly_once(tmp_path):
+    """Squared error at W = 0 with a negligible step: each row's loss is y², so the epoch's
+    mean objective is mean(y²) only if every row is visited once (distinct y² per row)."""
+    n = 1003
+    y = np.arange(n, dtype=np.float64) / n
+    data = np.c_[np.zeros((n, 2)), y].astype(np.float32)
+    np.save(tmp_path / "r.npy", data)
+    r = stream.fit_stream(tmp_path / "r.npy", "squared_error", chunk_rows=100, batch_size=7,
+                          epochs=2, learning_rate=1e-30)
+    expected = float(np.mean(data[:, -1].astype(np.float64) ** 2))
+    np.testing.assert_allclose(r.objective, [expected, expected], rtol=1e-5)
+
+
+def test_peak_memory_is_bounded_by_the_chunk_size(tmp_path):
+    big, warm = tmp_path / "big.npy", tmp_path / "warm.npy"
+    _write_npy(big, 262144, 256)  # 256 MiB of data; chunks of 4 MiB; the budget is 64 MiB
+    _write_npy(warm, 8192, 256)
+    code = f"""
+        import threading, time, os
+        import numpy as np
+        from jaxlin import stream
+        page = os.sysconf("SC_PAGE_SIZE")
+        def rss():
+            with open("/proc/self/statm") as fh:
+                return int(fh.read().split()[1]) * page
+        kw = dict(chunk_rows=4096, batch_size=256, epochs=1, learning_rate=0.01)
+        stream.fit_stream({str(warm)!r}, **kw)   # compile once, outside the measurement
+        base, peak, done = rss(), [0], [False]
+        def sample():
+            while not done[0]:
+                peak[0] = max(peak[0], rss()); time.sleep(0.002)
+        t = threading.Thread(target=sample); t.start()
+        r = stream.fit_stream({str(big)!r}, **kw)
+        done[0] = True; t.join()
+        print((peak[0] - base) / 2**20, r.n_rows)
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    growth_mib, rows = proc.stdout.split()
+    assert int(rows) == 262144
+    # a few chunks (read block, contiguous copy, device copy; twice with prefetch), not the file
+    assert float(growth_mib) < 64, f"resident memory grew by {growth_mib} MiB for a 256 MiB file"
+
+
+def test_bad_files_are_named(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("a,b,y\n1,2,0\n3,zz,1\n")
+    with pytest.raises(ValueError, match="non-numeric value in rows 2"):
+        stream.convert_csv(p, tmp_path / "bad.npy", chunk_rows=10)
+    assert not (tmp_path / "bad.npy").exists()
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        stream.fit_stream(tmp_path / "none.npy")
+    (tmp_path / "t.npy").write_bytes(b"\x93NUMPY" + b"\x00" * 10)
+    with pytest.raises(ValueError, match="not a .npy file"):
+        stream.fit_stream(tmp_path / "t.npy")
+    with pytest.raises(ValueError, match="n_classes: needed"):
+        np.save(tmp_path / "m.npy", np.ones((4, 3), np.float32))
+        stream.fit_stream(tmp_path / "m.npy", "softmax_cross_entropy")
+
+
+def test_cli_convert_and_stream_train(small, tmp_path, capsys):
+    X, y, csv_path, _ = small
+    out = str(tmp_path / "c.npy")
+    assert cli.main(["convert", csv_path, out, "--chunk-rows", "300"]) == 0
+    assert "1000 rows × 6 columns" in capsys.readouterr().out
+    model = str(tmp_path / "m.npz")
+    assert cli.main(["train", "--data", out, "--stream", "--epochs", "3", "--lr", "0.1",
+                     "--chunk-rows", "256", "--save", model]) == 0
+    text = capsys.readouterr().out
+    assert "4 chunks" in text and "epoch   3" in text
+    assert cli.main(["predict", "--model", model, "--data", csv_path]) == 0
+    preds = [int(r.split(",")[1]) for r in capsys.readouterr().out.splitlines()[1:]]
+    assert np.mean(np.array(preds) == y) > 0.9
+    assert cli.main(["convert", "/no/file.csv", out]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_devices_flag_trains_the_same_model():
+    code = """
+        import json, sys
+        from jaxlin import cli
+        for extra in ([], ["--devices", "4"], ["--devices", "auto"]):
+            assert cli.main(["train", "--quiet", "--json", "/dev/stdout"] + extra) == 0
+    """
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=ROOT,
+                                   XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+    reps = [json.loads(part) for part in proc.stdout.replace("}\n{", "}\x00{").split("\x00")]
+    assert len(reps) == 3
+    accs = [r["test"]["accuracy"] for r in reps]
+    assert max(accs) - min(accs) <= 1 / 224 + 1e-9  # at most one test row differs

@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from benchmarks import case_compile, case_fit, case_scaling, case_sgd, case_step
+from benchmarks import case_compile, case_fit, case_scaling, case_sgd, case_step, case_stream
 from benchmarks.harness import Settings, machine
 
 CASES = {
@@ -23,6 +23,7 @@ CASES = {
     "many": case_sgd.run_many,
     "compile": case_compile.run,
     "scaling": case_scaling.run,
+    "stream": case_stream.run,
 }
 
 

@@ -25,6 +25,7 @@ import io
 import json
 import os
 import tempfile
+from functools import partial
 from typing import NamedTuple
 
 import jax
@@ -197,6 +198,18 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     return meta
 
 
+@partial(jax.jit, static_argnames=("cfg",))
+def _start(X, T, hyper, cfg):
+    """The solver's first state (compiled once per config and chunk shape)."""
+    return solvers.run("gradient", X, T, None, None, None, hyper, cfg, None, 0)
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def _advance(X, T, hyper, state, cfg):
+    """One pass of the mini-batch solver over one chunk, continuing from ``state``."""
+    return solvers.run("gradient", X, T, None, None, None, hyper, cfg, state, state.epoch + 1)
+
+
 class StreamResult(NamedTuple):
     params: object
     objective: np.ndarray  # (epochs,) mean objective of each epoch's mini-batches
@@ -238,15 +251,6 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
         T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
         return jax.device_put(X), T
 
-    @jax.jit
-    def start(X, T):
-        return solvers.run("gradient", X, T, None, None, None, hyper, cfg, None, 0)
-
-    @jax.jit
-    def advance(X, T, state):
-        return solvers.run("gradient", X, T, None, None, None, hyper, cfg, state,
-                           state.epoch + 1)
-
     order_key = jax.random.fold_in(jax.random.key(seed), 1)
     pool = concurrent.futures.ThreadPoolExecutor(1) if prefetch else None
     state, J_epochs = None, []
@@ -261,8 +265,8 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
                 if pool and j + 1 < len(order):
                     pending = pool.submit(load, order[j + 1])  # read ahead while we compute
                 if state is None:
-                    state = start(X, T)
-                state = advance(X, T, state)
+                    state = _start(X, T, hyper, cfg=cfg)
+                state = _advance(X, T, hyper, state, cfg=cfg)
                 sums += float(state.history.objective[int(state.epoch) - 1]) * X.shape[0]
                 if int(state.status) == solvers.DIVERGED:
                     raise ValueError(f"training diverged in epoch {e + 1}; lower the "

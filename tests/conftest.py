@@ -1,3 +1,9 @@
+import os
+
+# scikit-learn's array-API check (NumPy inputs with dispatch on) runs only with this set,
+# and it must be set before SciPy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import jax
 import pytest
 

@@ -100,6 +100,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _binary_proba(z):
+    """``[1 − σ(z), σ(z)]``, ``(N,) → (N, 2)``."""
+    p = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+    return np.stack([1.0 - p, p], axis=1)
+
+
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
 def _penalty(C, l1_ratio, total_weight):
     if not C > 0:
         raise ValueError(f"C: must be positive, got {C!r}")
@@ -145,12 +156,7 @@ class LogisticRegression(_LinearClassifier):
     def predict_proba(self, X):
         """``[1 − σ(z), σ(z)]`` for two classes, ``softmax(z)`` otherwise."""
         Z = self.decision_function(X)
-        if Z.ndim == 1:
-            p = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))
-            return np.stack([1.0 - p, p], axis=1)
-        Z = Z - Z.max(axis=1, keepdims=True)
-        E = np.exp(Z)
-        return E / E.sum(axis=1, keepdims=True)
+        return _binary_proba(Z) if Z.ndim == 1 else _softmax(Z)
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
@@ -277,11 +283,8 @@ class SGDClassifier(_LinearClassifier):
             raise AttributeError("predict_proba is available for loss='log_loss' or 'softmax'")
         Z = self.decision_function(X)
         if Z.ndim == 1:
-            p = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))
-            return np.stack([1.0 - p, p], axis=1)
+            return _binary_proba(Z)
         if self.loss == "softmax":
-            Z = Z - Z.max(axis=1, keepdims=True)
-            E = np.exp(Z)
-            return E / E.sum(axis=1, keepdims=True)
-        P = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))  # one-vs-rest, normalised
+            return _softmax(Z)
+        P = _binary_proba(Z.ravel())[:, 1].reshape(Z.shape)  # one-vs-rest, normalised
         return P / P.sum(axis=1, keepdims=True)

@@ -11,6 +11,7 @@ from jaxlin import metrics as M
 from jaxlin.models import TrainedModel
 from jaxlin.objective import encode_targets, objective
 from jaxlin.linear import Params
+from jaxlin.losses import get_loss
 from jaxlin.penalties import Penalty
 
 
@@ -28,11 +29,10 @@ def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
     pred = model.predict(X)
     yt, yp = jnp.asarray(y), jnp.asarray(pred)
     Xs = (np.asarray(X, np.float64) - model.mean) / model.scale
-    from jaxlin.losses import get_loss
     loss = get_loss(model.loss)
-    targets = np.eye(c)[y] if (loss.target == "real" and model.W.shape[1] > 1) else y
-    if loss.target == "binary" and model.W.shape[1] > 1:  # one-vs-rest
-        targets = np.eye(c)[y]
+    # several output columns of a "real" or "binary" loss (least squares, one-vs-rest) take
+    # one-hot targets; everything else takes the labels (encode_targets does the rest)
+    targets = np.eye(c)[y] if loss.target != "onehot" and model.W.shape[1] > 1 else y
     T = encode_targets(targets, loss, c if loss.target == "onehot" else None)
     J = objective(Params(jnp.asarray(model.W, jnp.float32), jnp.asarray(model.b, jnp.float32)),
                   jnp.asarray(Xs, jnp.float32), T, loss,

@@ -6,16 +6,19 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks.harness import fmt_s, median_time
-from jaxlin import solvers
-from jaxlin.losses import get_loss
-from jaxlin.solvers import Config, Hyper
+from jaxlin import driver
+from jaxlin.driver import Hyper, Problem
+from jaxlin.objective import Objective
+from jaxlin.options import Options
+from jaxlin.penalties import Penalty
 
 
-def _program(X, T, cfg):
-    hyper = Hyper(jnp.float32(0.1), jnp.float32(0.0), jnp.float32(1e-4), jax.random.key(0))
+def _program(settings):
+    hyper = Hyper(jnp.float32(0.1), jax.random.key(0))
+    obj = Objective.build("binary_cross_entropy", Penalty(jnp.float32(0.0), jnp.float32(1e-4)))
 
     def train(X, T):
-        return solvers.trained(solvers.run("gradient", X, T, None, None, None, hyper, cfg))
+        return driver.trained(driver.run(Problem(X, T, obj), hyper, settings))
     return jax.jit(train)
 
 
@@ -23,7 +26,6 @@ def run(s):
     d = 256
     sizes = [2_000, 8_000] if s.tiny else ([10_000, 30_000, 100_000, 300_000] if s.quick else
                                            [10_000, 30_000, 100_000, 300_000, 1_000_000])
-    loss = get_loss("binary_cross_entropy")
     rows, checks, fits = [], [], {}
     reps = 1 if s.tiny else 3
     for mode, batch in [("full batch", None), ("mini-batch B = 256", 256)]:
@@ -32,8 +34,8 @@ def run(s):
             X = jax.random.normal(jax.random.key(n), (n, d), jnp.float32)
             T = (X[:, :1] > 0).astype(jnp.float32)
             epochs = 5
-            cfg = Config(loss=loss, n_outputs=1, optimizer="sgd", epochs=epochs, batch_size=batch)
-            prog = _program(X, T, cfg)
+            settings = Options("sgd", epochs=epochs, batch_size=batch).settings(n_outputs=1)
+            prog = _program(settings)
             mem = prog.lower(X, T).compile().memory_analysis()
             peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes
                     + mem.temp_size_in_bytes - mem.alias_size_in_bytes)

@@ -1,31 +1,69 @@
 """From scores to decisions: predicted labels and probabilities, by the loss's target kind.
 
-* one output (``K = 1``): class 1 when ``z ≥ 0`` (``σ(z) ≥ 0.5 ⇔ z ≥ 0``, SPEC §5);
+The one inference path: the training loop's validation accuracy, :class:`jaxlin.models.
+TrainedModel`, the evaluation report and the scikit-learn bridge all decide here.
+
+* one output (``K = 1``): class 1 when ``z ≥ 0`` (``σ(z) ≥ 0.5 ⇔ z ≥ 0``);
   a regression loss (``squared_error`` on 0/1 labels) decides at ``z ≥ 0.5``.
 * several outputs: ``argmax_k z_k`` (softmax, one-vs-rest and SVM alike).
+
+Every function takes NumPy or JAX arrays and returns the same kind, so host-side callers
+(the bridge, a saved model) keep their float64 arrays and compile nothing.
 """
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxlin.losses import get_loss
 
+# the losses whose scores are log-odds (one sigmoid per output)
+LOGISTIC = ("binary_cross_entropy", "log_likelihood", "one_vs_rest_logistic")
+
+
+def _xp(Z):
+    return jnp if isinstance(Z, jax.Array) else np
+
+
+def threshold(loss) -> float:
+    """The score at which a one-output model starts predicting class 1."""
+    return 0.5 if get_loss(loss).target == "real" else 0.0
+
 
 def predict_labels(loss, Z):
-    """Integer class labels ``(N,)`` from scores ``Z`` ``(N, K)``."""
-    loss = get_loss(loss)
+    """Integer class labels ``(N,)`` from scores ``Z`` ``(N, K)``.
+
+    >>> predict_labels("binary_cross_entropy", np.array([[-0.1], [0.0], [2.0]])).tolist()
+    [0, 1, 1]
+    """
+    xp = _xp(Z)
     if Z.shape[-1] == 1:
-        threshold = 0.5 if loss.target == "real" else 0.0
-        return (Z[..., 0] >= threshold).astype(jnp.int32)
-    return jnp.argmax(Z, axis=-1).astype(jnp.int32)
+        return (Z[..., 0] >= threshold(loss)).astype(xp.int32)
+    return xp.argmax(Z, axis=-1).astype(xp.int32)
 
 
 def target_labels(T):
     """Integer labels ``(N,)`` from ``(N, K)`` targets (0/1 column or one-hot rows)."""
+    xp = _xp(T)
     if T.shape[-1] == 1:
-        return (T[..., 0] >= 0.5).astype(jnp.int32)
-    return jnp.argmax(T, axis=-1).astype(jnp.int32)
+        return (T[..., 0] >= 0.5).astype(xp.int32)
+    return xp.argmax(T, axis=-1).astype(xp.int32)
+
+
+def sigmoid(Z):
+    """``σ(z) = exp(−softplus(−z))``: no overflow for any finite ``z``."""
+    if isinstance(Z, jax.Array):
+        return jax.nn.sigmoid(Z)
+    return np.exp(-np.logaddexp(0.0, -Z))
+
+
+def softmax(Z):
+    """``softmax`` over the last axis, with the maximum subtracted first."""
+    if isinstance(Z, jax.Array):
+        return jax.nn.softmax(Z, axis=-1)
+    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+    return E / E.sum(axis=-1, keepdims=True)
 
 
 def predict_proba(loss, Z):
@@ -33,13 +71,17 @@ def predict_proba(loss, Z):
 
     Logistic losses: ``[1 − σ(z), σ(z)]`` for ``K = 1``, normalised one-vs-rest sigmoids
     for ``K > 1``; softmax cross-entropy: ``softmax(z)``.
+
+    >>> predict_proba("binary_cross_entropy", np.array([[0.0]])).tolist()
+    [[0.5, 0.5]]
     """
     loss = get_loss(loss)
+    xp = _xp(Z)
     if loss.name == "softmax_cross_entropy":
-        return jax.nn.softmax(Z, axis=-1)
-    if loss.name in ("binary_cross_entropy", "log_likelihood", "one_vs_rest_logistic"):
-        s = jax.nn.sigmoid(Z)
+        return softmax(Z)
+    if loss.name in LOGISTIC:
+        s = sigmoid(Z)
         if Z.shape[-1] == 1:
-            return jnp.concatenate([1.0 - s, s], axis=-1)
-        return s / jnp.sum(s, axis=-1, keepdims=True)
+            return xp.concatenate([1.0 - s, s], axis=-1)
+        return s / xp.sum(s, axis=-1, keepdims=True)
     return None

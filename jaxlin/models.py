@@ -11,8 +11,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from jaxlin.decision import predict_proba as _proba
-from jaxlin.losses import get_loss
+from jaxlin import decision
 
 
 class ModelSpec(NamedTuple):
@@ -36,7 +35,7 @@ MODELS = {
                   "logistic regression (binary cross-entropy)"),
         ModelSpec("softmax", "softmax_cross_entropy", "softmax_cross_entropy", "lbfgs",
                   "softmax (multinomial logistic) regression"),
-        # K binary logistic models; their objectives decouple, so the sum (SPEC §3f) trained as
+        # K binary logistic models; their objectives decouple, so the sum (the one-vs-rest sum) trained as
         # one program has the same minimiser as K separate fits (jaxlin.fit(one_vs_rest=True)
         # trains them as K vmapped runs, each with its own stopping).
         ModelSpec("ovr", "binary_cross_entropy", "one_vs_rest_logistic", "lbfgs",
@@ -89,13 +88,8 @@ class TrainedModel(NamedTuple):
 
     def predict(self, X) -> np.ndarray:
         """Integer class labels ``(N,)`` (class 1 when ``z ≥ 0``; 0.5 for least squares)."""
-        Z = self.decision_function(X)
-        if Z.shape[1] == 1:
-            threshold = 0.5 if get_loss(self.loss).target == "real" else 0.0
-            return (Z[:, 0] >= threshold).astype(np.int64)
-        return np.argmax(Z, axis=1)
+        return decision.predict_labels(self.loss, self.decision_function(X)).astype(np.int64)
 
     def predict_proba(self, X) -> Optional[np.ndarray]:
         """Class probabilities ``(N, C)`` where the loss models them, else ``None``."""
-        p = _proba(self.loss, self.decision_function(X))
-        return None if p is None else np.asarray(p)
+        return decision.predict_proba(self.loss, self.decision_function(X))

@@ -1,20 +1,28 @@
-"""The objective ``J(W, b) = (1/N) Σ_i L(z_i, y_i) + R(W)`` and its hand-derived gradient.
+"""The objective: one record that owns the mean, the penalty, the sign and the intercept.
 
-This is the one place where per-example losses are batched (``jax.vmap``) and
-averaged. The gradient is the chain rule through the linear map (SPEC §1)::
+``J(W, b) = (1/N) Σ_i L(z_i, y_i) + R(W)`` with ``z_i = x_i W + b`` (the mean is weighted,
+``Σ w_i L_i / Σ w_i``, when sample weights are given). Its gradient is the chain rule through
+the linear map (``docs/objective.md``)::
 
     Δ = [δ_1; …; δ_N]                (N, K),  δ_i = ∂L/∂z_i  (owned by the loss)
     ∂J/∂W = (1/N) Xᵀ Δ + ∂R/∂W      (d, K)   (contraction owned by the linear model)
     ∂J/∂b = (1/N) Σ_i δ_i           (K,)     (the penalty never touches b)
 
-With ``sample_weight`` ``w`` the mean becomes the weighted mean
-``Σ_i w_i L_i / Σ_i w_i`` and ``Δ`` is replaced by ``w ⊙ Δ`` over ``Σ w``.
+:class:`Objective` is built once, at the public boundary, from the loss, the penalty, the
+sample weights and ``fit_intercept`` (as scikit-learn's ``LinearModelLoss``). Solvers see only
+its *minimised* form ``m = s · mean L + R(W)``, with ``s = −1`` for a maximised loss (the
+log-likelihood: ascent on ``mean LL − R`` is descent on ``m``) and ``+1`` otherwise; they never
+see a loss name, a sign, an intercept mask or a weight. :meth:`Objective.reported` turns ``m``
+back into the loss's own direction for the history.
 
-For a loss that is maximised (the log-likelihood, SPEC §3e) the objective is
-the penalised log-likelihood ``mean LL − R(W)``; ascent on it is descent on
-``mean(−LL) + R(W)``.
+The free functions :func:`objective`, :func:`value_and_grad` and :func:`grad` are the same
+record seen in the loss's own direction, for users and tests.
 """
 from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,13 +34,14 @@ from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
 
 
-def _weigh(V, sample_weight):
-    """``(w ⊙ V, Σ w)``, or ``(V, N)`` without weights: the single averaging rule."""
-    if sample_weight is None:
-        return V, V.shape[0]
-    w = sample_weight.reshape((-1,) + (1,) * (V.ndim - 1)).astype(V.dtype)
-    # a mini-batch made only of zero-weight rows contributes nothing (not 0/0)
-    return V * w, jnp.maximum(jnp.sum(sample_weight).astype(V.dtype), jnp.finfo(V.dtype).tiny)
+def per_example_losses(loss: Loss, Z, T):
+    """``L(z_i, y_i)`` for each row: ``(N, K), (N, K) → (N,)``."""
+    return jax.vmap(loss.value)(Z, T)
+
+
+def score_gradients(loss: Loss, Z, T):
+    """``Δ``, the stacked ``δ_i = ∂L/∂z_i``: ``(N, K), (N, K) → (N, K)``."""
+    return jax.vmap(loss.delta)(Z, T)
 
 
 def _check_shapes(params: Params, X, T):
@@ -46,38 +55,6 @@ def _check_shapes(params: Params, X, T):
         raise ValueError(
             f"objective: shapes do not agree: X {X.shape} (N, d), targets {T.shape} (N, K), "
             f"W {params.W.shape} (d, K), b {params.b.shape} (K,)")
-
-
-def per_example_losses(loss: Loss, Z, T):
-    """``L(z_i, y_i)`` for each row: ``(N, K), (N, K) → (N,)``."""
-    return jax.vmap(loss.value)(Z, T)
-
-
-def score_gradients(loss: Loss, Z, T):
-    """``Δ``, the stacked ``δ_i = ∂L/∂z_i``: ``(N, K), (N, K) → (N, K)``."""
-    return jax.vmap(loss.delta)(Z, T)
-
-
-def _penalty_sign(loss: Loss):
-    return -1.0 if loss.maximise else 1.0
-
-
-def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
-    """``J = mean_i L(x_i W + b, y_i) + R(W)`` (``mean LL − R`` for a maximised loss).
-
-    Args:
-      params: ``W`` ``(d, K)``, ``b`` ``(K,)``.
-      X: ``(N, d)``. T: targets ``(N, K)`` (see :func:`encode_targets`).
-      loss: a :class:`~jaxlin.losses.Loss` or its name.
-      penalty: :class:`~jaxlin.penalties.Penalty` on ``W``.
-      sample_weight: optional ``(N,)`` non-negative weights.
-    Returns:
-      scalar.
-    """
-    loss = get_loss(loss)
-    _check_shapes(params, X, T)
-    L, total = _weigh(per_example_losses(loss, logits(params, X), T), sample_weight)
-    return jnp.sum(L) / total + _penalty_sign(loss) * penalties.value(penalty, params.W)
 
 
 # The one-pass blocked gradient pays once X no longer sits in the CPU's caches. Measured on
@@ -95,74 +72,240 @@ def block_rows(X, n_outputs: int):
     return rows if X.shape[0] >= 2 * rows else None
 
 
-def _sums(params: Params, X, T, loss: Loss, sample_weight):
-    """``(Σ w_i L_i, Xᵀ (w ⊙ Δ), Σ w_i δ_i, Σ w_i)`` over the rows given."""
+def _rows(A, start, size):
+    return None if A is None else jax.lax.dynamic_slice_in_dim(A, start, size)
+
+
+def _sums(params: Params, X, T, loss: Loss, w):
+    """``(Σ w_i L_i, Xᵀ (w ⊙ Δ), Σ w_i δ_i)`` over the rows given (``w = 1`` when ``None``)."""
     Z = logits(params, X)
-    L, total = _weigh(per_example_losses(loss, Z, T), sample_weight)
-    D, _ = _weigh(score_gradients(loss, Z, T), sample_weight)
-    return jnp.sum(L), contract(X, D), jnp.sum(D, axis=0), total
+    L, D = per_example_losses(loss, Z, T), score_gradients(loss, Z, T)
+    if w is not None:
+        w = w.astype(X.dtype)
+        L, D = L * w, D * w[:, None]
+    return jnp.sum(L), contract(X, D), jnp.sum(D, axis=0)
 
 
-def _blocked_sums(params: Params, X, T, loss: Loss, sample_weight, block: int):
+def _blocked_sums(params: Params, X, T, loss: Loss, w, block: int):
     """:func:`_sums` in one pass over row blocks: each block's scores, ``δ`` and ``Xᵀ Δ``
     are computed while the block is in cache, so X is streamed from memory once instead
     of twice (forward, then contraction). The last ``N mod block`` rows are one smaller
     block."""
-    n = X.shape[0]
+    n, (d, k) = X.shape[0], params.W.shape
     n_full = n // block
 
-    def rows(A, start, size):
-        return None if A is None else jax.lax.dynamic_slice_in_dim(A, start, size)
-
     def body(i, acc):
-        start = i * block
-        part = _sums(params, rows(X, start, block), rows(T, start, block), loss,
-                     rows(sample_weight, start, block))
+        part = _sums(params, _rows(X, i * block, block), _rows(T, i * block, block), loss,
+                     _rows(w, i * block, block))
         return jax.tree.map(jnp.add, acc, part)
 
-    d, k = params.W.shape
-    dtype = X.dtype
-    zero = (jnp.zeros((), dtype), jnp.zeros((d, k), dtype), jnp.zeros((k,), dtype),
-            jnp.zeros((), dtype))
+    zero = (jnp.zeros((), X.dtype), jnp.zeros((d, k), X.dtype), jnp.zeros((k,), X.dtype))
     acc = jax.lax.fori_loop(0, n_full, body, zero)
     if n % block:
         tail = slice(n_full * block, n)
         acc = jax.tree.map(jnp.add, acc, _sums(params, X[tail], T[tail], loss,
-                                               None if sample_weight is None
-                                               else sample_weight[tail]))
+                                               None if w is None else w[tail]))
     return acc
 
 
+@partial(jax.tree_util.register_dataclass,
+         data_fields=("penalty", "sample_weight", "normalizer"),
+         meta_fields=("loss", "fit_intercept", "has_l1"))
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """``m(W, b) = s · Σ_i w_i L_i / Σ_i w_i + R(W)``: what every solver minimises.
+
+    A pytree: the penalty strengths and the weights are arrays (``vmap``-able over many
+    models); the loss, ``fit_intercept`` and whether an L1 term exists are static.
+
+    Attributes:
+      loss: the :class:`~jaxlin.losses.Loss`.
+      penalty: :class:`~jaxlin.penalties.Penalty` on ``W`` (never ``b``).
+      sample_weight: ``(N,)`` non-negative weights, or ``None`` for the plain mean.
+      normalizer: the denominator of the mean when it is not ``Σ w`` (a mini-batch, see
+        :meth:`on_rows`), else ``None``.
+      fit_intercept: ``False`` keeps ``b`` at 0 (its gradient is masked).
+      has_l1: whether the L1 term can be non-zero (static: proximal steps are skipped when not).
+
+    >>> o = Objective.build("log_likelihood", Penalty(0.0, 0.5))
+    >>> p = Params(jnp.ones((1, 1)), jnp.zeros(1))
+    >>> X, T = jnp.zeros((2, 1)), jnp.ones((2, 1))
+    >>> float(o.value(p, X, T).round(4)), float(o.reported(o.value(p, X, T)).round(4))
+    (1.1931, -1.1931)
+    """
+
+    loss: Loss
+    penalty: Any = Penalty()
+    sample_weight: Any = None
+    normalizer: Any = None
+    fit_intercept: bool = True
+    has_l1: bool = False
+
+    @classmethod
+    def build(cls, loss, penalty: Penalty = Penalty(), sample_weight=None,
+              fit_intercept: bool = True) -> "Objective":
+        """The record, from a loss (or its name) and the rest; decides ``has_l1`` once."""
+        has_l1 = bool(np.any(np.asarray(jax.device_get(penalty.l1)) != 0))
+        return cls(get_loss(loss), penalty, sample_weight, None, bool(fit_intercept), has_l1)
+
+    @property
+    def sign(self) -> float:
+        """``−1`` for a maximised loss (the log-likelihood), else ``+1``."""
+        return -1.0 if self.loss.maximise else 1.0
+
+    def reported(self, m):
+        """The minimised value ``m`` in the loss's own direction (``mean LL − R`` climbs)."""
+        return self.sign * m
+
+    def _total(self, X):
+        """The denominator of the mean: ``N``, ``Σ w``, or the mini-batch normaliser."""
+        if self.normalizer is not None:
+            return self.normalizer
+        if self.sample_weight is None:
+            return X.shape[0]
+        w = self.sample_weight
+        # a mini-batch made only of zero-weight rows contributes nothing (not 0/0)
+        return jnp.maximum(jnp.sum(w).astype(X.dtype), jnp.finfo(X.dtype).tiny)
+
+    def smooth_value_and_grad(self, params: Params, X, T):
+        """``m`` without its L1 term, and its hand-derived gradient ``(∂m/∂W, ∂m/∂b)``.
+
+        One pass over ``X`` (row blocks when it exceeds the caches, :func:`block_rows`).
+        Returns ``(scalar, Params(dW (d, K), db (K,)))``; ``db = 0`` without an intercept.
+        """
+        _check_shapes(params, X, T)
+        rows = block_rows(X, T.shape[1])
+        if rows is None:
+            L_sum, XtD, D_sum = _sums(params, X, T, self.loss, self.sample_weight)
+        else:
+            L_sum, XtD, D_sum = _blocked_sums(params, X, T, self.loss, self.sample_weight, rows)
+        total, s, l2 = self._total(X), self.sign, self.penalty._replace(l1=0.0)
+        m = s * L_sum / total + penalties.value(l2, params.W)
+        g = Params(s * XtD / total + penalties.grad(l2, params.W), s * D_sum / total)
+        return m, self.mask_bias(g)
+
+    def nonsmooth(self, W):
+        """The L1 term ``l1 Σ|w|`` (left to :meth:`prox` by proximal solvers)."""
+        return self.penalty.l1 * jnp.sum(jnp.abs(W))
+
+    def value_and_smooth_grad(self, params: Params, X, T):
+        """``m`` (L1 included) and the gradient of its smooth part: what a proximal step takes."""
+        m, g = self.smooth_value_and_grad(params, X, T)
+        return m + self.nonsmooth(params.W), g
+
+    def value(self, params: Params, X, T):
+        """``m``, L1 included (a scalar)."""
+        _check_shapes(params, X, T)
+        L = per_example_losses(self.loss, logits(params, X), T)
+        if self.sample_weight is not None:
+            L = L * self.sample_weight.astype(L.dtype)
+        return self.sign * jnp.sum(L) / self._total(X) + penalties.value(self.penalty, params.W)
+
+    def value_and_grad(self, params: Params, X, T):
+        """``m`` and its (sub)gradient, with the minimum-norm ``l1 sign(W)`` for L1."""
+        m, g = self.value_and_smooth_grad(params, X, T)
+        return m, g._replace(W=g.W + self.penalty.l1 * jnp.sign(params.W))
+
+    def prox(self, params: Params, step_size) -> Params:
+        """The proximal step of the L1 term: ``W ← soft_threshold(W, η l1)``; exact zeros."""
+        if not self.has_l1:
+            return params
+        return params._replace(W=penalties.prox(self.penalty, params.W, step_size))
+
+    def gradient_mapping_norm(self, params: Params, g: Params, step_size):
+        """``‖(θ − prox(θ − η g))/η‖``: the gradient norm, generalised to the L1 prox step."""
+        if not self.has_l1:
+            return _norm(g)
+        W_step = params.W - step_size * g.W
+        gW = (params.W - penalties.soft_threshold(W_step, step_size * self.penalty.l1))
+        return _norm(Params(gW / step_size, g.b))
+
+    def mask_bias(self, params: Params) -> Params:
+        """``b`` set to 0 when the model has no intercept (the one place that decides it)."""
+        return params if self.fit_intercept else params._replace(b=jnp.zeros_like(params.b))
+
+    def on_rows(self, idx, mask=None, n_rows=None) -> "Objective":
+        """The objective of a mini-batch ``X[idx]``: an unbiased estimate of the full one.
+
+        Without weights and without padding (``mask is None``) it is the plain mean over the
+        batch. Otherwise each row weighs ``mask_i w_idx_i`` and the batch divides by its real
+        row count times the mean weight over the ``n_rows`` real rows — not by its own weight
+        sum, which would let a batch of one class take a full step.
+        """
+        if self.sample_weight is None and mask is None:
+            return self
+        w = self.sample_weight
+        if w is None:
+            w = jnp.ones((n_rows,), jnp.result_type(mask))
+        bw = w[idx] if mask is None else mask * w[idx]
+        count = idx.shape[0] if mask is None else jnp.sum(mask)
+        return dataclasses.replace(self, sample_weight=bw,
+                                   normalizer=count * (jnp.sum(w) / n_rows))
+
+    @staticmethod
+    def running_mean(values, counts):
+        """``Σ c_j v_j / Σ c_j``: the epoch objective from its mini-batches (or chunks)."""
+        return jnp.sum(values * counts) / jnp.sum(counts)
+
+    def as_function(self, X, T):
+        """``params ↦ m_smooth(params)`` whose ``jax.grad`` is the hand-derived gradient.
+
+        A ``jax.custom_vjp``: the forward pass computes the value and the gradient in one
+        pass over ``X`` (:meth:`smooth_value_and_grad`); the backward pass only scales that
+        gradient. Any autodiff consumer — ``jax.grad``, optax's L-BFGS line search — then runs
+        on the hand-derived gradient instead of differentiating through the loss.
+        """
+        @jax.custom_vjp
+        def m(params):
+            return self.smooth_value_and_grad(params, X, T)[0]
+
+        def fwd(params):
+            return self.smooth_value_and_grad(params, X, T)
+
+        def bwd(g, ct):
+            return (jax.tree.map(lambda x: ct * x, g),)
+
+        m.defvjp(fwd, bwd)
+        return m
+
+
+def _norm(tree):
+    return jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree.leaves(tree)))
+
+
+def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
+    """``J = mean_i L(x_i W + b, y_i) + R(W)`` (``mean LL − R`` for a maximised loss).
+
+    Args:
+      params: ``W`` ``(d, K)``, ``b`` ``(K,)``.
+      X: ``(N, d)``. T: targets ``(N, K)`` (see :func:`encode_targets`).
+      loss: a :class:`~jaxlin.losses.Loss` or its name.
+      penalty: :class:`~jaxlin.penalties.Penalty` on ``W``.
+      sample_weight: optional ``(N,)`` non-negative weights.
+    Returns:
+      scalar.
+
+    >>> p = Params(jnp.zeros((2, 1)), jnp.zeros(1))
+    >>> float(objective(p, jnp.ones((3, 2)), jnp.ones((3, 1)), "binary_cross_entropy"))
+    0.6931471824645996
+    """
+    o = Objective(get_loss(loss), penalty, sample_weight)
+    return o.reported(o.value(params, X, T))
+
+
 def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
-                   sample_weight=None, smooth_only: bool = False, normalizer=None):
+                   sample_weight=None):
     """``J`` and its hand-derived gradient ``(∂J/∂W, ∂J/∂b)`` through ``δ`` and ``Xᵀ Δ``.
 
     When X is larger than the caches the sums run in one pass over row blocks
-    (:func:`block_rows`, :func:`_blocked_sums`); the result is the same up to rounding.
+    (:func:`block_rows`); the result is the same up to rounding. Args as :func:`objective`.
 
-    Args: as :func:`objective`; ``smooth_only`` leaves the L1 term out of the
-      gradient (and the value) for proximal solvers; ``normalizer`` replaces ``Σ w`` as
-      the denominator of the mean (a mini-batch of a weighted objective divides by its
-      row count times the global mean weight, so its gradient estimates the full one).
     Returns:
-      ``(J, Params(dW (d, K), db (K,)))``.
+      ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
     """
-    loss = get_loss(loss)
-    _check_shapes(params, X, T)
-    rows = block_rows(X, T.shape[1])
-    if rows is not None:
-        L_sum, XtD, D_sum, total = _blocked_sums(params, X, T, loss, sample_weight, rows)
-        if sample_weight is None:
-            total = jnp.asarray(X.shape[0], X.dtype)
-    else:
-        L_sum, XtD, D_sum, total = _sums(params, X, T, loss, sample_weight)
-    if normalizer is not None:
-        total = normalizer
-    sign = _penalty_sign(loss)
-    pen = penalty._replace(l1=0.0) if smooth_only else penalty
-    J = L_sum / total + sign * penalties.value(pen, params.W)
-    dW = XtD / total + sign * penalties.grad(pen, params.W)
-    return J, Params(dW, D_sum / total)
+    o = Objective(get_loss(loss), penalty, sample_weight)
+    m, g = o.value_and_grad(params, X, T)
+    return o.reported(m), jax.tree.map(o.reported, g)
 
 
 def grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
@@ -172,14 +315,15 @@ def grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight
 
 def autodiff_objective(params: Params, X, T, loss, penalty: Penalty = Penalty(),
                        sample_weight=None):
-    """:func:`objective` built from ``loss.autodiff_value`` — what ``jax.grad`` checks against.
-
-    Identical to :func:`objective` except for the straight-through step loss.
-    """
+    """:func:`objective` written out directly from ``loss.autodiff_value``: the independent
+    reference that ``jax.grad`` differentiates. It differs from :func:`objective` only for
+    the straight-through step loss."""
     loss = get_loss(loss)
-    Z = X @ params.W + params.b
-    L, total = _weigh(jax.vmap(loss.autodiff_value)(Z, T), sample_weight)
-    return jnp.sum(L) / total + _penalty_sign(loss) * penalties.value(penalty, params.W)
+    L = jax.vmap(loss.autodiff_value)(X @ params.W + params.b, T)
+    mean = jnp.mean(L) if sample_weight is None else \
+        jnp.sum(sample_weight * L) / jnp.sum(sample_weight)
+    R = penalty.l1 * jnp.sum(jnp.abs(params.W)) + penalty.l2 * jnp.sum(params.W ** 2)
+    return mean - R if loss.maximise else mean + R
 
 
 def autodiff_value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
@@ -233,27 +377,3 @@ def encode_targets(y, loss, n_classes: int | None = None):
     if k < loss.min_classes:
         raise ValueError(f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}")
     return jax.nn.one_hot(jnp.asarray(arr, jnp.int32), k, dtype=jnp.float32)
-
-
-def hand_objective(X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
-    """``params ↦ J(params)`` whose ``jax.grad`` is the hand-derived gradient.
-
-    A ``jax.custom_vjp``: the forward pass computes ``J`` and ``(∂J/∂W, ∂J/∂b)`` in one
-    pass over ``X`` (:func:`value_and_grad`); the backward pass only scales that
-    gradient. Any autodiff consumer — ``jax.grad``, optax's L-BFGS line search — then
-    runs on the hand-derived gradient instead of differentiating through the loss.
-    """
-    loss = get_loss(loss)
-
-    @jax.custom_vjp
-    def J(params):
-        return objective(params, X, T, loss, penalty, sample_weight)
-
-    def fwd(params):
-        return value_and_grad(params, X, T, loss, penalty, sample_weight)
-
-    def bwd(g, ct):
-        return (jax.tree.map(lambda x: ct * x, g),)
-
-    J.defvjp(fwd, bwd)
-    return J

@@ -16,7 +16,7 @@ from jaxlin.penalties import Penalty
 
 
 def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
-    """All the metrics of SPEC §5 for ``model`` on raw features ``X`` and labels ``y`` (0..C−1).
+    """All the metrics (``docs/metrics.md``) for ``model`` on raw features ``X`` and labels ``y`` (0..C−1).
 
     Binary tasks get TP/TN/FP/FN, precision, recall, F1, FPR and the ROC AUC for class 1;
     multi-class tasks get per-class precision/recall/F1 and macro/micro averages. Both get
@@ -61,6 +61,58 @@ def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
         for avg in ("macro", "micro"):
             out[avg] = {k: float(v) for k, v in m[avg].items()}
     return out
+
+
+def _nan_to_none(values):
+    return [None if (v is None or (isinstance(v, float) and not math.isfinite(v))) else v
+            for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _summed_over_models(values):
+    """One-vs-rest runs one model per class: their objectives add up (NaN once all stopped)."""
+    values = np.asarray(values)
+    if values.ndim == 1:
+        return values
+    total = np.nansum(values, axis=0)
+    total[np.all(np.isnan(values), axis=0)] = np.nan
+    return total
+
+
+def training_summary(result) -> dict:
+    """Epochs, stop reason and per-epoch history of a :class:`~jaxlin.training.FitResult`,
+    with the one-vs-rest models (a leading class axis) summed into one objective."""
+    epochs, stop = np.asarray(result.epochs), result.stop_reason
+    if np.ndim(epochs):
+        stop = ", ".join(sorted(set(np.atleast_1d(stop).tolist())))
+    n = int(epochs.max())
+    hist = result.history
+    lr = np.asarray(hist.learning_rate).reshape(-1, np.shape(hist.learning_rate)[-1])[0]
+    return {"epochs": n, "stop_reason": str(stop),
+            "history": {"objective": _nan_to_none(_summed_over_models(hist.objective)[:n]),
+                        "val_objective": _nan_to_none(
+                            _summed_over_models(hist.val_objective)[:n]),
+                        "learning_rate": _nan_to_none(lr[:n])}}
+
+
+def build(settings: dict, data: dict, model: TrainedModel, result, split, penalty: Penalty,
+          penalty_text: str, seconds: float) -> dict:
+    """The whole report of ``jaxlin train`` as data: settings, data, model, training, the
+    metrics on the training and the test rows, and the history."""
+    from jaxlin.losses import get_loss
+
+    summary = training_summary(result)
+    spec_description = data.pop("description", "")
+    return {
+        "settings": settings,
+        "data": data,
+        "model": {"kind": model.kind, "description": spec_description, "loss": model.loss,
+                  "formula": get_loss(model.loss).formula, "penalty": penalty_text},
+        "training": {"epochs": summary["epochs"], "stop_reason": summary["stop_reason"],
+                     "seconds": seconds},
+        "train": evaluate(model, split.X_train, split.y_train, penalty),
+        "test": evaluate(model, split.X_test, split.y_test, penalty),
+        "history": summary["history"],
+    }
 
 
 def _f(x, digits=4):

@@ -24,6 +24,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from jaxlin import decision
+from jaxlin.driver import DIVERGED
 from jaxlin.training import fit as _fit
 
 __all__ = ["LogisticRegression", "Perceptron", "LinearSVC", "SGDClassifier"]
@@ -72,8 +74,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if n_classes == 2 and W.shape[1] == 2:
             # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
             W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
-        if np.any(np.asarray(res.status) == 5):  # diverged
+        if np.any(np.asarray(res.status) == DIVERGED):
             raise ValueError("fit: training diverged; lower the learning rate")
+        # the jaxlin loss the scores belong to: it decides labels and probabilities
+        self.loss_function_ = res.loss if W.shape[1] > 1 or res.loss != "softmax_cross_entropy" \
+            else "binary_cross_entropy"
         self.coef_ = W.T.copy()
         self.intercept_ = b.copy()
         self.n_iter_ = np.atleast_1d(np.asarray(res.epochs)).astype(np.int32)
@@ -87,28 +92,22 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         Z = X @ self.coef_.T + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
+    def _scores(self, X):
+        Z = self.decision_function(X)
+        return Z[:, None] if Z.ndim == 1 else Z
+
     def predict(self, X):
-        scores = self.decision_function(X)
-        if scores.ndim == 1:  # SPEC §5: class 1 when z ≥ 0
-            return self.classes_[(scores >= 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        """``classes_[1]`` where the score is ``≥ 0`` (two classes), else the argmax."""
+        return self.classes_[decision.predict_labels(self.loss_function_, self._scores(X))]
+
+    def _proba(self, X):
+        return decision.predict_proba(self.loss_function_, self._scores(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.classifier_tags.multi_class = True
         return tags
-
-
-def _binary_proba(z):
-    """``[1 − σ(z), σ(z)]``, ``(N,) → (N, 2)``."""
-    p = 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
-    return np.stack([1.0 - p, p], axis=1)
-
-
-def _softmax(Z):
-    E = np.exp(Z - Z.max(axis=1, keepdims=True))
-    return E / E.sum(axis=1, keepdims=True)
 
 
 def _penalty(C, l1_ratio, total_weight):
@@ -130,7 +129,7 @@ class LogisticRegression(_LinearClassifier):
     the change of the objective (the others).
     """
 
-    def __init__(self, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
+    def __init__(self, *, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
                  solver="lbfgs", learning_rate=1.0, class_weight=None, random_state=None):
         self.C = C
         self.l1_ratio = l1_ratio
@@ -155,8 +154,7 @@ class LogisticRegression(_LinearClassifier):
 
     def predict_proba(self, X):
         """``[1 − σ(z), σ(z)]`` for two classes, ``softmax(z)`` otherwise."""
-        Z = self.decision_function(X)
-        return _binary_proba(Z) if Z.ndim == 1 else _softmax(Z)
+        return self._proba(X)
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
@@ -169,7 +167,7 @@ class Perceptron(_LinearClassifier):
     The algorithm has no objective, so it takes no sample or class weights.
     """
 
-    def __init__(self, max_iter=100, fit_intercept=True, random_state=None):
+    def __init__(self, *, max_iter=100, fit_intercept=True, random_state=None):
         self.max_iter = max_iter
         self.fit_intercept = fit_intercept
         self.random_state = random_state
@@ -189,12 +187,12 @@ class Perceptron(_LinearClassifier):
 class LinearSVC(_LinearClassifier):
     """Linear SVM: ``C Σ w_i L_i + ½‖W‖²`` with the hinge or squared hinge.
 
-    ``multi_class``: ``"weston_watkins"`` (SPEC §3h, sum over wrong classes) or
+    ``multi_class``: ``"weston_watkins"`` (sum over wrong classes) or
     ``"crammer_singer"`` (max over wrong classes; hinge only). Squared hinge trains with
     L-BFGS; the (non-smooth) hinge with full-batch subgradient steps of ``learning_rate``.
     """
 
-    def __init__(self, C=1.0, loss="squared_hinge", multi_class="weston_watkins",
+    def __init__(self, *, C=1.0, loss="squared_hinge", multi_class="weston_watkins",
                  fit_intercept=True, max_iter=1000, tol=1e-8, learning_rate=0.1,
                  class_weight=None, random_state=None):
         self.C = C
@@ -244,7 +242,7 @@ class SGDClassifier(_LinearClassifier):
     _LOSSES = {"log_loss": "binary_cross_entropy", "hinge": "hinge",
                "squared_hinge": "squared_hinge", "perceptron": "squared_error_step"}
 
-    def __init__(self, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
+    def __init__(self, *, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
                  batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer="sgd",
                  fit_intercept=True, class_weight=None, random_state=None):
         self.loss = loss
@@ -281,10 +279,4 @@ class SGDClassifier(_LinearClassifier):
     def predict_proba(self, X):
         if self.loss not in ("log_loss", "softmax"):
             raise AttributeError("predict_proba is available for loss='log_loss' or 'softmax'")
-        Z = self.decision_function(X)
-        if Z.ndim == 1:
-            return _binary_proba(Z)
-        if self.loss == "softmax":
-            return _softmax(Z)
-        P = _binary_proba(Z.ravel())[:, 1].reshape(Z.shape)  # one-vs-rest, normalised
-        return P / P.sum(axis=1, keepdims=True)
+        return self._proba(X)  # one-vs-rest: the sigmoids, normalised

@@ -1,107 +1,36 @@
-"""The solvers: whole training runs as one compiled program (SPEC §4).
+"""The solvers: each a small ``init``/``step`` pair run by :mod:`jaxlin.driver`.
 
-Each solver is a factory ``solver(X, T, sample_weight, X_val, T_val, hyper, cfg)`` →
-``(init, body)``: the first loop state and one epoch. :func:`run` drives them in a
-``lax.while_loop``; it is jit-compiled with the static :class:`Config` and ``vmap``-able
-over ``hyper`` (learning rate, penalty strengths, PRNG key) and ``sample_weight``.
+A solver is a factory ``make(problem, hyper, settings) → Solver(init, step)``; what it builds
+once (the optax transformation, the batch layout) is built outside the loop. It sees only the
+minimised objective ``m`` of :class:`~jaxlin.objective.Objective` — never a loss name, a sign,
+a weight or an intercept mask — and it never decides when to stop: the driver does.
 
-* gradient descent — epochs are a ``lax.while_loop`` (it may stop early); with a
-  ``batch_size`` each epoch is an inner ``lax.scan`` over a fresh permutation of the
-  training rows. Batch size ``N`` is batch GD, 1 is SGD, anything else mini-batch.
-  **Last partial batch:** when ``B`` does not divide ``N`` the epoch ends with one
-  smaller batch of the ``N mod B`` remaining rows, averaged over those rows only
-  (padded to ``B`` with zero weights so every step has the same shape). With sample
-  weights a batch's weighted sum is divided by its row count times the mean weight.
-  Updates are the hand-derived gradient fed to an optax transformation; L1 is
-  applied by a proximal soft-threshold step after each update (exact zeros).
+* gradient descent — with a ``batch_size`` each epoch is a ``lax.scan`` over a fresh
+  permutation of the training rows; without one, a full-batch step. **Last partial batch:**
+  when ``B`` does not divide ``N`` the epoch ends with one smaller batch of the ``N mod B``
+  remaining rows, averaged over those rows only (padded to ``B`` with zero weights so every
+  step has the same shape). Updates are the hand-derived gradient fed to an optax
+  transformation; L1 is applied by the objective's proximal step after each update.
+  The bold driver (``adaptive_lr``) accepts a full-batch step that lowered ``m`` and grows
+  ``η`` ×1.05, or rejects it and halves ``η``.
 * L-BFGS — optax's ``lbfgs`` with its zoom line search on the full batch, run on
-  :func:`jaxlin.objective.hand_objective` so the line search uses the hand gradient.
-* Rosenblatt's perceptron — the learning algorithm of seed 001, in random order.
-
-Stopping, decided inside the loop: the epoch limit; ``|J_t − J_(t−1)| < tol``;
-``‖G‖ < grad_tol`` where ``G`` is the gradient (the proximal-gradient mapping
-``(θ − prox(θ − ηg))/η`` with L1); validation patience; and divergence (a non-finite
-objective: the run stops and keeps the last finite parameters).
+  :meth:`~jaxlin.objective.Objective.as_function` so the line search uses the hand gradient.
+* Rosenblatt's perceptron learning algorithm, in random order; it stops itself (status
+  ``separated``) once every training example is classified correctly.
 """
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin import penalties
-from jaxlin.decision import predict_labels, target_labels
-from jaxlin.linear import Params, add_bias, init_params, logits
-from jaxlin.losses import Loss
-from jaxlin.objective import hand_objective, objective, value_and_grad
-from jaxlin.penalties import Penalty
+from jaxlin.driver import RUNNING, SEPARATED, Hyper, Problem, Settings, Solver, Step, select
+from jaxlin.linear import Params
 
-RUNNING, MAX_EPOCHS, OBJECTIVE_TOL, GRADIENT_TOL, EARLY_STOPPING, DIVERGED, SEPARATED = range(7)
-STOP_REASONS = {
-    RUNNING: "running",
-    MAX_EPOCHS: "max_epochs",
-    OBJECTIVE_TOL: "objective_tol",
-    GRADIENT_TOL: "gradient_tol",
-    EARLY_STOPPING: "early_stopping",
-    DIVERGED: "diverged",
-    SEPARATED: "separated",
-}
 BOLD_DRIVER_GROW, BOLD_DRIVER_SHRINK = 1.05, 0.5
-
-
-class Hyper(NamedTuple):
-    """Per-model numbers: what ``vmap`` maps over when many models train at once."""
-
-    learning_rate: Any
-    l1: Any
-    l2: Any
-    key: Any
-
-
-class Config(NamedTuple):
-    """Static settings (hashable; one compilation per distinct config and shapes)."""
-
-    loss: Loss
-    n_outputs: int
-    optimizer: Any = "gd"  # name, optax GradientTransformation, or callable lr -> transformation
-    epochs: int = 100
-    batch_size: Optional[int] = None  # None: the full batch
-    tol: Optional[float] = None
-    grad_tol: Optional[float] = None
-    adaptive_lr: bool = False
-    patience: Optional[int] = None
-    has_validation: bool = False
-    init: str = "zeros"
-    memory_size: int = 10
-    use_prox: bool = True  # False when every l1 is 0: the soft-threshold step is skipped
-    fit_intercept: bool = True  # False: b stays 0 (its gradient is dropped)
-    n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
-
-
-class History(NamedTuple):
-    """Per-epoch arrays of length ``epochs``; entries after the last epoch run are NaN.
-
-    ``objective[e]`` is ``J`` after epoch ``e`` (training data, with the penalty; for
-    mini-batches, the mean of the epoch's mini-batch objectives);
-    ``val_objective`` the mean validation loss (no penalty); ``val_accuracy`` its accuracy.
-    """
-
-    objective: Any
-    val_objective: Any
-    val_accuracy: Any
-    learning_rate: Any
-    grad_norm: Any
-
-
-class Trained(NamedTuple):
-    params: Params
-    history: History
-    epochs: Any  # number of epochs run
-    status: Any  # a key of STOP_REASONS
-
 
 OPTIMIZERS = {
     "gd": optax.sgd,
@@ -136,387 +65,137 @@ def _set_lr(opt_state, lr):
     return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
 
 
-def _norm(tree):
-    return jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree.leaves(tree)))
-
-
-def _all_finite(tree):
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
-
-
-def _select(pred, a, b):
-    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
-
-
-def _no_bias(params: Params) -> Params:
-    return params._replace(b=jnp.zeros_like(params.b))
-
-
-def _init(key, d, cfg: Config, dtype, n_outputs=None):
-    p = init_params(key, d, cfg.n_outputs if n_outputs is None else n_outputs, cfg.init, dtype)
-    return p if cfg.fit_intercept else _no_bias(p)
-
-
-def _nan_history(epochs, dtype):
-    nan = jnp.full((epochs,), jnp.nan, dtype)
-    return History(nan, nan, nan, nan, nan)
-
-
-def _record(hist: History, e, **values) -> History:
-    return hist._replace(**{k: getattr(hist, k).at[e].set(v) for k, v in values.items()})
-
-
-class _Parts(NamedTuple):
-    """The objective as a solver sees it: minimised value and smooth-part gradient."""
-
-    m: Any  # minimised objective: J, or −J for a maximised loss; includes L1
-    g: Params  # gradient of the smooth part of m (L1 is left to the prox step)
-
-
-def _objective_parts(params, X, T, w, loss: Loss, pen: Penalty, with_grad=True):
-    sign = -1.0 if loss.maximise else 1.0
-    l1_term = pen.l1 * jnp.sum(jnp.abs(params.W))
-    if not with_grad:
-        J = objective(params, X, T, loss, pen._replace(l1=0.0), w)
-        return _Parts(sign * J + l1_term, None)
-    J, g = value_and_grad(params, X, T, loss, pen, w, smooth_only=True)
-    return _Parts(sign * J + l1_term, jax.tree.map(lambda x: sign * x, g))
-
-
-def _prox_grad_norm(params, g, lr, l1):
-    """``‖(θ − prox(θ − ηg))/η‖``: the gradient norm, generalised to the L1 prox step."""
-    W_step = params.W - lr * g.W
-    gW = (params.W - penalties.soft_threshold(W_step, lr * l1)) / lr
-    return _norm(Params(gW, g.b))
-
-
-def _validate(params, X_val, T_val, loss):
-    Z = logits(params, X_val)
-    val_J = objective(params, X_val, T_val, loss)
-    acc = jnp.mean(predict_labels(loss, Z) == target_labels(T_val))
-    return val_J, acc
-
-
-class _GDState(NamedTuple):
-    epoch: Any
-    params: Params
+class GDState(NamedTuple):
     opt_state: Any
-    key: Any
-    parts: _Parts
-    status: Any
-    best_params: Params
-    best_val: Any
-    bad_epochs: Any
-    history: History
+    grad: Any  # full-batch smooth gradient at the current parameters (None for mini-batches)
 
 
-def gradient_descent(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
-    """Batch, stochastic or mini-batch gradient descent with any optax transformation.
-
-    Returns ``(init, body)``: the loop's first state and one epoch (see :func:`run`).
-    """
-    loss, dtype = cfg.loss, X.dtype
-    d = X.shape[1]
-    n = cfg.n_rows or X.shape[0]  # padding rows (weight 0) are never drawn into a batch
-    pen = Penalty(jnp.asarray(hyper.l1, dtype), jnp.asarray(hyper.l2, dtype))
-    lr0 = jnp.asarray(hyper.learning_rate, dtype)
-    tx = make_transformation(cfg.optimizer, lr0)
-    sign = -1.0 if loss.maximise else 1.0
-    w_full = jnp.ones((X.shape[0],), dtype) if w is None else w.astype(dtype)
-    full_batch = cfg.batch_size is None  # fit maps B >= N to None; a short chunk stays mini-batch
-
-    def parts(params, with_grad=True):
-        p = _objective_parts(params, X, T, w, loss, pen, with_grad)
-        return p if cfg.fit_intercept or p.g is None else p._replace(g=_no_bias(p.g))
+def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
+    X, T, obj = problem.X, problem.T, problem.objective
+    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
+    tx = make_transformation(s.optimizer, lr0)
 
     def apply(params, g, opt_state):
         lr = _current_lr(opt_state, lr0)
         updates, opt_state = tx.update(g, opt_state, params)
-        new = optax.apply_updates(params, updates)
-        if cfg.use_prox:
-            new = new._replace(W=penalties.prox(pen, new.W, lr))
-        return new, opt_state
+        return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
-    def full_batch_epoch(s: _GDState):
-        new, opt_state = apply(s.params, s.parts.g, s.opt_state)
-        new_parts = parts(new)
-        if not cfg.adaptive_lr:
-            return new, opt_state, new_parts, jnp.isfinite(new_parts.m)
-        # Bold driver: accept and grow η if J fell, else reject the step and halve η.
-        lr = _current_lr(s.opt_state, lr0)
-        accept = jnp.isfinite(new_parts.m) & (new_parts.m <= s.parts.m)
-        opt_state = _set_lr(_select(accept, opt_state, s.opt_state),
-                            jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK))
-        return (_select(accept, new, s.params), opt_state, _select(accept, new_parts, s.parts),
-                jnp.asarray(True))
+    def init(params):
+        if s.batch_size is not None:  # mini-batch epochs report their running mean
+            return GDState(tx.init(params), None), jnp.asarray(jnp.inf, X.dtype)
+        m, g = obj.value_and_smooth_grad(params, X, T)
+        return GDState(tx.init(params), g), m
 
-    def mini_batch_epoch(s: _GDState, key):
-        b = cfg.batch_size
-        n_batches = -(-n // b)
-        perm = jax.random.permutation(key, n)
-        pad = n_batches * b - n
-        idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, b)
-        mask = jnp.concatenate([jnp.ones((n,), dtype), jnp.zeros((pad,), dtype)])
-        mask = mask.reshape(n_batches, b)
-        unweighted = w is None and pad == 0  # every batch full: a plain mean, no weights
-        mean_w = jnp.sum(w_full) / n
+    def full_batch_step(params, state: GDState, m, key):
+        new, opt_state = apply(params, state.grad, state.opt_state)
+        m_new, g_new = obj.value_and_smooth_grad(new, X, T)
+        if not s.adaptive_lr:
+            return Step(new, GDState(opt_state, g_new), m_new, g_new,
+                        _current_lr(opt_state, lr0))
+        lr = _current_lr(state.opt_state, lr0)
+        accept = jnp.isfinite(m_new) & (m_new <= m)
+        lr = jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK)
+        opt_state = _set_lr(select(accept, opt_state, state.opt_state), lr)
+        grad = select(accept, g_new, state.grad)
+        return Step(select(accept, new, params), GDState(opt_state, grad),
+                    jnp.where(accept, m_new, m), grad, lr, accept)
 
-        def step(carry, batch):
+    def mini_batch_step(params, state: GDState, m, key):
+        idx, mask, counts = _batches(key, s.n_rows or X.shape[0], s.batch_size, X.dtype)
+
+        def one(carry, batch):
             params, opt_state = carry
-            i, m = batch
-            bw = None if unweighted else m * w_full[i]
-            # A weighted batch divides by (its rows × the mean weight), not by its own weight
-            # sum: its gradient is then an unbiased estimate of the full weighted gradient.
-            norm = None if unweighted else jnp.sum(m) * mean_w
-            J, g = value_and_grad(params, X[i], T[i], loss, pen, bw, smooth_only=True,
-                                  normalizer=norm)
-            g = jax.tree.map(lambda x: sign * x, g)
-            if not cfg.fit_intercept:
-                g = _no_bias(g)
-            return apply(params, g, opt_state), (J, jnp.asarray(b, dtype) if bw is None
-                                                 else jnp.sum(m))
+            i, bm = batch
+            m_b, g = obj.on_rows(i, bm, s.n_rows or X.shape[0]).smooth_value_and_grad(
+                params, X[i], T[i])
+            return apply(params, g, opt_state), m_b
 
-        (new, opt_state), (J_b, w_b) = jax.lax.scan(step, (s.params, s.opt_state), (idx, mask))
-        # The epoch's objective is the running mean of its mini-batch objectives (as
-        # scikit-learn's SGDClassifier and Keras report it): no extra pass over X. Only a
-        # gradient-norm stop needs the full-batch gradient at the epoch's end.
-        l1_term = pen.l1 * jnp.sum(jnp.abs(new.W))
-        m_epoch = sign * jnp.sum(J_b * w_b) / jnp.sum(w_b) + l1_term
-        if cfg.grad_tol is not None:
-            new_parts = parts(new)._replace(m=m_epoch)
-        else:
-            new_parts = _Parts(m_epoch, None)
-        return new, opt_state, new_parts, jnp.isfinite(new_parts.m) & _all_finite(new)
+        (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
+        m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
+        return Step(new, GDState(opt_state, None), m_epoch, None, _current_lr(opt_state, lr0))
 
-    def body(s: _GDState) -> _GDState:
-        key, sub = jax.random.split(s.key)
-        if full_batch:
-            new, opt_state, new_parts, finite = full_batch_epoch(s)
-        else:
-            new, opt_state, new_parts, finite = mini_batch_epoch(s, sub)
-        # Divergence: keep the last finite parameters and say so.
-        status = jnp.where(finite, RUNNING, DIVERGED)
-        new = _select(finite, new, s.params)
-        new_parts = _select(finite, new_parts, s.parts)
-        lr = _current_lr(opt_state, lr0)
-        gnorm = (_prox_grad_norm(new, new_parts.g, lr, pen.l1) if new_parts.g is not None
-                 else jnp.asarray(jnp.nan, dtype))
-        hist = _record(s.history, s.epoch, objective=sign * new_parts.m, learning_rate=lr,
-                       grad_norm=gnorm)
-        moved = new_parts.m != s.parts.m  # a rejected bold-driver step is not convergence
-        if cfg.tol is not None:
-            status = jnp.where((status == RUNNING) & moved
-                               & (jnp.abs(new_parts.m - s.parts.m) < cfg.tol), OBJECTIVE_TOL, status)
-        if cfg.grad_tol is not None:
-            status = jnp.where((status == RUNNING) & (gnorm < cfg.grad_tol), GRADIENT_TOL, status)
-        best_params, best_val, bad = s.best_params, s.best_val, s.bad_epochs
-        if cfg.has_validation:
-            val_J, acc = _validate(new, X_val, T_val, loss)
-            hist = _record(hist, s.epoch, val_objective=val_J, val_accuracy=acc)
-            better = val_J < best_val
-            best_params = _select(better, new, best_params)
-            best_val = jnp.where(better, val_J, best_val)
-            bad = jnp.where(better, 0, bad + 1)
-            if cfg.patience is not None:
-                stop = (status == RUNNING) & (bad >= cfg.patience)
-                status = jnp.where(stop, EARLY_STOPPING, status)
-                new = _select(stop, best_params, new)
-        epoch = s.epoch + 1
-        status = jnp.where((status == RUNNING) & (epoch >= cfg.epochs), MAX_EPOCHS, status)
-        return _GDState(epoch, new, opt_state, key, new_parts, status, best_params, best_val,
-                        bad, hist)
-
-    def init():
-        key_init, key_loop = jax.random.split(hyper.key)
-        params0 = _init(key_init, d, cfg, dtype)
-        if full_batch or cfg.grad_tol is not None:
-            parts0 = parts(params0)
-        else:  # mini-batch epochs report their running mean: no full pass needed up front
-            parts0 = _Parts(jnp.asarray(jnp.inf, dtype), None)
-        return _GDState(jnp.asarray(0), params0, tx.init(params0), key_loop, parts0,
-                        jnp.asarray(RUNNING), params0, jnp.asarray(jnp.inf, dtype),
-                        jnp.asarray(0), _nan_history(cfg.epochs, dtype))
-
-    return init, body
+    return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
 
 
-class _LBFGSState(NamedTuple):
-    epoch: Any
-    params: Params
-    opt_state: Any
-    value: Any
-    status: Any
-    history: History
+def _batches(key, n, b, dtype):
+    """A fresh permutation of ``n`` rows as ``⌈n/b⌉`` batches of ``b`` indices.
+
+    The last batch holds the ``n mod b`` remaining rows, padded with row 0 at mask 0.
+    Returns ``(idx (n_batches, b), mask (n_batches, b) or None, rows per batch)``; the mask
+    is ``None`` when ``b`` divides ``n``.
+    """
+    n_batches = -(-n // b)
+    pad = n_batches * b - n
+    perm = jax.random.permutation(key, n)
+    idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, b)
+    if pad == 0:
+        return idx, None, jnp.full((n_batches,), b, dtype)
+    mask = jnp.concatenate([jnp.ones((n,), dtype), jnp.zeros((pad,), dtype)])
+    mask = mask.reshape(n_batches, b)
+    return idx, mask, jnp.sum(mask, axis=1)
 
 
-def lbfgs(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
+def lbfgs(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Full-batch L-BFGS (optax, zoom line search) on the hand-derived gradient.
 
     One epoch = one L-BFGS iteration (one full-batch gradient plus line-search
-    evaluations). Smooth objectives only: L1 is refused by :func:`jaxlin.fit`.
+    evaluations). Smooth objectives only: L1 is refused when the options are checked.
     """
-    loss, dtype = cfg.loss, X.dtype
-    n, d = X.shape
-    pen = Penalty(0.0, jnp.asarray(hyper.l2, dtype))
-    sign = -1.0 if loss.maximise else 1.0
-    J = hand_objective(X, T, loss, pen, w)
-
-    def f(params):
-        # without an intercept b never reaches J, so its gradient is 0 and it stays 0
-        return sign * J(params if cfg.fit_intercept else _no_bias(params))
-
-    tx = optax.lbfgs(memory_size=cfg.memory_size,
+    f = problem.objective.as_function(problem.X, problem.T)
+    tx = optax.lbfgs(memory_size=s.memory_size,
                      linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30))
-    value_and_grad_fn = optax.value_and_grad_from_state(f)
+    value_and_grad = optax.value_and_grad_from_state(f)
 
-    def body(s: _LBFGSState) -> _LBFGSState:
-        v, g = value_and_grad_fn(s.params, state=s.opt_state)
-        updates, opt_state = tx.update(g, s.opt_state, s.params, value=v, grad=g, value_fn=f)
-        new = optax.apply_updates(s.params, updates)
-        new_v = optax.tree.get(opt_state, "value")
-        new_g = optax.tree.get(opt_state, "grad")
-        finite = jnp.isfinite(new_v) & _all_finite(new)
-        new = _select(finite, new, s.params)
-        gnorm = _norm(new_g)
-        hist = _record(s.history, s.epoch, objective=sign * jnp.where(finite, new_v, v),
-                       grad_norm=gnorm, learning_rate=optax.tree.get(opt_state, "learning_rate"))
-        status = jnp.where(finite, RUNNING, DIVERGED)
-        if cfg.has_validation:
-            val_J, acc = _validate(new, X_val, T_val, loss)
-            hist = _record(hist, s.epoch, val_objective=val_J, val_accuracy=acc)
-        if cfg.grad_tol is not None:
-            status = jnp.where((status == RUNNING) & (gnorm < cfg.grad_tol), GRADIENT_TOL, status)
-        if cfg.tol is not None:
-            small = jnp.abs(new_v - v) <= cfg.tol * jnp.maximum(1.0, jnp.abs(v))
-            status = jnp.where((status == RUNNING) & small, OBJECTIVE_TOL, status)
-        epoch = s.epoch + 1
-        status = jnp.where((status == RUNNING) & (epoch >= cfg.epochs), MAX_EPOCHS, status)
-        return _LBFGSState(epoch, new, opt_state, new_v, status, hist)
+    def init(params):
+        return tx.init(params), f(params)
 
-    def init():
-        params0 = _init(hyper.key, d, cfg, dtype)
-        return _LBFGSState(jnp.asarray(0), params0, tx.init(params0), f(params0),
-                           jnp.asarray(RUNNING), _nan_history(cfg.epochs, dtype))
+    def step(params, opt_state, m, key):
+        v, g = value_and_grad(params, state=opt_state)
+        updates, opt_state = tx.update(g, opt_state, params, value=v, grad=g, value_fn=f)
+        new = optax.apply_updates(params, updates)
+        return Step(new, opt_state, optax.tree.get(opt_state, "value"),
+                    optax.tree.get(opt_state, "grad"),
+                    optax.tree.get(opt_state, "learning_rate"))
 
-    return init, body
+    return Solver(init, step)
 
 
-class _PerceptronState(NamedTuple):
-    epoch: Any
-    params: Params
-    key: Any
-    status: Any
-    history: History
-
-
-def perceptron(X, T, w, X_val, T_val, hyper: Hyper, cfg: Config):
-    """Rosenblatt's perceptron learning algorithm (seed 001), labels ``{0, 1}``.
+def perceptron(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Rosenblatt's perceptron learning algorithm, labels ``{0, 1}``.
 
     Each epoch visits the examples in a fresh random order: if ``y = 1`` and
-    ``w·x < 0`` then ``w += x``; if ``y = 0`` and ``w·x ≥ 0`` then ``w −= x``
-    (``x`` carries the bias feature). It has converged (status ``separated``) when
-    every training example is classified correctly; on non-separable data it runs
-    to the epoch limit. ``history.objective`` counts the misclassified examples.
+    ``w·x + b < 0`` then ``w += x, b += 1``; if ``y = 0`` and ``w·x + b ≥ 0`` then
+    ``w −= x, b −= 1`` (``b`` stays 0 without an intercept). It has converged (status
+    ``separated``) when every training example is classified correctly; on non-separable
+    data it runs to the epoch limit. Its value is the number of misclassified examples.
     """
-    dtype = X.dtype
-    n, d = X.shape
-    Xb = add_bias(X) if cfg.fit_intercept else jnp.concatenate(
-        [X, jnp.zeros((n, 1), dtype)], axis=1)  # a zero bias feature: b never moves
-    y = T[:, 0] > 0.5
+    X, obj = problem.X, problem.objective
+    n = s.n_rows or X.shape[0]  # padding rows (sharding) are neither visited nor counted
+    y = problem.T[:, 0] > 0.5
+    real = jnp.arange(X.shape[0]) < n
 
-    def errors(wv):
-        s = Xb @ wv
-        return jnp.sum(jnp.where(y, s < 0, s >= 0))
+    def errors(params):
+        z = X @ params.W[:, 0] + params.b[0]
+        return jnp.sum(real & jnp.where(y, z < 0, z >= 0)).astype(X.dtype)
 
-    def visit(wv, i):
-        s = Xb[i] @ wv
-        sign = jnp.where(y[i] & (s < 0), 1.0, jnp.where(~y[i] & (s >= 0), -1.0, 0.0))
-        return wv + sign.astype(dtype) * Xb[i], None
+    def visit(params, i):
+        z = X[i] @ params.W[:, 0] + params.b[0]
+        sign = jnp.where(y[i] & (z < 0), 1.0, jnp.where(~y[i] & (z >= 0), -1.0, 0.0))
+        # the objective decides whether b moves (it stays 0 without an intercept)
+        update = obj.mask_bias(Params(X[i][:, None], jnp.ones_like(params.b)))
+        return jax.tree.map(lambda p, u: p + sign.astype(X.dtype) * u, params, update), None
 
-    def body(s: _PerceptronState) -> _PerceptronState:
-        key, sub = jax.random.split(s.key)
-        w0 = jnp.concatenate([s.params.W[:, 0], s.params.b])
-        wv, _ = jax.lax.scan(visit, w0, jax.random.permutation(sub, n))
-        n_err = errors(wv)
-        hist = _record(s.history, s.epoch, objective=n_err.astype(dtype))
-        epoch = s.epoch + 1
-        status = jnp.where(n_err == 0, SEPARATED,
-                           jnp.where(epoch >= cfg.epochs, MAX_EPOCHS, RUNNING))
-        return _PerceptronState(epoch, Params(wv[:-1, None], wv[-1:]), key, status, hist)
+    def init(params):
+        return (), errors(params)
 
-    def init():
-        return _PerceptronState(jnp.asarray(0), _init(hyper.key, d, cfg, dtype, 1),
-                                hyper.key, jnp.asarray(RUNNING), _nan_history(cfg.epochs, dtype))
+    def step(params, state, m, key):
+        new, _ = jax.lax.scan(visit, params, jax.random.permutation(key, n))
+        n_err = errors(new)
+        status = jnp.where(n_err == 0, SEPARATED, RUNNING)
+        return Step(new, (), n_err, None, jnp.asarray(jnp.nan, X.dtype), False, status)
 
-    return init, body
+    return Solver(init, step)
 
 
 SOLVERS = {"gradient": gradient_descent, "lbfgs": lbfgs, "perceptron": perceptron}
-SOLVER_STATES = {"gradient": _GDState, "lbfgs": _LBFGSState, "perceptron": _PerceptronState}
-
-
-def run(solver: str, X, T, w, X_val, T_val, hyper: Hyper, cfg: Config, state=None, until=None):
-    """Run a solver's epochs in a ``lax.while_loop``: from its first state, or from ``state``.
-
-    The loop stops when the status leaves ``RUNNING`` or after epoch ``until`` (default:
-    ``cfg.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the
-    run made in one go: that is how a progress bar updates between chunks of epochs.
-    Returns the loop state; :func:`trained` turns it into a :class:`Trained`.
-    """
-    init, body = SOLVERS[solver](X, T, w, X_val, T_val, hyper, cfg)
-    s = init() if state is None else state
-    until = cfg.epochs if until is None else until
-    return jax.lax.while_loop(lambda s: (s.status == RUNNING) & (s.epoch < until), body, s)
-
-
-def run_lockstep(solver: str, X, T, w, X_val, T_val, hyper: Hyper, cfg: Config, axes,
-                 state=None, until=None):
-    """Many models with one shared PRNG key, advanced epoch by epoch in lock step.
-
-    ``vmap`` of :func:`run` would batch the while loop's predicate, which forces every
-    carried value to be batched — the key too — so each model would draw and gather its
-    own mini-batches. Here the loop runs while any model runs, the epoch body is
-    ``vmap``-ped with the key left unbatched (one permutation, one gather per batch for all
-    models), and a model that has stopped keeps its state. Each model's result equals its
-    run alone: while it runs, its epoch ``e`` uses the key every model uses at epoch ``e``.
-
-    ``axes = (hyper_axes, w_axis, t_axis, tv_axis)`` as for ``jax.vmap``; the key axis in
-    ``hyper_axes`` must be ``None``.
-    """
-    hyper_axes, w_axis, t_axis, tv_axis = axes
-
-    def init_one(T, w, T_val, hyper):
-        return SOLVERS[solver](X, T, w, X_val, T_val, hyper, cfg)[0]()
-
-    def body_one(T, w, T_val, hyper, s):
-        return SOLVERS[solver](X, T, w, X_val, T_val, hyper, cfg)[1](s)
-
-    data_axes = (t_axis, w_axis, tv_axis, hyper_axes)
-    shared = {f for f in ("key",) if f in SOLVER_STATES[solver]._fields}  # unbatched fields
-    if state is None:
-        state = jax.vmap(init_one, in_axes=data_axes)(T, w, T_val, hyper)
-        # the key is identical for every model: unbatch it
-        state = state._replace(**{f: getattr(state, f)[0] for f in shared})
-    state_axes = state._replace(**{f: (None if f in shared else 0) for f in state._fields})
-    body_many = jax.vmap(body_one, in_axes=(*data_axes, state_axes), out_axes=state_axes)
-    until = cfg.epochs if until is None else until
-
-    def running(s):
-        return (s.status == RUNNING) & (s.epoch < until)
-
-    def body(s):
-        new = body_many(T, w, T_val, hyper, s)
-        keep = running(s)
-
-        def pick(a, b):
-            return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b)
-        none = {f: None for f in shared}
-        merged = jax.tree.map(pick, new._replace(**none), s._replace(**none))
-        return merged._replace(**{f: getattr(new, f) for f in shared})
-
-    return jax.lax.while_loop(lambda s: jnp.any(running(s)), body, state)
-
-
-def trained(state) -> Trained:
-    """The result carried by a finished (or paused) loop state."""
-    return Trained(state.params, state.history, state.epoch, state.status)

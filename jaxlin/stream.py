@@ -32,10 +32,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import solvers, validation
+from jaxlin import driver, validation
+from jaxlin.driver import Hyper, Problem
 from jaxlin.losses import get_loss
-from jaxlin.objective import encode_targets
-from jaxlin.solvers import Config, Hyper
+from jaxlin.objective import Objective, encode_targets
+from jaxlin.options import STREAM_DEFAULTS, Options
+from jaxlin.penalties import Penalty
 
 
 class _Npy(NamedTuple):
@@ -198,16 +200,16 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     return meta
 
 
-@partial(jax.jit, static_argnames=("cfg",))
-def _start(X, T, hyper, cfg):
-    """The solver's first state (compiled once per config and chunk shape)."""
-    return solvers.run("gradient", X, T, None, None, None, hyper, cfg, None, 0)
+@partial(jax.jit, static_argnames=("settings",))
+def _start(problem, hyper, settings):
+    """The driver's first state (compiled once per settings and chunk shape)."""
+    return driver.run(problem, hyper, settings, None, 0)
 
 
-@partial(jax.jit, static_argnames=("cfg",))
-def _advance(X, T, hyper, state, cfg):
+@partial(jax.jit, static_argnames=("settings",))
+def _advance(problem, hyper, state, settings):
     """One pass of the mini-batch solver over one chunk, continuing from ``state``."""
-    return solvers.run("gradient", X, T, None, None, None, hyper, cfg, state, state.epoch + 1)
+    return driver.run(problem, hyper, settings, state, state.epoch + 1)
 
 
 class StreamResult(NamedTuple):
@@ -218,64 +220,82 @@ class StreamResult(NamedTuple):
     n_classes: object
 
 
+def _stream_options(options) -> Options:
+    unknown = set(options) - set(Options._fields)
+    if unknown:
+        raise TypeError(f"fit_stream: unexpected arguments {sorted(unknown)}")
+    opts = Options(**{**STREAM_DEFAULTS, **options}).check()
+    if opts.solver != "gradient" or opts.batch_size is None:
+        raise ValueError(f"optimizer: streaming trains by mini-batches; got optimizer "
+                         f"{opts.optimizer!r} with batch_size {opts.batch_size!r}")
+    for name in ("tol", "grad_tol", "patience"):
+        if getattr(opts, name) is not None:
+            raise ValueError(f"{name}: not available when streaming (a run is a fixed "
+                             "number of epochs)")
+    return opts
+
+
 def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
-               chunk_rows: int = 65536, batch_size: int = 256, epochs: int = 1,
-               optimizer="sgd", learning_rate=0.01, l1=0.0, l2=0.0, n_classes=None,
-               init="zeros", seed: int = 0, prefetch: bool = True,
-               progress=None) -> StreamResult:
+               chunk_rows: int = 65536, n_classes=None, seed: int = 0, prefetch: bool = True,
+               progress=None, **options) -> StreamResult:
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
     ``source``: a path (``.npy`` from :func:`convert_csv`, or a CSV) or a :class:`Source`.
     Labels are the target column (0/1 or class numbers 0..K−1); pass ``n_classes`` for a
     multi-class loss (the file is not read ahead to find it). Features are used as they
     are: standardise before converting if needed. See the module docstring for the epoch.
+    ``options`` are those of :class:`~jaxlin.options.Options`, with the streaming defaults
+    :data:`~jaxlin.options.STREAM_DEFAULTS` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
+    256, one epoch).
     """
     src = source if isinstance(source, Source) else open_source(source, target, drop,
                                                                 chunk_rows)
-    loss = get_loss(loss)
-    validation.check_positive(epochs, "epochs", integer=True)
-    validation.check_positive(batch_size, "batch_size", integer=True)
-    validation.check_positive(learning_rate, "learning_rate")
+    loss, opts = get_loss(loss), _stream_options(options)
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
     k = n_classes if loss.target == "onehot" else 1
-    d = len(src.feature_names)
-    cfg = Config(loss=loss, n_outputs=k, optimizer=optimizer, epochs=epochs * src.n_chunks,
-                 batch_size=min(batch_size, src.chunk_rows), init=init,
-                 use_prox=bool(l1 > 0))
-    hyper = Hyper(jnp.float32(learning_rate), jnp.float32(l1), jnp.float32(l2),
-                  jax.random.key(seed))
+    settings = opts._replace(batch_size=min(opts.batch_size, src.chunk_rows),
+                             epochs=opts.epochs * src.n_chunks).settings(k)
+    obj = Objective.build(loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)),
+                          fit_intercept=opts.fit_intercept)
+    hyper = Hyper(jnp.float32(opts.learning_rate), jax.random.key(seed))
 
     def load(i):
         X, y = src.read(i)
         T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
-        return jax.device_put(X), T
+        return Problem(jax.device_put(X), T, obj)
 
-    order_key = jax.random.fold_in(jax.random.key(seed), 1)
-    pool = concurrent.futures.ThreadPoolExecutor(1) if prefetch else None
     state, J_epochs = None, []
-    try:
-        for e in range(epochs):
-            order = np.asarray(jax.random.permutation(jax.random.fold_in(order_key, e),
-                                                      src.n_chunks))
-            pending = pool.submit(load, order[0]) if pool else None
-            sums = 0.0
-            for j, c in enumerate(order):
-                X, T = pending.result() if pool else load(c)
-                if pool and j + 1 < len(order):
-                    pending = pool.submit(load, order[j + 1])  # read ahead while we compute
-                if state is None:
-                    state = _start(X, T, hyper, cfg=cfg)
-                state = _advance(X, T, hyper, state, cfg=cfg)
-                sums += float(state.history.objective[int(state.epoch) - 1]) * X.shape[0]
-                if int(state.status) == solvers.DIVERGED:
-                    raise ValueError(f"training diverged in epoch {e + 1}; lower the "
-                                     "learning rate")
-            J_epochs.append(sums / src.n_rows)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        for e in range(opts.epochs):
+            state, J = _stream_epoch(src, e, seed, load, pool if prefetch else None,
+                                     state, hyper, settings)
+            J_epochs.append(J)
             if progress is not None:
-                progress(e + 1, epochs)
-    finally:
-        if pool:
-            pool.shutdown(wait=True)
-    return StreamResult(state.params, np.asarray(J_epochs), epochs, src.n_rows,
+                progress(e + 1, opts.epochs)
+    return StreamResult(state.params, np.asarray(J_epochs), opts.epochs, src.n_rows,
                         n_classes if loss.target == "onehot" else 2)
+
+
+def _stream_epoch(src, e, seed, load, pool, state, hyper, settings):
+    """One pass over the chunks in a fresh order; the next chunk is read while one trains.
+
+    Returns the loop state and the epoch's objective: the mean of the chunks' objectives,
+    each weighing its rows.
+    """
+    order_key = jax.random.fold_in(jax.random.key(seed), 1)
+    order = np.asarray(jax.random.permutation(jax.random.fold_in(order_key, e), src.n_chunks))
+    pending = pool.submit(load, order[0]) if pool else None
+    values, rows = [], []
+    for j, c in enumerate(order):
+        problem = pending.result() if pool else load(c)
+        if pool and j + 1 < len(order):
+            pending = pool.submit(load, order[j + 1])  # read ahead while we compute
+        if state is None:
+            state = _start(problem, hyper, settings=settings)
+        state = _advance(problem, hyper, state, settings=settings)
+        if int(state.status) == driver.DIVERGED:
+            raise ValueError(f"training diverged in epoch {e + 1}; lower the learning rate")
+        values.append(float(state.history.objective[int(state.epoch) - 1]))
+        rows.append(problem.X.shape[0])
+    return state, float(Objective.running_mean(np.asarray(values), np.asarray(rows, float)))

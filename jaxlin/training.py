@@ -1,12 +1,14 @@
 """``jaxlin.fit`` and ``jaxlin.fit_many``: the public training entry points.
 
-They check the inputs (clear ``ValueError``/``TypeError`` naming the argument), convert
-labels once, then run one compiled program from :mod:`jaxlin.solvers`. ``fit_many``
-trains many models in that one program by ``vmap`` over learning rates, penalty
-strengths, seeds and sample weights (e.g. cross-validation folds as 0/1 weights).
+Each builds three records at the boundary — the validated :class:`~jaxlin.options.Options`,
+the checked :class:`~jaxlin.inputs.Data` and the :class:`~jaxlin.objective.Objective` — and
+runs one compiled program of :mod:`jaxlin.driver`. ``fit_many`` trains many models in that
+one program by ``vmap`` over learning rates, penalty strengths, seeds and sample weights
+(e.g. cross-validation folds as 0/1 weights).
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -14,13 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import solvers, validation
+from jaxlin import driver, inputs, validation
+from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss
-from jaxlin.objective import encode_targets
-from jaxlin.solvers import STOP_REASONS, Config, History, Hyper
-
-OPTIMIZER_NAMES = (*solvers.OPTIMIZERS, "lbfgs", "perceptron")
+from jaxlin.objective import Objective, encode_targets
+from jaxlin.options import OPTIMIZER_NAMES, Options  # noqa: F401  (re-exported)
+from jaxlin.penalties import Penalty
 
 
 class FitResult(NamedTuple):
@@ -29,9 +31,10 @@ class FitResult(NamedTuple):
     Attributes:
       params: :class:`~jaxlin.linear.Params` (``W`` ``(d, K)``, ``b`` ``(K,)``); with a leading
         model axis from :func:`fit_many`.
-      history: :class:`~jaxlin.solvers.History` of per-epoch arrays (NaN after the last epoch).
+      history: :class:`~jaxlin.driver.History` of per-epoch arrays (NaN after the last epoch).
       epochs: epochs run (for a diverged run: the epoch at which it diverged).
-      status: stop code; :attr:`stop_reason` is its name.
+      status: stop code (a key of :data:`jaxlin.driver.STOP_REASONS`); :attr:`stop_reason`
+        is its name.
       loss: the loss's name. n_classes: number of classes (``None`` for regression).
     """
 
@@ -51,110 +54,206 @@ class FitResult(NamedTuple):
 
     @property
     def diverged(self):
-        return np.asarray(self.status) == solvers.DIVERGED
+        return np.asarray(self.status) == driver.DIVERGED
 
 
-def _solver_name(optimizer):
-    if optimizer == "lbfgs":
-        return "lbfgs"
-    if optimizer == "perceptron":
-        return "perceptron"
-    return "gradient"
-
-
-@partial(jax.jit, static_argnames=("cfg", "solver", "model_axes"))
-def _advance(X, T, w, X_val, T_val, hyper, state, until, cfg, solver, model_axes):
+@partial(jax.jit, static_argnames=("settings", "model_axes"))
+def _advance(problem, hyper, state, until, settings, model_axes):
     """One compiled call: run (or continue) the loop of one model or of many under vmap."""
-    def one(T, w, T_val, hyper, state):
-        return solvers.run(solver, X, T, w, X_val, T_val, hyper, cfg, state, until)
-
     if model_axes is None:
-        return one(T, w, T_val, hyper, state)
-    hyper_axes, w_axis, t_axis, tv_axis = model_axes
+        return driver.run(problem, hyper, settings, state, until)
+    problem_axes, hyper_axes = model_axes
     if hyper_axes.key is None:
-        return solvers.run_lockstep(solver, X, T, w, X_val, T_val, hyper, cfg, model_axes,
-                                    state, until)
-    state_axis = None if state is None else 0
-    return jax.vmap(one, in_axes=(t_axis, w_axis, tv_axis, hyper_axes, state_axis))(
-        T, w, T_val, hyper, state)
+        return driver.run_lockstep(problem, hyper, settings, model_axes, state, until)
+    return jax.vmap(lambda p, h, st: driver.run(p, h, settings, st, until),
+                    in_axes=(problem_axes, hyper_axes, None if state is None else 0))(
+        problem, hyper, state)
 
 
-def _execute(X, T, w, X_val, T_val, hyper, cfg, solver, model_axes=None, progress=None):
+def execute(problem: Problem, hyper: Hyper, settings, model_axes=None, progress=None):
     """The whole run as one compiled call, or — with a ``progress`` callback — in chunks of
     epochs between which ``progress(epochs_done, epochs_total)`` is called. Both give the
     same parameters: each chunk continues the loop state where the last one stopped."""
-    args = (X, T, w, X_val, T_val, hyper)
-    kw = dict(cfg=cfg, solver=solver, model_axes=model_axes)
+    kw = dict(settings=settings, model_axes=model_axes)
+    total = settings.epochs
     if progress is None:
-        return solvers.trained(_advance(*args, None, cfg.epochs, **kw))
-    chunk = max(1, -(-cfg.epochs // 100))
-    state = _advance(*args, None, chunk, **kw)
+        return driver.trained(_advance(problem, hyper, None, total, **kw))
+    chunk = max(1, -(-total // 100))
+    state = _advance(problem, hyper, None, chunk, **kw)
     while True:
         done = int(np.max(np.asarray(state.epoch)))
-        progress(done, cfg.epochs)
-        if not np.any(np.asarray(state.status) == solvers.RUNNING) or done >= cfg.epochs:
-            return solvers.trained(state)
-        state = _advance(*args, state, done + chunk, **kw)
+        progress(done, total)
+        if not np.any(np.asarray(state.status) == driver.RUNNING) or done >= total:
+            return driver.trained(state)
+        state = _advance(problem, hyper, state, done + chunk, **kw)
 
 
-def _prepare(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol, grad_tol,
-             adaptive_lr, validation_data, patience, sample_weight, n_classes, init, dtype,
-             fit_intercept=True):
-    loss = get_loss(loss)
-    if not (isinstance(optimizer, str) and optimizer in OPTIMIZER_NAMES) and \
-            not callable(optimizer) and not hasattr(optimizer, "update"):
-        raise ValueError(f"optimizer: unknown optimizer {optimizer!r}; choose one of "
-                         f"{', '.join(OPTIMIZER_NAMES)} or pass an optax GradientTransformation")
-    validation.check_choice(init, "init", ("zeros", "uniform"))
-    Xn = validation.check_features(X, "X")
-    n = Xn.shape[0]
-    y_arr = np.asarray(y)
-    if y_arr.ndim == 0 or y_arr.shape[0] != n:
-        raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
-    validation.check_positive(learning_rate, "learning_rate")
-    validation.check_positive(epochs, "epochs", integer=True)
-    validation.check_positive(batch_size, "batch_size", integer=True, allow_none=True)
-    validation.check_non_negative(l1, "l1")
-    validation.check_non_negative(l2, "l2")
-    validation.check_positive(tol, "tol", allow_none=True)
-    validation.check_positive(grad_tol, "grad_tol", allow_none=True)
-    validation.check_positive(patience, "patience", integer=True, allow_none=True)
-    w = validation.check_sample_weight(sample_weight, n) if np.ndim(sample_weight) <= 1 else \
-        np.asarray(sample_weight, np.float64)
-    if optimizer == "lbfgs" and np.any(np.asarray(l1) > 0):
-        raise ValueError("l1: L-BFGS needs a smooth objective; use optimizer 'gd'/'sgd' "
-                         "(proximal steps) for an L1 penalty")
-    if adaptive_lr and (optimizer not in ("gd", "sgd") or (batch_size or n) < n):
-        raise ValueError("adaptive_lr: the bold driver needs full-batch 'gd' (no batch_size)")
-    if optimizer == "perceptron" and loss.target != "binary":
-        raise ValueError(f"optimizer: the perceptron learning algorithm is binary; "
-                         f"loss {loss.name!r} is not")
-    T = encode_targets(y_arr, loss, n_classes)
-    if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2:
-        raise ValueError("y: only one class present; a classifier needs at least two")
-    val = None
+def _options(kwargs, where="fit") -> Options:
+    unknown = set(kwargs) - set(Options._fields)
+    if unknown:
+        raise TypeError(f"{where}: unexpected arguments {sorted(unknown)}; the options are "
+                        f"{', '.join(Options._fields)}")
+    return Options(**kwargs)
+
+
+def _key(key, seed):
+    return key if key is not None else jax.random.key(seed)
+
+
+def _is_one_vs_rest(loss, y, one_vs_rest):
+    y = np.asarray(y)
+    return loss.target == "binary" and (one_vs_rest or (y.ndim == 1 and len(np.unique(y)) > 2))
+
+
+def _penalty(opts: Options, dtype, m=None) -> Penalty:
+    """The strengths as arrays (``(M,)`` for ``M`` models)."""
+    def arr(v):
+        return jnp.asarray(v if m is None else np.broadcast_to(v, (m,)), dtype)
+    return Penalty(arr(opts.l1), arr(opts.l2))
+
+
+def _unmapped(obj: Objective, penalty_axis=None, weight_axis=None) -> Objective:
+    """``vmap`` axes for an objective: which of its arrays carry a model axis."""
+    return dataclasses.replace(obj, penalty=penalty_axis, sample_weight=weight_axis,
+                               normalizer=None)
+
+
+def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weight=None,
+        n_classes=None, one_vs_rest=False, key=None, seed=0, dtype=jnp.float32,
+        progress=None, devices=None, **options) -> FitResult:
+    """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
+
+    Args:
+      X: ``(N, d)`` features. y: labels ``(N,)`` (0/1, ±1 or 0..K−1) or targets ``(N, K)``.
+      loss: a name of :data:`jaxlin.LOSSES` (``"binary_cross_entropy"``, ``"softmax_cross_entropy"``,
+        ``"multiclass_hinge"``, …) or a :class:`~jaxlin.losses.Loss`.
+      validation_data: ``(X_val, y_val)``, scored each epoch; with ``patience``, early
+        stopping that returns the parameters of the best validation objective.
+      sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
+      n_classes: number of classes when ``y`` does not show them all.
+      one_vs_rest: with a binary loss and multi-class ``y``, train one binary model per class,
+        all together under ``vmap`` (multi-class ``y`` with a binary loss implies it).
+      key, seed: the PRNG key (or its seed) of the initialisation and the batch order.
+      dtype: ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
+      progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
+        once and executed in chunks of epochs, calling it between chunks (same result).
+      devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
+        the rows are sharded across them (:func:`shard_rows`); the program is the same.
+      **options: the fields of :class:`~jaxlin.options.Options` — ``optimizer`` (default
+        ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
+        ``tol``, ``grad_tol``, ``adaptive_lr``, ``patience``, ``init``, ``fit_intercept``,
+        ``memory_size``.
+    Returns:
+      :class:`FitResult`.
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
+    >>> r = fit(X, y, epochs=500, learning_rate=1.0, tol=1e-6)
+    >>> r.stop_reason, bool(r.params.W[0, 0] > 0)
+    ('objective_tol', True)
+    """
+    loss, opts = get_loss(loss), _options(options)
+    if devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
+            and n_classes is None and np.ndim(y) == 1:
+        from jax.experimental import multihost_utils  # every process must agree on K
+        n_classes = int(np.max(multihost_utils.process_allgather(np.array([np.max(y)])))) + 1
+    if _is_one_vs_rest(loss, y, one_vs_rest):
+        return _fit_one_vs_rest(X, y, loss, opts, validation_data=validation_data,
+                                sample_weight=sample_weight, n_classes=n_classes,
+                                key=_key(key, seed), dtype=dtype, progress=progress)
+    data = inputs.prepare(X, y, loss, validation_data=validation_data,
+                          sample_weight=sample_weight, n_classes=n_classes, dtype=dtype)
+    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
+    Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
+    if devices is not None:
+        Xj, T, w, n_rows = shard_rows(Xj, T, w, devices)
+    obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
+    out = execute(Problem(Xj, T, obj, data.X_val, data.T_val),
+                  Hyper(jnp.asarray(opts.learning_rate, dtype), _key(key, seed)),
+                  opts.settings(T.shape[1], n_rows), progress=progress)
+    return FitResult(out.params, out.history, out.epochs, out.status, loss.name, data.n_classes)
+
+
+def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weight, n_classes,
+                     key, dtype, progress) -> FitResult:
+    """K binary models (class k against the rest), trained together by ``vmap``.
+
+    The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
+    have a leading class axis. Predict with ``argmax`` of the scores.
+    """
+    y = np.asarray(y)
+    if y.dtype.kind not in "biu" and not np.all(y == np.round(y)):
+        raise ValueError("y: one-vs-rest needs integer class labels 0..K-1")
+    multi = get_loss("softmax_cross_entropy")
+    onehot = np.asarray(encode_targets(y, multi, n_classes))
+    k = onehot.shape[1]
+    data = inputs.prepare(X, onehot[:, 0], loss, sample_weight=sample_weight, dtype=dtype)
+    opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None)
+    Xv = Tv = None
     if validation_data is not None:
-        Xv, yv = validation_data
-        Xv = validation.check_features(Xv, "X_val", n_features=Xn.shape[1])
-        yv = np.asarray(yv)
-        validation.check_rows(Xv.shape[0], yv, "y_val")
-        Tv = encode_targets(yv, loss, T.shape[1] if loss.target == "onehot" else None)
-        if Tv.shape[1] != T.shape[1]:
-            raise ValueError(f"y_val: gives {Tv.shape[1]} outputs but y gives {T.shape[1]}")
-        val = (jnp.asarray(Xv, dtype), Tv.astype(dtype))
-    elif patience is not None:
-        raise ValueError("patience: early stopping needs validation data")
-    cfg = Config(loss=loss, n_outputs=T.shape[1], optimizer=optimizer, epochs=int(epochs),
-                 batch_size=None if batch_size is None or batch_size >= n else int(batch_size),
-                 tol=None if tol is None else float(tol),
-                 grad_tol=None if grad_tol is None else float(grad_tol),
-                 adaptive_lr=bool(adaptive_lr), patience=patience, has_validation=val is not None,
-                 init=init, use_prox=bool(np.any(np.asarray(l1) > 0)),
-                 fit_intercept=bool(fit_intercept))
-    Xj = jnp.asarray(Xn, dtype)
-    wj = None if w is None else jnp.asarray(w, dtype)
-    n_cls = None if loss.target == "real" else max(2, T.shape[1])
-    return cfg, Xj, T.astype(dtype), wj, val, n_cls
+        Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k)
+        Xv, Tv = jnp.asarray(Xv, dtype), jnp.asarray(Tv, dtype).T[:, :, None]  # (K, Nv, 1)
+    obj = Objective.build(loss, _penalty(opts, dtype), data.sample_weight, opts.fit_intercept)
+    problem = Problem(data.X, jnp.asarray(onehot, dtype).T[:, :, None], obj, Xv, Tv)
+    axes = (Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
+            Hyper(None, None))
+    out = execute(problem, Hyper(jnp.asarray(opts.learning_rate, dtype), key),
+                  opts.settings(1), axes, progress)
+    params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
+    return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
+
+
+def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weight=None,
+             validation_data=None, n_classes=None, dtype=jnp.float32, progress=None,
+             **options) -> FitResult:
+    """Train many models in one compiled program, ``vmap``-ped over their numbers.
+
+    ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
+    ``sample_weight`` may be ``(N,)`` or ``(M, N)`` (e.g. cross-validation folds as 0/1
+    weights, see :func:`kfold_weights`). Sequences are paired element by element, so they
+    must have one common length ``M`` (scalars are shared by every model). Every other
+    argument is as for :func:`fit`. The result has a leading model axis; each model equals
+    the one :func:`fit` trains alone with the same numbers.
+    """
+    loss, opts = get_loss(loss), _options(options, "fit_many")
+    lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
+                      (opts.learning_rate, opts.l1, opts.l2, seed))
+    sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
+    lengths = {len(v) for v in (lr, a1, a2, sd) if len(v) > 1}
+    if sw is not None and sw.ndim == 2:
+        lengths.add(sw.shape[0])
+    if len(lengths) > 1:
+        raise ValueError(f"fit_many: the per-model sequences have different lengths {lengths}")
+    m = lengths.pop() if lengths else 1
+    data = inputs.prepare(X, y, loss, validation_data=validation_data, n_classes=n_classes,
+                          sample_weight=sw if sw is not None and sw.ndim == 1 else None,
+                          dtype=dtype)
+    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
+    w, w_axis = data.sample_weight, None
+    if sw is not None and sw.ndim == 2:
+        w, w_axis = jnp.asarray(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0
+    obj = Objective.build(loss, _penalty(opts._replace(l1=a1, l2=a2), dtype, m), w,
+                          opts.fit_intercept)
+    # One seed for all models: the key stays unbatched, so every model draws the same
+    # mini-batches and the gather of each batch is done once for all of them.
+    if len(sd) == 1:
+        keys, key_axis = _key(key, int(sd[0])), None
+    else:
+        keys, key_axis = jnp.stack([jax.random.key(int(s)) for s in sd]), 0
+    hyper = Hyper(jnp.asarray(np.broadcast_to(lr, (m,)), dtype), keys)
+    axes = (Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
+            Hyper(0, key_axis))
+    out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
+                  opts.settings(data.T.shape[1]), axes, progress)
+    return FitResult(out.params, out.history, out.epochs, out.status, loss.name, data.n_classes)
+
+
+def _check_weight_rows(sw, m, n):
+    if sw.shape != (m, n):
+        raise ValueError(f"sample_weight: expected ({m}, {n}), got {sw.shape}")
+    for row in sw:
+        validation.check_sample_weight(row, n)
+    return sw
 
 
 def shard_rows(X, T, w, devices):
@@ -218,179 +317,6 @@ def _shard_rows_multihost(X, T, w):
     rows, vec = NamedSharding(mesh, P("data", None)), NamedSharding(mesh, P("data"))
     make = jax.make_array_from_process_local_data
     return make(rows, Xl), make(rows, Tl), make(vec, wl), None
-
-
-def _key(key, seed):
-    if key is not None:
-        return key
-    return jax.random.key(seed)
-
-
-def fit(X, y, loss="binary_cross_entropy", *, optimizer="gd", learning_rate=0.1, epochs=100,
-        batch_size=None, l1=0.0, l2=0.0, tol=None, grad_tol=None, adaptive_lr=False,
-        validation_data=None, patience=None, sample_weight=None, n_classes=None,
-        one_vs_rest=False, init="zeros", key=None, seed=0, dtype=jnp.float32,
-        progress=None, fit_intercept=True, devices=None) -> FitResult:
-    """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
-
-    Args:
-      X: ``(N, d)`` features. y: labels ``(N,)`` (0/1, ±1 or 0..K−1) or targets ``(N, K)``.
-      loss: a name of :data:`jaxlin.LOSSES` (``"binary_cross_entropy"``, ``"softmax_cross_entropy"``,
-        ``"multiclass_hinge"``, …) or a :class:`~jaxlin.losses.Loss`.
-      optimizer: ``"gd"``/``"sgd"`` (plain steps), ``"momentum"``, ``"nesterov"``, ``"adam"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"lbfgs"``, ``"perceptron"`` (Rosenblatt), an optax
-        ``GradientTransformation``, or a callable ``learning_rate -> GradientTransformation``
-        (e.g. to use a schedule).
-      learning_rate: step size ``η`` (also the prox step for L1).
-      epochs: maximum number of epochs (L-BFGS: iterations).
-      batch_size: ``None`` for full batch; ``1`` for SGD; any ``B`` for mini-batches of a fresh
-        permutation each epoch (the last partial batch is a smaller batch).
-      l1, l2: penalty strengths, ``R(W) = l1 Σ|w| + l2 Σw²`` (never the bias). L1 uses proximal
-        steps (exact zeros).
-      tol: stop when ``|J_t − J_(t−1)| < tol`` (L-BFGS: relative to ``max(1, |J|)``).
-      grad_tol: stop when ``‖∇J‖ < grad_tol``.
-      adaptive_lr: the bold driver (full-batch ``gd``): grow ``η`` ×1.05 after a step that
-        lowered ``J``; reject a step that raised it and halve ``η``.
-      validation_data: ``(X_val, y_val)``, scored each epoch; with ``patience``, early
-        stopping that returns the parameters of the best validation objective.
-      sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
-      n_classes: number of classes when ``y`` does not show them all.
-      one_vs_rest: with a binary loss and multi-class ``y``, train one binary model per class,
-        all together under ``vmap``.
-      init: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``, from ``key`` (or ``seed``).
-      dtype: ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
-      progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
-        once and executed in chunks of epochs, calling it between chunks (same result).
-      fit_intercept: ``False`` keeps ``b = 0``.
-      devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
-        the rows are sharded across them (:func:`shard_rows`); the program is the same.
-    Returns:
-      :class:`FitResult`.
-
-    >>> import numpy as np
-    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
-    >>> fit(X, y, epochs=500, learning_rate=1.0).stop_reason
-    'max_epochs'
-    """
-    loss_obj = get_loss(loss)
-    y_arr = np.asarray(y)
-    if devices is not None and jax.process_count() > 1 and loss_obj.target == "onehot" \
-            and n_classes is None and y_arr.ndim == 1:
-        from jax.experimental import multihost_utils  # every process must agree on K
-        n_classes = int(np.max(multihost_utils.process_allgather(np.array([y_arr.max()])))) + 1
-    multi = (loss_obj.target == "binary" and y_arr.ndim == 1
-             and len(np.unique(y_arr)) > 2) or one_vs_rest
-    if multi and loss_obj.target == "binary":
-        return _fit_one_vs_rest(X, y_arr, loss_obj, optimizer, learning_rate, epochs, batch_size,
-                                l1, l2, tol, grad_tol, adaptive_lr, validation_data, patience,
-                                sample_weight, n_classes, init, _key(key, seed), dtype, progress,
-                                fit_intercept)
-    cfg, Xj, T, w, val, n_cls = _prepare(X, y, loss, optimizer, learning_rate, epochs,
-                                         batch_size, l1, l2, tol, grad_tol, adaptive_lr,
-                                         validation_data, patience, sample_weight, n_classes,
-                                         init, dtype, fit_intercept)
-    hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
-                  jnp.asarray(l2, dtype), _key(key, seed))
-    Xv, Tv = val if val is not None else (None, None)
-    if devices is not None:
-        Xj, T, w, n_rows = shard_rows(Xj, T, w, devices)
-        cfg = cfg._replace(n_rows=n_rows)
-    out = _execute(Xj, T, w, Xv, Tv, hyper, cfg, _solver_name(optimizer), progress=progress)
-    return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
-
-
-def _fit_one_vs_rest(X, y, loss, optimizer, learning_rate, epochs, batch_size, l1, l2, tol,
-                     grad_tol, adaptive_lr, validation_data, patience, sample_weight, n_classes,
-                     init, key, dtype, progress=None, fit_intercept=True) -> FitResult:
-    """K binary models (class k against the rest), trained together by ``vmap``.
-
-    The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
-    have a leading class axis. Predict with ``argmax`` of the scores.
-    """
-    if np.asarray(y).dtype.kind not in "biu" and not np.all(np.asarray(y) == np.round(y)):
-        raise ValueError("y: one-vs-rest needs integer class labels 0..K-1")
-    onehot = np.asarray(encode_targets(y, "softmax_cross_entropy", n_classes))
-    k = onehot.shape[1]
-    cfg, Xj, _, w, val, _ = _prepare(X, onehot[:, 0], loss, optimizer, learning_rate, epochs,
-                                     batch_size, l1, l2, tol, grad_tol, adaptive_lr, None,
-                                     None, sample_weight, None, init, dtype, fit_intercept)
-    if validation_data is not None:
-        Xv, yv = validation_data
-        Xv = validation.check_features(Xv, "X_val", n_features=Xj.shape[1])
-        Tv = encode_targets(np.asarray(yv), "softmax_cross_entropy", k)
-        cfg = cfg._replace(has_validation=True, patience=patience)
-        Xv = jnp.asarray(Xv, dtype)
-        Tv_cols = jnp.asarray(Tv, dtype).T[:, :, None]
-    else:
-        Xv, Tv_cols = None, None
-    T_cols = jnp.asarray(onehot, dtype).T[:, :, None]  # (K, N, 1)
-    hyper = Hyper(jnp.asarray(learning_rate, dtype), jnp.asarray(l1, dtype),
-                  jnp.asarray(l2, dtype), key)
-
-    axes = (Hyper(None, None, None, None), None, 0, None if Xv is None else 0)
-    out = _execute(Xj, T_cols, w, Xv, Tv_cols, hyper, cfg, _solver_name(optimizer), axes,
-                   progress)
-    params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
-    return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
-
-
-def fit_many(X, y, loss="binary_cross_entropy", *, learning_rate=0.1, l1=0.0, l2=0.0, seed=0,
-             key=None, sample_weight=None, **kwargs) -> FitResult:
-    """Train many models in one compiled program, ``vmap``-ped over their numbers.
-
-    ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
-    ``sample_weight`` may be ``(N,)`` or ``(M, N)`` (e.g. cross-validation folds as 0/1
-    weights, see :func:`kfold_weights`). Sequences are broadcast to a common length ``M``.
-    Every other argument is as for :func:`fit`. The result has a leading model axis;
-    each model equals the one :func:`fit` trains alone with the same numbers.
-    """
-    lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in (learning_rate, l1, l2, seed))
-    sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    lengths = {len(v) for v in (lr, a1, a2, sd) if len(v) > 1}
-    if sw is not None and sw.ndim == 2:
-        lengths.add(sw.shape[0])
-    if len(lengths) > 1:
-        raise ValueError(f"fit_many: the per-model sequences have different lengths {lengths}")
-    m = lengths.pop() if lengths else 1
-    dtype = kwargs.get("dtype", jnp.float32)
-    cfg, Xj, T, _, val, n_cls = _prepare(
-        X, y, loss, kwargs.get("optimizer", "gd"), lr, kwargs.get("epochs", 100),
-        kwargs.get("batch_size"), a1, a2, kwargs.get("tol"), kwargs.get("grad_tol"),
-        kwargs.get("adaptive_lr", False), kwargs.get("validation_data"), kwargs.get("patience"),
-        None, kwargs.get("n_classes"), kwargs.get("init", "zeros"), dtype,
-        kwargs.get("fit_intercept", True))
-    extra = set(kwargs) - {"optimizer", "epochs", "batch_size", "tol", "grad_tol", "adaptive_lr",
-                           "validation_data", "patience", "n_classes", "init", "dtype",
-                           "progress", "fit_intercept"}
-    if extra:
-        raise TypeError(f"fit_many: unexpected arguments {sorted(extra)}")
-    w_axis = None
-    if sw is not None:
-        if sw.ndim == 1:
-            validation.check_sample_weight(sw, Xj.shape[0])
-        else:
-            if sw.shape[1] != Xj.shape[0]:
-                raise ValueError(f"sample_weight: expected ({m}, {Xj.shape[0]}), got {sw.shape}")
-            for row in sw:
-                validation.check_sample_weight(row, Xj.shape[0])
-            w_axis = 0
-    # One seed for all models: the key stays unbatched, so every model draws the same
-    # mini-batches and the gather of each batch is done once for all of them.
-    shared_key = len(sd) == 1
-    if shared_key:
-        keys, key_axis = (key if key is not None else jax.random.key(int(sd[0]))), None
-    else:
-        keys, key_axis = jnp.stack([jax.random.key(int(s)) for s in sd]), 0
-
-    def per_model(v):
-        return jnp.asarray(np.broadcast_to(v, (m,)), dtype)
-
-    hyper = Hyper(per_model(lr), per_model(a1), per_model(a2), keys)
-    Xv, Tv = val if val is not None else (None, None)
-    w = None if sw is None else jnp.asarray(sw, dtype)
-    out = _execute(Xj, T, w, Xv, Tv, hyper, cfg, _solver_name(cfg.optimizer),
-                   (Hyper(0, 0, 0, key_axis), w_axis, None, None), kwargs.get("progress"))
-    return FitResult(out.params, out.history, out.epochs, out.status, cfg.loss.name, n_cls)
 
 
 def kfold_weights(n: int, k: int, key) -> np.ndarray:

@@ -281,7 +281,7 @@ def test_same_key_gives_bit_identical_parameters():
     (dict(batch_size=0), "batch_size: must be a positive integer"),
     (dict(epochs=2.5), "epochs: must be a positive integer"),
     (dict(optimizer="newton"), "optimizer: unknown optimizer 'newton'"),
-    (dict(optimizer="lbfgs", l1=0.1), "l1: L-BFGS needs a smooth objective"),
+    (dict(optimizer="lbfgs", l1=0.1), "l1: optimizer lbfgs needs a smooth objective"),
     (dict(l2=-1.0), "l2: must be non-negative"),
     (dict(adaptive_lr=True, batch_size=4), "adaptive_lr: the bold driver"),
     (dict(patience=3), "patience: early stopping needs validation data"),

@@ -1,0 +1,67 @@
+"""The data record: features, targets, weights and validation rows, checked and converted once.
+
+:func:`prepare` is the public boundary of training: every user mistake in the data gets a
+clear error naming the argument here, and labels become the ``(N, K)`` float targets the
+losses take (:func:`jaxlin.objective.encode_targets`), once.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import validation
+from jaxlin.losses import Loss
+from jaxlin.objective import encode_targets
+
+
+class Data(NamedTuple):
+    """Training data as the compiled program takes it.
+
+    ``X`` ``(N, d)``, ``T`` ``(N, K)`` in ``dtype``; ``sample_weight`` ``(N,)`` or ``None``;
+    ``X_val``/``T_val`` or ``None``; ``n_classes`` (``None`` for regression).
+    """
+
+    X: Any
+    T: Any
+    sample_weight: Any
+    X_val: Any
+    T_val: Any
+    n_classes: Optional[int]
+
+
+def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_classes=None,
+            dtype=jnp.float32) -> Data:
+    """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``."""
+    Xn = validation.check_features(X, "X")
+    n = Xn.shape[0]
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 0 or y_arr.shape[0] != n:
+        raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
+    w = validation.check_sample_weight(sample_weight, n)
+    T = encode_targets(y_arr, loss, n_classes)
+    if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2:
+        raise ValueError("y: only one class present; a classifier needs at least two")
+    Xv = Tv = None
+    if validation_data is not None:
+        Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])
+        Xv, Tv = jnp.asarray(Xv, dtype), Tv.astype(dtype)
+    n_cls = None if loss.target == "real" else max(2, T.shape[1])
+    return Data(jnp.asarray(Xn, dtype), T.astype(dtype),
+                None if w is None else jnp.asarray(w, dtype), Xv, Tv, n_cls)
+
+
+def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: int):
+    """``(X_val, T_val)`` checked against the training data's features and outputs."""
+    try:
+        Xv, yv = validation_data
+    except (TypeError, ValueError):
+        raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
+    Xv = validation.check_features(Xv, "X_val", n_features=n_features)
+    yv = np.asarray(yv)
+    validation.check_rows(Xv.shape[0], yv, "y_val")
+    Tv = encode_targets(yv, loss, n_outputs if loss.target == "onehot" else None)
+    if Tv.shape[1] != n_outputs:
+        raise ValueError(f"y_val: gives {Tv.shape[1]} outputs but y gives {n_outputs}")
+    return Xv, Tv

@@ -1,0 +1,150 @@
+"""Training options: one validated record for ``fit``, ``fit_many``, one-vs-rest, ``fit_stream``,
+the command line and the scikit-learn bridge.
+
+:class:`Options` holds every setting a user chooses about *how* to train (the data and the
+per-model numbers of ``fit_many`` are not options). :meth:`Options.check` validates it once,
+with errors that name the option, and :meth:`Options.settings` turns it into the static
+:class:`~jaxlin.driver.Settings` of the compiled loop. :data:`COMMAND_DEFAULTS` are the
+command line's per-optimiser defaults, kept here beside the library's own.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional
+
+import numpy as np
+
+from jaxlin import validation
+from jaxlin.driver import Settings
+from jaxlin.penalties import Penalty
+from jaxlin.solvers import OPTIMIZERS
+
+OPTIMIZER_NAMES = (*OPTIMIZERS, "lbfgs", "perceptron")
+INITS = ("zeros", "uniform")
+
+# The command line's defaults per optimiser (the library's are the Options defaults):
+# a learning rate, an epoch limit, a batch size and the stopping tolerances.
+COMMAND_DEFAULTS = {
+    "gd": dict(learning_rate=0.1, epochs=1000, batch_size=None),
+    "sgd": dict(learning_rate=0.1, epochs=20, batch_size=32),
+    "adam": dict(learning_rate=0.01, epochs=100, batch_size=32),
+    "lbfgs": dict(learning_rate=1.0, epochs=1000, batch_size=None, tol=1e-9, grad_tol=1e-6),
+    "perceptron": dict(learning_rate=1.0, epochs=100, batch_size=None),
+    "momentum": dict(learning_rate=0.05, epochs=20, batch_size=32),
+    "nesterov": dict(learning_rate=0.05, epochs=20, batch_size=32),
+    "adagrad": dict(learning_rate=0.1, epochs=20, batch_size=32),
+    "rmsprop": dict(learning_rate=0.001, epochs=20, batch_size=32),
+}
+
+# Streaming from disk (jaxlin.stream.fit_stream) trains by mini-batches, with these defaults.
+STREAM_DEFAULTS = dict(optimizer="sgd", learning_rate=0.01, batch_size=256, epochs=1)
+COMMAND_STREAM_DEFAULTS = dict(STREAM_DEFAULTS, epochs=5)  # jaxlin train --stream
+
+
+class Options(NamedTuple):
+    """How to train. Every field is checked by :meth:`check`.
+
+    Attributes:
+      optimizer: ``"gd"``/``"sgd"`` (plain steps), ``"momentum"``, ``"nesterov"``, ``"adam"``,
+        ``"adagrad"``, ``"rmsprop"``, ``"lbfgs"``, ``"perceptron"`` (Rosenblatt), an optax
+        ``GradientTransformation``, or a callable ``learning_rate → GradientTransformation``.
+      learning_rate: step size ``η`` (also the prox step for L1); unused by L-BFGS.
+      epochs: maximum number of epochs (L-BFGS: iterations).
+      batch_size: ``None`` for full batch; ``1`` for SGD; any ``B`` for mini-batches.
+      l1, l2: penalty strengths, ``R(W) = l1 Σ|w| + l2 Σw²`` (never the bias).
+      tol: stop when ``|J_t − J_(t−1)| < tol · max(1, |J_(t−1)|)``.
+      grad_tol: stop when ``‖∇J‖ < grad_tol``.
+      adaptive_lr: the bold driver (full-batch gradient descent).
+      patience: early stopping after this many epochs without a better validation loss.
+      init: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``.
+      fit_intercept: ``False`` keeps ``b = 0``.
+      memory_size: L-BFGS's history length.
+
+    >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
+    True
+    """
+
+    optimizer: Any = "gd"
+    learning_rate: Any = 0.1
+    epochs: int = 100
+    batch_size: Optional[int] = None
+    l1: Any = 0.0
+    l2: Any = 0.0
+    tol: Optional[float] = None
+    grad_tol: Optional[float] = None
+    adaptive_lr: bool = False
+    patience: Optional[int] = None
+    init: str = "zeros"
+    fit_intercept: bool = True
+    memory_size: int = 10
+
+    @property
+    def solver(self) -> str:
+        """The solver that runs these options: ``"lbfgs"``, ``"perceptron"`` or ``"gradient"``."""
+        return self.optimizer if self.optimizer in ("lbfgs", "perceptron") else "gradient"
+
+    @property
+    def penalty(self) -> Penalty:
+        return Penalty(self.l1, self.l2)
+
+    def check(self, n_rows: Optional[int] = None, loss=None,
+              has_validation: bool = True) -> "Options":
+        """Validate every option; returns the record with ``batch_size ≥ N`` as full batch.
+
+        Raises ``ValueError`` (or ``TypeError``) naming the option and what it received.
+        """
+        o = self
+        _check_optimizer(o.optimizer)
+        validation.check_choice(o.init, "init", INITS)
+        validation.check_positive(o.learning_rate, "learning_rate")
+        validation.check_positive(o.epochs, "epochs", integer=True)
+        validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
+        validation.check_positive(o.memory_size, "memory_size", integer=True)
+        validation.check_non_negative(o.l1, "l1")
+        validation.check_non_negative(o.l2, "l2")
+        validation.check_positive(o.tol, "tol", allow_none=True)
+        validation.check_positive(o.grad_tol, "grad_tol", allow_none=True)
+        validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
+        if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
+            o = o._replace(batch_size=None)  # one batch of every row is the full batch
+        _check_combinations(o, loss)
+        if o.patience is not None and not has_validation:
+            raise ValueError("patience: early stopping needs validation data")
+        return o
+
+    def settings(self, n_outputs: int, n_rows: Optional[int] = None) -> Settings:
+        """The static settings of the compiled loop."""
+        return Settings(
+            solver=self.solver, n_outputs=int(n_outputs), optimizer=self.optimizer,
+            epochs=int(self.epochs),
+            batch_size=None if self.batch_size is None else int(self.batch_size),
+            tol=None if self.tol is None else float(self.tol),
+            grad_tol=None if self.grad_tol is None else float(self.grad_tol),
+            adaptive_lr=bool(self.adaptive_lr), patience=self.patience, init=self.init,
+            memory_size=int(self.memory_size), n_rows=n_rows)
+
+
+def _check_optimizer(optimizer):
+    named = isinstance(optimizer, str) and optimizer in OPTIMIZER_NAMES
+    if not named and (isinstance(optimizer, str) or not (callable(optimizer)
+                                                         or hasattr(optimizer, "update"))):
+        raise ValueError(f"optimizer: unknown optimizer {optimizer!r}; choose one of "
+                         f"{', '.join(OPTIMIZER_NAMES)} or pass an optax GradientTransformation")
+
+
+def _check_combinations(o: Options, loss):
+    has_l1 = bool(np.any(np.asarray(o.l1) > 0))
+    if o.optimizer == "lbfgs" and has_l1:
+        raise ValueError("l1: optimizer lbfgs needs a smooth objective (L-BFGS); use 'gd' or "
+                         "'sgd' (proximal steps) for an L1 penalty")
+    if o.adaptive_lr and (o.optimizer not in ("gd", "sgd") or o.batch_size is not None):
+        raise ValueError("adaptive_lr: the bold driver needs full-batch 'gd' (no batch_size)")
+    if o.optimizer == "perceptron":
+        if loss is not None and loss.target != "binary":
+            raise ValueError(f"optimizer: the perceptron learning algorithm is binary; "
+                             f"loss {loss.name!r} is not")
+        for name in ("tol", "grad_tol", "batch_size"):
+            if getattr(o, name) is not None:
+                raise ValueError(f"{name}: the perceptron visits every example each epoch and "
+                                 f"stops once all are classified; {name} does not apply")
+        if has_l1 or bool(np.any(np.asarray(o.l2) > 0)):
+            raise ValueError("l1, l2: the perceptron learning algorithm has no penalty")

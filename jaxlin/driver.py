@@ -156,7 +156,8 @@ def _validate(params, problem: Problem):
     val = Objective(problem.objective.loss)
     m = val.value(params, problem.X_val, problem.T_val)
     pred = predict_labels(val.loss, logits(params, problem.X_val))
-    return m, val.reported(m), jnp.mean(pred == target_labels(problem.T_val))
+    hits = (pred == target_labels(problem.T_val)).astype(problem.X_val.dtype)
+    return m, val.reported(m), jnp.mean(hits)
 
 
 def _grad_norm(st: Step, problem: Problem, s: Settings):

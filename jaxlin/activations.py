@@ -23,8 +23,8 @@ def identity_grad(z):
 def step(z, threshold=0.0):
     """Threshold / step (perceptron): ``g(z) = 1[z > t]`` as floats in {0, 1}.
 
-    >>> step(jnp.array([-1.0, 0.0, 2.0]))
-    Array([0., 0., 1.], dtype=float32)
+    >>> step(jnp.array([-1.0, 0.0, 2.0])).tolist()
+    [0.0, 0.0, 1.0]
     """
     return (z > threshold).astype(jnp.result_type(z, jnp.float32))
 
@@ -64,8 +64,8 @@ def softmax(z):
 
     Shifted by ``max z`` inside ``jax.nn.softmax`` so large scores do not overflow.
 
-    >>> softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0])).round(6)
-    Array([0.067451, 0.18335 , 0.498398, 0.18335 , 0.067451], dtype=float32)
+    >>> [round(float(s), 6) for s in softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0]))]
+    [0.067451, 0.18335, 0.498398, 0.18335, 0.067451]
     """
     return jax.nn.softmax(z, axis=-1)
 

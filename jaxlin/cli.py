@@ -144,6 +144,9 @@ def _optimizer(args, spec, n_classes, loss):
     from jaxlin.losses import get_loss
 
     optimizer = args.optimizer or spec.optimizer
+    if optimizer not in OPTIMIZER_CHOICES:
+        raise UserError(f"--optimizer: unknown optimizer {optimizer!r}; choose one of "
+                        f"{', '.join(OPTIMIZER_CHOICES)}")
     if optimizer == "perceptron" and n_classes > 2:
         optimizer = "sgd"  # the multi-class perceptron loss by SGD
     if optimizer == "perceptron" and get_loss(loss).target != "binary":

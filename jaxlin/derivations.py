@@ -126,6 +126,24 @@ _PENALTY_CASES = {
 }
 
 
+def gradient_row(loss: Loss, penalty: Penalty, params, X, T, name: str = "") -> Row:
+    """The hand-derived ``∇J`` against ``jax.grad`` and central differences at one point.
+
+    The one gradient check: ``jaxlin check`` runs it on its problems, the test suite on every
+    loss × shape × penalty. Finite differences are skipped for a straight-through loss (its
+    ``δ`` is not the gradient of its value).
+    """
+    _, g = obj.value_and_grad(params, X, T, loss, penalty)
+    _, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalty)
+    hand, auto = ravel_pytree(g)[0], ravel_pytree(ga)[0]
+    if loss.surrogate is None:
+        fd = central_differences(lambda p: obj.objective(p, X, T, loss, penalty), params)
+        note = ""
+    else:
+        fd, note = None, "straight-through: not the gradient of L; FD gives 0"
+    return _row(name or f"∇J {loss.name}", f"δ = {loss.delta_formula}", hand, auto, fd, note)
+
+
 def objective_rows(key) -> list[Row]:
     rows = []
     for i, (name, loss) in enumerate(LOSSES.items()):
@@ -134,15 +152,7 @@ def objective_rows(key) -> list[Row]:
                                        "multiclass_hinge", "squared_error"):
                 continue
             params, X, T = _problem(loss, jax.random.fold_in(key, 100 * i + j), penalty=pen)
-            _, g = obj.value_and_grad(params, X, T, loss, pen)
-            _, ga = obj.autodiff_value_and_grad(params, X, T, loss, pen)
-            hand, auto = ravel_pytree(g)[0], ravel_pytree(ga)[0]
-            if loss.surrogate is None:
-                fd = central_differences(lambda p: obj.objective(p, X, T, loss, pen), params)
-                note = ""
-            else:
-                fd, note = None, "straight-through: not the gradient of L (E1); FD gives 0"
-            rows.append(_row(f"∇J {name}{suffix}", f"δ = {loss.delta_formula}", hand, auto, fd, note))
+            rows.append(gradient_row(loss, pen, params, X, T, f"∇J {name}{suffix}"))
     return rows
 
 

@@ -98,10 +98,12 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """``classes_[1]`` where the score is ``≥ 0`` (two classes), else the argmax."""
-        return self.classes_[decision.predict_labels(self.loss_function_, self._scores(X))]
+        scores = self._scores(X)  # checks that the model is fitted
+        return self.classes_[decision.predict_labels(self.loss_function_, scores)]
 
     def _proba(self, X):
-        return decision.predict_proba(self.loss_function_, self._scores(X))
+        scores = self._scores(X)  # checks that the model is fitted
+        return decision.predict_proba(self.loss_function_, scores)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

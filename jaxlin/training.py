@@ -148,7 +148,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
 
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
-    >>> r = fit(X, y, epochs=500, learning_rate=1.0, tol=1e-6)
+    >>> r = fit(X, y, epochs=500, learning_rate=1.0, tol=1e-3)
     >>> r.stop_reason, bool(r.params.W[0, 0] > 0)
     ('objective_tol', True)
     """

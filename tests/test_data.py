@@ -75,7 +75,7 @@ def test_split_standardise_protocol():
     assert len(s.y_train) == 60 and len(s.y_test) == 30
     assert set(s.train_index) | set(s.test_index) == set(range(90))
     assert not set(s.train_index) & set(s.test_index)
-    st = data.stratified = data.train_test_split(X, y, seed=3, stratify=True)
+    st = data.train_test_split(X, y, seed=3, stratify=True)
     assert np.sum(st.y_train == 1) == 20 and np.sum(st.y_test == 1) == 10
     p = data.prepare(X, y, seed=3)
     np.testing.assert_allclose(p.X_train[:, 0].mean(), 0.0, atol=1e-12)

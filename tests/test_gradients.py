@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import pytest
 from jax.flatten_util import ravel_pytree
 
+from jaxlin import derivations
 from jaxlin import objective as obj
 from jaxlin import penalties
 from jaxlin.losses import LOSSES
@@ -25,24 +26,20 @@ def _cases():
                 yield pytest.param(name, (n, d, k), pen, id=f"{name}-N{n}d{d}K{k}-{pen}")
 
 
-def _central_differences(f, params, h=1e-6):
-    flat, unravel = ravel_pytree(params)
-    eye = jnp.eye(flat.size, dtype=flat.dtype) * h
-    return jax.vmap(lambda e: (f(unravel(flat + e)) - f(unravel(flat - e))) / (2 * h))(eye)
-
-
 @pytest.mark.parametrize("name,shape,pen", list(_cases()))
 def test_hand_gradient_matches_autodiff_and_finite_differences(name, shape, pen, key):
+    """The check behind ``jaxlin check`` (one implementation), on every loss × shape × penalty."""
     loss, penalty = LOSSES[name], PENALTIES[pen]
     params, X, T = random_problem(loss, key, *shape, l1=penalty.l1 != 0.0)
-    J, g = obj.value_and_grad(params, X, T, loss, penalty)
-    Ja, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalty)
+    J, _ = obj.value_and_grad(params, X, T, loss, penalty)
+    Ja, _ = obj.autodiff_value_and_grad(params, X, T, loss, penalty)
     assert J.dtype == jnp.float64
     assert abs(float(J - Ja)) <= 1e-12 * max(1.0, abs(float(Ja)))
-    assert rel_err(ravel_pytree(g)[0], ravel_pytree(ga)[0]) <= 1e-10
-    if loss.surrogate is None:  # the straight-through step has no finite-difference gradient
-        fd = _central_differences(lambda p: obj.objective(p, X, T, loss, penalty), params)
-        assert rel_err(ravel_pytree(g)[0], fd) <= 1e-6
+    row = derivations.gradient_row(loss, penalty, params, X, T)
+    assert row.err_autodiff <= 1e-10
+    assert (row.err_fd is None) == (loss.surrogate is not None)  # FD skipped for the step only
+    assert row.err_fd is None or row.err_fd <= 1e-6
+    assert row.passed
 
 
 def test_straight_through_is_not_the_gradient_of_the_step_loss(key):

@@ -38,7 +38,21 @@ def test_column_layout_of_seed_003_is_the_transpose(key):
     W_col = stack_bias(p).T  # (K, p+1)
     X_col = add_bias(X).T  # (p+1, N)
     Z_col = logits_column_layout(W_col, X_col)
+    # each score written out from the column layout's definition, bias in the last column
+    Xn, Wn = np.asarray(X), np.asarray(W_col)
+    for k in range(4):
+        for n in range(5):
+            z = sum(Wn[k, j] * Xn[n, j] for j in range(3)) + Wn[k, 3]
+            np.testing.assert_allclose(Z_col[k, n], z, rtol=1e-12)
     np.testing.assert_allclose(Z_col, logits(p, X).T, rtol=1e-13)
+    # and the gradient: autodiff in the column layout = our hand gradient, transposed
+    T = jax.nn.one_hot(jnp.array([0, 1, 2, 3, 1]), 4, dtype=X.dtype)
+
+    def J_col(W):
+        Z = logits_column_layout(W, X_col).T
+        return jnp.mean(jax.nn.logsumexp(Z, axis=1) - jnp.sum(T * Z, axis=1))
+    g = obj.grad(p, X, T, "softmax_cross_entropy")
+    np.testing.assert_allclose(jax.grad(J_col)(W_col), stack_bias(g).T, rtol=1e-5)  # float32
 
 
 def test_contract_is_xt_delta(key):

@@ -72,3 +72,17 @@ def test_squared_error_sigmoid_is_not_convex(key):
     def J1(w):
         return jnp.mean((T - jax.nn.sigmoid(X * w)) ** 2)
     np.testing.assert_allclose(H[0, 0], jax.hessian(J1)(-3.0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", [n for n, l in LOSSES.items() if l.curvature is not None])
+def test_every_curvature_is_autodiffs_second_derivative(name, key):
+    """``∂²L/∂z²`` of each element-wise loss (squared error: the constant 2) against autodiff."""
+    loss = LOSSES[name]
+    k = 3 if loss.min_classes > 1 else 1
+    _, X, T = random_problem(loss, key, 12, 2, k)
+    Z = 3.0 * X[:, :1] + jnp.linspace(-2.0, 2.0, k)  # (12, k) scores over a range
+
+    def second(z, y):
+        return jnp.diag(jax.hessian(loss.value)(z, y))
+    np.testing.assert_allclose(jax.vmap(loss.curvature)(Z, T), jax.vmap(second)(Z, T),
+                               rtol=1e-10, atol=1e-14)

@@ -160,3 +160,26 @@ def test_cli_devices_flag_trains_the_same_model():
     assert len(reps) == 3
     accs = [r["test"]["accuracy"] for r in reps]
     assert max(accs) - min(accs) <= 1 / 224 + 1e-9  # at most one test row differs
+
+
+def test_many_classes_with_l1_stream_like_memory_with_or_without_prefetch(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(600, 4)).astype(np.float32)
+    y = np.argmax(X @ rng.normal(size=(4, 3)), axis=1)
+    path = tmp_path / "m.npy"
+    np.save(path, np.c_[X, y].astype(np.float32))
+    kw = dict(batch_size=32, epochs=2, learning_rate=0.1, l1=0.02)
+    one = stream.fit_stream(path, "softmax_cross_entropy", n_classes=3, chunk_rows=1000,
+                            prefetch=False, **kw)
+    mem = fit(X, y, "softmax_cross_entropy", optimizer="sgd", **kw)
+    np.testing.assert_array_equal(one.params.W, mem.params.W)
+    plain = fit(X, y, "softmax_cross_entropy", optimizer="sgd", **dict(kw, l1=0.0))
+    assert np.abs(np.asarray(one.params.W)).sum() < np.abs(np.asarray(plain.params.W)).sum()
+    a = stream.fit_stream(path, "softmax_cross_entropy", n_classes=3, chunk_rows=128,
+                          prefetch=True, **kw)
+    b = stream.fit_stream(path, "softmax_cross_entropy", n_classes=3, chunk_rows=128,
+                          prefetch=False, **kw)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    np.testing.assert_array_equal(a.objective, b.objective)
+    acc = np.mean(np.argmax(X @ np.asarray(a.params.W) + np.asarray(a.params.b), 1) == y)
+    assert acc > 0.85

@@ -1,4 +1,4 @@
-"""Activations ``g(z)`` and their derivatives (SPEC §2).
+"""Activations ``g(z)`` and their derivatives.
 
 Every activation acts on the scores of one example, ``z`` of shape ``(K,)`` (or
 any shape, element-wise, except softmax which normalises over the last axis).
@@ -33,7 +33,7 @@ def step_grad(z, threshold=0.0):
     """``g'(z) = 0`` almost everywhere (undefined at ``z = t``; we return 0).
 
     This is why the perceptron rule is not a gradient of the step objective:
-    see :func:`step_straight_through` and erratum E1 of SPEC §7.
+    see :func:`step_straight_through` (correction E1).
     """
     return jnp.zeros_like(z)
 
@@ -43,7 +43,7 @@ def step_straight_through(z, threshold=0.0):
 
     ``value = step(z)``, ``d value / dz = 1`` under autodiff. Differentiating the
     squared error through this surrogate gives exactly the perceptron rule
-    ``-2 (y - step(z))`` (SPEC §3b), so autodiff can check that rule.
+    ``-2 (y - step(z))``, so autodiff can check that rule.
     """
     return z + jax.lax.stop_gradient(step(z, threshold) - z)
 
@@ -104,7 +104,7 @@ def cross_entropy(a, b):
     """Cross-entropy ``H(a, b) = −Σ_k a_k ln b_k`` over the last axis.
 
     ``a`` is the target distribution (e.g. one-hot), ``b`` the predicted
-    probabilities (seed 004's table). Terms with ``a_k = 0`` contribute 0.
+    probabilities (a classic worked table). Terms with ``a_k = 0`` contribute 0.
     """
     return -jnp.sum(jnp.where(a > 0, a * jnp.log(jnp.where(a > 0, b, 1.0)), 0.0), axis=-1)
 

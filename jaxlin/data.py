@@ -153,7 +153,7 @@ class Split(NamedTuple):
 
 def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0,
                      stratify: bool = False) -> Split:
-    """Shuffle, then the first ``train_fraction`` of the rows train, the rest test (SPEC §4).
+    """Shuffle, then the first ``train_fraction`` of the rows train, the rest test.
 
     With ``stratify`` each class is split in that proportion separately.
     The number of training rows is ``round(train_fraction · N)``.
@@ -219,7 +219,7 @@ def one_hot(y, n_classes: int | None = None) -> np.ndarray:
 
 
 def add_bias_feature(X) -> np.ndarray:
-    """Append the bias feature (a column of ones), as seed 000 does."""
+    """Append the bias feature (a column of ones), the explicit form of the bias."""
     X = np.asarray(X)
     return np.concatenate([X, np.ones((X.shape[0], 1), X.dtype)], axis=1)
 
@@ -234,11 +234,11 @@ class Prepared(NamedTuple):
 
 def prepare(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0, stratify=False,
             standardize: bool = True) -> Prepared:
-    """SPEC §4's protocol: shuffle, split 2/3–1/3, standardise with the training statistics.
+    """The classic protocol: shuffle, split 2/3–1/3, standardise with the training statistics.
 
     The bias is not appended here: jaxlin's models carry an explicit ``b`` (the two forms
     are equal, see :func:`jaxlin.linear.add_bias`); use :func:`add_bias_feature` for the
-    explicit bias column of seed 000.
+    explicit bias column.
     """
     s = train_test_split(X, y, train_fraction, key, seed, stratify)
     if standardize:

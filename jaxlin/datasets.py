@@ -1,4 +1,4 @@
-"""The bundled datasets (SPEC §8), shipped inside the package: no network needed.
+"""The bundled datasets, shipped inside the package: no network needed.
 
 ``load("kidcreative")``, ``load("spambase")``, ``load("mnist")`` → :class:`Dataset`.
 """
@@ -26,7 +26,7 @@ def _path(*parts):
 
 
 _DESCRIPTIONS = {
-    "kidcreative": "KidCreative (seed 000): will a household buy the magazine? 673 × 16, target Buy",
+    "kidcreative": "KidCreative (a marketing survey): will a household buy the magazine? 673 × 16, target Buy",
     "spambase": "UCI Spambase: is an e-mail spam? 4,601 × 57, target spam",
     "mnist": "MNIST official test set: 10,000 handwritten digits, 28×28 pixels / 255",
 }

@@ -6,7 +6,7 @@ For ``z_i = x̃_i θ`` with ``x̃ = [x, 1]`` and ``θ = [W; b]`` (the bias trick
 
 For binary cross-entropy ``h = σ(1 − σ) ≥ 0``, so ``∇²J`` is PSD (convex); for the
 squared error with a sigmoid ``h`` changes sign and the smallest eigenvalue
-can be negative (not convex; seed 001).
+can be negative (not convex).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The linear model: parameters, initialisation, scores ``Z = X W + b``, the contraction ``Xᵀ Δ``.
 
-Layout (SPEC §1): ``X`` is ``(N, d)`` with one example per row, ``W`` is ``(d, K)``,
+Layout: ``X`` is ``(N, d)`` with one example per row, ``W`` is ``(d, K)``,
 ``b`` is ``(K,)``, scores ``Z`` are ``(N, K)``. Seed 003 writes the transpose
 (``W`` as ``(K, p+1)``, ``X`` as ``(p+1, N)``); :func:`logits_column_layout`
 computes that form so a test can show ``Z_col == Z_row.T``.
@@ -22,7 +22,7 @@ class Params(NamedTuple):
 
 def init_params(key, n_features: int, n_outputs: int = 1, method: str = "zeros",
                 dtype=jnp.float32) -> Params:
-    """Initial parameters: ``"zeros"`` (seeds 002, 004) or ``"uniform"`` in ``[−1, 1]`` (seed 000).
+    """Initial parameters: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``.
 
     Args:
       key: a ``jax.random`` key (used by ``"uniform"``; ignored by ``"zeros"``).

@@ -1,6 +1,6 @@
 """Per-example losses ``L(z, y)`` and their hand-derived score gradients ``δ = ∂L/∂z``.
 
-SPEC §3. Every loss is a pure function of one example's scores ``z`` (shape ``(K,)``)
+Every loss is a pure function of one example's scores ``z`` (shape ``(K,)``)
 and its target ``y`` (shape ``(K,)``): the 0/1 label for ``K = 1`` binary losses,
 a one-hot row for multi-class losses, real values for regression. Every loss
 returns one scalar per example; batching (``jax.vmap``) and averaging happen in
@@ -25,7 +25,7 @@ from jaxlin.activations import sigmoid, softmax, step, step_straight_through
 
 
 class Loss(NamedTuple):
-    """One registered objective of SPEC §3.
+    """One registered objective.
 
     Attributes:
       name: registry key.
@@ -42,7 +42,7 @@ class Loss(NamedTuple):
         ``L`` is not differentiable (``inf`` for smooth losses).
       curvature: ``(z, y) -> (K,)`` second derivative ``∂²L/∂z²`` (element-wise
         losses only), used for the Hessian ``(1/N) X̃ᵀ diag(h) X̃``.
-      spec: the row of SPEC §3.
+      spec: its short label in the tables of the docs.
     """
 
     name: str
@@ -89,7 +89,7 @@ def curvature_squared_error(z, y):
     return jnp.full_like(z, 2.0)
 
 
-# --- b. squared error, step activation (the perceptron rule of seed 000) ------------------
+# --- b. squared error, step activation (the classic perceptron rule) ------------------
 
 def squared_error_step(z, y):
     """``L = Σ_k (y_k − step(z_k))²`` with ``step(z) = 1[z > 0]``."""
@@ -100,7 +100,7 @@ def delta_squared_error_step(z, y):
     """Straight-through gradient ``δ = −2 (y − step(z))`` — the perceptron rule.
 
     The true derivative of the step is 0 almost everywhere, so the exact gradient
-    of this loss is 0 (erratum E1). Seed 000 states the update rule
+    of this loss is 0 (erratum E1). The classic notes state the update rule
     ``−2x(y−1)`` if ``xθ > 0`` else ``−2xy``, which is this ``δ`` times ``x``:
     the chain rule with the step's derivative replaced by 1 (straight-through).
     """
@@ -125,7 +125,7 @@ def squared_error_sigmoid(z, y):
 def delta_squared_error_sigmoid(z, y):
     """``δ = −2 σ(z)(1 − σ(z)) (y − σ(z))``: chain rule with ``σ' = σ(1 − σ)``.
 
-    Element-wise products (erratum E2: the slide's batch form reads as a matrix
+    Element-wise products (erratum E2: the classic batch form reads as a matrix
     product, which is a different vector).
     """
     s = sigmoid(z)
@@ -135,7 +135,7 @@ def delta_squared_error_sigmoid(z, y):
 def curvature_squared_error_sigmoid(z, y):
     """``∂²L/∂z² = 2 σ'(σ' − (1 − 2σ)(y − σ))`` with ``σ' = σ(1 − σ)``.
 
-    Equals ``−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)``: seed 001's expression times 2
+    Equals ``−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)``: the classic notes' expression times 2
     (the seed drops the factor 2 of ``(y − ŷ)²``). It is negative for some
     ``z``, so this loss is not convex.
     """
@@ -180,7 +180,7 @@ def log_likelihood(z, y):
 
 
 def delta_log_likelihood(z, y):
-    """``∂LL/∂z = y − σ(z)`` (seed 000's ascent rule ``θ += η xᵀ(y − ŷ)``)."""
+    """``∂LL/∂z = y − σ(z)`` (the classic ascent rule ``θ += η xᵀ(y − ŷ)``)."""
     return y - sigmoid(z)
 
 
@@ -199,7 +199,7 @@ def delta_softmax_cross_entropy(z, y):
     return softmax(z) - y
 
 
-# --- h/i/j. Weston–Watkins multi-class hinge (seed 003) -----------------------------
+# --- h/i/j. Weston–Watkins multi-class hinge -----------------------------
 
 def _ww_margins(z, y, margin):
     """``m_j = z_j − z_y + Δ`` for ``j ≠ y``; the true class is masked with ``−inf``."""

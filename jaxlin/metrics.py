@@ -1,4 +1,4 @@
-"""Evaluation metrics (SPEC §5): pure, jittable, and ``vmap``-able over many models.
+"""Evaluation metrics: pure, jittable, and ``vmap``-able over many models.
 
 Labels are integer arrays ``(N,)``; the positive class of binary metrics is 1.
 

@@ -1,4 +1,4 @@
-"""Penalties ``R(W)`` on the weights — never on the bias (SPEC §1, §3).
+"""Penalties ``R(W)`` on the weights — never on the bias.
 
 One record, :class:`Penalty`, holds the strengths of an L1 and an L2 term:
 ``R(W) = l1 Σ|w| + l2 Σ w²``. Ridge, lasso and elastic net are its three

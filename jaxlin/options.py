@@ -77,6 +77,16 @@ class Options(NamedTuple):
     fit_intercept: bool = True
     memory_size: int = 10
 
+    @classmethod
+    def from_kwargs(cls, kwargs: dict, where: str = "fit", defaults=None) -> "Options":
+        """The record from keyword arguments (over ``defaults``); an unknown name is a
+        ``TypeError`` that lists the options."""
+        unknown = set(kwargs) - set(cls._fields)
+        if unknown:
+            raise TypeError(f"{where}: unexpected arguments {sorted(unknown)}; the options "
+                            f"are {', '.join(cls._fields)}")
+        return cls(**{**(defaults or {}), **kwargs})
+
     @property
     def solver(self) -> str:
         """The solver that runs these options: ``"lbfgs"``, ``"perceptron"`` or ``"gradient"``."""

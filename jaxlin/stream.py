@@ -221,10 +221,7 @@ class StreamResult(NamedTuple):
 
 
 def _stream_options(options) -> Options:
-    unknown = set(options) - set(Options._fields)
-    if unknown:
-        raise TypeError(f"fit_stream: unexpected arguments {sorted(unknown)}")
-    opts = Options(**{**STREAM_DEFAULTS, **options}).check()
+    opts = Options.from_kwargs(options, "fit_stream", STREAM_DEFAULTS).check()
     if opts.solver != "gradient" or opts.batch_size is None:
         raise ValueError(f"optimizer: streaming trains by mini-batches; got optimizer "
                          f"{opts.optimizer!r} with batch_size {opts.batch_size!r}")

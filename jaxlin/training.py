@@ -21,7 +21,7 @@ from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
-from jaxlin.options import OPTIMIZER_NAMES, Options  # noqa: F401  (re-exported)
+from jaxlin.options import Options
 from jaxlin.penalties import Penalty
 
 
@@ -88,14 +88,6 @@ def execute(problem: Problem, hyper: Hyper, settings, model_axes=None, progress=
         state = _advance(problem, hyper, state, done + chunk, **kw)
 
 
-def _options(kwargs, where="fit") -> Options:
-    unknown = set(kwargs) - set(Options._fields)
-    if unknown:
-        raise TypeError(f"{where}: unexpected arguments {sorted(unknown)}; the options are "
-                        f"{', '.join(Options._fields)}")
-    return Options(**kwargs)
-
-
 def _key(key, seed):
     return key if key is not None else jax.random.key(seed)
 
@@ -152,7 +144,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     >>> r.stop_reason, bool(r.params.W[0, 0] > 0)
     ('objective_tol', True)
     """
-    loss, opts = get_loss(loss), _options(options)
+    loss, opts = get_loss(loss), Options.from_kwargs(options)
     if devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
             and n_classes is None and np.ndim(y) == 1:
         from jax.experimental import multihost_utils  # every process must agree on K
@@ -215,7 +207,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     argument is as for :func:`fit`. The result has a leading model axis; each model equals
     the one :func:`fit` trains alone with the same numbers.
     """
-    loss, opts = get_loss(loss), _options(options, "fit_many")
+    loss, opts = get_loss(loss), Options.from_kwargs(options, "fit_many")
     lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
                       (opts.learning_rate, opts.l1, opts.l2, seed))
     sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)

@@ -9,6 +9,7 @@ from jaxlin.linear import Params, add_bias, contract, init_params, logits, logit
 from jaxlin.losses import LOSSES, Loss, get_loss
 from jaxlin.objective import encode_targets, value_and_grad
 from jaxlin.penalties import Penalty
+from jaxlin.verification import Verification, verify
 
 __version__ = "0.1.0"
 
@@ -16,5 +17,6 @@ __all__ = [
     "activations", "hessian", "linear", "losses", "objective", "penalties",
     "Params", "add_bias", "contract", "init_params", "logits", "logits_one",
     "LOSSES", "Loss", "get_loss", "encode_targets", "value_and_grad", "Penalty",
-    "data", "datasets", "FitResult", "fit", "fit_many", "kfold_weights",
+    "data", "datasets", "FitResult", "fit", "fit_many", "kfold_weights", "verify",
+    "Verification",
 ]

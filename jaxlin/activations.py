@@ -54,9 +54,8 @@ def sigmoid(z):
 
 
 def sigmoid_grad(z):
-    """``σ'(z) = σ(z) (1 − σ(z))``."""
-    s = jax.nn.sigmoid(z)
-    return s * (1.0 - s)
+    """``σ'(z) = σ(z) (1 − σ(z))``, computed as ``σ(z) σ(−z)`` (no cancellation for large ``z``)."""
+    return jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)
 
 
 def softmax(z):

@@ -78,12 +78,24 @@ class _Parser(argparse.ArgumentParser):
 def _cmd_check(args) -> int:
     from jaxlin import derivations
 
+    if args.loss:
+        return _check_user_loss(args)
     report = derivations.run(seed=args.seed)
     if args.json:
         print(json.dumps(derivations.to_json(report), indent=2, ensure_ascii=False))
     else:
         print(derivations.format_report(report))
     return 0 if report.ok else 1
+
+
+def _check_user_loss(args) -> int:
+    """``jaxlin check --loss MODULE:ATTR``: :func:`jaxlin.verify` on a user's loss."""
+    from jaxlin.losses import load_loss
+    from jaxlin.verification import verify
+
+    report = verify(load_loss(args.loss), n_outputs=args.n_outputs, seed=args.seed)
+    print(report.json() if args.json else str(report))
+    return 0 if report.passed else 1
 
 
 # ---------------------------------------------------------------------------- train
@@ -198,7 +210,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
     t = time.perf_counter()
     try:
         res = fit(st.transform(split.X_train), y_fit, loss, validation_data=validation,
-                  n_classes=n_classes if loss != "squared_error" else None,
+                  n_classes=None if get_loss(loss).target == "real" else n_classes,
                   one_vs_rest=spec.one_vs_rest and n_classes > 2, seed=args.seed,
                   progress=progress, devices=args.devices, **opts._asdict())
         res.params.W.block_until_ready()
@@ -212,7 +224,7 @@ def _cmd_train(args) -> int:
     from jaxlin import data as jdata
     from jaxlin import report
     from jaxlin.datasets import TRAIN_DEFAULTS
-    from jaxlin.models import TrainedModel, loss_for
+    from jaxlin.models import TrainedModel
     from jaxlin.penalties import Penalty
 
     if args.stream:
@@ -223,7 +235,7 @@ def _cmd_train(args) -> int:
         _require_matplotlib()
     table = jdata.load_labelled(args.data, args.target, _drop(args), args.labels)
     n_classes = len(table.class_names)
-    loss = loss_for(spec, n_classes)
+    loss = _loss(args, spec, n_classes)
     defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
     standardize = defaults.get("standardize", True) if args.standardize is None \
         else args.standardize
@@ -236,7 +248,8 @@ def _cmd_train(args) -> int:
     model = TrainedModel(args.model, loss, np.asarray(res.params.W, np.float64),
                          np.asarray(res.params.b, np.float64), st.mean, st.scale,
                          table.feature_names, table.class_names)
-    settings = {"data": args.data, "model": args.model, **opts._asdict(), "seed": args.seed,
+    settings = {"data": args.data, "model": args.model, "loss": args.loss, **opts._asdict(),
+                "seed": args.seed,
                 "train_fraction": args.train_fraction, "stratify": args.stratify,
                 "validation_fraction": args.validation_fraction,
                 "standardize": bool(standardize), "devices": args.devices}
@@ -250,6 +263,20 @@ def _cmd_train(args) -> int:
                        pen_text, seconds)
     _write_outputs(args, rep, model, split, t_start)
     return 0
+
+
+def _loss(args, spec, n_classes):
+    """The model's loss for these classes, or the user's ``--loss MODULE:ATTR``."""
+    from jaxlin.losses import load_loss
+    from jaxlin.models import loss_for
+
+    if not args.loss:
+        return loss_for(spec, n_classes)
+    loss = load_loss(args.loss)
+    if n_classes < loss.min_classes:
+        raise UserError(f"--loss: {loss.name!r} needs at least {loss.min_classes} classes, "
+                        f"the labels have {n_classes}")
+    return args.loss
 
 
 def _model_spec(name):
@@ -392,14 +419,14 @@ def _cmd_convert(args) -> int:
 def _cmd_train_stream(args) -> int:
     """``jaxlin train --stream``: mini-batch training from disk, one chunk in memory."""
     from jaxlin import model_io, stream
-    from jaxlin.models import TrainedModel, loss_for
+    from jaxlin.models import TrainedModel
     from jaxlin.options import COMMAND_STREAM_DEFAULTS
 
     if not os.path.exists(args.data):
         raise UserError(f"--data: --stream needs a .npy or CSV file, got {args.data!r}")
     spec = _model_spec(args.model)
     n_classes = args.n_classes or 2
-    loss = loss_for(spec, n_classes)
+    loss = _loss(args, spec, n_classes)
     src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows)
     given = {"optimizer": args.optimizer, "learning_rate": args.lr, "epochs": args.epochs,
              "batch_size": args.batch_size, "l1": args.l1, "l2": args.l2}
@@ -453,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = sub.add_parser("check", help="verify every hand-derived gradient against autodiff")
+    check.add_argument("--loss", metavar="MODULE:ATTR",
+                       help="verify your own jaxlin.Loss instead of the built-ins (e.g. "
+                            "myloss:FOCAL for ./myloss.py); exit 1 if a check fails")
+    check.add_argument("--n-outputs", type=POSITIVE_INT,
+                       help="--loss: verify at this number of outputs K only")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--seed", type=int, default=0, help="seed of the random test points")
     check.set_defaults(func=_cmd_check)
@@ -465,6 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="CSV: column(s) to leave out, comma-separated or repeated")
     train.add_argument("--labels", help="IDX: the labels file (default: guessed from --data)")
     train.add_argument("--model", default="logistic", help=f"one of {', '.join(MODELS)}")
+    train.add_argument("--loss", metavar="MODULE:ATTR",
+                       help="train your own jaxlin.Loss (e.g. myloss:FOCAL for ./myloss.py) "
+                            "instead of the model's; check it first with 'jaxlin check --loss'")
     train.add_argument("--optimizer", help=f"one of {', '.join(OPTIMIZER_CHOICES)} "
                                            "(default: per model)")
     train.add_argument("--lr", type=POSITIVE, help="learning rate")

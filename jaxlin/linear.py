@@ -1,7 +1,7 @@
 """The linear model: parameters, initialisation, scores ``Z = X W + b``, the contraction ``Xᵀ Δ``.
 
 Layout: ``X`` is ``(N, d)`` with one example per row, ``W`` is ``(d, K)``,
-``b`` is ``(K,)``, scores ``Z`` are ``(N, K)``. Seed 003 writes the transpose
+``b`` is ``(K,)``, scores ``Z`` are ``(N, K)``. The classic column layout is the transpose
 (``W`` as ``(K, p+1)``, ``X`` as ``(p+1, N)``); :func:`logits_column_layout`
 computes that form so a test can show ``Z_col == Z_row.T``.
 """
@@ -89,7 +89,7 @@ def split_bias(W_tilde) -> Params:
 
 
 def logits_column_layout(W_col, X_col):
-    """Seed 003's layout: ``W_col`` ``(K, p+1)`` times ``X_col`` ``(p+1, N)`` → ``(K, N)``.
+    """The column layout: ``W_col`` ``(K, p+1)`` times ``X_col`` ``(p+1, N)`` → ``(K, N)``.
 
     The bias is the last column of ``W_col`` and ``X_col`` carries a row of ones.
     """

@@ -102,11 +102,14 @@ def build(settings: dict, data: dict, model: TrainedModel, result, split, penalt
 
     summary = training_summary(result)
     spec_description = data.pop("description", "")
+    loss = get_loss(model.loss)
+    if settings.get("loss"):
+        spec_description = f"your loss {loss.name!r} ({settings['loss']})"
     return {
         "settings": settings,
         "data": data,
-        "model": {"kind": model.kind, "description": spec_description, "loss": model.loss,
-                  "formula": get_loss(model.loss).formula, "penalty": penalty_text},
+        "model": {"kind": model.kind, "description": spec_description, "loss": loss.name,
+                  "formula": loss.formula, "penalty": penalty_text},
         "training": {"epochs": summary["epochs"], "stop_reason": summary["stop_reason"],
                      "seconds": seconds},
         "train": evaluate(model, split.X_train, split.y_train, penalty),
@@ -143,7 +146,8 @@ def format_text(rep: dict) -> str:
         + ("features standardised with the training statistics)" if s.get("standardize", True)
            else "features as given)"),
         f"  model       {s['model']}: {rep['model']['description']}",
-        f"  objective   mean {rep['model']['loss']} [{rep['model']['formula']}]"
+        f"  objective   mean {rep['model']['loss']}"
+        + (f" [{rep['model']['formula']}]" if rep["model"]["formula"] else "")
         + (f" + {rep['model']['penalty']}" if rep["model"]["penalty"] else ""),
         f"  optimiser   {s['optimizer']}"
         + (" (zoom line search)" if s["optimizer"] == "lbfgs" else

@@ -26,6 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from jaxlin import decision
 from jaxlin.driver import DIVERGED
+from jaxlin.losses import Loss
 from jaxlin.training import fit as _fit
 
 __all__ = ["LogisticRegression", "Perceptron", "LinearSVC", "SGDClassifier"]
@@ -236,7 +237,8 @@ class SGDClassifier(_LinearClassifier):
     Minimises ``mean_i w_i L_i + α · ½‖W‖²`` (``penalty="l2"``), ``α ‖W‖₁`` (``"l1"``), or
     the elastic net with ``l1_ratio``. ``loss``: ``"log_loss"``, ``"hinge"``,
     ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than 2 classes, as
-    scikit-learn) or ``"softmax"`` (multinomial). ``optimizer``: any jaxlin optimiser name.
+    scikit-learn), ``"softmax"`` (multinomial), or a :class:`jaxlin.Loss` of your own
+    (one-vs-rest for a binary target, multinomial for a one-hot one). ``optimizer``: any jaxlin optimiser name.
     Like scikit-learn's, it runs up to ``epochs`` (1000) and stops once the epoch's mean
     objective changes by less than ``tol`` (``None``: never).
     """
@@ -261,11 +263,13 @@ class SGDClassifier(_LinearClassifier):
         self.random_state = random_state
 
     def _loss(self, n_classes):
+        if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
+            return self.loss
         if self.loss == "softmax":
             return "softmax_cross_entropy"
-        if self.loss not in self._LOSSES:
+        if not isinstance(self.loss, str) or self.loss not in self._LOSSES:
             raise ValueError(f"loss: unknown loss {self.loss!r}; choose one of "
-                             f"{', '.join([*self._LOSSES, 'softmax'])}")
+                             f"{', '.join([*self._LOSSES, 'softmax'])} or a jaxlin.Loss")
         return self._LOSSES[self.loss]
 
     def _solver_kwargs(self, n_classes, total_weight):
@@ -276,7 +280,12 @@ class SGDClassifier(_LinearClassifier):
                   "elasticnet": (a * self.l1_ratio, a * (1 - self.l1_ratio) / 2)}[self.penalty]
         return dict(optimizer=self.optimizer, learning_rate=self.learning_rate,
                     batch_size=self.batch_size, epochs=self.epochs, tol=self.tol, l1=l1, l2=l2,
-                    one_vs_rest=n_classes > 2 and self.loss != "softmax")
+                    one_vs_rest=n_classes > 2 and self._multinomial() is False)
+
+    def _multinomial(self):
+        if isinstance(self.loss, Loss):
+            return self.loss.target == "onehot"
+        return self.loss == "softmax"
 
     def predict_proba(self, X):
         if self.loss not in ("log_loss", "softmax"):

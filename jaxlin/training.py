@@ -19,7 +19,7 @@ import numpy as np
 from jaxlin import driver, inputs, validation
 from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
-from jaxlin.losses import get_loss
+from jaxlin.losses import get_loss, loss_key
 from jaxlin.objective import Objective, encode_targets
 from jaxlin.options import Options
 from jaxlin.penalties import Penalty
@@ -35,14 +35,15 @@ class FitResult(NamedTuple):
       epochs: epochs run (for a diverged run: the epoch at which it diverged).
       status: stop code (a key of :data:`jaxlin.driver.STOP_REASONS`); :attr:`stop_reason`
         is its name.
-      loss: the loss's name. n_classes: number of classes (``None`` for regression).
+      loss: the loss as given: a built-in's name, ``"MODULE:ATTR"``, or the user's
+        :class:`~jaxlin.losses.Loss`. n_classes: number of classes (``None`` for regression).
     """
 
     params: Params
     history: History
     epochs: Any
     status: Any
-    loss: str
+    loss: Any
     n_classes: Any = None
 
     @property
@@ -144,7 +145,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     >>> r.stop_reason, bool(r.params.W[0, 0] > 0)
     ('objective_tol', True)
     """
-    loss, opts = get_loss(loss), Options.from_kwargs(options)
+    record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options)
     if devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
             and n_classes is None and np.ndim(y) == 1:
         from jax.experimental import multihost_utils  # every process must agree on K
@@ -152,7 +153,8 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     if _is_one_vs_rest(loss, y, one_vs_rest):
         return _fit_one_vs_rest(X, y, loss, opts, validation_data=validation_data,
                                 sample_weight=sample_weight, n_classes=n_classes,
-                                key=_key(key, seed), dtype=dtype, progress=progress)
+                                key=_key(key, seed), dtype=dtype,
+                                progress=progress)._replace(loss=record)
     data = inputs.prepare(X, y, loss, validation_data=validation_data,
                           sample_weight=sample_weight, n_classes=n_classes, dtype=dtype)
     opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
@@ -163,7 +165,13 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     out = execute(Problem(Xj, T, obj, data.X_val, data.T_val),
                   Hyper(jnp.asarray(opts.learning_rate, dtype), _key(key, seed)),
                   opts.settings(T.shape[1], n_rows), progress=progress)
-    return FitResult(out.params, out.history, out.epochs, out.status, loss.name, data.n_classes)
+    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+
+
+def _record(loss):
+    """How a result names its loss: as given when a string (a built-in or ``MODULE:ATTR``),
+    else the built-in's name or the user's :class:`~jaxlin.losses.Loss` itself."""
+    return loss if isinstance(loss, str) else loss_key(loss)
 
 
 def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weight, n_classes,
@@ -207,7 +215,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     argument is as for :func:`fit`. The result has a leading model axis; each model equals
     the one :func:`fit` trains alone with the same numbers.
     """
-    loss, opts = get_loss(loss), Options.from_kwargs(options, "fit_many")
+    record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options, "fit_many")
     lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
                       (opts.learning_rate, opts.l1, opts.l2, seed))
     sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
@@ -237,7 +245,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
             Hyper(0, key_axis))
     out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
                   opts.settings(data.T.shape[1]), axes, progress)
-    return FitResult(out.params, out.history, out.epochs, out.status, loss.name, data.n_classes)
+    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
 
 
 def _check_weight_rows(sw, m, n):

@@ -10,7 +10,7 @@ import pytest
 # a script the multi-host test starts in subprocesses, not a test module (nor doctests)
 collect_ignore = ["_multihost_worker.py"]
 
-# Gradient checks run in float64 (SPEC §1); float32 tests ask for float32 explicitly.
+# Gradient checks run in float64; float32 tests ask for float32 explicitly.
 jax.config.update("jax_enable_x64", True)
 
 

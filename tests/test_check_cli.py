@@ -18,16 +18,24 @@ def test_every_derivation_passes(report):
                      "activation logit'", "softmax Jacobian", "Hessian", "∇R L1", "∇R L2",
                      "∇R elastic net"]:
         assert required in names
-    for loss in losses.LOSSES:  # one row per objective gradient
-        assert f"∇J {loss}" in names
+    for name, loss in losses.LOSSES.items():  # δ, ∇J with each penalty, convexity claims
+        for check in ["δ = ∂L/∂z", "∇J [K=", "∇J + L2", "∇J + L1", "∇J + elastic net"]:
+            assert f"{name}: {check}" in names
+        assert (f"{name}: convexity claim" in names) == loss.convex
+        assert (f"{name}: curvature" in names) == (loss.curvature is not None)
 
 
-def test_errata_show_the_slide_failing_and_the_correction_passing(report):
+def test_check_output_fits_in_100_columns(report):
+    text = derivations.format_report(report)
+    assert max(len(line) for line in text.splitlines()) <= 100
+
+
+def test_corrections_show_the_classic_formula_failing_and_the_correction_passing(report):
     by = {}
     for e in report.errata:
         by.setdefault(e.key, {})[e.reading] = e
     for key in ("E1", "E2"):
-        assert not by[key]["slide (literal)"].passed and by[key]["slide (literal)"].error > 1e-3
+        assert not by[key]["classic"].passed and by[key]["classic"].error > 1e-3
         assert by[key]["corrected"].passed and by[key]["corrected"].error < 1e-12
 
 
@@ -35,7 +43,7 @@ def test_cli_text_and_json(capsys, monkeypatch, report):
     monkeypatch.setattr(derivations, "run", lambda seed=0: report)  # computed once above
     assert cli.main(["check"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" in out  # the literal slide formulas
+    assert "FAIL" in out  # the classic formulas
     assert "derivations pass" in out
     assert cli.main(["check", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -50,5 +58,7 @@ def test_cli_exits_1_when_a_derivation_is_wrong(monkeypatch, capsys):
     monkeypatch.setitem(losses.LOSSES, "binary_cross_entropy", wrong)
     assert cli.main(["check"]) == 1
     out = capsys.readouterr().out
-    assert any(line.startswith("∇J binary_cross_entropy") and line.rstrip().endswith("FAIL")
-               for line in out.splitlines())
+    failed = [line.split("  ")[0] for line in out.splitlines() if line.rstrip().endswith("FAIL")]
+    assert "binary_cross_entropy: δ = ∂L/∂z [K=1]" in failed
+    assert "binary_cross_entropy: ∇J [K=1]" in failed
+    assert not any(name.startswith("softmax_cross_entropy") for name in failed)

@@ -77,3 +77,96 @@ def test_objective_gradient_finite_for_huge_float32_scores(key):
     for name in ("softmax_cross_entropy", "one_vs_rest_logistic", "multiclass_hinge"):
         J, g = obj.value_and_grad(p, X * 1e3, T, name)
         assert bool(jnp.isfinite(J)) and bool(jnp.all(jnp.isfinite(g.W))), name
+
+
+# ---------------------------------------------------------------- exact at extreme logits
+# References are exact: closed forms evaluated on exactly representable score differences.
+
+def _sigmoid_neg(z):
+    """σ(−z) to full relative precision in float64 (exp(−z)/(1 + exp(−z)) for z > 0)."""
+    import math
+    return math.exp(-z) / (1.0 + math.exp(-z)) if z > 0 else 1.0 / (1.0 + math.exp(z))
+
+
+@pytest.mark.parametrize("z", [0.5, 5.0, 20.0, 38.0, 50.0, 100.0, 700.0, 1e4, 1e30])
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "log_likelihood",
+                                  "one_vs_rest_logistic"])
+def test_logistic_delta_keeps_full_relative_precision(name, z):
+    loss = LOSSES[name]
+    sign = -1.0 if loss.maximise else 1.0  # ∂LL/∂z = −∂BCE/∂z
+    for y, zz, want in [(1.0, z, -_sigmoid_neg(z)), (0.0, -z, _sigmoid_neg(z)),
+                        (1.0, -z, -_sigmoid_neg(-z)), (0.0, z, _sigmoid_neg(-z))]:
+        d = float(loss.delta(jnp.array([zz], jnp.float64), jnp.array([y], jnp.float64))[0])
+        assert d == pytest.approx(sign * want, rel=1e-12, abs=0.0), (y, zz)
+
+
+def test_bce_delta_at_38_is_minus_sigmoid_of_minus_38():
+    d = LOSSES["binary_cross_entropy"].delta(jnp.array([38.0], jnp.float64),
+                                             jnp.array([1.0], jnp.float64))
+    assert float(d[0]) == pytest.approx(-3.1391327920480296e-17, rel=1e-6)  # −σ(−38)
+
+
+@pytest.mark.parametrize("dtype,base", [(jnp.float32, 1e8), (jnp.float64, 1e30)])
+def test_softmax_cross_entropy_value_does_not_cancel(dtype, base):
+    import math
+    loss = LOSSES["softmax_cross_entropy"]
+    ulp = float(np.spacing(np.asarray(base, dtype)))
+    for steps in [(0, 0), (0, 1), (3, 0), (0, 5, 2)]:  # offsets in ulps: exact differences
+        z = jnp.asarray([base + s * ulp for s in steps], dtype)
+        assert [float(v) - base for v in z] == [s * ulp for s in steps]
+        for true in range(len(steps)):
+            y = jax.nn.one_hot(true, len(steps), dtype=dtype)
+            d = [(s - steps[true]) * ulp for s in steps]  # z_k − z_y, exact
+            top = max(range(len(d)), key=d.__getitem__)
+            exact = d[top] + math.log1p(math.fsum(math.exp(x - d[top])
+                                                  for j, x in enumerate(d) if j != top))
+            got = float(loss.value(z, y))
+            assert got == pytest.approx(exact, rel=1e-6), (steps, true)
+
+
+def test_softmax_tied_logits_give_ln_k_and_the_classic_example_is_exact():
+    loss = LOSSES["softmax_cross_entropy"]
+    for k in (2, 3, 10):
+        z = jnp.full((k,), 1e8, jnp.float32)
+        assert float(loss.value(z, jax.nn.one_hot(0, k))) == pytest.approx(np.log(k), rel=1e-6)
+    z = jnp.array([1e4, 1e4 + 0.5], jnp.float32)
+    assert float(loss.value(z, jnp.array([1.0, 0.0]))) == pytest.approx(0.9740769841801067,
+                                                                        rel=1e-6)
+
+
+@pytest.mark.parametrize("gap", [5.0, 40.0, 300.0])
+def test_softmax_delta_of_the_true_class_keeps_relative_precision(gap):
+    loss = LOSSES["softmax_cross_entropy"]
+    z = jnp.array([gap, 0.0, -1.0], jnp.float64)
+    d = loss.delta(z, jnp.array([1.0, 0.0, 0.0], jnp.float64))
+    rest = np.exp(-gap) + np.exp(-gap - 1.0)  # Σ_{j≠y} e^{z_j − z_y}
+    want = -rest / (1.0 + rest)  # p_y − 1 = −Σ_{j≠y} p_j
+    assert float(d[0]) == pytest.approx(want, rel=1e-12)
+    assert float(d[1]) == pytest.approx(np.exp(-gap) / (1.0 + rest), rel=1e-12)
+
+
+def test_squared_error_sigmoid_delta_keeps_relative_precision():
+    loss = LOSSES["squared_error_sigmoid"]
+    for z in (20.0, 38.0, 300.0):
+        s_neg = _sigmoid_neg(z)
+        want = -2.0 * (1.0 - s_neg) * s_neg * s_neg  # y = 1: −2 σ σ(−z) (1 − σ)
+        d = float(loss.delta(jnp.array([z]), jnp.array([1.0]))[0])
+        assert d == pytest.approx(want, rel=1e-12)
+
+
+def test_against_optax_where_optax_is_exact(key):
+    import optax
+    Z = jax.random.normal(key, (64, 5), jnp.float64) * 4.0
+    labels = jax.random.randint(jax.random.fold_in(key, 1), (64,), 0, 5)
+    Y = jax.nn.one_hot(labels, 5, dtype=jnp.float64)
+    ours = jax.vmap(LOSSES["softmax_cross_entropy"].value)(Z, Y)
+    np.testing.assert_allclose(ours, optax.softmax_cross_entropy(Z, Y), rtol=1e-13)
+    # optax's integer-label form is logsumexp(z) − z_y, which cancels for small losses
+    np.testing.assert_allclose(ours, optax.softmax_cross_entropy_with_integer_labels(Z, labels),
+                               rtol=1e-11)
+    z, y = Z[:, :1], (labels[:, None] % 2).astype(jnp.float64)
+    np.testing.assert_allclose(jax.vmap(LOSSES["binary_cross_entropy"].value)(z, y),
+                               optax.sigmoid_binary_cross_entropy(z, y)[:, 0], rtol=1e-13)
+    np.testing.assert_allclose(jax.vmap(LOSSES["binary_cross_entropy"].delta)(z, y),
+                               jax.vmap(jax.grad(lambda a, b: optax.sigmoid_binary_cross_entropy(
+                                   a, b).sum()))(z, y), rtol=1e-12, atol=1e-300)

@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxlin.models import MODELS
 
-from jaxlin.options import COMMAND_DEFAULTS
+from jaxlin.options import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS
 
 OPTIMIZER_CHOICES = tuple(COMMAND_DEFAULTS)
 
@@ -474,22 +474,28 @@ def _cmd_datasets(args) -> int:
 
 # ---------------------------------------------------------------------------- parser
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="jaxlin",
-                     description="Linear classifiers in JAX with hand-derived gradients.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+class _HelpFormatter(argparse.HelpFormatter):
+    """Each option's help ends with its default, when it has one and does not say it."""
 
-    check = sub.add_parser("check", help="verify every hand-derived gradient against autodiff")
-    check.add_argument("--loss", metavar="MODULE:ATTR",
-                       help="verify your own jaxlin.Loss instead of the built-ins (e.g. "
-                            "myloss:FOCAL for ./myloss.py); exit 1 if a check fails")
-    check.add_argument("--n-outputs", type=POSITIVE_INT,
-                       help="--loss: verify at this number of outputs K only")
-    check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.add_argument("--seed", type=int, default=0, help="seed of the random test points")
-    check.set_defaults(func=_cmd_check)
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        unset = default is None or default is False or default == [] or \
+            default == argparse.SUPPRESS
+        if not unset and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
 
-    train = sub.add_parser("train", help="train a model and print its evaluation report")
+
+def _per_optimizer(field):
+    """``"0.1 for gd, 0.01 for adam, …"``: the command line's default of one option."""
+    values = {}
+    for name, d in COMMAND_DEFAULTS.items():
+        values.setdefault(d[field], []).append(name)
+    return "; ".join(f"{v:g} for {', '.join(names)}" for v, names in values.items())
+
+
+def _train_arguments(train):
     train.add_argument("--data", default="kidcreative",
                        help="a bundled dataset (kidcreative, spambase, mnist) or a CSV/IDX file")
     train.add_argument("--target", help="CSV: the label column (default: the last column)")
@@ -502,10 +508,14 @@ def build_parser() -> argparse.ArgumentParser:
                             "instead of the model's; check it first with 'jaxlin check --loss'")
     train.add_argument("--optimizer", help=f"one of {', '.join(OPTIMIZER_CHOICES)} "
                                            "(default: per model)")
-    train.add_argument("--lr", type=POSITIVE, help="learning rate")
+    train.add_argument("--lr", type=POSITIVE,
+                       help=f"learning rate (default: {_per_optimizer('learning_rate')}; "
+                            f"--stream: {COMMAND_STREAM_DEFAULTS['learning_rate']:g})")
     train.add_argument("--adaptive-lr", action="store_true",
                        help="bold driver: grow η ×1.05 after a good step, halve after a bad one")
-    train.add_argument("--epochs", type=POSITIVE_INT, help="maximum number of epochs")
+    train.add_argument("--epochs", type=POSITIVE_INT,
+                       help=f"maximum number of epochs (default: {_per_optimizer('epochs')}; "
+                            f"--stream: {COMMAND_STREAM_DEFAULTS['epochs']})")
     train.add_argument("--batch-size", type=POSITIVE_INT, help="mini-batch size (sgd, adam)")
     train.add_argument("--l1", type=NON_NEGATIVE, help="L1 strength λ (R = λ Σ|w|)")
     train.add_argument("--l2", type=NON_NEGATIVE,
@@ -538,21 +548,54 @@ def build_parser() -> argparse.ArgumentParser:
                             "CSV); mini-batch SGD, no evaluation report")
     train.add_argument("--chunk-rows", type=POSITIVE_INT, default=65536, help="--stream: rows per chunk")
     train.add_argument("--n-classes", type=_number(int, lambda v: v >= 2, "at least 2"), help="--stream: number of classes (default 2)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jaxlin",
+                     description="Linear classifiers in JAX with hand-derived gradients.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = sub.add_parser("check", help="verify every hand-derived gradient against autodiff",
+                           description="Check every hand derivation (or, with --loss, your "
+                                       "own loss) against autodiff and finite differences, in "
+                                       "float64. Exit 0 when all pass, 1 otherwise.",
+                           formatter_class=_HelpFormatter)
+    check.add_argument("--loss", metavar="MODULE:ATTR",
+                       help="verify your own jaxlin.Loss instead of the built-ins (e.g. "
+                            "myloss:FOCAL for ./myloss.py); exit 1 if a check fails")
+    check.add_argument("--n-outputs", type=POSITIVE_INT,
+                       help="--loss: verify at this number of outputs K only")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--seed", type=int, default=0, help="seed of the random test points")
+    check.set_defaults(func=_cmd_check)
+
+    train = sub.add_parser("train", help="train a model and print its evaluation report",
+                           description="Train a model and print its evaluation report "
+                                       "(default: logistic regression on KidCreative).",
+                           formatter_class=_HelpFormatter)
+    _train_arguments(train)
     train.set_defaults(func=_cmd_train)
 
-    conv = sub.add_parser("convert", help="write a CSV as a float32 .npy, chunk by chunk")
+    conv = sub.add_parser("convert", help="write a CSV as a float32 .npy, chunk by chunk",
+                          description="Write a CSV as a float32 .npy without loading it whole "
+                                      "(for jaxlin train --stream); column names go to "
+                                      "OUT.json.", formatter_class=_HelpFormatter)
     conv.add_argument("csv", help="the CSV file (with a header)")
     conv.add_argument("out", help="the .npy to write")
     conv.add_argument("--chunk-rows", type=POSITIVE_INT, default=65536, help="rows held in memory")
     conv.set_defaults(func=_cmd_convert)
 
-    predict = sub.add_parser("predict", help="predict with a saved model")
+    predict = sub.add_parser("predict", help="predict with a saved model",
+                             description="Apply a model saved by 'jaxlin train --save' to a "
+                                         "CSV or IDX file; writes one predicted class per row.",
+                             formatter_class=_HelpFormatter)
     predict.add_argument("--model", required=True, metavar="PATH", help="a model saved by --save")
     predict.add_argument("--data", required=True, metavar="FILE", help="a CSV or IDX file")
     predict.add_argument("--output", metavar="FILE", help="write the CSV here (default: stdout)")
     predict.set_defaults(func=_cmd_predict)
 
-    ds = sub.add_parser("datasets", help="list the bundled datasets")
+    ds = sub.add_parser("datasets", help="list the bundled datasets",
+                        description="List the datasets bundled with jaxlin.")
     ds.set_defaults(func=_cmd_datasets)
     return parser
 

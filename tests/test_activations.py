@@ -12,7 +12,15 @@ def test_derivative_matches_autodiff(name, key):
     g, dg = act.ACTIVATIONS[name]
     z = jax.random.normal(key, (64,)) * 4
     z = z[jnp.abs(z) > 1e-6]
-    np.testing.assert_allclose(dg(z), jax.vmap(jax.grad(g))(z), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(dg(z), jax.vmap(jax.grad(g))(z), rtol=1e-10, atol=0)
+
+
+def test_sigmoid_derivative_is_exact_in_the_tails():
+    """σ'(z) = e^(−|z|) / (1 + e^(−|z|))², computed as σ(z)σ(−z): no 1 − σ cancellation
+    (autodiff's σ(1 − σ) keeps only absolute precision for large z)."""
+    z = np.array([-700.0, -40.0, -12.4, 0.0, 3.0, 12.4, 40.0, 700.0])
+    e = np.exp(-np.abs(z))
+    np.testing.assert_allclose(act.sigmoid_grad(jnp.asarray(z)), e / (1 + e) ** 2, rtol=1e-13)
 
 
 def test_logit_inverts_sigmoid_and_its_derivative(key):

@@ -13,7 +13,8 @@ import os
 import sys
 import time
 
-from benchmarks import case_compile, case_fit, case_scaling, case_sgd, case_step, case_stream
+from benchmarks import (case_check, case_compile, case_fit, case_scaling, case_sgd, case_step,
+                        case_stream)
 from benchmarks.harness import Settings, machine
 
 CASES = {
@@ -24,6 +25,7 @@ CASES = {
     "compile": case_compile.run,
     "scaling": case_scaling.run,
     "stream": case_stream.run,
+    "check": case_check.run,
 }
 
 

@@ -63,8 +63,8 @@ def softmax(z):
 
     Shifted by ``max z`` inside ``jax.nn.softmax`` so large scores do not overflow.
 
-    >>> [round(float(s), 6) for s in softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0]))]
-    [0.067451, 0.18335, 0.498398, 0.18335, 0.067451]
+    >>> tuple(round(float(s), 6) for s in softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0])))
+    (0.067451, 0.18335, 0.498398, 0.18335, 0.067451)
     """
     return jax.nn.softmax(z, axis=-1)
 

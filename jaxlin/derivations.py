@@ -190,6 +190,15 @@ def errata_arrays(e1, e2, e6):
     lion = jnp.round(act.softmax(S[0])[0], 3)
     out["E5 literal"] = (jnp.array(0.39, X.dtype), lion)
     out["E5 corrected"] = (jnp.array(0.310, X.dtype), lion)
+    # E7: the second derivative of (y − σ(z))²: the classic expression drops the factor 2.
+    loss = LOSSES["squared_error_sigmoid"]
+    z = jnp.linspace(-4.0, 4.0, 9, dtype=X.dtype)[:, None]
+    y = (jnp.arange(9) % 2).astype(X.dtype)[:, None]
+    auto = jax.vmap(jax.hessian(loss.value))(z, y)[:, 0, 0]
+    yh = jax.nn.sigmoid(z[:, 0])
+    classic = -(y[:, 0] - 2 * y[:, 0] * yh - 2 * yh + 3 * yh ** 2) * yh * (1 - yh)
+    out["E7 literal"] = (classic, auto)
+    out["E7 corrected"] = (jax.vmap(loss.curvature)(z, y)[:, 0], auto)
     return out
 
 
@@ -233,6 +242,10 @@ _ERRATA = [
     ("E5", "softmax of the lion example", "classic", "0.39", False),
     ("E5", "softmax of the lion example", "corrected", "0.310", True),
     ("E6", "sum vs mean gradient, 1/N", "corrected", "∇ Σ L = N ∇ mean L (jaxlin: mean)", True),
+    ("E7", "SE + sigmoid, second derivative", "classic",
+     "−(y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)", False),
+    ("E7", "SE + sigmoid, second derivative", "corrected",
+     "−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)", True),
 ]
 
 
@@ -240,7 +253,7 @@ def errata(arrays: dict) -> tuple[list, list]:
     """Each classic formula beside its correction, with its error, and what each should do."""
     keys = ["E1 literal", "E1 step", "E1 corrected", "E2 literal", "E2 corrected",
             "E3 literal", "E3 corrected", "E4 literal", "E4 corrected", "E5 literal",
-            "E5 corrected", "E6 corrected"]
+            "E5 corrected", "E6 corrected", "E7 literal", "E7 corrected"]
     errors = [rel_err(*arrays[k]) for k in keys]
     out = [Erratum(key, where, reading, formula, err, err <= ERRATA_TOL)
            for (key, where, reading, formula, _), err in zip(_ERRATA, errors)]
@@ -290,7 +303,7 @@ def format_report(report: Report) -> str:
     for e, want in zip(report.errata, report.errata_expected):
         verdict = "PASS" if e.passed else "FAIL"
         flag = "" if e.passed == want else "   <-- unexpected"
-        lines.append(f"{e.key}  {e.where:<28} {e.reading:<27} {e.error:>8.1e}  {verdict}"
+        lines.append(f"{e.key}  {e.where:<31} {e.reading:<27} {e.error:>8.1e}  {verdict}"
                      f"{flag} (expected {'PASS' if want else 'FAIL'})")
         lines.append(f"      {e.formula}")
     n_pass = sum(r.passed for r in report.rows)

@@ -130,10 +130,10 @@ def squared_error_step(z, y):
 def delta_squared_error_step(z, y):
     """Straight-through gradient ``δ = −2 (y − step(z))`` — the perceptron rule.
 
-    The true derivative of the step is 0 almost everywhere, so the exact gradient
-    of this loss is 0 (erratum E1). The classic notes state the update rule
-    ``−2x(y−1)`` if ``xθ > 0`` else ``−2xy``, which is this ``δ`` times ``x``:
-    the chain rule with the step's derivative replaced by 1 (straight-through).
+    The true derivative of the step is 0 almost everywhere, so the exact gradient of this loss
+    is 0 (correction E1, ``docs/corrections.md``). The classic update rule, ``−2x(y−1)`` if
+    ``xθ > 0`` else ``−2xy``, is this ``δ`` times ``x``: the chain rule with the step's
+    derivative replaced by 1 (straight-through).
     """
     return -2.0 * (y - step(z))
 
@@ -175,9 +175,9 @@ def delta_squared_error_sigmoid(z, y):
 def curvature_squared_error_sigmoid(z, y):
     """``∂²L/∂z² = 2 σ'(σ' − (1 − 2σ)(y − σ))`` with ``σ' = σ(1 − σ)``.
 
-    Equals ``−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)``: the classic notes' expression times 2
-    (the seed drops the factor 2 of ``(y − ŷ)²``). It is negative for some
-    ``z``, so this loss is not convex.
+    Equals ``−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)``: the classic expression times 2 (it drops
+    the factor 2 of ``(y − ŷ)²``, correction E7). It is negative for some ``z``, so this loss
+    is not convex.
     """
     ds = sigmoid(z) * sigmoid(-z)
     return 2.0 * ds * (ds - (sigmoid(-z) - sigmoid(z)) * _residual(z, y))

@@ -1,4 +1,4 @@
-"""Loaders and the preparation protocol of SPEC §4."""
+"""Loaders and the preparation protocol (shuffle, 2/3–1/3 split, standardise on train)."""
 import gzip
 import struct
 

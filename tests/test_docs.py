@@ -42,3 +42,34 @@ def test_page_code_runs(page, tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]  # the page's own asserts judge
     assert out.stdout.strip()  # the blocks print what the page shows
+
+
+def _anchors(page):
+    """The heading slugs of a docs page, as mkdocs' toc makes them."""
+    with open(os.path.join(ROOT, "docs", page), encoding="utf-8") as fh:
+        heads = [line.lstrip("#").strip() for line in fh if line.startswith("#")]
+    return {re.sub(r"[\s]+", "-", re.sub(r"[^\w\s-]", "", h.lower())).strip("-") for h in heads}
+
+
+def test_every_check_row_names_a_docs_section_that_exists():
+    from jaxlin import derivations
+    targets = list(derivations.LOSS_DOCS.values())
+    targets += [docs for _, docs in derivations.FORMULAS.values()]
+    assert set(derivations.LOSS_DOCS) == set(__import__("jaxlin").LOSSES)
+    for target in targets:
+        page, _, anchor = target.partition("#")
+        assert os.path.exists(os.path.join(ROOT, "docs", page)), target
+        assert not anchor or anchor in _anchors(page), target
+
+
+def test_no_text_outside_the_repository_is_cited():
+    pattern = re.compile(r"SPEC|seed 00\d|[Ss]eed 0\d\d|the slides?\b|lecture notes")
+    for folder in ("jaxlin", "docs"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, folder)):
+            for name in files:
+                if name.endswith((".py", ".md")):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as fh:
+                        hits = pattern.findall(fh.read())
+                    assert not hits, (name, hits)
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as fh:
+        assert not pattern.findall(fh.read())

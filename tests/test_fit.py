@@ -1,4 +1,4 @@
-"""Training: each solver against an independent loop, scikit-learn, and the SPEC's rules."""
+"""Training: each solver against an independent loop, scikit-learn, and the documented rules."""
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -1,4 +1,4 @@
-"""The worked examples of SPEC §6 that need no training, to 1e-6."""
+"""The classic worked examples that need no training, to 1e-6."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,8 +23,8 @@ def test_one_sgd_step_binary_cross_entropy_seed_002():
 
 
 @pytest.mark.parametrize("z,expected", [
-    ([1, 2, 3, 2, 1], [0.067451, 0.183350, 0.498398, 0.183350, 0.067451]),  # seed 001
-    ([5.6, 6.4, -4.6], [0.310022, 0.689967, 0.000012]),  # seed 003
+    ([1, 2, 3, 2, 1], [0.067451, 0.183350, 0.498398, 0.183350, 0.067451]),  # the classic five-score example
+    ([5.6, 6.4, -4.6], [0.310022, 0.689967, 0.000012]),  # the lion example (docs/corrections.md, E5)
 ])
 def test_softmax_golden(z, expected):
     np.testing.assert_allclose(act.softmax(jnp.array(z, jnp.float64)), expected, atol=1e-6)
@@ -37,7 +37,7 @@ def test_cross_entropy_table_seed_004():
     per = act.cross_entropy(Y, P)
     np.testing.assert_allclose(per, [0.969692, 0.880200, 1.052683, 0.831490], atol=1e-6)
     np.testing.assert_allclose(per.mean(), 0.933516, atol=1e-6)
-    # Through the loss on scores z = ln P: the slide's rows sum to 0.9999–1.0001 (rounding),
+    # Through the loss on scores z = ln P: the classic table's rows sum to 0.9999–1.0001 (rounding),
     # and softmax renormalises them, so the loss is −ln(P_y / Σ_k P_k).
     ce = obj.per_example_losses(LOSSES["softmax_cross_entropy"], jnp.log(P), Y)
     Pn = np.asarray(P) / np.asarray(P).sum(1, keepdims=True)

@@ -1,4 +1,4 @@
-"""Training on the bundled datasets against scikit-learn and the SPEC's golden numbers."""
+"""Training on the bundled datasets against scikit-learn and the classic reported numbers."""
 import warnings
 
 import jax.numpy as jnp
@@ -16,7 +16,7 @@ def test_kidcreative_logistic_matches_sklearn_over_20_splits():
     d = datasets.load("kidcreative")
     agree, f_ours, f_sk = [], [], []
     for seed in range(20):
-        p = data.prepare(d.X, d.y, seed=seed)  # SPEC §4: shuffle, 2/3–1/3, standardise on train
+        p = data.prepare(d.X, d.y, seed=seed)  # shuffle, 2/3–1/3, standardise on train
         r = fit(p.X_train, p.y_train, optimizer="lbfgs", epochs=1000, tol=1e-10, grad_tol=1e-6)
         ours = (p.X_test @ np.asarray(r.params.W[:, 0]) + float(r.params.b[0]) >= 0).astype(int)
         with warnings.catch_warnings():
@@ -28,7 +28,7 @@ def test_kidcreative_logistic_matches_sklearn_over_20_splits():
         f_sk.append(f1_score(p.y_test, sk))
     assert min(agree) >= 0.98
     assert abs(np.median(f_ours) - np.median(f_sk)) <= 0.02
-    assert 0.66 <= np.median(f_ours) <= 0.85  # SPEC §6's range over random splits
+    assert 0.66 <= np.median(f_ours) <= 0.85  # the range over random splits
 
 
 @pytest.fixture(scope="module")

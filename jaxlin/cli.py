@@ -333,43 +333,13 @@ def _write_json(obj, path):
 # ---------------------------------------------------------------------------- predict
 
 def _cmd_predict(args) -> int:
-    from jaxlin import data as jdata
     from jaxlin import model_io
 
     model = model_io.load(args.model)
     path = args.data
     if not os.path.exists(path):
         raise UserError(f"--data: no such file: {path}")
-    if jdata.is_idx(path):
-        X = jdata.read_idx(path)
-        X = X.reshape(X.shape[0], -1).astype(np.float64)
-        if X.max() > 1.0:
-            X = X / 255.0
-    else:
-        import csv
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            header = [h.strip() for h in next(csv.reader(fh), [])]
-        if not header:
-            raise UserError(f"{path}: the file is empty")
-        if all(f in header for f in model.feature_names):
-            drop = [h for h in header if h not in model.feature_names]
-            # read_csv needs a target column: use a dropped one, or read features only
-            if drop:
-                t = jdata.read_csv(path, target=drop[0], drop=drop[1:])
-                X = t.X[:, [t.feature_names.index(f) for f in model.feature_names]]
-            else:
-                X = _read_all_columns(path, header)
-                X = X[:, [header.index(f) for f in model.feature_names]]
-        else:
-            X = _read_all_columns(path, header)
-            if X.shape[1] != model.n_features:
-                missing = [f for f in model.feature_names if f not in header][:3]
-                raise UserError(f"--data: the model expects {model.n_features} features "
-                                f"(e.g. {', '.join(map(repr, missing))} missing), the file has "
-                                f"{X.shape[1]} columns")
-    if X.shape[1] != model.n_features:
-        raise UserError(f"--data: the model expects {model.n_features} features, the file has "
-                        f"{X.shape[1]}")
+    X = _prediction_features(path, model)
     pred = model.predict(X)
     proba = model.predict_proba(X)
     lines = ["row,prediction" + "".join(f",p_{c}" for c in model.class_names)
@@ -386,6 +356,50 @@ def _cmd_predict(args) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _prediction_features(path, model):
+    """The model's feature columns of an IDX, ``.npy`` or CSV file (by name when the file
+    names its columns); the columns it leaves out are named on stderr."""
+    from jaxlin import data as jdata
+
+    if jdata.is_idx(path):
+        X = jdata.read_idx(path)
+        X = X.reshape(X.shape[0], -1).astype(np.float64)
+        return X / 255.0 if X.max() > 1.0 else X
+    if path.endswith(".npy"):
+        A, header = jdata.npy_columns(path)
+    else:
+        header = _csv_header(path)
+        A = _read_all_columns(path, header)
+    if all(f in header for f in model.feature_names):
+        ignored = [h for h in header if h not in model.feature_names]
+        X = A[:, [header.index(f) for f in model.feature_names]]
+    elif A.shape[1] == model.n_features:
+        ignored, X = [], A
+    else:
+        missing = [f for f in model.feature_names if f not in header][:3]
+        raise UserError(f"--data: the model expects {model.n_features} features (e.g. "
+                        f"{', '.join(map(repr, missing))} missing), the file has "
+                        f"{A.shape[1]} columns")
+    if ignored:
+        print(f"jaxlin predict: ignoring {len(ignored)} column(s) the model does not use: "
+              f"{', '.join(ignored[:10])}{', …' if len(ignored) > 10 else ''}", file=sys.stderr)
+    if not np.all(np.isfinite(X)):
+        raise UserError(f"--data: {path} has NaN or infinite values in the model's features")
+    return X
+
+
+def _csv_header(path):
+    import csv
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
+    except UnicodeDecodeError:
+        raise UserError(f"--data: {path} is not a text CSV (nor IDX or .npy)") from None
+    if not header:
+        raise UserError(f"{path}: the file is empty")
+    return header
 
 
 def _read_all_columns(path, header):

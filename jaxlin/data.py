@@ -99,6 +99,51 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def npy_columns(path) -> tuple[np.ndarray, list]:
+    """Every column of a 2-D numeric ``.npy`` and their names (from ``path + ".json"``, as
+    written by ``jaxlin convert``, else ``c0, c1, …``). Clear errors for anything else."""
+    import json
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data: no such file: {path}")
+    try:
+        A = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a numeric .npy array ({exc})") from None
+    if A.ndim != 2 or A.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: expected a 2-D numeric array (rows × columns), got shape "
+                         f"{A.shape} of dtype {A.dtype}")
+    names = [f"c{i}" for i in range(A.shape[1])]
+    meta = path + ".json"
+    if os.path.exists(meta):
+        with open(meta, encoding="utf-8") as fh:
+            given = json.load(fh).get("columns", [])
+        if len(given) == A.shape[1]:
+            names = [str(c) for c in given]
+    return np.asarray(A, np.float64), names
+
+
+def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
+    """A ``.npy`` table (e.g. from ``jaxlin convert``) as :class:`Table`: the ``target``
+    column (default: the last) as labels, the others but ``drop`` as features."""
+    A, names = npy_columns(path)
+    target = names[-1] if target is None else target
+    for name in [target, *drop]:
+        if name not in names:
+            raise ValueError(f"--target/--drop: no column {name!r} in {path} (columns: "
+                             f"{', '.join(names[:8])}{', …' if len(names) > 8 else ''})")
+    keep = [i for i, n in enumerate(names) if n != target and n not in drop]
+    X, y = A[:, keep], A[:, names.index(target)]
+    if A.shape[0] == 0 or not keep:
+        raise ValueError(f"{path}: no rows or no feature columns")
+    bad = np.argwhere(~np.isfinite(X))
+    if len(bad) or not np.all(np.isfinite(y)):
+        where = f" (row {bad[0][0]}, column {names[keep[bad[0][1]]]!r})" if len(bad) else ""
+        raise ValueError(f"{path}: NaN or infinite values{where}")
+    return Table(X, y, [names[i] for i in keep])
+
+
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed or not."""
     path = os.fspath(path)
@@ -291,12 +336,15 @@ def _raw_table(spec: str, target=None, drop=(), labels=None):
             labels = guess
         t = read_idx_pair(spec, labels)
         return t.X, t.y, t.feature_names, None, os.path.basename(spec)
+    if spec.endswith(".npy"):
+        t = read_npy(spec, target=target, drop=list(drop))
+        return t.X, t.y, t.feature_names, None, os.path.basename(spec)
     t = read_csv(spec, target=target, drop=list(drop))
     return t.X, t.y, t.feature_names, None, os.path.basename(spec)
 
 
 def load_labelled(spec: str, target=None, drop=(), labels=None) -> Labelled:
-    """A bundled dataset (by name) or a CSV/IDX file, with its labels encoded as ``0..C−1``.
+    """A bundled dataset (by name) or a CSV/IDX/.npy file, with labels encoded as ``0..C−1``.
 
     Raises ``ValueError`` for a target that is not class labels or holds a single class.
     """

@@ -1,16 +1,16 @@
 """Saving and loading a :class:`~jaxlin.models.TrainedModel` as ``.npz``, without pickle.
 
-Saving is atomic: the archive is written to a temporary file in the target's folder and
-renamed over the target, so a crash never leaves a half-written model behind.
+Saving is atomic (:mod:`jaxlin.atomic`): a crash never leaves a half-written model, nor a
+temporary file, behind; the file gets the usual permissions (``0644`` under umask ``022``).
 """
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from jaxlin.atomic import atomic_path
 from jaxlin.models import TrainedModel
 
 FORMAT = "jaxlin-model"
@@ -30,17 +30,8 @@ def save(model: TrainedModel, path) -> str:
                   mean=np.asarray(model.mean), scale=np.asarray(model.scale),
                   feature_names=np.array(model.feature_names, dtype=str),
                   class_names=np.array(model.class_names, dtype=str))
-    fd, tmp = tempfile.mkstemp(prefix=".jaxlin-", suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     return path
 
 

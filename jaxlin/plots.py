@@ -27,8 +27,10 @@ def objective_curve(history: dict, path: str, title: str):
         ax.plot(np.arange(1, len(v) + 1), v, label="validation loss", lw=2)
     ax.set_xlabel("epoch")
     ax.set_ylabel("objective J")
-    if np.all(J[np.isfinite(J)] > 0) and np.nanmax(J) / max(np.nanmin(J), 1e-300) > 20:
-        ax.set_yscale("log")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    if np.all(J[np.isfinite(J)] > 0) and np.nanmax(J) / max(np.nanmin(J), 1e-300) >= 10:
+        ax.set_yscale("log")  # the curve spans a decade or more
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -111,11 +111,20 @@ def build(settings: dict, data: dict, model: TrainedModel, result, split, penalt
         "model": {"kind": model.kind, "description": spec_description, "loss": loss.name,
                   "formula": loss.formula, "penalty": penalty_text},
         "training": {"epochs": summary["epochs"], "stop_reason": summary["stop_reason"],
-                     "seconds": seconds},
+                     "seconds": seconds, **_placement(settings.get("devices"))},
         "train": evaluate(model, split.X_train, split.y_train, penalty),
         "test": evaluate(model, split.X_test, split.y_test, penalty),
         "history": summary["history"],
     }
+
+
+def _placement(devices) -> dict:
+    """Where training ran: the device count the rows were sharded over, and the platform."""
+    import jax
+
+    n = 1 if devices is None else (jax.local_device_count() if devices == "auto"
+                                   else int(devices))
+    return {"devices": n, "platform": jax.devices()[0].platform}
 
 
 def _f(x, digits=4):
@@ -155,6 +164,9 @@ def format_text(rep: dict) -> str:
         + (f", batch size {s['batch_size']}" if s.get("batch_size") else ", full batch")
         + (" (bold driver)" if s.get("adaptive_lr") else ""),
         f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}",
+        f"  devices     " + (f"rows sharded over {t['devices']} {t['platform']} devices"
+                             if t.get("devices", 1) > 1 else f"one {t.get('platform', '')} "
+                             "device".replace("  ", " ")),
         "",
         f"  {'':22}{'train':>10}{'test':>10}",
         f"  {'objective':22}{_f(tr['objective']):>10}{_f(te['objective']):>10}",

@@ -24,7 +24,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from functools import partial
 from typing import NamedTuple
 
@@ -33,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import driver, validation
+from jaxlin.atomic import atomic_path
 from jaxlin.driver import Hyper, Problem
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
@@ -168,7 +168,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     """Write a CSV as a float32 ``.npy`` (all columns, in order), one chunk at a time.
 
     Memory holds one chunk, never the whole CSV. The column names go to
-    ``out_path + ".json"``. The file is written to a temporary name and renamed.
+    ``out_path + ".json"``. Both are written atomically (:mod:`jaxlin.atomic`).
     Returns the metadata (rows, columns).
     """
     out_path = os.fspath(out_path)
@@ -176,10 +176,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     n, width = sum(index.counts), len(index.header)
     src = Source(csv_path, n, index.header, chunk_rows, len(index.counts), "csv", index,
                  (list(range(width - 1)), width - 1))
-    folder = os.path.dirname(os.path.abspath(out_path))
-    fd, tmp = tempfile.mkstemp(prefix=".jaxlin-", suffix=".npy", dir=folder)
-    os.close(fd)
-    try:
+    with atomic_path(out_path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
         start = 0
         for i in range(src.n_chunks):
@@ -189,13 +186,8 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
             out.flush()
             start += len(y)
         del out
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     meta = {"columns": index.header, "rows": n, "source": os.path.basename(csv_path)}
-    with open(out_path + ".json", "w") as fh:
+    with atomic_path(out_path + ".json") as tmp, open(tmp, "w") as fh:
         json.dump(meta, fh)
     return meta
 

@@ -160,6 +160,7 @@ def test_cli_devices_flag_trains_the_same_model():
     assert len(reps) == 3
     accs = [r["test"]["accuracy"] for r in reps]
     assert max(accs) - min(accs) <= 1 / 224 + 1e-9  # at most one test row differs
+    assert [r["training"]["devices"] for r in reps] == [1, 4, 4]  # the report says so
 
 
 def test_many_classes_with_l1_stream_like_memory_with_or_without_prefetch(tmp_path):

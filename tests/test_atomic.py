@@ -1,0 +1,88 @@
+"""Atomic writes: normal permissions, no temporary file left behind, even after SIGKILL."""
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from jaxlin import atomic, cli, model_io
+from jaxlin.models import TrainedModel
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def _model():
+    return TrainedModel("logistic", "binary_cross_entropy", np.ones((2, 1)), np.zeros(1),
+                        np.zeros(2), np.ones(2), ["a", "b"], ["no", "yes"])
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_saved_model_and_converted_data_follow_the_umask(tmp_path, umask_022, capsys):
+    path = model_io.save(_model(), tmp_path / "m.npz")
+    assert _mode(path) == 0o644
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,label\n1,2,0\n3,4,1\n")
+    assert cli.main(["convert", str(csv), str(tmp_path / "d.npy")]) == 0
+    assert _mode(tmp_path / "d.npy") == 0o644 and _mode(tmp_path / "d.npy.json") == 0o644
+    assert sorted(os.listdir(tmp_path)) == ["d.csv", "d.npy", "d.npy.json", "m.npz"]
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.bin"
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(b"half")
+            raise RuntimeError("interrupted")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_temp_file_of_a_dead_process_is_removed_on_the_next_write(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    stale = tmp_path / f".m.npz.abc123.{dead}.jaxlin-tmp"
+    stale.write_bytes(b"left by a killed process")
+    mine = tmp_path / f".m.npz.xyz789.{os.getpid()}.jaxlin-tmp"  # a live writer: kept
+    mine.write_bytes(b"")
+    other = tmp_path / f".other.npz.abc123.{dead}.jaxlin-tmp"  # another target: kept
+    other.write_bytes(b"")
+    model_io.save(_model(), tmp_path / "m.npz")
+    assert sorted(os.listdir(tmp_path)) == sorted(["m.npz", mine.name, other.name])
+
+
+def test_convert_killed_with_sigkill_leaves_nothing_once_rewritten(tmp_path):
+    csv = tmp_path / "big.csv"
+    rng = np.random.default_rng(0)
+    with open(csv, "w") as fh:
+        fh.write(",".join(f"f{i}" for i in range(20)) + ",label\n")
+        for _ in range(20):
+            np.savetxt(fh, np.c_[rng.normal(size=(10000, 20)), rng.integers(0, 2, 10000)],
+                       delimiter=",", fmt="%.6g")
+    out = tmp_path / "big.npy"
+    proc = subprocess.Popen([sys.executable, "-m", "jaxlin", "convert", str(csv), str(out),
+                             "--chunk-rows", "2000"], cwd=ROOT)
+    deadline = time.time() + 120
+    while not any(n.endswith(".jaxlin-tmp") for n in os.listdir(tmp_path)):
+        assert proc.poll() is None and time.time() < deadline, "convert never started writing"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # no half-written target
+    assert any(n.endswith(".jaxlin-tmp") for n in os.listdir(tmp_path))  # SIGKILL: no clean-up
+    assert cli.main(["convert", str(csv), str(out)]) == 0
+    assert sorted(os.listdir(tmp_path)) == ["big.csv", "big.npy", "big.npy.json"]
+    assert np.load(out).shape == (200000, 21)

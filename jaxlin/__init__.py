@@ -10,6 +10,7 @@ from jaxlin.losses import LOSSES, Loss, get_loss
 from jaxlin.objective import encode_targets, value_and_grad
 from jaxlin.penalties import Penalty
 from jaxlin.verification import Verification, verify
+from jaxlin.cache import enable_compilation_cache
 
 __version__ = "0.1.0"
 
@@ -18,5 +19,5 @@ __all__ = [
     "Params", "add_bias", "contract", "init_params", "logits", "logits_one",
     "LOSSES", "Loss", "get_loss", "encode_targets", "value_and_grad", "Penalty",
     "data", "datasets", "FitResult", "fit", "fit_many", "kfold_weights", "verify",
-    "Verification",
+    "Verification", "enable_compilation_cache",
 ]

@@ -164,7 +164,8 @@ def _optimizer(args, spec, n_classes, loss):
     if optimizer == "perceptron" and get_loss(loss).target != "binary":
         raise UserError(f"--optimizer: perceptron is Rosenblatt's algorithm; it trains the "
                         f"perceptron model only, not {args.model!r}")
-    if optimizer in ("gd", "lbfgs", "perceptron") and args.batch_size is not None:
+    if optimizer in ("gd", "lbfgs", "newton", "newton-cholesky", "perceptron") \
+            and args.batch_size is not None:
         raise UserError(f"--batch-size: the {optimizer!r} optimiser uses the full batch; "
                         "use --optimizer sgd or adam for mini-batches")
     return optimizer
@@ -624,6 +625,9 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command in ("check", "train", "predict"):
+        from jaxlin.cache import enable_compilation_cache
+        enable_compilation_cache()  # the next run of the same job skips most compilation
     try:
         return args.func(args)
     except (ValueError, TypeError, OSError) as exc:

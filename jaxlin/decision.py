@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import activations
 from jaxlin.losses import get_loss
 
 # the losses whose scores are log-odds (one sigmoid per output)
@@ -54,14 +55,14 @@ def target_labels(T):
 def sigmoid(Z):
     """``σ(z) = exp(−softplus(−z))``: no overflow for any finite ``z``."""
     if isinstance(Z, jax.Array):
-        return jax.nn.sigmoid(Z)
+        return activations.sigmoid(Z)
     return np.exp(-np.logaddexp(0.0, -Z))
 
 
 def softmax(Z):
     """``softmax`` over the last axis, with the maximum subtracted first."""
     if isinstance(Z, jax.Array):
-        return jax.nn.softmax(Z, axis=-1)
+        return activations.softmax(Z)
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return E / E.sum(axis=-1, keepdims=True)
 

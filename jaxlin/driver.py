@@ -89,7 +89,9 @@ class History(NamedTuple):
     ``objective[e]`` is ``J`` after epoch ``e`` in the loss's own direction (training data,
     with the penalty; for mini-batches, the mean of the epoch's mini-batch objectives; for
     the perceptron, the number of misclassified examples); ``val_objective`` the mean
-    validation loss (no penalty); ``val_accuracy`` its accuracy.
+    validation loss (no penalty); ``val_accuracy`` its accuracy; ``learning_rate`` the step
+    size (for Newton's method, the trust-region radius); ``inner_steps`` the inner iterations
+    of the epoch (Newton: conjugate-gradient steps; NaN for solvers without any).
     """
 
     objective: Any
@@ -97,6 +99,7 @@ class History(NamedTuple):
     val_accuracy: Any
     learning_rate: Any
     grad_norm: Any
+    inner_steps: Any = None
 
 
 class Step(NamedTuple):
@@ -109,6 +112,7 @@ class Step(NamedTuple):
     learning_rate: Any
     accepted: Any = True  # False: a rejected step (bold driver), never a convergence
     status: Any = RUNNING  # a solver's own stop (the perceptron: SEPARATED)
+    inner_steps: Any = jnp.nan  # inner iterations of the epoch (Newton: CG steps)
 
 
 class Solver(NamedTuple):
@@ -189,7 +193,7 @@ def _epoch(solver: Solver, problem: Problem, s: Settings, loop: Loop) -> Loop:
     gnorm = _grad_norm(st, problem, s)
     reported = problem.objective.reported(value)
     hist = _record(loop.history, loop.epoch, objective=reported,
-                   learning_rate=st.learning_rate, grad_norm=gnorm)
+                   learning_rate=st.learning_rate, grad_norm=gnorm, inner_steps=st.inner_steps)
     status = _stops(loop, st, finite, gnorm, s)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
@@ -216,7 +220,7 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     state, value = solver.init(params)
     nan = jnp.full((s.epochs,), jnp.nan, dtype)
     return Loop(jnp.asarray(0), params, state, key_loop, value, jnp.asarray(RUNNING), params,
-                jnp.asarray(jnp.inf, dtype), jnp.asarray(0), History(nan, nan, nan, nan, nan))
+                jnp.asarray(jnp.inf, dtype), jnp.asarray(0), History(nan, nan, nan, nan, nan, nan))
 
 
 def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:

@@ -41,3 +41,28 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
 def min_eigenvalue(H):
     """Smallest eigenvalue of a symmetric matrix (``≥ 0`` everywhere ⇔ convex)."""
     return jnp.linalg.eigvalsh(H)[0]
+
+
+def hessian_matrix(objective, params: Params, X, T):
+    """The Hessian of the smooth part of the minimised objective ``m``, for any ``K``.
+
+    ``θ`` is ``ravel(Params(W, b))``: ``W`` row by row, then ``b``. From each example's
+    curvature matrix ``C_i = ∂²(s L)/∂z²`` (``K × K``, weighted by ``w_i / Σw``)::
+
+        H[(j, k), (j', k')] = Σ_i x̃_ij C_i[k, k'] x̃_ij' + 2 l2 1[j = j' < d, k = k']
+
+    with ``x̃ = [x, 1]``. Cost ``N (d+1)² K²``: meant for ``(d+1) K`` up to a few thousand
+    (``optimizer="newton-cholesky"``); larger problems use Hessian-vector products. Without
+    an intercept the bias rows and columns are those of the identity.
+    """
+    d, k = params.W.shape
+    C = objective.curvature_matrices(params, X, T)  # (N, K, K)
+    Xt = add_bias(X)
+    H = jnp.einsum("ni,nkl,nj->ikjl", Xt, C, Xt).reshape((d + 1) * k, (d + 1) * k)
+    reg = jnp.concatenate([jnp.full((d * k,), 2.0 * objective.penalty.l2, H.dtype),
+                           jnp.zeros((k,), H.dtype)])
+    H = H + jnp.diag(reg)
+    if not objective.fit_intercept:
+        bias = jnp.arange((d + 1) * k) >= d * k
+        H = jnp.where(bias[:, None] | bias[None, :], jnp.eye((d + 1) * k, dtype=H.dtype), H)
+    return H

@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
-from jaxlin.activations import sigmoid, softmax, step, step_straight_through
+from jaxlin.activations import log_sigmoid, sigmoid, softmax, step, step_straight_through
 
 
 TARGETS = ("real", "binary", "onehot")
@@ -41,6 +41,7 @@ class _LossFields(NamedTuple):
     kink_distance: Optional[Callable] = None
     curvature: Optional[Callable] = None
     spec: str = ""
+    curvature_product: Optional[Callable] = None
 
 
 class Loss(_LossFields):
@@ -67,6 +68,9 @@ class Loss(_LossFields):
       curvature: ``(z, y) -> (K,)`` second derivative ``∂²L/∂z_k²`` of an element-wise
         loss, used for the Hessian ``(1/N) X̃ᵀ diag(h) X̃``.
       spec: its short label in the tables of the docs.
+      curvature_product: ``(z, y, u) -> (K,)`` the product ``(∂²L/∂z²) u`` for a loss that
+        is not element-wise (softmax): Hessian-vector products and Newton's method use it,
+        or ``curvature ⊙ u`` when only ``curvature`` is given.
     """
 
     __slots__ = ()
@@ -82,7 +86,7 @@ class Loss(_LossFields):
             raise ValueError(f"Loss {name!r}: target must be one of {', '.join(TARGETS)}, "
                              f"got {target!r}")
         self = super().__new__(cls, name, value, delta, target, *args, **kwargs)
-        for field in ("surrogate", "kink_distance", "curvature"):
+        for field in ("surrogate", "kink_distance", "curvature", "curvature_product"):
             f = getattr(self, field)
             if f is not None and not callable(f):
                 raise TypeError(f"Loss {name!r}: {field} must be a function or None")
@@ -97,6 +101,20 @@ class Loss(_LossFields):
     def autodiff_value(self, z, y):
         """The function whose ``jax.grad`` equals :attr:`delta`."""
         return (self.surrogate or self.value)(z, y)
+
+    @property
+    def twice_differentiable(self) -> bool:
+        """Whether the loss states its second derivative (``curvature`` or its product)."""
+        return self.curvature is not None or self.curvature_product is not None
+
+    def curvature_times(self, z, y, u):
+        """``(∂²L/∂z²) u`` for one example: ``(K,)``."""
+        if self.curvature_product is not None:
+            return self.curvature_product(z, y, u)
+        if self.curvature is not None:
+            return self.curvature(z, y) * u
+        raise ValueError(f"loss: {self.name!r} states no second derivative (curvature or "
+                         "curvature_product)")
 
 
 # --- a. squared error, identity activation (linear regression / ADALINE) ---------------
@@ -194,7 +212,7 @@ def binary_cross_entropy(z, y):
     >>> round(float(binary_cross_entropy(jnp.array([0.0]), jnp.array([1.0]))), 6)
     0.693147
     """
-    return -jnp.sum(y * jax.nn.log_sigmoid(z) + (1.0 - y) * jax.nn.log_sigmoid(-z))
+    return -jnp.sum(y * log_sigmoid(z) + (1.0 - y) * log_sigmoid(-z))
 
 
 def delta_binary_cross_entropy(z, y):
@@ -222,6 +240,11 @@ def curvature_binary_cross_entropy(z, y):
 def log_likelihood(z, y):
     """``LL = Σ_k [y_k ln σ(z_k) + (1 − y_k) ln(1 − σ(z_k))]`` = ``−binary_cross_entropy``."""
     return -binary_cross_entropy(z, y)
+
+
+def curvature_log_likelihood(z, y):
+    """``∂²LL/∂z² = −σ(z) σ(−z)`` (the log-likelihood is concave)."""
+    return -sigmoid(z) * sigmoid(-z)
 
 
 def delta_log_likelihood(z, y):
@@ -256,6 +279,13 @@ def _logsumexp(v):
     m = v[a]
     rest = jnp.sum(jnp.where(jnp.arange(v.shape[-1]) == a, 0.0, jnp.exp(v - m)))
     return m + jnp.log1p(rest)
+
+
+def curvature_product_softmax_cross_entropy(z, y, u):
+    """``(∂²L/∂z²) u = (Σ y) (p ⊙ u − p (pᵀu))``: the softmax Jacobian ``diag(p) − p pᵀ``
+    applied to ``u`` (``∂δ/∂z`` with ``δ = (Σ y) p − y``)."""
+    p = softmax(z)
+    return jnp.sum(y) * (p * u - p * jnp.sum(p * u))
 
 
 def delta_softmax_cross_entropy(z, y):
@@ -401,11 +431,12 @@ LOSSES: dict[str, Loss] = {
         Loss("binary_cross_entropy", target="binary", spec="d", **_BCE),
         Loss("log_likelihood", log_likelihood, delta_log_likelihood, "binary",
              "y ln σ(z) + (1−y) ln(1−σ(z))  [maximised]", "y − σ(z)", convex=True,
-             maximise=True, spec="e"),
+             maximise=True, spec="e", curvature=curvature_log_likelihood),
         Loss("one_vs_rest_logistic", target="onehot", min_classes=2, spec="f", **_BCE),
         Loss("softmax_cross_entropy", softmax_cross_entropy, delta_softmax_cross_entropy,
-             "onehot", "logsumexp(z) − z_y", "softmax(z) − y", convex=True,
-             min_classes=2, spec="g"),
+             "onehot", "logsumexp(z − z_y)", "softmax(z) − y", convex=True,
+             min_classes=2, spec="g",
+             curvature_product=curvature_product_softmax_cross_entropy),
         Loss("multiclass_hinge", multiclass_hinge, delta_multiclass_hinge, "onehot",
              "Σ_{j≠y} max(0, z_j − z_y + 1)  [Weston–Watkins]",
              "δ_j = 1[z_j − z_y + 1 > 0], δ_y = −Σ_{j≠y} δ_j", convex=True, min_classes=2,

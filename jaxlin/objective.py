@@ -184,6 +184,39 @@ class Objective:
         g = Params(s * XtD / total + penalties.grad(l2, params.W), s * D_sum / total)
         return m, self.mask_bias(g)
 
+    def hvp(self, params: Params, X, T, v: Params) -> Params:
+        """The hand-derived Hessian-vector product of the smooth part of ``m``: ``(∇²m) v``.
+
+        With ``U = X v_W + v_b`` (how the scores move along ``v``, ``(N, K)``) and each
+        example's curvature applied to its row of ``U`` (``h ⊙ u`` for an element-wise loss,
+        the softmax Jacobian for the softmax)::
+
+            (∇²m v)_W = s Xᵀ (w ⊙ C U) / Σw + 2 l2 v_W,   (∇²m v)_b = s Σ_i w_i (C U)_i / Σw
+
+        Two passes over ``X``, like the gradient (``docs/second-order.md``).
+        """
+        _check_shapes(params, X, T)
+        v = self.mask_bias(v)  # without an intercept the bias is not a direction
+        Z, U = logits(params, X), logits(v, X)
+        CU = jax.vmap(self.loss.curvature_times)(Z, T, U)
+        if self.sample_weight is not None:
+            CU = CU * self.sample_weight.astype(X.dtype)[:, None]
+        total, s = self._total(X), self.sign
+        h = Params(s * contract(X, CU) / total + 2.0 * self.penalty.l2 * v.W,
+                   s * jnp.sum(CU, axis=0) / total)
+        return self.mask_bias(h)
+
+    def curvature_matrices(self, params: Params, X, T):
+        """Each example's ``∂²(s L)/∂z²`` as a ``(N, K, K)`` array, weighted by ``w_i / Σw``."""
+        Z = logits(params, X)
+        k = Z.shape[1]
+        eye = jnp.eye(k, dtype=X.dtype)
+        C = jax.vmap(lambda z, y: jax.vmap(lambda e: self.loss.curvature_times(z, y, e))(eye))(
+            Z, T)  # (N, K, K), symmetric
+        w = jnp.ones((X.shape[0],), X.dtype) if self.sample_weight is None else \
+            self.sample_weight.astype(X.dtype)
+        return self.sign * C * (w / self._total(X))[:, None, None]
+
     def nonsmooth(self, W):
         """The L1 term ``l1 Σ|w|`` (left to :meth:`prox` by proximal solvers)."""
         return self.penalty.l1 * jnp.sum(jnp.abs(W))

@@ -18,7 +18,8 @@ from jaxlin.driver import Settings
 from jaxlin.penalties import Penalty
 from jaxlin.solvers import OPTIMIZERS
 
-OPTIMIZER_NAMES = (*OPTIMIZERS, "lbfgs", "perceptron")
+OPTIMIZER_NAMES = (*OPTIMIZERS, "lbfgs", "newton", "newton-cholesky", "perceptron")
+FULL_BATCH = ("lbfgs", "newton", "newton-cholesky")  # second-order and quasi-Newton solvers
 INITS = ("zeros", "uniform")
 
 # The command line's defaults per optimiser (the library's are the Options defaults):
@@ -28,6 +29,9 @@ COMMAND_DEFAULTS = {
     "sgd": dict(learning_rate=0.1, epochs=20, batch_size=32),
     "adam": dict(learning_rate=0.01, epochs=100, batch_size=32),
     "lbfgs": dict(learning_rate=1.0, epochs=1000, batch_size=None, tol=1e-9, grad_tol=1e-6),
+    "newton": dict(learning_rate=1.0, epochs=100, batch_size=None, tol=1e-9, grad_tol=1e-6),
+    "newton-cholesky": dict(learning_rate=1.0, epochs=100, batch_size=None, tol=1e-9,
+                            grad_tol=1e-6),
     "perceptron": dict(learning_rate=1.0, epochs=100, batch_size=None),
     "momentum": dict(learning_rate=0.05, epochs=20, batch_size=32),
     "nesterov": dict(learning_rate=0.05, epochs=20, batch_size=32),
@@ -89,8 +93,10 @@ class Options(NamedTuple):
 
     @property
     def solver(self) -> str:
-        """The solver that runs these options: ``"lbfgs"``, ``"perceptron"`` or ``"gradient"``."""
-        return self.optimizer if self.optimizer in ("lbfgs", "perceptron") else "gradient"
+        """The solver that runs these options: ``"lbfgs"``, ``"newton"``, ``"newton-cholesky"``,
+        ``"perceptron"`` or ``"gradient"``."""
+        named = isinstance(self.optimizer, str) and self.optimizer in (*FULL_BATCH, "perceptron")
+        return self.optimizer if named else "gradient"
 
     @property
     def penalty(self) -> Penalty:
@@ -143,9 +149,16 @@ def _check_optimizer(optimizer):
 
 def _check_combinations(o: Options, loss):
     has_l1 = bool(np.any(np.asarray(o.l1) > 0))
-    if o.optimizer == "lbfgs" and has_l1:
-        raise ValueError("l1: optimizer lbfgs needs a smooth objective (L-BFGS); use 'gd' or "
+    if o.optimizer in FULL_BATCH and has_l1:
+        raise ValueError(f"l1: optimizer {o.optimizer} needs a smooth objective; use 'gd' or "
                          "'sgd' (proximal steps) for an L1 penalty")
+    if o.optimizer in ("newton", "newton-cholesky"):
+        if loss is not None and not loss.twice_differentiable:
+            raise ValueError(f"optimizer: {o.optimizer} needs the loss's second derivative; "
+                             f"loss {loss.name!r} states none (curvature or "
+                             "curvature_product)")
+        if o.batch_size is not None:
+            raise ValueError(f"batch_size: {o.optimizer} is a full-batch method")
     if o.adaptive_lr and (o.optimizer not in ("gd", "sgd") or o.batch_size is not None):
         raise ValueError("adaptive_lr: the bold driver needs full-batch 'gd' (no batch_size)")
     if o.optimizer == "perceptron":

@@ -118,6 +118,11 @@ def build(settings: dict, data: dict, model: TrainedModel, result, split, penalt
     }
 
 
+_SECOND_ORDER = {"lbfgs": " (zoom line search)",
+                 "newton": " (trust region, CG on the hand-derived Hessian-vector product)",
+                 "newton-cholesky": " (explicit Hessian, Cholesky, backtracking)"}
+
+
 def _placement(devices) -> dict:
     """Where training ran: the device count the rows were sharded over, and the platform."""
     import jax
@@ -159,7 +164,7 @@ def format_text(rep: dict) -> str:
         + (f" [{rep['model']['formula']}]" if rep["model"]["formula"] else "")
         + (f" + {rep['model']['penalty']}" if rep["model"]["penalty"] else ""),
         f"  optimiser   {s['optimizer']}"
-        + (" (zoom line search)" if s["optimizer"] == "lbfgs" else
+        + (_SECOND_ORDER[s["optimizer"]] if s["optimizer"] in _SECOND_ORDER else
            f", learning rate {s['learning_rate']:g}")
         + (f", batch size {s['batch_size']}" if s.get("batch_size") else ", full batch")
         + (" (bold driver)" if s.get("adaptive_lr") else ""),

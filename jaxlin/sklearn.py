@@ -25,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from jaxlin import decision
+from jaxlin.cache import enable_compilation_cache
 from jaxlin.driver import DIVERGED
 from jaxlin.losses import Loss
 from jaxlin.training import fit as _fit
@@ -46,6 +47,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def fit(self, X, y, sample_weight=None):
+        enable_compilation_cache()  # refits and cross-validation reuse compiled programs
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
@@ -127,9 +129,10 @@ class LogisticRegression(_LinearClassifier):
     """Logistic regression: binary cross-entropy, or softmax cross-entropy for > 2 classes.
 
     Minimises ``C Σ w_i L_i + ½ (1 − ρ) ‖W‖² + ρ ‖W‖₁`` (ρ = ``l1_ratio``), as scikit-learn.
-    ``solver``: ``"lbfgs"`` (smooth penalties only) or a jaxlin optimiser (``"gd"``,
-    ``"adam"``, …; L1 by proximal steps). ``tol`` bounds the gradient norm (L-BFGS) or
-    the change of the objective (the others).
+    ``solver``: ``"lbfgs"``, ``"newton"`` (trust-region Newton-CG), ``"newton-cholesky"``
+    (smooth penalties only) or a jaxlin optimiser (``"gd"``, ``"adam"``, …; L1 by proximal
+    steps). ``tol`` bounds the gradient norm (L-BFGS, Newton) or the change of the objective
+    (the others).
     """
 
     def __init__(self, *, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
@@ -152,6 +155,9 @@ class LogisticRegression(_LinearClassifier):
         if self.solver == "lbfgs":
             return dict(optimizer="lbfgs", l1=l1, l2=l2, epochs=self.max_iter, grad_tol=self.tol,
                         tol=1e-14)
+        if self.solver in ("newton", "newton-cholesky"):
+            return dict(optimizer=self.solver, l1=l1, l2=l2, epochs=self.max_iter,
+                        grad_tol=self.tol)
         return dict(optimizer=self.solver, learning_rate=self.learning_rate, l1=l1, l2=l2,
                     epochs=self.max_iter, tol=self.tol)
 

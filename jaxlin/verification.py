@@ -75,14 +75,13 @@ def _rel(a, b, keep=None):
 
 
 def central_differences(f: Callable, x, h: float = FD_STEP):
-    """Gradient (or Jacobian, stacked on the last axis) of ``f`` at ``x`` by ``(f(x+he) − f(x−he)) / 2h``."""
+    """Gradient (or Jacobian, stacked on the last axis) of ``f`` at ``x`` by ``(f(x+he) − f(x−he)) / 2h``.
+
+    Both sides are one batched evaluation of ``f`` (one copy of it in a compiled program)."""
     flat, unravel = ravel_pytree(x)
     eye = jnp.eye(flat.size, dtype=flat.dtype) * h
-
-    def one(e):
-        return (f(unravel(flat + e)) - f(unravel(flat - e))) / (2 * h)
-
-    cols = jax.vmap(one)(eye)  # (P, ...)
+    values = jax.vmap(lambda e: f(unravel(flat + e)))(jnp.concatenate([eye, -eye]))
+    cols = (values[:flat.size] - values[flat.size:]) / (2 * h)  # (P, ...)
     return jnp.moveaxis(cols, 0, -1)
 
 
@@ -131,6 +130,8 @@ def problems(loss: Loss, k: int, seed: int) -> dict:
         Z=sample_scores(rng, n, k), T=random_targets(loss, rng, n, k),
         X=rng.standard_normal((m, d)), TX=random_targets(loss, rng, m, k),
         params=Params(W, rng.uniform(-1.0, 1.0, k)),
+        U=rng.standard_normal((n, k)), V=Params(rng.standard_normal((d, k)),
+                                                rng.standard_normal(k)),
         pen=Penalty(*np.array([[p.l1, p.l2] for p in PENALTY_CASES.values()]).T),
         Xc=rng.standard_normal((s, 2, 2)),
         Tc=np.stack([random_targets(loss, rng, 2, k) for _ in range(s)]),
@@ -201,6 +202,37 @@ def _gradients(loss: Loss, params: Params, X, T, pen: Penalty):
     return dict(g_hand=hand, g_auto=auto, g_fd=fd, used=jnp.sum(w))
 
 
+def _second_order(loss: Loss, Z, T, U, params: Params, X, TX, V: Params, pen: Penalty):
+    """The objective's Hessian-vector product ``(∇²J) v`` for each penalty, and for a loss
+    that is not element-wise its ``(∂²L/∂z²) u`` per point (an element-wise one has its
+    curvature checked directly), against autodiff (``jvp`` of ``grad``) and central
+    differences of the hand gradient along ``v`` / of δ along ``u``."""
+    out = {}
+    if loss.curvature_product is not None:
+        cp = jax.vmap(loss.curvature_product)(Z, T, U)
+        cp_auto = jax.vmap(lambda z, y, u: jax.jvp(lambda a: jax.grad(loss.value)(a, y), (z,),
+                                                    (u,))[1])(Z, T, U)
+        side = jnp.array([FD_STEP, -FD_STEP], Z.dtype)
+        Dpm = jax.vmap(lambda z, y, u: jax.vmap(lambda t: loss.delta(z + t * u, y))(side))(
+            Z, T, U)
+        out = dict(cp=cp, cp_auto=cp_auto, cp_fd=(Dpm[:, 0] - Dpm[:, 1]) / (2 * FD_STEP))
+    w = jnp.where(_probe(loss, X @ params.W + params.b, TX)[1], 0.0, 1.0)
+    flat = lambda g: ravel_pytree(g)[0]
+
+    def one(l2):
+        o = obj.Objective(loss, Penalty(0.0, l2), w)
+        hand = flat(o.hvp(params, X, TX, V))
+        auto = flat(jax.jvp(jax.grad(lambda q: obj.autodiff_objective(
+            q, X, TX, loss, Penalty(0.0, l2), w) * o.sign), (params,), (V,))[1])
+        g = jax.vmap(lambda t: flat(o.smooth_value_and_grad(
+            jax.tree.map(lambda a, b: a + t * b, params, V), X, TX)[1]))(
+                jnp.array([FD_STEP, -FD_STEP], X.dtype))
+        return hand, auto, (g[0] - g[1]) / (2 * FD_STEP)
+
+    hand, auto, fd = jax.vmap(one)(pen.l2[:2])  # no penalty, and L2
+    return dict(out, hv=hand, hv_auto=auto, hv_fd=fd)
+
+
 def _hessians(loss: Loss, X, T, W, B):
     """Autodiff Hessians of the minimised ``J`` for a batch of 2-row problems: their
     eigenvalues follow ``∂²L/∂z²`` closely."""
@@ -221,6 +253,9 @@ def battery(loss: Loss, p: dict) -> dict:
     if loss.curvature is not None:
         out.update(_curvature(loss, p["Z"], p["T"]))
     out.update(_gradients(loss, p["params"], p["X"], p["TX"], p["pen"]))
+    if loss.twice_differentiable:
+        out.update(_second_order(loss, p["Z"], p["T"], p["U"], p["params"], p["X"], p["TX"],
+                                 p["V"], p["pen"]))
     if loss.convex:
         out.update(_hessians(loss, p["Xc"], p["Tc"], p["Wc"], p["Bc"]))
     return out
@@ -336,6 +371,14 @@ def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
         rows.append(_judged(f"∇J{suffix}" + tag, "",
                             rel_err(out["g_hand"][i], out["g_auto"][i]),
                             None if straight else rel_err(out["g_hand"][i], out["g_fd"][i])))
+    if loss.curvature_product is not None:
+        rows.append(_judged("(∂²L/∂z²) u" + tag, "", rel_err(out["cp"][keep], out["cp_auto"][keep]),
+                            rel_err(out["cp"][keep], out["cp_fd"][keep])))
+    if loss.twice_differentiable:
+        for i, suffix in [(0, ""), (1, " + L2")]:
+            rows.append(_judged(f"∇²J v{suffix}" + tag, "",
+                                rel_err(out["hv"][i], out["hv_auto"][i]),
+                                rel_err(out["hv"][i], out["hv_fd"][i])))
     if loss.convex:
         rows.append(_convexity_row(out["hess"], tag))
     return rows, notes

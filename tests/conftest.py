@@ -3,6 +3,9 @@ import os
 # scikit-learn's array-API check (NumPy inputs with dispatch on) runs only with this set,
 # and it must be set before SciPy is imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# The command line turns on a persistent compilation cache in ~/.cache/jaxlin; the suite runs
+# without one (tests of the cache set their own folder).
+os.environ["JAXLIN_CACHE_DIR"] = "off"
 
 import jax
 import pytest

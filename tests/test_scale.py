@@ -32,7 +32,8 @@ def test_sharded_over_4_devices_equals_one_device():
             X = rng.normal(size=(n, 6)); y = rng.integers(0, 3, n)
             for kw in [dict(optimizer="gd", epochs=50, learning_rate=0.5),
                        dict(optimizer="sgd", batch_size=16, epochs=5),
-                       dict(optimizer="lbfgs", epochs=50)]:
+                       dict(optimizer="lbfgs", epochs=50),
+                       dict(optimizer="newton", epochs=8)]:
                 a = fit(X, y, "softmax_cross_entropy", l2=0.01, **kw)
                 b = fit(X, y, "softmax_cross_entropy", l2=0.01, devices=4, **kw)
                 tol = 1e-6 if kw["optimizer"] == "sgd" else 1e-5

@@ -1,0 +1,170 @@
+"""Second order: hand-derived Hessian-vector products and Newton's method."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+import jaxlin
+from jaxlin import datasets
+from jaxlin.hessian import hessian_matrix
+from jaxlin.linear import Params
+from jaxlin.losses import LOSSES
+from jaxlin.objective import Objective, autodiff_objective
+from jaxlin.penalties import Penalty
+
+from helpers import rel_err
+
+SECOND_ORDER = [name for name, loss in LOSSES.items() if loss.twice_differentiable]
+
+
+def _problem(name, k, rng, n=30, d=5):
+    loss = LOSSES[name]
+    k = max(k, loss.min_classes) if loss.target == "onehot" else k
+    X = jnp.asarray(rng.normal(size=(n, d)))
+    if loss.target == "onehot":
+        T = jax.nn.one_hot(rng.integers(0, k, n), k, dtype=jnp.float64)
+    elif loss.target == "binary":
+        T = jnp.asarray((rng.random((n, k)) < 0.5).astype(float))
+    else:
+        T = jnp.asarray(rng.normal(size=(n, k)))
+    p = Params(jnp.asarray(rng.normal(size=(d, k))), jnp.asarray(rng.normal(size=k)))
+    v = Params(jnp.asarray(rng.normal(size=(d, k))), jnp.asarray(rng.normal(size=k)))
+    return loss, X, T, p, v
+
+
+def test_every_twice_differentiable_builtin_states_its_second_derivative():
+    assert set(SECOND_ORDER) == {"squared_error", "squared_error_sigmoid",
+                                 "binary_cross_entropy", "log_likelihood",
+                                 "one_vs_rest_logistic", "softmax_cross_entropy"}
+
+
+@pytest.mark.parametrize("name", SECOND_ORDER)
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("weighted,intercept", [(False, True), (True, True), (True, False)])
+def test_hvp_matches_jvp_of_grad_and_differences(name, k, weighted, intercept):
+    rng = np.random.default_rng(hash((name, k, weighted, intercept)) % 2**32)
+    loss, X, T, p, v = _problem(name, k, rng)
+    w = jnp.asarray(rng.random(X.shape[0])) if weighted else None
+    o = Objective.build(loss, Penalty(0.0, 0.2), w, fit_intercept=intercept)
+    p = o.mask_bias(p)
+    hand = ravel_pytree(o.hvp(p, X, T, v))[0]
+    # autodiff: forward over reverse of J written out directly (own sign: minimised)
+    J = lambda q: o.sign * autodiff_objective(o.mask_bias(q), X, T, loss, o.penalty, w)
+    auto = ravel_pytree(o.mask_bias(jax.jvp(jax.grad(J), (p,), (v,))[1]))[0]
+    assert rel_err(hand, auto) <= 1e-10
+    vm = o.mask_bias(v)  # without an intercept the bias stays at 0: not a direction
+    g = lambda t: ravel_pytree(o.smooth_value_and_grad(
+        jax.tree.map(lambda a, b: a + t * b, p, vm), X, T)[1])[0]
+    fd = (g(1e-6) - g(-1e-6)) / 2e-6
+    assert rel_err(hand, fd) <= 1e-6
+
+
+@pytest.mark.parametrize("name", SECOND_ORDER)
+def test_explicit_hessian_matches_autodiff(name):
+    rng = np.random.default_rng(5)
+    loss, X, T, p, _ = _problem(name, 2, rng)
+    o = Objective.build(loss, Penalty(0.0, 0.1), jnp.asarray(rng.random(X.shape[0])))
+    theta, unravel = ravel_pytree(p)
+    H = jax.hessian(lambda t: o.value(unravel(t), X, T))(theta)
+    assert rel_err(hessian_matrix(o, p, X, T), H) <= 1e-10
+
+
+def test_a_loss_without_a_second_derivative_is_refused_by_newton():
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    with pytest.raises(ValueError, match="optimizer: newton needs the loss's second derivative"):
+        jaxlin.fit(X, y, "hinge", optimizer="newton")
+    with pytest.raises(ValueError, match="l1"):
+        jaxlin.fit(X, y, optimizer="newton", l1=0.1)
+    with pytest.raises(ValueError, match="batch_size"):
+        jaxlin.fit(X, y, optimizer="newton-cholesky", batch_size=4)
+
+
+@pytest.fixture(scope="module")
+def spambase():
+    d = datasets.load("spambase")
+    X = (d.X - d.X.mean(0)) / d.X.std(0)
+    return X, d.y, 1.0 / (2 * len(d.y))
+
+
+@pytest.fixture(scope="module")
+def spambase_optimum(spambase):
+    X, y, l2 = spambase
+    r = jaxlin.fit(X, y, optimizer="newton", l2=l2, epochs=100, grad_tol=1e-10,
+                   dtype=jnp.float64)
+    return r
+
+
+def test_newton_reaches_the_spambase_optimum_in_float64(spambase, spambase_optimum):
+    X, y, l2 = spambase
+    r = spambase_optimum
+    assert r.stop_reason == "gradient_tol" and int(r.epochs) <= 30
+    # ‖∇J‖ recomputed by autodiff, independently of the hand gradient
+    T = jnp.asarray(y, jnp.float64)[:, None]
+    g = jax.grad(autodiff_objective)(r.params, jnp.asarray(X), T, "binary_cross_entropy",
+                                     Penalty(0.0, l2))
+    assert float(jnp.sqrt(jnp.sum(g.W ** 2) + jnp.sum(g.b ** 2))) <= 1e-9
+    inner = np.asarray(r.history.inner_steps[:int(r.epochs)])
+    assert np.all(inner >= 1) and np.all(inner == np.round(inner))  # CG steps per epoch
+
+
+def test_newton_in_float32_is_within_1e_4_of_the_float64_optimum(spambase, spambase_optimum):
+    X, y, l2 = spambase
+    r = jaxlin.fit(X, y, optimizer="newton", l2=l2, epochs=100, grad_tol=1e-6)
+    assert r.params.W.dtype == jnp.float32
+    np.testing.assert_allclose(r.params.W, spambase_optimum.params.W, rtol=0, atol=1e-4)
+
+
+def test_newton_cholesky_and_lbfgs_reach_the_same_optimum(spambase, spambase_optimum):
+    X, y, l2 = spambase
+    chol = jaxlin.fit(X, y, optimizer="newton-cholesky", l2=l2, epochs=100, grad_tol=1e-10,
+                      dtype=jnp.float64)
+    assert chol.stop_reason == "gradient_tol"
+    np.testing.assert_allclose(chol.params.W, spambase_optimum.params.W, rtol=0, atol=1e-8)
+    lb = jaxlin.fit(X, y, optimizer="lbfgs", l2=l2, epochs=2000, grad_tol=1e-9,
+                    dtype=jnp.float64)
+    np.testing.assert_allclose(lb.params.W, spambase_optimum.params.W, rtol=0, atol=1e-6)
+
+
+def test_newton_matches_scikit_learns_newton_cg():
+    from sklearn.linear_model import LogisticRegression
+    d = datasets.load("kidcreative")
+    X = (d.X - d.X.mean(0)) / d.X.std(0)
+    sk = LogisticRegression(C=1.0, solver="newton-cg", tol=1e-12, max_iter=1000).fit(X, d.y)
+    r = jaxlin.fit(X, d.y, optimizer="newton", l2=1 / (2 * len(d.y)), grad_tol=1e-11,
+                   epochs=100, dtype=jnp.float64)
+    np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], sk.coef_[0], atol=1e-6)
+
+
+def test_newton_multinomial_with_weights_and_many_models():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = np.argmax(X[:, :3] + rng.normal(size=(200, 3)), axis=1)
+    w = rng.random(200)
+    many = jaxlin.fit_many(X, y, "softmax_cross_entropy", optimizer="newton",
+                           l2=[0.001, 0.01, 0.1], sample_weight=w, epochs=50, grad_tol=1e-9,
+                           dtype=jnp.float64)
+    for i, l2 in enumerate([0.001, 0.01, 0.1]):
+        one = jaxlin.fit(X, y, "softmax_cross_entropy", optimizer="newton", l2=l2,
+                         sample_weight=w, epochs=50, grad_tol=1e-9, dtype=jnp.float64)
+        np.testing.assert_allclose(many.params.W[i], one.params.W, atol=1e-9)
+        # the gradient at the result, by autodiff with the weighted mean
+        T = jax.nn.one_hot(y, 3, dtype=jnp.float64)
+        g = jax.grad(autodiff_objective)(one.params, jnp.asarray(X), T, "softmax_cross_entropy",
+                                         Penalty(0.0, l2), jnp.asarray(w))
+        assert float(jnp.max(jnp.abs(g.W))) < 1e-9
+
+
+def test_command_line_and_bridge_take_newton(capsys):
+    from jaxlin import cli
+    from jaxlin.sklearn import LogisticRegression
+    assert cli.main(["train", "--optimizer", "newton", "--json", "-", "--quiet"]) == 0
+    import json
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["training"]["stop_reason"] in ("gradient_tol", "objective_tol")
+    assert rep["training"]["epochs"] < 30
+    d = datasets.load("kidcreative")
+    X = (d.X - d.X.mean(0)) / d.X.std(0)
+    a = LogisticRegression(solver="newton", tol=1e-10).fit(X, d.y)
+    b = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, d.y)
+    np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-4)

@@ -13,8 +13,8 @@ import os
 import sys
 import time
 
-from benchmarks import (case_check, case_compile, case_fit, case_scaling, case_sgd, case_step,
-                        case_stream)
+from benchmarks import (case_check, case_compile, case_fit, case_newton, case_scaling, case_sgd,
+                        case_step, case_stream)
 from benchmarks.harness import Settings, machine
 
 CASES = {
@@ -26,6 +26,7 @@ CASES = {
     "scaling": case_scaling.run,
     "stream": case_stream.run,
     "check": case_check.run,
+    "newton": case_newton.run,
 }
 
 

@@ -3,7 +3,9 @@
 A solver is a factory ``make(problem, hyper, settings) → Solver(init, step)``; what it builds
 once (the optax transformation, the batch layout) is built outside the loop. It sees only the
 minimised objective ``m`` of :class:`~jaxlin.objective.Objective` — never a loss name, a sign,
-a weight or an intercept mask — and it never decides when to stop: the driver does.
+a weight or an intercept mask — and the stopping rules are the driver's. A solver only reports
+its own end: the perceptron once every example is classified, Newton once the decrease its
+model promises is below the float resolution of ``m`` (``objective_tol``).
 
 * gradient descent — with a ``batch_size`` each epoch is a ``lax.scan`` over a fresh
   permutation of the training rows; without one, a full-batch step. **Last partial batch:**
@@ -33,7 +35,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxlin.driver import RUNNING, SEPARATED, Hyper, Problem, Settings, Solver, Step, select
+from jaxlin.driver import (OBJECTIVE_TOL, RUNNING, SEPARATED, Hyper, Problem, Settings, Solver,
+                           Step, select)
 from jaxlin.linear import Params
 
 BOLD_DRIVER_GROW, BOLD_DRIVER_SHRINK = 1.05, 0.5
@@ -279,8 +282,8 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         m_new, g_new = obj.smooth_value_and_grad(new, X, T)
         rho = (m - m_new) / jnp.where(predicted > 0, predicted, 1.0)
         accept = jnp.isfinite(m_new) & (predicted > 0) & (rho > TR_ACCEPT)
-        # the model promises less than the float resolution of m: nothing left to gain, so
-        # the step counts for the driver's tol (the parameters stay)
+        # the model promises less than the float resolution of m: nothing is left to gain in
+        # this precision (float32 near the optimum), so the run stops as converged in value
         exhausted = predicted <= 10 * jnp.finfo(X.dtype).eps * jnp.maximum(1.0, jnp.abs(m))
         pnorm = jnp.linalg.norm(p)
         radius = jnp.where(rho < TR_SHRINK, TR_SHRINK * pnorm,
@@ -290,6 +293,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         grad = select(accept, g_new, state.grad)
         return Step(select(accept, new, params), NewtonState(radius, grad),
                     jnp.where(accept, m_new, m), grad, radius, accept | exhausted,
+                    jnp.where(exhausted, OBJECTIVE_TOL, RUNNING),
                     inner_steps=cg_steps.astype(X.dtype))
 
     return Solver(init, step)

@@ -183,7 +183,7 @@ BAD = [
     (["train", "--data", "{three.csv}", "--model", "perceptron", "--optimizer", "perceptron"],
      None),  # allowed: multi-class perceptron falls back to SGD — checked below as success
     (["train", "--model", "tree"], "unknown model 'tree'"),
-    (["train", "--optimizer", "newton"], "unknown optimizer 'newton'"),
+    (["train", "--optimizer", "newtonian"], "unknown optimizer 'newtonian'"),
     (["train", "--lr", "0"], "--lr: must be a positive number"),
     (["train", "--lr", "-0.5"], "--lr: must be a positive number"),
     (["train", "--optimizer", "sgd", "--batch-size", "0"], "--batch-size: must be a positive"),

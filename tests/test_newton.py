@@ -168,3 +168,9 @@ def test_command_line_and_bridge_take_newton(capsys):
     a = LogisticRegression(solver="newton", tol=1e-10).fit(X, d.y)
     b = LogisticRegression(solver="newton-cholesky", tol=1e-10).fit(X, d.y)
     np.testing.assert_allclose(a.coef_, b.coef_, atol=1e-4)
+
+
+def test_float32_newton_stops_by_itself_when_no_decrease_is_left(spambase):
+    X, y, l2 = spambase
+    r = jaxlin.fit(X, y, optimizer="newton", l2=l2, epochs=500, grad_tol=1e-12)  # unreachable
+    assert r.stop_reason == "objective_tol" and int(r.epochs) < 40

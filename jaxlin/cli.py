@@ -602,10 +602,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = sub.add_parser("predict", help="predict with a saved model",
                              description="Apply a model saved by 'jaxlin train --save' to a "
-                                         "CSV or IDX file; writes one predicted class per row.",
+                                         "CSV, IDX or .npy file; writes one predicted class per "
+                                         "row and names the columns it ignores.",
                              formatter_class=_HelpFormatter)
     predict.add_argument("--model", required=True, metavar="PATH", help="a model saved by --save")
-    predict.add_argument("--data", required=True, metavar="FILE", help="a CSV or IDX file")
+    predict.add_argument("--data", required=True, metavar="FILE",
+                         help="a CSV, IDX or .npy file (columns matched by name when it names "
+                              "them)")
     predict.add_argument("--output", metavar="FILE", help="write the CSV here (default: stdout)")
     predict.set_defaults(func=_cmd_predict)
 

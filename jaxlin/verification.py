@@ -236,7 +236,7 @@ def _second_order(loss: Loss, Z, T, U, params: Params, X, TX, V: Params, pen: Pe
 def _hessians(loss: Loss, X, T, W, B):
     """Autodiff Hessians of the minimised ``J`` for a batch of 2-row problems: their
     eigenvalues follow ``∂²L/∂z²`` closely."""
-    sign = -1.0 if loss.maximise else 1.0
+    sign = obj.Objective(loss).sign  # the minimised direction (−1 for a maximised loss)
 
     def one(X, T, W, b):
         theta, unravel = ravel_pytree(Params(W, b))

@@ -100,7 +100,7 @@ def test_not_fitted_and_bad_parameters():
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
     with pytest.raises(ValueError, match="C: must be positive"):
         LogisticRegression(C=0).fit(X, y)
-    with pytest.raises(ValueError, match="l1: optimizer lbfgs needs a smooth objective"):
+    with pytest.raises(ValueError, match="l1: optimizer newton needs a smooth objective"):
         LogisticRegression(l1_ratio=0.5).fit(X, y)
     with pytest.raises(ValueError, match="loss: unknown loss 'modified_huber'"):
         SGDClassifier(loss="modified_huber").fit(X, y)

@@ -28,7 +28,7 @@ from jaxlin.linear import Params
 from jaxlin.losses import LOSSES, Loss
 from jaxlin.penalties import Penalty
 from jaxlin.verification import (AUTODIFF_TOL, FD_TOL, Row, central_differences, format_rows,
-                           judge, loss_jobs, rel_err, row, run_all)
+                                 gradients, judge, loss_jobs, rel_err, row, run_all)
 
 ERRATA_TOL = 1e-8  # errata mix float arithmetic and 3-decimal classic values
 
@@ -71,13 +71,9 @@ def gradient_row(loss: Loss, penalty: Penalty, params, X, T, name: str = "") -> 
     comparison through :func:`jaxlin.verify`). Finite differences are skipped for a
     straight-through loss (its ``δ`` is not the gradient of its value).
     """
-    _, g = obj.value_and_grad(params, X, T, loss, penalty)
-    _, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalty)
-    hand, auto = ravel_pytree(g)[0], ravel_pytree(ga)[0]
-    if loss.surrogate is None:
-        fd = central_differences(lambda p: obj.objective(p, X, T, loss, penalty), params)
-        note = ""
-    else:
+    hand, auto, fd = gradients(loss, penalty, params, X, T)
+    note = ""
+    if loss.surrogate is not None:
         fd, note = None, "straight-through: not the gradient of L; FD gives 0"
     return row(name or f"∇J {loss.name}", f"δ = {loss.delta_formula}", hand, auto, fd, note)
 

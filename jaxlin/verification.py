@@ -185,20 +185,21 @@ def _curvature(loss: Loss, Z, T):
                 h_fd=jnp.diagonal(jac, axis1=1, axis2=2))
 
 
-def _gradients(loss: Loss, params: Params, X, T, pen: Penalty):
-    """Hand ``∇J`` against ``jax.grad`` and central differences of ``J`` for each penalty;
-    rows near a kink get weight 0."""
-    w = jnp.where(_probe(loss, X @ params.W + params.b, T)[1], 0.0, 1.0)
+def gradients(loss: Loss, penalty: Penalty, params: Params, X, T, w=None):
+    """The one gradient comparison: the hand-derived ``∇J`` (through δ and ``Xᵀ Δ``),
+    ``jax.grad`` of ``J`` written out directly, and central differences of ``J``, flat."""
     flat = lambda g: ravel_pytree(g)[0]
+    hand = flat(obj.value_and_grad(params, X, T, loss, penalty, w)[1])
+    auto = flat(obj.autodiff_value_and_grad(params, X, T, loss, penalty, w)[1])
+    fd = central_differences(lambda q: obj.objective(q, X, T, loss, penalty, w), params)
+    return hand, auto, flat(fd)
 
-    def one(l1, l2):
-        p = Penalty(l1, l2)
-        hand = flat(obj.value_and_grad(params, X, T, loss, p, w)[1])
-        auto = flat(obj.autodiff_value_and_grad(params, X, T, loss, p, w)[1])
-        fd = central_differences(lambda q: obj.objective(q, X, T, loss, p, w), params)
-        return hand, auto, flat(fd)
 
-    hand, auto, fd = jax.vmap(one)(pen.l1, pen.l2)
+def _gradients(loss: Loss, params: Params, X, T, pen: Penalty):
+    """:func:`gradients` for each penalty; rows near a kink get weight 0."""
+    w = jnp.where(_probe(loss, X @ params.W + params.b, T)[1], 0.0, 1.0)
+    hand, auto, fd = jax.vmap(lambda l1, l2: gradients(loss, Penalty(l1, l2), params, X, T, w))(
+        pen.l1, pen.l2)
     return dict(g_hand=hand, g_auto=auto, g_fd=fd, used=jnp.sum(w))
 
 

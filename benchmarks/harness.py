@@ -71,6 +71,7 @@ def machine() -> dict:
     except OSError:
         pass
     dev = jax.devices()[0]
+    print(f"running on {dev.platform}: {getattr(dev, 'device_kind', str(dev))}", flush=True)
     return {
         "date": datetime.date.today().isoformat(),
         "cpu": cpu,

@@ -3,6 +3,7 @@
     python -m benchmarks            # full sizes, ≥ 5 repeats, writes RESULTS.md
     python -m benchmarks --quick    # smaller sizes, fewer repeats (under 2 minutes)
     python -m benchmarks --only step,sgd
+    python -m benchmarks --device gpu  # on a machine with one: writes RESULTS-gpu.md
 
 Ratios are measured within one run on one machine; times are medians after warm-up.
 """
@@ -54,13 +55,42 @@ def to_markdown(results, info, mode) -> str:
     return "\n".join(lines)
 
 
+# JAX platform lists per --device; the CPU stays listed for scikit-learn's side and the host
+PLATFORMS = {"cpu": "cpu", "gpu": "cuda,cpu", "tpu": "tpu,cpu"}
+
+
+def use_device(kind: str) -> str | None:
+    """Run this process and its measurement subprocesses on ``kind``'s devices.
+
+    Returns an error message when no such device is present, else ``None``. Must be called
+    before JAX starts a backend.
+    """
+    import jax
+
+    os.environ["JAX_PLATFORMS"] = PLATFORMS[kind]
+    try:
+        jax.config.update("jax_platforms", PLATFORMS[kind])
+        found = jax.devices()[0].platform
+    except RuntimeError as e:
+        return f"no {kind} device here ({str(e).splitlines()[0]})"
+    if (found == "cpu") != (kind == "cpu"):
+        return f"no {kind} device here (JAX found {found})"
+    return None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks")
     ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     ap.add_argument("--tiny", action="store_true", help="smallest sizes (the test suite's check)")
     ap.add_argument("--only", help="comma-separated cases: " + ",".join(CASES))
-    ap.add_argument("--out", help="write the markdown here (default: RESULTS.md for a full run)")
+    ap.add_argument("--out", help="write the markdown here (default for a full run: RESULTS.md "
+                    "on the CPU, RESULTS-gpu.md or RESULTS-tpu.md on an accelerator)")
+    ap.add_argument("--device", choices=list(PLATFORMS), default="cpu",
+                    help="where jaxlin runs (scikit-learn always runs on the CPU)")
     args = ap.parse_args(argv)
+    problem = use_device(args.device)
+    if problem:
+        ap.error(f"--device {args.device}: {problem}")
     s = Settings(quick=args.quick or args.tiny, tiny=args.tiny,
                  repeats=1 if args.tiny else (3 if args.quick else 7))
     names = args.only.split(",") if args.only else list(CASES)
@@ -82,7 +112,8 @@ def main(argv=None) -> int:
         sys.stdout.flush()
     mode = "tiny" if args.tiny else ("quick" if args.quick else "full")
     md = to_markdown(results, info, mode)
-    out = args.out or (os.path.join(os.path.dirname(__file__), "RESULTS.md")
+    name = "RESULTS.md" if args.device == "cpu" else f"RESULTS-{args.device}.md"
+    out = args.out or (os.path.join(os.path.dirname(__file__), name)
                        if mode == "full" and not args.only else None)
     if out:
         with open(out, "w", encoding="utf-8") as fh:

@@ -213,12 +213,21 @@ def _fit(args, split, loss, opts, spec, n_classes):
         res = fit(st.transform(split.X_train), y_fit, loss, validation_data=validation,
                   n_classes=None if get_loss(loss).target == "real" else n_classes,
                   one_vs_rest=spec.one_vs_rest and n_classes > 2, seed=args.seed,
-                  progress=progress, devices=args.devices, **opts._asdict())
+                  progress=progress, devices=args.devices, **_checkpointing(args),
+                  **opts._asdict())
         res.params.W.block_until_ready()
     finally:
         if progress is not None:
             progress.close()
     return res, time.perf_counter() - t
+
+
+def _checkpointing(args) -> dict:
+    """``fit``'s checkpoint arguments from the flags."""
+    if args.resume and not args.checkpoint:
+        raise UserError("--resume: needs --checkpoint PATH")
+    return dict(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                resume=args.resume)
 
 
 def _cmd_train(args) -> int:
@@ -315,8 +324,8 @@ def _write_outputs(args, rep, model, split, t_start):
         _write_json(rep, args.json)
         outputs["json"] = args.json
     rep["outputs"] = outputs
-    if not args.quiet:
-        print(format_text(rep))
+    if not args.quiet:  # with the JSON on stdout, the text goes to stderr: stdout stays JSON
+        print(format_text(rep), file=sys.stderr if args.json == "-" else sys.stdout)
 
 
 def _write_json(obj, path):
@@ -450,7 +459,8 @@ def _cmd_train_stream(args) -> int:
     t = time.perf_counter()
     try:
         r = stream.fit_stream(src, loss, n_classes=n_classes if n_classes > 2 else None,
-                              seed=args.seed, progress=progress, **opts)
+                              seed=args.seed, progress=progress, **_checkpointing(args),
+                              **opts)
     finally:
         if progress is not None:
             progress.close()
@@ -563,6 +573,14 @@ def _train_arguments(train):
                             "CSV); mini-batch SGD, no evaluation report")
     train.add_argument("--chunk-rows", type=POSITIVE_INT, default=65536, help="--stream: rows per chunk")
     train.add_argument("--n-classes", type=_number(int, lambda v: v >= 2, "at least 2"), help="--stream: number of classes (default 2)")
+    train.add_argument("--checkpoint", metavar="PATH",
+                       help="write the training state to PATH (.npz) between chunks of epochs "
+                            "(with --stream: between chunks of rows) and on Ctrl-C")
+    train.add_argument("--checkpoint-every", type=POSITIVE_INT, default=1, metavar="N",
+                       help="--checkpoint: write after every N chunks")
+    train.add_argument("--resume", action="store_true",
+                       help="--checkpoint: go on from PATH when it exists (same data and "
+                            "settings); the result equals an uninterrupted run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -631,11 +649,20 @@ def main(argv=None) -> int:
     if args.command in ("check", "train", "predict"):
         from jaxlin.cache import enable_compilation_cache
         enable_compilation_cache()  # the next run of the same job skips most compilation
+    from jaxlin.checkpoint import Interrupted, catch_interrupts
+
     try:
-        return args.func(args)
+        with catch_interrupts():  # Ctrl-C in a chunked run: stop after the current chunk
+            return args.func(args)
     except (ValueError, TypeError, OSError) as exc:
         print(f"jaxlin {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        where = (f"; checkpoint written to {exc.checkpoint} (go on with --resume)"
+                 if exc.checkpoint else "; no checkpoint (ask for one with --checkpoint PATH)")
+        print(f"jaxlin {args.command}: interrupted after epoch {exc.epoch}{where}",
+              file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"jaxlin {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -60,10 +60,12 @@ class Problem(NamedTuple):
 
 
 class Hyper(NamedTuple):
-    """Per-model numbers besides the penalty (which the objective holds)."""
+    """Per-model numbers besides the penalty (which the objective holds); ``init`` the
+    starting :class:`~jaxlin.linear.Params` of a warm start (``Settings.init == "given"``)."""
 
     learning_rate: Any
     key: Any
+    init: Any = None
 
 
 class Settings(NamedTuple):
@@ -78,7 +80,7 @@ class Settings(NamedTuple):
     grad_tol: Optional[float] = None
     adaptive_lr: bool = False
     patience: Optional[int] = None
-    init: str = "zeros"
+    init: str = "zeros"  # or "given": start from Hyper.init
     memory_size: int = 10
     n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
 
@@ -215,7 +217,10 @@ def _epoch(solver: Solver, problem: Problem, s: Settings, loop: Loop) -> Loop:
 def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     key_init, key_loop = jax.random.split(hyper.key)
     dtype = problem.X.dtype
-    params = init_params(key_init, problem.X.shape[1], s.n_outputs, s.init, dtype)
+    if s.init == "given":  # a warm start: the solver's own state starts afresh
+        params = jax.tree.map(lambda a: jnp.asarray(a, dtype), hyper.init)
+    else:
+        params = init_params(key_init, problem.X.shape[1], s.n_outputs, s.init, dtype)
     params = problem.objective.mask_bias(params)
     state, value = solver.init(params)
     nan = jnp.full((s.epochs,), jnp.nan, dtype)

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxlin import backend
+
 
 class Params(NamedTuple):
     """Parameters of a linear model: weights ``W`` ``(d, K)`` and biases ``b`` ``(K,)``."""
@@ -68,8 +70,12 @@ def contract(X, D):
     Written as ``Dᵀ X`` producing ``(K, d)``, then transposed behind an optimisation
     barrier. On XLA:CPU ``X.T @ D`` costs up to 14 reads of X, and without the barrier
     XLA folds the final transpose into the dot's output layout, which costs 6 reads
-    for K = 10 instead of 1.7 (benchmarks/RESULTS.md, case 1).
+    for K = 10 instead of 1.7 (benchmarks/RESULTS.md, case 1). The barrier is a CPU layout
+    fix, so on GPU and TPU (:func:`jaxlin.backend.cpu_tricks`) the plain ``einsum`` is left
+    to XLA.
     """
+    if not backend.cpu_tricks():
+        return jnp.einsum("nd,nk->dk", X, D)
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import penalties
+from jaxlin import backend, penalties
 from jaxlin.linear import Params, contract, logits
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
@@ -64,8 +64,12 @@ BLOCK_BYTES = {1: 2 * 2**20, "many": 8 * 2**20}
 
 
 def block_rows(X, n_outputs: int):
-    """Rows per block of the one-pass gradient, or ``None`` to stream X whole."""
-    if X.size * X.dtype.itemsize < MIN_BLOCKED_BYTES:
+    """Rows per block of the one-pass gradient, or ``None`` to stream X whole.
+
+    Row blocks are a CPU cache optimisation; on GPU and TPU (:func:`jaxlin.backend.cpu_tricks`)
+    the plain fused form is used at every size, so the device keeps its parallelism.
+    """
+    if X.size * X.dtype.itemsize < MIN_BLOCKED_BYTES or not backend.cpu_tricks():
         return None
     target = BLOCK_BYTES[1] if n_outputs == 1 else BLOCK_BYTES["many"]
     rows = max(256, target // (X.shape[1] * X.dtype.itemsize))

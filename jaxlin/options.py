@@ -59,7 +59,10 @@ class Options(NamedTuple):
       grad_tol: stop when ``‖∇J‖ < grad_tol``.
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss.
-      init: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``.
+      init: ``"zeros"``, ``"uniform"`` in ``[−1, 1]``, or a warm start: the
+        :class:`~jaxlin.linear.Params` (or a :class:`~jaxlin.training.FitResult`) to start
+        from. The optimiser's own state (momentum, Adam's moments, L-BFGS's history, the
+        trust radius) starts afresh.
       fit_intercept: ``False`` keeps ``b = 0``.
       memory_size: L-BFGS's history length.
 
@@ -77,7 +80,7 @@ class Options(NamedTuple):
     grad_tol: Optional[float] = None
     adaptive_lr: bool = False
     patience: Optional[int] = None
-    init: str = "zeros"
+    init: Any = "zeros"
     fit_intercept: bool = True
     memory_size: int = 10
 
@@ -110,7 +113,11 @@ class Options(NamedTuple):
         """
         o = self
         _check_optimizer(o.optimizer)
-        validation.check_choice(o.init, "init", INITS)
+        if isinstance(o.init, str) or not hasattr(o.init, "_fields"):
+            if not isinstance(o.init, str):
+                raise TypeError(f"init: expected 'zeros', 'uniform', Params or a FitResult, "
+                                f"got {type(o.init).__name__}")
+            validation.check_choice(o.init, "init", INITS)
         validation.check_positive(o.learning_rate, "learning_rate")
         validation.check_positive(o.epochs, "epochs", integer=True)
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
@@ -135,7 +142,8 @@ class Options(NamedTuple):
             batch_size=None if self.batch_size is None else int(self.batch_size),
             tol=None if self.tol is None else float(self.tol),
             grad_tol=None if self.grad_tol is None else float(self.grad_tol),
-            adaptive_lr=bool(self.adaptive_lr), patience=self.patience, init=self.init,
+            adaptive_lr=bool(self.adaptive_lr), patience=self.patience,
+            init=self.init if isinstance(self.init, str) else "given",
             memory_size=int(self.memory_size), n_rows=n_rows)
 
 

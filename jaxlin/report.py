@@ -129,7 +129,10 @@ def _placement(devices) -> dict:
 
     n = 1 if devices is None else (jax.local_device_count() if devices == "auto"
                                    else int(devices))
-    return {"devices": n, "platform": jax.devices()[0].platform}
+    dev = jax.config.jax_default_device or jax.devices()[0]
+    dev = dev if hasattr(dev, "platform") else jax.devices(dev)[0]
+    return {"devices": n, "platform": dev.platform,
+            "device_kind": getattr(dev, "device_kind", str(dev))}
 
 
 def _f(x, digits=4):
@@ -171,7 +174,8 @@ def format_text(rep: dict) -> str:
         f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}",
         f"  devices     " + (f"rows sharded over {t['devices']} {t['platform']} devices"
                              if t.get("devices", 1) > 1 else f"one {t.get('platform', '')} "
-                             "device".replace("  ", " ")),
+                             "device".replace("  ", " "))
+        + (f" ({t['device_kind']})" if t.get("device_kind") else ""),
         "",
         f"  {'':22}{'train':>10}{'test':>10}",
         f"  {'objective':22}{_f(tr['objective']):>10}{_f(te['objective']):>10}",

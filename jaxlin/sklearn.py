@@ -10,14 +10,15 @@ jaxlin's weighted mean loss plus ``l2 Σw² + l1 Σ|w|`` with ``l2 = (1 − ρ) 
 ``l1 = ρ / (C Σw)``; ``C = inf`` means no penalty. ``sample_weight`` and ``class_weight``
 enter the core objective as weights of its mean.
 
-Arithmetic is float64 when ``jax_enable_x64`` is on, float32 otherwise.
+The arithmetic follows ``X``'s type, as in scikit-learn: float64 input is computed in
+float64 (through JAX's scoped x64 mode, no global flag needed) and float32 input in float32,
+and ``coef_``/``intercept_`` have ``X``'s type. Other input is converted to float64. On a TPU
+float64 is computed in float32 with a warning (:func:`jaxlin.backend.compute_dtype`).
 """
 from __future__ import annotations
 
 import math
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
@@ -31,10 +32,6 @@ from jaxlin.losses import Loss
 from jaxlin.training import fit as _fit
 
 __all__ = ["LogisticRegression", "Perceptron", "LinearSVC", "SGDClassifier"]
-
-
-def _dtype():
-    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
 
 
 class _LinearClassifier(ClassifierMixin, BaseEstimator):
@@ -68,12 +65,12 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         uniform = np.all(sw == sw[0])
         res = _fit(X, y_enc, self._loss(n_classes), sample_weight=None if uniform else sw,
                    n_classes=n_classes if n_classes > 2 else None,
-                   fit_intercept=self.fit_intercept, dtype=_dtype(),
+                   fit_intercept=self.fit_intercept, dtype=X.dtype,
                    seed=0 if self.random_state is None else int(self.random_state)
                    if not hasattr(self.random_state, "randint") else
                    int(self.random_state.randint(2**31 - 1)), **kwargs)
-        W = np.asarray(res.params.W, np.float64)
-        b = np.asarray(res.params.b, np.float64)
+        W = np.asarray(res.params.W, X.dtype)
+        b = np.asarray(res.params.b, X.dtype)
         if n_classes == 2 and W.shape[1] == 2:
             # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
             W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]

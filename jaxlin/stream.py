@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import hashlib
 import io
 import json
 import os
@@ -31,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import checkpoint as checkpoint_io
 from jaxlin import driver, validation
 from jaxlin.atomic import atomic_path
 from jaxlin.driver import Hyper, Problem
@@ -38,6 +40,7 @@ from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
 from jaxlin.options import STREAM_DEFAULTS, Options
 from jaxlin.penalties import Penalty
+from jaxlin.training import Checkpointing
 
 
 class _Npy(NamedTuple):
@@ -226,7 +229,8 @@ def _stream_options(options) -> Options:
 
 def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
                chunk_rows: int = 65536, n_classes=None, seed: int = 0, prefetch: bool = True,
-               progress=None, **options) -> StreamResult:
+               progress=None, checkpoint=None, checkpoint_every: int = 1, resume: bool = False,
+               **options) -> StreamResult:
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
     ``source``: a path (``.npy`` from :func:`convert_csv`, or a CSV) or a :class:`Source`.
@@ -236,12 +240,21 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
     ``options`` are those of :class:`~jaxlin.options.Options`, with the streaming defaults
     :data:`~jaxlin.options.STREAM_DEFAULTS` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
     256, one epoch).
+
+    ``checkpoint``: a ``.npz`` path written after every ``checkpoint_every`` chunks and at the
+    end (:mod:`jaxlin.checkpoint`): the driver's state, the epoch and the position in its
+    chunk order. With ``resume=True`` a run starts from that file when it exists — it must
+    come from the same file contents and settings — and ends with the parameters of the
+    uninterrupted run, bit for bit. Under :class:`jaxlin.checkpoint.catch_interrupts`, Ctrl-C
+    stops after the current chunk, writes the checkpoint and raises
+    :class:`~jaxlin.checkpoint.Interrupted`.
     """
     src = source if isinstance(source, Source) else open_source(source, target, drop,
                                                                 chunk_rows)
     loss, opts = get_loss(loss), _stream_options(options)
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
+    saving = Checkpointing.of(checkpoint, checkpoint_every, resume)
     k = n_classes if loss.target == "onehot" else 1
     settings = opts._replace(batch_size=min(opts.batch_size, src.chunk_rows),
                              epochs=opts.epochs * src.n_chunks).settings(k)
@@ -254,37 +267,89 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
         T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
         return Problem(jax.device_put(X), T, obj)
 
-    state, J_epochs = None, []
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        for e in range(opts.epochs):
-            state, J = _stream_epoch(src, e, seed, load, pool if prefetch else None,
-                                     state, hyper, settings)
-            J_epochs.append(J)
+    run = _Run(src, seed, load, hyper, settings, saving and saving._replace(
+        fingerprint=_fingerprint(src, loss, opts, settings, seed)), opts.epochs)
+    state, position = run.resume()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool, checkpoint_io.chunked_loop():
+        for e in range(position["epoch"], opts.epochs):
+            state = run.epoch(e, pool if prefetch else None, state, position)
             if progress is not None:
                 progress(e + 1, opts.epochs)
-    return StreamResult(state.params, np.asarray(J_epochs), opts.epochs, src.n_rows,
+    return StreamResult(state.params, np.asarray(position["J"]), opts.epochs, src.n_rows,
                         n_classes if loss.target == "onehot" else 2)
 
 
-def _stream_epoch(src, e, seed, load, pool, state, hyper, settings):
-    """One pass over the chunks in a fresh order; the next chunk is read while one trains.
+def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
+    """What a checkpoint of a stream must match: the file (size, shape and the digest of its
+    first and last MiB) and every setting."""
+    size = os.path.getsize(src.path)
+    with open(src.path, "rb") as fh:
+        head = fh.read(2**20)
+        fh.seek(max(0, size - 2**20))
+        tail = fh.read()
+    data = (size, src.n_rows, src.kind, src.columns, src.chunk_rows,
+            hashlib.sha256(head + tail).hexdigest())
+    fixed = opts._replace(optimizer=opts.optimizer if isinstance(opts.optimizer, str)
+                          else type(opts.optimizer).__name__)
+    return checkpoint_io.fingerprint(data=repr(data), loss=repr(loss), options=repr(fixed),
+                                     settings=repr(settings._replace(optimizer=None)),
+                                     seed=repr(seed))
 
-    Returns the loop state and the epoch's objective: the mean of the chunks' objectives,
-    each weighing its rows.
-    """
-    order_key = jax.random.fold_in(jax.random.key(seed), 1)
-    order = np.asarray(jax.random.permutation(jax.random.fold_in(order_key, e), src.n_chunks))
-    pending = pool.submit(load, order[0]) if pool else None
-    values, rows = [], []
-    for j, c in enumerate(order):
-        problem = pending.result() if pool else load(c)
-        if pool and j + 1 < len(order):
-            pending = pool.submit(load, order[j + 1])  # read ahead while we compute
-        if state is None:
-            state = _start(problem, hyper, settings=settings)
-        state = _advance(problem, hyper, state, settings=settings)
-        if int(state.status) == driver.DIVERGED:
-            raise ValueError(f"training diverged in epoch {e + 1}; lower the learning rate")
-        values.append(float(state.history.objective[int(state.epoch) - 1]))
-        rows.append(problem.X.shape[0])
-    return state, float(Objective.running_mean(np.asarray(values), np.asarray(rows, float)))
+
+class _Run(NamedTuple):
+    """The pieces of one streaming run that every epoch uses."""
+
+    src: Source
+    seed: int
+    load: object
+    hyper: Hyper
+    settings: object
+    saving: object  # a Checkpointing with its fingerprint, or None
+    epochs: int  # passes over the file
+
+    def resume(self):
+        """The state and position to start from: a checkpoint's, or the beginning."""
+        position = {"epoch": 0, "chunk": 0, "values": [], "rows": [], "J": []}
+        s = self.saving
+        if s is None or not s.resume or not os.path.exists(s.path):
+            return None, position
+        problem = self.load(0)
+        template = jax.eval_shape(partial(_start, settings=self.settings), problem, self.hyper)
+        return checkpoint_io.load(s.path, template, s.fingerprint)
+
+    def epoch(self, e, pool, state, position):
+        """One pass over the chunks in a fresh order, from ``position["chunk"]`` on; the next
+        chunk is read while one trains. Appends the epoch's objective to ``position["J"]``:
+        the mean of the chunks' objectives, each weighing its rows."""
+        order_key = jax.random.fold_in(jax.random.key(self.seed), 1)
+        order = np.asarray(jax.random.permutation(jax.random.fold_in(order_key, e),
+                                                  self.src.n_chunks))
+        first = position["chunk"]
+        pending = pool.submit(self.load, order[first]) if pool else None
+        for j in range(first, len(order)):
+            problem = pending.result() if pool else self.load(order[j])
+            if pool and j + 1 < len(order):
+                pending = pool.submit(self.load, order[j + 1])  # read ahead while we compute
+            if state is None:
+                state = _start(problem, self.hyper, settings=self.settings)
+            state = _advance(problem, self.hyper, state, settings=self.settings)
+            if int(state.status) == driver.DIVERGED:
+                raise ValueError(f"training diverged in epoch {e + 1}; lower the learning rate")
+            position["values"].append(float(state.history.objective[int(state.epoch) - 1]))
+            position["rows"].append(int(problem.X.shape[0]))
+            position["chunk"] = j + 1
+            if j + 1 == len(order):
+                position["J"].append(float(Objective.running_mean(
+                    np.asarray(position["values"]), np.asarray(position["rows"], float))))
+                position.update(epoch=e + 1, chunk=0, values=[], rows=[])
+            self.save(state, position, position["epoch"] == self.epochs)
+        return state
+
+    def save(self, state, position, last):
+        """Write the checkpoint when it is due, and honour a stop request."""
+        s, stop = self.saving, checkpoint_io.stop_requested() and not last
+        done = position["epoch"] * self.src.n_chunks + position["chunk"]
+        if s is not None and (last or stop or done % s.every == 0):
+            checkpoint_io.save(s.path, state, position, s.fingerprint)
+        if stop:
+            raise checkpoint_io.Interrupted(None if s is None else s.path, position["epoch"])

@@ -9,6 +9,8 @@ one program by ``vmap`` over learning rates, penalty strengths, seeds and sample
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import os
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -16,7 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import driver, inputs, validation
+from jaxlin import backend, driver, inputs, validation
+from jaxlin import checkpoint as ckpt
 from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, loss_key
@@ -71,22 +74,119 @@ def _advance(problem, hyper, state, until, settings, model_axes):
         problem, hyper, state)
 
 
-def execute(problem: Problem, hyper: Hyper, settings, model_axes=None, progress=None):
-    """The whole run as one compiled call, or — with a ``progress`` callback — in chunks of
-    epochs between which ``progress(epochs_done, epochs_total)`` is called. Both give the
-    same parameters: each chunk continues the loop state where the last one stopped."""
+def _epochs(n):
+    """An epoch count for the loop, moved explicitly: the compiled call transfers nothing
+    implicitly (tested under ``jax.transfer_guard``)."""
+    return jax.device_put(np.int32(n))
+
+
+class Checkpointing(NamedTuple):
+    """Where and how often a chunked run writes its checkpoint (:mod:`jaxlin.checkpoint`).
+
+    ``every``: chunks between writes (the last chunk and an interrupt always write);
+    ``resume``: start from the file when it exists; ``fingerprint``: what it must match.
+    """
+
+    path: str
+    every: int = 1
+    resume: bool = False
+    fingerprint: Any = None
+
+    @classmethod
+    def of(cls, path, every=1, resume=False) -> "Checkpointing | None":
+        """The record from ``fit``'s arguments, checked (``None`` without a path)."""
+        if path is None:
+            if resume:
+                raise ValueError("resume: needs a checkpoint path")
+            return None
+        path = os.path.abspath(os.fspath(path))
+        if not os.path.isdir(os.path.dirname(path)):
+            raise ValueError(f"checkpoint: no such folder: {os.path.dirname(path)}")
+        validation.check_positive(every, "checkpoint_every", integer=True)
+        return cls(path, int(every), bool(resume))
+
+    def for_run(self, problem, hyper, settings, model_axes) -> "Checkpointing":
+        """With the fingerprint of this run: its data, numbers and static settings."""
+        o = problem.objective
+        data = [problem.X, problem.T, problem.X_val, problem.T_val, o.sample_weight]
+        numbers = [jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key)
+                   else a for a in jax.tree.leaves((hyper, o.penalty))]
+        opt = settings.optimizer
+        fixed = settings._replace(optimizer=opt if isinstance(opt, str) else type(opt).__name__)
+        return self._replace(fingerprint=ckpt.fingerprint(
+            data=ckpt.digest(*data),
+            hyperparameters=ckpt.digest(*numbers),  # learning rate, penalty, key, init
+            structure=str(jax.tree.structure((problem, hyper))), settings=repr(fixed),
+            models=repr(model_axes)))
+
+
+def execute(problem: Problem, hyper: Hyper, settings, model_axes=None, progress=None,
+            checkpoint: Checkpointing = None):
+    """The whole run as one compiled call, or — with a ``progress`` callback or a
+    ``checkpoint`` — in chunks of epochs (a hundredth of them each). Between chunks
+    ``progress(epochs_done, epochs_total)`` is called and the checkpoint written; a stop
+    request (Ctrl-C under :class:`jaxlin.checkpoint.catch_interrupts`) ends the run there.
+    Every way gives the same parameters: each chunk continues the loop state where the last
+    one stopped, also after a resume from a checkpoint."""
     kw = dict(settings=settings, model_axes=model_axes)
-    total = settings.epochs
-    if progress is None:
-        return driver.trained(_advance(problem, hyper, None, total, **kw))
-    chunk = max(1, -(-total // 100))
-    state = _advance(problem, hyper, None, chunk, **kw)
-    while True:
-        done = int(np.max(np.asarray(state.epoch)))
-        progress(done, total)
-        if not np.any(np.asarray(state.status) == driver.RUNNING) or done >= total:
+    if progress is None and checkpoint is None:
+        return driver.trained(_advance(problem, hyper, None, _epochs(settings.epochs), **kw))
+    chunk, state = max(1, -(-settings.epochs // 100)), None
+    if checkpoint is not None:
+        checkpoint = checkpoint.for_run(problem, hyper, settings, model_axes)
+    if checkpoint is not None and checkpoint.resume and os.path.exists(checkpoint.path):
+        template = jax.eval_shape(partial(_advance, **kw), problem, hyper, None, _epochs(0))
+        state, _ = ckpt.load(checkpoint.path, template, checkpoint.fingerprint)
+    with ckpt.chunked_loop():
+        return _chunks(problem, hyper, state, kw, chunk, progress, checkpoint)
+
+
+def _chunks(problem, hyper, state, kw, chunk, progress, checkpoint):
+    """:func:`execute`'s loop over chunks of epochs, from ``state`` (``None``: the start)."""
+    total = kw["settings"].epochs
+    if state is None:
+        state = _advance(problem, hyper, None, _epochs(chunk), **kw)
+    for n in itertools.count(1):
+        done = int(np.max(np.asarray(jax.device_get(state.epoch))))
+        if progress is not None:
+            progress(done, total)
+        finished = not np.any(np.asarray(jax.device_get(state.status)) == driver.RUNNING) \
+            or done >= total
+        stop = ckpt.stop_requested() and not finished
+        if checkpoint is not None and (finished or stop or n % checkpoint.every == 0):
+            ckpt.save(checkpoint.path, state, {"epoch": done}, checkpoint.fingerprint)
+        if finished:
             return driver.trained(state)
-        state = _advance(problem, hyper, state, done + chunk, **kw)
+        if stop:
+            raise ckpt.Interrupted(None if checkpoint is None else checkpoint.path, done)
+        state = _advance(problem, hyper, state, _epochs(done + chunk), **kw)
+
+
+def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
+    """A warm start's :class:`Params` in ``dtype`` (``None`` for a named initialisation).
+
+    ``init`` is a :class:`Params` or a :class:`FitResult`; ``W`` must be
+    ``(n_features, n_outputs)`` and ``b`` ``(n_outputs,)`` (with a leading model axis of
+    ``n_models`` when given, or without one to share them), all finite.
+    """
+    if isinstance(init, str):
+        return None
+    p = init.params if isinstance(init, FitResult) else init
+    if not (hasattr(p, "W") and hasattr(p, "b")):
+        raise TypeError(f"init: expected 'zeros', 'uniform', Params or a FitResult, got "
+                        f"{type(init).__name__}")
+    W, b = np.asarray(jax.device_get(p.W)), np.asarray(jax.device_get(p.b))
+    want = (n_features, n_outputs)
+    shared = W.shape == want and b.shape == want[1:]
+    per_model = n_models is not None and W.shape == (n_models, *want) \
+        and b.shape == (n_models, n_outputs)
+    if not (shared or per_model):
+        raise ValueError(f"init: expected W {want} and b ({n_outputs},), got W {W.shape} and "
+                         f"b {b.shape}" + (f" (or with a leading axis of {n_models} models)"
+                                           if n_models is not None else ""))
+    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+        raise ValueError("init: the parameters contain NaN or infinite values")
+    return Params(jnp.asarray(W, dtype), jnp.asarray(b, dtype))
 
 
 def _key(key, seed):
@@ -111,9 +211,11 @@ def _unmapped(obj: Objective, penalty_axis=None, weight_axis=None) -> Objective:
                                normalizer=None)
 
 
+@backend.computes_in_dtype
 def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weight=None,
         n_classes=None, one_vs_rest=False, key=None, seed=0, dtype=jnp.float32,
-        progress=None, devices=None, **options) -> FitResult:
+        progress=None, devices=None, checkpoint=None, checkpoint_every=1, resume=False,
+        **options) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -127,11 +229,17 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
       one_vs_rest: with a binary loss and multi-class ``y``, train one binary model per class,
         all together under ``vmap`` (multi-class ``y`` with a binary loss implies it).
       key, seed: the PRNG key (or its seed) of the initialisation and the batch order.
-      dtype: ``jnp.float32`` (default) or ``jnp.float64`` (needs ``jax_enable_x64``).
+      dtype: ``float32`` (default) or ``float64``: the arithmetic's type. float64 runs in
+        JAX's scoped x64 mode (no global flag needed); on a TPU it becomes float32 with a
+        warning (:func:`jaxlin.backend.compute_dtype`).
       progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
         once and executed in chunks of epochs, calling it between chunks (same result).
       devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
         the rows are sharded across them (:func:`shard_rows`); the program is the same.
+      checkpoint: a ``.npz`` path: the run goes in chunks of epochs (as with ``progress``)
+        and writes its whole state there every ``checkpoint_every`` chunks and at the end
+        (:mod:`jaxlin.checkpoint`). resume: start from that file when it exists; it must
+        come from the same data and settings, and the result equals the uninterrupted run.
       **options: the fields of :class:`~jaxlin.options.Options` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
         ``tol``, ``grad_tol``, ``adaptive_lr``, ``patience``, ``init``, ``fit_intercept``,
@@ -146,6 +254,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     ('objective_tol', True)
     """
     record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options)
+    saving = Checkpointing.of(checkpoint, checkpoint_every, resume)
     if devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
             and n_classes is None and np.ndim(y) == 1:
         from jax.experimental import multihost_utils  # every process must agree on K
@@ -153,8 +262,8 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     if _is_one_vs_rest(loss, y, one_vs_rest):
         return _fit_one_vs_rest(X, y, loss, opts, validation_data=validation_data,
                                 sample_weight=sample_weight, n_classes=n_classes,
-                                key=_key(key, seed), dtype=dtype,
-                                progress=progress)._replace(loss=record)
+                                key=_key(key, seed), dtype=dtype, progress=progress,
+                                checkpoint=saving)._replace(loss=record)
     data = inputs.prepare(X, y, loss, validation_data=validation_data,
                           sample_weight=sample_weight, n_classes=n_classes, dtype=dtype)
     opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
@@ -162,9 +271,10 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     if devices is not None:
         Xj, T, w, n_rows = shard_rows(Xj, T, w, devices)
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
+    init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
     out = execute(Problem(Xj, T, obj, data.X_val, data.T_val),
-                  Hyper(jnp.asarray(opts.learning_rate, dtype), _key(key, seed)),
-                  opts.settings(T.shape[1], n_rows), progress=progress)
+                  Hyper(jnp.asarray(opts.learning_rate, dtype), _key(key, seed), init),
+                  opts.settings(T.shape[1], n_rows), progress=progress, checkpoint=saving)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
 
 
@@ -175,7 +285,7 @@ def _record(loss):
 
 
 def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weight, n_classes,
-                     key, dtype, progress) -> FitResult:
+                     key, dtype, progress, checkpoint=None) -> FitResult:
     """K binary models (class k against the rest), trained together by ``vmap``.
 
     The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
@@ -195,14 +305,18 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weigh
         Xv, Tv = jnp.asarray(Xv, dtype), jnp.asarray(Tv, dtype).T[:, :, None]  # (K, Nv, 1)
     obj = Objective.build(loss, _penalty(opts, dtype), data.sample_weight, opts.fit_intercept)
     problem = Problem(data.X, jnp.asarray(onehot, dtype).T[:, :, None], obj, Xv, Tv)
+    init = initial_params(opts.init, data.X.shape[1], k, dtype)
+    if init is not None:  # class k's binary model starts from column k
+        init = Params(init.W.T[:, :, None], init.b[:, None])
     axes = (Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
-            Hyper(None, None))
-    out = execute(problem, Hyper(jnp.asarray(opts.learning_rate, dtype), key),
-                  opts.settings(1), axes, progress)
+            Hyper(None, None, None if init is None else 0))
+    out = execute(problem, Hyper(jnp.asarray(opts.learning_rate, dtype), key, init),
+                  opts.settings(1), axes, progress, checkpoint)
     params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
 
 
+@backend.computes_in_dtype
 def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weight=None,
              validation_data=None, n_classes=None, dtype=jnp.float32, progress=None,
              **options) -> FitResult:
@@ -240,9 +354,11 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
         keys, key_axis = _key(key, int(sd[0])), None
     else:
         keys, key_axis = jnp.stack([jax.random.key(int(s)) for s in sd]), 0
-    hyper = Hyper(jnp.asarray(np.broadcast_to(lr, (m,)), dtype), keys)
+    init = initial_params(opts.init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
+    hyper = Hyper(jnp.asarray(np.broadcast_to(lr, (m,)), dtype), keys, init)
+    init_axis = 0 if init is not None and init.W.ndim == 3 else None
     axes = (Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
-            Hyper(0, key_axis))
+            Hyper(0, key_axis, init_axis))
     out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
                   opts.settings(data.T.shape[1]), axes, progress)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)

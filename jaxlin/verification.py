@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from jaxlin import backend
 from jaxlin import objective as obj
 from jaxlin import penalties
 from jaxlin.linear import Params
@@ -263,8 +264,12 @@ def battery(loss: Loss, p: dict) -> dict:
 
 
 # The checks run tiny arrays once: a lighter LLVM pass halves the compile time and leaves
-# IEEE arithmetic unchanged.
+# IEEE arithmetic unchanged. It is an XLA:CPU option, so only the CPU gets it.
 _FAST_COMPILE = {"xla_backend_optimization_level": 0}
+
+
+def _compile_options():
+    return _FAST_COMPILE if backend.cpu_tricks() else None
 
 
 def run_all(jobs):
@@ -278,7 +283,7 @@ def run_all(jobs):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        pending = [pool.submit(fn.lower(static, inputs).compile, _FAST_COMPILE)
+        pending = [pool.submit(fn.lower(static, inputs).compile, _compile_options())
                    for fn, static, inputs in jobs]
         compiled = [p.result() for p in pending]
     return [jax.tree.map(np.asarray, c(inputs)) for c, (_, _, inputs) in zip(compiled, jobs)]

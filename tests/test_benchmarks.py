@@ -15,3 +15,12 @@ def test_benchmark_harness_runs_and_reports_every_case(tmp_path):
                   "## Bars"]:
         assert title in md, title
     assert md.count("| met |") + md.count("| **missed** |") >= 15
+    assert "device cpu" in md and "running on cpu" in proc.stdout
+
+
+def test_benchmarks_refuse_an_absent_accelerator():
+    """``--device gpu`` on a machine without one says so instead of measuring the CPU."""
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--device", "gpu", "--tiny"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "--device gpu: no gpu device here" in proc.stderr

@@ -25,6 +25,17 @@ def test_default_train_prints_the_full_report(capsys):
         assert part in out, part
 
 
+def test_json_on_stdout_keeps_stdout_pure_json_and_names_the_device(capsys):
+    import jax
+
+    code, out, err = run(capsys, "train", "--json", "-")
+    rep = json.loads(out)  # the text report went to stderr
+    assert code == 0 and "accuracy" in err and "devices" in err
+    dev = jax.devices()[0]
+    assert rep["training"]["platform"] == dev.platform
+    assert rep["training"]["device_kind"] == dev.device_kind
+
+
 def test_json_report_has_metrics_history_and_settings(capsys, tmp_path):
     path = tmp_path / "r.json"
     code, _, _ = run(capsys, "train", "--json", str(path), "--quiet")

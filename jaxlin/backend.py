@@ -1,0 +1,94 @@
+"""Which device the arithmetic runs on, and the two rules that depend on it.
+
+* **CPU-specific optimisations** (the one-pass blocked gradient sized for CPU caches, the
+  layout barrier of :func:`jaxlin.linear.contract`) apply only on the CPU
+  (:func:`cpu_tricks`); on GPU and TPU the plain fused form is left to XLA.
+* **The precision rule** (:func:`compute_dtype`, :func:`precision`): data is computed in
+  the floating type asked for (``dtype=`` of :func:`jaxlin.fit`, or the type of ``X`` in the
+  scikit-learn bridge). float64 is honoured on CPU and GPU through JAX's *scoped* x64 mode,
+  so no global flag is needed; a TPU has no native float64, so there float64 becomes
+  float32 with one warning. See the docs page "Running on accelerators".
+
+The platform is asked of JAX each time (a stub in a test replaces :func:`platform`).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["platform", "cpu_tricks", "compute_dtype", "precision"]
+
+FLOATS = (np.float32, np.float64)
+
+
+def platform() -> str:
+    """The platform computations are placed on: ``"cpu"``, ``"gpu"`` or ``"tpu"``.
+
+    JAX's default device when one is configured (``jax.default_device``), else its default
+    backend. (``"cuda"`` and ``"rocm"`` are reported as ``"gpu"``.)
+    """
+    dev = jax.config.jax_default_device
+    name = dev.platform if dev is not None and hasattr(dev, "platform") else \
+        (dev if isinstance(dev, str) else jax.default_backend())
+    return "gpu" if name in ("cuda", "rocm") else name
+
+
+def cpu_tricks() -> bool:
+    """Whether the CPU-tuned forms (row blocks, the layout barrier) are used."""
+    return platform() == "cpu"
+
+
+def compute_dtype(dtype=None, *, argument: str = "dtype"):
+    """The floating type the arithmetic runs in, for a requested one.
+
+    ``None`` means float32. float32 and float64 are honoured, except float64 on a TPU,
+    which becomes float32 with a ``UserWarning`` naming ``argument``. Anything else is a
+    ``ValueError`` that names ``argument``.
+
+    >>> compute_dtype("float64") if platform() != "tpu" else np.dtype("float64")
+    dtype('float64')
+    """
+    if dtype is None:
+        return np.dtype(np.float32)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"{argument}: expected float32 or float64, got {dtype!r}") from None
+    if dt not in FLOATS:
+        raise ValueError(f"{argument}: expected float32 or float64, got {dt}")
+    if dt == np.float64 and platform() == "tpu":
+        warnings.warn(f"{argument}: float64 requested, but a TPU has no native float64; "
+                      "computing in float32", UserWarning, stacklevel=3)
+        return np.dtype(np.float32)
+    return dt
+
+
+def precision(dtype):
+    """The context that computes in ``dtype``: JAX's scoped x64 mode for float64, else none.
+
+    Arrays created inside keep their type after it ends.
+    """
+    if np.dtype(dtype) == np.float64 and not jax.config.jax_enable_x64:
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
+def as_jnp(dtype):
+    """The ``jnp`` scalar type of ``dtype`` (``jnp.float32`` or ``jnp.float64``)."""
+    return jnp.float64 if np.dtype(dtype) == np.float64 else jnp.float32
+
+
+def computes_in_dtype(fn):
+    """Decorate an entry point with a ``dtype=`` argument: the dtype is resolved by
+    :func:`compute_dtype` and the whole call runs in :func:`precision` of it."""
+    @functools.wraps(fn)
+    def wrapped(*args, dtype=None, **kwargs):
+        dt = compute_dtype(dtype)
+        with precision(dt):
+            return fn(*args, dtype=as_jnp(dt), **kwargs)
+    return wrapped

@@ -1,0 +1,166 @@
+"""Checkpoints of a training run, and the stop request of an interrupt.
+
+A checkpoint is one ``.npz`` file, written atomically (:mod:`jaxlin.atomic`: temporary file,
+fsync, rename) with no pickle: the driver's whole loop state — parameters, the optimiser's
+state, the PRNG key (as its raw key data), the epoch, the history — as numbered arrays, and a
+JSON record of where the run stands and of its *fingerprint*: a digest of the data and every
+setting that shapes the run. A checkpoint is loaded only into a run with the same
+fingerprint, so resuming continues exactly the interrupted run and gives its final
+parameters bit for bit.
+
+The command line turns Ctrl-C into a *stop request* (:func:`stop_requested`): chunked loops
+finish the current chunk, write their checkpoint if one was asked for, and raise
+:class:`Interrupted`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+
+import jax
+import numpy as np
+
+from jaxlin.atomic import atomic_path
+
+__all__ = ["save", "load", "fingerprint", "digest", "Interrupted", "stop_requested",
+           "catch_interrupts"]
+
+_FORMAT = "jaxlin-checkpoint-1"
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by a stop request after a chunk; ``checkpoint`` is where its state was
+    written (``None`` when no checkpoint was asked for), ``epoch`` the epochs done."""
+
+    def __init__(self, checkpoint, epoch):
+        super().__init__(f"interrupted after epoch {epoch}")
+        self.checkpoint, self.epoch = checkpoint, epoch
+
+
+_STOP = {"requested": False, "chunked": 0}
+
+
+def stop_requested() -> bool:
+    """Whether Ctrl-C asked the running chunked loop to stop after its current chunk."""
+    return _STOP["requested"]
+
+
+class chunked_loop:
+    """Marks a loop that honours stop requests between its chunks (see
+    :class:`catch_interrupts`)."""
+
+    def __enter__(self):
+        _STOP["chunked"] += 1
+
+    def __exit__(self, *exc):
+        _STOP["chunked"] -= 1
+        return False
+
+
+class catch_interrupts:
+    """Within this context, SIGINT during a :class:`chunked_loop` requests a stop after the
+    current chunk instead of raising ``KeyboardInterrupt``; elsewhere, and at a second
+    SIGINT, it raises ``KeyboardInterrupt`` as usual. Only in the main thread."""
+
+    def __enter__(self):
+        _STOP["requested"] = False
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if _STOP["requested"] or not _STOP["chunked"]:
+            raise KeyboardInterrupt
+        _STOP["requested"] = True
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+        _STOP["requested"] = False
+        return False
+
+
+def digest(*arrays) -> str:
+    """SHA-256 of arrays' shapes, types and bytes (``None`` entries count as absent)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        if a is None:
+            h.update(b"none")
+            continue
+        a = np.ascontiguousarray(jax.device_get(a))
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def fingerprint(**parts) -> dict:
+    """The record a checkpoint must match: each part as text (arrays by :func:`digest`)."""
+    out = {}
+    for name, value in parts.items():
+        if isinstance(value, (np.ndarray, jax.Array)):
+            value = digest(value)
+        out[name] = value if isinstance(value, str) else repr(value)
+    return out
+
+
+def _is_key(leaf) -> bool:
+    return jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
+def save(path, state, position: dict, fp: dict) -> str:
+    """Write ``state`` (a pytree of arrays) with its ``position`` (JSON-able: epoch, chunk,
+    partial sums) and fingerprint ``fp`` to ``path`` atomically; returns the path."""
+    leaves = jax.tree.leaves(state)
+    arrays, keys = {}, {}
+    for i, leaf in enumerate(leaves):
+        if _is_key(leaf):
+            keys[str(i)] = str(jax.random.key_impl(leaf))
+            leaf = jax.random.key_data(leaf)
+        arrays[f"leaf_{i}"] = np.asarray(jax.device_get(leaf))
+    record = {"format": _FORMAT, "n_leaves": len(leaves), "keys": keys,
+              "position": position, "fingerprint": fp}
+    arrays["record"] = np.array(json.dumps(record))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return os.fspath(path)
+
+
+def load(path, template, fp: dict):
+    """Read a checkpoint into the structure of ``template`` (a pytree, e.g. from
+    ``jax.eval_shape``); returns ``(state, position)``.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the checkpoint
+    when it is not one, or when it was written for other data or settings (the parts that
+    differ are listed).
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint: no such file: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            record = json.loads(str(z["record"]))
+            arrays = {k: z[k] for k in z.files if k != "record"}
+    except (OSError, ValueError, KeyError) as exc:
+        raise ValueError(f"checkpoint: {path} is not a jaxlin checkpoint ({exc})") from None
+    if record.get("format") != _FORMAT:
+        raise ValueError(f"checkpoint: {path} is not a jaxlin checkpoint")
+    theirs = record["fingerprint"]
+    differ = sorted(k for k in set(fp) | set(theirs) if fp.get(k) != theirs.get(k))
+    if differ:
+        raise ValueError(f"checkpoint: {path} was written for other data or settings "
+                         f"(they differ in: {', '.join(differ)}); remove it or start "
+                         "without resuming")
+    shapes, treedef = jax.tree.flatten(template)
+    if len(shapes) != record["n_leaves"]:
+        raise ValueError(f"checkpoint: {path} does not match this run's state")
+    leaves = []
+    for i, shape in enumerate(shapes):
+        a = arrays[f"leaf_{i}"]
+        if str(i) in record["keys"]:
+            leaves.append(jax.random.wrap_key_data(a, impl=record["keys"][str(i)]))
+        else:
+            if a.shape != shape.shape or a.dtype != shape.dtype:
+                raise ValueError(f"checkpoint: {path} does not match this run's state")
+            leaves.append(jax.device_put(a))
+    return jax.tree.unflatten(treedef, leaves), record["position"]

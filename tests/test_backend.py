@@ -1,0 +1,197 @@
+"""Accelerator paths: CPU-only forms are gated on the platform, one precision rule, and no
+host round-trips inside the compiled training loop."""
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import jax
+import jax.extend
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxlin
+from jaxlin import backend, objective, training
+from jaxlin.linear import Params, contract
+from jaxlin.objective import Objective
+from jaxlin.options import FULL_BATCH, OPTIMIZER_NAMES
+from jaxlin.penalties import Penalty
+
+
+@pytest.fixture(params=["gpu", "tpu"])
+def accelerator(request, monkeypatch):
+    monkeypatch.setattr(backend, "platform", lambda: request.param)
+    return request.param
+
+
+def _primitives(jaxpr):
+    """Every primitive name in a (closed) jaxpr, sub-jaxprs included."""
+    names = set()
+    for eqn in jaxpr.eqns:
+        names.add(eqn.primitive.name)
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            names |= _primitives(sub)
+    return names
+
+
+def _traced(fn, *args):
+    """The primitives of ``fn(*args)``, traced afresh (``make_jaxpr`` caches by function, and
+    the platform stub is not part of its key)."""
+    return _primitives(jax.make_jaxpr(lambda *a: fn(*a))(*args).jaxpr)
+
+
+def test_platform_is_jaxs_default():
+    assert backend.platform() == jax.default_backend() == "cpu"
+    assert backend.cpu_tricks()
+
+
+def test_row_blocks_only_on_the_cpu(monkeypatch):
+    big = jax.ShapeDtypeStruct((2**20, 64), jnp.float32)  # 256 MiB: blocked on the CPU
+    assert objective.block_rows(big, 1) is not None
+    assert objective.block_rows(big, 10) is not None
+    for name in ("gpu", "tpu"):
+        monkeypatch.setattr(backend, "platform", lambda: name)
+        assert objective.block_rows(big, 1) is None
+        assert objective.block_rows(big, 10) is None
+
+
+def test_contract_barrier_only_on_the_cpu(accelerator, monkeypatch):
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    D = np.random.default_rng(1).normal(size=(40, 3))
+    plain = _traced(contract, X, D)
+    got = np.asarray(contract(X, D))
+    monkeypatch.setattr(backend, "platform", lambda: "cpu")
+    tuned = _traced(contract, X, D)
+    assert "optimization_barrier" in tuned and "optimization_barrier" not in plain
+    np.testing.assert_allclose(got, X.T @ D, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(contract(X, D)), X.T @ D, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 4)])
+def test_both_paths_give_the_same_gradient(loss, k, monkeypatch):
+    """The CPU's blocked one-pass sums and the plain fused form agree (blocks made small)."""
+    monkeypatch.setattr(objective, "MIN_BLOCKED_BYTES", 1)
+    monkeypatch.setattr(objective, "BLOCK_BYTES", {1: 4096, "many": 4096})
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(1500, 8))
+    T = np.eye(k)[rng.integers(0, k, 1500)] if k > 1 else rng.integers(0, 2, (1500, 1)) * 1.0
+    p = Params(jnp.asarray(rng.normal(size=(8, k))), jnp.asarray(rng.normal(size=k)))
+    obj = Objective.build(loss, Penalty(0.0, 0.1), rng.uniform(0.5, 2.0, 1500))
+    assert objective.block_rows(X, k) is not None
+    cpu_names = _traced(obj.smooth_value_and_grad, p, X, T)
+    m_cpu, g_cpu = obj.smooth_value_and_grad(p, X, T)
+    for name in ("gpu", "tpu"):
+        monkeypatch.setattr(backend, "platform", lambda: name)
+        assert objective.block_rows(X, k) is None
+        names = _traced(obj.smooth_value_and_grad, p, X, T)
+        loops = {"while", "scan"}
+        assert loops & cpu_names and not loops & names
+        m, g = obj.smooth_value_and_grad(p, X, T)
+        np.testing.assert_allclose(float(m), float(m_cpu), rtol=1e-12)
+        for a, b in zip(g, g_cpu):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-14)
+
+
+# ------------------------------------------------------------------ the precision rule
+
+def test_compute_dtype_honours_float32_and_float64():
+    assert backend.compute_dtype(None) == np.float32
+    assert backend.compute_dtype(jnp.float32) == np.float32
+    assert backend.compute_dtype("float64") == np.float64
+    assert backend.compute_dtype(np.float64) == np.float64
+
+
+@pytest.mark.parametrize("bad", [np.int32, "float16", "complex64", "nonsense", object()])
+def test_compute_dtype_refuses_other_types_naming_the_argument(bad):
+    with pytest.raises(ValueError, match="dtype"):
+        backend.compute_dtype(bad)
+
+
+def test_fit_refuses_a_bad_dtype():
+    with pytest.raises(ValueError, match="dtype"):
+        jaxlin.fit(np.zeros((4, 1)), np.array([0, 1, 0, 1]), dtype=np.int64)
+
+
+def test_float64_becomes_float32_on_a_tpu_with_one_warning(monkeypatch):
+    monkeypatch.setattr(backend, "platform", lambda: "tpu")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(UserWarning, match="TPU") as rec:
+        r = jaxlin.fit(X, y, dtype=jnp.float64, epochs=3)
+    assert len([w for w in rec if "TPU" in str(w.message)]) == 1
+    assert r.params.W.dtype == jnp.float32
+
+
+def test_float64_is_honoured_on_a_gpu(monkeypatch):
+    monkeypatch.setattr(backend, "platform", lambda: "gpu")
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = jaxlin.fit(X, y, dtype=jnp.float64, epochs=3)
+    assert r.params.W.dtype == jnp.float64
+
+
+def test_the_bridge_uses_the_same_rule(monkeypatch):
+    pytest.importorskip("sklearn")
+    from jaxlin.sklearn import LogisticRegression
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    assert LogisticRegression().fit(X.astype(np.float32), y).coef_.dtype == np.float32
+    monkeypatch.setattr(backend, "platform", lambda: "tpu")
+    with pytest.warns(UserWarning, match="TPU"):
+        m = LogisticRegression().fit(X, y)
+    assert m.coef_.dtype == np.float64  # X's type, though computed in float32
+
+
+def test_float64_without_the_global_flag():
+    """In a fresh process with JAX's x64 flag off: ``dtype=float64`` computes in float64 and
+    the bridge follows X's type; the flag stays off."""
+    code = textwrap.dedent("""
+        import warnings; warnings.simplefilter("error")
+        import jax, jax.numpy as jnp, numpy as np, jaxlin
+        from jaxlin.sklearn import LogisticRegression
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(200, 4)); y = (X @ [1.0, -2.0, 0.5, 0.0] + rng.normal(size=200) > 0)
+        r = jaxlin.fit(X, y.astype(int), dtype=jnp.float64, optimizer="lbfgs", l2=1e-3,
+                       epochs=200, tol=None, grad_tol=1e-12)
+        with jax.enable_x64(True):  # float64 arithmetic outside fit is asked for the same way
+            g = jaxlin.objective.grad(r.params, jnp.asarray(X), jnp.asarray(y[:, None] * 1.0),
+                                      "binary_cross_entropy", jaxlin.Penalty(0.0, 1e-3))
+        print(r.params.W.dtype, float(np.max(np.abs(np.asarray(g.W)))) < 1e-10)
+        m64 = LogisticRegression(tol=1e-10).fit(X, y)
+        m32 = LogisticRegression().fit(X.astype(np.float32), y)
+        print(m64.coef_.dtype, m32.coef_.dtype, jax.config.jax_enable_x64)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "JAX_ENABLE_X64": "0"}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["float64", "True", "float64", "float32", "False"]
+
+
+# ------------------------------------------------------------ no host round-trips
+
+@pytest.mark.parametrize("optimizer", OPTIMIZER_NAMES)
+def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
+    """Around the whole ``fit`` no implicit device-to-host transfer happens, the compiled
+    call moves nothing implicitly either way, and its program holds no host callback."""
+    seen = []
+    original = training._advance
+
+    def guarded(*args, **kwargs):
+        seen.append(_primitives(original.trace(*args, **kwargs).jaxpr.jaxpr))
+        with jax.transfer_guard("disallow"):
+            return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_advance", guarded)
+    X = np.random.default_rng(0).normal(size=(48, 3))
+    y = (X[:, 0] > 0).astype(int)
+    loss = "squared_error_step" if optimizer == "perceptron" else "binary_cross_entropy"
+    full = optimizer in FULL_BATCH or optimizer == "perceptron"
+    with jax.transfer_guard_device_to_host("disallow"):
+        r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3,
+                       batch_size=None if full else 16)
+    assert len(seen) == 1 and int(jax.device_get(r.epochs)) >= 1
+    assert not {n for n in seen[0] if "callback" in n}

@@ -41,8 +41,10 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
         raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
     T = encode_targets(y_arr, loss, n_classes)
-    if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2:
-        raise ValueError("y: only one class present; a classifier needs at least two")
+    if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2 \
+            and n_classes is None:  # stated classes: a chunk may show one (partial_fit)
+        raise ValueError("y: only one class present; a classifier needs at least two (pass "
+                         "n_classes when the data is one chunk of more)")
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])

@@ -28,7 +28,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from jaxlin import decision
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.driver import DIVERGED
-from jaxlin.losses import Loss
+from jaxlin.linear import Params
+from jaxlin.losses import Loss, get_loss
 from jaxlin.training import fit as _fit
 
 __all__ = ["LogisticRegression", "Perceptron", "LinearSVC", "SGDClassifier"]
@@ -47,12 +48,32 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         enable_compilation_cache()  # refits and cross-validation reuse compiled programs
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
         check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        n_classes = len(self.classes_)
-        if n_classes < 2:
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {self.classes_[0]!r}")
+                f"contains only one class: {classes[0]!r}")
+        warm = getattr(self, "warm_start", False) and self._fitted_for(X.shape[1], classes)
+        self.classes_ = classes
+        return self._train(X, y, y_enc, sample_weight, warm, {})
+
+    def _fitted_for(self, n_features, classes) -> bool:
+        """Whether the current coefficients can start a fit on these features and classes."""
+        return hasattr(self, "coef_") and self.coef_.shape[1] == n_features \
+            and np.array_equal(self.classes_, classes)
+
+    def _warm_params(self, n_outputs):
+        """The current coefficients as jaxlin's starting :class:`~jaxlin.linear.Params`."""
+        W, b = self.coef_.T, self.intercept_
+        if W.shape[1] == 1 and n_outputs == 2:  # a binary softmax: scores (0, z)
+            W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
+        return Params(W, b)
+
+    def _train(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False):
+        """Fit from the encoded labels; ``warm``: start from ``coef_``; ``overrides``:
+        settings over the estimator's own (``partial_fit``: one epoch); ``chunk``: the rows
+        are one chunk of the data, which may show fewer classes than ``classes_``."""
+        n_classes = len(self.classes_)
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if getattr(self, "class_weight", None) is not None:
             # as scikit-learn: "balanced" counts the classes with the sample weights
@@ -61,21 +82,25 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             sw = sw * cw[y_enc]
         if sw.sum() <= 0:
             raise ValueError("sample_weight: all weights are zero")
-        kwargs = self._solver_kwargs(n_classes, float(sw.sum()))
+        kwargs = {**self._solver_kwargs(n_classes, float(sw.sum())), **overrides}
+        loss = self._loss(n_classes)
+        if warm:
+            kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
         uniform = np.all(sw == sw[0])
-        res = _fit(X, y_enc, self._loss(n_classes), sample_weight=None if uniform else sw,
-                   n_classes=n_classes if n_classes > 2 else None,
+        res = _fit(X, y_enc, loss, sample_weight=None if uniform else sw,
+                   n_classes=n_classes if n_classes > 2 or chunk else None,
                    fit_intercept=self.fit_intercept, dtype=X.dtype,
-                   seed=0 if self.random_state is None else int(self.random_state)
-                   if not hasattr(self.random_state, "randint") else
-                   int(self.random_state.randint(2**31 - 1)), **kwargs)
-        W = np.asarray(res.params.W, X.dtype)
-        b = np.asarray(res.params.b, X.dtype)
-        if n_classes == 2 and W.shape[1] == 2:
-            # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
-            W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
+                   seed=_seed(self.random_state), **kwargs)
         if np.any(np.asarray(res.status) == DIVERGED):
             raise ValueError("fit: training diverged; lower the learning rate")
+        self._set_coefficients(res, X.dtype)
+        return self
+
+    def _set_coefficients(self, res, dtype):
+        W, b = np.asarray(res.params.W, dtype), np.asarray(res.params.b, dtype)
+        if len(self.classes_) == 2 and W.shape[1] == 2:
+            # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
+            W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
         # the jaxlin loss the scores belong to: it decides labels and probabilities
         self.loss_function_ = res.loss if W.shape[1] > 1 or res.loss != "softmax_cross_entropy" \
             else "binary_cross_entropy"
@@ -83,7 +108,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.intercept_ = b.copy()
         self.n_iter_ = np.atleast_1d(np.asarray(res.epochs)).astype(np.int32)
         self.stop_reason_ = res.stop_reason
-        return self
 
     def decision_function(self, X):
         """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""
@@ -112,6 +136,21 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
+def _seed(random_state) -> int:
+    if random_state is None:
+        return 0
+    if hasattr(random_state, "randint"):
+        return int(random_state.randint(2**31 - 1))
+    return int(random_state)
+
+
+def _n_outputs(loss, n_classes) -> int:
+    """The columns of ``W`` jaxlin trains for this loss: 1 for a binary loss on two classes,
+    else one per class (multinomial, or one-vs-rest)."""
+    target = loss.target if isinstance(loss, Loss) else get_loss(loss).target
+    return 1 if target != "onehot" and n_classes == 2 else n_classes
+
+
 def _penalty(C, l1_ratio, total_weight):
     if not C > 0:
         raise ValueError(f"C: must be positive, got {C!r}")
@@ -134,7 +173,8 @@ class LogisticRegression(_LinearClassifier):
     """
 
     def __init__(self, *, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
-                 solver="newton", learning_rate=1.0, class_weight=None, random_state=None):
+                 solver="newton", learning_rate=1.0, class_weight=None, random_state=None,
+                 warm_start=False):
         self.C = C
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -144,6 +184,7 @@ class LogisticRegression(_LinearClassifier):
         self.learning_rate = learning_rate
         self.class_weight = class_weight
         self.random_state = random_state
+        self.warm_start = warm_start
 
     def _loss(self, n_classes):
         return "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
@@ -174,17 +215,18 @@ class Perceptron(_LinearClassifier):
     The algorithm has no objective, so it takes no sample or class weights.
     """
 
-    def __init__(self, *, max_iter=100, fit_intercept=True, random_state=None):
+    def __init__(self, *, max_iter=100, fit_intercept=True, random_state=None,
+                 warm_start=False):
         self.max_iter = max_iter
         self.fit_intercept = fit_intercept
         self.random_state = random_state
+        self.warm_start = warm_start
 
     def _loss(self, n_classes):
         return "squared_error_step"
 
     def _solver_kwargs(self, n_classes, total_weight):
-        return dict(optimizer="perceptron", epochs=self.max_iter, init="zeros",
-                    one_vs_rest=n_classes > 2)
+        return dict(optimizer="perceptron", epochs=self.max_iter, one_vs_rest=n_classes > 2)
 
     def fit(self, X, y):
         """Rosenblatt's algorithm has no objective to weight: no ``sample_weight``."""
@@ -252,7 +294,7 @@ class SGDClassifier(_LinearClassifier):
 
     def __init__(self, *, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
                  batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer="sgd",
-                 fit_intercept=True, class_weight=None, random_state=None):
+                 fit_intercept=True, class_weight=None, random_state=None, warm_start=False):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -265,6 +307,41 @@ class SGDClassifier(_LinearClassifier):
         self.fit_intercept = fit_intercept
         self.class_weight = class_weight
         self.random_state = random_state
+        self.warm_start = warm_start
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass (epoch) of mini-batch steps over the given rows, from the current
+        coefficients — scikit-learn's contract for data that arrives in chunks.
+
+        ``classes`` (every class that will ever appear) is required on the first call and,
+        when given later, must be the same. The optimiser's own state (momentum, Adam's
+        moments) starts afresh at each call; plain ``"sgd"`` has none, so a sequence of calls
+        equals one run over the same mini-batches.
+        """
+        enable_compilation_cache()
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight 'balanced' is not supported for partial_fit: "
+                             "the class frequencies of later chunks are unknown; pass a dict")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False,
+                             reset=first)
+        check_classification_targets(y)
+        if classes is not None:
+            classes = np.unique(classes)
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"classes={classes!r} is not the same as on the last call to "
+                                 f"partial_fit, was: {self.classes_!r}")
+            if len(classes) < 2:
+                raise ValueError(f"classes: need at least 2 classes, got {classes!r}")
+        known = self.classes_ if classes is None else classes
+        unknown = np.setdiff1d(y, known)
+        if unknown.size:
+            raise ValueError(f"y: labels {unknown!r} are not in classes {known!r}")
+        self.classes_ = known
+        return self._train(X, y, np.searchsorted(known, y), sample_weight,
+                           hasattr(self, "coef_"), {"epochs": 1, "tol": None}, chunk=True)
 
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)

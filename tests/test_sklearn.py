@@ -104,3 +104,81 @@ def test_not_fitted_and_bad_parameters():
         LogisticRegression(l1_ratio=0.5).fit(X, y)
     with pytest.raises(ValueError, match="loss: unknown loss 'modified_huber'"):
         SGDClassifier(loss="modified_huber").fit(X, y)
+
+
+# ------------------------------------------------------------ warm_start, partial_fit
+
+def _two_blobs(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, np.where(X[:, 0] + X[:, 1] + 0.3 * rng.normal(size=n) > 0, "yes", "no")
+
+
+def test_warm_start_starts_from_the_previous_coefficients():
+    X, y = _two_blobs()
+    cold = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
+    warm = LogisticRegression(C=0.5, tol=1e-10, warm_start=True).fit(X, y)
+    again = warm.fit(X, y)  # already at the optimum: at most one step
+    assert again.n_iter_[0] <= 1 < cold.n_iter_[0]
+    np.testing.assert_allclose(again.coef_, cold.coef_, atol=1e-8)
+    # without warm_start every fit starts from zero and repeats the first
+    np.testing.assert_array_equal(LogisticRegression(C=0.5, tol=1e-10).fit(X, y).n_iter_,
+                                  cold.n_iter_)
+    # one epoch of SGD from the previous coefficients differs from one epoch from zero
+    sgd = SGDClassifier(epochs=1, tol=None, warm_start=True, random_state=0).fit(X, y)
+    first = sgd.coef_.copy()
+    sgd.fit(X, y)
+    fresh = SGDClassifier(epochs=1, tol=None, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(fresh.coef_, first)
+    assert not np.allclose(sgd.coef_, first)
+    # new classes: the warm start does not apply, the fit starts afresh
+    y3 = np.array(["a", "b", "c"])[np.arange(len(y)) % 3]
+    assert LogisticRegression(warm_start=True).fit(X, y).fit(X, y3).coef_.shape == (3, 4)
+
+
+def test_partial_fit_full_batch_calls_equal_gradient_descent_epochs():
+    """With batches as large as the chunk, k calls are k full-batch steps of plain SGD."""
+    import jaxlin
+    X, y = _two_blobs(n=120)
+    m = SGDClassifier(batch_size=1000, learning_rate=0.1, alpha=1e-3, random_state=0)
+    for _ in range(7):
+        m.partial_fit(X, y, classes=["no", "yes"])
+    ref = jaxlin.fit(X, (y == "yes").astype(int), optimizer="sgd", learning_rate=0.1,
+                     l2=1e-3 / 2, epochs=7, dtype=np.float64)
+    np.testing.assert_allclose(m.coef_[0], np.asarray(ref.params.W)[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(m.intercept_, np.asarray(ref.params.b), rtol=1e-12)
+
+
+def test_partial_fit_learns_from_chunks_with_any_classes():
+    X, y = _two_blobs(n=600)
+    m = SGDClassifier(random_state=0)
+    order = np.argsort(y, kind="stable")  # the first chunks show one class only
+    for idx in np.array_split(order, 12):
+        m.partial_fit(X[idx], y[idx], classes=np.array(["no", "yes"]))
+    assert list(m.classes_) == ["no", "yes"] and m.score(X, y) > 0.85
+    y3 = np.array(["a", "b", "c"])[np.argmax(X[:, :3], axis=1)]
+    for loss in ("hinge", "softmax"):
+        m3 = SGDClassifier(loss=loss, random_state=0)
+        for idx in np.array_split(np.arange(600), 6):
+            m3.partial_fit(X[idx], y3[idx], classes=["a", "b", "c"])
+        assert m3.coef_.shape == (3, 4) and m3.score(X, y3) > 0.8
+
+
+def test_partial_fit_follows_scikit_learns_contract():
+    X, y = _two_blobs()
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        SGDClassifier().partial_fit(X, y)
+    m = SGDClassifier().partial_fit(X, y, classes=["no", "yes"])
+    with pytest.raises(ValueError, match="is not the same as on the last call"):
+        m.partial_fit(X, y, classes=["no", "yes", "maybe"])
+    with pytest.raises(ValueError, match="y: labels .*maybe.* are not in classes"):
+        m.partial_fit(X[:3], np.array(["no", "maybe", "yes"]))
+    with pytest.raises(ValueError, match="3 features"):
+        m.partial_fit(X[:, :3], y)
+    with pytest.raises(ValueError, match="balanced"):
+        SGDClassifier(class_weight="balanced").partial_fit(X, y, classes=["no", "yes"])
+    # partial_fit after fit goes on from the fitted coefficients
+    f = SGDClassifier(random_state=0).fit(X, y)
+    before = f.coef_.copy()
+    f.partial_fit(X, y)
+    assert f.coef_.shape == before.shape and not np.array_equal(f.coef_, before)

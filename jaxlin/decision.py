@@ -32,15 +32,22 @@ def threshold(loss) -> float:
     return 0.5 if get_loss(loss).target == "real" else 0.0
 
 
-def predict_labels(loss, Z):
+def predict_labels(loss, Z, at_threshold: int = 1):
     """Integer class labels ``(N,)`` from scores ``Z`` ``(N, K)``.
+
+    ``at_threshold``: the class of a one-output score exactly at the threshold — 1 in jaxlin
+    (the step function's ``z ≥ 0``), 0 in scikit-learn's convention (``z > 0``).
 
     >>> predict_labels("binary_cross_entropy", np.array([[-0.1], [0.0], [2.0]])).tolist()
     [0, 1, 1]
+    >>> predict_labels("binary_cross_entropy", np.array([[0.0]]), at_threshold=0).tolist()
+    [0]
     """
     xp = _xp(Z)
     if Z.shape[-1] == 1:
-        return (Z[..., 0] >= threshold(loss)).astype(xp.int32)
+        t = threshold(loss)
+        above = Z[..., 0] >= t if at_threshold == 1 else Z[..., 0] > t
+        return above.astype(xp.int32)
     return xp.argmax(Z, axis=-1).astype(xp.int32)
 
 

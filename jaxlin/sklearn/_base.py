@@ -1,0 +1,167 @@
+"""The shared part of the scikit-learn estimators: validation, fitting, predicting."""
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from jaxlin import decision
+from jaxlin.cache import enable_compilation_cache
+from jaxlin.driver import DIVERGED, MAX_EPOCHS
+from jaxlin.linear import Params
+from jaxlin.losses import Loss, get_loss
+from jaxlin.training import fit as _fit
+
+# the parameter constraints every estimator shares (scikit-learn's _parameter_constraints)
+POSITIVE = Interval(Real, 0, None, closed="neither")
+POSITIVE_OR_INF = Interval(Real, 0, None, closed="right")  # C = inf: no penalty
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+UNIT = Interval(Real, 0, 1, closed="both")
+ITERATIONS = Interval(Integral, 1, None, closed="left")
+CLASS_WEIGHT = [dict, StrOptions({"balanced"}), None]
+
+
+class _LinearClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit/predict: subclasses choose the loss and the solver settings."""
+
+    def _loss(self, n_classes: int) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _solver_kwargs(self, n_classes: int, total_weight: float) -> dict:  # pragma: no cover
+        raise NotImplementedError
+
+    _max_iter = "max_iter"  # the name of the iteration limit among the parameters
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        enable_compilation_cache()  # refits and cross-validation reuse compiled programs
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, but the data "
+                f"contains only one class: {classes[0]!r}")
+        warm = getattr(self, "warm_start", False) and self._fitted_for(X.shape[1], classes)
+        self.classes_ = classes
+        return self._train(X, y, y_enc, sample_weight, warm, {})
+
+    def _fitted_for(self, n_features, classes) -> bool:
+        """Whether the current coefficients can start a fit on these features and classes."""
+        return hasattr(self, "coef_") and self.coef_.shape[1] == n_features \
+            and np.array_equal(self.classes_, classes)
+
+    def _warm_params(self, n_outputs):
+        """The current coefficients as jaxlin's starting :class:`~jaxlin.linear.Params`."""
+        W, b = self.coef_.T, self.intercept_
+        if W.shape[1] == 1 and n_outputs == 2:  # a binary softmax: scores (0, z)
+            W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
+        return Params(W, b)
+
+    def _train(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False):
+        """Fit from the encoded labels; ``warm``: start from ``coef_``; ``overrides``:
+        settings over the estimator's own (``partial_fit``: one epoch); ``chunk``: the rows
+        are one chunk of the data, which may show fewer classes than ``classes_``."""
+        n_classes = len(self.classes_)
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if getattr(self, "class_weight", None) is not None:
+            # as scikit-learn: "balanced" counts the classes with the sample weights
+            cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                      sample_weight=sw)
+            sw = sw * cw[y_enc]
+        if sw.sum() <= 0:
+            raise ValueError("sample_weight: all weights are zero")
+        kwargs = {**self._solver_kwargs(n_classes, float(sw.sum())), **overrides}
+        loss = self._loss(n_classes)
+        if warm:
+            kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
+        uniform = np.all(sw == sw[0])
+        res = _fit(X, y_enc, loss, sample_weight=None if uniform else sw,
+                   n_classes=n_classes if n_classes > 2 or chunk else None,
+                   fit_intercept=self.fit_intercept, dtype=X.dtype,
+                   seed=_seed(self.random_state), **kwargs)
+        if np.any(np.asarray(res.status) == DIVERGED):
+            raise ValueError("fit: training diverged; lower the learning rate")
+        self._set_coefficients(res, X.dtype)
+        if "epochs" not in overrides and getattr(self, "tol", 0) is not None \
+                and np.any(np.asarray(res.status) == MAX_EPOCHS):
+            limit = getattr(self, self._max_iter)
+            warnings.warn(f"{type(self).__name__}: {self._max_iter}={limit} iterations reached "
+                          "before convergence; increase it, or scale the features",
+                          ConvergenceWarning, stacklevel=4)
+        return self
+
+    def _set_coefficients(self, res, dtype):
+        W, b = np.asarray(res.params.W, dtype), np.asarray(res.params.b, dtype)
+        if len(self.classes_) == 2 and W.shape[1] == 2:
+            # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
+            W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
+        # the jaxlin loss the scores belong to: it decides labels and probabilities
+        self.loss_function_ = res.loss if W.shape[1] > 1 or res.loss != "softmax_cross_entropy" \
+            else "binary_cross_entropy"
+        self.coef_ = W.T.copy()
+        self.intercept_ = b.copy()
+        self.n_iter_ = np.atleast_1d(np.asarray(res.epochs)).astype(np.int32)
+        self.stop_reason_ = res.stop_reason
+
+    def decision_function(self, X):
+        """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        Z = X @ self.coef_.T + self.intercept_
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def _scores(self, X):
+        Z = self.decision_function(X)
+        return Z[:, None] if Z.ndim == 1 else Z
+
+    def predict(self, X):
+        """``classes_[1]`` where the score is ``> 0`` (two classes; a score of exactly 0 gives
+        ``classes_[0]``, as in scikit-learn), else the argmax (ties: the first class)."""
+        scores = self._scores(X)  # checks that the model is fitted
+        return self.classes_[decision.predict_labels(self.loss_function_, scores,
+                                                     at_threshold=0)]
+
+    def _proba(self, X):
+        scores = self._scores(X)  # checks that the model is fitted
+        return decision.predict_proba(self.loss_function_, scores)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _seed(random_state) -> int:
+    if random_state is None:
+        return 0
+    if hasattr(random_state, "randint"):
+        return int(random_state.randint(2**31 - 1))
+    return int(random_state)
+
+
+def _n_outputs(loss, n_classes) -> int:
+    """The columns of ``W`` jaxlin trains for this loss: 1 for a binary loss on two classes,
+    else one per class (multinomial, or one-vs-rest)."""
+    target = loss.target if isinstance(loss, Loss) else get_loss(loss).target
+    return 1 if target != "onehot" and n_classes == 2 else n_classes
+
+
+def _penalty(C, l1_ratio, total_weight):
+    """jaxlin's ``(l1, l2)`` for scikit-learn's ``C`` and ``l1_ratio`` (``None``: 0, an L2
+    penalty); both were validated by the estimator's ``_parameter_constraints``."""
+    l1_ratio = 0.0 if l1_ratio is None else float(l1_ratio)
+    if math.isinf(C):
+        return 0.0, 0.0
+    return l1_ratio / (C * total_weight), (1.0 - l1_ratio) / (2.0 * C * total_weight)
+
+

@@ -1,0 +1,265 @@
+"""LogisticRegression, Perceptron, LinearSVC and SGDClassifier."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils._param_validation import HasMethods, StrOptions
+
+from jaxlin.losses import Loss
+from jaxlin.options import COMMAND_DEFAULTS, OPTIMIZER_NAMES
+from sklearn.base import _fit_context
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from jaxlin.cache import enable_compilation_cache
+from jaxlin.sklearn._base import (CLASS_WEIGHT, ITERATIONS, NON_NEGATIVE, POSITIVE,
+                                  POSITIVE_OR_INF, UNIT,
+                                  _LinearClassifier, _penalty)
+
+class LogisticRegression(_LinearClassifier):
+    """Logistic regression: binary cross-entropy, or softmax cross-entropy for > 2 classes.
+
+    Minimises ``C Σ w_i L_i + ½ (1 − ρ) ‖W‖² + ρ ‖W‖₁`` (ρ = ``l1_ratio``), as scikit-learn.
+    ``solver``: ``"newton"`` (trust-region Newton-CG, the default: faster than L-BFGS to the
+    optimum in the benchmarks), ``"newton-cholesky"``, ``"lbfgs"`` (smooth penalties only) or
+    a jaxlin optimiser (``"gd"``, ``"adam"``, …; L1 by proximal steps). ``tol`` means what
+    it means in scikit-learn: for L-BFGS and Newton the run stops once the gradient's norm is
+    ≤ ``tol`` (no other stop); for the first-order optimisers, once the objective changes by
+    less than ``tol`` (relative). ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps
+    use the bold driver from ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them
+    diverge; the other optimisers their usual rate. A ``ConvergenceWarning`` says when
+    ``max_iter`` was reached first.
+    """
+
+    _parameter_constraints = {
+        "C": [POSITIVE_OR_INF], "l1_ratio": [UNIT, None], "fit_intercept": ["boolean"],
+        "max_iter": [ITERATIONS], "tol": [NON_NEGATIVE],
+        "solver": [StrOptions({"newton", "newton-cholesky", "lbfgs", "gd", "sgd", "momentum",
+                               "nesterov", "adam", "adagrad", "rmsprop"})],
+        "learning_rate": [POSITIVE, StrOptions({"auto"})], "class_weight": CLASS_WEIGHT,
+        "random_state": ["random_state"], "warm_start": ["boolean"],
+    }
+
+    def __init__(self, *, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
+                 solver="newton", learning_rate="auto", class_weight=None, random_state=None,
+                 warm_start=False):
+        self.C = C
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.warm_start = warm_start
+
+    def _loss(self, n_classes):
+        return "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        l1, l2 = _penalty(self.C, self.l1_ratio, total_weight)
+        tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
+        if self.solver in ("lbfgs", "newton", "newton-cholesky"):
+            if l1 > 0:
+                raise ValueError(f"l1_ratio: solver {self.solver!r} needs a smooth penalty "
+                                 "(l1_ratio=0); use solver='gd' for an L1 or elastic-net "
+                                 "penalty (proximal steps)")
+            # scikit-learn's meaning of tol for these solvers: a bound on the gradient
+            return dict(optimizer=self.solver, l1=l1, l2=l2, epochs=self.max_iter,
+                        grad_tol=tol)
+        lr, bold = self.learning_rate, False
+        if lr == "auto":  # plain steps: the bold driver from η = 1 (it cannot diverge)
+            bold = self.solver in ("gd", "sgd")
+            lr = 1.0 if bold else COMMAND_DEFAULTS[self.solver]["learning_rate"]
+        return dict(optimizer=self.solver, learning_rate=lr, adaptive_lr=bold, l1=l1, l2=l2,
+                    epochs=self.max_iter, tol=tol)
+
+    def predict_proba(self, X):
+        """``[1 − σ(z), σ(z)]`` for two classes, ``softmax(z)`` otherwise."""
+        return self._proba(X)
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+
+class Perceptron(_LinearClassifier):
+    """Rosenblatt's perceptron learning algorithm (one-vs-rest for more than 2 classes).
+
+    Runs until every training example is classified correctly or ``max_iter`` epochs.
+    The algorithm has no objective, so it takes no sample or class weights. Reaching
+    ``max_iter`` without separating the classes raises a ``ConvergenceWarning``.
+    """
+
+    _parameter_constraints = {"max_iter": [ITERATIONS], "fit_intercept": ["boolean"],
+                              "random_state": ["random_state"], "warm_start": ["boolean"]}
+
+    def __init__(self, *, max_iter=100, fit_intercept=True, random_state=None,
+                 warm_start=False):
+        self.max_iter = max_iter
+        self.fit_intercept = fit_intercept
+        self.random_state = random_state
+        self.warm_start = warm_start
+
+    def _loss(self, n_classes):
+        return "squared_error_step"
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        return dict(optimizer="perceptron", epochs=self.max_iter, one_vs_rest=n_classes > 2)
+
+    def fit(self, X, y):
+        """Rosenblatt's algorithm has no objective to weight: no ``sample_weight``."""
+        return super().fit(X, y)
+
+
+class LinearSVC(_LinearClassifier):
+    """Linear SVM: ``C Σ w_i L_i + ½‖W‖²`` with the hinge or squared hinge.
+
+    ``multi_class``: ``"weston_watkins"`` (sum over wrong classes) or
+    ``"crammer_singer"`` (max over wrong classes; hinge only). Squared hinge trains with
+    L-BFGS; the (non-smooth) hinge with full-batch subgradient steps of ``learning_rate``.
+    """
+
+    _parameter_constraints = {
+        "C": [POSITIVE_OR_INF], "loss": [StrOptions({"hinge", "squared_hinge"})],
+        "multi_class": [StrOptions({"weston_watkins", "crammer_singer"})],
+        "fit_intercept": ["boolean"], "max_iter": [ITERATIONS], "tol": [NON_NEGATIVE],
+        "learning_rate": [POSITIVE], "class_weight": CLASS_WEIGHT,
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, C=1.0, loss="squared_hinge", multi_class="weston_watkins",
+                 fit_intercept=True, max_iter=1000, tol=1e-10, learning_rate=0.1,
+                 class_weight=None, random_state=None):
+        self.C = C
+        self.loss = loss
+        self.multi_class = multi_class
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _loss(self, n_classes):
+        if n_classes == 2:
+            return self.loss
+        if self.multi_class == "crammer_singer":
+            if self.loss != "hinge":
+                raise ValueError("multi_class: 'crammer_singer' is implemented for the hinge only")
+            return "crammer_singer_hinge"
+        return "multiclass_hinge" if self.loss == "hinge" else "multiclass_squared_hinge"
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        _, l2 = _penalty(self.C, 0.0, total_weight)
+        tol = self.tol if self.tol > 0 else None
+        if self.loss == "squared_hinge":
+            return dict(optimizer="lbfgs", l2=l2, epochs=self.max_iter, grad_tol=tol)
+        return dict(optimizer="gd", learning_rate=self.learning_rate, l2=l2,
+                    epochs=self.max_iter, tol=tol)
+
+
+class SGDClassifier(_LinearClassifier):
+    """Mini-batch stochastic gradient descent, scikit-learn's ``SGDClassifier`` objective.
+
+    Minimises ``mean_i w_i L_i + α · ½‖W‖²`` (``penalty="l2"``), ``α ‖W‖₁`` (``"l1"``), or
+    the elastic net with ``l1_ratio``. ``loss``: ``"log_loss"``, ``"hinge"``,
+    ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than 2 classes, as
+    scikit-learn), ``"softmax"`` (multinomial), or a :class:`jaxlin.Loss` of your own
+    (one-vs-rest for a binary target, multinomial for a one-hot one). ``optimizer``: any jaxlin optimiser name.
+    Like scikit-learn's, it runs up to ``epochs`` (1000) and stops once the epoch's mean
+    objective changes by less than ``tol`` (``None``: never).
+    """
+
+    _LOSSES = {"log_loss": "binary_cross_entropy", "hinge": "hinge",
+               "squared_hinge": "squared_hinge", "perceptron": "squared_error_step"}
+
+    _parameter_constraints = {
+        "loss": [StrOptions({"log_loss", "hinge", "squared_hinge", "perceptron", "softmax"}),
+                 Loss],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None], "alpha": [NON_NEGATIVE],
+        "l1_ratio": [UNIT], "batch_size": [ITERATIONS], "learning_rate": [POSITIVE],
+        "epochs": [ITERATIONS], "tol": [NON_NEGATIVE, None],
+        "optimizer": [StrOptions(set(OPTIMIZER_NAMES) - {"lbfgs", "newton", "newton-cholesky",
+                                                         "perceptron"}),
+                      HasMethods(["init", "update"]), callable],
+        "fit_intercept": ["boolean"], "class_weight": CLASS_WEIGHT,
+        "random_state": ["random_state"], "warm_start": ["boolean"],
+    }
+    _max_iter = "epochs"
+
+    def __init__(self, *, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
+                 batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer="sgd",
+                 fit_intercept=True, class_weight=None, random_state=None, warm_start=False):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.tol = tol
+        self.optimizer = optimizer
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass (epoch) of mini-batch steps over the given rows, from the current
+        coefficients — scikit-learn's contract for data that arrives in chunks.
+
+        ``classes`` (every class that will ever appear) is required on the first call and,
+        when given later, must be the same. The optimiser's own state (momentum, Adam's
+        moments) starts afresh at each call; plain ``"sgd"`` has none, so a sequence of calls
+        equals one run over the same mini-batches.
+        """
+        enable_compilation_cache()
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError("class_weight 'balanced' is not supported for partial_fit: "
+                             "the class frequencies of later chunks are unknown; pass a dict")
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False,
+                             reset=first)
+        check_classification_targets(y)
+        if classes is not None:
+            classes = np.unique(classes)
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"classes={classes!r} is not the same as on the last call to "
+                                 f"partial_fit, was: {self.classes_!r}")
+            if len(classes) < 2:
+                raise ValueError(f"classes: need at least 2 classes, got {classes!r}")
+        known = self.classes_ if classes is None else classes
+        unknown = np.setdiff1d(y, known)
+        if unknown.size:
+            raise ValueError(f"y: labels {unknown!r} are not in classes {known!r}")
+        self.classes_ = known
+        return self._train(X, y, np.searchsorted(known, y), sample_weight,
+                           hasattr(self, "coef_"), {"epochs": 1, "tol": None}, chunk=True)
+
+    def _loss(self, n_classes):
+        if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
+            return self.loss
+        if self.loss == "softmax":
+            return "softmax_cross_entropy"
+        return self._LOSSES[self.loss]
+
+    def _solver_kwargs(self, n_classes, total_weight):
+        a = float(self.alpha)
+        l1, l2 = {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0),
+                  "elasticnet": (a * self.l1_ratio, a * (1 - self.l1_ratio) / 2)}[self.penalty]
+        return dict(optimizer=self.optimizer, learning_rate=self.learning_rate,
+                    batch_size=self.batch_size, epochs=self.epochs, tol=self.tol, l1=l1, l2=l2,
+                    one_vs_rest=n_classes > 2 and self._multinomial() is False)
+
+    def _multinomial(self):
+        if isinstance(self.loss, Loss):
+            return self.loss.target == "onehot"
+        return self.loss == "softmax"
+
+    def predict_proba(self, X):
+        if self.loss not in ("log_loss", "softmax"):
+            raise AttributeError("predict_proba is available for loss='log_loss' or 'softmax'")
+        return self._proba(X)  # one-vs-rest: the sigmoids, normalised

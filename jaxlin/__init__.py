@@ -5,6 +5,7 @@ losses (L, δ = ∂L/∂z) → linear model (Z = XW + b, Xᵀ Δ) → objective 
 """
 from jaxlin import activations, data, datasets, hessian, linear, losses, objective, penalties
 from jaxlin.training import FitResult, fit, fit_many, kfold_weights
+from jaxlin.selection import GridResult, fit_grid
 from jaxlin.linear import Params, add_bias, contract, init_params, logits, logits_one
 from jaxlin.losses import LOSSES, Loss, get_loss
 from jaxlin.objective import encode_targets, value_and_grad
@@ -18,6 +19,7 @@ __all__ = [
     "activations", "hessian", "linear", "losses", "objective", "penalties",
     "Params", "add_bias", "contract", "init_params", "logits", "logits_one",
     "LOSSES", "Loss", "get_loss", "encode_targets", "value_and_grad", "Penalty",
-    "data", "datasets", "FitResult", "fit", "fit_many", "kfold_weights", "verify",
+    "data", "datasets", "FitResult", "fit", "fit_many", "fit_grid", "GridResult",
+    "kfold_weights", "verify",
     "Verification", "enable_compilation_cache",
 ]

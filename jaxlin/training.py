@@ -319,26 +319,25 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weigh
 @backend.computes_in_dtype
 def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weight=None,
              validation_data=None, n_classes=None, dtype=jnp.float32, progress=None,
-             **options) -> FitResult:
+             pairing=None, **options) -> FitResult:
     """Train many models in one compiled program, ``vmap``-ped over their numbers.
 
     ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
     ``sample_weight`` may be ``(N,)`` or ``(M, N)`` (e.g. cross-validation folds as 0/1
-    weights, see :func:`kfold_weights`). Sequences are paired element by element, so they
-    must have one common length ``M`` (scalars are shared by every model). Every other
-    argument is as for :func:`fit`. The result has a leading model axis; each model equals
-    the one :func:`fit` trains alone with the same numbers.
+    weights, see :func:`kfold_weights`); ``init`` may carry a leading model axis. One varying
+    argument gives one model per value, scalars are shared by every model. **Pairing:** when
+    several arguments vary, the call could mean "model i takes value i of each" or "every
+    combination", so it is an error unless ``pairing="zip"`` says the former (then they
+    must have one common length ``M``); for every combination use
+    :func:`jaxlin.selection.fit_grid`. Every other argument is as for :func:`fit`. The result
+    has a leading model axis; each model equals the one :func:`fit` trains alone with the
+    same numbers.
     """
     record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options, "fit_many")
     lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
                       (opts.learning_rate, opts.l1, opts.l2, seed))
     sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-    lengths = {len(v) for v in (lr, a1, a2, sd) if len(v) > 1}
-    if sw is not None and sw.ndim == 2:
-        lengths.add(sw.shape[0])
-    if len(lengths) > 1:
-        raise ValueError(f"fit_many: the per-model sequences have different lengths {lengths}")
-    m = lengths.pop() if lengths else 1
+    m = _models(dict(learning_rate=lr, l1=a1, l2=a2, seed=sd), sw, opts.init, pairing)
     data = inputs.prepare(X, y, loss, validation_data=validation_data, n_classes=n_classes,
                           sample_weight=sw if sw is not None and sw.ndim == 1 else None,
                           dtype=dtype)
@@ -362,6 +361,27 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
                   opts.settings(data.T.shape[1]), axes, progress)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+
+
+def _models(sequences: dict, sw, init, pairing) -> int:
+    """The number of models ``M`` from the per-model arguments, by :func:`fit_many`'s rule."""
+    if pairing not in (None, "zip"):
+        raise ValueError(f"pairing: expected None or 'zip', got {pairing!r}")
+    varying = {k: len(v) for k, v in sequences.items() if len(v) > 1}
+    if sw is not None and sw.ndim == 2:
+        varying["sample_weight"] = sw.shape[0]
+    W = getattr(getattr(init, "params", init), "W", None)
+    if W is not None and np.ndim(W) == 3:
+        varying["init"] = np.shape(W)[0]
+    if len(varying) > 1 and pairing is None:
+        listed = ", ".join(f"{k} ({n})" for k, n in varying.items())
+        raise ValueError(f"fit_many: several arguments vary: {listed}. Pass pairing='zip' to "
+                         "pair them element by element, or use jaxlin.fit_grid for every "
+                         "combination")
+    if len(set(varying.values())) > 1:
+        raise ValueError(f"fit_many: the per-model sequences have different lengths "
+                         f"{varying}")
+    return next(iter(varying.values()), 1)
 
 
 def _check_weight_rows(sw, m, n):

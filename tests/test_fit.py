@@ -345,12 +345,13 @@ def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, k
     lrs = [0.05, 0.5, 2.0] if optimizer != "lbfgs" else [1.0, 1.0, 1.0]
     l2s = [0.01] * 3 if optimizer != "lbfgs" else [0.0, 0.01, 1.0]
     common = dict(optimizer=optimizer, epochs=300, tol=1e-5, dtype=F64, **kw)
-    many = fit_many(X, y, learning_rate=lrs, l2=l2s, **common)
+    many = fit_many(X, y, learning_rate=lrs, l2=l2s, pairing="zip", **common)
     assert len(set(np.asarray(many.epochs).tolist())) > 1
     for i, (lr, l2) in enumerate(zip(lrs, l2s)):
         alone = fit(X, y, learning_rate=lr, l2=l2, **common)
         assert int(many.epochs[i]) == int(alone.epochs)
         assert many.stop_reason[i] == alone.stop_reason
         np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-10, atol=1e-13)
-    chunked = fit_many(X, y, learning_rate=lrs, l2=l2s, progress=lambda d, t: None, **common)
+    chunked = fit_many(X, y, learning_rate=lrs, l2=l2s, pairing="zip",
+                       progress=lambda d, t: None, **common)
     np.testing.assert_array_equal(chunked.params.W, many.params.W)

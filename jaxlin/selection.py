@@ -1,0 +1,135 @@
+"""Model selection: every combination of hyperparameters × every fold, in one program.
+
+:func:`fit_grid` takes the outer product of the listed values of ``learning_rate``, ``l1``
+and ``l2`` (the numbers a compiled run takes as traced values) with the folds of a
+cross-validation, trains all of them with one :func:`jaxlin.fit_many` call (folds as 0/1
+weights of the mean), and scores each model on the rows its fold left out.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from jaxlin import decision, validation
+from jaxlin.losses import get_loss
+from jaxlin.objective import encode_targets, per_example_losses
+from jaxlin.training import FitResult, fit_many, kfold_weights
+
+__all__ = ["GridResult", "fit_grid", "held_out_scores", "GRID_OPTIONS"]
+
+GRID_OPTIONS = ("learning_rate", "l1", "l2")  # traced per model: one program for the grid
+
+
+class GridResult(NamedTuple):
+    """What :func:`fit_grid` returns.
+
+    Attributes:
+      grid: ``{name: (G,) values}`` — grid point ``g``'s value of each listed option (the
+        outer product in the order given, the last option varying fastest).
+      scores: ``(G, F)`` held-out score of grid point ``g`` on fold ``f`` (higher is better).
+      mean_score: ``(G,)`` the mean over folds. best_index: its argmax (the first on ties).
+      best: ``{name: value}`` at ``best_index``.
+      fits: the :class:`~jaxlin.training.FitResult` of all ``G × F`` models (model
+        ``g · F + f``).
+    """
+
+    grid: dict
+    scores: np.ndarray
+    mean_score: np.ndarray
+    best_index: int
+    best: dict
+    fits: FitResult
+
+
+def _fold_weights(folds, n, seed):
+    if isinstance(folds, (int, np.integer)) and not isinstance(folds, bool):
+        return kfold_weights(n, int(folds), jax.random.fold_in(jax.random.key(seed), 7))
+    w = np.asarray(folds, np.float64)
+    if w.ndim != 2 or w.shape[1] != n or not np.all((w == 0) | (w == 1)):
+        raise ValueError(f"folds: expected a number of folds or (F, {n}) 0/1 training "
+                         f"weights, got {np.shape(folds)}")
+    if np.any(w.sum(axis=1) == 0) or np.any(w.sum(axis=1) == n):
+        raise ValueError("folds: every fold needs training rows and held-out rows")
+    return w
+
+
+def held_out_scores(result: FitResult, X, y, loss, train_weights, scoring="accuracy",
+                    sample_weight=None, n_classes=None) -> np.ndarray:
+    """Each model's score on the rows its training weights left out (weight 0).
+
+    ``result`` has ``M`` models and ``train_weights`` is ``(M, N)``. ``scoring``:
+    ``"accuracy"``, ``"neg_loss"`` (minus the mean loss, no penalty), or a callable
+    ``(y_true, Z) → float`` of the held-out labels and scores. Computed in NumPy on the host
+    (one small matrix product per model; nothing is compiled for it). Returns ``(M,)``.
+    """
+    loss = get_loss(loss)
+    X = np.asarray(X, np.float64)
+    T = np.asarray(encode_targets(np.asarray(y), loss, n_classes), np.float64)
+    W, b = np.asarray(result.params.W, np.float64), np.asarray(result.params.b, np.float64)
+    sw = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    out = np.empty(W.shape[0])
+    for m in range(W.shape[0]):
+        rows = np.asarray(train_weights[m]) == 0
+        Z, Tm, wm = X[rows] @ W[m] + b[m], T[rows], sw[rows]
+        if callable(scoring):
+            out[m] = float(scoring(np.asarray(y)[rows], Z))
+        elif scoring == "accuracy":
+            hit = decision.predict_labels(loss, Z) == decision.target_labels(Tm)
+            out[m] = np.sum(wm * hit) / np.sum(wm)
+        elif scoring == "neg_loss":
+            L = np.asarray(per_example_losses(loss, Z, Tm))
+            out[m] = -(-1.0 if loss.maximise else 1.0) * np.sum(wm * L) / np.sum(wm)
+        else:
+            raise ValueError(f"scoring: expected 'accuracy', 'neg_loss' or a callable, got "
+                             f"{scoring!r}")
+    return out
+
+
+def fit_grid(X, y, loss="binary_cross_entropy", *, folds=5, scoring="accuracy", seed=0,
+             sample_weight=None, n_classes=None, dtype=None, **options) -> GridResult:
+    """Train every combination of the listed hyperparameters on every fold, in one program.
+
+    Args:
+      X, y, loss, n_classes, dtype: as for :func:`jaxlin.fit`.
+      folds: a number of folds (shuffled by ``seed``, :func:`~jaxlin.kfold_weights`) or
+        ``(F, N)`` 0/1 training weights.
+      scoring: see :func:`held_out_scores`.
+      sample_weight: ``(N,)`` weights, multiplied into each fold's weights and the scores.
+      **options: the options of :func:`jaxlin.fit`; ``learning_rate``, ``l1`` and ``l2`` may
+        be lists, whose outer product is the grid.
+    Returns:
+      :class:`GridResult`.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> g = fit_grid(X, y, folds=3, l2=[0.001, 10.0], optimizer="lbfgs", epochs=50)
+    >>> g.scores.shape, g.best
+    ((2, 3), {'l2': 0.001})
+    """
+    lists = {k: list(np.atleast_1d(v)) for k, v in options.items()
+             if k in GRID_OPTIONS and np.ndim(v) > 0}
+    for k, v in options.items():
+        if k not in GRID_OPTIONS and isinstance(v, (list, tuple, np.ndarray)) and k != "init":
+            raise ValueError(f"{k}: only {', '.join(GRID_OPTIONS)} can take several values in "
+                             "a grid (the others change the compiled program)")
+    n = np.shape(X)[0]
+    fw = _fold_weights(folds, n, seed)
+    if sample_weight is not None:
+        sample_weight = validation.check_sample_weight(sample_weight, n)
+    points = list(itertools.product(*lists.values())) or [()]
+    F = fw.shape[0]
+    per_model = {k: np.repeat([p[i] for p in points], F) for i, k in enumerate(lists)}
+    weights = np.tile(fw, (len(points), 1)) * (1.0 if sample_weight is None
+                                              else np.asarray(sample_weight)[None, :])
+    fits = fit_many(X, y, loss, seed=seed, sample_weight=weights, n_classes=n_classes,
+                    dtype=dtype, pairing="zip", **{**options, **per_model})
+    scores = held_out_scores(fits, X, y, loss, np.tile(fw, (len(points), 1)), scoring,
+                             sample_weight, n_classes).reshape(len(points), F)
+    mean = scores.mean(axis=1)
+    best = int(np.argmax(mean))
+    grid = {k: np.asarray([p[i] for p in points]) for i, k in enumerate(lists)}
+    return GridResult(grid, scores, mean, best, {k: v[best].item() for k, v in grid.items()},
+                      fits)

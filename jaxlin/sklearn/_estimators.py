@@ -58,20 +58,24 @@ class LogisticRegression(_LinearClassifier):
 
     def _solver_kwargs(self, n_classes, total_weight):
         l1, l2 = _penalty(self.C, self.l1_ratio, total_weight)
+        return {**self._optimizer_kwargs(l1 > 0, "l1_ratio"), "l1": l1, "l2": l2}
+
+    def _optimizer_kwargs(self, has_l1: bool, l1_name: str) -> dict:
+        """jaxlin's optimiser settings for ``solver``, ``tol``, ``max_iter`` and
+        ``learning_rate`` (the penalty aside)."""
         tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
         if self.solver in ("lbfgs", "newton", "newton-cholesky"):
-            if l1 > 0:
-                raise ValueError(f"l1_ratio: solver {self.solver!r} needs a smooth penalty "
-                                 "(l1_ratio=0); use solver='gd' for an L1 or elastic-net "
+            if has_l1:
+                raise ValueError(f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
+                                 f"({l1_name}=0); use solver='gd' for an L1 or elastic-net "
                                  "penalty (proximal steps)")
             # scikit-learn's meaning of tol for these solvers: a bound on the gradient
-            return dict(optimizer=self.solver, l1=l1, l2=l2, epochs=self.max_iter,
-                        grad_tol=tol)
+            return dict(optimizer=self.solver, epochs=self.max_iter, grad_tol=tol)
         lr, bold = self.learning_rate, False
         if lr == "auto":  # plain steps: the bold driver from η = 1 (it cannot diverge)
             bold = self.solver in ("gd", "sgd")
             lr = 1.0 if bold else COMMAND_DEFAULTS[self.solver]["learning_rate"]
-        return dict(optimizer=self.solver, learning_rate=lr, adaptive_lr=bold, l1=l1, l2=l2,
+        return dict(optimizer=self.solver, learning_rate=lr, adaptive_lr=bold,
                     epochs=self.max_iter, tol=tol)
 
     def predict_proba(self, X):

@@ -1,0 +1,219 @@
+"""LogisticRegressionCV: every fold × C (× l1_ratio) trained in one compiled program."""
+from __future__ import annotations
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from jaxlin.cache import enable_compilation_cache
+from jaxlin.driver import DIVERGED, MAX_EPOCHS
+from jaxlin.linear import Params
+from jaxlin.selection import held_out_scores
+from jaxlin.sklearn._base import _penalty, _seed
+from jaxlin.sklearn._estimators import LogisticRegression
+from jaxlin.training import fit as _fit
+from jaxlin.training import FitResult, fit_many
+
+
+def _as_result(params):
+    """The stacked parameters in the record :func:`held_out_scores` reads."""
+    return FitResult(params, None, None, None, None)
+
+
+class LogisticRegressionCV(LogisticRegression):
+    """Logistic regression with ``C`` (and ``l1_ratio``) chosen by cross-validation.
+
+    As scikit-learn's: ``Cs`` (a number of values on a log scale from 1e-4 to 1e4, or the
+    values), ``cv`` (a number of stratified folds, a splitter or an iterable of splits),
+    ``l1_ratios`` (elastic-net mixes; they need a first-order ``solver`` such as ``"gd"``),
+    ``scoring`` (``None``: accuracy), ``refit``. Every fold × C × l1_ratio model is trained in
+    **one** compiled program (:func:`jaxlin.fit_many`, the folds as 0/1 weights of the mean,
+    each with scikit-learn's ``C`` scaling by its own training rows). The best point is the
+    highest mean held-out score; with ``refit`` the model is trained again on all rows from
+    the folds' mean coefficients there, else ``coef_`` is that mean over folds.
+
+    Attributes (scikit-learn's): ``Cs_``, ``l1_ratios_``, ``C_``, ``l1_ratio_``, ``scores_``
+    and ``coefs_paths_`` (dicts keyed by class: ``classes_[1]`` for two classes, every class
+    otherwise), ``n_iter_`` ``(1, folds, Cs[, l1_ratios])``, ``coef_``, ``intercept_``.
+    """
+
+    _parameter_constraints = {
+        **{k: v for k, v in LogisticRegression._parameter_constraints.items()
+           if k not in ("C", "l1_ratio", "warm_start")},
+        "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "l1_ratios": ["array-like", None], "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "refit": ["boolean"],
+    }
+
+    def __init__(self, *, Cs=10, l1_ratios=None, fit_intercept=True, cv=None, scoring=None,
+                 solver="newton", tol=1e-4, max_iter=100, learning_rate="auto",
+                 class_weight=None, refit=True, random_state=None):
+        self.Cs = Cs
+        self.l1_ratios = l1_ratios
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.scoring = scoring
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.class_weight = class_weight
+        self.refit = refit
+        self.random_state = random_state
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        enable_compilation_cache()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("This solver needs samples of at least 2 classes in the data, "
+                             f"but the data contains only one class: {self.classes_[0]!r}")
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:
+            sw = sw * compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                           sample_weight=sw)[y_enc]
+        self.Cs_ = (np.logspace(-4, 4, self.Cs) if isinstance(self.Cs, Integral)
+                    else np.asarray(self.Cs, dtype=float).ravel())
+        if self.Cs_.size == 0 or not np.all(self.Cs_ > 0):
+            raise ValueError(f"Cs: expected positive values, got {self.Cs!r}")
+        ratios = [None] if self.l1_ratios is None else list(np.asarray(self.l1_ratios, float))
+        if self.l1_ratios is not None and (not ratios or not all(0 <= r <= 1 for r in ratios)):
+            raise ValueError(f"l1_ratios: expected values in [0, 1], got {self.l1_ratios!r}")
+        self.l1_ratios_ = np.asarray(ratios, dtype=object if ratios == [None] else float)
+        splits = list(check_cv(self.cv, y, classifier=True).split(X, y))
+        train = np.zeros((len(splits), X.shape[0]))
+        for f, (rows, _) in enumerate(splits):
+            train[f, rows] = 1.0
+        path = self._path(X, y_enc, sw, train, ratios)
+        scores = self._held_out(X, y, sw, train, path, ratios)
+        self._select(X, y_enc, sw, path, scores, ratios)
+        return self
+
+    def _path(self, X, y_enc, sw, train, ratios):
+        """All fold × C × l1_ratio models: a FitResult with ``M = F · nC · nR`` models.
+
+        Along the C path (ascending), each step trains every fold × l1_ratio together in one
+        compiled program (``fit_many``; the same program for every C, whose penalty is a
+        traced value) and starts from the previous C's solutions: a warm start that cuts
+        Newton's iterations about in half against training all Cs from zero in lock step.
+        """
+        F, nR, k = len(train), len(ratios), len(self.classes_)
+        order = np.argsort(self.Cs_, kind="stable")
+        weights = np.repeat(train * sw[None, :], nR, axis=0)  # model f · nR + r
+        totals = weights.sum(axis=1)
+        fits, init = [None] * len(order), None
+        for i in order:
+            pen = np.array([_penalty(self.Cs_[i], r, t)
+                            for t, r in zip(totals, ratios * F)])
+            kwargs = self._optimizer_kwargs(bool(np.any(pen[:, 0] > 0)), "l1_ratios")
+            res = fit_many(X, y_enc, self._loss(k), sample_weight=weights, l1=pen[:, 0],
+                           l2=pen[:, 1], pairing="zip", n_classes=k if k > 2 else None,
+                           fit_intercept=self.fit_intercept, dtype=X.dtype,
+                           seed=_seed(self.random_state),
+                           **({} if init is None else {"init": init}), **kwargs)
+            if np.any(np.asarray(res.status) == DIVERGED):
+                raise ValueError("fit: training diverged; lower the learning rate")
+            fits[i], init = res, res.params
+        self._check_converged(fits)
+        n_iter = np.stack([np.asarray(r.epochs).reshape(F, nR) for r in fits], axis=1)
+        self.n_iter_ = n_iter[None].astype(np.int32)  # (1, F, nC, nR)
+        if ratios == [None]:
+            self.n_iter_ = self.n_iter_[..., 0]
+        # one result, models in (fold, C, l1_ratio) order
+        W = np.stack([np.asarray(r.params.W).reshape(F, nR, *r.params.W.shape[1:])
+                      for r in fits], axis=1)
+        b = np.stack([np.asarray(r.params.b).reshape(F, nR, -1) for r in fits], axis=1)
+        return Params(W.reshape(-1, *W.shape[3:]), b.reshape(-1, b.shape[-1]))
+
+    def _check_converged(self, fits):
+        if self.tol > 0 and any(np.any(np.asarray(r.status) == MAX_EPOCHS) for r in fits):
+            warnings.warn(f"LogisticRegressionCV: max_iter={self.max_iter} iterations reached "
+                          "before convergence for some folds and Cs; increase it, or scale "
+                          "the features", ConvergenceWarning, stacklevel=5)
+
+    def _held_out(self, X, y, sw, train, path, ratios):
+        """Held-out scores ``(F, nC, nR)`` of every model."""
+        reps = len(self.Cs_) * len(ratios)
+        tw = np.repeat(train, reps, axis=0)
+        if self.scoring is None:
+            s = held_out_scores(_as_result(path), X, self.classes_.searchsorted(y), self._loss(
+                len(self.classes_)), tw, "accuracy", sw,
+                len(self.classes_) if len(self.classes_) > 2 else None)
+        else:
+            scorer, W, b = get_scorer(self.scoring), *self._coefs(path, X.dtype)
+            s = np.array([scorer(self._fixed(W[m], b[m]), X[tw[m] == 0], y[tw[m] == 0])
+                          for m in range(len(tw))])
+        return s.reshape(len(train), len(self.Cs_), len(ratios))
+
+    def score(self, X, y, sample_weight=None):
+        """The ``scoring`` of the estimator (accuracy when ``None``) on ``(X, y)``."""
+        if self.scoring is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return get_scorer(self.scoring)(self, X, y, **kwargs)
+
+    def _coefs(self, params, dtype):
+        """Each model's ``(coef (C, d), intercept (C,))`` in scikit-learn's layout."""
+        W = np.asarray(params.W, dtype)
+        return np.swapaxes(W, 1, 2), np.asarray(params.b, dtype)
+
+    def _fixed(self, coef, intercept):
+        """A fitted LogisticRegression with these coefficients (for a scorer)."""
+        est = LogisticRegression()
+        est.classes_, est.coef_, est.intercept_ = self.classes_, coef, intercept
+        est.n_features_in_ = self.n_features_in_
+        est.loss_function_ = self._loss(len(self.classes_))
+        return est
+
+    def _select(self, X, y_enc, sw, path, scores, ratios):
+        """The best C and l1_ratio, the attributes, and the refit."""
+        F, nC, nR = scores.shape
+        W, b = self._coefs(path, X.dtype)
+        W, b = W.reshape(F, nC, nR, *W.shape[1:]), b.reshape(F, nC, nR, -1)
+        keys = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        full = np.concatenate([W, b[..., None]], axis=-1)  # (F, nC, nR, C, d + 1)
+        squeeze = (lambda a: a[:, :, 0]) if ratios == [None] else (lambda a: a)
+        self.scores_ = {c: squeeze(scores).copy() for c in keys}
+        self.coefs_paths_ = {c: squeeze(full[..., i, :]) for i, c in enumerate(keys)}
+        # the first best in (l1_ratio, C) order, as scikit-learn breaks ties
+        flat = scores.mean(axis=0).T.ravel()
+        best = int(np.argmax(flat))
+        r_best, c_best = divmod(best, nC)
+        if self.refit:
+            C, r = self.Cs_[c_best], ratios[r_best]
+            init = Params(W[:, c_best, r_best].mean(axis=0).T, b[:, c_best, r_best].mean(axis=0))
+            self._refit(X, y_enc, sw, C, r, init)
+        else:
+            per_fold = [divmod(int(np.argmax(scores[f].T.ravel())), nC) for f in range(F)]
+            C = float(np.mean([self.Cs_[c] for _, c in per_fold]))
+            r = None if ratios == [None] else float(np.mean([ratios[i] for i, _ in per_fold]))
+            self.coef_ = np.mean([W[f, c, i] for f, (i, c) in enumerate(per_fold)], axis=0)
+            self.intercept_ = np.mean([b[f, c, i] for f, (i, c) in enumerate(per_fold)], axis=0)
+            self.loss_function_ = self._loss(len(self.classes_))
+        n = 1 if len(self.classes_) == 2 else len(self.classes_)
+        self.C_ = np.full(n, C)
+        self.l1_ratio_ = np.full(n, r, dtype=object if r is None else float)
+
+    def _refit(self, X, y_enc, sw, C, r, init):
+        """All rows, the chosen ``C``, from the folds' mean coefficients there."""
+        l1, l2 = _penalty(C, r, float(sw.sum()))
+        k = len(self.classes_)
+        kwargs = self._optimizer_kwargs(l1 > 0, "l1_ratios")
+        res = _fit(X, y_enc, self._loss(k), sample_weight=sw, l1=l1, l2=l2, init=init,
+                   n_classes=k if k > 2 else None, fit_intercept=self.fit_intercept,
+                   dtype=X.dtype, seed=_seed(self.random_state), **kwargs)
+        n_iter = self.n_iter_
+        self._set_coefficients(res, X.dtype)
+        self.n_iter_ = n_iter

@@ -1,0 +1,94 @@
+"""LogisticRegressionCV: scikit-learn's attributes, every fold × C equal to a plain fit,
+the same choice as scikit-learn's."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris
+from sklearn.linear_model import LogisticRegressionCV as SkCV
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import StandardScaler
+
+from jaxlin.sklearn import LogisticRegression, LogisticRegressionCV
+
+
+def _sk(**kw):
+    legacy = {"use_legacy_attributes": True} if "use_legacy_attributes" in \
+        SkCV().get_params() else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return SkCV(**kw, **legacy)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_attributes_have_scikit_learns_shapes():
+    X, y = load_iris(return_X_y=True)
+    for target, kw in [(y, {}), ((y == 2).astype(int), {"refit": False})]:
+        ours = LogisticRegressionCV(Cs=4, cv=3, **kw).fit(X, target)
+        theirs = _sk(Cs=4, cv=3, **kw).fit(X, target)
+        for name in ("C_", "Cs_", "l1_ratio_", "l1_ratios_", "n_iter_", "coef_", "intercept_"):
+            assert np.shape(getattr(ours, name)) == np.shape(getattr(theirs, name)), name
+        assert list(ours.scores_) == list(theirs.scores_)
+        for key in theirs.scores_:
+            assert ours.scores_[key].shape == theirs.scores_[key].shape
+            assert ours.coefs_paths_[key].shape == theirs.coefs_paths_[key].shape
+        np.testing.assert_allclose(ours.Cs_, theirs.Cs_)
+
+
+def test_each_fold_and_c_is_the_plain_fit_on_that_folds_rows(cancer):
+    X, y = cancer
+    cv = LogisticRegressionCV(Cs=[0.01, 1.0, 100.0], cv=3, tol=1e-10, max_iter=200).fit(X, y)
+    folds = list(StratifiedKFold(3).split(X, y))
+    paths = cv.coefs_paths_[1]  # (folds, Cs, d + 1)
+    for f, (train, test) in enumerate(folds):
+        for c, C in enumerate(cv.Cs_):
+            alone = LogisticRegression(C=C, tol=1e-10, max_iter=200).fit(X[train], y[train])
+            np.testing.assert_allclose(paths[f, c, :-1], alone.coef_[0], atol=1e-6)
+            np.testing.assert_allclose(paths[f, c, -1], alone.intercept_[0], atol=1e-6)
+            assert cv.scores_[1][f, c] == pytest.approx(alone.score(X[test], y[test]))
+    best = int(np.argmax(cv.scores_[1].mean(axis=0)))
+    assert cv.C_[0] == cv.Cs_[best]
+    refit = LogisticRegression(C=cv.C_[0], tol=1e-10, max_iter=200).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, refit.coef_, atol=1e-6)
+
+
+def test_refit_false_averages_each_folds_best(cancer):
+    X, y = cancer
+    cv = LogisticRegressionCV(Cs=4, cv=3, refit=False).fit(X, y)
+    s, paths = cv.scores_[1], cv.coefs_paths_[1]
+    best = np.argmax(s, axis=1)
+    np.testing.assert_allclose(cv.coef_[0], np.mean([paths[f, b, :-1]
+                                                     for f, b in enumerate(best)], axis=0))
+    assert cv.C_[0] == pytest.approx(np.mean(cv.Cs_[best]))
+
+
+def test_same_choice_and_score_as_scikit_learn(cancer):
+    X, y = cancer
+    ours = LogisticRegressionCV(Cs=8, cv=5).fit(X, y)
+    theirs = _sk(Cs=8, cv=5).fit(X, y)
+    assert abs(ours.scores_[1].mean(axis=0).max() - theirs.scores_[1].mean(axis=0).max()) \
+        <= 0.005
+    assert abs(ours.score(X, y) - theirs.score(X, y)) <= 0.005
+
+
+def test_scoring_l1_ratios_and_errors(cancer):
+    X, y = cancer
+    ll = LogisticRegressionCV(Cs=3, cv=3, scoring="neg_log_loss").fit(X, y)
+    assert np.all(ll.scores_[1] < 0) and ll.score(X, y) < 0
+    en = LogisticRegressionCV(Cs=2, cv=3, l1_ratios=[0.0, 1.0], solver="gd",
+                              max_iter=50, tol=0).fit(X, y)
+    assert en.scores_[1].shape == (3, 2, 2) and en.n_iter_.shape == (1, 3, 2, 2)
+    assert en.l1_ratio_[0] in (0.0, 1.0)
+    with pytest.raises(ValueError, match="l1_ratios: solver 'newton' needs a smooth penalty"):
+        LogisticRegressionCV(l1_ratios=[0.5]).fit(X, y)
+    with pytest.raises(ValueError, match="l1_ratios: expected values in"):
+        LogisticRegressionCV(l1_ratios=[1.5], solver="gd").fit(X, y)
+    with pytest.raises(ValueError, match="Cs: expected positive"):
+        LogisticRegressionCV(Cs=[1.0, -1.0]).fit(X, y)
+    with pytest.raises(ValueError, match="The 'cv' parameter"):
+        LogisticRegressionCV(cv="five").fit(X, y)

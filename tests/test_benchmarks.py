@@ -11,7 +11,7 @@ def test_benchmark_harness_runs_and_reports_every_case(tmp_path):
     md = out.read_text()
     for title in ["1. Gradient step", "2. Fit to the optimum", "3. Mini-batch SGD",
                   "4. Many models", "5. Compilation", "6. Scaling", "7. Out of core",
-                  "8. Derivation check", "9. Second order",
+                  "8. Derivation check", "9. Second order", "10. LogisticRegressionCV",
                   "## Bars"]:
         assert title in md, title
     assert md.count("| met |") + md.count("| **missed** |") >= 15

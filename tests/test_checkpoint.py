@@ -63,8 +63,8 @@ def test_warm_start_one_vs_rest_and_many_models(data):
     y = (X[:, 0] > 0).astype(int)
     m1 = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10)
     m_whole = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=20)
-    _same(jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10, init=m1).params,
-          m_whole.params)
+    _same(jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10, init=m1,
+                          pairing="zip").params, m_whole.params)
     shared = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=1, init=a.params._replace(
         W=a.params.W[:, :1], b=a.params.b[:1]))
     assert shared.params.W.shape == (2, 4, 1)

@@ -102,7 +102,7 @@ class LogisticRegressionCV(LogisticRegression):
         return self
 
     def _path(self, X, y_enc, sw, train, ratios):
-        """All fold × C × l1_ratio models: a FitResult with ``M = F · nC · nR`` models.
+        """All fold × C × l1_ratio models: stacked Params of ``M = F · nC · nR`` models.
 
         Along the C path (ascending), each step trains every fold × l1_ratio together in one
         compiled program (``fit_many``; the same program for every C, whose penalty is a
@@ -113,7 +113,10 @@ class LogisticRegressionCV(LogisticRegression):
         order = np.argsort(self.Cs_, kind="stable")
         weights = np.repeat(train * sw[None, :], nR, axis=0)  # model f · nR + r
         totals = weights.sum(axis=1)
-        fits, init = [None] * len(order), None
+        d = X.shape[1]
+        out = k if k > 2 else 1
+        init = Params(np.zeros((F * nR, d, out)), np.zeros((F * nR, out)))  # one program
+        fits = [None] * len(order)
         for i in order:
             pen = np.array([_penalty(self.Cs_[i], r, t)
                             for t, r in zip(totals, ratios * F)])
@@ -121,8 +124,7 @@ class LogisticRegressionCV(LogisticRegression):
             res = fit_many(X, y_enc, self._loss(k), sample_weight=weights, l1=pen[:, 0],
                            l2=pen[:, 1], pairing="zip", n_classes=k if k > 2 else None,
                            fit_intercept=self.fit_intercept, dtype=X.dtype,
-                           seed=_seed(self.random_state),
-                           **({} if init is None else {"init": init}), **kwargs)
+                           seed=_seed(self.random_state), init=init, **kwargs)
             if np.any(np.asarray(res.status) == DIVERGED):
                 raise ValueError("fit: training diverged; lower the learning rate")
             fits[i], init = res, res.params

@@ -86,7 +86,7 @@ def test_class_and_sample_weights_match_sklearn(spambase):
 def test_logistic_parity_with_sklearn_on_mnist():
     from sklearn.linear_model import LogisticRegression as SkLR
     d = datasets.load("mnist")
-    X, y = d.X, d.y
+    X, y = d.X[:4000], d.y[:4000]  # ten classes, 784 pixels: scikit-learn's fit dominates
     ours = LogisticRegression(C=1.0, tol=1e-9, max_iter=5000).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

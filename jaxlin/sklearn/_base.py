@@ -18,6 +18,7 @@ from jaxlin.cache import enable_compilation_cache
 from jaxlin.driver import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
+from jaxlin.training import FitResult
 from jaxlin.training import fit as _fit
 
 # the parameter constraints every estimator shares (scikit-learn's _parameter_constraints)
@@ -83,6 +84,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         loss = self._loss(n_classes)
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
+        if kwargs.get("epochs") == 0:  # max_iter=0: the starting coefficients, unfitted
+            return self._no_iterations(X, loss, kwargs.get("init"))
         uniform = np.all(sw == sw[0])
         res = _fit(X, y_enc, loss, sample_weight=None if uniform else sw,
                    n_classes=n_classes if n_classes > 2 or chunk else None,
@@ -97,6 +100,18 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"{type(self).__name__}: {self._max_iter}={limit} iterations reached "
                           "before convergence; increase it, or scale the features",
                           ConvergenceWarning, stacklevel=4)
+        return self
+
+    def _no_iterations(self, X, loss, init):
+        """``max_iter=0``, as scikit-learn: the starting coefficients and a warning."""
+        k = _n_outputs(loss, len(self.classes_))
+        d = X.shape[1]
+        W, b = (np.zeros((d, k)), np.zeros(k)) if init is None else \
+            (np.asarray(init.W), np.asarray(init.b))
+        res = FitResult(Params(W, b), None, np.zeros((), np.int32), MAX_EPOCHS, loss)
+        self._set_coefficients(res, X.dtype)
+        warnings.warn(f"{type(self).__name__}: {self._max_iter}=0: no iteration was run",
+                      ConvergenceWarning, stacklevel=4)
         return self
 
     def _set_coefficients(self, res, dtype):

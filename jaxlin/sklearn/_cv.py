@@ -52,12 +52,20 @@ class LogisticRegressionCV(LogisticRegression):
         "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "l1_ratios": ["array-like", None], "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "refit": ["boolean"],
+        "refit": ["boolean"], "use_legacy_attributes": ["boolean", StrOptions({"warn"})],
     }
 
     def __init__(self, *, Cs=10, l1_ratios=None, fit_intercept=True, cv=None, scoring=None,
                  solver="newton", tol=1e-4, max_iter=100, learning_rate="auto",
-                 class_weight=None, refit=True, random_state=None):
+                 class_weight=None, refit=True, random_state=None, penalty="deprecated",
+                 dual=False, intercept_scaling=1.0, verbose=0, n_jobs=None,
+                 use_legacy_attributes=True):
+        self.penalty = penalty
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
+        self.verbose = verbose
+        self.n_jobs = n_jobs
+        self.use_legacy_attributes = use_legacy_attributes
         self.Cs = Cs
         self.l1_ratios = l1_ratios
         self.fit_intercept = fit_intercept
@@ -88,8 +96,11 @@ class LogisticRegressionCV(LogisticRegression):
                     else np.asarray(self.Cs, dtype=float).ravel())
         if self.Cs_.size == 0 or not np.all(self.Cs_ > 0):
             raise ValueError(f"Cs: expected positive values, got {self.Cs!r}")
-        ratios = [None] if self.l1_ratios is None else list(np.asarray(self.l1_ratios, float))
-        if self.l1_ratios is not None and (not ratios or not all(0 <= r <= 1 for r in ratios)):
+        if self.dual:
+            raise ValueError("dual: jaxlin solves the primal problem; use dual=False")
+        l1_ratios = [1.0] if self.penalty == "l1" and self.l1_ratios is None else self.l1_ratios
+        ratios = [None] if l1_ratios is None else list(np.asarray(l1_ratios, float).ravel())
+        if l1_ratios is not None and (not ratios or not all(0 <= r <= 1 for r in ratios)):
             raise ValueError(f"l1_ratios: expected values in [0, 1], got {self.l1_ratios!r}")
         self.l1_ratios_ = np.asarray(ratios, dtype=object if ratios == [None] else float)
         splits = list(check_cv(self.cv, y, classifier=True).split(X, y))
@@ -130,7 +141,8 @@ class LogisticRegressionCV(LogisticRegression):
             fits[i], init = res, res.params
         self._check_converged(fits)
         n_iter = np.stack([np.asarray(r.epochs).reshape(F, nR) for r in fits], axis=1)
-        self.n_iter_ = n_iter[None].astype(np.int32)  # (1, F, nC, nR)
+        self._n_iter = n_iter.astype(np.int32)  # (F, nC, nR)
+        self.n_iter_ = self._n_iter[None]  # (1, F, nC, nR)
         if ratios == [None]:
             self.n_iter_ = self.n_iter_[..., 0]
         # one result, models in (fold, C, l1_ratio) order
@@ -185,7 +197,7 @@ class LogisticRegressionCV(LogisticRegression):
         W, b = self._coefs(path, X.dtype)
         W, b = W.reshape(F, nC, nR, *W.shape[1:]), b.reshape(F, nC, nR, -1)
         keys = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
-        full = np.concatenate([W, b[..., None]], axis=-1)  # (F, nC, nR, C, d + 1)
+        full = np.concatenate([W, b[..., None]], axis=-1) if self.fit_intercept else W
         squeeze = (lambda a: a[:, :, 0]) if ratios == [None] else (lambda a: a)
         self.scores_ = {c: squeeze(scores).copy() for c in keys}
         self.coefs_paths_ = {c: squeeze(full[..., i, :]) for i, c in enumerate(keys)}
@@ -207,6 +219,12 @@ class LogisticRegressionCV(LogisticRegression):
         n = 1 if len(self.classes_) == 2 else len(self.classes_)
         self.C_ = np.full(n, C)
         self.l1_ratio_ = np.full(n, r, dtype=object if r is None else float)
+        if self.use_legacy_attributes is False:  # scikit-learn's new, simpler layout
+            self.C_ = float(C)
+            self.l1_ratio_ = float(r) if r is not None else float(self.penalty == "l1")
+            self.coefs_paths_ = np.moveaxis(full, 2, 1)  # (F, nR, nC, C, dof)
+            self.scores_ = np.moveaxis(scores, 2, 1)  # (F, nR, nC)
+            self.n_iter_ = np.moveaxis(self._n_iter, 2, 1)
 
     def _refit(self, X, y_enc, sw, C, r, init):
         """All rows, the chosen ``C``, from the folds' mean coefficients there."""

@@ -1,19 +1,24 @@
 """LogisticRegression, Perceptron, LinearSVC and SGDClassifier."""
 from __future__ import annotations
 
-import numpy as np
-from sklearn.utils._param_validation import HasMethods, StrOptions
+import warnings
+from numbers import Integral
 
-from jaxlin.losses import Loss
-from jaxlin.options import COMMAND_DEFAULTS, OPTIMIZER_NAMES
+import numpy as np
 from sklearn.base import _fit_context
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from jaxlin.cache import enable_compilation_cache
+from jaxlin.losses import Loss
+from jaxlin.options import COMMAND_DEFAULTS, OPTIMIZER_NAMES
 from jaxlin.sklearn._base import (CLASS_WEIGHT, ITERATIONS, NON_NEGATIVE, POSITIVE,
-                                  POSITIVE_OR_INF, UNIT,
-                                  _LinearClassifier, _penalty)
+                                  POSITIVE_OR_INF, UNIT, _LinearClassifier, _penalty)
+
+# scikit-learn's solver names: Newton-CG is jaxlin's; the others pick by the penalty
+SKLEARN_SOLVERS = {"newton-cg": "newton", "liblinear": "auto", "sag": "auto", "saga": "auto"}
+
 
 class LogisticRegression(_LinearClassifier):
     """Logistic regression: binary cross-entropy, or softmax cross-entropy for > 2 classes.
@@ -27,21 +32,40 @@ class LogisticRegression(_LinearClassifier):
     less than ``tol`` (relative). ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps
     use the bold driver from ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them
     diverge; the other optimisers their usual rate. A ``ConvergenceWarning`` says when
-    ``max_iter`` was reached first.
+    ``max_iter`` was reached first (``max_iter=0`` returns the starting coefficients).
+
+    scikit-learn's other parameters are accepted so code written for it runs unchanged:
+    its solver names (``"newton-cg"`` is jaxlin's Newton-CG; ``"liblinear"``, ``"sag"`` and
+    ``"saga"`` run Newton for a smooth penalty and proximal gradient descent with L1, all
+    reaching the same optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"``
+    ``l1_ratio=1``, ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``),
+    ``intercept_scaling`` (the intercept is never penalised, so it has no effect), ``verbose``
+    and ``n_jobs`` (one compiled program either way). ``dual=True`` is refused: jaxlin solves
+    the primal problem.
     """
 
     _parameter_constraints = {
-        "C": [POSITIVE_OR_INF], "l1_ratio": [UNIT, None], "fit_intercept": ["boolean"],
-        "max_iter": [ITERATIONS], "tol": [NON_NEGATIVE],
+        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None,
+                    Hidden(StrOptions({"deprecated"}))],
+        "C": [POSITIVE_OR_INF], "l1_ratio": [UNIT, None], "dual": ["boolean"],
+        "fit_intercept": ["boolean"], "intercept_scaling": [POSITIVE],
+        "max_iter": [Interval(Integral, 0, None, closed="left")], "tol": [NON_NEGATIVE],
         "solver": [StrOptions({"newton", "newton-cholesky", "lbfgs", "gd", "sgd", "momentum",
-                               "nesterov", "adam", "adagrad", "rmsprop"})],
+                               "nesterov", "adam", "adagrad", "rmsprop", *SKLEARN_SOLVERS})],
         "learning_rate": [POSITIVE, StrOptions({"auto"})], "class_weight": CLASS_WEIGHT,
-        "random_state": ["random_state"], "warm_start": ["boolean"],
+        "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
+        "n_jobs": [None, Integral],
     }
 
-    def __init__(self, *, C=1.0, l1_ratio=0.0, fit_intercept=True, max_iter=1000, tol=1e-6,
+    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False,
+                 fit_intercept=True, intercept_scaling=1, max_iter=1000, tol=1e-6,
                  solver="newton", learning_rate="auto", class_weight=None, random_state=None,
-                 warm_start=False):
+                 warm_start=False, verbose=0, n_jobs=None):
+        self.penalty = penalty
+        self.dual = dual
+        self.intercept_scaling = intercept_scaling
+        self.verbose = verbose
+        self.n_jobs = n_jobs
         self.C = C
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -56,26 +80,41 @@ class LogisticRegression(_LinearClassifier):
     def _loss(self, n_classes):
         return "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
 
+    def _penalty_settings(self):
+        """``(C, l1_ratio)`` after the deprecated ``penalty`` and ``dual``."""
+        if self.dual:
+            raise ValueError("dual: jaxlin solves the primal problem; use dual=False")
+        if self.penalty == "deprecated":
+            return self.C, self.l1_ratio
+        warnings.warn("'penalty' was deprecated in scikit-learn 1.8; use l1_ratio and C "
+                      "(C=np.inf for no penalty)", FutureWarning, stacklevel=4)
+        return {None: (np.inf, 0.0), "l1": (self.C, 1.0), "l2": (self.C, 0.0),
+                "elasticnet": (self.C, self.l1_ratio)}[self.penalty]
+
     def _solver_kwargs(self, n_classes, total_weight):
-        l1, l2 = _penalty(self.C, self.l1_ratio, total_weight)
+        C, l1_ratio = self._penalty_settings()
+        l1, l2 = _penalty(C, l1_ratio, total_weight)
         return {**self._optimizer_kwargs(l1 > 0, "l1_ratio"), "l1": l1, "l2": l2}
 
     def _optimizer_kwargs(self, has_l1: bool, l1_name: str) -> dict:
         """jaxlin's optimiser settings for ``solver``, ``tol``, ``max_iter`` and
         ``learning_rate`` (the penalty aside)."""
         tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
-        if self.solver in ("lbfgs", "newton", "newton-cholesky"):
+        solver = SKLEARN_SOLVERS.get(self.solver, self.solver)
+        if solver == "auto":  # scikit-learn's liblinear, sag, saga: whatever suits the penalty
+            solver = "gd" if has_l1 else "newton"
+        if solver in ("lbfgs", "newton", "newton-cholesky"):
             if has_l1:
                 raise ValueError(f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
                                  f"({l1_name}=0); use solver='gd' for an L1 or elastic-net "
                                  "penalty (proximal steps)")
             # scikit-learn's meaning of tol for these solvers: a bound on the gradient
-            return dict(optimizer=self.solver, epochs=self.max_iter, grad_tol=tol)
+            return dict(optimizer=solver, epochs=self.max_iter, grad_tol=tol)
         lr, bold = self.learning_rate, False
         if lr == "auto":  # plain steps: the bold driver from η = 1 (it cannot diverge)
-            bold = self.solver in ("gd", "sgd")
-            lr = 1.0 if bold else COMMAND_DEFAULTS[self.solver]["learning_rate"]
-        return dict(optimizer=self.solver, learning_rate=lr, adaptive_lr=bold,
+            bold = solver in ("gd", "sgd")
+            lr = 1.0 if bold else COMMAND_DEFAULTS[solver]["learning_rate"]
+        return dict(optimizer=solver, learning_rate=lr, adaptive_lr=bold,
                     epochs=self.max_iter, tol=tol)
 
     def predict_proba(self, X):

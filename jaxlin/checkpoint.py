@@ -66,10 +66,11 @@ class catch_interrupts:
 
     def __enter__(self):
         _STOP["requested"] = False
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._previous = signal.signal(signal.SIGINT, self.handle)
         return self
 
-    def _handle(self, signum, frame):
+    def handle(self, signum, frame):
+        """The SIGINT handler: a stop request inside a chunked loop, else an interrupt."""
         if _STOP["requested"] or not _STOP["chunked"]:
             raise KeyboardInterrupt
         _STOP["requested"] = True

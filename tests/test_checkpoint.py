@@ -91,12 +91,12 @@ def test_fit_interrupted_by_ctrl_c_resumes_bit_for_bit(data, tmp_path):
     path = tmp_path / "run.npz"
     seen = []
 
-    def progress(done, total):  # Ctrl-C arrives during the run
-        seen.append(done)
+    def progress(done, total):  # Ctrl-C arrives during the run (its handler, called here:
+        seen.append(done)      # a real SIGINT is sent to a `jaxlin train` process below)
         if len(seen) == 5:
-            os.kill(os.getpid(), signal.SIGINT)
+            catcher.handle(signal.SIGINT, None)
 
-    with ckpt.catch_interrupts(), pytest.raises(ckpt.Interrupted) as info:
+    with ckpt.catch_interrupts() as catcher, pytest.raises(ckpt.Interrupted) as info:
         jaxlin.fit(X, y, progress=progress, checkpoint=path, **kw)
     assert info.value.checkpoint == str(path) and 0 < info.value.epoch < 200
     assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no temporary file left
@@ -159,12 +159,13 @@ def test_fit_stream_checkpoints_and_resumes_bit_for_bit(tmp_path):
     def counting(*args, **kwargs):  # Ctrl-C in the middle of the second epoch
         chunks.append(1)
         if len(chunks) == 14:
-            os.kill(os.getpid(), signal.SIGINT)
+            catcher.handle(signal.SIGINT, None)
         return original(*args, **kwargs)
 
     st._advance = counting
+    catcher = ckpt.catch_interrupts()
     try:
-        with ckpt.catch_interrupts(), pytest.raises(ckpt.Interrupted) as info:
+        with catcher, pytest.raises(ckpt.Interrupted) as info:
             fit_stream(src, checkpoint=path, checkpoint_every=4, **kw)
     finally:
         st._advance = original
@@ -192,8 +193,8 @@ def _wait_for(path, proc, seconds=120):
 
 def test_streaming_train_killed_with_sigkill_resumes_to_the_same_model(tmp_path):
     src = tmp_path / "d.npy"
-    _write_stream(src, n=20000)
-    common = ["--data", src, "--stream", "--chunk-rows", "200", "--epochs", "12",
+    _write_stream(src, n=12000)
+    common = ["--data", src, "--stream", "--chunk-rows", "200", "--epochs", "8",
               "--batch-size", "32", "--optimizer", "adam", "--lr", "0.01"]
     env = {**os.environ, "JAXLIN_CACHE_DIR": "off"}
     subprocess.run(_train(*common, "--save", tmp_path / "whole.npz"), check=True, env=env,
@@ -208,7 +209,7 @@ def test_streaming_train_killed_with_sigkill_resumes_to_the_same_model(tmp_path)
     proc.wait()
     with np.load(ck, allow_pickle=False) as z:
         position = json.loads(str(z["record"]))["position"]
-    assert position["epoch"] < 12  # killed part-way
+    assert position["epoch"] < 8  # killed part-way
     subprocess.run(_train(*common, "--checkpoint", ck, "--checkpoint-every", "3", "--resume",
                           "--save", tmp_path / "resumed.npz"), check=True, env=env, cwd=ROOT,
                    timeout=300)

@@ -121,7 +121,7 @@ def test_not_fitted_and_bad_parameters():
     with pytest.raises(NotFittedError):
         LogisticRegression().predict(np.zeros((2, 3)))
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
-    for est, name in [(LogisticRegression(C=0), "C"), (LogisticRegression(max_iter=0), "max_iter"),
+    for est, name in [(LogisticRegression(C=0), "C"), (LogisticRegression(max_iter=-1), "max_iter"),
                       (LogisticRegression(l1_ratio=1.5), "l1_ratio"),
                       (LogisticRegression(solver="bfgs"), "solver"),
                       (LogisticRegression(tol=-1), "tol"),

@@ -21,7 +21,7 @@ exec(compile(_SOURCE + "\nfrom jaxlin.sklearn import LogisticRegression, Logisti
 RUN = [
     "test_elasticnet_l1_ratio_err_helpful", "test_inconsistent_input", "test_write_parameters",
     "test_nan", "test_logistic_cv", "test_logistic_cv_refit_false_non_elasticnet",
-    "test_logistic_cv_mock_scorer", "test_multinomial_logistic_regression_string_inputs",
+    "test_logistic_cv_mock_scorer",
     "test_logistic_regression_solvers", "test_logistic_regression_solver_class_weights",
     "test_liblinear_decision_function_zero", "test_logreg_intercept_scaling_zero",
     "test_warm_start_converge_LR", "test_elastic_net_coeffs",
@@ -44,6 +44,7 @@ NOT_RUN = {
     "test_n_iter": _SLOW, "test_warm_start": _SLOW, "test_warm_start_newton_solver": _SLOW,
     "test_logistic_regression_sample_weights": _SLOW,
     "test_logistic_regressioncv_class_weights": _SLOW, "test_elastic_net_vs_l1_l2": _SLOW,
+    "test_multinomial_logistic_regression_string_inputs": _SLOW,
     # scikit-learn internals and interfaces the bridge does not offer
     "test_consistency_path": _PRIVATE, "test_logistic_regression_path_convergence_fail": _PRIVATE,
     "test_logistic_regression_path_coefs_multinomial": _PRIVATE,

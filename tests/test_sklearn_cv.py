@@ -29,8 +29,8 @@ def cancer():
 def test_attributes_have_scikit_learns_shapes():
     X, y = load_iris(return_X_y=True)
     for target, kw in [(y, {}), ((y == 2).astype(int), {"refit": False})]:
-        ours = LogisticRegressionCV(Cs=4, cv=3, **kw).fit(X, target)
-        theirs = _sk(Cs=4, cv=3, **kw).fit(X, target)
+        ours = LogisticRegressionCV(Cs=2, cv=2, **kw).fit(X, target)
+        theirs = _sk(Cs=2, cv=2, **kw).fit(X, target)
         for name in ("C_", "Cs_", "l1_ratio_", "l1_ratios_", "n_iter_", "coef_", "intercept_"):
             assert np.shape(getattr(ours, name)) == np.shape(getattr(theirs, name)), name
         assert list(ours.scores_) == list(theirs.scores_)

@@ -21,30 +21,31 @@ exec(compile(_SOURCE + "\nfrom jaxlin.sklearn import LogisticRegression, Logisti
 RUN = [
     "test_elasticnet_l1_ratio_err_helpful", "test_inconsistent_input", "test_write_parameters",
     "test_nan", "test_logistic_cv", "test_logistic_cv_refit_false_non_elasticnet",
-    "test_logistic_cv_mock_scorer",
     "test_logistic_regression_solvers", "test_logistic_regression_solver_class_weights",
     "test_liblinear_decision_function_zero", "test_logreg_intercept_scaling_zero",
-    "test_warm_start_converge_LR", "test_elastic_net_coeffs",
     "test_elastic_net_l1_l2_equivalence", "test_LogisticRegression_elastic_net_objective",
-    "test_LogisticRegressionCV_no_refit", "test_LogisticRegressionCV_elasticnet_attribute_shapes",
-    "test_elastic_net_versus_sgd", "test_c_inf_no_warning", "test_sample_weight_not_modified",
-    "test_single_feature_newton_cg", "test_liblinear_not_stuck",
-    "test_lr_cv_scores_without_enabling_metadata_routing", "test_zero_max_iter",
-    "test_liblinear_multiclass_raises", "test_penalty_deprecated",
+    "test_LogisticRegressionCV_no_refit", "test_elastic_net_versus_sgd",
+    "test_sample_weight_not_modified", "test_single_feature_newton_cg",
+    "test_liblinear_not_stuck", "test_zero_max_iter", "test_liblinear_multiclass_raises",
+    "test_penalty_deprecated",
 ]
 
-_SLOW = "passes against the bridge (measured), but takes 5–45 s: too slow for every CI run"
+_SLOW = "passes against the bridge (measured), but takes 2–45 s: too slow for every CI run"
 _SPARSE = "includes sparse input, which the bridge refuses (dense only)"
 _WORDING = ("expects scikit-learn's own warning for its API transition (deprecations, "
             "per-solver wording); the bridge warns in its own words or not at all")
 _PRIVATE = "tests scikit-learn's private path function, not the estimator"
 _OPEN = "fails against the bridge; not yet investigated"
 NOT_RUN = {
-    # pass, but too slow for every CI run (measured: 5–45 s each on 2 cores)
+    # pass, but too slow for every CI run (measured: 2–45 s each on 2 cores)
     "test_n_iter": _SLOW, "test_warm_start": _SLOW, "test_warm_start_newton_solver": _SLOW,
     "test_logistic_regression_sample_weights": _SLOW,
     "test_logistic_regressioncv_class_weights": _SLOW, "test_elastic_net_vs_l1_l2": _SLOW,
     "test_multinomial_logistic_regression_string_inputs": _SLOW,
+    "test_logistic_cv_mock_scorer": _SLOW, "test_warm_start_converge_LR": _SLOW,
+    "test_elastic_net_coeffs": _SLOW, "test_LogisticRegressionCV_elasticnet_attribute_shapes": _SLOW,
+    "test_lr_cv_scores_without_enabling_metadata_routing": _SLOW,
+    "test_c_inf_no_warning": _SLOW,
     # scikit-learn internals and interfaces the bridge does not offer
     "test_consistency_path": _PRIVATE, "test_logistic_regression_path_convergence_fail": _PRIVATE,
     "test_logistic_regression_path_coefs_multinomial": _PRIVATE,

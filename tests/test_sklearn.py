@@ -28,11 +28,9 @@ def test_sklearn_estimator_checks(estimator, check):
 CV_CHECKS = {"check_estimator_cloneable", "check_estimator_repr", "check_get_params_invariance",
              "check_no_attributes_set_in_init", "check_parameters_default_constructible",
              "check_set_params", "check_estimators_unfitted", "check_mixin_order",
-             "check_do_not_raise_errors_in_init_or_set_params", "check_fit2d_predict1d",
-             "check_estimators_empty_data_messages", "check_estimators_nan_inf", "check_fit1d",
-             "check_classifiers_one_label", "check_n_features_in", "check_supervised_y_2d",
-             "check_requires_y_none",
-             "check_estimators_fit_returns_self", "check_fit_score_takes_y"}
+             "check_do_not_raise_errors_in_init_or_set_params",
+             "check_estimators_empty_data_messages", "check_classifiers_one_label",
+             "check_n_features_in", "check_requires_y_none", "check_estimators_fit_returns_self"}
 
 
 def _cv_checks():

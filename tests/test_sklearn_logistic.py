@@ -24,7 +24,7 @@ RUN = [
     "test_logistic_regression_solvers", "test_logistic_regression_solver_class_weights",
     "test_liblinear_decision_function_zero", "test_logreg_intercept_scaling_zero",
     "test_elastic_net_l1_l2_equivalence", "test_LogisticRegression_elastic_net_objective",
-    "test_LogisticRegressionCV_no_refit", "test_elastic_net_versus_sgd",
+    "test_elastic_net_versus_sgd",
     "test_sample_weight_not_modified", "test_single_feature_newton_cg",
     "test_liblinear_not_stuck", "test_zero_max_iter", "test_liblinear_multiclass_raises",
     "test_penalty_deprecated",
@@ -45,7 +45,7 @@ NOT_RUN = {
     "test_logistic_cv_mock_scorer": _SLOW, "test_warm_start_converge_LR": _SLOW,
     "test_elastic_net_coeffs": _SLOW, "test_LogisticRegressionCV_elasticnet_attribute_shapes": _SLOW,
     "test_lr_cv_scores_without_enabling_metadata_routing": _SLOW,
-    "test_c_inf_no_warning": _SLOW,
+    "test_c_inf_no_warning": _SLOW, "test_LogisticRegressionCV_no_refit": _SLOW,
     # scikit-learn internals and interfaces the bridge does not offer
     "test_consistency_path": _PRIVATE, "test_logistic_regression_path_convergence_fail": _PRIVATE,
     "test_logistic_regression_path_coefs_multinomial": _PRIVATE,

@@ -14,8 +14,8 @@ import os
 import sys
 import time
 
-from benchmarks import (case_check, case_compile, case_cv, case_fit, case_newton, case_scaling,
-                        case_sgd, case_step, case_stream)
+from benchmarks import (case_check, case_compile, case_cv, case_first, case_fit, case_newton,
+                        case_scaling, case_sgd, case_step, case_stream)
 from benchmarks.harness import Settings, machine
 
 CASES = {
@@ -29,6 +29,7 @@ CASES = {
     "check": case_check.run,
     "newton": case_newton.run,
     "cv": case_cv.run,
+    "first": case_first.run,
 }
 
 

@@ -2,18 +2,27 @@
 
 Layers, one direction of data flow (see README):
 losses (L, δ = ∂L/∂z) → linear model (Z = XW + b, Xᵀ Δ) → objective (mean + penalty) → solvers.
+
+The names below are loaded on first use (``jaxlin.fit`` imports JAX and optax then), so
+``import jaxlin`` and ``jaxlin --help`` start in a few milliseconds.
 """
-from jaxlin import activations, data, datasets, hessian, linear, losses, objective, penalties
-from jaxlin.training import FitResult, fit, fit_many, kfold_weights
-from jaxlin.selection import GridResult, fit_grid
-from jaxlin.linear import Params, add_bias, contract, init_params, logits, logits_one
-from jaxlin.losses import LOSSES, Loss, get_loss
-from jaxlin.objective import encode_targets, value_and_grad
-from jaxlin.penalties import Penalty
-from jaxlin.verification import Verification, verify
-from jaxlin.cache import enable_compilation_cache
+import importlib
 
 __version__ = "0.1.0"
+
+_SUBMODULES = ("activations", "data", "datasets", "hessian", "linear", "losses", "objective",
+               "penalties")
+_NAMES = {
+    "jaxlin.training": ("FitResult", "fit", "fit_many", "kfold_weights"),
+    "jaxlin.selection": ("GridResult", "fit_grid"),
+    "jaxlin.linear": ("Params", "add_bias", "contract", "init_params", "logits", "logits_one"),
+    "jaxlin.losses": ("LOSSES", "Loss", "get_loss"),
+    "jaxlin.objective": ("encode_targets", "value_and_grad"),
+    "jaxlin.penalties": ("Penalty",),
+    "jaxlin.verification": ("Verification", "verify"),
+    "jaxlin.cache": ("enable_compilation_cache",),
+}
+_HOME = {name: module for module, names in _NAMES.items() for name in names}
 
 __all__ = [
     "activations", "hessian", "linear", "losses", "objective", "penalties",
@@ -23,3 +32,18 @@ __all__ = [
     "kfold_weights", "verify",
     "Verification", "enable_compilation_cache",
 ]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"jaxlin.{name}")
+    elif name in _HOME:
+        value = getattr(importlib.import_module(_HOME[name]), name)
+    else:
+        raise AttributeError(f"module 'jaxlin' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -83,6 +83,31 @@ def as_jnp(dtype):
     return jnp.float64 if np.dtype(dtype) == np.float64 else jnp.float32
 
 
+def put(a, dtype):
+    """``a`` as a JAX array of ``dtype``. A host value is converted by NumPy and moved with
+    ``device_put``: a value computed once compiles no program of its own (``jnp.asarray``
+    of a host array compiles a staging program, each costing milliseconds to tens of them,
+    far more than moving a small array)."""
+    if isinstance(a, jax.Array):
+        return a if a.dtype == dtype else a.astype(dtype)
+    return jax.device_put(np.asarray(a, dtype=np.dtype(dtype)))
+
+
+def random_key(seed):
+    """``jax.random.key(seed)`` — or, for a sequence of seeds, their keys stacked — with
+    the words built on the host for the default threefry generator (``[0, seed]`` for
+    ``0 ≤ seed < 2³²``): no compiled program for a value made once. Any other seed or
+    generator goes through ``jax.random.key``."""
+    seeds = np.asarray(seed)
+    if jax.config.jax_default_prng_impl == "threefry2x32" and seeds.dtype.kind in "iu" \
+            and np.all((seeds >= 0) & (seeds < 2 ** 32)):
+        words = np.stack([np.zeros_like(seeds), seeds], axis=-1).astype(np.uint32)
+        return jax.random.wrap_key_data(jax.device_put(words))
+    if seeds.ndim:
+        return jnp.stack([jax.random.key(int(s)) for s in seeds.ravel()])
+    return jax.random.key(seed)
+
+
 def computes_in_dtype(fn):
     """Decorate an entry point with a ``dtype=`` argument: the dtype is resolved by
     :func:`compute_dtype` and the whole call runs in :func:`precision` of it."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxlin.models import MODELS
 
-from jaxlin.options import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS
+from jaxlin.presets import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS
 
 OPTIMIZER_CHOICES = tuple(COMMAND_DEFAULTS)
 

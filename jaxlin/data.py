@@ -7,6 +7,7 @@ Parsing is numpy only. Every mistake in a file is a ``ValueError`` (or
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import os
 import warnings
@@ -195,6 +196,26 @@ class Split(NamedTuple):
     test_index: np.ndarray
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _permutation_of_seed(n, seed):
+    return jax.random.permutation(jax.random.key(seed), n)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _permutation_of_key(n, key):
+    return jax.random.permutation(key, n)
+
+
+def shuffled_rows(n: int, key=None, seed: int = 0) -> np.ndarray:
+    """``jax.random.permutation(key or jax.random.key(seed), n)`` as one compiled program
+    (called eagerly it compiles four)."""
+    if key is not None:
+        return np.asarray(_permutation_of_key(n, key))
+    if 0 <= seed < 2 ** 31:
+        return np.asarray(_permutation_of_seed(n, np.int32(seed)))
+    return np.asarray(jax.random.permutation(jax.random.key(seed), n))
+
+
 def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0,
                      stratify: bool = False) -> Split:
     """Shuffle, then the first ``train_fraction`` of the rows train, the rest test.
@@ -208,8 +229,7 @@ def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 
         raise ValueError(f"y: has {y.shape[0]} rows but X has {n}")
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction: must be between 0 and 1, got {train_fraction}")
-    key = jax.random.key(seed) if key is None else key
-    perm = np.asarray(jax.random.permutation(key, n))
+    perm = shuffled_rows(n, key, seed)
     if stratify:
         train_parts, test_parts = [], []
         for c in np.unique(y):

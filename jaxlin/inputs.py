@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import validation
+from jaxlin.backend import put
 from jaxlin.losses import Loss
 from jaxlin.objective import encode_targets
 
@@ -48,10 +49,10 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])
-        Xv, Tv = jnp.asarray(Xv, dtype), Tv.astype(dtype)
+        Xv, Tv = put(Xv, dtype), put(Tv, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
-    return Data(jnp.asarray(Xn, dtype), T.astype(dtype),
-                None if w is None else jnp.asarray(w, dtype), Xv, Tv, n_cls)
+    return Data(put(Xn, dtype), put(T, dtype), None if w is None else put(w, dtype), Xv, Tv,
+                n_cls)
 
 
 def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: int):

@@ -1,6 +1,8 @@
 """Evaluation metrics: pure, jittable, and ``vmap``-able over many models.
 
-Labels are integer arrays ``(N,)``; the positive class of binary metrics is 1.
+Labels are integer arrays ``(N,)``; the positive class of binary metrics is 1. Every
+function takes JAX or NumPy arrays and computes with the same kind: NumPy inputs run on
+the host and compile nothing (what a report on a few thousand rows wants).
 
 Zero denominators: precision, recall, F1 and FPR are **0** when their denominator is 0
 (scikit-learn's default ``zero_division`` result, without its warning, which cannot be
@@ -14,22 +16,38 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+
+def _xp(*arrays):
+    """NumPy when every array is a host array, else ``jax.numpy``."""
+    return np if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays
+                     if a is not None) else jnp
 
 
 def _div(num, den):
     """``num / den``, and 0 where ``den == 0``."""
-    num, den = jnp.asarray(num, jnp.float32), jnp.asarray(den, jnp.float32)
-    return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 0.0)
+    xp = _xp(num, den)
+    num, den = xp.asarray(num, xp.float32), xp.asarray(den, xp.float32)
+    return xp.where(den > 0, num / xp.where(den > 0, den, 1.0), xp.float32(0.0))
 
 
 def accuracy(y_true, y_pred):
     """``mean(y == ŷ)``."""
-    return jnp.mean((y_true == y_pred).astype(jnp.float32))
+    xp = _xp(y_true, y_pred)
+    return xp.mean((y_true == y_pred).astype(xp.float32))
+
+
+def _counts(y, n_classes: int):
+    """How many labels of each class, ``(C,)``."""
+    if _xp(y) is np:
+        return np.bincount(y, minlength=n_classes)[:n_classes]
+    return jnp.bincount(y, length=n_classes)
 
 
 def class_prior_baseline(y_true, n_classes: int):
     """``max_k P(y = k)``: the accuracy of always predicting the most frequent class."""
-    return jnp.max(jnp.bincount(y_true, length=n_classes)) / y_true.shape[0]
+    return (_counts(y_true, n_classes).max() / y_true.shape[0]).astype(_xp(y_true).float32)
 
 
 class BinaryCounts(NamedTuple):
@@ -42,7 +60,7 @@ class BinaryCounts(NamedTuple):
 def binary_counts(y_true, y_pred) -> BinaryCounts:
     """TP, TN, FP, FN with class 1 as positive."""
     t, p = y_true == 1, y_pred == 1
-    return BinaryCounts(jnp.sum(t & p), jnp.sum(~t & ~p), jnp.sum(~t & p), jnp.sum(t & ~p))
+    return BinaryCounts((t & p).sum(), (~t & ~p).sum(), (~t & p).sum(), (t & ~p).sum())
 
 
 def precision(y_true, y_pred):
@@ -71,6 +89,9 @@ def false_positive_rate(y_true, y_pred):
 
 def confusion_matrix(y_true, y_pred, n_classes: int):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``."""
+    if _xp(y_true, y_pred) is np:
+        return _counts(y_true * n_classes + y_pred, n_classes ** 2).reshape(
+            n_classes, n_classes).astype(np.int32)
     return jnp.zeros((n_classes, n_classes), jnp.int32).at[y_true, y_pred].add(1)
 
 
@@ -84,7 +105,7 @@ class PerClass(NamedTuple):
 def per_class(y_true, y_pred, n_classes: int) -> PerClass:
     """One-vs-rest precision, recall and F1 of every class, with its support."""
     C = confusion_matrix(y_true, y_pred, n_classes)
-    tp = jnp.diag(C)
+    tp = _xp(C).diag(C)
     predicted, actual = C.sum(axis=0), C.sum(axis=1)
     return PerClass(_div(tp, predicted), _div(tp, actual), _div(2 * tp, predicted + actual), actual)
 
@@ -98,7 +119,7 @@ def macro_average(y_true, y_pred, n_classes: int):
 def micro_average(y_true, y_pred, n_classes: int):
     """Precision, recall, F1 from counts pooled over classes (each equals accuracy)."""
     C = confusion_matrix(y_true, y_pred, n_classes)
-    tp = jnp.trace(C)
+    tp = _xp(C).trace(C)
     p = _div(tp, C.sum())
     return p, p, p
 
@@ -109,10 +130,11 @@ def log_loss(y_true, proba, eps: float | None = None):
     Probabilities are clipped to ``[eps, 1 − eps]`` (default: the dtype's machine epsilon,
     as scikit-learn does) so a confident mistake costs a large finite amount.
     """
-    proba = jnp.asarray(proba)
-    eps = jnp.finfo(proba.dtype).eps if eps is None else eps
-    p = jnp.take_along_axis(proba, y_true[:, None].astype(jnp.int32), axis=1)[:, 0]
-    return -jnp.mean(jnp.log(jnp.clip(p, eps, 1.0 - eps)))
+    xp = _xp(y_true, proba)
+    proba = xp.asarray(proba)
+    eps = xp.finfo(proba.dtype).eps if eps is None else eps
+    p = xp.take_along_axis(proba, y_true[:, None].astype(xp.int32), axis=1)[:, 0]
+    return -xp.mean(xp.log(xp.clip(p, eps, 1.0 - eps)))
 
 
 class RocCurve(NamedTuple):
@@ -129,25 +151,29 @@ def roc_curve(y_true, scores) -> RocCurve:
     points of a tie repeat the point after it (repeats add no area). The distinct points
     are scikit-learn's ``roc_curve(..., drop_intermediate=False)``.
     """
+    xp = _xp(y_true, scores)
     n = scores.shape[0]
-    order = jnp.argsort(-scores, stable=True)
+    order = xp.argsort(-scores, stable=True)
     s = scores[order]
-    y = (y_true[order] == 1).astype(jnp.float32)
-    tps, fps = jnp.cumsum(y), jnp.cumsum(1.0 - y)
-    last_of_tie = jnp.concatenate([s[1:] != s[:-1], jnp.array([True])])
-    end = jax.lax.cummin(jnp.where(last_of_tie, jnp.arange(n), n), reverse=True)
+    y = (y_true[order] == 1).astype(xp.float32)
+    tps, fps = xp.cumsum(y), xp.cumsum(1.0 - y)
+    last_of_tie = xp.concatenate([s[1:] != s[:-1], xp.array([True])])
+    end = xp.where(last_of_tie, xp.arange(n), n)
+    end = np.minimum.accumulate(end[::-1])[::-1] if xp is np else \
+        jax.lax.cummin(end, reverse=True)
     tps, fps = tps[end], fps[end]
     pos, neg = tps[-1], fps[-1]
-    nan = jnp.float32(jnp.nan)
-    tpr = jnp.concatenate([jnp.zeros(1), jnp.where(pos > 0, tps / jnp.maximum(pos, 1), nan)])
-    fpr = jnp.concatenate([jnp.zeros(1), jnp.where(neg > 0, fps / jnp.maximum(neg, 1), nan)])
-    thresholds = jnp.concatenate([jnp.array([jnp.inf], s.dtype), s])
+    zero, nan = xp.zeros(1, xp.float32), xp.float32(xp.nan)
+    tpr = xp.concatenate([zero, xp.where(pos > 0, tps / xp.maximum(pos, 1), nan)])
+    fpr = xp.concatenate([zero, xp.where(neg > 0, fps / xp.maximum(neg, 1), nan)])
+    thresholds = xp.concatenate([xp.array([xp.inf], s.dtype), s])
     return RocCurve(fpr, tpr, thresholds)
 
 
 def auc(fpr, tpr):
     """Area under a curve by the trapezoid rule (``fpr`` non-decreasing)."""
-    return jnp.sum(jnp.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0)
+    xp = _xp(fpr, tpr)
+    return xp.sum(xp.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0)
 
 
 def roc_auc(y_true, scores):
@@ -156,14 +182,20 @@ def roc_auc(y_true, scores):
     return auc(r.fpr, r.tpr)
 
 
-@partial(jax.jit, static_argnames=("n_classes",))
 def summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
-    """Every metric above in one compiled call (what a report needs).
+    """Every metric above: in one compiled call for JAX arrays, on the host for NumPy ones
+    (what a report needs).
 
     ``scores`` ``(N,)``: the binary decision scores for the ROC curve; ``proba`` ``(N, C)``:
     probabilities for the log loss. Binary entries are for class 1; per-class entries and
     macro/micro averages are always included.
     """
+    if _xp(y_true, y_pred, scores, proba) is np:
+        return _summary(y_true, y_pred, n_classes, scores, proba)
+    return _compiled_summary(y_true, y_pred, n_classes, scores, proba)
+
+
+def _summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
     out = {
         "accuracy": accuracy(y_true, y_pred),
         "baseline": class_prior_baseline(y_true, n_classes),
@@ -182,3 +214,6 @@ def summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
     if proba is not None:
         out["log_loss"] = log_loss(y_true, proba)
     return out
+
+
+_compiled_summary = partial(jax.jit, static_argnames=("n_classes",))(_summary)

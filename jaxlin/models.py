@@ -11,8 +11,6 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from jaxlin import decision
-
 
 class ModelSpec(NamedTuple):
     name: str
@@ -88,8 +86,12 @@ class TrainedModel(NamedTuple):
 
     def predict(self, X) -> np.ndarray:
         """Integer class labels ``(N,)`` (class 1 when ``z ≥ 0``; 0.5 for least squares)."""
+        from jaxlin import decision  # JAX only when a model is used: the CLI's help stays light
+
         return decision.predict_labels(self.loss, self.decision_function(X)).astype(np.int64)
 
     def predict_proba(self, X) -> Optional[np.ndarray]:
         """Class probabilities ``(N, C)`` where the loss models them, else ``None``."""
+        from jaxlin import decision
+
         return decision.predict_proba(self.loss, self.decision_function(X))

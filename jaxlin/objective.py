@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import backend, penalties
+from jaxlin.backend import put
 from jaxlin.linear import Params, contract, logits
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
@@ -389,13 +390,13 @@ def encode_targets(y, loss, n_classes: int | None = None):
     if not np.all(np.isfinite(arr)):
         raise ValueError("y: contains NaN or infinite values")
     if loss.target == "real":
-        return jnp.asarray(arr.reshape(arr.shape[0], -1), jnp.float32)
+        return put(arr.reshape(arr.shape[0], -1), jnp.float32)
     if arr.ndim == 2:
         if not np.all((arr == 0) | (arr == 1)):
             raise ValueError(f"y: a label matrix for loss {loss.name!r} must hold only 0 and 1")
         if loss.target == "onehot" and not np.all(arr.sum(1) == 1):
             raise ValueError(f"y: one-hot rows for loss {loss.name!r} must each sum to 1")
-        return jnp.asarray(arr, jnp.float32)
+        return put(arr, jnp.float32)
     values = np.unique(arr)
     if loss.target == "binary":
         if set(values.tolist()) <= {-1, 1} and -1 in values:
@@ -404,7 +405,7 @@ def encode_targets(y, loss, n_classes: int | None = None):
             raise ValueError(
                 f"y: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
                 f"got {len(values)} distinct values {values[:5].tolist()}")
-        return jnp.asarray(arr.reshape(-1, 1), jnp.float32)
+        return put(arr.reshape(-1, 1), jnp.float32)
     if np.any(arr != np.round(arr)) or values.min() < 0:
         raise ValueError(f"y: loss {loss.name!r} needs integer class labels 0..K-1; got "
                          f"values {values[:5].tolist()}")
@@ -413,4 +414,4 @@ def encode_targets(y, loss, n_classes: int | None = None):
         raise ValueError(f"y: label {int(values.max())} is out of range for {k} classes")
     if k < loss.min_classes:
         raise ValueError(f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}")
-    return jax.nn.one_hot(jnp.asarray(arr, jnp.int32), k, dtype=jnp.float32)
+    return put(np.eye(k, dtype=np.float32)[arr.astype(np.int64)], jnp.float32)

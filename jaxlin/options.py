@@ -4,8 +4,8 @@ the command line and the scikit-learn bridge.
 :class:`Options` holds every setting a user chooses about *how* to train (the data and the
 per-model numbers of ``fit_many`` are not options). :meth:`Options.check` validates it once,
 with errors that name the option, and :meth:`Options.settings` turns it into the static
-:class:`~jaxlin.driver.Settings` of the compiled loop. :data:`COMMAND_DEFAULTS` are the
-command line's per-optimiser defaults, kept here beside the library's own.
+:class:`~jaxlin.driver.Settings` of the compiled loop. The command line's per-optimiser
+defaults are :mod:`jaxlin.presets` (plain data, importable without JAX).
 """
 from __future__ import annotations
 
@@ -16,33 +16,12 @@ import numpy as np
 from jaxlin import validation
 from jaxlin.driver import Settings
 from jaxlin.penalties import Penalty
+from jaxlin.presets import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS, STREAM_DEFAULTS  # noqa: F401
 from jaxlin.solvers import OPTIMIZERS
 
 OPTIMIZER_NAMES = (*OPTIMIZERS, "lbfgs", "newton", "newton-cholesky", "perceptron")
 FULL_BATCH = ("lbfgs", "newton", "newton-cholesky")  # second-order and quasi-Newton solvers
 INITS = ("zeros", "uniform")
-
-# The command line's defaults per optimiser (the library's are the Options defaults):
-# a learning rate, an epoch limit, a batch size and the stopping tolerances.
-COMMAND_DEFAULTS = {
-    "gd": dict(learning_rate=0.1, epochs=1000, batch_size=None),
-    "sgd": dict(learning_rate=0.1, epochs=20, batch_size=32),
-    "adam": dict(learning_rate=0.01, epochs=100, batch_size=32),
-    "lbfgs": dict(learning_rate=1.0, epochs=1000, batch_size=None, tol=1e-9, grad_tol=1e-6),
-    "newton": dict(learning_rate=1.0, epochs=100, batch_size=None, tol=1e-9, grad_tol=1e-6),
-    "newton-cholesky": dict(learning_rate=1.0, epochs=100, batch_size=None, tol=1e-9,
-                            grad_tol=1e-6),
-    "perceptron": dict(learning_rate=1.0, epochs=100, batch_size=None),
-    "momentum": dict(learning_rate=0.05, epochs=20, batch_size=32),
-    "nesterov": dict(learning_rate=0.05, epochs=20, batch_size=32),
-    "adagrad": dict(learning_rate=0.1, epochs=20, batch_size=32),
-    "rmsprop": dict(learning_rate=0.001, epochs=20, batch_size=32),
-}
-
-# Streaming from disk (jaxlin.stream.fit_stream) trains by mini-batches, with these defaults.
-STREAM_DEFAULTS = dict(optimizer="sgd", learning_rate=0.01, batch_size=256, epochs=1)
-COMMAND_STREAM_DEFAULTS = dict(STREAM_DEFAULTS, epochs=5)  # jaxlin train --stream
-
 
 class Options(NamedTuple):
     """How to train. Every field is checked by :meth:`check`.

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import metrics as M
+from jaxlin.backend import put
 from jaxlin.models import TrainedModel
 from jaxlin.objective import encode_targets, objective
 from jaxlin.linear import Params
@@ -23,29 +25,77 @@ def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
     accuracy, the class-prior baseline, the confusion matrix, the objective
     (``mean L + R``) and the log loss where the model has probabilities.
     """
+    return evaluate_splits(model, [(X, y)], penalty)[0]
+
+
+def evaluate_splits(model: TrainedModel, splits, penalty: Penalty = Penalty(), *,
+                    metrics_on: str = "host") -> list:
+    """:func:`evaluate` on each ``(X, y)`` of ``splits``.
+
+    The objectives of all splits are one compiled program. ``metrics_on="host"`` (default)
+    computes the metrics with NumPy from the model's host-side scores: nothing more to
+    compile; ``"device"`` puts them in that same program (one compilation in all).
+    """
+    if metrics_on not in ("host", "device"):
+        raise ValueError(f"metrics_on: must be 'host' or 'device', got {metrics_on!r}")
+    c = len(model.class_names)
+    loss = get_loss(model.loss)
+    arrays = [_split_arrays(model, loss, X, y) for X, y in splits]
+    params = Params(put(model.W, jnp.float32), put(model.b, jnp.float32))
+    pen = Penalty(put(penalty.l1, jnp.float32), put(penalty.l2, jnp.float32))
+    if metrics_on == "device":
+        on_device = [{k: None if v is None else put(v, v.dtype) for k, v in a.items()}
+                     for a in arrays]
+        measured = jax.device_get(_metrics_program(params, on_device, pen, model.loss, c))
+    else:
+        Js = jax.device_get(_objectives_program(params, [(a["X"], a["T"]) for a in arrays],
+                                                pen, model.loss))
+        measured = [(J, M.summary(a["y"], a["pred"], c, a["score"], a["proba"]))
+                    for J, a in zip(Js, arrays)]
+    return [_as_report(J, m, a["y"].shape[0], model.class_names, a["proba"] is not None)
+            for (J, m), a in zip(measured, arrays)]
+
+
+def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
+    """The inputs of one split, on the host: standardised features, targets, labels and the
+    model's predictions, probabilities and binary scores (float32/int32)."""
     y = np.asarray(y).astype(np.int64)
     c = len(model.class_names)
     Z = model.decision_function(X)
-    pred = model.predict(X)
-    yt, yp = jnp.asarray(y), jnp.asarray(pred)
-    Xs = (np.asarray(X, np.float64) - model.mean) / model.scale
-    loss = get_loss(model.loss)
+    proba = model.predict_proba(X)
     # several output columns of a "real" or "binary" loss (least squares, one-vs-rest) take
     # one-hot targets; everything else takes the labels (encode_targets does the rest)
     targets = np.eye(c)[y] if loss.target != "onehot" and model.W.shape[1] > 1 else y
-    T = encode_targets(targets, loss, c if loss.target == "onehot" else None)
-    J = objective(Params(jnp.asarray(model.W, jnp.float32), jnp.asarray(model.b, jnp.float32)),
-                  jnp.asarray(Xs, jnp.float32), T, loss,
-                  Penalty(jnp.float32(penalty.l1), jnp.float32(penalty.l2)))
-    proba = model.predict_proba(X)
     score = None
     if c == 2:
-        score = jnp.asarray(Z[:, 0] if Z.shape[1] == 1 else Z[:, 1] - Z[:, 0])
-    m = jax.device_get(M.summary(yt, yp, c, score, None if proba is None else jnp.asarray(proba)))
-    out = {"n": int(len(y)), "objective": float(J), "accuracy": float(m["accuracy"]),
+        score = Z[:, 0] if Z.shape[1] == 1 else Z[:, 1] - Z[:, 0]
+    f32 = lambda a: None if a is None else np.asarray(a, np.float32)  # noqa: E731
+    return {"X": f32((np.asarray(X, np.float64) - model.mean) / model.scale),
+            "T": np.asarray(encode_targets(targets, loss, c if loss.target == "onehot" else None)),
+            "y": y.astype(np.int32), "pred": model.predict(X).astype(np.int32),
+            "score": f32(score), "proba": f32(proba)}
+
+
+@partial(jax.jit, static_argnames=("loss",))
+def _objectives_program(params, data, penalty, loss):
+    """``[objective on (X, T) for each split]``: one program."""
+    return [objective(params, X, T, loss, penalty) for X, T in data]
+
+
+@partial(jax.jit, static_argnames=("loss", "n_classes"))
+def _metrics_program(params, arrays, penalty, loss, n_classes):
+    """``[(objective, metrics.summary), …]`` for every split: one program."""
+    return [(objective(params, a["X"], a["T"], loss, penalty),
+             M.summary(a["y"], a["pred"], n_classes, a["score"], a["proba"])) for a in arrays]
+
+
+def _as_report(J, m, n, class_names, has_proba) -> dict:
+    """One split's metrics as plain Python numbers and lists."""
+    c = len(class_names)
+    out = {"n": int(n), "objective": float(J), "accuracy": float(m["accuracy"]),
            "baseline": float(m["baseline"]),
            "confusion_matrix": np.asarray(m["confusion_matrix"]).tolist()}
-    if proba is not None:
+    if has_proba:
         out["log_loss"] = float(m["log_loss"])
     if c == 2:
         out.update({k: int(m[k]) for k in ("tp", "tn", "fp", "fn")})
@@ -57,7 +107,7 @@ def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
         out["per_class"] = {str(name): {"precision": float(pc["precision"][i]),
                                         "recall": float(pc["recall"][i]),
                                         "f1": float(pc["f1"][i]), "support": int(pc["support"][i])}
-                            for i, name in enumerate(model.class_names)}
+                            for i, name in enumerate(class_names)}
         for avg in ("macro", "micro"):
             out[avg] = {k: float(v) for k, v in m[avg].items()}
     return out
@@ -112,8 +162,8 @@ def build(settings: dict, data: dict, model: TrainedModel, result, split, penalt
                   "formula": loss.formula, "penalty": penalty_text},
         "training": {"epochs": summary["epochs"], "stop_reason": summary["stop_reason"],
                      "seconds": seconds, **_placement(settings.get("devices"))},
-        "train": evaluate(model, split.X_train, split.y_train, penalty),
-        "test": evaluate(model, split.X_test, split.y_test, penalty),
+        **dict(zip(("train", "test"), evaluate_splits(
+            model, [(split.X_train, split.y_train), (split.X_test, split.y_test)], penalty))),
         "history": summary["history"],
     }
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from jaxlin import backend, driver, inputs, validation
 from jaxlin import checkpoint as ckpt
+from jaxlin.backend import put
 from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, loss_key
@@ -186,11 +187,11 @@ def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
                                            if n_models is not None else ""))
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
         raise ValueError("init: the parameters contain NaN or infinite values")
-    return Params(jnp.asarray(W, dtype), jnp.asarray(b, dtype))
+    return Params(put(W, dtype), put(b, dtype))
 
 
 def _key(key, seed):
-    return key if key is not None else jax.random.key(seed)
+    return key if key is not None else backend.random_key(seed)
 
 
 def _is_one_vs_rest(loss, y, one_vs_rest):
@@ -201,7 +202,7 @@ def _is_one_vs_rest(loss, y, one_vs_rest):
 def _penalty(opts: Options, dtype, m=None) -> Penalty:
     """The strengths as arrays (``(M,)`` for ``M`` models)."""
     def arr(v):
-        return jnp.asarray(v if m is None else np.broadcast_to(v, (m,)), dtype)
+        return put(v if m is None else np.broadcast_to(v, (m,)), dtype)
     return Penalty(arr(opts.l1), arr(opts.l2))
 
 
@@ -273,7 +274,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
     out = execute(Problem(Xj, T, obj, data.X_val, data.T_val),
-                  Hyper(jnp.asarray(opts.learning_rate, dtype), _key(key, seed), init),
+                  Hyper(put(opts.learning_rate, dtype), _key(key, seed), init),
                   opts.settings(T.shape[1], n_rows), progress=progress, checkpoint=saving)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
 
@@ -302,15 +303,15 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weigh
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k)
-        Xv, Tv = jnp.asarray(Xv, dtype), jnp.asarray(Tv, dtype).T[:, :, None]  # (K, Nv, 1)
+        Xv, Tv = put(Xv, dtype), put(np.asarray(Tv).T[:, :, None], dtype)  # (K, Nv, 1)
     obj = Objective.build(loss, _penalty(opts, dtype), data.sample_weight, opts.fit_intercept)
-    problem = Problem(data.X, jnp.asarray(onehot, dtype).T[:, :, None], obj, Xv, Tv)
+    problem = Problem(data.X, put(onehot.T[:, :, None], dtype), obj, Xv, Tv)
     init = initial_params(opts.init, data.X.shape[1], k, dtype)
     if init is not None:  # class k's binary model starts from column k
         init = Params(init.W.T[:, :, None], init.b[:, None])
     axes = (Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
             Hyper(None, None, None if init is None else 0))
-    out = execute(problem, Hyper(jnp.asarray(opts.learning_rate, dtype), key, init),
+    out = execute(problem, Hyper(put(opts.learning_rate, dtype), key, init),
                   opts.settings(1), axes, progress, checkpoint)
     params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
@@ -344,7 +345,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
     w, w_axis = data.sample_weight, None
     if sw is not None and sw.ndim == 2:
-        w, w_axis = jnp.asarray(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0
+        w, w_axis = put(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0
     obj = Objective.build(loss, _penalty(opts._replace(l1=a1, l2=a2), dtype, m), w,
                           opts.fit_intercept)
     # One seed for all models: the key stays unbatched, so every model draws the same
@@ -352,9 +353,9 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     if len(sd) == 1:
         keys, key_axis = _key(key, int(sd[0])), None
     else:
-        keys, key_axis = jnp.stack([jax.random.key(int(s)) for s in sd]), 0
+        keys, key_axis = backend.random_key(sd), 0
     init = initial_params(opts.init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
-    hyper = Hyper(jnp.asarray(np.broadcast_to(lr, (m,)), dtype), keys, init)
+    hyper = Hyper(put(np.broadcast_to(lr, (m,)), dtype), keys, init)
     init_axis = 0 if init is not None and init.W.ndim == 3 else None
     axes = (Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
             Hyper(0, key_axis, init_axis))

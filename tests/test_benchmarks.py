@@ -8,8 +8,9 @@ import pytest
 HALVES = {"step,fit,sgd,many,compile,newton": ["1. Gradient step", "2. Fit to the optimum",
                                                "3. Mini-batch SGD", "4. Many models",
                                                "5. Compilation", "9. Second order"],
-          "scaling,stream,check,cv": ["6. Scaling", "7. Out of core", "8. Derivation check",
-                                      "10. LogisticRegressionCV"]}
+          "scaling,stream,check,cv,first": ["6. Scaling", "7. Out of core",
+                                            "8. Derivation check", "10. LogisticRegressionCV",
+                                            "11. Time to first result"]}
 
 
 @pytest.mark.parametrize("cases", list(HALVES))

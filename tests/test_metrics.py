@@ -108,3 +108,26 @@ def test_metrics_are_jittable_and_vmappable_over_models():
         np.testing.assert_allclose(f1s[i], skm.f1_score(yt, preds[i]), rtol=1e-6)
         np.testing.assert_allclose(aucs[i], skm.roc_auc_score(yt, scores[i]), rtol=1e-6)
         np.testing.assert_array_equal(cms[i], skm.confusion_matrix(yt, preds[i]))
+
+
+@pytest.mark.parametrize("k,ties", [(2, False), (2, True), (4, False)])
+def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
+    """NumPy inputs run every metric on the host: the same numbers as the compiled summary
+    (checked against scikit-learn above), and no program compiled."""
+    rng = np.random.default_rng(k + ties)
+    yt, yp = (rng.integers(0, k, 300).astype(np.int32) for _ in range(2))
+    s = (rng.normal(size=300) + yt).astype(np.float32) if k == 2 else None
+    if ties:
+        s = np.round(s, 1)
+    P = rng.dirichlet(np.ones(k), size=300).astype(np.float32)
+    with jax.transfer_guard("disallow"):  # any JAX operation would move the arrays
+        host = M.summary(yt, yp, k, s, P)
+    assert all(isinstance(v, (np.ndarray, np.generic)) for v in jax.tree.leaves(host))
+    dev = M.summary(*(None if a is None else jnp.asarray(a) for a in (yt, yp)), k,
+                    None if s is None else jnp.asarray(s), jnp.asarray(P))
+    assert jax.tree.structure(host) == jax.tree.structure(dev)
+    for a, b in zip(jax.tree.leaves(host), jax.tree.leaves(dev)):
+        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-6,
+                                   atol=1e-7)
+    if k == 2:
+        np.testing.assert_allclose(host["roc_auc"], skm.roc_auc_score(yt, s), rtol=1e-6)

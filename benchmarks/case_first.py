@@ -1,0 +1,184 @@
+"""Case 11: time to first result — fixed costs of small jobs, each in a fresh process.
+
+* the default ``jaxlin train`` (empty compilation cache, then warm) against JAX's own
+  start-up floor (``import jax`` and one operation), and the programs it compiles;
+* ``GridSearchCV`` (5 folds × 4 values of C) on Spambase against scikit-learn's;
+* the first mini-batch SGD call on MNIST against scikit-learn's first ``SGDClassifier``.
+
+Every figure is the median of whole fresh processes; the ratios compare runs of one
+benchmark run on one machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks.harness import fmt_s
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+FLOOR = "import jax.numpy as jnp; jnp.ones(3).sum().block_until_ready()"
+TRAIN = "import sys; from jaxlin.cli import main; sys.exit(main(['train', '--quiet']))"
+COUNT = """
+import logging, jax
+from jaxlin.cli import main
+jax.config.update("jax_log_compiles", True)
+n = []
+class C(logging.Handler):
+    def emit(self, r):
+        n.extend([1] if r.getMessage().startswith("Compiling ") else [])
+logging.getLogger("jax").addHandler(C())
+main(["train", "--quiet"]); print(len(n))
+"""
+GRID = """
+import json, sys, time, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from jaxlin import datasets
+d = datasets.load("spambase"); n = int(sys.argv[2]); step = max(1, len(d.y) // n)
+X, y = np.asarray(d.X, float)[::step][:n], d.y[::step][:n]  # both classes when small
+if sys.argv[1] == "jaxlin":
+    from jaxlin.sklearn import LogisticRegression
+else:
+    from sklearn.linear_model import LogisticRegression
+t = time.perf_counter()
+g = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+                 {"logisticregression__C": [0.01, 0.1, 1.0, 10.0]}, cv=5).fit(X, y)
+print(json.dumps({"fit": time.perf_counter() - t, "score": float(g.best_score_),
+                  "C": g.best_params_["logisticregression__C"]}))
+"""
+SGD = """
+import json, sys, time, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from jaxlin import data, datasets
+d = datasets.load("mnist"); n = int(sys.argv[2])
+sp = data.train_test_split(d.X[:n], d.y[:n], seed=0)
+if sys.argv[1] == "jaxlin":
+    import jax
+    from jaxlin import fit
+    def run():
+        r = fit(sp.X_train, sp.y_train, "softmax_cross_entropy", optimizer="sgd",
+                batch_size=32, learning_rate=0.1, epochs=10)
+        W, b = jax.device_get(r.params)
+        return float(np.mean(np.argmax(sp.X_test @ W + b, 1) == sp.y_test))
+else:
+    from sklearn.linear_model import SGDClassifier
+    def run():
+        m = SGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=0)
+        return float(m.fit(sp.X_train, sp.y_train).score(sp.X_test, sp.y_test))
+t = time.perf_counter(); acc = run(); first = time.perf_counter() - t
+print(json.dumps({"fit": first, "accuracy": acc}))
+"""
+
+
+def _process(code, args=(), cache="off"):
+    """Wall seconds of one fresh process and its last JSON line (or ``None``)."""
+    env = {**os.environ, "JAXLIN_CACHE_DIR": cache}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - t
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    return wall, (json.loads(last) if last.startswith("{") else last)
+
+
+def _median(code, args, cache, repeats):
+    runs = [_process(code, args, cache) for _ in range(repeats)]
+    return statistics.median(w for w, _ in runs), runs[0][1]
+
+
+def _variants(code, args, repeats, warm=True):
+    """scikit-learn / jaxlin (cache empty) / jaxlin (cache warm): ``{label: (wall, out)}``."""
+    out = {"scikit-learn": _median(code, ("sklearn", *args), "off", repeats)}
+    with tempfile.TemporaryDirectory() as cache:
+        cold = []
+        for _ in range(repeats):  # each cold run gets a fresh, empty cache folder
+            with tempfile.TemporaryDirectory() as empty:
+                cold.append(_process(code, ("jaxlin", *args), empty))
+        out["jaxlin, empty cache"] = (statistics.median(w for w, _ in cold), cold[0][1])
+        if not warm:
+            return out
+        _process(code, ("jaxlin", *args), cache)  # fills the cache
+        out["jaxlin, cache warm"] = _median(code, ("jaxlin", *args), cache, repeats)
+    return out
+
+
+def _train_rows(repeats):
+    floor = _median(FLOOR, (), "off", repeats)[0]
+    cold = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as empty:
+            cold.append(_process(TRAIN, (), empty)[0])
+    with tempfile.TemporaryDirectory() as cache:
+        _process(TRAIN, (), cache)
+        warm = _median(TRAIN, (), cache, repeats)[0]
+    compiled = int(_process(COUNT, (), "off")[1])
+    cold = statistics.median(cold)
+    rows = [["jax floor: import jax, one operation", fmt_s(floor), "", "1.00×"],
+            ["jaxlin train, empty cache", fmt_s(cold), "", f"{cold / floor:.2f}×"],
+            ["jaxlin train, cache warm", fmt_s(warm), "", f"{warm / floor:.2f}×"],
+            ["XLA compilations in one jaxlin train", str(compiled), "", ""]]
+    checks = [("jaxlin train, empty cache: ≤ 3× the jax floor", f"{cold / floor:.2f}×",
+               cold <= 3 * floor),
+              ("jaxlin train, cache warm: ≤ 1.6× the jax floor", f"{warm / floor:.2f}×",
+               warm <= 1.6 * floor),
+              ("XLA compilations in a default jaxlin train: ≤ 6", str(compiled), compiled <= 6)]
+    return rows, checks
+
+
+def _compare_rows(name, runs, quality, bar_cold, bar_warm, faster):
+    """Rows and checks of one scikit-learn comparison; the bars compare the fit times."""
+    sk = runs["scikit-learn"][1]["fit"]
+    rows, checks = [], []
+    for label, (wall, r) in runs.items():
+        rows.append([f"{name}: {label}", fmt_s(wall), fmt_s(r["fit"]),
+                     f"{r['fit'] / sk:.2f}× ({quality(r)})"])
+    for label, bar in (("jaxlin, empty cache", bar_cold), ("jaxlin, cache warm", bar_warm)):
+        if bar is None or label not in runs:
+            continue
+        ratio = runs[label][1]["fit"] / sk
+        if faster:
+            checks.append((f"{name}, {label}: ≥ {bar:g}× faster than scikit-learn",
+                           f"{1 / ratio:.2f}×", 1 / ratio >= bar))
+        else:
+            checks.append((f"{name}, {label}: ≤ {bar:g}× scikit-learn's time",
+                           f"{ratio:.2f}×", ratio <= bar))
+    return rows, checks
+
+
+def run(s):
+    repeats = 1 if s.tiny else (3 if s.quick else 5)
+    rows, checks = _train_rows(repeats)
+    grid = _variants(GRID, (600 if s.tiny else 4601,), repeats, warm=not s.tiny)
+    r, c = _compare_rows("GridSearchCV", grid,
+                         lambda r: f"best C {r['C']:g}, CV accuracy {r['score']:.4f}",
+                         4.0, 1.2, faster=False)
+    rows, checks = rows + r, checks + c
+    sgd = _variants(SGD, (1500 if s.tiny else 10000,), repeats, warm=not s.tiny)
+    r, c = _compare_rows("first SGD call, MNIST", sgd,
+                         lambda r: f"test accuracy {r['accuracy']:.4f}", 3.0, None, faster=True)
+    return {
+        "title": "11. Time to first result",
+        "what": "Fresh processes, medians of repeats. `jaxlin train` (KidCreative, logistic "
+                "regression) against the JAX floor (`import jax` and one operation); "
+                "`GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()), "
+                "C ∈ {0.01, 0.1, 1, 10}, cv=5)` on Spambase; the first call of 10 epochs of "
+                "mini-batch SGD on MNIST (jaxlin: softmax, B = 32; scikit-learn: "
+                "SGDClassifier(log_loss)). 'fit' is the time inside the process after the "
+                "imports; the ratio column divides it by scikit-learn's (or by the floor).",
+        "header": ["run", "process", "fit", "ratio"],
+        "rows": rows + r,
+        "checks": checks + c,
+    }

@@ -1,0 +1,144 @@
+"""Fixed costs of a small job: programs compiled by ``jaxlin train``, what ``import jaxlin``
+and ``jaxlin --help`` load, and the host-side values that replace tiny compiled programs
+(each must equal what JAX itself computes)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxlin import backend, data, datasets, metrics, report
+from jaxlin.models import TrainedModel
+from jaxlin.penalties import Penalty
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _python(code, **env):
+    base = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    base.update(PYTHONPATH=ROOT, JAXLIN_CACHE_DIR="off", **env)
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT, env=base)
+
+
+def test_default_train_compiles_at_most_six_programs():
+    """One program for the split, one for the training run, one for the report's
+    objectives; no compiled program for a value made once (counted from JAX's own log)."""
+    proc = _python("""
+        import logging, jax
+        from jaxlin import cli
+        jax.config.update("jax_log_compiles", True)
+        names = []
+        class Count(logging.Handler):
+            def emit(self, record):
+                if record.getMessage().startswith("Compiling "):
+                    names.append(record.getMessage().split()[1])
+        logging.getLogger("jax").addHandler(Count())
+        assert cli.main(["train", "--quiet"]) == 0
+        print(len(names), " ".join(names))
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    count, *names = proc.stdout.split()
+    assert int(count) <= 6, names
+    assert not any(n.startswith(("jit(convert_element_type", "jit(stage", "jit(_threefry"))
+                   for n in names), names
+
+
+def test_import_and_help_load_no_heavy_module():
+    proc = _python("""
+        import sys, contextlib, io
+        import jaxlin
+        print(sorted(m for m in ("jax", "optax", "matplotlib", "sklearn") if m in sys.modules))
+        from jaxlin import cli
+        with contextlib.redirect_stdout(io.StringIO()):
+            try:
+                cli.main(["--help"])
+            except SystemExit:
+                pass
+            try:
+                cli.main(["train", "--help"])
+            except SystemExit:
+                pass
+        print(sorted(m for m in ("jax", "optax", "matplotlib", "sklearn") if m in sys.modules))
+        print(jaxlin.fit.__module__, jaxlin.losses.__name__, "Penalty" in dir(jaxlin))
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == ["[]", "[]", "jaxlin.training jaxlin.losses True"]
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    import jaxlin
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        jaxlin.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("seed", [0, 1, 41, 2 ** 31 - 1, 2 ** 32 - 1])
+def test_host_built_keys_are_jax_keys(seed):
+    ours, theirs = backend.random_key(seed), jax.random.key(seed)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(jax.random.key_data(ours), jax.random.key_data(theirs))
+    many = backend.random_key([seed, 3])
+    np.testing.assert_array_equal(jax.random.key_data(many[0]), jax.random.key_data(theirs))
+    np.testing.assert_array_equal(jax.random.key_data(many[1]),
+                                  jax.random.key_data(jax.random.key(3)))
+
+
+@pytest.mark.parametrize("n,seed", [(1, 0), (7, 3), (673, 0), (1000, 2 ** 31 - 1), (50, 2 ** 40)])
+def test_one_program_shuffle_is_jax_permutation(n, seed):
+    expected = np.asarray(jax.random.permutation(jax.random.key(seed), n))
+    np.testing.assert_array_equal(data.shuffled_rows(n, seed=seed), expected)
+    np.testing.assert_array_equal(data.shuffled_rows(n, key=jax.random.key(seed)), expected)
+
+
+def test_put_converts_on_the_host_and_keeps_device_arrays():
+    a = backend.put(np.arange(3), jnp.float32)
+    assert isinstance(a, jax.Array) and a.dtype == jnp.float32
+    b = jnp.ones(2, jnp.float32)
+    assert backend.put(b, jnp.float32) is b and backend.put(b, jnp.int32).dtype == jnp.int32
+
+
+@pytest.mark.parametrize("name", ["kidcreative", "iris-like"])
+def test_report_metrics_on_host_equal_the_one_program_on_device(name):
+    """Both ways of building the report give the same numbers (the default computes the
+    metrics on the host, the other puts them in the objectives' program)."""
+    if name == "kidcreative":
+        d = datasets.load("kidcreative")
+        X, y, classes, loss = d.X, d.y, ["no", "buy"], "binary_cross_entropy"
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(150, 4))
+        y = np.argmax(X[:, :3] + 0.5 * rng.normal(size=(150, 3)), axis=1)
+        classes, loss = ["a", "b", "c"], "softmax_cross_entropy"
+    s = data.train_test_split(X, y, seed=1)
+    rng = np.random.default_rng(5)
+    k = 1 if len(classes) == 2 else len(classes)
+    model = TrainedModel("m", loss, rng.normal(size=(X.shape[1], k)), rng.normal(size=k),
+                         X.mean(0), X.std(0), [f"f{i}" for i in range(X.shape[1])], classes)
+    splits = [(s.X_train, s.y_train), (s.X_test, s.y_test)]
+    host = report.evaluate_splits(model, splits, Penalty(0.01, 0.02))
+    device = report.evaluate_splits(model, splits, Penalty(0.01, 0.02), metrics_on="device")
+    assert [sorted(h) for h in host] == [sorted(d) for d in device]
+    for h, dv in zip(host, device):
+        for key in h:
+            np.testing.assert_allclose(_flat(h[key]), _flat(dv[key]), rtol=1e-5, atol=1e-6,
+                                       err_msg=key)
+        pred = model.predict(splits[host.index(h)][0])
+        assert h["accuracy"] == pytest.approx(np.mean(pred == splits[host.index(h)][1]))
+    with pytest.raises(ValueError, match="metrics_on"):
+        report.evaluate_splits(model, splits, metrics_on="gpu")
+
+
+def _flat(v):
+    if isinstance(v, dict):
+        return np.concatenate([_flat(v[k]) for k in sorted(v)])
+    return np.ravel(np.asarray(v, float))
+
+
+def test_summary_keeps_compiling_for_jax_inputs():
+    y = jnp.array([0, 1, 1, 0])
+    out = metrics.summary(y, y, 2, jnp.array([0.1, 0.9, 0.8, 0.2]), None)
+    assert isinstance(out["accuracy"], jax.Array) and float(out["roc_auc"]) == 1.0

@@ -61,11 +61,15 @@ class Problem(NamedTuple):
 
 class Hyper(NamedTuple):
     """Per-model numbers besides the penalty (which the objective holds); ``init`` the
-    starting :class:`~jaxlin.linear.Params` of a warm start (``Settings.init == "given"``)."""
+    starting :class:`~jaxlin.linear.Params` of a warm start (``Settings.init == "given"``);
+    ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on.
+    All are traced values: runs that differ only in them share one compiled program."""
 
     learning_rate: Any
     key: Any
     init: Any = None
+    tol: Any = None
+    grad_tol: Any = None
 
 
 class Settings(NamedTuple):
@@ -76,8 +80,8 @@ class Settings(NamedTuple):
     optimizer: Any = "gd"  # name, optax GradientTransformation, or callable lr -> transformation
     epochs: int = 100
     batch_size: Optional[int] = None  # None: the full batch
-    tol: Optional[float] = None
-    grad_tol: Optional[float] = None
+    tol: bool = False  # the objective stop is on (its value: Hyper.tol)
+    grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
     adaptive_lr: bool = False
     patience: Optional[int] = None
     init: str = "zeros"  # or "given": start from Hyper.init
@@ -167,7 +171,7 @@ def _validate(params, problem: Problem):
 
 
 def _grad_norm(st: Step, problem: Problem, s: Settings):
-    if st.grad is None and s.grad_tol is None:
+    if st.grad is None and not s.grad_tol:
         return jnp.asarray(jnp.nan, problem.X.dtype)
     g = st.grad
     if g is None:  # a mini-batch epoch: the full-batch gradient, only for the stop
@@ -175,17 +179,17 @@ def _grad_norm(st: Step, problem: Problem, s: Settings):
     return problem.objective.gradient_mapping_norm(st.params, g, st.learning_rate)
 
 
-def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings):
+def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
     status = jnp.where(finite, st.status, DIVERGED)
-    if s.tol is not None:
-        small = jnp.abs(st.value - loop.value) < s.tol * jnp.maximum(1.0, jnp.abs(loop.value))
+    if s.tol:
+        small = jnp.abs(st.value - loop.value) < hyper.tol * jnp.maximum(1.0, jnp.abs(loop.value))
         status = jnp.where((status == RUNNING) & st.accepted & small, OBJECTIVE_TOL, status)
-    if s.grad_tol is not None:
-        status = jnp.where((status == RUNNING) & (gnorm < s.grad_tol), GRADIENT_TOL, status)
+    if s.grad_tol:
+        status = jnp.where((status == RUNNING) & (gnorm < hyper.grad_tol), GRADIENT_TOL, status)
     return status
 
 
-def _epoch(solver: Solver, problem: Problem, s: Settings, loop: Loop) -> Loop:
+def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop) -> Loop:
     key, sub = jax.random.split(loop.key)
     st = solver.step(loop.params, loop.solver, loop.value, sub)
     finite = jnp.isfinite(st.value) & all_finite(st.params)
@@ -196,7 +200,7 @@ def _epoch(solver: Solver, problem: Problem, s: Settings, loop: Loop) -> Loop:
     reported = problem.objective.reported(value)
     hist = _record(loop.history, loop.epoch, objective=reported,
                    learning_rate=st.learning_rate, grad_norm=gnorm, inner_steps=st.inner_steps)
-    status = _stops(loop, st, finite, gnorm, s)
+    status = _stops(loop, st, finite, gnorm, s, hyper)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
         m_val, J_val, acc = _validate(params, problem)
@@ -245,7 +249,7 @@ def run(problem: Problem, hyper: Hyper, s: Settings, state: Loop = None, until=N
     loop = _start(solver, problem, hyper, s) if state is None else state
     until = s.epochs if until is None else until
     return jax.lax.while_loop(lambda lp: (lp.status == RUNNING) & (lp.epoch < until),
-                              lambda lp: _epoch(solver, problem, s, lp), loop)
+                              lambda lp: _epoch(solver, problem, hyper, s, lp), loop)
 
 
 def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, until=None):
@@ -266,7 +270,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
         return _start(_solver(problem, hyper, s), problem, hyper, s)
 
     def body_one(problem, hyper, loop):
-        return _epoch(_solver(problem, hyper, s), problem, s, loop)
+        return _epoch(_solver(problem, hyper, s), problem, hyper, s, loop)
 
     if state is None:
         state = jax.vmap(init_one, in_axes=(problem_axes, hyper_axes))(problem, hyper)

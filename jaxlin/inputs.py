@@ -14,14 +14,15 @@ import numpy as np
 from jaxlin import validation
 from jaxlin.backend import put
 from jaxlin.losses import Loss
-from jaxlin.objective import encode_targets
+from jaxlin.objective import host_targets
 
 
 class Data(NamedTuple):
     """Training data as the compiled program takes it.
 
     ``X`` ``(N, d)``, ``T`` ``(N, K)`` in ``dtype``; ``sample_weight`` ``(N,)`` or ``None``;
-    ``X_val``/``T_val`` or ``None``; ``n_classes`` (``None`` for regression).
+    ``X_val``/``T_val`` or ``None``; ``n_classes`` (``None`` for regression); ``n_rows`` the
+    real rows (the rest, if any, are weight-0 padding: :func:`pad_rows`).
     """
 
     X: Any
@@ -30,18 +31,23 @@ class Data(NamedTuple):
     X_val: Any
     T_val: Any
     n_classes: Optional[int]
+    n_rows: Optional[int] = None
 
 
 def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_classes=None,
-            dtype=jnp.float32) -> Data:
-    """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``."""
+            dtype=jnp.float32, rows_for=None) -> Data:
+    """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``.
+
+    ``rows_for``: optional ``N ↦ rows``: pad the training rows to that many on the host
+    (:func:`pad_rows`) before they move to the device.
+    """
     Xn = validation.check_features(X, "X")
     n = Xn.shape[0]
     y_arr = np.asarray(y)
     if y_arr.ndim == 0 or y_arr.shape[0] != n:
         raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
-    T = encode_targets(y_arr, loss, n_classes)
+    T = host_targets(y_arr, loss, n_classes)
     if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2 \
             and n_classes is None:  # stated classes: a chunk may show one (partial_fit)
         raise ValueError("y: only one class present; a classifier needs at least two (pass "
@@ -51,8 +57,39 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
         Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])
         Xv, Tv = put(Xv, dtype), put(Tv, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
+    if rows_for is not None:
+        Xn, T, w = pad_rows(Xn, T, w, rows_for(n))
     return Data(put(Xn, dtype), put(T, dtype), None if w is None else put(w, dtype), Xv, Tv,
-                n_cls)
+                n_cls, n)
+
+
+def bucket_rows(n: int) -> int:
+    """``n`` rounded up to one of 16 sizes per power of two (sizes ``m · 2^e``,
+    ``16 ≤ m < 32``; every ``n ≤ 32`` is its own size): at most ``n/16`` extra rows, and
+    row counts a few percent apart share a size — and one compiled program.
+
+    >>> [bucket_rows(n) for n in (20, 3680, 3681, 3712, 4601)]
+    [20, 3712, 3712, 3712, 4608]
+    """
+    if n <= 32:
+        return n
+    step = 1 << (n.bit_length() - 5)
+    return -(-n // step) * step
+
+
+def pad_rows(X, T, w, rows: int):
+    """Append ``rows − N`` zero rows with zero targets and weight 0 (``w`` becomes ones on
+    the real rows when ``None``). The weighted mean ``Σ w L / Σ w`` ignores them, so a
+    full-batch objective, its gradient and its minimiser are unchanged up to float rounding.
+    NumPy arrays stay on the host; JAX arrays are padded on the device."""
+    n = X.shape[0]
+    if rows <= n:
+        return X, T, w
+    xp = np if isinstance(X, np.ndarray) else jnp
+    zeros = lambda A: xp.zeros((rows - n,) + A.shape[1:], A.dtype)  # noqa: E731
+    w = xp.ones(n, X.dtype) if w is None else w
+    return (xp.concatenate([X, zeros(X)]), xp.concatenate([T, zeros(T)]),
+            xp.concatenate([w, xp.zeros(rows - n, w.dtype)]))
 
 
 def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: int):
@@ -64,7 +101,7 @@ def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: 
     Xv = validation.check_features(Xv, "X_val", n_features=n_features)
     yv = np.asarray(yv)
     validation.check_rows(Xv.shape[0], yv, "y_val")
-    Tv = encode_targets(yv, loss, n_outputs if loss.target == "onehot" else None)
+    Tv = host_targets(yv, loss, n_outputs if loss.target == "onehot" else None)
     if Tv.shape[1] != n_outputs:
         raise ValueError(f"y_val: gives {Tv.shape[1]} outputs but y gives {n_outputs}")
     return Xv, Tv

@@ -370,7 +370,7 @@ def autodiff_value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penal
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 
-def encode_targets(y, loss, n_classes: int | None = None):
+def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
     """Convert labels once, at the public boundary, to the ``(N, K)`` float targets losses take.
 
     * ``"binary"`` losses: ``y`` ``(N,)`` with values in ``{0, 1}`` or ``{−1, +1}`` → ``(N, 1)``;
@@ -379,7 +379,8 @@ def encode_targets(y, loss, n_classes: int | None = None):
       an ``(N, K)`` one-hot matrix is kept.
     * ``"real"`` losses: ``(N,)`` → ``(N, 1)``; ``(N, K)`` kept.
 
-    Raises ``ValueError`` naming ``y`` for labels that do not fit the loss.
+    Raises ``ValueError`` naming ``y`` for labels that do not fit the loss. A float32 NumPy
+    array (:func:`encode_targets` is the same on the device).
     """
     loss = get_loss(loss)
     arr = np.asarray(y)
@@ -390,13 +391,13 @@ def encode_targets(y, loss, n_classes: int | None = None):
     if not np.all(np.isfinite(arr)):
         raise ValueError("y: contains NaN or infinite values")
     if loss.target == "real":
-        return put(arr.reshape(arr.shape[0], -1), jnp.float32)
+        return arr.reshape(arr.shape[0], -1).astype(np.float32)
     if arr.ndim == 2:
         if not np.all((arr == 0) | (arr == 1)):
             raise ValueError(f"y: a label matrix for loss {loss.name!r} must hold only 0 and 1")
         if loss.target == "onehot" and not np.all(arr.sum(1) == 1):
             raise ValueError(f"y: one-hot rows for loss {loss.name!r} must each sum to 1")
-        return put(arr, jnp.float32)
+        return arr.astype(np.float32)
     values = np.unique(arr)
     if loss.target == "binary":
         if set(values.tolist()) <= {-1, 1} and -1 in values:
@@ -405,7 +406,7 @@ def encode_targets(y, loss, n_classes: int | None = None):
             raise ValueError(
                 f"y: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
                 f"got {len(values)} distinct values {values[:5].tolist()}")
-        return put(arr.reshape(-1, 1), jnp.float32)
+        return arr.reshape(-1, 1).astype(np.float32)
     if np.any(arr != np.round(arr)) or values.min() < 0:
         raise ValueError(f"y: loss {loss.name!r} needs integer class labels 0..K-1; got "
                          f"values {values[:5].tolist()}")
@@ -414,4 +415,14 @@ def encode_targets(y, loss, n_classes: int | None = None):
         raise ValueError(f"y: label {int(values.max())} is out of range for {k} classes")
     if k < loss.min_classes:
         raise ValueError(f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}")
-    return put(np.eye(k, dtype=np.float32)[arr.astype(np.int64)], jnp.float32)
+    return np.eye(k, dtype=np.float32)[arr.astype(np.int64)]
+
+
+def encode_targets(y, loss, n_classes: int | None = None):
+    """:func:`host_targets` as a float32 JAX array: labels converted once, at the public
+    boundary, to the ``(N, K)`` targets losses take.
+
+    >>> encode_targets([0, 2, 1], "softmax_cross_entropy").tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    return put(host_targets(y, loss, n_classes), jnp.float32)

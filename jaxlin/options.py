@@ -14,7 +14,8 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from jaxlin import validation
-from jaxlin.driver import Settings
+from jaxlin.backend import put
+from jaxlin.driver import Hyper, Settings
 from jaxlin.penalties import Penalty
 from jaxlin.presets import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS, STREAM_DEFAULTS  # noqa: F401
 from jaxlin.solvers import OPTIMIZERS
@@ -113,14 +114,21 @@ class Options(NamedTuple):
             raise ValueError("patience: early stopping needs validation data")
         return o
 
+    def hyper(self, key, init, dtype, learning_rate=None) -> Hyper:
+        """The traced numbers of the loop: the learning rate (``learning_rate`` overrides
+        it, e.g. one per model), the key, the warm start and the tolerances."""
+        lr = self.learning_rate if learning_rate is None else learning_rate
+        tol, grad_tol = (None if v is None else put(v, dtype) for v in (self.tol, self.grad_tol))
+        return Hyper(put(lr, dtype), key, init, tol, grad_tol)
+
     def settings(self, n_outputs: int, n_rows: Optional[int] = None) -> Settings:
-        """The static settings of the compiled loop."""
+        """The static settings of the compiled loop (the tolerances' values are traced:
+        :meth:`hyper`)."""
         return Settings(
             solver=self.solver, n_outputs=int(n_outputs), optimizer=self.optimizer,
             epochs=int(self.epochs),
             batch_size=None if self.batch_size is None else int(self.batch_size),
-            tol=None if self.tol is None else float(self.tol),
-            grad_tol=None if self.grad_tol is None else float(self.grad_tol),
+            tol=self.tol is not None, grad_tol=self.grad_tol is not None,
             adaptive_lr=bool(self.adaptive_lr), patience=self.patience,
             init=self.init if isinstance(self.init, str) else "given",
             memory_size=int(self.memory_size), n_rows=n_rows)

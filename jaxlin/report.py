@@ -11,7 +11,7 @@ import numpy as np
 from jaxlin import metrics as M
 from jaxlin.backend import put
 from jaxlin.models import TrainedModel
-from jaxlin.objective import encode_targets, objective
+from jaxlin.objective import host_targets, objective
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss
 from jaxlin.penalties import Penalty
@@ -64,14 +64,14 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
     Z = model.decision_function(X)
     proba = model.predict_proba(X)
     # several output columns of a "real" or "binary" loss (least squares, one-vs-rest) take
-    # one-hot targets; everything else takes the labels (encode_targets does the rest)
+    # one-hot targets; everything else takes the labels (host_targets does the rest)
     targets = np.eye(c)[y] if loss.target != "onehot" and model.W.shape[1] > 1 else y
     score = None
     if c == 2:
         score = Z[:, 0] if Z.shape[1] == 1 else Z[:, 1] - Z[:, 0]
     f32 = lambda a: None if a is None else np.asarray(a, np.float32)  # noqa: E731
     return {"X": f32((np.asarray(X, np.float64) - model.mean) / model.scale),
-            "T": np.asarray(encode_targets(targets, loss, c if loss.target == "onehot" else None)),
+            "T": host_targets(targets, loss, c if loss.target == "onehot" else None),
             "y": y.astype(np.int32), "pred": model.predict(X).astype(np.int32),
             "score": f32(score), "proba": f32(proba)}
 

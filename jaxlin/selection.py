@@ -15,7 +15,7 @@ import numpy as np
 
 from jaxlin import decision, validation
 from jaxlin.losses import get_loss
-from jaxlin.objective import encode_targets, per_example_losses
+from jaxlin.objective import host_targets, per_example_losses
 from jaxlin.training import FitResult, fit_many, kfold_weights
 
 __all__ = ["GridResult", "fit_grid", "held_out_scores", "GRID_OPTIONS"]
@@ -67,7 +67,7 @@ def held_out_scores(result: FitResult, X, y, loss, train_weights, scoring="accur
     """
     loss = get_loss(loss)
     X = np.asarray(X, np.float64)
-    T = np.asarray(encode_targets(np.asarray(y), loss, n_classes), np.float64)
+    T = host_targets(np.asarray(y), loss, n_classes).astype(np.float64)
     W, b = np.asarray(result.params.W, np.float64), np.asarray(result.params.b, np.float64)
     sw = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     out = np.empty(W.shape[0])

@@ -35,6 +35,7 @@ import numpy as np
 from jaxlin import checkpoint as checkpoint_io
 from jaxlin import driver, validation
 from jaxlin.atomic import atomic_path
+from jaxlin.backend import random_key
 from jaxlin.driver import Hyper, Problem
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
@@ -260,7 +261,7 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
                              epochs=opts.epochs * src.n_chunks).settings(k)
     obj = Objective.build(loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)),
                           fit_intercept=opts.fit_intercept)
-    hyper = Hyper(jnp.float32(opts.learning_rate), jax.random.key(seed))
+    hyper = opts.hyper(random_key(seed), None, jnp.float32)
 
     def load(i):
         X, y = src.read(i)

@@ -24,7 +24,7 @@ from jaxlin.backend import put
 from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, loss_key
-from jaxlin.objective import Objective, encode_targets
+from jaxlin.objective import Objective, host_targets
 from jaxlin.options import Options
 from jaxlin.penalties import Penalty
 
@@ -216,7 +216,7 @@ def _unmapped(obj: Objective, penalty_axis=None, weight_axis=None) -> Objective:
 def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weight=None,
         n_classes=None, one_vs_rest=False, key=None, seed=0, dtype=jnp.float32,
         progress=None, devices=None, checkpoint=None, checkpoint_every=1, resume=False,
-        **options) -> FitResult:
+        buckets=False, **options) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -241,6 +241,11 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
         and writes its whole state there every ``checkpoint_every`` chunks and at the end
         (:mod:`jaxlin.checkpoint`). resume: start from that file when it exists; it must
         come from the same data and settings, and the result equals the uninterrupted run.
+      buckets: pad the rows of a full-batch run (any solver but the perceptron, no
+        mini-batches) with weight-0 rows to :func:`jaxlin.inputs.bucket_rows` of ``N``
+        (at most ``N/16`` more): cross-validation folds, refits and slightly different
+        ``N`` then share one compiled program; the result equals the unpadded fit up to
+        float rounding. One model only (not one-vs-rest).
       **options: the fields of :class:`~jaxlin.options.Options` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
         ``tol``, ``grad_tol``, ``adaptive_lr``, ``patience``, ``init``, ``fit_intercept``,
@@ -266,17 +271,28 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
                                 key=_key(key, seed), dtype=dtype, progress=progress,
                                 checkpoint=saving)._replace(loss=record)
     data = inputs.prepare(X, y, loss, validation_data=validation_data,
-                          sample_weight=sample_weight, n_classes=n_classes, dtype=dtype)
-    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
+                          sample_weight=sample_weight, n_classes=n_classes, dtype=dtype,
+                          rows_for=_bucketed(opts) if buckets else None)
+    opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None)
     Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
     if devices is not None:
         Xj, T, w, n_rows = shard_rows(Xj, T, w, devices)
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
     out = execute(Problem(Xj, T, obj, data.X_val, data.T_val),
-                  Hyper(put(opts.learning_rate, dtype), _key(key, seed), init),
+                  opts.hyper(_key(key, seed), init, dtype),
                   opts.settings(T.shape[1], n_rows), progress=progress, checkpoint=saving)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+
+
+def _bucketed(opts: Options):
+    """``N ↦`` the padded row count: a bucket for a full-batch run, else ``N`` (mini-batches
+    and the perceptron visit rows by index, so their rows stay as given)."""
+    def rows_for(n):
+        b = opts.batch_size
+        full = b is None or (isinstance(b, (int, np.integer)) and b >= n)
+        return inputs.bucket_rows(n) if full and opts.optimizer != "perceptron" else n
+    return rows_for
 
 
 def _record(loss):
@@ -296,7 +312,7 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weigh
     if y.dtype.kind not in "biu" and not np.all(y == np.round(y)):
         raise ValueError("y: one-vs-rest needs integer class labels 0..K-1")
     multi = get_loss("softmax_cross_entropy")
-    onehot = np.asarray(encode_targets(y, multi, n_classes))
+    onehot = host_targets(y, multi, n_classes)
     k = onehot.shape[1]
     data = inputs.prepare(X, onehot[:, 0], loss, sample_weight=sample_weight, dtype=dtype)
     opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None)
@@ -311,7 +327,7 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weigh
         init = Params(init.W.T[:, :, None], init.b[:, None])
     axes = (Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
             Hyper(None, None, None if init is None else 0))
-    out = execute(problem, Hyper(put(opts.learning_rate, dtype), key, init),
+    out = execute(problem, opts.hyper(key, init, dtype),
                   opts.settings(1), axes, progress, checkpoint)
     params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
@@ -355,7 +371,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     else:
         keys, key_axis = backend.random_key(sd), 0
     init = initial_params(opts.init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
-    hyper = Hyper(put(np.broadcast_to(lr, (m,)), dtype), keys, init)
+    hyper = opts.hyper(keys, init, dtype, learning_rate=np.broadcast_to(lr, (m,)))
     init_axis = 0 if init is not None and init.W.ndim == 3 else None
     axes = (Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
             Hyper(0, key_axis, init_axis))
@@ -416,12 +432,7 @@ def shard_rows(X, T, w, devices):
                              f"{jax.local_device_count()} local devices exist")
         devs = jax.local_devices()[:devices]
     n = X.shape[0]
-    pad = (-n) % len(devs)
-    if pad:
-        X = jnp.concatenate([X, jnp.zeros((pad, X.shape[1]), X.dtype)])
-        T = jnp.concatenate([T, jnp.zeros((pad, T.shape[1]), T.dtype)])
-        w = jnp.concatenate([jnp.ones((n,), X.dtype) if w is None else w,
-                             jnp.zeros((pad,), X.dtype)])
+    X, T, w = inputs.pad_rows(X, T, w, n + (-n) % len(devs))
     mesh = Mesh(np.array(devs), ("data",))
     rows = NamedSharding(mesh, P("data", None))
     X, T = jax.device_put(X, rows), jax.device_put(T, rows)

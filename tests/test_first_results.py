@@ -142,3 +142,95 @@ def test_summary_keeps_compiling_for_jax_inputs():
     y = jnp.array([0, 1, 1, 0])
     out = metrics.summary(y, y, 2, jnp.array([0.1, 0.9, 0.8, 0.2]), None)
     assert isinstance(out["accuracy"], jax.Array) and float(out["roc_auc"]) == 1.0
+
+
+# ---------------------------------------------------------------- shape buckets, traced tol
+
+def test_buckets_add_at_most_a_sixteenth_and_are_few():
+    from jaxlin.inputs import bucket_rows
+    sizes = [bucket_rows(n) for n in range(1, 20001)]
+    assert all(n <= b <= n + n / 16 for n, b in zip(range(1, 20001), sizes))
+    assert all(bucket_rows(b) == b for b in set(sizes))  # a bucket is its own bucket
+    assert len(set(sizes)) < 32 + 16 * 10  # ≤ 16 sizes per power of two above 32
+
+
+class _Compiles:
+    """Counts the training programs JAX compiles inside the block."""
+
+    def __enter__(self):
+        import logging
+        self.names, self.logger = [], logging.getLogger("jax")
+        outer = self
+
+        class Count(logging.Handler):
+            def emit(self, record):
+                if record.getMessage().startswith("Compiling jit(_advance)"):
+                    outer.names.append(record.getMessage())
+        self.handler = Count()
+        self.logger.addHandler(self.handler)
+        self.flag = jax.config.jax_log_compiles
+        jax.config.update("jax_log_compiles", True)
+        return self
+
+    def __exit__(self, *exc):
+        jax.config.update("jax_log_compiles", self.flag)
+        self.logger.removeHandler(self.handler)
+
+
+def _rows(n, d=13, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    return X, (X @ rng.normal(size=d) + rng.normal(size=n) > 0).astype(int)
+
+
+def test_folds_of_nearby_sizes_and_other_tolerances_share_one_program():
+    from jaxlin import fit
+    X, y = _rows(760)
+    with _Compiles() as c:
+        for n, tol, l2 in [(737, 1e-6, 0.1), (745, 1e-9, 0.01), (760, 1e-7, 0.5)]:
+            r = fit(X[:n], y[:n], optimizer="lbfgs", l2=l2, tol=tol, grad_tol=1e-5, epochs=200,
+                    buckets=True)
+            assert r.stop_reason in ("objective_tol", "gradient_tol")
+    assert len(c.names) == 1, c.names  # 737, 745 and 760 all pad to 768
+
+
+@pytest.mark.parametrize("optimizer,kw", [("lbfgs", {}), ("newton-cholesky", {}),
+                                          ("gd", dict(learning_rate=1.0, epochs=3000))])
+def test_a_padded_fit_equals_the_unpadded_one(optimizer, kw):
+    """Weight-0 rows change neither the objective nor its minimiser (float64, at the
+    optimum); with sample weights too."""
+    from jaxlin import fit
+    X, y = _rows(301, d=5, seed=3)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, 301)
+    for sw in (None, w):
+        opts = dict(dict(optimizer=optimizer, l2=0.05, tol=1e-14, grad_tol=1e-10, epochs=300),
+                    **kw)
+        a = fit(X, y, sample_weight=sw, dtype=jnp.float64, buckets=True, **opts)
+        b = fit(X, y, sample_weight=sw, dtype=jnp.float64, **opts)
+        np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(a.params.b, b.params.b, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(a.history.objective[int(a.epochs) - 1],
+                                   b.history.objective[int(b.epochs) - 1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=16)), ("perceptron", {})])
+def test_runs_that_visit_rows_by_index_are_not_padded(optimizer, kw):
+    """Mini-batches and the perceptron draw rows by index: their rows stay as given, so
+    ``buckets`` changes nothing, bit for bit."""
+    from jaxlin import fit
+    X, y = _rows(301, d=5, seed=4)
+    a = fit(X, y, optimizer=optimizer, epochs=5, buckets=True, **kw)
+    b = fit(X, y, optimizer=optimizer, epochs=5, **kw)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    np.testing.assert_array_equal(a.history.objective, b.history.objective)
+
+
+def test_tolerances_are_traced_not_static():
+    from jaxlin.driver import Settings
+    from jaxlin.options import Options
+    a, b = (Options(optimizer="lbfgs", tol=t, grad_tol=g).check(100)
+            for t, g in [(1e-3, 1e-4), (1e-9, 1e-7)])
+    assert a.settings(1) == b.settings(1) and isinstance(a.settings(1), Settings)
+    h = a.hyper(jax.random.key(0), None, jnp.float32)
+    assert float(h.tol) == pytest.approx(1e-3) and float(h.grad_tol) == pytest.approx(1e-4)
+    assert Options(optimizer="lbfgs").check(100).hyper(None, None, jnp.float32).tol is None

@@ -90,7 +90,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         res = _fit(X, y_enc, loss, sample_weight=None if uniform else sw,
                    n_classes=n_classes if n_classes > 2 or chunk else None,
                    fit_intercept=self.fit_intercept, dtype=X.dtype,
-                   seed=_seed(self.random_state), **kwargs)
+                   seed=_seed(self.random_state), buckets=True, **kwargs)
         if np.any(np.asarray(res.status) == DIVERGED):
             raise ValueError("fit: training diverged; lower the learning rate")
         self._set_coefficients(res, X.dtype)

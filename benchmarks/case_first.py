@@ -80,6 +80,67 @@ print(json.dumps({"fit": first, "accuracy": acc}))
 """
 
 
+STUDY = """
+import json, sys, time
+import numpy as np, jax, jax.numpy as jnp, optax
+from jaxlin import backend, datasets, training
+which = sys.argv[1]
+if which == "optax":  # optax's L-BFGS with its zoom line search on a trivial objective
+    f = lambda w: jnp.sum((w - 1.0) ** 2) + jnp.sum(w ** 4)
+    tx = optax.lbfgs(memory_size=10,
+                     linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30))
+    vg = optax.value_and_grad_from_state(f)
+    def loop(w):
+        def body(c):
+            w, st, i = c
+            v, g = vg(w, state=st)
+            u, st = tx.update(g, st, w, value=v, grad=g, value_fn=f)
+            return optax.apply_updates(w, u), st, i + 1
+        return jax.lax.while_loop(lambda c: c[2] < 100, body, (w, tx.init(w), 0))[0]
+    fn, args, kw = loop, (jnp.zeros(57),), {}
+else:
+    d = datasets.load(which); X = (d.X - d.X.mean(0)) / (d.X.std(0) + 1e-12)
+    seen = {}
+    def spy(problem, hyper, state, until, settings, model_axes):
+        seen.update(args=(problem, hyper, state, until),
+                    kw=dict(settings=settings, model_axes=model_axes))
+        raise KeyboardInterrupt
+    training._advance = spy
+    try:
+        training.fit(X, d.y, optimizer="lbfgs", l2=1e-3, tol=1e-9, grad_tol=1e-6, epochs=1000)
+    except KeyboardInterrupt:
+        pass
+    fn, args, kw = training._loop, seen["args"], seen["kw"]
+out = {}
+for label, nbytes in (("default", 2 ** 40), ("quick", 0)):
+    jitted = backend.jit_for(fn, nbytes, tuple(kw))
+    t = time.perf_counter(); traced = jitted.trace(*args, **kw); t1 = time.perf_counter()
+    lowered = traced.lower(); t2 = time.perf_counter(); compiled = lowered.compile()
+    t3 = time.perf_counter()
+    jax.block_until_ready(compiled(*args)); t4 = time.perf_counter()
+    jax.block_until_ready(compiled(*args)); t5 = time.perf_counter()
+    out[label] = dict(trace=t1 - t, lower=t2 - t1, compile=t3 - t2, run=t5 - t4)
+print(json.dumps(out))
+"""
+
+
+def _study_rows():
+    """Where the L-BFGS program's compilation goes, with XLA's default options and with
+    the quicker ones used for small data."""
+    rows = []
+    for which, label in (("optax", "optax L-BFGS + zoom line search, trivial objective"),
+                         ("kidcreative", "jaxlin L-BFGS, KidCreative (449 × 16)"),
+                         ("spambase", "jaxlin L-BFGS, Spambase (4,601 × 57)")):
+        r = _process(STUDY, (which,))[1]
+        for opt in ("default", "quick"):
+            t = r[opt]
+            traced = f"trace {fmt_s(t['trace'])}, lower {fmt_s(t['lower'])}" \
+                if opt == "default" else "(traced once)"
+            rows.append([f"compile study: {label}, {opt} options", traced,
+                         f"XLA compile {fmt_s(t['compile'])}", f"run {fmt_s(t['run'])}"])
+    return rows
+
+
 def _process(code, args=(), cache="off"):
     """Wall seconds of one fresh process and its last JSON line (or ``None``)."""
     env = {**os.environ, "JAXLIN_CACHE_DIR": cache}
@@ -169,6 +230,7 @@ def run(s):
     sgd = _variants(SGD, (1500 if s.tiny else 10000,), repeats, warm=not s.tiny)
     r, c = _compare_rows("first SGD call, MNIST", sgd,
                          lambda r: f"test accuracy {r['accuracy']:.4f}", 3.0, None, faster=True)
+    r += _study_rows()
     return {
         "title": "11. Time to first result",
         "what": "Fresh processes, medians of repeats. `jaxlin train` (KidCreative, logistic "

@@ -7,7 +7,6 @@ Parsing is numpy only. Every mistake in a file is a ``ValueError`` (or
 from __future__ import annotations
 
 import csv
-import functools
 import gzip
 import os
 import warnings
@@ -15,6 +14,8 @@ from typing import NamedTuple, Optional, Sequence
 
 import jax
 import numpy as np
+
+from jaxlin import backend
 
 
 class Table(NamedTuple):
@@ -196,12 +197,10 @@ class Split(NamedTuple):
     test_index: np.ndarray
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def _permutation_of_seed(n, seed):
     return jax.random.permutation(jax.random.key(seed), n)
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def _permutation_of_key(n, key):
     return jax.random.permutation(key, n)
 
@@ -210,9 +209,9 @@ def shuffled_rows(n: int, key=None, seed: int = 0) -> np.ndarray:
     """``jax.random.permutation(key or jax.random.key(seed), n)`` as one compiled program
     (called eagerly it compiles four)."""
     if key is not None:
-        return np.asarray(_permutation_of_key(n, key))
+        return np.asarray(backend.jit_for(_permutation_of_key, 4 * n, ("n",))(n, key))
     if 0 <= seed < 2 ** 31:
-        return np.asarray(_permutation_of_seed(n, np.int32(seed)))
+        return np.asarray(backend.jit_for(_permutation_of_seed, 4 * n, ("n",))(n, np.int32(seed)))
     return np.asarray(jax.random.permutation(jax.random.key(seed), n))
 
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import metrics as M
+from jaxlin import backend
 from jaxlin.backend import put
 from jaxlin.models import TrainedModel
 from jaxlin.objective import host_targets, objective
@@ -48,8 +49,10 @@ def evaluate_splits(model: TrainedModel, splits, penalty: Penalty = Penalty(), *
                      for a in arrays]
         measured = jax.device_get(_metrics_program(params, on_device, pen, model.loss, c))
     else:
-        Js = jax.device_get(_objectives_program(params, [(a["X"], a["T"]) for a in arrays],
-                                                pen, model.loss))
+        program = backend.jit_for(_objectives_program, sum(a["X"].nbytes for a in arrays),
+                                  ("loss",))
+        Js = jax.device_get(program(params, [(a["X"], a["T"]) for a in arrays], pen,
+                                    loss=model.loss))
         measured = [(J, M.summary(a["y"], a["pred"], c, a["score"], a["proba"]))
                     for J, a in zip(Js, arrays)]
     return [_as_report(J, m, a["y"].shape[0], model.class_names, a["proba"] is not None)
@@ -76,9 +79,8 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
             "score": f32(score), "proba": f32(proba)}
 
 
-@partial(jax.jit, static_argnames=("loss",))
 def _objectives_program(params, data, penalty, loss):
-    """``[objective on (X, T) for each split]``: one program."""
+    """``[objective on (X, T) for each split]``: one program (jitted by the caller)."""
     return [objective(params, X, T, loss, penalty) for X, T in data]
 
 

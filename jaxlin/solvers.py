@@ -154,13 +154,16 @@ def lbfgs(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     f = problem.objective.as_function(problem.X, problem.T)
     tx = optax.lbfgs(memory_size=s.memory_size,
                      linesearch=optax.scale_by_zoom_linesearch(max_linesearch_steps=30))
-    value_and_grad = optax.value_and_grad_from_state(f)
 
     def init(params):
-        return tx.init(params), f(params)
+        # the first value and gradient go into the line search's state, where each step
+        # leaves those of its new point: one evaluation site fewer in the program than
+        # optax.value_and_grad_from_state (a cond that evaluates on the first step only)
+        v, g = jax.value_and_grad(f)(params)
+        return optax.tree.set(tx.init(params), value=v, grad=g), v
 
     def step(params, opt_state, m, key):
-        v, g = value_and_grad(params, state=opt_state)
+        v, g = optax.tree.get(opt_state, "value"), optax.tree.get(opt_state, "grad")
         updates, opt_state = tx.update(g, opt_state, params, value=v, grad=g, value_fn=f)
         new = optax.apply_updates(params, updates)
         return Step(new, opt_state, optax.tree.get(opt_state, "value"),

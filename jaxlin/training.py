@@ -62,9 +62,17 @@ class FitResult(NamedTuple):
         return np.asarray(self.status) == driver.DIVERGED
 
 
-@partial(jax.jit, static_argnames=("settings", "model_axes"))
 def _advance(problem, hyper, state, until, settings, model_axes):
-    """One compiled call: run (or continue) the loop of one model or of many under vmap."""
+    """One compiled call: run (or continue) the loop of one model or of many under vmap,
+    compiled with the options :func:`jaxlin.backend.compile_options` gives its data."""
+    nbytes = problem.X.size * problem.X.dtype.itemsize
+    if isinstance(problem.X, jax.core.Tracer):  # inside a trace (eval_shape, make_jaxpr):
+        nbytes = None                           # compile options belong to the outer jit
+    program = backend.jit_for(_loop, nbytes, ("settings", "model_axes"))
+    return program(problem, hyper, state, until, settings=settings, model_axes=model_axes)
+
+
+def _loop(problem, hyper, state, until, settings, model_axes):
     if model_axes is None:
         return driver.run(problem, hyper, settings, state, until)
     problem_axes, hyper_axes = model_axes

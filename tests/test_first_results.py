@@ -164,7 +164,7 @@ class _Compiles:
 
         class Count(logging.Handler):
             def emit(self, record):
-                if record.getMessage().startswith("Compiling jit(_advance)"):
+                if record.getMessage().startswith("Compiling jit(_loop)"):
                     outer.names.append(record.getMessage())
         self.handler = Count()
         self.logger.addHandler(self.handler)
@@ -234,3 +234,21 @@ def test_tolerances_are_traced_not_static():
     h = a.hyper(jax.random.key(0), None, jnp.float32)
     assert float(h.tol) == pytest.approx(1e-3) and float(h.grad_tol) == pytest.approx(1e-4)
     assert Options(optimizer="lbfgs").check(100).hyper(None, None, jnp.float32).tol is None
+
+
+def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
+    """Small data on the CPU gets XLA's quicker-compiling options; the arithmetic is the
+    same IEEE arithmetic, so the fit agrees with the default-compiled one to rounding."""
+    from jaxlin import fit
+    assert backend.compile_options(1000) == (("xla_cpu_use_fusion_emitters", False),)
+    assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1) is None
+    assert backend.compile_options(None) is None
+    X, y = _rows(200, d=6, seed=7)
+    kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-11, epochs=200,
+              dtype=jnp.float64)
+    quick = fit(X, y, **kw)
+    monkeypatch.setattr(backend, "QUICK_COMPILE_BYTES", 0)
+    default = fit(X, y, **kw)
+    np.testing.assert_allclose(quick.params.W, default.params.W, rtol=1e-9, atol=1e-11)
+    monkeypatch.setattr(backend, "platform", lambda: "gpu")
+    assert backend.compile_options(1000) is None  # an XLA:CPU option: the CPU only

@@ -43,10 +43,10 @@ def cpu_tricks() -> bool:
     return platform() == "cpu"
 
 
-# Below this much data a training run takes milliseconds and its compilation most of a
-# second: XLA:CPU's classic fusion emitters compile such a program in about 60 % of the time
-# (L-BFGS on 449 × 16: see benchmarks/RESULTS.md), while running it up to 2× slower — a
-# trade worth making only where the run is that short.
+# When one step reads less than this, a step takes microseconds to a millisecond and the
+# program's compilation most of a second: XLA:CPU's classic fusion emitters compile it in
+# about 55–60 % of the time (benchmarks/RESULTS.md, case 11). On larger full batches they
+# run up to 2× slower (L-BFGS on Spambase's 2 MiB), so those keep XLA's defaults.
 QUICK_COMPILE_BYTES = 2**20
 
 

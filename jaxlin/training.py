@@ -64,8 +64,10 @@ class FitResult(NamedTuple):
 
 def _advance(problem, hyper, state, until, settings, model_axes):
     """One compiled call: run (or continue) the loop of one model or of many under vmap,
-    compiled with the options :func:`jaxlin.backend.compile_options` gives its data."""
-    nbytes = problem.X.size * problem.X.dtype.itemsize
+    compiled with the options :func:`jaxlin.backend.compile_options` gives the data one
+    step reads (the rows of a mini-batch, or all of them)."""
+    rows = settings.batch_size or problem.X.shape[0]  # what one step reads
+    nbytes = rows * problem.X.shape[-1] * problem.X.dtype.itemsize
     if isinstance(problem.X, jax.core.Tracer):  # inside a trace (eval_shape, make_jaxpr):
         nbytes = None                           # compile options belong to the outer jit
     program = backend.jit_for(_loop, nbytes, ("settings", "model_axes"))

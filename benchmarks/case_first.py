@@ -64,7 +64,8 @@ d = datasets.load("mnist"); n = int(sys.argv[2])
 sp = data.train_test_split(d.X[:n], d.y[:n], seed=0)
 if sys.argv[1] == "jaxlin":
     import jax
-    from jaxlin import fit
+    from jaxlin import enable_compilation_cache, fit
+    enable_compilation_cache()  # what a library user calls to use the cache
     def run():
         r = fit(sp.X_train, sp.y_train, "softmax_cross_entropy", optimizer="sgd",
                 batch_size=32, learning_rate=0.1, epochs=10)

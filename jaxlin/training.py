@@ -271,6 +271,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     """
     record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options)
     saving = Checkpointing.of(checkpoint, checkpoint_every, resume)
+    buckets = validation.check_flag(buckets, "buckets")
     if devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
             and n_classes is None and np.ndim(y) == 1:
         from jax.experimental import multihost_utils  # every process must agree on K

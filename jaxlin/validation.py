@@ -88,6 +88,13 @@ def check_non_negative(value, name: str):
     return value
 
 
+def check_flag(value, name: str) -> bool:
+    """``True`` or ``False`` (NumPy booleans too); anything else is a ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_choice(value, name: str, choices):
     if value not in choices:
         raise ValueError(f"{name}: unknown {name} {value!r}; choose one of {', '.join(choices)}")

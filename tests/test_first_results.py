@@ -252,3 +252,11 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
     np.testing.assert_allclose(quick.params.W, default.params.W, rtol=1e-9, atol=1e-11)
     monkeypatch.setattr(backend, "platform", lambda: "gpu")
     assert backend.compile_options(1000) is None  # an XLA:CPU option: the CPU only
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, None])
+def test_buckets_must_be_a_flag(bad):
+    from jaxlin import fit
+    X, y = _rows(40, d=3)
+    with pytest.raises(TypeError, match="buckets: must be True or False"):
+        fit(X, y, buckets=bad)

@@ -40,8 +40,9 @@ def accuracy(y_true, y_pred):
 
 def _counts(y, n_classes: int):
     """How many labels of each class, ``(C,)``."""
-    if _xp(y) is np:
-        return np.bincount(y, minlength=n_classes)[:n_classes]
+    if _xp(y) is np:  # labels outside 0..C−1 are not counted, as in jnp.bincount
+        y = np.asarray(y)
+        return np.bincount(y[(y >= 0) & (y < n_classes)], minlength=n_classes)
     return jnp.bincount(y, length=n_classes)
 
 
@@ -89,9 +90,10 @@ def false_positive_rate(y_true, y_pred):
 
 def confusion_matrix(y_true, y_pred, n_classes: int):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``."""
-    if _xp(y_true, y_pred) is np:
-        return _counts(y_true * n_classes + y_pred, n_classes ** 2).reshape(
-            n_classes, n_classes).astype(np.int32)
+    if _xp(y_true, y_pred) is np:  # labels outside 0..C−1 are dropped, as JAX's scatter does
+        ok = (y_true >= 0) & (y_true < n_classes) & (y_pred >= 0) & (y_pred < n_classes)
+        cells = (y_true * n_classes + y_pred)[ok]
+        return _counts(cells, n_classes ** 2).reshape(n_classes, n_classes).astype(np.int32)
     return jnp.zeros((n_classes, n_classes), jnp.int32).at[y_true, y_pred].add(1)
 
 

@@ -68,8 +68,8 @@ def bucket_rows(n: int) -> int:
     ``16 ≤ m < 32``; every ``n ≤ 32`` is its own size): at most ``n/16`` extra rows, and
     row counts a few percent apart share a size — and one compiled program.
 
-    >>> [bucket_rows(n) for n in (20, 3680, 3681, 3712, 4601)]
-    [20, 3712, 3712, 3712, 4608]
+    >>> tuple(bucket_rows(n) for n in (20, 3680, 3681, 3712, 4601))
+    (20, 3712, 3712, 3712, 4608)
     """
     if n <= 32:
         return n

@@ -206,8 +206,13 @@ def _permutation_of_key(n, key):
 
 
 def shuffled_rows(n: int, key=None, seed: int = 0) -> np.ndarray:
-    """``jax.random.permutation(key or jax.random.key(seed), n)`` as one compiled program
-    (called eagerly it compiles four)."""
+    """``jax.random.permutation(key or jax.random.key(seed), n)``, bit for bit: computed on
+    the host for threefry keys (:func:`jaxlin.backend.host_permutation`, nothing compiled),
+    else as one compiled program (called eagerly it compiles four)."""
+    words = backend.threefry_words(key, seed)
+    perm = None if words is None else backend.host_permutation(n, words)
+    if perm is not None:
+        return perm
     if key is not None:
         return np.asarray(backend.jit_for(_permutation_of_key, 4 * n, ("n",))(n, key))
     if 0 <= seed < 2 ** 31:

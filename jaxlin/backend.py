@@ -164,13 +164,21 @@ def threefry_words(key=None, seed: int = 0):
     """The two ``uint32`` words of a threefry key — ``key``, or ``jax.random.key(seed)``
     (``[0, seed]`` for ``0 ≤ seed < 2³²``) — or ``None`` for any other generator or seed."""
     if key is None:
-        if jax.config.jax_default_prng_impl == "threefry2x32" and 0 <= int(seed) < 2 ** 32:
-            return np.array([0, seed], np.uint32)
-        return None
+        return _seed_words(seed)
     if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and \
             str(jax.random.key_impl(key)) == "threefry2x32" and key.shape == ():
         return np.asarray(jax.device_get(jax.random.key_data(key)), np.uint32)
     return None
+
+
+def _seed_words(seed):
+    """The words of ``jax.random.key(seed)`` (``[0, seed]``, shape ``(..., 2)`` for an array
+    of seeds) under the default threefry generator and ``0 ≤ seed < 2³²``, else ``None``."""
+    seeds = np.asarray(seed)
+    if jax.config.jax_default_prng_impl != "threefry2x32" or seeds.dtype.kind not in "iu" \
+            or not np.all((seeds >= 0) & (seeds < 2 ** 32)):
+        return None
+    return np.stack([np.zeros_like(seeds), seeds], axis=-1).astype(np.uint32)
 
 
 def random_key(seed):
@@ -178,10 +186,8 @@ def random_key(seed):
     the words built on the host for the default threefry generator (``[0, seed]`` for
     ``0 ≤ seed < 2³²``): no compiled program for a value made once. Any other seed or
     generator goes through ``jax.random.key``."""
-    seeds = np.asarray(seed)
-    if jax.config.jax_default_prng_impl == "threefry2x32" and seeds.dtype.kind in "iu" \
-            and np.all((seeds >= 0) & (seeds < 2 ** 32)):
-        words = np.stack([np.zeros_like(seeds), seeds], axis=-1).astype(np.uint32)
+    words, seeds = _seed_words(seed), np.asarray(seed)
+    if words is not None:
         return jax.random.wrap_key_data(jax.device_put(words))
     if seeds.ndim:
         return jnp.stack([jax.random.key(int(s)) for s in seeds.ravel()])

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import metrics as M
-from jaxlin import backend
+from jaxlin import backend, decision
 from jaxlin.backend import put
 from jaxlin.models import TrainedModel
 from jaxlin.objective import host_targets, objective
@@ -64,8 +64,8 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
     model's predictions, probabilities and binary scores (float32/int32)."""
     y = np.asarray(y).astype(np.int64)
     c = len(model.class_names)
-    Z = model.decision_function(X)
-    proba = model.predict_proba(X)
+    Z = model.decision_function(X)  # once: predictions and probabilities come from it
+    proba = decision.predict_proba(model.loss, Z)
     # several output columns of a "real" or "binary" loss (least squares, one-vs-rest) take
     # one-hot targets; everything else takes the labels (host_targets does the rest)
     targets = np.eye(c)[y] if loss.target != "onehot" and model.W.shape[1] > 1 else y
@@ -75,7 +75,7 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
     f32 = lambda a: None if a is None else np.asarray(a, np.float32)  # noqa: E731
     return {"X": f32((np.asarray(X, np.float64) - model.mean) / model.scale),
             "T": host_targets(targets, loss, c if loss.target == "onehot" else None),
-            "y": y.astype(np.int32), "pred": model.predict(X).astype(np.int32),
+            "y": y.astype(np.int32), "pred": decision.predict_labels(model.loss, Z).astype(np.int32),
             "score": f32(score), "proba": f32(proba)}
 
 

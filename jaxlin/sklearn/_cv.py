@@ -131,7 +131,7 @@ class LogisticRegressionCV(LogisticRegression):
         for i in order:
             pen = np.array([_penalty(self.Cs_[i], r, t)
                             for t, r in zip(totals, ratios * F)])
-            kwargs = self._optimizer_kwargs(bool(np.any(pen[:, 0] > 0)), "l1_ratios")
+            kwargs = self._optimizer_kwargs(_any_l1(self.Cs_[i], ratios), "l1_ratios")
             res = fit_many(X, y_enc, self._loss(k), sample_weight=weights, l1=pen[:, 0],
                            l2=pen[:, 1], pairing="zip", n_classes=k if k > 2 else None,
                            fit_intercept=self.fit_intercept, dtype=X.dtype,
@@ -235,14 +235,19 @@ class LogisticRegressionCV(LogisticRegression):
         m = folds * len(ratios)
         l1, l2 = _penalty(C, r, float(sw.sum()))
         k = len(self.classes_)
-        has_l1 = any(_penalty(C, q, 1.0)[0] > 0 for q in ratios)  # as the path decided
         res = fit_many(X, y_enc, self._loss(k), sample_weight=np.tile(sw, (m, 1)),
                        l1=np.full(m, l1), l2=np.full(m, l2), pairing="zip",
                        n_classes=k if k > 2 else None, fit_intercept=self.fit_intercept,
                        dtype=X.dtype, seed=_seed(self.random_state),
                        init=Params(np.repeat(init.W[None], m, 0), np.repeat(init.b[None], m, 0)),
-                       **self._optimizer_kwargs(has_l1, "l1_ratios"))
+                       **self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"))
         first = jax.tree.map(lambda a: a[0], jax.device_get((res.params, res.epochs, res.status)))
         n_iter = self.n_iter_
         self._set_coefficients(FitResult(first[0], None, first[1], first[2], res.loss), X.dtype)
         self.n_iter_ = n_iter
+
+
+def _any_l1(C, ratios) -> bool:
+    """Whether any l1_ratio gives an L1 term at this ``C`` (it picks the optimiser: the C
+    path and the refit decide it the same way, so the refit reuses the path's program)."""
+    return any(_penalty(C, r, 1.0)[0] > 0 for r in ratios)

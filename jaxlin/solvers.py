@@ -302,6 +302,23 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return Solver(init, step)
 
 
+def _newton_direction(H, g):
+    """``p = −H⁻¹ g`` by a Cholesky solve. A singular ``H`` (an unpenalised multinomial
+    model: its scores may all shift by one constant) is solved again as ``H + λI`` with
+    ``λ = √ε · max|diag H|``, which leaves ``p`` out of ``H``'s null space (``g`` has no part
+    there); if that fails too, or ``p`` is no descent direction, ``p = −g``."""
+    def cholesky_solve(A):
+        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(A), True), -g)
+
+    def damped(_):
+        lam = jnp.sqrt(jnp.finfo(H.dtype).eps) * jnp.max(jnp.abs(jnp.diag(H)))
+        return cholesky_solve(H + lam * jnp.eye(H.shape[0], dtype=H.dtype))
+
+    p = cholesky_solve(H)
+    p = jax.lax.cond(jnp.all(jnp.isfinite(p)), lambda _: p, damped, None)
+    return jnp.where(jnp.all(jnp.isfinite(p)) & (g @ p < 0), p, -g)
+
+
 def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Newton's method with the explicit Hessian (:func:`jaxlin.hessian.hessian_matrix`), a
     Cholesky solve and a backtracking (Armijo) line search: for ``(d+1) K`` up to a few
@@ -318,10 +335,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     def step(params, state: NewtonState, m, key):
         unravel = ravel_pytree(params)[1]
         g = flat(state.grad)
-        H = hessian_matrix(obj, params, X, T)
-        L = jnp.linalg.cholesky(H)
-        p = jax.scipy.linalg.cho_solve((L, True), -g)
-        p = jnp.where(jnp.all(jnp.isfinite(p)) & (g @ p < 0), p, -g)
+        p = _newton_direction(hessian_matrix(obj, params, X, T), g)
         slope = g @ p
 
         def shrink(c):

@@ -136,6 +136,26 @@ def test_newton_matches_scikit_learns_newton_cg():
     np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], sk.coef_[0], atol=1e-6)
 
 
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_newton_cholesky_solves_the_singular_multinomial_hessian(l2):
+    """Softmax scores may all shift by one constant: with an intercept (and, without a
+    penalty, every feature) the Hessian is singular. Newton-Cholesky must still take Newton
+    steps (few iterations to an autodiff-judged stationary point), not gradient steps."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 4))
+    y = np.argmax(X[:, :3] + 1.5 * rng.normal(size=(120, 3)), axis=1)
+    H = hessian_matrix(Objective(LOSSES["softmax_cross_entropy"], Penalty(0.0, l2)),
+                       Params(jnp.zeros((4, 3), jnp.float64), jnp.zeros(3, jnp.float64)),
+                       jnp.asarray(X), jax.nn.one_hot(y, 3, dtype=jnp.float64))
+    assert float(jnp.min(jnp.linalg.eigvalsh(H))) < 1e-12  # singular, as said
+    r = jaxlin.fit(X, y, "softmax_cross_entropy", optimizer="newton-cholesky", l2=l2,
+                   epochs=30, grad_tol=1e-10, dtype=jnp.float64)
+    assert r.stop_reason == "gradient_tol" and int(r.epochs) <= 12
+    g = jax.grad(autodiff_objective)(r.params, jnp.asarray(X), jax.nn.one_hot(y, 3),
+                                     "softmax_cross_entropy", Penalty(0.0, l2))
+    assert max(float(jnp.max(jnp.abs(a))) for a in jax.tree.leaves(g)) < 1e-9
+
+
 def test_newton_multinomial_with_weights_and_many_models():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 5))

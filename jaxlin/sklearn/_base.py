@@ -40,6 +40,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     _max_iter = "max_iter"  # the name of the iteration limit among the parameters
+    _symmetric_multinomial = False  # LogisticRegression: centre multinomial coefficients
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -93,7 +94,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                    seed=_seed(self.random_state), buckets=True, **kwargs)
         if np.any(np.asarray(res.status) == DIVERGED):
             raise ValueError("fit: training diverged; lower the learning rate")
-        self._set_coefficients(res, X.dtype)
+        self._set_coefficients(res, X.dtype, center=not kwargs.get("l1"))
         if "epochs" not in overrides and getattr(self, "tol", 0) is not None \
                 and np.any(np.asarray(res.status) == MAX_EPOCHS):
             limit = getattr(self, self._max_iter)
@@ -114,11 +115,18 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                       ConvergenceWarning, stacklevel=4)
         return self
 
-    def _set_coefficients(self, res, dtype):
+    def _set_coefficients(self, res, dtype, center=False):
+        """``coef_``, ``intercept_`` and ``n_iter_`` from a fit. A multinomial model's scores
+        matter only up to a constant shared by the classes, so, as scikit-learn, its intercepts
+        are centred (they sum to 0) and, without an L1 part (``center``), its coefficients too
+        (at an L2 optimum they already are, up to rounding)."""
         W, b = np.asarray(res.params.W, dtype), np.asarray(res.params.b, dtype)
         if len(self.classes_) == 2 and W.shape[1] == 2:
             # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
             W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
+        elif res.loss == "softmax_cross_entropy" and self._symmetric_multinomial:
+            W, b = _symmetric(W.T, b, center)
+            W = W.T
         # the jaxlin loss the scores belong to: it decides labels and probabilities
         self.loss_function_ = res.loss if W.shape[1] > 1 or res.loss != "softmax_cross_entropy" \
             else "binary_cross_entropy"
@@ -149,11 +157,31 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         scores = self._scores(X)  # checks that the model is fitted
         return decision.predict_proba(self.loss_function_, scores)
 
+    def _predict_proba_lr(self, X):
+        """scikit-learn's one-vs-rest probabilities: each class's sigmoid of its score,
+        normalised to sum to 1 (two classes: ``(1 − σ(z), σ(z))``)."""
+        Z = self._scores(X)
+        p = np.exp(-np.logaddexp(0.0, -Z))  # σ(z), stable
+        if p.shape[1] == 1:
+            return np.hstack([1.0 - p, p])
+        return p / p.sum(axis=1, keepdims=True)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _symmetric(coef, intercept, coef_too=True):
+    """A multinomial model in scikit-learn's symmetric form: its scores matter only up to a
+    constant shared by the classes, so the intercepts (``(..., K)``) are centred to sum to 0
+    and, with ``coef_too``, each feature's coefficients (``coef (..., K, d)``) too — which an
+    L2 optimum already is, and an L1 one must not be (its penalty is not shift-invariant)."""
+    if intercept.shape[-1] < 2:
+        return coef, intercept
+    intercept = intercept - intercept.mean(axis=-1, keepdims=True)
+    return (coef - coef.mean(axis=-2, keepdims=True) if coef_too else coef), intercept
 
 
 def _seed(random_state) -> int:

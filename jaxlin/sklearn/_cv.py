@@ -1,6 +1,7 @@
 """LogisticRegressionCV: every fold × C (× l1_ratio) trained in one compiled program."""
 from __future__ import annotations
 
+import inspect
 import warnings
 from numbers import Integral
 
@@ -8,7 +9,7 @@ import jax
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -19,7 +20,7 @@ from jaxlin.cache import enable_compilation_cache
 from jaxlin.driver import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.selection import held_out_scores
-from jaxlin.sklearn._base import _penalty, _seed
+from jaxlin.sklearn._base import _penalty, _seed, _symmetric
 from jaxlin.sklearn._estimators import LogisticRegression
 from jaxlin.training import FitResult, fit_many
 
@@ -166,7 +167,7 @@ class LogisticRegressionCV(LogisticRegression):
                 len(self.classes_)), tw, "accuracy", sw,
                 len(self.classes_) if len(self.classes_) > 2 else None)
         else:
-            scorer, W, b = get_scorer(self.scoring), *self._coefs(path, X.dtype)
+            scorer, W, b = self._fold_scorer(), *self._coefs(path, X.dtype)
             s = np.array([scorer(self._fixed(W[m], b[m]), X[tw[m] == 0], y[tw[m] == 0])
                           for m in range(len(tw))])
         return s.reshape(len(train), len(self.Cs_), len(ratios))
@@ -178,10 +179,26 @@ class LogisticRegressionCV(LogisticRegression):
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         return get_scorer(self.scoring)(self, X, y, **kwargs)
 
+    def _fold_scorer(self):
+        """The scorer of the held-out folds. A fold may miss some classes, so a metric that
+        takes ``labels`` gets all the classes (and, for two, ``pos_label=classes_[1]``), as
+        scikit-learn's own cross-validation path does."""
+        scorer = get_scorer(self.scoring)
+        func = getattr(scorer, "_score_func", None)
+        params = inspect.signature(func).parameters if func is not None else {}
+        if "labels" not in params:
+            return scorer
+        extra = {"pos_label": self.classes_[-1]} if len(self.classes_) <= 2 \
+            and "pos_label" in params else {}
+        return make_scorer(func, greater_is_better=scorer._sign == 1,
+                           response_method=scorer._response_method, labels=self.classes_,
+                           **extra, **getattr(scorer, "_kwargs", {}))
+
     def _coefs(self, params, dtype):
         """Each model's ``(coef (C, d), intercept (C,))`` in scikit-learn's layout."""
-        W = np.asarray(params.W, dtype)
-        return np.swapaxes(W, 1, 2), np.asarray(params.b, dtype)
+        W, b = np.swapaxes(np.asarray(params.W, dtype), 1, 2), np.asarray(params.b, dtype)
+        # intercepts only: the path's coefficients are as L1 and L2 leave them
+        return _symmetric(W, b, coef_too=False) if len(self.classes_) > 2 else (W, b)
 
     def _fixed(self, coef, intercept):
         """A fitted LogisticRegression with these coefficients (for a scorer)."""
@@ -243,7 +260,8 @@ class LogisticRegressionCV(LogisticRegression):
                        **self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"))
         first = jax.tree.map(lambda a: a[0], jax.device_get((res.params, res.epochs, res.status)))
         n_iter = self.n_iter_
-        self._set_coefficients(FitResult(first[0], None, first[1], first[2], res.loss), X.dtype)
+        self._set_coefficients(FitResult(first[0], None, first[1], first[2], res.loss), X.dtype,
+                               center=not l1)
         self.n_iter_ = n_iter
 
 

@@ -44,6 +44,7 @@ class LogisticRegression(_LinearClassifier):
     the primal problem.
     """
 
+    _symmetric_multinomial = True  # as scikit-learn's (see _base._symmetric)
     _parameter_constraints = {
         "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None,
                     Hidden(StrOptions({"deprecated"}))],

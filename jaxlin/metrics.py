@@ -25,6 +25,34 @@ def _xp(*arrays):
                      if a is not None) else jnp
 
 
+def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
+    """``(y_true, other)`` as arrays (lists become NumPy arrays), with the rules every metric
+    shares: ``y_true`` is a non-empty ``(N,)`` array, ``other`` has ``other_ndim`` axes and
+    ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
+    ``jit`` too; a bad argument is named in a ``ValueError``."""
+    def array(a):
+        return a if isinstance(a, (np.ndarray, np.generic, jax.Array)) or hasattr(a, "aval") \
+            else np.asarray(a)
+
+    y_true = array(y_true)
+    if y_true.ndim != 1 or y_true.shape[0] == 0:
+        raise ValueError(f"y_true: expected a non-empty 1-D array of labels (N,), "
+                         f"got shape {y_true.shape}")
+    arrays = [("y_true", y_true)]
+    if other is not None:
+        other = array(other)
+        if other.ndim != other_ndim or other.shape[0] != y_true.shape[0]:
+            want = "(N,)" if other_ndim == 1 else "(N, C)"
+            raise ValueError(f"{other_name}: expected shape {want} with N = {y_true.shape[0]} "
+                             f"(the rows of y_true), got {other.shape}")
+        arrays.append((other_name, other))
+    for name, a in arrays:
+        if isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind == "f" \
+                and not np.all(np.isfinite(a)):
+            raise ValueError(f"{name}: contains NaN or infinite values")
+    return y_true, other
+
+
 def _div(num, den):
     """``num / den``, and 0 where ``den == 0``."""
     xp = _xp(num, den)
@@ -34,6 +62,7 @@ def _div(num, den):
 
 def accuracy(y_true, y_pred):
     """``mean(y == ŷ)``."""
+    y_true, y_pred = _checked(y_true, y_pred)
     xp = _xp(y_true, y_pred)
     return xp.mean((y_true == y_pred).astype(xp.float32))
 
@@ -48,6 +77,7 @@ def _counts(y, n_classes: int):
 
 def class_prior_baseline(y_true, n_classes: int):
     """``max_k P(y = k)``: the accuracy of always predicting the most frequent class."""
+    y_true, _ = _checked(y_true)
     return (_counts(y_true, n_classes).max() / y_true.shape[0]).astype(_xp(y_true).float32)
 
 
@@ -60,6 +90,7 @@ class BinaryCounts(NamedTuple):
 
 def binary_counts(y_true, y_pred) -> BinaryCounts:
     """TP, TN, FP, FN with class 1 as positive."""
+    y_true, y_pred = _checked(y_true, y_pred)
     t, p = y_true == 1, y_pred == 1
     return BinaryCounts((t & p).sum(), (~t & ~p).sum(), (~t & p).sum(), (t & ~p).sum())
 
@@ -90,6 +121,7 @@ def false_positive_rate(y_true, y_pred):
 
 def confusion_matrix(y_true, y_pred, n_classes: int):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``."""
+    y_true, y_pred = _checked(y_true, y_pred)
     if _xp(y_true, y_pred) is np:  # labels outside 0..C−1 are dropped, as JAX's scatter does
         ok = (y_true >= 0) & (y_true < n_classes) & (y_pred >= 0) & (y_pred < n_classes)
         cells = (y_true * n_classes + y_pred)[ok]
@@ -132,6 +164,7 @@ def log_loss(y_true, proba, eps: float | None = None):
     Probabilities are clipped to ``[eps, 1 − eps]`` (default: the dtype's machine epsilon,
     as scikit-learn does) so a confident mistake costs a large finite amount.
     """
+    y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
     xp = _xp(y_true, proba)
     proba = xp.asarray(proba)
     eps = xp.finfo(proba.dtype).eps if eps is None else eps
@@ -153,6 +186,7 @@ def roc_curve(y_true, scores) -> RocCurve:
     points of a tie repeat the point after it (repeats add no area). The distinct points
     are scikit-learn's ``roc_curve(..., drop_intermediate=False)``.
     """
+    y_true, scores = _checked(y_true, scores, "scores")
     xp = _xp(y_true, scores)
     n = scores.shape[0]
     order = xp.argsort(-scores, stable=True)

@@ -261,7 +261,7 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
                              epochs=opts.epochs * src.n_chunks).settings(k)
     obj = Objective.build(loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)),
                           fit_intercept=opts.fit_intercept)
-    hyper = opts.hyper(random_key(seed), None, jnp.float32)
+    hyper = opts.hyper(random_key(validation.check_seed(seed)), None, jnp.float32)
 
     def load(i):
         X, y = src.read(i)

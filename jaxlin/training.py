@@ -201,7 +201,9 @@ def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
 
 
 def _key(key, seed):
-    return key if key is not None else backend.random_key(seed)
+    if key is not None:
+        return validation.check_key(key)
+    return backend.random_key(validation.check_seed(seed))
 
 
 def _is_one_vs_rest(loss, y, one_vs_rest):
@@ -363,7 +365,8 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     """
     record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options, "fit_many")
     lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
-                      (opts.learning_rate, opts.l1, opts.l2, seed))
+                      (opts.learning_rate, opts.l1, opts.l2,
+                       validation.check_seed(seed, many=True)))
     sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
     m = _models(dict(learning_rate=lr, l1=a1, l2=a2, seed=sd), sw, opts.init, pairing)
     data = inputs.prepare(X, y, loss, validation_data=validation_data, n_classes=n_classes,

@@ -95,6 +95,26 @@ def check_flag(value, name: str) -> bool:
     return bool(value)
 
 
+def check_seed(seed, name: str = "seed", many: bool = False):
+    """An integer seed, or with ``many`` a 1-D sequence of them too (one per model)."""
+    arr = np.asarray(seed) if not isinstance(seed, (str, bytes)) else np.asarray(None)
+    if arr.dtype.kind not in "iu" or arr.ndim > int(many) or arr.size == 0:
+        raise TypeError(f"{name}: expected an integer{' (or a 1-D sequence of integers)' * many}"
+                        f", got {seed!r}")
+    return seed
+
+
+def check_key(key, name: str = "key"):
+    """A JAX PRNG key: a typed key (``jax.random.key``) or a raw ``uint32[2]`` one."""
+    typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    raw = isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 \
+        and key.ndim >= 1 and key.shape[-1] == 2
+    if not (typed or raw):
+        raise TypeError(f"{name}: expected a JAX PRNG key such as jax.random.key(0), got "
+                        f"{type(key).__name__} {getattr(key, 'dtype', '')}".rstrip())
+    return key
+
+
 def check_choice(value, name: str, choices):
     if value not in choices:
         raise ValueError(f"{name}: unknown {name} {value!r}; choose one of {', '.join(choices)}")

@@ -297,6 +297,20 @@ def test_bad_arguments_are_named(kwargs, match):
         fit(X, y, **kwargs)
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda X, y: fit(X, y, seed=1.5), "^seed: expected an integer, got 1.5"),
+    (lambda X, y: fit(X, y, seed="a"), "^seed: expected an integer"),
+    (lambda X, y: fit(X, y, seed=[1, 2]), "^seed: expected an integer"),
+    (lambda X, y: fit(X, y, key=3), "^key: expected a JAX PRNG key"),
+    (lambda X, y: fit(X, y, key="a"), "^key: expected a JAX PRNG key"),
+    (lambda X, y: fit_many(X, y, seed=[1.5, 2.0]), "^seed: expected an integer"),
+])
+def test_bad_seeds_and_keys_are_named(call, match):
+    X, y = _binary(n=20)
+    with pytest.raises(TypeError, match=match):
+        call(X, y)
+
+
 def test_bad_data_is_named():
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match="X: contains NaN or infinite values"):

@@ -131,3 +131,26 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
                                    atol=1e-7)
     if k == 2:
         np.testing.assert_allclose(host["roc_auc"], skm.roc_auc_score(yt, s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda y, p: M.accuracy(y, p[:3]), "y_pred"),
+    (lambda y, p: M.confusion_matrix(y, p[:3], 2), "y_pred"),
+    (lambda y, p: M.precision(y[:, None], p), "y_true"),
+    (lambda y, p: M.accuracy(y[:0], p[:0]), "y_true"),
+    (lambda y, p: M.log_loss(y, np.full(4, 0.5)), "proba"),
+    (lambda y, p: M.roc_auc(y, np.ones(5)), "scores"),
+    (lambda y, p: M.accuracy(np.array([0.0, np.nan, 1.0, 1.0]), p), "y_true"),
+    (lambda y, p: M.roc_auc(y, np.array([0.1, np.inf, 0.3, 0.2])), "scores"),
+    (lambda y, p: jax.jit(M.accuracy)(jnp.asarray(y), jnp.asarray(p[:2])), "y_pred"),
+])
+def test_bad_metric_arguments_are_named(call, name):
+    y, p = np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        call(y, p)
+
+
+def test_metrics_take_lists_like_arrays():
+    y, p = [0, 1, 1, 0, 1], [0, 1, 0, 0, 1]
+    assert float(M.accuracy(y, p)) == pytest.approx(skm.accuracy_score(y, p))
+    assert float(M.f1(y, p)) == pytest.approx(skm.f1_score(y, p))

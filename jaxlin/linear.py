@@ -61,6 +61,9 @@ def logits(params: Params, X):
     Returns:
       ``(N, K)``.
     """
+    if jnp.ndim(X) != 2 or X.shape[1] != params.W.shape[0]:
+        raise ValueError(f"X: expected shape (N, {params.W.shape[0]}) for W of shape "
+                         f"{tuple(params.W.shape)}, got {tuple(jnp.shape(X))}")
     return jax.vmap(logits_one, in_axes=(None, 0))(params, X)
 
 

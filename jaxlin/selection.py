@@ -111,6 +111,10 @@ def fit_grid(X, y, loss="binary_cross_entropy", *, folds=5, scoring="accuracy", 
     """
     lists = {k: list(np.atleast_1d(v)) for k, v in options.items()
              if k in GRID_OPTIONS and np.ndim(v) > 0}
+    for k, v in lists.items():
+        if np.ndim(options[k]) > 1 or not v:
+            raise ValueError(f"{k}: expected a number or a non-empty 1-D sequence of numbers, "
+                             f"got {options[k]!r}")
     for k, v in options.items():
         if k not in GRID_OPTIONS and isinstance(v, (list, tuple, np.ndarray)) and k != "init":
             raise ValueError(f"{k}: only {', '.join(GRID_OPTIONS)} can take several values in "

@@ -80,3 +80,12 @@ def test_bad_init_method_and_bad_shapes_are_clear(key):
     p = init_params(key, 3, 1)
     with pytest.raises(ValueError, match=r"X \(5, 4\)"):
         obj.objective(p, jnp.ones((5, 4)), jnp.ones((5, 1)), "binary_cross_entropy")
+
+
+def test_logits_name_x_of_the_wrong_width():
+    import pytest
+    p = Params(jnp.zeros((3, 2)), jnp.zeros(2))
+    with pytest.raises(ValueError, match=r"^X: expected shape \(N, 3\) for W of shape \(3, 2\)"):
+        logits(p, jnp.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"^X: expected shape \(N, 3\)"):
+        jax.jit(logits)(p, jnp.ones(3))

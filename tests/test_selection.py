@@ -91,3 +91,7 @@ def test_fit_grid_bad_arguments_are_named(data):
         fit_grid(X, y, folds=2, l2=[0.1], scoring="f1", epochs=2)
     with pytest.raises(ValueError, match="k: need 2 <= k"):
         fit_grid(X, y, folds=1)
+    with pytest.raises(ValueError, match="l2: expected a number or a non-empty 1-D sequence"):
+        fit_grid(X, y, l2=[])
+    with pytest.raises(ValueError, match="learning_rate: expected a number or a non-empty"):
+        fit_grid(X, y, learning_rate=[[0.1, 0.2]])

@@ -164,7 +164,7 @@ def _optimizer(args, spec, n_classes, loss):
     if optimizer == "perceptron" and get_loss(loss).target != "binary":
         raise UserError(f"--optimizer: perceptron is Rosenblatt's algorithm; it trains the "
                         f"perceptron model only, not {args.model!r}")
-    if optimizer in ("gd", "lbfgs", "newton", "newton-cholesky", "perceptron") \
+    if optimizer in ("gd", "fista", "lbfgs", "newton", "newton-cholesky", "perceptron") \
             and args.batch_size is not None:
         raise UserError(f"--batch-size: the {optimizer!r} optimiser uses the full batch; "
                         "use --optimizer sgd or adam for mini-batches")

@@ -20,8 +20,9 @@ from jaxlin.penalties import Penalty
 from jaxlin.presets import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS, STREAM_DEFAULTS  # noqa: F401
 from jaxlin.solvers import OPTIMIZERS
 
-OPTIMIZER_NAMES = (*OPTIMIZERS, "lbfgs", "newton", "newton-cholesky", "perceptron")
+OPTIMIZER_NAMES = (*OPTIMIZERS, "fista", "lbfgs", "newton", "newton-cholesky", "perceptron")
 FULL_BATCH = ("lbfgs", "newton", "newton-cholesky")  # second-order and quasi-Newton solvers
+OWN_SOLVERS = (*FULL_BATCH, "fista", "perceptron")  # the names with a solver of their own
 INITS = ("zeros", "uniform")
 
 class Options(NamedTuple):
@@ -29,7 +30,8 @@ class Options(NamedTuple):
 
     Attributes:
       optimizer: ``"gd"``/``"sgd"`` (plain steps), ``"momentum"``, ``"nesterov"``, ``"adam"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"lbfgs"``, ``"perceptron"`` (Rosenblatt), an optax
+        ``"adagrad"``, ``"rmsprop"``, ``"fista"`` (accelerated proximal gradient, full
+        batch), ``"lbfgs"``, ``"newton"``, ``"newton-cholesky"``, ``"perceptron"`` (Rosenblatt), an optax
         ``GradientTransformation``, or a callable ``learning_rate → GradientTransformation``.
       learning_rate: step size ``η`` (also the prox step for L1); unused by L-BFGS.
       epochs: maximum number of epochs (L-BFGS: iterations).
@@ -77,8 +79,8 @@ class Options(NamedTuple):
     @property
     def solver(self) -> str:
         """The solver that runs these options: ``"lbfgs"``, ``"newton"``, ``"newton-cholesky"``,
-        ``"perceptron"`` or ``"gradient"``."""
-        named = isinstance(self.optimizer, str) and self.optimizer in (*FULL_BATCH, "perceptron")
+        ``"fista"``, ``"perceptron"`` or ``"gradient"``."""
+        named = isinstance(self.optimizer, str) and self.optimizer in OWN_SOLVERS
         return self.optimizer if named else "gradient"
 
     @property
@@ -145,8 +147,11 @@ def _check_optimizer(optimizer):
 def _check_combinations(o: Options, loss):
     has_l1 = bool(np.any(np.asarray(o.l1) > 0))
     if o.optimizer in FULL_BATCH and has_l1:
-        raise ValueError(f"l1: optimizer {o.optimizer} needs a smooth objective; use 'gd' or "
-                         "'sgd' (proximal steps) for an L1 penalty")
+        raise ValueError(f"l1: optimizer {o.optimizer} needs a smooth objective; use 'fista' "
+                         "(accelerated proximal gradient) or 'gd'/'sgd' (proximal steps) for "
+                         "an L1 penalty")
+    if o.optimizer == "fista" and o.batch_size is not None:
+        raise ValueError("batch_size: fista is a full-batch method")
     if o.optimizer in ("newton", "newton-cholesky"):
         if loss is not None and not loss.twice_differentiable:
             raise ValueError(f"optimizer: {o.optimizer} needs the loss's second derivative; "

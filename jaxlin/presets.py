@@ -11,6 +11,7 @@ COMMAND_DEFAULTS = {
     "gd": dict(learning_rate=0.1, epochs=1000, batch_size=None),
     "sgd": dict(learning_rate=0.1, epochs=20, batch_size=32),
     "adam": dict(learning_rate=0.01, epochs=100, batch_size=32),
+    "fista": dict(learning_rate=1.0, epochs=1000, batch_size=None, tol=1e-9, grad_tol=1e-6),
     "lbfgs": dict(learning_rate=1.0, epochs=1000, batch_size=None, tol=1e-9, grad_tol=1e-6),
     "newton": dict(learning_rate=1.0, epochs=100, batch_size=None, tol=1e-9, grad_tol=1e-6),
     "newton-cholesky": dict(learning_rate=1.0, epochs=100, batch_size=None, tol=1e-9,

@@ -25,19 +25,20 @@ class LogisticRegression(_LinearClassifier):
 
     Minimises ``C Σ w_i L_i + ½ (1 − ρ) ‖W‖² + ρ ‖W‖₁`` (ρ = ``l1_ratio``), as scikit-learn.
     ``solver``: ``"newton"`` (trust-region Newton-CG, the default: faster than L-BFGS to the
-    optimum in the benchmarks), ``"newton-cholesky"``, ``"lbfgs"`` (smooth penalties only) or
-    a jaxlin optimiser (``"gd"``, ``"adam"``, …; L1 by proximal steps). ``tol`` means what
-    it means in scikit-learn: for L-BFGS and Newton the run stops once the gradient's norm is
-    ≤ ``tol`` (no other stop); for the first-order optimisers, once the objective changes by
-    less than ``tol`` (relative). ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps
+    optimum in the benchmarks), ``"newton-cholesky"``, ``"lbfgs"`` (smooth penalties only),
+    ``"fista"`` (accelerated proximal gradient: L1 and elastic net) or a jaxlin optimiser
+    (``"gd"``, ``"adam"``, …; L1 by proximal steps). ``tol`` means what it means in
+    scikit-learn: for L-BFGS, Newton and FISTA the run stops once the gradient's norm (with L1,
+    the proximal gradient mapping's) is ≤ ``tol`` (no other stop); for the first-order
+    optimisers, once the objective changes by less than ``tol`` (relative). ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps
     use the bold driver from ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them
     diverge; the other optimisers their usual rate. A ``ConvergenceWarning`` says when
     ``max_iter`` was reached first (``max_iter=0`` returns the starting coefficients).
 
     scikit-learn's other parameters are accepted so code written for it runs unchanged:
     its solver names (``"newton-cg"`` is jaxlin's Newton-CG; ``"liblinear"``, ``"sag"`` and
-    ``"saga"`` run Newton for a smooth penalty and proximal gradient descent with L1, all
-    reaching the same optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"``
+    ``"saga"`` run Newton for a smooth penalty and FISTA with L1, all reaching the same
+    optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"``
     ``l1_ratio=1``, ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``),
     ``intercept_scaling`` (the intercept is never penalised, so it has no effect), ``verbose``
     and ``n_jobs`` (one compiled program either way). ``dual=True`` is refused: jaxlin solves
@@ -51,7 +52,8 @@ class LogisticRegression(_LinearClassifier):
         "C": [POSITIVE_OR_INF], "l1_ratio": [UNIT, None], "dual": ["boolean"],
         "fit_intercept": ["boolean"], "intercept_scaling": [POSITIVE],
         "max_iter": [Interval(Integral, 0, None, closed="left")], "tol": [NON_NEGATIVE],
-        "solver": [StrOptions({"newton", "newton-cholesky", "lbfgs", "gd", "sgd", "momentum",
+        "solver": [StrOptions({"newton", "newton-cholesky", "lbfgs", "fista", "gd", "sgd",
+                               "momentum",
                                "nesterov", "adam", "adagrad", "rmsprop", *SKLEARN_SOLVERS})],
         "learning_rate": [POSITIVE, StrOptions({"auto"})], "class_weight": CLASS_WEIGHT,
         "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
@@ -103,11 +105,14 @@ class LogisticRegression(_LinearClassifier):
         tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
         solver = SKLEARN_SOLVERS.get(self.solver, self.solver)
         if solver == "auto":  # scikit-learn's liblinear, sag, saga: whatever suits the penalty
-            solver = "gd" if has_l1 else "newton"
+            solver = "fista" if has_l1 else "newton"
+        if solver == "fista":  # tol bounds the proximal gradient mapping, as a gradient's norm
+            return dict(optimizer="fista", learning_rate=1.0, epochs=self.max_iter,
+                        grad_tol=tol)
         if solver in ("lbfgs", "newton", "newton-cholesky"):
             if has_l1:
                 raise ValueError(f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
-                                 f"({l1_name}=0); use solver='gd' for an L1 or elastic-net "
+                                 f"({l1_name}=0); use solver='fista' for an L1 or elastic-net "
                                  "penalty (proximal steps)")
             # scikit-learn's meaning of tol for these solvers: a bound on the gradient
             return dict(optimizer=solver, epochs=self.max_iter, grad_tol=tol)

@@ -41,7 +41,8 @@ LOSS_DOCS = {"squared_error": "losses.md#squared-error", "squared_error_step":
              "losses.md#softmax-cross-entropy", "multiclass_hinge": "losses.md#hinge-losses",
              "multiclass_perceptron": "losses.md#hinge-losses", "multiclass_squared_hinge":
              "losses.md#hinge-losses", "hinge": "losses.md#hinge-losses", "squared_hinge":
-             "losses.md#hinge-losses", "crammer_singer_hinge": "losses.md#hinge-losses"}
+             "losses.md#hinge-losses", "crammer_singer_hinge": "losses.md#hinge-losses",
+             "perceptron_criterion": "losses.md#hinge-losses"}
 
 
 class Erratum(NamedTuple):

@@ -87,6 +87,7 @@ class Settings(NamedTuple):
     init: str = "zeros"  # or "given": start from Hyper.init
     memory_size: int = 10
     n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
+    shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
 
 
 class History(NamedTuple):

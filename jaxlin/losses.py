@@ -371,6 +371,25 @@ def delta_hinge(z, y):
     return -s * (1.0 - s * z > 0).astype(z.dtype)
 
 
+def perceptron_criterion(z, y):
+    """The perceptron criterion ``L = Σ_k max(0, −s_k z_k)``, ``s = 2y − 1``: the hinge with
+    margin 0, zero for a correct side and ``|z|`` for a wrong one."""
+    s = 2.0 * y - 1.0
+    return jnp.sum(jnp.maximum(-s * z, 0.0))
+
+
+def delta_perceptron_criterion(z, y):
+    """``δ = −s · 1[s z ≤ 0]``: at ``z = 0`` the subgradient ``−s`` (a score of exactly 0 is
+    a mistake for both classes), so one SGD step of rate 1 from a mistake is Rosenblatt's
+    update ``w += s x``, as scikit-learn's ``Perceptron``."""
+    s = 2.0 * y - 1.0
+    return -s * (s * z <= 0).astype(z.dtype)
+
+
+def _kink_perceptron(z, y):
+    return jnp.min(jnp.abs(z))
+
+
 def squared_hinge(z, y):
     """Binary squared hinge ``L = Σ_k max(0, 1 − s_k z_k)²``, ``s = 2y − 1`` (``LinearSVC``'s default)."""
     s = 2.0 * y - 1.0
@@ -450,6 +469,9 @@ LOSSES: dict[str, Loss] = {
              min_classes=2, spec="j"),
         Loss("hinge", hinge, delta_hinge, "binary", "max(0, 1 − s z), s = 2y − 1",
              "−s 1[1 − s z > 0]", convex=True, kink_distance=_kink_hinge, spec="binary hinge"),
+        Loss("perceptron_criterion", perceptron_criterion, delta_perceptron_criterion,
+             "binary", "max(0, −s z), s = 2y − 1", "−s 1[s z ≤ 0]", convex=True,
+             kink_distance=_kink_perceptron, spec="perceptron criterion"),
         Loss("squared_hinge", squared_hinge, delta_squared_hinge, "binary",
              "max(0, 1 − s z)², s = 2y − 1", "−2 s max(0, 1 − s z)", convex=True,
              spec="binary squared hinge"),

@@ -47,6 +47,8 @@ class Options(NamedTuple):
         trust radius) starts afresh.
       fit_intercept: ``False`` keeps ``b = 0``.
       memory_size: L-BFGS's history length.
+      shuffle: each epoch of mini-batches (and of the perceptron) visits the rows in a fresh
+        random order; ``False``: in their given order, every epoch.
 
     >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
     True
@@ -65,6 +67,7 @@ class Options(NamedTuple):
     init: Any = "zeros"
     fit_intercept: bool = True
     memory_size: int = 10
+    shuffle: bool = True
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, where: str = "fit", defaults=None) -> "Options":
@@ -104,6 +107,7 @@ class Options(NamedTuple):
         validation.check_positive(o.epochs, "epochs", integer=True)
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
+        validation.check_flag(o.shuffle, "shuffle")
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
         validation.check_positive(o.tol, "tol", allow_none=True)
@@ -133,7 +137,7 @@ class Options(NamedTuple):
             tol=self.tol is not None, grad_tol=self.grad_tol is not None,
             adaptive_lr=bool(self.adaptive_lr), patience=self.patience,
             init=self.init if isinstance(self.init, str) else "given",
-            memory_size=int(self.memory_size), n_rows=n_rows)
+            memory_size=int(self.memory_size), n_rows=n_rows, shuffle=bool(self.shuffle))
 
 
 def _check_optimizer(optimizer):

@@ -113,7 +113,8 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
                     jnp.where(accept, m_new, m), grad, lr, accept)
 
     def mini_batch_step(params, state: GDState, m, key):
-        idx, mask, counts = _batches(key, s.n_rows or X.shape[0], s.batch_size, X.dtype)
+        idx, mask, counts = _batches(key, s.n_rows or X.shape[0], s.batch_size, X.dtype,
+                                     s.shuffle)
 
         def one(carry, batch):
             params, opt_state = carry
@@ -129,8 +130,14 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
 
 
-def _batches(key, n, b, dtype):
-    """A fresh permutation of ``n`` rows as ``⌈n/b⌉`` batches of ``b`` indices.
+def _order(key, n, shuffle=True):
+    """The order an epoch visits ``n`` rows in: a fresh permutation, or ``0..n−1``."""
+    return jax.random.permutation(key, n) if shuffle else jnp.arange(n)
+
+
+def _batches(key, n, b, dtype, shuffle=True):
+    """A fresh permutation of ``n`` rows (``shuffle=False``: the rows in order) as ``⌈n/b⌉``
+    batches of ``b`` indices.
 
     The last batch holds the ``n mod b`` remaining rows, padded with row 0 at mask 0.
     Returns ``(idx (n_batches, b), mask (n_batches, b) or None, rows per batch)``; the mask
@@ -138,7 +145,7 @@ def _batches(key, n, b, dtype):
     """
     n_batches = -(-n // b)
     pad = n_batches * b - n
-    perm = jax.random.permutation(key, n)
+    perm = _order(key, n, shuffle)
     idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, b)
     if pad == 0:
         return idx, None, jnp.full((n_batches,), b, dtype)
@@ -240,8 +247,8 @@ def lbfgs(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 def perceptron(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Rosenblatt's perceptron learning algorithm, labels ``{0, 1}``.
 
-    Each epoch visits the examples in a fresh random order: if ``y = 1`` and
-    ``w·x + b < 0`` then ``w += x, b += 1``; if ``y = 0`` and ``w·x + b ≥ 0`` then
+    Each epoch visits the examples in a fresh random order (``shuffle=False``: in order):
+    if ``y = 1`` and ``w·x + b < 0`` then ``w += x, b += 1``; if ``y = 0`` and ``w·x + b ≥ 0`` then
     ``w −= x, b −= 1`` (``b`` stays 0 without an intercept). It has converged (status
     ``separated``) when every training example is classified correctly; on non-separable
     data it runs to the epoch limit. Its value is the number of misclassified examples.
@@ -266,7 +273,7 @@ def perceptron(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         return (), errors(params)
 
     def step(params, state, m, key):
-        new, _ = jax.lax.scan(visit, params, jax.random.permutation(key, n))
+        new, _ = jax.lax.scan(visit, params, _order(key, n, s.shuffle))
         n_err = errors(new)
         status = jnp.where(n_err == 0, SEPARATED, RUNNING)
         return Step(new, (), n_err, None, jnp.asarray(jnp.nan, X.dtype), False, status)

@@ -369,3 +369,26 @@ def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, k
     chunked = fit_many(X, y, learning_rate=lrs, l2=l2s, pairing="zip",
                        progress=lambda d, t: None, **common)
     np.testing.assert_array_equal(chunked.params.W, many.params.W)
+
+
+def test_sgd_in_order_on_the_perceptron_criterion_is_rosenblatts_loop():
+    """shuffle=False visits the rows in order; one example per step at rate 1 on the
+    perceptron criterion is the mistake-driven rule (a score of exactly 0 is a mistake),
+    checked against a plain NumPy loop."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 4))
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.3 * rng.normal(size=40) > 0).astype(int)
+    w, b = np.zeros(4), 0.0
+    for _ in range(3):
+        for x, label in zip(X, 2 * y - 1):
+            if label * (x @ w + b) <= 0:
+                w, b = w + label * x, b + label
+    r = fit(X, y, "perceptron_criterion", optimizer="sgd", learning_rate=1.0, batch_size=1,
+            epochs=3, shuffle=False, dtype=jnp.float64)
+    np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], w, atol=1e-12)
+    np.testing.assert_allclose(float(r.params.b[0]), b, atol=1e-12)
+    shuffled = fit(X, y, "perceptron_criterion", optimizer="sgd", learning_rate=1.0,
+                   batch_size=1, epochs=3, dtype=jnp.float64)
+    assert not np.allclose(shuffled.params.W, r.params.W)  # the default order differs
+    with pytest.raises(TypeError, match="shuffle: must be True or False"):
+        fit(X, y, optimizer="sgd", batch_size=4, shuffle="no")

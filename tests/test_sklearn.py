@@ -14,7 +14,16 @@ ESTIMATORS = [LogisticRegression(), LogisticRegression(l1_ratio=0.5, solver="gd"
               SGDClassifier(), SGDClassifier(loss="softmax", optimizer="adam")]
 
 
-@parametrize_with_checks(ESTIMATORS)
+def _expected_failures(estimator):
+    """scikit-learn lists the same failure for its own Perceptron: an online rule visits a
+    row of weight 2 once, not twice, so no weighting can equal repeating the row."""
+    if isinstance(estimator, Perceptron):
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "an online mistake-driven rule: weights are not repetitions"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -17,6 +17,14 @@ from jaxlin.sklearn._base import (CLASS_WEIGHT, ITERATIONS, NON_NEGATIVE, POSITI
                                   POSITIVE_OR_INF, UNIT, _LinearClassifier, _penalty)
 
 # scikit-learn's solver names: Newton-CG is jaxlin's; the others pick by the penalty
+def _sgd_penalty(penalty, alpha, l1_ratio):
+    """jaxlin's ``(l1, l2)`` for scikit-learn's SGD penalty ``α R(w)``: L2 ``R = ½‖w‖²``, L1
+    ``‖w‖₁``, the elastic net ``ρ‖w‖₁ + ½(1 − ρ)‖w‖²`` (jaxlin's L2 term is ``l2 Σ w²``)."""
+    a = float(alpha)
+    return {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0),
+            "elasticnet": (a * l1_ratio, a * (1 - l1_ratio) / 2)}[penalty]
+
+
 SKLEARN_SOLVERS = {"newton-cg": "newton", "liblinear": "auto", "sag": "auto", "saga": "auto"}
 
 
@@ -132,32 +140,62 @@ class LogisticRegression(_LinearClassifier):
 
 
 class Perceptron(_LinearClassifier):
-    """Rosenblatt's perceptron learning algorithm (one-vs-rest for more than 2 classes).
+    """scikit-learn's ``Perceptron``: Rosenblatt's mistake-driven rule, as SGD.
 
-    Runs until every training example is classified correctly or ``max_iter`` epochs.
-    The algorithm has no objective, so it takes no sample or class weights. Reaching
-    ``max_iter`` without separating the classes raises a ``ConvergenceWarning``.
+    One example at a time, with a constant rate ``eta0``, on the perceptron criterion
+    ``max(0, −s z)`` (``s = ±1``): a misclassified example — a score of exactly 0 counts as a
+    mistake — moves ``w += eta0 s x``, ``b += eta0 s`` (one-vs-rest for more than 2 classes).
+    ``penalty`` (``"l2"``, ``"l1"``, ``"elasticnet"``, ``None``) with ``alpha`` and
+    ``l1_ratio`` adds scikit-learn's SGD penalty. ``shuffle=False`` visits the rows in order.
+    ``tol``: the run stops once an epoch's mean loss changes by less than ``tol`` (relative;
+    one epoch suffices, so ``n_iter_no_change`` has no effect); ``None`` runs ``max_iter``
+    epochs. A ``ConvergenceWarning`` says when ``max_iter`` came first. ``verbose`` and
+    ``n_jobs`` are accepted and have no effect; ``early_stopping=True`` is refused.
     """
 
-    _parameter_constraints = {"max_iter": [ITERATIONS], "fit_intercept": ["boolean"],
-                              "random_state": ["random_state"], "warm_start": ["boolean"]}
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None], "alpha": [NON_NEGATIVE],
+        "l1_ratio": [UNIT], "fit_intercept": ["boolean"], "max_iter": [ITERATIONS],
+        "tol": [NON_NEGATIVE, None], "shuffle": ["boolean"], "verbose": ["verbose"],
+        "eta0": [POSITIVE], "n_jobs": [None, Integral], "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": CLASS_WEIGHT, "warm_start": ["boolean"],
+    }
 
-    def __init__(self, *, max_iter=100, fit_intercept=True, random_state=None,
-                 warm_start=False):
-        self.max_iter = max_iter
+    def __init__(self, *, penalty=None, alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
+                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, eta0=1.0, n_jobs=None,
+                 random_state=0, early_stopping=False, validation_fraction=0.1,
+                 n_iter_no_change=5, class_weight=None, warm_start=False):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.eta0 = eta0
+        self.n_jobs = n_jobs
         self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
         self.warm_start = warm_start
 
     def _loss(self, n_classes):
-        return "squared_error_step"
+        return "perceptron_criterion"
 
     def _solver_kwargs(self, n_classes, total_weight):
-        return dict(optimizer="perceptron", epochs=self.max_iter, one_vs_rest=n_classes > 2)
-
-    def fit(self, X, y):
-        """Rosenblatt's algorithm has no objective to weight: no ``sample_weight``."""
-        return super().fit(X, y)
+        if self.early_stopping:
+            raise ValueError("early_stopping: not supported by jaxlin's Perceptron; use "
+                             "early_stopping=False (tol stops on the training loss)")
+        l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
+        return dict(optimizer="sgd", learning_rate=float(self.eta0), batch_size=1,
+                    epochs=self.max_iter, tol=self.tol or None, l1=l1, l2=l2,
+                    shuffle=self.shuffle, one_vs_rest=n_classes > 2)
 
 
 class LinearSVC(_LinearClassifier):
@@ -220,7 +258,7 @@ class SGDClassifier(_LinearClassifier):
     """
 
     _LOSSES = {"log_loss": "binary_cross_entropy", "hinge": "hinge",
-               "squared_hinge": "squared_hinge", "perceptron": "squared_error_step"}
+               "squared_hinge": "squared_hinge", "perceptron": "perceptron_criterion"}
 
     _parameter_constraints = {
         "loss": [StrOptions({"log_loss", "hinge", "squared_hinge", "perceptron", "softmax"}),
@@ -296,9 +334,7 @@ class SGDClassifier(_LinearClassifier):
         return self._LOSSES[self.loss]
 
     def _solver_kwargs(self, n_classes, total_weight):
-        a = float(self.alpha)
-        l1, l2 = {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0),
-                  "elasticnet": (a * self.l1_ratio, a * (1 - self.l1_ratio) / 2)}[self.penalty]
+        l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
         return dict(optimizer=self.optimizer, learning_rate=self.learning_rate,
                     batch_size=self.batch_size, epochs=self.epochs, tol=self.tol, l1=l1, l2=l2,
                     one_vs_rest=n_classes > 2 and self._multinomial() is False)

@@ -173,7 +173,6 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     that raises ``m`` — only rounding can — ends the run (``objective_tol``).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    dot = lambda a, b: sum(jnp.vdot(u, v) for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
     tiny = jnp.finfo(X.dtype).tiny
     # the float resolution of a value: comparisons of values allow it, so that rounding
     # neither shrinks η to nothing nor stops progress the gradient can still see
@@ -188,7 +187,8 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         p = obj.prox(jax.tree.map(lambda a, b: a - eta * b, y, g_y), eta)
         f_p, g_p = obj.smooth_value_and_grad(p, X, T)
         d = jax.tree.map(jnp.subtract, p, y)
-        above = ~(f_p <= f_y + dot(g_y, d) + 0.5 * dot(d, d) / eta + rounding(f_y))
+        model = f_y + optax.tree.vdot(g_y, d) + 0.5 * optax.tree.vdot(d, d) / eta
+        above = ~(f_p <= model + rounding(f_y))
         return p, f_p, g_p, above & (eta > tiny)
 
     def step(params, st: FistaState, m, key):

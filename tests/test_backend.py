@@ -191,7 +191,7 @@ def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
     X = np.random.default_rng(0).normal(size=(48, 3))
     y = (X[:, 0] > 0).astype(int)
     loss = "squared_error_step" if optimizer == "perceptron" else "binary_cross_entropy"
-    full = optimizer in FULL_BATCH or optimizer == "perceptron"
+    full = optimizer in (*FULL_BATCH, "fista", "perceptron")
     with jax.transfer_guard_device_to_host("disallow"):
         r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3,
                        batch_size=None if full else 16)

@@ -386,10 +386,6 @@ def delta_perceptron_criterion(z, y):
     return -s * (s * z <= 0).astype(z.dtype)
 
 
-def _kink_perceptron(z, y):
-    return jnp.min(jnp.abs(z))
-
-
 def squared_hinge(z, y):
     """Binary squared hinge ``L = Σ_k max(0, 1 − s_k z_k)²``, ``s = 2y − 1`` (``LinearSVC``'s default)."""
     s = 2.0 * y - 1.0
@@ -471,7 +467,7 @@ LOSSES: dict[str, Loss] = {
              "−s 1[1 − s z > 0]", convex=True, kink_distance=_kink_hinge, spec="binary hinge"),
         Loss("perceptron_criterion", perceptron_criterion, delta_perceptron_criterion,
              "binary", "max(0, −s z), s = 2y − 1", "−s 1[s z ≤ 0]", convex=True,
-             kink_distance=_kink_perceptron, spec="perceptron criterion"),
+             kink_distance=_kink_step, spec="perceptron criterion"),
         Loss("squared_hinge", squared_hinge, delta_squared_hinge, "binary",
              "max(0, 1 − s z)², s = 2y − 1", "−2 s max(0, 1 − s z)", convex=True,
              spec="binary squared hinge"),

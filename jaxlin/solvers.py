@@ -54,6 +54,11 @@ OPTIMIZERS = {
 }
 
 
+def float_resolution(v):
+    """``10 ε max(1, |v|)``: changes of an objective value below this are rounding."""
+    return 10 * jnp.finfo(v.dtype).eps * jnp.maximum(1.0, jnp.abs(v))
+
+
 def make_transformation(optimizer, learning_rate):
     """An optax transformation; named ones carry the learning rate in their state.
 
@@ -174,9 +179,6 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """
     X, T, obj = problem.X, problem.T, problem.objective
     tiny = jnp.finfo(X.dtype).tiny
-    # the float resolution of a value: comparisons of values allow it, so that rounding
-    # neither shrinks η to nothing nor stops progress the gradient can still see
-    rounding = lambda v: 10 * jnp.finfo(X.dtype).eps * jnp.maximum(1.0, jnp.abs(v))
 
     def init(params):
         m, g = obj.value_and_smooth_grad(params, X, T)
@@ -187,8 +189,10 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         p = obj.prox(jax.tree.map(lambda a, b: a - eta * b, y, g_y), eta)
         f_p, g_p = obj.smooth_value_and_grad(p, X, T)
         d = jax.tree.map(jnp.subtract, p, y)
+        # comparisons of values allow their float resolution, so that rounding neither shrinks
+        # η to nothing nor stops progress the gradient can still see
         model = f_y + optax.tree.vdot(g_y, d) + 0.5 * optax.tree.vdot(d, d) / eta
-        above = ~(f_p <= model + rounding(f_y))
+        above = ~(f_p <= model + float_resolution(f_y))
         return p, f_p, g_p, above & (eta > tiny)
 
     def step(params, st: FistaState, m, key):
@@ -202,7 +206,7 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
         eta, (p, f_p, g_p, _) = jax.lax.while_loop(lambda c: c[1][3], shrink, (eta, first))
         m_p = f_p + obj.nonsmooth(p.W)
-        accept = jnp.isfinite(m_p) & (m_p <= m + rounding(m))
+        accept = jnp.isfinite(m_p) & (m_p <= m + float_resolution(m))
         t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t ** 2))
         y = jax.tree.map(lambda a, b: a + (st.t - 1.0) / t_next * (a - b), p, params)
         new, grad = select(accept, p, params), select(accept, g_p, st.grad)
@@ -358,7 +362,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         accept = jnp.isfinite(m_new) & (predicted > 0) & (rho > TR_ACCEPT)
         # the model promises less than the float resolution of m: nothing is left to gain in
         # this precision (float32 near the optimum), so the run stops as converged in value
-        exhausted = predicted <= 10 * jnp.finfo(X.dtype).eps * jnp.maximum(1.0, jnp.abs(m))
+        exhausted = predicted <= float_resolution(m)
         pnorm = jnp.linalg.norm(p)
         radius = jnp.where(rho < TR_SHRINK, TR_SHRINK * pnorm,
                            jnp.where((rho > TR_GROW) & (pnorm >= 0.99 * state.radius),

@@ -31,8 +31,7 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
     ``jit`` too; a bad argument is named in a ``ValueError``."""
     def array(a):
-        return a if isinstance(a, (np.ndarray, np.generic, jax.Array)) or hasattr(a, "aval") \
-            else np.asarray(a)
+        return a if isinstance(a, (np.ndarray, np.generic, jax.Array)) else np.asarray(a)
 
     y_true = array(y_true)
     if y_true.ndim != 1 or y_true.shape[0] == 0:

@@ -38,16 +38,17 @@ class LogisticRegression(_LinearClassifier):
     (``"gd"``, ``"adam"``, …; L1 by proximal steps). ``tol`` means what it means in
     scikit-learn: for L-BFGS, Newton and FISTA the run stops once the gradient's norm (with L1,
     the proximal gradient mapping's) is ≤ ``tol`` (no other stop); for the first-order
-    optimisers, once the objective changes by less than ``tol`` (relative). ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps
-    use the bold driver from ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them
-    diverge; the other optimisers their usual rate. A ``ConvergenceWarning`` says when
-    ``max_iter`` was reached first (``max_iter=0`` returns the starting coefficients).
+    optimisers, once the objective changes by less than ``tol`` (relative).
+    ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps use the bold driver from
+    ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them diverge; the other
+    optimisers their usual rate. A ``ConvergenceWarning`` says when ``max_iter`` was reached
+    first (``max_iter=0`` returns the starting coefficients).
 
     scikit-learn's other parameters are accepted so code written for it runs unchanged:
     its solver names (``"newton-cg"`` is jaxlin's Newton-CG; ``"liblinear"``, ``"sag"`` and
     ``"saga"`` run Newton for a smooth penalty and FISTA with L1, all reaching the same
-    optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"``
-    ``l1_ratio=1``, ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``),
+    optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"`` ``l1_ratio=1``,
+    ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``),
     ``intercept_scaling`` (the intercept is never penalised, so it has no effect), ``verbose``
     and ``n_jobs`` (one compiled program either way). ``dual=True`` is refused: jaxlin solves
     the primal problem.

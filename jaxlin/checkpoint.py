@@ -18,14 +18,16 @@ import hashlib
 import json
 import os
 import signal
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
+from jaxlin import validation
 from jaxlin.atomic import atomic_path
 
-__all__ = ["save", "load", "fingerprint", "digest", "Interrupted", "stop_requested",
-           "catch_interrupts"]
+__all__ = ["Checkpointing", "save", "load", "fingerprint", "digest", "Interrupted",
+           "stop_requested", "catch_interrupts"]
 
 _FORMAT = "jaxlin-checkpoint-1"
 
@@ -165,3 +167,43 @@ def load(path, template, fp: dict):
                 raise ValueError(f"checkpoint: {path} does not match this run's state")
             leaves.append(jax.device_put(a))
     return jax.tree.unflatten(treedef, leaves), record["position"]
+
+
+class Checkpointing(NamedTuple):
+    """Where and how often a chunked run writes its checkpoint (:mod:`jaxlin.checkpoint`).
+
+    ``every``: chunks between writes (the last chunk and an interrupt always write);
+    ``resume``: start from the file when it exists; ``fingerprint``: what it must match.
+    """
+
+    path: str
+    every: int = 1
+    resume: bool = False
+    fingerprint: Any = None
+
+    @classmethod
+    def of(cls, path, every=1, resume=False) -> "Checkpointing | None":
+        """The record from ``fit``'s arguments, checked (``None`` without a path)."""
+        if path is None:
+            if resume:
+                raise ValueError("resume: needs a checkpoint path")
+            return None
+        path = os.path.abspath(os.fspath(path))
+        if not os.path.isdir(os.path.dirname(path)):
+            raise ValueError(f"checkpoint: no such folder: {os.path.dirname(path)}")
+        validation.check_positive(every, "checkpoint_every", integer=True)
+        return cls(path, int(every), bool(resume))
+
+    def for_run(self, problem, hyper, settings, model_axes) -> "Checkpointing":
+        """With the fingerprint of this run: its data, numbers and static settings."""
+        o = problem.objective
+        data = [problem.X, problem.T, problem.X_val, problem.T_val, o.sample_weight]
+        numbers = [jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key)
+                   else a for a in jax.tree.leaves((hyper, o.penalty))]
+        opt = settings.optimizer
+        fixed = settings._replace(optimizer=opt if isinstance(opt, str) else type(opt).__name__)
+        return self._replace(fingerprint=fingerprint(
+            data=digest(*data),
+            hyperparameters=digest(*numbers),  # learning rate, penalty, key, init
+            structure=str(jax.tree.structure((problem, hyper))), settings=repr(fixed),
+            models=repr(model_axes)))

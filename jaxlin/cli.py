@@ -20,11 +20,11 @@ import time
 
 import numpy as np
 
+from jaxlin import solvers
 from jaxlin.models import MODELS
-
 from jaxlin.presets import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS
 
-OPTIMIZER_CHOICES = tuple(COMMAND_DEFAULTS)
+OPTIMIZER_CHOICES = solvers.names()
 
 
 class UserError(ValueError):
@@ -138,7 +138,7 @@ def _penalty(args, n_train, spec, optimizer, default_l2=None):
         p = elastic_net(args.elastic_net, args.l1_ratio)
         return p.l1, p.l2, (f"{args.elastic_net:g} [{args.l1_ratio:g} Σ|w| + "
                             f"{1 - args.l1_ratio:g} Σw²]")
-    if not spec.penalised or optimizer == "perceptron":
+    if not spec.penalised or not solvers.get(optimizer).penalty:
         return 0.0, 0.0, ""
     if default_l2 is not None:
         return 0.0, default_l2, f"{default_l2:g} Σw² (this dataset's default)"
@@ -153,33 +153,35 @@ _FLAGS = {"learning_rate": "--lr", "batch_size": "--batch-size", "adaptive_lr": 
 
 
 def _optimizer(args, spec, n_classes, loss):
+    """``(optimizer, option defaults)``: the user's or the model's solver, switched to the
+    model's multi-class settings when that solver cannot train the multi-class loss."""
     from jaxlin.losses import get_loss
 
     optimizer = args.optimizer or spec.optimizer
     if optimizer not in OPTIMIZER_CHOICES:
         raise UserError(f"--optimizer: unknown optimizer {optimizer!r}; choose one of "
                         f"{', '.join(OPTIMIZER_CHOICES)}")
-    if optimizer == "perceptron" and n_classes > 2:
-        optimizer = "sgd"  # the multi-class perceptron loss by SGD
-    if optimizer == "perceptron" and get_loss(loss).target != "binary":
-        raise UserError(f"--optimizer: perceptron is Rosenblatt's algorithm; it trains the "
-                        f"perceptron model only, not {args.model!r}")
-    if optimizer in ("gd", "fista", "lbfgs", "newton", "newton-cholesky", "perceptron") \
-            and args.batch_size is not None:
-        raise UserError(f"--batch-size: the {optimizer!r} optimiser uses the full batch; "
-                        "use --optimizer sgd or adam for mini-batches")
-    return optimizer
+    record, overrides = solvers.get(optimizer), {}
+    if get_loss(loss).target not in record.targets:
+        if not (n_classes > 2 and spec.multiclass_options):
+            raise UserError(f"--optimizer: {optimizer} trains {' or '.join(record.targets)} "
+                            f"losses only, not the {args.model!r} model's")
+        overrides = dict(spec.multiclass_options)  # e.g. the multi-class perceptron by SGD
+        optimizer = overrides.pop("optimizer")
+        record = solvers.get(optimizer)
+    if args.batch_size is not None and not record.mini_batches:
+        raise UserError(f"--batch-size: the {optimizer!r} optimiser uses the full batch; use "
+                        f"--optimizer {', '.join(solvers.names(mini_batches=True))} for "
+                        "mini-batches")
+    return optimizer, {**COMMAND_DEFAULTS[optimizer], **overrides}
 
 
 def _train_options(args, spec, loss, n_classes, n_train, default_l2):
     """The validated :class:`~jaxlin.options.Options` of ``jaxlin train`` and the penalty's
     description: the user's flags over the per-optimiser defaults."""
-    from jaxlin.options import COMMAND_DEFAULTS, Options
+    from jaxlin.options import Options
 
-    optimizer = _optimizer(args, spec, n_classes, loss)
-    defaults = dict(COMMAND_DEFAULTS[optimizer])
-    if args.model == "perceptron" and optimizer == "sgd" and args.batch_size is None:
-        defaults.update(batch_size=1, learning_rate=1.0)
+    optimizer, defaults = _optimizer(args, spec, n_classes, loss)
     l1, l2, pen_text = _penalty(args, n_train, spec, optimizer, default_l2)
     given = {"learning_rate": args.lr, "epochs": args.epochs, "batch_size": args.batch_size,
              "tol": args.tol}
@@ -212,9 +214,9 @@ def _fit(args, split, loss, opts, spec, n_classes):
     try:
         res = fit(st.transform(split.X_train), y_fit, loss, validation_data=validation,
                   n_classes=None if get_loss(loss).target == "real" else n_classes,
-                  one_vs_rest=spec.one_vs_rest and n_classes > 2, seed=args.seed,
-                  progress=progress, devices=args.devices, **_checkpointing(args),
-                  **opts._asdict())
+                  seed=args.seed, progress=progress, devices=args.devices,
+                  **_checkpointing(args),
+                  **opts._replace(one_vs_rest=spec.one_vs_rest and n_classes > 2)._asdict())
         res.params.W.block_until_ready()
     finally:
         if progress is not None:
@@ -231,7 +233,7 @@ def _checkpointing(args) -> dict:
 
 
 def _cmd_train(args) -> int:
-    from jaxlin import data as jdata
+    from jaxlin import tables
     from jaxlin import report
     from jaxlin.datasets import TRAIN_DEFAULTS
     from jaxlin.models import TrainedModel
@@ -243,13 +245,13 @@ def _cmd_train(args) -> int:
     spec = _model_spec(args.model)
     if args.plot:
         _require_matplotlib()
-    table = jdata.load_labelled(args.data, args.target, _drop(args), args.labels)
+    table = tables.load_labelled(args.data, args.target, _drop(args), args.labels)
     n_classes = len(table.class_names)
     loss = _loss(args, spec, n_classes)
     defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
     standardize = defaults.get("standardize", True) if args.standardize is None \
         else args.standardize
-    split = jdata.training_split(table.X, table.y, args.train_fraction,
+    split = tables.training_split(table.X, table.y, args.train_fraction,
                                  args.validation_fraction, args.seed, args.stratify, standardize)
     opts, pen_text = _train_options(args, spec, loss, n_classes, len(split.y_train),
                                     defaults.get("l2"))
@@ -263,7 +265,8 @@ def _cmd_train(args) -> int:
                 "train_fraction": args.train_fraction, "stratify": args.stratify,
                 "validation_fraction": args.validation_fraction,
                 "standardize": bool(standardize), "devices": args.devices}
-    settings.pop("fit_intercept"), settings.pop("memory_size")
+    for unshown in ("fit_intercept", "memory_size", "one_vs_rest"):
+        settings.pop(unshown)
     data_info = {"name": table.name, "n_rows": int(table.X.shape[0]),
                  "n_features": int(table.X.shape[1]), "n_classes": n_classes,
                  "class_names": table.class_names, "n_train": int(len(split.y_train)),
@@ -444,7 +447,6 @@ def _cmd_train_stream(args) -> int:
     """``jaxlin train --stream``: mini-batch training from disk, one chunk in memory."""
     from jaxlin import model_io, stream
     from jaxlin.models import TrainedModel
-    from jaxlin.options import COMMAND_STREAM_DEFAULTS
 
     if not os.path.exists(args.data):
         raise UserError(f"--data: --stream needs a .npy or CSV file, got {args.data!r}")

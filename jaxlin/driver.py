@@ -15,6 +15,11 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 * **tol** — ``|m_t − m_(t−1)| < tol · max(1, |m_(t−1)|)`` after an accepted step;
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
   L1), computed on the full batch at the epoch's end when the solver did not;
+* **rounding** — a tolerance below the float resolution could never be met: with ``tol`` on,
+  or a ``grad_tol`` below the resolution of the first epoch's gradient norm, a full-batch
+  solver whose record lists the stop ends the run (status ``rounding``) after 5 accepted
+  epochs in a row that changed ``m`` by no more than its float resolution
+  (:func:`jaxlin.records.float_resolution`) without reaching a smaller gradient norm;
 * **validation** — the mean validation loss (no penalty) and accuracy after every epoch, the
   best parameters so far, and with ``patience`` early stopping that returns them;
 * **history** — per-epoch arrays; **chunks** — :func:`run` can stop after any epoch and go on
@@ -24,107 +29,19 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 
+from jaxlin import solvers
 from jaxlin.decision import predict_labels, target_labels
 from jaxlin.linear import Params, init_params, logits
 from jaxlin.objective import Objective
-
-RUNNING, MAX_EPOCHS, OBJECTIVE_TOL, GRADIENT_TOL, EARLY_STOPPING, DIVERGED, SEPARATED = range(7)
-STOP_REASONS = {
-    RUNNING: "running",
-    MAX_EPOCHS: "max_epochs",
-    OBJECTIVE_TOL: "objective_tol",
-    GRADIENT_TOL: "gradient_tol",
-    EARLY_STOPPING: "early_stopping",
-    DIVERGED: "diverged",
-    SEPARATED: "separated",
-}
-
-
-class Problem(NamedTuple):
-    """The data of one run, a pytree: training rows, their objective, validation rows.
-
-    ``X`` ``(N, d)``, ``T`` ``(N, K)``; ``X_val``/``T_val`` or ``None``. Rows past
-    ``Settings.n_rows`` are weight-0 padding (sharding) that mini-batches never draw.
-    """
-
-    X: Any
-    T: Any
-    objective: Objective
-    X_val: Any = None
-    T_val: Any = None
-
-
-class Hyper(NamedTuple):
-    """Per-model numbers besides the penalty (which the objective holds); ``init`` the
-    starting :class:`~jaxlin.linear.Params` of a warm start (``Settings.init == "given"``);
-    ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on.
-    All are traced values: runs that differ only in them share one compiled program."""
-
-    learning_rate: Any
-    key: Any
-    init: Any = None
-    tol: Any = None
-    grad_tol: Any = None
-
-
-class Settings(NamedTuple):
-    """Static settings (hashable: one compilation per distinct settings and shapes)."""
-
-    solver: str  # a key of jaxlin.solvers.SOLVERS
-    n_outputs: int
-    optimizer: Any = "gd"  # name, optax GradientTransformation, or callable lr -> transformation
-    epochs: int = 100
-    batch_size: Optional[int] = None  # None: the full batch
-    tol: bool = False  # the objective stop is on (its value: Hyper.tol)
-    grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
-    adaptive_lr: bool = False
-    patience: Optional[int] = None
-    init: str = "zeros"  # or "given": start from Hyper.init
-    memory_size: int = 10
-    n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
-    shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
-
-
-class History(NamedTuple):
-    """Per-epoch arrays of length ``epochs``; entries after the last epoch run are NaN.
-
-    ``objective[e]`` is ``J`` after epoch ``e`` in the loss's own direction (training data,
-    with the penalty; for mini-batches, the mean of the epoch's mini-batch objectives; for
-    the perceptron, the number of misclassified examples); ``val_objective`` the mean
-    validation loss (no penalty); ``val_accuracy`` its accuracy; ``learning_rate`` the step
-    size (for Newton's method, the trust-region radius); ``inner_steps`` the inner iterations
-    of the epoch (Newton: conjugate-gradient steps; NaN for solvers without any).
-    """
-
-    objective: Any
-    val_objective: Any
-    val_accuracy: Any
-    learning_rate: Any
-    grad_norm: Any
-    inner_steps: Any = None
-
-
-class Step(NamedTuple):
-    """What a solver's epoch returns to the driver."""
-
-    params: Params
-    state: Any
-    value: Any  # minimised objective after the epoch
-    grad: Any  # gradient of the smooth part at the new parameters, or None
-    learning_rate: Any
-    accepted: Any = True  # False: a rejected step (bold driver), never a convergence
-    status: Any = RUNNING  # a solver's own stop (the perceptron: SEPARATED)
-    inner_steps: Any = jnp.nan  # inner iterations of the epoch (Newton: CG steps)
-
-
-class Solver(NamedTuple):
-    init: Callable
-    step: Callable
+from jaxlin.records import (  # noqa: F401  (the records of a run, named here too)
+    CONVERGED, DIVERGED, EARLY_STOPPING, GRADIENT_TOL, MAX_EPOCHS, OBJECTIVE_TOL, ROUNDING,
+    RUNNING, SEPARATED, STOP_REASONS, History, Hyper, Problem, Settings, Solver, Step,
+    all_finite, float_resolution, select)
 
 
 class Loop(NamedTuple):
@@ -140,6 +57,9 @@ class Loop(NamedTuple):
     best_val: Any
     bad_epochs: Any
     history: History
+    flat_epochs: Any  # consecutive accepted epochs that changed m only by rounding
+    best_grad: Any  # the smallest gradient norm so far
+    grad_scale: Any  # the first epoch's gradient norm (NaN before it)
 
 
 class Trained(NamedTuple):
@@ -147,14 +67,6 @@ class Trained(NamedTuple):
     history: History
     epochs: Any  # number of epochs run
     status: Any  # a key of STOP_REASONS
-
-
-def all_finite(tree):
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
-
-
-def select(pred, a, b):
-    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
 def _record(hist: History, e, **values) -> History:
@@ -180,14 +92,30 @@ def _grad_norm(st: Step, problem: Problem, s: Settings):
     return problem.objective.gradient_mapping_norm(st.params, g, st.learning_rate)
 
 
+ROUNDING_EPOCHS = 5  # flat epochs in a row, without a smaller gradient, that end a run
+
+
 def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
+    """The stop status after an epoch, and the rounding stop's counters ``(flat, best)``."""
     status = jnp.where(finite, st.status, DIVERGED)
+    change = jnp.abs(st.value - loop.value)
     if s.tol:
-        small = jnp.abs(st.value - loop.value) < hyper.tol * jnp.maximum(1.0, jnp.abs(loop.value))
+        small = change < hyper.tol * jnp.maximum(1.0, jnp.abs(loop.value))
         status = jnp.where((status == RUNNING) & st.accepted & small, OBJECTIVE_TOL, status)
+    improved = gnorm < loop.best_grad
+    best = jnp.where(improved, gnorm, loop.best_grad)
+    flat = jnp.where(st.accepted & (change <= float_resolution(loop.value)) & ~improved,
+                     loop.flat_epochs + 1, 0)
+    if (s.tol or s.grad_tol) and s.batch_size is None and \
+            "rounding" in solvers.for_optimizer(s.optimizer).stops:
+        # a tolerance below the float resolution could never be met: the objective's (any tol;
+        # a larger one stops first), or the gradient's, judged against its first norm
+        unreachable = True if s.tol else hyper.grad_tol < float_resolution(loop.grad_scale)
+        stuck = unreachable & (flat >= ROUNDING_EPOCHS)
+        status = jnp.where((status == RUNNING) & stuck, ROUNDING, status)
     if s.grad_tol:
         status = jnp.where((status == RUNNING) & (gnorm < hyper.grad_tol), GRADIENT_TOL, status)
-    return status
+    return status, flat, best
 
 
 def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop) -> Loop:
@@ -201,7 +129,7 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
     reported = problem.objective.reported(value)
     hist = _record(loop.history, loop.epoch, objective=reported,
                    learning_rate=st.learning_rate, grad_norm=gnorm, inner_steps=st.inner_steps)
-    status = _stops(loop, st, finite, gnorm, s, hyper)
+    status, flat, best_grad = _stops(loop, st, finite, gnorm, s, hyper)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
         m_val, J_val, acc = _validate(params, problem)
@@ -216,7 +144,9 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
             params = select(stop, best_params, params)
     epoch = loop.epoch + 1
     status = jnp.where((status == RUNNING) & (epoch >= s.epochs), MAX_EPOCHS, status)
-    return Loop(epoch, params, st.state, key, value, status, best_params, best_val, bad, hist)
+    grad_scale = jnp.where(jnp.isnan(loop.grad_scale), gnorm, loop.grad_scale)
+    return Loop(epoch, params, st.state, key, value, status, best_params, best_val, bad, hist,
+                flat, best_grad, grad_scale)
 
 
 def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
@@ -230,13 +160,12 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     state, value = solver.init(params)
     nan = jnp.full((s.epochs,), jnp.nan, dtype)
     return Loop(jnp.asarray(0), params, state, key_loop, value, jnp.asarray(RUNNING), params,
-                jnp.asarray(jnp.inf, dtype), jnp.asarray(0), History(nan, nan, nan, nan, nan, nan))
+                jnp.asarray(jnp.inf, dtype), jnp.asarray(0), History(nan, nan, nan, nan, nan, nan),
+                jnp.asarray(0), jnp.asarray(jnp.inf, dtype), jnp.asarray(jnp.nan, dtype))
 
 
 def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    from jaxlin.solvers import SOLVERS  # solvers build on the driver's records
-
-    return SOLVERS[s.solver](problem, hyper, s)
+    return solvers.for_optimizer(s.optimizer).make(problem, hyper, s)
 
 
 def run(problem: Problem, hyper: Hyper, s: Settings, state: Loop = None, until=None) -> Loop:

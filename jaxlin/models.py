@@ -11,6 +11,12 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
+from jaxlin.solvers.gradient import SGD
+from jaxlin.solvers.lbfgs import LBFGS
+from jaxlin.solvers.perceptron import PERCEPTRON
+
+SMOOTH = LBFGS.name  # the default solver of the smooth models
+
 
 class ModelSpec(NamedTuple):
     name: str
@@ -20,27 +26,31 @@ class ModelSpec(NamedTuple):
     description: str
     one_vs_rest: bool = False
     penalised: bool = True  # default L2 = scikit-learn's C = 1
+    multiclass_options: Optional[dict] = None  # options over the defaults for > 2 classes
 
 
 MODELS = {
     m.name: m for m in [
-        ModelSpec("linear", "squared_error", "squared_error", "lbfgs",
+        ModelSpec("linear", "squared_error", "squared_error", SMOOTH,
                   "least squares on 0/1 (one-hot) targets, decide at 0.5 (argmax)"),
-        ModelSpec("perceptron", "squared_error_step", "multiclass_perceptron", "perceptron",
+        ModelSpec("perceptron", "squared_error_step", "multiclass_perceptron",
+                  PERCEPTRON.name,
                   "Rosenblatt's perceptron (multi-class: the perceptron loss by SGD)",
-                  penalised=False),
-        ModelSpec("logistic", "binary_cross_entropy", None, "lbfgs",
+                  penalised=False, multiclass_options=dict(
+                      optimizer=SGD.name, batch_size=1, learning_rate=1.0)),
+        ModelSpec("logistic", "binary_cross_entropy", None, SMOOTH,
                   "logistic regression (binary cross-entropy)"),
-        ModelSpec("softmax", "softmax_cross_entropy", "softmax_cross_entropy", "lbfgs",
+        ModelSpec("softmax", "softmax_cross_entropy", "softmax_cross_entropy", SMOOTH,
                   "softmax (multinomial logistic) regression"),
         # K binary logistic models; their objectives decouple, so the sum (the one-vs-rest sum) trained as
         # one program has the same minimiser as K separate fits (jaxlin.fit(one_vs_rest=True)
         # trains them as K vmapped runs, each with its own stopping).
-        ModelSpec("ovr", "binary_cross_entropy", "one_vs_rest_logistic", "lbfgs",
+        ModelSpec("ovr", "binary_cross_entropy", "one_vs_rest_logistic", SMOOTH,
                   "one-vs-rest logistic regression: K sigmoids, Σ_k BCE"),
-        ModelSpec("svm", "hinge", "multiclass_hinge", "sgd",
+        ModelSpec("svm", "hinge", "multiclass_hinge", SGD.name,
                   "linear SVM: hinge (multi-class: Weston–Watkins)"),
-        ModelSpec("squared-hinge", "multiclass_squared_hinge", "multiclass_squared_hinge", "lbfgs",
+        ModelSpec("squared-hinge", "multiclass_squared_hinge", "multiclass_squared_hinge",
+                  SMOOTH,
                   "linear SVM with the squared hinge (Weston–Watkins)"),
     ]
 }

@@ -3,37 +3,33 @@ the command line and the scikit-learn bridge.
 
 :class:`Options` holds every setting a user chooses about *how* to train (the data and the
 per-model numbers of ``fit_many`` are not options). :meth:`Options.check` validates it once,
-with errors that name the option, and :meth:`Options.settings` turns it into the static
-:class:`~jaxlin.driver.Settings` of the compiled loop. The command line's per-optimiser
-defaults are :mod:`jaxlin.presets` (plain data, importable without JAX).
+with errors that name the option — what the chosen solver handles is its record in
+:mod:`jaxlin.solvers` — and :meth:`Options.settings` turns it into the static
+:class:`~jaxlin.records.Settings` of the compiled loop.
 """
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
 
-import numpy as np
 
-from jaxlin import validation
+from jaxlin import solvers, validation
 from jaxlin.backend import put
-from jaxlin.driver import Hyper, Settings
 from jaxlin.penalties import Penalty
-from jaxlin.presets import COMMAND_DEFAULTS, COMMAND_STREAM_DEFAULTS, STREAM_DEFAULTS  # noqa: F401
-from jaxlin.solvers import OPTIMIZERS
+from jaxlin.records import Hyper, Settings
+from jaxlin.solvers.gradient import GD
 
-OPTIMIZER_NAMES = (*OPTIMIZERS, "fista", "lbfgs", "newton", "newton-cholesky", "perceptron")
-FULL_BATCH = ("lbfgs", "newton", "newton-cholesky")  # second-order and quasi-Newton solvers
-OWN_SOLVERS = (*FULL_BATCH, "fista", "perceptron")  # the names with a solver of their own
 INITS = ("zeros", "uniform")
 
 class Options(NamedTuple):
     """How to train. Every field is checked by :meth:`check`.
 
     Attributes:
-      optimizer: ``"gd"``/``"sgd"`` (plain steps), ``"momentum"``, ``"nesterov"``, ``"adam"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"fista"`` (accelerated proximal gradient, full
-        batch), ``"lbfgs"``, ``"newton"``, ``"newton-cholesky"``, ``"perceptron"`` (Rosenblatt), an optax
-        ``GradientTransformation``, or a callable ``learning_rate → GradientTransformation``.
-      learning_rate: step size ``η`` (also the prox step for L1); unused by L-BFGS.
+      optimizer: a solver name of the registry (:func:`jaxlin.solvers.names`: plain and
+        mini-batch gradient steps, momentum, Adam, …, FISTA, L-BFGS, Newton, the
+        perceptron), an optax ``GradientTransformation``, or a callable
+        ``learning_rate → GradientTransformation``.
+      learning_rate: step size ``η`` (also the prox step for L1; FISTA's first step size);
+        unused by the solvers whose record says so (L-BFGS, Newton, the perceptron).
       epochs: maximum number of epochs (L-BFGS: iterations).
       batch_size: ``None`` for full batch; ``1`` for SGD; any ``B`` for mini-batches.
       l1, l2: penalty strengths, ``R(W) = l1 Σ|w| + l2 Σw²`` (never the bias).
@@ -49,12 +45,14 @@ class Options(NamedTuple):
       memory_size: L-BFGS's history length.
       shuffle: each epoch of mini-batches (and of the perceptron) visits the rows in a fresh
         random order; ``False``: in their given order, every epoch.
+      one_vs_rest: with a binary loss and multi-class labels, train one binary model per
+        class (multi-class labels with a binary loss imply it).
 
     >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
     True
     """
 
-    optimizer: Any = "gd"
+    optimizer: Any = GD.name
     learning_rate: Any = 0.1
     epochs: int = 100
     batch_size: Optional[int] = None
@@ -68,6 +66,7 @@ class Options(NamedTuple):
     fit_intercept: bool = True
     memory_size: int = 10
     shuffle: bool = True
+    one_vs_rest: bool = False
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, where: str = "fit", defaults=None) -> "Options":
@@ -80,11 +79,9 @@ class Options(NamedTuple):
         return cls(**{**(defaults or {}), **kwargs})
 
     @property
-    def solver(self) -> str:
-        """The solver that runs these options: ``"lbfgs"``, ``"newton"``, ``"newton-cholesky"``,
-        ``"fista"``, ``"perceptron"`` or ``"gradient"``."""
-        named = isinstance(self.optimizer, str) and self.optimizer in OWN_SOLVERS
-        return self.optimizer if named else "gradient"
+    def record(self):
+        """The :class:`~jaxlin.records.SolverRecord` that runs these options."""
+        return solvers.for_optimizer(self.optimizer)
 
     @property
     def penalty(self) -> Penalty:
@@ -97,7 +94,7 @@ class Options(NamedTuple):
         Raises ``ValueError`` (or ``TypeError``) naming the option and what it received.
         """
         o = self
-        _check_optimizer(o.optimizer)
+        record = solvers.for_optimizer(o.optimizer)
         if isinstance(o.init, str) or not hasattr(o.init, "_fields"):
             if not isinstance(o.init, str):
                 raise TypeError(f"init: expected 'zeros', 'uniform', Params or a FitResult, "
@@ -108,6 +105,7 @@ class Options(NamedTuple):
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
         validation.check_flag(o.shuffle, "shuffle")
+        validation.check_flag(o.one_vs_rest, "one_vs_rest")
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
         validation.check_positive(o.tol, "tol", allow_none=True)
@@ -115,7 +113,7 @@ class Options(NamedTuple):
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
-        _check_combinations(o, loss)
+        solvers.check(record, o, loss)
         if o.patience is not None and not has_validation:
             raise ValueError("patience: early stopping needs validation data")
         return o
@@ -131,7 +129,7 @@ class Options(NamedTuple):
         """The static settings of the compiled loop (the tolerances' values are traced:
         :meth:`hyper`)."""
         return Settings(
-            solver=self.solver, n_outputs=int(n_outputs), optimizer=self.optimizer,
+            solver=self.record.name, n_outputs=int(n_outputs), optimizer=self.optimizer,
             epochs=int(self.epochs),
             batch_size=None if self.batch_size is None else int(self.batch_size),
             tol=self.tol is not None, grad_tol=self.grad_tol is not None,
@@ -140,38 +138,70 @@ class Options(NamedTuple):
             memory_size=int(self.memory_size), n_rows=n_rows, shuffle=bool(self.shuffle))
 
 
-def _check_optimizer(optimizer):
-    named = isinstance(optimizer, str) and optimizer in OPTIMIZER_NAMES
-    if not named and (isinstance(optimizer, str) or not (callable(optimizer)
-                                                         or hasattr(optimizer, "update"))):
-        raise ValueError(f"optimizer: unknown optimizer {optimizer!r}; choose one of "
-                         f"{', '.join(OPTIMIZER_NAMES)} or pass an optax GradientTransformation")
+
+class RunControl(NamedTuple):
+    """How a run is carried out, beside what it optimises (:class:`Options`): reporting,
+    placement, checkpoints and compile-time sharing. Checked by :meth:`check`.
+
+    Attributes:
+      progress: ``callable(epochs_done, epochs_total)``: the run is compiled once and executed
+        in chunks of epochs, calling it between chunks (same result).
+      devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
+        the rows are sharded across them (:func:`jaxlin.training.shard_rows`).
+      checkpoint: a ``.npz`` path: the run goes in chunks of epochs and writes its whole
+        state there every ``checkpoint_every`` chunks and at the end
+        (:mod:`jaxlin.checkpoint`). resume: start from that file when it exists; it must come
+        from the same data and settings, and the result equals the uninterrupted run.
+      buckets: pad the rows of a full-batch run with weight-0 rows to
+        :func:`jaxlin.inputs.bucket_rows` of ``N``: folds, refits and slightly different
+        ``N`` share one compiled program; the result equals the unpadded fit up to rounding.
+    """
+
+    progress: Any = None
+    devices: Any = None
+    checkpoint: Any = None
+    checkpoint_every: int = 1
+    resume: bool = False
+    buckets: bool = False
+
+    def check(self) -> "RunControl":
+        """Validate every field; errors name the argument."""
+        if self.progress is not None and not callable(self.progress):
+            raise TypeError(f"progress: expected a callable (done, total), got "
+                            f"{type(self.progress).__name__}")
+        validation.check_flag(self.buckets, "buckets")
+        validation.check_flag(self.resume, "resume")
+        self.checkpointing()
+        return self
+
+    def checkpointing(self):
+        """The :class:`~jaxlin.checkpoint.Checkpointing` of these fields, or ``None``."""
+        from jaxlin.checkpoint import Checkpointing
+        return Checkpointing.of(self.checkpoint, self.checkpoint_every, self.resume)
+
+    @property
+    def chunked(self) -> bool:
+        """Whether the run goes in chunks of epochs (a progress callback or a checkpoint)."""
+        return self.progress is not None or self.checkpoint is not None
 
 
-def _check_combinations(o: Options, loss):
-    has_l1 = bool(np.any(np.asarray(o.l1) > 0))
-    if o.optimizer in FULL_BATCH and has_l1:
-        raise ValueError(f"l1: optimizer {o.optimizer} needs a smooth objective; use 'fista' "
-                         "(accelerated proximal gradient) or 'gd'/'sgd' (proximal steps) for "
-                         "an L1 penalty")
-    if o.optimizer == "fista" and o.batch_size is not None:
-        raise ValueError("batch_size: fista is a full-batch method")
-    if o.optimizer in ("newton", "newton-cholesky"):
-        if loss is not None and not loss.twice_differentiable:
-            raise ValueError(f"optimizer: {o.optimizer} needs the loss's second derivative; "
-                             f"loss {loss.name!r} states none (curvature or "
-                             "curvature_product)")
-        if o.batch_size is not None:
-            raise ValueError(f"batch_size: {o.optimizer} is a full-batch method")
-    if o.adaptive_lr and (o.optimizer not in ("gd", "sgd") or o.batch_size is not None):
-        raise ValueError("adaptive_lr: the bold driver needs full-batch 'gd' (no batch_size)")
-    if o.optimizer == "perceptron":
-        if loss is not None and loss.target != "binary":
-            raise ValueError(f"optimizer: the perceptron learning algorithm is binary; "
-                             f"loss {loss.name!r} is not")
-        for name in ("tol", "grad_tol", "batch_size"):
-            if getattr(o, name) is not None:
-                raise ValueError(f"{name}: the perceptron visits every example each epoch and "
-                                 f"stops once all are classified; {name} does not apply")
-        if has_l1 or bool(np.any(np.asarray(o.l2) > 0)):
-            raise ValueError("l1, l2: the perceptron learning algorithm has no penalty")
+def split_options(kwargs: dict, where: str, defaults=None, control: RunControl = None):
+    """Keyword arguments of an entry point → ``(Options, RunControl, key)``.
+
+    ``kwargs`` may hold any field of :class:`Options` (over ``defaults``) and of
+    :class:`RunControl` (over ``control``), and ``key``; anything else is a ``TypeError``
+    that lists what is accepted.
+    """
+    unknown = set(kwargs) - set(Options._fields) - set(RunControl._fields) - {"key"}
+    if unknown:
+        raise TypeError(f"{where}: unexpected arguments {sorted(unknown)}; the options are "
+                        f"{', '.join(Options._fields)}; the run controls "
+                        f"{', '.join(RunControl._fields)}")
+    if control is not None and not isinstance(control, RunControl):
+        raise TypeError(f"control: expected a jaxlin.options.RunControl, got "
+                        f"{type(control).__name__}")
+    opts = Options.from_kwargs({k: v for k, v in kwargs.items() if k in Options._fields},
+                               where, defaults)
+    ctrl = (control or RunControl())._replace(
+        **{k: v for k, v in kwargs.items() if k in RunControl._fields})
+    return opts, ctrl.check(), kwargs.get("key")

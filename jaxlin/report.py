@@ -170,11 +170,6 @@ def build(settings: dict, data: dict, model: TrainedModel, result, split, penalt
     }
 
 
-_SECOND_ORDER = {"lbfgs": " (zoom line search)",
-                 "newton": " (trust region, CG on the hand-derived Hessian-vector product)",
-                 "newton-cholesky": " (explicit Hessian, Cholesky, backtracking)"}
-
-
 def _placement(devices) -> dict:
     """Where training ran: the device count the rows were sharded over, and the platform."""
     import jax
@@ -201,6 +196,15 @@ def confusion_text(cm, class_names) -> list:
     return lines
 
 
+def _optimizer_text(settings: dict) -> str:
+    """``"lbfgs — L-BFGS (zoom line search)"`` or ``"sgd — …, learning rate 0.1"``."""
+    from jaxlin import solvers
+
+    record = solvers.get(settings["optimizer"])
+    rate = f", learning rate {settings['learning_rate']:g}" if record.learning_rate else ""
+    return f"{record.name} — {record.summary}{rate}"
+
+
 def format_text(rep: dict) -> str:
     """The human-readable report printed by ``jaxlin train``."""
     s, d, t = rep["settings"], rep["data"], rep["training"]
@@ -218,13 +222,11 @@ def format_text(rep: dict) -> str:
         f"  objective   mean {rep['model']['loss']}"
         + (f" [{rep['model']['formula']}]" if rep["model"]["formula"] else "")
         + (f" + {rep['model']['penalty']}" if rep["model"]["penalty"] else ""),
-        f"  optimiser   {s['optimizer']}"
-        + (_SECOND_ORDER[s["optimizer"]] if s["optimizer"] in _SECOND_ORDER else
-           f", learning rate {s['learning_rate']:g}")
+        f"  optimiser   {_optimizer_text(s)}"
         + (f", batch size {s['batch_size']}" if s.get("batch_size") else ", full batch")
         + (" (bold driver)" if s.get("adaptive_lr") else ""),
         f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}",
-        f"  devices     " + (f"rows sharded over {t['devices']} {t['platform']} devices"
+        "  devices     " + (f"rows sharded over {t['devices']} {t['platform']} devices"
                              if t.get("devices", 1) > 1 else f"one {t.get('platform', '')} "
                              "device".replace("  ", " "))
         + (f" ({t['device_kind']})" if t.get("device_kind") else ""),

@@ -8,7 +8,7 @@ weights of the mean), and scores each model on the rows its fold left out.
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import numpy as np

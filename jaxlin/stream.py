@@ -36,12 +36,12 @@ from jaxlin import checkpoint as checkpoint_io
 from jaxlin import driver, validation
 from jaxlin.atomic import atomic_path
 from jaxlin.backend import random_key
-from jaxlin.driver import Hyper, Problem
+from jaxlin.records import Hyper, Problem
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
-from jaxlin.options import STREAM_DEFAULTS, Options
+from jaxlin.options import Options, split_options
+from jaxlin.presets import STREAM_DEFAULTS
 from jaxlin.penalties import Penalty
-from jaxlin.training import Checkpointing
 
 
 class _Npy(NamedTuple):
@@ -216,22 +216,28 @@ class StreamResult(NamedTuple):
     n_classes: object
 
 
-def _stream_options(options) -> Options:
-    opts = Options.from_kwargs(options, "fit_stream", STREAM_DEFAULTS).check()
-    if opts.solver != "gradient" or opts.batch_size is None:
+def _stream_options(options, control):
+    """``(Options, RunControl)`` of a stream: mini-batches, a fixed number of epochs, progress
+    and checkpoints."""
+    opts, ctrl, key = split_options(options, "fit_stream", STREAM_DEFAULTS, control)
+    opts = opts.check()
+    for name in ("devices", "buckets", "key", "one_vs_rest"):
+        if (key if name == "key" else getattr(ctrl if name in ctrl._fields else opts, name)) \
+                not in (None, False):
+            raise ValueError(f"{name}: not available when streaming")
+    if not opts.record.mini_batches or opts.batch_size is None:
         raise ValueError(f"optimizer: streaming trains by mini-batches; got optimizer "
                          f"{opts.optimizer!r} with batch_size {opts.batch_size!r}")
     for name in ("tol", "grad_tol", "patience"):
         if getattr(opts, name) is not None:
             raise ValueError(f"{name}: not available when streaming (a run is a fixed "
                              "number of epochs)")
-    return opts
+    return opts, ctrl
 
 
 def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
                chunk_rows: int = 65536, n_classes=None, seed: int = 0, prefetch: bool = True,
-               progress=None, checkpoint=None, checkpoint_every: int = 1, resume: bool = False,
-               **options) -> StreamResult:
+               control=None, **options) -> StreamResult:
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
     ``source``: a path (``.npy`` from :func:`convert_csv`, or a CSV) or a :class:`Source`.
@@ -239,8 +245,9 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
     multi-class loss (the file is not read ahead to find it). Features are used as they
     are: standardise before converting if needed. See the module docstring for the epoch.
     ``options`` are those of :class:`~jaxlin.options.Options`, with the streaming defaults
-    :data:`~jaxlin.options.STREAM_DEFAULTS` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
-    256, one epoch).
+    :data:`~jaxlin.presets.STREAM_DEFAULTS` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
+    256, one epoch). The run controls (:class:`~jaxlin.options.RunControl`, or its fields as
+    keywords) that apply: ``progress(epochs_done, epochs_total)``, and the checkpoint:
 
     ``checkpoint``: a ``.npz`` path written after every ``checkpoint_every`` chunks and at the
     end (:mod:`jaxlin.checkpoint`): the driver's state, the epoch and the position in its
@@ -252,10 +259,10 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
     """
     src = source if isinstance(source, Source) else open_source(source, target, drop,
                                                                 chunk_rows)
-    loss, opts = get_loss(loss), _stream_options(options)
+    loss, (opts, ctrl) = get_loss(loss), _stream_options(options, control)
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
-    saving = Checkpointing.of(checkpoint, checkpoint_every, resume)
+    saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
     settings = opts._replace(batch_size=min(opts.batch_size, src.chunk_rows),
                              epochs=opts.epochs * src.n_chunks).settings(k)

@@ -21,11 +21,11 @@ import numpy as np
 from jaxlin import backend, driver, inputs, validation
 from jaxlin import checkpoint as ckpt
 from jaxlin.backend import put
-from jaxlin.driver import STOP_REASONS, History, Hyper, Problem
+from jaxlin.records import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, loss_key
 from jaxlin.objective import Objective, host_targets
-from jaxlin.options import Options
+from jaxlin.options import Options, RunControl, split_options
 from jaxlin.penalties import Penalty
 
 
@@ -91,65 +91,26 @@ def _epochs(n):
     return jax.device_put(np.int32(n))
 
 
-class Checkpointing(NamedTuple):
-    """Where and how often a chunked run writes its checkpoint (:mod:`jaxlin.checkpoint`).
-
-    ``every``: chunks between writes (the last chunk and an interrupt always write);
-    ``resume``: start from the file when it exists; ``fingerprint``: what it must match.
-    """
-
-    path: str
-    every: int = 1
-    resume: bool = False
-    fingerprint: Any = None
-
-    @classmethod
-    def of(cls, path, every=1, resume=False) -> "Checkpointing | None":
-        """The record from ``fit``'s arguments, checked (``None`` without a path)."""
-        if path is None:
-            if resume:
-                raise ValueError("resume: needs a checkpoint path")
-            return None
-        path = os.path.abspath(os.fspath(path))
-        if not os.path.isdir(os.path.dirname(path)):
-            raise ValueError(f"checkpoint: no such folder: {os.path.dirname(path)}")
-        validation.check_positive(every, "checkpoint_every", integer=True)
-        return cls(path, int(every), bool(resume))
-
-    def for_run(self, problem, hyper, settings, model_axes) -> "Checkpointing":
-        """With the fingerprint of this run: its data, numbers and static settings."""
-        o = problem.objective
-        data = [problem.X, problem.T, problem.X_val, problem.T_val, o.sample_weight]
-        numbers = [jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key)
-                   else a for a in jax.tree.leaves((hyper, o.penalty))]
-        opt = settings.optimizer
-        fixed = settings._replace(optimizer=opt if isinstance(opt, str) else type(opt).__name__)
-        return self._replace(fingerprint=ckpt.fingerprint(
-            data=ckpt.digest(*data),
-            hyperparameters=ckpt.digest(*numbers),  # learning rate, penalty, key, init
-            structure=str(jax.tree.structure((problem, hyper))), settings=repr(fixed),
-            models=repr(model_axes)))
-
-
-def execute(problem: Problem, hyper: Hyper, settings, model_axes=None, progress=None,
-            checkpoint: Checkpointing = None):
+def execute(problem: Problem, hyper: Hyper, settings, model_axes=None,
+            control: RunControl = RunControl()):
     """The whole run as one compiled call, or — with a ``progress`` callback or a
-    ``checkpoint`` — in chunks of epochs (a hundredth of them each). Between chunks
-    ``progress(epochs_done, epochs_total)`` is called and the checkpoint written; a stop
-    request (Ctrl-C under :class:`jaxlin.checkpoint.catch_interrupts`) ends the run there.
-    Every way gives the same parameters: each chunk continues the loop state where the last
-    one stopped, also after a resume from a checkpoint."""
+    ``checkpoint`` in ``control`` — in chunks of epochs (a hundredth of them each). Between
+    chunks ``progress(epochs_done, epochs_total)`` is called and the checkpoint written; a
+    stop request (Ctrl-C under :class:`jaxlin.checkpoint.catch_interrupts`) ends the run
+    there. Every way gives the same parameters: each chunk continues the loop state where
+    the last one stopped, also after a resume from a checkpoint."""
     kw = dict(settings=settings, model_axes=model_axes)
-    if progress is None and checkpoint is None:
+    if not control.chunked:
         return driver.trained(_advance(problem, hyper, None, _epochs(settings.epochs), **kw))
     chunk, state = max(1, -(-settings.epochs // 100)), None
+    checkpoint = control.checkpointing()
     if checkpoint is not None:
         checkpoint = checkpoint.for_run(problem, hyper, settings, model_axes)
     if checkpoint is not None and checkpoint.resume and os.path.exists(checkpoint.path):
         template = jax.eval_shape(partial(_advance, **kw), problem, hyper, None, _epochs(0))
         state, _ = ckpt.load(checkpoint.path, template, checkpoint.fingerprint)
     with ckpt.chunked_loop():
-        return _chunks(problem, hyper, state, kw, chunk, progress, checkpoint)
+        return _chunks(problem, hyper, state, kw, chunk, control.progress, checkpoint)
 
 
 def _chunks(problem, hyper, state, kw, chunk, progress, checkpoint):
@@ -226,9 +187,7 @@ def _unmapped(obj: Objective, penalty_axis=None, weight_axis=None) -> Objective:
 
 @backend.computes_in_dtype
 def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weight=None,
-        n_classes=None, one_vs_rest=False, key=None, seed=0, dtype=jnp.float32,
-        progress=None, devices=None, checkpoint=None, checkpoint_every=1, resume=False,
-        buckets=False, **options) -> FitResult:
+        n_classes=None, seed=0, dtype=jnp.float32, control=None, **options) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -239,29 +198,22 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
         stopping that returns the parameters of the best validation objective.
       sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
       n_classes: number of classes when ``y`` does not show them all.
-      one_vs_rest: with a binary loss and multi-class ``y``, train one binary model per class,
-        all together under ``vmap`` (multi-class ``y`` with a binary loss implies it).
-      key, seed: the PRNG key (or its seed) of the initialisation and the batch order.
+      seed: the seed of the PRNG key of the initialisation and the batch order (or pass
+        ``key=``, a ``jax.random`` key).
       dtype: ``float32`` (default) or ``float64``: the arithmetic's type. float64 runs in
         JAX's scoped x64 mode (no global flag needed); on a TPU it becomes float32 with a
         warning (:func:`jaxlin.backend.compute_dtype`).
-      progress: optional ``callable(epochs_done, epochs_total)``; the run is then compiled
-        once and executed in chunks of epochs, calling it between chunks (same result).
-      devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
-        the rows are sharded across them (:func:`shard_rows`); the program is the same.
-      checkpoint: a ``.npz`` path: the run goes in chunks of epochs (as with ``progress``)
-        and writes its whole state there every ``checkpoint_every`` chunks and at the end
-        (:mod:`jaxlin.checkpoint`). resume: start from that file when it exists; it must
-        come from the same data and settings, and the result equals the uninterrupted run.
-      buckets: pad the rows of a full-batch run (any solver but the perceptron, no
-        mini-batches) with weight-0 rows to :func:`jaxlin.inputs.bucket_rows` of ``N``
-        (at most ``N/16`` more): cross-validation folds, refits and slightly different
-        ``N`` then share one compiled program; the result equals the unpadded fit up to
-        float rounding. One model only (not one-vs-rest).
+      control: a :class:`~jaxlin.options.RunControl`; its fields may also be passed as
+        keywords: ``progress`` (a callable ``(epochs_done, epochs_total)``), ``devices``
+        (shard the rows over local devices, :func:`shard_rows`), ``checkpoint``,
+        ``checkpoint_every`` and ``resume`` (:mod:`jaxlin.checkpoint`), ``buckets`` (pad a
+        full-batch run's rows to :func:`jaxlin.inputs.bucket_rows` so close sizes share one
+        compiled program; one model only).
       **options: the fields of :class:`~jaxlin.options.Options` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
         ``tol``, ``grad_tol``, ``adaptive_lr``, ``patience``, ``init``, ``fit_intercept``,
-        ``memory_size``.
+        ``memory_size``, ``shuffle``, ``one_vs_rest`` — and the run controls above, and
+        ``key``.
     Returns:
       :class:`FitResult`.
 
@@ -271,40 +223,47 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     >>> r.stop_reason, bool(r.params.W[0, 0] > 0)
     ('objective_tol', True)
     """
-    record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options)
-    saving = Checkpointing.of(checkpoint, checkpoint_every, resume)
-    buckets = validation.check_flag(buckets, "buckets")
-    if devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
+    record, loss = _record(loss), get_loss(loss)
+    opts, ctrl, key = split_options(options, "fit", control=control)
+    key = _key(key, seed)
+    if ctrl.devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
             and n_classes is None and np.ndim(y) == 1:
         from jax.experimental import multihost_utils  # every process must agree on K
         n_classes = int(np.max(multihost_utils.process_allgather(np.array([np.max(y)])))) + 1
-    if _is_one_vs_rest(loss, y, one_vs_rest):
-        return _fit_one_vs_rest(X, y, loss, opts, validation_data=validation_data,
-                                sample_weight=sample_weight, n_classes=n_classes,
-                                key=_key(key, seed), dtype=dtype, progress=progress,
-                                checkpoint=saving)._replace(loss=record)
+    if _is_one_vs_rest(loss, y, opts.one_vs_rest):
+        data = Inputs(validation_data, sample_weight, n_classes, dtype)
+        return _fit_one_vs_rest(X, y, loss, opts, ctrl, data, key)._replace(loss=record)
     data = inputs.prepare(X, y, loss, validation_data=validation_data,
                           sample_weight=sample_weight, n_classes=n_classes, dtype=dtype,
-                          rows_for=_bucketed(opts) if buckets else None)
+                          rows_for=_bucketed(opts) if ctrl.buckets else None)
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None)
     Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
-    if devices is not None:
-        Xj, T, w, n_rows = shard_rows(Xj, T, w, devices)
+    if ctrl.devices is not None:
+        Xj, T, w, n_rows = shard_rows(Xj, T, w, ctrl.devices)
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
-    out = execute(Problem(Xj, T, obj, data.X_val, data.T_val),
-                  opts.hyper(_key(key, seed), init, dtype),
-                  opts.settings(T.shape[1], n_rows), progress=progress, checkpoint=saving)
+    out = execute(Problem(Xj, T, obj, data.X_val, data.T_val), opts.hyper(key, init, dtype),
+                  opts.settings(T.shape[1], n_rows), control=ctrl)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
 
 
+class Inputs(NamedTuple):
+    """The data arguments of a fit besides ``X`` and ``y``, as given."""
+
+    validation_data: Any = None
+    sample_weight: Any = None
+    n_classes: Any = None
+    dtype: Any = jnp.float32
+
+
 def _bucketed(opts: Options):
-    """``N ↦`` the padded row count: a bucket for a full-batch run, else ``N`` (mini-batches
-    and the perceptron visit rows by index, so their rows stay as given)."""
+    """``N ↦`` the padded row count: a bucket for a full-batch run of a solver that weighs
+    its rows, else ``N`` (mini-batches and a solver that visits rows one by one would see
+    the padding rows, so their rows stay as given)."""
     def rows_for(n):
         b = opts.batch_size
         full = b is None or (isinstance(b, (int, np.integer)) and b >= n)
-        return inputs.bucket_rows(n) if full and opts.optimizer != "perceptron" else n
+        return inputs.bucket_rows(n) if full and opts.record.weighted else n
     return rows_for
 
 
@@ -314,20 +273,21 @@ def _record(loss):
     return loss if isinstance(loss, str) else loss_key(loss)
 
 
-def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weight, n_classes,
-                     key, dtype, progress, checkpoint=None) -> FitResult:
+def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
+                     key) -> FitResult:
     """K binary models (class k against the rest), trained together by ``vmap``.
 
     The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
     have a leading class axis. Predict with ``argmax`` of the scores.
     """
+    validation_data, dtype = given.validation_data, given.dtype
     y = np.asarray(y)
     if y.dtype.kind not in "biu" and not np.all(y == np.round(y)):
         raise ValueError("y: one-vs-rest needs integer class labels 0..K-1")
     multi = get_loss("softmax_cross_entropy")
-    onehot = host_targets(y, multi, n_classes)
+    onehot = host_targets(y, multi, given.n_classes)
     k = onehot.shape[1]
-    data = inputs.prepare(X, onehot[:, 0], loss, sample_weight=sample_weight, dtype=dtype)
+    data = inputs.prepare(X, onehot[:, 0], loss, sample_weight=given.sample_weight, dtype=dtype)
     opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None)
     Xv = Tv = None
     if validation_data is not None:
@@ -340,16 +300,15 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, *, validation_data, sample_weigh
         init = Params(init.W.T[:, :, None], init.b[:, None])
     axes = (Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
             Hyper(None, None, None if init is None else 0))
-    out = execute(problem, opts.hyper(key, init, dtype),
-                  opts.settings(1), axes, progress, checkpoint)
+    out = execute(problem, opts.hyper(key, init, dtype), opts.settings(1), axes, ctrl)
     params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
 
 
 @backend.computes_in_dtype
-def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weight=None,
-             validation_data=None, n_classes=None, dtype=jnp.float32, progress=None,
-             pairing=None, **options) -> FitResult:
+def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
+             validation_data=None, n_classes=None, dtype=jnp.float32, pairing=None,
+             control=None, **options) -> FitResult:
     """Train many models in one compiled program, ``vmap``-ped over their numbers.
 
     ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
@@ -359,11 +318,16 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     several arguments vary, the call could mean "model i takes value i of each" or "every
     combination", so it is an error unless ``pairing="zip"`` says the former (then they
     must have one common length ``M``); for every combination use
-    :func:`jaxlin.selection.fit_grid`. Every other argument is as for :func:`fit`. The result
-    has a leading model axis; each model equals the one :func:`fit` trains alone with the
-    same numbers.
+    :func:`jaxlin.selection.fit_grid`. Every other argument is as for :func:`fit` (of the run
+    controls, ``progress`` and the checkpoint ones; the models are one program on one
+    device). The result has a leading model axis; each model equals the one :func:`fit`
+    trains alone with the same numbers.
     """
-    record, loss, opts = _record(loss), get_loss(loss), Options.from_kwargs(options, "fit_many")
+    record, loss = _record(loss), get_loss(loss)
+    opts, ctrl, key = split_options(options, "fit_many", control=control)
+    for name in ("devices", "buckets", "one_vs_rest"):
+        if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
+            raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
     lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
                       (opts.learning_rate, opts.l1, opts.l2,
                        validation.check_seed(seed, many=True)))
@@ -390,7 +354,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, key=None, sample_weig
     axes = (Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
             Hyper(0, key_axis, init_axis))
     out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
-                  opts.settings(data.T.shape[1]), axes, progress)
+                  opts.settings(data.T.shape[1]), axes, ctrl)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
 
 

@@ -17,7 +17,7 @@ import jaxlin
 from jaxlin import backend, objective, training
 from jaxlin.linear import Params, contract
 from jaxlin.objective import Objective
-from jaxlin.options import FULL_BATCH, OPTIMIZER_NAMES
+from jaxlin import solvers
 from jaxlin.penalties import Penalty
 
 
@@ -175,7 +175,7 @@ def test_float64_without_the_global_flag():
 
 # ------------------------------------------------------------ no host round-trips
 
-@pytest.mark.parametrize("optimizer", OPTIMIZER_NAMES)
+@pytest.mark.parametrize("optimizer", solvers.names())
 def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
     """Around the whole ``fit`` no implicit device-to-host transfer happens, the compiled
     call moves nothing implicitly either way, and its program holds no host callback."""
@@ -191,7 +191,7 @@ def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
     X = np.random.default_rng(0).normal(size=(48, 3))
     y = (X[:, 0] > 0).astype(int)
     loss = "squared_error_step" if optimizer == "perceptron" else "binary_cross_entropy"
-    full = optimizer in (*FULL_BATCH, "fista", "perceptron")
+    full = not solvers.get(optimizer).mini_batches
     with jax.transfer_guard_device_to_host("disallow"):
         r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3,
                        batch_size=None if full else 16)

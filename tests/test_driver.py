@@ -137,3 +137,32 @@ def test_a_weighted_mini_batch_divides_by_rows_times_the_mean_weight(key):
     L = np.logaddexp(0, z) - np.asarray(T[idx])[:, 0] * z
     expected = np.sum(np.asarray(mask * w[idx]) * L) / (3 * float(jnp.mean(w)))
     np.testing.assert_allclose(m, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "gd"])
+def test_a_tolerance_below_float32_resolution_stops_at_rounding(optimizer):
+    """tol = 1e-12 cannot be met in float32 (ε = 1.2e-7): the run stops once its accepted
+    steps change J only by rounding, long before the epoch limit, with its own reason."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 8))
+    y = (X @ rng.normal(size=8) + rng.normal(size=300) > 0).astype(int)
+    r = fit(X, y, optimizer=optimizer, l2=0.01, learning_rate=1.0, epochs=5000, tol=1e-12,
+            grad_tol=1e-12)
+    e = int(r.epochs)
+    assert r.stop_reason in ("rounding", "objective_tol") and e < 2000, (r.stop_reason, e)
+    J = np.asarray(r.history.objective[:e], np.float64)
+    resolution = 10 * np.finfo(np.float32).eps * max(1.0, abs(J[-1]))
+    assert np.all(np.abs(np.diff(J[-5:])) <= resolution)  # the last steps moved by rounding
+
+
+def test_a_reachable_gradient_tolerance_is_reached_not_cut_short_by_rounding():
+    """float64 L-BFGS to ‖∇J‖ ≤ 1e-9: its late steps change J by less than 10 ε, yet the
+    gradient still falls, so the rounding stop must not end the run."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(400, 12))
+    y = (X @ rng.normal(size=12) + rng.normal(size=400) > 0).astype(int)
+    r = fit(X, y, optimizer="lbfgs", l2=1e-3, epochs=3000, grad_tol=1e-9, dtype=F64)
+    assert r.stop_reason == "gradient_tol"
+    g = jax.grad(obj.autodiff_objective)(r.params, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
+                                         "binary_cross_entropy", Penalty(0.0, 1e-3))
+    assert float(jnp.sqrt(jnp.sum(g.W ** 2) + jnp.sum(g.b ** 2))) <= 2e-9

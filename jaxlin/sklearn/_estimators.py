@@ -10,22 +10,31 @@ from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOpt
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
+from jaxlin import solvers
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.losses import Loss
-from jaxlin.options import COMMAND_DEFAULTS, OPTIMIZER_NAMES
+from jaxlin.presets import COMMAND_DEFAULTS
 from jaxlin.sklearn._base import (CLASS_WEIGHT, ITERATIONS, NON_NEGATIVE, POSITIVE,
                                   POSITIVE_OR_INF, UNIT, _LinearClassifier, _penalty)
+from jaxlin.solvers.gradient import GD, SGD
+from jaxlin.solvers.lbfgs import LBFGS
 
-# scikit-learn's solver names: Newton-CG is jaxlin's; the others pick by the penalty
+# scikit-learn's solver names that leave the choice to the penalty: jaxlin's default solver
+# for a smooth penalty, or for one with an L1 part (scikit-learn's own aliases of jaxlin's
+# solvers, such as 'newton-cg', are in their records)
+SKLEARN_AUTO = ("liblinear", "sag", "saga")
+DEFAULT_SOLVER = solvers.default_for("smooth").name
+# the solvers that train logistic regression: binary and multinomial losses, with a penalty
+LOGISTIC_SOLVERS = tuple(n for n in solvers.names(penalty=True)
+                         if {"binary", "onehot"} <= set(solvers.get(n).targets))
+
+
 def _sgd_penalty(penalty, alpha, l1_ratio):
     """jaxlin's ``(l1, l2)`` for scikit-learn's SGD penalty ``α R(w)``: L2 ``R = ½‖w‖²``, L1
     ``‖w‖₁``, the elastic net ``ρ‖w‖₁ + ½(1 − ρ)‖w‖²`` (jaxlin's L2 term is ``l2 Σ w²``)."""
     a = float(alpha)
     return {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0),
             "elasticnet": (a * l1_ratio, a * (1 - l1_ratio) / 2)}[penalty]
-
-
-SKLEARN_SOLVERS = {"newton-cg": "newton", "liblinear": "auto", "sag": "auto", "saga": "auto"}
 
 
 class LogisticRegression(_LinearClassifier):
@@ -61,9 +70,7 @@ class LogisticRegression(_LinearClassifier):
         "C": [POSITIVE_OR_INF], "l1_ratio": [UNIT, None], "dual": ["boolean"],
         "fit_intercept": ["boolean"], "intercept_scaling": [POSITIVE],
         "max_iter": [Interval(Integral, 0, None, closed="left")], "tol": [NON_NEGATIVE],
-        "solver": [StrOptions({"newton", "newton-cholesky", "lbfgs", "fista", "gd", "sgd",
-                               "momentum",
-                               "nesterov", "adam", "adagrad", "rmsprop", *SKLEARN_SOLVERS})],
+        "solver": [StrOptions({*LOGISTIC_SOLVERS, *solvers.aliases(), *SKLEARN_AUTO})],
         "learning_rate": [POSITIVE, StrOptions({"auto"})], "class_weight": CLASS_WEIGHT,
         "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
         "n_jobs": [None, Integral],
@@ -71,7 +78,7 @@ class LogisticRegression(_LinearClassifier):
 
     def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False,
                  fit_intercept=True, intercept_scaling=1, max_iter=1000, tol=1e-6,
-                 solver="newton", learning_rate="auto", class_weight=None, random_state=None,
+                 solver=DEFAULT_SOLVER, learning_rate="auto", class_weight=None, random_state=None,
                  warm_start=False, verbose=0, n_jobs=None):
         self.penalty = penalty
         self.dual = dual
@@ -112,24 +119,23 @@ class LogisticRegression(_LinearClassifier):
         """jaxlin's optimiser settings for ``solver``, ``tol``, ``max_iter`` and
         ``learning_rate`` (the penalty aside)."""
         tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
-        solver = SKLEARN_SOLVERS.get(self.solver, self.solver)
-        if solver == "auto":  # scikit-learn's liblinear, sag, saga: whatever suits the penalty
-            solver = "fista" if has_l1 else "newton"
-        if solver == "fista":  # tol bounds the proximal gradient mapping, as a gradient's norm
-            return dict(optimizer="fista", learning_rate=1.0, epochs=self.max_iter,
+        record = solvers.default_for("l1" if has_l1 else "smooth") \
+            if self.solver in SKLEARN_AUTO else solvers.get(self.solver)
+        if has_l1 and not record.l1:
+            raise ValueError(f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
+                             f"({l1_name}=0); use solver={solvers.default_for('l1').name!r} "
+                             "for an L1 or elastic-net penalty (proximal steps)")
+        rate = COMMAND_DEFAULTS[record.name]["learning_rate"]
+        if record.tol_bounds == "gradient":
+            # scikit-learn's meaning of tol for these solvers: a bound on the gradient (with
+            # L1, the proximal gradient mapping), as a gradient's norm
+            return dict(optimizer=record.name, learning_rate=rate, epochs=self.max_iter,
                         grad_tol=tol)
-        if solver in ("lbfgs", "newton", "newton-cholesky"):
-            if has_l1:
-                raise ValueError(f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
-                                 f"({l1_name}=0); use solver='fista' for an L1 or elastic-net "
-                                 "penalty (proximal steps)")
-            # scikit-learn's meaning of tol for these solvers: a bound on the gradient
-            return dict(optimizer=solver, epochs=self.max_iter, grad_tol=tol)
         lr, bold = self.learning_rate, False
         if lr == "auto":  # plain steps: the bold driver from η = 1 (it cannot diverge)
-            bold = solver in ("gd", "sgd")
-            lr = 1.0 if bold else COMMAND_DEFAULTS[solver]["learning_rate"]
-        return dict(optimizer=solver, learning_rate=lr, adaptive_lr=bold,
+            bold = record.bold_driver
+            lr = 1.0 if bold else rate
+        return dict(optimizer=record.name, learning_rate=lr, adaptive_lr=bold,
                     epochs=self.max_iter, tol=tol)
 
     def predict_proba(self, X):
@@ -194,7 +200,7 @@ class Perceptron(_LinearClassifier):
             raise ValueError("early_stopping: not supported by jaxlin's Perceptron; use "
                              "early_stopping=False (tol stops on the training loss)")
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        return dict(optimizer="sgd", learning_rate=float(self.eta0), batch_size=1,
+        return dict(optimizer=SGD.name, learning_rate=float(self.eta0), batch_size=1,
                     epochs=self.max_iter, tol=self.tol or None, l1=l1, l2=l2,
                     shuffle=self.shuffle, one_vs_rest=n_classes > 2)
 
@@ -241,8 +247,8 @@ class LinearSVC(_LinearClassifier):
         _, l2 = _penalty(self.C, 0.0, total_weight)
         tol = self.tol if self.tol > 0 else None
         if self.loss == "squared_hinge":
-            return dict(optimizer="lbfgs", l2=l2, epochs=self.max_iter, grad_tol=tol)
-        return dict(optimizer="gd", learning_rate=self.learning_rate, l2=l2,
+            return dict(optimizer=LBFGS.name, l2=l2, epochs=self.max_iter, grad_tol=tol)
+        return dict(optimizer=GD.name, learning_rate=self.learning_rate, l2=l2,
                     epochs=self.max_iter, tol=tol)
 
 
@@ -267,8 +273,7 @@ class SGDClassifier(_LinearClassifier):
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None], "alpha": [NON_NEGATIVE],
         "l1_ratio": [UNIT], "batch_size": [ITERATIONS], "learning_rate": [POSITIVE],
         "epochs": [ITERATIONS], "tol": [NON_NEGATIVE, None],
-        "optimizer": [StrOptions(set(OPTIMIZER_NAMES) - {"lbfgs", "newton", "newton-cholesky",
-                                                         "perceptron"}),
+        "optimizer": [StrOptions(set(solvers.names(mini_batches=True))),
                       HasMethods(["init", "update"]), callable],
         "fit_intercept": ["boolean"], "class_weight": CLASS_WEIGHT,
         "random_state": ["random_state"], "warm_start": ["boolean"],
@@ -276,7 +281,7 @@ class SGDClassifier(_LinearClassifier):
     _max_iter = "epochs"
 
     def __init__(self, *, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
-                 batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer="sgd",
+                 batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer=SGD.name,
                  fit_intercept=True, class_weight=None, random_state=None, warm_start=False):
         self.loss = loss
         self.penalty = penalty

@@ -1,0 +1,200 @@
+"""The records a training run is made of, shared by the epoch driver and the solvers.
+
+:mod:`jaxlin.driver` runs the loop and :mod:`jaxlin.solvers` supplies each epoch's step; both
+read these records, and this module imports neither (nor JAX until its helpers run): the
+data of a run (:class:`Problem`), its traced numbers (:class:`Hyper`) and static settings
+(:class:`Settings`), what a solver's epoch returns (:class:`Step`), the per-epoch
+:class:`History`, the stop codes, and the one rule that says when a change of the objective
+is only rounding (:func:`float_resolution`).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Optional
+
+from jaxlin._lazy import module
+
+jax, jnp = module("jax"), module("jax.numpy")
+
+(RUNNING, MAX_EPOCHS, OBJECTIVE_TOL, GRADIENT_TOL, EARLY_STOPPING, DIVERGED, SEPARATED,
+ ROUNDING) = range(8)
+STOP_REASONS = {
+    RUNNING: "running",
+    MAX_EPOCHS: "max_epochs",
+    OBJECTIVE_TOL: "objective_tol",
+    GRADIENT_TOL: "gradient_tol",
+    EARLY_STOPPING: "early_stopping",
+    DIVERGED: "diverged",
+    SEPARATED: "separated",
+    ROUNDING: "rounding",
+}
+# the stops that mean "converged" (the scikit-learn bridge warns on none of them)
+CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING)
+
+
+class Problem(NamedTuple):
+    """The data of one run, a pytree: training rows, their objective, validation rows.
+
+    ``X`` ``(N, d)``, ``T`` ``(N, K)``; ``X_val``/``T_val`` or ``None``. Rows past
+    ``Settings.n_rows`` are weight-0 padding (sharding) that mini-batches never draw.
+    """
+
+    X: Any
+    T: Any
+    objective: Any  # jaxlin.objective.Objective
+    X_val: Any = None
+    T_val: Any = None
+
+
+class Hyper(NamedTuple):
+    """Per-model numbers besides the penalty (which the objective holds); ``init`` the
+    starting :class:`~jaxlin.linear.Params` of a warm start (``Settings.init == "given"``);
+    ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on.
+    All are traced values: runs that differ only in them share one compiled program."""
+
+    learning_rate: Any
+    key: Any
+    init: Any = None
+    tol: Any = None
+    grad_tol: Any = None
+
+
+class Settings(NamedTuple):
+    """Static settings (hashable: one compilation per distinct settings and shapes)."""
+
+    solver: str  # a name of the solver registry, jaxlin.solvers
+    n_outputs: int
+    optimizer: Any = None  # a registry name, an optax GradientTransformation, or lr -> one
+    epochs: int = 100
+    batch_size: Optional[int] = None  # None: the full batch
+    tol: bool = False  # the objective stop is on (its value: Hyper.tol)
+    grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
+    adaptive_lr: bool = False
+    patience: Optional[int] = None
+    init: str = "zeros"  # or "given": start from Hyper.init
+    memory_size: int = 10
+    n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
+    shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
+
+
+class History(NamedTuple):
+    """Per-epoch arrays of length ``epochs``; entries after the last epoch run are NaN.
+
+    ``objective[e]`` is ``J`` after epoch ``e`` in the loss's own direction (training data,
+    with the penalty; for mini-batches, the mean of the epoch's mini-batch objectives; for
+    the perceptron, the number of misclassified examples); ``val_objective`` the mean
+    validation loss (no penalty); ``val_accuracy`` its accuracy; ``learning_rate`` the step
+    size (for Newton's method, the trust-region radius); ``inner_steps`` the inner iterations
+    of the epoch (Newton: conjugate-gradient steps; NaN for solvers without any).
+    """
+
+    objective: Any
+    val_objective: Any
+    val_accuracy: Any
+    learning_rate: Any
+    grad_norm: Any
+    inner_steps: Any = None
+
+
+class Step(NamedTuple):
+    """What a solver's epoch returns to the driver."""
+
+    params: Any  # jaxlin.linear.Params
+    state: Any
+    value: Any  # minimised objective after the epoch
+    grad: Any  # gradient of the smooth part at the new parameters, or None
+    learning_rate: Any
+    accepted: Any = True  # False: a rejected step (bold driver), never a convergence
+    status: Any = RUNNING  # a solver's own stop (the perceptron: SEPARATED)
+    inner_steps: Any = float("nan")  # inner iterations of the epoch (Newton: CG steps)
+
+
+class Solver(NamedTuple):
+    """A solver for one run: ``init(params) → (state, m)``, ``step(params, state, m, key) →
+    Step`` (the contract of :mod:`jaxlin.driver`)."""
+
+    init: Callable
+    step: Callable
+
+
+def select(pred, a, b):
+    """``a`` where ``pred`` else ``b``, leaf by leaf of two pytrees of one structure."""
+    return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+def all_finite(tree):
+    """Whether every leaf of ``tree`` is finite everywhere (a scalar boolean)."""
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+
+
+def float_resolution(v):
+    """``10 ε max(1, |v|)``: a change of an objective value below this is rounding.
+
+    The one rule for every decision that compares two values of the objective: a step whose
+    value rises by less than this is not an increase (:func:`not_above`), a model that
+    promises a decrease below it promises nothing, and a run whose accepted steps change
+    the objective by less than it stops (``rounding``).
+    """
+    return 10 * jnp.finfo(v.dtype).eps * jnp.maximum(1.0, jnp.abs(v))
+
+
+def not_above(new, old):
+    """``new ≤ old`` up to rounding: ``new ≤ old + float_resolution(old)``. The sums behind
+    two values may run in different orders (sharded rows, another reduction), so a decision
+    that turns on a difference below rounding would turn on that order."""
+    return new <= old + float_resolution(old)
+
+
+class SolverRecord(NamedTuple):
+    """What a solver is and what it handles: one per name in the registry
+    (:mod:`jaxlin.solvers`). Options validation, the command line, the scikit-learn bridge,
+    the presets and the report all read it; the solver's module owns it.
+
+    Attributes:
+      name: what users pass as ``optimizer``.
+      make: the factory ``(problem, hyper, settings) → Solver``.
+      summary: one line, for the command line's help and the report.
+      batches: ``("full",)``, or ``("full", "mini")`` when it also runs mini-batches.
+      l1: handles a non-smooth L1 term (proximal steps); else smooth objectives only.
+      penalty: takes a penalty at all (Rosenblatt's perceptron does not).
+      weighted: its steps use the objective's weighted mean, so rows of weight 0 (padding
+        to a shape bucket) change nothing; ``False`` for a solver that visits rows one by one.
+      curvature: needs the loss's second derivative (Newton).
+      targets: the loss target kinds it trains (``"real"``, ``"binary"``, ``"onehot"``).
+      stops: the stopping rules that apply: ``"tol"``, ``"grad_tol"``, and ``"rounding"`` (the
+        driver ends a full-batch run whose accepted steps change the objective only by its
+        :func:`float_resolution`, while a tolerance is on; Newton and FISTA, which know
+        when their own steps can no longer gain, stop themselves instead).
+      learning_rate: uses the learning rate (the second-order solvers and the perceptron
+        do not; FISTA takes it as its first step size).
+      bold_driver: ``adaptive_lr`` applies (plain full-batch steps).
+      tol_bounds: what scikit-learn's ``tol`` bounds for it in the bridge: ``"gradient"``
+        (the gradient's norm, or the proximal gradient mapping's) or ``"objective"``.
+      defaults: the command line's defaults: ``learning_rate``, ``epochs``, ``batch_size``,
+        and the tolerances where it has them.
+      aliases: other names that mean this solver (scikit-learn's).
+      default_for: ``"smooth"`` and/or ``"l1"``: the solver chosen for that kind of penalty
+        where a caller leaves the choice to jaxlin (scikit-learn's ``liblinear``/``saga``).
+      listed: offered by name (``False`` for the record of a user's optax transformation).
+    """
+
+    name: str
+    make: Callable
+    summary: str
+    batches: tuple = ("full",)
+    l1: bool = False
+    penalty: bool = True
+    weighted: bool = True
+    curvature: bool = False
+    targets: tuple = ("real", "binary", "onehot")
+    stops: tuple = ("tol", "grad_tol", "rounding")
+    learning_rate: bool = True
+    bold_driver: bool = False
+    tol_bounds: str = "gradient"
+    defaults: Any = None
+    aliases: tuple = ()
+    default_for: tuple = ()
+    listed: bool = True
+
+    @property
+    def mini_batches(self) -> bool:
+        return "mini" in self.batches

@@ -1,0 +1,119 @@
+"""The solvers, and the registry of what each one handles.
+
+Each module of this package is one solver (or one family, as gradient descent with its optax
+transformations): its ``init``/``step`` factory, run by :mod:`jaxlin.driver`, and ``RECORDS``,
+the :class:`~jaxlin.records.SolverRecord` of each name it answers to — its batch modes,
+penalties, loss kinds, stops, defaults and scikit-learn aliases. The registry gathers them
+by listing this package, so options validation, the command line, the scikit-learn bridge,
+the presets and the report all read the same records, and adding a solver is adding one
+module (with its docs and tests).
+
+A solver sees only the minimised objective ``m`` of :class:`~jaxlin.objective.Objective` —
+never a loss name, a sign, a weight or an intercept mask — and the stopping rules are the
+driver's; it only reports its own end (the perceptron once every example is classified,
+Newton and FISTA once rounding is all that is left).
+
+The modules name JAX through :func:`jaxlin._lazy.module`, so reading the registry (``jaxlin
+--help``) imports no JAX.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import numpy as np
+
+from jaxlin.records import SolverRecord
+
+
+def _gather() -> dict:
+    """Every module's records; gradient descent's family first (the simplest), then the
+    others by module name."""
+    modules = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.name[0] != "_"),
+                     key=lambda name: (name != "gradient", name))
+    return {r.name: r for name in modules
+            for r in importlib.import_module(f"{__name__}.{name}").RECORDS}
+
+
+RECORDS: dict = _gather()
+
+
+def names(**capabilities) -> tuple:
+    """The listed solver names, optionally those whose record has these field values
+    (``names(l1=True)``) or batch mode (``names(mini_batches=True)``)."""
+    return tuple(r.name for r in RECORDS.values() if r.listed and all(
+        getattr(r, k) == v for k, v in capabilities.items()))
+
+
+def aliases() -> tuple:
+    """Every alias a record lists (scikit-learn's names of jaxlin solvers)."""
+    return tuple(a for r in RECORDS.values() if r.listed for a in r.aliases)
+
+
+def get(name: str) -> SolverRecord:
+    """The record of a solver name (or one of its aliases); an unknown name is a
+    ``ValueError`` that names ``optimizer`` and lists the choices."""
+    for r in RECORDS.values():
+        if r.listed and (name == r.name or name in r.aliases):
+            return r
+    raise ValueError(f"optimizer: unknown optimizer {name!r}; choose one of "
+                     f"{', '.join(names())} or pass an optax GradientTransformation")
+
+
+def for_optimizer(optimizer) -> SolverRecord:
+    """The record that runs ``optimizer``: a name, or a user's optax transformation (an object
+    with ``update``, or a callable ``learning_rate → transformation``)."""
+    if isinstance(optimizer, str):
+        return get(optimizer)
+    if callable(optimizer) or hasattr(optimizer, "update"):
+        from jaxlin.solvers.gradient import TRANSFORMATION
+        return TRANSFORMATION
+    raise ValueError(f"optimizer: unknown optimizer {optimizer!r}; choose one of "
+                     f"{', '.join(names())} or pass an optax GradientTransformation")
+
+
+def default_for(penalty: str) -> SolverRecord:
+    """The solver chosen for a ``"smooth"`` or an ``"l1"`` penalty when the caller leaves the
+    choice to jaxlin (scikit-learn's ``liblinear``, ``sag``, ``saga``)."""
+    return next(r for r in RECORDS.values() if penalty in r.default_for)
+
+
+def defaults(record: SolverRecord) -> dict:
+    """The command line's defaults of a solver, every field present."""
+    return {"batch_size": None, **record.defaults}
+
+
+def check(record: SolverRecord, options, loss=None) -> None:
+    """Refuse options the solver cannot run, with an error that names the option and says
+    what can. ``options`` is an :class:`~jaxlin.options.Options`; ``loss`` the loss or
+    ``None`` (then the loss-dependent checks wait for it)."""
+    name, has_l1 = record.name, bool(np.any(np.asarray(options.l1) > 0))
+    if not record.penalty and (has_l1 or bool(np.any(np.asarray(options.l2) > 0))):
+        raise ValueError(f"l1, l2: {name} takes no penalty")
+    if has_l1 and not record.l1:
+        raise ValueError(f"l1: optimizer {name} needs a smooth objective; use "
+                         f"{_either(names(l1=True), default_for('l1'))} "
+                         "(proximal steps) for an L1 penalty")
+    if options.batch_size is not None and not record.mini_batches:
+        raise ValueError(f"batch_size: {name} is a full-batch method")
+    for stop in ("tol", "grad_tol"):
+        if getattr(options, stop) is not None and stop not in record.stops:
+            raise ValueError(f"{stop}: {name} stops by its own rule; {stop} does not apply")
+    if options.adaptive_lr and (not record.bold_driver or options.batch_size is not None):
+        raise ValueError(f"adaptive_lr: the bold driver needs full-batch "
+                         f"{' or '.join(repr(n) for n in names(bold_driver=True))} "
+                         "(no batch_size)")
+    if loss is None:
+        return
+    if record.curvature and not loss.twice_differentiable:
+        raise ValueError(f"optimizer: {name} needs the loss's second derivative; loss "
+                         f"{loss.name!r} states none (curvature or curvature_product)")
+    if loss.target not in record.targets:
+        raise ValueError(f"optimizer: {name} trains {' or '.join(record.targets)} losses; "
+                         f"loss {loss.name!r} is {loss.target}")
+
+
+def _either(some, preferred) -> str:
+    """``'fista' or 'gd'``: the preferred solver first, then others."""
+    listed = [preferred.name] + [n for n in some if n != preferred.name]
+    return " or ".join(repr(n) for n in listed[:2])

@@ -1,0 +1,156 @@
+"""Gradient descent: batch, stochastic and mini-batch, with any optax transformation.
+
+With a ``batch_size`` each epoch is a ``lax.scan`` over a fresh permutation of the training
+rows; without one, a full-batch step. **Last partial batch:** when ``B`` does not divide
+``N`` the epoch ends with one smaller batch of the ``N mod B`` remaining rows, averaged over
+those rows only (padded to ``B`` with zero weights so every step has the same shape).
+Updates are the hand-derived gradient fed to an optax transformation; L1 is applied by the
+objective's proximal step after each update. The bold driver (``adaptive_lr``) accepts a
+full-batch step that did not raise ``m`` (beyond its rounding) and grows ``η`` ×1.05, or
+rejects it and halves ``η``.
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, NamedTuple
+
+from jaxlin._lazy import module
+from jaxlin.records import Problem, Hyper, Settings, Solver, SolverRecord, Step, not_above, select
+
+jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
+
+BOLD_DRIVER_GROW, BOLD_DRIVER_SHRINK = 1.05, 0.5
+
+# each name's optax transformation (a function of the learning rate)
+TRANSFORMATIONS = {
+    "gd": lambda: optax.sgd,
+    "sgd": lambda: optax.sgd,
+    "momentum": lambda: partial(optax.sgd, momentum=0.9),
+    "nesterov": lambda: partial(optax.sgd, momentum=0.9, nesterov=True),
+    "adam": lambda: optax.adam,
+    "adagrad": lambda: optax.adagrad,
+    "rmsprop": lambda: optax.rmsprop,
+}
+
+
+def make_transformation(optimizer, learning_rate):
+    """An optax transformation; named ones carry the learning rate in their state.
+
+    ``optax.inject_hyperparams`` keeps the rate as an array in the optimiser state,
+    so it can be a ``vmap``-ped argument and the bold driver can change it.
+    """
+    if isinstance(optimizer, str):
+        return optax.inject_hyperparams(TRANSFORMATIONS[optimizer]())(learning_rate=learning_rate)
+    if isinstance(optimizer, optax.GradientTransformation):
+        return optimizer
+    return optimizer(learning_rate)
+
+
+def _current_lr(opt_state, default):
+    hp = getattr(opt_state, "hyperparams", None)
+    return hp["learning_rate"] if hp is not None else default
+
+
+def _set_lr(opt_state, lr):
+    return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
+
+
+class GDState(NamedTuple):
+    opt_state: Any
+    grad: Any  # full-batch smooth gradient at the current parameters (None for mini-batches)
+
+
+def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
+    X, T, obj = problem.X, problem.T, problem.objective
+    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
+    tx = make_transformation(s.optimizer, lr0)
+
+    def apply(params, g, opt_state):
+        lr = _current_lr(opt_state, lr0)
+        updates, opt_state = tx.update(g, opt_state, params)
+        return obj.prox(optax.apply_updates(params, updates), lr), opt_state
+
+    def init(params):
+        if s.batch_size is not None:  # mini-batch epochs report their running mean
+            return GDState(tx.init(params), None), jnp.asarray(jnp.inf, X.dtype)
+        m, g = obj.value_and_smooth_grad(params, X, T)
+        return GDState(tx.init(params), g), m
+
+    def full_batch_step(params, state: GDState, m, key):
+        new, opt_state = apply(params, state.grad, state.opt_state)
+        m_new, g_new = obj.value_and_smooth_grad(new, X, T)
+        if not s.adaptive_lr:
+            return Step(new, GDState(opt_state, g_new), m_new, g_new,
+                        _current_lr(opt_state, lr0))
+        lr = _current_lr(state.opt_state, lr0)
+        accept = jnp.isfinite(m_new) & not_above(m_new, m)
+        lr = jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK)
+        opt_state = _set_lr(select(accept, opt_state, state.opt_state), lr)
+        grad = select(accept, g_new, state.grad)
+        return Step(select(accept, new, params), GDState(opt_state, grad),
+                    jnp.where(accept, m_new, m), grad, lr, accept)
+
+    def mini_batch_step(params, state: GDState, m, key):
+        n = s.n_rows or X.shape[0]
+        idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
+
+        def one(carry, batch):
+            params, opt_state = carry
+            i, bm = batch
+            m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(params, X[i], T[i])
+            return apply(params, g, opt_state), m_b
+
+        (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
+        m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
+        return Step(new, GDState(opt_state, None), m_epoch, None, _current_lr(opt_state, lr0))
+
+    return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
+
+
+def epoch_order(key, n, shuffle=True):
+    """The order an epoch visits ``n`` rows in: a fresh permutation, or ``0..n−1``."""
+    return jax.random.permutation(key, n) if shuffle else jnp.arange(n)
+
+
+def batches(key, n, b, dtype, shuffle=True):
+    """A fresh permutation of ``n`` rows (``shuffle=False``: the rows in order) as ``⌈n/b⌉``
+    batches of ``b`` indices.
+
+    The last batch holds the ``n mod b`` remaining rows, padded with row 0 at mask 0.
+    Returns ``(idx (n_batches, b), mask (n_batches, b) or None, rows per batch)``; the mask
+    is ``None`` when ``b`` divides ``n``.
+    """
+    n_batches = -(-n // b)
+    pad = n_batches * b - n
+    perm = epoch_order(key, n, shuffle)
+    idx = jnp.concatenate([perm, jnp.zeros((pad,), perm.dtype)]).reshape(n_batches, b)
+    if pad == 0:
+        return idx, None, jnp.full((n_batches,), b, dtype)
+    mask = jnp.concatenate([jnp.ones((n,), dtype), jnp.zeros((pad,), dtype)])
+    mask = mask.reshape(n_batches, b)
+    return idx, mask, jnp.sum(mask, axis=1)
+
+
+def _record(name, summary, defaults, bold_driver=False):
+    return SolverRecord(name, gradient_descent, summary, batches=("full", "mini"), l1=True,
+                        bold_driver=bold_driver, tol_bounds="objective", defaults=defaults)
+
+
+GD = _record("gd", "gradient descent, plain steps", dict(learning_rate=0.1, epochs=1000),
+             bold_driver=True)
+SGD = _record("sgd", "stochastic gradient descent, plain steps",
+              dict(learning_rate=0.1, epochs=20, batch_size=32), bold_driver=True)
+ADAM = _record("adam", "Adam", dict(learning_rate=0.01, epochs=100, batch_size=32))
+RECORDS = (
+    GD, SGD, ADAM,
+    _record("momentum", "heavy-ball momentum 0.9",
+            dict(learning_rate=0.05, epochs=20, batch_size=32)),
+    _record("nesterov", "Nesterov momentum 0.9", dict(learning_rate=0.05, epochs=20,
+                                                      batch_size=32)),
+    _record("adagrad", "AdaGrad", dict(learning_rate=0.1, epochs=20, batch_size=32)),
+    _record("rmsprop", "RMSProp", dict(learning_rate=0.001, epochs=20, batch_size=32)),
+)
+# a user's optax GradientTransformation (or learning_rate → transformation): not a name
+TRANSFORMATION = _record("transformation", "an optax transformation",
+                         dict(learning_rate=0.1, epochs=100))._replace(listed=False)

@@ -1,0 +1,114 @@
+"""Newton's method: a trust-region Newton-CG (Steihaug's truncated conjugate gradient on the
+hand-derived Hessian-vector product, as LIBLINEAR's TRON). Full batch, smooth objectives."""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from jaxlin._lazy import module
+from jaxlin.records import (ROUNDING, RUNNING, Hyper, Problem, Settings, Solver, SolverRecord,
+                            Step, float_resolution, not_above, select)
+
+jax, jnp = module("jax"), module("jax.numpy")
+flatten_util, linear = module("jax.flatten_util"), module("jaxlin.linear")
+
+TR_ACCEPT, TR_SHRINK, TR_GROW = 1e-4, 0.25, 0.75  # ρ thresholds of the trust region
+MAX_CG = 250  # conjugate-gradient steps per Newton step, at most
+
+
+def steihaug(g, hvp, radius, tol, max_iter):
+    """Truncated CG for ``min_p gᵀp + ½ pᵀHp`` subject to ``‖p‖ ≤ radius`` (Steihaug).
+
+    Stops when the residual ``‖Hp + g‖ ≤ tol``, at negative curvature or at the boundary (then
+    ``p`` is extended to ``‖p‖ = radius``), or after ``max_iter`` steps. Flat vectors; ``hvp``
+    maps ``v ↦ Hv``. Returns ``(p, steps)``.
+    """
+    def to_boundary(z, d):  # τ ≥ 0 with ‖z + τ d‖ = radius
+        a, b, c = d @ d, 2.0 * (z @ d), z @ z - radius ** 2
+        return z + (-b + jnp.sqrt(jnp.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a) * d
+
+    def body(c):
+        z, r, d, rr, j, _ = c
+        Hd = hvp(d)
+        dHd = d @ Hd
+        alpha = rr / jnp.where(dHd > 0, dHd, 1.0)
+        z_next = z + alpha * d
+        out = (dHd <= 0) | (jnp.linalg.norm(z_next) >= radius)
+        r_next = r + alpha * Hd
+        rr_next = r_next @ r_next
+        z_new = jnp.where(out, to_boundary(z, d), z_next)
+        done = out | (jnp.sqrt(rr_next) <= tol)
+        d_next = -r_next + rr_next / jnp.where(rr > 0, rr, 1.0) * d
+        return z_new, r_next, d_next, rr_next, j + 1, done
+
+    zero = jnp.zeros_like(g)
+    start = (zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol)
+    z, *_, steps, _ = jax.lax.while_loop(lambda c: ~c[5] & (c[4] < max_iter), body, start)
+    return z, steps
+
+
+class NewtonState(NamedTuple):
+    radius: Any  # the trust region (newton) or the last step length (newton-cholesky)
+    grad: Any  # the smooth gradient at the current parameters
+
+
+def flat(tree):
+    """A pytree of parameters as one vector."""
+    return flatten_util.ravel_pytree(tree)[0]
+
+
+def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Trust-region Newton-CG on the hand-derived gradient and Hessian-vector product.
+
+    One epoch = one outer step: a Steihaug-CG solve of the Newton system to the relative
+    residual ``min(0.5, √‖g‖)`` (quadratic convergence near the optimum), then the ratio ``ρ``
+    of actual to predicted decrease accepts the step (``ρ > 1e-4``) and resizes the region
+    (×¼ below 0.25, ×2 above 0.75 at the boundary). When the model promises less than the
+    float resolution of ``m`` the ratio is rounding: the step is kept unless it raised ``m``
+    beyond that resolution, and the run stops (``rounding``). The history's
+    ``learning_rate`` is the radius and ``inner_steps`` the CG steps.
+    """
+    X, T, obj = problem.X, problem.T, problem.objective
+    p0 = obj.mask_bias(linear.Params(jnp.zeros((X.shape[1], s.n_outputs), X.dtype),
+                                     jnp.zeros((s.n_outputs,), X.dtype)))
+    unravel = flatten_util.ravel_pytree(p0)[1]
+    max_cg = min(MAX_CG, p0.W.size + p0.b.size)
+
+    def init(params):
+        m, g = obj.smooth_value_and_grad(params, X, T)
+        return NewtonState(jnp.maximum(jnp.linalg.norm(flat(g)), 1.0), g), m
+
+    def step(params, state: NewtonState, m, key):
+        g = flat(state.grad)
+        hvp = lambda v: flat(obj.hvp(params, X, T, unravel(v)))  # noqa: E731
+        gnorm = jnp.linalg.norm(g)
+        p, cg_steps = steihaug(g, hvp, state.radius, jnp.minimum(0.5, jnp.sqrt(gnorm)) * gnorm,
+                               max_cg)
+        predicted = -(g @ p + 0.5 * p @ hvp(p))
+        new = jax.tree.map(jnp.add, params, unravel(p))
+        m_new, g_new = obj.smooth_value_and_grad(new, X, T)
+        rho = (m - m_new) / jnp.where(predicted > 0, predicted, 1.0)
+        # the model promises less than the float resolution of m: nothing is left to gain in
+        # this precision (float32 near the optimum), and ρ is a ratio of rounding errors
+        exhausted = predicted <= float_resolution(m)
+        accept = jnp.isfinite(m_new) & (predicted > 0) & (
+            (rho > TR_ACCEPT) | (exhausted & not_above(m_new, m)))
+        pnorm = jnp.linalg.norm(p)
+        radius = jnp.where(rho < TR_SHRINK, TR_SHRINK * pnorm,
+                           jnp.where((rho > TR_GROW) & (pnorm >= 0.99 * state.radius),
+                                     2.0 * state.radius, state.radius))
+        radius = jnp.clip(radius, jnp.finfo(X.dtype).eps, 1e10)
+        grad = select(accept, g_new, state.grad)
+        return Step(select(accept, new, params), NewtonState(radius, grad),
+                    jnp.where(accept, m_new, m), grad, radius, accept | exhausted,
+                    jnp.where(exhausted, ROUNDING, RUNNING),
+                    inner_steps=cg_steps.astype(X.dtype))
+
+    return Solver(init, step)
+
+
+NEWTON = SolverRecord(
+    "newton", newton, "trust-region Newton-CG on the hand-derived Hessian-vector product",
+    curvature=True, learning_rate=False, stops=("tol", "grad_tol"), aliases=("newton-cg",),
+    default_for=("smooth",),
+    defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6))
+RECORDS = (NEWTON,)

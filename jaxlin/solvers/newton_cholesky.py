@@ -1,0 +1,73 @@
+"""Newton's method with the explicit Hessian, a Cholesky solve and a backtracking line search:
+for ``(d+1) K`` up to a few thousand. Full batch, smooth objectives."""
+from __future__ import annotations
+
+from jaxlin._lazy import module
+from jaxlin.records import (Hyper, Problem, Settings, Solver, SolverRecord, Step, not_above,
+                            select)
+from jaxlin.solvers.newton import NewtonState, flat
+
+jax, jnp = module("jax"), module("jax.numpy")
+flatten_util, hessian = module("jax.flatten_util"), module("jaxlin.hessian")
+
+
+def newton_direction(H, g):
+    """``p = −H⁻¹ g`` by a Cholesky solve. A singular ``H`` (an unpenalised multinomial
+    model: its scores may all shift by one constant) is solved again as ``H + λI`` with
+    ``λ = √ε · max|diag H|``, which leaves ``p`` out of ``H``'s null space (``g`` has no part
+    there); if that fails too, or ``p`` is no descent direction, ``p = −g``."""
+    def cholesky_solve(A):
+        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(A), True), -g)
+
+    def damped(_):
+        lam = jnp.sqrt(jnp.finfo(H.dtype).eps) * jnp.max(jnp.abs(jnp.diag(H)))
+        return cholesky_solve(H + lam * jnp.eye(H.shape[0], dtype=H.dtype))
+
+    p = cholesky_solve(H)
+    p = jax.lax.cond(jnp.all(jnp.isfinite(p)), lambda _: p, damped, None)
+    return jnp.where(jnp.all(jnp.isfinite(p)) & (g @ p < 0), p, -g)
+
+
+def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Newton's method with the explicit Hessian (:func:`jaxlin.hessian.hessian_matrix`), a
+    Cholesky solve and a backtracking (Armijo) line search. A Hessian that is not positive
+    definite falls back to the gradient direction. Values are compared up to their
+    rounding (:func:`jaxlin.records.not_above`)."""
+    X, T, obj = problem.X, problem.T, problem.objective
+
+    def init(params):
+        m, g = obj.smooth_value_and_grad(params, X, T)
+        return NewtonState(jnp.asarray(1.0, X.dtype), g), m
+
+    def step(params, state: NewtonState, m, key):
+        unravel = flatten_util.ravel_pytree(params)[1]
+        g = flat(state.grad)
+        p = newton_direction(hessian.hessian_matrix(obj, params, X, T), g)
+        slope = g @ p
+
+        def shrink(c):
+            a, _ = c
+            return a * 0.5, obj.smooth_value_and_grad(
+                jax.tree.map(lambda x, u: x + 0.5 * a * u, params, unravel(p)), X, T)[0]
+
+        def too_high(c):
+            a, m_a = c
+            return ~not_above(m_a, m + 1e-4 * a * slope) & (a > 1e-10)
+
+        m1 = obj.smooth_value_and_grad(jax.tree.map(jnp.add, params, unravel(p)), X, T)[0]
+        a, _ = jax.lax.while_loop(too_high, shrink, (jnp.asarray(1.0, X.dtype), m1))
+        new = jax.tree.map(lambda x, u: x + a * u, params, unravel(p))
+        m_new, g_new = obj.smooth_value_and_grad(new, X, T)
+        accept = jnp.isfinite(m_new) & not_above(m_new, m)
+        grad = select(accept, g_new, state.grad)
+        return Step(select(accept, new, params), NewtonState(a, grad),
+                    jnp.where(accept, m_new, m), grad, a, accept)
+
+    return Solver(init, step)
+
+
+NEWTON_CHOLESKY = SolverRecord(
+    "newton-cholesky", newton_cholesky, "Newton with the explicit Hessian (Cholesky, "
+    "backtracking)", curvature=True, learning_rate=False,
+    defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6))
+RECORDS = (NEWTON_CHOLESKY,)

@@ -59,45 +59,6 @@ def compile_options(nbytes: int):
     return None
 
 
-def host_permutation(n: int, key_words):
-    """``jax.random.permutation(key, n)`` computed with NumPy, bit for bit, for a threefry
-    key given by its two words: no program to trace, compile or load for a split made once.
-
-    JAX's algorithm: ``⌈3 ln n / ln(2³² − 1)⌉`` rounds, each splitting the key, drawing
-    32-bit sort keys (threefry-2x32 of the counters 0..n−1) and stably sorting by them.
-    Returns ``None`` where JAX is configured otherwise (threefry's non-partitionable
-    mode); the caller then asks JAX.
-    """
-    if not jax.config.jax_threefry_partitionable:
-        return None
-    key = np.asarray(key_words, np.uint32)
-    x = np.arange(n)
-    with np.errstate(over="ignore"):
-        for _ in range(int(np.ceil(3 * np.log(max(1, n)) / np.log(np.iinfo(np.uint32).max)))):
-            b1, b2 = _threefry2x32(key[0], key[1], np.zeros(2, np.uint32),
-                                   np.arange(2, dtype=np.uint32))
-            key, sub = np.array([b1[0], b2[0]]), (b1[1], b2[1])
-            s1, s2 = _threefry2x32(sub[0], sub[1], np.zeros(n, np.uint32),
-                                   np.arange(n, dtype=np.uint32))
-            x = x[np.argsort(s1 ^ s2, kind="stable")]
-    return x
-
-
-def _threefry2x32(k1, k2, x1, x2):
-    """The threefry-2x32 hash (20 rounds) of counter words ``(x1, x2)`` under key
-    ``(k1, k2)``, as JAX computes it, in NumPy ``uint32`` arithmetic."""
-    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
-    ks = (np.uint32(k1), np.uint32(k2), np.uint32(k1) ^ np.uint32(k2) ^ np.uint32(0x1BD11BDA))
-    x0, y = x1 + ks[0], x2 + ks[1]
-    for i in range(5):
-        for r in rotations[i % 2]:
-            x0 = x0 + y
-            y = x0 ^ ((y << np.uint32(r)) | (y >> np.uint32(32 - r)))
-        x0 = x0 + ks[(i + 1) % 3]
-        y = y + ks[(i + 2) % 3] + np.uint32(i + 1)
-    return x0, y
-
-
 def jit_for(fn, nbytes: int, static_argnames=()):
     """``jax.jit(fn)`` compiled with :func:`compile_options` for ``nbytes`` of data (one
     jitted object per distinct options, each with its own cache of compiled programs)."""
@@ -158,17 +119,6 @@ def put(a, dtype):
     if isinstance(a, jax.Array):
         return a if a.dtype == dtype else a.astype(dtype)
     return jax.device_put(np.asarray(a, dtype=np.dtype(dtype)))
-
-
-def threefry_words(key=None, seed: int = 0):
-    """The two ``uint32`` words of a threefry key — ``key``, or ``jax.random.key(seed)``
-    (``[0, seed]`` for ``0 ≤ seed < 2³²``) — or ``None`` for any other generator or seed."""
-    if key is None:
-        return _seed_words(seed)
-    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and \
-            str(jax.random.key_impl(key)) == "threefry2x32" and key.shape == ():
-        return np.asarray(jax.device_get(jax.random.key_data(key)), np.uint32)
-    return None
 
 
 def _seed_words(seed):

@@ -10,7 +10,7 @@ import csv
 import gzip
 import os
 import warnings
-from typing import NamedTuple, Optional, Sequence
+from typing import NamedTuple, Sequence
 
 import jax
 import numpy as np
@@ -197,27 +197,15 @@ class Split(NamedTuple):
     test_index: np.ndarray
 
 
-def _permutation_of_seed(n, seed):
-    return jax.random.permutation(jax.random.key(seed), n)
-
-
-def _permutation_of_key(n, key):
+def _permutation(n, key):
     return jax.random.permutation(key, n)
 
 
 def shuffled_rows(n: int, key=None, seed: int = 0) -> np.ndarray:
-    """``jax.random.permutation(key or jax.random.key(seed), n)``, bit for bit: computed on
-    the host for threefry keys (:func:`jaxlin.backend.host_permutation`, nothing compiled),
-    else as one compiled program (called eagerly it compiles four)."""
-    words = backend.threefry_words(key, seed)
-    perm = None if words is None else backend.host_permutation(n, words)
-    if perm is not None:
-        return perm
-    if key is not None:
-        return np.asarray(backend.jit_for(_permutation_of_key, 4 * n, ("n",))(n, key))
-    if 0 <= seed < 2 ** 31:
-        return np.asarray(backend.jit_for(_permutation_of_seed, 4 * n, ("n",))(n, np.int32(seed)))
-    return np.asarray(jax.random.permutation(jax.random.key(seed), n))
+    """``jax.random.permutation(key or jax.random.key(seed), n)`` as one compiled program (one
+    small program per row count; called eagerly, JAX would compile several)."""
+    key = backend.random_key(seed) if key is None else key
+    return np.asarray(backend.jit_for(_permutation, 4 * n, ("n",))(n, key))
 
 
 def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0,
@@ -316,18 +304,6 @@ def prepare(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0, strati
     return Prepared(st.transform(s.X_train), st.transform(s.X_test), s.y_train, s.y_test, st)
 
 
-# ---------------------------------------------------------------- the command line's data step
-
-class Labelled(NamedTuple):
-    """A dataset ready to train on: features, labels ``0..C−1`` and the names of both."""
-
-    X: np.ndarray
-    y: np.ndarray  # (N,) int64 in 0..C−1
-    feature_names: list
-    class_names: list
-    name: str
-
-
 def is_idx(path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -337,90 +313,3 @@ def is_idx(path) -> bool:
     if head[:2] == b"\x1f\x8b":
         return "idx" in os.path.basename(path).lower()
     return len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in (8, 9, 11, 12, 13, 14)
-
-
-def _raw_table(spec: str, target=None, drop=(), labels=None):
-    """``(X, y_raw, feature_names, class_names or None, name)`` from a bundled name or a file."""
-    from jaxlin import datasets
-
-    if spec.lower() in datasets.NAMES and not os.path.exists(spec):
-        if target is not None or drop:
-            raise ValueError("--target/--drop apply to CSV files, not to the bundled "
-                             f"dataset {spec!r}")
-        d = datasets.load(spec)
-        return d.X, d.y, d.feature_names, d.class_names, d.name
-    if not os.path.exists(spec):
-        raise FileNotFoundError(f"--data: no such file or bundled dataset: {spec!r} "
-                                f"(bundled: {', '.join(datasets.NAMES)})")
-    if is_idx(spec):
-        if labels is None:
-            guess = spec.replace("images-idx3", "labels-idx1")
-            if guess == spec or not os.path.exists(guess):
-                raise ValueError(f"--labels: give the IDX labels file for the images {spec!r}")
-            labels = guess
-        t = read_idx_pair(spec, labels)
-        return t.X, t.y, t.feature_names, None, os.path.basename(spec)
-    if spec.endswith(".npy"):
-        t = read_npy(spec, target=target, drop=list(drop))
-        return t.X, t.y, t.feature_names, None, os.path.basename(spec)
-    t = read_csv(spec, target=target, drop=list(drop))
-    return t.X, t.y, t.feature_names, None, os.path.basename(spec)
-
-
-def load_labelled(spec: str, target=None, drop=(), labels=None) -> Labelled:
-    """A bundled dataset (by name) or a CSV/IDX/.npy file, with labels encoded as ``0..C−1``.
-
-    Raises ``ValueError`` for a target that is not class labels or holds a single class.
-    """
-    X, y_raw, feature_names, class_names, name = _raw_table(spec, target, drop, labels)
-    if y_raw.dtype.kind == "f" and np.any(y_raw != np.round(y_raw)) and \
-            len(np.unique(y_raw)) > 20:
-        raise ValueError(f"--target: the column has {len(np.unique(y_raw))} distinct "
-                         "non-integer values; a classifier needs class labels")
-    y, class_names = encode_class_labels(y_raw, class_names)
-    if len(class_names) < 2:
-        raise ValueError("y: the target has a single class; a classifier needs at least two")
-    return Labelled(X, y, list(feature_names), class_names, name)
-
-
-def encode_class_labels(y_raw, class_names=None):
-    """Labels of any numeric values → ``0..C−1`` and the class names (the sorted values)."""
-    values = np.unique(y_raw)
-    if class_names is not None and np.array_equal(values, np.arange(len(values))):
-        return y_raw.astype(np.int64), list(class_names)[: max(len(values), len(class_names))]
-    y = np.searchsorted(values, y_raw).astype(np.int64)
-    names = [str(int(v)) if float(v).is_integer() else str(v) for v in values]
-    return y, names
-
-
-class TrainingSplit(NamedTuple):
-    """Train / validation / test rows; ``standardizer`` fitted on the training rows only.
-
-    ``X_*`` are the raw features; ``X_val``/``y_val`` are ``None`` without a validation share.
-    """
-
-    X_train: np.ndarray
-    y_train: np.ndarray
-    X_val: Optional[np.ndarray]
-    y_val: Optional[np.ndarray]
-    X_test: np.ndarray
-    y_test: np.ndarray
-    standardizer: Standardizer
-
-
-def training_split(X, y, train_fraction: float = 2 / 3, validation_fraction: float = 0.0,
-                   seed: int = 0, stratify: bool = False,
-                   standardize: bool = True) -> TrainingSplit:
-    """Shuffle and split into train and test, then hold out ``validation_fraction`` of the
-    training rows; the standardiser uses the remaining training rows only."""
-    s = train_test_split(X, y, train_fraction, seed=seed, stratify=stratify)
-    X_train, y_train, X_val, y_val = s.X_train, s.y_train, None, None
-    if validation_fraction > 0:
-        inner = train_test_split(X_train, y_train, 1.0 - validation_fraction, seed=seed + 1)
-        X_train, X_val, y_train, y_val = inner.X_train, inner.X_test, inner.y_train, inner.y_test
-    if len(np.unique(y_train)) < 2:
-        raise ValueError("y: the training split holds a single class; use a larger "
-                         "--train-fraction or --stratify")
-    st = Standardizer.fit(X_train) if standardize else \
-        Standardizer(np.zeros(np.shape(X)[1]), np.ones(np.shape(X)[1]))
-    return TrainingSplit(X_train, y_train, X_val, y_val, s.X_test, s.y_test, st)

@@ -32,19 +32,6 @@ from jaxlin.verification import (AUTODIFF_TOL, FD_TOL, Row, central_differences,
 
 ERRATA_TOL = 1e-8  # errata mix float arithmetic and 3-decimal classic values
 
-# the docs page that states each loss's derivation
-LOSS_DOCS = {"squared_error": "losses.md#squared-error", "squared_error_step":
-             "corrections.md#step-activation", "squared_error_sigmoid": "losses.md#squared-error-"
-             "through-a-sigmoid", "binary_cross_entropy": "losses.md#binary-cross-entropy",
-             "log_likelihood": "losses.md#log-likelihood", "one_vs_rest_logistic":
-             "losses.md#binary-cross-entropy", "softmax_cross_entropy":
-             "losses.md#softmax-cross-entropy", "multiclass_hinge": "losses.md#hinge-losses",
-             "multiclass_perceptron": "losses.md#hinge-losses", "multiclass_squared_hinge":
-             "losses.md#hinge-losses", "hinge": "losses.md#hinge-losses", "squared_hinge":
-             "losses.md#hinge-losses", "crammer_singer_hinge": "losses.md#hinge-losses",
-             "perceptron_criterion": "losses.md#hinge-losses"}
-
-
 class Erratum(NamedTuple):
     """One reading of a classic formula: ``passed`` says whether it agrees with the reference."""
 
@@ -281,8 +268,7 @@ def run(seed: int = 0) -> Report:
         *outs, extras = run_all(jobs + [(_extras, None, _extras_inputs(seed))])
     for (loss, k), out in zip(keys, outs):
         group, _ = judge(loss, k, out)
-        docs = LOSS_DOCS.get(loss.name, "")
-        rows += [r._replace(name=f"{loss.name}: {r.name}", docs=docs if i == 0 else "")
+        rows += [r._replace(name=f"{loss.name}: {r.name}", docs=loss.docs if i == 0 else "")
                  for i, r in enumerate(group)]
     for name, (hand, auto, fd) in extras["checks"].items():
         formula, docs = FORMULAS[name]

@@ -42,6 +42,7 @@ class _LossFields(NamedTuple):
     curvature: Optional[Callable] = None
     spec: str = ""
     curvature_product: Optional[Callable] = None
+    docs: str = ""
 
 
 class Loss(_LossFields):
@@ -71,6 +72,8 @@ class Loss(_LossFields):
       curvature_product: ``(z, y, u) -> (K,)`` the product ``(∂²L/∂z²) u`` for a loss that
         is not element-wise (softmax): Hessian-vector products and Newton's method use it,
         or ``curvature ⊙ u`` when only ``curvature`` is given.
+      docs: where its derivation is written, ``"page.md#section"`` under ``docs/`` (the
+        row of ``jaxlin check`` that proves it links there).
     """
 
     __slots__ = ()
@@ -436,44 +439,58 @@ LOSSES: dict[str, Loss] = {
     for loss in [
         Loss("squared_error", squared_error, delta_squared_error, "real",
              "(y − z)²", "−2 (y − z)", convex=True,
-             curvature=curvature_squared_error, spec="a"),
+             curvature=curvature_squared_error, spec="a",
+             docs="losses.md#squared-error"),
         Loss("squared_error_step", squared_error_step, delta_squared_error_step, "binary",
              "(y − step(z))²", "−2 (y − step(z))  [straight-through]", convex=False,
-             surrogate=_squared_error_step_surrogate, kink_distance=_kink_step, spec="b"),
+             surrogate=_squared_error_step_surrogate, kink_distance=_kink_step, spec="b",
+             docs="corrections.md#step-activation"),
         Loss("squared_error_sigmoid", squared_error_sigmoid, delta_squared_error_sigmoid,
              "binary", "(y − σ(z))²", "−2 σ(z)(1−σ(z)) (y − σ(z))", convex=False,
-             curvature=curvature_squared_error_sigmoid, spec="c"),
-        Loss("binary_cross_entropy", target="binary", spec="d", **_BCE),
+             curvature=curvature_squared_error_sigmoid, spec="c",
+             docs="losses.md#squared-error-through-a-sigmoid"),
+        Loss("binary_cross_entropy", target="binary", spec="d", **_BCE,
+             docs="losses.md#binary-cross-entropy"),
         Loss("log_likelihood", log_likelihood, delta_log_likelihood, "binary",
              "y ln σ(z) + (1−y) ln(1−σ(z))  [maximised]", "y − σ(z)", convex=True,
-             maximise=True, spec="e", curvature=curvature_log_likelihood),
-        Loss("one_vs_rest_logistic", target="onehot", min_classes=2, spec="f", **_BCE),
+             maximise=True, spec="e", curvature=curvature_log_likelihood,
+             docs="losses.md#log-likelihood"),
+        Loss("one_vs_rest_logistic", target="onehot", min_classes=2, spec="f", **_BCE,
+             docs="losses.md#binary-cross-entropy"),
         Loss("softmax_cross_entropy", softmax_cross_entropy, delta_softmax_cross_entropy,
              "onehot", "logsumexp(z − z_y)", "softmax(z) − y", convex=True,
              min_classes=2, spec="g",
-             curvature_product=curvature_product_softmax_cross_entropy),
+             curvature_product=curvature_product_softmax_cross_entropy,
+             docs="losses.md#softmax-cross-entropy"),
         Loss("multiclass_hinge", multiclass_hinge, delta_multiclass_hinge, "onehot",
              "Σ_{j≠y} max(0, z_j − z_y + 1)  [Weston–Watkins]",
              "δ_j = 1[z_j − z_y + 1 > 0], δ_y = −Σ_{j≠y} δ_j", convex=True, min_classes=2,
-             kink_distance=_kink_ww(1.0), spec="h"),
+             kink_distance=_kink_ww(1.0), spec="h",
+             docs="losses.md#hinge-losses"),
         Loss("multiclass_perceptron", multiclass_perceptron, delta_multiclass_perceptron,
              "onehot", "Σ_{j≠y} max(0, z_j − z_y)", "δ_j = 1[z_j − z_y > 0], δ_y = −Σ_{j≠y} δ_j",
-             convex=True, min_classes=2, kink_distance=_kink_ww(0.0), spec="i"),
+             convex=True, min_classes=2, kink_distance=_kink_ww(0.0), spec="i",
+             docs="losses.md#hinge-losses"),
         Loss("multiclass_squared_hinge", multiclass_squared_hinge,
              delta_multiclass_squared_hinge, "onehot", "Σ_{j≠y} max(0, z_j − z_y + 1)²",
              "δ_j = 2 max(0, z_j − z_y + 1), δ_y = −Σ_{j≠y} δ_j", convex=True,
-             min_classes=2, spec="j"),
+             min_classes=2, spec="j",
+             docs="losses.md#hinge-losses"),
         Loss("hinge", hinge, delta_hinge, "binary", "max(0, 1 − s z), s = 2y − 1",
-             "−s 1[1 − s z > 0]", convex=True, kink_distance=_kink_hinge, spec="binary hinge"),
+             "−s 1[1 − s z > 0]", convex=True, kink_distance=_kink_hinge, spec="binary hinge",
+             docs="losses.md#hinge-losses"),
         Loss("perceptron_criterion", perceptron_criterion, delta_perceptron_criterion,
              "binary", "max(0, −s z), s = 2y − 1", "−s 1[s z ≤ 0]", convex=True,
-             kink_distance=_kink_step, spec="perceptron criterion"),
+             kink_distance=_kink_step, spec="perceptron criterion",
+             docs="losses.md#hinge-losses"),
         Loss("squared_hinge", squared_hinge, delta_squared_hinge, "binary",
              "max(0, 1 − s z)², s = 2y − 1", "−2 s max(0, 1 − s z)", convex=True,
-             spec="binary squared hinge"),
+             spec="binary squared hinge",
+             docs="losses.md#hinge-losses"),
         Loss("crammer_singer_hinge", crammer_singer_hinge, delta_crammer_singer_hinge,
              "onehot", "max(0, 1 + max_{j≠y} z_j − z_y)", "e_{j*} − e_y if active",
-             convex=True, min_classes=2, kink_distance=_kink_cs, spec="Crammer–Singer"),
+             convex=True, min_classes=2, kink_distance=_kink_cs, spec="Crammer–Singer",
+             docs="losses.md#hinge-losses"),
     ]
 }
 

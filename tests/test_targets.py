@@ -1,5 +1,4 @@
 """Labels are converted once, at the boundary, with clear errors."""
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from jaxlin import decision
 from jaxlin.cache import enable_compilation_cache
-from jaxlin.driver import DIVERGED, MAX_EPOCHS
+from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.training import FitResult
@@ -44,6 +44,14 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
+        X, y, classes, y_enc = self._fit_inputs(X, y)
+        warm = getattr(self, "warm_start", False) and self._fitted_for(X.shape[1], classes)
+        self.classes_ = classes
+        return self._train(X, y, y_enc, sample_weight, warm, {})
+
+    def _fit_inputs(self, X, y):
+        """The shared start of every ``fit``: the compilation cache on, ``X`` and ``y``
+        validated, ``(X, y, classes, y encoded as 0..C−1)``; fewer than 2 classes refused."""
         enable_compilation_cache()  # refits and cross-validation reuse compiled programs
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
         check_classification_targets(y)
@@ -52,9 +60,18 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data "
                 f"contains only one class: {classes[0]!r}")
-        warm = getattr(self, "warm_start", False) and self._fitted_for(X.shape[1], classes)
-        self.classes_ = classes
-        return self._train(X, y, y_enc, sample_weight, warm, {})
+        return X, y, classes, y_enc
+
+    def _sample_weights(self, X, y, y_enc, sample_weight):
+        """``(N,)`` float64 weights: ``sample_weight`` times ``class_weight`` (``"balanced"``
+        counts the classes with the sample weights, as scikit-learn)."""
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if getattr(self, "class_weight", None) is not None:
+            sw = sw * compute_class_weight(self.class_weight, classes=self.classes_, y=y,
+                                           sample_weight=sw)[y_enc]
+        if sw.sum() <= 0:
+            raise ValueError("sample_weight: all weights are zero")
+        return sw
 
     def _fitted_for(self, n_features, classes) -> bool:
         """Whether the current coefficients can start a fit on these features and classes."""
@@ -73,14 +90,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         settings over the estimator's own (``partial_fit``: one epoch); ``chunk``: the rows
         are one chunk of the data, which may show fewer classes than ``classes_``."""
         n_classes = len(self.classes_)
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if getattr(self, "class_weight", None) is not None:
-            # as scikit-learn: "balanced" counts the classes with the sample weights
-            cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y,
-                                      sample_weight=sw)
-            sw = sw * cw[y_enc]
-        if sw.sum() <= 0:
-            raise ValueError("sample_weight: all weights are zero")
+        sw = self._sample_weights(X, y, y_enc, sample_weight)
         kwargs = {**self._solver_kwargs(n_classes, float(sw.sum())), **overrides}
         loss = self._loss(n_classes)
         if warm:

@@ -1,7 +1,6 @@
 """LogisticRegressionCV: every fold × C (× l1_ratio) trained in one compiled program."""
 from __future__ import annotations
 
-import inspect
 import warnings
 from numbers import Integral
 
@@ -9,19 +8,16 @@ import jax
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
+from sklearn import config_context
+from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from jaxlin.cache import enable_compilation_cache
-from jaxlin.driver import DIVERGED, MAX_EPOCHS
+from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.selection import held_out_scores
 from jaxlin.sklearn._base import _penalty, _seed, _symmetric
-from jaxlin.sklearn._estimators import LogisticRegression
+from jaxlin.sklearn._estimators import DEFAULT_SOLVER, LogisticRegression
 from jaxlin.training import FitResult, fit_many
 
 
@@ -35,7 +31,8 @@ class LogisticRegressionCV(LogisticRegression):
 
     As scikit-learn's: ``Cs`` (a number of values on a log scale from 1e-4 to 1e4, or the
     values), ``cv`` (a number of stratified folds, a splitter or an iterable of splits),
-    ``l1_ratios`` (elastic-net mixes; they need a first-order ``solver`` such as ``"gd"``),
+    ``l1_ratios`` (elastic-net mixes: scikit-learn's ``saga`` runs FISTA for them, as does
+    ``solver="fista"``; Newton and L-BFGS need ``l1_ratio = 0``),
     ``scoring`` (``None``: accuracy), ``refit``. Every fold × C × l1_ratio model is trained in
     **one** compiled program (:func:`jaxlin.fit_many`, the folds as 0/1 weights of the mean,
     each with scikit-learn's ``C`` scaling by its own training rows). The best point is the
@@ -57,7 +54,7 @@ class LogisticRegressionCV(LogisticRegression):
     }
 
     def __init__(self, *, Cs=10, l1_ratios=None, fit_intercept=True, cv=None, scoring=None,
-                 solver="newton", tol=1e-4, max_iter=100, learning_rate="auto",
+                 solver=DEFAULT_SOLVER, tol=1e-4, max_iter=100, learning_rate="auto",
                  class_weight=None, refit=True, random_state=None, penalty="deprecated",
                  dual=False, intercept_scaling=1.0, verbose=0, n_jobs=None,
                  use_legacy_attributes=True):
@@ -82,17 +79,8 @@ class LogisticRegressionCV(LogisticRegression):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
-        enable_compilation_cache()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
-        check_classification_targets(y)
-        self.classes_, y_enc = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError("This solver needs samples of at least 2 classes in the data, "
-                             f"but the data contains only one class: {self.classes_[0]!r}")
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if self.class_weight is not None:
-            sw = sw * compute_class_weight(self.class_weight, classes=self.classes_, y=y,
-                                           sample_weight=sw)[y_enc]
+        X, y, self.classes_, y_enc = self._fit_inputs(X, y)
+        sw = self._sample_weights(X, y, y_enc, sample_weight)
         self.Cs_ = (np.logspace(-4, 4, self.Cs) if isinstance(self.Cs, Integral)
                     else np.asarray(self.Cs, dtype=float).ravel())
         if self.Cs_.size == 0 or not np.all(self.Cs_ > 0):
@@ -167,9 +155,9 @@ class LogisticRegressionCV(LogisticRegression):
                 len(self.classes_)), tw, "accuracy", sw,
                 len(self.classes_) if len(self.classes_) > 2 else None)
         else:
-            scorer, W, b = self._fold_scorer(), *self._coefs(path, X.dtype)
-            s = np.array([scorer(self._fixed(W[m], b[m]), X[tw[m] == 0], y[tw[m] == 0])
-                          for m in range(len(tw))])
+            scorer, W, b = get_scorer(self.scoring), *self._coefs(path, X.dtype)
+            s = np.array([self._fold_score(scorer, self._fixed(W[m], b[m]), X[tw[m] == 0],
+                                           y[tw[m] == 0]) for m in range(len(tw))])
         return s.reshape(len(train), len(self.Cs_), len(ratios))
 
     def score(self, X, y, sample_weight=None):
@@ -179,20 +167,24 @@ class LogisticRegressionCV(LogisticRegression):
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
         return get_scorer(self.scoring)(self, X, y, **kwargs)
 
-    def _fold_scorer(self):
-        """The scorer of the held-out folds. A fold may miss some classes, so a metric that
-        takes ``labels`` gets all the classes (and, for two, ``pos_label=classes_[1]``), as
-        scikit-learn's own cross-validation path does."""
-        scorer = get_scorer(self.scoring)
-        func = getattr(scorer, "_score_func", None)
-        params = inspect.signature(func).parameters if func is not None else {}
-        if "labels" not in params:
-            return scorer
-        extra = {"pos_label": self.classes_[-1]} if len(self.classes_) <= 2 \
-            and "pos_label" in params else {}
-        return make_scorer(func, greater_is_better=scorer._sign == 1,
-                           response_method=scorer._response_method, labels=self.classes_,
-                           **extra, **getattr(scorer, "_kwargs", {}))
+    def _fold_score(self, scorer, est, X, y):
+        """One held-out fold's score. A fold may miss some classes, so a metric that takes
+        ``labels`` gets all the classes (and, for two, ``pos_label=classes_[1]``), as
+        scikit-learn's own cross-validation path does — passed as the scorer's public keyword
+        arguments; a metric that takes neither is called as it is."""
+        if len(np.unique(y)) == len(self.classes_):
+            return scorer(est, X, y)
+        extras = [{"labels": self.classes_}, {}]
+        if len(self.classes_) == 2:
+            extras.insert(0, {"labels": self.classes_, "pos_label": self.classes_[-1]})
+        with config_context(enable_metadata_routing=True):
+            for kwargs in extras[:-1]:
+                try:
+                    return scorer(est, X, y, **kwargs)
+                except TypeError as exc:  # the metric has no such parameter
+                    if not any(k in str(exc) for k in kwargs):
+                        raise
+        return scorer(est, X, y)
 
     def _coefs(self, params, dtype):
         """Each model's ``(coef (C, d), intercept (C,))`` in scikit-learn's layout."""

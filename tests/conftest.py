@@ -20,3 +20,43 @@ jax.config.update("jax_enable_x64", True)
 @pytest.fixture
 def key():
     return jax.random.key(20261122)
+
+
+# Every compiled XLA:CPU program keeps its machine code in memory mappings (about 200 for an
+# L-BFGS run), and a process may hold at most vm.max_map_count of them (65,530 by default):
+# the suite compiles thousands of programs, so each worker lets go of the compiled programs
+# after each test module, and within a module once the mappings pass half the limit.
+_MAP_LIMIT = 30_000
+_seen = {"tests": 0}
+
+
+def _release_compiled_programs():
+    import gc
+
+    from jaxlin import backend
+
+    jax.clear_caches()
+    backend._jitted.cache_clear()
+    gc.collect()
+
+
+def _mappings() -> int:
+    try:
+        with open("/proc/self/maps", "rb") as fh:
+            return fh.read().count(b"\n")
+    except OSError:  # not Linux: no such limit to watch
+        return 0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_programs_per_module():
+    yield
+    _release_compiled_programs()
+
+
+@pytest.fixture(autouse=True)
+def _bounded_mappings():
+    yield
+    _seen["tests"] += 1
+    if _seen["tests"] % 10 == 0 and _mappings() > _MAP_LIMIT:
+        _release_compiled_programs()

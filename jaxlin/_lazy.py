@@ -1,8 +1,8 @@
 """Modules imported on first use.
 
-The solver registry (:mod:`jaxlin.solvers`) is read by ``jaxlin --help`` to list the solvers
+The solver registry (``jaxlin.solvers``) is read by ``jaxlin --help`` to list the solvers
 and their defaults, which must not cost the half second of importing JAX and optax. A solver
-module therefore names JAX through :func:`module`: the record beside its code is plain data,
+module therefore names JAX through ``module``: the record beside its code is plain data,
 and the import happens the first time the code runs (at trace time, once).
 """
 from __future__ import annotations

@@ -33,7 +33,7 @@ def step_grad(z, threshold=0.0):
     """``g'(z) = 0`` almost everywhere (undefined at ``z = t``; we return 0).
 
     This is why the perceptron rule is not a gradient of the step objective:
-    see :func:`step_straight_through` (correction E1).
+    see ``step_straight_through`` (correction E1).
     """
     return jnp.zeros_like(z)
 

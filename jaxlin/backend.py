@@ -1,15 +1,15 @@
 """Which device the arithmetic runs on, and the two rules that depend on it.
 
 * **CPU-specific optimisations** (the one-pass blocked gradient sized for CPU caches, the
-  layout barrier of :func:`jaxlin.linear.contract`) apply only on the CPU
-  (:func:`cpu_tricks`); on GPU and TPU the plain fused form is left to XLA.
-* **The precision rule** (:func:`compute_dtype`, :func:`precision`): data is computed in
-  the floating type asked for (``dtype=`` of :func:`jaxlin.fit`, or the type of ``X`` in the
+  layout barrier of ``jaxlin.linear.contract``) apply only on the CPU
+  (``cpu_tricks``); on GPU and TPU the plain fused form is left to XLA.
+* **The precision rule** (``compute_dtype``, ``precision``): data is computed in
+  the floating type asked for (``dtype=`` of ``jaxlin.fit``, or the type of ``X`` in the
   scikit-learn bridge). float64 is honoured on CPU and GPU through JAX's *scoped* x64 mode,
   so no global flag is needed; a TPU has no native float64, so there float64 becomes
   float32 with one warning. See the docs page "Running on accelerators".
 
-The platform is asked of JAX each time (a stub in a test replaces :func:`platform`).
+The platform is asked of JAX each time (a stub in a test replaces ``platform``).
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def compile_options(nbytes: int):
 
 
 def jit_for(fn, nbytes: int, static_argnames=()):
-    """``jax.jit(fn)`` compiled with :func:`compile_options` for ``nbytes`` of data (one
+    """``jax.jit(fn)`` compiled with ``compile_options`` for ``nbytes`` of data (one
     jitted object per distinct options, each with its own cache of compiled programs)."""
     return _jitted(fn, compile_options(nbytes), tuple(static_argnames))
 
@@ -146,7 +146,7 @@ def random_key(seed):
 
 def computes_in_dtype(fn):
     """Decorate an entry point with a ``dtype=`` argument: the dtype is resolved by
-    :func:`compute_dtype` and the whole call runs in :func:`precision` of it."""
+    ``compute_dtype`` and the whole call runs in ``precision`` of it."""
     @functools.wraps(fn)
     def wrapped(*args, dtype=None, **kwargs):
         dt = compute_dtype(dtype)

@@ -4,7 +4,7 @@ A compiled XLA program is stored on disk under a key of its computation, shapes,
 and the jax/jaxlib version, and read back by the next process that builds the same program:
 the second ``jaxlin train`` or ``jaxlin check`` skips most of its compilation. The command
 line and the scikit-learn bridge turn it on by default; library users call
-:func:`enable_compilation_cache`.
+``enable_compilation_cache``.
 
 Where: ``$JAXLIN_CACHE_DIR`` if set (``off`` disables it), else ``$XDG_CACHE_HOME/jaxlin``,
 else ``~/.cache/jaxlin``. A cache the user configured for JAX itself
@@ -36,7 +36,7 @@ def default_path():
 
 
 def enable_compilation_cache(path=None):
-    """Turn on JAX's persistent compilation cache at ``path`` (default :func:`default_path`).
+    """Turn on JAX's persistent compilation cache at ``path`` (default ``default_path``).
 
     Returns the folder in use, or ``None`` when the cache stays off (disabled, or the folder
     is unusable). Calling it again is harmless; a cache already configured for JAX wins.

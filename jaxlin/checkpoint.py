@@ -1,6 +1,6 @@
 """Checkpoints of a training run, and the stop request of an interrupt.
 
-A checkpoint is one ``.npz`` file, written atomically (:mod:`jaxlin.atomic`: temporary file,
+A checkpoint is one ``.npz`` file, written atomically (``jaxlin.atomic``: temporary file,
 fsync, rename) with no pickle: the driver's whole loop state — parameters, the optimiser's
 state, the PRNG key (as its raw key data), the epoch, the history — as numbered arrays, and a
 JSON record of where the run stands and of its *fingerprint*: a digest of the data and every
@@ -8,9 +8,9 @@ setting that shapes the run. A checkpoint is loaded only into a run with the sam
 fingerprint, so resuming continues exactly the interrupted run and gives its final
 parameters bit for bit.
 
-The command line turns Ctrl-C into a *stop request* (:func:`stop_requested`): chunked loops
+The command line turns Ctrl-C into a *stop request* (``stop_requested``): chunked loops
 finish the current chunk, write their checkpoint if one was asked for, and raise
-:class:`Interrupted`.
+``Interrupted``.
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def stop_requested() -> bool:
 
 class chunked_loop:
     """Marks a loop that honours stop requests between its chunks (see
-    :class:`catch_interrupts`)."""
+    ``catch_interrupts``)."""
 
     def __enter__(self):
         _STOP["chunked"] += 1
@@ -62,7 +62,7 @@ class chunked_loop:
 
 
 class catch_interrupts:
-    """Within this context, SIGINT during a :class:`chunked_loop` requests a stop after the
+    """Within this context, SIGINT during a ``chunked_loop`` requests a stop after the
     current chunk instead of raising ``KeyboardInterrupt``; elsewhere, and at a second
     SIGINT, it raises ``KeyboardInterrupt`` as usual. Only in the main thread."""
 
@@ -97,7 +97,7 @@ def digest(*arrays) -> str:
 
 
 def fingerprint(**parts) -> dict:
-    """The record a checkpoint must match: each part as text (arrays by :func:`digest`)."""
+    """The record a checkpoint must match: each part as text (arrays by ``digest``)."""
     out = {}
     for name, value in parts.items():
         if isinstance(value, (np.ndarray, jax.Array)):
@@ -170,7 +170,7 @@ def load(path, template, fp: dict):
 
 
 class Checkpointing(NamedTuple):
-    """Where and how often a chunked run writes its checkpoint (:mod:`jaxlin.checkpoint`).
+    """Where and how often a chunked run writes its checkpoint (``jaxlin.checkpoint``).
 
     ``every``: chunks between writes (the last chunk and an interrupt always write);
     ``resume``: start from the file when it exists; ``fingerprint``: what it must match.
@@ -197,7 +197,9 @@ class Checkpointing(NamedTuple):
     def for_run(self, problem, hyper, settings, model_axes) -> "Checkpointing":
         """With the fingerprint of this run: its data, numbers and static settings."""
         o = problem.objective
-        data = [problem.X, problem.T, problem.X_val, problem.T_val, o.sample_weight]
+        data = [a for part in (problem.X, problem.T, problem.X_val, problem.T_val,
+                               o.sample_weight)
+                for a in (jax.tree.leaves(part) if part is not None else [None])]
         numbers = [jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key)
                    else a for a in jax.tree.leaves((hyper, o.penalty))]
         opt = settings.optimizer

@@ -89,7 +89,7 @@ def _cmd_check(args) -> int:
 
 
 def _check_user_loss(args) -> int:
-    """``jaxlin check --loss MODULE:ATTR``: :func:`jaxlin.verify` on a user's loss."""
+    """``jaxlin check --loss MODULE:ATTR``: ``jaxlin.verify`` on a user's loss."""
     from jaxlin.losses import load_loss
     from jaxlin.verification import verify
 
@@ -177,7 +177,7 @@ def _optimizer(args, spec, n_classes, loss):
 
 
 def _train_options(args, spec, loss, n_classes, n_train, default_l2):
-    """The validated :class:`~jaxlin.options.Options` of ``jaxlin train`` and the penalty's
+    """The validated ``Options`` of ``jaxlin train`` and the penalty's
     description: the user's flags over the per-optimiser defaults."""
     from jaxlin.options import Options
 
@@ -245,7 +245,7 @@ def _cmd_train(args) -> int:
     spec = _model_spec(args.model)
     if args.plot:
         _require_matplotlib()
-    table = tables.load_labelled(args.data, args.target, _drop(args), args.labels)
+    table = _load_table(args)
     n_classes = len(table.class_names)
     loss = _loss(args, spec, n_classes)
     defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
@@ -257,14 +257,17 @@ def _cmd_train(args) -> int:
                                     defaults.get("l2"))
     res, seconds = _fit(args, split, loss, opts, spec, n_classes)
     st = split.standardizer
+    encoding = None if table.encoding is None else table.encoding._replace(
+        fill=None if split.fill is None else tuple(split.fill.tolist())).to_json()
     model = TrainedModel(args.model, loss, np.asarray(res.params.W, np.float64),
                          np.asarray(res.params.b, np.float64), st.mean, st.scale,
-                         table.feature_names, table.class_names)
+                         table.feature_names, table.class_names, encoding)
     settings = {"data": args.data, "model": args.model, "loss": args.loss, **opts._asdict(),
                 "seed": args.seed,
                 "train_fraction": args.train_fraction, "stratify": args.stratify,
                 "validation_fraction": args.validation_fraction,
-                "standardize": bool(standardize), "devices": args.devices}
+                "standardize": bool(standardize), "devices": args.devices,
+                "sparse": sparse_data(table.X)}
     for unshown in ("fit_intercept", "memory_size", "one_vs_rest"):
         settings.pop(unshown)
     data_info = {"name": table.name, "n_rows": int(table.X.shape[0]),
@@ -276,6 +279,26 @@ def _cmd_train(args) -> int:
                        pen_text, seconds)
     _write_outputs(args, rep, model, split, t_start)
     return 0
+
+
+def _load_table(args):
+    """The labelled table of ``--data`` and its column options; what was decided for the
+    user (columns one-hot encoded, rows dropped) is said on stderr."""
+    from jaxlin import tables
+
+    table = tables.load_labelled(args.data, args.target, _drop(args), args.labels,
+                                 features=_names(args.features),
+                                 categorical=_names(args.categorical), impute=args.impute,
+                                 format=args.format)
+    if not args.quiet:
+        for notice in table.notices:
+            print(f"jaxlin train: {notice}", file=sys.stderr)
+    return table
+
+
+def sparse_data(X) -> bool:
+    """Whether ``X`` is a sparse matrix (without importing JAX for a dense one)."""
+    return type(X).__module__.startswith("scipy.sparse")
 
 
 def _loss(args, spec, n_classes):
@@ -307,7 +330,12 @@ def _require_matplotlib():
 
 
 def _drop(args):
-    return [c.strip() for item in args.drop for c in item.split(",") if c.strip()]
+    return _names(args.drop)
+
+
+def _names(items):
+    """Column names from repeated and comma-separated flags (``[]`` when none)."""
+    return [c.strip() for item in items or () for c in item.split(",") if c.strip()]
 
 
 def _write_outputs(args, rep, model, split, t_start):
@@ -349,10 +377,7 @@ def _cmd_predict(args) -> int:
     from jaxlin import model_io
 
     model = model_io.load(args.model)
-    path = args.data
-    if not os.path.exists(path):
-        raise UserError(f"--data: no such file: {path}")
-    X = _prediction_features(path, model)
+    X = _prediction_features(args, model)
     pred = model.predict(X)
     proba = model.predict_proba(X)
     lines = ["row,prediction" + "".join(f",p_{c}" for c in model.class_names)
@@ -371,71 +396,134 @@ def _cmd_predict(args) -> int:
     return 0
 
 
-def _prediction_features(path, model):
-    """The model's feature columns of an IDX, ``.npy`` or CSV file (by name when the file
-    names its columns); the columns it leaves out are named on stderr."""
+def _prediction_features(args, model):
+    """The model's features from ``--data``: a bundled dataset, an svmlight, IDX or ``.npy``
+    file, or a CSV (through the model's saved encoding when it has one; else its columns
+    matched by name); the columns it leaves out are named on stderr."""
     from jaxlin import data as jdata
+    from jaxlin import datasets, svmlight
 
+    path = args.data
+    if path.lower() in datasets.NAMES and not os.path.exists(path):
+        return datasets.load(path).X
+    if not os.path.exists(path):
+        raise UserError(f"--data: no such file or bundled dataset: {path!r}")
+    if svmlight.is_svmlight(path, args.format):
+        return svmlight.read(path, n_features=model.n_features)[0]
     if jdata.is_idx(path):
         X = jdata.read_idx(path)
         X = X.reshape(X.shape[0], -1).astype(np.float64)
         return X / 255.0 if X.max() > 1.0 else X
     if path.endswith(".npy"):
         A, header = jdata.npy_columns(path)
-    else:
-        header = _csv_header(path)
-        A = _read_all_columns(path, header)
+        return _matched_columns(A, header, model, _drop(args), path)
+    if model.encoding is not None:
+        return _encoded_features(path, model, _drop(args))
+    return _csv_features(path, model, _drop(args))
+
+
+def _csv_features(path, model, drop):
+    """The model's columns of a CSV, chosen by name before any cell is parsed (or every
+    column but ``drop``, in order, when the file has the model's width)."""
+    from jaxlin import tables
+
+    header, rows = tables._csv_rows(path)
+    unknown = [h for h in drop if h not in header]
+    if unknown:
+        raise UserError(f"--drop: no column {unknown[0]!r} in {path}")
     if all(f in header for f in model.feature_names):
-        ignored = [h for h in header if h not in model.feature_names]
+        use = list(model.feature_names)
+        _say_ignored([h for h in header if h not in use and h not in drop], drop)
+    else:
+        use = [h for h in header if h not in drop]
+        if len(use) != model.n_features:
+            missing = [f for f in model.feature_names if f not in header][:3]
+            raise UserError(f"--data: the model expects {model.n_features} features (e.g. "
+                            f"{', '.join(map(repr, missing))} missing), the file has "
+                            f"{len(use)} columns" + ("" if drop else "; leave columns out "
+                                                     "with --drop"))
+    X = np.stack([tables._numeric([row[header.index(c)] for row in rows], c, path, 2)
+                  for c in use], axis=1)
+    if not np.all(np.isfinite(X)):
+        r, j = np.argwhere(~np.isfinite(X))[0]
+        raise UserError(f"--data: missing or infinite value at row {r + 2}, column {use[j]!r}")
+    return X
+
+
+def _encoded_features(path, model, drop):
+    """A CSV through the model's encoding: its columns by name, text one-hot as in training,
+    missing cells filled with the training means (or refused when training had none)."""
+    from jaxlin import tables
+
+    enc = tables.Encoding.from_json(model.encoding)
+    header, rows = tables._csv_rows(path)
+    missing = [c for c in enc.columns if c not in header]
+    if missing:
+        raise UserError(f"--data: {path} has no column {missing[0]!r}, which the model uses "
+                        f"(it uses {', '.join(enc.columns)})")
+    _say_ignored([h for h in header if h not in enc.columns and h not in drop], drop)
+    cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in enc.columns}
+    X, unseen = enc.encode(cells, path)
+    for column, count in unseen.items():
+        print(f"jaxlin predict: {count} row(s) have a {column!r} category unseen in training "
+              "(encoded as none of the known ones)", file=sys.stderr)
+    if np.isnan(X).any():
+        if enc.fill is None:
+            r, j = np.argwhere(np.isnan(X))[0]
+            raise UserError(f"--data: missing value at row {r + 2}, column "
+                            f"{enc.feature_names[j]!r}; the model was trained without "
+                            "--impute, so it has no fill value")
+        X = tables.fill_missing(X, np.asarray(enc.fill))
+    return X
+
+
+def _matched_columns(A, header, model, drop, path):
+    """The model's feature columns of a table with a header, by name (or all of them, in
+    order, when the file's width is the model's)."""
+    if all(f in header for f in model.feature_names):
+        _say_ignored([h for h in header if h not in model.feature_names and h not in drop], drop)
         X = A[:, [header.index(f) for f in model.feature_names]]
-    elif A.shape[1] == model.n_features:
-        ignored, X = [], A
+    elif A.shape[1] - len([h for h in drop if h in header]) == model.n_features:
+        X = A[:, [i for i, h in enumerate(header) if h not in drop]]
     else:
         missing = [f for f in model.feature_names if f not in header][:3]
         raise UserError(f"--data: the model expects {model.n_features} features (e.g. "
                         f"{', '.join(map(repr, missing))} missing), the file has "
                         f"{A.shape[1]} columns")
-    if ignored:
-        print(f"jaxlin predict: ignoring {len(ignored)} column(s) the model does not use: "
-              f"{', '.join(ignored[:10])}{', …' if len(ignored) > 10 else ''}", file=sys.stderr)
     if not np.all(np.isfinite(X)):
         raise UserError(f"--data: {path} has NaN or infinite values in the model's features")
     return X
 
 
-def _csv_header(path):
-    import csv
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            header = [h.strip() for h in next(csv.reader(fh), [])]
-    except UnicodeDecodeError:
-        raise UserError(f"--data: {path} is not a text CSV (nor IDX or .npy)") from None
-    if not header:
-        raise UserError(f"{path}: the file is empty")
-    return header
-
-
-def _read_all_columns(path, header):
-    """Every column of a numeric CSV as features (a file without a target column)."""
-    from jaxlin import data as jdata
-
-    dummy = header[-1]
-    t = jdata.read_csv(path, target=dummy)
-    return np.concatenate([t.X, t.y[:, None]], axis=1) if len(header) > 1 else t.y[:, None]
+def _say_ignored(ignored, dropped):
+    if dropped:
+        print(f"jaxlin predict: dropping {', '.join(dropped)} (--drop)", file=sys.stderr)
+    if ignored:
+        print(f"jaxlin predict: ignoring {len(ignored)} column(s) the model does not use: "
+              f"{', '.join(ignored[:10])}{', …' if len(ignored) > 10 else ''}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------- out of core
 
 def _cmd_convert(args) -> int:
-    from jaxlin import stream
+    from jaxlin import stream, svmlight
 
     if not os.path.exists(args.csv):
         raise UserError(f"convert: no such file: {args.csv}")
-    if not args.out.endswith(".npy"):
-        raise UserError(f"convert: the output must end in .npy, got {args.out!r}")
-    if args.chunk_rows <= 0:
-        raise UserError(f"--chunk-rows: must be a positive integer, got {args.chunk_rows}")
+    to_svm = svmlight.is_svmlight(args.out)
+    if not (args.out.endswith(".npy") or to_svm):
+        raise UserError(f"convert: the output must end in .npy (dense) or .svm/.svmlight/"
+                        f".libsvm (sparse), got {args.out!r}")
+    if svmlight.is_svmlight(args.csv, args.format) and not to_svm:
+        raise UserError("convert: an svmlight file is sparse; write it as .svm (a .npy would "
+                        "hold every zero)")
     t = time.perf_counter()
+    if to_svm:
+        meta = stream.convert_to_svmlight(args.csv, args.out, chunk_rows=args.chunk_rows)
+        print(f"wrote {args.out}: {meta['rows']} rows × {meta['features']} features, "
+              f"{meta['nnz']:,} non-zeros ({os.path.getsize(args.out) / 2**20:.1f} MiB) in "
+              f"{time.perf_counter() - t:.1f} s")
+        return 0
     meta = stream.convert_csv(args.csv, args.out, chunk_rows=args.chunk_rows)
     print(f"wrote {args.out}: {meta['rows']} rows × {len(meta['columns'])} columns "
           f"(float32, {os.path.getsize(args.out) / 2**20:.1f} MiB) in "
@@ -453,7 +541,8 @@ def _cmd_train_stream(args) -> int:
     spec = _model_spec(args.model)
     n_classes = args.n_classes or 2
     loss = _loss(args, spec, n_classes)
-    src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows)
+    src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows,
+                             args.format)
     given = {"optimizer": args.optimizer, "learning_rate": args.lr, "epochs": args.epochs,
              "batch_size": args.batch_size, "l1": args.l1, "l2": args.l2}
     opts = {**COMMAND_STREAM_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
@@ -524,10 +613,24 @@ def _per_optimizer(field):
 
 def _train_arguments(train):
     train.add_argument("--data", default="kidcreative",
-                       help="a bundled dataset (kidcreative, spambase, mnist) or a CSV/IDX file")
-    train.add_argument("--target", help="CSV: the label column (default: the last column)")
+                       help="a bundled dataset (kidcreative, spambase, mnist) or a CSV, "
+                            "svmlight (.svm), IDX or .npy file")
+    train.add_argument("--target", help="CSV: the label column (default: the last column); "
+                                        "its values may be any text or numbers")
     train.add_argument("--drop", action="append", default=[],
                        help="CSV: column(s) to leave out, comma-separated or repeated")
+    train.add_argument("--features", action="append", default=[],
+                       help="CSV: the feature columns to use (default: all but the target and "
+                            "--drop), comma-separated or repeated")
+    train.add_argument("--categorical", action="append", default=[],
+                       help="CSV: text column(s) to one-hot encode (a column of text only is "
+                            "encoded without asking, with a notice)")
+    train.add_argument("--impute", choices=("mean", "drop-rows"),
+                       help="CSV: missing cells get the training rows' mean, or their rows "
+                            "are left out (default: a missing cell is an error)")
+    train.add_argument("--format", choices=("csv", "svmlight"),
+                       help="the file's format when its suffix does not say it (.svm, "
+                            ".svmlight and .libsvm are svmlight)")
     train.add_argument("--labels", help="IDX: the labels file (default: guessed from --data)")
     train.add_argument("--model", default="logistic", help=f"one of {', '.join(MODELS)}")
     train.add_argument("--loss", metavar="MODULE:ATTR",
@@ -611,12 +714,15 @@ def build_parser() -> argparse.ArgumentParser:
     _train_arguments(train)
     train.set_defaults(func=_cmd_train)
 
-    conv = sub.add_parser("convert", help="write a CSV as a float32 .npy, chunk by chunk",
-                          description="Write a CSV as a float32 .npy without loading it whole "
-                                      "(for jaxlin train --stream); column names go to "
-                                      "OUT.json.", formatter_class=_HelpFormatter)
-    conv.add_argument("csv", help="the CSV file (with a header)")
-    conv.add_argument("out", help="the .npy to write")
+    conv = sub.add_parser("convert", help="write a CSV as .npy or svmlight, chunk by chunk",
+                          description="Write a CSV as a float32 .npy (column names go to "
+                                      "OUT.json), or a CSV or svmlight file as svmlight (only "
+                                      "its non-zeros), without loading it whole (for jaxlin "
+                                      "train --stream).", formatter_class=_HelpFormatter)
+    conv.add_argument("csv", metavar="IN", help="the CSV (with a header) or svmlight file")
+    conv.add_argument("out", metavar="OUT", help="the .npy or .svm to write")
+    conv.add_argument("--format", choices=("csv", "svmlight"),
+                      help="IN's format when its suffix does not say it")
     conv.add_argument("--chunk-rows", type=POSITIVE_INT, default=65536, help="rows held in memory")
     conv.set_defaults(func=_cmd_convert)
 
@@ -627,8 +733,12 @@ def build_parser() -> argparse.ArgumentParser:
                              formatter_class=_HelpFormatter)
     predict.add_argument("--model", required=True, metavar="PATH", help="a model saved by --save")
     predict.add_argument("--data", required=True, metavar="FILE",
-                         help="a CSV, IDX or .npy file (columns matched by name when it names "
-                              "them)")
+                         help="a bundled dataset, or a CSV, svmlight (.svm), IDX or .npy file "
+                              "(columns matched by name when it names them)")
+    predict.add_argument("--drop", action="append", default=[],
+                         help="CSV: column(s) to leave out, comma-separated or repeated")
+    predict.add_argument("--format", choices=("csv", "svmlight"),
+                         help="the file's format when its suffix does not say it")
     predict.add_argument("--output", metavar="FILE", help="write the CSV here (default: stdout)")
     predict.set_defaults(func=_cmd_predict)
 

@@ -15,7 +15,7 @@ from typing import NamedTuple, Sequence
 import jax
 import numpy as np
 
-from jaxlin import backend
+from jaxlin import backend, sparse
 
 
 class Table(NamedTuple):
@@ -60,7 +60,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
       target: the label column's name (default: the last column).
       drop: column names to leave out (e.g. an id column).
     Returns:
-      :class:`Table` with the remaining columns as features, in file order.
+      ``Table`` with the remaining columns as features, in file order.
     """
     path = os.fspath(path)
     with _open_text(path) as fh:
@@ -127,7 +127,7 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
 
 
 def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
-    """A ``.npy`` table (e.g. from ``jaxlin convert``) as :class:`Table`: the ``target``
+    """A ``.npy`` table (e.g. from ``jaxlin convert``) as ``Table``: the ``target``
     column (default: the last) as labels, the others but ``drop`` as features."""
     A, names = npy_columns(path)
     target = names[-1] if target is None else target
@@ -215,7 +215,8 @@ def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 
     With ``stratify`` each class is split in that proportion separately.
     The number of training rows is ``round(train_fraction · N)``.
     """
-    X, y = np.asarray(X), np.asarray(y)
+    X = sparse.as_csr(X) if sparse.is_sparse(X) else np.asarray(X)
+    y = np.asarray(y)
     n = X.shape[0]
     if y.shape[0] != n:
         raise ValueError(f"y: has {y.shape[0]} rows but X has {n}")
@@ -244,23 +245,39 @@ class Standardizer(NamedTuple):
     """``(x − mean) / scale`` with statistics of the training rows only.
 
     A constant feature (standard deviation 0) gets ``scale = 1``: it is centred to 0,
-    never divided by zero.
+    never divided by zero. Sparse data is scaled, not centred (``mean = 0``, as
+    scikit-learn's ``StandardScaler(with_mean=False)``): subtracting a mean would fill every
+    zero, making the matrix dense.
     """
 
     mean: np.ndarray
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X) -> "Standardizer":
+    def fit(cls, X, with_mean=None) -> "Standardizer":
+        """Statistics of ``X``; ``with_mean``: centre too (default: for dense data only;
+        asking it for sparse data is a ``ValueError``)."""
+        if sparse.is_sparse(X):
+            if with_mean:
+                raise ValueError("with_mean: centring sparse X would make it dense; scale it "
+                                 "only (with_mean=False)")
+            X = sparse.as_csr(X)
+            return cls(np.zeros(X.shape[1]), sparse.column_scale(X))
         X = np.asarray(X, np.float64)
         std = X.std(axis=0)
-        return cls(X.mean(axis=0), np.where(std > 0, std, 1.0))
+        mean = X.mean(axis=0) if with_mean is None or with_mean else np.zeros(X.shape[1])
+        return cls(mean, np.where(std > 0, std, 1.0))
 
     def transform(self, X):
-        X = np.asarray(X, np.float64)
+        """``(X − mean) / scale``: a CSR matrix for sparse ``X`` (only its entries scaled)."""
         if X.shape[-1] != self.mean.shape[0]:
             raise ValueError(f"X: expected {self.mean.shape[0]} features, got {X.shape[-1]}")
-        return (X - self.mean) / self.scale
+        if sparse.is_sparse(X):
+            if np.any(self.mean != 0):
+                raise ValueError("X: these statistics centre the features, which would make "
+                                 "sparse X dense; fit them with with_mean=False")
+            return sparse.as_csr(X).multiply(1.0 / self.scale).tocsr()
+        return (np.asarray(X, np.float64) - self.mean) / self.scale
 
 
 def one_hot(y, n_classes: int | None = None) -> np.ndarray:
@@ -293,12 +310,12 @@ def prepare(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0, strati
     """The classic protocol: shuffle, split 2/3–1/3, standardise with the training statistics.
 
     The bias is not appended here: jaxlin's models carry an explicit ``b`` (the two forms
-    are equal, see :func:`jaxlin.linear.add_bias`); use :func:`add_bias_feature` for the
+    are equal, see ``jaxlin.linear.add_bias``); use ``add_bias_feature`` for the
     explicit bias column.
     """
     s = train_test_split(X, y, train_fraction, key, seed, stratify)
     if standardize:
-        st = Standardizer.fit(s.X_train)
+        st = Standardizer.fit(s.X_train)  # sparse rows: scaled, not centred
     else:
         st = Standardizer(np.zeros(s.X_train.shape[1]), np.ones(s.X_train.shape[1]))
     return Prepared(st.transform(s.X_train), st.transform(s.X_test), s.y_train, s.y_test, st)
@@ -313,3 +330,17 @@ def is_idx(path) -> bool:
     if head[:2] == b"\x1f\x8b":
         return "idx" in os.path.basename(path).lower()
     return len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in (8, 9, 11, 12, 13, 14)
+
+
+def read_svmlight(path, n_features: int | None = None, zero_based="auto", dtype=np.float64,
+                  query_id: bool = False):
+    """Read an svmlight / libsvm file as ``(X CSR, y)`` (``(X, y, qid)`` with
+    ``query_id``): ``jaxlin.svmlight.read``."""
+    from jaxlin import svmlight
+    return svmlight.read(path, n_features, zero_based, dtype, query_id)
+
+
+def write_svmlight(X, y, path, zero_based: bool = False, comment=None, query_id=None) -> str:
+    """Write ``(X, y)`` as svmlight: ``jaxlin.svmlight.write``."""
+    from jaxlin import svmlight
+    return svmlight.write(X, y, path, zero_based, comment, query_id)

@@ -1,7 +1,7 @@
 """From scores to decisions: predicted labels and probabilities, by the loss's target kind.
 
-The one inference path: the training loop's validation accuracy, :class:`jaxlin.models.
-TrainedModel`, the evaluation report and the scikit-learn bridge all decide here.
+The one inference path: the training loop's validation accuracy, ``jaxlin.models.
+TrainedModel``, the evaluation report and the scikit-learn bridge all decide here.
 
 * one output (``K = 1``): class 1 when ``z ≥ 0`` (``σ(z) ≥ 0.5 ⇔ z ≥ 0``);
   a regression loss (``squared_error`` on 0/1 labels) decides at ``z ≥ 0.5``.

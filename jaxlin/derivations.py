@@ -2,13 +2,13 @@
 
 Every hand-derived formula (activations, losses, penalties, Hessian) is evaluated in float64 at
 random points (away from kinks) and compared with ``jax.grad`` / ``jax.jacfwd`` of the same
-function and with central finite differences: each loss through :func:`jaxlin.verify`, the rest
+function and with central finite differences: each loss through ``jaxlin.verify``, the rest
 here. Known mistakes of classic derivations are shown too: the classic formula beside the
 corrected one, each with its error, so a reader sees the classic one fail and the correction
 pass (``docs/corrections.md``).
 
 All the arithmetic runs in a few compiled programs, compiled side by side
-(:func:`jaxlin.verification.run_all`). Errors are max-norm relative: ``max|a − b| / max(max|b|, 1e-15)``.
+(``jaxlin.verification.run_all``). Errors are max-norm relative: ``max|a − b| / max(max|b|, 1e-15)``.
 """
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from jax.flatten_util import ravel_pytree
 
 from jaxlin import activations as act
 from jaxlin import objective as obj
-from jaxlin import penalties
+from jaxlin import penalties, sparse
 from jaxlin.hessian import hessian
 from jaxlin.linear import Params
 from jaxlin.losses import LOSSES, Loss
 from jaxlin.penalties import Penalty
-from jaxlin.verification import (AUTODIFF_TOL, FD_TOL, Row, central_differences, format_rows,
+from jaxlin.verification import (AUTODIFF_TOL, FD_STEP, FD_TOL, Row, central_differences,
+                                 format_rows,
                                  gradients, judge, loss_jobs, rel_err, row, run_all)
 
 ERRATA_TOL = 1e-8  # errata mix float arithmetic and 3-decimal classic values
@@ -56,7 +57,7 @@ def gradient_row(loss: Loss, penalty: Penalty, params, X, T, name: str = "") -> 
     """The hand-derived ``∇J`` against ``jax.grad`` and central differences at one point.
 
     The test suite runs it on every loss × shape × penalty (``jaxlin check`` runs the same
-    comparison through :func:`jaxlin.verify`). Finite differences are skipped for a
+    comparison through ``jaxlin.verify``). Finite differences are skipped for a
     straight-through loss (its ``δ`` is not the gradient of its value).
     """
     hand, auto, fd = gradients(loss, penalty, params, X, T)
@@ -68,7 +69,7 @@ def gradient_row(loss: Loss, penalty: Penalty, params, X, T, name: str = "") -> 
 
 # ---------------------------------------------------------------- the other derivations
 # Each returns {row name: (hand, autodiff, finite differences)}, traced inside one compiled
-# program (:func:`_extras`) and judged on the host; FORMULAS holds each row's formula and docs.
+# program (``_extras``) and judged on the host; FORMULAS holds each row's formula and docs.
 
 FORMULAS = {
     "activation identity'": ("g' = 1", "activations.md"),
@@ -84,6 +85,13 @@ FORMULAS = {
     "Hessian squared_error_sigmoid": ("(1/N) X̃ᵀ diag(2σ'(σ' − (1−2σ)(y−σ))) X̃ + 2λI",
                                       "second-order.md#the-hessian"),
     "ascent on LL = descent on −LL": ("θ + η ∇LL = θ − η ∇(−LL)", "losses.md#log-likelihood"),
+    "sparse Z = XW": ("Z_i = Σ_{e: r_e=i} a_e W[c_e] (against dense XW)",
+                      "sparse.md#the-two-products"),
+    "sparse Xᵀ Δ": ("G_j = Σ_{e: c_e=j} a_e Δ[r_e]", "sparse.md#the-two-products"),
+    "sparse ∇J softmax_cross_entropy": ("(Xᵀ Δ / N + 2λW, mean δ) on the stored entries",
+                                        "sparse.md#the-gradient-and-the-hessian"),
+    "sparse Hessian-vector product": ("Xᵀ (C ⊙ (X V)) / N + 2λV on the stored entries",
+                                      "sparse.md#the-gradient-and-the-hessian"),
 }
 
 def activation_checks(z):
@@ -186,6 +194,47 @@ def errata_arrays(e1, e2, e6):
     return out
 
 
+def sparse_checks(p):
+    """The products and the objective's derivatives on sparse rows: hand (the stored
+    entries) against autodiff of the dense form and central differences."""
+    Xs, Xd, W, D = p["Xs"], p["Xd"], p["W"], p["D"]
+    out = {"sparse Z = XW": (sparse.matmul(Xs, W), Xd @ W, None)}
+    f = lambda w: jnp.sum(D * (Xd @ w))  # noqa: E731  ∂/∂W = Xᵀ D
+    out["sparse Xᵀ Δ"] = (sparse.rmatmul(Xs, D), jax.grad(f)(W), central_differences(f, W))
+    loss, pen = LOSSES["softmax_cross_entropy"], penalties.l2(0.05)
+    params, T, v = p["params"], p["T"], p["v"]
+    o = obj.Objective(loss, pen)
+    J = lambda q: obj.autodiff_objective(q, Xd, T, loss, pen)  # noqa: E731
+    flat = lambda t: ravel_pytree(t)[0]  # noqa: E731
+    out["sparse ∇J softmax_cross_entropy"] = (
+        flat(o.smooth_value_and_grad(params, Xs, T)[1]), flat(jax.grad(J)(params)),
+        central_differences(J, params))
+    g = lambda q: flat(jax.grad(J)(q))  # noqa: E731
+    along = lambda h: g(jax.tree.map(lambda a, b: a + h * b, params, v))  # noqa: E731
+    out["sparse Hessian-vector product"] = (
+        flat(o.hvp(params, Xs, T, v)), jax.jvp(g, (params,), (v,))[1],
+        (along(FD_STEP) - along(-FD_STEP)) / (2 * FD_STEP))
+    return out
+
+
+@partial(jax.jit, static_argnums=0)
+def _sparse_extras(_, p):
+    """The sparse rows' checks: one compiled program."""
+    return sparse_checks(p)
+
+
+def _sparse_inputs(seed: int) -> dict:
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng([seed, 11])
+    X = sp.random(15, 7, density=0.3, random_state=rng, format="csr")
+    X.data = rng.standard_normal(X.nnz)
+    params, _, T = _problem(LOSSES["softmax_cross_entropy"], rng, n=15, d=7, k=3)
+    v = Params(rng.standard_normal((7, 3)), rng.standard_normal(3))
+    return dict(Xs=sparse.to_device(X, np.float64), Xd=X.toarray(), W=rng.standard_normal((7, 2)),
+                D=rng.standard_normal((15, 2)), params=params, T=T, v=v)
+
+
 @partial(jax.jit, static_argnums=0)
 def _extras(_, p):
     """Everything of the report that is not a loss: one compiled program."""
@@ -265,12 +314,13 @@ def run(seed: int = 0) -> Report:
     """Every derivation row and every erratum, computed in float64."""
     with jax.enable_x64(True):
         jobs, keys, rows = loss_jobs(LOSSES.values(), check_sizes, seed)
-        *outs, extras = run_all(jobs + [(_extras, None, _extras_inputs(seed))])
+        *outs, extras, sparse_out = run_all(jobs + [(_extras, None, _extras_inputs(seed)),
+                                                    (_sparse_extras, None, _sparse_inputs(seed))])
     for (loss, k), out in zip(keys, outs):
         group, _ = judge(loss, k, out)
         rows += [r._replace(name=f"{loss.name}: {r.name}", docs=loss.docs if i == 0 else "")
                  for i, r in enumerate(group)]
-    for name, (hand, auto, fd) in extras["checks"].items():
+    for name, (hand, auto, fd) in {**extras["checks"], **sparse_out}.items():
         formula, docs = FORMULAS[name]
         rows.append(row(name, formula, hand, auto, fd, docs=docs))
     errs, expected = errata(extras["errata"])

@@ -1,13 +1,13 @@
 """The epoch driver: one loop for every solver, and every stopping rule written once.
 
 The contract, in the style of ``jax.example_libraries.optimizers``: a solver is a factory
-``make(problem, hyper, settings) → Solver(init, step)`` (see :mod:`jaxlin.solvers`)::
+``make(problem, hyper, settings) → Solver(init, step)`` (see ``jaxlin.solvers``):
 
     init(params)                      → (state, m)          its first state and m(params)
     step(params, state, m, key)       → Step(params, state, m, grad, learning_rate,
                                              accepted, status)
 
-where ``m`` is the minimised objective of :class:`jaxlin.objective.Objective`. The driver
+where ``m`` is the minimised objective of ``jaxlin.objective.Objective``. The driver
 owns everything else, for every solver alike, inside one ``lax.while_loop``:
 
 * **divergence** — a non-finite objective or parameter ends the run (status ``diverged``)
@@ -19,12 +19,12 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
   or a ``grad_tol`` below the resolution of the first epoch's gradient norm, a full-batch
   solver whose record lists the stop ends the run (status ``rounding``) after 5 accepted
   epochs in a row that changed ``m`` by no more than its float resolution
-  (:func:`jaxlin.records.float_resolution`) without reaching a smaller gradient norm;
+  (``jaxlin.records.float_resolution``) without reaching a smaller gradient norm;
 * **validation** — the mean validation loss (no penalty) and accuracy after every epoch, the
   best parameters so far, and with ``patience`` early stopping that returns them;
-* **history** — per-epoch arrays; **chunks** — :func:`run` can stop after any epoch and go on
+* **history** — per-epoch arrays; **chunks** — ``run`` can stop after any epoch and go on
   later from the returned state, bit for bit (a progress bar updates in between);
-* **many models** — :func:`run_lockstep` advances ``vmap``-ped models epoch by epoch with one
+* **many models** — ``run_lockstep`` advances ``vmap``-ped models epoch by epoch with one
   shared key.
 """
 from __future__ import annotations
@@ -173,7 +173,7 @@ def run(problem: Problem, hyper: Hyper, s: Settings, state: Loop = None, until=N
 
     The loop stops when the status leaves ``RUNNING`` or after epoch ``until`` (default:
     ``s.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the run
-    made in one go. Returns the loop state; :func:`trained` turns it into a :class:`Trained`.
+    made in one go. Returns the loop state; ``trained`` turns it into a ``Trained``.
     """
     solver = _solver(problem, hyper, s)
     loop = _start(solver, problem, hyper, s) if state is None else state
@@ -185,7 +185,7 @@ def run(problem: Problem, hyper: Hyper, s: Settings, state: Loop = None, until=N
 def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, until=None):
     """Many models with one shared PRNG key, advanced epoch by epoch in lock step.
 
-    ``vmap`` of :func:`run` would batch the while loop's predicate, which forces every
+    ``vmap`` of ``run`` would batch the while loop's predicate, which forces every
     carried value to be batched — the key too — so each model would draw and gather its
     own mini-batches. Here the loop runs while any model runs, the epoch body is
     ``vmap``-ped with the key left unbatched (one permutation, one gather per batch for all

@@ -1,6 +1,6 @@
 """Second order: the Hessian of ``J`` for element-wise ``K = 1`` losses, and a convexity check.
 
-For ``z_i = x̃_i θ`` with ``x̃ = [x, 1]`` and ``θ = [W; b]`` (the bias trick)::
+For ``z_i = x̃_i θ`` with ``x̃ = [x, 1]`` and ``θ = [W; b]`` (the bias trick):
 
     ∇²J = (1/N) X̃ᵀ diag(h) X̃ + 2 l2 [I_d 0; 0 0],   h_i = ∂²L/∂z² at (z_i, y_i)
 
@@ -13,7 +13,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxlin import sparse
 from jaxlin.linear import Params, add_bias, logits
+from jaxlin.sparse import SparseRows
 from jaxlin.losses import get_loss
 from jaxlin.penalties import Penalty
 
@@ -47,7 +49,7 @@ def hessian_matrix(objective, params: Params, X, T):
     """The Hessian of the smooth part of the minimised objective ``m``, for any ``K``.
 
     ``θ`` is ``ravel(Params(W, b))``: ``W`` row by row, then ``b``. From each example's
-    curvature matrix ``C_i = ∂²(s L)/∂z²`` (``K × K``, weighted by ``w_i / Σw``)::
+    curvature matrix ``C_i = ∂²(s L)/∂z²`` (``K × K``, weighted by ``w_i / Σw``):
 
         H[(j, k), (j', k')] = Σ_i x̃_ij C_i[k, k'] x̃_ij' + 2 l2 1[j = j' < d, k = k']
 
@@ -57,8 +59,11 @@ def hessian_matrix(objective, params: Params, X, T):
     """
     d, k = params.W.shape
     C = objective.curvature_matrices(params, X, T)  # (N, K, K)
-    Xt = add_bias(X)
-    H = jnp.einsum("ni,nkl,nj->ikjl", Xt, C, Xt).reshape((d + 1) * k, (d + 1) * k)
+    if isinstance(X, SparseRows):
+        H = _sparse_gram(X, C).reshape((d + 1) * k, (d + 1) * k)
+    else:
+        Xt = add_bias(X)
+        H = jnp.einsum("ni,nkl,nj->ikjl", Xt, C, Xt).reshape((d + 1) * k, (d + 1) * k)
     reg = jnp.concatenate([jnp.full((d * k,), 2.0 * objective.penalty.l2, H.dtype),
                            jnp.zeros((k,), H.dtype)])
     H = H + jnp.diag(reg)
@@ -66,3 +71,25 @@ def hessian_matrix(objective, params: Params, X, T):
         bias = jnp.arange((d + 1) * k) >= d * k
         H = jnp.where(bias[:, None] | bias[None, :], jnp.eye((d + 1) * k, dtype=H.dtype), H)
     return H
+
+
+def _sparse_gram(X: SparseRows, C):
+    """``Σ_i x̃_i ⊗ C_i ⊗ x̃_i`` ``(d+1, K, d+1, K)`` for sparse rows, a block of rows at a
+    time: each block is made dense (``rows × d``, about 1 MiB), never the whole ``(N, d)``.
+    For the explicit Hessian, whose ``d`` is small (``newton-cholesky``'s limit)."""
+    n, d = X.shape
+    k = C.shape[-1]
+    block = max(1, min(n, 2 ** 17 // max(d, 1)))
+    n_blocks = -(-n // block)
+
+    def one(i, acc):
+        idx = jnp.minimum(i * block + jnp.arange(block), n - 1)
+        real = (i * block + jnp.arange(block)) < n  # the last block repeats row n − 1: masked
+        rows = sparse.take_rows(X, idx)
+        dense = jnp.zeros((block, d), X.dtype).at[rows.rows, rows.indices].add(rows.data)
+        Xt = add_bias(dense)
+        Cb = jnp.where(real[:, None, None], C[idx], 0.0)
+        return acc + jnp.einsum("ni,nkl,nj->ikjl", Xt, Cb, Xt)
+
+    zero = jnp.zeros((d + 1, k, d + 1, k), X.dtype)
+    return jax.lax.fori_loop(0, n_blocks, one, zero)

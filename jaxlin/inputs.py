@@ -1,8 +1,8 @@
 """The data record: features, targets, weights and validation rows, checked and converted once.
 
-:func:`prepare` is the public boundary of training: every user mistake in the data gets a
+``prepare`` is the public boundary of training: every user mistake in the data gets a
 clear error naming the argument here, and labels become the ``(N, K)`` float targets the
-losses take (:func:`jaxlin.objective.encode_targets`), once.
+losses take (``jaxlin.objective.encode_targets``), once.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, NamedTuple, Optional
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import validation
+from jaxlin import sparse, validation
 from jaxlin.backend import put
 from jaxlin.losses import Loss
 from jaxlin.objective import host_targets
@@ -22,7 +22,7 @@ class Data(NamedTuple):
 
     ``X`` ``(N, d)``, ``T`` ``(N, K)`` in ``dtype``; ``sample_weight`` ``(N,)`` or ``None``;
     ``X_val``/``T_val`` or ``None``; ``n_classes`` (``None`` for regression); ``n_rows`` the
-    real rows (the rest, if any, are weight-0 padding: :func:`pad_rows`).
+    real rows (the rest, if any, are weight-0 padding: ``pad_rows``).
     """
 
     X: Any
@@ -39,7 +39,7 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
     """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``.
 
     ``rows_for``: optional ``N ↦ rows``: pad the training rows to that many on the host
-    (:func:`pad_rows`) before they move to the device.
+    (``pad_rows``) before they move to the device.
     """
     Xn = validation.check_features(X, "X")
     n = Xn.shape[0]
@@ -55,12 +55,22 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])
-        Xv, Tv = put(Xv, dtype), put(Tv, dtype)
+        Xv, Tv = put_features(Xv, dtype), put(Tv, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
     if rows_for is not None:
         Xn, T, w = pad_rows(Xn, T, w, rows_for(n))
-    return Data(put(Xn, dtype), put(T, dtype), None if w is None else put(w, dtype), Xv, Tv,
-                n_cls, n)
+    return Data(put_features(Xn, dtype), put(T, dtype), None if w is None else put(w, dtype),
+                Xv, Tv, n_cls, n)
+
+
+def put_features(X, dtype):
+    """Checked features on the device: a dense array of ``dtype``, or a SciPy CSR matrix as
+    ``SparseRows`` (its stored entries only)."""
+    if sparse.is_sparse(X) and not isinstance(X, sparse.SparseRows):
+        return sparse.to_device(X, dtype)
+    if isinstance(X, sparse.SparseRows):
+        return X if X.dtype == dtype else X.astype(dtype)
+    return put(X, dtype)
 
 
 def bucket_rows(n: int) -> int:
@@ -85,6 +95,9 @@ def pad_rows(X, T, w, rows: int):
     n = X.shape[0]
     if rows <= n:
         return X, T, w
+    if sparse.is_sparse(X):  # empty rows; the targets and weights as for dense rows
+        empty = (np if isinstance(T, np.ndarray) else jnp).zeros((n, 0), T.dtype)
+        return (sparse.pad_rows(X, rows), *pad_rows(empty, T, w, rows)[1:])
     xp = np if isinstance(X, np.ndarray) else jnp
     zeros = lambda A: xp.zeros((rows - n,) + A.shape[1:], A.dtype)  # noqa: E731
     w = xp.ones(n, X.dtype) if w is None else w

@@ -2,7 +2,7 @@
 
 Layout: ``X`` is ``(N, d)`` with one example per row, ``W`` is ``(d, K)``,
 ``b`` is ``(K,)``, scores ``Z`` are ``(N, K)``. The classic column layout is the transpose
-(``W`` as ``(K, p+1)``, ``X`` as ``(p+1, N)``); :func:`logits_column_layout`
+(``W`` as ``(K, p+1)``, ``X`` as ``(p+1, N)``); ``logits_column_layout``
 computes that form so a test can show ``Z_col == Z_row.T``.
 """
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxlin import backend
+from jaxlin import backend, sparse
+from jaxlin.sparse import SparseRows
 
 
 class Params(NamedTuple):
@@ -32,7 +33,7 @@ def init_params(key, n_features: int, n_outputs: int = 1, method: str = "zeros",
       n_outputs: ``K`` (1 for binary classification and regression).
       method: ``"zeros"`` or ``"uniform"``.
     Returns:
-      :class:`Params` with ``W`` ``(d, K)`` and ``b`` ``(K,)``.
+      ``Params`` with ``W`` ``(d, K)`` and ``b`` ``(K,)``.
 
     >>> init_params(jax.random.key(0), 3, 2).W.shape
     (3, 2)
@@ -54,16 +55,19 @@ def logits_one(params: Params, x):
 
 
 def logits(params: Params, X):
-    """Scores of a batch, ``Z = X W + b``: :func:`logits_one` mapped over rows.
+    """Scores of a batch, ``Z = X W + b``: ``logits_one`` mapped over rows.
 
     Args:
-      X: ``(N, d)``.
+      X: ``(N, d)``, dense or ``SparseRows`` (then ``Z`` is summed over
+        the stored entries only, ``jaxlin.sparse.matmul``).
     Returns:
       ``(N, K)``.
     """
-    if jnp.ndim(X) != 2 or X.shape[1] != params.W.shape[0]:
+    if X.ndim != 2 or X.shape[1] != params.W.shape[0]:
         raise ValueError(f"X: expected shape (N, {params.W.shape[0]}) for W of shape "
-                         f"{tuple(params.W.shape)}, got {tuple(jnp.shape(X))}")
+                         f"{tuple(params.W.shape)}, got {tuple(X.shape)}")
+    if isinstance(X, SparseRows):
+        return sparse.matmul(X, params.W) + params.b
     return jax.vmap(logits_one, in_axes=(None, 0))(params, X)
 
 
@@ -74,12 +78,37 @@ def contract(X, D):
     barrier. On XLA:CPU ``X.T @ D`` costs up to 14 reads of X, and without the barrier
     XLA folds the final transpose into the dot's output layout, which costs 6 reads
     for K = 10 instead of 1.7 (benchmarks/RESULTS.md, case 1). The barrier is a CPU layout
-    fix, so on GPU and TPU (:func:`jaxlin.backend.cpu_tricks`) the plain ``einsum`` is left
+    fix, so on GPU and TPU (``jaxlin.backend.cpu_tricks``) the plain ``einsum`` is left
     to XLA.
     """
+    if isinstance(X, SparseRows):  # summed over the stored entries (jaxlin.sparse)
+        return sparse.rmatmul(X, D)
     if not backend.cpu_tricks():
         return jnp.einsum("nd,nk->dk", X, D)
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
+
+
+def take_rows(X, idx):
+    """The rows ``idx`` ``(B,)`` of ``X``: ``X[idx]``, for a sparse ``X`` its entries padded
+    to the longest row (``jaxlin.sparse.take_rows``)."""
+    return sparse.take_rows(X, idx) if isinstance(X, SparseRows) else X[idx]
+
+
+def row_scores(params: Params, X, i):
+    """The scores of row ``i`` alone: ``x_i W + b`` ``(K,)``."""
+    if isinstance(X, SparseRows):
+        cols, vals = sparse.row(X, i)
+        return vals @ params.W[cols] + params.b
+    return logits_one(params, X[i])
+
+
+def add_row(W, X, i, scale):
+    """``W + scale · x_iᵀ`` (every column of ``W``): a step along one example, touching only
+    its stored entries when ``X`` is sparse."""
+    if isinstance(X, SparseRows):
+        cols, vals = sparse.row(X, i)
+        return W.at[cols].add(scale * vals[:, None])
+    return W + scale * X[i][:, None]
 
 
 def add_bias(X):
@@ -93,7 +122,7 @@ def stack_bias(params: Params):
 
 
 def split_bias(W_tilde) -> Params:
-    """Inverse of :func:`stack_bias`: ``(d+1, K) → Params``."""
+    """Inverse of ``stack_bias``: ``(d+1, K) → Params``."""
     return Params(W_tilde[:-1], W_tilde[-1])
 
 

@@ -4,10 +4,10 @@ Every loss is a pure function of one example's scores ``z`` (shape ``(K,)``)
 and its target ``y`` (shape ``(K,)``): the 0/1 label for ``K = 1`` binary losses,
 a one-hot row for multi-class losses, real values for regression. Every loss
 returns one scalar per example; batching (``jax.vmap``) and averaging happen in
-:mod:`jaxlin.objective`, nowhere else.
+``jaxlin.objective``, nowhere else.
 
 Each ``delta_*`` sits right under its loss, with its derivation in the docstring.
-Each loss is registered in :data:`LOSSES` as a :class:`Loss` record, so tests,
+Each loss is registered in ``LOSSES`` as a ``Loss`` record, so tests,
 ``jaxlin check`` and the solvers all see the same list.
 
 Kinks: ``jnp.maximum(0, m)`` has autodiff derivative ½ at ``m = 0``; our ``δ`` uses
@@ -48,7 +48,7 @@ class _LossFields(NamedTuple):
 class Loss(_LossFields):
     """One objective: a per-example loss and its hand-derived score gradient.
 
-    Only ``name``, ``value``, ``delta`` and ``target`` are required::
+    Only ``name``, ``value``, ``delta`` and ``target`` are required:
 
         Loss(name="focal", value=focal, delta=delta_focal, target="binary")
 
@@ -59,13 +59,13 @@ class Loss(_LossFields):
       target: ``"real"``, ``"binary"`` (0/1 per column) or ``"onehot"``.
       formula / delta_formula: the maths as text, for reports (optional).
       convex: a claim that ``mean L`` is convex in ``(W, b)``;
-        :func:`jaxlin.verify` tests it (default ``False``: no claim).
+        ``jaxlin.verify`` tests it (default ``False``: no claim).
       maximise: the objective is to be maximised (log-likelihood ascent).
       min_classes: smallest ``K`` the loss makes sense for.
       surrogate: the function autodiff must differentiate to reproduce ``delta``
         (defaults to ``value``; differs only for a straight-through rule).
       kink_distance: ``(z, y) -> scalar`` distance to the nearest point where
-        ``L`` is not differentiable (``None``: :func:`jaxlin.verify` looks for kinks itself).
+        ``L`` is not differentiable (``None``: ``jaxlin.verify`` looks for kinks itself).
       curvature: ``(z, y) -> (K,)`` second derivative ``∂²L/∂z_k²`` of an element-wise
         loss, used for the Hessian ``(1/N) X̃ᵀ diag(h) X̃``.
       spec: its short label in the tables of the docs.
@@ -102,7 +102,7 @@ class Loss(_LossFields):
         return f"Loss({self.name!r}, target={self.target!r})"
 
     def autodiff_value(self, z, y):
-        """The function whose ``jax.grad`` equals :attr:`delta`."""
+        """The function whose ``jax.grad`` equals ``delta``."""
         return (self.surrogate or self.value)(z, y)
 
     @property
@@ -222,7 +222,7 @@ def delta_binary_cross_entropy(z, y):
     """``δ = σ(z) − y``.
 
     ``∂/∂z softplus(z) = σ(z)`` and ``∂/∂z (y z) = y``. Computed as
-    ``(1 − y) σ(z) − y σ(−z)``, the same number without cancellation (see :func:`_residual`):
+    ``(1 − y) σ(z) − y σ(−z)``, the same number without cancellation (see ``_residual``):
     for ``y = 1`` it is ``−σ(−z)``, exact at any ``z``.
 
     >>> import numpy as np
@@ -336,12 +336,12 @@ def _kink_ww(margin):
 
 
 def multiclass_perceptron(z, y):
-    """Multi-class perceptron loss: :func:`multiclass_hinge` with ``Δ = 0``."""
+    """Multi-class perceptron loss: ``multiclass_hinge`` with ``Δ = 0``."""
     return multiclass_hinge(z, y, margin=0.0)
 
 
 def delta_multiclass_perceptron(z, y):
-    """:func:`delta_multiclass_hinge` with ``Δ = 0``."""
+    """``delta_multiclass_hinge`` with ``Δ = 0``."""
     return delta_multiclass_hinge(z, y, margin=0.0)
 
 
@@ -362,7 +362,7 @@ def hinge(z, y):
     """Binary hinge ``L = Σ_k max(0, 1 − s_k z_k)`` with ``s = 2y − 1 ∈ {−1, +1}``.
 
     Targets are 0/1 here; labels given as ``{−1, +1}`` are mapped to 0/1 once,
-    at the public boundary (:func:`jaxlin.objective.encode_targets`).
+    at the public boundary (``jaxlin.objective.encode_targets``).
     """
     s = 2.0 * y - 1.0
     return jnp.sum(jnp.maximum(1.0 - s * z, 0.0))
@@ -538,7 +538,7 @@ def load_loss(spec: str) -> Loss:
 
 
 def get_loss(name) -> Loss:
-    """A :class:`Loss` itself, a built-in's name, or ``"MODULE:ATTR"`` naming a user's loss.
+    """A ``Loss`` itself, a built-in's name, or ``"MODULE:ATTR"`` naming a user's loss.
 
     Unknown names raise a ``ValueError`` that lists the known ones.
     """
@@ -556,6 +556,6 @@ def get_loss(name) -> Loss:
 
 
 def loss_key(loss):
-    """How a result records its loss: a built-in's name, else the :class:`Loss` itself."""
+    """How a result records its loss: a built-in's name, else the ``Loss`` itself."""
     loss = get_loss(loss)
     return loss.name if LOSSES.get(loss.name) is loss else loss

@@ -1,6 +1,6 @@
-"""Saving and loading a :class:`~jaxlin.models.TrainedModel` as ``.npz``, without pickle.
+"""Saving and loading a ``TrainedModel`` as ``.npz``, without pickle.
 
-Saving is atomic (:mod:`jaxlin.atomic`): a crash never leaves a half-written model, nor a
+Saving is atomic (``jaxlin.atomic``): a crash never leaves a half-written model, nor a
 temporary file, behind; the file gets the usual permissions (``0644`` under umask ``022``).
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from jaxlin.atomic import atomic_path
 from jaxlin.models import TrainedModel
 
 FORMAT = "jaxlin-model"
-VERSION = 1
+VERSION = 2  # 2: the CSV encoding (one-hot categories, fill values) is saved too
 _KEYS = ("format", "version", "kind", "loss", "W", "b", "mean", "scale", "feature_names",
          "class_names")
 
@@ -30,13 +30,15 @@ def save(model: TrainedModel, path) -> str:
                   mean=np.asarray(model.mean), scale=np.asarray(model.scale),
                   feature_names=np.array(model.feature_names, dtype=str),
                   class_names=np.array(model.class_names, dtype=str))
+    if model.encoding is not None:
+        arrays["encoding"] = np.array(model.encoding)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     return path
 
 
 def load(path) -> TrainedModel:
-    """Read a model written by :func:`save`; a clear ``ValueError`` for anything else."""
+    """Read a model written by ``save``; a clear ``ValueError`` for anything else."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"model: no such file: {path}")
@@ -49,6 +51,7 @@ def load(path) -> TrainedModel:
             if missing:
                 raise ValueError(f"model: {path} is not a jaxlin model (missing {missing})")
             d = {k: z[k] for k in _KEYS}
+            encoding = str(z["encoding"]) if "encoding" in z.files else None
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ValueError(f"model: {path} is not a readable jaxlin model file "
                          f"(truncated or foreign: {exc})") from None
@@ -67,4 +70,4 @@ def load(path) -> TrainedModel:
         raise ValueError(f"model: {path} has inconsistent shapes (W {W.shape}, b {b.shape})")
     return TrainedModel(str(d["kind"]), str(d["loss"]), W, b, d["mean"].astype(np.float64),
                         d["scale"].astype(np.float64), d["feature_names"].tolist(),
-                        d["class_names"].tolist())
+                        d["class_names"].tolist(), encoding)

@@ -1,7 +1,7 @@
 """Named models for the command line: which loss and solver each uses, and the trained model.
 
-A :class:`ModelSpec` says which loss a model name means for binary and for multi-class
-labels, and its default solver. :class:`TrainedModel` is everything needed to use a
+A ``ModelSpec`` says which loss a model name means for binary and for multi-class
+labels, and its default solver. ``TrainedModel`` is everything needed to use a
 fitted model on raw features: its parameters, the standardisation statistics of its
 training data, the feature and class names.
 """
@@ -77,22 +77,30 @@ class TrainedModel(NamedTuple):
     scale: np.ndarray  # (d,)
     feature_names: list
     class_names: list
+    encoding: Optional[str] = None  # JSON of jaxlin.tables.Encoding: a CSV's columns → X
 
     @property
     def n_features(self) -> int:
         return self.W.shape[0]
 
     def _check(self, X):
-        X = np.asarray(X, np.float64)
+        from jaxlin import sparse  # imported on use: the command line's help stays light
+
+        X = sparse.as_csr(X) if sparse.is_sparse(X) else np.asarray(X, np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"X: the model expects {self.n_features} features, got "
                              f"{X.shape[1] if X.ndim == 2 else X.shape}")
         return X
 
+    def standardized(self, X):
+        """``(X − mean) / scale``: the features the weights apply to (sparse stays sparse)."""
+        from jaxlin.data import Standardizer
+
+        return Standardizer(self.mean, self.scale).transform(self._check(X))
+
     def decision_function(self, X) -> np.ndarray:
         """Scores ``(N, K)``."""
-        X = (self._check(X) - self.mean) / self.scale
-        return X @ self.W + self.b
+        return np.asarray(self.standardized(X) @ self.W) + self.b
 
     def predict(self, X) -> np.ndarray:
         """Integer class labels ``(N,)`` (class 1 when ``z ≥ 0``; 0.5 for least squares)."""

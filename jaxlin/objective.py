@@ -2,20 +2,20 @@
 
 ``J(W, b) = (1/N) Σ_i L(z_i, y_i) + R(W)`` with ``z_i = x_i W + b`` (the mean is weighted,
 ``Σ w_i L_i / Σ w_i``, when sample weights are given). Its gradient is the chain rule through
-the linear map (``docs/objective.md``)::
+the linear map (``docs/objective.md``):
 
     Δ = [δ_1; …; δ_N]                (N, K),  δ_i = ∂L/∂z_i  (owned by the loss)
     ∂J/∂W = (1/N) Xᵀ Δ + ∂R/∂W      (d, K)   (contraction owned by the linear model)
     ∂J/∂b = (1/N) Σ_i δ_i           (K,)     (the penalty never touches b)
 
-:class:`Objective` is built once, at the public boundary, from the loss, the penalty, the
+``Objective`` is built once, at the public boundary, from the loss, the penalty, the
 sample weights and ``fit_intercept`` (as scikit-learn's ``LinearModelLoss``). Solvers see only
 its *minimised* form ``m = s · mean L + R(W)``, with ``s = −1`` for a maximised loss (the
 log-likelihood: ascent on ``mean LL − R`` is descent on ``m``) and ``+1`` otherwise; they never
-see a loss name, a sign, an intercept mask or a weight. :meth:`Objective.reported` turns ``m``
+see a loss name, a sign, an intercept mask or a weight. ``Objective.reported`` turns ``m``
 back into the loss's own direction for the history.
 
-The free functions :func:`objective`, :func:`value_and_grad` and :func:`grad` are the same
+The free functions ``objective``, ``value_and_grad`` and ``grad`` are the same
 record seen in the loss's own direction, for users and tests.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ from jaxlin.backend import put
 from jaxlin.linear import Params, contract, logits
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
+from jaxlin.sparse import SparseRows
 
 
 def per_example_losses(loss: Loss, Z, T):
@@ -67,10 +68,11 @@ BLOCK_BYTES = {1: 2 * 2**20, "many": 8 * 2**20}
 def block_rows(X, n_outputs: int):
     """Rows per block of the one-pass gradient, or ``None`` to stream X whole.
 
-    Row blocks are a CPU cache optimisation; on GPU and TPU (:func:`jaxlin.backend.cpu_tricks`)
+    Row blocks are a CPU cache optimisation; on GPU and TPU (``jaxlin.backend.cpu_tricks``)
     the plain fused form is used at every size, so the device keeps its parallelism.
     """
-    if X.size * X.dtype.itemsize < MIN_BLOCKED_BYTES or not backend.cpu_tricks():
+    if isinstance(X, SparseRows) or X.size * X.dtype.itemsize < MIN_BLOCKED_BYTES \
+            or not backend.cpu_tricks():
         return None
     target = BLOCK_BYTES[1] if n_outputs == 1 else BLOCK_BYTES["many"]
     rows = max(256, target // (X.shape[1] * X.dtype.itemsize))
@@ -92,7 +94,7 @@ def _sums(params: Params, X, T, loss: Loss, w):
 
 
 def _blocked_sums(params: Params, X, T, loss: Loss, w, block: int):
-    """:func:`_sums` in one pass over row blocks: each block's scores, ``δ`` and ``Xᵀ Δ``
+    """``_sums`` in one pass over row blocks: each block's scores, ``δ`` and ``Xᵀ Δ``
     are computed while the block is in cache, so X is streamed from memory once instead
     of twice (forward, then contraction). The last ``N mod block`` rows are one smaller
     block."""
@@ -124,11 +126,11 @@ class Objective:
     models); the loss, ``fit_intercept`` and whether an L1 term exists are static.
 
     Attributes:
-      loss: the :class:`~jaxlin.losses.Loss`.
-      penalty: :class:`~jaxlin.penalties.Penalty` on ``W`` (never ``b``).
+      loss: the ``Loss``.
+      penalty: ``Penalty`` on ``W`` (never ``b``).
       sample_weight: ``(N,)`` non-negative weights, or ``None`` for the plain mean.
       normalizer: the denominator of the mean when it is not ``Σ w`` (a mini-batch, see
-        :meth:`on_rows`), else ``None``.
+        ``on_rows``), else ``None``.
       fit_intercept: ``False`` keeps ``b`` at 0 (its gradient is masked).
       has_l1: whether the L1 term can be non-zero (static: proximal steps are skipped when not).
 
@@ -175,7 +177,7 @@ class Objective:
     def smooth_value_and_grad(self, params: Params, X, T):
         """``m`` without its L1 term, and its hand-derived gradient ``(∂m/∂W, ∂m/∂b)``.
 
-        One pass over ``X`` (row blocks when it exceeds the caches, :func:`block_rows`).
+        One pass over ``X`` (row blocks when it exceeds the caches, ``block_rows``).
         Returns ``(scalar, Params(dW (d, K), db (K,)))``; ``db = 0`` without an intercept.
         """
         _check_shapes(params, X, T)
@@ -189,12 +191,43 @@ class Objective:
         g = Params(s * XtD / total + penalties.grad(l2, params.W), s * D_sum / total)
         return m, self.mask_bias(g)
 
+    def data_score_gradients(self, params: Params, X, T):
+        """The data part alone, per row: ``(s · Σ w_i L_i / Σw, Δ̃, ∂/∂b)`` with
+        ``Δ̃_i = s w_i δ_i / Σw`` ``(N, K)``, so that ``∂(data part)/∂W = Xᵀ Δ̃``. For a step
+        that contracts ``Δ̃`` over its own entries (lazy sparse updates) and leaves the
+        penalty to ``penalty_steps``."""
+        _check_shapes(params, X, T)
+        Z = logits(params, X)
+        L, D = per_example_losses(self.loss, Z, T), score_gradients(self.loss, Z, T)
+        if self.sample_weight is not None:
+            w = self.sample_weight.astype(X.dtype)
+            L, D = L * w, D * w[:, None]
+        total, s = self._total(X), self.sign
+        D = s * D / total
+        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(
+            b=jnp.sum(D, axis=0))).b
+
+    def penalty_steps(self, W, steps, step_size):
+        """``W`` after ``steps`` proximal-gradient steps of the penalty alone (no data):
+        ``w ← prox_{η l1}((1 − 2 η l2) w)`` applied ``steps`` times (an array, one count per
+        row of ``W``), in closed form (``jaxlin.penalties.repeated_steps``)."""
+        return penalties.repeated_steps(self.penalty, W, steps, step_size, self.has_l1)
+
+    def l2_shrink(self, step_size):
+        """``1 − 2 η l2``: what a gradient step of size ``η`` on the L2 term multiplies ``W``
+        by."""
+        return 1.0 - 2.0 * step_size * self.penalty.l2
+
+    def penalty_value(self, W):
+        """``R(W)``, both terms."""
+        return penalties.value(self.penalty, W)
+
     def hvp(self, params: Params, X, T, v: Params) -> Params:
         """The hand-derived Hessian-vector product of the smooth part of ``m``: ``(∇²m) v``.
 
         With ``U = X v_W + v_b`` (how the scores move along ``v``, ``(N, K)``) and each
         example's curvature applied to its row of ``U`` (``h ⊙ u`` for an element-wise loss,
-        the softmax Jacobian for the softmax)::
+        the softmax Jacobian for the softmax):
 
             (∇²m v)_W = s Xᵀ (w ⊙ C U) / Σw + 2 l2 v_W,   (∇²m v)_b = s Σ_i w_i (C U)_i / Σw
 
@@ -223,7 +256,7 @@ class Objective:
         return self.sign * C * (w / self._total(X))[:, None, None]
 
     def nonsmooth(self, W):
-        """The L1 term ``l1 Σ|w|`` (left to :meth:`prox` by proximal solvers)."""
+        """The L1 term ``l1 Σ|w|`` (left to ``prox`` by proximal solvers)."""
         return self.penalty.l1 * jnp.sum(jnp.abs(W))
 
     def value_and_smooth_grad(self, params: Params, X, T):
@@ -289,7 +322,7 @@ class Objective:
         """``params ↦ m_smooth(params)`` whose ``jax.grad`` is the hand-derived gradient.
 
         A ``jax.custom_vjp``: the forward pass computes the value and the gradient in one
-        pass over ``X`` (:meth:`smooth_value_and_grad`); the backward pass only scales that
+        pass over ``X`` (``smooth_value_and_grad``); the backward pass only scales that
         gradient. Any autodiff consumer — ``jax.grad``, optax's L-BFGS line search — then runs
         on the hand-derived gradient instead of differentiating through the loss.
         """
@@ -316,9 +349,9 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
 
     Args:
       params: ``W`` ``(d, K)``, ``b`` ``(K,)``.
-      X: ``(N, d)``. T: targets ``(N, K)`` (see :func:`encode_targets`).
-      loss: a :class:`~jaxlin.losses.Loss` or its name.
-      penalty: :class:`~jaxlin.penalties.Penalty` on ``W``.
+      X: ``(N, d)``. T: targets ``(N, K)`` (see ``encode_targets``).
+      loss: a ``Loss`` or its name.
+      penalty: ``Penalty`` on ``W``.
       sample_weight: optional ``(N,)`` non-negative weights.
     Returns:
       scalar.
@@ -336,7 +369,7 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
     """``J`` and its hand-derived gradient ``(∂J/∂W, ∂J/∂b)`` through ``δ`` and ``Xᵀ Δ``.
 
     When X is larger than the caches the sums run in one pass over row blocks
-    (:func:`block_rows`); the result is the same up to rounding. Args as :func:`objective`.
+    (``block_rows``); the result is the same up to rounding. Args as ``objective``.
 
     Returns:
       ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
@@ -347,14 +380,14 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
 
 
 def grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
-    """The hand-derived gradient alone (see :func:`value_and_grad`)."""
+    """The hand-derived gradient alone (see ``value_and_grad``)."""
     return value_and_grad(params, X, T, loss, penalty, sample_weight)[1]
 
 
 def autodiff_objective(params: Params, X, T, loss, penalty: Penalty = Penalty(),
                        sample_weight=None):
-    """:func:`objective` written out directly from ``loss.autodiff_value``: the independent
-    reference that ``jax.grad`` differentiates. It differs from :func:`objective` only for
+    """``objective`` written out directly from ``loss.autodiff_value``: the independent
+    reference that ``jax.grad`` differentiates. It differs from ``objective`` only for
     the straight-through step loss."""
     loss = get_loss(loss)
     L = jax.vmap(loss.autodiff_value)(X @ params.W + params.b, T)
@@ -366,7 +399,7 @@ def autodiff_objective(params: Params, X, T, loss, penalty: Penalty = Penalty(),
 
 def autodiff_value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
                             sample_weight=None):
-    """``jax.value_and_grad`` of :func:`autodiff_objective`: the independent reference."""
+    """``jax.value_and_grad`` of ``autodiff_objective``: the independent reference."""
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 
@@ -380,7 +413,7 @@ def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
     * ``"real"`` losses: ``(N,)`` → ``(N, 1)``; ``(N, K)`` kept.
 
     Raises ``ValueError`` naming ``y`` for labels that do not fit the loss. A float32 NumPy
-    array (:func:`encode_targets` is the same on the device).
+    array (``encode_targets`` is the same on the device).
     """
     loss = get_loss(loss)
     arr = np.asarray(y)
@@ -419,7 +452,7 @@ def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
 
 
 def encode_targets(y, loss, n_classes: int | None = None):
-    """:func:`host_targets` as a float32 JAX array: labels converted once, at the public
+    """``host_targets`` as a float32 JAX array: labels converted once, at the public
     boundary, to the ``(N, K)`` targets losses take.
 
     >>> encode_targets([0, 2, 1], "softmax_cross_entropy").tolist()

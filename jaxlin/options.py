@@ -1,11 +1,11 @@
 """Training options: one validated record for ``fit``, ``fit_many``, one-vs-rest, ``fit_stream``,
 the command line and the scikit-learn bridge.
 
-:class:`Options` holds every setting a user chooses about *how* to train (the data and the
-per-model numbers of ``fit_many`` are not options). :meth:`Options.check` validates it once,
+``Options`` holds every setting a user chooses about *how* to train (the data and the
+per-model numbers of ``fit_many`` are not options). ``Options.check`` validates it once,
 with errors that name the option — what the chosen solver handles is its record in
-:mod:`jaxlin.solvers` — and :meth:`Options.settings` turns it into the static
-:class:`~jaxlin.records.Settings` of the compiled loop.
+``jaxlin.solvers`` — and ``Options.settings`` turns it into the static
+``Settings`` of the compiled loop.
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from jaxlin.solvers.gradient import GD
 INITS = ("zeros", "uniform")
 
 class Options(NamedTuple):
-    """How to train. Every field is checked by :meth:`check`.
+    """How to train. Every field is checked by ``check``.
 
     Attributes:
-      optimizer: a solver name of the registry (:func:`jaxlin.solvers.names`: plain and
+      optimizer: a solver name of the registry (``jaxlin.solvers.names``: plain and
         mini-batch gradient steps, momentum, Adam, …, FISTA, L-BFGS, Newton, the
         perceptron), an optax ``GradientTransformation``, or a callable
         ``learning_rate → GradientTransformation``.
@@ -38,7 +38,7 @@ class Options(NamedTuple):
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss.
       init: ``"zeros"``, ``"uniform"`` in ``[−1, 1]``, or a warm start: the
-        :class:`~jaxlin.linear.Params` (or a :class:`~jaxlin.training.FitResult`) to start
+        ``Params`` (or a ``FitResult``) to start
         from. The optimiser's own state (momentum, Adam's moments, L-BFGS's history, the
         trust radius) starts afresh.
       fit_intercept: ``False`` keeps ``b = 0``.
@@ -80,16 +80,19 @@ class Options(NamedTuple):
 
     @property
     def record(self):
-        """The :class:`~jaxlin.records.SolverRecord` that runs these options."""
+        """The ``SolverRecord`` that runs these options."""
         return solvers.for_optimizer(self.optimizer)
 
     @property
     def penalty(self) -> Penalty:
         return Penalty(self.l1, self.l2)
 
-    def check(self, n_rows: Optional[int] = None, loss=None,
-              has_validation: bool = True) -> "Options":
+    def check(self, n_rows: Optional[int] = None, loss=None, has_validation: bool = True,
+              data=None) -> "Options":
         """Validate every option; returns the record with ``batch_size ≥ N`` as full batch.
+
+        ``data``: the ``Data`` to train on, when known: the solver's
+        limits on its size and kind (sparse rows) are checked too.
 
         Raises ``ValueError`` (or ``TypeError``) naming the option and what it received.
         """
@@ -114,6 +117,8 @@ class Options(NamedTuple):
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
+        if data is not None:
+            solvers.check_data(record, data.X, data.T.shape[1])
         if o.patience is not None and not has_validation:
             raise ValueError("patience: early stopping needs validation data")
         return o
@@ -127,7 +132,7 @@ class Options(NamedTuple):
 
     def settings(self, n_outputs: int, n_rows: Optional[int] = None) -> Settings:
         """The static settings of the compiled loop (the tolerances' values are traced:
-        :meth:`hyper`)."""
+        ``hyper``)."""
         return Settings(
             solver=self.record.name, n_outputs=int(n_outputs), optimizer=self.optimizer,
             epochs=int(self.epochs),
@@ -140,20 +145,20 @@ class Options(NamedTuple):
 
 
 class RunControl(NamedTuple):
-    """How a run is carried out, beside what it optimises (:class:`Options`): reporting,
-    placement, checkpoints and compile-time sharing. Checked by :meth:`check`.
+    """How a run is carried out, beside what it optimises (``Options``): reporting,
+    placement, checkpoints and compile-time sharing. Checked by ``check``.
 
     Attributes:
       progress: ``callable(epochs_done, epochs_total)``: the run is compiled once and executed
         in chunks of epochs, calling it between chunks (same result).
       devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
-        the rows are sharded across them (:func:`jaxlin.training.shard_rows`).
+        the rows are sharded across them (``jaxlin.training.shard_rows``).
       checkpoint: a ``.npz`` path: the run goes in chunks of epochs and writes its whole
         state there every ``checkpoint_every`` chunks and at the end
-        (:mod:`jaxlin.checkpoint`). resume: start from that file when it exists; it must come
+        (``jaxlin.checkpoint``). resume: start from that file when it exists; it must come
         from the same data and settings, and the result equals the uninterrupted run.
       buckets: pad the rows of a full-batch run with weight-0 rows to
-        :func:`jaxlin.inputs.bucket_rows` of ``N``: folds, refits and slightly different
+        ``jaxlin.inputs.bucket_rows`` of ``N``: folds, refits and slightly different
         ``N`` share one compiled program; the result equals the unpadded fit up to rounding.
     """
 
@@ -163,6 +168,7 @@ class RunControl(NamedTuple):
     checkpoint_every: int = 1
     resume: bool = False
     buckets: bool = False
+    verify: bool = True
 
     def check(self) -> "RunControl":
         """Validate every field; errors name the argument."""
@@ -171,11 +177,12 @@ class RunControl(NamedTuple):
                             f"{type(self.progress).__name__}")
         validation.check_flag(self.buckets, "buckets")
         validation.check_flag(self.resume, "resume")
+        validation.check_flag(self.verify, "verify")
         self.checkpointing()
         return self
 
     def checkpointing(self):
-        """The :class:`~jaxlin.checkpoint.Checkpointing` of these fields, or ``None``."""
+        """The ``Checkpointing`` of these fields, or ``None``."""
         from jaxlin.checkpoint import Checkpointing
         return Checkpointing.of(self.checkpoint, self.checkpoint_every, self.resume)
 
@@ -188,8 +195,8 @@ class RunControl(NamedTuple):
 def split_options(kwargs: dict, where: str, defaults=None, control: RunControl = None):
     """Keyword arguments of an entry point → ``(Options, RunControl, key)``.
 
-    ``kwargs`` may hold any field of :class:`Options` (over ``defaults``) and of
-    :class:`RunControl` (over ``control``), and ``key``; anything else is a ``TypeError``
+    ``kwargs`` may hold any field of ``Options`` (over ``defaults``) and of
+    ``RunControl`` (over ``control``), and ``key``; anything else is a ``TypeError``
     that lists what is accepted.
     """
     unknown = set(kwargs) - set(Options._fields) - set(RunControl._fields) - {"key"}

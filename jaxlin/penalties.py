@@ -1,8 +1,8 @@
 """Penalties ``R(W)`` on the weights — never on the bias.
 
-One record, :class:`Penalty`, holds the strengths of an L1 and an L2 term:
+One record, ``Penalty``, holds the strengths of an L1 and an L2 term:
 ``R(W) = l1 Σ|w| + l2 Σ w²``. Ridge, lasso and elastic net are its three
-special cases (:func:`l2`, :func:`l1`, :func:`elastic_net`). Strengths are
+special cases (``l2``, ``l1``, ``elastic_net``). Strengths are
 arrays, so many penalties can be trained at once under ``jax.vmap``.
 """
 from __future__ import annotations
@@ -58,3 +58,29 @@ def soft_threshold(W, threshold):
 def prox(penalty: Penalty, W, step_size):
     """Proximal step of the L1 part with step ``η``: ``soft_threshold(W, η l1)``."""
     return soft_threshold(W, step_size * penalty.l1)
+
+
+def repeated_steps(penalty: Penalty, W, steps, step_size, has_l1: bool = True):
+    """``W`` after ``k`` proximal-gradient steps on the penalty alone, in closed form.
+
+    One step is ``w ← prox_{η l1}(c w)`` with ``c = 1 − 2 η l2``: the L2 gradient step, then
+    the soft-threshold of the L1 part. While ``w`` keeps its sign each step multiplies its
+    magnitude by ``c`` and takes ``t = η l1`` off, so after ``k`` steps
+
+        |w_k| = max(0, c^k |w_0| − t (1 + c + … + c^(k−1)))
+
+    (once at 0 it stays there: the magnitude only falls, so clipping once at the end equals
+    clipping at every step). ``steps`` broadcasts against ``W``'s leading axis (one count per
+    row); ``has_l1=False`` leaves out the threshold (statically). This is what a lazy
+    mini-batch update applies to a weight its batches did not touch for ``k`` steps.
+    """
+    k = jnp.asarray(steps, W.dtype)
+    k = k.reshape(k.shape + (1,) * (W.ndim - k.ndim))
+    a = 2.0 * step_size * penalty.l2  # 1 − c, so c^k = exp(k log1p(−a)) without cancellation
+    log_c = jnp.log1p(-a)
+    ck = jnp.exp(k * log_c)
+    if not has_l1:
+        return ck * W
+    # 1 + c + … + c^(k−1) = (1 − c^k)/(1 − c), and k when there is no L2 part (a = 0)
+    geometric = jnp.where(a > 0, -jnp.expm1(k * log_c) / jnp.where(a > 0, a, 1.0), k)
+    return jnp.sign(W) * jnp.maximum(ck * jnp.abs(W) - step_size * penalty.l1 * geometric, 0.0)

@@ -1,8 +1,8 @@
 """The command line's presets, importable without JAX (``jaxlin --help`` builds its text from
 them before anything heavy is loaded).
 
-The library's own defaults are those of :class:`jaxlin.options.Options`; each solver's
-command-line defaults are in its record (:mod:`jaxlin.solvers`).
+The library's own defaults are those of ``jaxlin.options.Options``; each solver's
+command-line defaults are in its record (``jaxlin.solvers``).
 """
 from __future__ import annotations
 

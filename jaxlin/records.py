@@ -1,11 +1,11 @@
 """The records a training run is made of, shared by the epoch driver and the solvers.
 
-:mod:`jaxlin.driver` runs the loop and :mod:`jaxlin.solvers` supplies each epoch's step; both
+``jaxlin.driver`` runs the loop and ``jaxlin.solvers`` supplies each epoch's step; both
 read these records, and this module imports neither (nor JAX until its helpers run): the
-data of a run (:class:`Problem`), its traced numbers (:class:`Hyper`) and static settings
-(:class:`Settings`), what a solver's epoch returns (:class:`Step`), the per-epoch
-:class:`History`, the stop codes, and the one rule that says when a change of the objective
-is only rounding (:func:`float_resolution`).
+data of a run (``Problem``), its traced numbers (``Hyper``) and static settings
+(``Settings``), what a solver's epoch returns (``Step``), the per-epoch
+``History``, the stop codes, and the one rule that says when a change of the objective
+is only rounding (``float_resolution``).
 """
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ STOP_REASONS = {
     SEPARATED: "separated",
     ROUNDING: "rounding",
 }
+# each stop in words, for reports
+STOP_WORDS = {
+    "running": "still running",
+    "max_epochs": "the epoch limit was reached",
+    "objective_tol": "the objective changed by less than tol",
+    "gradient_tol": "the gradient's norm fell below grad_tol",
+    "early_stopping": "the validation loss stopped improving for patience epochs",
+    "diverged": "the objective became infinite or NaN; lower the learning rate",
+    "separated": "every training example is classified correctly",
+    "rounding": "the objective changes only by rounding: the tolerance is below what this "
+                "precision can resolve",
+}
 # the stops that mean "converged" (the scikit-learn bridge warns on none of them)
 CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING)
 
@@ -47,7 +59,7 @@ class Problem(NamedTuple):
 
 class Hyper(NamedTuple):
     """Per-model numbers besides the penalty (which the objective holds); ``init`` the
-    starting :class:`~jaxlin.linear.Params` of a warm start (``Settings.init == "given"``);
+    starting ``Params`` of a warm start (``Settings.init == "given"``);
     ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on.
     All are traced values: runs that differ only in them share one compiled program."""
 
@@ -110,7 +122,7 @@ class Step(NamedTuple):
 
 class Solver(NamedTuple):
     """A solver for one run: ``init(params) → (state, m)``, ``step(params, state, m, key) →
-    Step`` (the contract of :mod:`jaxlin.driver`)."""
+    Step`` (the contract of ``jaxlin.driver``)."""
 
     init: Callable
     step: Callable
@@ -130,7 +142,7 @@ def float_resolution(v):
     """``10 ε max(1, |v|)``: a change of an objective value below this is rounding.
 
     The one rule for every decision that compares two values of the objective: a step whose
-    value rises by less than this is not an increase (:func:`not_above`), a model that
+    value rises by less than this is not an increase (``not_above``), a model that
     promises a decrease below it promises nothing, and a run whose accepted steps change
     the objective by less than it stops (``rounding``).
     """
@@ -146,7 +158,7 @@ def not_above(new, old):
 
 class SolverRecord(NamedTuple):
     """What a solver is and what it handles: one per name in the registry
-    (:mod:`jaxlin.solvers`). Options validation, the command line, the scikit-learn bridge,
+    (``jaxlin.solvers``). Options validation, the command line, the scikit-learn bridge,
     the presets and the report all read it; the solver's module owns it.
 
     Attributes:
@@ -162,7 +174,7 @@ class SolverRecord(NamedTuple):
       targets: the loss target kinds it trains (``"real"``, ``"binary"``, ``"onehot"``).
       stops: the stopping rules that apply: ``"tol"``, ``"grad_tol"``, and ``"rounding"`` (the
         driver ends a full-batch run whose accepted steps change the objective only by its
-        :func:`float_resolution`, while a tolerance is on; Newton and FISTA, which know
+        ``float_resolution``, while a tolerance is on; Newton and FISTA, which know
         when their own steps can no longer gain, stop themselves instead).
       learning_rate: uses the learning rate (the second-order solvers and the perceptron
         do not; FISTA takes it as its first step size).
@@ -175,6 +187,9 @@ class SolverRecord(NamedTuple):
       default_for: ``"smooth"`` and/or ``"l1"``: the solver chosen for that kind of penalty
         where a caller leaves the choice to jaxlin (scikit-learn's ``liblinear``/``saga``).
       listed: offered by name (``False`` for the record of a user's optax transformation).
+      sparse: takes sparse rows (``SparseRows``).
+      max_parameters: the most parameters ``(d + 1) K`` it takes (an explicit Hessian is
+        that size squared), or ``None``.
     """
 
     name: str
@@ -194,6 +209,8 @@ class SolverRecord(NamedTuple):
     aliases: tuple = ()
     default_for: tuple = ()
     listed: bool = True
+    sparse: bool = True
+    max_parameters: Optional[int] = None
 
     @property
     def mini_batches(self) -> bool:

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import metrics as M
-from jaxlin import backend, decision
+from jaxlin import backend, decision, sparse
 from jaxlin.backend import put
 from jaxlin.models import TrainedModel
 from jaxlin.objective import host_targets, objective
@@ -31,7 +31,7 @@ def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
 
 def evaluate_splits(model: TrainedModel, splits, penalty: Penalty = Penalty(), *,
                     metrics_on: str = "host") -> list:
-    """:func:`evaluate` on each ``(X, y)`` of ``splits``.
+    """``evaluate`` on each ``(X, y)`` of ``splits``.
 
     The objectives of all splits are one compiled program. ``metrics_on="host"`` (default)
     computes the metrics with NumPy from the model's host-side scores: nothing more to
@@ -45,7 +45,8 @@ def evaluate_splits(model: TrainedModel, splits, penalty: Penalty = Penalty(), *
     params = Params(put(model.W, jnp.float32), put(model.b, jnp.float32))
     pen = Penalty(put(penalty.l1, jnp.float32), put(penalty.l2, jnp.float32))
     if metrics_on == "device":
-        on_device = [{k: None if v is None else put(v, v.dtype) for k, v in a.items()}
+        on_device = [{k: v if v is None or isinstance(v, sparse.SparseRows) else
+                      put(v, v.dtype) for k, v in a.items()}
                      for a in arrays]
         measured = jax.device_get(_metrics_program(params, on_device, pen, model.loss, c))
     else:
@@ -73,7 +74,8 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
     if c == 2:
         score = Z[:, 0] if Z.shape[1] == 1 else Z[:, 1] - Z[:, 0]
     f32 = lambda a: None if a is None else np.asarray(a, np.float32)  # noqa: E731
-    return {"X": f32((np.asarray(X, np.float64) - model.mean) / model.scale),
+    Xs = model.standardized(X)
+    return {"X": sparse.to_device(Xs, np.float32) if sparse.is_sparse(Xs) else f32(Xs),
             "T": host_targets(targets, loss, c if loss.target == "onehot" else None),
             "y": y.astype(np.int32), "pred": decision.predict_labels(model.loss, Z).astype(np.int32),
             "score": f32(score), "proba": f32(proba)}
@@ -131,7 +133,7 @@ def _summed_over_models(values):
 
 
 def training_summary(result) -> dict:
-    """Epochs, stop reason and per-epoch history of a :class:`~jaxlin.training.FitResult`,
+    """Epochs, stop reason and per-epoch history of a ``FitResult``,
     with the one-vs-rest models (a leading class axis) summed into one objective."""
     epochs, stop = np.asarray(result.epochs), result.stop_reason
     if np.ndim(epochs):
@@ -196,6 +198,18 @@ def confusion_text(cm, class_names) -> list:
     return lines
 
 
+def _why(training: dict) -> str:
+    """The stop in words; a stop after one epoch says what that can mean."""
+    from jaxlin.records import STOP_WORDS
+
+    words = "; ".join(STOP_WORDS.get(r.strip(), "") for r in training["stop_reason"].split(","))
+    text = f" ({words})" if words.strip("; ") else ""
+    if training["epochs"] == 1 and training["stop_reason"] in ("objective_tol", "rounding"):
+        text += (" — after a single epoch: the first step changed nothing, which a wrong δ "
+                 "can cause (jaxlin check --loss MODULE:ATTR checks one)")
+    return text
+
+
 def _optimizer_text(settings: dict) -> str:
     """``"lbfgs — L-BFGS (zoom line search)"`` or ``"sgd — …, learning rate 0.1"``."""
     from jaxlin import solvers
@@ -216,8 +230,9 @@ def format_text(rep: dict) -> str:
         f"  split       {d['n_train']} train / {d['n_test']} test"
         + (f" / {d['n_validation']} validation" if d.get("n_validation") else "")
         + f" (shuffled, seed {s['seed']}; "
-        + ("features standardised with the training statistics)" if s.get("standardize", True)
-           else "features as given)"),
+        + (("sparse features scaled by the training statistics, not centred)" if s.get("sparse")
+            else "features standardised with the training statistics)")
+           if s.get("standardize", True) else "features as given)"),
         f"  model       {s['model']}: {rep['model']['description']}",
         f"  objective   mean {rep['model']['loss']}"
         + (f" [{rep['model']['formula']}]" if rep["model"]["formula"] else "")
@@ -225,7 +240,8 @@ def format_text(rep: dict) -> str:
         f"  optimiser   {_optimizer_text(s)}"
         + (f", batch size {s['batch_size']}" if s.get("batch_size") else ", full batch")
         + (" (bold driver)" if s.get("adaptive_lr") else ""),
-        f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}",
+        f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}"
+        + _why(t),
         "  devices     " + (f"rows sharded over {t['devices']} {t['platform']} devices"
                              if t.get("devices", 1) > 1 else f"one {t.get('platform', '')} "
                              "device".replace("  ", " "))

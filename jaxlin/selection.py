@@ -1,8 +1,8 @@
 """Model selection: every combination of hyperparameters × every fold, in one program.
 
-:func:`fit_grid` takes the outer product of the listed values of ``learning_rate``, ``l1``
+``fit_grid`` takes the outer product of the listed values of ``learning_rate``, ``l1``
 and ``l2`` (the numbers a compiled run takes as traced values) with the folds of a
-cross-validation, trains all of them with one :func:`jaxlin.fit_many` call (folds as 0/1
+cross-validation, trains all of them with one ``jaxlin.fit_many`` call (folds as 0/1
 weights of the mean), and scores each model on the rows its fold left out.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from jaxlin import decision, validation
+from jaxlin import decision, sparse, validation
 from jaxlin.losses import get_loss
 from jaxlin.objective import host_targets, per_example_losses
 from jaxlin.training import FitResult, fit_many, kfold_weights
@@ -24,7 +24,7 @@ GRID_OPTIONS = ("learning_rate", "l1", "l2")  # traced per model: one program fo
 
 
 class GridResult(NamedTuple):
-    """What :func:`fit_grid` returns.
+    """What ``fit_grid`` returns.
 
     Attributes:
       grid: ``{name: (G,) values}`` — grid point ``g``'s value of each listed option (the
@@ -32,7 +32,7 @@ class GridResult(NamedTuple):
       scores: ``(G, F)`` held-out score of grid point ``g`` on fold ``f`` (higher is better).
       mean_score: ``(G,)`` the mean over folds. best_index: its argmax (the first on ties).
       best: ``{name: value}`` at ``best_index``.
-      fits: the :class:`~jaxlin.training.FitResult` of all ``G × F`` models (model
+      fits: the ``FitResult`` of all ``G × F`` models (model
         ``g · F + f``).
     """
 
@@ -66,14 +66,14 @@ def held_out_scores(result: FitResult, X, y, loss, train_weights, scoring="accur
     (one small matrix product per model; nothing is compiled for it). Returns ``(M,)``.
     """
     loss = get_loss(loss)
-    X = np.asarray(X, np.float64)
+    X = sparse.as_csr(X).astype(np.float64) if sparse.is_sparse(X) else np.asarray(X, np.float64)
     T = host_targets(np.asarray(y), loss, n_classes).astype(np.float64)
     W, b = np.asarray(result.params.W, np.float64), np.asarray(result.params.b, np.float64)
     sw = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     out = np.empty(W.shape[0])
     for m in range(W.shape[0]):
         rows = np.asarray(train_weights[m]) == 0
-        Z, Tm, wm = X[rows] @ W[m] + b[m], T[rows], sw[rows]
+        Z, Tm, wm = np.asarray(X[rows] @ W[m]) + b[m], T[rows], sw[rows]
         if callable(scoring):
             out[m] = float(scoring(np.asarray(y)[rows], Z))
         elif scoring == "accuracy":
@@ -93,15 +93,15 @@ def fit_grid(X, y, loss="binary_cross_entropy", *, folds=5, scoring="accuracy", 
     """Train every combination of the listed hyperparameters on every fold, in one program.
 
     Args:
-      X, y, loss, n_classes, dtype: as for :func:`jaxlin.fit`.
-      folds: a number of folds (shuffled by ``seed``, :func:`~jaxlin.kfold_weights`) or
+      X, y, loss, n_classes, dtype: as for ``jaxlin.fit``.
+      folds: a number of folds (shuffled by ``seed``, ``kfold_weights``) or
         ``(F, N)`` 0/1 training weights.
-      scoring: see :func:`held_out_scores`.
+      scoring: see ``held_out_scores``.
       sample_weight: ``(N,)`` weights, multiplied into each fold's weights and the scores.
-      **options: the options of :func:`jaxlin.fit`; ``learning_rate``, ``l1`` and ``l2`` may
+      **options: the options of ``jaxlin.fit``; ``learning_rate``, ``l1`` and ``l2`` may
         be lists, whose outer product is the grid.
     Returns:
-      :class:`GridResult`.
+      ``GridResult``.
 
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)

@@ -4,7 +4,7 @@ Two sources, both read chunk by chunk with positioned reads (resident memory sta
 few chunks, whatever the file size):
 
 * a binary ``.npy`` of shape ``(N, d + 1)`` float32 whose last column is the label, as
-  written by :func:`convert_csv` (``jaxlin convert``); chunks are read with
+  written by ``convert_csv`` (``jaxlin convert``); chunks are read with
   ``numpy.fromfile`` at an offset — a ``numpy.memmap`` would keep every page it touched
   resident;
 * a CSV with a header: a first pass records the byte offset of every chunk, then chunks
@@ -33,13 +33,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import checkpoint as checkpoint_io
-from jaxlin import driver, validation
+from jaxlin import driver, sparse, svmlight, validation
 from jaxlin.atomic import atomic_path
 from jaxlin.backend import random_key
 from jaxlin.records import Hyper, Problem
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
 from jaxlin.options import Options, split_options
+from jaxlin.training import verified
 from jaxlin.presets import STREAM_DEFAULTS
 from jaxlin.penalties import Penalty
 
@@ -101,20 +102,65 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
     return _CsvIndex(path, [h.strip() for h in header], offsets, counts)
 
 
+class _SvmIndex(NamedTuple):
+    path: str
+    offsets: list  # byte offset of each chunk's first line
+    counts: list  # examples in each chunk
+    lines: list  # the file line number of each chunk's first line
+    n_features: int
+    zero_based: bool
+    max_row_nnz: int
+    max_chunk_nnz: int
+
+
+def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
+    """One streaming pass over an svmlight file: where each chunk of ``chunk_rows`` examples
+    starts, the width (largest index), the index base, the longest row and the fullest
+    chunk (so that every chunk's sparse rows share one shape)."""
+    offsets, counts, lines, nnz = [], [], [], []
+    lo, hi, longest, pos, rows = None, -1, 0, 0, 0
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            tokens = raw.split(b"#", 1)[0].split()
+            if tokens:
+                if rows % chunk_rows == 0:
+                    offsets.append(pos), counts.append(0), lines.append(number), nnz.append(0)
+                keys = [int(t.split(b":", 1)[0]) for t in tokens[1:] if not t.startswith(b"qid:")
+                        and b":" in t] if len(tokens) > 1 else []
+                counts[-1] += 1
+                nnz[-1] += len(keys)
+                longest = max(longest, len(keys))
+                if keys:
+                    lo = min(keys[0], lo) if lo is not None else keys[0]
+                    hi = max(hi, keys[-1])
+                rows += 1
+            pos += len(raw)
+    if rows == 0:
+        raise ValueError(f"{path}: no examples (every line is blank or a comment)")
+    zero_based = lo == 0
+    width = hi + (1 if zero_based else 0)
+    if n_features is not None:
+        width = int(n_features)
+    return _SvmIndex(path, offsets, counts, lines, max(width, 1), zero_based, longest, max(nnz))
+
+
 class Source(NamedTuple):
-    """A file of rows on disk, read chunk by chunk (see :func:`open_source`)."""
+    """A file of rows on disk, read chunk by chunk (see ``open_source``)."""
 
     path: str
     n_rows: int
     feature_names: list
     chunk_rows: int
     n_chunks: int
-    kind: str  # "npy" or "csv"
+    kind: str  # "npy", "csv" or "svmlight"
     impl: object
     columns: tuple  # (feature column indices, target column index)
 
     def read(self, i: int):
-        """Chunk ``i`` as ``(X (rows, d) float32, y (rows,) float32)``, read from disk."""
+        """Chunk ``i`` as ``(X (rows, d) float32, y (rows,) float32)``, read from disk (an
+        svmlight file's ``X`` is a SciPy CSR matrix)."""
+        if self.kind == "svmlight":
+            return self._read_svmlight(i)
         if self.kind == "npy":
             t = self.impl
             start = i * self.chunk_rows
@@ -144,12 +190,35 @@ class Source(NamedTuple):
         return X, y
 
 
-def open_source(path, target=None, drop=(), chunk_rows: int = 65536) -> Source:
-    """Open a ``.npy`` (from :func:`convert_csv`) or a CSV for chunked reading."""
+    def _read_svmlight(self, i: int):
+        t = self.impl
+        lines, examples = [], 0
+        with open(t.path, "rb") as fh:
+            fh.seek(t.offsets[i])
+            while examples < t.counts[i]:
+                line = fh.readline().decode("utf-8")
+                examples += bool(line.split("#", 1)[0].split())
+                lines.append(line)
+        rows = svmlight.parse_lines(lines, t.path, t.lines[i])
+        X, y = svmlight.to_csr(rows, t.n_features, t.zero_based, t.path, np.float32)
+        return X, y
+
+
+def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None) -> Source:
+    """Open a ``.npy`` (from ``convert_csv``), a CSV or an svmlight file (by its suffix,
+    or ``format="svmlight"``) for chunked reading."""
     path = os.fspath(path)
     validation.check_positive(chunk_rows, "chunk_rows", integer=True)
     if not os.path.exists(path):
         raise FileNotFoundError(f"data: no such file: {path}")
+    if svmlight.is_svmlight(path, format):
+        if target is not None or drop:
+            raise ValueError("--target/--drop: an svmlight file's label is its first field; "
+                             "it has no named columns")
+        t = _index_svmlight(path, chunk_rows)
+        n = sum(t.counts)
+        return Source(path, n, [f"f{j}" for j in range(t.n_features)], chunk_rows,
+                      len(t.counts), "svmlight", t, ())
     if path.endswith(".npy"):
         t = _open_npy(path)
         meta_path = path + ".json"
@@ -172,7 +241,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     """Write a CSV as a float32 ``.npy`` (all columns, in order), one chunk at a time.
 
     Memory holds one chunk, never the whole CSV. The column names go to
-    ``out_path + ".json"``. Both are written atomically (:mod:`jaxlin.atomic`).
+    ``out_path + ".json"``. Both are written atomically (``jaxlin.atomic``).
     Returns the metadata (rows, columns).
     """
     out_path = os.fspath(out_path)
@@ -194,6 +263,25 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     with atomic_path(out_path + ".json") as tmp, open(tmp, "w") as fh:
         json.dump(meta, fh)
     return meta
+
+
+def convert_to_svmlight(in_path, out_path, chunk_rows: int = 65536, target=None,
+                        drop=()) -> dict:
+    """Write a CSV's (or an svmlight file's) rows as svmlight, one chunk in memory at a time:
+    only the non-zero values, indices one-based. Written atomically. Returns the metadata."""
+    src = open_source(in_path, target, drop, chunk_rows)
+    import scipy.sparse as sp
+
+    nnz = 0
+    with atomic_path(os.fspath(out_path)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for i in range(src.n_chunks):
+            X, y = src.read(i)
+            X = sp.csr_matrix(X)
+            X.eliminate_zeros()
+            nnz += X.nnz
+            svmlight.write_lines(fh, X, y)
+    return {"rows": src.n_rows, "features": len(src.feature_names), "nnz": nnz,
+            "feature_names": src.feature_names}
 
 
 @partial(jax.jit, static_argnames=("settings",))
@@ -240,26 +328,27 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
                control=None, **options) -> StreamResult:
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
-    ``source``: a path (``.npy`` from :func:`convert_csv`, or a CSV) or a :class:`Source`.
+    ``source``: a path (``.npy`` from ``convert_csv``, or a CSV) or a ``Source``.
     Labels are the target column (0/1 or class numbers 0..K−1); pass ``n_classes`` for a
     multi-class loss (the file is not read ahead to find it). Features are used as they
     are: standardise before converting if needed. See the module docstring for the epoch.
-    ``options`` are those of :class:`~jaxlin.options.Options`, with the streaming defaults
-    :data:`~jaxlin.presets.STREAM_DEFAULTS` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
-    256, one epoch). The run controls (:class:`~jaxlin.options.RunControl`, or its fields as
+    ``options`` are those of ``Options``, with the streaming defaults
+    ``STREAM_DEFAULTS`` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
+    256, one epoch). The run controls (``RunControl``, or its fields as
     keywords) that apply: ``progress(epochs_done, epochs_total)``, and the checkpoint:
 
     ``checkpoint``: a ``.npz`` path written after every ``checkpoint_every`` chunks and at the
-    end (:mod:`jaxlin.checkpoint`): the driver's state, the epoch and the position in its
+    end (``jaxlin.checkpoint``): the driver's state, the epoch and the position in its
     chunk order. With ``resume=True`` a run starts from that file when it exists — it must
     come from the same file contents and settings — and ends with the parameters of the
-    uninterrupted run, bit for bit. Under :class:`jaxlin.checkpoint.catch_interrupts`, Ctrl-C
+    uninterrupted run, bit for bit. Under ``jaxlin.checkpoint.catch_interrupts``, Ctrl-C
     stops after the current chunk, writes the checkpoint and raises
-    :class:`~jaxlin.checkpoint.Interrupted`.
+    ``Interrupted``.
     """
     src = source if isinstance(source, Source) else open_source(source, target, drop,
                                                                 chunk_rows)
-    loss, (opts, ctrl) = get_loss(loss), _stream_options(options, control)
+    given, loss, (opts, ctrl) = loss, get_loss(loss), _stream_options(options, control)
+    verified(loss, given, ctrl)
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
     saving, progress = ctrl.checkpointing(), ctrl.progress
@@ -273,6 +362,9 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
     def load(i):
         X, y = src.read(i)
         T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
+        if src.kind == "svmlight":  # every chunk padded to one shape: one compiled program
+            return Problem(sparse.to_device(X, np.float32, src.impl.max_row_nnz,
+                                            src.impl.max_chunk_nnz), T, obj)
         return Problem(jax.device_put(X), T, obj)
 
     run = _Run(src, seed, load, hyper, settings, saving and saving._replace(

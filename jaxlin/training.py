@@ -1,8 +1,8 @@
 """``jaxlin.fit`` and ``jaxlin.fit_many``: the public training entry points.
 
-Each builds three records at the boundary — the validated :class:`~jaxlin.options.Options`,
-the checked :class:`~jaxlin.inputs.Data` and the :class:`~jaxlin.objective.Objective` — and
-runs one compiled program of :mod:`jaxlin.driver`. ``fit_many`` trains many models in that
+Each builds three records at the boundary — the validated ``Options``,
+the checked ``Data`` and the ``Objective`` — and
+runs one compiled program of ``jaxlin.driver``. ``fit_many`` trains many models in that
 one program by ``vmap`` over learning rates, penalty strengths, seeds and sample weights
 (e.g. cross-validation folds as 0/1 weights).
 """
@@ -18,29 +18,32 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import backend, driver, inputs, validation
+from jaxlin import backend, driver, inputs, sparse, validation
 from jaxlin import checkpoint as ckpt
 from jaxlin.backend import put
 from jaxlin.records import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
-from jaxlin.losses import get_loss, loss_key
+from jaxlin.losses import LOSSES, get_loss, loss_key
 from jaxlin.objective import Objective, host_targets
 from jaxlin.options import Options, RunControl, split_options
 from jaxlin.penalties import Penalty
+from jaxlin.sparse import SparseRows
 
 
 class FitResult(NamedTuple):
     """What training returns.
 
     Attributes:
-      params: :class:`~jaxlin.linear.Params` (``W`` ``(d, K)``, ``b`` ``(K,)``); with a leading
-        model axis from :func:`fit_many`.
-      history: :class:`~jaxlin.driver.History` of per-epoch arrays (NaN after the last epoch).
+      params: ``Params`` (``W`` ``(d, K)``, ``b`` ``(K,)``); with a leading
+        model axis from ``fit_many``.
+      history: ``History`` of per-epoch arrays (NaN after the last epoch).
       epochs: epochs run (for a diverged run: the epoch at which it diverged).
-      status: stop code (a key of :data:`jaxlin.driver.STOP_REASONS`); :attr:`stop_reason`
+      status: stop code (a key of ``jaxlin.driver.STOP_REASONS``); ``stop_reason``
         is its name.
       loss: the loss as given: a built-in's name, ``"MODULE:ATTR"``, or the user's
-        :class:`~jaxlin.losses.Loss`. n_classes: number of classes (``None`` for regression).
+        ``Loss``. n_classes: number of classes (``None`` for regression).
+      classes: the labels of the classes, in order, when ``y`` was given as labels of any
+        kind (text, or numbers other than ``0..K−1``); ``predict`` maps back to them.
     """
 
     params: Params
@@ -49,6 +52,33 @@ class FitResult(NamedTuple):
     status: Any
     loss: Any
     n_classes: Any = None
+    classes: Any = None
+
+    def decision_function(self, X):
+        """Scores ``Z = X W + b`` ``(N, K)`` on the host (NumPy; ``X`` dense or sparse)."""
+        W, b = np.asarray(self.params.W, np.float64), np.asarray(self.params.b, np.float64)
+        if W.ndim != 2:
+            raise ValueError("decision_function: one model at a time (this result holds "
+                             f"{W.shape[0]}; take result.params.W[m])")
+        X = sparse.as_csr(X) if sparse.is_sparse(X) else \
+            validation.check_features(X, "X", n_features=W.shape[0])
+        if X.shape[1] != W.shape[0]:
+            raise ValueError(f"X: expected {W.shape[0]} features, got {X.shape[1]}")
+        return np.asarray(X @ W) + b
+
+    def predict(self, X):
+        """Predicted classes ``(N,)``: the labels ``y`` was given in (class 1 where ``z ≥ 0``
+        for one output, else the highest score)."""
+        from jaxlin import decision
+
+        labels = decision.predict_labels(self.loss, self.decision_function(X))
+        return labels if self.classes is None else np.asarray(self.classes)[labels]
+
+    def predict_proba(self, X):
+        """Class probabilities ``(N, C)`` for the losses that model them, else ``None``."""
+        from jaxlin import decision
+
+        return decision.predict_proba(self.loss, self.decision_function(X))
 
     @property
     def stop_reason(self):
@@ -64,12 +94,17 @@ class FitResult(NamedTuple):
 
 def _advance(problem, hyper, state, until, settings, model_axes):
     """One compiled call: run (or continue) the loop of one model or of many under vmap,
-    compiled with the options :func:`jaxlin.backend.compile_options` gives the data one
+    compiled with the options ``jaxlin.backend.compile_options`` gives the data one
     step reads (the rows of a mini-batch, or all of them)."""
-    rows = settings.batch_size or problem.X.shape[0]  # what one step reads
-    nbytes = rows * problem.X.shape[-1] * problem.X.dtype.itemsize
-    if isinstance(problem.X, jax.core.Tracer):  # inside a trace (eval_shape, make_jaxpr):
-        nbytes = None                           # compile options belong to the outer jit
+    X = problem.X
+    rows = settings.batch_size or X.shape[0]  # what one step reads
+    if isinstance(X, SparseRows):  # its stored entries: a batch holds rows × the longest row
+        nbytes = (rows * X.max_row_nnz if settings.batch_size else X.nnz) * \
+            (X.dtype.itemsize + 8)
+    else:
+        nbytes = rows * X.shape[-1] * X.dtype.itemsize
+    if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(X)):  # inside a trace
+        nbytes = None  # (eval_shape, make_jaxpr): compile options belong to the outer jit
     program = backend.jit_for(_loop, nbytes, ("settings", "model_axes"))
     return program(problem, hyper, state, until, settings=settings, model_axes=model_axes)
 
@@ -96,7 +131,7 @@ def execute(problem: Problem, hyper: Hyper, settings, model_axes=None,
     """The whole run as one compiled call, or — with a ``progress`` callback or a
     ``checkpoint`` in ``control`` — in chunks of epochs (a hundredth of them each). Between
     chunks ``progress(epochs_done, epochs_total)`` is called and the checkpoint written; a
-    stop request (Ctrl-C under :class:`jaxlin.checkpoint.catch_interrupts`) ends the run
+    stop request (Ctrl-C under ``jaxlin.checkpoint.catch_interrupts``) ends the run
     there. Every way gives the same parameters: each chunk continues the loop state where
     the last one stopped, also after a resume from a checkpoint."""
     kw = dict(settings=settings, model_axes=model_axes)
@@ -114,7 +149,7 @@ def execute(problem: Problem, hyper: Hyper, settings, model_axes=None,
 
 
 def _chunks(problem, hyper, state, kw, chunk, progress, checkpoint):
-    """:func:`execute`'s loop over chunks of epochs, from ``state`` (``None``: the start)."""
+    """``execute``'s loop over chunks of epochs, from ``state`` (``None``: the start)."""
     total = kw["settings"].epochs
     if state is None:
         state = _advance(problem, hyper, None, _epochs(chunk), **kw)
@@ -135,9 +170,9 @@ def _chunks(problem, hyper, state, kw, chunk, progress, checkpoint):
 
 
 def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
-    """A warm start's :class:`Params` in ``dtype`` (``None`` for a named initialisation).
+    """A warm start's ``Params`` in ``dtype`` (``None`` for a named initialisation).
 
-    ``init`` is a :class:`Params` or a :class:`FitResult`; ``W`` must be
+    ``init`` is a ``Params`` or a ``FitResult``; ``W`` must be
     ``(n_features, n_outputs)`` and ``b`` ``(n_outputs,)`` (with a leading model axis of
     ``n_models`` when given, or without one to share them), all finite.
     """
@@ -192,8 +227,8 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
 
     Args:
       X: ``(N, d)`` features. y: labels ``(N,)`` (0/1, ±1 or 0..K−1) or targets ``(N, K)``.
-      loss: a name of :data:`jaxlin.LOSSES` (``"binary_cross_entropy"``, ``"softmax_cross_entropy"``,
-        ``"multiclass_hinge"``, …) or a :class:`~jaxlin.losses.Loss`.
+      loss: a name of ``jaxlin.LOSSES`` (``"binary_cross_entropy"``, ``"softmax_cross_entropy"``,
+        ``"multiclass_hinge"``, …) or a ``Loss``.
       validation_data: ``(X_val, y_val)``, scored each epoch; with ``patience``, early
         stopping that returns the parameters of the best validation objective.
       sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
@@ -202,20 +237,20 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
         ``key=``, a ``jax.random`` key).
       dtype: ``float32`` (default) or ``float64``: the arithmetic's type. float64 runs in
         JAX's scoped x64 mode (no global flag needed); on a TPU it becomes float32 with a
-        warning (:func:`jaxlin.backend.compute_dtype`).
-      control: a :class:`~jaxlin.options.RunControl`; its fields may also be passed as
+        warning (``jaxlin.backend.compute_dtype``).
+      control: a ``RunControl``; its fields may also be passed as
         keywords: ``progress`` (a callable ``(epochs_done, epochs_total)``), ``devices``
-        (shard the rows over local devices, :func:`shard_rows`), ``checkpoint``,
-        ``checkpoint_every`` and ``resume`` (:mod:`jaxlin.checkpoint`), ``buckets`` (pad a
-        full-batch run's rows to :func:`jaxlin.inputs.bucket_rows` so close sizes share one
+        (shard the rows over local devices, ``shard_rows``), ``checkpoint``,
+        ``checkpoint_every`` and ``resume`` (``jaxlin.checkpoint``), ``buckets`` (pad a
+        full-batch run's rows to ``jaxlin.inputs.bucket_rows`` so close sizes share one
         compiled program; one model only).
-      **options: the fields of :class:`~jaxlin.options.Options` — ``optimizer`` (default
+      **options: the fields of ``Options`` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
         ``tol``, ``grad_tol``, ``adaptive_lr``, ``patience``, ``init``, ``fit_intercept``,
         ``memory_size``, ``shuffle``, ``one_vs_rest`` — and the run controls above, and
         ``key``.
     Returns:
-      :class:`FitResult`.
+      ``FitResult``.
 
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
@@ -225,18 +260,21 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     """
     record, loss = _record(loss), get_loss(loss)
     opts, ctrl, key = split_options(options, "fit", control=control)
+    verified(loss, record, ctrl)
     key = _key(key, seed)
+    y, validation_data, classes = label_classes(y, validation_data)
     if ctrl.devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
             and n_classes is None and np.ndim(y) == 1:
         from jax.experimental import multihost_utils  # every process must agree on K
         n_classes = int(np.max(multihost_utils.process_allgather(np.array([np.max(y)])))) + 1
     if _is_one_vs_rest(loss, y, opts.one_vs_rest):
         data = Inputs(validation_data, sample_weight, n_classes, dtype)
-        return _fit_one_vs_rest(X, y, loss, opts, ctrl, data, key)._replace(loss=record)
+        return _fit_one_vs_rest(X, y, loss, opts, ctrl, data, key)._replace(
+            loss=record, classes=classes)
     data = inputs.prepare(X, y, loss, validation_data=validation_data,
                           sample_weight=sample_weight, n_classes=n_classes, dtype=dtype,
                           rows_for=_bucketed(opts) if ctrl.buckets else None)
-    opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None)
+    opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
     if ctrl.devices is not None:
         Xj, T, w, n_rows = shard_rows(Xj, T, w, ctrl.devices)
@@ -244,7 +282,49 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
     out = execute(Problem(Xj, T, obj, data.X_val, data.T_val), opts.hyper(key, init, dtype),
                   opts.settings(T.shape[1], n_rows), control=ctrl)
-    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes,
+                     classes)
+
+
+def verified(loss, given, ctrl: RunControl) -> None:
+    """Refuse a loss of the user's whose δ disagrees with autodiff (unless ``verify=False``),
+    naming the worst point and where to look further (``given``: the loss as passed)."""
+    if not ctrl.verify or LOSSES.get(loss.name) is loss:
+        return
+    from jaxlin.verification import quick_check
+
+    row = quick_check(loss)
+    if not row.passed:
+        spec = given if isinstance(given, str) else "MODULE:ATTR"
+        raise ValueError(f"loss: {loss.name!r} fails the check of its derivation: δ differs "
+                         f"from autodiff by {row.err_autodiff:.1e} (relative); {row.note}. See "
+                         f"the whole report with `jaxlin check --loss {spec}` or "
+                         "jaxlin.verify(loss); fix δ, or pass verify=False to train anyway")
+
+
+def label_classes(y, validation_data=None):
+    """Labels of any kind as ``0..C−1``: ``(y, validation_data, classes)``. Text labels (or
+    any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
+    ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``).
+    Validation labels must be among the training classes."""
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.dtype.kind in "biuf":
+        return y, validation_data, None
+    if arr.dtype.kind == "O" and any(v is None for v in arr):
+        raise ValueError("y: contains None; every row needs a label")
+    classes, encoded = np.unique(arr, return_inverse=True)
+    if validation_data is not None:
+        try:
+            Xv, yv = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
+        yv = np.asarray(yv)
+        unknown = np.setdiff1d(yv, classes)
+        if unknown.size:
+            raise ValueError(f"y_val: label {unknown[0].item()!r} is not among the training classes "
+                             f"{classes.tolist()}")
+        validation_data = (Xv, np.searchsorted(classes, yv))
+    return encoded, validation_data, classes
 
 
 class Inputs(NamedTuple):
@@ -269,7 +349,7 @@ def _bucketed(opts: Options):
 
 def _record(loss):
     """How a result names its loss: as given when a string (a built-in or ``MODULE:ATTR``),
-    else the built-in's name or the user's :class:`~jaxlin.losses.Loss` itself."""
+    else the built-in's name or the user's ``Loss`` itself."""
     return loss if isinstance(loss, str) else loss_key(loss)
 
 
@@ -313,18 +393,20 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
 
     ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
     ``sample_weight`` may be ``(N,)`` or ``(M, N)`` (e.g. cross-validation folds as 0/1
-    weights, see :func:`kfold_weights`); ``init`` may carry a leading model axis. One varying
+    weights, see ``kfold_weights``); ``init`` may carry a leading model axis. One varying
     argument gives one model per value, scalars are shared by every model. **Pairing:** when
     several arguments vary, the call could mean "model i takes value i of each" or "every
     combination", so it is an error unless ``pairing="zip"`` says the former (then they
     must have one common length ``M``); for every combination use
-    :func:`jaxlin.selection.fit_grid`. Every other argument is as for :func:`fit` (of the run
+    ``jaxlin.selection.fit_grid``. Every other argument is as for ``fit`` (of the run
     controls, ``progress`` and the checkpoint ones; the models are one program on one
-    device). The result has a leading model axis; each model equals the one :func:`fit`
+    device). The result has a leading model axis; each model equals the one ``fit``
     trains alone with the same numbers.
     """
     record, loss = _record(loss), get_loss(loss)
     opts, ctrl, key = split_options(options, "fit_many", control=control)
+    verified(loss, record, ctrl)
+    y, validation_data, classes = label_classes(y, validation_data)
     for name in ("devices", "buckets", "one_vs_rest"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
@@ -336,7 +418,8 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
     data = inputs.prepare(X, y, loss, validation_data=validation_data, n_classes=n_classes,
                           sample_weight=sw if sw is not None and sw.ndim == 1 else None,
                           dtype=dtype)
-    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None)
+    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None,
+                      data=data)
     w, w_axis = data.sample_weight, None
     if sw is not None and sw.ndim == 2:
         w, w_axis = put(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0
@@ -355,11 +438,12 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
             Hyper(0, key_axis, init_axis))
     out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
                   opts.settings(data.T.shape[1]), axes, ctrl)
-    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes,
+                     classes)
 
 
 def _models(sequences: dict, sw, init, pairing) -> int:
-    """The number of models ``M`` from the per-model arguments, by :func:`fit_many`'s rule."""
+    """The number of models ``M`` from the per-model arguments, by ``fit_many``'s rule."""
     if pairing not in (None, "zip"):
         raise ValueError(f"pairing: expected None or 'zip', got {pairing!r}")
     varying = {k: len(v) for k, v in sequences.items() if len(v) > 1}
@@ -399,6 +483,10 @@ def shard_rows(X, T, w, devices):
     """
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+    if isinstance(X, SparseRows):
+        raise ValueError("devices: sparse X trains on one device (its rows have different "
+                         "lengths, so they are not split into equal shards); leave devices "
+                         "unset")
     if jax.process_count() > 1:
         return _shard_rows_multihost(X, T, w)
     if devices == "auto":

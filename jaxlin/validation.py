@@ -11,11 +11,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import sparse
 
-def check_features(X, name: str = "X", n_features: int | None = None) -> np.ndarray:
-    """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns."""
+
+def check_features(X, name: str = "X", n_features: int | None = None):
+    """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns; a
+    sparse matrix (SciPy's, or JAX's ``BCOO``/``BCSR``) is checked and returned as SciPy CSR,
+    never made dense."""
     if X is None:
         raise ValueError(f"{name}: no data given")
+    if sparse.is_sparse(X):
+        X = sparse.as_csr(X, name)
+        if n_features is not None and X.shape[1] != n_features:
+            raise ValueError(f"{name}: expected {n_features} features, got {X.shape[1]}")
+        return X
     if isinstance(X, jax.Array) and jnp.issubdtype(X.dtype, jnp.floating):
         return _check_device_features(X, name, n_features)
     arr = np.asarray(X)

@@ -1,14 +1,14 @@
-"""Prove a loss's hand derivation: :func:`verify` checks ``δ``, ``∇J``, the curvature and a
+"""Prove a loss's hand derivation: ``verify`` checks ``δ``, ``∇J``, the curvature and a
 convexity claim against autodiff and finite differences, in float64 (``docs/verify.md``).
 
-Every check is one row: an error against ``jax.grad`` (tolerance :data:`AUTODIFF_TOL`) and,
-where it applies, against central differences (:data:`FD_TOL`). Errors are max-norm relative,
+Every check is one row: an error against ``jax.grad`` (tolerance ``AUTODIFF_TOL``) and,
+where it applies, against central differences (``FD_TOL``). Errors are max-norm relative,
 ``max|a − b| / max(max|b|, 1e-15)``. All arithmetic of one loss and one ``K`` runs in a few
 compiled programs, so verifying a loss takes well under a second once compiled.
 
 Kinks. A point where ``L`` is not differentiable has no gradient to compare. With a
-``kink_distance`` the loss says where they are and points closer than :data:`KINK_MARGIN` are
-left out; without one, :func:`verify` finds them itself, as the points where the one-sided
+``kink_distance`` the loss says where they are and points closer than ``KINK_MARGIN`` are
+left out; without one, ``verify`` finds them itself, as the points where the one-sided
 differences of ``L`` disagree, leaves them out and says how many it skipped.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ def rel_err(a, b) -> float:
 
 
 def _rel(a, b, keep=None):
-    """:func:`rel_err` traced, over the rows ``keep`` (leading axis) only."""
+    """``rel_err`` traced, over the rows ``keep`` (leading axis) only."""
     a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
     keep = jnp.ones(a.shape[0], bool) if keep is None else keep
     num = jnp.max(jnp.where(keep[:, None], jnp.abs(a - b), 0.0))
@@ -151,8 +151,8 @@ def _offsets(k: int, dtype):
 
 def _probe(loss: Loss, Z, T):
     """Central differences of ``L`` at each row, and whether a kink lies within
-    :data:`KINK_STEP`: the one-sided differences ``(L(z + h e_j) − L(z)) / h`` and
-    ``(L(z) − L(z − h e_j)) / h`` disagree by more than :data:`KINK_JUMP` relative (for a
+    ``KINK_STEP``: the one-sided differences ``(L(z + h e_j) − L(z)) / h`` and
+    ``(L(z) − L(z − h e_j)) / h`` disagree by more than ``KINK_JUMP`` relative (for a
     smooth ``L`` they differ by about ``h L''``). One batched evaluation of ``L``."""
     k = Z.shape[1]
     V = jax.vmap(lambda z, y: jax.vmap(lambda u: loss.value(z + u, y))(_offsets(k, Z.dtype)))(Z, T)
@@ -173,7 +173,7 @@ def _pointwise(loss: Loss, Z, T):
     one_by_one = jax.lax.map(lambda zy: (loss.value(*zy), loss.delta(*zy)), (Z, T))
     return dict(D=jax.vmap(loss.delta)(Z, T), auto=jax.vmap(jax.grad(loss.autodiff_value))(Z, T),
                 fd=fd, kinked=kinked, L=jax.vmap(loss.value)(Z, T), L1=one_by_one[0],
-                D1=one_by_one[1])
+                D1=one_by_one[1], Z=Z, T=T)
 
 
 def _curvature(loss: Loss, Z, T):
@@ -197,7 +197,7 @@ def gradients(loss: Loss, penalty: Penalty, params: Params, X, T, w=None):
 
 
 def _gradients(loss: Loss, params: Params, X, T, pen: Penalty):
-    """:func:`gradients` for each penalty; rows near a kink get weight 0."""
+    """``gradients`` for each penalty; rows near a kink get weight 0."""
     w = jnp.where(_probe(loss, X @ params.W + params.b, T)[1], 0.0, 1.0)
     hand, auto, fd = jax.vmap(lambda l1, l2: gradients(loss, Penalty(l1, l2), params, X, T, w))(
         pen.l1, pen.l2)
@@ -249,8 +249,8 @@ def _hessians(loss: Loss, X, T, W, B):
 
 @partial(jax.jit, static_argnums=0)
 def battery(loss: Loss, p: dict) -> dict:
-    """Everything :func:`verify` computes for one loss at one ``K``: one compiled program whose
-    arrays are judged on the host (:func:`judge`)."""
+    """Everything ``verify`` computes for one loss at one ``K``: one compiled program whose
+    arrays are judged on the host (``judge``)."""
     out = _pointwise(loss, p["Z"], p["T"])
     if loss.curvature is not None:
         out.update(_curvature(loss, p["Z"], p["T"]))
@@ -292,7 +292,7 @@ def run_all(jobs):
 # ------------------------------------------------------------------------ the report
 
 class Verification(NamedTuple):
-    """The result of :func:`verify`: one :class:`Row` per check."""
+    """The result of ``verify``: one ``Row`` per check."""
 
     loss: str
     rows: list
@@ -353,7 +353,7 @@ def _shape_problem(loss: Loss, k: int):
 
 
 def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
-    """The rows (and notes) of one loss at one ``K``, from the arrays of :func:`battery`."""
+    """The rows (and notes) of one loss at one ``K``, from the arrays of ``battery``."""
     tag, keep = f" [K={k}]", ~out["kinked"]
     straight = loss.surrogate is not None
     rows, notes = [], []
@@ -361,14 +361,7 @@ def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
         how = "kink_distance" if loss.kink_distance is not None else "one-sided differences"
         notes.append(f"K={k}: skipped {int(out['kinked'].sum())} of {keep.size} points at or "
                      f"near a kink (found by {how})")
-    finite = np.isfinite(out["D"]).all() and np.isfinite(out["L"]).all()
-    rows.append(_judged(
-        "δ = ∂L/∂z" + tag, f"δ = {loss.delta_formula}" if loss.delta_formula else "",
-        rel_err(out["D"][keep], out["auto"][keep]),
-        None if straight else rel_err(out["D"][keep], out["fd"][keep]),
-        "straight-through rule: δ checked against autodiff of its surrogate; no FD" if straight else ("" if finite else
-                                                             "non-finite values"),
-))
+    rows.append(delta_row(loss, out, keep, tag))
     rows.append(_judged("jit + vmap = one at a time" + tag, "",
                         max(rel_err(out["L"], out["L1"]), rel_err(out["D"], out["D1"])), None))
     if loss.curvature is not None:
@@ -388,6 +381,53 @@ def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
     if loss.convex:
         rows.append(_convexity_row(out["hess"], tag))
     return rows, notes
+
+
+def delta_row(loss: Loss, out: dict, keep, tag: str = "") -> Row:
+    """The row of ``δ`` against autodiff (and central differences); a failing one names its
+    worst point: the scores ``z``, the target ``y``, the hand ``δ`` and autodiff's."""
+    straight = loss.surrogate is not None
+    finite = np.isfinite(out["D"]).all() and np.isfinite(out["L"]).all()
+    note = "straight-through rule: δ checked against autodiff of its surrogate; no FD" \
+        if straight else ("" if finite else "non-finite values")
+    r = _judged("δ = ∂L/∂z" + tag, f"δ = {loss.delta_formula}" if loss.delta_formula else "",
+                rel_err(out["D"][keep], out["auto"][keep]),
+                None if straight else rel_err(out["D"][keep], out["fd"][keep]), note)
+    if not r.passed and keep.any():
+        rows = np.flatnonzero(keep)
+        i = rows[int(np.argmax(np.abs(out["D"][keep] - out["auto"][keep]).max(axis=1)))]
+        show = lambda a: np.array2string(np.asarray(a), precision=4, separator=", ")  # noqa
+        r = r._replace(note=(note + "; " if note else "") +
+                       f"worst at z = {show(out['Z'][i])}, y = {show(out['T'][i])}: "
+                       f"hand δ = {show(out['D'][i])}, autodiff {show(out['auto'][i])}")
+    return r
+
+
+@partial(jax.jit, static_argnums=0)
+def _quick_battery(loss: Loss, Z, T):
+    return _pointwise(loss, Z, T)
+
+
+_QUICK: dict = {}
+
+
+def quick_check(loss: Loss) -> Row:
+    """δ against autodiff at 64 points of the loss's natural ``K`` (1, or 3 for one-hot
+    targets), float64: the check ``jaxlin.fit`` runs on a new loss before training with it.
+    The verdict is remembered for the loss (one small program per loss)."""
+    if loss not in _QUICK:
+        k = 3 if loss.target == "onehot" else max(1, loss.min_classes)
+        with jax.enable_x64(True):
+            problem = _shape_problem(loss, k)
+            if problem is not None:
+                _QUICK[loss] = Row("δ = ∂L/∂z", "", float("inf"), None, False, problem)
+                return _QUICK[loss]
+            rng = np.random.default_rng(0)
+            Z, T = sample_scores(rng, 64, k), random_targets(loss, rng, 64, k)
+            out = jax.tree.map(np.asarray, _quick_battery(loss, jnp.asarray(Z),
+                                                          jnp.asarray(T)))
+        _QUICK[loss] = delta_row(loss, out, ~out["kinked"], f" [K={k}]")
+    return _QUICK[loss]
 
 
 def _curvature_row(out, keep, tag) -> Row:
@@ -438,11 +478,11 @@ def verify(loss, *, n_outputs: Optional[int] = None, seed: int = 0) -> Verificat
     * ``convex=True``, by the eigenvalues of 64 sampled Hessians of ``J``.
 
     Args:
-      loss: a :class:`~jaxlin.losses.Loss` (or the name of a built-in one).
+      loss: a ``Loss`` (or the name of a built-in one).
       n_outputs: verify at this ``K`` only.
       seed: seeds the random points.
     Returns:
-      :class:`Verification`: ``.passed``, ``.rows``, ``print()``-able, ``.to_json()``.
+      ``Verification``: ``.passed``, ``.rows``, ``print()``-able, ``.to_json()``.
     """
     loss = get_loss(loss)
     rows, notes = verify_rows([loss], lambda _: output_sizes(loss, n_outputs), seed)
@@ -451,7 +491,7 @@ def verify(loss, *, n_outputs: Optional[int] = None, seed: int = 0) -> Verificat
 
 def loss_jobs(losses, sizes=None, seed: int = 0) -> tuple[list, list, list]:
     """The compiled checks of each loss at each ``K`` (``sizes(loss)``, default
-    :func:`output_sizes`): ``(jobs for run_all, their (loss, K), rows for unusable shapes)``."""
+    ``output_sizes``): ``(jobs for run_all, their (loss, K), rows for unusable shapes)``."""
     jobs, keys, bad = [], [], []
     for loss in losses:
         for k in (sizes or output_sizes)(loss):
@@ -465,7 +505,7 @@ def loss_jobs(losses, sizes=None, seed: int = 0) -> tuple[list, list, list]:
 
 
 def verify_rows(losses, sizes=None, seed: int = 0) -> tuple[list, list]:
-    """The rows and notes of :func:`verify` for several losses, compiled side by side."""
+    """The rows and notes of ``verify`` for several losses, compiled side by side."""
     with jax.enable_x64(True):
         jobs, keys, rows = loss_jobs(losses, sizes, seed)
         outs = run_all(jobs)

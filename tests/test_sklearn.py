@@ -18,8 +18,9 @@ def _expected_failures(estimator):
     """scikit-learn lists the same failure for its own Perceptron: an online rule visits a
     row of weight 2 once, not twice, so no weighting can equal repeating the row."""
     if isinstance(estimator, Perceptron):
-        return {"check_sample_weight_equivalence_on_dense_data":
-                "an online mistake-driven rule: weights are not repetitions"}
+        why = "an online mistake-driven rule: weights are not repetitions"
+        return {"check_sample_weight_equivalence_on_dense_data": why,
+                "check_sample_weight_equivalence_on_sparse_data": why}
     return {}
 
 

@@ -13,7 +13,7 @@ enter the core objective as weights of its mean.
 The arithmetic follows ``X``'s type, as in scikit-learn: float64 input is computed in
 float64 (through JAX's scoped x64 mode, no global flag needed) and float32 input in float32,
 and ``coef_``/``intercept_`` have ``X``'s type. Other input is converted to float64. On a TPU
-float64 is computed in float32 with a warning (:func:`jaxlin.backend.compute_dtype`).
+float64 is computed in float32 with a warning (``jaxlin.backend.compute_dtype``).
 """
 from jaxlin.sklearn._estimators import LinearSVC, LogisticRegression, Perceptron, SGDClassifier
 from jaxlin.sklearn._cv import LogisticRegressionCV

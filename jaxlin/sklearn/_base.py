@@ -28,6 +28,7 @@ NON_NEGATIVE = Interval(Real, 0, None, closed="left")
 UNIT = Interval(Real, 0, 1, closed="both")
 ITERATIONS = Interval(Integral, 1, None, closed="left")
 CLASS_WEIGHT = [dict, StrOptions({"balanced"}), None]
+SPARSE = ["csr", "csc", "coo"]  # sparse X is trained on its stored entries (jaxlin.sparse)
 
 
 class _LinearClassifier(ClassifierMixin, BaseEstimator):
@@ -53,7 +54,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The shared start of every ``fit``: the compilation cache on, ``X`` and ``y``
         validated, ``(X, y, classes, y encoded as 0..C−1)``; fewer than 2 classes refused."""
         enable_compilation_cache()  # refits and cross-validation reuse compiled programs
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False,
+                             accept_sparse=SPARSE)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -79,7 +81,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and np.array_equal(self.classes_, classes)
 
     def _warm_params(self, n_outputs):
-        """The current coefficients as jaxlin's starting :class:`~jaxlin.linear.Params`."""
+        """The current coefficients as jaxlin's starting ``Params``."""
         W, b = self.coef_.T, self.intercept_
         if W.shape[1] == 1 and n_outputs == 2:  # a binary softmax: scores (0, z)
             W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
@@ -148,8 +150,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        Z = X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                          accept_sparse=SPARSE)
+        Z = np.asarray(X @ self.coef_.T) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
     def _scores(self, X):
@@ -178,7 +181,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
 

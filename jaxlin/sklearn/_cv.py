@@ -22,7 +22,7 @@ from jaxlin.training import FitResult, fit_many
 
 
 def _as_result(params):
-    """The stacked parameters in the record :func:`held_out_scores` reads."""
+    """The stacked parameters in the record ``held_out_scores`` reads."""
     return FitResult(params, None, None, None, None)
 
 
@@ -34,7 +34,7 @@ class LogisticRegressionCV(LogisticRegression):
     ``l1_ratios`` (elastic-net mixes: scikit-learn's ``saga`` runs FISTA for them, as does
     ``solver="fista"``; Newton and L-BFGS need ``l1_ratio = 0``),
     ``scoring`` (``None``: accuracy), ``refit``. Every fold × C × l1_ratio model is trained in
-    **one** compiled program (:func:`jaxlin.fit_many`, the folds as 0/1 weights of the mean,
+    **one** compiled program (``jaxlin.fit_many``, the folds as 0/1 weights of the mean,
     each with scikit-learn's ``C`` scaling by its own training rows). The best point is the
     highest mean held-out score; with ``refit`` the model is trained again on all rows from
     the folds' mean coefficients there, else ``coef_`` is that mean over folds.
@@ -238,7 +238,7 @@ class LogisticRegressionCV(LogisticRegression):
     def _refit(self, X, y_enc, sw, C, r, init, ratios, folds):
         """All rows, the chosen ``C``, from the folds' mean coefficients there.
 
-        It runs through the path's own compiled program (:meth:`_path`: the same number of
+        It runs through the path's own compiled program (``_path``: the same number of
         models, weights, penalties and starting points per model), all its models the same
         refit: a few more milliseconds of arithmetic instead of a second compilation."""
         m = folds * len(ratios)

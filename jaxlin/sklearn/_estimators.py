@@ -15,7 +15,7 @@ from jaxlin.cache import enable_compilation_cache
 from jaxlin.losses import Loss
 from jaxlin.presets import COMMAND_DEFAULTS
 from jaxlin.sklearn._base import (CLASS_WEIGHT, ITERATIONS, NON_NEGATIVE, POSITIVE,
-                                  POSITIVE_OR_INF, UNIT, _LinearClassifier, _penalty)
+                                  POSITIVE_OR_INF, SPARSE, UNIT, _LinearClassifier, _penalty)
 from jaxlin.solvers.gradient import GD, SGD
 from jaxlin.solvers.lbfgs import LBFGS
 
@@ -258,7 +258,7 @@ class SGDClassifier(_LinearClassifier):
     Minimises ``mean_i w_i L_i + α · ½‖W‖²`` (``penalty="l2"``), ``α ‖W‖₁`` (``"l1"``), or
     the elastic net with ``l1_ratio``. ``loss``: ``"log_loss"``, ``"hinge"``,
     ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than 2 classes, as
-    scikit-learn), ``"softmax"`` (multinomial), or a :class:`jaxlin.Loss` of your own
+    scikit-learn), ``"softmax"`` (multinomial), or a ``jaxlin.Loss`` of your own
     (one-vs-rest for a binary target, multinomial for a one-hot one). ``optimizer``: any jaxlin optimiser name.
     Like scikit-learn's, it runs up to ``epochs`` (1000) and stops once the epoch's mean
     objective changes by less than ``tol`` (``None``: never).
@@ -315,7 +315,7 @@ class SGDClassifier(_LinearClassifier):
             raise ValueError("class_weight 'balanced' is not supported for partial_fit: "
                              "the class frequencies of later chunks are unknown; pass a dict")
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False,
-                             reset=first)
+                             reset=first, accept_sparse=SPARSE)
         check_classification_targets(y)
         if classes is not None:
             classes = np.unique(classes)

@@ -1,19 +1,19 @@
 """The solvers, and the registry of what each one handles.
 
 Each module of this package is one solver (or one family, as gradient descent with its optax
-transformations): its ``init``/``step`` factory, run by :mod:`jaxlin.driver`, and ``RECORDS``,
-the :class:`~jaxlin.records.SolverRecord` of each name it answers to — its batch modes,
+transformations): its ``init``/``step`` factory, run by ``jaxlin.driver``, and ``RECORDS``,
+the ``SolverRecord`` of each name it answers to — its batch modes,
 penalties, loss kinds, stops, defaults and scikit-learn aliases. The registry gathers them
 by listing this package, so options validation, the command line, the scikit-learn bridge,
 the presets and the report all read the same records, and adding a solver is adding one
 module (with its docs and tests).
 
-A solver sees only the minimised objective ``m`` of :class:`~jaxlin.objective.Objective` —
+A solver sees only the minimised objective ``m`` of ``Objective`` —
 never a loss name, a sign, a weight or an intercept mask — and the stopping rules are the
 driver's; it only reports its own end (the perceptron once every example is classified,
 Newton and FISTA once rounding is all that is left).
 
-The modules name JAX through :func:`jaxlin._lazy.module`, so reading the registry (``jaxlin
+The modules name JAX through ``jaxlin._lazy.module``, so reading the registry (``jaxlin
 --help``) imports no JAX.
 """
 from __future__ import annotations
@@ -85,7 +85,7 @@ def defaults(record: SolverRecord) -> dict:
 
 def check(record: SolverRecord, options, loss=None) -> None:
     """Refuse options the solver cannot run, with an error that names the option and says
-    what can. ``options`` is an :class:`~jaxlin.options.Options`; ``loss`` the loss or
+    what can. ``options`` is an ``Options``; ``loss`` the loss or
     ``None`` (then the loss-dependent checks wait for it)."""
     name, has_l1 = record.name, bool(np.any(np.asarray(options.l1) > 0))
     if not record.penalty and (has_l1 or bool(np.any(np.asarray(options.l2) > 0))):
@@ -111,6 +111,23 @@ def check(record: SolverRecord, options, loss=None) -> None:
     if loss.target not in record.targets:
         raise ValueError(f"optimizer: {name} trains {' or '.join(record.targets)} losses; "
                          f"loss {loss.name!r} is {loss.target}")
+
+
+def check_data(record: SolverRecord, X, n_outputs: int) -> None:
+    """Refuse data the solver cannot take: sparse rows, or more parameters than it allows
+    (the explicit Hessian's side ``(d + 1) K``), naming the limit and what can."""
+    from jaxlin.sparse import is_sparse
+
+    if is_sparse(X) and not record.sparse:
+        raise ValueError(f"optimizer: {record.name} needs dense rows (it forms the explicit "
+                         f"Hessian); for sparse X use {default_for('smooth').name!r} (Newton-CG "
+                         "on Hessian-vector products)")
+    size = (X.shape[1] + 1) * n_outputs
+    if record.max_parameters is not None and size > record.max_parameters:
+        raise ValueError(f"optimizer: {record.name} forms the explicit Hessian of (d + 1) K = "
+                         f"{size} parameters, over its limit of {record.max_parameters}; use "
+                         f"{default_for('smooth').name!r} (Newton-CG on Hessian-vector "
+                         "products) or another solver that needs no Hessian")
 
 
 def _either(some, preferred) -> str:

@@ -18,8 +18,11 @@ from jaxlin._lazy import module
 from jaxlin.records import Problem, Hyper, Settings, Solver, SolverRecord, Step, not_above, select
 
 jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
+linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")
 
 BOLD_DRIVER_GROW, BOLD_DRIVER_SHRINK = 1.05, 0.5
+
+PLAIN = ("gd", "sgd")  # plain steps θ ← θ − η g: on sparse rows, updated lazily
 
 # each name's optax transformation (a function of the learning rate)
 TRANSFORMATIONS = {
@@ -63,6 +66,9 @@ class GDState(NamedTuple):
 def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
     X, T, obj = problem.X, problem.T, problem.objective
+    if s.batch_size is not None and s.optimizer in PLAIN and \
+            isinstance(X, sparse.SparseRows):
+        return lazy_sparse_steps(problem, hyper, s)
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     tx = make_transformation(s.optimizer, lr0)
 
@@ -98,7 +104,8 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         def one(carry, batch):
             params, opt_state = carry
             i, bm = batch
-            m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(params, X[i], T[i])
+            m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
+                params, linear.take_rows(X, i), T[i])
             return apply(params, g, opt_state), m_b
 
         (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
@@ -106,6 +113,54 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         return Step(new, GDState(opt_state, None), m_epoch, None, _current_lr(opt_state, lr0))
 
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
+
+
+class LazyState(NamedTuple):
+    step: Any  # steps taken so far
+    last: Any  # (d,) the step count each row of W is up to date with
+
+
+def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Plain mini-batch steps on sparse rows, touching only the columns a batch holds.
+
+    The eager step ``W ← prox_{η l1}((1 − 2 η l2) W − η Xᵦᵀ Δ̃)`` changes every row of ``W``,
+    but on a column absent from the batch it is the penalty's step alone, and ``k`` of those
+    have a closed form (``jaxlin.penalties.repeated_steps``). So each weight row keeps
+    the step count it is up to date with; a batch first brings its columns up to date, then
+    takes the step on them alone, and the epoch's end brings every row up to date. The result
+    equals the eager update under the same row order (``docs/sparse.md``). The epoch's
+    value is the mean of its batches' data terms plus ``R(W)`` at its end.
+    """
+    X, T, obj = problem.X, problem.T, problem.objective
+    n = s.n_rows or X.shape[0]
+    lr = jnp.asarray(hyper.learning_rate, X.dtype)
+
+    def one(carry, batch):
+        params, last, t = carry
+        i, bm = batch
+        Xb = sparse.take_rows(X, i)
+        cols = Xb.indices
+        w = obj.penalty_steps(params.W[cols], t - last[cols], lr)  # up to date at step t
+        W = params.W.at[cols].set(w)
+        m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(params._replace(W=W), Xb, T[i])
+        # this step on the batch's columns: the L2 part, the data part, then L1's prox
+        W = W.at[cols].set(obj.l2_shrink(lr) * w)
+        W = W.at[cols].add(-lr * Xb.data[:, None] * D[Xb.rows])
+        W = W.at[cols].set(obj.prox(params._replace(W=W[cols]), lr).W)
+        return (params._replace(W=W, b=params.b - lr * db), last.at[cols].set(t + 1), t + 1), m_b
+
+    def init(params):
+        return LazyState(jnp.asarray(0, jnp.int32),
+                         jnp.zeros((X.shape[1],), jnp.int32)), jnp.asarray(jnp.inf, X.dtype)
+
+    def step(params, state: LazyState, m, key):
+        idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
+        (new, last, t), m_b = jax.lax.scan(one, (params, state.last, state.step), (idx, mask))
+        new = new._replace(W=obj.penalty_steps(new.W, t - last, lr))  # every row up to date
+        m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
+        return Step(new, LazyState(t, jnp.full_like(last, t)), m_epoch, None, lr)
+
+    return Solver(init, step)
 
 
 def epoch_order(key, n, shuffle=True):

@@ -1,5 +1,5 @@
 """L-BFGS: optax's ``lbfgs`` with its zoom line search on the full batch, run on
-:meth:`~jaxlin.objective.Objective.as_function` so the line search uses the hand gradient."""
+``as_function`` so the line search uses the hand gradient."""
 from __future__ import annotations
 
 from jaxlin._lazy import module

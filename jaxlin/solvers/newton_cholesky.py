@@ -8,6 +8,8 @@ from jaxlin.records import (Hyper, Problem, Settings, Solver, SolverRecord, Step
 from jaxlin.solvers.newton import NewtonState, flat
 
 jax, jnp = module("jax"), module("jax.numpy")
+
+MAX_PARAMETERS = 4096  # (d + 1) K; its Hessian then holds 16.8 million numbers (134 MB)
 flatten_util, hessian = module("jax.flatten_util"), module("jaxlin.hessian")
 
 
@@ -29,10 +31,10 @@ def newton_direction(H, g):
 
 
 def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    """Newton's method with the explicit Hessian (:func:`jaxlin.hessian.hessian_matrix`), a
+    """Newton's method with the explicit Hessian (``jaxlin.hessian.hessian_matrix``), a
     Cholesky solve and a backtracking (Armijo) line search. A Hessian that is not positive
     definite falls back to the gradient direction. Values are compared up to their
-    rounding (:func:`jaxlin.records.not_above`)."""
+    rounding (``jaxlin.records.not_above``)."""
     X, T, obj = problem.X, problem.T, problem.objective
 
     def init(params):
@@ -69,5 +71,6 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 NEWTON_CHOLESKY = SolverRecord(
     "newton-cholesky", newton_cholesky, "Newton with the explicit Hessian (Cholesky, "
     "backtracking)", curvature=True, learning_rate=False,
+    max_parameters=MAX_PARAMETERS,
     defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6))
 RECORDS = (NEWTON_CHOLESKY,)

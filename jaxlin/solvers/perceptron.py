@@ -25,15 +25,16 @@ def perceptron(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     real = jnp.arange(X.shape[0]) < n
 
     def errors(params):
-        z = X @ params.W[:, 0] + params.b[0]
+        z = linear.logits(params, X)[:, 0]
         return jnp.sum(real & jnp.where(y, z < 0, z >= 0)).astype(X.dtype)
 
     def visit(params, i):
-        z = X[i] @ params.W[:, 0] + params.b[0]
+        z = linear.row_scores(params, X, i)[0]
         sign = jnp.where(y[i] & (z < 0), 1.0, jnp.where(~y[i] & (z >= 0), -1.0, 0.0))
+        sign = sign.astype(X.dtype)
         # the objective decides whether b moves (it stays 0 without an intercept)
-        update = obj.mask_bias(linear.Params(X[i][:, None], jnp.ones_like(params.b)))
-        return jax.tree.map(lambda p, u: p + sign.astype(X.dtype) * u, params, update), None
+        b = obj.mask_bias(params._replace(b=params.b + sign)).b
+        return linear.Params(linear.add_row(params.W, X, i, sign), b), None
 
     def init(params):
         return (), errors(params)

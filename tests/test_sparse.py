@@ -1,0 +1,182 @@
+"""Sparse X: the two products on the stored entries equal the dense ones and autodiff, every
+solver trains the same model from sparse and dense rows, the lazy mini-batch update equals
+the eager one, and nothing forms the dense (N, d) array."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from jax.experimental import sparse as jsparse
+
+import jaxlin
+from jaxlin import objective as obj
+from jaxlin import sparse
+from jaxlin.linear import Params, contract, logits
+from jaxlin.penalties import Penalty
+
+F64 = jnp.float64
+
+
+def _problem(n=120, d=40, k=1, density=0.15, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, random_state=seed, format="csr")
+    X.data = rng.normal(size=X.nnz)
+    X[3] = 0  # an empty row
+    X.eliminate_zeros()
+    y = rng.integers(0, max(k, 2), n) if k > 1 else (X @ rng.normal(size=d) > 0).astype(int)
+    return X, y
+
+
+def _device(X, dtype=np.float64):
+    return sparse.to_device(sparse.as_csr(X), dtype)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_products_on_the_stored_entries_equal_dense_and_autodiff(k):
+    X, _ = _problem()
+    rng = np.random.default_rng(1)
+    W, D = rng.normal(size=(X.shape[1], k)), rng.normal(size=(X.shape[0], k))
+    Xs, Xd = _device(X), jnp.asarray(X.toarray())
+    p = Params(jnp.asarray(W), jnp.zeros(k, F64))
+    np.testing.assert_allclose(logits(p, Xs), Xd @ W, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(contract(Xs, jnp.asarray(D)), Xd.T @ D, rtol=1e-12, atol=1e-12)
+    # Xᵀ D is the transpose of Z = X W: autodiff's vector-Jacobian product of W ↦ X W
+    _, vjp = jax.vjp(lambda w: sparse.matmul(Xs, w), jnp.asarray(W))
+    np.testing.assert_allclose(contract(Xs, jnp.asarray(D)), vjp(jnp.asarray(D))[0],
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 3),
+                                    ("squared_hinge", 1), ("multiclass_hinge", 3)])
+def test_objective_gradient_and_hvp_equal_the_dense_path(loss, k):
+    X, y = _problem(k=k)
+    T = jaxlin.encode_targets(y, loss).astype(F64)
+    rng = np.random.default_rng(2)
+    p = Params(jnp.asarray(rng.normal(size=(X.shape[1], k))), jnp.asarray(rng.normal(size=k)))
+    v = Params(jnp.asarray(rng.normal(size=(X.shape[1], k))), jnp.asarray(rng.normal(size=k)))
+    o = obj.Objective.build(loss, Penalty(0.0, 0.1))
+    Xs, Xd = _device(X), jnp.asarray(X.toarray())
+    (ms, gs), (md, gd) = o.smooth_value_and_grad(p, Xs, T), o.smooth_value_and_grad(p, Xd, T)
+    np.testing.assert_allclose(ms, md, rtol=1e-12)
+    for a, b in zip(gs, gd):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    # and autodiff through the sparse product itself
+    auto = jax.grad(lambda q: o.value(q, Xs, T))(p)
+    for a, b in zip(gs, auto):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    if o.loss.twice_differentiable:
+        for a, b in zip(o.hvp(p, Xs, T, v), o.hvp(p, Xd, T, v)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+SOLVERS = [
+    dict(optimizer="lbfgs", epochs=40, l2=1e-2),
+    dict(optimizer="newton", epochs=20, l2=1e-2),
+    dict(optimizer="gd", epochs=30, learning_rate=0.5, l2=1e-2),
+    dict(optimizer="gd", epochs=30, learning_rate=1.0, adaptive_lr=True, l2=1e-2),
+    dict(optimizer="fista", epochs=30, l1=0.01, l2=1e-3),
+    dict(optimizer="sgd", epochs=4, batch_size=16, learning_rate=0.2, l2=1e-2),
+    dict(optimizer="adam", epochs=4, batch_size=16, learning_rate=0.05, l2=1e-2),
+]
+
+
+@pytest.mark.parametrize("kw", SOLVERS, ids=lambda kw: kw["optimizer"] +
+                         ("-bold" if kw.get("adaptive_lr") else ""))
+@pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 3)])
+def test_every_solver_trains_the_same_model_from_sparse_and_dense_rows(kw, loss, k):
+    X, y = _problem(k=k)
+    a = jaxlin.fit(X, y, loss, dtype=F64, **kw)
+    b = jaxlin.fit(X.toarray(), y, loss, dtype=F64, **kw)
+    assert int(a.epochs) == int(b.epochs)
+    np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(a.params.b, b.params.b, rtol=1e-9, atol=1e-10)
+
+
+def test_the_perceptron_on_sparse_rows_is_rosenblatts():
+    X, y = _problem(density=0.3)
+    a = jaxlin.fit(X, y, "squared_error_step", optimizer="perceptron", epochs=30, dtype=F64)
+    b = jaxlin.fit(X.toarray(), y, "squared_error_step", optimizer="perceptron", epochs=30,
+                   dtype=F64)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    assert a.stop_reason == b.stop_reason
+
+
+@pytest.mark.parametrize("l1,l2", [(0.0, 0.0), (0.0, 0.05), (0.02, 0.0), (0.01, 0.05)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_lazy_sparse_steps_equal_the_eager_dense_update(l1, l2, weighted):
+    """Plain SGD touches only a batch's columns; weights it skips catch up in closed form.
+    With the same row order (same key), the result is the eager update's: the dense rows
+    take every weight's step at every batch. N = 101 leaves a last partial batch."""
+    X, y = _problem(n=101, d=60, density=0.08)
+    w = np.random.default_rng(5).uniform(0.2, 2.0, 101) if weighted else None
+    kw = dict(optimizer="sgd", batch_size=8, epochs=6, learning_rate=0.3, l1=l1, l2=l2,
+              sample_weight=w, dtype=F64)
+    lazy, eager = jaxlin.fit(X, y, **kw), jaxlin.fit(X.toarray(), y, **kw)
+    np.testing.assert_allclose(lazy.params.W, eager.params.W, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(lazy.params.b, eager.params.b, rtol=1e-11, atol=1e-12)
+    if l1:
+        assert np.any(np.asarray(lazy.params.W) == 0)  # the prox's exact zeros survive
+
+
+def test_repeated_penalty_steps_equal_the_steps_one_by_one():
+    from jaxlin.penalties import repeated_steps
+    rng = np.random.default_rng(0)
+    W = jnp.asarray(rng.normal(size=(50, 2)))
+    pen, eta = Penalty(0.03, 0.2), 0.4
+    one = W
+    for k in range(1, 12):
+        one = jnp.sign(one) * jnp.maximum(jnp.abs((1 - 2 * eta * pen.l2) * one) - eta * pen.l1, 0)
+        closed = repeated_steps(pen, W, jnp.full(50, k), eta)
+        np.testing.assert_allclose(closed, one, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["csr", "csc", "coo", "csr_array", "bcoo", "bcsr", "int"])
+def test_every_sparse_format_is_accepted_and_dtype_follows(kind):
+    X, y = _problem()
+    dense = X.toarray()
+    given = {"csr": X, "csc": X.tocsc(), "coo": X.tocoo(), "csr_array": sp.csr_array(X),
+             "bcoo": jsparse.BCOO.fromdense(dense), "bcsr": jsparse.BCSR.fromdense(dense),
+             "int": sp.csr_matrix(np.round(dense * 3))}[kind]
+    ref = dense if kind != "int" else np.round(dense * 3)
+    a = jaxlin.fit(given, y, optimizer="lbfgs", epochs=20, l2=0.1, dtype=F64)
+    b = jaxlin.fit(ref, y, optimizer="lbfgs", epochs=20, l2=0.1, dtype=F64)
+    np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-9, atol=1e-10)
+    assert jaxlin.fit(given, y, optimizer="lbfgs", epochs=2).params.W.dtype == jnp.float32
+
+
+def test_bad_sparse_input_is_named():
+    X, y = _problem()
+    bad = X.copy()
+    bad.data[5] = np.nan
+    r = int(np.searchsorted(bad.indptr, 5, side="right") - 1)
+    with pytest.raises(ValueError, match=rf"X: contains NaN or infinite values \(first at row {r}"):
+        jaxlin.fit(bad, y)
+    with pytest.raises(ValueError, match="X: empty data"):
+        jaxlin.fit(sp.csr_matrix((0, 4)), np.array([]))
+    with pytest.raises(ValueError, match="y: has 3 labels but X has 120 rows"):
+        jaxlin.fit(X, y[:3])
+    with pytest.raises(ValueError, match="X_val: expected 40 features, got 7"):
+        jaxlin.fit(X, y, validation_data=(sp.csr_matrix((5, 7)), y[:5]))
+    with pytest.raises(ValueError, match="devices: sparse X trains on one device"):
+        jaxlin.fit(X, y, devices=1)
+
+
+def test_fit_many_on_sparse_rows_equals_each_fit():
+    X, y = _problem()
+    many = jaxlin.fit_many(X, y, optimizer="lbfgs", l2=[1e-3, 1e-1], epochs=30, dtype=F64)
+    for m, l2 in enumerate([1e-3, 1e-1]):
+        one = jaxlin.fit(X, y, optimizer="lbfgs", l2=l2, epochs=30, dtype=F64)
+        np.testing.assert_allclose(many.params.W[m], one.params.W, rtol=1e-9, atol=1e-10)
+
+
+def test_a_matrix_too_large_to_be_dense_trains():
+    """200,000 × 2²⁰ would be 1.6 TB dense in float64; its 2 million entries are 24 MB."""
+    n, d, per = 200_000, 2 ** 20, 10
+    rng = np.random.default_rng(0)
+    cols = rng.integers(0, d, n * per)
+    X = sp.csr_matrix((rng.random(n * per), (np.repeat(np.arange(n), per), cols)), shape=(n, d))
+    y = (np.asarray(X[:, :d // 2].sum(axis=1)).ravel() > per / 4).astype(int)
+    r = jaxlin.fit(X, y, optimizer="lbfgs", epochs=3, l2=1e-4)
+    assert r.params.W.shape == (d, 1) and bool(jnp.all(jnp.isfinite(r.params.W)))
+    s = jaxlin.fit(X, y, optimizer="sgd", batch_size=256, epochs=1, learning_rate=0.1)
+    assert bool(jnp.all(jnp.isfinite(s.params.W)))

@@ -1,0 +1,106 @@
+"""The svmlight / libsvm format: reading and writing against scikit-learn's reader and
+writer, every bad line named, the command line on .svm files, and streaming from them."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import dump_svmlight_file, load_svmlight_file
+
+import jaxlin
+from jaxlin import cli, data, datasets, stream
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(0)
+    X = sp.random(60, 25, density=0.2, random_state=0, format="csr")
+    X.data = np.round(rng.normal(size=X.nnz), 6)
+    return X, rng.integers(0, 3, 60)
+
+
+@pytest.mark.parametrize("zero_based", [False, True])
+def test_round_trip_and_scikit_learns_reader_agree(tmp_path, problem, zero_based):
+    X, y = problem
+    path = tmp_path / "a.svm"
+    data.write_svmlight(X, y, path, zero_based=zero_based, comment="two\nlines")
+    ours, y_ours = data.read_svmlight(path, n_features=25)
+    theirs, y_theirs = load_svmlight_file(str(path), n_features=25, zero_based=zero_based)
+    assert abs(ours - X).max() == 0 and abs(theirs - X).max() == 0
+    np.testing.assert_array_equal(y_ours, y)
+    np.testing.assert_array_equal(y_theirs, y)
+
+
+def test_scikit_learns_files_with_query_ids_are_read(tmp_path, problem):
+    X, y = problem
+    path = tmp_path / "q.svm"
+    dump_svmlight_file(X, y, str(path), zero_based=True, query_id=np.arange(60) // 7)
+    Xr, yr, qid = data.read_svmlight(path, n_features=25, query_id=True)
+    assert abs(Xr - X).max() < 1e-12
+    np.testing.assert_array_equal(qid, np.arange(60) // 7)
+
+
+def test_index_base_is_detected_as_scikit_learn_does(tmp_path):
+    one = tmp_path / "one.svm"
+    one.write_text("1 1:2 3:4\n0 2:5\n")
+    X, _ = data.read_svmlight(one)
+    assert X.shape == (2, 3) and X[0, 0] == 2 and X[0, 2] == 4
+    zero = tmp_path / "zero.svm"
+    zero.write_text("1 0:2 3:4\n0 2:5\n")
+    X, _ = data.read_svmlight(zero)
+    assert X.shape == (2, 4) and X[0, 0] == 2 and X[0, 3] == 4
+
+
+BAD_LINES = [
+    ("1 3:1 2:1\n", "line 1: index 2 after 3: indices must increase"),
+    ("1 1:1\n1 a:1\n", "line 2: non-numeric index 'a'"),
+    ("0 1:1\n\n# c\n1 2:x\n", "line 4: non-numeric value 'x'"),
+    ("2:1 3:1\n", "line 1: no label"),
+    ("one 2:1\n", "line 1: non-numeric label 'one'"),
+    ("1 2:nan\n", "line 1: NaN or infinite value 'nan'"),
+    ("1 2\n", "line 1: expected index:value, got '2'"),
+    ("1 1:1 9:1\n", "line 1: index 9 is out of range for n_features=5"),
+    ("\n# only comments\n", "no examples"),
+]
+
+
+@pytest.mark.parametrize("text,message", BAD_LINES)
+def test_every_bad_line_is_named(tmp_path, text, message):
+    path = tmp_path / "bad.svm"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        data.read_svmlight(path, n_features=5)
+
+
+def test_command_line_trains_predicts_and_converts_svmlight(tmp_path, capsys):
+    d = datasets.text_like(600, 300, 15, seed=2)
+    path, model = str(tmp_path / "t.svm"), str(tmp_path / "m.npz")
+    data.write_svmlight(d.X, d.y, path)
+    assert cli.main(["train", "--data", path, "--save", model, "--json", "-"]) == 0
+    out = capsys.readouterr()
+    assert '"sparse": true' in out.out and "not centred" in out.err
+    assert cli.main(["predict", "--model", model, "--data", path]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "row,prediction,p_0,p_1" and len(lines) == 601
+    # the same file under another suffix, with --format
+    other = tmp_path / "t.txt"
+    other.write_text(open(path).read())
+    assert cli.main(["train", "--data", str(other), "--format", "svmlight", "--quiet"]) == 0
+    copy = str(tmp_path / "copy.svm")
+    assert cli.main(["convert", path, copy]) == 0
+    X2, y2 = data.read_svmlight(copy, n_features=300)
+    assert abs(X2 - d.X).max() < 1e-6 and np.array_equal(y2, d.y)
+    assert cli.main(["convert", path, str(tmp_path / "x.npy")]) == 2
+
+
+def test_streaming_an_svmlight_file_equals_in_memory_training(tmp_path):
+    """One chunk: the stream's pass is the in-memory epoch over the same sparse rows."""
+    d = datasets.text_like(500, 200, 12, seed=3)
+    path = str(tmp_path / "s.svm")
+    data.write_svmlight(d.X, d.y, path)
+    s = stream.fit_stream(path, chunk_rows=500, batch_size=32, epochs=2, learning_rate=0.5)
+    X, y = data.read_svmlight(path, n_features=200, dtype=np.float32)
+    m = jaxlin.fit(X, y, optimizer="sgd", batch_size=32, epochs=2, learning_rate=0.5)
+    np.testing.assert_allclose(s.params.W, m.params.W, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(s.objective, m.history.objective, rtol=1e-6)
+    several = stream.fit_stream(path, chunk_rows=128, batch_size=32, epochs=3,
+                                learning_rate=0.5)
+    assert several.objective[-1] < several.objective[0]

@@ -1,0 +1,117 @@
+"""Tables as users have them: columns chosen before cells are parsed, text labels, text
+columns one-hot encoded (on request or detected), missing cells refused, imputed or dropped,
+and the same encoding applied by ``jaxlin predict``."""
+import csv
+
+import numpy as np
+import pytest
+
+import jaxlin
+from jaxlin import cli, model_io, tables
+
+
+def _write(path, header, rows):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """300 rows: an id, a number with missing cells, a text colour, a text label."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(300):
+        age, colour = int(rng.integers(18, 80)), str(rng.choice(["red", "green", "blue"]))
+        income = "" if i % 37 == 0 else f"{rng.normal(50, 10):.2f}"
+        label = "yes" if (age > 45) != (colour == "red") else "no"
+        rows.append([i, age, income, colour, label])
+    return _write(tmp_path / "shop.csv", ["id", "age", "income", "colour", "label"], rows)
+
+
+def test_text_labels_and_a_detected_text_column(shop, capsys):
+    t = tables.load_labelled(shop, "label", ["id"], impute="mean")
+    assert t.class_names == ["no", "yes"]
+    assert t.feature_names == ["age", "income", "colour=blue", "colour=green", "colour=red"]
+    assert any("column 'colour' is text: one-hot encoded as 3 columns" in n for n in t.notices)
+    onehot = t.X[:, 2:]
+    assert np.all(onehot.sum(axis=1) == 1)  # one category per row
+
+
+def test_mixed_text_and_numbers_and_missing_cells_name_the_fix(tmp_path, shop):
+    mixed = _write(tmp_path / "mixed.csv", ["a", "b", "y"], [[1, 2, 0], [3, "abc", 1]])
+    with pytest.raises(ValueError, match=r"non-numeric value 'abc' at row 3, column 2 \('b'\); "
+                                         "pass --categorical b"):
+        tables.load_labelled(mixed)
+    with pytest.raises(ValueError, match=r"missing value \(an empty cell\) at row 2, column 3 "
+                                         r"\('income'\); pass --impute mean"):
+        tables.load_labelled(shop, "label", ["id"])
+    with pytest.raises(ValueError, match="--categorical: no column 'nope'"):
+        tables.load_labelled(shop, "label", categorical=["nope"])
+    t = tables.load_labelled(mixed, categorical=["b"])
+    assert t.feature_names == ["a", "b=2", "b=abc"]
+
+
+def test_impute_mean_uses_the_training_rows_only(shop):
+    t = tables.load_labelled(shop, "label", ["id"], impute="mean")
+    split = tables.training_split(t.X, t.y, seed=0)
+    raw = t.X[np.isin(np.arange(len(t.y)), _train_rows(len(t.y)))]
+    np.testing.assert_allclose(split.fill[1], np.nanmean(raw[:, 1]))
+    assert not np.isnan(split.X_train).any() and not np.isnan(split.X_test).any()
+
+
+def _train_rows(n):
+    from jaxlin import data
+    return data.shuffled_rows(n, seed=0)[: int(round(2 / 3 * n))]
+
+
+def test_drop_rows_and_feature_selection(shop):
+    t = tables.load_labelled(shop, "label", impute="drop-rows", features=["age", "income"])
+    assert t.feature_names == ["age", "income"] and len(t.y) == 300 - 9  # rows 0, 37, …, 296
+    assert any("dropped 9 of 300 rows" in n for n in t.notices)
+
+
+def test_train_and_predict_apply_the_same_encoding(tmp_path, shop, capsys):
+    model = str(tmp_path / "m.npz")
+    assert cli.main(["train", "--data", shop, "--target", "label", "--drop", "id",
+                     "--impute", "mean", "--save", model, "--quiet"]) == 0
+    m = model_io.load(model)
+    assert m.class_names == ["no", "yes"] and m.encoding is not None
+    new = _write(tmp_path / "new.csv", ["id", "colour", "age", "income", "extra"],
+                 [[1, "red", 30, "", "x"], [2, "purple", 60, 40, "y"], [3, "blue", 60, 55, "z"]])
+    assert cli.main(["predict", "--model", model, "--data", new]) == 0
+    out = capsys.readouterr()
+    rows = out.out.splitlines()
+    assert rows[0] == "row,prediction,p_no,p_yes" and len(rows) == 4
+    assert {r.split(",")[1] for r in rows[1:]} <= {"no", "yes"}
+    assert "unseen in training" in out.err and "ignoring 2 column(s)" in out.err
+    # the prediction equals the model applied to the encoding done by hand
+    enc = tables.Encoding.from_json(m.encoding)
+    x = np.array([[30, enc.fill[1], 0, 0, 1]])  # age, income (filled), blue, green, red
+    assert rows[1].split(",")[1] == m.class_names[int(m.predict(x)[0])]
+
+
+def test_predict_takes_drop_and_bundled_names(tmp_path, capsys):
+    model = str(tmp_path / "k.npz")
+    assert cli.main(["train", "--save", model, "--quiet"]) == 0
+    assert cli.main(["predict", "--model", model, "--data", "kidcreative"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 674
+    from jaxlin import datasets
+    d = datasets.load("kidcreative")
+    with_id = _write(tmp_path / "k.csv", ["Obs No."] + d.feature_names,
+                     [[i, *row] for i, row in enumerate(d.X[:5])])
+    assert cli.main(["predict", "--model", model, "--data", with_id, "--drop", "Obs No."]) == 0
+    assert "dropping Obs No." in capsys.readouterr().err
+
+
+def test_fit_takes_text_labels_and_predicts_them():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 3))
+    y = np.array(["cat", "dog", "emu"])[np.argmax(X, axis=1)]
+    r = jaxlin.fit(X, y, "softmax_cross_entropy", optimizer="lbfgs", l2=1e-3)
+    assert list(r.classes) == ["cat", "dog", "emu"]
+    assert np.mean(r.predict(X) == y) > 0.95
+    with pytest.raises(ValueError, match="y_val: label 'fox' is not among the training classes"):
+        jaxlin.fit(X, y, "softmax_cross_entropy", validation_data=(X[:2], ["cat", "fox"]))

@@ -48,7 +48,7 @@ def _sklearn(X, y, tol):
 
 
 def run(s):
-    rows, checks, notes = [], [], []
+    rows, checks = [], []
     for name, X, y, multi in _problems(s):
         n = len(y)
         lam = 1.0 / (2.0 * n)

@@ -39,7 +39,7 @@ def run(s):
             mem = prog.lower(X, T).compile().memory_analysis()
             peak = (mem.argument_size_in_bytes + mem.output_size_in_bytes
                     + mem.temp_size_in_bytes - mem.alias_size_in_bytes)
-            t = median_time(lambda: prog(X, T).params.W, reps) / epochs
+            t = median_time(lambda prog=prog, X=X, T=T: prog(X, T).params.W, reps) / epochs
             times.append(t)
             ratio = peak / X.nbytes
             rows.append([mode, f"{n:,}", f"{X.nbytes / 2**20:.0f} MiB", fmt_s(t),

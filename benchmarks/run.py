@@ -14,8 +14,9 @@ import os
 import sys
 import time
 
-from benchmarks import (case_check, case_compile, case_cv, case_first, case_fit, case_newton,
-                        case_scaling, case_sgd, case_step, case_stream)
+from benchmarks import (case_anchors, case_check, case_compile, case_cv, case_first, case_fit,
+                        case_newton, case_scaling, case_sgd, case_sparse, case_step,
+                        case_stream)
 from benchmarks.harness import Settings, machine
 
 CASES = {
@@ -30,6 +31,8 @@ CASES = {
     "newton": case_newton.run,
     "cv": case_cv.run,
     "first": case_first.run,
+    "sparse": case_sparse.run,
+    "anchors": case_anchors.run,
 }
 
 

@@ -32,7 +32,7 @@ def platform() -> str:
     JAX's default device when one is configured (``jax.default_device``), else its default
     backend. (``"cuda"`` and ``"rocm"`` are reported as ``"gpu"``.)
     """
-    dev = jax.config.jax_default_device
+    dev = getattr(jax.config, "jax_default_device")
     name = dev.platform if dev is not None and hasattr(dev, "platform") else \
         (dev if isinstance(dev, str) else jax.default_backend())
     return "gpu" if name in ("cuda", "rocm") else name

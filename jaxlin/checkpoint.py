@@ -46,7 +46,7 @@ _STOP = {"requested": False, "chunked": 0}
 
 def stop_requested() -> bool:
     """Whether Ctrl-C asked the running chunked loop to stop after its current chunk."""
-    return _STOP["requested"]
+    return bool(_STOP["requested"])
 
 
 class chunked_loop:
@@ -114,7 +114,8 @@ def save(path, state, position: dict, fp: dict) -> str:
     """Write ``state`` (a pytree of arrays) with its ``position`` (JSON-able: epoch, chunk,
     partial sums) and fingerprint ``fp`` to ``path`` atomically; returns the path."""
     leaves = jax.tree.leaves(state)
-    arrays, keys = {}, {}
+    arrays: dict[str, Any] = {}
+    keys: dict[str, str] = {}
     for i, leaf in enumerate(leaves):
         if _is_key(leaf):
             keys[str(i)] = str(jax.random.key_impl(leaf))

@@ -100,27 +100,33 @@ def _check_user_loss(args) -> int:
 
 # ---------------------------------------------------------------------------- train
 
-def _progress_bar(total_hint: int):
-    """A progress callback for a terminal: tqdm if installed, else a plain bar on stderr."""
-    try:
-        from tqdm import tqdm
-        bar = tqdm(total=total_hint, unit="epoch", file=sys.stderr, leave=False)
+class _ProgressBar:
+    """A progress callback ``(done, total)`` for a terminal, with ``close()``: tqdm if
+    installed, else a plain bar on stderr."""
 
-        def update(done, total):
-            bar.update(done - bar.n)
+    def __init__(self, total_hint: int):
+        try:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total_hint, unit="epoch", file=sys.stderr, leave=False)
+        except ImportError:
+            self.bar = None
+
+    def __call__(self, done, total):
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
             if done >= total:
-                bar.close()
-        update.close = bar.close
-        return update
-    except ImportError:
-        def update(done, total):
-            width = 30
-            filled = int(width * done / max(total, 1))
-            sys.stderr.write(f"\r  training [{'#' * filled}{'.' * (width - filled)}] "
-                             f"{done}/{total} epochs")
-            sys.stderr.flush()
-        update.close = lambda: sys.stderr.write("\r" + " " * 60 + "\r")
-        return update
+                self.bar.close()
+            return
+        filled = int(30 * done / max(total, 1))
+        sys.stderr.write(f"\r  training [{'#' * filled}{'.' * (30 - filled)}] "
+                         f"{done}/{total} epochs")
+        sys.stderr.flush()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\r" + " " * 60 + "\r")
 
 
 def _penalty(args, n_train, spec, optimizer, default_l2=None):
@@ -209,7 +215,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
                       np.eye(n_classes)[split.y_val] if real else split.y_val)
     progress = None
     if sys.stderr.isatty() and opts.epochs >= 20 and not args.quiet:
-        progress = _progress_bar(opts.epochs)
+        progress = _ProgressBar(opts.epochs)
     t = time.perf_counter()
     try:
         res = fit(st.transform(split.X_train), y_fit, loss, validation_data=validation,
@@ -249,8 +255,8 @@ def _cmd_train(args) -> int:
     n_classes = len(table.class_names)
     loss = _loss(args, spec, n_classes)
     defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
-    standardize = defaults.get("standardize", True) if args.standardize is None \
-        else args.standardize
+    standardize = bool(defaults.get("standardize", True) if args.standardize is None
+                       else args.standardize)
     split = tables.training_split(table.X, table.y, args.train_fraction,
                                  args.validation_fraction, args.seed, args.stratify, standardize)
     opts, pen_text = _train_options(args, spec, loss, n_classes, len(split.y_train),
@@ -546,7 +552,7 @@ def _cmd_train_stream(args) -> int:
     given = {"optimizer": args.optimizer, "learning_rate": args.lr, "epochs": args.epochs,
              "batch_size": args.batch_size, "l1": args.l1, "l2": args.l2}
     opts = {**COMMAND_STREAM_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
-    progress = _progress_bar(opts["epochs"]) if sys.stderr.isatty() and not args.quiet else None
+    progress = _ProgressBar(opts["epochs"]) if sys.stderr.isatty() and not args.quiet else None
     t = time.perf_counter()
     try:
         r = stream.fit_stream(src, loss, n_classes=n_classes if n_classes > 2 else None,

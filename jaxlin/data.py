@@ -10,7 +10,7 @@ import csv
 import gzip
 import os
 import warnings
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import numpy as np
@@ -98,7 +98,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     return Table(data[:, keep], data[:, header.index(target)], [header[i] for i in keep])
 
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def npy_columns(path) -> tuple[np.ndarray, list]:

@@ -24,22 +24,26 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
   best parameters so far, and with ``patience`` early stopping that returns them;
 * **history** — per-epoch arrays; **chunks** — ``run`` can stop after any epoch and go on
   later from the returned state, bit for bit (a progress bar updates in between);
+* **callback** — with ``Settings.callback`` the host's ``callback(epoch, params, objective)``
+  after every epoch; ``True`` stops the run (status ``callback``);
 * **many models** — ``run_lockstep`` advances ``vmap``-ped models epoch by epoch with one
   shared key.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import jax
+import jax.experimental
 import jax.numpy as jnp
+import numpy as np
 
 from jaxlin import solvers
 from jaxlin.decision import predict_labels, target_labels
 from jaxlin.linear import Params, init_params, logits
 from jaxlin.objective import Objective
 from jaxlin.records import (  # noqa: F401  (the records of a run, named here too)
-    CONVERGED, DIVERGED, EARLY_STOPPING, GRADIENT_TOL, MAX_EPOCHS, OBJECTIVE_TOL, ROUNDING,
+    CALLBACK, CONVERGED, DIVERGED, EARLY_STOPPING, GRADIENT_TOL, MAX_EPOCHS, OBJECTIVE_TOL, ROUNDING,
     RUNNING, SEPARATED, STOP_REASONS, History, Hyper, Problem, Settings, Solver, Step,
     all_finite, float_resolution, select)
 
@@ -143,10 +147,53 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
             status = jnp.where(stop, EARLY_STOPPING, status)
             params = select(stop, best_params, params)
     epoch = loop.epoch + 1
-    status = jnp.where((status == RUNNING) & (epoch >= s.epochs), MAX_EPOCHS, status)
+    if s.callback:
+        stop = calling(loop.epoch, params, problem.objective.reported(value))
+        status = jnp.where((status == RUNNING) & stop, CALLBACK, status)
+    status = jnp.where((status == RUNNING) & (epoch >= epoch_limit(hyper, s)), MAX_EPOCHS, status)
     grad_scale = jnp.where(jnp.isnan(loop.grad_scale), gnorm, loop.grad_scale)
     return Loop(epoch, params, st.state, key, value, status, best_params, best_val, bad, hist,
                 flat, best_grad, grad_scale)
+
+
+# The run's per-epoch callback (RunControl.callback). The compiled program calls this one
+# trampoline, which calls whatever callback the current run set: runs with different
+# callbacks share one program.
+_callback = {"fn": None}
+
+
+def _host_callback(epoch, params, objective):
+    fn = _callback["fn"]
+    stop = fn is not None and bool(fn(int(epoch), jax.tree.map(np.asarray, params),
+                                       float(objective)))
+    return np.asarray(stop)
+
+
+def calling(epoch, params, objective):
+    """``callback(epoch, params, objective) → stop``, on the host, in order (the run's
+    callback, set by ``with_callback``)."""
+    return jax.experimental.io_callback(_host_callback, jax.ShapeDtypeStruct((), bool), epoch,
+                                        params, objective, ordered=True)
+
+
+class with_callback:
+    """``with with_callback(fn):`` runs call ``fn`` after each epoch (``fn`` may be ``None``)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __enter__(self):
+        self.previous, _callback["fn"] = _callback["fn"], self.fn
+        return self
+
+    def __exit__(self, *exc):
+        _callback["fn"] = self.previous
+        return False
+
+
+def epoch_limit(hyper: Hyper, s: Settings):
+    """The run's epoch limit: ``hyper.epochs`` (traced), or the history's length if unset."""
+    return s.epochs if hyper.epochs is None else hyper.epochs
 
 
 def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
@@ -159,7 +206,8 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     params = problem.objective.mask_bias(params)
     state, value = solver.init(params)
     nan = jnp.full((s.epochs,), jnp.nan, dtype)
-    return Loop(jnp.asarray(0), params, state, key_loop, value, jnp.asarray(RUNNING), params,
+    status = jnp.where(epoch_limit(hyper, s) > 0, RUNNING, MAX_EPOCHS)  # 0: the start itself
+    return Loop(jnp.asarray(0), params, state, key_loop, value, status, params,
                 jnp.asarray(jnp.inf, dtype), jnp.asarray(0), History(nan, nan, nan, nan, nan, nan),
                 jnp.asarray(0), jnp.asarray(jnp.inf, dtype), jnp.asarray(jnp.nan, dtype))
 
@@ -168,16 +216,17 @@ def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return solvers.for_optimizer(s.optimizer).make(problem, hyper, s)
 
 
-def run(problem: Problem, hyper: Hyper, s: Settings, state: Loop = None, until=None) -> Loop:
+def run(problem: Problem, hyper: Hyper, s: Settings, state: Optional[Loop] = None,
+        until=None) -> Loop:
     """Run the epochs in a ``lax.while_loop``: from the first state, or on from ``state``.
 
     The loop stops when the status leaves ``RUNNING`` or after epoch ``until`` (default:
-    ``s.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the run
+    ``hyper.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the run
     made in one go. Returns the loop state; ``trained`` turns it into a ``Trained``.
     """
     solver = _solver(problem, hyper, s)
     loop = _start(solver, problem, hyper, s) if state is None else state
-    until = s.epochs if until is None else until
+    until = epoch_limit(hyper, s) if until is None else until
     return jax.lax.while_loop(lambda lp: (lp.status == RUNNING) & (lp.epoch < until),
                               lambda lp: _epoch(solver, problem, hyper, s, lp), loop)
 
@@ -208,7 +257,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))._replace(key=None)
     body_many = jax.vmap(body_one, in_axes=(problem_axes, hyper_axes, loop_axes),
                          out_axes=loop_axes)
-    until = s.epochs if until is None else until
+    until = epoch_limit(hyper, s) if until is None else until
 
     def running(lp):
         return (lp.status == RUNNING) & (lp.epoch < until)

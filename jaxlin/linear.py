@@ -7,7 +7,7 @@ computes that form so a test can show ``Z_col == Z_row.T``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -19,8 +19,8 @@ from jaxlin.sparse import SparseRows
 class Params(NamedTuple):
     """Parameters of a linear model: weights ``W`` ``(d, K)`` and biases ``b`` ``(K,)``."""
 
-    W: jax.Array
-    b: jax.Array
+    W: Any  # a jax.Array, or any array-like (NumPy) where parameters are given
+    b: Any
 
 
 def init_params(key, n_features: int, n_outputs: int = 1, method: str = "zeros",

@@ -518,6 +518,8 @@ def load_loss(spec: str) -> Loss:
             if module is None or getattr(module, "__file__", None) != os.path.abspath(
                     module_name):
                 unit = importlib.util.spec_from_file_location(name, os.path.abspath(module_name))
+                if unit is None or unit.loader is None:
+                    raise ImportError(f"cannot load {module_name!r} as a Python module")
                 module = importlib.util.module_from_spec(unit)
                 sys.modules[name] = module
                 unit.loader.exec_module(module)

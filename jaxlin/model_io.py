@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def save(model: TrainedModel, path) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: no such folder: {folder}")
-    arrays = dict(format=np.array(FORMAT), version=np.array(VERSION), kind=np.array(model.kind),
+    arrays: dict[str, Any] = dict(format=np.array(FORMAT), version=np.array(VERSION), kind=np.array(model.kind),
                   loss=np.array(model.loss), W=np.asarray(model.W), b=np.asarray(model.b),
                   mean=np.asarray(model.mean), scale=np.asarray(model.scale),
                   feature_names=np.array(model.feature_names, dtype=str),

@@ -231,11 +231,22 @@ class Objective:
 
             (∇²m v)_W = s Xᵀ (w ⊙ C U) / Σw + 2 l2 v_W,   (∇²m v)_b = s Σ_i w_i (C U)_i / Σw
 
-        Two passes over ``X``, like the gradient (``docs/second-order.md``).
+        Two passes over ``X``, like the gradient (``docs/second-order.md``), plus the scores
+        ``Z`` at ``params``: ``hessian_operator`` computes those once for many products.
         """
+        return self.hessian_operator(params, X, T)(v)
+
+    def hessian_operator(self, params: Params, X, T):
+        """``v ↦ (∇²m) v`` at ``params`` (``hvp``), with the scores ``Z = X W + b``
+        computed once: each product is then two passes over ``X`` (Newton-CG's inner loop
+        makes many at one point)."""
         _check_shapes(params, X, T)
+        Z = logits(params, X)
+        return lambda v: self._hvp_at(Z, X, T, v)
+
+    def _hvp_at(self, Z, X, T, v: Params) -> Params:
         v = self.mask_bias(v)  # without an intercept the bias is not a direction
-        Z, U = logits(params, X), logits(v, X)
+        U = logits(v, X)
         CU = jax.vmap(self.loss.curvature_times)(Z, T, U)
         if self.sample_weight is not None:
             CU = CU * self.sample_weight.astype(X.dtype)[:, None]

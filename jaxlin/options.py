@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
 
+import jax
+import numpy as np
+
 
 from jaxlin import solvers, validation
 from jaxlin.backend import put
 from jaxlin.penalties import Penalty
-from jaxlin.records import Hyper, Settings
+from jaxlin.records import Hyper, Settings, history_length
 from jaxlin.solvers.gradient import GD
 
 INITS = ("zeros", "uniform")
@@ -30,11 +33,12 @@ class Options(NamedTuple):
         ``learning_rate → GradientTransformation``.
       learning_rate: step size ``η`` (also the prox step for L1; FISTA's first step size);
         unused by the solvers whose record says so (L-BFGS, Newton, the perceptron).
-      epochs: maximum number of epochs (L-BFGS: iterations).
+      epochs: maximum number of epochs (L-BFGS: iterations); ``0`` returns the starting
+        parameters. A traced value: runs that differ only in it share one compiled program.
       batch_size: ``None`` for full batch; ``1`` for SGD; any ``B`` for mini-batches.
       l1, l2: penalty strengths, ``R(W) = l1 Σ|w| + l2 Σw²`` (never the bias).
-      tol: stop when ``|J_t − J_(t−1)| < tol · max(1, |J_(t−1)|)``.
-      grad_tol: stop when ``‖∇J‖ < grad_tol``.
+      tol: stop when ``|J_t − J_(t−1)| < tol · max(1, |J_(t−1)|)`` (``None`` or 0: off).
+      grad_tol: stop when ``‖∇J‖ < grad_tol`` (``None`` or 0: off).
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss.
       init: ``"zeros"``, ``"uniform"`` in ``[−1, 1]``, or a warm start: the
@@ -104,15 +108,18 @@ class Options(NamedTuple):
                                 f"got {type(o.init).__name__}")
             validation.check_choice(o.init, "init", INITS)
         validation.check_positive(o.learning_rate, "learning_rate")
-        validation.check_positive(o.epochs, "epochs", integer=True)
+        validation.check_non_negative_int(o.epochs, "epochs")
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
         validation.check_flag(o.shuffle, "shuffle")
         validation.check_flag(o.one_vs_rest, "one_vs_rest")
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
-        validation.check_positive(o.tol, "tol", allow_none=True)
-        validation.check_positive(o.grad_tol, "grad_tol", allow_none=True)
+        for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does
+            validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name),
+                                          name)
+        o = o._replace(tol=None if not o.tol else o.tol,
+                       grad_tol=None if not o.grad_tol else o.grad_tol)
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
@@ -128,19 +135,22 @@ class Options(NamedTuple):
         it, e.g. one per model), the key, the warm start and the tolerances."""
         lr = self.learning_rate if learning_rate is None else learning_rate
         tol, grad_tol = (None if v is None else put(v, dtype) for v in (self.tol, self.grad_tol))
-        return Hyper(put(lr, dtype), key, init, tol, grad_tol)
+        return Hyper(put(lr, dtype), key, init, tol, grad_tol,
+                     jax.device_put(np.int32(self.epochs)))
 
-    def settings(self, n_outputs: int, n_rows: Optional[int] = None) -> Settings:
+    def settings(self, n_outputs: int, n_rows: Optional[int] = None,
+                 callback: bool = False) -> Settings:
         """The static settings of the compiled loop (the tolerances' values are traced:
         ``hyper``)."""
         return Settings(
             solver=self.record.name, n_outputs=int(n_outputs), optimizer=self.optimizer,
-            epochs=int(self.epochs),
+            epochs=history_length(int(self.epochs)),
             batch_size=None if self.batch_size is None else int(self.batch_size),
             tol=self.tol is not None, grad_tol=self.grad_tol is not None,
             adaptive_lr=bool(self.adaptive_lr), patience=self.patience,
             init=self.init if isinstance(self.init, str) else "given",
-            memory_size=int(self.memory_size), n_rows=n_rows, shuffle=bool(self.shuffle))
+            memory_size=int(self.memory_size), n_rows=n_rows, shuffle=bool(self.shuffle),
+            callback=callback)
 
 
 
@@ -168,6 +178,7 @@ class RunControl(NamedTuple):
     checkpoint_every: int = 1
     resume: bool = False
     buckets: bool = False
+    callback: Any = None
     verify: bool = True
 
     def check(self) -> "RunControl":
@@ -175,6 +186,9 @@ class RunControl(NamedTuple):
         if self.progress is not None and not callable(self.progress):
             raise TypeError(f"progress: expected a callable (done, total), got "
                             f"{type(self.progress).__name__}")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback: expected a callable (epoch, params, objective) → "
+                            f"stop, got {type(self.callback).__name__}")
         validation.check_flag(self.buckets, "buckets")
         validation.check_flag(self.resume, "resume")
         validation.check_flag(self.verify, "verify")
@@ -192,7 +206,8 @@ class RunControl(NamedTuple):
         return self.progress is not None or self.checkpoint is not None
 
 
-def split_options(kwargs: dict, where: str, defaults=None, control: RunControl = None):
+def split_options(kwargs: dict, where: str, defaults=None,
+                  control: Optional[RunControl] = None):
     """Keyword arguments of an entry point → ``(Options, RunControl, key)``.
 
     ``kwargs`` may hold any field of ``Options`` (over ``defaults``) and of

@@ -7,7 +7,7 @@ arrays, so many penalties can be trained at once under ``jax.vmap``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
@@ -15,8 +15,8 @@ import jax.numpy as jnp
 class Penalty(NamedTuple):
     """``R(W) = l1 Σ|w| + l2 Σ w²``."""
 
-    l1: float = 0.0
-    l2: float = 0.0
+    l1: Any = 0.0  # a float, or an array of strengths (one per model, under vmap)
+    l2: Any = 0.0
 
 
 def l2(lam) -> Penalty:

@@ -16,7 +16,7 @@ from jaxlin._lazy import module
 jax, jnp = module("jax"), module("jax.numpy")
 
 (RUNNING, MAX_EPOCHS, OBJECTIVE_TOL, GRADIENT_TOL, EARLY_STOPPING, DIVERGED, SEPARATED,
- ROUNDING) = range(8)
+ ROUNDING, CALLBACK) = range(9)
 STOP_REASONS = {
     RUNNING: "running",
     MAX_EPOCHS: "max_epochs",
@@ -26,6 +26,7 @@ STOP_REASONS = {
     DIVERGED: "diverged",
     SEPARATED: "separated",
     ROUNDING: "rounding",
+    CALLBACK: "callback",
 }
 # each stop in words, for reports
 STOP_WORDS = {
@@ -38,9 +39,10 @@ STOP_WORDS = {
     "separated": "every training example is classified correctly",
     "rounding": "the objective changes only by rounding: the tolerance is below what this "
                 "precision can resolve",
+    "callback": "the per-epoch callback asked to stop",
 }
 # the stops that mean "converged" (the scikit-learn bridge warns on none of them)
-CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING)
+CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING, CALLBACK)
 
 
 class Problem(NamedTuple):
@@ -60,14 +62,16 @@ class Problem(NamedTuple):
 class Hyper(NamedTuple):
     """Per-model numbers besides the penalty (which the objective holds); ``init`` the
     starting ``Params`` of a warm start (``Settings.init == "given"``);
-    ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on.
-    All are traced values: runs that differ only in them share one compiled program."""
+    ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on;
+    ``epochs`` the epoch limit. All are traced values: runs that differ only in them share one
+    compiled program."""
 
     learning_rate: Any
     key: Any
     init: Any = None
     tol: Any = None
     grad_tol: Any = None
+    epochs: Any = None
 
 
 class Settings(NamedTuple):
@@ -76,7 +80,7 @@ class Settings(NamedTuple):
     solver: str  # a name of the solver registry, jaxlin.solvers
     n_outputs: int
     optimizer: Any = None  # a registry name, an optax GradientTransformation, or lr -> one
-    epochs: int = 100
+    epochs: int = 100  # the history's length: at least the epoch limit (Hyper.epochs)
     batch_size: Optional[int] = None  # None: the full batch
     tol: bool = False  # the objective stop is on (its value: Hyper.tol)
     grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
@@ -86,6 +90,16 @@ class Settings(NamedTuple):
     memory_size: int = 10
     n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
     shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
+    callback: bool = False  # call the run's per-epoch callback (jaxlin.driver.calling)
+
+
+def history_length(epochs: int) -> int:
+    """The history arrays' length for an epoch limit: 64, 1,024, 16,384, … (powers of 16),
+    so that runs whose limits differ share one compiled program."""
+    length = 64
+    while length < epochs:
+        length *= 16
+    return length
 
 
 class History(NamedTuple):

@@ -178,7 +178,7 @@ def _placement(devices) -> dict:
 
     n = 1 if devices is None else (jax.local_device_count() if devices == "auto"
                                    else int(devices))
-    dev = jax.config.jax_default_device or jax.devices()[0]
+    dev = getattr(jax.config, "jax_default_device") or jax.devices()[0]
     dev = dev if hasattr(dev, "platform") else jax.devices(dev)[0]
     return {"devices": n, "platform": dev.platform,
             "device_kind": getattr(dev, "device_kind", str(dev))}

@@ -26,7 +26,7 @@ import io
 import json
 import os
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -117,14 +117,19 @@ def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
     """One streaming pass over an svmlight file: where each chunk of ``chunk_rows`` examples
     starts, the width (largest index), the index base, the longest row and the fullest
     chunk (so that every chunk's sparse rows share one shape)."""
-    offsets, counts, lines, nnz = [], [], [], []
+    offsets: list = []
+    counts: list = []
+    lines: list = []
+    nnz: list = []
     lo, hi, longest, pos, rows = None, -1, 0, 0, 0
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
             tokens = raw.split(b"#", 1)[0].split()
             if tokens:
                 if rows % chunk_rows == 0:
-                    offsets.append(pos), counts.append(0), lines.append(number), nnz.append(0)
+                    for column, value in ((offsets, pos), (counts, 0), (lines, number),
+                                          (nnz, 0)):
+                        column.append(value)
                 keys = [int(t.split(b":", 1)[0]) for t in tokens[1:] if not t.startswith(b"qid:")
                         and b":" in t] if len(tokens) > 1 else []
                 counts[-1] += 1
@@ -153,7 +158,7 @@ class Source(NamedTuple):
     chunk_rows: int
     n_chunks: int
     kind: str  # "npy", "csv" or "svmlight"
-    impl: object
+    impl: Any  # the kind's index: _Npy, _CsvIndex or _SvmIndex
     columns: tuple  # (feature column indices, target column index)
 
     def read(self, i: int):
@@ -215,12 +220,11 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         if target is not None or drop:
             raise ValueError("--target/--drop: an svmlight file's label is its first field; "
                              "it has no named columns")
-        t = _index_svmlight(path, chunk_rows)
-        n = sum(t.counts)
-        return Source(path, n, [f"f{j}" for j in range(t.n_features)], chunk_rows,
-                      len(t.counts), "svmlight", t, ())
+        svm = _index_svmlight(path, chunk_rows)
+        return Source(path, sum(svm.counts), [f"f{j}" for j in range(svm.n_features)],
+                      chunk_rows, len(svm.counts), "svmlight", svm, ())
     if path.endswith(".npy"):
-        t = _open_npy(path)
+        t: Any = _open_npy(path)
         meta_path = path + ".json"
         names = json.load(open(meta_path))["columns"] if os.path.exists(meta_path) else \
             [f"x{i}" for i in range(t.width - 1)] + ["target"]
@@ -297,11 +301,11 @@ def _advance(problem, hyper, state, settings):
 
 
 class StreamResult(NamedTuple):
-    params: object
+    params: Any  # Params
     objective: np.ndarray  # (epochs,) mean objective of each epoch's mini-batches
     epochs: int
     n_rows: int
-    n_classes: object
+    n_classes: Any
 
 
 def _stream_options(options, control):
@@ -309,7 +313,7 @@ def _stream_options(options, control):
     and checkpoints."""
     opts, ctrl, key = split_options(options, "fit_stream", STREAM_DEFAULTS, control)
     opts = opts.check()
-    for name in ("devices", "buckets", "key", "one_vs_rest"):
+    for name in ("devices", "buckets", "key", "one_vs_rest", "callback"):
         if (key if name == "key" else getattr(ctrl if name in ctrl._fields else opts, name)) \
                 not in (None, False):
             raise ValueError(f"{name}: not available when streaming")
@@ -353,11 +357,12 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
-    settings = opts._replace(batch_size=min(opts.batch_size, src.chunk_rows),
-                             epochs=opts.epochs * src.n_chunks).settings(k)
+    passes = opts._replace(batch_size=min(opts.batch_size, src.chunk_rows),
+                           epochs=opts.epochs * src.n_chunks)  # the driver's epoch: a chunk
+    settings = passes.settings(k)
     obj = Objective.build(loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)),
                           fit_intercept=opts.fit_intercept)
-    hyper = opts.hyper(random_key(validation.check_seed(seed)), None, jnp.float32)
+    hyper = passes.hyper(random_key(validation.check_seed(seed)), None, jnp.float32)
 
     def load(i):
         X, y = src.read(i)

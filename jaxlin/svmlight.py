@@ -59,16 +59,16 @@ def parse_lines(lines, path: str = "data", first_line: int = 1) -> Rows:
                 raise ValueError(f"{path}: line {number}: expected index:value, got {tok!r}")
             keys.append(key)
             vals.append(value)
-    where = np.asarray(where, np.int64)
+    line_numbers = np.asarray(where, np.int64)
     indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-    y = _numbers(labels, float, path, "label", where, None)
-    idx = _numbers(keys, np.int64, path, "index", where, indptr)
-    x = _numbers(vals, float, path, "value", where, indptr)
-    q = _numbers(qids, np.int64, path, "qid", where, None) if qids else None
+    y = _numbers(labels, float, path, "label", line_numbers, None)
+    idx = _numbers(keys, np.int64, path, "index", line_numbers, indptr)
+    x = _numbers(vals, float, path, "value", line_numbers, indptr)
+    q = _numbers(qids, np.int64, path, "qid", line_numbers, None) if qids else None
     if q is not None and len(q) != len(y):
         raise ValueError(f"{path}: qid is given on some lines only")
-    _check_order(idx, indptr, where, path)
-    return Rows(y, indptr, idx, x, q, where)
+    _check_order(idx, indptr, line_numbers, path)
+    return Rows(y, indptr, idx, x, q, line_numbers)
 
 
 def _numbers(texts, kind, path, what, where, indptr):

@@ -135,22 +135,35 @@ def execute(problem: Problem, hyper: Hyper, settings, model_axes=None,
     there. Every way gives the same parameters: each chunk continues the loop state where
     the last one stopped, also after a resume from a checkpoint."""
     kw = dict(settings=settings, model_axes=model_axes)
+    total = int(np.max(jax.device_get(hyper.epochs)))
     if not control.chunked:
-        return driver.trained(_advance(problem, hyper, None, _epochs(settings.epochs), **kw))
-    chunk, state = max(1, -(-settings.epochs // 100)), None
+        with driver.with_callback(control.callback):
+            out = _advance(problem, hyper, None, hyper.epochs, **kw)
+        return _trimmed(driver.trained(out), total)
+    chunk, state = max(1, -(-total // 100)), None
     checkpoint = control.checkpointing()
     if checkpoint is not None:
         checkpoint = checkpoint.for_run(problem, hyper, settings, model_axes)
     if checkpoint is not None and checkpoint.resume and os.path.exists(checkpoint.path):
         template = jax.eval_shape(partial(_advance, **kw), problem, hyper, None, _epochs(0))
         state, _ = ckpt.load(checkpoint.path, template, checkpoint.fingerprint)
-    with ckpt.chunked_loop():
-        return _chunks(problem, hyper, state, kw, chunk, control.progress, checkpoint)
+    with ckpt.chunked_loop(), driver.with_callback(control.callback):
+        trained = _chunks(problem, hyper, state, kw, (chunk, total), control.progress, checkpoint)
+    return _trimmed(trained, total)
 
 
-def _chunks(problem, hyper, state, kw, chunk, progress, checkpoint):
-    """``execute``'s loop over chunks of epochs, from ``state`` (``None``: the start)."""
-    total = kw["settings"].epochs
+def _trimmed(trained, epochs: int):
+    """The result with its history cut to the epoch limit (the compiled program's arrays
+    are as long as a bucket of limits, ``jaxlin.records.history_length``), on the host."""
+    history = jax.tree.map(lambda a: np.asarray(jax.device_get(a))[..., :epochs],
+                           trained.history)
+    return trained._replace(history=history)
+
+
+def _chunks(problem, hyper, state, kw, sizes, progress, checkpoint):
+    """``execute``'s loop over chunks of epochs, from ``state`` (``None``: the start);
+    ``sizes``: ``(epochs per chunk, the epoch limit)``."""
+    chunk, total = sizes
     if state is None:
         state = _advance(problem, hyper, None, _epochs(chunk), **kw)
     for n in itertools.count(1):
@@ -268,8 +281,11 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
         from jax.experimental import multihost_utils  # every process must agree on K
         n_classes = int(np.max(multihost_utils.process_allgather(np.array([np.max(y)])))) + 1
     if _is_one_vs_rest(loss, y, opts.one_vs_rest):
-        data = Inputs(validation_data, sample_weight, n_classes, dtype)
-        return _fit_one_vs_rest(X, y, loss, opts, ctrl, data, key)._replace(
+        if ctrl.callback is not None:
+            raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
+        return _fit_one_vs_rest(X, y, loss, opts, ctrl,
+                                Inputs(validation_data, sample_weight, n_classes, dtype),
+                                key)._replace(
             loss=record, classes=classes)
     data = inputs.prepare(X, y, loss, validation_data=validation_data,
                           sample_weight=sample_weight, n_classes=n_classes, dtype=dtype,
@@ -281,7 +297,7 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
     out = execute(Problem(Xj, T, obj, data.X_val, data.T_val), opts.hyper(key, init, dtype),
-                  opts.settings(T.shape[1], n_rows), control=ctrl)
+                  opts.settings(T.shape[1], n_rows, ctrl.callback is not None), control=ctrl)
     return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes,
                      classes)
 
@@ -407,7 +423,7 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
     opts, ctrl, key = split_options(options, "fit_many", control=control)
     verified(loss, record, ctrl)
     y, validation_data, classes = label_classes(y, validation_data)
-    for name in ("devices", "buckets", "one_vs_rest"):
+    for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
     lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in

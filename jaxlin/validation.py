@@ -90,6 +90,13 @@ def check_positive(value, name: str, integer: bool = False, allow_none: bool = F
     return value
 
 
+def check_non_negative_int(value, name: str) -> int:
+    """A non-negative integer (``True``/``False`` are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name}: must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
 def check_non_negative(value, name: str):
     arr = np.asarray(value, dtype=np.float64)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):

@@ -177,6 +177,8 @@ def _pointwise(loss: Loss, Z, T):
 
 
 def _curvature(loss: Loss, Z, T):
+    if loss.curvature is None:
+        raise ValueError(f"loss {loss.name!r} has no curvature to check")
     k = Z.shape[1]
     steps = jnp.concatenate([jnp.eye(k, dtype=Z.dtype), -jnp.eye(k, dtype=Z.dtype)]) * FD_STEP
     Dp = jax.vmap(lambda z, y: jax.vmap(lambda u: loss.delta(z + u, y))(steps))(Z, T)

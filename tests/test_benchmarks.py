@@ -4,13 +4,15 @@ import sys
 
 import pytest
 
-# the cases in two halves of similar length, run side by side by the suite's workers
+# the cases in parts of similar length, run side by side by the suite's workers
 HALVES = {"step,fit,sgd,many,compile,newton": ["1. Gradient step", "2. Fit to the optimum",
                                                "3. Mini-batch SGD", "4. Many models",
                                                "5. Compilation", "9. Second order"],
           "scaling,stream,check,cv,first": ["6. Scaling", "7. Out of core",
                                             "8. Derivation check", "10. LogisticRegressionCV",
-                                            "11. Time to first result"]}
+                                            "11. Time to first result"],
+          "sparse,anchors": ["12. Sparse, text-like data",
+                             "13. The strongest CPU anchors, dense data"]}
 
 
 @pytest.mark.parametrize("cases", list(HALVES))

@@ -257,7 +257,7 @@ def test_console_script_has_no_traceback_and_no_progress_bar_when_piped(tmp_path
 
 def test_progress_bar_callback_reports_epochs(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain bar used without tqdm
-    bar = cli._progress_bar(10)
+    bar = cli._ProgressBar(10)
     for done in (3, 7, 10):
         bar(done, 10)
     bar.close()

@@ -166,3 +166,44 @@ def test_a_reachable_gradient_tolerance_is_reached_not_cut_short_by_rounding():
     g = jax.grad(obj.autodiff_objective)(r.params, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
                                          "binary_cross_entropy", Penalty(0.0, 1e-3))
     assert float(jnp.sqrt(jnp.sum(g.W ** 2) + jnp.sum(g.b ** 2))) <= 2e-9
+
+
+def test_zero_epochs_returns_the_starting_parameters():
+    X, y = _noise(n=30, d=4)[:2]
+    r = fit(X, y, optimizer="lbfgs", epochs=0, init="uniform", seed=3)
+    s = fit(X, y, optimizer="lbfgs", epochs=1, init="uniform", seed=3)
+    assert int(r.epochs) == 0 and r.stop_reason == "max_epochs"
+    assert len(r.history.objective) == 0
+    # the start of the one-epoch run: same key, same uniform draw, before its first step
+    assert not np.allclose(r.params.W, s.params.W)
+    r2 = fit(X, y, optimizer="lbfgs", epochs=0, init="uniform", seed=3)
+    np.testing.assert_array_equal(r.params.W, r2.params.W)
+    assert np.all(np.abs(np.asarray(r.params.W)) <= 1.0) and np.any(np.asarray(r.params.W) != 0)
+
+
+@pytest.mark.parametrize("name", ["tol", "grad_tol"])
+def test_a_zero_tolerance_turns_its_stop_off(name):
+    X, y = _noise(n=30, d=4)[:2]
+    r = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=40, **{name: 0})
+    assert int(r.epochs) == 40 and r.stop_reason == "max_epochs"
+    with pytest.raises(ValueError, match=f"{name}: must be non-negative"):
+        fit(X, y, **{name: -1e-3})
+
+
+def test_the_callback_sees_each_epoch_and_may_stop_the_run():
+    X, y = _noise(n=30, d=4)[:2]
+    seen = []
+
+    def callback(epoch, params, objective):
+        seen.append((epoch, np.array(params.W), objective))
+        return epoch == 6
+
+    r = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=50, callback=callback)
+    assert r.stop_reason == "callback" and int(r.epochs) == 7
+    assert [e for e, _, _ in seen] == list(range(7))
+    # what it saw is the run's own record: the objective per epoch and the final parameters
+    np.testing.assert_allclose([j for _, _, j in seen], r.history.objective[:7], rtol=1e-6)
+    assert np.all(np.isnan(r.history.objective[7:]))
+    np.testing.assert_array_equal(seen[-1][1], r.params.W)
+    with pytest.raises(TypeError, match="callback: expected a callable"):
+        fit(X, y, callback=3)

@@ -270,3 +270,17 @@ def test_buckets_must_be_a_flag(bad):
     X, y = _rows(40, d=3)
     with pytest.raises(TypeError, match="buckets: must be True or False"):
         fit(X, y, buckets=bad)
+
+
+def test_runs_that_differ_only_in_epochs_share_one_program():
+    """The epoch limit is traced (the bridge's ``max_iter`` sweeps over it): 5, 20 and 50
+    epochs compile the loop once; each run stops at its own limit."""
+    from jaxlin import fit
+    X, y = _rows(200, d=4, seed=5)
+    with _Compiles() as c:
+        runs = [fit(X, y, optimizer="gd", learning_rate=0.1, epochs=e) for e in (5, 20, 50)]
+    assert len(c.names) == 1, c.names
+    assert [int(r.epochs) for r in runs] == [5, 20, 50]
+    assert [len(r.history.objective) for r in runs] == [5, 20, 50]
+    # the shorter run is the start of the longer one
+    np.testing.assert_array_equal(runs[1].history.objective, runs[2].history.objective[:20])

@@ -283,7 +283,7 @@ def test_same_key_gives_bit_identical_parameters():
     (dict(learning_rate=0.0), "learning_rate: must be positive"),
     (dict(learning_rate=-1.0), "learning_rate: must be positive"),
     (dict(batch_size=0), "batch_size: must be a positive integer"),
-    (dict(epochs=2.5), "epochs: must be a positive integer"),
+    (dict(epochs=2.5), "epochs: must be a non-negative integer"),
     (dict(optimizer="newtonian"), "optimizer: unknown optimizer 'newtonian'"),
     (dict(optimizer="lbfgs", l1=0.1), "l1: optimizer lbfgs needs a smooth objective"),
     (dict(l2=-1.0), "l2: must be non-negative"),

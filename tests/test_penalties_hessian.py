@@ -74,7 +74,7 @@ def test_squared_error_sigmoid_is_not_convex(key):
     np.testing.assert_allclose(H[0, 0], jax.hessian(J1)(-3.0), rtol=1e-10)
 
 
-@pytest.mark.parametrize("name", [n for n, l in LOSSES.items() if l.curvature is not None])
+@pytest.mark.parametrize("name", [n for n, loss in LOSSES.items() if loss.curvature is not None])
 def test_every_curvature_is_autodiffs_second_derivative(name, key):
     """``∂²L/∂z²`` of each element-wise loss (squared error: the constant 2) against autodiff."""
     loss = LOSSES[name]

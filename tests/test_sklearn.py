@@ -1,4 +1,5 @@
 """The scikit-learn bridge: scikit-learn's own estimator checks, parity, pipelines."""
+import re
 import warnings
 
 import numpy as np
@@ -153,6 +154,17 @@ def test_scikit_learn_conventions():
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         m = LogisticRegression(max_iter=2).fit(X, y)
     assert m.n_iter_[0] == 2
+    # the message begins as scikit-learn's, naming the solver, so filters on it keep working
+    for solver in ("lbfgs", "newton-cg"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            LogisticRegression(solver=solver, max_iter=1, tol=1e-12).fit(X, y)
+        messages = [str(w.message) for w in caught if w.category is ConvergenceWarning]
+        assert messages and re.match(f"{solver} failed to converge", messages[0]), messages
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="lbfgs failed to converge")
+        with pytest.raises(ConvergenceWarning):
+            LogisticRegression(solver="lbfgs", max_iter=1, tol=1e-12).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert LogisticRegression().fit(X, y).n_iter_[0] < 20

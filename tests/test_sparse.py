@@ -180,3 +180,20 @@ def test_a_matrix_too_large_to_be_dense_trains():
     assert r.params.W.shape == (d, 1) and bool(jnp.all(jnp.isfinite(r.params.W)))
     s = jaxlin.fit(X, y, optimizer="sgd", batch_size=256, epochs=1, learning_rate=0.1)
     assert bool(jnp.all(jnp.isfinite(s.params.W)))
+
+
+def test_newton_cholesky_refuses_more_parameters_than_its_limit():
+    """Its explicit Hessian is ((d+1)K)²: a wide sparse problem names the limit and the
+    Hessian-free alternative instead of allocating it."""
+    X = sp.random(50, 5000, density=0.01, random_state=0, format="csr")
+    y = np.arange(50) % 2
+    with pytest.raises(ValueError, match=r"newton-cholesky.*5001 parameters.*4096.*newton"):
+        jaxlin.fit(X, y, optimizer="newton-cholesky")
+
+
+def test_fit_grid_on_sparse_rows_equals_the_dense_grid():
+    from jaxlin.selection import fit_grid
+    X, y = _problem(n=90, d=12)
+    kw = dict(folds=3, l2=[1e-2, 1.0], optimizer="lbfgs", epochs=40, dtype=F64)
+    a, b = fit_grid(X, y, **kw), fit_grid(X.toarray(), y, **kw)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-9, atol=1e-12)

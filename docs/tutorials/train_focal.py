@@ -1,6 +1,5 @@
 """The tutorial's training: focal against cross-entropy on Spambase, and in scikit-learn."""
 import jax.numpy as jnp
-import numpy as np
 
 import jaxlin
 from myloss import FOCAL

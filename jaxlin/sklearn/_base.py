@@ -13,7 +13,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from jaxlin import decision
+from jaxlin import decision, solvers
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
@@ -109,10 +109,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self._set_coefficients(res, X.dtype, center=not kwargs.get("l1"))
         if "epochs" not in overrides and getattr(self, "tol", 0) is not None \
                 and np.any(np.asarray(res.status) == MAX_EPOCHS):
-            limit = getattr(self, self._max_iter)
-            warnings.warn(f"{type(self).__name__}: {self._max_iter}={limit} iterations reached "
-                          "before convergence; increase it, or scale the features",
-                          ConvergenceWarning, stacklevel=4)
+            warnings.warn(not_converged(self, kwargs.get("optimizer")), ConvergenceWarning,
+                          stacklevel=4)
         return self
 
     def _no_iterations(self, X, loss, init):
@@ -184,6 +182,20 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def not_converged(est, optimizer) -> str:
+    """scikit-learn's words for a run that reached its iteration limit first: the message
+    begins with the solver's name and "failed to converge", so code that filters on it keeps
+    working. The name is the one the user chose (``solver="newton-cg"``), else jaxlin's."""
+    chosen = getattr(est, "solver", None)
+    name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+    if isinstance(chosen, str) and (chosen in solvers.names() or chosen in solvers.aliases()):
+        name = chosen  # not one of scikit-learn's names that leave jaxlin the choice
+    limit = getattr(est, est._max_iter)
+    return (f"{name} failed to converge after {limit} iteration(s): {est._max_iter}={limit} "
+            f"was reached before tol ({type(est).__name__}); increase {est._max_iter}, or "
+            "scale the features")
 
 
 def _symmetric(coef, intercept, coef_too=True):

@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.selection import held_out_scores
-from jaxlin.sklearn._base import _penalty, _seed, _symmetric
+from jaxlin.sklearn._base import _penalty, _seed, _symmetric, not_converged
 from jaxlin.sklearn._estimators import DEFAULT_SOLVER, LogisticRegression
 from jaxlin.training import FitResult, fit_many
 
@@ -128,7 +128,7 @@ class LogisticRegressionCV(LogisticRegression):
             if np.any(np.asarray(res.status) == DIVERGED):
                 raise ValueError("fit: training diverged; lower the learning rate")
             fits[i], init = res, res.params
-        self._check_converged(fits)
+        self._check_converged(fits, kwargs["optimizer"])
         n_iter = np.stack([np.asarray(r.epochs).reshape(F, nR) for r in fits], axis=1)
         self._n_iter = n_iter.astype(np.int32)  # (F, nC, nR)
         self.n_iter_ = self._n_iter[None]  # (1, F, nC, nR)
@@ -140,11 +140,10 @@ class LogisticRegressionCV(LogisticRegression):
         b = np.stack([np.asarray(r.params.b).reshape(F, nR, -1) for r in fits], axis=1)
         return Params(W.reshape(-1, *W.shape[3:]), b.reshape(-1, b.shape[-1]))
 
-    def _check_converged(self, fits):
+    def _check_converged(self, fits, optimizer):
         if self.tol > 0 and any(np.any(np.asarray(r.status) == MAX_EPOCHS) for r in fits):
-            warnings.warn(f"LogisticRegressionCV: max_iter={self.max_iter} iterations reached "
-                          "before convergence for some folds and Cs; increase it, or scale "
-                          "the features", ConvergenceWarning, stacklevel=5)
+            warnings.warn(not_converged(self, optimizer) + " for some folds and Cs",
+                          ConvergenceWarning, stacklevel=5)
 
     def _held_out(self, X, y, sw, train, path, ratios):
         """Held-out scores ``(F, nC, nR)`` of every model."""
@@ -155,7 +154,8 @@ class LogisticRegressionCV(LogisticRegression):
                 len(self.classes_)), tw, "accuracy", sw,
                 len(self.classes_) if len(self.classes_) > 2 else None)
         else:
-            scorer, W, b = get_scorer(self.scoring), *self._coefs(path, X.dtype)
+            scorer = get_scorer(self.scoring)
+            W, b = self._coefs(path, X.dtype)
             s = np.array([self._fold_score(scorer, self._fixed(W[m], b[m]), X[tw[m] == 0],
                                            y[tw[m] == 0]) for m in range(len(tw))])
         return s.reshape(len(train), len(self.Cs_), len(ratios))

@@ -20,30 +20,31 @@ def steihaug(g, hvp, radius, tol, max_iter):
 
     Stops when the residual ``‖Hp + g‖ ≤ tol``, at negative curvature or at the boundary (then
     ``p`` is extended to ``‖p‖ = radius``), or after ``max_iter`` steps. Flat vectors; ``hvp``
-    maps ``v ↦ Hv``. Returns ``(p, steps)``.
+    maps ``v ↦ Hv``. Returns ``(p, Hp, steps)``: ``Hp`` is carried along (each step moves
+    ``p`` along ``d`` and ``Hp`` along ``Hd``, which the step computes anyway), so the model's
+    value at ``p`` costs no further product.
     """
-    def to_boundary(z, d):  # τ ≥ 0 with ‖z + τ d‖ = radius
+    def boundary_step(z, d):  # τ ≥ 0 with ‖z + τ d‖ = radius
         a, b, c = d @ d, 2.0 * (z @ d), z @ z - radius ** 2
-        return z + (-b + jnp.sqrt(jnp.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a) * d
+        return (-b + jnp.sqrt(jnp.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
 
     def body(c):
-        z, r, d, rr, j, _ = c
+        z, Hz, r, d, rr, j, _ = c
         Hd = hvp(d)
         dHd = d @ Hd
         alpha = rr / jnp.where(dHd > 0, dHd, 1.0)
-        z_next = z + alpha * d
-        out = (dHd <= 0) | (jnp.linalg.norm(z_next) >= radius)
+        out = (dHd <= 0) | (jnp.linalg.norm(z + alpha * d) >= radius)
+        step = jnp.where(out, boundary_step(z, d), alpha)
         r_next = r + alpha * Hd
         rr_next = r_next @ r_next
-        z_new = jnp.where(out, to_boundary(z, d), z_next)
         done = out | (jnp.sqrt(rr_next) <= tol)
         d_next = -r_next + rr_next / jnp.where(rr > 0, rr, 1.0) * d
-        return z_new, r_next, d_next, rr_next, j + 1, done
+        return z + step * d, Hz + step * Hd, r_next, d_next, rr_next, j + 1, done
 
     zero = jnp.zeros_like(g)
-    start = (zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol)
-    z, *_, steps, _ = jax.lax.while_loop(lambda c: ~c[5] & (c[4] < max_iter), body, start)
-    return z, steps
+    start = (zero, zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol)
+    z, Hz, *_, steps, _ = jax.lax.while_loop(lambda c: ~c[6] & (c[5] < max_iter), body, start)
+    return z, Hz, steps
 
 
 class NewtonState(NamedTuple):
@@ -79,11 +80,12 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
     def step(params, state: NewtonState, m, key):
         g = flat(state.grad)
-        hvp = lambda v: flat(obj.hvp(params, X, T, unravel(v)))  # noqa: E731
+        H = obj.hessian_operator(params, X, T)  # the scores at params, computed once
+        hvp = lambda v: flat(H(unravel(v)))  # noqa: E731
         gnorm = jnp.linalg.norm(g)
-        p, cg_steps = steihaug(g, hvp, state.radius, jnp.minimum(0.5, jnp.sqrt(gnorm)) * gnorm,
-                               max_cg)
-        predicted = -(g @ p + 0.5 * p @ hvp(p))
+        p, Hp, cg_steps = steihaug(g, hvp, state.radius,
+                                   jnp.minimum(0.5, jnp.sqrt(gnorm)) * gnorm, max_cg)
+        predicted = -(g @ p + 0.5 * p @ Hp)
         new = jax.tree.map(jnp.add, params, unravel(p))
         m_new, g_new = obj.smooth_value_and_grad(new, X, T)
         rho = (m - m_new) / jnp.where(predicted > 0, predicted, 1.0)

@@ -12,6 +12,7 @@ Libraries: ``jaxlin``, ``sklearn``, ``sklearnex`` (scikit-learn-intelex, oneDAL)
 ``skglm``, ``snapml`` — each imported only in its own process (oneDAL's threads slow JAX
 when the two share one).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,22 @@ def load(path):
     y = z["y"]
     if "indptr" in z.files:
         import scipy.sparse as sp
+
         X = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
     else:
         X = z["X"]
     test = None
     if "test_y" in z.files:
         import scipy.sparse as sp
-        test = (sp.csr_matrix((z["test_data"], z["test_indices"], z["test_indptr"]),
-                              shape=tuple(z["test_shape"])) if "test_indptr" in z.files
-                else z["test_X"], z["test_y"])
+
+        test = (
+            sp.csr_matrix(
+                (z["test_data"], z["test_indices"], z["test_indptr"]), shape=tuple(z["test_shape"])
+            )
+            if "test_indptr" in z.files
+            else z["test_X"],
+            z["test_y"],
+        )
     return X, y, test
 
 
@@ -49,7 +57,7 @@ def objective(W, b, X, y, l1, l2):
         loss = np.mean(np.logaddexp(0.0, z) - y * z)
     else:
         m = Z.max(axis=1, keepdims=True)
-        lse = (m[:, 0] + np.log(np.exp(Z - m).sum(axis=1)))
+        lse = m[:, 0] + np.log(np.exp(Z - m).sum(axis=1))
         loss = np.mean(lse - Z[np.arange(len(y)), y.astype(int)])
     return float(loss + l2 * np.sum(W * W) + l1 * np.sum(np.abs(W)))
 
@@ -58,8 +66,13 @@ def _sklearn_like(module, solver, opts, n, k):
     """A scikit-learn(-intelex) LogisticRegression for jaxlin's (l1, l2)."""
     l1, l2 = opts["l1"], opts["l2"]
     C = 1.0 / (2.0 * l2 * n) if l2 else 1.0 / (l1 * n)
-    kw = dict(C=C, solver=solver, tol=opts["tol"], max_iter=opts.get("max_iter", 10000),
-              fit_intercept=opts["fit_intercept"])
+    kw = dict(
+        C=C,
+        solver=solver,
+        tol=opts["tol"],
+        max_iter=opts.get("max_iter", 10000),
+        fit_intercept=opts["fit_intercept"],
+    )
     if l1:
         kw["l1_ratio"] = 1.0
     return module.LogisticRegression(**kw)
@@ -71,48 +84,85 @@ def run_fit(library, solver, X, y, opts):
     if library == "jaxlin":
         import jax.numpy as jnp
         import jaxlin
-        kw = dict(optimizer=solver, l1=opts["l1"], l2=opts["l2"], epochs=opts.get("max_iter", 10000),
-                  dtype=jnp.float64, fit_intercept=opts["fit_intercept"])
-        kw.update({key: opts[key] for key in ("grad_tol", "tol", "batch_size", "learning_rate",
-                                              "shuffle") if key in opts})
+
+        kw = dict(
+            optimizer=solver,
+            l1=opts["l1"],
+            l2=opts["l2"],
+            epochs=opts.get("max_iter", 10000),
+            dtype=jnp.float64,
+            fit_intercept=opts["fit_intercept"],
+        )
+        kw.update(
+            {
+                key: opts[key]
+                for key in ("grad_tol", "tol", "batch_size", "learning_rate", "shuffle")
+                if key in opts
+            }
+        )
         loss = "binary_cross_entropy" if k == 2 else "softmax_cross_entropy"
         if k == 2 and "epochs" in opts:
             kw["epochs"] = opts["epochs"]
-        return (lambda: jaxlin.fit(X, y, loss, **kw)), \
-            (lambda r: (np.asarray(r.params.W), np.asarray(r.params.b), int(r.epochs)))
+        return (lambda: jaxlin.fit(X, y, loss, **kw)), (
+            lambda r: (np.asarray(r.params.W), np.asarray(r.params.b), int(r.epochs))
+        )
     if library in ("sklearn", "sklearnex"):
         if library == "sklearnex":
             import sklearnex.linear_model as module
         else:
             import sklearn.linear_model as module
         if solver == "sgd":
-            est = module.SGDClassifier(loss="log_loss", alpha=2 * opts["l2"], max_iter=1, tol=None,
-                                       fit_intercept=opts["fit_intercept"], random_state=0)
+            est = module.SGDClassifier(
+                loss="log_loss",
+                alpha=2 * opts["l2"],
+                max_iter=1,
+                tol=None,
+                fit_intercept=opts["fit_intercept"],
+                random_state=0,
+            )
         else:
             est = _sklearn_like(module, solver, opts, n, k)
-        return (lambda: est.fit(X, y)), (lambda e: (e.coef_.T, e.intercept_,
-                                                    int(np.max(getattr(e, "n_iter_", [0])))))
+        return (lambda: est.fit(X, y)), (
+            lambda e: (e.coef_.T, e.intercept_, int(np.max(getattr(e, "n_iter_", [0]))))
+        )
     if library == "glum":
         from glum import GeneralizedLinearRegressor
-        est = GeneralizedLinearRegressor(family="binomial", alpha=2 * opts["l2"] + opts["l1"],
-                                         l1_ratio=opts["l1"] / (2 * opts["l2"] + opts["l1"]),
-                                         fit_intercept=opts["fit_intercept"], gradient_tol=opts["tol"],
-                                         solver=solver, max_iter=opts.get("max_iter", 1000))
-        return (lambda: est.fit(X, y)), (lambda e: (e.coef_[:, None], np.atleast_1d(e.intercept_),
-                                                    int(e.n_iter_)))
+
+        est = GeneralizedLinearRegressor(
+            family="binomial",
+            alpha=2 * opts["l2"] + opts["l1"],
+            l1_ratio=opts["l1"] / (2 * opts["l2"] + opts["l1"]),
+            fit_intercept=opts["fit_intercept"],
+            gradient_tol=opts["tol"],
+            solver=solver,
+            max_iter=opts.get("max_iter", 1000),
+        )
+        return (lambda: est.fit(X, y)), (
+            lambda e: (e.coef_[:, None], np.atleast_1d(e.intercept_), int(e.n_iter_))
+        )
     if library == "skglm":
         from skglm import SparseLogisticRegression
-        est = SparseLogisticRegression(alpha=opts["l1"], tol=opts["tol"],
-                                       fit_intercept=opts["fit_intercept"],
-                                       max_iter=opts.get("max_iter", 1000))
-        return (lambda: est.fit(X, y)), (lambda e: (e.coef_.T, np.atleast_1d(e.intercept_),
-                                                    int(getattr(e, "n_iter_", 0))))
+
+        est = SparseLogisticRegression(
+            alpha=opts["l1"],
+            tol=opts["tol"],
+            fit_intercept=opts["fit_intercept"],
+            max_iter=opts.get("max_iter", 1000),
+        )
+        return (lambda: est.fit(X, y)), (
+            lambda e: (e.coef_.T, np.atleast_1d(e.intercept_), int(getattr(e, "n_iter_", 0)))
+        )
     if library == "snapml":
         from snapml import LogisticRegression
+
         # Snap ML minimises Σ loss + regularizer/2 ‖w‖²: regularizer = 1/C = 2 l2 N
-        est = LogisticRegression(regularizer=2.0 * opts["l2"] * n, tol=opts["tol"],
-                                 fit_intercept=opts["fit_intercept"],
-                                 max_iter=opts.get("max_iter", 1000), n_jobs=2)
+        est = LogisticRegression(
+            regularizer=2.0 * opts["l2"] * n,
+            tol=opts["tol"],
+            fit_intercept=opts["fit_intercept"],
+            max_iter=opts.get("max_iter", 1000),
+            n_jobs=2,
+        )
         return (lambda: est.fit(X, y)), (lambda e: (e.coef_.T, np.atleast_1d(e.intercept_), 0))
     raise ValueError(f"unknown library {library!r}")
 
@@ -140,10 +190,18 @@ def main(argv):
             result = fit()
             warm = time.perf_counter() - t
     W, b, iters = unpack(result)
-    out = {"library": library, "solver": solver, "first": first, "warm": warm,
-           "iterations": iters, "J": objective(W, b, X, y, opts["l1"], opts["l2"]),
-           "nonzero": float(np.mean(np.abs(np.asarray(W)) > 0)),
-           "rss_base_kib": base, "rss_loaded_kib": loaded, "rss_peak_kib": peak}
+    out = {
+        "library": library,
+        "solver": solver,
+        "first": first,
+        "warm": warm,
+        "iterations": iters,
+        "J": objective(W, b, X, y, opts["l1"], opts["l2"]),
+        "nonzero": float(np.mean(np.abs(np.asarray(W)) > 0)),
+        "rss_base_kib": base,
+        "rss_loaded_kib": loaded,
+        "rss_peak_kib": peak,
+    }
     if test is not None:
         Z = np.asarray(test[0] @ np.asarray(W).reshape(X.shape[1], -1)) + b
         pred = (Z[:, 0] > 0).astype(int) if Z.shape[1] == 1 else np.argmax(Z, axis=1)

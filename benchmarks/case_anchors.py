@@ -7,6 +7,7 @@ runs twice in its process (first: compilation included; warm: the second); the o
 each reached is computed the same way for all (``benchmarks/anchors.py``). Libraries that
 are not installed (the ``bench`` extra) are reported as such.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,11 +40,14 @@ def _dense(path, X, y):
 
 
 def _case(path, runs, l2, reps, what):
-    ref = _median_runs("warm", "jaxlin", "newton", path, 1, l2=l2, grad_tol=1e-11,
-                       fit_intercept=True, max_iter=200)
+    ref = _median_runs(
+        "warm", "jaxlin", "newton", path, 1, l2=l2, grad_tol=1e-11, fit_intercept=True, max_iter=200
+    )
     J_star = ref["J"]
-    got = {k: _median_runs("warm", k[0], k[1], path, reps, l2=l2, fit_intercept=True, **kw)
-           for k, kw in runs.items()}
+    got = {
+        k: _median_runs("warm", k[0], k[1], path, reps, l2=l2, fit_intercept=True, **kw)
+        for k, kw in runs.items()
+    }
     return got, J_star, [_row(r, J_star, what) for r in got.values()]
 
 
@@ -56,30 +60,48 @@ def run(s) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         m = datasets.load("mnist")
         mnist = _dense(os.path.join(tmp, "mnist.npz"), m.X[:n], m.y[:n])
-        got, J_star, r = _case(mnist, MNIST_RUNS, 1.0 / (2 * n), reps,
-                               f"MNIST-{n // 1000}k to the optimum")
+        got, J_star, r = _case(
+            mnist, MNIST_RUNS, 1.0 / (2 * n), reps, f"MNIST-{n // 1000}k to the optimum"
+        )
         rows += r
         jl, dal = got[("jaxlin", "newton")], got[("sklearnex", "newton-cg")]
         if "warm" in jl and "warm" in dal:
-            checks.append((f"MNIST-{n // 1000}k: jaxlin's Newton (‖∇J‖ ≤ 1e-8) faster than "
-                           "oneDAL's newton-cg (tol 1e-10), warm",
-                           f"{dal['warm'] / jl['warm']:.2f}× ({fmt_s(jl['warm'])} vs "
-                           f"{fmt_s(dal['warm'])}; reached {_subopt(jl, J_star):.0e} vs "
-                           f"{_subopt(dal, J_star):.0e})", dal["warm"] > jl["warm"]))
+            checks.append(
+                (
+                    f"MNIST-{n // 1000}k: jaxlin's Newton (‖∇J‖ ≤ 1e-8) faster than "
+                    "oneDAL's newton-cg (tol 1e-10), warm",
+                    f"{dal['warm'] / jl['warm']:.2f}× ({fmt_s(jl['warm'])} vs "
+                    f"{fmt_s(dal['warm'])}; reached {_subopt(jl, J_star):.0e} vs "
+                    f"{_subopt(dal, J_star):.0e})",
+                    dal["warm"] > jl["warm"],
+                )
+            )
         sp = datasets.load("spambase")
         X = data.Standardizer.fit(sp.X).transform(sp.X)
         spam = _dense(os.path.join(tmp, "spambase.npz"), X, sp.y)
-        got, J_star, r = _case(spam, SPAMBASE_RUNS, 1.0 / (2 * len(sp.y)), reps,
-                               "Spambase to the optimum")
+        got, J_star, r = _case(
+            spam, SPAMBASE_RUNS, 1.0 / (2 * len(sp.y)), reps, "Spambase to the optimum"
+        )
         rows += r
-        best = min((got[k] for k in got if k[0] == "jaxlin" and "warm" in got[k]),
-                   key=lambda r: r["warm"], default=None)
+        best = min(
+            (got[k] for k in got if k[0] == "jaxlin" and "warm" in got[k]),
+            key=lambda r: r["warm"],
+            default=None,
+        )
         glum = got[("glum", "irls-cd")]
         if best and "warm" in glum:
-            checks.append(("Spambase: jaxlin no slower than glum (IRLS), warm",
-                           f"{glum['warm'] / best['warm']:.2f}× ({best['solver']} "
-                           f"{fmt_s(best['warm'])} vs {fmt_s(glum['warm'])})",
-                           glum["warm"] >= best["warm"]))
-    return {"title": "13. The strongest CPU anchors, dense data", "what": __doc__.split("\n\n")[1],
-            "header": ["problem", "library", "solver", "first", "warm", "(J − J*)/J*",
-                       "iterations"], "rows": rows, "checks": checks}
+            checks.append(
+                (
+                    "Spambase: jaxlin no slower than glum (IRLS), warm",
+                    f"{glum['warm'] / best['warm']:.2f}× ({best['solver']} "
+                    f"{fmt_s(best['warm'])} vs {fmt_s(glum['warm'])})",
+                    glum["warm"] >= best["warm"],
+                )
+            )
+    return {
+        "title": "13. The strongest CPU anchors, dense data",
+        "what": __doc__.split("\n\n")[1],
+        "header": ["problem", "library", "solver", "first", "warm", "(J − J*)/J*", "iterations"],
+        "rows": rows,
+        "checks": checks,
+    }

@@ -1,4 +1,5 @@
 """Case 5: the first call of a full training run, in a fresh process (compilation included)."""
+
 from __future__ import annotations
 
 from benchmarks.harness import first_call_seconds, fmt_s
@@ -25,10 +26,18 @@ print(json.dumps({{"first": first, "warm": warm}}))
 
 def run(s):
     n = 1500 if s.tiny else 10000
-    cases = [("mini-batch SGD, B = 32, 10 epochs",
-              dict(optimizer="sgd", batch_size=32, learning_rate=0.1, epochs=10), 1.5),
-             ("L-BFGS to tol 1e-9, C = 1",
-              dict(optimizer="lbfgs", l2=1 / 13334, epochs=1000, tol=1e-9, grad_tol=1e-6), 3.0)]
+    cases = [
+        (
+            "mini-batch SGD, B = 32, 10 epochs",
+            dict(optimizer="sgd", batch_size=32, learning_rate=0.1, epochs=10),
+            1.5,
+        ),
+        (
+            "L-BFGS to tol 1e-9, C = 1",
+            dict(optimizer="lbfgs", l2=1 / 13334, epochs=1000, tol=1e-9, grad_tol=1e-6),
+            3.0,
+        ),
+    ]
     rows, checks = [], []
     for name, kw, bar in cases:
         r = first_call_seconds(_CODE.format(n=n, kw=repr(kw)))
@@ -38,7 +47,7 @@ def run(s):
     return {
         "title": "5. Compilation",
         "what": "MNIST (2/3 split). First call of `jaxlin.fit` in a fresh Python process "
-                "(tracing, compilation and the run itself), then a second, warm call.",
+        "(tracing, compilation and the run itself), then a second, warm call.",
         "header": ["training run", "first call", "warm call", "difference (compile)"],
         "rows": rows,
         "checks": checks,

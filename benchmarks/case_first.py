@@ -8,6 +8,7 @@
 Every figure is the median of whole fresh processes; the ratios compare runs of one
 benchmark run on one machine.
 """
+
 from __future__ import annotations
 
 import json
@@ -132,16 +133,27 @@ def _study_rows():
     """Where the L-BFGS program's compilation goes, with XLA's default options and with
     the quicker ones used for small data."""
     rows = []
-    for which, label in (("optax", "optax L-BFGS + zoom line search, trivial objective"),
-                         ("kidcreative", "jaxlin L-BFGS, KidCreative (449 × 16)"),
-                         ("spambase", "jaxlin L-BFGS, Spambase (4,601 × 57)")):
+    for which, label in (
+        ("optax", "optax L-BFGS + zoom line search, trivial objective"),
+        ("kidcreative", "jaxlin L-BFGS, KidCreative (449 × 16)"),
+        ("spambase", "jaxlin L-BFGS, Spambase (4,601 × 57)"),
+    ):
         r = _process(STUDY, (which,))[1]
         for opt in ("default", "quick"):
             t = r[opt]
-            traced = f"trace {fmt_s(t['trace'])}, lower {fmt_s(t['lower'])}" \
-                if opt == "default" else "(traced once)"
-            rows.append([f"compile study: {label}, {opt} options", traced,
-                         f"XLA compile {fmt_s(t['compile'])}", f"run {fmt_s(t['run'])}"])
+            traced = (
+                f"trace {fmt_s(t['trace'])}, lower {fmt_s(t['lower'])}"
+                if opt == "default"
+                else "(traced once)"
+            )
+            rows.append(
+                [
+                    f"compile study: {label}, {opt} options",
+                    traced,
+                    f"XLA compile {fmt_s(t['compile'])}",
+                    f"run {fmt_s(t['run'])}",
+                ]
+            )
     return rows
 
 
@@ -150,8 +162,14 @@ def _process(code, args=(), cache="off"):
     env = {**os.environ, "JAXLIN_CACHE_DIR": cache}
     env.pop("JAX_COMPILATION_CACHE_DIR", None)
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, *map(str, args)], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     wall = time.perf_counter() - t
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
@@ -191,15 +209,25 @@ def _train_rows(repeats):
         warm = _median(TRAIN, (), cache, repeats)[0]
     compiled = int(_process(COUNT, (), "off")[1])
     cold = statistics.median(cold)
-    rows = [["jax floor: import jax, one operation", fmt_s(floor), "", "1.00×"],
-            ["jaxlin train, empty cache", fmt_s(cold), "", f"{cold / floor:.2f}×"],
-            ["jaxlin train, cache warm", fmt_s(warm), "", f"{warm / floor:.2f}×"],
-            ["XLA compilations in one jaxlin train", str(compiled), "", ""]]
-    checks = [("jaxlin train, empty cache: ≤ 3× the jax floor", f"{cold / floor:.2f}×",
-               cold <= 3 * floor),
-              ("jaxlin train, cache warm: ≤ 1.6× the jax floor", f"{warm / floor:.2f}×",
-               warm <= 1.6 * floor),
-              ("XLA compilations in a default jaxlin train: ≤ 6", str(compiled), compiled <= 6)]
+    rows = [
+        ["jax floor: import jax, one operation", fmt_s(floor), "", "1.00×"],
+        ["jaxlin train, empty cache", fmt_s(cold), "", f"{cold / floor:.2f}×"],
+        ["jaxlin train, cache warm", fmt_s(warm), "", f"{warm / floor:.2f}×"],
+        ["XLA compilations in one jaxlin train", str(compiled), "", ""],
+    ]
+    checks = [
+        (
+            "jaxlin train, empty cache: ≤ 3× the jax floor",
+            f"{cold / floor:.2f}×",
+            cold <= 3 * floor,
+        ),
+        (
+            "jaxlin train, cache warm: ≤ 1.6× the jax floor",
+            f"{warm / floor:.2f}×",
+            warm <= 1.6 * floor,
+        ),
+        ("XLA compilations in a default jaxlin train: ≤ 6", str(compiled), compiled <= 6),
+    ]
     return rows, checks
 
 
@@ -208,18 +236,30 @@ def _compare_rows(name, runs, quality, bar_cold, bar_warm, faster):
     sk = runs["scikit-learn"][1]["fit"]
     rows, checks = [], []
     for label, (wall, r) in runs.items():
-        rows.append([f"{name}: {label}", fmt_s(wall), fmt_s(r["fit"]),
-                     f"{r['fit'] / sk:.2f}× ({quality(r)})"])
+        rows.append(
+            [
+                f"{name}: {label}",
+                fmt_s(wall),
+                fmt_s(r["fit"]),
+                f"{r['fit'] / sk:.2f}× ({quality(r)})",
+            ]
+        )
     for label, bar in (("jaxlin, empty cache", bar_cold), ("jaxlin, cache warm", bar_warm)):
         if bar is None or label not in runs:
             continue
         ratio = runs[label][1]["fit"] / sk
         if faster:
-            checks.append((f"{name}, {label}: ≥ {bar:g}× faster than scikit-learn",
-                           f"{1 / ratio:.2f}×", 1 / ratio >= bar))
+            checks.append(
+                (
+                    f"{name}, {label}: ≥ {bar:g}× faster than scikit-learn",
+                    f"{1 / ratio:.2f}×",
+                    1 / ratio >= bar,
+                )
+            )
         else:
-            checks.append((f"{name}, {label}: ≤ {bar:g}× scikit-learn's time",
-                           f"{ratio:.2f}×", ratio <= bar))
+            checks.append(
+                (f"{name}, {label}: ≤ {bar:g}× scikit-learn's time", f"{ratio:.2f}×", ratio <= bar)
+            )
     return rows, checks
 
 
@@ -227,24 +267,35 @@ def run(s):
     repeats = 1 if s.tiny else (3 if s.quick else 5)
     rows, checks = _train_rows(repeats)
     grid = _variants(GRID, (600 if s.tiny else 4601,), repeats, warm=not s.tiny)
-    r, c = _compare_rows("GridSearchCV", grid,
-                         lambda r: f"best C {r['C']:g}, CV accuracy {r['score']:.4f}",
-                         4.0, 1.2, faster=False)
+    r, c = _compare_rows(
+        "GridSearchCV",
+        grid,
+        lambda r: f"best C {r['C']:g}, CV accuracy {r['score']:.4f}",
+        4.0,
+        1.2,
+        faster=False,
+    )
     rows, checks = rows + r, checks + c
     sgd = _variants(SGD, (1500 if s.tiny else 10000,), repeats, warm=not s.tiny)
-    r, c = _compare_rows("first SGD call, MNIST", sgd,
-                         lambda r: f"test accuracy {r['accuracy']:.4f}", 3.0, None, faster=True)
+    r, c = _compare_rows(
+        "first SGD call, MNIST",
+        sgd,
+        lambda r: f"test accuracy {r['accuracy']:.4f}",
+        3.0,
+        None,
+        faster=True,
+    )
     r += _study_rows()
     return {
         "title": "11. Time to first result",
         "what": "Fresh processes, medians of repeats. `jaxlin train` (KidCreative, logistic "
-                "regression) against the JAX floor (`import jax` and one operation); "
-                "`GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()), "
-                "C ∈ {0.01, 0.1, 1, 10}, cv=5)` on Spambase; the first call of 10 epochs of "
-                "mini-batch SGD on MNIST (jaxlin: softmax, B = 32; scikit-learn: "
-                "SGDClassifier(log_loss)). 'fit' is the time inside the process after the "
-                "imports and, for jaxlin, after JAX's runtime has started (one operation); "
-                "the ratio column divides it by scikit-learn's (or by the floor).",
+        "regression) against the JAX floor (`import jax` and one operation); "
+        "`GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()), "
+        "C ∈ {0.01, 0.1, 1, 10}, cv=5)` on Spambase; the first call of 10 epochs of "
+        "mini-batch SGD on MNIST (jaxlin: softmax, B = 32; scikit-learn: "
+        "SGDClassifier(log_loss)). 'fit' is the time inside the process after the "
+        "imports and, for jaxlin, after JAX's runtime has started (one operation); "
+        "the ratio column divides it by scikit-learn's (or by the floor).",
         "header": ["run", "process", "fit", "ratio"],
         "rows": rows + r,
         "checks": checks + c,

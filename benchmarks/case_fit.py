@@ -1,4 +1,5 @@
 """Case 2: L2-penalised logistic regression run to the optimum, jaxlin L-BFGS vs scikit-learn."""
+
 from __future__ import annotations
 
 import time
@@ -35,12 +36,20 @@ def _problems(s):
     if s.tiny:
         return [("Spambase (standardised, every 9th row)", Xs[::9], sp.y[::9], False)]
     n_mnist = 3000 if s.quick else 10000
-    return [("MNIST" + (f" (first {n_mnist:,})" if n_mnist < 10000 else ""), mn.X[:n_mnist],
-             mn.y[:n_mnist], True), ("Spambase (standardised)", Xs, sp.y, False)]
+    return [
+        (
+            "MNIST" + (f" (first {n_mnist:,})" if n_mnist < 10000 else ""),
+            mn.X[:n_mnist],
+            mn.y[:n_mnist],
+            True,
+        ),
+        ("Spambase (standardised)", Xs, sp.y, False),
+    ]
 
 
 def _sklearn(X, y, tol):
     from sklearn.linear_model import LogisticRegression
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         m = LogisticRegression(C=1.0, tol=tol, max_iter=100000).fit(X, y)
@@ -54,9 +63,20 @@ def run(s):
         lam = 1.0 / (2.0 * n)
         loss = "softmax_cross_entropy" if multi else "binary_cross_entropy"
         with jax.enable_x64(True):
-            ref = fit(X, y, loss, optimizer="lbfgs", l2=lam, epochs=5000, tol=1e-15,
-                      grad_tol=1e-10, dtype=jnp.float64)
-            J_star = _objective(np.asarray(ref.params.W), np.asarray(ref.params.b), X, y, lam, multi)
+            ref = fit(
+                X,
+                y,
+                loss,
+                optimizer="lbfgs",
+                l2=lam,
+                epochs=5000,
+                tol=1e-15,
+                grad_tol=1e-10,
+                dtype=jnp.float64,
+            )
+            J_star = _objective(
+                np.asarray(ref.params.W), np.asarray(ref.params.b), X, y, lam, multi
+            )
         # scikit-learn: the loosest tol (of a ladder) that reaches the reference within REL
         for tol in (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-10):
             W, b = _sklearn(X, y, tol)
@@ -74,21 +94,47 @@ def run(s):
         # jaxlin: the loosest (dtype, tolerance) of a ladder that reaches the reference. float32
         # L-BFGS stalls once objective changes fall below float32's resolution of the summed
         # loss (~5e-6 relative on MNIST); then float64 is used.
-        ladder = [(jnp.float32, t) for t in (1e-7, 1e-9, 1e-12)] + \
-                 [(jnp.float64, t) for t in (1e-9, 1e-10, 1e-11, 1e-12)]
+        ladder = [(jnp.float32, t) for t in (1e-7, 1e-9, 1e-12)] + [
+            (jnp.float64, t) for t in (1e-9, 1e-10, 1e-11, 1e-12)
+        ]
         for dtype, jl_tol in ladder:
             with jax.enable_x64(dtype == jnp.float64):
                 Xj = jnp.asarray(X, dtype)
-                r = fit(Xj, y, loss, optimizer="lbfgs", l2=lam, epochs=5000, tol=jl_tol,
-                        grad_tol=1e-9, dtype=dtype)
-                J_ours = _objective(np.asarray(r.params.W, np.float64),
-                                    np.asarray(r.params.b, np.float64), X, y, lam, multi)
+                r = fit(
+                    Xj,
+                    y,
+                    loss,
+                    optimizer="lbfgs",
+                    l2=lam,
+                    epochs=5000,
+                    tol=jl_tol,
+                    grad_tol=1e-9,
+                    dtype=dtype,
+                )
+                J_ours = _objective(
+                    np.asarray(r.params.W, np.float64),
+                    np.asarray(r.params.b, np.float64),
+                    X,
+                    y,
+                    lam,
+                    multi,
+                )
             if J_ours <= J_star * (1 + REL):
                 break
 
         def ours():
-            return fit(Xj, y, loss, optimizer="lbfgs", l2=lam, epochs=5000, tol=jl_tol,
-                       grad_tol=1e-9, dtype=dtype).params.W.block_until_ready()
+            return fit(
+                Xj,
+                y,
+                loss,
+                optimizer="lbfgs",
+                l2=lam,
+                epochs=5000,
+                tol=jl_tol,
+                grad_tol=1e-9,
+                dtype=dtype,
+            ).params.W.block_until_ready()
+
         with jax.enable_x64(dtype == jnp.float64):
             jax.clear_caches()
             t = time.perf_counter()
@@ -101,29 +147,60 @@ def run(s):
                 warm.append(time.perf_counter() - t)
         t_warm = float(np.median(warm))
         dt_name = "float32" if dtype == jnp.float32 else "float64"
-        rows.append([name, f"{J_star:.7f}", f"{fmt_s(t_sk)} (tol {sk_tol:g})",
-                     f"{(J_sk - J_star) / J_star:.1e}",
-                     f"{fmt_s(t_warm)} / {fmt_s(t_cold)} ({dt_name}, tol {jl_tol:g})",
-                     f"{(J_ours - J_star) / J_star:.1e}", f"{t_sk / t_warm:.1f}×",
-                     f"{t_sk / t_cold:.1f}×", int(r.epochs)])
-        checks.append((f"{name}: ≥ 3× faster than scikit-learn, warm", f"{t_sk / t_warm:.1f}×",
-                       t_sk / t_warm >= 3))
-        checks.append((f"{name}: ≥ 1.5× faster including compilation", f"{t_sk / t_cold:.1f}×",
-                       t_sk / t_cold >= 1.5))
-        checks.append((f"{name}: both within {REL:g} of the optimum",
-                       f"{max(J_sk, J_ours) / J_star - 1:.1e}",
-                       J_sk <= J_star * (1 + REL) and J_ours <= J_star * (1 + REL)))
+        rows.append(
+            [
+                name,
+                f"{J_star:.7f}",
+                f"{fmt_s(t_sk)} (tol {sk_tol:g})",
+                f"{(J_sk - J_star) / J_star:.1e}",
+                f"{fmt_s(t_warm)} / {fmt_s(t_cold)} ({dt_name}, tol {jl_tol:g})",
+                f"{(J_ours - J_star) / J_star:.1e}",
+                f"{t_sk / t_warm:.1f}×",
+                f"{t_sk / t_cold:.1f}×",
+                int(r.epochs),
+            ]
+        )
+        checks.append(
+            (
+                f"{name}: ≥ 3× faster than scikit-learn, warm",
+                f"{t_sk / t_warm:.1f}×",
+                t_sk / t_warm >= 3,
+            )
+        )
+        checks.append(
+            (
+                f"{name}: ≥ 1.5× faster including compilation",
+                f"{t_sk / t_cold:.1f}×",
+                t_sk / t_cold >= 1.5,
+            )
+        )
+        checks.append(
+            (
+                f"{name}: both within {REL:g} of the optimum",
+                f"{max(J_sk, J_ours) / J_star - 1:.1e}",
+                J_sk <= J_star * (1 + REL) and J_ours <= J_star * (1 + REL),
+            )
+        )
     return {
         "title": "2. Fit to the optimum vs scikit-learn",
         "what": "L2-penalised logistic regression with C = 1 (jaxlin: mean loss + ‖W‖²/(2N)), "
-                "jaxlin L-BFGS (optax zoom line search on the hand gradient; float32 where it "
-                "reaches the optimum, else float64) vs "
-                "`sklearn.linear_model.LogisticRegression(solver='lbfgs')`. Both are run to the "
-                f"same objective: within {REL:g} relative of a float64 reference optimum; each "
-                "uses the loosest tolerance of a ladder that gets there. Objectives are "
-                "re-evaluated in float64 numpy from the returned coefficients.",
-        "header": ["data", "optimum J*", "scikit-learn", "its gap", "jaxlin warm / with compile",
-                   "its gap", "speed-up warm", "speed-up cold", "L-BFGS iterations"],
+        "jaxlin L-BFGS (optax zoom line search on the hand gradient; float32 where it "
+        "reaches the optimum, else float64) vs "
+        "`sklearn.linear_model.LogisticRegression(solver='lbfgs')`. Both are run to the "
+        f"same objective: within {REL:g} relative of a float64 reference optimum; each "
+        "uses the loosest tolerance of a ladder that gets there. Objectives are "
+        "re-evaluated in float64 numpy from the returned coefficients.",
+        "header": [
+            "data",
+            "optimum J*",
+            "scikit-learn",
+            "its gap",
+            "jaxlin warm / with compile",
+            "its gap",
+            "speed-up warm",
+            "speed-up cold",
+            "L-BFGS iterations",
+        ],
         "rows": rows,
         "checks": checks,
     }

@@ -1,10 +1,10 @@
 """Cases 3 and 4: mini-batch SGD on MNIST vs scikit-learn's SGDClassifier; many models at once."""
+
 from __future__ import annotations
 
 import time
 import warnings
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -28,10 +28,12 @@ def _acc(W, b, X, y):
 
 def _sk_sgd(X, y, epochs, **kw):
     from sklearn.linear_model import SGDClassifier
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return SGDClassifier(loss="log_loss", max_iter=epochs, tol=None, random_state=0,
-                             **kw).fit(X, y)
+        return SGDClassifier(loss="log_loss", max_iter=epochs, tol=None, random_state=0, **kw).fit(
+            X, y
+        )
 
 
 def run_sgd(s):
@@ -45,29 +47,65 @@ def run_sgd(s):
     if not s.tiny and not s.quick:
         t_sk = min(t_sk, median_time(lambda: _sk_sgd(sp.X_train, sp.y_train, epochs), 2, 0))
     acc_sk = float(m.score(sp.X_test, sp.y_test))
-    rows.append(["scikit-learn SGDClassifier(log_loss), per-example steps, OvR", "1",
-                 fmt_s(t_sk), f"{acc_sk:.4f}", "1.0×"])
+    rows.append(
+        [
+            "scikit-learn SGDClassifier(log_loss), per-example steps, OvR",
+            "1",
+            fmt_s(t_sk),
+            f"{acc_sk:.4f}",
+            "1.0×",
+        ]
+    )
     for b, lr in [(32, 0.1), (1, 0.01)]:
+
         def ours(b=b, lr=lr):
-            return fit(Xj, sp.y_train, "softmax_cross_entropy", optimizer="sgd",
-                       batch_size=b, learning_rate=lr, epochs=epochs).params.W
+            return fit(
+                Xj,
+                sp.y_train,
+                "softmax_cross_entropy",
+                optimizer="sgd",
+                batch_size=b,
+                learning_rate=lr,
+                epochs=epochs,
+            ).params.W
+
         t_ours = median_time(ours, reps)
-        r = fit(sp.X_train, sp.y_train, "softmax_cross_entropy", optimizer="sgd", batch_size=b,
-                learning_rate=lr, epochs=epochs)
+        r = fit(
+            sp.X_train,
+            sp.y_train,
+            "softmax_cross_entropy",
+            optimizer="sgd",
+            batch_size=b,
+            learning_rate=lr,
+            epochs=epochs,
+        )
         acc = _acc(r.params.W, r.params.b, sp.X_test, sp.y_test)
-        rows.append([f"jaxlin softmax regression, sgd, learning rate {lr:g}", str(b),
-                     fmt_s(t_ours), f"{acc:.4f}", f"{t_sk / t_ours:.1f}×"])
+        rows.append(
+            [
+                f"jaxlin softmax regression, sgd, learning rate {lr:g}",
+                str(b),
+                fmt_s(t_ours),
+                f"{acc:.4f}",
+                f"{t_sk / t_ours:.1f}×",
+            ]
+        )
         if b == 32:
-            checks.append(("B = 32: ≥ 8× faster than scikit-learn", f"{t_sk / t_ours:.1f}×",
-                           t_sk / t_ours >= 8))
-            checks.append(("B = 32: accuracy ≥ scikit-learn's", f"{acc:.4f} vs {acc_sk:.4f}",
-                           acc >= acc_sk))
+            checks.append(
+                (
+                    "B = 32: ≥ 8× faster than scikit-learn",
+                    f"{t_sk / t_ours:.1f}×",
+                    t_sk / t_ours >= 8,
+                )
+            )
+            checks.append(
+                ("B = 32: accuracy ≥ scikit-learn's", f"{acc:.4f} vs {acc_sk:.4f}", acc >= acc_sk)
+            )
     return {
         "title": "3. Mini-batch SGD vs scikit-learn",
         "what": f"{epochs} epochs on MNIST ({len(sp.y_train):,} training / {len(sp.y_test):,} "
-                "test images, pixels / 255), warm (compiled), median of repeats. scikit-learn's "
-                "SGDClassifier always steps per example (B = 1) and trains 10 one-vs-rest "
-                "models; its defaults otherwise (optimal learning rate, alpha 1e-4).",
+        "test images, pixels / 255), warm (compiled), median of repeats. scikit-learn's "
+        "SGDClassifier always steps per example (B = 1) and trains 10 one-vs-rest "
+        "models; its defaults otherwise (optimal learning rate, alpha 1e-4).",
         "header": ["solver", "batch", "time", "test accuracy", "speed-up vs scikit-learn"],
         "rows": rows,
         "checks": checks,
@@ -83,12 +121,13 @@ def run_many(s):
     common = dict(optimizer="sgd", batch_size=32, epochs=epochs)
 
     def one():
-        return fit(Xj, sp.y_train, "softmax_cross_entropy", learning_rate=0.1,
-                   **common).params.W
+        return fit(Xj, sp.y_train, "softmax_cross_entropy", learning_rate=0.1, **common).params.W
 
     def many():
-        return fit_many(Xj, sp.y_train, "softmax_cross_entropy", learning_rate=lrs,
-                        **common).params.W
+        return fit_many(
+            Xj, sp.y_train, "softmax_cross_entropy", learning_rate=lrs, **common
+        ).params.W
+
     t_one = median_time(one, reps)
     t_many = median_time(many, reps)
     t = time.perf_counter()
@@ -97,20 +136,29 @@ def run_many(s):
     t_loop = time.perf_counter() - t
     r = fit_many(sp.X_train, sp.y_train, "softmax_cross_entropy", learning_rate=lrs, **common)
     accs = [_acc(r.params.W[i], r.params.b[i], sp.X_test, sp.y_test) for i in range(n_models)]
-    rows = [["jaxlin, one model", fmt_s(t_one), "1.0×"],
-            [f"jaxlin, {n_models} learning rates under vmap", fmt_s(t_many),
-             f"{t_many / t_one:.1f}×"],
-            [f"scikit-learn, Python loop of {n_models} SGDClassifier fits", fmt_s(t_loop),
-             f"{t_loop / t_one:.1f}×"]]
-    checks = [(f"{n_models} models ≤ 5× one model", f"{t_many / t_one:.1f}×", t_many / t_one <= 5),
-              ("≥ 25× faster than the scikit-learn loop", f"{t_loop / t_many:.1f}×",
-               t_loop / t_many >= 25)]
+    rows = [
+        ["jaxlin, one model", fmt_s(t_one), "1.0×"],
+        [f"jaxlin, {n_models} learning rates under vmap", fmt_s(t_many), f"{t_many / t_one:.1f}×"],
+        [
+            f"scikit-learn, Python loop of {n_models} SGDClassifier fits",
+            fmt_s(t_loop),
+            f"{t_loop / t_one:.1f}×",
+        ],
+    ]
+    checks = [
+        (f"{n_models} models ≤ 5× one model", f"{t_many / t_one:.1f}×", t_many / t_one <= 5),
+        (
+            "≥ 25× faster than the scikit-learn loop",
+            f"{t_loop / t_many:.1f}×",
+            t_loop / t_many >= 25,
+        ),
+    ]
     return {
         "title": "4. Many models at once",
         "what": f"Mini-batch SGD (B = 32, {epochs} epochs) on MNIST, learning rates "
-                f"{lrs[0]:g} … {lrs[-1]:g} (geometric); the best reached test accuracy "
-                f"{max(accs):.4f}. scikit-learn: SGDClassifier(log_loss, constant rate) per "
-                "learning rate, the same epochs.",
+        f"{lrs[0]:g} … {lrs[-1]:g} (geometric); the best reached test accuracy "
+        f"{max(accs):.4f}. scikit-learn: SGDClassifier(log_loss, constant rate) per "
+        "learning rate, the same epochs.",
         "header": ["run", "time", "relative to one jaxlin model"],
         "rows": rows,
         "checks": checks,

@@ -1,4 +1,5 @@
 """Case 7: epoch throughput from memory vs streamed from disk (jaxlin.stream)."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,8 @@ def _write(path, n, width, chunk=16384):
     rng = np.random.default_rng(0)
     with open(path, "wb") as fh:
         np.lib.format.write_array_header_1_0(
-            fh, {"descr": "<f4", "fortran_order": False, "shape": (n, width)})
+            fh, {"descr": "<f4", "fortran_order": False, "shape": (n, width)}
+        )
         for start in range(0, n, chunk):
             rows = min(chunk, n - start)
             block = rng.normal(size=(rows, width)).astype(np.float32)
@@ -45,15 +47,21 @@ def run(s):
             disk.append(time.perf_counter() - t)
         t_disk = float(np.median(disk))
         rows = []
-        rows.append(["streamed from disk (.npy, chunks of "
-                     f"{chunk_rows:,} rows, prefetch)", fmt_s(t_disk),
-                     f"{n / t_disk:,.0f}", f"{size / t_disk / 2**20:,.0f}"])
+        rows.append(
+            [
+                f"streamed from disk (.npy, chunks of {chunk_rows:,} rows, prefetch)",
+                fmt_s(t_disk),
+                f"{n / t_disk:,.0f}",
+                f"{size / t_disk / 2**20:,.0f}",
+            ]
+        )
         # from memory, when it fits: the same rows as one array
         if n * d * 4 <= 2**31 + 2**30:
             data = np.load(path)
             X, y = data[:, :-1], data[:, -1].astype(int)
             del data
             import jax.numpy as jnp
+
             Xj = jnp.asarray(X)
             del X
             fit(Xj, y, optimizer="sgd", **kw)
@@ -63,8 +71,15 @@ def run(s):
                 fit(Xj, y, optimizer="sgd", **kw).params.W.block_until_ready()
                 mem.append(time.perf_counter() - t)
             t_mem = float(np.median(mem))
-            rows.insert(0, ["in memory (jaxlin.fit, one array)", fmt_s(t_mem), f"{n / t_mem:,.0f}",
-                            f"{size / t_mem / 2**20:,.0f}"])
+            rows.insert(
+                0,
+                [
+                    "in memory (jaxlin.fit, one array)",
+                    fmt_s(t_mem),
+                    f"{n / t_mem:,.0f}",
+                    f"{size / t_mem / 2**20:,.0f}",
+                ],
+            )
             del Xj
             ratio = t_disk / t_mem
         else:
@@ -72,10 +87,10 @@ def run(s):
     return {
         "title": "7. Out of core",
         "what": f"One epoch of mini-batch SGD (B = 256, binary logistic) over a synthetic file "
-                f"of {n:,} × {d} float32 ({size / 2**30:.2f} GiB, written in {t_write:.1f} s). "
-                "Streaming reads each chunk with a positioned read while the previous one "
-                "trains; the OS page cache may hold part of the file between epochs. "
-                f"Streamed epoch ÷ in-memory epoch: {ratio:.2f}× (no bar set).",
+        f"of {n:,} × {d} float32 ({size / 2**30:.2f} GiB, written in {t_write:.1f} s). "
+        "Streaming reads each chunk with a positioned read while the previous one "
+        "trains; the OS page cache may hold part of the file between epochs. "
+        f"Streamed epoch ÷ in-memory epoch: {ratio:.2f}× (no bar set).",
         "header": ["source", "epoch", "rows / s", "MiB / s"],
         "rows": rows,
         "checks": [],

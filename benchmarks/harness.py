@@ -1,4 +1,5 @@
 """Timing helpers shared by the benchmark cases: warm-up, repeats, medians, machine facts."""
+
 from __future__ import annotations
 
 import datetime
@@ -20,6 +21,7 @@ class Settings(NamedTuple):
 
 def block(x):
     import jax
+
     return jax.block_until_ready(x)
 
 
@@ -52,8 +54,14 @@ def interleaved_medians(fns: dict, repeats: int) -> dict:
 def first_call_seconds(code: str, timeout: int = 600) -> dict:
     """Run ``code`` in a fresh Python process (no compilation cache) and read its JSON output."""
     import json
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=timeout, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -61,6 +69,7 @@ def first_call_seconds(code: str, timeout: int = 600) -> dict:
 
 def machine() -> dict:
     import jax
+
     cpu = platform.processor() or "unknown"
     try:
         with open("/proc/cpuinfo") as fh:

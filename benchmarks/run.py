@@ -7,6 +7,7 @@
 
 Ratios are measured within one run on one machine; times are medians after warm-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,9 +15,20 @@ import os
 import sys
 import time
 
-from benchmarks import (case_anchors, case_check, case_compile, case_cv, case_first, case_fit,
-                        case_newton, case_scaling, case_sgd, case_sparse, case_step,
-                        case_stream)
+from benchmarks import (
+    case_anchors,
+    case_check,
+    case_compile,
+    case_cv,
+    case_first,
+    case_fit,
+    case_newton,
+    case_scaling,
+    case_sgd,
+    case_sparse,
+    case_step,
+    case_stream,
+)
 from benchmarks.harness import Settings, machine
 
 CASES = {
@@ -43,11 +55,15 @@ def _table(header, rows):
 
 
 def to_markdown(results, info, mode) -> str:
-    lines = [f"# jaxlin benchmark results ({mode})", "",
-             f"Measured {info['date']} on {info['cpu']}, {info['cores']} cores, "
-             f"Python {info['python']}, JAX {info['jax']}, device {info['device']}. "
-             "Every ratio comes from one run on this machine; times are medians of repeats "
-             "after warm-up (`block_until_ready`).", ""]
+    lines = [
+        f"# jaxlin benchmark results ({mode})",
+        "",
+        f"Measured {info['date']} on {info['cpu']}, {info['cores']} cores, "
+        f"Python {info['python']}, JAX {info['jax']}, device {info['device']}. "
+        "Every ratio comes from one run on this machine; times are medians of repeats "
+        "after warm-up (`block_until_ready`).",
+        "",
+    ]
     summary = []
     for r in results:
         for text, value, ok in r["checks"]:
@@ -88,16 +104,26 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     ap.add_argument("--tiny", action="store_true", help="smallest sizes (the test suite's check)")
     ap.add_argument("--only", help="comma-separated cases: " + ",".join(CASES))
-    ap.add_argument("--out", help="write the markdown here (default for a full run: RESULTS.md "
-                    "on the CPU, RESULTS-gpu.md or RESULTS-tpu.md on an accelerator)")
-    ap.add_argument("--device", choices=list(PLATFORMS), default="cpu",
-                    help="where jaxlin runs (scikit-learn always runs on the CPU)")
+    ap.add_argument(
+        "--out",
+        help="write the markdown here (default for a full run: RESULTS.md "
+        "on the CPU, RESULTS-gpu.md or RESULTS-tpu.md on an accelerator)",
+    )
+    ap.add_argument(
+        "--device",
+        choices=list(PLATFORMS),
+        default="cpu",
+        help="where jaxlin runs (scikit-learn always runs on the CPU)",
+    )
     args = ap.parse_args(argv)
     problem = use_device(args.device)
     if problem:
         ap.error(f"--device {args.device}: {problem}")
-    s = Settings(quick=args.quick or args.tiny, tiny=args.tiny,
-                 repeats=1 if args.tiny else (3 if args.quick else 7))
+    s = Settings(
+        quick=args.quick or args.tiny,
+        tiny=args.tiny,
+        repeats=1 if args.tiny else (3 if args.quick else 7),
+    )
     names = args.only.split(",") if args.only else list(CASES)
     unknown = [n for n in names if n not in CASES]
     if unknown:
@@ -118,8 +144,9 @@ def main(argv=None) -> int:
     mode = "tiny" if args.tiny else ("quick" if args.quick else "full")
     md = to_markdown(results, info, mode)
     name = "RESULTS.md" if args.device == "cpu" else f"RESULTS-{args.device}.md"
-    out = args.out or (os.path.join(os.path.dirname(__file__), name)
-                       if mode == "full" and not args.only else None)
+    out = args.out or (
+        os.path.join(os.path.dirname(__file__), name) if mode == "full" and not args.only else None
+    )
     if out:
         with open(out, "w", encoding="utf-8") as fh:
             fh.write(md + "\n")

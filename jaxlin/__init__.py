@@ -6,12 +6,21 @@ losses (L, δ = ∂L/∂z) → linear model (Z = XW + b, Xᵀ Δ) → objective 
 The names below are loaded on first use (``jaxlin.fit`` imports JAX and optax then), so
 ``import jaxlin`` and ``jaxlin --help`` start in a few milliseconds.
 """
+
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("activations", "data", "datasets", "hessian", "linear", "losses", "objective",
-               "penalties")
+_SUBMODULES = (
+    "activations",
+    "data",
+    "datasets",
+    "hessian",
+    "linear",
+    "losses",
+    "objective",
+    "penalties",
+)
 _NAMES = {
     "jaxlin.training": ("FitResult", "fit", "fit_many", "kfold_weights"),
     "jaxlin.selection": ("GridResult", "fit_grid"),
@@ -25,12 +34,35 @@ _NAMES = {
 _HOME = {name: module for module, names in _NAMES.items() for name in names}
 
 __all__ = [
-    "activations", "hessian", "linear", "losses", "objective", "penalties",
-    "Params", "add_bias", "contract", "init_params", "logits", "logits_one",
-    "LOSSES", "Loss", "get_loss", "encode_targets", "value_and_grad", "Penalty",
-    "data", "datasets", "FitResult", "fit", "fit_many", "fit_grid", "GridResult",
-    "kfold_weights", "verify",
-    "Verification", "enable_compilation_cache",
+    "activations",
+    "hessian",
+    "linear",
+    "losses",
+    "objective",
+    "penalties",
+    "Params",
+    "add_bias",
+    "contract",
+    "init_params",
+    "logits",
+    "logits_one",
+    "LOSSES",
+    "Loss",
+    "get_loss",
+    "encode_targets",
+    "value_and_grad",
+    "Penalty",
+    "data",
+    "datasets",
+    "FitResult",
+    "fit",
+    "fit_many",
+    "fit_grid",
+    "GridResult",
+    "kfold_weights",
+    "verify",
+    "Verification",
+    "enable_compilation_cache",
 ]
 
 

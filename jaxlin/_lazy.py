@@ -5,6 +5,7 @@ and their defaults, which must not cost the half second of importing JAX and opt
 module therefore names JAX through ``module``: the record beside its code is plain data,
 and the import happens the first time the code runs (at trace time, once).
 """
+
 from __future__ import annotations
 
 import importlib

@@ -4,6 +4,7 @@ Every activation acts on the scores of one example, ``z`` of shape ``(K,)`` (or
 any shape, element-wise, except softmax which normalises over the last axis).
 Each derivative sits right under its activation.
 """
+
 from __future__ import annotations
 
 import jax

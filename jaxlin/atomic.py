@@ -10,6 +10,7 @@ renamed over the target, so a reader never sees half a file. The temporary file
   (SIGKILL runs no clean-up) is recognised and removed the next time the same target is
   written, once its process is gone.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -61,8 +62,7 @@ def atomic_path(path):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"no such folder: {folder}")
     remove_stale(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".{os.getpid()}{_SUFFIX}",
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".{os.getpid()}{_SUFFIX}", dir=folder)
     os.close(fd)
     try:
         yield tmp

@@ -11,6 +11,7 @@
 
 The platform is asked of JAX each time (a stub in a test replaces ``platform``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,8 +34,11 @@ def platform() -> str:
     backend. (``"cuda"`` and ``"rocm"`` are reported as ``"gpu"``.)
     """
     dev = getattr(jax.config, "jax_default_device")
-    name = dev.platform if dev is not None and hasattr(dev, "platform") else \
-        (dev if isinstance(dev, str) else jax.default_backend())
+    name = (
+        dev.platform
+        if dev is not None and hasattr(dev, "platform")
+        else (dev if isinstance(dev, str) else jax.default_backend())
+    )
     return "gpu" if name in ("cuda", "rocm") else name
 
 
@@ -67,8 +71,11 @@ def jit_for(fn, nbytes: int, static_argnames=()):
 
 @functools.lru_cache(maxsize=None)
 def _jitted(fn, options, static_argnames):
-    return jax.jit(fn, static_argnames=static_argnames,
-                   compiler_options=None if options is None else dict(options))
+    return jax.jit(
+        fn,
+        static_argnames=static_argnames,
+        compiler_options=None if options is None else dict(options),
+    )
 
 
 def compute_dtype(dtype=None, *, argument: str = "dtype"):
@@ -90,8 +97,11 @@ def compute_dtype(dtype=None, *, argument: str = "dtype"):
     if dt not in FLOATS:
         raise ValueError(f"{argument}: expected float32 or float64, got {dt}")
     if dt == np.float64 and platform() == "tpu":
-        warnings.warn(f"{argument}: float64 requested, but a TPU has no native float64; "
-                      "computing in float32", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{argument}: float64 requested, but a TPU has no native float64; computing in float32",
+            UserWarning,
+            stacklevel=3,
+        )
         return np.dtype(np.float32)
     return dt
 
@@ -125,8 +135,11 @@ def _seed_words(seed):
     """The words of ``jax.random.key(seed)`` (``[0, seed]``, shape ``(..., 2)`` for an array
     of seeds) under the default threefry generator and ``0 ≤ seed < 2³²``, else ``None``."""
     seeds = np.asarray(seed)
-    if jax.config.jax_default_prng_impl != "threefry2x32" or seeds.dtype.kind not in "iu" \
-            or not np.all((seeds >= 0) & (seeds < 2 ** 32)):
+    if (
+        jax.config.jax_default_prng_impl != "threefry2x32"
+        or seeds.dtype.kind not in "iu"
+        or not np.all((seeds >= 0) & (seeds < 2**32))
+    ):
         return None
     return np.stack([np.zeros_like(seeds), seeds], axis=-1).astype(np.uint32)
 
@@ -147,9 +160,11 @@ def random_key(seed):
 def computes_in_dtype(fn):
     """Decorate an entry point with a ``dtype=`` argument: the dtype is resolved by
     ``compute_dtype`` and the whole call runs in ``precision`` of it."""
+
     @functools.wraps(fn)
     def wrapped(*args, dtype=None, **kwargs):
         dt = compute_dtype(dtype)
         with precision(dt):
             return fn(*args, dtype=as_jnp(dt), **kwargs)
+
     return wrapped

@@ -13,6 +13,7 @@ folder that cannot be created or written means the run goes on uncached (one deb
 the ``jaxlin`` logger). Entries are written by JAX under temporary names and renamed, so
 concurrent processes can share the folder; deleting the folder clears it.
 """
+
 from __future__ import annotations
 
 import logging

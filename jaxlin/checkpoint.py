@@ -12,6 +12,7 @@ The command line turns Ctrl-C into a *stop request* (``stop_requested``): chunke
 finish the current chunk, write their checkpoint if one was asked for, and raise
 ``Interrupted``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,16 @@ import numpy as np
 from jaxlin import validation
 from jaxlin.atomic import atomic_path
 
-__all__ = ["Checkpointing", "save", "load", "fingerprint", "digest", "Interrupted",
-           "stop_requested", "catch_interrupts"]
+__all__ = [
+    "Checkpointing",
+    "save",
+    "load",
+    "fingerprint",
+    "digest",
+    "Interrupted",
+    "stop_requested",
+    "catch_interrupts",
+]
 
 _FORMAT = "jaxlin-checkpoint-1"
 
@@ -121,8 +130,13 @@ def save(path, state, position: dict, fp: dict) -> str:
             keys[str(i)] = str(jax.random.key_impl(leaf))
             leaf = jax.random.key_data(leaf)
         arrays[f"leaf_{i}"] = np.asarray(jax.device_get(leaf))
-    record = {"format": _FORMAT, "n_leaves": len(leaves), "keys": keys,
-              "position": position, "fingerprint": fp}
+    record = {
+        "format": _FORMAT,
+        "n_leaves": len(leaves),
+        "keys": keys,
+        "position": position,
+        "fingerprint": fp,
+    }
     arrays["record"] = np.array(json.dumps(record))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
@@ -152,9 +166,11 @@ def load(path, template, fp: dict):
     theirs = record["fingerprint"]
     differ = sorted(k for k in set(fp) | set(theirs) if fp.get(k) != theirs.get(k))
     if differ:
-        raise ValueError(f"checkpoint: {path} was written for other data or settings "
-                         f"(they differ in: {', '.join(differ)}); remove it or start "
-                         "without resuming")
+        raise ValueError(
+            f"checkpoint: {path} was written for other data or settings "
+            f"(they differ in: {', '.join(differ)}); remove it or start "
+            "without resuming"
+        )
     shapes, treedef = jax.tree.flatten(template)
     if len(shapes) != record["n_leaves"]:
         raise ValueError(f"checkpoint: {path} does not match this run's state")
@@ -198,15 +214,23 @@ class Checkpointing(NamedTuple):
     def for_run(self, problem, hyper, settings, model_axes) -> "Checkpointing":
         """With the fingerprint of this run: its data, numbers and static settings."""
         o = problem.objective
-        data = [a for part in (problem.X, problem.T, problem.X_val, problem.T_val,
-                               o.sample_weight)
-                for a in (jax.tree.leaves(part) if part is not None else [None])]
-        numbers = [jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key)
-                   else a for a in jax.tree.leaves((hyper, o.penalty))]
+        data = [
+            a
+            for part in (problem.X, problem.T, problem.X_val, problem.T_val, o.sample_weight)
+            for a in (jax.tree.leaves(part) if part is not None else [None])
+        ]
+        numbers = [
+            jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key) else a
+            for a in jax.tree.leaves((hyper, o.penalty))
+        ]
         opt = settings.optimizer
         fixed = settings._replace(optimizer=opt if isinstance(opt, str) else type(opt).__name__)
-        return self._replace(fingerprint=fingerprint(
-            data=digest(*data),
-            hyperparameters=digest(*numbers),  # learning rate, penalty, key, init
-            structure=str(jax.tree.structure((problem, hyper))), settings=repr(fixed),
-            models=repr(model_axes)))
+        return self._replace(
+            fingerprint=fingerprint(
+                data=digest(*data),
+                hyperparameters=digest(*numbers),  # learning rate, penalty, key, init
+                structure=str(jax.tree.structure((problem, hyper))),
+                settings=repr(fixed),
+                models=repr(model_axes),
+            )
+        )

@@ -9,6 +9,7 @@ Subcommands:
 
 Every user mistake ends in one line on stderr and exit code 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,6 +50,7 @@ def _devices(text):
 
 def _number(kind, test, wanted):
     """An argparse type: ``kind(text)`` that passes ``test``, else '<wanted>, got <text>'."""
+
     def parse(text):
         try:
             value = kind(text)
@@ -57,6 +59,7 @@ def _number(kind, test, wanted):
         if not (math.isfinite(value) and test(value)):
             raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
         return value
+
     return parse
 
 
@@ -69,11 +72,12 @@ FRACTION = _number(float, lambda v: 0 < v < 1, "between 0 and 1")
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not usage + error
         if message.startswith("argument "):  # a bad value: name the flag and what was wrong
-            raise UserError(message[len("argument "):], prog=self.prog)
+            raise UserError(message[len("argument ") :], prog=self.prog)
         raise UserError(f"{message} (see '{self.prog} --help')", prog=self.prog)
 
 
 # ---------------------------------------------------------------------------- check
+
 
 def _cmd_check(args) -> int:
     from jaxlin import derivations
@@ -100,6 +104,7 @@ def _check_user_loss(args) -> int:
 
 # ---------------------------------------------------------------------------- train
 
+
 class _ProgressBar:
     """A progress callback ``(done, total)`` for a terminal, with ``close()``: tqdm if
     installed, else a plain bar on stderr."""
@@ -107,6 +112,7 @@ class _ProgressBar:
     def __init__(self, total_hint: int):
         try:
             from tqdm import tqdm
+
             self.bar = tqdm(total=total_hint, unit="epoch", file=sys.stderr, leave=False)
         except ImportError:
             self.bar = None
@@ -118,8 +124,9 @@ class _ProgressBar:
                 self.bar.close()
             return
         filled = int(30 * done / max(total, 1))
-        sys.stderr.write(f"\r  training [{'#' * filled}{'.' * (30 - filled)}] "
-                         f"{done}/{total} epochs")
+        sys.stderr.write(
+            f"\r  training [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} epochs"
+        )
         sys.stderr.flush()
 
     def close(self):
@@ -142,8 +149,11 @@ def _penalty(args, n_train, spec, optimizer, default_l2=None):
         return 0.0, args.l2, f"{args.l2:g} Σw²" if args.l2 else ""
     if args.elastic_net is not None:
         p = elastic_net(args.elastic_net, args.l1_ratio)
-        return p.l1, p.l2, (f"{args.elastic_net:g} [{args.l1_ratio:g} Σ|w| + "
-                            f"{1 - args.l1_ratio:g} Σw²]")
+        return (
+            p.l1,
+            p.l2,
+            (f"{args.elastic_net:g} [{args.l1_ratio:g} Σ|w| + {1 - args.l1_ratio:g} Σw²]"),
+        )
     if not spec.penalised or not solvers.get(optimizer).penalty:
         return 0.0, 0.0, ""
     if default_l2 is not None:
@@ -153,9 +163,19 @@ def _penalty(args, n_train, spec, optimizer, default_l2=None):
 
 
 # the command line's name of each option, for errors raised by Options.check
-_FLAGS = {"learning_rate": "--lr", "batch_size": "--batch-size", "adaptive_lr": "--adaptive-lr",
-          "grad_tol": "--tol", "l1": "--l1", "l2": "--l2", "tol": "--tol", "epochs": "--epochs",
-          "optimizer": "--optimizer", "patience": "--patience", "init": "--init"}
+_FLAGS = {
+    "learning_rate": "--lr",
+    "batch_size": "--batch-size",
+    "adaptive_lr": "--adaptive-lr",
+    "grad_tol": "--tol",
+    "l1": "--l1",
+    "l2": "--l2",
+    "tol": "--tol",
+    "epochs": "--epochs",
+    "optimizer": "--optimizer",
+    "patience": "--patience",
+    "init": "--init",
+}
 
 
 def _optimizer(args, spec, n_classes, loss):
@@ -165,20 +185,26 @@ def _optimizer(args, spec, n_classes, loss):
 
     optimizer = args.optimizer or spec.optimizer
     if optimizer not in OPTIMIZER_CHOICES:
-        raise UserError(f"--optimizer: unknown optimizer {optimizer!r}; choose one of "
-                        f"{', '.join(OPTIMIZER_CHOICES)}")
+        raise UserError(
+            f"--optimizer: unknown optimizer {optimizer!r}; choose one of "
+            f"{', '.join(OPTIMIZER_CHOICES)}"
+        )
     record, overrides = solvers.get(optimizer), {}
     if get_loss(loss).target not in record.targets:
         if not (n_classes > 2 and spec.multiclass_options):
-            raise UserError(f"--optimizer: {optimizer} trains {' or '.join(record.targets)} "
-                            f"losses only, not the {args.model!r} model's")
+            raise UserError(
+                f"--optimizer: {optimizer} trains {' or '.join(record.targets)} "
+                f"losses only, not the {args.model!r} model's"
+            )
         overrides = dict(spec.multiclass_options)  # e.g. the multi-class perceptron by SGD
         optimizer = overrides.pop("optimizer")
         record = solvers.get(optimizer)
     if args.batch_size is not None and not record.mini_batches:
-        raise UserError(f"--batch-size: the {optimizer!r} optimiser uses the full batch; use "
-                        f"--optimizer {', '.join(solvers.names(mini_batches=True))} for "
-                        "mini-batches")
+        raise UserError(
+            f"--batch-size: the {optimizer!r} optimiser uses the full batch; use "
+            f"--optimizer {', '.join(solvers.names(mini_batches=True))} for "
+            "mini-batches"
+        )
     return optimizer, {**COMMAND_DEFAULTS[optimizer], **overrides}
 
 
@@ -189,11 +215,21 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
 
     optimizer, defaults = _optimizer(args, spec, n_classes, loss)
     l1, l2, pen_text = _penalty(args, n_train, spec, optimizer, default_l2)
-    given = {"learning_rate": args.lr, "epochs": args.epochs, "batch_size": args.batch_size,
-             "tol": args.tol}
-    opts = Options(optimizer=optimizer, l1=l1, l2=l2, adaptive_lr=args.adaptive_lr,
-                   patience=args.patience, init=args.init,
-                   **{**defaults, **{k: v for k, v in given.items() if v is not None}})
+    given = {
+        "learning_rate": args.lr,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "tol": args.tol,
+    }
+    opts = Options(
+        optimizer=optimizer,
+        l1=l1,
+        l2=l2,
+        adaptive_lr=args.adaptive_lr,
+        patience=args.patience,
+        init=args.init,
+        **{**defaults, **{k: v for k, v in given.items() if v is not None}},
+    )
     try:
         return opts.check(n_train, has_validation=args.validation_fraction > 0), pen_text
     except ValueError as exc:
@@ -211,18 +247,27 @@ def _fit(args, split, loss, opts, spec, n_classes):
     y_fit = np.eye(n_classes)[split.y_train] if real else split.y_train
     validation = None
     if split.X_val is not None:
-        validation = (st.transform(split.X_val),
-                      np.eye(n_classes)[split.y_val] if real else split.y_val)
+        validation = (
+            st.transform(split.X_val),
+            np.eye(n_classes)[split.y_val] if real else split.y_val,
+        )
     progress = None
     if sys.stderr.isatty() and opts.epochs >= 20 and not args.quiet:
         progress = _ProgressBar(opts.epochs)
     t = time.perf_counter()
     try:
-        res = fit(st.transform(split.X_train), y_fit, loss, validation_data=validation,
-                  n_classes=None if get_loss(loss).target == "real" else n_classes,
-                  seed=args.seed, progress=progress, devices=args.devices,
-                  **_checkpointing(args),
-                  **opts._replace(one_vs_rest=spec.one_vs_rest and n_classes > 2)._asdict())
+        res = fit(
+            st.transform(split.X_train),
+            y_fit,
+            loss,
+            validation_data=validation,
+            n_classes=None if get_loss(loss).target == "real" else n_classes,
+            seed=args.seed,
+            progress=progress,
+            devices=args.devices,
+            **_checkpointing(args),
+            **opts._replace(one_vs_rest=spec.one_vs_rest and n_classes > 2)._asdict(),
+        )
         res.params.W.block_until_ready()
     finally:
         if progress is not None:
@@ -234,15 +279,15 @@ def _checkpointing(args) -> dict:
     """``fit``'s checkpoint arguments from the flags."""
     if args.resume and not args.checkpoint:
         raise UserError("--resume: needs --checkpoint PATH")
-    return dict(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-                resume=args.resume)
+    return dict(
+        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume
+    )
 
 
 def _cmd_train(args) -> int:
     from jaxlin import tables
     from jaxlin import report
     from jaxlin.datasets import TRAIN_DEFAULTS
-    from jaxlin.models import TrainedModel
     from jaxlin.penalties import Penalty
 
     if args.stream:
@@ -255,36 +300,86 @@ def _cmd_train(args) -> int:
     n_classes = len(table.class_names)
     loss = _loss(args, spec, n_classes)
     defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
-    standardize = bool(defaults.get("standardize", True) if args.standardize is None
-                       else args.standardize)
-    split = tables.training_split(table.X, table.y, args.train_fraction,
-                                 args.validation_fraction, args.seed, args.stratify, standardize)
-    opts, pen_text = _train_options(args, spec, loss, n_classes, len(split.y_train),
-                                    defaults.get("l2"))
+    standardize = bool(
+        defaults.get("standardize", True) if args.standardize is None else args.standardize
+    )
+    split = tables.training_split(
+        table.X,
+        table.y,
+        args.train_fraction,
+        args.validation_fraction,
+        args.seed,
+        args.stratify,
+        standardize,
+    )
+    opts, pen_text = _train_options(
+        args, spec, loss, n_classes, len(split.y_train), defaults.get("l2")
+    )
     res, seconds = _fit(args, split, loss, opts, spec, n_classes)
-    st = split.standardizer
-    encoding = None if table.encoding is None else table.encoding._replace(
-        fill=None if split.fill is None else tuple(split.fill.tolist())).to_json()
-    model = TrainedModel(args.model, loss, np.asarray(res.params.W, np.float64),
-                         np.asarray(res.params.b, np.float64), st.mean, st.scale,
-                         table.feature_names, table.class_names, encoding)
-    settings = {"data": args.data, "model": args.model, "loss": args.loss, **opts._asdict(),
-                "seed": args.seed,
-                "train_fraction": args.train_fraction, "stratify": args.stratify,
-                "validation_fraction": args.validation_fraction,
-                "standardize": bool(standardize), "devices": args.devices,
-                "sparse": sparse_data(table.X)}
-    for unshown in ("fit_intercept", "memory_size", "one_vs_rest"):
-        settings.pop(unshown)
-    data_info = {"name": table.name, "n_rows": int(table.X.shape[0]),
-                 "n_features": int(table.X.shape[1]), "n_classes": n_classes,
-                 "class_names": table.class_names, "n_train": int(len(split.y_train)),
-                 "n_test": int(len(split.y_test)), "description": spec.description,
-                 "n_validation": 0 if split.y_val is None else int(len(split.y_val))}
-    rep = report.build(settings, data_info, model, res, split, Penalty(opts.l1, opts.l2),
-                       pen_text, seconds)
+    model = _trained_model(args, loss, res, split, table)
+    settings = _run_settings(args, opts, standardize, table)
+    data_info = {
+        "name": table.name,
+        "n_rows": int(table.X.shape[0]),
+        "n_features": int(table.X.shape[1]),
+        "n_classes": n_classes,
+        "class_names": table.class_names,
+        "n_train": int(len(split.y_train)),
+        "n_test": int(len(split.y_test)),
+        "description": spec.description,
+        "n_validation": 0 if split.y_val is None else int(len(split.y_val)),
+    }
+    rep = report.build(
+        settings, data_info, model, res, split, Penalty(opts.l1, opts.l2), pen_text, seconds
+    )
     _write_outputs(args, rep, model, split, t_start)
     return 0
+
+
+def _trained_model(args, loss, res, split, table):
+    """The model to save and report: coefficients in float64, with the split's standardiser
+    and the table's encoding (missing-cell fill included)."""
+    from jaxlin.models import TrainedModel
+
+    st = split.standardizer
+    encoding = (
+        None
+        if table.encoding is None
+        else table.encoding._replace(
+            fill=None if split.fill is None else tuple(split.fill.tolist())
+        ).to_json()
+    )
+    return TrainedModel(
+        args.model,
+        loss,
+        np.asarray(res.params.W, np.float64),
+        np.asarray(res.params.b, np.float64),
+        st.mean,
+        st.scale,
+        table.feature_names,
+        table.class_names,
+        encoding,
+    )
+
+
+def _run_settings(args, opts, standardize, table) -> dict:
+    """The report's record of how the model was trained."""
+    settings = {
+        "data": args.data,
+        "model": args.model,
+        "loss": args.loss,
+        **opts._asdict(),
+        "seed": args.seed,
+        "train_fraction": args.train_fraction,
+        "stratify": args.stratify,
+        "validation_fraction": args.validation_fraction,
+        "standardize": bool(standardize),
+        "devices": args.devices,
+        "sparse": sparse_data(table.X),
+    }
+    for unshown in ("fit_intercept", "memory_size", "one_vs_rest"):
+        settings.pop(unshown)
+    return settings
 
 
 def _load_table(args):
@@ -292,10 +387,16 @@ def _load_table(args):
     user (columns one-hot encoded, rows dropped) is said on stderr."""
     from jaxlin import tables
 
-    table = tables.load_labelled(args.data, args.target, _drop(args), args.labels,
-                                 features=_names(args.features),
-                                 categorical=_names(args.categorical), impute=args.impute,
-                                 format=args.format)
+    table = tables.load_labelled(
+        args.data,
+        args.target,
+        _drop(args),
+        args.labels,
+        features=_names(args.features),
+        categorical=_names(args.categorical),
+        impute=args.impute,
+        format=args.format,
+    )
     if not args.quiet:
         for notice in table.notices:
             print(f"jaxlin train: {notice}", file=sys.stderr)
@@ -316,8 +417,10 @@ def _loss(args, spec, n_classes):
         return loss_for(spec, n_classes)
     loss = load_loss(args.loss)
     if n_classes < loss.min_classes:
-        raise UserError(f"--loss: {loss.name!r} needs at least {loss.min_classes} classes, "
-                        f"the labels have {n_classes}")
+        raise UserError(
+            f"--loss: {loss.name!r} needs at least {loss.min_classes} classes, "
+            f"the labels have {n_classes}"
+        )
     return args.loss
 
 
@@ -351,11 +454,14 @@ def _write_outputs(args, rep, model, split, t_start):
     outputs = {}
     if args.save:
         from jaxlin import model_io
+
         outputs["saved"] = model_io.save(model, args.save)
     if args.plot:
         from jaxlin import plots
-        outputs["plots"] = ", ".join(plots.write_all(rep, model, split.X_test, split.y_test,
-                                                     args.plot))
+
+        outputs["plots"] = ", ".join(
+            plots.write_all(rep, model, split.X_test, split.y_test, args.plot)
+        )
     rep["seconds_total"] = time.perf_counter() - t_start
     if args.json:
         _write_json(rep, args.json)
@@ -379,6 +485,7 @@ def _write_json(obj, path):
 
 # ---------------------------------------------------------------------------- predict
 
+
 def _cmd_predict(args) -> int:
     from jaxlin import model_io
 
@@ -386,8 +493,11 @@ def _cmd_predict(args) -> int:
     X = _prediction_features(args, model)
     pred = model.predict(X)
     proba = model.predict_proba(X)
-    lines = ["row,prediction" + "".join(f",p_{c}" for c in model.class_names)
-             if proba is not None else "row,prediction"]
+    lines = [
+        "row,prediction" + "".join(f",p_{c}" for c in model.class_names)
+        if proba is not None
+        else "row,prediction"
+    ]
     for i, p in enumerate(pred):
         row = f"{i},{model.class_names[p]}"
         if proba is not None:
@@ -444,12 +554,14 @@ def _csv_features(path, model, drop):
         use = [h for h in header if h not in drop]
         if len(use) != model.n_features:
             missing = [f for f in model.feature_names if f not in header][:3]
-            raise UserError(f"--data: the model expects {model.n_features} features (e.g. "
-                            f"{', '.join(map(repr, missing))} missing), the file has "
-                            f"{len(use)} columns" + ("" if drop else "; leave columns out "
-                                                     "with --drop"))
-    X = np.stack([tables._numeric([row[header.index(c)] for row in rows], c, path, 2)
-                  for c in use], axis=1)
+            raise UserError(
+                f"--data: the model expects {model.n_features} features (e.g. "
+                f"{', '.join(map(repr, missing))} missing), the file has "
+                f"{len(use)} columns" + ("" if drop else "; leave columns out with --drop")
+            )
+    X = np.stack(
+        [tables._numeric([row[header.index(c)] for row in rows], c, path, 2) for c in use], axis=1
+    )
     if not np.all(np.isfinite(X)):
         r, j = np.argwhere(~np.isfinite(X))[0]
         raise UserError(f"--data: missing or infinite value at row {r + 2}, column {use[j]!r}")
@@ -465,20 +577,27 @@ def _encoded_features(path, model, drop):
     header, rows = tables._csv_rows(path)
     missing = [c for c in enc.columns if c not in header]
     if missing:
-        raise UserError(f"--data: {path} has no column {missing[0]!r}, which the model uses "
-                        f"(it uses {', '.join(enc.columns)})")
+        raise UserError(
+            f"--data: {path} has no column {missing[0]!r}, which the model uses "
+            f"(it uses {', '.join(enc.columns)})"
+        )
     _say_ignored([h for h in header if h not in enc.columns and h not in drop], drop)
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in enc.columns}
     X, unseen = enc.encode(cells, path)
     for column, count in unseen.items():
-        print(f"jaxlin predict: {count} row(s) have a {column!r} category unseen in training "
-              "(encoded as none of the known ones)", file=sys.stderr)
+        print(
+            f"jaxlin predict: {count} row(s) have a {column!r} category unseen in training "
+            "(encoded as none of the known ones)",
+            file=sys.stderr,
+        )
     if np.isnan(X).any():
         if enc.fill is None:
             r, j = np.argwhere(np.isnan(X))[0]
-            raise UserError(f"--data: missing value at row {r + 2}, column "
-                            f"{enc.feature_names[j]!r}; the model was trained without "
-                            "--impute, so it has no fill value")
+            raise UserError(
+                f"--data: missing value at row {r + 2}, column "
+                f"{enc.feature_names[j]!r}; the model was trained without "
+                "--impute, so it has no fill value"
+            )
         X = tables.fill_missing(X, np.asarray(enc.fill))
     return X
 
@@ -493,9 +612,11 @@ def _matched_columns(A, header, model, drop, path):
         X = A[:, [i for i, h in enumerate(header) if h not in drop]]
     else:
         missing = [f for f in model.feature_names if f not in header][:3]
-        raise UserError(f"--data: the model expects {model.n_features} features (e.g. "
-                        f"{', '.join(map(repr, missing))} missing), the file has "
-                        f"{A.shape[1]} columns")
+        raise UserError(
+            f"--data: the model expects {model.n_features} features (e.g. "
+            f"{', '.join(map(repr, missing))} missing), the file has "
+            f"{A.shape[1]} columns"
+        )
     if not np.all(np.isfinite(X)):
         raise UserError(f"--data: {path} has NaN or infinite values in the model's features")
     return X
@@ -505,11 +626,15 @@ def _say_ignored(ignored, dropped):
     if dropped:
         print(f"jaxlin predict: dropping {', '.join(dropped)} (--drop)", file=sys.stderr)
     if ignored:
-        print(f"jaxlin predict: ignoring {len(ignored)} column(s) the model does not use: "
-              f"{', '.join(ignored[:10])}{', …' if len(ignored) > 10 else ''}", file=sys.stderr)
+        print(
+            f"jaxlin predict: ignoring {len(ignored)} column(s) the model does not use: "
+            f"{', '.join(ignored[:10])}{', …' if len(ignored) > 10 else ''}",
+            file=sys.stderr,
+        )
 
 
 # ---------------------------------------------------------------------------- out of core
+
 
 def _cmd_convert(args) -> int:
     from jaxlin import stream, svmlight
@@ -518,22 +643,29 @@ def _cmd_convert(args) -> int:
         raise UserError(f"convert: no such file: {args.csv}")
     to_svm = svmlight.is_svmlight(args.out)
     if not (args.out.endswith(".npy") or to_svm):
-        raise UserError(f"convert: the output must end in .npy (dense) or .svm/.svmlight/"
-                        f".libsvm (sparse), got {args.out!r}")
+        raise UserError(
+            f"convert: the output must end in .npy (dense) or .svm/.svmlight/"
+            f".libsvm (sparse), got {args.out!r}"
+        )
     if svmlight.is_svmlight(args.csv, args.format) and not to_svm:
-        raise UserError("convert: an svmlight file is sparse; write it as .svm (a .npy would "
-                        "hold every zero)")
+        raise UserError(
+            "convert: an svmlight file is sparse; write it as .svm (a .npy would hold every zero)"
+        )
     t = time.perf_counter()
     if to_svm:
         meta = stream.convert_to_svmlight(args.csv, args.out, chunk_rows=args.chunk_rows)
-        print(f"wrote {args.out}: {meta['rows']} rows × {meta['features']} features, "
-              f"{meta['nnz']:,} non-zeros ({os.path.getsize(args.out) / 2**20:.1f} MiB) in "
-              f"{time.perf_counter() - t:.1f} s")
+        print(
+            f"wrote {args.out}: {meta['rows']} rows × {meta['features']} features, "
+            f"{meta['nnz']:,} non-zeros ({os.path.getsize(args.out) / 2**20:.1f} MiB) in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
         return 0
     meta = stream.convert_csv(args.csv, args.out, chunk_rows=args.chunk_rows)
-    print(f"wrote {args.out}: {meta['rows']} rows × {len(meta['columns'])} columns "
-          f"(float32, {os.path.getsize(args.out) / 2**20:.1f} MiB) in "
-          f"{time.perf_counter() - t:.1f} s; column names in {args.out}.json")
+    print(
+        f"wrote {args.out}: {meta['rows']} rows × {len(meta['columns'])} columns "
+        f"(float32, {os.path.getsize(args.out) / 2**20:.1f} MiB) in "
+        f"{time.perf_counter() - t:.1f} s; column names in {args.out}.json"
+    )
     return 0
 
 
@@ -547,33 +679,55 @@ def _cmd_train_stream(args) -> int:
     spec = _model_spec(args.model)
     n_classes = args.n_classes or 2
     loss = _loss(args, spec, n_classes)
-    src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows,
-                             args.format)
-    given = {"optimizer": args.optimizer, "learning_rate": args.lr, "epochs": args.epochs,
-             "batch_size": args.batch_size, "l1": args.l1, "l2": args.l2}
+    src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
+    given = {
+        "optimizer": args.optimizer,
+        "learning_rate": args.lr,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "l1": args.l1,
+        "l2": args.l2,
+    }
     opts = {**COMMAND_STREAM_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
     progress = _ProgressBar(opts["epochs"]) if sys.stderr.isatty() and not args.quiet else None
     t = time.perf_counter()
     try:
-        r = stream.fit_stream(src, loss, n_classes=n_classes if n_classes > 2 else None,
-                              seed=args.seed, progress=progress, **_checkpointing(args),
-                              **opts)
+        r = stream.fit_stream(
+            src,
+            loss,
+            n_classes=n_classes if n_classes > 2 else None,
+            seed=args.seed,
+            progress=progress,
+            **_checkpointing(args),
+            **opts,
+        )
     finally:
         if progress is not None:
             progress.close()
     seconds = time.perf_counter() - t
     d = len(src.feature_names)
-    model = TrainedModel(args.model, loss, np.asarray(r.params.W, np.float64),
-                         np.asarray(r.params.b, np.float64), np.zeros(d), np.ones(d),
-                         src.feature_names, [str(i) for i in range(n_classes)])
+    model = TrainedModel(
+        args.model,
+        loss,
+        np.asarray(r.params.W, np.float64),
+        np.asarray(r.params.b, np.float64),
+        np.zeros(d),
+        np.ones(d),
+        src.feature_names,
+        [str(i) for i in range(n_classes)],
+    )
     if args.save:
         model_io.save(model, args.save)
     if not args.quiet:
-        print(f"jaxlin train --stream — {os.path.basename(args.data)}: {src.n_rows} rows × {d} "
-              f"features, {src.n_chunks} chunks of ≤ {src.chunk_rows} rows")
-        print(f"  model {args.model} ({loss}), {opts['optimizer']}, batch "
-              f"{opts['batch_size']}, {r.epochs} epochs in {seconds:.2f} s "
-              f"({src.n_rows * r.epochs / seconds:,.0f} rows/s, compilation included)")
+        print(
+            f"jaxlin train --stream — {os.path.basename(args.data)}: {src.n_rows} rows × {d} "
+            f"features, {src.n_chunks} chunks of ≤ {src.chunk_rows} rows"
+        )
+        print(
+            f"  model {args.model} ({loss}), {opts['optimizer']}, batch "
+            f"{opts['batch_size']}, {r.epochs} epochs in {seconds:.2f} s "
+            f"({src.n_rows * r.epochs / seconds:,.0f} rows/s, compilation included)"
+        )
         for e, J in enumerate(r.objective, 1):
             print(f"  epoch {e:3d}  objective {J:.6f}")
         if args.save:
@@ -583,18 +737,22 @@ def _cmd_train_stream(args) -> int:
 
 # ---------------------------------------------------------------------------- datasets
 
+
 def _cmd_datasets(args) -> int:
     from jaxlin import datasets
 
     print(f"{'name':12} {'rows':>7} {'features':>9} {'classes':>8}  description")
     for name in datasets.NAMES:
         d = datasets.load(name)
-        print(f"{name:12} {d.X.shape[0]:>7} {d.X.shape[1]:>9} {len(d.class_names):>8}  "
-              f"{d.description}")
+        print(
+            f"{name:12} {d.X.shape[0]:>7} {d.X.shape[1]:>9} {len(d.class_names):>8}  "
+            f"{d.description}"
+        )
     return 0
 
 
 # ---------------------------------------------------------------------------- parser
+
 
 class _HelpFormatter(argparse.HelpFormatter):
     """Each option's help ends with its default, when it has one and does not say it."""
@@ -602,9 +760,9 @@ class _HelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
-        unset = default is None or default is False or default == [] or \
-            default == argparse.SUPPRESS
-        if not unset and "default" not in text and action.option_strings:
+        unset = default is None or default is False or default == [] or default == argparse.SUPPRESS
+        # a flag (--x / --no-x) takes no value: its default is said in words, if at all
+        if not unset and action.nargs != 0 and "default" not in text and action.option_strings:
             text += " (default: %(default)s)"
         return text
 
@@ -618,140 +776,278 @@ def _per_optimizer(field):
 
 
 def _train_arguments(train):
-    train.add_argument("--data", default="kidcreative",
-                       help="a bundled dataset (kidcreative, spambase, mnist) or a CSV, "
-                            "svmlight (.svm), IDX or .npy file")
-    train.add_argument("--target", help="CSV: the label column (default: the last column); "
-                                        "its values may be any text or numbers")
-    train.add_argument("--drop", action="append", default=[],
-                       help="CSV: column(s) to leave out, comma-separated or repeated")
-    train.add_argument("--features", action="append", default=[],
-                       help="CSV: the feature columns to use (default: all but the target and "
-                            "--drop), comma-separated or repeated")
-    train.add_argument("--categorical", action="append", default=[],
-                       help="CSV: text column(s) to one-hot encode (a column of text only is "
-                            "encoded without asking, with a notice)")
-    train.add_argument("--impute", choices=("mean", "drop-rows"),
-                       help="CSV: missing cells get the training rows' mean, or their rows "
-                            "are left out (default: a missing cell is an error)")
-    train.add_argument("--format", choices=("csv", "svmlight"),
-                       help="the file's format when its suffix does not say it (.svm, "
-                            ".svmlight and .libsvm are svmlight)")
+    _data_arguments(train.add_argument_group("data"))
+    _fit_arguments(train.add_argument_group("training"))
+    _output_arguments(train.add_argument_group("output and long runs"))
+
+
+def _data_arguments(train):
+    train.add_argument(
+        "--data",
+        default="kidcreative",
+        help="a bundled dataset (kidcreative, spambase, mnist) or a CSV, "
+        "svmlight (.svm), IDX or .npy file",
+    )
+    train.add_argument(
+        "--target",
+        help="CSV: the label column (default: the last column); "
+        "its values may be any text or numbers",
+    )
+    train.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        help="CSV: column(s) to leave out, comma-separated or repeated",
+    )
+    train.add_argument(
+        "--features",
+        action="append",
+        default=[],
+        help="CSV: the feature columns to use (default: all but the target and "
+        "--drop), comma-separated or repeated",
+    )
+    train.add_argument(
+        "--categorical",
+        action="append",
+        default=[],
+        help="CSV: text column(s) to one-hot encode (a column of text only is "
+        "encoded without asking, with a notice)",
+    )
+    train.add_argument(
+        "--impute",
+        choices=("mean", "drop-rows"),
+        help="CSV: missing cells get the training rows' mean, or their rows "
+        "are left out (default: a missing cell is an error)",
+    )
+    train.add_argument(
+        "--format",
+        choices=("csv", "svmlight"),
+        help="the file's format when its suffix does not say it (.svm, "
+        ".svmlight and .libsvm are svmlight)",
+    )
     train.add_argument("--labels", help="IDX: the labels file (default: guessed from --data)")
+    train.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
+    train.add_argument(
+        "--train-fraction",
+        type=FRACTION,
+        default=2 / 3,
+        help="fraction of rows for training (default 2/3)",
+    )
+    train.add_argument(
+        "--validation-fraction",
+        type=_number(float, lambda v: 0 <= v < 1, "in [0, 1)"),
+        default=0.0,
+        help="fraction of the training rows held out for validation",
+    )
+    train.add_argument("--stratify", action="store_true", help="stratified split")
+    train.add_argument(
+        "--standardize",
+        dest="standardize",
+        action="store_true",
+        default=None,
+        help="standardise features with the training statistics (default, except mnist)",
+    )
+    train.add_argument(
+        "--no-standardize",
+        dest="standardize",
+        action="store_false",
+        help="use the features as they are",
+    )
+
+
+def _fit_arguments(train):
     train.add_argument("--model", default="logistic", help=f"one of {', '.join(MODELS)}")
-    train.add_argument("--loss", metavar="MODULE:ATTR",
-                       help="train your own jaxlin.Loss (e.g. myloss:FOCAL for ./myloss.py) "
-                            "instead of the model's; check it first with 'jaxlin check --loss'")
-    train.add_argument("--optimizer", help=f"one of {', '.join(OPTIMIZER_CHOICES)} "
-                                           "(default: per model)")
-    train.add_argument("--lr", type=POSITIVE,
-                       help=f"learning rate (default: {_per_optimizer('learning_rate')}; "
-                            f"--stream: {COMMAND_STREAM_DEFAULTS['learning_rate']:g})")
-    train.add_argument("--adaptive-lr", action="store_true",
-                       help="bold driver: grow η ×1.05 after a good step, halve after a bad one")
-    train.add_argument("--epochs", type=POSITIVE_INT,
-                       help=f"maximum number of epochs (default: {_per_optimizer('epochs')}; "
-                            f"--stream: {COMMAND_STREAM_DEFAULTS['epochs']})")
+    train.add_argument(
+        "--loss",
+        metavar="MODULE:ATTR",
+        help="train your own jaxlin.Loss (e.g. myloss:FOCAL for ./myloss.py) "
+        "instead of the model's; check it first with 'jaxlin check --loss'",
+    )
+    train.add_argument(
+        "--optimizer", help=f"one of {', '.join(OPTIMIZER_CHOICES)} (default: per model)"
+    )
+    train.add_argument(
+        "--lr",
+        type=POSITIVE,
+        help=f"learning rate (default: {_per_optimizer('learning_rate')}; "
+        f"--stream: {COMMAND_STREAM_DEFAULTS['learning_rate']:g})",
+    )
+    train.add_argument(
+        "--adaptive-lr",
+        action="store_true",
+        help="bold driver: grow η ×1.05 after a good step, halve after a bad one",
+    )
+    train.add_argument(
+        "--epochs",
+        type=POSITIVE_INT,
+        help=f"maximum number of epochs (default: {_per_optimizer('epochs')}; "
+        f"--stream: {COMMAND_STREAM_DEFAULTS['epochs']})",
+    )
     train.add_argument("--batch-size", type=POSITIVE_INT, help="mini-batch size (sgd, adam)")
     train.add_argument("--l1", type=NON_NEGATIVE, help="L1 strength λ (R = λ Σ|w|)")
-    train.add_argument("--l2", type=NON_NEGATIVE,
-                       help="L2 strength λ (R = λ Σw²); default 1/(2N), scikit-learn's C = 1")
+    train.add_argument(
+        "--l2",
+        type=NON_NEGATIVE,
+        help="L2 strength λ (R = λ Σw²); default 1/(2N), scikit-learn's C = 1",
+    )
     train.add_argument("--elastic-net", type=NON_NEGATIVE, help="elastic-net strength λ")
-    train.add_argument("--l1-ratio", type=_number(float, lambda v: 0 <= v <= 1, "between 0 and 1"), default=0.5, help="elastic-net α (default 0.5)")
+    train.add_argument(
+        "--l1-ratio",
+        type=_number(float, lambda v: 0 <= v <= 1, "between 0 and 1"),
+        default=0.5,
+        help="elastic-net α (default 0.5)",
+    )
     train.add_argument("--tol", type=POSITIVE, help="stop when |J_t − J_(t−1)| < tol")
-    train.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
-    train.add_argument("--train-fraction", type=FRACTION, default=2 / 3,
-                       help="fraction of rows for training (default 2/3)")
-    train.add_argument("--validation-fraction", type=_number(float, lambda v: 0 <= v < 1, "in [0, 1)"), default=0.0,
-                       help="fraction of the training rows held out for validation")
     train.add_argument("--patience", type=POSITIVE_INT, help="early stopping patience (epochs)")
-    train.add_argument("--stratify", action="store_true", help="stratified split")
-    train.add_argument("--standardize", dest="standardize", action="store_true", default=None,
-                       help="standardise features with the training statistics (default, "
-                            "except mnist)")
-    train.add_argument("--no-standardize", dest="standardize", action="store_false",
-                       help="use the features as they are")
-    train.add_argument("--init", default="zeros", choices=("zeros", "uniform"),
-                       help="initial parameters")
+    train.add_argument(
+        "--init", default="zeros", choices=("zeros", "uniform"), help="initial parameters"
+    )
+
+
+def _output_arguments(train):
     train.add_argument("--json", metavar="PATH", help="write the full report as JSON ('-': stdout)")
     train.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR")
     train.add_argument("--save", metavar="PATH", help="save the model (.npz)")
     train.add_argument("--quiet", action="store_true", help="print nothing")
-    train.add_argument("--devices", type=_devices, help="shard the rows over N local devices "
-                                                       "(or 'auto': all)")
-    train.add_argument("--stream", action="store_true",
-                       help="train from disk chunk by chunk (a .npy from 'jaxlin convert', or a "
-                            "CSV); mini-batch SGD, no evaluation report")
-    train.add_argument("--chunk-rows", type=POSITIVE_INT, default=65536, help="--stream: rows per chunk")
-    train.add_argument("--n-classes", type=_number(int, lambda v: v >= 2, "at least 2"), help="--stream: number of classes (default 2)")
-    train.add_argument("--checkpoint", metavar="PATH",
-                       help="write the training state to PATH (.npz) between chunks of epochs "
-                            "(with --stream: between chunks of rows) and on Ctrl-C")
-    train.add_argument("--checkpoint-every", type=POSITIVE_INT, default=1, metavar="N",
-                       help="--checkpoint: write after every N chunks")
-    train.add_argument("--resume", action="store_true",
-                       help="--checkpoint: go on from PATH when it exists (same data and "
-                            "settings); the result equals an uninterrupted run")
+    train.add_argument(
+        "--devices", type=_devices, help="shard the rows over N local devices (or 'auto': all)"
+    )
+    train.add_argument(
+        "--stream",
+        action="store_true",
+        help="train from disk chunk by chunk (a .npy from 'jaxlin convert', or a "
+        "CSV); mini-batch SGD, no evaluation report",
+    )
+    train.add_argument(
+        "--chunk-rows", type=POSITIVE_INT, default=65536, help="--stream: rows per chunk"
+    )
+    train.add_argument(
+        "--n-classes",
+        type=_number(int, lambda v: v >= 2, "at least 2"),
+        help="--stream: number of classes (default 2)",
+    )
+    train.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="write the training state to PATH (.npz) between chunks of epochs "
+        "(with --stream: between chunks of rows) and on Ctrl-C",
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=POSITIVE_INT,
+        default=1,
+        metavar="N",
+        help="--checkpoint: write after every N chunks",
+    )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="--checkpoint: go on from PATH when it exists (same data and "
+        "settings); the result equals an uninterrupted run",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="jaxlin",
-                     description="Linear classifiers in JAX with hand-derived gradients.")
+    parser = _Parser(
+        prog="jaxlin", description="Linear classifiers in JAX with hand-derived gradients."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _check_command(sub)
+    _train_command(sub)
+    _file_commands(sub)
+    return parser
 
-    check = sub.add_parser("check", help="verify every hand-derived gradient against autodiff",
-                           description="Check every hand derivation (or, with --loss, your "
-                                       "own loss) against autodiff and finite differences, in "
-                                       "float64. Exit 0 when all pass, 1 otherwise.",
-                           formatter_class=_HelpFormatter)
-    check.add_argument("--loss", metavar="MODULE:ATTR",
-                       help="verify your own jaxlin.Loss instead of the built-ins (e.g. "
-                            "myloss:FOCAL for ./myloss.py); exit 1 if a check fails")
-    check.add_argument("--n-outputs", type=POSITIVE_INT,
-                       help="--loss: verify at this number of outputs K only")
+
+def _check_command(sub):
+    check = sub.add_parser(
+        "check",
+        help="verify every hand-derived gradient against autodiff",
+        description="Check every hand derivation (or, with --loss, your "
+        "own loss) against autodiff and finite differences, in "
+        "float64. Exit 0 when all pass, 1 otherwise.",
+        formatter_class=_HelpFormatter,
+    )
+    check.add_argument(
+        "--loss",
+        metavar="MODULE:ATTR",
+        help="verify your own jaxlin.Loss instead of the built-ins (e.g. "
+        "myloss:FOCAL for ./myloss.py); exit 1 if a check fails",
+    )
+    check.add_argument(
+        "--n-outputs", type=POSITIVE_INT, help="--loss: verify at this number of outputs K only"
+    )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--seed", type=int, default=0, help="seed of the random test points")
     check.set_defaults(func=_cmd_check)
 
-    train = sub.add_parser("train", help="train a model and print its evaluation report",
-                           description="Train a model and print its evaluation report "
-                                       "(default: logistic regression on KidCreative).",
-                           formatter_class=_HelpFormatter)
+
+def _train_command(sub):
+    train = sub.add_parser(
+        "train",
+        help="train a model and print its evaluation report",
+        description="Train a model and print its evaluation report "
+        "(default: logistic regression on KidCreative).",
+        formatter_class=_HelpFormatter,
+    )
     _train_arguments(train)
     train.set_defaults(func=_cmd_train)
 
-    conv = sub.add_parser("convert", help="write a CSV as .npy or svmlight, chunk by chunk",
-                          description="Write a CSV as a float32 .npy (column names go to "
-                                      "OUT.json), or a CSV or svmlight file as svmlight (only "
-                                      "its non-zeros), without loading it whole (for jaxlin "
-                                      "train --stream).", formatter_class=_HelpFormatter)
+
+def _file_commands(sub):
+    """``convert``, ``predict`` and ``datasets``."""
+    conv = sub.add_parser(
+        "convert",
+        help="write a CSV as .npy or svmlight, chunk by chunk",
+        description="Write a CSV as a float32 .npy (column names go to "
+        "OUT.json), or a CSV or svmlight file as svmlight (only "
+        "its non-zeros), without loading it whole (for jaxlin "
+        "train --stream).",
+        formatter_class=_HelpFormatter,
+    )
     conv.add_argument("csv", metavar="IN", help="the CSV (with a header) or svmlight file")
     conv.add_argument("out", metavar="OUT", help="the .npy or .svm to write")
-    conv.add_argument("--format", choices=("csv", "svmlight"),
-                      help="IN's format when its suffix does not say it")
+    conv.add_argument(
+        "--format", choices=("csv", "svmlight"), help="IN's format when its suffix does not say it"
+    )
     conv.add_argument("--chunk-rows", type=POSITIVE_INT, default=65536, help="rows held in memory")
     conv.set_defaults(func=_cmd_convert)
 
-    predict = sub.add_parser("predict", help="predict with a saved model",
-                             description="Apply a model saved by 'jaxlin train --save' to a "
-                                         "CSV, IDX or .npy file; writes one predicted class per "
-                                         "row and names the columns it ignores.",
-                             formatter_class=_HelpFormatter)
+    predict = sub.add_parser(
+        "predict",
+        help="predict with a saved model",
+        description="Apply a model saved by 'jaxlin train --save' to a "
+        "CSV, IDX or .npy file; writes one predicted class per "
+        "row and names the columns it ignores.",
+        formatter_class=_HelpFormatter,
+    )
     predict.add_argument("--model", required=True, metavar="PATH", help="a model saved by --save")
-    predict.add_argument("--data", required=True, metavar="FILE",
-                         help="a bundled dataset, or a CSV, svmlight (.svm), IDX or .npy file "
-                              "(columns matched by name when it names them)")
-    predict.add_argument("--drop", action="append", default=[],
-                         help="CSV: column(s) to leave out, comma-separated or repeated")
-    predict.add_argument("--format", choices=("csv", "svmlight"),
-                         help="the file's format when its suffix does not say it")
+    predict.add_argument(
+        "--data",
+        required=True,
+        metavar="FILE",
+        help="a bundled dataset, or a CSV, svmlight (.svm), IDX or .npy file "
+        "(columns matched by name when it names them)",
+    )
+    predict.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        help="CSV: column(s) to leave out, comma-separated or repeated",
+    )
+    predict.add_argument(
+        "--format",
+        choices=("csv", "svmlight"),
+        help="the file's format when its suffix does not say it",
+    )
     predict.add_argument("--output", metavar="FILE", help="write the CSV here (default: stdout)")
     predict.set_defaults(func=_cmd_predict)
 
-    ds = sub.add_parser("datasets", help="list the bundled datasets",
-                        description="List the datasets bundled with jaxlin.")
+    ds = sub.add_parser(
+        "datasets",
+        help="list the bundled datasets",
+        description="List the datasets bundled with jaxlin.",
+    )
     ds.set_defaults(func=_cmd_datasets)
-    return parser
 
 
 def main(argv=None) -> int:
@@ -766,6 +1062,7 @@ def main(argv=None) -> int:
         return 2
     if args.command in ("check", "train", "predict"):
         from jaxlin.cache import enable_compilation_cache
+
         enable_compilation_cache()  # the next run of the same job skips most compilation
     from jaxlin.checkpoint import Interrupted, catch_interrupts
 
@@ -776,10 +1073,12 @@ def main(argv=None) -> int:
         print(f"jaxlin {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except Interrupted as exc:
-        where = (f"; checkpoint written to {exc.checkpoint} (go on with --resume)"
-                 if exc.checkpoint else "; no checkpoint (ask for one with --checkpoint PATH)")
-        print(f"jaxlin {args.command}: interrupted after epoch {exc.epoch}{where}",
-              file=sys.stderr)
+        where = (
+            f"; checkpoint written to {exc.checkpoint} (go on with --resume)"
+            if exc.checkpoint
+            else "; no checkpoint (ask for one with --checkpoint PATH)"
+        )
+        print(f"jaxlin {args.command}: interrupted after epoch {exc.epoch}{where}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print(f"jaxlin {args.command}: interrupted", file=sys.stderr)

@@ -4,6 +4,7 @@ Parsing is numpy only. Every mistake in a file is a ``ValueError`` (or
 ``FileNotFoundError``) whose message names the file and, for a bad cell, its row
 (1-based, counting the header as row 1) and column.
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,15 +41,18 @@ def _locate_bad_cell(path, header):
         next(reader)
         for r, row in enumerate(reader, start=2):
             if len(row) != len(header):
-                raise ValueError(f"{path}: row {r} has {len(row)} cells, the header has "
-                                 f"{len(header)}")
+                raise ValueError(
+                    f"{path}: row {r} has {len(row)} cells, the header has {len(header)}"
+                )
             for c, cell in enumerate(row):
                 try:
                     float(cell)
                 except ValueError:
                     shown = repr(cell) if cell.strip() else "an empty cell"
-                    raise ValueError(f"{path}: non-numeric value {shown} at row {r}, "
-                                     f"column {c + 1} ({header[c]!r})") from None
+                    raise ValueError(
+                        f"{path}: non-numeric value {shown} at row {r}, "
+                        f"column {c + 1} ({header[c]!r})"
+                    ) from None
     raise ValueError(f"{path}: could not be parsed as numeric CSV")
 
 
@@ -90,15 +94,23 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     bad = np.argwhere(~np.isfinite(data))
     if len(bad):
         r, c = bad[0]
-        raise ValueError(f"{path}: NaN or infinite value at row {r + 2}, column {c + 1} "
-                         f"({header[c]!r})")
+        raise ValueError(
+            f"{path}: NaN or infinite value at row {r + 2}, column {c + 1} ({header[c]!r})"
+        )
     keep = [i for i, h in enumerate(header) if h != target and h not in drop]
     if not keep:
         raise ValueError(f"{path}: no feature columns left after taking the target and drops")
     return Table(data[:, keep], data[:, header.index(target)], [header[i] for i in keep])
 
 
-_IDX_TYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES: dict[int, Any] = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 
 
 def npy_columns(path) -> tuple[np.ndarray, list]:
@@ -114,8 +126,10 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
     except ValueError as exc:
         raise ValueError(f"{path}: not a numeric .npy array ({exc})") from None
     if A.ndim != 2 or A.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: expected a 2-D numeric array (rows × columns), got shape "
-                         f"{A.shape} of dtype {A.dtype}")
+        raise ValueError(
+            f"{path}: expected a 2-D numeric array (rows × columns), got shape "
+            f"{A.shape} of dtype {A.dtype}"
+        )
     names = [f"c{i}" for i in range(A.shape[1])]
     meta = path + ".json"
     if os.path.exists(meta):
@@ -133,8 +147,10 @@ def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     target = names[-1] if target is None else target
     for name in [target, *drop]:
         if name not in names:
-            raise ValueError(f"--target/--drop: no column {name!r} in {path} (columns: "
-                             f"{', '.join(names[:8])}{', …' if len(names) > 8 else ''})")
+            raise ValueError(
+                f"--target/--drop: no column {name!r} in {path} (columns: "
+                f"{', '.join(names[:8])}{', …' if len(names) > 8 else ''})"
+            )
     keep = [i for i, n in enumerate(names) if n != target and n not in drop]
     X, y = A[:, keep], A[:, names.index(target)]
     if A.shape[0] == 0 or not keep:
@@ -166,10 +182,12 @@ def read_idx(path) -> np.ndarray:
     shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
-    body = raw[4 + 4 * ndim:]
+    body = raw[4 + 4 * ndim :]
     if len(body) != expected:
-        raise ValueError(f"{path}: IDX data has {len(body)} bytes, its header promises {expected} "
-                         f"(shape {shape}); truncated or corrupt")
+        raise ValueError(
+            f"{path}: IDX data has {len(body)} bytes, its header promises {expected} "
+            f"(shape {shape}); truncated or corrupt"
+        )
     return np.frombuffer(body, dtype).reshape(shape)
 
 
@@ -178,8 +196,10 @@ def read_idx_pair(images_path, labels_path) -> Table:
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{images_path}: {images.shape[0]} images but {labels_path} has "
-                         f"{labels.shape[0]} labels")
+        raise ValueError(
+            f"{images_path}: {images.shape[0]} images but {labels_path} has "
+            f"{labels.shape[0]} labels"
+        )
     X = images.reshape(images.shape[0], -1).astype(np.float64)
     if images.dtype == np.uint8:
         X /= 255.0
@@ -208,8 +228,9 @@ def shuffled_rows(n: int, key=None, seed: int = 0) -> np.ndarray:
     return np.asarray(backend.jit_for(_permutation, 4 * n, ("n",))(n, key))
 
 
-def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0,
-                     stratify: bool = False) -> Split:
+def train_test_split(
+    X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0, stratify: bool = False
+) -> Split:
     """Shuffle, then the first ``train_fraction`` of the rows train, the rest test.
 
     With ``stratify`` each class is split in that proportion separately.
@@ -236,8 +257,9 @@ def train_test_split(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 
         k = int(round(train_fraction * n))
         tr, te = perm[:k], perm[k:]
     if len(tr) == 0 or len(te) == 0:
-        raise ValueError(f"train_fraction: {train_fraction} leaves an empty train or test set "
-                         f"for N = {n}")
+        raise ValueError(
+            f"train_fraction: {train_fraction} leaves an empty train or test set for N = {n}"
+        )
     return Split(X[tr], X[te], y[tr], y[te], tr, te)
 
 
@@ -259,8 +281,10 @@ class Standardizer(NamedTuple):
         asking it for sparse data is a ``ValueError``)."""
         if sparse.is_sparse(X):
             if with_mean:
-                raise ValueError("with_mean: centring sparse X would make it dense; scale it "
-                                 "only (with_mean=False)")
+                raise ValueError(
+                    "with_mean: centring sparse X would make it dense; scale it "
+                    "only (with_mean=False)"
+                )
             X = sparse.as_csr(X)
             return cls(np.zeros(X.shape[1]), sparse.column_scale(X))
         X = np.asarray(X, np.float64)
@@ -274,8 +298,10 @@ class Standardizer(NamedTuple):
             raise ValueError(f"X: expected {self.mean.shape[0]} features, got {X.shape[-1]}")
         if sparse.is_sparse(X):
             if np.any(self.mean != 0):
-                raise ValueError("X: these statistics centre the features, which would make "
-                                 "sparse X dense; fit them with with_mean=False")
+                raise ValueError(
+                    "X: these statistics centre the features, which would make "
+                    "sparse X dense; fit them with with_mean=False"
+                )
             return sparse.as_csr(X).multiply(1.0 / self.scale).tocsr()
         return (np.asarray(X, np.float64) - self.mean) / self.scale
 
@@ -305,8 +331,15 @@ class Prepared(NamedTuple):
     standardizer: Standardizer
 
 
-def prepare(X, y, train_fraction: float = 2 / 3, key=None, seed: int = 0, stratify=False,
-            standardize: bool = True) -> Prepared:
+def prepare(
+    X,
+    y,
+    train_fraction: float = 2 / 3,
+    key=None,
+    seed: int = 0,
+    stratify=False,
+    standardize: bool = True,
+) -> Prepared:
     """The classic protocol: shuffle, split 2/3–1/3, standardise with the training statistics.
 
     The bias is not appended here: jaxlin's models carry an explicit ``b`` (the two forms
@@ -332,15 +365,18 @@ def is_idx(path) -> bool:
     return len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in (8, 9, 11, 12, 13, 14)
 
 
-def read_svmlight(path, n_features: int | None = None, zero_based="auto", dtype=np.float64,
-                  query_id: bool = False):
+def read_svmlight(
+    path, n_features: int | None = None, zero_based="auto", dtype=np.float64, query_id: bool = False
+):
     """Read an svmlight / libsvm file as ``(X CSR, y)`` (``(X, y, qid)`` with
     ``query_id``): ``jaxlin.svmlight.read``."""
     from jaxlin import svmlight
+
     return svmlight.read(path, n_features, zero_based, dtype, query_id)
 
 
 def write_svmlight(X, y, path, zero_based: bool = False, comment=None, query_id=None) -> str:
     """Write ``(X, y)`` as svmlight: ``jaxlin.svmlight.write``."""
     from jaxlin import svmlight
+
     return svmlight.write(X, y, path, zero_based, comment, query_id)

@@ -2,6 +2,7 @@
 
 ``load("kidcreative")``, ``load("spambase")``, ``load("mnist")`` → ``Dataset``.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -26,7 +27,9 @@ def _path(*parts):
 
 
 _DESCRIPTIONS = {
-    "kidcreative": "KidCreative (a marketing survey): will a household buy the magazine? 673 × 16, target Buy",
+    "kidcreative": (
+        "KidCreative (a marketing survey): will a household buy the magazine? 673 × 16, target Buy"
+    ),
     "spambase": "UCI Spambase: is an e-mail spam? 4,601 × 57, target spam",
     "mnist": "MNIST official test set: 10,000 handwritten digits, 28×28 pixels / 255",
 }
@@ -48,6 +51,7 @@ def load(name: str, sparse: bool = False) -> Dataset:
     d = _load(name)
     if sparse:
         import scipy.sparse as sp
+
         return d._replace(X=sp.csr_matrix(d.X))
     return d
 
@@ -61,17 +65,25 @@ def _load(name: str) -> Dataset:
         t = read_csv(_path("spambase.csv"), target="spam")
         classes = ["ham", "spam"]
     elif key == "mnist":
-        t = read_idx_pair(_path("mnist", "t10k-images-idx3-ubyte.gz"),
-                          _path("mnist", "t10k-labels-idx1-ubyte.gz"))
+        t = read_idx_pair(
+            _path("mnist", "t10k-images-idx3-ubyte.gz"), _path("mnist", "t10k-labels-idx1-ubyte.gz")
+        )
         classes = [str(i) for i in range(10)]
     else:
         raise ValueError(f"data: unknown dataset {name!r}; bundled datasets: {', '.join(NAMES)}")
     return Dataset(t.X, t.y.astype(np.int64), t.feature_names, classes, key, _DESCRIPTIONS[key])
 
 
-def text_like(n_rows: int = 10_000, n_features: int = 2 ** 16, nnz_per_row: int = 100,
-              n_classes: int = 2, seed: int = 0, zipf: float = 1.1,
-              topic_words: float = 0.02, topic_boost: float = 4.0) -> Dataset:
+def text_like(
+    n_rows: int = 10_000,
+    n_features: int = 2**16,
+    nnz_per_row: int = 100,
+    n_classes: int = 2,
+    seed: int = 0,
+    zipf: float = 1.1,
+    topic_words: float = 0.02,
+    topic_boost: float = 4.0,
+) -> Dataset:
     """A synthetic bag-of-words problem shaped like text (no data can be downloaded here).
 
     Each class draws its words from a Zipf law over the vocabulary (word ``j`` has weight
@@ -86,8 +98,11 @@ def text_like(n_rows: int = 10_000, n_features: int = 2 ** 16, nnz_per_row: int 
     """
     import scipy.sparse as sp
 
-    for value, name in ((n_rows, "n_rows"), (n_features, "n_features"),
-                        (nnz_per_row, "nnz_per_row")):
+    for value, name in (
+        (n_rows, "n_rows"),
+        (n_features, "n_features"),
+        (nnz_per_row, "nnz_per_row"),
+    ):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
     if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
@@ -102,8 +117,7 @@ def text_like(n_rows: int = 10_000, n_features: int = 2 ** 16, nnz_per_row: int 
         weights[topic] *= topic_boost
         classes.append(weights / weights.sum())
     # words repeat, so more draws than distinct words: a pilot of 500 rows measures how many
-    pilot = _word_counts(rng, y[:500], np.full(min(500, n_rows), nnz_per_row), classes,
-                         n_features)
+    pilot = _word_counts(rng, y[:500], np.full(min(500, n_rows), nnz_per_row), classes, n_features)
     draws_per_word = nnz_per_row / max(1.0, pilot.nnz / pilot.shape[0])
     lengths = np.maximum(1, rng.poisson(nnz_per_row * draws_per_word, n_rows))
     counts = _word_counts(rng, y, lengths, classes, n_features)
@@ -113,9 +127,15 @@ def text_like(n_rows: int = 10_000, n_features: int = 2 ** 16, nnz_per_row: int 
     norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
     X = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ counts)
     names = [f"w{j}" for j in range(n_features)]
-    return Dataset(X, y.astype(np.int64), names, [str(c) for c in range(n_classes)],
-                   "text_like", f"synthetic text-like: {n_rows:,} rows × {n_features:,} words, "
-                   f"~{nnz_per_row} draws per row, {n_classes} classes")
+    return Dataset(
+        X,
+        y.astype(np.int64),
+        names,
+        [str(c) for c in range(n_classes)],
+        "text_like",
+        f"synthetic text-like: {n_rows:,} rows × {n_features:,} words, "
+        f"~{nnz_per_row} draws per row, {n_classes} classes",
+    )
 
 
 def _word_counts(rng, y, lengths, classes, n_features):

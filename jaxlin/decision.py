@@ -10,6 +10,7 @@ TrainedModel``, the evaluation report and the scikit-learn bridge all decide her
 Every function takes NumPy or JAX arrays and returns the same kind, so host-side callers
 (the bridge, a saved model) keep their float64 arrays and compile nothing.
 """
+
 from __future__ import annotations
 
 import jax

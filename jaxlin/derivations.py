@@ -8,8 +8,10 @@ corrected one, each with its error, so a reader sees the classic one fail and th
 pass (``docs/corrections.md``).
 
 All the arithmetic runs in a few compiled programs, compiled side by side
-(``jaxlin.verification.run_all``). Errors are max-norm relative: ``max|a − b| / max(max|b|, 1e-15)``.
+(``jaxlin.verification.run_all``). Errors are max-norm relative:
+``max|a − b| / max(max|b|, 1e-15)``.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -27,11 +29,23 @@ from jaxlin.hessian import hessian
 from jaxlin.linear import Params
 from jaxlin.losses import LOSSES, Loss
 from jaxlin.penalties import Penalty
-from jaxlin.verification import (AUTODIFF_TOL, FD_STEP, FD_TOL, Row, central_differences,
-                                 format_rows,
-                                 gradients, judge, loss_jobs, rel_err, row, run_all)
+from jaxlin.verification import (
+    AUTODIFF_TOL,
+    FD_STEP,
+    FD_TOL,
+    Row,
+    central_differences,
+    format_rows,
+    gradients,
+    judge,
+    loss_jobs,
+    rel_err,
+    row,
+    run_all,
+)
 
 ERRATA_TOL = 1e-8  # errata mix float arithmetic and 3-decimal classic values
+
 
 class Erratum(NamedTuple):
     """One reading of a classic formula: ``passed`` says whether it agrees with the reference."""
@@ -47,6 +61,7 @@ class Erratum(NamedTuple):
 def _problem(loss: Loss, rng: np.random.Generator, n=12, d=5, k=3):
     """Random float64 data, targets and parameters (NumPy: nothing to compile)."""
     from jaxlin.verification import random_targets
+
     k = k if loss.min_classes > 1 else 1
     X = rng.standard_normal((n, d))
     T = random_targets(loss, rng, n, k)
@@ -80,39 +95,61 @@ FORMULAS = {
     "∇R L2": ("2 λ W", "penalties.md"),
     "∇R L1": ("λ sign(W)", "penalties.md"),
     "∇R elastic net": ("λ [α sign(W) + 2(1 − α) W]", "penalties.md"),
-    "Hessian binary_cross_entropy": ("(1/N) X̃ᵀ diag(σ(1−σ)) X̃ + 2λI",
-                                     "second-order.md#the-hessian"),
-    "Hessian squared_error_sigmoid": ("(1/N) X̃ᵀ diag(2σ'(σ' − (1−2σ)(y−σ))) X̃ + 2λI",
-                                      "second-order.md#the-hessian"),
+    "Hessian binary_cross_entropy": (
+        "(1/N) X̃ᵀ diag(σ(1−σ)) X̃ + 2λI",
+        "second-order.md#the-hessian",
+    ),
+    "Hessian squared_error_sigmoid": (
+        "(1/N) X̃ᵀ diag(2σ'(σ' − (1−2σ)(y−σ))) X̃ + 2λI",
+        "second-order.md#the-hessian",
+    ),
     "ascent on LL = descent on −LL": ("θ + η ∇LL = θ − η ∇(−LL)", "losses.md#log-likelihood"),
-    "sparse Z = XW": ("Z_i = Σ_{e: r_e=i} a_e W[c_e] (against dense XW)",
-                      "sparse.md#the-two-products"),
+    "sparse Z = XW": (
+        "Z_i = Σ_{e: r_e=i} a_e W[c_e] (against dense XW)",
+        "sparse.md#the-two-products",
+    ),
     "sparse Xᵀ Δ": ("G_j = Σ_{e: c_e=j} a_e Δ[r_e]", "sparse.md#the-two-products"),
-    "sparse ∇J softmax_cross_entropy": ("(Xᵀ Δ / N + 2λW, mean δ) on the stored entries",
-                                        "sparse.md#the-gradient-and-the-hessian"),
-    "sparse Hessian-vector product": ("Xᵀ (C ⊙ (X V)) / N + 2λV on the stored entries",
-                                      "sparse.md#the-gradient-and-the-hessian"),
+    "sparse ∇J softmax_cross_entropy": (
+        "(Xᵀ Δ / N + 2λW, mean δ) on the stored entries",
+        "sparse.md#the-gradient-and-the-hessian",
+    ),
+    "sparse Hessian-vector product": (
+        "Xᵀ (C ⊙ (X V)) / N + 2λV on the stored entries",
+        "sparse.md#the-gradient-and-the-hessian",
+    ),
 }
+
 
 def activation_checks(z):
     p = jax.nn.sigmoid(z)
     out = {}
-    for name, g, dg, x in [("identity", act.identity, act.identity_grad, z),
-                           ("step", act.step, act.step_grad, z),
-                           ("sigmoid", act.sigmoid, act.sigmoid_grad, z),
-                           ("logit", act.logit, act.logit_grad, p)]:
-        out[f"activation {name}'"] = (dg(x), jax.vmap(jax.grad(g))(x),
-                                      jax.vmap(lambda t, g=g: central_differences(g, t))(x))
+    for name, g, dg, x in [
+        ("identity", act.identity, act.identity_grad, z),
+        ("step", act.step, act.step_grad, z),
+        ("sigmoid", act.sigmoid, act.sigmoid_grad, z),
+        ("logit", act.logit, act.logit_grad, p),
+    ]:
+        out[f"activation {name}'"] = (
+            dg(x),
+            jax.vmap(jax.grad(g))(x),
+            jax.vmap(lambda t, g=g: central_differences(g, t))(x),
+        )
     s = z[:5]
-    out["softmax Jacobian"] = (act.softmax_jacobian(s), jax.jacfwd(act.softmax)(s),
-                               central_differences(act.softmax, s))
+    out["softmax Jacobian"] = (
+        act.softmax_jacobian(s),
+        jax.jacfwd(act.softmax)(s),
+        central_differences(act.softmax, s),
+    )
     return out
 
 
 def penalty_checks(W):
     out = {}
-    for name, pen in [("L2", penalties.l2(0.7)), ("L1", penalties.l1(0.7)),
-                      ("elastic net", penalties.elastic_net(0.7, 0.3))]:
+    for name, pen in [
+        ("L2", penalties.l2(0.7)),
+        ("L1", penalties.l1(0.7)),
+        ("elastic net", penalties.elastic_net(0.7, 0.3)),
+    ]:
         f = lambda w, pen=pen: penalties.value(pen, w)
         out[f"∇R {name}"] = (penalties.grad(pen, W), jax.grad(f)(W), central_differences(f, W))
     return out
@@ -126,8 +163,11 @@ def hessian_checks(problems):
         theta = jnp.concatenate([params.W[:, 0], params.b])
         J = lambda t: obj.objective(unflat(t), X, T, loss, pen)
         g = lambda t: ravel_pytree(obj.grad(unflat(t), X, T, loss, pen))[0]
-        out[f"Hessian {name}"] = (hessian(params, X, T, loss, pen), jax.hessian(J)(theta),
-                                  central_differences(g, theta))
+        out[f"Hessian {name}"] = (
+            hessian(params, X, T, loss, pen),
+            jax.hessian(J)(theta),
+            central_differences(g, theta),
+        )
     return out
 
 
@@ -138,8 +178,9 @@ def ascent_checks(params, X, T):
     g_nll = obj.grad(params, X, T, "binary_cross_entropy")
     g_auto = jax.grad(obj.autodiff_objective)(params, X, T, "log_likelihood")
     step = lambda g, s: flat(jax.tree.map(lambda p, gi: p + s * eta * gi, params, g))
-    return {"ascent on LL = descent on −LL": (step(g_ll, 1.0), step(g_auto, 1.0),
-                                              step(g_nll, -1.0))}
+    return {
+        "ascent on LL = descent on −LL": (step(g_ll, 1.0), step(g_auto, 1.0), step(g_nll, -1.0))
+    }
 
 
 def errata_arrays(e1, e2, e6):
@@ -188,7 +229,7 @@ def errata_arrays(e1, e2, e6):
     y = (jnp.arange(9) % 2).astype(X.dtype)[:, None]
     auto = jax.vmap(jax.hessian(loss.value))(z, y)[:, 0, 0]
     yh = jax.nn.sigmoid(z[:, 0])
-    classic = -(y[:, 0] - 2 * y[:, 0] * yh - 2 * yh + 3 * yh ** 2) * yh * (1 - yh)
+    classic = -(y[:, 0] - 2 * y[:, 0] * yh - 2 * yh + 3 * yh**2) * yh * (1 - yh)
     out["E7 literal"] = (classic, auto)
     out["E7 corrected"] = (jax.vmap(loss.curvature)(z, y)[:, 0], auto)
     return out
@@ -207,13 +248,17 @@ def sparse_checks(p):
     J = lambda q: obj.autodiff_objective(q, Xd, T, loss, pen)  # noqa: E731
     flat = lambda t: ravel_pytree(t)[0]  # noqa: E731
     out["sparse ∇J softmax_cross_entropy"] = (
-        flat(o.smooth_value_and_grad(params, Xs, T)[1]), flat(jax.grad(J)(params)),
-        central_differences(J, params))
+        flat(o.smooth_value_and_grad(params, Xs, T)[1]),
+        flat(jax.grad(J)(params)),
+        central_differences(J, params),
+    )
     g = lambda q: flat(jax.grad(J)(q))  # noqa: E731
     along = lambda h: g(jax.tree.map(lambda a, b: a + h * b, params, v))  # noqa: E731
     out["sparse Hessian-vector product"] = (
-        flat(o.hvp(params, Xs, T, v)), jax.jvp(g, (params,), (v,))[1],
-        (along(FD_STEP) - along(-FD_STEP)) / (2 * FD_STEP))
+        flat(o.hvp(params, Xs, T, v)),
+        jax.jvp(g, (params,), (v,))[1],
+        (along(FD_STEP) - along(-FD_STEP)) / (2 * FD_STEP),
+    )
     return out
 
 
@@ -231,16 +276,29 @@ def _sparse_inputs(seed: int) -> dict:
     X.data = rng.standard_normal(X.nnz)
     params, _, T = _problem(LOSSES["softmax_cross_entropy"], rng, n=15, d=7, k=3)
     v = Params(rng.standard_normal((7, 3)), rng.standard_normal(3))
-    return dict(Xs=sparse.to_device(X, np.float64), Xd=X.toarray(), W=rng.standard_normal((7, 2)),
-                D=rng.standard_normal((15, 2)), params=params, T=T, v=v)
+    return dict(
+        Xs=sparse.to_device(X, np.float64),
+        Xd=X.toarray(),
+        W=rng.standard_normal((7, 2)),
+        D=rng.standard_normal((15, 2)),
+        params=params,
+        T=T,
+        v=v,
+    )
 
 
 @partial(jax.jit, static_argnums=0)
 def _extras(_, p):
     """Everything of the report that is not a loss: one compiled program."""
-    return dict(checks={**activation_checks(p["z"]), **penalty_checks(p["W"]),
-                        **hessian_checks(p["hessian"]), **ascent_checks(*p["ascent"])},
-                errata=errata_arrays(p["e1"], p["e2"], p["e6"]))
+    return dict(
+        checks={
+            **activation_checks(p["z"]),
+            **penalty_checks(p["W"]),
+            **hessian_checks(p["hessian"]),
+            **ascent_checks(*p["ascent"]),
+        },
+        errata=errata_arrays(p["e1"], p["e2"], p["e6"]),
+    )
 
 
 def _extras_inputs(seed: int) -> dict:
@@ -249,25 +307,33 @@ def _extras_inputs(seed: int) -> dict:
     z[np.abs(z) < 1e-3] = 0.5  # keep the step's kink out
     W = rng.standard_normal((4, 3))
     W[np.abs(W) < 1e-3] = 0.5
-    return dict(z=z, W=W, hessian={n: _problem(LOSSES[n], rng, n=20, d=4) for n in
-                                   ("binary_cross_entropy", "squared_error_sigmoid")},
-                ascent=_problem(LOSSES["log_likelihood"], rng),
-                e1=_problem(LOSSES["squared_error_step"], rng, n=40, d=3),
-                e2=_problem(LOSSES["squared_error_sigmoid"], rng, n=30, d=4),
-                e6=_problem(LOSSES["binary_cross_entropy"], rng))
+    return dict(
+        z=z,
+        W=W,
+        hessian={
+            n: _problem(LOSSES[n], rng, n=20, d=4)
+            for n in ("binary_cross_entropy", "squared_error_sigmoid")
+        },
+        ascent=_problem(LOSSES["log_likelihood"], rng),
+        e1=_problem(LOSSES["squared_error_step"], rng, n=40, d=3),
+        e2=_problem(LOSSES["squared_error_sigmoid"], rng, n=30, d=4),
+        e6=_problem(LOSSES["binary_cross_entropy"], rng),
+    )
 
 
 # the formulas, static: (key, where, reading, formula, expected to pass)
 _ERRATA = [
     ("E1", "SE + step activation", "classic", "−2 (∂g/∂θ)(y − g), ∂g/∂θ = x·1[xθ > 0]", False),
-    ("E1", "SE + step activation", "autodiff of the step itself", "∂/∂θ (y − 1[xθ > 0])² = 0",
-     False),
-    ("E1", "SE + step activation", "corrected", "−2 x (y − step(xθ))  [straight-through]",
-     True),
-    ("E2", "SE + sigmoid, batch form", "classic", "−(2/N) Xᵀ Ŷ (1 − Ŷ)ᵀ (Y − Ŷ)  [matrix]",
-     False),
-    ("E2", "SE + sigmoid, batch form", "corrected", "−(2/N) Xᵀ [Ŷ ⊙ (1 − Ŷ) ⊙ (Y − Ŷ)]",
-     True),
+    (
+        "E1",
+        "SE + step activation",
+        "autodiff of the step itself",
+        "∂/∂θ (y − 1[xθ > 0])² = 0",
+        False,
+    ),
+    ("E1", "SE + step activation", "corrected", "−2 x (y − step(xθ))  [straight-through]", True),
+    ("E2", "SE + sigmoid, batch form", "classic", "−(2/N) Xᵀ Ŷ (1 − Ŷ)ᵀ (Y − Ŷ)  [matrix]", False),
+    ("E2", "SE + sigmoid, batch form", "corrected", "−(2/N) Xᵀ [Ŷ ⊙ (1 − Ŷ) ⊙ (Y − Ŷ)]", True),
     ("E3", "2-D gradient step", "classic", "[2(w₁ − 2), 3(w₂ + 3)]", False),
     ("E3", "2-D gradient step", "corrected", "[2(w₁ − 2), 2(w₂ + 3)]", True),
     ("E4", "hinge scores table", "classic", "hinge Δ=1 = (0.8, 0, 24.6)", False),
@@ -275,21 +341,40 @@ _ERRATA = [
     ("E5", "softmax of the lion example", "classic", "0.39", False),
     ("E5", "softmax of the lion example", "corrected", "0.310", True),
     ("E6", "sum vs mean gradient, 1/N", "corrected", "∇ Σ L = N ∇ mean L (jaxlin: mean)", True),
-    ("E7", "SE + sigmoid, second derivative", "classic",
-     "−(y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)", False),
-    ("E7", "SE + sigmoid, second derivative", "corrected",
-     "−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)", True),
+    ("E7", "SE + sigmoid, second derivative", "classic", "−(y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)", False),
+    (
+        "E7",
+        "SE + sigmoid, second derivative",
+        "corrected",
+        "−2 (y − 2yŷ − 2ŷ + 3ŷ²) ŷ(1 − ŷ)",
+        True,
+    ),
 ]
 
 
 def errata(arrays: dict) -> tuple[list, list]:
     """Each classic formula beside its correction, with its error, and what each should do."""
-    keys = ["E1 literal", "E1 step", "E1 corrected", "E2 literal", "E2 corrected",
-            "E3 literal", "E3 corrected", "E4 literal", "E4 corrected", "E5 literal",
-            "E5 corrected", "E6 corrected", "E7 literal", "E7 corrected"]
+    keys = [
+        "E1 literal",
+        "E1 step",
+        "E1 corrected",
+        "E2 literal",
+        "E2 corrected",
+        "E3 literal",
+        "E3 corrected",
+        "E4 literal",
+        "E4 corrected",
+        "E5 literal",
+        "E5 corrected",
+        "E6 corrected",
+        "E7 literal",
+        "E7 corrected",
+    ]
     errors = [rel_err(*arrays[k]) for k in keys]
-    out = [Erratum(key, where, reading, formula, err, err <= ERRATA_TOL)
-           for (key, where, reading, formula, _), err in zip(_ERRATA, errors)]
+    out = [
+        Erratum(key, where, reading, formula, err, err <= ERRATA_TOL)
+        for (key, where, reading, formula, _), err in zip(_ERRATA, errors)
+    ]
     return out, [want for *_, want in _ERRATA]
 
 
@@ -302,7 +387,8 @@ class Report(NamedTuple):
     def ok(self) -> bool:
         """Every derivation passes and every erratum reading behaves as expected."""
         return all(r.passed for r in self.rows) and all(
-            e.passed == want for e, want in zip(self.errata, self.errata_expected))
+            e.passed == want for e, want in zip(self.errata, self.errata_expected)
+        )
 
 
 def check_sizes(loss: Loss) -> list:
@@ -314,12 +400,16 @@ def run(seed: int = 0) -> Report:
     """Every derivation row and every erratum, computed in float64."""
     with jax.enable_x64(True):
         jobs, keys, rows = loss_jobs(LOSSES.values(), check_sizes, seed)
-        *outs, extras, sparse_out = run_all(jobs + [(_extras, None, _extras_inputs(seed)),
-                                                    (_sparse_extras, None, _sparse_inputs(seed))])
+        *outs, extras, sparse_out = run_all(
+            jobs
+            + [(_extras, None, _extras_inputs(seed)), (_sparse_extras, None, _sparse_inputs(seed))]
+        )
     for (loss, k), out in zip(keys, outs):
         group, _ = judge(loss, k, out)
-        rows += [r._replace(name=f"{loss.name}: {r.name}", docs=loss.docs if i == 0 else "")
-                 for i, r in enumerate(group)]
+        rows += [
+            r._replace(name=f"{loss.name}: {r.name}", docs=loss.docs if i == 0 else "")
+            for i, r in enumerate(group)
+        ]
     for name, (hand, auto, fd) in {**extras["checks"], **sparse_out}.items():
         formula, docs = FORMULAS[name]
         rows.append(row(name, formula, hand, auto, fd, docs=docs))
@@ -329,20 +419,31 @@ def run(seed: int = 0) -> Report:
 
 def format_report(report: Report) -> str:
     """The human-readable table printed by ``jaxlin check`` (at most 100 columns)."""
-    lines = [format_rows("jaxlin check — every hand derivation against autodiff and finite "
-                         "differences", report.rows), "",
-             f"corrections — each classic formula against its reference (tol {ERRATA_TOL:g}), "
-             "docs/corrections.md:", ""]
+    lines = [
+        format_rows(
+            "jaxlin check — every hand derivation against autodiff and finite differences",
+            report.rows,
+        ),
+        "",
+        f"corrections — each classic formula against its reference (tol {ERRATA_TOL:g}), "
+        "docs/corrections.md:",
+        "",
+    ]
     for e, want in zip(report.errata, report.errata_expected):
         verdict = "PASS" if e.passed else "FAIL"
         flag = "" if e.passed == want else "   <-- unexpected"
-        lines.append(f"{e.key}  {e.where:<31} {e.reading:<27} {e.error:>8.1e}  {verdict}"
-                     f"{flag} (expected {'PASS' if want else 'FAIL'})")
+        lines.append(
+            f"{e.key}  {e.where:<31} {e.reading:<27} {e.error:>8.1e}  {verdict}"
+            f"{flag} (expected {'PASS' if want else 'FAIL'})"
+        )
         lines.append(f"      {e.formula}")
     n_pass = sum(r.passed for r in report.rows)
     behaved = all(e.passed == w for e, w in zip(report.errata, report.errata_expected))
-    lines += ["", f"{n_pass} of {len(report.rows)} derivations pass; the corrections "
-              + ("behave as expected" if behaved else "DO NOT behave as expected")]
+    lines += [
+        "",
+        f"{n_pass} of {len(report.rows)} derivations pass; the corrections "
+        + ("behave as expected" if behaved else "DO NOT behave as expected"),
+    ]
     return "\n".join(lines)
 
 
@@ -350,9 +451,14 @@ def to_json(report: Report) -> dict:
     """The same report as plain JSON-serialisable data."""
     return {
         "ok": report.ok,
-        "tolerances": {"autodiff": AUTODIFF_TOL, "finite_differences": FD_TOL,
-                       "errata": ERRATA_TOL},
+        "tolerances": {
+            "autodiff": AUTODIFF_TOL,
+            "finite_differences": FD_TOL,
+            "errata": ERRATA_TOL,
+        },
         "derivations": [r._asdict() for r in report.rows],
-        "errata": [dict(e._asdict(), expected_to_pass=want)
-                   for e, want in zip(report.errata, report.errata_expected)],
+        "errata": [
+            dict(e._asdict(), expected_to_pass=want)
+            for e, want in zip(report.errata, report.errata_expected)
+        ],
     }

@@ -29,6 +29,7 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 * **many models** — ``run_lockstep`` advances ``vmap``-ped models epoch by epoch with one
   shared key.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
@@ -43,9 +44,27 @@ from jaxlin.decision import predict_labels, target_labels
 from jaxlin.linear import Params, init_params, logits
 from jaxlin.objective import Objective
 from jaxlin.records import (  # noqa: F401  (the records of a run, named here too)
-    CALLBACK, CONVERGED, DIVERGED, EARLY_STOPPING, GRADIENT_TOL, MAX_EPOCHS, OBJECTIVE_TOL, ROUNDING,
-    RUNNING, SEPARATED, STOP_REASONS, History, Hyper, Problem, Settings, Solver, Step,
-    all_finite, float_resolution, select)
+    CALLBACK,
+    CONVERGED,
+    DIVERGED,
+    EARLY_STOPPING,
+    GRADIENT_TOL,
+    MAX_EPOCHS,
+    OBJECTIVE_TOL,
+    ROUNDING,
+    RUNNING,
+    SEPARATED,
+    STOP_REASONS,
+    History,
+    Hyper,
+    Problem,
+    Settings,
+    Solver,
+    Step,
+    all_finite,
+    float_resolution,
+    select,
+)
 
 
 class Loop(NamedTuple):
@@ -108,10 +127,14 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
         status = jnp.where((status == RUNNING) & st.accepted & small, OBJECTIVE_TOL, status)
     improved = gnorm < loop.best_grad
     best = jnp.where(improved, gnorm, loop.best_grad)
-    flat = jnp.where(st.accepted & (change <= float_resolution(loop.value)) & ~improved,
-                     loop.flat_epochs + 1, 0)
-    if (s.tol or s.grad_tol) and s.batch_size is None and \
-            "rounding" in solvers.for_optimizer(s.optimizer).stops:
+    flat = jnp.where(
+        st.accepted & (change <= float_resolution(loop.value)) & ~improved, loop.flat_epochs + 1, 0
+    )
+    if (
+        (s.tol or s.grad_tol)
+        and s.batch_size is None
+        and "rounding" in solvers.for_optimizer(s.optimizer).stops
+    ):
         # a tolerance below the float resolution could never be met: the objective's (any tol;
         # a larger one stops first), or the gradient's, judged against its first norm
         unreachable = True if s.tol else hyper.grad_tol < float_resolution(loop.grad_scale)
@@ -131,8 +154,14 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
     value = jnp.where(finite, st.value, loop.value)
     gnorm = _grad_norm(st, problem, s)
     reported = problem.objective.reported(value)
-    hist = _record(loop.history, loop.epoch, objective=reported,
-                   learning_rate=st.learning_rate, grad_norm=gnorm, inner_steps=st.inner_steps)
+    hist = _record(
+        loop.history,
+        loop.epoch,
+        objective=reported,
+        learning_rate=st.learning_rate,
+        grad_norm=gnorm,
+        inner_steps=st.inner_steps,
+    )
     status, flat, best_grad = _stops(loop, st, finite, gnorm, s, hyper)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
@@ -152,8 +181,21 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
         status = jnp.where((status == RUNNING) & stop, CALLBACK, status)
     status = jnp.where((status == RUNNING) & (epoch >= epoch_limit(hyper, s)), MAX_EPOCHS, status)
     grad_scale = jnp.where(jnp.isnan(loop.grad_scale), gnorm, loop.grad_scale)
-    return Loop(epoch, params, st.state, key, value, status, best_params, best_val, bad, hist,
-                flat, best_grad, grad_scale)
+    return Loop(
+        epoch,
+        params,
+        st.state,
+        key,
+        value,
+        status,
+        best_params,
+        best_val,
+        bad,
+        hist,
+        flat,
+        best_grad,
+        grad_scale,
+    )
 
 
 # The run's per-epoch callback (RunControl.callback). The compiled program calls this one
@@ -164,16 +206,18 @@ _callback = {"fn": None}
 
 def _host_callback(epoch, params, objective):
     fn = _callback["fn"]
-    stop = fn is not None and bool(fn(int(epoch), jax.tree.map(np.asarray, params),
-                                       float(objective)))
+    stop = fn is not None and bool(
+        fn(int(epoch), jax.tree.map(np.asarray, params), float(objective))
+    )
     return np.asarray(stop)
 
 
 def calling(epoch, params, objective):
     """``callback(epoch, params, objective) → stop``, on the host, in order (the run's
     callback, set by ``with_callback``)."""
-    return jax.experimental.io_callback(_host_callback, jax.ShapeDtypeStruct((), bool), epoch,
-                                        params, objective, ordered=True)
+    return jax.experimental.io_callback(
+        _host_callback, jax.ShapeDtypeStruct((), bool), epoch, params, objective, ordered=True
+    )
 
 
 class with_callback:
@@ -207,17 +251,30 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     state, value = solver.init(params)
     nan = jnp.full((s.epochs,), jnp.nan, dtype)
     status = jnp.where(epoch_limit(hyper, s) > 0, RUNNING, MAX_EPOCHS)  # 0: the start itself
-    return Loop(jnp.asarray(0), params, state, key_loop, value, status, params,
-                jnp.asarray(jnp.inf, dtype), jnp.asarray(0), History(nan, nan, nan, nan, nan, nan),
-                jnp.asarray(0), jnp.asarray(jnp.inf, dtype), jnp.asarray(jnp.nan, dtype))
+    return Loop(
+        jnp.asarray(0),
+        params,
+        state,
+        key_loop,
+        value,
+        status,
+        params,
+        jnp.asarray(jnp.inf, dtype),
+        jnp.asarray(0),
+        History(nan, nan, nan, nan, nan, nan),
+        jnp.asarray(0),
+        jnp.asarray(jnp.inf, dtype),
+        jnp.asarray(jnp.nan, dtype),
+    )
 
 
 def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return solvers.for_optimizer(s.optimizer).make(problem, hyper, s)
 
 
-def run(problem: Problem, hyper: Hyper, s: Settings, state: Optional[Loop] = None,
-        until=None) -> Loop:
+def run(
+    problem: Problem, hyper: Hyper, s: Settings, state: Optional[Loop] = None, until=None
+) -> Loop:
     """Run the epochs in a ``lax.while_loop``: from the first state, or on from ``state``.
 
     The loop stops when the status leaves ``RUNNING`` or after epoch ``until`` (default:
@@ -227,8 +284,11 @@ def run(problem: Problem, hyper: Hyper, s: Settings, state: Optional[Loop] = Non
     solver = _solver(problem, hyper, s)
     loop = _start(solver, problem, hyper, s) if state is None else state
     until = epoch_limit(hyper, s) if until is None else until
-    return jax.lax.while_loop(lambda lp: (lp.status == RUNNING) & (lp.epoch < until),
-                              lambda lp: _epoch(solver, problem, hyper, s, lp), loop)
+    return jax.lax.while_loop(
+        lambda lp: (lp.status == RUNNING) & (lp.epoch < until),
+        lambda lp: _epoch(solver, problem, hyper, s, lp),
+        loop,
+    )
 
 
 def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, until=None):
@@ -255,8 +315,9 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
         state = jax.vmap(init_one, in_axes=(problem_axes, hyper_axes))(problem, hyper)
         state = state._replace(key=state.key[0])  # the key is identical for every model
     loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))._replace(key=None)
-    body_many = jax.vmap(body_one, in_axes=(problem_axes, hyper_axes, loop_axes),
-                         out_axes=loop_axes)
+    body_many = jax.vmap(
+        body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes
+    )
     until = epoch_limit(hyper, s) if until is None else until
 
     def running(lp):
@@ -267,6 +328,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
         def pick(a, b):
             return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b)
+
         merged = jax.tree.map(pick, new._replace(key=None), lp._replace(key=None))
         return merged._replace(key=new.key)
 

@@ -8,6 +8,7 @@ For binary cross-entropy ``h = σ(1 − σ) ≥ 0``, so ``∇²J`` is PSD (conve
 squared error with a sigmoid ``h`` changes sign and the smallest eigenvalue
 can be negative (not convex).
 """
+
 from __future__ import annotations
 
 import jax
@@ -64,8 +65,9 @@ def hessian_matrix(objective, params: Params, X, T):
     else:
         Xt = add_bias(X)
         H = jnp.einsum("ni,nkl,nj->ikjl", Xt, C, Xt).reshape((d + 1) * k, (d + 1) * k)
-    reg = jnp.concatenate([jnp.full((d * k,), 2.0 * objective.penalty.l2, H.dtype),
-                           jnp.zeros((k,), H.dtype)])
+    reg = jnp.concatenate(
+        [jnp.full((d * k,), 2.0 * objective.penalty.l2, H.dtype), jnp.zeros((k,), H.dtype)]
+    )
     H = H + jnp.diag(reg)
     if not objective.fit_intercept:
         bias = jnp.arange((d + 1) * k) >= d * k
@@ -79,7 +81,7 @@ def _sparse_gram(X: SparseRows, C):
     For the explicit Hessian, whose ``d`` is small (``newton-cholesky``'s limit)."""
     n, d = X.shape
     k = C.shape[-1]
-    block = max(1, min(n, 2 ** 17 // max(d, 1)))
+    block = max(1, min(n, 2**17 // max(d, 1)))
     n_blocks = -(-n // block)
 
     def one(i, acc):

@@ -4,6 +4,7 @@
 clear error naming the argument here, and labels become the ``(N, K)`` float targets the
 losses take (``jaxlin.objective.encode_targets``), once.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
@@ -34,8 +35,17 @@ class Data(NamedTuple):
     n_rows: Optional[int] = None
 
 
-def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_classes=None,
-            dtype=jnp.float32, rows_for=None) -> Data:
+def prepare(
+    X,
+    y,
+    loss: Loss,
+    *,
+    validation_data=None,
+    sample_weight=None,
+    n_classes=None,
+    dtype=jnp.float32,
+    rows_for=None,
+) -> Data:
     """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``.
 
     ``rows_for``: optional ``N ↦ rows``: pad the training rows to that many on the host
@@ -48,10 +58,16 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
         raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
     T = host_targets(y_arr, loss, n_classes)
-    if loss.target != "real" and T.shape[1] == 1 and len(np.unique(y_arr)) < 2 \
-            and n_classes is None:  # stated classes: a chunk may show one (partial_fit)
-        raise ValueError("y: only one class present; a classifier needs at least two (pass "
-                         "n_classes when the data is one chunk of more)")
+    if (
+        loss.target != "real"
+        and T.shape[1] == 1
+        and len(np.unique(y_arr)) < 2
+        and n_classes is None
+    ):  # stated classes: a chunk may show one (partial_fit)
+        raise ValueError(
+            "y: only one class present; a classifier needs at least two (pass "
+            "n_classes when the data is one chunk of more)"
+        )
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])
@@ -59,8 +75,15 @@ def prepare(X, y, loss: Loss, *, validation_data=None, sample_weight=None, n_cla
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
     if rows_for is not None:
         Xn, T, w = pad_rows(Xn, T, w, rows_for(n))
-    return Data(put_features(Xn, dtype), put(T, dtype), None if w is None else put(w, dtype),
-                Xv, Tv, n_cls, n)
+    return Data(
+        put_features(Xn, dtype),
+        put(T, dtype),
+        None if w is None else put(w, dtype),
+        Xv,
+        Tv,
+        n_cls,
+        n,
+    )
 
 
 def put_features(X, dtype):
@@ -101,8 +124,11 @@ def pad_rows(X, T, w, rows: int):
     xp = np if isinstance(X, np.ndarray) else jnp
     zeros = lambda A: xp.zeros((rows - n,) + A.shape[1:], A.dtype)  # noqa: E731
     w = xp.ones(n, X.dtype) if w is None else w
-    return (xp.concatenate([X, zeros(X)]), xp.concatenate([T, zeros(T)]),
-            xp.concatenate([w, xp.zeros(rows - n, w.dtype)]))
+    return (
+        xp.concatenate([X, zeros(X)]),
+        xp.concatenate([T, zeros(T)]),
+        xp.concatenate([w, xp.zeros(rows - n, w.dtype)]),
+    )
 
 
 def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: int):

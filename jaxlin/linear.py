@@ -5,8 +5,10 @@ Layout: ``X`` is ``(N, d)`` with one example per row, ``W`` is ``(d, K)``,
 (``W`` as ``(K, p+1)``, ``X`` as ``(p+1, N)``); ``logits_column_layout``
 computes that form so a test can show ``Z_col == Z_row.T``.
 """
+
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import jax
@@ -23,8 +25,9 @@ class Params(NamedTuple):
     b: Any
 
 
-def init_params(key, n_features: int, n_outputs: int = 1, method: str = "zeros",
-                dtype=jnp.float32) -> Params:
+def init_params(
+    key, n_features: int, n_outputs: int = 1, method: str = "zeros", dtype=jnp.float32
+) -> Params:
     """Initial parameters: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``.
 
     Args:
@@ -64,11 +67,21 @@ def logits(params: Params, X):
       ``(N, K)``.
     """
     if X.ndim != 2 or X.shape[1] != params.W.shape[0]:
-        raise ValueError(f"X: expected shape (N, {params.W.shape[0]}) for W of shape "
-                         f"{tuple(params.W.shape)}, got {tuple(X.shape)}")
+        raise ValueError(
+            f"X: expected shape (N, {params.W.shape[0]}) for W of shape "
+            f"{tuple(params.W.shape)}, got {tuple(X.shape)}"
+        )
     if isinstance(X, SparseRows):
         return sparse.matmul(X, params.W) + params.b
     return jax.vmap(logits_one, in_axes=(None, 0))(params, X)
+
+
+def squared(X):
+    """``X ⊙ X``, entry by entry (sparse: the stored values squared, the structure kept) —
+    the matrix of a Hessian's diagonal, ``(X ⊙ X)ᵀ c``."""
+    if isinstance(X, SparseRows):
+        return dataclasses.replace(X, data=X.data * X.data)
+    return X * X
 
 
 def contract(X, D):

@@ -14,6 +14,7 @@ Kinks: ``jnp.maximum(0, m)`` has autodiff derivative ½ at ``m = 0``; our ``δ``
 ``1[m > 0]`` (0 at the kink), the same convention as ``jax.nn.relu``. Comparisons
 with autodiff are made at least 1e-6 away from a kink (``Loss.kink_distance``).
 """
+
 from __future__ import annotations
 
 from typing import Callable, NamedTuple, Optional
@@ -83,19 +84,23 @@ class Loss(_LossFields):
             raise TypeError(f"Loss: name must be a non-empty string, got {name!r}")
         for field, f in (("value", value), ("delta", delta)):
             if not callable(f):
-                raise TypeError(f"Loss {name!r}: {field} must be a function (z, y) -> ..., "
-                                f"got {type(f).__name__}")
+                raise TypeError(
+                    f"Loss {name!r}: {field} must be a function (z, y) -> ..., "
+                    f"got {type(f).__name__}"
+                )
         if target not in TARGETS:
-            raise ValueError(f"Loss {name!r}: target must be one of {', '.join(TARGETS)}, "
-                             f"got {target!r}")
+            raise ValueError(
+                f"Loss {name!r}: target must be one of {', '.join(TARGETS)}, got {target!r}"
+            )
         self = super().__new__(cls, name, value, delta, target, *args, **kwargs)
         for field in ("surrogate", "kink_distance", "curvature", "curvature_product"):
             f = getattr(self, field)
             if f is not None and not callable(f):
                 raise TypeError(f"Loss {name!r}: {field} must be a function or None")
         if not isinstance(self.min_classes, int) or self.min_classes < 1:
-            raise ValueError(f"Loss {name!r}: min_classes must be a positive integer, "
-                             f"got {self.min_classes!r}")
+            raise ValueError(
+                f"Loss {name!r}: min_classes must be a positive integer, got {self.min_classes!r}"
+            )
         return self
 
     def __repr__(self):
@@ -116,11 +121,13 @@ class Loss(_LossFields):
             return self.curvature_product(z, y, u)
         if self.curvature is not None:
             return self.curvature(z, y) * u
-        raise ValueError(f"loss: {self.name!r} states no second derivative (curvature or "
-                         "curvature_product)")
+        raise ValueError(
+            f"loss: {self.name!r} states no second derivative (curvature or curvature_product)"
+        )
 
 
 # --- a. squared error, identity activation (linear regression / ADALINE) ---------------
+
 
 def squared_error(z, y):
     """``L = Σ_k (y_k − z_k)²``.
@@ -142,6 +149,7 @@ def curvature_squared_error(z, y):
 
 
 # --- b. squared error, step activation (the classic perceptron rule) ------------------
+
 
 def squared_error_step(z, y):
     """``L = Σ_k (y_k − step(z_k))²`` with ``step(z) = 1[z > 0]``."""
@@ -168,6 +176,7 @@ def _kink_step(z, y):
 
 
 # --- c. squared error, sigmoid activation (not convex) ----------------------------------
+
 
 def squared_error_sigmoid(z, y):
     """``L = Σ_k (y_k − σ(z_k))²``."""
@@ -206,6 +215,7 @@ def curvature_squared_error_sigmoid(z, y):
 
 # --- d/f. binary cross-entropy = negative log-likelihood (one-vs-all: summed over k) -----
 
+
 def binary_cross_entropy(z, y):
     """``L = −Σ_k [y_k ln σ(z_k) + (1 − y_k) ln(1 − σ(z_k))]`` = ``Σ_k softplus(z_k) − y_k z_k``.
 
@@ -240,6 +250,7 @@ def curvature_binary_cross_entropy(z, y):
 
 # --- e. log-likelihood (maximised: the ascent form of d) --------------------------------
 
+
 def log_likelihood(z, y):
     """``LL = Σ_k [y_k ln σ(z_k) + (1 − y_k) ln(1 − σ(z_k))]`` = ``−binary_cross_entropy``."""
     return -binary_cross_entropy(z, y)
@@ -251,11 +262,13 @@ def curvature_log_likelihood(z, y):
 
 
 def delta_log_likelihood(z, y):
-    """``∂LL/∂z = y − σ(z)`` (the classic ascent rule ``θ += η xᵀ(y − ŷ)``), without cancellation."""
+    """``∂LL/∂z = y − σ(z)`` (the classic ascent rule ``θ += η xᵀ(y − ŷ)``), without
+    cancellation."""
     return _residual(z, y)
 
 
 # --- g. softmax cross-entropy --------------------------------------------------------
+
 
 def softmax_cross_entropy(z, y):
     """``L = −Σ_k y_k ln softmax(z)_k`` = ``logsumexp(z) − Σ_k y_k z_k`` (``Σ_k y_k = 1``).
@@ -304,6 +317,7 @@ def delta_softmax_cross_entropy(z, y):
 
 # --- h/i/j. Weston–Watkins multi-class hinge -----------------------------
 
+
 def _ww_margins(z, y, margin):
     """``m_j = z_j − z_y + Δ`` for ``j ≠ y``; the true class is masked with ``−inf``."""
     z_true = jnp.sum(y * z)
@@ -332,6 +346,7 @@ def delta_multiclass_hinge(z, y, margin=1.0):
 def _kink_ww(margin):
     def dist(z, y):
         return jnp.min(jnp.abs(_ww_margins(z, y, margin)))
+
     return dist
 
 
@@ -357,6 +372,7 @@ def delta_multiclass_squared_hinge(z, y, margin=1.0):
 
 
 # --- binary hinge and Crammer–Singer --------------------------------------------------
+
 
 def hinge(z, y):
     """Binary hinge ``L = Σ_k max(0, 1 − s_k z_k)`` with ``s = 2y − 1 ∈ {−1, +1}``.
@@ -390,7 +406,8 @@ def delta_perceptron_criterion(z, y):
 
 
 def squared_hinge(z, y):
-    """Binary squared hinge ``L = Σ_k max(0, 1 − s_k z_k)²``, ``s = 2y − 1`` (``LinearSVC``'s default)."""
+    """Binary squared hinge ``L = Σ_k max(0, 1 − s_k z_k)²``, ``s = 2y − 1``
+    (``LinearSVC``'s default)."""
     s = 2.0 * y - 1.0
     return jnp.sum(jnp.maximum(1.0 - s * z, 0.0) ** 2)
 
@@ -430,67 +447,182 @@ def _kink_cs(z, y, margin=1.0):
     return jnp.minimum(jnp.abs(margin + top2[0] - jnp.sum(y * z)), top2[0] - top2[1])
 
 
-_BCE = dict(value=binary_cross_entropy, delta=delta_binary_cross_entropy,
-            formula="−[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z",
-            delta_formula="σ(z) − y", convex=True, curvature=curvature_binary_cross_entropy)
+_BCE = dict(
+    value=binary_cross_entropy,
+    delta=delta_binary_cross_entropy,
+    formula="−[y ln σ(z) + (1−y) ln(1−σ(z))] = softplus(z) − y z",
+    delta_formula="σ(z) − y",
+    convex=True,
+    curvature=curvature_binary_cross_entropy,
+)
 
 LOSSES: dict[str, Loss] = {
     loss.name: loss
     for loss in [
-        Loss("squared_error", squared_error, delta_squared_error, "real",
-             "(y − z)²", "−2 (y − z)", convex=True,
-             curvature=curvature_squared_error, spec="a",
-             docs="losses.md#squared-error"),
-        Loss("squared_error_step", squared_error_step, delta_squared_error_step, "binary",
-             "(y − step(z))²", "−2 (y − step(z))  [straight-through]", convex=False,
-             surrogate=_squared_error_step_surrogate, kink_distance=_kink_step, spec="b",
-             docs="corrections.md#step-activation"),
-        Loss("squared_error_sigmoid", squared_error_sigmoid, delta_squared_error_sigmoid,
-             "binary", "(y − σ(z))²", "−2 σ(z)(1−σ(z)) (y − σ(z))", convex=False,
-             curvature=curvature_squared_error_sigmoid, spec="c",
-             docs="losses.md#squared-error-through-a-sigmoid"),
-        Loss("binary_cross_entropy", target="binary", spec="d", **_BCE,
-             docs="losses.md#binary-cross-entropy"),
-        Loss("log_likelihood", log_likelihood, delta_log_likelihood, "binary",
-             "y ln σ(z) + (1−y) ln(1−σ(z))  [maximised]", "y − σ(z)", convex=True,
-             maximise=True, spec="e", curvature=curvature_log_likelihood,
-             docs="losses.md#log-likelihood"),
-        Loss("one_vs_rest_logistic", target="onehot", min_classes=2, spec="f", **_BCE,
-             docs="losses.md#binary-cross-entropy"),
-        Loss("softmax_cross_entropy", softmax_cross_entropy, delta_softmax_cross_entropy,
-             "onehot", "logsumexp(z − z_y)", "softmax(z) − y", convex=True,
-             min_classes=2, spec="g",
-             curvature_product=curvature_product_softmax_cross_entropy,
-             docs="losses.md#softmax-cross-entropy"),
-        Loss("multiclass_hinge", multiclass_hinge, delta_multiclass_hinge, "onehot",
-             "Σ_{j≠y} max(0, z_j − z_y + 1)  [Weston–Watkins]",
-             "δ_j = 1[z_j − z_y + 1 > 0], δ_y = −Σ_{j≠y} δ_j", convex=True, min_classes=2,
-             kink_distance=_kink_ww(1.0), spec="h",
-             docs="losses.md#hinge-losses"),
-        Loss("multiclass_perceptron", multiclass_perceptron, delta_multiclass_perceptron,
-             "onehot", "Σ_{j≠y} max(0, z_j − z_y)", "δ_j = 1[z_j − z_y > 0], δ_y = −Σ_{j≠y} δ_j",
-             convex=True, min_classes=2, kink_distance=_kink_ww(0.0), spec="i",
-             docs="losses.md#hinge-losses"),
-        Loss("multiclass_squared_hinge", multiclass_squared_hinge,
-             delta_multiclass_squared_hinge, "onehot", "Σ_{j≠y} max(0, z_j − z_y + 1)²",
-             "δ_j = 2 max(0, z_j − z_y + 1), δ_y = −Σ_{j≠y} δ_j", convex=True,
-             min_classes=2, spec="j",
-             docs="losses.md#hinge-losses"),
-        Loss("hinge", hinge, delta_hinge, "binary", "max(0, 1 − s z), s = 2y − 1",
-             "−s 1[1 − s z > 0]", convex=True, kink_distance=_kink_hinge, spec="binary hinge",
-             docs="losses.md#hinge-losses"),
-        Loss("perceptron_criterion", perceptron_criterion, delta_perceptron_criterion,
-             "binary", "max(0, −s z), s = 2y − 1", "−s 1[s z ≤ 0]", convex=True,
-             kink_distance=_kink_step, spec="perceptron criterion",
-             docs="losses.md#hinge-losses"),
-        Loss("squared_hinge", squared_hinge, delta_squared_hinge, "binary",
-             "max(0, 1 − s z)², s = 2y − 1", "−2 s max(0, 1 − s z)", convex=True,
-             spec="binary squared hinge",
-             docs="losses.md#hinge-losses"),
-        Loss("crammer_singer_hinge", crammer_singer_hinge, delta_crammer_singer_hinge,
-             "onehot", "max(0, 1 + max_{j≠y} z_j − z_y)", "e_{j*} − e_y if active",
-             convex=True, min_classes=2, kink_distance=_kink_cs, spec="Crammer–Singer",
-             docs="losses.md#hinge-losses"),
+        Loss(
+            "squared_error",
+            squared_error,
+            delta_squared_error,
+            "real",
+            "(y − z)²",
+            "−2 (y − z)",
+            convex=True,
+            curvature=curvature_squared_error,
+            spec="a",
+            docs="losses.md#squared-error",
+        ),
+        Loss(
+            "squared_error_step",
+            squared_error_step,
+            delta_squared_error_step,
+            "binary",
+            "(y − step(z))²",
+            "−2 (y − step(z))  [straight-through]",
+            convex=False,
+            surrogate=_squared_error_step_surrogate,
+            kink_distance=_kink_step,
+            spec="b",
+            docs="corrections.md#step-activation",
+        ),
+        Loss(
+            "squared_error_sigmoid",
+            squared_error_sigmoid,
+            delta_squared_error_sigmoid,
+            "binary",
+            "(y − σ(z))²",
+            "−2 σ(z)(1−σ(z)) (y − σ(z))",
+            convex=False,
+            curvature=curvature_squared_error_sigmoid,
+            spec="c",
+            docs="losses.md#squared-error-through-a-sigmoid",
+        ),
+        Loss(
+            "binary_cross_entropy",
+            target="binary",
+            spec="d",
+            **_BCE,
+            docs="losses.md#binary-cross-entropy",
+        ),
+        Loss(
+            "log_likelihood",
+            log_likelihood,
+            delta_log_likelihood,
+            "binary",
+            "y ln σ(z) + (1−y) ln(1−σ(z))  [maximised]",
+            "y − σ(z)",
+            convex=True,
+            maximise=True,
+            spec="e",
+            curvature=curvature_log_likelihood,
+            docs="losses.md#log-likelihood",
+        ),
+        Loss(
+            "one_vs_rest_logistic",
+            target="onehot",
+            min_classes=2,
+            spec="f",
+            **_BCE,
+            docs="losses.md#binary-cross-entropy",
+        ),
+        Loss(
+            "softmax_cross_entropy",
+            softmax_cross_entropy,
+            delta_softmax_cross_entropy,
+            "onehot",
+            "logsumexp(z − z_y)",
+            "softmax(z) − y",
+            convex=True,
+            min_classes=2,
+            spec="g",
+            curvature_product=curvature_product_softmax_cross_entropy,
+            docs="losses.md#softmax-cross-entropy",
+        ),
+        Loss(
+            "multiclass_hinge",
+            multiclass_hinge,
+            delta_multiclass_hinge,
+            "onehot",
+            "Σ_{j≠y} max(0, z_j − z_y + 1)  [Weston–Watkins]",
+            "δ_j = 1[z_j − z_y + 1 > 0], δ_y = −Σ_{j≠y} δ_j",
+            convex=True,
+            min_classes=2,
+            kink_distance=_kink_ww(1.0),
+            spec="h",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "multiclass_perceptron",
+            multiclass_perceptron,
+            delta_multiclass_perceptron,
+            "onehot",
+            "Σ_{j≠y} max(0, z_j − z_y)",
+            "δ_j = 1[z_j − z_y > 0], δ_y = −Σ_{j≠y} δ_j",
+            convex=True,
+            min_classes=2,
+            kink_distance=_kink_ww(0.0),
+            spec="i",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "multiclass_squared_hinge",
+            multiclass_squared_hinge,
+            delta_multiclass_squared_hinge,
+            "onehot",
+            "Σ_{j≠y} max(0, z_j − z_y + 1)²",
+            "δ_j = 2 max(0, z_j − z_y + 1), δ_y = −Σ_{j≠y} δ_j",
+            convex=True,
+            min_classes=2,
+            spec="j",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "hinge",
+            hinge,
+            delta_hinge,
+            "binary",
+            "max(0, 1 − s z), s = 2y − 1",
+            "−s 1[1 − s z > 0]",
+            convex=True,
+            kink_distance=_kink_hinge,
+            spec="binary hinge",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "perceptron_criterion",
+            perceptron_criterion,
+            delta_perceptron_criterion,
+            "binary",
+            "max(0, −s z), s = 2y − 1",
+            "−s 1[s z ≤ 0]",
+            convex=True,
+            kink_distance=_kink_step,
+            spec="perceptron criterion",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "squared_hinge",
+            squared_hinge,
+            delta_squared_hinge,
+            "binary",
+            "max(0, 1 − s z)², s = 2y − 1",
+            "−2 s max(0, 1 − s z)",
+            convex=True,
+            spec="binary squared hinge",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "crammer_singer_hinge",
+            crammer_singer_hinge,
+            delta_crammer_singer_hinge,
+            "onehot",
+            "max(0, 1 + max_{j≠y} z_j − z_y)",
+            "e_{j*} − e_y if active",
+            convex=True,
+            min_classes=2,
+            kink_distance=_kink_cs,
+            spec="Crammer–Singer",
+            docs="losses.md#hinge-losses",
+        ),
     ]
 }
 
@@ -515,8 +647,7 @@ def load_loss(spec: str) -> Loss:
                 raise ImportError(f"no file {module_name!r}")
             name = "_jaxlin_user_" + os.path.splitext(os.path.basename(module_name))[0]
             module = sys.modules.get(name)
-            if module is None or getattr(module, "__file__", None) != os.path.abspath(
-                    module_name):
+            if module is None or getattr(module, "__file__", None) != os.path.abspath(module_name):
                 unit = importlib.util.spec_from_file_location(name, os.path.abspath(module_name))
                 if unit is None or unit.loader is None:
                     raise ImportError(f"cannot load {module_name!r} as a Python module")
@@ -528,14 +659,22 @@ def load_loss(spec: str) -> Loss:
                 sys.path.append(os.getcwd())
             module = importlib.import_module(module_name)
     except ImportError as e:
-        raise ValueError(f"loss: cannot import {module_name!r} from {spec!r}: {e}") from None
+        where = (
+            ""
+            if module_name.endswith(".py")
+            else f"; run from the folder that holds {module_name.replace('.', '/')}.py, or add "
+            "that folder to PYTHONPATH (a model trained with this loss needs it to load)"
+        )
+        raise ValueError(f"loss: cannot import {module_name!r} from {spec!r}: {e}{where}") from None
     try:
         loss = getattr(module, attr)
     except AttributeError:
         raise ValueError(f"loss: module {module_name!r} has no attribute {attr!r}") from None
     if not isinstance(loss, Loss):
-        raise ValueError(f"loss: {spec!r} is a {type(loss).__name__}, not a jaxlin.Loss; build "
-                         f"one with jaxlin.Loss(name=, value=, delta=, target=)")
+        raise ValueError(
+            f"loss: {spec!r} is a {type(loss).__name__}, not a jaxlin.Loss; build "
+            f"one with jaxlin.Loss(name=, value=, delta=, target=)"
+        )
     return loss
 
 

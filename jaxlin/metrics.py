@@ -9,6 +9,7 @@ Zero denominators: precision, recall, F1 and FPR are **0** when their denominato
 raised inside ``jit``). The ROC curve and AUC are **NaN** when the labels hold only one
 class (scikit-learn: NaN with a warning).
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -21,8 +22,9 @@ import numpy as np
 
 def _xp(*arrays):
     """NumPy when every array is a host array, else ``jax.numpy``."""
-    return np if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays
-                     if a is not None) else jnp
+    return (
+        np if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays if a is not None) else jnp
+    )
 
 
 def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
@@ -30,24 +32,31 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     shares: ``y_true`` is a non-empty ``(N,)`` array, ``other`` has ``other_ndim`` axes and
     ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
     ``jit`` too; a bad argument is named in a ``ValueError``."""
+
     def array(a):
         return a if isinstance(a, (np.ndarray, np.generic, jax.Array)) else np.asarray(a)
 
     y_true = array(y_true)
     if y_true.ndim != 1 or y_true.shape[0] == 0:
-        raise ValueError(f"y_true: expected a non-empty 1-D array of labels (N,), "
-                         f"got shape {y_true.shape}")
+        raise ValueError(
+            f"y_true: expected a non-empty 1-D array of labels (N,), got shape {y_true.shape}"
+        )
     arrays = [("y_true", y_true)]
     if other is not None:
         other = array(other)
         if other.ndim != other_ndim or other.shape[0] != y_true.shape[0]:
             want = "(N,)" if other_ndim == 1 else "(N, C)"
-            raise ValueError(f"{other_name}: expected shape {want} with N = {y_true.shape[0]} "
-                             f"(the rows of y_true), got {other.shape}")
+            raise ValueError(
+                f"{other_name}: expected shape {want} with N = {y_true.shape[0]} "
+                f"(the rows of y_true), got {other.shape}"
+            )
         arrays.append((other_name, other))
     for name, a in arrays:
-        if isinstance(a, (np.ndarray, np.generic)) and a.dtype.kind == "f" \
-                and not np.all(np.isfinite(a)):
+        if (
+            isinstance(a, (np.ndarray, np.generic))
+            and a.dtype.kind == "f"
+            and not np.all(np.isfinite(a))
+        ):
             raise ValueError(f"{name}: contains NaN or infinite values")
     return y_true, other
 
@@ -124,7 +133,7 @@ def confusion_matrix(y_true, y_pred, n_classes: int):
     if _xp(y_true, y_pred) is np:  # labels outside 0..C−1 are dropped, as JAX's scatter does
         ok = (y_true >= 0) & (y_true < n_classes) & (y_pred >= 0) & (y_pred < n_classes)
         cells = (y_true * n_classes + y_pred)[ok]
-        return _counts(cells, n_classes ** 2).reshape(n_classes, n_classes).astype(np.int32)
+        return _counts(cells, n_classes**2).reshape(n_classes, n_classes).astype(np.int32)
     return jnp.zeros((n_classes, n_classes), jnp.int32).at[y_true, y_pred].add(1)
 
 
@@ -194,8 +203,7 @@ def roc_curve(y_true, scores) -> RocCurve:
     tps, fps = xp.cumsum(y), xp.cumsum(1.0 - y)
     last_of_tie = xp.concatenate([s[1:] != s[:-1], xp.array([True])])
     end = xp.where(last_of_tie, xp.arange(n), n)
-    end = np.minimum.accumulate(end[::-1])[::-1] if xp is np else \
-        jax.lax.cummin(end, reverse=True)
+    end = np.minimum.accumulate(end[::-1])[::-1] if xp is np else jax.lax.cummin(end, reverse=True)
     tps, fps = tps[end], fps[end]
     pos, neg = tps[-1], fps[-1]
     zero, nan = xp.zeros(1, xp.float32), xp.float32(xp.nan)
@@ -241,8 +249,12 @@ def _summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
     }
     if n_classes == 2:
         out.update(binary_counts(y_true, y_pred)._asdict())
-        out.update(precision=precision(y_true, y_pred), recall=recall(y_true, y_pred),
-                   f1=f1(y_true, y_pred), fpr=false_positive_rate(y_true, y_pred))
+        out.update(
+            precision=precision(y_true, y_pred),
+            recall=recall(y_true, y_pred),
+            f1=f1(y_true, y_pred),
+            fpr=false_positive_rate(y_true, y_pred),
+        )
     if scores is not None:
         r = roc_curve(y_true, scores)
         out.update(roc_auc=auc(r.fpr, r.tpr), roc_fpr=r.fpr, roc_tpr=r.tpr)

@@ -3,6 +3,7 @@
 Saving is atomic (``jaxlin.atomic``): a crash never leaves a half-written model, nor a
 temporary file, behind; the file gets the usual permissions (``0644`` under umask ``022``).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,18 @@ from jaxlin.models import TrainedModel
 
 FORMAT = "jaxlin-model"
 VERSION = 2  # 2: the CSV encoding (one-hot categories, fill values) is saved too
-_KEYS = ("format", "version", "kind", "loss", "W", "b", "mean", "scale", "feature_names",
-         "class_names")
+_KEYS = (
+    "format",
+    "version",
+    "kind",
+    "loss",
+    "W",
+    "b",
+    "mean",
+    "scale",
+    "feature_names",
+    "class_names",
+)
 
 
 def save(model: TrainedModel, path) -> str:
@@ -26,11 +37,18 @@ def save(model: TrainedModel, path) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: no such folder: {folder}")
-    arrays: dict[str, Any] = dict(format=np.array(FORMAT), version=np.array(VERSION), kind=np.array(model.kind),
-                  loss=np.array(model.loss), W=np.asarray(model.W), b=np.asarray(model.b),
-                  mean=np.asarray(model.mean), scale=np.asarray(model.scale),
-                  feature_names=np.array(model.feature_names, dtype=str),
-                  class_names=np.array(model.class_names, dtype=str))
+    arrays: dict[str, Any] = dict(
+        format=np.array(FORMAT),
+        version=np.array(VERSION),
+        kind=np.array(model.kind),
+        loss=np.array(model.loss),
+        W=np.asarray(model.W),
+        b=np.asarray(model.b),
+        mean=np.asarray(model.mean),
+        scale=np.asarray(model.scale),
+        feature_names=np.array(model.feature_names, dtype=str),
+        class_names=np.array(model.class_names, dtype=str),
+    )
     if model.encoding is not None:
         arrays["encoding"] = np.array(model.encoding)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -44,8 +62,9 @@ def load(path) -> TrainedModel:
     if not os.path.exists(path):
         raise FileNotFoundError(f"model: no such file: {path}")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"model: {path} is not a jaxlin model file (not an .npz archive; "
-                         "truncated or foreign)")
+        raise ValueError(
+            f"model: {path} is not a jaxlin model file (not an .npz archive; truncated or foreign)"
+        )
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in _KEYS if k not in z.files]
@@ -54,8 +73,9 @@ def load(path) -> TrainedModel:
             d = {k: z[k] for k in _KEYS}
             encoding = str(z["encoding"]) if "encoding" in z.files else None
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise ValueError(f"model: {path} is not a readable jaxlin model file "
-                         f"(truncated or foreign: {exc})") from None
+        raise ValueError(
+            f"model: {path} is not a readable jaxlin model file (truncated or foreign: {exc})"
+        ) from None
     except ValueError as exc:
         if str(exc).startswith("model:"):
             raise
@@ -63,12 +83,27 @@ def load(path) -> TrainedModel:
     if str(d["format"]) != FORMAT:
         raise ValueError(f"model: {path} is not a jaxlin model (format {str(d['format'])!r})")
     if int(d["version"]) > VERSION:
-        raise ValueError(f"model: {path} has format version {int(d['version'])}; this jaxlin "
-                         f"reads up to {VERSION}")
+        raise ValueError(
+            f"model: {path} has format version {int(d['version'])}; this jaxlin "
+            f"reads up to {VERSION}"
+        )
     W, b = d["W"].astype(np.float64), d["b"].astype(np.float64)
-    if W.ndim != 2 or b.shape != (W.shape[1],) or d["mean"].shape != (W.shape[0],) \
-            or d["scale"].shape != (W.shape[0],) or len(d["feature_names"]) != W.shape[0]:
+    if (
+        W.ndim != 2
+        or b.shape != (W.shape[1],)
+        or d["mean"].shape != (W.shape[0],)
+        or d["scale"].shape != (W.shape[0],)
+        or len(d["feature_names"]) != W.shape[0]
+    ):
         raise ValueError(f"model: {path} has inconsistent shapes (W {W.shape}, b {b.shape})")
-    return TrainedModel(str(d["kind"]), str(d["loss"]), W, b, d["mean"].astype(np.float64),
-                        d["scale"].astype(np.float64), d["feature_names"].tolist(),
-                        d["class_names"].tolist(), encoding)
+    return TrainedModel(
+        str(d["kind"]),
+        str(d["loss"]),
+        W,
+        b,
+        d["mean"].astype(np.float64),
+        d["scale"].astype(np.float64),
+        d["feature_names"].tolist(),
+        d["class_names"].tolist(),
+        encoding,
+    )

@@ -5,6 +5,7 @@ labels, and its default solver. ``TrainedModel`` is everything needed to use a
 fitted model on raw features: its parameters, the standardisation statistics of its
 training data, the feature and class names.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple, Optional
@@ -30,28 +31,63 @@ class ModelSpec(NamedTuple):
 
 
 MODELS = {
-    m.name: m for m in [
-        ModelSpec("linear", "squared_error", "squared_error", SMOOTH,
-                  "least squares on 0/1 (one-hot) targets, decide at 0.5 (argmax)"),
-        ModelSpec("perceptron", "squared_error_step", "multiclass_perceptron",
-                  PERCEPTRON.name,
-                  "Rosenblatt's perceptron (multi-class: the perceptron loss by SGD)",
-                  penalised=False, multiclass_options=dict(
-                      optimizer=SGD.name, batch_size=1, learning_rate=1.0)),
-        ModelSpec("logistic", "binary_cross_entropy", None, SMOOTH,
-                  "logistic regression (binary cross-entropy)"),
-        ModelSpec("softmax", "softmax_cross_entropy", "softmax_cross_entropy", SMOOTH,
-                  "softmax (multinomial logistic) regression"),
-        # K binary logistic models; their objectives decouple, so the sum (the one-vs-rest sum) trained as
-        # one program has the same minimiser as K separate fits (jaxlin.fit(one_vs_rest=True)
-        # trains them as K vmapped runs, each with its own stopping).
-        ModelSpec("ovr", "binary_cross_entropy", "one_vs_rest_logistic", SMOOTH,
-                  "one-vs-rest logistic regression: K sigmoids, Σ_k BCE"),
-        ModelSpec("svm", "hinge", "multiclass_hinge", SGD.name,
-                  "linear SVM: hinge (multi-class: Weston–Watkins)"),
-        ModelSpec("squared-hinge", "multiclass_squared_hinge", "multiclass_squared_hinge",
-                  SMOOTH,
-                  "linear SVM with the squared hinge (Weston–Watkins)"),
+    m.name: m
+    for m in [
+        ModelSpec(
+            "linear",
+            "squared_error",
+            "squared_error",
+            SMOOTH,
+            "least squares on 0/1 (one-hot) targets, decide at 0.5 (argmax)",
+        ),
+        ModelSpec(
+            "perceptron",
+            "squared_error_step",
+            "multiclass_perceptron",
+            PERCEPTRON.name,
+            "Rosenblatt's perceptron (multi-class: the perceptron loss by SGD)",
+            penalised=False,
+            multiclass_options=dict(optimizer=SGD.name, batch_size=1, learning_rate=1.0),
+        ),
+        ModelSpec(
+            "logistic",
+            "binary_cross_entropy",
+            None,
+            SMOOTH,
+            "logistic regression (binary cross-entropy)",
+        ),
+        ModelSpec(
+            "softmax",
+            "softmax_cross_entropy",
+            "softmax_cross_entropy",
+            SMOOTH,
+            "softmax (multinomial logistic) regression",
+        ),
+        # K binary logistic models; their objectives decouple, so the sum (the one-vs-rest
+        # sum) trained as one program has the same minimiser as K separate fits
+        # (jaxlin.fit(one_vs_rest=True) trains them as K vmapped runs, each with its own
+        # stopping).
+        ModelSpec(
+            "ovr",
+            "binary_cross_entropy",
+            "one_vs_rest_logistic",
+            SMOOTH,
+            "one-vs-rest logistic regression: K sigmoids, Σ_k BCE",
+        ),
+        ModelSpec(
+            "svm",
+            "hinge",
+            "multiclass_hinge",
+            SGD.name,
+            "linear SVM: hinge (multi-class: Weston–Watkins)",
+        ),
+        ModelSpec(
+            "squared-hinge",
+            "multiclass_squared_hinge",
+            "multiclass_squared_hinge",
+            SMOOTH,
+            "linear SVM with the squared hinge (Weston–Watkins)",
+        ),
     ]
 }
 
@@ -61,8 +97,10 @@ def loss_for(spec: ModelSpec, n_classes: int) -> str:
     if n_classes <= 2:
         return spec.binary_loss
     if spec.multiclass_loss is None:
-        raise ValueError(f"model: {spec.name!r} is a binary model but the labels have "
-                         f"{n_classes} classes; use softmax, ovr or svm")
+        raise ValueError(
+            f"model: {spec.name!r} is a binary model but the labels have "
+            f"{n_classes} classes; use softmax, ovr or svm"
+        )
     return spec.multiclass_loss
 
 
@@ -88,8 +126,10 @@ class TrainedModel(NamedTuple):
 
         X = sparse.as_csr(X) if sparse.is_sparse(X) else np.asarray(X, np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise ValueError(f"X: the model expects {self.n_features} features, got "
-                             f"{X.shape[1] if X.ndim == 2 else X.shape}")
+            raise ValueError(
+                f"X: the model expects {self.n_features} features, got "
+                f"{X.shape[1] if X.ndim == 2 else X.shape}"
+            )
         return X
 
     def standardized(self, X):

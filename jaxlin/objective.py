@@ -18,6 +18,7 @@ back into the loss's own direction for the history.
 The free functions ``objective``, ``value_and_grad`` and ``grad`` are the same
 record seen in the loss's own direction, for users and tests.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,6 +32,7 @@ import numpy as np
 from jaxlin import backend, penalties
 from jaxlin.backend import put
 from jaxlin.linear import Params, contract, logits
+from jaxlin.linear import squared as linear_squared
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
 from jaxlin.sparse import SparseRows
@@ -51,12 +53,14 @@ def _check_shapes(params: Params, X, T):
     if X.ndim != 2 or T.ndim != 2 or params.W.ndim != 2 or params.b.ndim != 1:
         raise ValueError(
             f"objective: expected X (N, d), targets (N, K), W (d, K), b (K,); got X "
-            f"{X.shape}, targets {T.shape}, W {params.W.shape}, b {params.b.shape}")
+            f"{X.shape}, targets {T.shape}, W {params.W.shape}, b {params.b.shape}"
+        )
     (n, d), (n_t, k) = X.shape, T.shape
     if params.W.shape != (d, k) or params.b.shape != (k,) or n_t != n:
         raise ValueError(
             f"objective: shapes do not agree: X {X.shape} (N, d), targets {T.shape} (N, K), "
-            f"W {params.W.shape} (d, K), b {params.b.shape} (K,)")
+            f"W {params.W.shape} (d, K), b {params.b.shape} (K,)"
+        )
 
 
 # The one-pass blocked gradient pays once X no longer sits in the CPU's caches. Measured on
@@ -71,8 +75,11 @@ def block_rows(X, n_outputs: int):
     Row blocks are a CPU cache optimisation; on GPU and TPU (``jaxlin.backend.cpu_tricks``)
     the plain fused form is used at every size, so the device keeps its parallelism.
     """
-    if isinstance(X, SparseRows) or X.size * X.dtype.itemsize < MIN_BLOCKED_BYTES \
-            or not backend.cpu_tricks():
+    if (
+        isinstance(X, SparseRows)
+        or X.size * X.dtype.itemsize < MIN_BLOCKED_BYTES
+        or not backend.cpu_tricks()
+    ):
         return None
     target = BLOCK_BYTES[1] if n_outputs == 1 else BLOCK_BYTES["many"]
     rows = max(256, target // (X.shape[1] * X.dtype.itemsize))
@@ -102,22 +109,30 @@ def _blocked_sums(params: Params, X, T, loss: Loss, w, block: int):
     n_full = n // block
 
     def body(i, acc):
-        part = _sums(params, _rows(X, i * block, block), _rows(T, i * block, block), loss,
-                     _rows(w, i * block, block))
+        part = _sums(
+            params,
+            _rows(X, i * block, block),
+            _rows(T, i * block, block),
+            loss,
+            _rows(w, i * block, block),
+        )
         return jax.tree.map(jnp.add, acc, part)
 
     zero = (jnp.zeros((), X.dtype), jnp.zeros((d, k), X.dtype), jnp.zeros((k,), X.dtype))
     acc = jax.lax.fori_loop(0, n_full, body, zero)
     if n % block:
         tail = slice(n_full * block, n)
-        acc = jax.tree.map(jnp.add, acc, _sums(params, X[tail], T[tail], loss,
-                                               None if w is None else w[tail]))
+        acc = jax.tree.map(
+            jnp.add, acc, _sums(params, X[tail], T[tail], loss, None if w is None else w[tail])
+        )
     return acc
 
 
-@partial(jax.tree_util.register_dataclass,
-         data_fields=("penalty", "sample_weight", "normalizer"),
-         meta_fields=("loss", "fit_intercept", "has_l1"))
+@partial(
+    jax.tree_util.register_dataclass,
+    data_fields=("penalty", "sample_weight", "normalizer"),
+    meta_fields=("loss", "fit_intercept", "has_l1"),
+)
 @dataclasses.dataclass(frozen=True)
 class Objective:
     """``m(W, b) = s · Σ_i w_i L_i / Σ_i w_i + R(W)``: what every solver minimises.
@@ -149,8 +164,9 @@ class Objective:
     has_l1: bool = False
 
     @classmethod
-    def build(cls, loss, penalty: Penalty = Penalty(), sample_weight=None,
-              fit_intercept: bool = True) -> "Objective":
+    def build(
+        cls, loss, penalty: Penalty = Penalty(), sample_weight=None, fit_intercept: bool = True
+    ) -> "Objective":
         """The record, from a loss (or its name) and the rest; decides ``has_l1`` once."""
         has_l1 = bool(np.any(np.asarray(jax.device_get(penalty.l1)) != 0))
         return cls(get_loss(loss), penalty, sample_weight, None, bool(fit_intercept), has_l1)
@@ -204,8 +220,7 @@ class Objective:
             L, D = L * w, D * w[:, None]
         total, s = self._total(X), self.sign
         D = s * D / total
-        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(
-            b=jnp.sum(D, axis=0))).b
+        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(b=jnp.sum(D, axis=0))).b
 
     def penalty_steps(self, W, steps, step_size):
         """``W`` after ``steps`` proximal-gradient steps of the penalty alone (no data):
@@ -251,9 +266,44 @@ class Objective:
         if self.sample_weight is not None:
             CU = CU * self.sample_weight.astype(X.dtype)[:, None]
         total, s = self._total(X), self.sign
-        h = Params(s * contract(X, CU) / total + 2.0 * self.penalty.l2 * v.W,
-                   s * jnp.sum(CU, axis=0) / total)
+        h = Params(
+            s * contract(X, CU) / total + 2.0 * self.penalty.l2 * v.W,
+            s * jnp.sum(CU, axis=0) / total,
+        )
         return self.mask_bias(h)
+
+    def hessian_diagonal(self, params: Params, X, T, X2=None) -> Params:
+        """The diagonal of the smooth part's Hessian ``∇²m`` at ``params``:
+
+            diag_W = s (X ⊙ X)ᵀ (w ⊙ c) / Σw + 2 l2,   diag_b = s Σ_i w_i c_i / Σw
+
+        with ``c_i`` the diagonal of example ``i``'s ``∂²L/∂z²`` (``K`` products with the
+        unit vectors: ``h`` for an element-wise loss, ``p ⊙ (1 − p)`` for the softmax). One
+        pass over ``X ⊙ X`` (``X2``: ``jaxlin.linear.squared(X)``, made here if not given).
+        """
+        _check_shapes(params, X, T)
+        return self._diagonal_at(logits(params, X), linear_squared(X) if X2 is None else X2, T)
+
+    def newton_system(self, params: Params, X, T, X2=None):
+        """``(v ↦ (∇²m) v, diag ∇²m)`` at ``params``, the scores computed once for both
+        (``hessian_operator``, ``hessian_diagonal``); no diagonal when ``X2`` is ``None``."""
+        _check_shapes(params, X, T)
+        Z = logits(params, X)
+        diag = None if X2 is None else self._diagonal_at(Z, X2, T)
+        return (lambda v: self._hvp_at(Z, X, T, v)), diag
+
+    def _diagonal_at(self, Z, X2, T) -> Params:
+        eye = jnp.eye(Z.shape[1], dtype=Z.dtype)
+        c = jax.vmap(
+            lambda z, y: jnp.diagonal(jax.vmap(lambda e: self.loss.curvature_times(z, y, e))(eye))
+        )(Z, T)
+        if self.sample_weight is not None:
+            c = c * self.sample_weight.astype(Z.dtype)[:, None]
+        total, s = self._total(X2), self.sign
+        d = Params(
+            s * contract(X2, c) / total + 2.0 * self.penalty.l2, s * jnp.sum(c, axis=0) / total
+        )
+        return self.mask_bias(d)
 
     def curvature_matrices(self, params: Params, X, T):
         """Each example's ``∂²(s L)/∂z²`` as a ``(N, K, K)`` array, weighted by ``w_i / Σw``."""
@@ -261,9 +311,13 @@ class Objective:
         k = Z.shape[1]
         eye = jnp.eye(k, dtype=X.dtype)
         C = jax.vmap(lambda z, y: jax.vmap(lambda e: self.loss.curvature_times(z, y, e))(eye))(
-            Z, T)  # (N, K, K), symmetric
-        w = jnp.ones((X.shape[0],), X.dtype) if self.sample_weight is None else \
-            self.sample_weight.astype(X.dtype)
+            Z, T
+        )  # (N, K, K), symmetric
+        w = (
+            jnp.ones((X.shape[0],), X.dtype)
+            if self.sample_weight is None
+            else self.sample_weight.astype(X.dtype)
+        )
         return self.sign * C * (w / self._total(X))[:, None, None]
 
     def nonsmooth(self, W):
@@ -299,7 +353,7 @@ class Objective:
         if not self.has_l1:
             return _norm(g)
         W_step = params.W - step_size * g.W
-        gW = (params.W - penalties.soft_threshold(W_step, step_size * self.penalty.l1))
+        gW = params.W - penalties.soft_threshold(W_step, step_size * self.penalty.l1)
         return _norm(Params(gW / step_size, g.b))
 
     def mask_bias(self, params: Params) -> Params:
@@ -321,8 +375,7 @@ class Objective:
             w = jnp.ones((n_rows,), jnp.result_type(mask))
         bw = w[idx] if mask is None else mask * w[idx]
         count = idx.shape[0] if mask is None else jnp.sum(mask)
-        return dataclasses.replace(self, sample_weight=bw,
-                                   normalizer=count * (jnp.sum(w) / n_rows))
+        return dataclasses.replace(self, sample_weight=bw, normalizer=count * (jnp.sum(w) / n_rows))
 
     @staticmethod
     def running_mean(values, counts):
@@ -337,6 +390,7 @@ class Objective:
         gradient. Any autodiff consumer — ``jax.grad``, optax's L-BFGS line search — then runs
         on the hand-derived gradient instead of differentiating through the loss.
         """
+
         @jax.custom_vjp
         def m(params):
             return self.smooth_value_and_grad(params, X, T)[0]
@@ -375,8 +429,7 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
     return o.reported(o.value(params, X, T))
 
 
-def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
-                   sample_weight=None):
+def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
     """``J`` and its hand-derived gradient ``(∂J/∂W, ∂J/∂b)`` through ``δ`` and ``Xᵀ Δ``.
 
     When X is larger than the caches the sums run in one pass over row blocks
@@ -395,21 +448,26 @@ def grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight
     return value_and_grad(params, X, T, loss, penalty, sample_weight)[1]
 
 
-def autodiff_objective(params: Params, X, T, loss, penalty: Penalty = Penalty(),
-                       sample_weight=None):
+def autodiff_objective(
+    params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None
+):
     """``objective`` written out directly from ``loss.autodiff_value``: the independent
     reference that ``jax.grad`` differentiates. It differs from ``objective`` only for
     the straight-through step loss."""
     loss = get_loss(loss)
     L = jax.vmap(loss.autodiff_value)(X @ params.W + params.b, T)
-    mean = jnp.mean(L) if sample_weight is None else \
-        jnp.sum(sample_weight * L) / jnp.sum(sample_weight)
-    R = penalty.l1 * jnp.sum(jnp.abs(params.W)) + penalty.l2 * jnp.sum(params.W ** 2)
+    mean = (
+        jnp.mean(L)
+        if sample_weight is None
+        else jnp.sum(sample_weight * L) / jnp.sum(sample_weight)
+    )
+    R = penalty.l1 * jnp.sum(jnp.abs(params.W)) + penalty.l2 * jnp.sum(params.W**2)
     return mean - R if loss.maximise else mean + R
 
 
-def autodiff_value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(),
-                            sample_weight=None):
+def autodiff_value_and_grad(
+    params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None
+):
     """``jax.value_and_grad`` of ``autodiff_objective``: the independent reference."""
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
@@ -445,20 +503,25 @@ def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
     values = np.unique(arr)
     if loss.target == "binary":
         if set(values.tolist()) <= {-1, 1} and -1 in values:
-            arr = (arr > 0)
+            arr = arr > 0
         elif not set(values.tolist()) <= {0, 1}:
             raise ValueError(
                 f"y: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
-                f"got {len(values)} distinct values {values[:5].tolist()}")
+                f"got {len(values)} distinct values {values[:5].tolist()}"
+            )
         return arr.reshape(-1, 1).astype(np.float32)
     if np.any(arr != np.round(arr)) or values.min() < 0:
-        raise ValueError(f"y: loss {loss.name!r} needs integer class labels 0..K-1; got "
-                         f"values {values[:5].tolist()}")
+        raise ValueError(
+            f"y: loss {loss.name!r} needs integer class labels 0..K-1; got "
+            f"values {values[:5].tolist()}"
+        )
     k = int(values.max()) + 1 if n_classes is None else int(n_classes)
     if values.max() >= k:
         raise ValueError(f"y: label {int(values.max())} is out of range for {k} classes")
     if k < loss.min_classes:
-        raise ValueError(f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}")
+        raise ValueError(
+            f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}"
+        )
     return np.eye(k, dtype=np.float32)[arr.astype(np.int64)]
 
 

@@ -7,6 +7,7 @@ with errors that name the option — what the chosen solver handles is its recor
 ``jaxlin.solvers`` — and ``Options.settings`` turns it into the static
 ``Settings`` of the compiled loop.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
@@ -22,6 +23,7 @@ from jaxlin.records import Hyper, Settings, history_length
 from jaxlin.solvers.gradient import GD
 
 INITS = ("zeros", "uniform")
+
 
 class Options(NamedTuple):
     """How to train. Every field is checked by ``check``.
@@ -78,8 +80,10 @@ class Options(NamedTuple):
         ``TypeError`` that lists the options."""
         unknown = set(kwargs) - set(cls._fields)
         if unknown:
-            raise TypeError(f"{where}: unexpected arguments {sorted(unknown)}; the options "
-                            f"are {', '.join(cls._fields)}")
+            raise TypeError(
+                f"{where}: unexpected arguments {sorted(unknown)}; the options "
+                f"are {', '.join(cls._fields)}"
+            )
         return cls(**{**(defaults or {}), **kwargs})
 
     @property
@@ -91,8 +95,9 @@ class Options(NamedTuple):
     def penalty(self) -> Penalty:
         return Penalty(self.l1, self.l2)
 
-    def check(self, n_rows: Optional[int] = None, loss=None, has_validation: bool = True,
-              data=None) -> "Options":
+    def check(
+        self, n_rows: Optional[int] = None, loss=None, has_validation: bool = True, data=None
+    ) -> "Options":
         """Validate every option; returns the record with ``batch_size ≥ N`` as full batch.
 
         ``data``: the ``Data`` to train on, when known: the solver's
@@ -104,8 +109,10 @@ class Options(NamedTuple):
         record = solvers.for_optimizer(o.optimizer)
         if isinstance(o.init, str) or not hasattr(o.init, "_fields"):
             if not isinstance(o.init, str):
-                raise TypeError(f"init: expected 'zeros', 'uniform', Params or a FitResult, "
-                                f"got {type(o.init).__name__}")
+                raise TypeError(
+                    f"init: expected 'zeros', 'uniform', Params or a FitResult, "
+                    f"got {type(o.init).__name__}"
+                )
             validation.check_choice(o.init, "init", INITS)
         validation.check_positive(o.learning_rate, "learning_rate")
         validation.check_non_negative_int(o.epochs, "epochs")
@@ -116,10 +123,10 @@ class Options(NamedTuple):
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
         for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does
-            validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name),
-                                          name)
-        o = o._replace(tol=None if not o.tol else o.tol,
-                       grad_tol=None if not o.grad_tol else o.grad_tol)
+            validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name), name)
+        o = o._replace(
+            tol=None if not o.tol else o.tol, grad_tol=None if not o.grad_tol else o.grad_tol
+        )
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
@@ -135,23 +142,31 @@ class Options(NamedTuple):
         it, e.g. one per model), the key, the warm start and the tolerances."""
         lr = self.learning_rate if learning_rate is None else learning_rate
         tol, grad_tol = (None if v is None else put(v, dtype) for v in (self.tol, self.grad_tol))
-        return Hyper(put(lr, dtype), key, init, tol, grad_tol,
-                     jax.device_put(np.int32(self.epochs)))
+        return Hyper(
+            put(lr, dtype), key, init, tol, grad_tol, jax.device_put(np.int32(self.epochs))
+        )
 
-    def settings(self, n_outputs: int, n_rows: Optional[int] = None,
-                 callback: bool = False) -> Settings:
+    def settings(
+        self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False
+    ) -> Settings:
         """The static settings of the compiled loop (the tolerances' values are traced:
         ``hyper``)."""
         return Settings(
-            solver=self.record.name, n_outputs=int(n_outputs), optimizer=self.optimizer,
+            solver=self.record.name,
+            n_outputs=int(n_outputs),
+            optimizer=self.optimizer,
             epochs=history_length(int(self.epochs)),
             batch_size=None if self.batch_size is None else int(self.batch_size),
-            tol=self.tol is not None, grad_tol=self.grad_tol is not None,
-            adaptive_lr=bool(self.adaptive_lr), patience=self.patience,
+            tol=self.tol is not None,
+            grad_tol=self.grad_tol is not None,
+            adaptive_lr=bool(self.adaptive_lr),
+            patience=self.patience,
             init=self.init if isinstance(self.init, str) else "given",
-            memory_size=int(self.memory_size), n_rows=n_rows, shuffle=bool(self.shuffle),
-            callback=callback)
-
+            memory_size=int(self.memory_size),
+            n_rows=n_rows,
+            shuffle=bool(self.shuffle),
+            callback=callback,
+        )
 
 
 class RunControl(NamedTuple):
@@ -184,11 +199,14 @@ class RunControl(NamedTuple):
     def check(self) -> "RunControl":
         """Validate every field; errors name the argument."""
         if self.progress is not None and not callable(self.progress):
-            raise TypeError(f"progress: expected a callable (done, total), got "
-                            f"{type(self.progress).__name__}")
+            raise TypeError(
+                f"progress: expected a callable (done, total), got {type(self.progress).__name__}"
+            )
         if self.callback is not None and not callable(self.callback):
-            raise TypeError(f"callback: expected a callable (epoch, params, objective) → "
-                            f"stop, got {type(self.callback).__name__}")
+            raise TypeError(
+                f"callback: expected a callable (epoch, params, objective) → "
+                f"stop, got {type(self.callback).__name__}"
+            )
         validation.check_flag(self.buckets, "buckets")
         validation.check_flag(self.resume, "resume")
         validation.check_flag(self.verify, "verify")
@@ -198,6 +216,7 @@ class RunControl(NamedTuple):
     def checkpointing(self):
         """The ``Checkpointing`` of these fields, or ``None``."""
         from jaxlin.checkpoint import Checkpointing
+
         return Checkpointing.of(self.checkpoint, self.checkpoint_every, self.resume)
 
     @property
@@ -206,8 +225,7 @@ class RunControl(NamedTuple):
         return self.progress is not None or self.checkpoint is not None
 
 
-def split_options(kwargs: dict, where: str, defaults=None,
-                  control: Optional[RunControl] = None):
+def split_options(kwargs: dict, where: str, defaults=None, control: Optional[RunControl] = None):
     """Keyword arguments of an entry point → ``(Options, RunControl, key)``.
 
     ``kwargs`` may hold any field of ``Options`` (over ``defaults``) and of
@@ -216,14 +234,19 @@ def split_options(kwargs: dict, where: str, defaults=None,
     """
     unknown = set(kwargs) - set(Options._fields) - set(RunControl._fields) - {"key"}
     if unknown:
-        raise TypeError(f"{where}: unexpected arguments {sorted(unknown)}; the options are "
-                        f"{', '.join(Options._fields)}; the run controls "
-                        f"{', '.join(RunControl._fields)}")
+        raise TypeError(
+            f"{where}: unexpected arguments {sorted(unknown)}; the options are "
+            f"{', '.join(Options._fields)}; the run controls "
+            f"{', '.join(RunControl._fields)}"
+        )
     if control is not None and not isinstance(control, RunControl):
-        raise TypeError(f"control: expected a jaxlin.options.RunControl, got "
-                        f"{type(control).__name__}")
-    opts = Options.from_kwargs({k: v for k, v in kwargs.items() if k in Options._fields},
-                               where, defaults)
+        raise TypeError(
+            f"control: expected a jaxlin.options.RunControl, got {type(control).__name__}"
+        )
+    opts = Options.from_kwargs(
+        {k: v for k, v in kwargs.items() if k in Options._fields}, where, defaults
+    )
     ctrl = (control or RunControl())._replace(
-        **{k: v for k, v in kwargs.items() if k in RunControl._fields})
+        **{k: v for k, v in kwargs.items() if k in RunControl._fields}
+    )
     return opts, ctrl.check(), kwargs.get("key")

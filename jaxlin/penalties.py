@@ -5,6 +5,7 @@ One record, ``Penalty``, holds the strengths of an L1 and an L2 term:
 special cases (``l2``, ``l1``, ``elastic_net``). Strengths are
 arrays, so many penalties can be trained at once under ``jax.vmap``.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple

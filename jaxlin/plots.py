@@ -1,4 +1,5 @@
 """PNG figures of a training run (needs the ``plot`` extra: matplotlib)."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ def _plt():
         raise ValueError("plot: --plot needs matplotlib; pip install 'jaxlin[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -28,6 +30,7 @@ def objective_curve(history: dict, path: str, title: str):
     ax.set_xlabel("epoch")
     ax.set_ylabel("objective J")
     from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     if np.all(J[np.isfinite(J)] > 0) and np.nanmax(J) / max(np.nanmin(J), 1e-300) >= 10:
         ax.set_yscale("log")  # the curve spans a decade or more
@@ -54,8 +57,15 @@ def confusion(cm, class_names, path: str, title: str):
     thresh = cm.max() / 2.0
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=9 if k > 6 else 12,
-                    color="white" if cm[i, j] > thresh else "black")
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=9 if k > 6 else 12,
+                color="white" if cm[i, j] > thresh else "black",
+            )
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path)
@@ -91,8 +101,14 @@ def decision_boundary(model, X, y, feature_names, class_names, path: str, title:
     fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
     k = len(class_names)
     cmap = plt.get_cmap("tab10")
-    ax.contourf(g0, g1, regions, levels=np.arange(k + 1) - 0.5, colors=[cmap(i) for i in range(k)],
-                alpha=0.25)
+    ax.contourf(
+        g0,
+        g1,
+        regions,
+        levels=np.arange(k + 1) - 0.5,
+        colors=[cmap(i) for i in range(k)],
+        alpha=0.25,
+    )
     for i, name in enumerate(class_names):
         m = np.asarray(y) == i
         ax.scatter(X[m, 0], X[m, 1], s=14, color=cmap(i), edgecolor="k", lw=0.3, label=str(name))
@@ -114,17 +130,33 @@ def write_all(rep: dict, model, X_test, y_test, out_dir: str) -> list:
     objective_curve(rep["history"], p, f"{name}: {rep['settings']['model']} — objective per epoch")
     paths.append(p)
     p = os.path.join(out_dir, "confusion_matrix.png")
-    confusion(rep["test"]["confusion_matrix"], rep["data"]["class_names"], p,
-              f"{name}: confusion matrix (test)")
+    confusion(
+        rep["test"]["confusion_matrix"],
+        rep["data"]["class_names"],
+        p,
+        f"{name}: confusion matrix (test)",
+    )
     paths.append(p)
     if "roc_curve" in rep["test"]:
         p = os.path.join(out_dir, "roc.png")
-        roc(rep["test"]["roc_curve"]["fpr"], rep["test"]["roc_curve"]["tpr"],
-            rep["test"]["roc_auc"], p, f"{name}: ROC curve (test)")
+        roc(
+            rep["test"]["roc_curve"]["fpr"],
+            rep["test"]["roc_curve"]["tpr"],
+            rep["test"]["roc_auc"],
+            p,
+            f"{name}: ROC curve (test)",
+        )
         paths.append(p)
     if model.n_features == 2:
         p = os.path.join(out_dir, "decision_boundary.png")
-        decision_boundary(model, X_test, y_test, model.feature_names, model.class_names, p,
-                          f"{name}: decision regions (test data)")
+        decision_boundary(
+            model,
+            X_test,
+            y_test,
+            model.feature_names,
+            model.class_names,
+            p,
+            f"{name}: decision regions (test data)",
+        )
         paths.append(p)
     return paths

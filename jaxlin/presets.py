@@ -4,6 +4,7 @@ them before anything heavy is loaded).
 The library's own defaults are those of ``jaxlin.options.Options``; each solver's
 command-line defaults are in its record (``jaxlin.solvers``).
 """
+
 from __future__ import annotations
 
 from jaxlin import solvers

@@ -7,6 +7,7 @@ data of a run (``Problem``), its traced numbers (``Hyper``) and static settings
 ``History``, the stop codes, and the one rule that says when a change of the objective
 is only rounding (``float_resolution``).
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple, Optional
@@ -15,8 +16,17 @@ from jaxlin._lazy import module
 
 jax, jnp = module("jax"), module("jax.numpy")
 
-(RUNNING, MAX_EPOCHS, OBJECTIVE_TOL, GRADIENT_TOL, EARLY_STOPPING, DIVERGED, SEPARATED,
- ROUNDING, CALLBACK) = range(9)
+(
+    RUNNING,
+    MAX_EPOCHS,
+    OBJECTIVE_TOL,
+    GRADIENT_TOL,
+    EARLY_STOPPING,
+    DIVERGED,
+    SEPARATED,
+    ROUNDING,
+    CALLBACK,
+) = range(9)
 STOP_REASONS = {
     RUNNING: "running",
     MAX_EPOCHS: "max_epochs",
@@ -38,7 +48,7 @@ STOP_WORDS = {
     "diverged": "the objective became infinite or NaN; lower the learning rate",
     "separated": "every training example is classified correctly",
     "rounding": "the objective changes only by rounding: the tolerance is below what this "
-                "precision can resolve",
+    "precision can resolve",
     "callback": "the per-epoch callback asked to stop",
 }
 # the stops that mean "converged" (the scikit-learn bridge warns on none of them)

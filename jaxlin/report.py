@@ -1,4 +1,5 @@
 """The evaluation report of a trained model: metrics on a data split, as data and as text."""
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,8 @@ from jaxlin.penalties import Penalty
 
 
 def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
-    """All the metrics (``docs/metrics.md``) for ``model`` on raw features ``X`` and labels ``y`` (0..C−1).
+    """All the metrics (``docs/metrics.md``) for ``model`` on raw features ``X`` and labels
+    ``y`` (0..C−1).
 
     Binary tasks get TP/TN/FP/FN, precision, recall, F1, FPR and the ROC AUC for class 1;
     multi-class tasks get per-class precision/recall/F1 and macro/micro averages. Both get
@@ -29,8 +31,9 @@ def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
     return evaluate_splits(model, [(X, y)], penalty)[0]
 
 
-def evaluate_splits(model: TrainedModel, splits, penalty: Penalty = Penalty(), *,
-                    metrics_on: str = "host") -> list:
+def evaluate_splits(
+    model: TrainedModel, splits, penalty: Penalty = Penalty(), *, metrics_on: str = "host"
+) -> list:
     """``evaluate`` on each ``(X, y)`` of ``splits``.
 
     The objectives of all splits are one compiled program. ``metrics_on="host"`` (default)
@@ -45,19 +48,28 @@ def evaluate_splits(model: TrainedModel, splits, penalty: Penalty = Penalty(), *
     params = Params(put(model.W, jnp.float32), put(model.b, jnp.float32))
     pen = Penalty(put(penalty.l1, jnp.float32), put(penalty.l2, jnp.float32))
     if metrics_on == "device":
-        on_device = [{k: v if v is None or isinstance(v, sparse.SparseRows) else
-                      put(v, v.dtype) for k, v in a.items()}
-                     for a in arrays]
+        on_device = [
+            {
+                k: v if v is None or isinstance(v, sparse.SparseRows) else put(v, v.dtype)
+                for k, v in a.items()
+            }
+            for a in arrays
+        ]
         measured = jax.device_get(_metrics_program(params, on_device, pen, model.loss, c))
     else:
-        program = backend.jit_for(_objectives_program, sum(a["X"].nbytes for a in arrays),
-                                  ("loss",))
-        Js = jax.device_get(program(params, [(a["X"], a["T"]) for a in arrays], pen,
-                                    loss=model.loss))
-        measured = [(J, M.summary(a["y"], a["pred"], c, a["score"], a["proba"]))
-                    for J, a in zip(Js, arrays)]
-    return [_as_report(J, m, a["y"].shape[0], model.class_names, a["proba"] is not None)
-            for (J, m), a in zip(measured, arrays)]
+        program = backend.jit_for(
+            _objectives_program, sum(a["X"].nbytes for a in arrays), ("loss",)
+        )
+        Js = jax.device_get(
+            program(params, [(a["X"], a["T"]) for a in arrays], pen, loss=model.loss)
+        )
+        measured = [
+            (J, M.summary(a["y"], a["pred"], c, a["score"], a["proba"])) for J, a in zip(Js, arrays)
+        ]
+    return [
+        _as_report(J, m, a["y"].shape[0], model.class_names, a["proba"] is not None)
+        for (J, m), a in zip(measured, arrays)
+    ]
 
 
 def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
@@ -75,10 +87,14 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
         score = Z[:, 0] if Z.shape[1] == 1 else Z[:, 1] - Z[:, 0]
     f32 = lambda a: None if a is None else np.asarray(a, np.float32)  # noqa: E731
     Xs = model.standardized(X)
-    return {"X": sparse.to_device(Xs, np.float32) if sparse.is_sparse(Xs) else f32(Xs),
-            "T": host_targets(targets, loss, c if loss.target == "onehot" else None),
-            "y": y.astype(np.int32), "pred": decision.predict_labels(model.loss, Z).astype(np.int32),
-            "score": f32(score), "proba": f32(proba)}
+    return {
+        "X": sparse.to_device(Xs, np.float32) if sparse.is_sparse(Xs) else f32(Xs),
+        "T": host_targets(targets, loss, c if loss.target == "onehot" else None),
+        "y": y.astype(np.int32),
+        "pred": decision.predict_labels(model.loss, Z).astype(np.int32),
+        "score": f32(score),
+        "proba": f32(proba),
+    }
 
 
 def _objectives_program(params, data, penalty, loss):
@@ -89,37 +105,55 @@ def _objectives_program(params, data, penalty, loss):
 @partial(jax.jit, static_argnames=("loss", "n_classes"))
 def _metrics_program(params, arrays, penalty, loss, n_classes):
     """``[(objective, metrics.summary), …]`` for every split: one program."""
-    return [(objective(params, a["X"], a["T"], loss, penalty),
-             M.summary(a["y"], a["pred"], n_classes, a["score"], a["proba"])) for a in arrays]
+    return [
+        (
+            objective(params, a["X"], a["T"], loss, penalty),
+            M.summary(a["y"], a["pred"], n_classes, a["score"], a["proba"]),
+        )
+        for a in arrays
+    ]
 
 
 def _as_report(J, m, n, class_names, has_proba) -> dict:
     """One split's metrics as plain Python numbers and lists."""
     c = len(class_names)
-    out = {"n": int(n), "objective": float(J), "accuracy": float(m["accuracy"]),
-           "baseline": float(m["baseline"]),
-           "confusion_matrix": np.asarray(m["confusion_matrix"]).tolist()}
+    out = {
+        "n": int(n),
+        "objective": float(J),
+        "accuracy": float(m["accuracy"]),
+        "baseline": float(m["baseline"]),
+        "confusion_matrix": np.asarray(m["confusion_matrix"]).tolist(),
+    }
     if has_proba:
         out["log_loss"] = float(m["log_loss"])
     if c == 2:
         out.update({k: int(m[k]) for k in ("tp", "tn", "fp", "fn")})
         out.update({k: float(m[k]) for k in ("precision", "recall", "f1", "fpr", "roc_auc")})
-        out["roc_curve"] = {"fpr": np.asarray(m["roc_fpr"]).tolist(),
-                            "tpr": np.asarray(m["roc_tpr"]).tolist()}
+        out["roc_curve"] = {
+            "fpr": np.asarray(m["roc_fpr"]).tolist(),
+            "tpr": np.asarray(m["roc_tpr"]).tolist(),
+        }
     else:
         pc = m["per_class"]
-        out["per_class"] = {str(name): {"precision": float(pc["precision"][i]),
-                                        "recall": float(pc["recall"][i]),
-                                        "f1": float(pc["f1"][i]), "support": int(pc["support"][i])}
-                            for i, name in enumerate(class_names)}
+        out["per_class"] = {
+            str(name): {
+                "precision": float(pc["precision"][i]),
+                "recall": float(pc["recall"][i]),
+                "f1": float(pc["f1"][i]),
+                "support": int(pc["support"][i]),
+            }
+            for i, name in enumerate(class_names)
+        }
         for avg in ("macro", "micro"):
             out[avg] = {k: float(v) for k, v in m[avg].items()}
     return out
 
 
 def _nan_to_none(values):
-    return [None if (v is None or (isinstance(v, float) and not math.isfinite(v))) else v
-            for v in np.asarray(values, dtype=float).tolist()]
+    return [
+        None if (v is None or (isinstance(v, float) and not math.isfinite(v))) else v
+        for v in np.asarray(values, dtype=float).tolist()
+    ]
 
 
 def _summed_over_models(values):
@@ -141,15 +175,27 @@ def training_summary(result) -> dict:
     n = int(epochs.max())
     hist = result.history
     lr = np.asarray(hist.learning_rate).reshape(-1, np.shape(hist.learning_rate)[-1])[0]
-    return {"epochs": n, "stop_reason": str(stop),
-            "history": {"objective": _nan_to_none(_summed_over_models(hist.objective)[:n]),
-                        "val_objective": _nan_to_none(
-                            _summed_over_models(hist.val_objective)[:n]),
-                        "learning_rate": _nan_to_none(lr[:n])}}
+    return {
+        "epochs": n,
+        "stop_reason": str(stop),
+        "history": {
+            "objective": _nan_to_none(_summed_over_models(hist.objective)[:n]),
+            "val_objective": _nan_to_none(_summed_over_models(hist.val_objective)[:n]),
+            "learning_rate": _nan_to_none(lr[:n]),
+        },
+    }
 
 
-def build(settings: dict, data: dict, model: TrainedModel, result, split, penalty: Penalty,
-          penalty_text: str, seconds: float) -> dict:
+def build(
+    settings: dict,
+    data: dict,
+    model: TrainedModel,
+    result,
+    split,
+    penalty: Penalty,
+    penalty_text: str,
+    seconds: float,
+) -> dict:
     """The whole report of ``jaxlin train`` as data: settings, data, model, training, the
     metrics on the training and the test rows, and the history."""
     from jaxlin.losses import get_loss
@@ -162,12 +208,27 @@ def build(settings: dict, data: dict, model: TrainedModel, result, split, penalt
     return {
         "settings": settings,
         "data": data,
-        "model": {"kind": model.kind, "description": spec_description, "loss": loss.name,
-                  "formula": loss.formula, "penalty": penalty_text},
-        "training": {"epochs": summary["epochs"], "stop_reason": summary["stop_reason"],
-                     "seconds": seconds, **_placement(settings.get("devices"))},
-        **dict(zip(("train", "test"), evaluate_splits(
-            model, [(split.X_train, split.y_train), (split.X_test, split.y_test)], penalty))),
+        "model": {
+            "kind": model.kind,
+            "description": spec_description,
+            "loss": loss.name,
+            "formula": loss.formula,
+            "penalty": penalty_text,
+        },
+        "training": {
+            "epochs": summary["epochs"],
+            "stop_reason": summary["stop_reason"],
+            "seconds": seconds,
+            **_placement(settings.get("devices")),
+        },
+        **dict(
+            zip(
+                ("train", "test"),
+                evaluate_splits(
+                    model, [(split.X_train, split.y_train), (split.X_test, split.y_test)], penalty
+                ),
+            )
+        ),
         "history": summary["history"],
     }
 
@@ -176,12 +237,14 @@ def _placement(devices) -> dict:
     """Where training ran: the device count the rows were sharded over, and the platform."""
     import jax
 
-    n = 1 if devices is None else (jax.local_device_count() if devices == "auto"
-                                   else int(devices))
+    n = 1 if devices is None else (jax.local_device_count() if devices == "auto" else int(devices))
     dev = getattr(jax.config, "jax_default_device") or jax.devices()[0]
     dev = dev if hasattr(dev, "platform") else jax.devices(dev)[0]
-    return {"devices": n, "platform": dev.platform,
-            "device_kind": getattr(dev, "device_kind", str(dev))}
+    return {
+        "devices": n,
+        "platform": dev.platform,
+        "device_kind": getattr(dev, "device_kind", str(dev)),
+    }
 
 
 def _f(x, digits=4):
@@ -205,8 +268,10 @@ def _why(training: dict) -> str:
     words = "; ".join(STOP_WORDS.get(r.strip(), "") for r in training["stop_reason"].split(","))
     text = f" ({words})" if words.strip("; ") else ""
     if training["epochs"] == 1 and training["stop_reason"] in ("objective_tol", "rounding"):
-        text += (" — after a single epoch: the first step changed nothing, which a wrong δ "
-                 "can cause (jaxlin check --loss MODULE:ATTR checks one)")
+        text += (
+            " — after a single epoch: the first step changed nothing, which a wrong δ "
+            "can cause (jaxlin check --loss MODULE:ATTR checks one)"
+        )
     return text
 
 
@@ -230,9 +295,15 @@ def format_text(rep: dict) -> str:
         f"  split       {d['n_train']} train / {d['n_test']} test"
         + (f" / {d['n_validation']} validation" if d.get("n_validation") else "")
         + f" (shuffled, seed {s['seed']}; "
-        + (("sparse features scaled by the training statistics, not centred)" if s.get("sparse")
-            else "features standardised with the training statistics)")
-           if s.get("standardize", True) else "features as given)"),
+        + (
+            (
+                "sparse features scaled by the training statistics, not centred)"
+                if s.get("sparse")
+                else "features standardised with the training statistics)"
+            )
+            if s.get("standardize", True)
+            else "features as given)"
+        ),
         f"  model       {s['model']}: {rep['model']['description']}",
         f"  objective   mean {rep['model']['loss']}"
         + (f" [{rep['model']['formula']}]" if rep["model"]["formula"] else "")
@@ -242,9 +313,12 @@ def format_text(rep: dict) -> str:
         + (" (bold driver)" if s.get("adaptive_lr") else ""),
         f"  epochs      {t['epochs']} of at most {s['epochs']}; stopped: {t['stop_reason']}"
         + _why(t),
-        "  devices     " + (f"rows sharded over {t['devices']} {t['platform']} devices"
-                             if t.get("devices", 1) > 1 else f"one {t.get('platform', '')} "
-                             "device".replace("  ", " "))
+        "  devices     "
+        + (
+            f"rows sharded over {t['devices']} {t['platform']} devices"
+            if t.get("devices", 1) > 1
+            else f"one {t.get('platform', '')} device".replace("  ", " ")
+        )
         + (f" ({t['device_kind']})" if t.get("device_kind") else ""),
         "",
         f"  {'':22}{'train':>10}{'test':>10}",
@@ -255,18 +329,27 @@ def format_text(rep: dict) -> str:
     if "log_loss" in te:
         lines.append(f"  {'log loss':22}{_f(tr['log_loss']):>10}{_f(te['log_loss']):>10}")
     if "precision" in te:
-        for key, name in (("precision", "precision"), ("recall", "recall (TPR)"), ("f1", "F1"),
-                          ("fpr", "FPR"), ("roc_auc", "ROC AUC")):
+        for key, name in (
+            ("precision", "precision"),
+            ("recall", "recall (TPR)"),
+            ("f1", "F1"),
+            ("fpr", "FPR"),
+            ("roc_auc", "ROC AUC"),
+        ):
             lines.append(f"  {name:22}{_f(tr[key]):>10}{_f(te[key]):>10}")
         lines.append(f"  {'TP TN FP FN (test)':22}  {te['tp']} {te['tn']} {te['fp']} {te['fn']}")
     else:
         for avg in ("macro", "micro"):
             for key in ("precision", "recall", "f1"):
                 lines.append(f"  {avg + ' ' + key:22}{_f(tr[avg][key]):>10}{_f(te[avg][key]):>10}")
-    lines += ["", "  confusion matrix (test):"] + confusion_text(te["confusion_matrix"],
-                                                             d["class_names"])
-    lines += ["", f"  time        {t['seconds']:.2f} s training (compilation included), "
-                  f"{rep['seconds_total']:.2f} s in all"]
+    lines += ["", "  confusion matrix (test):"] + confusion_text(
+        te["confusion_matrix"], d["class_names"]
+    )
+    lines += [
+        "",
+        f"  time        {t['seconds']:.2f} s training (compilation included), "
+        f"{rep['seconds_total']:.2f} s in all",
+    ]
     for k, v in rep.get("outputs", {}).items():
         lines.append(f"  {k:11} {v}")
     return "\n".join(lines)

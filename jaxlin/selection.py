@@ -5,6 +5,7 @@ and ``l2`` (the numbers a compiled run takes as traced values) with the folds of
 cross-validation, trains all of them with one ``jaxlin.fit_many`` call (folds as 0/1
 weights of the mean), and scores each model on the rows its fold left out.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -49,15 +50,25 @@ def _fold_weights(folds, n, seed):
         return kfold_weights(n, int(folds), jax.random.fold_in(jax.random.key(seed), 7))
     w = np.asarray(folds, np.float64)
     if w.ndim != 2 or w.shape[1] != n or not np.all((w == 0) | (w == 1)):
-        raise ValueError(f"folds: expected a number of folds or (F, {n}) 0/1 training "
-                         f"weights, got {np.shape(folds)}")
+        raise ValueError(
+            f"folds: expected a number of folds or (F, {n}) 0/1 training "
+            f"weights, got {np.shape(folds)}"
+        )
     if np.any(w.sum(axis=1) == 0) or np.any(w.sum(axis=1) == n):
         raise ValueError("folds: every fold needs training rows and held-out rows")
     return w
 
 
-def held_out_scores(result: FitResult, X, y, loss, train_weights, scoring="accuracy",
-                    sample_weight=None, n_classes=None) -> np.ndarray:
+def held_out_scores(
+    result: FitResult,
+    X,
+    y,
+    loss,
+    train_weights,
+    scoring="accuracy",
+    sample_weight=None,
+    n_classes=None,
+) -> np.ndarray:
     """Each model's score on the rows its training weights left out (weight 0).
 
     ``result`` has ``M`` models and ``train_weights`` is ``(M, N)``. ``scoring``:
@@ -83,13 +94,25 @@ def held_out_scores(result: FitResult, X, y, loss, train_weights, scoring="accur
             L = np.asarray(per_example_losses(loss, Z, Tm))
             out[m] = -(-1.0 if loss.maximise else 1.0) * np.sum(wm * L) / np.sum(wm)
         else:
-            raise ValueError(f"scoring: expected 'accuracy', 'neg_loss' or a callable, got "
-                             f"{scoring!r}")
+            raise ValueError(
+                f"scoring: expected 'accuracy', 'neg_loss' or a callable, got {scoring!r}"
+            )
     return out
 
 
-def fit_grid(X, y, loss="binary_cross_entropy", *, folds=5, scoring="accuracy", seed=0,
-             sample_weight=None, n_classes=None, dtype=None, **options) -> GridResult:
+def fit_grid(
+    X,
+    y,
+    loss="binary_cross_entropy",
+    *,
+    folds=5,
+    scoring="accuracy",
+    seed=0,
+    sample_weight=None,
+    n_classes=None,
+    dtype=None,
+    **options,
+) -> GridResult:
     """Train every combination of the listed hyperparameters on every fold, in one program.
 
     Args:
@@ -109,16 +132,22 @@ def fit_grid(X, y, loss="binary_cross_entropy", *, folds=5, scoring="accuracy", 
     >>> g.scores.shape, g.best
     ((2, 3), {'l2': 0.001})
     """
-    lists = {k: list(np.atleast_1d(v)) for k, v in options.items()
-             if k in GRID_OPTIONS and np.ndim(v) > 0}
+    lists = {
+        k: list(np.atleast_1d(v))
+        for k, v in options.items()
+        if k in GRID_OPTIONS and np.ndim(v) > 0
+    }
     for k, v in lists.items():
         if np.ndim(options[k]) > 1 or not v:
-            raise ValueError(f"{k}: expected a number or a non-empty 1-D sequence of numbers, "
-                             f"got {options[k]!r}")
+            raise ValueError(
+                f"{k}: expected a number or a non-empty 1-D sequence of numbers, got {options[k]!r}"
+            )
     for k, v in options.items():
         if k not in GRID_OPTIONS and isinstance(v, (list, tuple, np.ndarray)) and k != "init":
-            raise ValueError(f"{k}: only {', '.join(GRID_OPTIONS)} can take several values in "
-                             "a grid (the others change the compiled program)")
+            raise ValueError(
+                f"{k}: only {', '.join(GRID_OPTIONS)} can take several values in "
+                "a grid (the others change the compiled program)"
+            )
     n = np.shape(X)[0]
     fw = _fold_weights(folds, n, seed)
     if sample_weight is not None:
@@ -126,14 +155,24 @@ def fit_grid(X, y, loss="binary_cross_entropy", *, folds=5, scoring="accuracy", 
     points = list(itertools.product(*lists.values())) or [()]
     F = fw.shape[0]
     per_model = {k: np.repeat([p[i] for p in points], F) for i, k in enumerate(lists)}
-    weights = np.tile(fw, (len(points), 1)) * (1.0 if sample_weight is None
-                                              else np.asarray(sample_weight)[None, :])
-    fits = fit_many(X, y, loss, seed=seed, sample_weight=weights, n_classes=n_classes,
-                    dtype=dtype, pairing="zip", **{**options, **per_model})
-    scores = held_out_scores(fits, X, y, loss, np.tile(fw, (len(points), 1)), scoring,
-                             sample_weight, n_classes).reshape(len(points), F)
+    weights = np.tile(fw, (len(points), 1)) * (
+        1.0 if sample_weight is None else np.asarray(sample_weight)[None, :]
+    )
+    fits = fit_many(
+        X,
+        y,
+        loss,
+        seed=seed,
+        sample_weight=weights,
+        n_classes=n_classes,
+        dtype=dtype,
+        pairing="zip",
+        **{**options, **per_model},
+    )
+    scores = held_out_scores(
+        fits, X, y, loss, np.tile(fw, (len(points), 1)), scoring, sample_weight, n_classes
+    ).reshape(len(points), F)
     mean = scores.mean(axis=1)
     best = int(np.argmax(mean))
     grid = {k: np.asarray([p[i] for p in points]) for i, k in enumerate(lists)}
-    return GridResult(grid, scores, mean, best, {k: v[best].item() for k, v in grid.items()},
-                      fits)
+    return GridResult(grid, scores, mean, best, {k: v[best].item() for k, v in grid.items()}, fits)

@@ -16,6 +16,7 @@ The host side: ``is_sparse`` recognises SciPy's sparse matrices and arrays and J
 ``BCOO``/``BCSR``; ``as_csr`` turns any of them into a checked SciPy CSR matrix (never a
 dense array), and ``to_device`` into ``SparseRows``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,8 +62,10 @@ class SparseRows:
     @property
     def nbytes(self) -> int:
         """Bytes of the stored arrays."""
-        return sum(int(np.prod(a.shape)) * a.dtype.itemsize
-                   for a in (self.data, self.indices, self.rows, self.indptr))
+        return sum(
+            int(np.prod(a.shape)) * a.dtype.itemsize
+            for a in (self.data, self.indices, self.rows, self.indptr)
+        )
 
     def astype(self, dtype) -> "SparseRows":
         return dataclasses.replace(self, data=self.data.astype(dtype))
@@ -71,11 +74,15 @@ class SparseRows:
         return f"SparseRows(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
 
 
-jax.tree_util.register_dataclass(SparseRows, data_fields=["data", "indices", "rows", "indptr"],
-                                 meta_fields=["shape", "max_row_nnz"])
+jax.tree_util.register_dataclass(
+    SparseRows,
+    data_fields=["data", "indices", "rows", "indptr"],
+    meta_fields=["shape", "max_row_nnz"],
+)
 
 
 # ------------------------------------------------------------------ the two products
+
 
 def matmul(X: SparseRows, W):
     """``Z = X W``: ``Z[i] = Σ_{e: r_e = i} a_e W[c_e]``. ``W`` ``(d, K)`` → ``(N, K)``."""
@@ -114,6 +121,7 @@ def row(X: SparseRows, i):
 
 # ------------------------------------------------------------------ the host side
 
+
 def is_sparse(X) -> bool:
     """Whether ``X`` is a SciPy sparse matrix or array, a JAX ``BCOO``/``BCSR`` or already
     ``SparseRows``."""
@@ -134,8 +142,9 @@ def as_csr(X, name: str = "X"):
     import scipy.sparse as sp
 
     if isinstance(X, SparseRows):
-        X = sp.csr_matrix((np.asarray(X.data), np.asarray(X.indices), np.asarray(X.indptr)),
-                          shape=X.shape)
+        X = sp.csr_matrix(
+            (np.asarray(X.data), np.asarray(X.indices), np.asarray(X.indptr)), shape=X.shape
+        )
     elif type(X).__module__.startswith("jax.experimental.sparse"):
         X = _from_jax_sparse(X, name)
     if X.ndim != 2:
@@ -151,8 +160,10 @@ def as_csr(X, name: str = "X"):
     if not np.all(np.isfinite(X.data)):
         bad = int(np.flatnonzero(~np.isfinite(X.data))[0])
         r = int(np.searchsorted(X.indptr, bad, side="right") - 1)
-        raise ValueError(f"{name}: contains NaN or infinite values (first at row {r}, column "
-                         f"{int(X.indices[bad])})")
+        raise ValueError(
+            f"{name}: contains NaN or infinite values (first at row {r}, column "
+            f"{int(X.indices[bad])})"
+        )
     return X
 
 
@@ -162,18 +173,17 @@ def _from_jax_sparse(X, name):
 
     kind = type(X).__name__
     if getattr(X, "n_batch", 0) or getattr(X, "n_dense", 0):
-        raise ValueError(f"{name}: a {kind} with batch or dense dimensions is not a 2-D "
-                         "sparse matrix")
+        raise ValueError(
+            f"{name}: a {kind} with batch or dense dimensions is not a 2-D sparse matrix"
+        )
     data = np.asarray(X.data)
     if kind == "BCSR":
-        return sp.csr_matrix((data, np.asarray(X.indices), np.asarray(X.indptr)),
-                             shape=X.shape)
+        return sp.csr_matrix((data, np.asarray(X.indices), np.asarray(X.indptr)), shape=X.shape)
     idx = np.asarray(X.indices)
     return sp.coo_matrix((data, (idx[:, 0], idx[:, 1])), shape=X.shape)
 
 
-def to_device(X, dtype, max_row_nnz: int | None = None,
-              capacity: int | None = None) -> SparseRows:
+def to_device(X, dtype, max_row_nnz: int | None = None, capacity: int | None = None) -> SparseRows:
     """A checked SciPy CSR matrix (``as_csr``) as ``SparseRows`` of ``dtype``.
 
     ``max_row_nnz`` and ``capacity`` (entries stored) may be given larger than the matrix
@@ -193,11 +203,14 @@ def to_device(X, dtype, max_row_nnz: int | None = None,
     rows = np.repeat(np.arange(n, dtype=np.int32), counts)
     pad = lambda a, v: np.concatenate([a, np.full(extra, v, a.dtype)]) if extra else a  # noqa
     put = lambda a, t: jax.device_put(np.asarray(a, t))  # noqa: E731
-    return SparseRows(put(pad(np.asarray(X.data, dtype), 0), dtype),
-                      put(pad(X.indices.astype(np.int32), 0), np.int32),
-                      put(pad(rows, max(n - 1, 0)), np.int32), put(X.indptr, np.int32),
-                      tuple(int(s) for s in X.shape),
-                      longest if max_row_nnz is None else int(max_row_nnz))
+    return SparseRows(
+        put(pad(np.asarray(X.data, dtype), 0), dtype),
+        put(pad(X.indices.astype(np.int32), 0), np.int32),
+        put(pad(rows, max(n - 1, 0)), np.int32),
+        put(X.indptr, np.int32),
+        tuple(int(s) for s in X.shape),
+        longest if max_row_nnz is None else int(max_row_nnz),
+    )
 
 
 def pad_rows(X, rows: int):
@@ -208,9 +221,11 @@ def pad_rows(X, rows: int):
         return X
     if isinstance(X, SparseRows):
         tail = jnp.full((rows - n,), X.indptr[-1], X.indptr.dtype)
-        return dataclasses.replace(X, indptr=jnp.concatenate([X.indptr, tail]),
-                                   shape=(rows, X.shape[1]))
+        return dataclasses.replace(
+            X, indptr=jnp.concatenate([X.indptr, tail]), shape=(rows, X.shape[1])
+        )
     import scipy.sparse as sp
+
     indptr = np.concatenate([X.indptr, np.full(rows - n, X.indptr[-1], X.indptr.dtype)])
     return sp.csr_matrix((X.data, X.indices, indptr), shape=(rows, X.shape[1]))
 
@@ -221,5 +236,5 @@ def column_scale(X) -> np.ndarray:
     n = X.shape[0]
     mean = np.asarray(X.sum(axis=0)).ravel() / n
     sq = np.asarray(X.multiply(X).sum(axis=0)).ravel() / n
-    std = np.sqrt(np.maximum(sq - mean ** 2, 0.0))
+    std = np.sqrt(np.maximum(sq - mean**2, 0.0))
     return np.where(std > 0, std, 1.0)

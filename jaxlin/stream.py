@@ -17,6 +17,7 @@ permutation of that chunk's rows (the chunk's last partial batch is a smaller ba
 an epoch is one pass over all rows; the order is shuffled by chunk and within chunk.
 While the device works on one chunk, a background thread reads the next (prefetching).
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -57,19 +58,25 @@ def _open_npy(path) -> _Npy:
     with open(path, "rb") as fh:
         try:
             major, _ = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if major == 1
-                           else np.lib.format.read_array_header_2_0)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if major == 1
+                else np.lib.format.read_array_header_2_0
+            )
             shape, fortran, dtype = read_header(fh)
         except ValueError as exc:
             raise ValueError(f"{path}: not a .npy file ({exc})") from None
         offset = fh.tell()
     if len(shape) != 2 or fortran or dtype.kind != "f":
-        raise ValueError(f"{path}: expected a C-ordered 2-D float array (N, d + 1), got "
-                         f"shape {shape}, dtype {dtype}")
+        raise ValueError(
+            f"{path}: expected a C-ordered 2-D float array (N, d + 1), got "
+            f"shape {shape}, dtype {dtype}"
+        )
     expected = offset + shape[0] * shape[1] * dtype.itemsize
     if os.path.getsize(path) < expected:
-        raise ValueError(f"{path}: truncated ({os.path.getsize(path)} bytes, header promises "
-                         f"{expected})")
+        raise ValueError(
+            f"{path}: truncated ({os.path.getsize(path)} bytes, header promises {expected})"
+        )
     return _Npy(path, shape[0], shape[1], offset, dtype)
 
 
@@ -127,11 +134,17 @@ def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
             tokens = raw.split(b"#", 1)[0].split()
             if tokens:
                 if rows % chunk_rows == 0:
-                    for column, value in ((offsets, pos), (counts, 0), (lines, number),
-                                          (nnz, 0)):
+                    for column, value in ((offsets, pos), (counts, 0), (lines, number), (nnz, 0)):
                         column.append(value)
-                keys = [int(t.split(b":", 1)[0]) for t in tokens[1:] if not t.startswith(b"qid:")
-                        and b":" in t] if len(tokens) > 1 else []
+                keys = (
+                    [
+                        int(t.split(b":", 1)[0])
+                        for t in tokens[1:]
+                        if not t.startswith(b"qid:") and b":" in t
+                    ]
+                    if len(tokens) > 1
+                    else []
+                )
                 counts[-1] += 1
                 nnz[-1] += len(keys)
                 longest = max(longest, len(keys))
@@ -180,12 +193,15 @@ class Source(NamedTuple):
                 fh.seek(t.offsets[i])
                 lines = [fh.readline().decode("utf-8") for _ in range(t.counts[i])]
             try:
-                block = np.loadtxt(io.StringIO("".join(lines)), delimiter=",", ndmin=2,
-                                   dtype=np.float64)
+                block = np.loadtxt(
+                    io.StringIO("".join(lines)), delimiter=",", ndmin=2, dtype=np.float64
+                )
             except ValueError as exc:
                 first_row = 2 + i * self.chunk_rows
-                raise ValueError(f"{t.path}: non-numeric value in rows {first_row}–"
-                                 f"{first_row + t.counts[i] - 1} ({exc})") from None
+                raise ValueError(
+                    f"{t.path}: non-numeric value in rows {first_row}–"
+                    f"{first_row + t.counts[i] - 1} ({exc})"
+                ) from None
         feats, target = self.columns
         X = np.ascontiguousarray(block[:, feats], dtype=np.float32)
         y = block[:, target]
@@ -193,7 +209,6 @@ class Source(NamedTuple):
             r = np.argwhere(~np.isfinite(block))[0][0] + i * self.chunk_rows
             raise ValueError(f"{self.path}: NaN or infinite value in data row {r + 1}")
         return X, y
-
 
     def _read_svmlight(self, i: int):
         t = self.impl
@@ -218,16 +233,29 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         raise FileNotFoundError(f"data: no such file: {path}")
     if svmlight.is_svmlight(path, format):
         if target is not None or drop:
-            raise ValueError("--target/--drop: an svmlight file's label is its first field; "
-                             "it has no named columns")
+            raise ValueError(
+                "--target/--drop: an svmlight file's label is its first field; "
+                "it has no named columns"
+            )
         svm = _index_svmlight(path, chunk_rows)
-        return Source(path, sum(svm.counts), [f"f{j}" for j in range(svm.n_features)],
-                      chunk_rows, len(svm.counts), "svmlight", svm, ())
+        return Source(
+            path,
+            sum(svm.counts),
+            [f"f{j}" for j in range(svm.n_features)],
+            chunk_rows,
+            len(svm.counts),
+            "svmlight",
+            svm,
+            (),
+        )
     if path.endswith(".npy"):
         t: Any = _open_npy(path)
         meta_path = path + ".json"
-        names = json.load(open(meta_path))["columns"] if os.path.exists(meta_path) else \
-            [f"x{i}" for i in range(t.width - 1)] + ["target"]
+        names = (
+            json.load(open(meta_path))["columns"]
+            if os.path.exists(meta_path)
+            else [f"x{i}" for i in range(t.width - 1)] + ["target"]
+        )
         kind, n = "npy", t.n
     else:
         t = _index_csv(path, chunk_rows)
@@ -237,8 +265,16 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
-    return Source(path, n, [names[i] for i in feats], chunk_rows, -(-n // chunk_rows), kind, t,
-                  (feats, names.index(target)))
+    return Source(
+        path,
+        n,
+        [names[i] for i in feats],
+        chunk_rows,
+        -(-n // chunk_rows),
+        kind,
+        t,
+        (feats, names.index(target)),
+    )
 
 
 def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
@@ -251,15 +287,23 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     out_path = os.fspath(out_path)
     index = _index_csv(csv_path, chunk_rows)
     n, width = sum(index.counts), len(index.header)
-    src = Source(csv_path, n, index.header, chunk_rows, len(index.counts), "csv", index,
-                 (list(range(width - 1)), width - 1))
+    src = Source(
+        csv_path,
+        n,
+        index.header,
+        chunk_rows,
+        len(index.counts),
+        "csv",
+        index,
+        (list(range(width - 1)), width - 1),
+    )
     with atomic_path(out_path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
         start = 0
         for i in range(src.n_chunks):
             X, y = src.read(i)
-            out[start:start + len(y), :-1] = X
-            out[start:start + len(y), -1] = y
+            out[start : start + len(y), :-1] = X
+            out[start : start + len(y), -1] = y
             out.flush()
             start += len(y)
         del out
@@ -269,8 +313,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     return meta
 
 
-def convert_to_svmlight(in_path, out_path, chunk_rows: int = 65536, target=None,
-                        drop=()) -> dict:
+def convert_to_svmlight(in_path, out_path, chunk_rows: int = 65536, target=None, drop=()) -> dict:
     """Write a CSV's (or an svmlight file's) rows as svmlight, one chunk in memory at a time:
     only the non-zero values, indices one-based. Written atomically. Returns the metadata."""
     src = open_source(in_path, target, drop, chunk_rows)
@@ -284,8 +327,12 @@ def convert_to_svmlight(in_path, out_path, chunk_rows: int = 65536, target=None,
             X.eliminate_zeros()
             nnz += X.nnz
             svmlight.write_lines(fh, X, y)
-    return {"rows": src.n_rows, "features": len(src.feature_names), "nnz": nnz,
-            "feature_names": src.feature_names}
+    return {
+        "rows": src.n_rows,
+        "features": len(src.feature_names),
+        "nnz": nnz,
+        "feature_names": src.feature_names,
+    }
 
 
 @partial(jax.jit, static_argnames=("settings",))
@@ -314,22 +361,36 @@ def _stream_options(options, control):
     opts, ctrl, key = split_options(options, "fit_stream", STREAM_DEFAULTS, control)
     opts = opts.check()
     for name in ("devices", "buckets", "key", "one_vs_rest", "callback"):
-        if (key if name == "key" else getattr(ctrl if name in ctrl._fields else opts, name)) \
-                not in (None, False):
+        if (
+            key if name == "key" else getattr(ctrl if name in ctrl._fields else opts, name)
+        ) not in (None, False):
             raise ValueError(f"{name}: not available when streaming")
     if not opts.record.mini_batches or opts.batch_size is None:
-        raise ValueError(f"optimizer: streaming trains by mini-batches; got optimizer "
-                         f"{opts.optimizer!r} with batch_size {opts.batch_size!r}")
+        raise ValueError(
+            f"optimizer: streaming trains by mini-batches; got optimizer "
+            f"{opts.optimizer!r} with batch_size {opts.batch_size!r}"
+        )
     for name in ("tol", "grad_tol", "patience"):
         if getattr(opts, name) is not None:
-            raise ValueError(f"{name}: not available when streaming (a run is a fixed "
-                             "number of epochs)")
+            raise ValueError(
+                f"{name}: not available when streaming (a run is a fixed number of epochs)"
+            )
     return opts, ctrl
 
 
-def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
-               chunk_rows: int = 65536, n_classes=None, seed: int = 0, prefetch: bool = True,
-               control=None, **options) -> StreamResult:
+def fit_stream(
+    source,
+    loss="binary_cross_entropy",
+    *,
+    target=None,
+    drop=(),
+    chunk_rows: int = 65536,
+    n_classes=None,
+    seed: int = 0,
+    prefetch: bool = True,
+    control=None,
+    **options,
+) -> StreamResult:
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
     ``source``: a path (``.npy`` from ``convert_csv``, or a CSV) or a ``Source``.
@@ -349,39 +410,55 @@ def fit_stream(source, loss="binary_cross_entropy", *, target=None, drop=(),
     stops after the current chunk, writes the checkpoint and raises
     ``Interrupted``.
     """
-    src = source if isinstance(source, Source) else open_source(source, target, drop,
-                                                                chunk_rows)
+    src = source if isinstance(source, Source) else open_source(source, target, drop, chunk_rows)
     given, loss, (opts, ctrl) = loss, get_loss(loss), _stream_options(options, control)
     verified(loss, given, ctrl)
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
-    passes = opts._replace(batch_size=min(opts.batch_size, src.chunk_rows),
-                           epochs=opts.epochs * src.n_chunks)  # the driver's epoch: a chunk
+    passes = opts._replace(
+        batch_size=min(opts.batch_size, src.chunk_rows), epochs=opts.epochs * src.n_chunks
+    )  # the driver's epoch: a chunk
     settings = passes.settings(k)
-    obj = Objective.build(loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)),
-                          fit_intercept=opts.fit_intercept)
+    obj = Objective.build(
+        loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)), fit_intercept=opts.fit_intercept
+    )
     hyper = passes.hyper(random_key(validation.check_seed(seed)), None, jnp.float32)
 
-    def load(i):
-        X, y = src.read(i)
-        T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
-        if src.kind == "svmlight":  # every chunk padded to one shape: one compiled program
-            return Problem(sparse.to_device(X, np.float32, src.impl.max_row_nnz,
-                                            src.impl.max_chunk_nnz), T, obj)
-        return Problem(jax.device_put(X), T, obj)
-
-    run = _Run(src, seed, load, hyper, settings, saving and saving._replace(
-        fingerprint=_fingerprint(src, loss, opts, settings, seed)), opts.epochs)
+    run = _Run(
+        src,
+        seed,
+        partial(_load_chunk, src, obj, k),
+        hyper,
+        settings,
+        saving and saving._replace(fingerprint=_fingerprint(src, loss, opts, settings, seed)),
+        opts.epochs,
+    )
     state, position = run.resume()
     with concurrent.futures.ThreadPoolExecutor(1) as pool, checkpoint_io.chunked_loop():
         for e in range(position["epoch"], opts.epochs):
             state = run.epoch(e, pool if prefetch else None, state, position)
             if progress is not None:
                 progress(e + 1, opts.epochs)
-    return StreamResult(state.params, np.asarray(position["J"]), opts.epochs, src.n_rows,
-                        n_classes if loss.target == "onehot" else 2)
+    return StreamResult(
+        state.params,
+        np.asarray(position["J"]),
+        opts.epochs,
+        src.n_rows,
+        n_classes if loss.target == "onehot" else 2,
+    )
+
+
+def _load_chunk(src: Source, obj: Objective, k: int, i: int) -> Problem:
+    """Chunk ``i`` of ``src`` on the device, as the problem of one driver epoch."""
+    X, y = src.read(i)
+    loss = obj.loss
+    T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
+    if src.kind == "svmlight":  # every chunk padded to one shape: one compiled program
+        X = sparse.to_device(X, np.float32, src.impl.max_row_nnz, src.impl.max_chunk_nnz)
+        return Problem(X, T, obj)
+    return Problem(jax.device_put(X), T, obj)
 
 
 def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
@@ -392,13 +469,26 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
         head = fh.read(2**20)
         fh.seek(max(0, size - 2**20))
         tail = fh.read()
-    data = (size, src.n_rows, src.kind, src.columns, src.chunk_rows,
-            hashlib.sha256(head + tail).hexdigest())
-    fixed = opts._replace(optimizer=opts.optimizer if isinstance(opts.optimizer, str)
-                          else type(opts.optimizer).__name__)
-    return checkpoint_io.fingerprint(data=repr(data), loss=repr(loss), options=repr(fixed),
-                                     settings=repr(settings._replace(optimizer=None)),
-                                     seed=repr(seed))
+    data = (
+        size,
+        src.n_rows,
+        src.kind,
+        src.columns,
+        src.chunk_rows,
+        hashlib.sha256(head + tail).hexdigest(),
+    )
+    fixed = opts._replace(
+        optimizer=opts.optimizer
+        if isinstance(opts.optimizer, str)
+        else type(opts.optimizer).__name__
+    )
+    return checkpoint_io.fingerprint(
+        data=repr(data),
+        loss=repr(loss),
+        options=repr(fixed),
+        settings=repr(settings._replace(optimizer=None)),
+        seed=repr(seed),
+    )
 
 
 class _Run(NamedTuple):
@@ -427,8 +517,9 @@ class _Run(NamedTuple):
         chunk is read while one trains. Appends the epoch's objective to ``position["J"]``:
         the mean of the chunks' objectives, each weighing its rows."""
         order_key = jax.random.fold_in(jax.random.key(self.seed), 1)
-        order = np.asarray(jax.random.permutation(jax.random.fold_in(order_key, e),
-                                                  self.src.n_chunks))
+        order = np.asarray(
+            jax.random.permutation(jax.random.fold_in(order_key, e), self.src.n_chunks)
+        )
         first = position["chunk"]
         pending = pool.submit(self.load, order[first]) if pool else None
         for j in range(first, len(order)):
@@ -444,8 +535,13 @@ class _Run(NamedTuple):
             position["rows"].append(int(problem.X.shape[0]))
             position["chunk"] = j + 1
             if j + 1 == len(order):
-                position["J"].append(float(Objective.running_mean(
-                    np.asarray(position["values"]), np.asarray(position["rows"], float))))
+                position["J"].append(
+                    float(
+                        Objective.running_mean(
+                            np.asarray(position["values"]), np.asarray(position["rows"], float)
+                        )
+                    )
+                )
                 position.update(epoch=e + 1, chunk=0, values=[], rows=[])
             self.save(state, position, position["epoch"] == self.epochs)
         return state

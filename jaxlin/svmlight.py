@@ -6,6 +6,7 @@ zero- or one-based; ``zero_based="auto"`` reads a file as zero-based when any in
 (as scikit-learn does). Parsing is NumPy over the tokens; every mistake names its line and
 what is wrong, and nothing is dropped silently.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,9 @@ def parse_lines(lines, path: str = "data", first_line: int = 1) -> Rows:
         if not tokens:
             continue
         if ":" in tokens[0]:
-            raise ValueError(f"{path}: line {number}: no label (the line starts with "
-                             f"{tokens[0]!r})")
+            raise ValueError(
+                f"{path}: line {number}: no label (the line starts with {tokens[0]!r})"
+            )
         feats = tokens[1:]
         if feats and feats[0].startswith("qid:"):
             qids.append(feats[0][4:])
@@ -103,8 +105,10 @@ def _check_order(idx, indptr, where, path):
     if len(bad):
         k = int(bad[0]) + 1
         row = int(np.searchsorted(indptr, k, side="right")) - 1
-        raise ValueError(f"{path}: line {where[row]}: index {int(idx[k])} after "
-                         f"{int(idx[k - 1])}: indices must increase along a line")
+        raise ValueError(
+            f"{path}: line {where[row]}: index {int(idx[k])} after "
+            f"{int(idx[k - 1])}: indices must increase along a line"
+        )
 
 
 def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np.float64):
@@ -120,18 +124,23 @@ def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np
     if base == 1 and len(idx) and idx.min() < 0:
         k = int(np.argmin(idx))
         row = int(np.searchsorted(rows.indptr, k, side="right")) - 1
-        raise ValueError(f"{path}: line {rows.line_numbers[row]}: index 0 in a one-based file "
-                         "(pass zero_based=True)")
+        raise ValueError(
+            f"{path}: line {rows.line_numbers[row]}: index 0 in a one-based file "
+            "(pass zero_based=True)"
+        )
     d = int(idx.max()) + 1 if len(idx) else 1
     if n_features is not None:
         if len(idx) and idx.max() >= n_features:
             k = int(np.argmax(idx))
             row = int(np.searchsorted(rows.indptr, k, side="right")) - 1
-            raise ValueError(f"{path}: line {rows.line_numbers[row]}: index {int(rows.indices[k])}"
-                             f" is out of range for n_features={n_features}")
+            raise ValueError(
+                f"{path}: line {rows.line_numbers[row]}: index {int(rows.indices[k])}"
+                f" is out of range for n_features={n_features}"
+            )
         d = int(n_features)
-    X = sp.csr_matrix((rows.values.astype(dtype), idx.astype(np.int64), rows.indptr),
-                      shape=(len(rows.labels), d))
+    X = sp.csr_matrix(
+        (rows.values.astype(dtype), idx.astype(np.int64), rows.indptr), shape=(len(rows.labels), d)
+    )
     return X, rows.labels
 
 
@@ -143,8 +152,9 @@ def _base(indices, zero_based, path):
     return 0 if zero_based else 1
 
 
-def read(path, n_features: int | None = None, zero_based="auto", dtype=np.float64,
-         query_id: bool = False):
+def read(
+    path, n_features: int | None = None, zero_based="auto", dtype=np.float64, query_id: bool = False
+):
     """Read an svmlight / libsvm file: ``(X, y)``, or ``(X, y, qid)`` with ``query_id``.
 
     ``X`` is a SciPy CSR matrix ``(N, d)`` of ``dtype``, ``y`` the labels as float64 (class
@@ -173,8 +183,7 @@ def read(path, n_features: int | None = None, zero_based="auto", dtype=np.float6
     return X, y
 
 
-def write(X, y, path, zero_based: bool = False, comment: str | None = None,
-          query_id=None) -> str:
+def write(X, y, path, zero_based: bool = False, comment: str | None = None, query_id=None) -> str:
     """Write ``X`` (dense or sparse ``(N, d)``) and labels ``y`` ``(N,)`` as svmlight: only the
     non-zero values, indices increasing (one-based unless ``zero_based``), written
     atomically. Returns the path."""
@@ -205,13 +214,16 @@ def write_lines(fh, X, y, zero_based: bool = False, query_id=None) -> None:
         parts = [_label(y[i])]
         if query_id is not None:
             parts.append(f"qid:{int(query_id[i])}")
-        parts += [f"{j + base}:{float(v)!r}" for j, v in zip(X.indices[lo:hi].tolist(),
-                                                               X.data[lo:hi].tolist())]
+        parts += [
+            f"{j + base}:{float(v)!r}"
+            for j, v in zip(X.indices[lo:hi].tolist(), X.data[lo:hi].tolist())
+        ]
         fh.write(" ".join(parts) + "\n")
 
 
 def _dense_as_csr(X):
     import scipy.sparse as sp
+
     return sp.csr_matrix(np.asarray(X))
 
 

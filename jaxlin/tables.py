@@ -15,6 +15,7 @@ or filled with the training rows' mean (``impute="mean"``), or their rows are dr
 (``impute="drop-rows"``). How the columns became features is an ``Encoding``, saved
 with a model so that ``jaxlin predict`` applies the same one.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,7 +26,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from jaxlin import datasets, sparse, svmlight
-from jaxlin.data import (Standardizer, is_idx, read_idx_pair, read_npy, train_test_split)
+from jaxlin.data import Standardizer, is_idx, read_idx_pair, read_npy, train_test_split
 
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 IMPUTE = ("mean", "drop-rows")
@@ -49,14 +50,22 @@ class Encoding(NamedTuple):
         return names
 
     def to_json(self) -> str:
-        return json.dumps({"columns": list(self.columns), "categories": self.categories,
-                           "fill": None if self.fill is None else list(self.fill)})
+        return json.dumps(
+            {
+                "columns": list(self.columns),
+                "categories": self.categories,
+                "fill": None if self.fill is None else list(self.fill),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> "Encoding":
         d = json.loads(text)
-        return cls(tuple(d["columns"]), {k: tuple(v) for k, v in d["categories"].items()},
-                   None if d["fill"] is None else tuple(d["fill"]))
+        return cls(
+            tuple(d["columns"]),
+            {k: tuple(v) for k, v in d["categories"].items()},
+            None if d["fill"] is None else tuple(d["fill"]),
+        )
 
     def encode(self, cells: dict, path: str, first_row: int = 2, header=None):
         """Features ``(N, d)`` from each column's cells (strings): numbers parsed, text
@@ -108,14 +117,18 @@ def _numeric(col, name, path, first_row, position=None):
     except ValueError:
         for r, v in enumerate(col):
             if not _is_missing(v) and not _is_number(v):
-                raise ValueError(f"{path}: non-numeric value {v!r} at row {first_row + r}, "
-                                 f"column {where}; pass --categorical {name} to "
-                                 f"one-hot encode it, or --drop {name}") from None
+                raise ValueError(
+                    f"{path}: non-numeric value {v!r} at row {first_row + r}, "
+                    f"column {where}; pass --categorical {name} to "
+                    f"one-hot encode it, or --drop {name}"
+                ) from None
         raise
     if np.isinf(out).any():
         r = int(np.flatnonzero(np.isinf(out))[0])
-        raise ValueError(f"{path}: NaN or infinite value {col[r]!r} at row {first_row + r}, "
-                         f"column {where}; pass --drop {name}, or fix the cell")
+        raise ValueError(
+            f"{path}: NaN or infinite value {col[r]!r} at row {first_row + r}, "
+            f"column {where}; pass --drop {name}, or fix the cell"
+        )
     return out
 
 
@@ -129,12 +142,17 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     """
     header, rows = _csv_rows(path)
     target = header[-1] if target is None else target
-    for option, names in (("--target", [target]), ("--drop", drop),
-                          ("--features", features or ()), ("--categorical", categorical)):
+    for option, names in (
+        ("--target", [target]),
+        ("--drop", drop),
+        ("--features", features or ()),
+        ("--categorical", categorical),
+    ):
         missing = [n for n in names if n not in header]
         if missing:
-            raise ValueError(f"{option}: no column {missing[0]!r} in {path}; columns are "
-                             f"{', '.join(header)}")
+            raise ValueError(
+                f"{option}: no column {missing[0]!r} in {path}; columns are {', '.join(header)}"
+            )
     if impute not in (None, *IMPUTE):
         raise ValueError(f"--impute: expected one of {', '.join(IMPUTE)}, got {impute!r}")
     chosen = list(features) if features else [h for h in header if h != target and h not in drop]
@@ -145,8 +163,10 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     notices, first_row = [], 2
     keep = _complete_rows(cells, chosen + [target], impute, path)
     if keep is not None:
-        notices.append(f"dropped {len(rows) - int(keep.sum())} of {len(rows)} rows with a "
-                       "missing cell (--impute drop-rows)")
+        notices.append(
+            f"dropped {len(rows) - int(keep.sum())} of {len(rows)} rows with a "
+            "missing cell (--impute drop-rows)"
+        )
         cells = {h: [v for v, k in zip(col, keep) if k] for h, col in cells.items()}
         if not cells[target]:
             raise ValueError(f"{path}: no rows left after dropping those with missing cells")
@@ -158,8 +178,10 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     y = [v.strip() for v in cells[target]]
     bad = [r for r, v in enumerate(y) if _is_missing(v)]
     if bad:
-        raise ValueError(f"{path}: missing label at row {bad[0] + first_row}, column {target!r}; "
-                         "pass --impute drop-rows to leave such rows out")
+        raise ValueError(
+            f"{path}: missing label at row {bad[0] + first_row}, column {target!r}; "
+            "pass --impute drop-rows to leave such rows out"
+        )
     return X, np.asarray(y), encoding, tuple(notices)
 
 
@@ -168,9 +190,11 @@ def _missing_error(cells, chosen, header, path, first_row):
     r, c = min((r, c) for c in chosen for r, v in enumerate(cells[c]) if _is_missing(v))
     v = cells[c][r]
     what = "an empty cell" if not v.strip() else repr(v)
-    raise ValueError(f"{path}: missing value ({what}) at row {r + first_row}, column "
-                     f"{header.index(c) + 1} ({c!r}); pass --impute mean (the training "
-                     f"rows' mean) or --impute drop-rows, or --drop {c}")
+    raise ValueError(
+        f"{path}: missing value ({what}) at row {r + first_row}, column "
+        f"{header.index(c) + 1} ({c!r}); pass --impute mean (the training "
+        f"rows' mean) or --impute drop-rows, or --drop {c}"
+    )
 
 
 def _csv_rows(path):
@@ -191,8 +215,7 @@ def _csv_rows(path):
         raise ValueError(f"{path}: no data rows below the header")
     for r, row in enumerate(rows, 2):
         if len(row) != len(header):
-            raise ValueError(f"{path}: row {r} has {len(row)} cells, the header has "
-                             f"{len(header)}")
+            raise ValueError(f"{path}: row {r} has {len(row)} cells, the header has {len(header)}")
     return header, rows
 
 
@@ -200,8 +223,9 @@ def _complete_rows(cells, columns, impute, path):
     """With ``impute="drop-rows"``: the mask of rows with no missing cell, else ``None``."""
     if impute != "drop-rows":
         return None
-    return np.array([not any(_is_missing(cells[c][r]) for c in columns)
-                     for r in range(len(cells[columns[0]]))])
+    return np.array(
+        [not any(_is_missing(cells[c][r]) for c in columns) for r in range(len(cells[columns[0]]))]
+    )
 
 
 def _categories(cells, chosen, categorical, notices) -> dict:
@@ -213,9 +237,11 @@ def _categories(cells, chosen, categorical, notices) -> dict:
         if c not in categorical:
             if not present or any(_is_number(v) for v in present):
                 continue  # numeric (a mix is refused when parsed, naming the cell)
-            notices.append(f"column {c!r} is text: one-hot encoded as {len(set(present))} "
-                           f"columns (say so with --categorical {c}, or leave it out with "
-                           f"--drop {c})")
+            notices.append(
+                f"column {c!r} is text: one-hot encoded as {len(set(present))} "
+                f"columns (say so with --categorical {c}, or leave it out with "
+                f"--drop {c})"
+            )
         out[c] = tuple(sorted(set(present)))
     return out
 
@@ -234,13 +260,17 @@ def _raw_table(spec: str, opts: dict):
     target, drop = opts.get("target"), opts.get("drop", ())
     if spec.lower() in datasets.NAMES and not os.path.exists(spec):
         if target is not None or drop or opts.get("features") or opts.get("categorical"):
-            raise ValueError("--target/--drop/--features/--categorical apply to files, not to "
-                             f"the bundled dataset {spec!r}")
+            raise ValueError(
+                "--target/--drop/--features/--categorical apply to files, not to "
+                f"the bundled dataset {spec!r}"
+            )
         d = datasets.load(spec)
         return d.X, d.y, d.feature_names, d.class_names, d.name, None, ()
     if not os.path.exists(spec):
-        raise FileNotFoundError(f"--data: no such file or bundled dataset: {spec!r} "
-                                f"(bundled: {', '.join(datasets.NAMES)})")
+        raise FileNotFoundError(
+            f"--data: no such file or bundled dataset: {spec!r} "
+            f"(bundled: {', '.join(datasets.NAMES)})"
+        )
     name = os.path.basename(spec)
     if svmlight.is_svmlight(spec, opts.get("format")):
         X, y = svmlight.read(spec, opts.get("n_features"))
@@ -251,8 +281,9 @@ def _raw_table(spec: str, opts: dict):
     if spec.endswith(".npy"):
         t = read_npy(spec, target=target, drop=list(drop))
         return t.X, t.y, t.feature_names, None, name, None, ()
-    X, y, enc, notices = read_csv_table(spec, target, drop, opts.get("features"),
-                                        opts.get("categorical", ()), opts.get("impute"))
+    X, y, enc, notices = read_csv_table(
+        spec, target, drop, opts.get("features"), opts.get("categorical", ()), opts.get("impute")
+    )
     X, notices = _maybe_sparse(X, enc, notices)
     return X, y, enc.feature_names, None, name, enc, notices
 
@@ -268,13 +299,20 @@ def _idx_labels(spec, labels):
 
 def _maybe_sparse(X, enc, notices):
     """A wide, mostly-zero one-hot table as SciPy CSR (the sparse path), with a notice."""
-    if not enc.categories or X.shape[1] < SPARSE_WIDTH or np.isnan(X).any() \
-            or np.count_nonzero(X) > 0.1 * X.size:
+    if (
+        not enc.categories
+        or X.shape[1] < SPARSE_WIDTH
+        or np.isnan(X).any()
+        or np.count_nonzero(X) > 0.1 * X.size
+    ):
         return X, notices
     import scipy.sparse as sp
-    return sp.csr_matrix(X), notices + (f"{X.shape[1]} columns after one-hot encoding, "
-                                        f"{np.count_nonzero(X) / X.size:.1%} non-zero: "
-                                        "trained as sparse data",)
+
+    return sp.csr_matrix(X), notices + (
+        f"{X.shape[1]} columns after one-hot encoding, "
+        f"{np.count_nonzero(X) / X.size:.1%} non-zero: "
+        "trained as sparse data",
+    )
 
 
 def load_labelled(spec: str, target=None, drop=(), labels=None, **columns) -> Labelled:
@@ -287,11 +325,13 @@ def load_labelled(spec: str, target=None, drop=(), labels=None, **columns) -> La
     holds a single class.
     """
     X, y_raw, feature_names, class_names, name, enc, notices = _raw_table(
-        spec, dict(columns, target=target, drop=drop, labels=labels))
-    if y_raw.dtype.kind == "f" and np.any(y_raw != np.round(y_raw)) and \
-            len(np.unique(y_raw)) > 20:
-        raise ValueError(f"--target: the column has {len(np.unique(y_raw))} distinct "
-                         "non-integer values; a classifier needs class labels")
+        spec, dict(columns, target=target, drop=drop, labels=labels)
+    )
+    if y_raw.dtype.kind == "f" and np.any(y_raw != np.round(y_raw)) and len(np.unique(y_raw)) > 20:
+        raise ValueError(
+            f"--target: the column has {len(np.unique(y_raw))} distinct "
+            "non-integer values; a classifier needs class labels"
+        )
     y, class_names = encode_class_labels(y_raw, class_names)
     if len(class_names) < 2:
         raise ValueError("y: the target has a single class; a classifier needs at least two")
@@ -331,9 +371,15 @@ class TrainingSplit(NamedTuple):
     fill: Optional[np.ndarray] = None
 
 
-def training_split(X, y, train_fraction: float = 2 / 3, validation_fraction: float = 0.0,
-                   seed: int = 0, stratify: bool = False,
-                   standardize: bool = True) -> TrainingSplit:
+def training_split(
+    X,
+    y,
+    train_fraction: float = 2 / 3,
+    validation_fraction: float = 0.0,
+    seed: int = 0,
+    stratify: bool = False,
+    standardize: bool = True,
+) -> TrainingSplit:
     """Shuffle and split into train and test, then hold out ``validation_fraction`` of the
     training rows; missing cells (NaN) get the training rows' column means, and the
     standardiser uses the remaining training rows only (sparse rows: scaled, not centred)."""
@@ -343,8 +389,10 @@ def training_split(X, y, train_fraction: float = 2 / 3, validation_fraction: flo
         inner = train_test_split(X_train, y_train, 1.0 - validation_fraction, seed=seed + 1)
         X_train, X_val, y_train, y_val = inner.X_train, inner.X_test, inner.y_train, inner.y_test
     if len(np.unique(y_train)) < 2:
-        raise ValueError("y: the training split holds a single class; use a larger "
-                         "--train-fraction or --stratify")
+        raise ValueError(
+            "y: the training split holds a single class; use a larger "
+            "--train-fraction or --stratify"
+        )
     fill = None
     if not sparse.is_sparse(X_train) and np.isnan(X_train).any():
         fill = np.nanmean(X_train, axis=0)

@@ -6,6 +6,7 @@ runs one compiled program of ``jaxlin.driver``. ``fit_many`` trains many models 
 one program by ``vmap`` over learning rates, penalty strengths, seeds and sample weights
 (e.g. cross-validation folds as 0/1 weights).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,10 +59,15 @@ class FitResult(NamedTuple):
         """Scores ``Z = X W + b`` ``(N, K)`` on the host (NumPy; ``X`` dense or sparse)."""
         W, b = np.asarray(self.params.W, np.float64), np.asarray(self.params.b, np.float64)
         if W.ndim != 2:
-            raise ValueError("decision_function: one model at a time (this result holds "
-                             f"{W.shape[0]}; take result.params.W[m])")
-        X = sparse.as_csr(X) if sparse.is_sparse(X) else \
-            validation.check_features(X, "X", n_features=W.shape[0])
+            raise ValueError(
+                "decision_function: one model at a time (this result holds "
+                f"{W.shape[0]}; take result.params.W[m])"
+            )
+        X = (
+            sparse.as_csr(X)
+            if sparse.is_sparse(X)
+            else validation.check_features(X, "X", n_features=W.shape[0])
+        )
         if X.shape[1] != W.shape[0]:
             raise ValueError(f"X: expected {W.shape[0]} features, got {X.shape[1]}")
         return np.asarray(X @ W) + b
@@ -99,8 +105,7 @@ def _advance(problem, hyper, state, until, settings, model_axes):
     X = problem.X
     rows = settings.batch_size or X.shape[0]  # what one step reads
     if isinstance(X, SparseRows):  # its stored entries: a batch holds rows × the longest row
-        nbytes = (rows * X.max_row_nnz if settings.batch_size else X.nnz) * \
-            (X.dtype.itemsize + 8)
+        nbytes = (rows * X.max_row_nnz if settings.batch_size else X.nnz) * (X.dtype.itemsize + 8)
     else:
         nbytes = rows * X.shape[-1] * X.dtype.itemsize
     if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(X)):  # inside a trace
@@ -115,9 +120,10 @@ def _loop(problem, hyper, state, until, settings, model_axes):
     problem_axes, hyper_axes = model_axes
     if hyper_axes.key is None:
         return driver.run_lockstep(problem, hyper, settings, model_axes, state, until)
-    return jax.vmap(lambda p, h, st: driver.run(p, h, settings, st, until),
-                    in_axes=(problem_axes, hyper_axes, None if state is None else 0))(
-        problem, hyper, state)
+    return jax.vmap(
+        lambda p, h, st: driver.run(p, h, settings, st, until),
+        in_axes=(problem_axes, hyper_axes, None if state is None else 0),
+    )(problem, hyper, state)
 
 
 def _epochs(n):
@@ -126,8 +132,9 @@ def _epochs(n):
     return jax.device_put(np.int32(n))
 
 
-def execute(problem: Problem, hyper: Hyper, settings, model_axes=None,
-            control: RunControl = RunControl()):
+def execute(
+    problem: Problem, hyper: Hyper, settings, model_axes=None, control: RunControl = RunControl()
+):
     """The whole run as one compiled call, or — with a ``progress`` callback or a
     ``checkpoint`` in ``control`` — in chunks of epochs (a hundredth of them each). Between
     chunks ``progress(epochs_done, epochs_total)`` is called and the checkpoint written; a
@@ -155,8 +162,7 @@ def execute(problem: Problem, hyper: Hyper, settings, model_axes=None,
 def _trimmed(trained, epochs: int):
     """The result with its history cut to the epoch limit (the compiled program's arrays
     are as long as a bucket of limits, ``jaxlin.records.history_length``), on the host."""
-    history = jax.tree.map(lambda a: np.asarray(jax.device_get(a))[..., :epochs],
-                           trained.history)
+    history = jax.tree.map(lambda a: np.asarray(jax.device_get(a))[..., :epochs], trained.history)
     return trained._replace(history=history)
 
 
@@ -170,8 +176,9 @@ def _chunks(problem, hyper, state, kw, sizes, progress, checkpoint):
         done = int(np.max(np.asarray(jax.device_get(state.epoch))))
         if progress is not None:
             progress(done, total)
-        finished = not np.any(np.asarray(jax.device_get(state.status)) == driver.RUNNING) \
-            or done >= total
+        finished = (
+            not np.any(np.asarray(jax.device_get(state.status)) == driver.RUNNING) or done >= total
+        )
         stop = ckpt.stop_requested() and not finished
         if checkpoint is not None and (finished or stop or n % checkpoint.every == 0):
             ckpt.save(checkpoint.path, state, {"epoch": done}, checkpoint.fingerprint)
@@ -193,17 +200,21 @@ def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
         return None
     p = init.params if isinstance(init, FitResult) else init
     if not (hasattr(p, "W") and hasattr(p, "b")):
-        raise TypeError(f"init: expected 'zeros', 'uniform', Params or a FitResult, got "
-                        f"{type(init).__name__}")
+        raise TypeError(
+            f"init: expected 'zeros', 'uniform', Params or a FitResult, got {type(init).__name__}"
+        )
     W, b = np.asarray(jax.device_get(p.W)), np.asarray(jax.device_get(p.b))
     want = (n_features, n_outputs)
     shared = W.shape == want and b.shape == want[1:]
-    per_model = n_models is not None and W.shape == (n_models, *want) \
-        and b.shape == (n_models, n_outputs)
+    per_model = (
+        n_models is not None and W.shape == (n_models, *want) and b.shape == (n_models, n_outputs)
+    )
     if not (shared or per_model):
-        raise ValueError(f"init: expected W {want} and b ({n_outputs},), got W {W.shape} and "
-                         f"b {b.shape}" + (f" (or with a leading axis of {n_models} models)"
-                                           if n_models is not None else ""))
+        raise ValueError(
+            f"init: expected W {want} and b ({n_outputs},), got W {W.shape} and "
+            f"b {b.shape}"
+            + (f" (or with a leading axis of {n_models} models)" if n_models is not None else "")
+        )
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
         raise ValueError("init: the parameters contain NaN or infinite values")
     return Params(put(W, dtype), put(b, dtype))
@@ -222,20 +233,34 @@ def _is_one_vs_rest(loss, y, one_vs_rest):
 
 def _penalty(opts: Options, dtype, m=None) -> Penalty:
     """The strengths as arrays (``(M,)`` for ``M`` models)."""
+
     def arr(v):
         return put(v if m is None else np.broadcast_to(v, (m,)), dtype)
+
     return Penalty(arr(opts.l1), arr(opts.l2))
 
 
 def _unmapped(obj: Objective, penalty_axis=None, weight_axis=None) -> Objective:
     """``vmap`` axes for an objective: which of its arrays carry a model axis."""
-    return dataclasses.replace(obj, penalty=penalty_axis, sample_weight=weight_axis,
-                               normalizer=None)
+    return dataclasses.replace(
+        obj, penalty=penalty_axis, sample_weight=weight_axis, normalizer=None
+    )
 
 
 @backend.computes_in_dtype
-def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weight=None,
-        n_classes=None, seed=0, dtype=jnp.float32, control=None, **options) -> FitResult:
+def fit(
+    X,
+    y,
+    loss="binary_cross_entropy",
+    *,
+    validation_data=None,
+    sample_weight=None,
+    n_classes=None,
+    seed=0,
+    dtype=jnp.float32,
+    control=None,
+    **options,
+) -> FitResult:
     """Train a linear model ``Z = X W + b`` on ``(X, y)`` by minimising ``mean L + R(W)``.
 
     Args:
@@ -256,7 +281,9 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
         (shard the rows over local devices, ``shard_rows``), ``checkpoint``,
         ``checkpoint_every`` and ``resume`` (``jaxlin.checkpoint``), ``buckets`` (pad a
         full-batch run's rows to ``jaxlin.inputs.bucket_rows`` so close sizes share one
-        compiled program; one model only).
+        compiled program; one model only), ``callback`` (``(epoch, params, objective) →
+        stop``, called on the host after each epoch; one model only) and ``verify`` (check
+        a user ``Loss`` before training; default ``True``).
       **options: the fields of ``Options`` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
         ``tol``, ``grad_tol``, ``adaptive_lr``, ``patience``, ``init``, ``fit_intercept``,
@@ -276,30 +303,60 @@ def fit(X, y, loss="binary_cross_entropy", *, validation_data=None, sample_weigh
     verified(loss, record, ctrl)
     key = _key(key, seed)
     y, validation_data, classes = label_classes(y, validation_data)
-    if ctrl.devices is not None and jax.process_count() > 1 and loss.target == "onehot" \
-            and n_classes is None and np.ndim(y) == 1:
-        from jax.experimental import multihost_utils  # every process must agree on K
-        n_classes = int(np.max(multihost_utils.process_allgather(np.array([np.max(y)])))) + 1
+    n_classes = _agreed_classes(ctrl, loss, y, n_classes)
     if _is_one_vs_rest(loss, y, opts.one_vs_rest):
         if ctrl.callback is not None:
             raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
-        return _fit_one_vs_rest(X, y, loss, opts, ctrl,
-                                Inputs(validation_data, sample_weight, n_classes, dtype),
-                                key)._replace(
-            loss=record, classes=classes)
-    data = inputs.prepare(X, y, loss, validation_data=validation_data,
-                          sample_weight=sample_weight, n_classes=n_classes, dtype=dtype,
-                          rows_for=_bucketed(opts) if ctrl.buckets else None)
+        return _fit_one_vs_rest(
+            X, y, loss, opts, ctrl, Inputs(validation_data, sample_weight, n_classes, dtype), key
+        )._replace(loss=record, classes=classes)
+    data = inputs.prepare(
+        X,
+        y,
+        loss,
+        validation_data=validation_data,
+        sample_weight=sample_weight,
+        n_classes=n_classes,
+        dtype=dtype,
+        rows_for=_bucketed(opts) if ctrl.buckets else None,
+    )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
+    out = _fit_prepared(data, loss, opts, ctrl, key, dtype)
+    return FitResult(
+        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes
+    )
+
+
+def _agreed_classes(ctrl, loss, y, n_classes):
+    """The class count every process agrees on when rows are sharded over several hosts
+    (each sees only its own labels); else ``n_classes`` as given."""
+    if (
+        ctrl.devices is not None
+        and jax.process_count() > 1
+        and loss.target == "onehot"
+        and n_classes is None
+        and np.ndim(y) == 1
+    ):
+        from jax.experimental import multihost_utils
+
+        n_classes = int(np.max(multihost_utils.process_allgather(np.array([np.max(y)])))) + 1
+    return n_classes
+
+
+def _fit_prepared(data, loss, opts, ctrl, key, dtype):
+    """``fit`` on checked inputs: the rows sharded where asked, the objective built, one run
+    of the driver."""
     Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
     if ctrl.devices is not None:
         Xj, T, w, n_rows = shard_rows(Xj, T, w, ctrl.devices)
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
-    out = execute(Problem(Xj, T, obj, data.X_val, data.T_val), opts.hyper(key, init, dtype),
-                  opts.settings(T.shape[1], n_rows, ctrl.callback is not None), control=ctrl)
-    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes,
-                     classes)
+    return execute(
+        Problem(Xj, T, obj, data.X_val, data.T_val),
+        opts.hyper(key, init, dtype),
+        opts.settings(T.shape[1], n_rows, ctrl.callback is not None),
+        control=ctrl,
+    )
 
 
 def verified(loss, given, ctrl: RunControl) -> None:
@@ -312,10 +369,12 @@ def verified(loss, given, ctrl: RunControl) -> None:
     row = quick_check(loss)
     if not row.passed:
         spec = given if isinstance(given, str) else "MODULE:ATTR"
-        raise ValueError(f"loss: {loss.name!r} fails the check of its derivation: δ differs "
-                         f"from autodiff by {row.err_autodiff:.1e} (relative); {row.note}. See "
-                         f"the whole report with `jaxlin check --loss {spec}` or "
-                         "jaxlin.verify(loss); fix δ, or pass verify=False to train anyway")
+        raise ValueError(
+            f"loss: {loss.name!r} fails the check of its derivation: δ differs "
+            f"from autodiff by {row.err_autodiff:.1e} (relative); {row.note}. See "
+            f"the whole report with `jaxlin check --loss {spec}` or "
+            "jaxlin.verify(loss); fix δ, or pass verify=False to train anyway"
+        )
 
 
 def label_classes(y, validation_data=None):
@@ -337,8 +396,10 @@ def label_classes(y, validation_data=None):
         yv = np.asarray(yv)
         unknown = np.setdiff1d(yv, classes)
         if unknown.size:
-            raise ValueError(f"y_val: label {unknown[0].item()!r} is not among the training classes "
-                             f"{classes.tolist()}")
+            raise ValueError(
+                f"y_val: label {unknown[0].item()!r} is not among the training classes "
+                f"{classes.tolist()}"
+            )
         validation_data = (Xv, np.searchsorted(classes, yv))
     return encoded, validation_data, classes
 
@@ -356,10 +417,12 @@ def _bucketed(opts: Options):
     """``N ↦`` the padded row count: a bucket for a full-batch run of a solver that weighs
     its rows, else ``N`` (mini-batches and a solver that visits rows one by one would see
     the padding rows, so their rows stay as given)."""
+
     def rows_for(n):
         b = opts.batch_size
         full = b is None or (isinstance(b, (int, np.integer)) and b >= n)
         return inputs.bucket_rows(n) if full and opts.record.weighted else n
+
     return rows_for
 
 
@@ -369,8 +432,7 @@ def _record(loss):
     return loss if isinstance(loss, str) else loss_key(loss)
 
 
-def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
-                     key) -> FitResult:
+def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs, key) -> FitResult:
     """K binary models (class k against the rest), trained together by ``vmap``.
 
     The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
@@ -394,17 +456,30 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     init = initial_params(opts.init, data.X.shape[1], k, dtype)
     if init is not None:  # class k's binary model starts from column k
         init = Params(init.W.T[:, :, None], init.b[:, None])
-    axes = (Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
-            Hyper(None, None, None if init is None else 0))
+    axes = (
+        Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
+        Hyper(None, None, None if init is None else 0),
+    )
     out = execute(problem, opts.hyper(key, init, dtype), opts.settings(1), axes, ctrl)
     params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
 
 
 @backend.computes_in_dtype
-def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
-             validation_data=None, n_classes=None, dtype=jnp.float32, pairing=None,
-             control=None, **options) -> FitResult:
+def fit_many(
+    X,
+    y,
+    loss="binary_cross_entropy",
+    *,
+    seed=0,
+    sample_weight=None,
+    validation_data=None,
+    n_classes=None,
+    dtype=jnp.float32,
+    pairing=None,
+    control=None,
+    **options,
+) -> FitResult:
     """Train many models in one compiled program, ``vmap``-ped over their numbers.
 
     ``learning_rate``, ``l1``, ``l2`` and ``seed`` may each be a scalar or a 1-D sequence;
@@ -426,21 +501,28 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
-    lr, a1, a2, sd = (np.atleast_1d(np.asarray(v)) for v in
-                      (opts.learning_rate, opts.l1, opts.l2,
-                       validation.check_seed(seed, many=True)))
+    lr, a1, a2, sd = (
+        np.atleast_1d(np.asarray(v))
+        for v in (opts.learning_rate, opts.l1, opts.l2, validation.check_seed(seed, many=True))
+    )
     sw = None if sample_weight is None else np.asarray(sample_weight, np.float64)
     m = _models(dict(learning_rate=lr, l1=a1, l2=a2, seed=sd), sw, opts.init, pairing)
-    data = inputs.prepare(X, y, loss, validation_data=validation_data, n_classes=n_classes,
-                          sample_weight=sw if sw is not None and sw.ndim == 1 else None,
-                          dtype=dtype)
-    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None,
-                      data=data)
+    data = inputs.prepare(
+        X,
+        y,
+        loss,
+        validation_data=validation_data,
+        n_classes=n_classes,
+        sample_weight=sw if sw is not None and sw.ndim == 1 else None,
+        dtype=dtype,
+    )
+    opts = opts.check(data.X.shape[0], loss, has_validation=data.X_val is not None, data=data)
     w, w_axis = data.sample_weight, None
     if sw is not None and sw.ndim == 2:
         w, w_axis = put(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0
-    obj = Objective.build(loss, _penalty(opts._replace(l1=a1, l2=a2), dtype, m), w,
-                          opts.fit_intercept)
+    obj = Objective.build(
+        loss, _penalty(opts._replace(l1=a1, l2=a2), dtype, m), w, opts.fit_intercept
+    )
     # One seed for all models: the key stays unbatched, so every model draws the same
     # mini-batches and the gather of each batch is done once for all of them.
     if len(sd) == 1:
@@ -450,12 +532,20 @@ def fit_many(X, y, loss="binary_cross_entropy", *, seed=0, sample_weight=None,
     init = initial_params(opts.init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
     hyper = opts.hyper(keys, init, dtype, learning_rate=np.broadcast_to(lr, (m,)))
     init_axis = 0 if init is not None and init.W.ndim == 3 else None
-    axes = (Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
-            Hyper(0, key_axis, init_axis))
-    out = execute(Problem(data.X, data.T, obj, data.X_val, data.T_val), hyper,
-                  opts.settings(data.T.shape[1]), axes, ctrl)
-    return FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes,
-                     classes)
+    axes = (
+        Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
+        Hyper(0, key_axis, init_axis),
+    )
+    out = execute(
+        Problem(data.X, data.T, obj, data.X_val, data.T_val),
+        hyper,
+        opts.settings(data.T.shape[1]),
+        axes,
+        ctrl,
+    )
+    return FitResult(
+        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes
+    )
 
 
 def _models(sequences: dict, sw, init, pairing) -> int:
@@ -470,12 +560,13 @@ def _models(sequences: dict, sw, init, pairing) -> int:
         varying["init"] = np.shape(W)[0]
     if len(varying) > 1 and pairing is None:
         listed = ", ".join(f"{k} ({n})" for k, n in varying.items())
-        raise ValueError(f"fit_many: several arguments vary: {listed}. Pass pairing='zip' to "
-                         "pair them element by element, or use jaxlin.fit_grid for every "
-                         "combination")
+        raise ValueError(
+            f"fit_many: several arguments vary: {listed}. Pass pairing='zip' to "
+            "pair them element by element, or use jaxlin.fit_grid for every "
+            "combination"
+        )
     if len(set(varying.values())) > 1:
-        raise ValueError(f"fit_many: the per-model sequences have different lengths "
-                         f"{varying}")
+        raise ValueError(f"fit_many: the per-model sequences have different lengths {varying}")
     return next(iter(varying.values()), 1)
 
 
@@ -500,9 +591,11 @@ def shard_rows(X, T, w, devices):
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
     if isinstance(X, SparseRows):
-        raise ValueError("devices: sparse X trains on one device (its rows have different "
-                         "lengths, so they are not split into equal shards); leave devices "
-                         "unset")
+        raise ValueError(
+            "devices: sparse X trains on one device (its rows have different "
+            "lengths, so they are not split into equal shards); leave devices "
+            "unset"
+        )
     if jax.process_count() > 1:
         return _shard_rows_multihost(X, T, w)
     if devices == "auto":
@@ -510,8 +603,10 @@ def shard_rows(X, T, w, devices):
     else:
         validation.check_positive(devices, "devices", integer=True)
         if devices > jax.local_device_count():
-            raise ValueError(f"devices: asked for {devices}, but only "
-                             f"{jax.local_device_count()} local devices exist")
+            raise ValueError(
+                f"devices: asked for {devices}, but only "
+                f"{jax.local_device_count()} local devices exist"
+            )
         devs = jax.local_devices()[:devices]
     n = X.shape[0]
     X, T, w = inputs.pad_rows(X, T, w, n + (-n) % len(devs))
@@ -541,8 +636,9 @@ def _shard_rows_multihost(X, T, w):
     pad = per - n_local
     Xl = np.concatenate([np.asarray(X), np.zeros((pad, X.shape[1]), X.dtype)])
     Tl = np.concatenate([np.asarray(T), np.zeros((pad, T.shape[1]), T.dtype)])
-    wl = np.concatenate([np.ones(n_local, X.dtype) if w is None else np.asarray(w),
-                         np.zeros(pad, X.dtype)])
+    wl = np.concatenate(
+        [np.ones(n_local, X.dtype) if w is None else np.asarray(w), np.zeros(pad, X.dtype)]
+    )
     mesh = Mesh(np.array(jax.devices()), ("data",))
     rows, vec = NamedSharding(mesh, P("data", None)), NamedSharding(mesh, P("data"))
     make = jax.make_array_from_process_local_data
@@ -550,7 +646,8 @@ def _shard_rows_multihost(X, T, w):
 
 
 def kfold_weights(n: int, k: int, key) -> np.ndarray:
-    """``(k, n)`` 0/1 training weights of a shuffled k-fold split (row ``i`` leaves fold ``i`` out)."""
+    """``(k, n)`` 0/1 training weights of a shuffled k-fold split (row ``i`` leaves fold
+    ``i`` out)."""
     validation.check_positive(k, "k", integer=True)
     if k < 2 or k > n:
         raise ValueError(f"k: need 2 <= k <= n = {n}, got {k}")

@@ -3,6 +3,7 @@
 Inside ``jit`` nothing is checked but shapes (at trace time); everything a user can get
 wrong is checked here first, on concrete arrays.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -36,8 +37,9 @@ def check_features(X, name: str = "X", n_features: int | None = None):
         raise ValueError(f"{name}: empty data, shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}: contains NaN or infinite values (first at row {bad[0]}, "
-                         f"column {bad[1]})")
+        raise ValueError(
+            f"{name}: contains NaN or infinite values (first at row {bad[0]}, column {bad[1]})"
+        )
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
     return arr
@@ -51,8 +53,9 @@ def _check_device_features(X, name, n_features):
         raise ValueError(f"{name}: empty data, shape {X.shape}")
     if not bool(jnp.all(jnp.isfinite(X))):
         bad = np.argwhere(~np.isfinite(np.asarray(X)))[0]
-        raise ValueError(f"{name}: contains NaN or infinite values (first at row {bad[0]}, "
-                         f"column {bad[1]})")
+        raise ValueError(
+            f"{name}: contains NaN or infinite values (first at row {bad[0]}, column {bad[1]})"
+        )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {X.shape[1]}")
     return X
@@ -115,19 +118,26 @@ def check_seed(seed, name: str = "seed", many: bool = False):
     """An integer seed, or with ``many`` a 1-D sequence of them too (one per model)."""
     arr = np.asarray(seed) if not isinstance(seed, (str, bytes)) else np.asarray(None)
     if arr.dtype.kind not in "iu" or arr.ndim > int(many) or arr.size == 0:
-        raise TypeError(f"{name}: expected an integer{' (or a 1-D sequence of integers)' * many}"
-                        f", got {seed!r}")
+        raise TypeError(
+            f"{name}: expected an integer{' (or a 1-D sequence of integers)' * many}, got {seed!r}"
+        )
     return seed
 
 
 def check_key(key, name: str = "key"):
     """A JAX PRNG key: a typed key (``jax.random.key``) or a raw ``uint32[2]`` one."""
     typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    raw = isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32 \
-        and key.ndim >= 1 and key.shape[-1] == 2
+    raw = (
+        isinstance(key, (jax.Array, np.ndarray))
+        and key.dtype == np.uint32
+        and key.ndim >= 1
+        and key.shape[-1] == 2
+    )
     if not (typed or raw):
-        raise TypeError(f"{name}: expected a JAX PRNG key such as jax.random.key(0), got "
-                        f"{type(key).__name__} {getattr(key, 'dtype', '')}".rstrip())
+        raise TypeError(
+            f"{name}: expected a JAX PRNG key such as jax.random.key(0), got "
+            f"{type(key).__name__} {getattr(key, 'dtype', '')}".rstrip()
+        )
     return key
 
 

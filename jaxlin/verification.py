@@ -11,6 +11,7 @@ Kinks. A point where ``L`` is not differentiable has no gradient to compare. Wit
 left out; without one, ``verify`` finds them itself, as the points where the one-sided
 differences of ``L`` disagree, leaves them out and says how many it skipped.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,13 +77,14 @@ def _rel(a, b, keep=None):
 
 
 def central_differences(f: Callable, x, h: float = FD_STEP):
-    """Gradient (or Jacobian, stacked on the last axis) of ``f`` at ``x`` by ``(f(x+he) − f(x−he)) / 2h``.
+    """Gradient (or Jacobian, stacked on the last axis) of ``f`` at ``x`` by
+    ``(f(x+he) − f(x−he)) / 2h``.
 
     Both sides are one batched evaluation of ``f`` (one copy of it in a compiled program)."""
     flat, unravel = ravel_pytree(x)
     eye = jnp.eye(flat.size, dtype=flat.dtype) * h
     values = jax.vmap(lambda e: f(unravel(flat + e)))(jnp.concatenate([eye, -eye]))
-    cols = (values[:flat.size] - values[flat.size:]) / (2 * h)  # (P, ...)
+    cols = (values[: flat.size] - values[flat.size :]) / (2 * h)  # (P, ...)
     return jnp.moveaxis(cols, 0, -1)
 
 
@@ -95,12 +97,16 @@ def row(name, formula, hand, auto, fd=None, note="", docs="") -> Row:
 
 def _judged(name, formula, ea, ef, note="", docs="") -> Row:
     ea, ef = float(ea), None if ef is None else float(ef)
-    ok = bool(np.isfinite(ea) and ea <= AUTODIFF_TOL
-              and (ef is None or (np.isfinite(ef) and ef <= FD_TOL)))
+    ok = bool(
+        np.isfinite(ea)
+        and ea <= AUTODIFF_TOL
+        and (ef is None or (np.isfinite(ef) and ef <= FD_TOL))
+    )
     return Row(name, formula, ea, ef, ok, note, docs)
 
 
 # ------------------------------------------------------------------------ sample problems
+
 
 def random_targets(loss: Loss, rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     """Targets the loss accepts: real values, 0/1 columns or one-hot rows, ``(n, k)`` float64."""
@@ -128,25 +134,30 @@ def problems(loss: Loss, k: int, seed: int) -> dict:
     W[np.abs(W) < KINK_MARGIN] = 0.5  # keep |w| off the L1 kink
     scale = np.array([0.3, 1.0, 3.0, 10.0])[np.arange(s) % 4]
     return dict(
-        Z=sample_scores(rng, n, k), T=random_targets(loss, rng, n, k),
-        X=rng.standard_normal((m, d)), TX=random_targets(loss, rng, m, k),
+        Z=sample_scores(rng, n, k),
+        T=random_targets(loss, rng, n, k),
+        X=rng.standard_normal((m, d)),
+        TX=random_targets(loss, rng, m, k),
         params=Params(W, rng.uniform(-1.0, 1.0, k)),
-        U=rng.standard_normal((n, k)), V=Params(rng.standard_normal((d, k)),
-                                                rng.standard_normal(k)),
+        U=rng.standard_normal((n, k)),
+        V=Params(rng.standard_normal((d, k)), rng.standard_normal(k)),
         pen=Penalty(*np.array([[p.l1, p.l2] for p in PENALTY_CASES.values()]).T),
         Xc=rng.standard_normal((s, 2, 2)),
         Tc=np.stack([random_targets(loss, rng, 2, k) for _ in range(s)]),
         Wc=rng.standard_normal((s, 2, k)) * scale[:, None, None],
-        Bc=rng.standard_normal((s, k)) * scale[:, None])
+        Bc=rng.standard_normal((s, k)) * scale[:, None],
+    )
 
 
 # ------------------------------------------------------------------------ kinks
 
+
 def _offsets(k: int, dtype):
     """Perturbations of one point: 0, ``± FD_STEP e_j`` and ``± KINK_STEP e_j``: ``(1 + 4K, K)``."""
     eye = jnp.eye(k, dtype=dtype)
-    return jnp.concatenate([jnp.zeros((1, k), dtype), FD_STEP * eye, -FD_STEP * eye,
-                            KINK_STEP * eye, -KINK_STEP * eye])
+    return jnp.concatenate(
+        [jnp.zeros((1, k), dtype), FD_STEP * eye, -FD_STEP * eye, KINK_STEP * eye, -KINK_STEP * eye]
+    )
 
 
 def _probe(loss: Loss, Z, T):
@@ -168,12 +179,21 @@ def _probe(loss: Loss, Z, T):
 
 # ------------------------------------------------------------------------ the compiled checks
 
+
 def _pointwise(loss: Loss, Z, T):
     fd, kinked = _probe(loss, Z, T)
     one_by_one = jax.lax.map(lambda zy: (loss.value(*zy), loss.delta(*zy)), (Z, T))
-    return dict(D=jax.vmap(loss.delta)(Z, T), auto=jax.vmap(jax.grad(loss.autodiff_value))(Z, T),
-                fd=fd, kinked=kinked, L=jax.vmap(loss.value)(Z, T), L1=one_by_one[0],
-                D1=one_by_one[1], Z=Z, T=T)
+    return dict(
+        D=jax.vmap(loss.delta)(Z, T),
+        auto=jax.vmap(jax.grad(loss.autodiff_value))(Z, T),
+        fd=fd,
+        kinked=kinked,
+        L=jax.vmap(loss.value)(Z, T),
+        L1=one_by_one[0],
+        D1=one_by_one[1],
+        Z=Z,
+        T=T,
+    )
 
 
 def _curvature(loss: Loss, Z, T):
@@ -183,9 +203,11 @@ def _curvature(loss: Loss, Z, T):
     steps = jnp.concatenate([jnp.eye(k, dtype=Z.dtype), -jnp.eye(k, dtype=Z.dtype)]) * FD_STEP
     Dp = jax.vmap(lambda z, y: jax.vmap(lambda u: loss.delta(z + u, y))(steps))(Z, T)
     jac = (Dp[:, :k] - Dp[:, k:]) / (2 * FD_STEP)  # (n, K step, K out)
-    return dict(h=jax.vmap(loss.curvature)(Z, T),
-                H=jax.vmap(jax.hessian(loss.autodiff_value))(Z, T),
-                h_fd=jnp.diagonal(jac, axis1=1, axis2=2))
+    return dict(
+        h=jax.vmap(loss.curvature)(Z, T),
+        H=jax.vmap(jax.hessian(loss.autodiff_value))(Z, T),
+        h_fd=jnp.diagonal(jac, axis1=1, axis2=2),
+    )
 
 
 def gradients(loss: Loss, penalty: Penalty, params: Params, X, T, w=None):
@@ -202,7 +224,8 @@ def _gradients(loss: Loss, params: Params, X, T, pen: Penalty):
     """``gradients`` for each penalty; rows near a kink get weight 0."""
     w = jnp.where(_probe(loss, X @ params.W + params.b, T)[1], 0.0, 1.0)
     hand, auto, fd = jax.vmap(lambda l1, l2: gradients(loss, Penalty(l1, l2), params, X, T, w))(
-        pen.l1, pen.l2)
+        pen.l1, pen.l2
+    )
     return dict(g_hand=hand, g_auto=auto, g_fd=fd, used=jnp.sum(w))
 
 
@@ -214,11 +237,11 @@ def _second_order(loss: Loss, Z, T, U, params: Params, X, TX, V: Params, pen: Pe
     out = {}
     if loss.curvature_product is not None:
         cp = jax.vmap(loss.curvature_product)(Z, T, U)
-        cp_auto = jax.vmap(lambda z, y, u: jax.jvp(lambda a: jax.grad(loss.value)(a, y), (z,),
-                                                    (u,))[1])(Z, T, U)
+        cp_auto = jax.vmap(
+            lambda z, y, u: jax.jvp(lambda a: jax.grad(loss.value)(a, y), (z,), (u,))[1]
+        )(Z, T, U)
         side = jnp.array([FD_STEP, -FD_STEP], Z.dtype)
-        Dpm = jax.vmap(lambda z, y, u: jax.vmap(lambda t: loss.delta(z + t * u, y))(side))(
-            Z, T, U)
+        Dpm = jax.vmap(lambda z, y, u: jax.vmap(lambda t: loss.delta(z + t * u, y))(side))(Z, T, U)
         out = dict(cp=cp, cp_auto=cp_auto, cp_fd=(Dpm[:, 0] - Dpm[:, 1]) / (2 * FD_STEP))
     w = jnp.where(_probe(loss, X @ params.W + params.b, TX)[1], 0.0, 1.0)
     flat = lambda g: ravel_pytree(g)[0]
@@ -226,11 +249,20 @@ def _second_order(loss: Loss, Z, T, U, params: Params, X, TX, V: Params, pen: Pe
     def one(l2):
         o = obj.Objective(loss, Penalty(0.0, l2), w)
         hand = flat(o.hvp(params, X, TX, V))
-        auto = flat(jax.jvp(jax.grad(lambda q: obj.autodiff_objective(
-            q, X, TX, loss, Penalty(0.0, l2), w) * o.sign), (params,), (V,))[1])
-        g = jax.vmap(lambda t: flat(o.smooth_value_and_grad(
-            jax.tree.map(lambda a, b: a + t * b, params, V), X, TX)[1]))(
-                jnp.array([FD_STEP, -FD_STEP], X.dtype))
+        auto = flat(
+            jax.jvp(
+                jax.grad(
+                    lambda q: obj.autodiff_objective(q, X, TX, loss, Penalty(0.0, l2), w) * o.sign
+                ),
+                (params,),
+                (V,),
+            )[1]
+        )
+        g = jax.vmap(
+            lambda t: flat(
+                o.smooth_value_and_grad(jax.tree.map(lambda a, b: a + t * b, params, V), X, TX)[1]
+            )
+        )(jnp.array([FD_STEP, -FD_STEP], X.dtype))
         return hand, auto, (g[0] - g[1]) / (2 * FD_STEP)
 
     hand, auto, fd = jax.vmap(one)(pen.l2[:2])  # no penalty, and L2
@@ -258,8 +290,11 @@ def battery(loss: Loss, p: dict) -> dict:
         out.update(_curvature(loss, p["Z"], p["T"]))
     out.update(_gradients(loss, p["params"], p["X"], p["TX"], p["pen"]))
     if loss.twice_differentiable:
-        out.update(_second_order(loss, p["Z"], p["T"], p["U"], p["params"], p["X"], p["TX"],
-                                 p["V"], p["pen"]))
+        out.update(
+            _second_order(
+                loss, p["Z"], p["T"], p["U"], p["params"], p["X"], p["TX"], p["V"], p["pen"]
+            )
+        )
     if loss.convex:
         out.update(_hessians(loss, p["Xc"], p["Tc"], p["Wc"], p["Bc"]))
     return out
@@ -285,13 +320,16 @@ def run_all(jobs):
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        pending = [pool.submit(fn.lower(static, inputs).compile, _compile_options())
-                   for fn, static, inputs in jobs]
+        pending = [
+            pool.submit(fn.lower(static, inputs).compile, _compile_options())
+            for fn, static, inputs in jobs
+        ]
         compiled = [p.result() for p in pending]
     return [jax.tree.map(np.asarray, c(inputs)) for c, (_, _, inputs) in zip(compiled, jobs)]
 
 
 # ------------------------------------------------------------------------ the report
+
 
 class Verification(NamedTuple):
     """The result of ``verify``: one ``Row`` per check."""
@@ -305,15 +343,24 @@ class Verification(NamedTuple):
         return bool(self.rows) and all(r.passed for r in self.rows)
 
     def __str__(self) -> str:
-        return format_rows(f"jaxlin verify — loss {self.loss!r}", self.rows, self.notes) + \
-            f"\n\n{'PASSED' if self.passed else 'FAILED'}: " \
+        return (
+            format_rows(f"jaxlin verify — loss {self.loss!r}", self.rows, self.notes)
+            + f"\n\n{'PASSED' if self.passed else 'FAILED'}: "
             f"{sum(r.passed for r in self.rows)} of {len(self.rows)} checks pass"
+        )
 
     def to_json(self) -> dict:
-        return {"loss": self.loss, "passed": self.passed,
-                "tolerances": {"autodiff": AUTODIFF_TOL, "finite_differences": FD_TOL,
-                               "convexity": CONVEX_TOL},
-                "checks": [r._asdict() for r in self.rows], "notes": list(self.notes)}
+        return {
+            "loss": self.loss,
+            "passed": self.passed,
+            "tolerances": {
+                "autodiff": AUTODIFF_TOL,
+                "finite_differences": FD_TOL,
+                "convexity": CONVEX_TOL,
+            },
+            "checks": [r._asdict() for r in self.rows],
+            "notes": list(self.notes),
+        }
 
     def json(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
@@ -326,12 +373,18 @@ def _fmt(x):
 def format_rows(title: str, rows, notes=()) -> str:
     """A table of rows that fits in 100 columns (formulas wrap onto their own line)."""
     w = min(max([len(r.name) for r in rows] + [5]), 70)
-    lines = [title, f"  tolerances: autodiff {AUTODIFF_TOL:g}, finite differences {FD_TOL:g};"
-             " max relative error, float64", "",
-             f"{'check':<{w}}  {'autodiff':>8}  {'fin.diff':>8}  result"]
+    lines = [
+        title,
+        f"  tolerances: autodiff {AUTODIFF_TOL:g}, finite differences {FD_TOL:g};"
+        " max relative error, float64",
+        "",
+        f"{'check':<{w}}  {'autodiff':>8}  {'fin.diff':>8}  result",
+    ]
     for r in rows:
-        lines.append(f"{r.name[:w]:<{w}}  {_fmt(r.err_autodiff):>8}  {_fmt(r.err_fd):>8}  "
-                     f"{'PASS' if r.passed else 'FAIL'}")
+        lines.append(
+            f"{r.name[:w]:<{w}}  {_fmt(r.err_autodiff):>8}  {_fmt(r.err_fd):>8}  "
+            f"{'PASS' if r.passed else 'FAIL'}"
+        )
         for extra in (r.formula, r.note, r.docs and f"see docs/{r.docs}"):
             if extra:
                 lines.append(f"    {extra}"[:100])
@@ -361,25 +414,49 @@ def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
     rows, notes = [], []
     if out["kinked"].any():
         how = "kink_distance" if loss.kink_distance is not None else "one-sided differences"
-        notes.append(f"K={k}: skipped {int(out['kinked'].sum())} of {keep.size} points at or "
-                     f"near a kink (found by {how})")
+        notes.append(
+            f"K={k}: skipped {int(out['kinked'].sum())} of {keep.size} points at or "
+            f"near a kink (found by {how})"
+        )
     rows.append(delta_row(loss, out, keep, tag))
-    rows.append(_judged("jit + vmap = one at a time" + tag, "",
-                        max(rel_err(out["L"], out["L1"]), rel_err(out["D"], out["D1"])), None))
+    rows.append(
+        _judged(
+            "jit + vmap = one at a time" + tag,
+            "",
+            max(rel_err(out["L"], out["L1"]), rel_err(out["D"], out["D1"])),
+            None,
+        )
+    )
     if loss.curvature is not None:
         rows.append(_curvature_row(out, keep, tag))
     for i, suffix in enumerate(PENALTY_CASES):
-        rows.append(_judged(f"∇J{suffix}" + tag, "",
-                            rel_err(out["g_hand"][i], out["g_auto"][i]),
-                            None if straight else rel_err(out["g_hand"][i], out["g_fd"][i])))
+        rows.append(
+            _judged(
+                f"∇J{suffix}" + tag,
+                "",
+                rel_err(out["g_hand"][i], out["g_auto"][i]),
+                None if straight else rel_err(out["g_hand"][i], out["g_fd"][i]),
+            )
+        )
     if loss.curvature_product is not None:
-        rows.append(_judged("(∂²L/∂z²) u" + tag, "", rel_err(out["cp"][keep], out["cp_auto"][keep]),
-                            rel_err(out["cp"][keep], out["cp_fd"][keep])))
+        rows.append(
+            _judged(
+                "(∂²L/∂z²) u" + tag,
+                "",
+                rel_err(out["cp"][keep], out["cp_auto"][keep]),
+                rel_err(out["cp"][keep], out["cp_fd"][keep]),
+            )
+        )
     if loss.twice_differentiable:
         for i, suffix in [(0, ""), (1, " + L2")]:
-            rows.append(_judged(f"∇²J v{suffix}" + tag, "",
-                                rel_err(out["hv"][i], out["hv_auto"][i]),
-                                rel_err(out["hv"][i], out["hv_fd"][i])))
+            rows.append(
+                _judged(
+                    f"∇²J v{suffix}" + tag,
+                    "",
+                    rel_err(out["hv"][i], out["hv_auto"][i]),
+                    rel_err(out["hv"][i], out["hv_fd"][i]),
+                )
+            )
     if loss.convex:
         rows.append(_convexity_row(out["hess"], tag))
     return rows, notes
@@ -390,18 +467,27 @@ def delta_row(loss: Loss, out: dict, keep, tag: str = "") -> Row:
     worst point: the scores ``z``, the target ``y``, the hand ``δ`` and autodiff's."""
     straight = loss.surrogate is not None
     finite = np.isfinite(out["D"]).all() and np.isfinite(out["L"]).all()
-    note = "straight-through rule: δ checked against autodiff of its surrogate; no FD" \
-        if straight else ("" if finite else "non-finite values")
-    r = _judged("δ = ∂L/∂z" + tag, f"δ = {loss.delta_formula}" if loss.delta_formula else "",
-                rel_err(out["D"][keep], out["auto"][keep]),
-                None if straight else rel_err(out["D"][keep], out["fd"][keep]), note)
+    note = (
+        "straight-through rule: δ checked against autodiff of its surrogate; no FD"
+        if straight
+        else ("" if finite else "non-finite values")
+    )
+    r = _judged(
+        "δ = ∂L/∂z" + tag,
+        f"δ = {loss.delta_formula}" if loss.delta_formula else "",
+        rel_err(out["D"][keep], out["auto"][keep]),
+        None if straight else rel_err(out["D"][keep], out["fd"][keep]),
+        note,
+    )
     if not r.passed and keep.any():
         rows = np.flatnonzero(keep)
         i = rows[int(np.argmax(np.abs(out["D"][keep] - out["auto"][keep]).max(axis=1)))]
         show = lambda a: np.array2string(np.asarray(a), precision=4, separator=", ")  # noqa
-        r = r._replace(note=(note + "; " if note else "") +
-                       f"worst at z = {show(out['Z'][i])}, y = {show(out['T'][i])}: "
-                       f"hand δ = {show(out['D'][i])}, autodiff {show(out['auto'][i])}")
+        r = r._replace(
+            note=(note + "; " if note else "")
+            + f"worst at z = {show(out['Z'][i])}, y = {show(out['T'][i])}: "
+            f"hand δ = {show(out['D'][i])}, autodiff {show(out['auto'][i])}"
+        )
     return r
 
 
@@ -426,8 +512,7 @@ def quick_check(loss: Loss) -> Row:
                 return _QUICK[loss]
             rng = np.random.default_rng(0)
             Z, T = sample_scores(rng, 64, k), random_targets(loss, rng, 64, k)
-            out = jax.tree.map(np.asarray, _quick_battery(loss, jnp.asarray(Z),
-                                                          jnp.asarray(T)))
+            out = jax.tree.map(np.asarray, _quick_battery(loss, jnp.asarray(Z), jnp.asarray(T)))
         _QUICK[loss] = delta_row(loss, out, ~out["kinked"], f" [K={k}]")
     return _QUICK[loss]
 
@@ -437,10 +522,15 @@ def _curvature_row(out, keep, tag) -> Row:
     diag = np.diagonal(H, axis1=1, axis2=2)
     off = np.abs(H - np.einsum("nk,kj->nkj", diag, np.eye(H.shape[1]))).max(initial=0.0)
     off = float(off / max(np.abs(diag).max(initial=0.0), 1e-15))
-    r = _judged("curvature ∂²L/∂z²" + tag, "", rel_err(out["h"][keep], diag),
-                rel_err(out["h"][keep], out["h_fd"][keep]),
-                "" if off <= AUTODIFF_TOL else
-                f"not element-wise: off-diagonal ∂²L/∂z_j∂z_k up to {off:.1e} of the diagonal")
+    r = _judged(
+        "curvature ∂²L/∂z²" + tag,
+        "",
+        rel_err(out["h"][keep], diag),
+        rel_err(out["h"][keep], out["h_fd"][keep]),
+        ""
+        if off <= AUTODIFF_TOL
+        else f"not element-wise: off-diagonal ∂²L/∂z_j∂z_k up to {off:.1e} of the diagonal",
+    )
     return r._replace(passed=bool(r.passed and off <= AUTODIFF_TOL))
 
 
@@ -459,8 +549,10 @@ def output_sizes(loss: Loss, n_outputs: Optional[int] = None) -> list:
     """The ``K`` a loss is verified at: 1 and 3 (element-wise), 2 and 3 (one-hot targets)."""
     if n_outputs is not None:
         if not isinstance(n_outputs, (int, np.integer)) or n_outputs < loss.min_classes:
-            raise ValueError(f"n_outputs: expected an integer ≥ {loss.min_classes} for loss "
-                             f"{loss.name!r}, got {n_outputs!r}")
+            raise ValueError(
+                f"n_outputs: expected an integer ≥ {loss.min_classes} for loss "
+                f"{loss.name!r}, got {n_outputs!r}"
+            )
         return [int(n_outputs)]
     low = max(1, loss.min_classes)
     return sorted({low, max(3, low)})

@@ -1,4 +1,5 @@
 """Small shared helpers for the tests (random problems away from kinks, relative errors)."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np

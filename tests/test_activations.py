@@ -1,4 +1,5 @@
 """Activations and their derivatives against autodiff, plus their identities."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -1,4 +1,5 @@
 """Atomic writes: normal permissions, no temporary file left behind, even after SIGKILL."""
+
 import os
 import signal
 import stat
@@ -23,8 +24,16 @@ def umask_022():
 
 
 def _model():
-    return TrainedModel("logistic", "binary_cross_entropy", np.ones((2, 1)), np.zeros(1),
-                        np.zeros(2), np.ones(2), ["a", "b"], ["no", "yes"])
+    return TrainedModel(
+        "logistic",
+        "binary_cross_entropy",
+        np.ones((2, 1)),
+        np.zeros(1),
+        np.zeros(2),
+        np.ones(2),
+        ["a", "b"],
+        ["no", "yes"],
+    )
 
 
 def _mode(path):
@@ -52,8 +61,9 @@ def test_a_failed_write_leaves_nothing(tmp_path):
 
 
 def test_a_temp_file_of_a_dead_process_is_removed_on_the_next_write(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     stale = tmp_path / f".m.npz.abc123.{dead}.jaxlin-tmp"
     stale.write_bytes(b"left by a killed process")
     mine = tmp_path / f".m.npz.xyz789.{os.getpid()}.jaxlin-tmp"  # a live writer: kept
@@ -70,11 +80,17 @@ def test_convert_killed_with_sigkill_leaves_nothing_once_rewritten(tmp_path):
     with open(csv, "w") as fh:
         fh.write(",".join(f"f{i}" for i in range(20)) + ",label\n")
         for _ in range(20):
-            np.savetxt(fh, np.c_[rng.normal(size=(10000, 20)), rng.integers(0, 2, 10000)],
-                       delimiter=",", fmt="%.6g")
+            np.savetxt(
+                fh,
+                np.c_[rng.normal(size=(10000, 20)), rng.integers(0, 2, 10000)],
+                delimiter=",",
+                fmt="%.6g",
+            )
     out = tmp_path / "big.npy"
-    proc = subprocess.Popen([sys.executable, "-m", "jaxlin", "convert", str(csv), str(out),
-                             "--chunk-rows", "2000"], cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jaxlin", "convert", str(csv), str(out), "--chunk-rows", "2000"],
+        cwd=ROOT,
+    )
     deadline = time.time() + 120
     while not any(n.endswith(".jaxlin-tmp") for n in os.listdir(tmp_path)):
         assert proc.poll() is None and time.time() < deadline, "convert never started writing"

@@ -1,5 +1,6 @@
 """Accelerator paths: CPU-only forms are gated on the platform, one precision rule, and no
 host round-trips inside the compiled training loop."""
+
 import subprocess
 import sys
 import textwrap
@@ -97,6 +98,7 @@ def test_both_paths_give_the_same_gradient(loss, k, monkeypatch):
 
 # ------------------------------------------------------------------ the precision rule
 
+
 def test_compute_dtype_honours_float32_and_float64():
     assert backend.compute_dtype(None) == np.float32
     assert backend.compute_dtype(jnp.float32) == np.float32
@@ -167,13 +169,19 @@ def test_float64_without_the_global_flag():
         m32 = LogisticRegression().fit(X.astype(np.float32), y)
         print(m64.coef_.dtype, m32.coef_.dtype, jax.config.jax_enable_x64)
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**__import__("os").environ, "JAX_ENABLE_X64": "0"}, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "JAX_ENABLE_X64": "0"},
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["float64", "True", "float64", "float32", "False"]
 
 
 # ------------------------------------------------------------ no host round-trips
+
 
 @pytest.mark.parametrize("optimizer", solvers.names())
 def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
@@ -193,7 +201,6 @@ def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
     loss = "squared_error_step" if optimizer == "perceptron" else "binary_cross_entropy"
     full = not solvers.get(optimizer).mini_batches
     with jax.transfer_guard_device_to_host("disallow"):
-        r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3,
-                       batch_size=None if full else 16)
+        r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3, batch_size=None if full else 16)
     assert len(seen) == 1 and int(jax.device_get(r.epochs)) >= 1
     assert not {n for n in seen[0] if "callback" in n}

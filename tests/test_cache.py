@@ -1,6 +1,7 @@
 """The persistent compilation cache: where it goes, how it is turned off, and that a second
 process reads what the first wrote (each case in a fresh process: JAX reads its cache
 settings once)."""
+
 import os
 import subprocess
 import sys
@@ -10,11 +11,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _python(code, tmp_path, **env):
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("JAXLIN_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR", "XDG_CACHE_HOME")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("JAXLIN_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR", "XDG_CACHE_HOME")
+    }
     base.update(PYTHONPATH=ROOT, HOME=str(tmp_path / "home"), **env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env=base)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=base,
+    )
 
 
 SHOW = """
@@ -35,20 +45,28 @@ def test_default_location_env_override_and_off(tmp_path):
 
 
 def test_a_cache_configured_for_jax_is_never_overridden(tmp_path):
-    out = _python(SHOW, tmp_path, JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jaxs"),
-                  JAXLIN_CACHE_DIR=str(tmp_path / "mine")).stdout.split()
+    out = _python(
+        SHOW,
+        tmp_path,
+        JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jaxs"),
+        JAXLIN_CACHE_DIR=str(tmp_path / "mine"),
+    ).stdout.split()
     assert out[0] == str(tmp_path / "jaxs") and not (tmp_path / "mine").exists()
 
 
 def test_an_unusable_folder_means_uncached_without_a_traceback(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    proc = _python("""
+    proc = _python(
+        """
         import jaxlin, numpy as np
         print(jaxlin.enable_compilation_cache())
         r = jaxlin.fit(np.array([[0.], [1.], [2.], [3.]]), np.array([0, 0, 1, 1]), epochs=5)
         print(int(r.epochs))
-    """, tmp_path, JAXLIN_CACHE_DIR=str(blocker / "cache"))
+    """,
+        tmp_path,
+        JAXLIN_CACHE_DIR=str(blocker / "cache"),
+    )
     assert proc.returncode == 0 and proc.stdout.split() == ["None", "5"]
     assert "Traceback" not in proc.stderr
 
@@ -81,10 +99,15 @@ def test_concurrent_processes_share_one_folder(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "JAXLIN_CACHE_DIR"}
     env.update(PYTHONPATH=ROOT, JAXLIN_CACHE_DIR=str(cache))
     cmd = [sys.executable, "-m", "jaxlin", "train", "--json", "-", "--quiet"]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs[0][1][-2000:]
     import json
+
     a, b = (json.loads(o) for o, _ in outs)
     assert a["test"] == b["test"]

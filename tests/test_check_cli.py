@@ -1,4 +1,5 @@
 """`jaxlin check`: the derivation report, its exit code and its JSON."""
+
 import json
 
 import pytest
@@ -14,9 +15,17 @@ def report():
 def test_every_derivation_passes(report):
     assert report.ok
     names = " ".join(r.name for r in report.rows)
-    for required in ["activation sigmoid'", "activation step'", "activation identity'",
-                     "activation logit'", "softmax Jacobian", "Hessian", "∇R L1", "∇R L2",
-                     "∇R elastic net"]:
+    for required in [
+        "activation sigmoid'",
+        "activation step'",
+        "activation identity'",
+        "activation logit'",
+        "softmax Jacobian",
+        "Hessian",
+        "∇R L1",
+        "∇R L2",
+        "∇R elastic net",
+    ]:
         assert required in names
     for name, loss in losses.LOSSES.items():  # δ, ∇J with each penalty, convexity claims
         for check in ["δ = ∂L/∂z", "∇J [K=", "∇J + L2", "∇J + L1", "∇J + elastic net"]:
@@ -54,7 +63,8 @@ def test_cli_text_and_json(capsys, monkeypatch, report):
 
 def test_cli_exits_1_when_a_derivation_is_wrong(monkeypatch, capsys):
     wrong = losses.LOSSES["binary_cross_entropy"]._replace(
-        delta=lambda z, y: 1.01 * losses.delta_binary_cross_entropy(z, y))
+        delta=lambda z, y: 1.01 * losses.delta_binary_cross_entropy(z, y)
+    )
     monkeypatch.setitem(losses.LOSSES, "binary_cross_entropy", wrong)
     assert cli.main(["check"]) == 1
     out = capsys.readouterr().out

@@ -1,4 +1,5 @@
 """Long runs survive interruption: warm starts, checkpoints, resume, Ctrl-C and SIGKILL."""
+
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ def _same(a, b):
 
 # ---------------------------------------------------------------------- warm starts
 
+
 def test_warm_start_continues_plain_gradient_descent_exactly(data):
     X, y = data
     kw = dict(optimizer="gd", learning_rate=0.5)
@@ -45,10 +47,12 @@ def test_warm_start_continues_plain_gradient_descent_exactly(data):
 
 def test_warm_start_at_the_optimum_stays_there(data):
     X, y = data
-    opt = jaxlin.fit(X, y, optimizer="lbfgs", l2=1e-2, epochs=500, tol=None, grad_tol=1e-12,
-                     dtype=jnp.float64)
-    again = jaxlin.fit(X, y, optimizer="newton", l2=1e-2, epochs=5, grad_tol=1e-9,
-                       init=opt, dtype=jnp.float64)
+    opt = jaxlin.fit(
+        X, y, optimizer="lbfgs", l2=1e-2, epochs=500, tol=None, grad_tol=1e-12, dtype=jnp.float64
+    )
+    again = jaxlin.fit(
+        X, y, optimizer="newton", l2=1e-2, epochs=5, grad_tol=1e-9, init=opt, dtype=jnp.float64
+    )
     assert int(again.epochs) <= 1
     np.testing.assert_allclose(np.asarray(again.params.W), np.asarray(opt.params.W), atol=1e-10)
 
@@ -58,24 +62,36 @@ def test_warm_start_one_vs_rest_and_many_models(data):
     y3 = np.arange(len(X)) % 3
     a = jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=10)
     whole = jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=20)
-    _same(jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=10,
-                     init=a).params, whole.params)
+    _same(
+        jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=10, init=a).params,
+        whole.params,
+    )
     y = (X[:, 0] > 0).astype(int)
     m1 = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10)
     m_whole = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=20)
-    _same(jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10, init=m1,
-                          pairing="zip").params, m_whole.params)
-    shared = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=1, init=a.params._replace(
-        W=a.params.W[:, :1], b=a.params.b[:1]))
+    _same(
+        jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10, init=m1, pairing="zip").params,
+        m_whole.params,
+    )
+    shared = jaxlin.fit_many(
+        X,
+        y,
+        learning_rate=[0.1, 0.3],
+        epochs=1,
+        init=a.params._replace(W=a.params.W[:, :1], b=a.params.b[:1]),
+    )
     assert shared.params.W.shape == (2, 4, 1)
 
 
-@pytest.mark.parametrize("init,match", [
-    (Params(np.zeros((3, 1)), np.zeros(1)), r"init: expected W \(4, 1\)"),
-    (Params(np.full((4, 1), np.nan), np.zeros(1)), "init: .*NaN"),
-    ({"W": 1}, "init: expected 'zeros', 'uniform', Params or a FitResult"),
-    ("ones", "init: unknown init 'ones'"),
-])
+@pytest.mark.parametrize(
+    "init,match",
+    [
+        (Params(np.zeros((3, 1)), np.zeros(1)), r"init: expected W \(4, 1\)"),
+        (Params(np.full((4, 1), np.nan), np.zeros(1)), "init: .*NaN"),
+        ({"W": 1}, "init: expected 'zeros', 'uniform', Params or a FitResult"),
+        ("ones", "init: unknown init 'ones'"),
+    ],
+)
 def test_bad_warm_starts_are_named(data, init, match):
     X, y = data
     with pytest.raises((ValueError, TypeError), match=match):
@@ -83,6 +99,7 @@ def test_bad_warm_starts_are_named(data, init, match):
 
 
 # ------------------------------------------------------- checkpoints of in-memory fit
+
 
 def test_fit_interrupted_by_ctrl_c_resumes_bit_for_bit(data, tmp_path):
     X, y = data
@@ -92,7 +109,7 @@ def test_fit_interrupted_by_ctrl_c_resumes_bit_for_bit(data, tmp_path):
     seen = []
 
     def progress(done, total):  # Ctrl-C arrives during the run (its handler, called here:
-        seen.append(done)      # a real SIGINT is sent to a `jaxlin train` process below)
+        seen.append(done)  # a real SIGINT is sent to a `jaxlin train` process below)
         if len(seen) == 5:
             catcher.handle(signal.SIGINT, None)
 
@@ -102,8 +119,9 @@ def test_fit_interrupted_by_ctrl_c_resumes_bit_for_bit(data, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["run.npz"]  # no temporary file left
     resumed = jaxlin.fit(X, y, checkpoint=path, resume=True, **kw)
     _same(resumed.params, whole.params)
-    np.testing.assert_array_equal(np.asarray(resumed.history.objective),
-                                  np.asarray(whole.history.objective))
+    np.testing.assert_array_equal(
+        np.asarray(resumed.history.objective), np.asarray(whole.history.objective)
+    )
     with np.load(path, allow_pickle=False) as z:  # no pickle: plain arrays and a JSON record
         assert json.loads(str(z["record"]))["position"]["epoch"] == 200
 
@@ -139,6 +157,7 @@ def test_bad_checkpoint_arguments_are_named(data, tmp_path):
 
 # --------------------------------------------------------------- streaming, CLI, kills
 
+
 def _write_stream(path, n=6000, d=6, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype(np.float32)
@@ -154,6 +173,7 @@ def test_fit_stream_checkpoints_and_resumes_bit_for_bit(tmp_path):
     path = tmp_path / "c.npz"
     chunks = []
     import jaxlin.stream as st
+
     original = st._advance
 
     def counting(*args, **kwargs):  # Ctrl-C in the middle of the second epoch
@@ -194,14 +214,43 @@ def _wait_for(path, proc, seconds=120):
 def test_streaming_train_killed_with_sigkill_resumes_to_the_same_model(tmp_path):
     src = tmp_path / "d.npy"
     _write_stream(src, n=12000)
-    common = ["--data", src, "--stream", "--chunk-rows", "200", "--epochs", "8",
-              "--batch-size", "32", "--optimizer", "adam", "--lr", "0.01"]
+    common = [
+        "--data",
+        src,
+        "--stream",
+        "--chunk-rows",
+        "200",
+        "--epochs",
+        "8",
+        "--batch-size",
+        "32",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.01",
+    ]
     env = {**os.environ, "JAXLIN_CACHE_DIR": "off"}
-    subprocess.run(_train(*common, "--save", tmp_path / "whole.npz"), check=True, env=env,
-                   cwd=ROOT, timeout=300)
+    subprocess.run(
+        _train(*common, "--save", tmp_path / "whole.npz"),
+        check=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     ck = tmp_path / "run.npz"
-    proc = subprocess.Popen(_train(*common, "--checkpoint", ck, "--checkpoint-every", "3",
-                                   "--save", tmp_path / "resumed.npz"), env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        _train(
+            *common,
+            "--checkpoint",
+            ck,
+            "--checkpoint-every",
+            "3",
+            "--save",
+            tmp_path / "resumed.npz",
+        ),
+        env=env,
+        cwd=ROOT,
+    )
     _wait_for(ck, proc)
     time.sleep(0.3)
     assert proc.poll() is None, "the run ended before it could be killed"
@@ -210,9 +259,22 @@ def test_streaming_train_killed_with_sigkill_resumes_to_the_same_model(tmp_path)
     with np.load(ck, allow_pickle=False) as z:
         position = json.loads(str(z["record"]))["position"]
     assert position["epoch"] < 8  # killed part-way
-    subprocess.run(_train(*common, "--checkpoint", ck, "--checkpoint-every", "3", "--resume",
-                          "--save", tmp_path / "resumed.npz"), check=True, env=env, cwd=ROOT,
-                   timeout=300)
+    subprocess.run(
+        _train(
+            *common,
+            "--checkpoint",
+            ck,
+            "--checkpoint-every",
+            "3",
+            "--resume",
+            "--save",
+            tmp_path / "resumed.npz",
+        ),
+        check=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
     with np.load(tmp_path / "whole.npz") as a, np.load(tmp_path / "resumed.npz") as b:
         for name in ("W", "b"):
             np.testing.assert_array_equal(a[name], b[name])
@@ -223,10 +285,15 @@ def test_ctrl_c_stops_train_cleanly_with_status_130(tmp_path):
     src = tmp_path / "d.npy"
     _write_stream(src, n=20000)
     ck = tmp_path / "run.npz"
-    proc = subprocess.Popen(_train("--data", src, "--stream", "--chunk-rows", "200",
-                                   "--epochs", "50", "--checkpoint", ck),
-                            env={**os.environ, "JAXLIN_CACHE_DIR": "off"}, cwd=ROOT,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _train(
+            "--data", src, "--stream", "--chunk-rows", "200", "--epochs", "50", "--checkpoint", ck
+        ),
+        env={**os.environ, "JAXLIN_CACHE_DIR": "off"},
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for(ck, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
@@ -240,10 +307,25 @@ def test_ctrl_c_stops_train_cleanly_with_status_130(tmp_path):
 
 def test_cli_checkpoint_flags_are_checked(capsys, tmp_path):
     from jaxlin import cli
+
     assert cli.main(["train", "--resume"]) == 2
     assert "--resume: needs --checkpoint" in capsys.readouterr().err
     ck = tmp_path / "m.npz"
     assert cli.main(["train", "--quiet", "--optimizer", "gd", "--checkpoint", str(ck)]) == 0
-    assert cli.main(["train", "--quiet", "--optimizer", "gd", "--lr", "0.5",
-                     "--checkpoint", str(ck), "--resume"]) == 2
+    assert (
+        cli.main(
+            [
+                "train",
+                "--quiet",
+                "--optimizer",
+                "gd",
+                "--lr",
+                "0.5",
+                "--checkpoint",
+                str(ck),
+                "--resume",
+            ]
+        )
+        == 2
+    )
     assert "differ in: hyperparameters" in capsys.readouterr().err

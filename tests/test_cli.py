@@ -1,4 +1,5 @@
 """The jaxlin command: the report, JSON, plots, save/predict, and every user mistake."""
+
 import json
 import os
 import subprocess
@@ -19,9 +20,23 @@ def run(capsys, *argv):
 def test_default_train_prints_the_full_report(capsys):
     code, out, err = run(capsys, "train")
     assert code == 0 and err == ""
-    for part in ["kidcreative", "449 train / 224 test", "logistic", "binary_cross_entropy",
-                 "lbfgs", "stopped:", "objective", "accuracy", "class-prior baseline",
-                 "precision", "recall", "F1", "FPR", "confusion matrix", "time"]:
+    for part in [
+        "kidcreative",
+        "449 train / 224 test",
+        "logistic",
+        "binary_cross_entropy",
+        "lbfgs",
+        "stopped:",
+        "objective",
+        "accuracy",
+        "class-prior baseline",
+        "precision",
+        "recall",
+        "F1",
+        "FPR",
+        "confusion matrix",
+        "time",
+    ]:
         assert part in out, part
 
 
@@ -49,6 +64,7 @@ def test_json_report_has_metrics_history_and_settings(capsys, tmp_path):
     assert len(rep["history"]["objective"]) == rep["training"]["epochs"]
     # the baseline and the accuracy, recomputed from the same split and the saved model
     from jaxlin import data, datasets
+
     d = datasets.load("kidcreative")
     split = data.train_test_split(d.X, d.y, seed=0)
     assert te["baseline"] == pytest.approx(np.bincount(split.y_test).max() / 224, rel=1e-12)
@@ -65,6 +81,7 @@ def test_the_report_agrees_with_the_fit_it_reports(capsys, tmp_path):
     assert len(J) == rep["training"]["epochs"]
     assert rep["train"]["objective"] == pytest.approx(J[-1], rel=1e-5)
     from jaxlin import data, datasets
+
     d = datasets.load("kidcreative")
     split = data.train_test_split(d.X, d.y, seed=0)
     pred = model_io.load(model_path).predict(split.X_test)
@@ -80,12 +97,14 @@ def test_save_then_predict_round_trip(capsys, tmp_path):
     assert model.n_features == 16 and model.class_names == ["no", "buy"]
     csv_in = os.path.join(os.path.dirname(cli.__file__), "data", "kidcreative.csv")
     out_path = tmp_path / "pred.csv"
-    code, out, _ = run(capsys, "predict", "--model", str(model_path), "--data", csv_in,
-                       "--output", str(out_path))
+    code, out, _ = run(
+        capsys, "predict", "--model", str(model_path), "--data", csv_in, "--output", str(out_path)
+    )
     assert code == 0
     rows = out_path.read_text().splitlines()
     assert rows[0] == "row,prediction,p_no,p_buy" and len(rows) == 674
     from jaxlin import datasets
+
     d = datasets.load("kidcreative")
     expected = np.array(model.class_names)[model.predict(d.X)]
     assert [r.split(",")[1] for r in rows[1:]] == expected.tolist()
@@ -105,16 +124,18 @@ def test_two_feature_csv_gets_a_decision_boundary(capsys, tmp_path):
     X = np.array([[0, 0], [3, 1], [1, 3]])[y] + rng.normal(size=(150, 2))
     p = tmp_path / "blobs.csv"
     np.savetxt(p, np.c_[X, y], delimiter=",", header="u,v,cls", comments="")
-    code, out, _ = run(capsys, "train", "--data", str(p), "--model", "softmax",
-                       "--plot", str(tmp_path / "fig"))
+    code, out, _ = run(
+        capsys, "train", "--data", str(p), "--model", "softmax", "--plot", str(tmp_path / "fig")
+    )
     assert code == 0 and "3 classes" in out and "macro f1" in out
     assert (tmp_path / "fig" / "decision_boundary.png").stat().st_size > 10_000
 
 
 def test_mnist_softmax_defaults_reach_90_percent(capsys, tmp_path):
     path = tmp_path / "r.json"
-    code, _, _ = run(capsys, "train", "--data", "mnist", "--model", "softmax", "--json",
-                     str(path), "--quiet")
+    code, _, _ = run(
+        capsys, "train", "--data", "mnist", "--model", "softmax", "--json", str(path), "--quiet"
+    )
     assert code == 0
     assert json.loads(path.read_text())["test"]["accuracy"] >= 0.90
 
@@ -122,8 +143,9 @@ def test_mnist_softmax_defaults_reach_90_percent(capsys, tmp_path):
 @pytest.mark.parametrize("model", ["linear", "perceptron", "ovr", "svm", "squared-hinge"])
 def test_every_model_trains(capsys, tmp_path, model):
     path = tmp_path / "r.json"
-    code, _, err = run(capsys, "train", "--model", model, "--json", str(path), "--quiet",
-                       "--epochs", "30")
+    code, _, err = run(
+        capsys, "train", "--model", model, "--json", str(path), "--quiet", "--epochs", "30"
+    )
     assert code == 0, err
     rep = json.loads(path.read_text())
     assert rep["test"]["accuracy"] > rep["test"]["baseline"]  # better than the prior
@@ -132,8 +154,9 @@ def test_every_model_trains(capsys, tmp_path, model):
 @pytest.mark.parametrize("optimizer", ["gd", "sgd", "adam"])
 def test_every_optimizer_trains(capsys, tmp_path, optimizer):
     path = tmp_path / "r.json"
-    code, _, err = run(capsys, "train", "--optimizer", optimizer, "--epochs", "30",
-                       "--json", str(path), "--quiet")
+    code, _, err = run(
+        capsys, "train", "--optimizer", optimizer, "--epochs", "30", "--json", str(path), "--quiet"
+    )
     assert code == 0, err
     rep = json.loads(path.read_text())
     J = [v for v in rep["history"]["objective"] if v is not None]
@@ -148,6 +171,7 @@ def test_datasets_command(capsys):
 
 
 # ------------------------------------------------------------------ bad input
+
 
 @pytest.fixture
 def files(tmp_path):
@@ -181,8 +205,10 @@ BAD = [
     (["train", "--data", "iris"], "no such file or bundled dataset: 'iris'"),
     (["train", "--data", "{garbage.csv}"], "garbage.csv"),
     (["train", "--data", "{nonnum.csv}"], "non-numeric value 'abc' at row 3, column 2 ('b')"),
-    (["train", "--data", "{blank.csv}"], "missing value (an empty cell) at row 2, column 2 "
-                                         "('b'); pass --impute mean"),
+    (
+        ["train", "--data", "{blank.csv}"],
+        "missing value (an empty cell) at row 2, column 2 ('b'); pass --impute mean",
+    ),
     (["train", "--data", "{nan.csv}"], "missing value ('nan') at row 3, column 2 ('b')"),
     (["train", "--data", "{inf.csv}"], "NaN or infinite value 'inf' at row 3, column 2 ('b')"),
     (["train", "--data", "{empty.csv}"], "the file is empty"),
@@ -191,9 +217,14 @@ BAD = [
     (["train", "--data", "{ok.csv}", "--target", "nope"], "--target: no column 'nope'"),
     (["train", "--data", "{ok.csv}", "--drop", "zzz"], "--drop: no column 'zzz'"),
     (["train", "--data", "{single.csv}"], "single class"),
-    (["train", "--data", "{three.csv}", "--model", "logistic"], "binary model but the labels have 3"),
-    (["train", "--data", "{three.csv}", "--model", "perceptron", "--optimizer", "perceptron"],
-     None),  # allowed: multi-class perceptron falls back to SGD — checked below as success
+    (
+        ["train", "--data", "{three.csv}", "--model", "logistic"],
+        "binary model but the labels have 3",
+    ),
+    (
+        ["train", "--data", "{three.csv}", "--model", "perceptron", "--optimizer", "perceptron"],
+        None,
+    ),  # allowed: multi-class perceptron falls back to SGD — checked below as success
     (["train", "--model", "tree"], "unknown model 'tree'"),
     (["train", "--optimizer", "newtonian"], "unknown optimizer 'newtonian'"),
     (["train", "--lr", "0"], "--lr: must be a positive number"),
@@ -215,8 +246,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("argv,message", BAD, ids=[f"{i:02d}-{' '.join(a[:3])}" for i, (a, _) in
-                                                    enumerate(BAD)])
+@pytest.mark.parametrize(
+    "argv,message", BAD, ids=[f"{i:02d}-{' '.join(a[:3])}" for i, (a, _) in enumerate(BAD)]
+)
 def test_user_mistakes_give_one_clear_line(capsys, files, tmp_path, argv, message):
     if any("{model}" in a for a in argv):
         files["model"] = str(tmp_path / "m.npz")
@@ -236,6 +268,7 @@ def test_user_mistakes_give_one_clear_line(capsys, files, tmp_path, argv, messag
 
 def test_library_raises_the_same_messages(files):
     from jaxlin import data
+
     with pytest.raises(ValueError, match=r"non-numeric value 'abc' at row 3, column 2"):
         data.read_csv(files["nonnum.csv"])
     with pytest.raises(FileNotFoundError, match="no such file"):
@@ -250,8 +283,9 @@ def test_console_script_has_no_traceback_and_no_progress_bar_when_piped(tmp_path
     bad = subprocess.run(cmd + ["train", "--lr", "-1"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip() == "jaxlin train: error: --lr: must be a positive number, got -1.0"
-    ok = subprocess.run(cmd + ["train", "--optimizer", "gd", "--epochs", "200"],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        cmd + ["train", "--optimizer", "gd", "--epochs", "200"], capture_output=True, text=True
+    )
     assert ok.returncode == 0 and ok.stderr == ""  # piped: no progress bar
 
 

@@ -1,4 +1,5 @@
 """The command line as a new user meets it: .npy data, ignored columns, help, plots."""
+
 import os
 
 import numpy as np
@@ -21,10 +22,40 @@ def kc_npy(tmp_path):
 def test_npy_trains_like_the_csv_it_came_from(kc_npy, tmp_path, capsys):
     csv, npy = kc_npy
     model_csv, model_npy = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
-    assert cli.main(["train", "--data", csv, "--drop", "Obs No.", "--target", "Buy",
-                     "--quiet", "--save", model_csv]) == 0
-    assert cli.main(["train", "--data", npy, "--drop", "Obs No.", "--target", "Buy",
-                     "--quiet", "--save", model_npy]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                csv,
+                "--drop",
+                "Obs No.",
+                "--target",
+                "Buy",
+                "--quiet",
+                "--save",
+                model_csv,
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                npy,
+                "--drop",
+                "Obs No.",
+                "--target",
+                "Buy",
+                "--quiet",
+                "--save",
+                model_npy,
+            ]
+        )
+        == 0
+    )
     a, b = np.load(model_csv), np.load(model_npy)
     np.testing.assert_allclose(a["W"], b["W"], rtol=1e-5, atol=1e-6)  # float32 storage
     assert list(a["feature_names"]) == list(b["feature_names"])
@@ -33,22 +64,41 @@ def test_npy_trains_like_the_csv_it_came_from(kc_npy, tmp_path, capsys):
 def test_predict_reads_npy_and_names_the_columns_it_ignores(kc_npy, tmp_path, capsys):
     csv, npy = kc_npy
     model = str(tmp_path / "m.npz")
-    assert cli.main(["train", "--data", csv, "--drop", "Obs No.", "--target", "Buy",
-                     "--quiet", "--save", model]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                csv,
+                "--drop",
+                "Obs No.",
+                "--target",
+                "Buy",
+                "--quiet",
+                "--save",
+                model,
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert cli.main(["predict", "--model", model, "--data", npy]) == 0
     out, err = capsys.readouterr()
-    assert err.strip() == ("jaxlin predict: ignoring 2 column(s) the model does not use: "
-                           "Obs No., Buy")
+    assert err.strip() == (
+        "jaxlin predict: ignoring 2 column(s) the model does not use: Obs No., Buy"
+    )
     assert cli.main(["predict", "--model", model, "--data", csv]) == 0
     out_csv, err_csv = capsys.readouterr()
     assert out_csv == out and "Obs No., Buy" in err_csv
 
 
-@pytest.mark.parametrize("content,words", [
-    (lambda p: np.save(p, np.array([{"a": 1}], dtype=object)), "not a numeric .npy"),
-    (lambda p: np.save(p, np.zeros((2, 3, 4))), "expected a 2-D numeric array"),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (lambda p: np.save(p, np.array([{"a": 1}], dtype=object)), "not a numeric .npy"),
+        (lambda p: np.save(p, np.zeros((2, 3, 4))), "expected a 2-D numeric array"),
+    ],
+)
 def test_bad_npy_gets_one_clear_line(tmp_path, capsys, content, words):
     path = str(tmp_path / "bad.npy")
     content(path)
@@ -67,13 +117,27 @@ def test_binary_junk_is_refused_by_predict_in_one_line(tmp_path, capsys):
     assert "not a text CSV" in err and len(err.splitlines()) == 1
 
 
-@pytest.mark.parametrize("command,needles", [
-    ("train", ["Train a model", "--lr", "0.1 for gd", "--epochs", "1000 for gd",
-               "(default: 65536)", "(default: kidcreative)", "--stream: 0.01"]),
-    ("check", ["Exit 0 when all pass", "--loss MODULE:ATTR", "(default: 0)"]),
-    ("convert", ["without loading it whole", "(default: 65536)"]),
-    ("predict", ["saved by 'jaxlin train --save'"]),
-])
+@pytest.mark.parametrize(
+    "command,needles",
+    [
+        (
+            "train",
+            [
+                "Train a model",
+                "--lr",
+                "0.1 for gd",
+                "--epochs",
+                "1000 for gd",
+                "(default: 65536)",
+                "(default: kidcreative)",
+                "--stream: 0.01",
+            ],
+        ),
+        ("check", ["Exit 0 when all pass", "--loss MODULE:ATTR", "(default: 0)"]),
+        ("convert", ["without loading it whole", "(default: 65536)"]),
+        ("predict", ["saved by 'jaxlin train --save'"]),
+    ],
+)
 def test_help_describes_and_shows_defaults(command, needles, capsys):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])

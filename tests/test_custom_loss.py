@@ -1,5 +1,6 @@
 """A user's loss trains wherever a built-in one does: every solver, fit_many, one-vs-rest,
 streaming, the command line, the scikit-learn bridge and the Hessian tools."""
+
 import json
 import os
 
@@ -29,15 +30,17 @@ def data():
 
 def _autodiff_gradient(params, X, y, l2):
     T = jnp.asarray(y, jnp.float64)[:, None]
-    g = jax.grad(obj.autodiff_objective)(params, jnp.asarray(X), T, u.FOCAL,
-                                         jaxlin.Penalty(0.0, l2))
-    return float(jnp.sqrt(jnp.sum(g.W ** 2) + jnp.sum(g.b ** 2)))
+    g = jax.grad(obj.autodiff_objective)(
+        params, jnp.asarray(X), T, u.FOCAL, jaxlin.Penalty(0.0, l2)
+    )
+    return float(jnp.sqrt(jnp.sum(g.W**2) + jnp.sum(g.b**2)))
 
 
 def test_lbfgs_reaches_a_stationary_point_of_the_focal_objective(data):
     X, y, _ = data
-    r = jaxlin.fit(X, y, u.FOCAL, optimizer="lbfgs", l2=0.01, epochs=500, grad_tol=1e-9,
-                   dtype=jnp.float64)
+    r = jaxlin.fit(
+        X, y, u.FOCAL, optimizer="lbfgs", l2=0.01, epochs=500, grad_tol=1e-9, dtype=jnp.float64
+    )
     assert r.stop_reason == "gradient_tol"
     assert _autodiff_gradient(r.params, X, y, 0.01) < 1e-8  # judged by autodiff, not δ
     assert r.loss is u.FOCAL
@@ -45,13 +48,15 @@ def test_lbfgs_reaches_a_stationary_point_of_the_focal_objective(data):
 
 def test_gradient_descent_equals_a_plain_autodiff_loop(data):
     X, y, _ = data
-    r = jaxlin.fit(X, y, u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=25, l2=0.01,
-                   dtype=jnp.float64)
+    r = jaxlin.fit(
+        X, y, u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=25, l2=0.01, dtype=jnp.float64
+    )
     p = Params(jnp.zeros((4, 1)), jnp.zeros(1))
     T = jnp.asarray(y, jnp.float64)[:, None]
     for _ in range(25):
-        g = jax.grad(obj.autodiff_objective)(p, jnp.asarray(X), T, u.FOCAL,
-                                             jaxlin.Penalty(0.0, 0.01))
+        g = jax.grad(obj.autodiff_objective)(
+            p, jnp.asarray(X), T, u.FOCAL, jaxlin.Penalty(0.0, 0.01)
+        )
         p = jax.tree.map(lambda a, b: a - 0.5 * b, p, g)
     np.testing.assert_allclose(r.params.W, p.W, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(r.params.b, p.b, rtol=1e-10, atol=1e-12)
@@ -60,8 +65,7 @@ def test_gradient_descent_equals_a_plain_autodiff_loop(data):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "momentum"])
 def test_stochastic_solvers_lower_the_focal_objective(data, optimizer):
     X, y, _ = data
-    r = jaxlin.fit(X, y, u.FOCAL, optimizer=optimizer, batch_size=32, epochs=20,
-                   learning_rate=0.05)
+    r = jaxlin.fit(X, y, u.FOCAL, optimizer=optimizer, batch_size=32, epochs=20, learning_rate=0.05)
     start = float(u.focal(jnp.zeros(1), jnp.ones(1)))  # every example at z = 0
     assert np.isfinite(r.history.objective[:20]).all()
     assert r.history.objective[19] < min(0.6 * start, r.history.objective[0])
@@ -78,8 +82,9 @@ def test_a_module_attr_string_trains_the_same_model(data, monkeypatch):
 
 def test_fit_many_equals_each_model_alone(data):
     X, y, _ = data
-    many = jaxlin.fit_many(X, y, u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=15,
-                           l2=[0.0, 0.01, 0.1])
+    many = jaxlin.fit_many(
+        X, y, u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=15, l2=[0.0, 0.01, 0.1]
+    )
     for i, l2 in enumerate([0.0, 0.01, 0.1]):
         one = jaxlin.fit(X, y, u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=15, l2=l2)
         np.testing.assert_allclose(many.params.W[i], one.params.W, rtol=1e-5, atol=1e-6)
@@ -90,30 +95,39 @@ def test_one_vs_rest_column_k_is_the_binary_fit_of_class_k(data):
     ovr = jaxlin.fit(X, y3, u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=15)
     assert ovr.params.W.shape == (4, 3)
     for k in range(3):
-        one = jaxlin.fit(X, (y3 == k).astype(int), u.FOCAL, optimizer="gd",
-                         learning_rate=0.5, epochs=15)
-        np.testing.assert_allclose(ovr.params.W[:, k], one.params.W[:, 0], rtol=1e-5,
-                                   atol=1e-6)
+        one = jaxlin.fit(
+            X, (y3 == k).astype(int), u.FOCAL, optimizer="gd", learning_rate=0.5, epochs=15
+        )
+        np.testing.assert_allclose(ovr.params.W[:, k], one.params.W[:, 0], rtol=1e-5, atol=1e-6)
 
 
 def test_streaming_one_chunk_equals_in_memory_training(data, tmp_path):
     X, y, _ = data
     path = str(tmp_path / "d.npy")
     np.save(path, np.c_[X, y].astype(np.float32))
-    a = stream.fit_stream(path, u.FOCAL, chunk_rows=1000, batch_size=32, epochs=3,
-                          learning_rate=0.1)
-    b = jaxlin.fit(X.astype(np.float32), y, u.FOCAL, optimizer="sgd", batch_size=32,
-                   epochs=3, learning_rate=0.1)
+    a = stream.fit_stream(
+        path, u.FOCAL, chunk_rows=1000, batch_size=32, epochs=3, learning_rate=0.1
+    )
+    b = jaxlin.fit(
+        X.astype(np.float32),
+        y,
+        u.FOCAL,
+        optimizer="sgd",
+        batch_size=32,
+        epochs=3,
+        learning_rate=0.1,
+    )
     np.testing.assert_array_equal(a.params.W, b.params.W)
     np.testing.assert_array_equal(a.objective, b.history.objective)
 
 
-def test_command_line_trains_saves_and_predicts_with_a_user_loss(tmp_path, capsys,
-                                                                  monkeypatch):
+def test_command_line_trains_saves_and_predicts_with_a_user_loss(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(TESTS)
     path = str(tmp_path / "m.npz")
-    assert cli.main(["train", "--loss", "user_losses:FOCAL", "--json", "-", "--quiet",
-                     "--save", path]) == 0
+    assert (
+        cli.main(["train", "--loss", "user_losses:FOCAL", "--json", "-", "--quiet", "--save", path])
+        == 0
+    )
     rep = json.loads(capsys.readouterr().out)
     assert rep["model"]["loss"] == "focal" and rep["settings"]["loss"] == "user_losses:FOCAL"
     assert rep["test"]["accuracy"] > rep["test"]["baseline"]
@@ -149,8 +163,9 @@ def test_hessian_tools_take_a_user_curvature(data):
     H = hessian.hessian(params, jnp.asarray(X), T, u.FOCAL_CURVED, pen)
     unflat = lambda t: Params(t[:-1, None], t[-1:])
     theta = jnp.concatenate([params.W[:, 0], params.b])
-    Ha = jax.hessian(lambda t: obj.autodiff_objective(unflat(t), jnp.asarray(X), T, u.FOCAL,
-                                                      pen))(theta)
+    Ha = jax.hessian(lambda t: obj.autodiff_objective(unflat(t), jnp.asarray(X), T, u.FOCAL, pen))(
+        theta
+    )
     np.testing.assert_allclose(H, Ha, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="curvature"):
         hessian.hessian(params, jnp.asarray(X), T, u.FOCAL, pen)

@@ -1,4 +1,5 @@
 """Loaders and the preparation protocol (shuffle, 2/3–1/3 split, standardise on train)."""
+
 import gzip
 import struct
 
@@ -82,7 +83,10 @@ def test_split_standardise_protocol():
     np.testing.assert_allclose(p.X_train[:, 0].std(), 1.0, rtol=1e-12)
     assert np.all(p.X_train[:, 1] == 0.0) and np.all(np.isfinite(p.X_test))
     # test rows use the training statistics, not their own
-    np.testing.assert_allclose(p.X_test[:, 0], (s.X_test[:, 0] - s.X_train[:, 0].mean())
-                               / s.X_train[:, 0].std(), rtol=1e-12)
+    np.testing.assert_allclose(
+        p.X_test[:, 0],
+        (s.X_test[:, 0] - s.X_train[:, 0].mean()) / s.X_train[:, 0].std(),
+        rtol=1e-12,
+    )
     np.testing.assert_array_equal(data.add_bias_feature(np.zeros((2, 1)))[:, 1], [1, 1])
     np.testing.assert_array_equal(data.one_hot(np.array([2, 0])), [[0, 0, 1], [1, 0, 0]])

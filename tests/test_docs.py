@@ -3,6 +3,7 @@ in a fresh process (a page may set JAX's global flags); a block right after the 
 ``<!-- template: not run ... -->`` is a template and is skipped. The tutorial's files run as
 they are. The built site reads well offline: formulas as MathML, no Sphinx markup, no asset
 from the network, and the command line's reference generated from its parser."""
+
 import os
 import re
 import shutil
@@ -12,8 +13,13 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PAGES = ["README.md", "docs/getting-started.md", "docs/training.md", "docs/sklearn.md",
-         "docs/sparse.md"]
+PAGES = [
+    "README.md",
+    "docs/getting-started.md",
+    "docs/training.md",
+    "docs/sklearn.md",
+    "docs/sparse.md",
+]
 TEMPLATE = "<!-- template: not run"
 TUTORIAL = os.path.join(ROOT, "docs", "tutorials")
 
@@ -24,7 +30,7 @@ def python_blocks(path):
         text = fh.read()
     blocks = []
     for m in re.finditer(r"^```python\n(.*?)^```", text, re.S | re.M):
-        before = text[:m.start()].rstrip().splitlines()
+        before = text[: m.start()].rstrip().splitlines()
         if not (before and before[-1].startswith(TEMPLATE)):
             blocks.append(m.group(1))
     return blocks
@@ -38,13 +44,14 @@ def test_the_scaling_page_marks_its_multi_host_template():
 
 @pytest.mark.parametrize("script", ["check_focal.py", "train_focal.py"])
 def test_the_tutorial_files_run_as_saved(script, tmp_path):
-    """"Save this as myloss.py" is exactly the file beside the page; the scripts import it."""
+    """ "Save this as myloss.py" is exactly the file beside the page; the scripts import it."""
     for name in os.listdir(TUTORIAL):
         if name.endswith(".py"):
             shutil.copy(os.path.join(TUTORIAL, name), tmp_path)
     env = dict(os.environ, PYTHONPATH=ROOT)
-    out = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "ConvergenceWarning" not in out.stderr
 
@@ -70,8 +77,14 @@ def test_page_code_runs(page, tmp_path):
     script = tmp_path / "page.py"
     script.write_text("\n\n".join(blocks), encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=ROOT)
-    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]  # the page's own asserts judge
     assert out.stdout.strip()  # the blocks print what the page shows
 
@@ -85,6 +98,7 @@ def _anchors(page):
 
 def test_every_check_row_names_a_docs_section_that_exists():
     from jaxlin import LOSSES, derivations
+
     targets = [loss.docs for loss in LOSSES.values()]
     targets += [docs for _, docs in derivations.FORMULAS.values()]
     assert all(targets), [name for name, loss in LOSSES.items() if not loss.docs]
@@ -113,9 +127,14 @@ def site(tmp_path_factory):
     pytest.importorskip("mkdocs")
     out = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
-                           str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     pages = {}
     for dirpath, _, files in os.walk(out):
@@ -142,8 +161,16 @@ def test_the_site_loads_nothing_from_the_network(site):
 
 def test_no_sphinx_markup_is_left_in_the_site(site):
     api = site["api/index.html"]
-    for module in ("jaxlin.sklearn", "jaxlin.stream", "jaxlin.options", "jaxlin.data",
-                   "jaxlin.datasets", "jaxlin.metrics", "jaxlin.sparse", "jaxlin.solvers"):
+    for module in (
+        "jaxlin.sklearn",
+        "jaxlin.stream",
+        "jaxlin.options",
+        "jaxlin.data",
+        "jaxlin.datasets",
+        "jaxlin.metrics",
+        "jaxlin.sparse",
+        "jaxlin.solvers",
+    ):
         assert module in api, module
     for name, html in site.items():
         text = re.sub(r"<(pre|code)[^>]*>.*?</\1>", "", html, flags=re.S)

@@ -1,5 +1,6 @@
 """The epoch driver: every stopping rule and validation for every solver, and the objective
 record's rules (intercept, tol, mini-batch averaging) against independent computations."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,8 +20,12 @@ F64 = jnp.float64
 def _noise(n=40, d=30, n_val=200, seed=0):
     """Pure noise: the validation loss rises as the fit memorises the training rows."""
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=(n, d)), rng.integers(0, 2, n), rng.normal(size=(n_val, d)),
-            rng.integers(0, 2, n_val))
+    return (
+        rng.normal(size=(n, d)),
+        rng.integers(0, 2, n),
+        rng.normal(size=(n_val, d)),
+        rng.integers(0, 2, n_val),
+    )
 
 
 def _val_objective(params, Xv, yv, loss="binary_cross_entropy"):
@@ -31,13 +36,26 @@ def _val_objective(params, Xv, yv, loss="binary_cross_entropy"):
     return float(np.mean((yv - (z > 0)) ** 2))  # the perceptron's: the error rate
 
 
-@pytest.mark.parametrize("optimizer,kw", [("gd", dict(learning_rate=0.5)),
-                                          ("sgd", dict(learning_rate=0.2, batch_size=8)),
-                                          ("lbfgs", {})])
+@pytest.mark.parametrize(
+    "optimizer,kw",
+    [
+        ("gd", dict(learning_rate=0.5)),
+        ("sgd", dict(learning_rate=0.2, batch_size=8)),
+        ("lbfgs", {}),
+    ],
+)
 def test_patience_stops_early_and_returns_the_best_validation_parameters(optimizer, kw):
     X, y, Xv, yv = _noise()
-    r = fit(X, y, optimizer=optimizer, epochs=2000, validation_data=(Xv, yv), patience=5,
-            dtype=F64, **kw)
+    r = fit(
+        X,
+        y,
+        optimizer=optimizer,
+        epochs=2000,
+        validation_data=(Xv, yv),
+        patience=5,
+        dtype=F64,
+        **kw,
+    )
     e = int(r.epochs)
     assert r.stop_reason == "early_stopping" and e < 2000
     v = np.asarray(r.history.val_objective)[:e]
@@ -52,8 +70,15 @@ def test_patience_stops_early_and_returns_the_best_validation_parameters(optimiz
 
 def test_the_perceptron_records_its_validation_history():
     X, y, Xv, yv = _noise(n=60, d=3, seed=1)
-    r = fit(X, y, "squared_error_step", optimizer="perceptron", epochs=12,
-            validation_data=(Xv, yv), dtype=F64)
+    r = fit(
+        X,
+        y,
+        "squared_error_step",
+        optimizer="perceptron",
+        epochs=12,
+        validation_data=(Xv, yv),
+        dtype=F64,
+    )
     e = int(r.epochs)
     v, acc = np.asarray(r.history.val_objective), np.asarray(r.history.val_accuracy)
     assert np.all(np.isfinite(v[:e])) and np.all(np.isfinite(acc[:e]))
@@ -64,8 +89,11 @@ def test_the_perceptron_records_its_validation_history():
 
 def test_the_perceptron_refuses_rules_that_do_not_apply():
     X, y, _, _ = _noise(n=20, d=2)
-    for kw, name in [(dict(tol=1e-3), "tol"), (dict(grad_tol=1e-3), "grad_tol"),
-                     (dict(l2=0.1), "l1, l2")]:
+    for kw, name in [
+        (dict(tol=1e-3), "tol"),
+        (dict(grad_tol=1e-3), "grad_tol"),
+        (dict(l2=0.1), "l1, l2"),
+    ]:
         with pytest.raises(ValueError, match=f"^{name}: "):
             fit(X, y, optimizer="perceptron", **kw)
 
@@ -73,8 +101,16 @@ def test_the_perceptron_refuses_rules_that_do_not_apply():
 def test_validation_of_a_maximised_loss_keeps_the_highest_log_likelihood():
     """Best = lowest minimised objective, so the log-likelihood's best is its highest."""
     X, y, Xv, yv = _noise(seed=3)
-    r = fit(X, y, "log_likelihood", learning_rate=0.5, epochs=2000, dtype=F64,
-            validation_data=(Xv, yv), patience=5)
+    r = fit(
+        X,
+        y,
+        "log_likelihood",
+        learning_rate=0.5,
+        epochs=2000,
+        dtype=F64,
+        validation_data=(Xv, yv),
+        patience=5,
+    )
     v = np.asarray(r.history.val_objective)[: int(r.epochs)]
     assert r.stop_reason == "early_stopping" and np.argmax(v) == int(r.epochs) - 6
     np.testing.assert_allclose(-_val_objective(r.params, Xv, yv), v.max(), rtol=1e-10)
@@ -86,23 +122,42 @@ def test_tol_is_one_relative_rule_for_every_solver(optimizer):
     X = rng.normal(size=(80, 3)) * 3
     y = X @ np.array([1.0, -2.0, 0.5]) + 5 * rng.normal(size=80)  # J near 25, far above 1
     tol = 1e-6
-    r = fit(X, y, "squared_error", optimizer=optimizer, learning_rate=0.02, epochs=5000,
-            tol=tol, dtype=F64)
+    r = fit(
+        X,
+        y,
+        "squared_error",
+        optimizer=optimizer,
+        learning_rate=0.02,
+        epochs=5000,
+        tol=tol,
+        dtype=F64,
+    )
     J, e = np.asarray(r.history.objective), int(r.epochs)
     assert r.stop_reason == "objective_tol" and J[e - 2] > 1
     assert abs(J[e - 1] - J[e - 2]) < tol * abs(J[e - 2])
     assert abs(J[e - 2] - J[e - 3]) >= tol * abs(J[e - 3])
 
 
-@pytest.mark.parametrize("optimizer,kw", [("lbfgs", dict(grad_tol=1e-10)),
-                                          ("gd", dict(learning_rate=2.0, grad_tol=1e-10))])
+@pytest.mark.parametrize(
+    "optimizer,kw",
+    [("lbfgs", dict(grad_tol=1e-10)), ("gd", dict(learning_rate=2.0, grad_tol=1e-10))],
+)
 def test_without_an_intercept_b_stays_zero_at_sklearns_minimiser(optimizer, kw):
     from sklearn.linear_model import LogisticRegression
+
     rng = np.random.default_rng(2)
     X = rng.normal(size=(150, 4)) + 0.5
     y = (X @ rng.normal(size=4) + rng.normal(size=150) > 1).astype(int)
-    r = fit(X, y, optimizer=optimizer, epochs=20000, l2=1 / (2 * 150), fit_intercept=False,
-            dtype=F64, **kw)
+    r = fit(
+        X,
+        y,
+        optimizer=optimizer,
+        epochs=20000,
+        l2=1 / (2 * 150),
+        fit_intercept=False,
+        dtype=F64,
+        **kw,
+    )
     ref = LogisticRegression(C=1.0, fit_intercept=False, tol=1e-12, max_iter=10000).fit(X, y)
     assert float(r.params.b[0]) == 0.0
     np.testing.assert_allclose(r.params.W[:, 0], ref.coef_[0], rtol=1e-5)
@@ -119,8 +174,9 @@ def test_one_mini_batch_of_every_row_is_a_full_batch_step():
     mini = driver.run(problem, hyper, Options("sgd", epochs=15, batch_size=32).settings(1))
     full = driver.run(problem, hyper, Options("gd", epochs=15).settings(1))
     np.testing.assert_allclose(mini.params.W, full.params.W, rtol=1e-12)
-    np.testing.assert_allclose(mini.history.objective[1:], full.history.objective[:-1],
-                               rtol=1e-12)  # a mini-batch epoch reports J before its step
+    np.testing.assert_allclose(
+        mini.history.objective[1:], full.history.objective[:-1], rtol=1e-12
+    )  # a mini-batch epoch reports J before its step
 
 
 def test_a_weighted_mini_batch_divides_by_rows_times_the_mean_weight(key):
@@ -146,8 +202,16 @@ def test_a_tolerance_below_float32_resolution_stops_at_rounding(optimizer):
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 8))
     y = (X @ rng.normal(size=8) + rng.normal(size=300) > 0).astype(int)
-    r = fit(X, y, optimizer=optimizer, l2=0.01, learning_rate=1.0, epochs=5000, tol=1e-12,
-            grad_tol=1e-12)
+    r = fit(
+        X,
+        y,
+        optimizer=optimizer,
+        l2=0.01,
+        learning_rate=1.0,
+        epochs=5000,
+        tol=1e-12,
+        grad_tol=1e-12,
+    )
     e = int(r.epochs)
     assert r.stop_reason in ("rounding", "objective_tol") and e < 2000, (r.stop_reason, e)
     J = np.asarray(r.history.objective[:e], np.float64)
@@ -163,9 +227,14 @@ def test_a_reachable_gradient_tolerance_is_reached_not_cut_short_by_rounding():
     y = (X @ rng.normal(size=12) + rng.normal(size=400) > 0).astype(int)
     r = fit(X, y, optimizer="lbfgs", l2=1e-3, epochs=3000, grad_tol=1e-9, dtype=F64)
     assert r.stop_reason == "gradient_tol"
-    g = jax.grad(obj.autodiff_objective)(r.params, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
-                                         "binary_cross_entropy", Penalty(0.0, 1e-3))
-    assert float(jnp.sqrt(jnp.sum(g.W ** 2) + jnp.sum(g.b ** 2))) <= 2e-9
+    g = jax.grad(obj.autodiff_objective)(
+        r.params,
+        jnp.asarray(X),
+        encode_targets(y, "binary_cross_entropy").astype(F64),
+        "binary_cross_entropy",
+        Penalty(0.0, 1e-3),
+    )
+    assert float(jnp.sqrt(jnp.sum(g.W**2) + jnp.sum(g.b**2))) <= 2e-9
 
 
 def test_zero_epochs_returns_the_starting_parameters():

@@ -1,6 +1,7 @@
 """Fixed costs of a small job: programs compiled by ``jaxlin train``, what ``import jaxlin``
 and ``jaxlin --help`` load, and the host-side values that replace tiny compiled programs
 (each must equal what JAX itself computes)."""
+
 import os
 import subprocess
 import sys
@@ -21,8 +22,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _python(code, **env):
     base = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     base.update(PYTHONPATH=ROOT, JAXLIN_CACHE_DIR="off", **env)
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env=base)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=base,
+    )
 
 
 def test_default_train_compiles_at_most_six_programs():
@@ -44,8 +51,9 @@ def test_default_train_compiles_at_most_six_programs():
     assert proc.returncode == 0, proc.stderr[-2000:]
     count, *names = proc.stdout.split()
     assert int(count) <= 6 and int(count) == 3, names
-    assert not any(n.startswith(("jit(convert_element_type", "jit(stage", "jit(_threefry"))
-                   for n in names), names
+    assert not any(
+        n.startswith(("jit(convert_element_type", "jit(stage", "jit(_threefry")) for n in names
+    ), names
 
 
 def test_import_and_help_load_no_heavy_module():
@@ -72,22 +80,24 @@ def test_import_and_help_load_no_heavy_module():
 
 def test_unknown_attribute_is_an_attribute_error():
     import jaxlin
+
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         jaxlin.nope  # noqa: B018
 
 
-@pytest.mark.parametrize("seed", [0, 1, 41, 2 ** 31 - 1, 2 ** 32 - 1])
+@pytest.mark.parametrize("seed", [0, 1, 41, 2**31 - 1, 2**32 - 1])
 def test_host_built_keys_are_jax_keys(seed):
     ours, theirs = backend.random_key(seed), jax.random.key(seed)
     assert ours.dtype == theirs.dtype
     np.testing.assert_array_equal(jax.random.key_data(ours), jax.random.key_data(theirs))
     many = backend.random_key([seed, 3])
     np.testing.assert_array_equal(jax.random.key_data(many[0]), jax.random.key_data(theirs))
-    np.testing.assert_array_equal(jax.random.key_data(many[1]),
-                                  jax.random.key_data(jax.random.key(3)))
+    np.testing.assert_array_equal(
+        jax.random.key_data(many[1]), jax.random.key_data(jax.random.key(3))
+    )
 
 
-@pytest.mark.parametrize("n,seed", [(1, 0), (7, 3), (673, 0), (1000, 2 ** 31 - 1), (50, 2 ** 40)])
+@pytest.mark.parametrize("n,seed", [(1, 0), (7, 3), (673, 0), (1000, 2**31 - 1), (50, 2**40)])
 def test_one_program_shuffle_is_jax_permutation(n, seed):
     expected = np.asarray(jax.random.permutation(jax.random.key(seed), n))
     np.testing.assert_array_equal(data.shuffled_rows(n, seed=seed), expected)
@@ -97,11 +107,13 @@ def test_one_program_shuffle_is_jax_permutation(n, seed):
 def test_other_generators_are_jax_permutations_too():
     """Raw ``uint32`` keys and other generators: the split is JAX's permutation."""
     raw = jax.random.PRNGKey(3)
-    np.testing.assert_array_equal(data.shuffled_rows(50, key=raw),
-                                  np.asarray(jax.random.permutation(raw, 50)))
+    np.testing.assert_array_equal(
+        data.shuffled_rows(50, key=raw), np.asarray(jax.random.permutation(raw, 50))
+    )
     rbg = jax.random.key(3, impl="rbg")
-    np.testing.assert_array_equal(data.shuffled_rows(50, key=rbg),
-                                  np.asarray(jax.random.permutation(rbg, 50)))
+    np.testing.assert_array_equal(
+        data.shuffled_rows(50, key=rbg), np.asarray(jax.random.permutation(rbg, 50))
+    )
 
 
 def test_put_converts_on_the_host_and_keeps_device_arrays():
@@ -126,16 +138,25 @@ def test_report_metrics_on_host_equal_the_one_program_on_device(name):
     s = data.train_test_split(X, y, seed=1)
     rng = np.random.default_rng(5)
     k = 1 if len(classes) == 2 else len(classes)
-    model = TrainedModel("m", loss, rng.normal(size=(X.shape[1], k)), rng.normal(size=k),
-                         X.mean(0), X.std(0), [f"f{i}" for i in range(X.shape[1])], classes)
+    model = TrainedModel(
+        "m",
+        loss,
+        rng.normal(size=(X.shape[1], k)),
+        rng.normal(size=k),
+        X.mean(0),
+        X.std(0),
+        [f"f{i}" for i in range(X.shape[1])],
+        classes,
+    )
     splits = [(s.X_train, s.y_train), (s.X_test, s.y_test)]
     host = report.evaluate_splits(model, splits, Penalty(0.01, 0.02))
     device = report.evaluate_splits(model, splits, Penalty(0.01, 0.02), metrics_on="device")
     assert [sorted(h) for h in host] == [sorted(d) for d in device]
     for h, dv in zip(host, device):
         for key in h:
-            np.testing.assert_allclose(_flat(h[key]), _flat(dv[key]), rtol=1e-5, atol=1e-6,
-                                       err_msg=key)
+            np.testing.assert_allclose(
+                _flat(h[key]), _flat(dv[key]), rtol=1e-5, atol=1e-6, err_msg=key
+            )
         pred = model.predict(splits[host.index(h)][0])
         assert h["accuracy"] == pytest.approx(np.mean(pred == splits[host.index(h)][1]))
     with pytest.raises(ValueError, match="metrics_on"):
@@ -156,8 +177,10 @@ def test_summary_keeps_compiling_for_jax_inputs():
 
 # ---------------------------------------------------------------- shape buckets, traced tol
 
+
 def test_buckets_add_at_most_a_sixteenth_and_are_few():
     from jaxlin.inputs import bucket_rows
+
     sizes = [bucket_rows(n) for n in range(1, 20001)]
     assert all(n <= b <= n + n / 16 for n, b in zip(range(1, 20001), sizes))
     assert all(bucket_rows(b) == b for b in set(sizes))  # a bucket is its own bucket
@@ -169,6 +192,7 @@ class _Compiles:
 
     def __enter__(self):
         import logging
+
         self.names, self.logger = [], logging.getLogger("jax")
         outer = self
 
@@ -176,6 +200,7 @@ class _Compiles:
             def emit(self, record):
                 if record.getMessage().startswith("Compiling jit(_loop)"):
                     outer.names.append(record.getMessage())
+
         self.handler = Count()
         self.logger.addHandler(self.handler)
         self.flag = jax.config.jax_log_compiles
@@ -195,32 +220,46 @@ def _rows(n, d=13, seed=0):
 
 def test_folds_of_nearby_sizes_and_other_tolerances_share_one_program():
     from jaxlin import fit
+
     X, y = _rows(760)
     with _Compiles() as c:
         for n, tol, l2 in [(737, 1e-6, 0.1), (745, 1e-9, 0.01), (760, 1e-7, 0.5)]:
-            r = fit(X[:n], y[:n], optimizer="lbfgs", l2=l2, tol=tol, grad_tol=1e-5, epochs=200,
-                    buckets=True)
+            r = fit(
+                X[:n],
+                y[:n],
+                optimizer="lbfgs",
+                l2=l2,
+                tol=tol,
+                grad_tol=1e-5,
+                epochs=200,
+                buckets=True,
+            )
             assert r.stop_reason in ("objective_tol", "gradient_tol")
     assert len(c.names) == 1, c.names  # 737, 745 and 760 all pad to 768
 
 
-@pytest.mark.parametrize("optimizer,kw", [("lbfgs", {}), ("newton-cholesky", {}),
-                                          ("gd", dict(learning_rate=1.0, epochs=3000))])
+@pytest.mark.parametrize(
+    "optimizer,kw",
+    [("lbfgs", {}), ("newton-cholesky", {}), ("gd", dict(learning_rate=1.0, epochs=3000))],
+)
 def test_a_padded_fit_equals_the_unpadded_one(optimizer, kw):
     """Weight-0 rows change neither the objective nor its minimiser (float64, at the
     optimum); with sample weights too."""
     from jaxlin import fit
+
     X, y = _rows(301, d=5, seed=3)
     w = np.random.default_rng(1).uniform(0.5, 2.0, 301)
     for sw in (None, w):
-        opts = dict(dict(optimizer=optimizer, l2=0.05, tol=1e-14, grad_tol=1e-10, epochs=300),
-                    **kw)
+        opts = dict(dict(optimizer=optimizer, l2=0.05, tol=1e-14, grad_tol=1e-10, epochs=300), **kw)
         a = fit(X, y, sample_weight=sw, dtype=jnp.float64, buckets=True, **opts)
         b = fit(X, y, sample_weight=sw, dtype=jnp.float64, **opts)
         np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-7, atol=1e-9)
         np.testing.assert_allclose(a.params.b, b.params.b, rtol=1e-7, atol=1e-9)
-        np.testing.assert_allclose(a.history.objective[int(a.epochs) - 1],
-                                   b.history.objective[int(b.epochs) - 1], rtol=1e-10)
+        np.testing.assert_allclose(
+            a.history.objective[int(a.epochs) - 1],
+            b.history.objective[int(b.epochs) - 1],
+            rtol=1e-10,
+        )
 
 
 @pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=16)), ("perceptron", {})])
@@ -228,6 +267,7 @@ def test_runs_that_visit_rows_by_index_are_not_padded(optimizer, kw):
     """Mini-batches and the perceptron draw rows by index: their rows stay as given, so
     ``buckets`` changes nothing, bit for bit."""
     from jaxlin import fit
+
     X, y = _rows(301, d=5, seed=4)
     a = fit(X, y, optimizer=optimizer, epochs=5, buckets=True, **kw)
     b = fit(X, y, optimizer=optimizer, epochs=5, **kw)
@@ -238,8 +278,11 @@ def test_runs_that_visit_rows_by_index_are_not_padded(optimizer, kw):
 def test_tolerances_are_traced_not_static():
     from jaxlin.driver import Settings
     from jaxlin.options import Options
-    a, b = (Options(optimizer="lbfgs", tol=t, grad_tol=g).check(100)
-            for t, g in [(1e-3, 1e-4), (1e-9, 1e-7)])
+
+    a, b = (
+        Options(optimizer="lbfgs", tol=t, grad_tol=g).check(100)
+        for t, g in [(1e-3, 1e-4), (1e-9, 1e-7)]
+    )
     assert a.settings(1) == b.settings(1) and isinstance(a.settings(1), Settings)
     h = a.hyper(jax.random.key(0), None, jnp.float32)
     assert float(h.tol) == pytest.approx(1e-3) and float(h.grad_tol) == pytest.approx(1e-4)
@@ -250,12 +293,12 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
     """Small data on the CPU gets XLA's quicker-compiling options; the arithmetic is the
     same IEEE arithmetic, so the fit agrees with the default-compiled one to rounding."""
     from jaxlin import fit
+
     assert backend.compile_options(1000) == (("xla_cpu_use_fusion_emitters", False),)
     assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1) is None
     assert backend.compile_options(None) is None
     X, y = _rows(200, d=6, seed=7)
-    kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-11, epochs=200,
-              dtype=jnp.float64)
+    kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-11, epochs=200, dtype=jnp.float64)
     quick = fit(X, y, **kw)
     monkeypatch.setattr(backend, "QUICK_COMPILE_BYTES", 0)
     default = fit(X, y, **kw)
@@ -267,6 +310,7 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
 @pytest.mark.parametrize("bad", ["yes", 1, None])
 def test_buckets_must_be_a_flag(bad):
     from jaxlin import fit
+
     X, y = _rows(40, d=3)
     with pytest.raises(TypeError, match="buckets: must be True or False"):
         fit(X, y, buckets=bad)
@@ -276,6 +320,7 @@ def test_runs_that_differ_only_in_epochs_share_one_program():
     """The epoch limit is traced (the bridge's ``max_iter`` sweeps over it): 5, 20 and 50
     epochs compile the loop once; each run stops at its own limit."""
     from jaxlin import fit
+
     X, y = _rows(200, d=4, seed=5)
     with _Compiles() as c:
         runs = [fit(X, y, optimizer="gd", learning_rate=0.1, epochs=e) for e in (5, 20, 50)]

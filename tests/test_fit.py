@@ -1,4 +1,5 @@
 """Training: each solver against an independent loop, scikit-learn, and the documented rules."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,15 +41,29 @@ def _autodiff_gd(X, T, loss, pen, lr, epochs):
 def test_batch_gradient_descent_equals_an_autodiff_loop():
     X, y = _binary()
     r = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=30, l2=0.01, dtype=F64)
-    ref = _autodiff_gd(jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
-                       "binary_cross_entropy", Penalty(0.0, 0.01), 0.5, 30)
+    ref = _autodiff_gd(
+        jnp.asarray(X),
+        encode_targets(y, "binary_cross_entropy").astype(F64),
+        "binary_cross_entropy",
+        Penalty(0.0, 0.01),
+        0.5,
+        30,
+    )
     np.testing.assert_allclose(r.params.W, ref.W, rtol=1e-10)
     np.testing.assert_allclose(r.params.b, ref.b, rtol=1e-10)
     assert r.stop_reason == "max_epochs" and int(r.epochs) == 30
     # history[e] is J after epoch e
-    np.testing.assert_allclose(r.history.objective[-1],
-                               obj.objective(ref, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
-                                             "binary_cross_entropy", Penalty(0.0, 0.01)), rtol=1e-12)
+    np.testing.assert_allclose(
+        r.history.objective[-1],
+        obj.objective(
+            ref,
+            jnp.asarray(X),
+            encode_targets(y, "binary_cross_entropy").astype(F64),
+            "binary_cross_entropy",
+            Penalty(0.0, 0.01),
+        ),
+        rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("n,b", [(23, 5), (20, 5), (7, 1)])
@@ -65,7 +80,7 @@ def test_mini_batch_epoch_visits_every_row_once_with_a_smaller_last_batch(n, b):
         k, sub = jax.random.split(k)
         perm = np.asarray(jax.random.permutation(sub, n))
         for start in range(0, n, b):
-            idx = perm[start:start + b]  # the last batch has n mod b rows
+            idx = perm[start : start + b]  # the last batch has n mod b rows
             g = jax.grad(obj.autodiff_objective)(p, Xj[idx], T[idx], "binary_cross_entropy")
             p = jax.tree.map(lambda a, gg: a - 0.3 * gg, p, g)
     np.testing.assert_allclose(r.params.W, p.W, rtol=1e-10, atol=1e-14)
@@ -76,8 +91,14 @@ def test_batch_size_n_is_batch_gradient_descent():
     """B ≥ N trains as full-batch descent: the same parameters as an autodiff loop."""
     X, y = _binary(n=40)
     a = fit(X, y, batch_size=40, epochs=10, dtype=F64)
-    ref = _autodiff_gd(jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
-                       "binary_cross_entropy", Penalty(), 0.1, 10)
+    ref = _autodiff_gd(
+        jnp.asarray(X),
+        encode_targets(y, "binary_cross_entropy").astype(F64),
+        "binary_cross_entropy",
+        Penalty(),
+        0.1,
+        10,
+    )
     np.testing.assert_allclose(a.params.W, ref.W, rtol=1e-10)
     np.testing.assert_allclose(a.params.b, ref.b, rtol=1e-10)
 
@@ -86,11 +107,15 @@ def test_any_optax_transformation_and_schedule():
     X, y = _multi()
     T = encode_targets(y, "softmax_cross_entropy").astype(F64)
     sched = optax.exponential_decay(0.2, transition_steps=5, decay_rate=0.5)
-    cases = [("adam", optax.adam(0.05)), (optax.adam(0.05), optax.adam(0.05)),
-             (lambda lr: optax.sgd(sched), optax.sgd(sched))]
+    cases = [
+        ("adam", optax.adam(0.05)),
+        (optax.adam(0.05), optax.adam(0.05)),
+        (lambda lr: optax.sgd(sched), optax.sgd(sched)),
+    ]
     for opt, tx in cases:
-        r = fit(X, y, "softmax_cross_entropy", optimizer=opt, learning_rate=0.05, epochs=25,
-                dtype=F64)
+        r = fit(
+            X, y, "softmax_cross_entropy", optimizer=opt, learning_rate=0.05, epochs=25, dtype=F64
+        )
         p = Params(jnp.zeros((4, 3)), jnp.zeros(3))
         state = tx.init(p)
         for _ in range(25):
@@ -103,6 +128,7 @@ def test_any_optax_transformation_and_schedule():
 
 def _sklearn_logistic(X, y, C):
     from sklearn.linear_model import LogisticRegression
+
     m = LogisticRegression(C=C, tol=1e-12, max_iter=100000).fit(X, y)
     return m.coef_, m.intercept_
 
@@ -112,8 +138,11 @@ def test_binary_l2_logistic_reaches_sklearns_minimiser(solver):
     X, y = _binary(n=200, d=5, seed=1, noise=1.0)
     C = 1.0
     lam = 1.0 / (2 * C * len(y))  # sklearn: C Σ loss + ½‖w‖²  ⇔  mean loss + ‖w‖²/(2CN)
-    kw = dict(optimizer="lbfgs", epochs=500, grad_tol=1e-12, tol=1e-15) if solver == "lbfgs" \
+    kw = (
+        dict(optimizer="lbfgs", epochs=500, grad_tol=1e-12, tol=1e-15)
+        if solver == "lbfgs"
         else dict(optimizer="gd", learning_rate=2.0, epochs=20000, grad_tol=1e-11)
+    )
     r = fit(X, y, l2=lam, dtype=F64, **kw)
     coef, intercept = _sklearn_logistic(X, y, C)
     np.testing.assert_allclose(r.params.W[:, 0], coef[0], rtol=1e-4)
@@ -125,8 +154,11 @@ def test_multinomial_l2_logistic_reaches_sklearns_minimiser(solver):
     X, y = _multi(n=200, d=4, k=3, seed=2)
     C = 1.0
     lam = 1.0 / (2 * C * len(y))
-    kw = dict(optimizer="lbfgs", epochs=500, grad_tol=1e-12, tol=1e-15) if solver == "lbfgs" \
+    kw = (
+        dict(optimizer="lbfgs", epochs=500, grad_tol=1e-12, tol=1e-15)
+        if solver == "lbfgs"
         else dict(optimizer="gd", learning_rate=2.0, epochs=20000, grad_tol=1e-11)
+    )
     r = fit(X, y, "softmax_cross_entropy", l2=lam, dtype=F64, **kw)
     coef, intercept = _sklearn_logistic(X, y, C)
     np.testing.assert_allclose(r.params.W, coef.T, rtol=1e-4, atol=1e-8)
@@ -180,8 +212,12 @@ def test_l1_proximal_steps_give_exact_zeros_and_satisfy_kkt():
     r = fit(X, y, l1=l1, learning_rate=0.5, epochs=5000, dtype=F64)
     W = np.asarray(r.params.W[:, 0])
     assert np.sum(W == 0.0) >= 5 and W[0] != 0 and W[1] != 0
-    g = obj.grad(r.params, jnp.asarray(X), encode_targets(y, "binary_cross_entropy").astype(F64),
-                 "binary_cross_entropy")
+    g = obj.grad(
+        r.params,
+        jnp.asarray(X),
+        encode_targets(y, "binary_cross_entropy").astype(F64),
+        "binary_cross_entropy",
+    )
     gW = np.asarray(g.W[:, 0])
     nz = W != 0
     np.testing.assert_allclose(gW[nz], -l1 * np.sign(W[nz]), atol=1e-6)  # stationarity
@@ -229,12 +265,14 @@ def test_cross_validation_folds_as_weights_equal_training_on_the_subset():
     X, y = _binary(n=90)
     w = kfold_weights(90, 3, jax.random.key(0))
     assert np.all(w.sum(0) == 2)  # each row is left out exactly once
-    many = fit_many(X, y, sample_weight=w, optimizer="lbfgs", epochs=200, l2=0.01,
-                    grad_tol=1e-10, dtype=F64)
+    many = fit_many(
+        X, y, sample_weight=w, optimizer="lbfgs", epochs=200, l2=0.01, grad_tol=1e-10, dtype=F64
+    )
     for i in range(3):
         rows = w[i] > 0
-        alone = fit(X[rows], y[rows], optimizer="lbfgs", epochs=200, l2=0.01, grad_tol=1e-10,
-                    dtype=F64)
+        alone = fit(
+            X[rows], y[rows], optimizer="lbfgs", epochs=200, l2=0.01, grad_tol=1e-10, dtype=F64
+        )
         np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-7)
 
 
@@ -248,8 +286,9 @@ def test_early_stopping_returns_the_best_validation_parameters():
     v = np.asarray(r.history.val_objective)[: int(r.epochs)]
     assert np.argmin(v) == int(r.epochs) - 6  # 5 epochs without improvement
     Tv = encode_targets(yv, "binary_cross_entropy").astype(F64)
-    np.testing.assert_allclose(obj.objective(r.params, jnp.asarray(Xv), Tv, "binary_cross_entropy"),
-                               v.min(), rtol=1e-12)
+    np.testing.assert_allclose(
+        obj.objective(r.params, jnp.asarray(Xv), Tv, "binary_cross_entropy"), v.min(), rtol=1e-12
+    )
     acc = np.asarray(r.history.val_accuracy)[np.argmin(v)]
     z = Xv @ np.asarray(r.params.W)[:, 0] + float(r.params.b[0])
     np.testing.assert_allclose(acc, np.mean((z >= 0) == yv), rtol=1e-12)
@@ -279,32 +318,38 @@ def test_same_key_gives_bit_identical_parameters():
     assert not np.array_equal(a.params.W, c.params.W)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(learning_rate=0.0), "learning_rate: must be positive"),
-    (dict(learning_rate=-1.0), "learning_rate: must be positive"),
-    (dict(batch_size=0), "batch_size: must be a positive integer"),
-    (dict(epochs=2.5), "epochs: must be a non-negative integer"),
-    (dict(optimizer="newtonian"), "optimizer: unknown optimizer 'newtonian'"),
-    (dict(optimizer="lbfgs", l1=0.1), "l1: optimizer lbfgs needs a smooth objective"),
-    (dict(l2=-1.0), "l2: must be non-negative"),
-    (dict(adaptive_lr=True, batch_size=4), "adaptive_lr: the bold driver"),
-    (dict(patience=3), "patience: early stopping needs validation data"),
-    (dict(init="normal"), "init: unknown init 'normal'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(learning_rate=0.0), "learning_rate: must be positive"),
+        (dict(learning_rate=-1.0), "learning_rate: must be positive"),
+        (dict(batch_size=0), "batch_size: must be a positive integer"),
+        (dict(epochs=2.5), "epochs: must be a non-negative integer"),
+        (dict(optimizer="newtonian"), "optimizer: unknown optimizer 'newtonian'"),
+        (dict(optimizer="lbfgs", l1=0.1), "l1: optimizer lbfgs needs a smooth objective"),
+        (dict(l2=-1.0), "l2: must be non-negative"),
+        (dict(adaptive_lr=True, batch_size=4), "adaptive_lr: the bold driver"),
+        (dict(patience=3), "patience: early stopping needs validation data"),
+        (dict(init="normal"), "init: unknown init 'normal'"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, match):
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match=match):
         fit(X, y, **kwargs)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda X, y: fit(X, y, seed=1.5), "^seed: expected an integer, got 1.5"),
-    (lambda X, y: fit(X, y, seed="a"), "^seed: expected an integer"),
-    (lambda X, y: fit(X, y, seed=[1, 2]), "^seed: expected an integer"),
-    (lambda X, y: fit(X, y, key=3), "^key: expected a JAX PRNG key"),
-    (lambda X, y: fit(X, y, key="a"), "^key: expected a JAX PRNG key"),
-    (lambda X, y: fit_many(X, y, seed=[1.5, 2.0]), "^seed: expected an integer"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda X, y: fit(X, y, seed=1.5), "^seed: expected an integer, got 1.5"),
+        (lambda X, y: fit(X, y, seed="a"), "^seed: expected an integer"),
+        (lambda X, y: fit(X, y, seed=[1, 2]), "^seed: expected an integer"),
+        (lambda X, y: fit(X, y, key=3), "^key: expected a JAX PRNG key"),
+        (lambda X, y: fit(X, y, key="a"), "^key: expected a JAX PRNG key"),
+        (lambda X, y: fit_many(X, y, seed=[1.5, 2.0]), "^seed: expected an integer"),
+    ],
+)
 def test_bad_seeds_and_keys_are_named(call, match):
     X, y = _binary(n=20)
     with pytest.raises(TypeError, match=match):
@@ -325,8 +370,15 @@ def test_bad_data_is_named():
         fit(X, y, validation_data=(X[:, :3], y))
 
 
-@pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=7)), ("lbfgs", {}),
-                                          ("perceptron", {}), ("gd", dict(adaptive_lr=True))])
+@pytest.mark.parametrize(
+    "optimizer,kw",
+    [
+        ("sgd", dict(batch_size=7)),
+        ("lbfgs", {}),
+        ("perceptron", {}),
+        ("gd", dict(adaptive_lr=True)),
+    ],
+)
 def test_running_in_chunks_for_a_progress_bar_gives_the_same_result(optimizer, kw):
     X, y = _binary(n=60)
     calls = []
@@ -350,8 +402,7 @@ def test_device_arrays_are_accepted_and_checked_without_a_host_copy():
         fit(Xj.at[2, 1].set(jnp.inf), y)
 
 
-@pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=16)), ("gd", {}),
-                                          ("lbfgs", {})])
+@pytest.mark.parametrize("optimizer,kw", [("sgd", dict(batch_size=16)), ("gd", {}), ("lbfgs", {})])
 def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, kw):
     """Lock-step training: models that stop early keep their state while the others go on."""
     X, y = _binary(n=64)
@@ -366,8 +417,9 @@ def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, k
         assert int(many.epochs[i]) == int(alone.epochs)
         assert many.stop_reason[i] == alone.stop_reason
         np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-10, atol=1e-13)
-    chunked = fit_many(X, y, learning_rate=lrs, l2=l2s, pairing="zip",
-                       progress=lambda d, t: None, **common)
+    chunked = fit_many(
+        X, y, learning_rate=lrs, l2=l2s, pairing="zip", progress=lambda d, t: None, **common
+    )
     np.testing.assert_array_equal(chunked.params.W, many.params.W)
 
 
@@ -383,12 +435,29 @@ def test_sgd_in_order_on_the_perceptron_criterion_is_rosenblatts_loop():
         for x, label in zip(X, 2 * y - 1):
             if label * (x @ w + b) <= 0:
                 w, b = w + label * x, b + label
-    r = fit(X, y, "perceptron_criterion", optimizer="sgd", learning_rate=1.0, batch_size=1,
-            epochs=3, shuffle=False, dtype=jnp.float64)
+    r = fit(
+        X,
+        y,
+        "perceptron_criterion",
+        optimizer="sgd",
+        learning_rate=1.0,
+        batch_size=1,
+        epochs=3,
+        shuffle=False,
+        dtype=jnp.float64,
+    )
     np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], w, atol=1e-12)
     np.testing.assert_allclose(float(r.params.b[0]), b, atol=1e-12)
-    shuffled = fit(X, y, "perceptron_criterion", optimizer="sgd", learning_rate=1.0,
-                   batch_size=1, epochs=3, dtype=jnp.float64)
+    shuffled = fit(
+        X,
+        y,
+        "perceptron_criterion",
+        optimizer="sgd",
+        learning_rate=1.0,
+        batch_size=1,
+        epochs=3,
+        dtype=jnp.float64,
+    )
     assert not np.allclose(shuffled.params.W, r.params.W)  # the default order differs
     with pytest.raises(TypeError, match="shuffle: must be True or False"):
         fit(X, y, optimizer="sgd", batch_size=4, shuffle="no")

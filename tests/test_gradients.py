@@ -1,4 +1,5 @@
 """Every hand-derived gradient equals jax.grad (float64, 1e-10) and central differences (1e-6)."""
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -13,8 +14,12 @@ from jaxlin.penalties import Penalty
 from helpers import random_problem, rel_err
 
 SHAPES = [(1, 1, 1), (5, 3, 1), (9, 4, 2), (17, 6, 2), (32, 7, 5)]
-PENALTIES = {"none": Penalty(), "l2": penalties.l2(0.25), "l1": penalties.l1(0.1),
-             "elastic_net": penalties.elastic_net(0.2, 0.5)}
+PENALTIES = {
+    "none": Penalty(),
+    "l2": penalties.l2(0.25),
+    "l1": penalties.l1(0.1),
+    "elastic_net": penalties.elastic_net(0.2, 0.5),
+}
 
 
 def _cases():
@@ -77,7 +82,7 @@ def test_batched_equals_loop_over_single_examples(key):
             assert jnp.allclose(batch_D[i], loss.delta(Z[i], T[i]), rtol=1e-14, atol=0), name
         # the batch gradient is the mean of the single-example gradients
         _, g = obj.value_and_grad(params, X, T, loss)
-        singles = [obj.grad(params, X[i:i + 1], T[i:i + 1], loss) for i in range(X.shape[0])]
+        singles = [obj.grad(params, X[i : i + 1], T[i : i + 1], loss) for i in range(X.shape[0])]
         mean_W = sum(s.W for s in singles) / X.shape[0]
         mean_b = sum(s.b for s in singles) / X.shape[0]
         assert jnp.allclose(g.W, mean_W, rtol=1e-12, atol=1e-15), name
@@ -113,14 +118,22 @@ def test_log_likelihood_ascent_equals_descent_on_its_negative(key):
     params, X, T = random_problem(LOSSES["log_likelihood"], key, 20, 4, 1)
     eta = 0.3
     for _ in range(5):
-        up = jax.tree.map(lambda p, g: p + eta * g, params,
-                          obj.grad(params, X, T, "log_likelihood", penalties.l2(0.1)))
-        down = jax.tree.map(lambda p, g: p - eta * g, params,
-                            obj.grad(params, X, T, "binary_cross_entropy", penalties.l2(0.1)))
+        up = jax.tree.map(
+            lambda p, g: p + eta * g,
+            params,
+            obj.grad(params, X, T, "log_likelihood", penalties.l2(0.1)),
+        )
+        down = jax.tree.map(
+            lambda p, g: p - eta * g,
+            params,
+            obj.grad(params, X, T, "binary_cross_entropy", penalties.l2(0.1)),
+        )
         assert rel_err(ravel_pytree(up)[0], ravel_pytree(down)[0]) < 1e-14
         params = up
-    assert jnp.allclose(obj.objective(params, X, T, "log_likelihood", penalties.l2(0.1)),
-                        -obj.objective(params, X, T, "binary_cross_entropy", penalties.l2(0.1)))
+    assert jnp.allclose(
+        obj.objective(params, X, T, "log_likelihood", penalties.l2(0.1)),
+        -obj.objective(params, X, T, "binary_cross_entropy", penalties.l2(0.1)),
+    )
 
 
 @pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy", "hinge"])

@@ -1,11 +1,21 @@
 """The linear model: layout, bias trick, initialisation."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import objective as obj
-from jaxlin.linear import (Params, add_bias, contract, init_params, logits, logits_column_layout,
-                           logits_one, split_bias, stack_bias)
+from jaxlin.linear import (
+    Params,
+    add_bias,
+    contract,
+    init_params,
+    logits,
+    logits_column_layout,
+    logits_one,
+    split_bias,
+    stack_bias,
+)
 
 
 def test_logits_batch_is_vmap_of_one_and_equals_matmul(key):
@@ -51,6 +61,7 @@ def test_column_layout_of_seed_003_is_the_transpose(key):
     def J_col(W):
         Z = logits_column_layout(W, X_col).T
         return jnp.mean(jax.nn.logsumexp(Z, axis=1) - jnp.sum(T * Z, axis=1))
+
     g = obj.grad(p, X, T, "softmax_cross_entropy")
     np.testing.assert_allclose(jax.grad(J_col)(W_col), stack_bias(g).T, rtol=1e-5)  # float32
 
@@ -75,6 +86,7 @@ def test_init_is_reproducible_and_in_range():
 
 def test_bad_init_method_and_bad_shapes_are_clear(key):
     import pytest
+
     with pytest.raises(ValueError, match="init: unknown method 'normal'"):
         init_params(key, 3, 1, "normal")
     p = init_params(key, 3, 1)
@@ -84,6 +96,7 @@ def test_bad_init_method_and_bad_shapes_are_clear(key):
 
 def test_logits_name_x_of_the_wrong_width():
     import pytest
+
     p = Params(jnp.zeros((3, 2)), jnp.zeros(2))
     with pytest.raises(ValueError, match=r"^X: expected shape \(N, 3\) for W of shape \(3, 2\)"):
         logits(p, jnp.ones((4, 2)))

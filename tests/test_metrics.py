@@ -1,4 +1,5 @@
 """jaxlin.metrics against sklearn.metrics on random inputs, including zero denominators."""
+
 import warnings
 
 import jax
@@ -26,8 +27,9 @@ def test_binary_metrics_match_sklearn(seed):
     c = M.binary_counts(jnp.asarray(yt), jnp.asarray(yp))
     assert (int(c.tp), int(c.tn), int(c.fp), int(c.fn)) == (tp, tn, fp, fn)
     np.testing.assert_allclose(M.false_positive_rate(yt, yp), fp / (fp + tn), rtol=1e-6)
-    np.testing.assert_allclose(M.class_prior_baseline(jnp.asarray(yt), 2),
-                               np.bincount(yt).max() / len(yt), rtol=1e-6)
+    np.testing.assert_allclose(
+        M.class_prior_baseline(jnp.asarray(yt), 2), np.bincount(yt).max() / len(yt), rtol=1e-6
+    )
 
 
 def test_zero_denominators_give_zero_like_sklearn():
@@ -35,8 +37,11 @@ def test_zero_denominators_give_zero_like_sklearn():
     yp = np.array([0, 0, 0, 0])  # no positive predicted, no positive present
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for ours, theirs in [(M.precision, skm.precision_score), (M.recall, skm.recall_score),
-                             (M.f1, skm.f1_score)]:
+        for ours, theirs in [
+            (M.precision, skm.precision_score),
+            (M.recall, skm.recall_score),
+            (M.f1, skm.f1_score),
+        ]:
             assert float(ours(yt, yp)) == theirs(yt, yp) == 0.0
     assert float(M.false_positive_rate(np.array([1, 1]), np.array([1, 0]))) == 0.0  # no negative
     assert np.isnan(float(M.roc_auc(jnp.array([1, 1, 1]), jnp.array([0.1, 0.5, 0.9]))))
@@ -45,8 +50,10 @@ def test_zero_denominators_give_zero_like_sklearn():
 @pytest.mark.parametrize("seed", range(4))
 def test_multiclass_metrics_match_sklearn(seed):
     yt, yp = _random(seed, n=100, k=4)
-    np.testing.assert_array_equal(M.confusion_matrix(jnp.asarray(yt), jnp.asarray(yp), 4),
-                                  skm.confusion_matrix(yt, yp, labels=range(4)))
+    np.testing.assert_array_equal(
+        M.confusion_matrix(jnp.asarray(yt), jnp.asarray(yp), 4),
+        skm.confusion_matrix(yt, yp, labels=range(4)),
+    )
     pc = M.per_class(jnp.asarray(yt), jnp.asarray(yp), 4)
     p, r, f, s = skm.precision_recall_fscore_support(yt, yp, labels=range(4), zero_division=0)
     np.testing.assert_allclose(pc.precision, p, rtol=1e-6)
@@ -55,8 +62,9 @@ def test_multiclass_metrics_match_sklearn(seed):
     np.testing.assert_array_equal(pc.support, s)
     for avg, fn in [("macro", M.macro_average), ("micro", M.micro_average)]:
         ours = fn(jnp.asarray(yt), jnp.asarray(yp), 4)
-        theirs = skm.precision_recall_fscore_support(yt, yp, labels=range(4), average=avg,
-                                                     zero_division=0)[:3]
+        theirs = skm.precision_recall_fscore_support(
+            yt, yp, labels=range(4), average=avg, zero_division=0
+        )[:3]
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
@@ -73,8 +81,9 @@ def test_log_loss_matches_sklearn(seed):
     rng = np.random.default_rng(seed)
     P = rng.dirichlet(np.ones(3), size=50)
     y = rng.integers(0, 3, 50)
-    np.testing.assert_allclose(M.log_loss(jnp.asarray(y), jnp.asarray(P)),
-                               skm.log_loss(y, P, labels=range(3)), rtol=1e-6)
+    np.testing.assert_allclose(
+        M.log_loss(jnp.asarray(y), jnp.asarray(P)), skm.log_loss(y, P, labels=range(3)), rtol=1e-6
+    )
     P[0] = [1.0, 0.0, 0.0]
     y[0] = 2  # a confident mistake: large but finite
     assert np.isfinite(float(M.log_loss(jnp.asarray(y), jnp.asarray(P))))
@@ -92,8 +101,9 @@ def test_roc_curve_and_auc_match_sklearn(seed, ties):
     pts = np.stack([np.asarray(r.fpr), np.asarray(r.tpr)], axis=1)
     keep = np.r_[True, np.any(pts[1:] != pts[:-1], axis=1)]  # drop the repeats of ties
     np.testing.assert_allclose(pts[keep], np.stack([fpr, tpr], axis=1), atol=1e-6)
-    np.testing.assert_allclose(M.roc_auc(jnp.asarray(y), jnp.asarray(s)),
-                               skm.roc_auc_score(y, s), rtol=1e-6)
+    np.testing.assert_allclose(
+        M.roc_auc(jnp.asarray(y), jnp.asarray(s)), skm.roc_auc_score(y, s), rtol=1e-6
+    )
 
 
 def test_metrics_are_jittable_and_vmappable_over_models():
@@ -101,8 +111,9 @@ def test_metrics_are_jittable_and_vmappable_over_models():
     yt = jnp.asarray(rng.integers(0, 2, 40))
     preds = jnp.asarray(rng.integers(0, 2, (5, 40)))
     scores = jnp.asarray(rng.normal(size=(5, 40)))
-    f = jax.jit(jax.vmap(lambda p, s: (M.f1(yt, p), M.roc_auc(yt, s),
-                                       M.confusion_matrix(yt, p, 2))))
+    f = jax.jit(
+        jax.vmap(lambda p, s: (M.f1(yt, p), M.roc_auc(yt, s), M.confusion_matrix(yt, p, 2)))
+    )
     f1s, aucs, cms = f(preds, scores)
     for i in range(5):
         np.testing.assert_allclose(f1s[i], skm.f1_score(yt, preds[i]), rtol=1e-6)
@@ -123,27 +134,33 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
     with jax.transfer_guard("disallow"):  # any JAX operation would move the arrays
         host = M.summary(yt, yp, k, s, P)
     assert all(isinstance(v, (np.ndarray, np.generic)) for v in jax.tree.leaves(host))
-    dev = M.summary(*(None if a is None else jnp.asarray(a) for a in (yt, yp)), k,
-                    None if s is None else jnp.asarray(s), jnp.asarray(P))
+    dev = M.summary(
+        *(None if a is None else jnp.asarray(a) for a in (yt, yp)),
+        k,
+        None if s is None else jnp.asarray(s),
+        jnp.asarray(P),
+    )
     assert jax.tree.structure(host) == jax.tree.structure(dev)
     for a, b in zip(jax.tree.leaves(host), jax.tree.leaves(dev)):
-        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-6,
-                                   atol=1e-7)
+        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-6, atol=1e-7)
     if k == 2:
         np.testing.assert_allclose(host["roc_auc"], skm.roc_auc_score(yt, s), rtol=1e-6)
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda y, p: M.accuracy(y, p[:3]), "y_pred"),
-    (lambda y, p: M.confusion_matrix(y, p[:3], 2), "y_pred"),
-    (lambda y, p: M.precision(y[:, None], p), "y_true"),
-    (lambda y, p: M.accuracy(y[:0], p[:0]), "y_true"),
-    (lambda y, p: M.log_loss(y, np.full(4, 0.5)), "proba"),
-    (lambda y, p: M.roc_auc(y, np.ones(5)), "scores"),
-    (lambda y, p: M.accuracy(np.array([0.0, np.nan, 1.0, 1.0]), p), "y_true"),
-    (lambda y, p: M.roc_auc(y, np.array([0.1, np.inf, 0.3, 0.2])), "scores"),
-    (lambda y, p: jax.jit(M.accuracy)(jnp.asarray(y), jnp.asarray(p[:2])), "y_pred"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda y, p: M.accuracy(y, p[:3]), "y_pred"),
+        (lambda y, p: M.confusion_matrix(y, p[:3], 2), "y_pred"),
+        (lambda y, p: M.precision(y[:, None], p), "y_true"),
+        (lambda y, p: M.accuracy(y[:0], p[:0]), "y_true"),
+        (lambda y, p: M.log_loss(y, np.full(4, 0.5)), "proba"),
+        (lambda y, p: M.roc_auc(y, np.ones(5)), "scores"),
+        (lambda y, p: M.accuracy(np.array([0.0, np.nan, 1.0, 1.0]), p), "y_true"),
+        (lambda y, p: M.roc_auc(y, np.array([0.1, np.inf, 0.3, 0.2])), "scores"),
+        (lambda y, p: jax.jit(M.accuracy)(jnp.asarray(y), jnp.asarray(p[:2])), "y_pred"),
+    ],
+)
 def test_bad_metric_arguments_are_named(call, name):
     y, p = np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])
     with pytest.raises(ValueError, match=f"^{name}: "):

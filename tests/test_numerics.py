@@ -1,4 +1,5 @@
 """Losses and gradients stay finite for extreme logits; stable forms agree with naive ones."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,8 +16,9 @@ EXTREMES = [(jnp.float32, 1e4), (jnp.float64, 1e30)]
 def test_finite_at_extreme_logits(name, dtype, big):
     loss = LOSSES[name]
     k = 3 if loss.min_classes > 1 else 1
-    signs = jnp.array([[1.0, -1.0, 1.0], [-1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, -1.0, -1.0]],
-                      dtype)[:, :k]
+    signs = jnp.array(
+        [[1.0, -1.0, 1.0], [-1.0, 1.0, -1.0], [1.0, 1.0, -1.0], [-1.0, -1.0, -1.0]], dtype
+    )[:, :k]
     Z = signs * jnp.asarray(big, dtype)
     if loss.target == "onehot":
         T = jax.nn.one_hot(jnp.array([0, 1, 2, 0]) % k, k, dtype=dtype)
@@ -31,8 +33,11 @@ def test_finite_at_extreme_logits(name, dtype, big):
     assert bool(jnp.all(jnp.isfinite(G))), G
     if loss.surrogate is None:
         # away from kinks (ties of huge scores are kinks) the hand-derived δ equals autodiff
-        away = (jnp.ones(Z.shape[0], bool) if loss.kink_distance is None
-                else jax.vmap(loss.kink_distance)(Z, T) > 1e-6)
+        away = (
+            jnp.ones(Z.shape[0], bool)
+            if loss.kink_distance is None
+            else jax.vmap(loss.kink_distance)(Z, T) > 1e-6
+        )
         np.testing.assert_allclose(D[away], G[away], rtol=1e-6, atol=1e-6)
 
 
@@ -65,8 +70,9 @@ def test_softmax_ce_stable_matches_naive_where_naive_is_finite(key):
     Z32 = jnp.array([[1000.0, 0.0, -1000.0]], jnp.float32)
     naive32 = -jnp.log(jnp.exp(Z32[0, 1]) / jnp.exp(Z32).sum())
     assert not bool(jnp.isfinite(naive32))
-    stable32 = obj.per_example_losses(LOSSES["softmax_cross_entropy"], Z32,
-                                      jax.nn.one_hot(jnp.array([1]), 3, dtype=jnp.float32))
+    stable32 = obj.per_example_losses(
+        LOSSES["softmax_cross_entropy"], Z32, jax.nn.one_hot(jnp.array([1]), 3, dtype=jnp.float32)
+    )
     np.testing.assert_allclose(stable32, [1000.0], rtol=1e-6)
 
 
@@ -82,33 +88,40 @@ def test_objective_gradient_finite_for_huge_float32_scores(key):
 # ---------------------------------------------------------------- exact at extreme logits
 # References are exact: closed forms evaluated on exactly representable score differences.
 
+
 def _sigmoid_neg(z):
     """σ(−z) to full relative precision in float64 (exp(−z)/(1 + exp(−z)) for z > 0)."""
     import math
+
     return math.exp(-z) / (1.0 + math.exp(-z)) if z > 0 else 1.0 / (1.0 + math.exp(z))
 
 
 @pytest.mark.parametrize("z", [0.5, 5.0, 20.0, 38.0, 50.0, 100.0, 700.0, 1e4, 1e30])
-@pytest.mark.parametrize("name", ["binary_cross_entropy", "log_likelihood",
-                                  "one_vs_rest_logistic"])
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "log_likelihood", "one_vs_rest_logistic"])
 def test_logistic_delta_keeps_full_relative_precision(name, z):
     loss = LOSSES[name]
     sign = -1.0 if loss.maximise else 1.0  # ∂LL/∂z = −∂BCE/∂z
-    for y, zz, want in [(1.0, z, -_sigmoid_neg(z)), (0.0, -z, _sigmoid_neg(z)),
-                        (1.0, -z, -_sigmoid_neg(-z)), (0.0, z, _sigmoid_neg(-z))]:
+    for y, zz, want in [
+        (1.0, z, -_sigmoid_neg(z)),
+        (0.0, -z, _sigmoid_neg(z)),
+        (1.0, -z, -_sigmoid_neg(-z)),
+        (0.0, z, _sigmoid_neg(-z)),
+    ]:
         d = float(loss.delta(jnp.array([zz], jnp.float64), jnp.array([y], jnp.float64))[0])
         assert d == pytest.approx(sign * want, rel=1e-12, abs=0.0), (y, zz)
 
 
 def test_bce_delta_at_38_is_minus_sigmoid_of_minus_38():
-    d = LOSSES["binary_cross_entropy"].delta(jnp.array([38.0], jnp.float64),
-                                             jnp.array([1.0], jnp.float64))
+    d = LOSSES["binary_cross_entropy"].delta(
+        jnp.array([38.0], jnp.float64), jnp.array([1.0], jnp.float64)
+    )
     assert float(d[0]) == pytest.approx(-3.1391327920480296e-17, rel=1e-6)  # −σ(−38)
 
 
 @pytest.mark.parametrize("dtype,base", [(jnp.float32, 1e8), (jnp.float64, 1e30)])
 def test_softmax_cross_entropy_value_does_not_cancel(dtype, base):
     import math
+
     loss = LOSSES["softmax_cross_entropy"]
     ulp = float(np.spacing(np.asarray(base, dtype)))
     for steps in [(0, 0), (0, 1), (3, 0), (0, 5, 2)]:  # offsets in ulps: exact differences
@@ -118,8 +131,9 @@ def test_softmax_cross_entropy_value_does_not_cancel(dtype, base):
             y = jax.nn.one_hot(true, len(steps), dtype=dtype)
             d = [(s - steps[true]) * ulp for s in steps]  # z_k − z_y, exact
             top = max(range(len(d)), key=d.__getitem__)
-            exact = d[top] + math.log1p(math.fsum(math.exp(x - d[top])
-                                                  for j, x in enumerate(d) if j != top))
+            exact = d[top] + math.log1p(
+                math.fsum(math.exp(x - d[top]) for j, x in enumerate(d) if j != top)
+            )
             got = float(loss.value(z, y))
             assert got == pytest.approx(exact, rel=1e-6), (steps, true)
 
@@ -130,8 +144,9 @@ def test_softmax_tied_logits_give_ln_k_and_the_classic_example_is_exact():
         z = jnp.full((k,), 1e8, jnp.float32)
         assert float(loss.value(z, jax.nn.one_hot(0, k))) == pytest.approx(np.log(k), rel=1e-6)
     z = jnp.array([1e4, 1e4 + 0.5], jnp.float32)
-    assert float(loss.value(z, jnp.array([1.0, 0.0]))) == pytest.approx(0.9740769841801067,
-                                                                        rel=1e-6)
+    assert float(loss.value(z, jnp.array([1.0, 0.0]))) == pytest.approx(
+        0.9740769841801067, rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("gap", [5.0, 40.0, 300.0])
@@ -156,17 +171,25 @@ def test_squared_error_sigmoid_delta_keeps_relative_precision():
 
 def test_against_optax_where_optax_is_exact(key):
     import optax
+
     Z = jax.random.normal(key, (64, 5), jnp.float64) * 4.0
     labels = jax.random.randint(jax.random.fold_in(key, 1), (64,), 0, 5)
     Y = jax.nn.one_hot(labels, 5, dtype=jnp.float64)
     ours = jax.vmap(LOSSES["softmax_cross_entropy"].value)(Z, Y)
     np.testing.assert_allclose(ours, optax.softmax_cross_entropy(Z, Y), rtol=1e-13)
     # optax's integer-label form is logsumexp(z) − z_y, which cancels for small losses
-    np.testing.assert_allclose(ours, optax.softmax_cross_entropy_with_integer_labels(Z, labels),
-                               rtol=1e-11)
+    np.testing.assert_allclose(
+        ours, optax.softmax_cross_entropy_with_integer_labels(Z, labels), rtol=1e-11
+    )
     z, y = Z[:, :1], (labels[:, None] % 2).astype(jnp.float64)
-    np.testing.assert_allclose(jax.vmap(LOSSES["binary_cross_entropy"].value)(z, y),
-                               optax.sigmoid_binary_cross_entropy(z, y)[:, 0], rtol=1e-13)
-    np.testing.assert_allclose(jax.vmap(LOSSES["binary_cross_entropy"].delta)(z, y),
-                               jax.vmap(jax.grad(lambda a, b: optax.sigmoid_binary_cross_entropy(
-                                   a, b).sum()))(z, y), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(
+        jax.vmap(LOSSES["binary_cross_entropy"].value)(z, y),
+        optax.sigmoid_binary_cross_entropy(z, y)[:, 0],
+        rtol=1e-13,
+    )
+    np.testing.assert_allclose(
+        jax.vmap(LOSSES["binary_cross_entropy"].delta)(z, y),
+        jax.vmap(jax.grad(lambda a, b: optax.sigmoid_binary_cross_entropy(a, b).sum()))(z, y),
+        rtol=1e-12,
+        atol=1e-300,
+    )

@@ -1,4 +1,5 @@
 """Penalties (value, gradient, prox) and the second-order convexity check."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,8 +18,10 @@ def test_penalty_values_match_their_definitions(key):
     np.testing.assert_allclose(penalties.value(penalties.l2(0.3), W), 0.3 * np.sum(np.square(W)))
     np.testing.assert_allclose(penalties.value(penalties.l1(0.3), W), 0.3 * np.sum(np.abs(W)))
     lam, a = 0.3, 0.25
-    np.testing.assert_allclose(penalties.value(penalties.elastic_net(lam, a), W),
-                               lam * (a * np.abs(W).sum() + (1 - a) * np.square(W).sum()))
+    np.testing.assert_allclose(
+        penalties.value(penalties.elastic_net(lam, a), W),
+        lam * (a * np.abs(W).sum() + (1 - a) * np.square(W).sum()),
+    )
 
 
 def test_l1_subgradient_is_zero_at_zero():
@@ -68,9 +71,11 @@ def test_squared_error_sigmoid_is_not_convex(key):
     s = jax.nn.sigmoid(X @ p.W)
     seed = -jnp.sum((T - 2 * T * s - 2 * s + 3 * s**2) * s * (1 - s) * X**2) / 3
     np.testing.assert_allclose(H[0, 0], 2 * seed, rtol=1e-12)
+
     # and autodiff agrees
     def J1(w):
         return jnp.mean((T - jax.nn.sigmoid(X * w)) ** 2)
+
     np.testing.assert_allclose(H[0, 0], jax.hessian(J1)(-3.0), rtol=1e-10)
 
 
@@ -84,5 +89,7 @@ def test_every_curvature_is_autodiffs_second_derivative(name, key):
 
     def second(z, y):
         return jnp.diag(jax.hessian(loss.value)(z, y))
-    np.testing.assert_allclose(jax.vmap(loss.curvature)(Z, T), jax.vmap(second)(Z, T),
-                               rtol=1e-10, atol=1e-14)
+
+    np.testing.assert_allclose(
+        jax.vmap(loss.curvature)(Z, T), jax.vmap(second)(Z, T), rtol=1e-10, atol=1e-14
+    )

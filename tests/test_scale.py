@@ -1,4 +1,5 @@
 """Scaling out: sharded training equals one device; several processes; data from disk."""
+
 import os
 import socket
 import subprocess
@@ -15,14 +16,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _run(code, env_extra=None, timeout=300):
     env = dict(os.environ, PYTHONPATH=ROOT, **(env_extra or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, env=env, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 def test_sharded_over_4_devices_equals_one_device():
     """float32: full-batch GD and L-BFGS agree to 1e-5 absolute (the all-reduce sums in
     another order); mini-batch SGD draws the same batches and agrees to 1e-6."""
-    proc = _run("""
+    proc = _run(
+        """
         import numpy as np, jax
         from jaxlin.training import fit, shard_rows
         import jax.numpy as jnp
@@ -45,7 +53,9 @@ def test_sharded_over_4_devices_equals_one_device():
         assert len(Xs.sharding.device_set) == 4 and len(Xs.addressable_shards) == 4
         assert Xs.addressable_shards[0].data.shape == (51, 6)
         print("ok")
-    """, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    """,
+        {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("ok")
 
@@ -70,9 +80,16 @@ def test_two_processes_each_with_its_own_rows_equal_one_process(tmp_path):
     worker = os.path.join(ROOT, "tests", "_multihost_worker.py")
     env = dict(os.environ, PYTHONPATH=ROOT)
     env.pop("XLA_FLAGS", None)
-    procs = [subprocess.Popen([sys.executable, worker, str(i), port, out], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, worker, str(i), port, out],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
@@ -80,8 +97,10 @@ def test_two_processes_each_with_its_own_rows_equal_one_process(tmp_path):
     assert int(got["devices"]) == 4
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(201, 5)), rng.integers(0, 3, 201)
-    for name, kw in {"gd": dict(optimizer="gd", learning_rate=0.5, epochs=40),
-                     "lbfgs": dict(optimizer="lbfgs", epochs=40)}.items():
+    for name, kw in {
+        "gd": dict(optimizer="gd", learning_rate=0.5, epochs=40),
+        "lbfgs": dict(optimizer="lbfgs", epochs=40),
+    }.items():
         ref = fit(X, y, "softmax_cross_entropy", l2=0.01, **kw)
         np.testing.assert_allclose(got[name + "_W"], ref.params.W, atol=1e-5)
         np.testing.assert_allclose(got[name + "_b"], ref.params.b, atol=1e-5)

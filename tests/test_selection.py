@@ -1,4 +1,5 @@
 """Model selection: fit_many's pairing rule, fit_grid's outer product and held-out scores."""
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -17,19 +18,22 @@ def data():
 
 def test_two_varying_arguments_are_ambiguous_unless_paired(data):
     X, y = data
-    with pytest.raises(ValueError, match=r"several arguments vary: learning_rate \(2\), l2 "
-                                         r"\(2\).*pairing='zip'.*fit_grid"):
+    with pytest.raises(
+        ValueError,
+        match=r"several arguments vary: learning_rate \(2\), l2 "
+        r"\(2\).*pairing='zip'.*fit_grid",
+    ):
         jaxlin.fit_many(X, y, learning_rate=[0.1, 0.2], l2=[0.0, 0.1], epochs=3)
     w = np.ones((2, 90))
     with pytest.raises(ValueError, match="several arguments vary: l2 .*sample_weight"):
         jaxlin.fit_many(X, y, l2=[0.0, 0.1], sample_weight=w, epochs=3)
     with pytest.raises(ValueError, match="different lengths"):
-        jaxlin.fit_many(X, y, learning_rate=[0.1, 0.2, 0.3], l2=[0.0, 0.1], epochs=3,
-                        pairing="zip")
+        jaxlin.fit_many(X, y, learning_rate=[0.1, 0.2, 0.3], l2=[0.0, 0.1], epochs=3, pairing="zip")
     with pytest.raises(ValueError, match="pairing: expected None or 'zip'"):
         jaxlin.fit_many(X, y, l2=[0.0, 0.1], pairing="outer")
-    paired = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.2], l2=[0.0, 0.1], epochs=3,
-                             pairing="zip", dtype=jnp.float64)
+    paired = jaxlin.fit_many(
+        X, y, learning_rate=[0.1, 0.2], l2=[0.0, 0.1], epochs=3, pairing="zip", dtype=jnp.float64
+    )
     one = jaxlin.fit(X, y, learning_rate=0.2, l2=0.1, epochs=3, dtype=jnp.float64)
     np.testing.assert_allclose(paired.params.W[1], one.params.W, rtol=1e-12)
     # a single varying argument needs no pairing
@@ -39,43 +43,87 @@ def test_two_varying_arguments_are_ambiguous_unless_paired(data):
 def test_fit_grid_is_every_combination_times_every_fold(data):
     X, y = data
     folds = jaxlin.kfold_weights(90, 3, jaxlin.training.jax.random.key(1))
-    g = fit_grid(X, y, folds=folds, l2=[0.001, 0.5], learning_rate=[0.1, 1.0],
-                 optimizer="gd", epochs=30, dtype=jnp.float64)
+    g = fit_grid(
+        X,
+        y,
+        folds=folds,
+        l2=[0.001, 0.5],
+        learning_rate=[0.1, 1.0],
+        optimizer="gd",
+        epochs=30,
+        dtype=jnp.float64,
+    )
     assert g.scores.shape == (4, 3) and g.fits.params.W.shape == (12, 3, 1)
     np.testing.assert_array_equal(g.grid["l2"], [0.001, 0.001, 0.5, 0.5])
     np.testing.assert_array_equal(g.grid["learning_rate"], [0.1, 1.0, 0.1, 1.0])
     for p in range(4):
         for f in range(3):
-            alone = jaxlin.fit(X, y, optimizer="gd", epochs=30, l2=g.grid["l2"][p],
-                               learning_rate=g.grid["learning_rate"][p],
-                               sample_weight=folds[f], dtype=jnp.float64)
-            np.testing.assert_allclose(g.fits.params.W[p * 3 + f], alone.params.W,
-                                       rtol=1e-10, atol=1e-14)
+            alone = jaxlin.fit(
+                X,
+                y,
+                optimizer="gd",
+                epochs=30,
+                l2=g.grid["l2"][p],
+                learning_rate=g.grid["learning_rate"][p],
+                sample_weight=folds[f],
+                dtype=jnp.float64,
+            )
+            np.testing.assert_allclose(
+                g.fits.params.W[p * 3 + f], alone.params.W, rtol=1e-10, atol=1e-14
+            )
             held = folds[f] == 0  # the score, recomputed with numpy on the held-out rows
             z = X[held] @ np.asarray(alone.params.W)[:, 0] + float(alone.params.b[0])
             assert g.scores[p, f] == pytest.approx(np.mean((z >= 0) == y[held]), abs=1e-12)
     assert g.best_index == int(np.argmax(g.scores.mean(axis=1)))
-    assert g.best == {"l2": g.grid["l2"][g.best_index],
-                      "learning_rate": g.grid["learning_rate"][g.best_index]}
+    assert g.best == {
+        "l2": g.grid["l2"][g.best_index],
+        "learning_rate": g.grid["learning_rate"][g.best_index],
+    }
 
 
 def test_fit_grid_scorings_and_multiclass(data):
     X, _ = data
     y3 = np.argmax(X, axis=1)
-    g = fit_grid(X, y3, "softmax_cross_entropy", folds=3, l2=[1e-3, 1.0],
-                 optimizer="lbfgs", epochs=100, scoring="neg_loss", dtype=jnp.float64)
+    g = fit_grid(
+        X,
+        y3,
+        "softmax_cross_entropy",
+        folds=3,
+        l2=[1e-3, 1.0],
+        optimizer="lbfgs",
+        epochs=100,
+        scoring="neg_loss",
+        dtype=jnp.float64,
+    )
     W = np.asarray(g.fits.params.W)
-    fw = jaxlin.kfold_weights(90, 3, jaxlin.training.jax.random.fold_in(
-        jaxlin.training.jax.random.key(0), 7))
+    fw = jaxlin.kfold_weights(
+        90, 3, jaxlin.training.jax.random.fold_in(jaxlin.training.jax.random.key(0), 7)
+    )
     held = fw[1] == 0
     Z = X[held] @ W[1] + np.asarray(g.fits.params.b)[1]
     ce = np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(held.sum()), y3[held]])
     assert g.scores[0, 1] == pytest.approx(-ce, rel=1e-10)
-    custom = fit_grid(X, y3, "softmax_cross_entropy", folds=3, l2=[1e-3, 1.0],
-                      optimizer="lbfgs", epochs=100, dtype=jnp.float64,
-                      scoring=lambda yt, Z: float(np.mean(np.argmax(Z, axis=1) == yt)))
-    plain = fit_grid(X, y3, "softmax_cross_entropy", folds=3, l2=[1e-3, 1.0],
-                     optimizer="lbfgs", epochs=100, dtype=jnp.float64)
+    custom = fit_grid(
+        X,
+        y3,
+        "softmax_cross_entropy",
+        folds=3,
+        l2=[1e-3, 1.0],
+        optimizer="lbfgs",
+        epochs=100,
+        dtype=jnp.float64,
+        scoring=lambda yt, Z: float(np.mean(np.argmax(Z, axis=1) == yt)),
+    )
+    plain = fit_grid(
+        X,
+        y3,
+        "softmax_cross_entropy",
+        folds=3,
+        l2=[1e-3, 1.0],
+        optimizer="lbfgs",
+        epochs=100,
+        dtype=jnp.float64,
+    )
     np.testing.assert_allclose(custom.scores, plain.scores)
 
 

@@ -1,4 +1,5 @@
 """The scikit-learn bridge: scikit-learn's own estimator checks, parity, pipelines."""
+
 import re
 import warnings
 
@@ -7,12 +8,23 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from jaxlin import data, datasets
-from jaxlin.sklearn import (LinearSVC, LogisticRegression, LogisticRegressionCV, Perceptron,
-                            SGDClassifier)
+from jaxlin.sklearn import (
+    LinearSVC,
+    LogisticRegression,
+    LogisticRegressionCV,
+    Perceptron,
+    SGDClassifier,
+)
 
-ESTIMATORS = [LogisticRegression(), LogisticRegression(l1_ratio=0.5, solver="gd"),
-              Perceptron(), LinearSVC(), LinearSVC(loss="hinge", multi_class="crammer_singer"),
-              SGDClassifier(), SGDClassifier(loss="softmax", optimizer="adam")]
+ESTIMATORS = [
+    LogisticRegression(),
+    LogisticRegression(l1_ratio=0.5, solver="gd"),
+    Perceptron(),
+    LinearSVC(),
+    LinearSVC(loss="hinge", multi_class="crammer_singer"),
+    SGDClassifier(),
+    SGDClassifier(loss="softmax", optimizer="adam"),
+]
 
 
 def _expected_failures(estimator):
@@ -20,8 +32,10 @@ def _expected_failures(estimator):
     row of weight 2 once, not twice, so no weighting can equal repeating the row."""
     if isinstance(estimator, Perceptron):
         why = "an online mistake-driven rule: weights are not repetitions"
-        return {"check_sample_weight_equivalence_on_dense_data": why,
-                "check_sample_weight_equivalence_on_sparse_data": why}
+        return {
+            "check_sample_weight_equivalence_on_dense_data": why,
+            "check_sample_weight_equivalence_on_sparse_data": why,
+        }
     return {}
 
 
@@ -36,18 +50,28 @@ def test_sklearn_estimator_checks(estimator, check):
 # the suite runs the checks of its fitting behaviour and API; the whole check_estimator
 # passes too, but one check, check_sample_weight_equivalence_on_dense_data, fails by design:
 # cross-validation splits the repeated rows into folds differently from the weighted rows.
-CV_CHECKS = {"check_estimator_cloneable", "check_estimator_repr", "check_get_params_invariance",
-             "check_no_attributes_set_in_init", "check_parameters_default_constructible",
-             "check_set_params", "check_estimators_unfitted", "check_mixin_order",
-             "check_do_not_raise_errors_in_init_or_set_params",
-             "check_estimators_empty_data_messages", "check_classifiers_one_label",
-             "check_n_features_in", "check_requires_y_none", "check_estimators_fit_returns_self"}
+CV_CHECKS = {
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_get_params_invariance",
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_set_params",
+    "check_estimators_unfitted",
+    "check_mixin_order",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_estimators_empty_data_messages",
+    "check_classifiers_one_label",
+    "check_n_features_in",
+    "check_requires_y_none",
+    "check_estimators_fit_returns_self",
+}
 
 
 def _cv_checks():
     from sklearn.utils.estimator_checks import estimator_checks_generator
-    for est, check in estimator_checks_generator(LogisticRegressionCV(Cs=2, cv=2),
-                                                  legacy=True):
+
+    for est, check in estimator_checks_generator(LogisticRegressionCV(Cs=2, cv=2), legacy=True):
         name = getattr(check, "func", check).__name__
         if name in CV_CHECKS:
             yield pytest.param(est, check, id=name)
@@ -72,6 +96,7 @@ def spambase():
 
 def test_logistic_parity_with_sklearn_on_spambase(spambase):
     from sklearn.linear_model import LogisticRegression as SkLR
+
     X, y = spambase
     ours = LogisticRegression(C=1.0, tol=1e-10, max_iter=5000).fit(X, y)
     theirs = SkLR(C=1.0, tol=1e-10, max_iter=100000).fit(X, y)
@@ -85,6 +110,7 @@ def test_logistic_parity_with_sklearn_on_spambase(spambase):
 
 def test_class_and_sample_weights_match_sklearn(spambase):
     from sklearn.linear_model import LogisticRegression as SkLR
+
     X, y = spambase[0][::4], spambase[1][::4]
     sw = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
     ours = LogisticRegression(class_weight="balanced", tol=1e-10).fit(X, y, sample_weight=sw)
@@ -94,6 +120,7 @@ def test_class_and_sample_weights_match_sklearn(spambase):
 
 def test_logistic_parity_with_sklearn_on_mnist():
     from sklearn.linear_model import LogisticRegression as SkLR
+
     d = datasets.load("mnist")
     X, y = d.X[:2500], d.y[:2500]  # ten classes, 784 pixels: scikit-learn's fit dominates
     ours = LogisticRegression(C=1.0, tol=1e-9, max_iter=5000).fit(X, y)
@@ -108,6 +135,7 @@ def test_in_a_pipeline_grid_search_and_cross_validation():
     from sklearn.model_selection import GridSearchCV, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
     d = datasets.load("kidcreative")
     pipe = make_pipeline(StandardScaler(), LogisticRegression())
     pipe.fit(d.X, d.y)
@@ -115,41 +143,51 @@ def test_in_a_pipeline_grid_search_and_cross_validation():
     grid = GridSearchCV(pipe, {"logisticregression__C": [0.01, 1.0, 100.0]}, cv=3).fit(d.X, d.y)
     # scikit-learn's own estimator on the same folds picks the same C with the same scores
     from sklearn.linear_model import LogisticRegression as SkLR
-    theirs = GridSearchCV(make_pipeline(StandardScaler(), SkLR()),
-                          {"logisticregression__C": [0.01, 1.0, 100.0]}, cv=3).fit(d.X, d.y)
+
+    theirs = GridSearchCV(
+        make_pipeline(StandardScaler(), SkLR()), {"logisticregression__C": [0.01, 1.0, 100.0]}, cv=3
+    ).fit(d.X, d.y)
     assert grid.best_params_ == theirs.best_params_
-    np.testing.assert_allclose(grid.cv_results_["mean_test_score"],
-                               theirs.cv_results_["mean_test_score"], atol=0.005)
-    scores = cross_val_score(make_pipeline(StandardScaler(), SGDClassifier(random_state=0)),
-                             d.X, d.y, cv=5)
+    np.testing.assert_allclose(
+        grid.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"], atol=0.005
+    )
+    scores = cross_val_score(
+        make_pipeline(StandardScaler(), SGDClassifier(random_state=0)), d.X, d.y, cv=5
+    )
     assert scores.shape == (5,) and scores.mean() > 0.85
 
 
 def test_not_fitted_and_bad_parameters():
     from sklearn.exceptions import NotFittedError
+
     with pytest.raises(NotFittedError):
         LogisticRegression().predict(np.zeros((2, 3)))
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
-    for est, name in [(LogisticRegression(C=0), "C"), (LogisticRegression(max_iter=-1), "max_iter"),
-                      (LogisticRegression(l1_ratio=1.5), "l1_ratio"),
-                      (LogisticRegression(solver="bfgs"), "solver"),
-                      (LogisticRegression(tol=-1), "tol"),
-                      (LinearSVC(multi_class="ovr"), "multi_class"),
-                      (Perceptron(max_iter=0), "max_iter"),
-                      (SGDClassifier(loss="modified_huber"), "loss"),
-                      (SGDClassifier(epochs=0), "epochs"),
-                      (SGDClassifier(batch_size=0), "batch_size")]:
+    for est, name in [
+        (LogisticRegression(C=0), "C"),
+        (LogisticRegression(max_iter=-1), "max_iter"),
+        (LogisticRegression(l1_ratio=1.5), "l1_ratio"),
+        (LogisticRegression(solver="bfgs"), "solver"),
+        (LogisticRegression(tol=-1), "tol"),
+        (LinearSVC(multi_class="ovr"), "multi_class"),
+        (Perceptron(max_iter=0), "max_iter"),
+        (SGDClassifier(loss="modified_huber"), "loss"),
+        (SGDClassifier(epochs=0), "epochs"),
+        (SGDClassifier(batch_size=0), "batch_size"),
+    ]:
         with pytest.raises(ValueError, match=f"The '{name}' parameter of {type(est).__name__}"):
             est.fit(X, y)
     with pytest.raises(ValueError, match="l1_ratio: solver 'newton' needs a smooth penalty"):
         LogisticRegression(l1_ratio=0.5).fit(X, y)
     # None means an L2 penalty, as in scikit-learn
-    np.testing.assert_array_equal(LogisticRegression(l1_ratio=None).fit(X, y).coef_,
-                                  LogisticRegression().fit(X, y).coef_)
+    np.testing.assert_array_equal(
+        LogisticRegression(l1_ratio=None).fit(X, y).coef_, LogisticRegression().fit(X, y).coef_
+    )
 
 
 def test_scikit_learn_conventions():
     from sklearn.exceptions import ConvergenceWarning
+
     X, y = _two_blobs()
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         m = LogisticRegression(max_iter=2).fit(X, y)
@@ -199,6 +237,7 @@ def test_tol_is_scikit_learns_gradient_bound():
     the reference being scikit-learn's newton-cholesky at tol = 1e-14."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.linear_model import LogisticRegression as SkLogistic
+
     X, y = load_breast_cancer(return_X_y=True)
     ref = SkLogistic(solver="newton-cholesky", tol=1e-14, max_iter=1000).fit(X, y)
     for solver in ("newton", "newton-cholesky"):
@@ -206,8 +245,10 @@ def test_tol_is_scikit_learns_gradient_bound():
         np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-7)
         np.testing.assert_allclose(m.intercept_, ref.intercept_, atol=1e-7)
     # a smaller tol takes more iterations: tol is not overruled by another stop
-    its = [LogisticRegression(solver="lbfgs", tol=t, max_iter=20000).fit(X, y).n_iter_[0]
-           for t in (1e-2, 1e-4)]
+    its = [
+        LogisticRegression(solver="lbfgs", tol=t, max_iter=20000).fit(X, y).n_iter_[0]
+        for t in (1e-2, 1e-4)
+    ]
     assert its[0] < its[1]
 
 
@@ -220,6 +261,7 @@ def test_dtype_follows_x():
 
 
 # ------------------------------------------------------------ warm_start, partial_fit
+
 
 def _two_blobs(n=300, seed=0):
     rng = np.random.default_rng(seed)
@@ -235,8 +277,9 @@ def test_warm_start_starts_from_the_previous_coefficients():
     assert again.n_iter_[0] <= 1 < cold.n_iter_[0]
     np.testing.assert_allclose(again.coef_, cold.coef_, atol=1e-8)
     # without warm_start every fit starts from zero and repeats the first
-    np.testing.assert_array_equal(LogisticRegression(C=0.5, tol=1e-10).fit(X, y).n_iter_,
-                                  cold.n_iter_)
+    np.testing.assert_array_equal(
+        LogisticRegression(C=0.5, tol=1e-10).fit(X, y).n_iter_, cold.n_iter_
+    )
     # one epoch of SGD from the previous coefficients differs from one epoch from zero
     sgd = SGDClassifier(epochs=1, tol=None, warm_start=True, random_state=0).fit(X, y)
     first = sgd.coef_.copy()
@@ -252,12 +295,20 @@ def test_warm_start_starts_from_the_previous_coefficients():
 def test_partial_fit_full_batch_calls_equal_gradient_descent_epochs():
     """With batches as large as the chunk, k calls are k full-batch steps of plain SGD."""
     import jaxlin
+
     X, y = _two_blobs(n=120)
     m = SGDClassifier(batch_size=1000, learning_rate=0.1, alpha=1e-3, random_state=0)
     for _ in range(7):
         m.partial_fit(X, y, classes=["no", "yes"])
-    ref = jaxlin.fit(X, (y == "yes").astype(int), optimizer="sgd", learning_rate=0.1,
-                     l2=1e-3 / 2, epochs=7, dtype=np.float64)
+    ref = jaxlin.fit(
+        X,
+        (y == "yes").astype(int),
+        optimizer="sgd",
+        learning_rate=0.1,
+        l2=1e-3 / 2,
+        epochs=7,
+        dtype=np.float64,
+    )
     np.testing.assert_allclose(m.coef_[0], np.asarray(ref.params.W)[:, 0], rtol=1e-12)
     np.testing.assert_allclose(m.intercept_, np.asarray(ref.params.b), rtol=1e-12)
 
@@ -306,19 +357,27 @@ def test_estimator_checks_pass_with_jaxs_x64_flag_off():
     import os
     import subprocess
     import sys
-    code = ("import warnings; warnings.simplefilter('ignore')\n"
-            "import jax\n"
-            "from sklearn.utils.estimator_checks import estimator_checks_generator\n"
-            "from jaxlin.sklearn import LogisticRegression\n"
-            "names = {'check_estimators_dtypes', 'check_classifiers_train',\n"
-            "         'check_sample_weight_equivalence_on_dense_data'}\n"
-            "ran = []\n"
-            "for est, check in estimator_checks_generator(LogisticRegression(), legacy=True):\n"
-            "    name = getattr(check, 'func', check).__name__\n"
-            "    if name in names:\n"
-            "        check(est); ran.append(name)\n"
-            "print(len(ran), sorted(set(ran)) == sorted(names), jax.config.jax_enable_x64)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "JAX_ENABLE_X64": "0"}, timeout=600)
+
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import jax\n"
+        "from sklearn.utils.estimator_checks import estimator_checks_generator\n"
+        "from jaxlin.sklearn import LogisticRegression\n"
+        "names = {'check_estimators_dtypes', 'check_classifiers_train',\n"
+        "         'check_sample_weight_equivalence_on_dense_data'}\n"
+        "ran = []\n"
+        "for est, check in estimator_checks_generator(LogisticRegression(), legacy=True):\n"
+        "    name = getattr(check, 'func', check).__name__\n"
+        "    if name in names:\n"
+        "        check(est); ran.append(name)\n"
+        "print(len(ran), sorted(set(ran)) == sorted(names), jax.config.jax_enable_x64)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "JAX_ENABLE_X64": "0"},
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[1:] == ["True", "False"] and int(out.stdout.split()[0]) >= 3

@@ -1,5 +1,6 @@
 """LogisticRegressionCV: scikit-learn's attributes, every fold × C equal to a plain fit,
 the same choice as scikit-learn's."""
+
 import warnings
 
 import numpy as np
@@ -13,8 +14,9 @@ from jaxlin.sklearn import LogisticRegression, LogisticRegressionCV
 
 
 def _sk(**kw):
-    legacy = {"use_legacy_attributes": True} if "use_legacy_attributes" in \
-        SkCV().get_params() else {}
+    legacy = (
+        {"use_legacy_attributes": True} if "use_legacy_attributes" in SkCV().get_params() else {}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return SkCV(**kw, **legacy)
@@ -62,8 +64,9 @@ def test_refit_false_averages_each_folds_best(cancer):
     cv = LogisticRegressionCV(Cs=4, cv=3, refit=False).fit(X, y)
     s, paths = cv.scores_[1], cv.coefs_paths_[1]
     best = np.argmax(s, axis=1)
-    np.testing.assert_allclose(cv.coef_[0], np.mean([paths[f, b, :-1]
-                                                     for f, b in enumerate(best)], axis=0))
+    np.testing.assert_allclose(
+        cv.coef_[0], np.mean([paths[f, b, :-1] for f, b in enumerate(best)], axis=0)
+    )
     assert cv.C_[0] == pytest.approx(np.mean(cv.Cs_[best]))
 
 
@@ -71,8 +74,7 @@ def test_same_choice_and_score_as_scikit_learn(cancer):
     X, y = cancer
     ours = LogisticRegressionCV(Cs=5, cv=3).fit(X, y)
     theirs = _sk(Cs=5, cv=3).fit(X, y)
-    assert abs(ours.scores_[1].mean(axis=0).max() - theirs.scores_[1].mean(axis=0).max()) \
-        <= 0.005
+    assert abs(ours.scores_[1].mean(axis=0).max() - theirs.scores_[1].mean(axis=0).max()) <= 0.005
     assert abs(ours.score(X, y) - theirs.score(X, y)) <= 0.005
 
 
@@ -80,8 +82,9 @@ def test_scoring_l1_ratios_and_errors(cancer):
     X, y = cancer
     ll = LogisticRegressionCV(Cs=3, cv=3, scoring="neg_log_loss").fit(X, y)
     assert np.all(ll.scores_[1] < 0) and ll.score(X, y) < 0
-    en = LogisticRegressionCV(Cs=2, cv=3, l1_ratios=[0.0, 1.0], solver="gd",
-                              max_iter=50, tol=0).fit(X, y)
+    en = LogisticRegressionCV(
+        Cs=2, cv=3, l1_ratios=[0.0, 1.0], solver="gd", max_iter=50, tol=0
+    ).fit(X, y)
     assert en.scores_[1].shape == (3, 2, 2) and en.n_iter_.shape == (1, 3, 2, 2)
     assert en.l1_ratio_[0] in (0.0, 1.0)
     with pytest.raises(ValueError, match="l1_ratios: solver 'newton' needs a smooth penalty"):

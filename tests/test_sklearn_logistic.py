@@ -6,6 +6,7 @@ test functions that apply are collected as tests of this suite (every parametris
 The others are listed in ``NOT_RUN`` with the reason; a test checks that every function of
 the module is one or the other, so a new scikit-learn test cannot slip by unnoticed.
 """
+
 import inspect
 import re
 import types
@@ -15,65 +16,97 @@ import pytest
 _T = pytest.importorskip("sklearn.linear_model.tests.test_logistic")
 _SOURCE = inspect.getsource(_T)
 _NS = {"__name__": "sklearn_test_logistic_on_jaxlin"}
-exec(compile(_SOURCE + "\nfrom jaxlin.sklearn import LogisticRegression, LogisticRegressionCV\n",
-             _T.__file__, "exec"), _NS)
+exec(
+    compile(
+        _SOURCE + "\nfrom jaxlin.sklearn import LogisticRegression, LogisticRegressionCV\n",
+        _T.__file__,
+        "exec",
+    ),
+    _NS,
+)
 
 # applies, passes, and runs in a few seconds
 RUN = [
-    "test_elasticnet_l1_ratio_err_helpful", "test_inconsistent_input", "test_write_parameters",
-    "test_nan", "test_logistic_cv", "test_logistic_cv_refit_false_non_elasticnet",
-    "test_logistic_regression_solvers", "test_logistic_regression_solver_class_weights",
-    "test_liblinear_decision_function_zero", "test_logreg_intercept_scaling_zero",
-    "test_elastic_net_l1_l2_equivalence", "test_LogisticRegression_elastic_net_objective",
+    "test_elasticnet_l1_ratio_err_helpful",
+    "test_inconsistent_input",
+    "test_write_parameters",
+    "test_nan",
+    "test_logistic_cv",
+    "test_logistic_cv_refit_false_non_elasticnet",
+    "test_logistic_regression_solvers",
+    "test_logistic_regression_solver_class_weights",
+    "test_liblinear_decision_function_zero",
+    "test_logreg_intercept_scaling_zero",
+    "test_elastic_net_l1_l2_equivalence",
+    "test_LogisticRegression_elastic_net_objective",
     "test_elastic_net_versus_sgd",
-    "test_sample_weight_not_modified", "test_single_feature_newton_cg",
-    "test_liblinear_not_stuck", "test_zero_max_iter", "test_liblinear_multiclass_raises",
+    "test_sample_weight_not_modified",
+    "test_single_feature_newton_cg",
+    "test_liblinear_not_stuck",
+    "test_zero_max_iter",
+    "test_liblinear_multiclass_raises",
     "test_penalty_deprecated",
     # multinomial models in scikit-learn's symmetric form; the folds' scorers see all classes
-    "test_logistic_glmnet", "test_multinomial_cv_iris",
+    "test_logistic_glmnet",
+    "test_multinomial_cv_iris",
     "test_logistic_cv_folds_with_classes_missing",
     "test_logistic_regression_solvers_multiclass_unpenalized",
-    "test_multinomial_identifiability_on_iris", "test_logreg_predict_proba_multinomial",
+    "test_multinomial_identifiability_on_iris",
+    "test_logreg_predict_proba_multinomial",
     "test_LogisticRegressionCV_on_folds",
     # L1 and elastic net by FISTA, to scikit-learn's optimum
-    "test_logistic_regression_cv_refit", "test_LogisticRegressionCV_GridSearchCV_elastic_net",
+    "test_logistic_regression_cv_refit",
+    "test_LogisticRegressionCV_GridSearchCV_elastic_net",
     # sparse input, trained on its stored entries
-    "test_predict_2_classes", "test_predict_3_classes", "test_logistic_cv_sparse",
+    "test_predict_2_classes",
+    "test_predict_3_classes",
+    "test_logistic_cv_sparse",
     "test_logistic_regression_class_weights",
-    "test_saga_vs_liblinear", "test_logreg_l1",
+    "test_saga_vs_liblinear",
+    "test_logreg_l1",
 ]
 
 _SLOW = "passes against the bridge (measured), but takes 2–45 s: too slow for every CI run"
-_WORDING = ("expects scikit-learn's own warning for its API transition (deprecations, "
-            "per-solver wording); the bridge warns in its own words or not at all")
+_WORDING = (
+    "expects scikit-learn's own warning for its API transition (deprecations, "
+    "per-solver wording); the bridge warns in its own words or not at all"
+)
 _PRIVATE = "tests scikit-learn's private path function, not the estimator"
-_TOL = ("compares two elastic-net runs at tol=1e-3 to 1e-3; with L1 the bridge's tol bounds "
-        "the proximal gradient mapping (as L-BFGS's bounds the gradient), looser than saga's "
-        "bound on the coefficients' change at the same number")
+_TOL = (
+    "compares two elastic-net runs at tol=1e-3 to 1e-3; with L1 the bridge's tol bounds "
+    "the proximal gradient mapping (as L-BFGS's bounds the gradient), looser than saga's "
+    "bound on the coefficients' change at the same number"
+)
 NOT_RUN = {
     # pass, but too slow for every CI run (measured: 2–45 s each on 2 cores)
-    "test_n_iter": _SLOW, "test_warm_start": _SLOW, "test_warm_start_newton_solver": _SLOW,
+    "test_n_iter": _SLOW,
+    "test_warm_start": _SLOW,
+    "test_warm_start_newton_solver": _SLOW,
     "test_logistic_regression_sample_weights": _SLOW,
-    "test_logistic_regressioncv_class_weights": _SLOW, "test_elastic_net_vs_l1_l2": _SLOW,
+    "test_logistic_regressioncv_class_weights": _SLOW,
+    "test_elastic_net_vs_l1_l2": _SLOW,
     "test_multinomial_logistic_regression_string_inputs": _SLOW,
-    "test_logistic_cv_mock_scorer": _SLOW, "test_warm_start_converge_LR": _SLOW,
-    "test_elastic_net_coeffs": _SLOW, "test_LogisticRegressionCV_elasticnet_attribute_shapes": _SLOW,
+    "test_logistic_cv_mock_scorer": _SLOW,
+    "test_warm_start_converge_LR": _SLOW,
+    "test_elastic_net_coeffs": _SLOW,
+    "test_LogisticRegressionCV_elasticnet_attribute_shapes": _SLOW,
     "test_lr_cv_scores_without_enabling_metadata_routing": _SLOW,
-    "test_c_inf_no_warning": _SLOW, "test_LogisticRegressionCV_no_refit": _SLOW,
+    "test_c_inf_no_warning": _SLOW,
+    "test_LogisticRegressionCV_no_refit": _SLOW,
     # scikit-learn internals and interfaces the bridge does not offer
-    "test_consistency_path": _PRIVATE, "test_logistic_regression_path_convergence_fail": _PRIVATE,
+    "test_consistency_path": _PRIVATE,
+    "test_logistic_regression_path_convergence_fail": _PRIVATE,
     "test_logistic_regression_path_coefs_multinomial": _PRIVATE,
     "test_logistic_regression_path_init_coefs": _PRIVATE,
     "test_sparsify": "sparsify() (sparse coef_) is not offered",
     "test_logistic_regression_callback_support": "scikit-learn's experimental callback API",
     "test_logistic_regression_callback_fitted_estimator": "scikit-learn's experimental "
-                                                         "callback API",
-    "test_logistic_regression_callback_support_warning": "scikit-learn's experimental "
-                                                        "callback API",
+    "callback API",
+    "test_logistic_regression_callback_support_warning": "scikit-learn's experimental callback API",
     "test_get_default_scorer": "scikit-learn's private _get_default_scorer hook",
     "test_passing_params_without_enabling_metadata_routing": "metadata routing to scorers",
     "test_lr_cv_scores_differ_when_sample_weight_is_requested": "metadata routing of "
-                                                                "sample_weight to the scorer",
+    "sample_weight to the scorer",
     "test_logistic_regression_array_api_compliance": "the array API (the bridge takes NumPy)",
     "test_logistic_regression_array_api_warm_start": "the array API (the bridge takes NumPy)",
     # liblinear's own behaviour (dual, intercept_scaling, its random state and stops)
@@ -82,16 +115,19 @@ NOT_RUN = {
     "test_logisticregression_liblinear_sample_weight": "liblinear-specific checks",
     "test_sample_and_class_weight_equivalence_liblinear": "liblinear-specific checks",
     # warnings of scikit-learn's API transitions
-    "test_max_iter": _WORDING, "test_l1_ratio_None_deprecated": _WORDING,
+    "test_max_iter": _WORDING,
+    "test_l1_ratio_None_deprecated": _WORDING,
     "test_logisticregression_warns_with_n_jobs": _WORDING,
-    "test_lr_penalty_l1ratio_incompatible": _WORDING, "test_lr_scoring_warns": _WORDING,
+    "test_lr_penalty_l1ratio_incompatible": _WORDING,
+    "test_lr_scoring_warns": _WORDING,
     "test_logisticregressioncv_warns_with_use_legacy_attributes": _WORDING,
-    "test_l1_ratio_non_elasticnet": _WORDING, "test_penalty_none": _WORDING,
+    "test_l1_ratio_non_elasticnet": _WORDING,
+    "test_penalty_none": _WORDING,
     "test_check_solver_option": "checks scikit-learn's solver/penalty error messages",
     "test_newton_cholesky_fallback_to_lbfgs": "scikit-learn's newton-cholesky fallback",
     "test_logistic_regression_solvers_multiclass": _SLOW,
     "test_logistic_cv_multinomial_score": "calls scikit-learn's private _log_reg_scoring_path "
-                                          "with the bridge's parameters",
+    "with the bridge's parameters",
     "test_scores_attribute_layout_elasticnet": _TOL,
 }
 
@@ -105,14 +141,17 @@ def global_random_seed():
 # run, but without the parametrisations that test scikit-learn's own solvers: liblinear,
 # sag and saga refuse sparse matrices with 64-bit indices, and liblinear returns float64
 # coefficients for float32 input (the bridge's solvers take 64-bit indices, keep X's type)
-WITHOUT = {"test_large_sparse_matrix": ("liblinear", "sag", "saga"),
-           "test_dtype_match": ("liblinear",)}
+WITHOUT = {
+    "test_large_sparse_matrix": ("liblinear", "sag", "saga"),
+    "test_dtype_match": ("liblinear",),
+}
 
 
 def _without(fn, values):
     """``fn`` with ``values`` left out of its ``solver`` parametrisation."""
-    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__,
-                             fn.__closure__)
+    new = types.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
     for mark in reversed(getattr(fn, "pytestmark", [])):
         if mark.name == "parametrize" and mark.args[0] == "solver":
             mark = pytest.mark.parametrize("solver", [v for v in mark.args[1] if v not in values])

@@ -7,6 +7,7 @@ with scikit-learn's own signature (``max_iter``, ``eta0``, learning-rate schedul
 ``average``), which the bridge's mini-batch ``SGDClassifier`` (``epochs``, ``batch_size``,
 any optimiser) does not share; its sparse behaviour is tested in ``test_sparse.py``.
 """
+
 import inspect
 import re
 

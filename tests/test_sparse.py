@@ -1,6 +1,7 @@
 """Sparse X: the two products on the stored entries equal the dense ones and autodiff, every
 solver trains the same model from sparse and dense rows, the lazy mini-batch update equals
 the eager one, and nothing forms the dense (N, d) array."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -42,12 +43,20 @@ def test_products_on_the_stored_entries_equal_dense_and_autodiff(k):
     np.testing.assert_allclose(contract(Xs, jnp.asarray(D)), Xd.T @ D, rtol=1e-12, atol=1e-12)
     # Xᵀ D is the transpose of Z = X W: autodiff's vector-Jacobian product of W ↦ X W
     _, vjp = jax.vjp(lambda w: sparse.matmul(Xs, w), jnp.asarray(W))
-    np.testing.assert_allclose(contract(Xs, jnp.asarray(D)), vjp(jnp.asarray(D))[0],
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        contract(Xs, jnp.asarray(D)), vjp(jnp.asarray(D))[0], rtol=1e-12, atol=1e-12
+    )
 
 
-@pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 3),
-                                    ("squared_hinge", 1), ("multiclass_hinge", 3)])
+@pytest.mark.parametrize(
+    "loss,k",
+    [
+        ("binary_cross_entropy", 1),
+        ("softmax_cross_entropy", 3),
+        ("squared_hinge", 1),
+        ("multiclass_hinge", 3),
+    ],
+)
 def test_objective_gradient_and_hvp_equal_the_dense_path(loss, k):
     X, y = _problem(k=k)
     T = jaxlin.encode_targets(y, loss).astype(F64)
@@ -80,8 +89,9 @@ SOLVERS = [
 ]
 
 
-@pytest.mark.parametrize("kw", SOLVERS, ids=lambda kw: kw["optimizer"] +
-                         ("-bold" if kw.get("adaptive_lr") else ""))
+@pytest.mark.parametrize(
+    "kw", SOLVERS, ids=lambda kw: kw["optimizer"] + ("-bold" if kw.get("adaptive_lr") else "")
+)
 @pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 3)])
 def test_every_solver_trains_the_same_model_from_sparse_and_dense_rows(kw, loss, k):
     X, y = _problem(k=k)
@@ -95,8 +105,9 @@ def test_every_solver_trains_the_same_model_from_sparse_and_dense_rows(kw, loss,
 def test_the_perceptron_on_sparse_rows_is_rosenblatts():
     X, y = _problem(density=0.3)
     a = jaxlin.fit(X, y, "squared_error_step", optimizer="perceptron", epochs=30, dtype=F64)
-    b = jaxlin.fit(X.toarray(), y, "squared_error_step", optimizer="perceptron", epochs=30,
-                   dtype=F64)
+    b = jaxlin.fit(
+        X.toarray(), y, "squared_error_step", optimizer="perceptron", epochs=30, dtype=F64
+    )
     np.testing.assert_array_equal(a.params.W, b.params.W)
     assert a.stop_reason == b.stop_reason
 
@@ -109,8 +120,16 @@ def test_lazy_sparse_steps_equal_the_eager_dense_update(l1, l2, weighted):
     take every weight's step at every batch. N = 101 leaves a last partial batch."""
     X, y = _problem(n=101, d=60, density=0.08)
     w = np.random.default_rng(5).uniform(0.2, 2.0, 101) if weighted else None
-    kw = dict(optimizer="sgd", batch_size=8, epochs=6, learning_rate=0.3, l1=l1, l2=l2,
-              sample_weight=w, dtype=F64)
+    kw = dict(
+        optimizer="sgd",
+        batch_size=8,
+        epochs=6,
+        learning_rate=0.3,
+        l1=l1,
+        l2=l2,
+        sample_weight=w,
+        dtype=F64,
+    )
     lazy, eager = jaxlin.fit(X, y, **kw), jaxlin.fit(X.toarray(), y, **kw)
     np.testing.assert_allclose(lazy.params.W, eager.params.W, rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(lazy.params.b, eager.params.b, rtol=1e-11, atol=1e-12)
@@ -120,6 +139,7 @@ def test_lazy_sparse_steps_equal_the_eager_dense_update(l1, l2, weighted):
 
 def test_repeated_penalty_steps_equal_the_steps_one_by_one():
     from jaxlin.penalties import repeated_steps
+
     rng = np.random.default_rng(0)
     W = jnp.asarray(rng.normal(size=(50, 2)))
     pen, eta = Penalty(0.03, 0.2), 0.4
@@ -134,9 +154,15 @@ def test_repeated_penalty_steps_equal_the_steps_one_by_one():
 def test_every_sparse_format_is_accepted_and_dtype_follows(kind):
     X, y = _problem()
     dense = X.toarray()
-    given = {"csr": X, "csc": X.tocsc(), "coo": X.tocoo(), "csr_array": sp.csr_array(X),
-             "bcoo": jsparse.BCOO.fromdense(dense), "bcsr": jsparse.BCSR.fromdense(dense),
-             "int": sp.csr_matrix(np.round(dense * 3))}[kind]
+    given = {
+        "csr": X,
+        "csc": X.tocsc(),
+        "coo": X.tocoo(),
+        "csr_array": sp.csr_array(X),
+        "bcoo": jsparse.BCOO.fromdense(dense),
+        "bcsr": jsparse.BCSR.fromdense(dense),
+        "int": sp.csr_matrix(np.round(dense * 3)),
+    }[kind]
     ref = dense if kind != "int" else np.round(dense * 3)
     a = jaxlin.fit(given, y, optimizer="lbfgs", epochs=20, l2=0.1, dtype=F64)
     b = jaxlin.fit(ref, y, optimizer="lbfgs", epochs=20, l2=0.1, dtype=F64)
@@ -171,11 +197,11 @@ def test_fit_many_on_sparse_rows_equals_each_fit():
 
 def test_a_matrix_too_large_to_be_dense_trains():
     """200,000 × 2²⁰ would be 1.6 TB dense in float64; its 2 million entries are 24 MB."""
-    n, d, per = 200_000, 2 ** 20, 10
+    n, d, per = 200_000, 2**20, 10
     rng = np.random.default_rng(0)
     cols = rng.integers(0, d, n * per)
     X = sp.csr_matrix((rng.random(n * per), (np.repeat(np.arange(n), per), cols)), shape=(n, d))
-    y = (np.asarray(X[:, :d // 2].sum(axis=1)).ravel() > per / 4).astype(int)
+    y = (np.asarray(X[:, : d // 2].sum(axis=1)).ravel() > per / 4).astype(int)
     r = jaxlin.fit(X, y, optimizer="lbfgs", epochs=3, l2=1e-4)
     assert r.params.W.shape == (d, 1) and bool(jnp.all(jnp.isfinite(r.params.W)))
     s = jaxlin.fit(X, y, optimizer="sgd", batch_size=256, epochs=1, learning_rate=0.1)
@@ -193,6 +219,7 @@ def test_newton_cholesky_refuses_more_parameters_than_its_limit():
 
 def test_fit_grid_on_sparse_rows_equals_the_dense_grid():
     from jaxlin.selection import fit_grid
+
     X, y = _problem(n=90, d=12)
     kw = dict(folds=3, l2=[1e-2, 1.0], optimizer="lbfgs", epochs=40, dtype=F64)
     a, b = fit_grid(X, y, **kw), fit_grid(X.toarray(), y, **kw)

@@ -1,4 +1,5 @@
 """Out-of-core training: equals in-memory training, visits every row, bounded memory."""
+
 import os
 import subprocess
 import sys
@@ -18,11 +19,12 @@ def _write_npy(path, n, width, chunk=8192, seed=0):
     rng = np.random.default_rng(seed)
     with open(path, "wb") as fh:
         np.lib.format.write_array_header_1_0(
-            fh, {"descr": "<f4", "fortran_order": False, "shape": (n, width)})
+            fh, {"descr": "<f4", "fortran_order": False, "shape": (n, width)}
+        )
         for start in range(0, n, chunk):
             rows = min(chunk, n - start)
             block = rng.normal(size=(rows, width)).astype(np.float32)
-            block[:, -1] = (block[:, 0] > 0)
+            block[:, -1] = block[:, 0] > 0
             fh.write(block.tobytes())
 
 
@@ -32,8 +34,14 @@ def small(tmp_path):
     X = rng.normal(size=(1000, 5)).astype(np.float32)
     y = (X @ rng.normal(size=5) > 0).astype(int)
     csv_path = tmp_path / "d.csv"
-    np.savetxt(csv_path, np.c_[X, y], delimiter=",", comments="", fmt="%.9g",
-               header=",".join([f"f{i}" for i in range(5)] + ["label"]))
+    np.savetxt(
+        csv_path,
+        np.c_[X, y],
+        delimiter=",",
+        comments="",
+        fmt="%.9g",
+        header=",".join([f"f{i}" for i in range(5)] + ["label"]),
+    )
     npy_path = tmp_path / "d.npy"
     meta = stream.convert_csv(csv_path, npy_path, chunk_rows=128)
     assert meta["rows"] == 1000 and meta["columns"][-1] == "label"
@@ -66,8 +74,14 @@ def test_an_epoch_visits_every_row_exactly_once(tmp_path):
     y = np.arange(n, dtype=np.float64) / n
     data = np.c_[np.zeros((n, 2)), y].astype(np.float32)
     np.save(tmp_path / "r.npy", data)
-    r = stream.fit_stream(tmp_path / "r.npy", "squared_error", chunk_rows=100, batch_size=7,
-                          epochs=2, learning_rate=1e-30)
+    r = stream.fit_stream(
+        tmp_path / "r.npy",
+        "squared_error",
+        chunk_rows=100,
+        batch_size=7,
+        epochs=2,
+        learning_rate=1e-30,
+    )
     expected = float(np.mean(data[:, -1].astype(np.float64) ** 2))
     np.testing.assert_allclose(r.objective, [expected, expected], rtol=1e-5)
 
@@ -98,8 +112,14 @@ def test_peak_memory_is_bounded_by_the_chunk_size(tmp_path):
             done[0] = True; t.join()
             print(name, (peak[0] - base) / 2**20, r.n_rows)
     """
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=600, cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT))
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     growth = {line.split()[0]: float(line.split()[1]) for line in proc.stdout.splitlines()}
     rows = {line.split()[0]: int(line.split()[2]) for line in proc.stdout.splitlines()}
@@ -132,8 +152,25 @@ def test_cli_convert_and_stream_train(small, tmp_path, capsys):
     assert cli.main(["convert", csv_path, out, "--chunk-rows", "300"]) == 0
     assert "1000 rows × 6 columns" in capsys.readouterr().out
     model = str(tmp_path / "m.npz")
-    assert cli.main(["train", "--data", out, "--stream", "--epochs", "3", "--lr", "0.1",
-                     "--chunk-rows", "256", "--save", model]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                out,
+                "--stream",
+                "--epochs",
+                "3",
+                "--lr",
+                "0.1",
+                "--chunk-rows",
+                "256",
+                "--save",
+                model,
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "4 chunks" in text and "epoch   3" in text
     assert cli.main(["predict", "--model", model, "--data", csv_path]) == 0
@@ -150,12 +187,17 @@ def test_cli_devices_flag_trains_the_same_model():
         for extra in ([], ["--devices", "4"], ["--devices", "auto"]):
             assert cli.main(["train", "--quiet", "--json", "/dev/stdout"] + extra) == 0
     """
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT,
-                          env=dict(os.environ, PYTHONPATH=ROOT,
-                                   XLA_FLAGS="--xla_force_host_platform_device_count=4"))
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=ROOT, XLA_FLAGS="--xla_force_host_platform_device_count=4"),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     import json
+
     reps = [json.loads(part) for part in proc.stdout.replace("}\n{", "}\x00{").split("\x00")]
     assert len(reps) == 3
     accs = [r["test"]["accuracy"] for r in reps]
@@ -170,16 +212,19 @@ def test_many_classes_with_l1_stream_like_memory_with_or_without_prefetch(tmp_pa
     path = tmp_path / "m.npy"
     np.save(path, np.c_[X, y].astype(np.float32))
     kw = dict(batch_size=32, epochs=2, learning_rate=0.1, l1=0.02)
-    one = stream.fit_stream(path, "softmax_cross_entropy", n_classes=3, chunk_rows=1000,
-                            prefetch=False, **kw)
+    one = stream.fit_stream(
+        path, "softmax_cross_entropy", n_classes=3, chunk_rows=1000, prefetch=False, **kw
+    )
     mem = fit(X, y, "softmax_cross_entropy", optimizer="sgd", **kw)
     np.testing.assert_array_equal(one.params.W, mem.params.W)
     plain = fit(X, y, "softmax_cross_entropy", optimizer="sgd", **dict(kw, l1=0.0))
     assert np.abs(np.asarray(one.params.W)).sum() < np.abs(np.asarray(plain.params.W)).sum()
-    a = stream.fit_stream(path, "softmax_cross_entropy", n_classes=3, chunk_rows=128,
-                          prefetch=True, **kw)
-    b = stream.fit_stream(path, "softmax_cross_entropy", n_classes=3, chunk_rows=128,
-                          prefetch=False, **kw)
+    a = stream.fit_stream(
+        path, "softmax_cross_entropy", n_classes=3, chunk_rows=128, prefetch=True, **kw
+    )
+    b = stream.fit_stream(
+        path, "softmax_cross_entropy", n_classes=3, chunk_rows=128, prefetch=False, **kw
+    )
     np.testing.assert_array_equal(a.params.W, b.params.W)
     np.testing.assert_array_equal(a.objective, b.objective)
     acc = np.mean(np.argmax(X @ np.asarray(a.params.W) + np.asarray(a.params.b), 1) == y)

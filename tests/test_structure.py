@@ -1,5 +1,6 @@
 """The code stays readable: short functions with few parameters, one owner per rule, and no
 import cycles between the modules of the package (subpackages included)."""
+
 import ast
 import pathlib
 
@@ -41,18 +42,29 @@ def _is_sklearn_init(module, node) -> bool:
 
 def test_the_checker_sees_every_module_and_subpackage():
     names = set(MODULES)
-    assert {"jaxlin.objective", "jaxlin.driver", "jaxlin.solvers", "jaxlin.solvers.newton",
-            "jaxlin.training", "jaxlin.cli", "jaxlin.sklearn._base"} <= names
+    assert {
+        "jaxlin.objective",
+        "jaxlin.driver",
+        "jaxlin.solvers",
+        "jaxlin.solvers.newton",
+        "jaxlin.training",
+        "jaxlin.cli",
+        "jaxlin.sklearn._base",
+    } <= names
 
 
-@pytest.mark.parametrize("where,node,module", list(_functions()),
-                         ids=lambda v: v if isinstance(v, str) and ":" in v else "")
+@pytest.mark.parametrize(
+    "where,node,module",
+    list(_functions()),
+    ids=lambda v: v if isinstance(v, str) and ":" in v else "",
+)
 def test_functions_are_short_and_take_few_parameters(where, node, module):
     lines = node.end_lineno - node.lineno + 1
     assert lines <= MAX_LINES, f"{where}: {lines} lines"
     if not _is_sklearn_init(module, node):
-        assert _parameters(node) <= MAX_PARAMETERS, \
+        assert _parameters(node) <= MAX_PARAMETERS, (
             f"{where}: {_parameters(node)} parameters (keyword-only ones included)"
+        )
 
 
 def _imports(module: str, tree) -> set:
@@ -70,8 +82,12 @@ def _imports(module: str, tree) -> set:
                 base = ".".join(anchor + ([base] if base else []))
             found.add(base)
             found |= {f"{base}.{a.name}" for a in node.names}
-        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == "module" \
-                and node.args and isinstance(node.args[0], ast.Constant):
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", "") == "module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
             found.add(node.args[0].value)
     return {m for m in found if m in MODULES and m != module}
 
@@ -84,7 +100,7 @@ def _cycle(graph):
         state[m] = "open"
         for n in sorted(graph[m]):
             if state.get(n) == "open":
-                return path[path.index(n):] + [n]
+                return path[path.index(n) :] + [n]
             if n not in state:
                 found = visit(n, path + [n])
                 if found:
@@ -102,8 +118,10 @@ def _cycle(graph):
 
 def test_no_import_cycles():
     # a subpackage's __init__ may gather its own modules (the solver registry does)
-    graph = {m: {n for n in _imports(m, tree) if not n.startswith(m + ".")}
-             for m, (_, tree) in MODULES.items()}
+    graph = {
+        m: {n for n in _imports(m, tree) if not n.startswith(m + ".")}
+        for m, (_, tree) in MODULES.items()
+    }
     assert _cycle(graph) is None, " → ".join(_cycle(graph))
 
 
@@ -120,8 +138,10 @@ def test_solvers_never_see_a_loss_name_a_sign_or_a_weight():
 
 
 # the same word naming something else than a solver
-OTHER_MEANINGS = {("models.py", "perceptron"): "the perceptron model of the command line",
-                  ("sklearn/_estimators.py", "perceptron"): "scikit-learn's SGD loss name"}
+OTHER_MEANINGS = {
+    ("models.py", "perceptron"): "the perceptron model of the command line",
+    ("sklearn/_estimators.py", "perceptron"): "scikit-learn's SGD loss name",
+}
 
 
 def test_each_solver_name_is_a_literal_only_in_its_own_module():
@@ -135,8 +155,11 @@ def test_each_solver_name_is_a_literal_only_in_its_own_module():
             where = str(path.relative_to(PACKAGE))
             if path == home or (where, name) in OTHER_MEANINGS:
                 continue
-            literals = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)
-                        and isinstance(n.value, str)}
+            literals = {
+                n.value
+                for n in ast.walk(tree)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            }
             if name in literals:
                 seen.append(f"{where} spells {name!r}")
     assert not seen

@@ -1,5 +1,6 @@
 """The svmlight / libsvm format: reading and writing against scikit-learn's reader and
 writer, every bad line named, the command line on .svm files, and streaming from them."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -101,6 +102,5 @@ def test_streaming_an_svmlight_file_equals_in_memory_training(tmp_path):
     m = jaxlin.fit(X, y, optimizer="sgd", batch_size=32, epochs=2, learning_rate=0.5)
     np.testing.assert_allclose(s.params.W, m.params.W, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(s.objective, m.history.objective, rtol=1e-6)
-    several = stream.fit_stream(path, chunk_rows=128, batch_size=32, epochs=3,
-                                learning_rate=0.5)
+    several = stream.fit_stream(path, chunk_rows=128, batch_size=32, epochs=3, learning_rate=0.5)
     assert several.objective[-1] < several.objective[0]

@@ -1,6 +1,7 @@
 """Tables as users have them: columns chosen before cells are parsed, text labels, text
 columns one-hot encoded (on request or detected), missing cells refused, imputed or dropped,
 and the same encoding applied by ``jaxlin predict``."""
+
 import csv
 
 import numpy as np
@@ -42,11 +43,17 @@ def test_text_labels_and_a_detected_text_column(shop, capsys):
 
 def test_mixed_text_and_numbers_and_missing_cells_name_the_fix(tmp_path, shop):
     mixed = _write(tmp_path / "mixed.csv", ["a", "b", "y"], [[1, 2, 0], [3, "abc", 1]])
-    with pytest.raises(ValueError, match=r"non-numeric value 'abc' at row 3, column 2 \('b'\); "
-                                         "pass --categorical b"):
+    with pytest.raises(
+        ValueError,
+        match=r"non-numeric value 'abc' at row 3, column 2 \('b'\); "
+        "pass --categorical b",
+    ):
         tables.load_labelled(mixed)
-    with pytest.raises(ValueError, match=r"missing value \(an empty cell\) at row 2, column 3 "
-                                         r"\('income'\); pass --impute mean"):
+    with pytest.raises(
+        ValueError,
+        match=r"missing value \(an empty cell\) at row 2, column 3 "
+        r"\('income'\); pass --impute mean",
+    ):
         tables.load_labelled(shop, "label", ["id"])
     with pytest.raises(ValueError, match="--categorical: no column 'nope'"):
         tables.load_labelled(shop, "label", categorical=["nope"])
@@ -64,6 +71,7 @@ def test_impute_mean_uses_the_training_rows_only(shop):
 
 def _train_rows(n):
     from jaxlin import data
+
     return data.shuffled_rows(n, seed=0)[: int(round(2 / 3 * n))]
 
 
@@ -75,12 +83,32 @@ def test_drop_rows_and_feature_selection(shop):
 
 def test_train_and_predict_apply_the_same_encoding(tmp_path, shop, capsys):
     model = str(tmp_path / "m.npz")
-    assert cli.main(["train", "--data", shop, "--target", "label", "--drop", "id",
-                     "--impute", "mean", "--save", model, "--quiet"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "--data",
+                shop,
+                "--target",
+                "label",
+                "--drop",
+                "id",
+                "--impute",
+                "mean",
+                "--save",
+                model,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     m = model_io.load(model)
     assert m.class_names == ["no", "yes"] and m.encoding is not None
-    new = _write(tmp_path / "new.csv", ["id", "colour", "age", "income", "extra"],
-                 [[1, "red", 30, "", "x"], [2, "purple", 60, 40, "y"], [3, "blue", 60, 55, "z"]])
+    new = _write(
+        tmp_path / "new.csv",
+        ["id", "colour", "age", "income", "extra"],
+        [[1, "red", 30, "", "x"], [2, "purple", 60, 40, "y"], [3, "blue", 60, 55, "z"]],
+    )
     assert cli.main(["predict", "--model", model, "--data", new]) == 0
     out = capsys.readouterr()
     rows = out.out.splitlines()
@@ -99,9 +127,13 @@ def test_predict_takes_drop_and_bundled_names(tmp_path, capsys):
     assert cli.main(["predict", "--model", model, "--data", "kidcreative"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 674
     from jaxlin import datasets
+
     d = datasets.load("kidcreative")
-    with_id = _write(tmp_path / "k.csv", ["Obs No."] + d.feature_names,
-                     [[i, *row] for i, row in enumerate(d.X[:5])])
+    with_id = _write(
+        tmp_path / "k.csv",
+        ["Obs No."] + d.feature_names,
+        [[i, *row] for i, row in enumerate(d.X[:5])],
+    )
     assert cli.main(["predict", "--model", model, "--data", with_id, "--drop", "Obs No."]) == 0
     assert "dropping Obs No." in capsys.readouterr().err
 

@@ -1,4 +1,5 @@
 """Labels are converted once, at the boundary, with clear errors."""
+
 import numpy as np
 import pytest
 
@@ -6,7 +7,9 @@ from jaxlin.objective import encode_targets
 
 
 def test_binary_labels_zero_one_and_plus_minus_one():
-    np.testing.assert_array_equal(encode_targets([0, 1, 1], "binary_cross_entropy"), [[0], [1], [1]])
+    np.testing.assert_array_equal(
+        encode_targets([0, 1, 1], "binary_cross_entropy"), [[0], [1], [1]]
+    )
     np.testing.assert_array_equal(encode_targets([-1, 1, 1], "hinge"), [[0], [1], [1]])
 
 
@@ -17,16 +20,19 @@ def test_integer_labels_become_one_hot():
     assert T4.shape == (3, 4)
 
 
-@pytest.mark.parametrize("y,loss,match", [
-    ([0, 1, 2], "binary_cross_entropy", "binary and needs labels in"),
-    ([0, 1, 5], ("softmax_cross_entropy", 3), "out of range for 3 classes"),
-    ([0.5, 1.0], "softmax_cross_entropy", "integer class labels"),
-    ([0, np.nan], "binary_cross_entropy", "NaN or infinite"),
-    ([], "binary_cross_entropy", "N > 0"),
-    ([0, 0, 0], "softmax_cross_entropy", "at least 2 classes"),
-    ([[1, 1], [0, 1]], "softmax_cross_entropy", "must each sum to 1"),
-    ([0, 1], "no_such_loss", "unknown loss 'no_such_loss'"),
-])
+@pytest.mark.parametrize(
+    "y,loss,match",
+    [
+        ([0, 1, 2], "binary_cross_entropy", "binary and needs labels in"),
+        ([0, 1, 5], ("softmax_cross_entropy", 3), "out of range for 3 classes"),
+        ([0.5, 1.0], "softmax_cross_entropy", "integer class labels"),
+        ([0, np.nan], "binary_cross_entropy", "NaN or infinite"),
+        ([], "binary_cross_entropy", "N > 0"),
+        ([0, 0, 0], "softmax_cross_entropy", "at least 2 classes"),
+        ([[1, 1], [0, 1]], "softmax_cross_entropy", "must each sum to 1"),
+        ([0, 1], "no_such_loss", "unknown loss 'no_such_loss'"),
+    ],
+)
 def test_bad_labels_are_named(y, loss, match):
     n_classes = None
     if isinstance(loss, tuple):

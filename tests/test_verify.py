@@ -1,4 +1,5 @@
 """jaxlin.verify and `jaxlin check --loss`: a user's derivation is proved or refuted."""
+
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ def _failed(report):
 
 # ---------------------------------------------------------------- construction
 
+
 def test_loss_needs_only_name_value_delta_target():
     by_position = jaxlin.Loss("focal", u.focal, u.delta_focal, "binary")
     by_keyword = jaxlin.Loss(name="focal", value=u.focal, delta=u.delta_focal, target="binary")
@@ -37,16 +39,25 @@ def test_loss_needs_only_name_value_delta_target():
     assert by_keyword.min_classes == 1 and not by_keyword.maximise
 
 
-@pytest.mark.parametrize("kwargs,error,words", [
-    (dict(name="", value=u.focal, delta=u.delta_focal, target="binary"), TypeError, "name"),
-    (dict(name="f", value=1.0, delta=u.delta_focal, target="binary"), TypeError, "value"),
-    (dict(name="f", value=u.focal, delta=None, target="binary"), TypeError, "delta"),
-    (dict(name="f", value=u.focal, delta=u.delta_focal, target="multi"), ValueError, "target"),
-    (dict(name="f", value=u.focal, delta=u.delta_focal, target="binary", curvature=2.0),
-     TypeError, "curvature"),
-    (dict(name="f", value=u.focal, delta=u.delta_focal, target="binary", min_classes=0),
-     ValueError, "min_classes"),
-])
+@pytest.mark.parametrize(
+    "kwargs,error,words",
+    [
+        (dict(name="", value=u.focal, delta=u.delta_focal, target="binary"), TypeError, "name"),
+        (dict(name="f", value=1.0, delta=u.delta_focal, target="binary"), TypeError, "value"),
+        (dict(name="f", value=u.focal, delta=None, target="binary"), TypeError, "delta"),
+        (dict(name="f", value=u.focal, delta=u.delta_focal, target="multi"), ValueError, "target"),
+        (
+            dict(name="f", value=u.focal, delta=u.delta_focal, target="binary", curvature=2.0),
+            TypeError,
+            "curvature",
+        ),
+        (
+            dict(name="f", value=u.focal, delta=u.delta_focal, target="binary", min_classes=0),
+            ValueError,
+            "min_classes",
+        ),
+    ],
+)
 def test_bad_loss_fields_are_named(kwargs, error, words):
     with pytest.raises(error, match=words):
         jaxlin.Loss(**kwargs)
@@ -58,12 +69,19 @@ def test_a_loss_prints_short():
 
 # ---------------------------------------------------------------- verify
 
+
 def test_correct_focal_passes_every_check(focal_report):
     assert focal_report.passed
     names = [r.name for r in focal_report.rows]
     for k in (1, 3):  # K = 1 and K > 1
-        for check in ("δ = ∂L/∂z", "jit + vmap = one at a time", "∇J", "∇J + L2", "∇J + L1",
-                      "∇J + elastic net"):
+        for check in (
+            "δ = ∂L/∂z",
+            "jit + vmap = one at a time",
+            "∇J",
+            "∇J + L2",
+            "∇J + L1",
+            "∇J + elastic net",
+        ):
             assert f"{check} [K={k}]" in names
     delta = next(r for r in focal_report.rows if r.name == "δ = ∂L/∂z [K=1]")
     assert delta.err_autodiff <= 1e-10 and delta.err_fd <= 1e-6
@@ -82,8 +100,10 @@ def test_focal_delta_scaled_by_1_1_fails():
 def test_squared_error_sigmoid_declared_convex_fails_on_the_claim_only():
     report = jaxlin.verify(u.SE_SIGMOID_CLAIMED_CONVEX)
     assert not report.passed
-    assert set(_failed(report)) == {"convexity claim, ∇²J ⪰ 0 [K=1]",
-                                    "convexity claim, ∇²J ⪰ 0 [K=3]"}
+    assert set(_failed(report)) == {
+        "convexity claim, ∇²J ⪰ 0 [K=1]",
+        "convexity claim, ∇²J ⪰ 0 [K=3]",
+    }
     assert jaxlin.verify(u.SE_SIGMOID_CLAIMED_CONVEX._replace(convex=False)).passed
 
 
@@ -132,6 +152,7 @@ def test_a_diagonal_curvature_of_a_non_elementwise_loss_fails():
     def p_one_minus_p(z, y):
         p = jax.nn.softmax(z)
         return p * (1 - p)  # the diagonal only: softmax couples the classes
+
     report = jaxlin.verify(u.SOFTMAX._replace(curvature=p_one_minus_p))
     curv = [r for r in report.rows if r.name.startswith("curvature")]
     assert curv and not any(r.passed for r in curv)
@@ -160,8 +181,7 @@ def test_report_prints_and_serialises(focal_report):
     data = json.loads(focal_report.json())
     assert data["passed"] is True and data["loss"] == "focal"
     assert len(data["checks"]) == len(focal_report.rows)
-    assert data["tolerances"] == {"autodiff": 1e-10, "finite_differences": 1e-6,
-                                  "convexity": 1e-8}
+    assert data["tolerances"] == {"autodiff": 1e-10, "finite_differences": 1e-6, "convexity": 1e-8}
 
 
 def test_the_same_seed_gives_the_same_report():
@@ -170,16 +190,19 @@ def test_the_same_seed_gives_the_same_report():
 
 
 def test_float64_without_the_global_flag():
-    code = ("import jax, jaxlin, user_losses as u; r = jaxlin.verify(u.FOCAL); "
-            "assert not jax.config.jax_enable_x64; "
-            "assert r.passed and r.rows[0].err_autodiff < 1e-12, r; "
-            "assert jax.numpy.zeros(1).dtype == 'float32'; print('ok')")
+    code = (
+        "import jax, jaxlin, user_losses as u; r = jaxlin.verify(u.FOCAL); "
+        "assert not jax.config.jax_enable_x64; "
+        "assert r.passed and r.rows[0].err_autodiff < 1e-12, r; "
+        "assert jax.numpy.zeros(1).dtype == 'float32'; print('ok')"
+    )
     env = dict(os.environ, JAX_ENABLE_X64="0", PYTHONPATH=TESTS)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 # ---------------------------------------------------------------- the command
+
 
 def test_check_loss_command(capsys, monkeypatch):
     monkeypatch.chdir(TESTS)
@@ -194,13 +217,17 @@ def test_check_loss_command(capsys, monkeypatch):
     assert "[K=2]" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("spec,words", [
-    ("user_losses", "MODULE:ATTR"),
-    ("no_such_module_xyz:FOCAL", "cannot import 'no_such_module_xyz'"),
-    ("user_losses:MISSING", "no attribute 'MISSING'"),
-    ("user_losses:NOT_A_LOSS", "is a function, not a jaxlin.Loss"),
-    ("/no/such/file.py:FOCAL", "no file"),
-])
+@pytest.mark.parametrize(
+    "spec,words",
+    [
+        ("user_losses", "MODULE:ATTR"),
+        ("no_such_module_xyz:FOCAL", "cannot import 'no_such_module_xyz'"),
+        ("no_such_module_xyz:FOCAL", "the folder that holds no_such_module_xyz.py"),
+        ("user_losses:MISSING", "no attribute 'MISSING'"),
+        ("user_losses:NOT_A_LOSS", "is a function, not a jaxlin.Loss"),
+        ("/no/such/file.py:FOCAL", "no file"),
+    ],
+)
 def test_check_loss_bad_spec_is_one_line(spec, words, capsys, monkeypatch):
     monkeypatch.chdir(TESTS)
     assert cli.main(["check", "--loss", spec]) == 2

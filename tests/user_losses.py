@@ -1,5 +1,6 @@
 """Losses written as a user would write them, for the tests of jaxlin.verify and of training
 with a user's loss (also loaded by the CLI tests as ``user_losses:FOCAL``)."""
+
 import jax
 import jax.numpy as jnp
 
@@ -19,7 +20,7 @@ def delta_focal(z, y):
     s = 2.0 * y - 1.0
     u = s * z
     q, p_t = jax.nn.sigmoid(-u), jax.nn.sigmoid(u)
-    return s * (GAMMA * q ** GAMMA * p_t * jax.nn.log_sigmoid(u) - q ** (GAMMA + 1.0))
+    return s * (GAMMA * q**GAMMA * p_t * jax.nn.log_sigmoid(u) - q ** (GAMMA + 1.0))
 
 
 def curvature_focal(z, y):
@@ -32,7 +33,7 @@ def curvature_focal(z, y):
     q, p, lp = jax.nn.sigmoid(-u), jax.nn.sigmoid(u), jax.nn.log_sigmoid(u)
     g = GAMMA
     # d/du [γ q^γ p ln p] = γ [γ q^(γ−1)(−pq) p ln p + q^γ (pq) ln p + q^γ p q]
-    first = g * (-g * q ** g * p * p * lp + q ** (g + 1.0) * p * lp + q ** (g + 1.0) * p)
+    first = g * (-g * q**g * p * p * lp + q ** (g + 1.0) * p * lp + q ** (g + 1.0) * p)
     # d/du [−q^(γ+1)] = (γ+1) q^γ p q
     second = (g + 1.0) * q ** (g + 1.0) * p
     return first + second
@@ -51,8 +52,9 @@ def delta_se_sigmoid(z, y):
     return -2.0 * jax.nn.sigmoid(z) * jax.nn.sigmoid(-z) * (y - jax.nn.sigmoid(z))
 
 
-SE_SIGMOID_CLAIMED_CONVEX = jaxlin.Loss("se_sigmoid", se_sigmoid, delta_se_sigmoid, "binary",
-                                        convex=True)
+SE_SIGMOID_CLAIMED_CONVEX = jaxlin.Loss(
+    "se_sigmoid", se_sigmoid, delta_se_sigmoid, "binary", convex=True
+)
 
 
 def my_softmax_ce(z, y):
@@ -63,8 +65,14 @@ def delta_my_softmax_ce(z, y):
     return jax.nn.softmax(z) - y
 
 
-SOFTMAX = jaxlin.Loss(name="my_softmax", value=my_softmax_ce, delta=delta_my_softmax_ce,
-                      target="onehot", min_classes=2, convex=True)
+SOFTMAX = jaxlin.Loss(
+    name="my_softmax",
+    value=my_softmax_ce,
+    delta=delta_my_softmax_ce,
+    target="onehot",
+    min_classes=2,
+    convex=True,
+)
 
 
 def hinge(z, y):
@@ -77,7 +85,8 @@ def delta_hinge(z, y):
     return -s * (1.0 - s * z > 0)
 
 
-HINGE = jaxlin.Loss(name="my_hinge", value=hinge, delta=delta_hinge, target="binary",
-                    convex=True)  # no kink_distance: verify finds the kinks itself
+HINGE = jaxlin.Loss(
+    name="my_hinge", value=hinge, delta=delta_hinge, target="binary", convex=True
+)  # no kink_distance: verify finds the kinks itself
 
 NOT_A_LOSS = focal

@@ -1,5 +1,6 @@
 """L2-regularised logistic regression, as benchopt's public ``benchmark_logreg_l2`` states it:
 ``Σ_i log(1 + exp(−y_i x_iᵀβ)) + λ/2 ‖β‖²`` with ``y ∈ {−1, +1}`` and no intercept."""
+
 from benchopt import BaseObjective, safe_import_context
 
 with safe_import_context() as import_ctx:

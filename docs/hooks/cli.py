@@ -3,6 +3,7 @@
 The marker ``<!-- jaxlin help -->`` in ``cli.md`` becomes the ``--help`` text of ``jaxlin`` and
 of every subcommand, so the page cannot drift from the code.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ them as ``<span class="arithmatex">\\(…\\)</span>`` (``<div>`` and ``\\[…\\]
 math), leaving code alone. This hook turns each one into MathML with ``latex2mathml``, which
 browsers render natively: the built site shows every formula with no script and no network.
 """
+
 from __future__ import annotations
 
 import html
@@ -12,8 +13,7 @@ import re
 
 from latex2mathml.converter import convert
 
-_FORMULA = re.compile(
-    r'<(span|div) class="arithmatex">\s*\\([\(\[])(.*?)\\[\)\]]\s*</\1>', re.S)
+_FORMULA = re.compile(r'<(span|div) class="arithmatex">\s*\\([\(\[])(.*?)\\[\)\]]\s*</\1>', re.S)
 
 
 def _mathml(match: re.Match) -> str:

@@ -1,4 +1,5 @@
 """The tutorial's checks: the focal loss passes; a wrong δ and a false claim fail."""
+
 import jax
 import jax.numpy as jnp
 
@@ -28,8 +29,9 @@ def delta_se_sigmoid(z, y):
     return -2.0 * jax.nn.sigmoid(z) * jax.nn.sigmoid(-z) * (y - jax.nn.sigmoid(z))
 
 
-claimed = jaxlin.Loss(name="se_sigmoid", value=se_sigmoid, delta=delta_se_sigmoid,
-                      target="binary", convex=True)
+claimed = jaxlin.Loss(
+    name="se_sigmoid", value=se_sigmoid, delta=delta_se_sigmoid, target="binary", convex=True
+)
 bad = [row.name for row in jaxlin.verify(claimed).rows if not row.passed]
 print(bad)
 assert bad and all(name.startswith("convexity claim") for name in bad)

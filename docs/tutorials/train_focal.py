@@ -1,4 +1,5 @@
 """The tutorial's training: focal against cross-entropy on Spambase, and in scikit-learn."""
+
 import jax.numpy as jnp
 
 import jaxlin
@@ -10,10 +11,18 @@ from jaxlin import datasets, metrics
 d = datasets.load("spambase")
 split = jaxlin.data.prepare(d.X, d.y, seed=0)
 
-focal_fit = jaxlin.fit(split.X_train, split.y_train, FOCAL, optimizer="lbfgs", l2=1e-4,
-                       epochs=300, tol=1e-9)
-bce_fit = jaxlin.fit(split.X_train, split.y_train, "binary_cross_entropy", optimizer="lbfgs",
-                     l2=1e-4, epochs=300, tol=1e-9)
+focal_fit = jaxlin.fit(
+    split.X_train, split.y_train, FOCAL, optimizer="lbfgs", l2=1e-4, epochs=300, tol=1e-9
+)
+bce_fit = jaxlin.fit(
+    split.X_train,
+    split.y_train,
+    "binary_cross_entropy",
+    optimizer="lbfgs",
+    l2=1e-4,
+    epochs=300,
+    tol=1e-9,
+)
 
 
 def accuracy(result):

@@ -15,10 +15,8 @@ float64 (through JAX's scoped x64 mode, no global flag needed) and float32 input
 and ``coef_``/``intercept_`` have ``X``'s type. Other input is converted to float64. On a TPU
 float64 is computed in float32 with a warning (``jaxlin.backend.compute_dtype``).
 """
+
 from jaxlin.sklearn._estimators import LinearSVC, LogisticRegression, Perceptron, SGDClassifier
 from jaxlin.sklearn._cv import LogisticRegressionCV
 
-__all__ = ["LogisticRegression", "LogisticRegressionCV", "Perceptron", "LinearSVC",
-           "SGDClassifier"]
-
-
+__all__ = ["LogisticRegression", "LogisticRegressionCV", "Perceptron", "LinearSVC", "SGDClassifier"]

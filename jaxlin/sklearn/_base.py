@@ -1,4 +1,5 @@
 """The shared part of the scikit-learn estimators: validation, fitting, predicting."""
+
 from __future__ import annotations
 
 import math
@@ -54,14 +55,16 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The shared start of every ``fit``: the compilation cache on, ``X`` and ``y``
         validated, ``(X, y, classes, y encoded as 0..C−1)``; fewer than 2 classes refused."""
         enable_compilation_cache()  # refits and cross-validation reuse compiled programs
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False,
-                             accept_sparse=SPARSE)
+        X, y = validate_data(
+            self, X, y, dtype=[np.float64, np.float32], y_numeric=False, accept_sparse=SPARSE
+        )
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
                 "This solver needs samples of at least 2 classes in the data, but the data "
-                f"contains only one class: {classes[0]!r}")
+                f"contains only one class: {classes[0]!r}"
+            )
         return X, y, classes, y_enc
 
     def _sample_weights(self, X, y, y_enc, sample_weight):
@@ -69,16 +72,23 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         counts the classes with the sample weights, as scikit-learn)."""
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if getattr(self, "class_weight", None) is not None:
-            sw = sw * compute_class_weight(self.class_weight, classes=self.classes_, y=y,
-                                           sample_weight=sw)[y_enc]
+            sw = (
+                sw
+                * compute_class_weight(
+                    self.class_weight, classes=self.classes_, y=y, sample_weight=sw
+                )[y_enc]
+            )
         if sw.sum() <= 0:
             raise ValueError("sample_weight: all weights are zero")
         return sw
 
     def _fitted_for(self, n_features, classes) -> bool:
         """Whether the current coefficients can start a fit on these features and classes."""
-        return hasattr(self, "coef_") and self.coef_.shape[1] == n_features \
+        return (
+            hasattr(self, "coef_")
+            and self.coef_.shape[1] == n_features
             and np.array_equal(self.classes_, classes)
+        )
 
     def _warm_params(self, n_outputs):
         """The current coefficients as jaxlin's starting ``Params``."""
@@ -100,29 +110,47 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if kwargs.get("epochs") == 0:  # max_iter=0: the starting coefficients, unfitted
             return self._no_iterations(X, loss, kwargs.get("init"))
         uniform = np.all(sw == sw[0])
-        res = _fit(X, y_enc, loss, sample_weight=None if uniform else sw,
-                   n_classes=n_classes if n_classes > 2 or chunk else None,
-                   fit_intercept=self.fit_intercept, dtype=X.dtype,
-                   seed=_seed(self.random_state), buckets=True, **kwargs)
+        res = _fit(
+            X,
+            y_enc,
+            loss,
+            sample_weight=None if uniform else sw,
+            n_classes=n_classes if n_classes > 2 or chunk else None,
+            fit_intercept=self.fit_intercept,
+            dtype=X.dtype,
+            seed=_seed(self.random_state),
+            buckets=True,
+            **kwargs,
+        )
         if np.any(np.asarray(res.status) == DIVERGED):
             raise ValueError("fit: training diverged; lower the learning rate")
         self._set_coefficients(res, X.dtype, center=not kwargs.get("l1"))
-        if "epochs" not in overrides and getattr(self, "tol", 0) is not None \
-                and np.any(np.asarray(res.status) == MAX_EPOCHS):
-            warnings.warn(not_converged(self, kwargs.get("optimizer")), ConvergenceWarning,
-                          stacklevel=4)
+        if (
+            "epochs" not in overrides
+            and getattr(self, "tol", 0) is not None
+            and np.any(np.asarray(res.status) == MAX_EPOCHS)
+        ):
+            warnings.warn(
+                not_converged(self, kwargs.get("optimizer")), ConvergenceWarning, stacklevel=4
+            )
         return self
 
     def _no_iterations(self, X, loss, init):
         """``max_iter=0``, as scikit-learn: the starting coefficients and a warning."""
         k = _n_outputs(loss, len(self.classes_))
         d = X.shape[1]
-        W, b = (np.zeros((d, k)), np.zeros(k)) if init is None else \
-            (np.asarray(init.W), np.asarray(init.b))
+        W, b = (
+            (np.zeros((d, k)), np.zeros(k))
+            if init is None
+            else (np.asarray(init.W), np.asarray(init.b))
+        )
         res = FitResult(Params(W, b), None, np.zeros((), np.int32), MAX_EPOCHS, loss)
         self._set_coefficients(res, X.dtype)
-        warnings.warn(f"{type(self).__name__}: {self._max_iter}=0: no iteration was run",
-                      ConvergenceWarning, stacklevel=4)
+        warnings.warn(
+            f"{type(self).__name__}: {self._max_iter}=0: no iteration was run",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
         return self
 
     def _set_coefficients(self, res, dtype, center=False):
@@ -138,8 +166,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             W, b = _symmetric(W.T, b, center)
             W = W.T
         # the jaxlin loss the scores belong to: it decides labels and probabilities
-        self.loss_function_ = res.loss if W.shape[1] > 1 or res.loss != "softmax_cross_entropy" \
+        self.loss_function_ = (
+            res.loss
+            if W.shape[1] > 1 or res.loss != "softmax_cross_entropy"
             else "binary_cross_entropy"
+        )
         self.coef_ = W.T.copy()
         self.intercept_ = b.copy()
         self.n_iter_ = np.atleast_1d(np.asarray(res.epochs)).astype(np.int32)
@@ -148,8 +179,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
-                          accept_sparse=SPARSE)
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE
+        )
         Z = np.asarray(X @ self.coef_.T) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
@@ -161,8 +193,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """``classes_[1]`` where the score is ``> 0`` (two classes; a score of exactly 0 gives
         ``classes_[0]``, as in scikit-learn), else the argmax (ties: the first class)."""
         scores = self._scores(X)  # checks that the model is fitted
-        return self.classes_[decision.predict_labels(self.loss_function_, scores,
-                                                     at_threshold=0)]
+        return self.classes_[decision.predict_labels(self.loss_function_, scores, at_threshold=0)]
 
     def _proba(self, X):
         scores = self._scores(X)  # checks that the model is fitted
@@ -193,9 +224,11 @@ def not_converged(est, optimizer) -> str:
     if isinstance(chosen, str) and (chosen in solvers.names() or chosen in solvers.aliases()):
         name = chosen  # not one of scikit-learn's names that leave jaxlin the choice
     limit = getattr(est, est._max_iter)
-    return (f"{name} failed to converge after {limit} iteration(s): {est._max_iter}={limit} "
-            f"was reached before tol ({type(est).__name__}); increase {est._max_iter}, or "
-            "scale the features")
+    return (
+        f"{name} failed to converge after {limit} iteration(s): {est._max_iter}={limit} "
+        f"was reached before tol ({type(est).__name__}); increase {est._max_iter}, or "
+        "scale the features"
+    )
 
 
 def _symmetric(coef, intercept, coef_too=True):
@@ -231,5 +264,3 @@ def _penalty(C, l1_ratio, total_weight):
     if math.isinf(C):
         return 0.0, 0.0
     return l1_ratio / (C * total_weight), (1.0 - l1_ratio) / (2.0 * C * total_weight)
-
-

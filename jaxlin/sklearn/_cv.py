@@ -1,4 +1,5 @@
 """LogisticRegressionCV: every fold × C (× l1_ratio) trained in one compiled program."""
+
 from __future__ import annotations
 
 import warnings
@@ -45,19 +46,41 @@ class LogisticRegressionCV(LogisticRegression):
     """
 
     _parameter_constraints = {
-        **{k: v for k, v in LogisticRegression._parameter_constraints.items()
-           if k not in ("C", "l1_ratio", "warm_start")},
+        **{
+            k: v
+            for k, v in LogisticRegression._parameter_constraints.items()
+            if k not in ("C", "l1_ratio", "warm_start")
+        },
         "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "l1_ratios": ["array-like", None], "cv": ["cv_object"],
+        "l1_ratios": ["array-like", None],
+        "cv": ["cv_object"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
-        "refit": ["boolean"], "use_legacy_attributes": ["boolean", StrOptions({"warn"})],
+        "refit": ["boolean"],
+        "use_legacy_attributes": ["boolean", StrOptions({"warn"})],
     }
 
-    def __init__(self, *, Cs=10, l1_ratios=None, fit_intercept=True, cv=None, scoring=None,
-                 solver=DEFAULT_SOLVER, tol=1e-4, max_iter=100, learning_rate="auto",
-                 class_weight=None, refit=True, random_state=None, penalty="deprecated",
-                 dual=False, intercept_scaling=1.0, verbose=0, n_jobs=None,
-                 use_legacy_attributes=True):
+    def __init__(
+        self,
+        *,
+        Cs=10,
+        l1_ratios=None,
+        fit_intercept=True,
+        cv=None,
+        scoring=None,
+        solver=DEFAULT_SOLVER,
+        tol=1e-4,
+        max_iter=100,
+        learning_rate="auto",
+        class_weight=None,
+        refit=True,
+        random_state=None,
+        penalty="deprecated",
+        dual=False,
+        intercept_scaling=1.0,
+        verbose=0,
+        n_jobs=None,
+        use_legacy_attributes=True,
+    ):
         self.penalty = penalty
         self.dual = dual
         self.intercept_scaling = intercept_scaling
@@ -81,8 +104,11 @@ class LogisticRegressionCV(LogisticRegression):
     def fit(self, X, y, sample_weight=None):
         X, y, self.classes_, y_enc = self._fit_inputs(X, y)
         sw = self._sample_weights(X, y, y_enc, sample_weight)
-        self.Cs_ = (np.logspace(-4, 4, self.Cs) if isinstance(self.Cs, Integral)
-                    else np.asarray(self.Cs, dtype=float).ravel())
+        self.Cs_ = (
+            np.logspace(-4, 4, self.Cs)
+            if isinstance(self.Cs, Integral)
+            else np.asarray(self.Cs, dtype=float).ravel()
+        )
         if self.Cs_.size == 0 or not np.all(self.Cs_ > 0):
             raise ValueError(f"Cs: expected positive values, got {self.Cs!r}")
         if self.dual:
@@ -118,13 +144,23 @@ class LogisticRegressionCV(LogisticRegression):
         init = Params(np.zeros((F * nR, d, out)), np.zeros((F * nR, out)))  # one program
         fits = [None] * len(order)
         for i in order:
-            pen = np.array([_penalty(self.Cs_[i], r, t)
-                            for t, r in zip(totals, ratios * F)])
+            pen = np.array([_penalty(self.Cs_[i], r, t) for t, r in zip(totals, ratios * F)])
             kwargs = self._optimizer_kwargs(_any_l1(self.Cs_[i], ratios), "l1_ratios")
-            res = fit_many(X, y_enc, self._loss(k), sample_weight=weights, l1=pen[:, 0],
-                           l2=pen[:, 1], pairing="zip", n_classes=k if k > 2 else None,
-                           fit_intercept=self.fit_intercept, dtype=X.dtype,
-                           seed=_seed(self.random_state), init=init, **kwargs)
+            res = fit_many(
+                X,
+                y_enc,
+                self._loss(k),
+                sample_weight=weights,
+                l1=pen[:, 0],
+                l2=pen[:, 1],
+                pairing="zip",
+                n_classes=k if k > 2 else None,
+                fit_intercept=self.fit_intercept,
+                dtype=X.dtype,
+                seed=_seed(self.random_state),
+                init=init,
+                **kwargs,
+            )
             if np.any(np.asarray(res.status) == DIVERGED):
                 raise ValueError("fit: training diverged; lower the learning rate")
             fits[i], init = res, res.params
@@ -135,29 +171,44 @@ class LogisticRegressionCV(LogisticRegression):
         if ratios == [None]:
             self.n_iter_ = self.n_iter_[..., 0]
         # one result, models in (fold, C, l1_ratio) order
-        W = np.stack([np.asarray(r.params.W).reshape(F, nR, *r.params.W.shape[1:])
-                      for r in fits], axis=1)
+        W = np.stack(
+            [np.asarray(r.params.W).reshape(F, nR, *r.params.W.shape[1:]) for r in fits], axis=1
+        )
         b = np.stack([np.asarray(r.params.b).reshape(F, nR, -1) for r in fits], axis=1)
         return Params(W.reshape(-1, *W.shape[3:]), b.reshape(-1, b.shape[-1]))
 
     def _check_converged(self, fits, optimizer):
         if self.tol > 0 and any(np.any(np.asarray(r.status) == MAX_EPOCHS) for r in fits):
-            warnings.warn(not_converged(self, optimizer) + " for some folds and Cs",
-                          ConvergenceWarning, stacklevel=5)
+            warnings.warn(
+                not_converged(self, optimizer) + " for some folds and Cs",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
 
     def _held_out(self, X, y, sw, train, path, ratios):
         """Held-out scores ``(F, nC, nR)`` of every model."""
         reps = len(self.Cs_) * len(ratios)
         tw = np.repeat(train, reps, axis=0)
         if self.scoring is None:
-            s = held_out_scores(_as_result(path), X, self.classes_.searchsorted(y), self._loss(
-                len(self.classes_)), tw, "accuracy", sw,
-                len(self.classes_) if len(self.classes_) > 2 else None)
+            s = held_out_scores(
+                _as_result(path),
+                X,
+                self.classes_.searchsorted(y),
+                self._loss(len(self.classes_)),
+                tw,
+                "accuracy",
+                sw,
+                len(self.classes_) if len(self.classes_) > 2 else None,
+            )
         else:
             scorer = get_scorer(self.scoring)
             W, b = self._coefs(path, X.dtype)
-            s = np.array([self._fold_score(scorer, self._fixed(W[m], b[m]), X[tw[m] == 0],
-                                           y[tw[m] == 0]) for m in range(len(tw))])
+            s = np.array(
+                [
+                    self._fold_score(scorer, self._fixed(W[m], b[m]), X[tw[m] == 0], y[tw[m] == 0])
+                    for m in range(len(tw))
+                ]
+            )
         return s.reshape(len(train), len(self.Cs_), len(ratios))
 
     def score(self, X, y, sample_weight=None):
@@ -244,16 +295,26 @@ class LogisticRegressionCV(LogisticRegression):
         m = folds * len(ratios)
         l1, l2 = _penalty(C, r, float(sw.sum()))
         k = len(self.classes_)
-        res = fit_many(X, y_enc, self._loss(k), sample_weight=np.tile(sw, (m, 1)),
-                       l1=np.full(m, l1), l2=np.full(m, l2), pairing="zip",
-                       n_classes=k if k > 2 else None, fit_intercept=self.fit_intercept,
-                       dtype=X.dtype, seed=_seed(self.random_state),
-                       init=Params(np.repeat(init.W[None], m, 0), np.repeat(init.b[None], m, 0)),
-                       **self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"))
+        res = fit_many(
+            X,
+            y_enc,
+            self._loss(k),
+            sample_weight=np.tile(sw, (m, 1)),
+            l1=np.full(m, l1),
+            l2=np.full(m, l2),
+            pairing="zip",
+            n_classes=k if k > 2 else None,
+            fit_intercept=self.fit_intercept,
+            dtype=X.dtype,
+            seed=_seed(self.random_state),
+            init=Params(np.repeat(init.W[None], m, 0), np.repeat(init.b[None], m, 0)),
+            **self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"),
+        )
         first = jax.tree.map(lambda a: a[0], jax.device_get((res.params, res.epochs, res.status)))
         n_iter = self.n_iter_
-        self._set_coefficients(FitResult(first[0], None, first[1], first[2], res.loss), X.dtype,
-                               center=not l1)
+        self._set_coefficients(
+            FitResult(first[0], None, first[1], first[2], res.loss), X.dtype, center=not l1
+        )
         self.n_iter_ = n_iter
 
 

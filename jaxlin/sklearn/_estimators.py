@@ -1,4 +1,5 @@
 """LogisticRegression, Perceptron, LinearSVC and SGDClassifier."""
+
 from __future__ import annotations
 
 import warnings
@@ -14,8 +15,17 @@ from jaxlin import solvers
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.losses import Loss
 from jaxlin.presets import COMMAND_DEFAULTS
-from jaxlin.sklearn._base import (CLASS_WEIGHT, ITERATIONS, NON_NEGATIVE, POSITIVE,
-                                  POSITIVE_OR_INF, SPARSE, UNIT, _LinearClassifier, _penalty)
+from jaxlin.sklearn._base import (
+    CLASS_WEIGHT,
+    ITERATIONS,
+    NON_NEGATIVE,
+    POSITIVE,
+    POSITIVE_OR_INF,
+    SPARSE,
+    UNIT,
+    _LinearClassifier,
+    _penalty,
+)
 from jaxlin.solvers.gradient import GD, SGD
 from jaxlin.solvers.lbfgs import LBFGS
 
@@ -25,16 +35,21 @@ from jaxlin.solvers.lbfgs import LBFGS
 SKLEARN_AUTO = ("liblinear", "sag", "saga")
 DEFAULT_SOLVER = solvers.default_for("smooth").name
 # the solvers that train logistic regression: binary and multinomial losses, with a penalty
-LOGISTIC_SOLVERS = tuple(n for n in solvers.names(penalty=True)
-                         if {"binary", "onehot"} <= set(solvers.get(n).targets))
+LOGISTIC_SOLVERS = tuple(
+    n for n in solvers.names(penalty=True) if {"binary", "onehot"} <= set(solvers.get(n).targets)
+)
 
 
 def _sgd_penalty(penalty, alpha, l1_ratio):
     """jaxlin's ``(l1, l2)`` for scikit-learn's SGD penalty ``α R(w)``: L2 ``R = ½‖w‖²``, L1
     ``‖w‖₁``, the elastic net ``ρ‖w‖₁ + ½(1 − ρ)‖w‖²`` (jaxlin's L2 term is ``l2 Σ w²``)."""
     a = float(alpha)
-    return {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0),
-            "elasticnet": (a * l1_ratio, a * (1 - l1_ratio) / 2)}[penalty]
+    return {
+        "l2": (0.0, a / 2),
+        "l1": (a, 0.0),
+        None: (0.0, 0.0),
+        "elasticnet": (a * l1_ratio, a * (1 - l1_ratio) / 2),
+    }[penalty]
 
 
 class LogisticRegression(_LinearClassifier):
@@ -65,21 +80,46 @@ class LogisticRegression(_LinearClassifier):
 
     _symmetric_multinomial = True  # as scikit-learn's (see _base._symmetric)
     _parameter_constraints = {
-        "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None,
-                    Hidden(StrOptions({"deprecated"}))],
-        "C": [POSITIVE_OR_INF], "l1_ratio": [UNIT, None], "dual": ["boolean"],
-        "fit_intercept": ["boolean"], "intercept_scaling": [POSITIVE],
-        "max_iter": [Interval(Integral, 0, None, closed="left")], "tol": [NON_NEGATIVE],
+        "penalty": [
+            StrOptions({"l1", "l2", "elasticnet"}),
+            None,
+            Hidden(StrOptions({"deprecated"})),
+        ],
+        "C": [POSITIVE_OR_INF],
+        "l1_ratio": [UNIT, None],
+        "dual": ["boolean"],
+        "fit_intercept": ["boolean"],
+        "intercept_scaling": [POSITIVE],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [NON_NEGATIVE],
         "solver": [StrOptions({*LOGISTIC_SOLVERS, *solvers.aliases(), *SKLEARN_AUTO})],
-        "learning_rate": [POSITIVE, StrOptions({"auto"})], "class_weight": CLASS_WEIGHT,
-        "random_state": ["random_state"], "warm_start": ["boolean"], "verbose": ["verbose"],
+        "learning_rate": [POSITIVE, StrOptions({"auto"})],
+        "class_weight": CLASS_WEIGHT,
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
         "n_jobs": [None, Integral],
     }
 
-    def __init__(self, penalty="deprecated", *, C=1.0, l1_ratio=0.0, dual=False,
-                 fit_intercept=True, intercept_scaling=1, max_iter=1000, tol=1e-6,
-                 solver=DEFAULT_SOLVER, learning_rate="auto", class_weight=None, random_state=None,
-                 warm_start=False, verbose=0, n_jobs=None):
+    def __init__(
+        self,
+        penalty="deprecated",
+        *,
+        C=1.0,
+        l1_ratio=0.0,
+        dual=False,
+        fit_intercept=True,
+        intercept_scaling=1,
+        max_iter=1000,
+        tol=1e-6,
+        solver=DEFAULT_SOLVER,
+        learning_rate="auto",
+        class_weight=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        n_jobs=None,
+    ):
         self.penalty = penalty
         self.dual = dual
         self.intercept_scaling = intercept_scaling
@@ -105,10 +145,18 @@ class LogisticRegression(_LinearClassifier):
             raise ValueError("dual: jaxlin solves the primal problem; use dual=False")
         if self.penalty == "deprecated":
             return self.C, self.l1_ratio
-        warnings.warn("'penalty' was deprecated in scikit-learn 1.8; use l1_ratio and C "
-                      "(C=np.inf for no penalty)", FutureWarning, stacklevel=4)
-        return {None: (np.inf, 0.0), "l1": (self.C, 1.0), "l2": (self.C, 0.0),
-                "elasticnet": (self.C, self.l1_ratio)}[self.penalty]
+        warnings.warn(
+            "'penalty' was deprecated in scikit-learn 1.8; use l1_ratio and C "
+            "(C=np.inf for no penalty)",
+            FutureWarning,
+            stacklevel=4,
+        )
+        return {
+            None: (np.inf, 0.0),
+            "l1": (self.C, 1.0),
+            "l2": (self.C, 0.0),
+            "elasticnet": (self.C, self.l1_ratio),
+        }[self.penalty]
 
     def _solver_kwargs(self, n_classes, total_weight):
         C, l1_ratio = self._penalty_settings()
@@ -119,24 +167,31 @@ class LogisticRegression(_LinearClassifier):
         """jaxlin's optimiser settings for ``solver``, ``tol``, ``max_iter`` and
         ``learning_rate`` (the penalty aside)."""
         tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
-        record = solvers.default_for("l1" if has_l1 else "smooth") \
-            if self.solver in SKLEARN_AUTO else solvers.get(self.solver)
+        record = (
+            solvers.default_for("l1" if has_l1 else "smooth")
+            if self.solver in SKLEARN_AUTO
+            else solvers.get(self.solver)
+        )
         if has_l1 and not record.l1:
-            raise ValueError(f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
-                             f"({l1_name}=0); use solver={solvers.default_for('l1').name!r} "
-                             "for an L1 or elastic-net penalty (proximal steps)")
+            raise ValueError(
+                f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
+                f"({l1_name}=0); use solver={solvers.default_for('l1').name!r} "
+                "for an L1 or elastic-net penalty (proximal steps)"
+            )
         rate = COMMAND_DEFAULTS[record.name]["learning_rate"]
         if record.tol_bounds == "gradient":
             # scikit-learn's meaning of tol for these solvers: a bound on the gradient (with
             # L1, the proximal gradient mapping), as a gradient's norm
-            return dict(optimizer=record.name, learning_rate=rate, epochs=self.max_iter,
-                        grad_tol=tol)
+            return dict(
+                optimizer=record.name, learning_rate=rate, epochs=self.max_iter, grad_tol=tol
+            )
         lr, bold = self.learning_rate, False
         if lr == "auto":  # plain steps: the bold driver from η = 1 (it cannot diverge)
             bold = record.bold_driver
             lr = 1.0 if bold else rate
-        return dict(optimizer=record.name, learning_rate=lr, adaptive_lr=bold,
-                    epochs=self.max_iter, tol=tol)
+        return dict(
+            optimizer=record.name, learning_rate=lr, adaptive_lr=bold, epochs=self.max_iter, tol=tol
+        )
 
     def predict_proba(self, X):
         """``[1 − σ(z), σ(z)]`` for two classes, ``softmax(z)`` otherwise."""
@@ -161,20 +216,44 @@ class Perceptron(_LinearClassifier):
     """
 
     _parameter_constraints = {
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None], "alpha": [NON_NEGATIVE],
-        "l1_ratio": [UNIT], "fit_intercept": ["boolean"], "max_iter": [ITERATIONS],
-        "tol": [NON_NEGATIVE, None], "shuffle": ["boolean"], "verbose": ["verbose"],
-        "eta0": [POSITIVE], "n_jobs": [None, Integral], "random_state": ["random_state"],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [NON_NEGATIVE],
+        "l1_ratio": [UNIT],
+        "fit_intercept": ["boolean"],
+        "max_iter": [ITERATIONS],
+        "tol": [NON_NEGATIVE, None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "eta0": [POSITIVE],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "class_weight": CLASS_WEIGHT, "warm_start": ["boolean"],
+        "class_weight": CLASS_WEIGHT,
+        "warm_start": ["boolean"],
     }
 
-    def __init__(self, *, penalty=None, alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
-                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, eta0=1.0, n_jobs=None,
-                 random_state=0, early_stopping=False, validation_fraction=0.1,
-                 n_iter_no_change=5, class_weight=None, warm_start=False):
+    def __init__(
+        self,
+        *,
+        penalty=None,
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        eta0=1.0,
+        n_jobs=None,
+        random_state=0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+    ):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -197,12 +276,22 @@ class Perceptron(_LinearClassifier):
 
     def _solver_kwargs(self, n_classes, total_weight):
         if self.early_stopping:
-            raise ValueError("early_stopping: not supported by jaxlin's Perceptron; use "
-                             "early_stopping=False (tol stops on the training loss)")
+            raise ValueError(
+                "early_stopping: not supported by jaxlin's Perceptron; use "
+                "early_stopping=False (tol stops on the training loss)"
+            )
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        return dict(optimizer=SGD.name, learning_rate=float(self.eta0), batch_size=1,
-                    epochs=self.max_iter, tol=self.tol or None, l1=l1, l2=l2,
-                    shuffle=self.shuffle, one_vs_rest=n_classes > 2)
+        return dict(
+            optimizer=SGD.name,
+            learning_rate=float(self.eta0),
+            batch_size=1,
+            epochs=self.max_iter,
+            tol=self.tol or None,
+            l1=l1,
+            l2=l2,
+            shuffle=self.shuffle,
+            one_vs_rest=n_classes > 2,
+        )
 
 
 class LinearSVC(_LinearClassifier):
@@ -214,16 +303,30 @@ class LinearSVC(_LinearClassifier):
     """
 
     _parameter_constraints = {
-        "C": [POSITIVE_OR_INF], "loss": [StrOptions({"hinge", "squared_hinge"})],
+        "C": [POSITIVE_OR_INF],
+        "loss": [StrOptions({"hinge", "squared_hinge"})],
         "multi_class": [StrOptions({"weston_watkins", "crammer_singer"})],
-        "fit_intercept": ["boolean"], "max_iter": [ITERATIONS], "tol": [NON_NEGATIVE],
-        "learning_rate": [POSITIVE], "class_weight": CLASS_WEIGHT,
+        "fit_intercept": ["boolean"],
+        "max_iter": [ITERATIONS],
+        "tol": [NON_NEGATIVE],
+        "learning_rate": [POSITIVE],
+        "class_weight": CLASS_WEIGHT,
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, C=1.0, loss="squared_hinge", multi_class="weston_watkins",
-                 fit_intercept=True, max_iter=1000, tol=1e-10, learning_rate=0.1,
-                 class_weight=None, random_state=None):
+    def __init__(
+        self,
+        *,
+        C=1.0,
+        loss="squared_hinge",
+        multi_class="weston_watkins",
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-10,
+        learning_rate=0.1,
+        class_weight=None,
+        random_state=None,
+    ):
         self.C = C
         self.loss = loss
         self.multi_class = multi_class
@@ -248,8 +351,13 @@ class LinearSVC(_LinearClassifier):
         tol = self.tol if self.tol > 0 else None
         if self.loss == "squared_hinge":
             return dict(optimizer=LBFGS.name, l2=l2, epochs=self.max_iter, grad_tol=tol)
-        return dict(optimizer=GD.name, learning_rate=self.learning_rate, l2=l2,
-                    epochs=self.max_iter, tol=tol)
+        return dict(
+            optimizer=GD.name,
+            learning_rate=self.learning_rate,
+            l2=l2,
+            epochs=self.max_iter,
+            tol=tol,
+        )
 
 
 class SGDClassifier(_LinearClassifier):
@@ -259,30 +367,57 @@ class SGDClassifier(_LinearClassifier):
     the elastic net with ``l1_ratio``. ``loss``: ``"log_loss"``, ``"hinge"``,
     ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than 2 classes, as
     scikit-learn), ``"softmax"`` (multinomial), or a ``jaxlin.Loss`` of your own
-    (one-vs-rest for a binary target, multinomial for a one-hot one). ``optimizer``: any jaxlin optimiser name.
+    (one-vs-rest for a binary target, multinomial for a one-hot one). ``optimizer``: any
+    jaxlin optimiser name.
     Like scikit-learn's, it runs up to ``epochs`` (1000) and stops once the epoch's mean
     objective changes by less than ``tol`` (``None``: never).
     """
 
-    _LOSSES = {"log_loss": "binary_cross_entropy", "hinge": "hinge",
-               "squared_hinge": "squared_hinge", "perceptron": "perceptron_criterion"}
+    _LOSSES = {
+        "log_loss": "binary_cross_entropy",
+        "hinge": "hinge",
+        "squared_hinge": "squared_hinge",
+        "perceptron": "perceptron_criterion",
+    }
 
     _parameter_constraints = {
-        "loss": [StrOptions({"log_loss", "hinge", "squared_hinge", "perceptron", "softmax"}),
-                 Loss],
-        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None], "alpha": [NON_NEGATIVE],
-        "l1_ratio": [UNIT], "batch_size": [ITERATIONS], "learning_rate": [POSITIVE],
-        "epochs": [ITERATIONS], "tol": [NON_NEGATIVE, None],
-        "optimizer": [StrOptions(set(solvers.names(mini_batches=True))),
-                      HasMethods(["init", "update"]), callable],
-        "fit_intercept": ["boolean"], "class_weight": CLASS_WEIGHT,
-        "random_state": ["random_state"], "warm_start": ["boolean"],
+        "loss": [StrOptions({"log_loss", "hinge", "squared_hinge", "perceptron", "softmax"}), Loss],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [NON_NEGATIVE],
+        "l1_ratio": [UNIT],
+        "batch_size": [ITERATIONS],
+        "learning_rate": [POSITIVE],
+        "epochs": [ITERATIONS],
+        "tol": [NON_NEGATIVE, None],
+        "optimizer": [
+            StrOptions(set(solvers.names(mini_batches=True))),
+            HasMethods(["init", "update"]),
+            callable,
+        ],
+        "fit_intercept": ["boolean"],
+        "class_weight": CLASS_WEIGHT,
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
     }
     _max_iter = "epochs"
 
-    def __init__(self, *, loss="log_loss", penalty="l2", alpha=1e-4, l1_ratio=0.15,
-                 batch_size=32, learning_rate=0.01, epochs=1000, tol=1e-4, optimizer=SGD.name,
-                 fit_intercept=True, class_weight=None, random_state=None, warm_start=False):
+    def __init__(
+        self,
+        *,
+        loss="log_loss",
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        batch_size=32,
+        learning_rate=0.01,
+        epochs=1000,
+        tol=1e-4,
+        optimizer=SGD.name,
+        fit_intercept=True,
+        class_weight=None,
+        random_state=None,
+        warm_start=False,
+    ):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -312,16 +447,27 @@ class SGDClassifier(_LinearClassifier):
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
-            raise ValueError("class_weight 'balanced' is not supported for partial_fit: "
-                             "the class frequencies of later chunks are unknown; pass a dict")
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], y_numeric=False,
-                             reset=first, accept_sparse=SPARSE)
+            raise ValueError(
+                "class_weight 'balanced' is not supported for partial_fit: "
+                "the class frequencies of later chunks are unknown; pass a dict"
+            )
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            y_numeric=False,
+            reset=first,
+            accept_sparse=SPARSE,
+        )
         check_classification_targets(y)
         if classes is not None:
             classes = np.unique(classes)
             if not first and not np.array_equal(classes, self.classes_):
-                raise ValueError(f"classes={classes!r} is not the same as on the last call to "
-                                 f"partial_fit, was: {self.classes_!r}")
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the last call to "
+                    f"partial_fit, was: {self.classes_!r}"
+                )
             if len(classes) < 2:
                 raise ValueError(f"classes: need at least 2 classes, got {classes!r}")
         known = self.classes_ if classes is None else classes
@@ -329,8 +475,15 @@ class SGDClassifier(_LinearClassifier):
         if unknown.size:
             raise ValueError(f"y: labels {unknown!r} are not in classes {known!r}")
         self.classes_ = known
-        return self._train(X, y, np.searchsorted(known, y), sample_weight,
-                           hasattr(self, "coef_"), {"epochs": 1, "tol": None}, chunk=True)
+        return self._train(
+            X,
+            y,
+            np.searchsorted(known, y),
+            sample_weight,
+            hasattr(self, "coef_"),
+            {"epochs": 1, "tol": None},
+            chunk=True,
+        )
 
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
@@ -341,9 +494,16 @@ class SGDClassifier(_LinearClassifier):
 
     def _solver_kwargs(self, n_classes, total_weight):
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        return dict(optimizer=self.optimizer, learning_rate=self.learning_rate,
-                    batch_size=self.batch_size, epochs=self.epochs, tol=self.tol, l1=l1, l2=l2,
-                    one_vs_rest=n_classes > 2 and self._multinomial() is False)
+        return dict(
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            epochs=self.epochs,
+            tol=self.tol,
+            l1=l1,
+            l2=l2,
+            one_vs_rest=n_classes > 2 and self._multinomial() is False,
+        )
 
     def _multinomial(self):
         if isinstance(self.loss, Loss):

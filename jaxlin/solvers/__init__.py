@@ -16,6 +16,7 @@ Newton and FISTA once rounding is all that is left).
 The modules name JAX through ``jaxlin._lazy.module``, so reading the registry (``jaxlin
 --help``) imports no JAX.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -29,10 +30,13 @@ from jaxlin.records import SolverRecord
 def _gather() -> dict:
     """Every module's records; gradient descent's family first (the simplest), then the
     others by module name."""
-    modules = sorted((m.name for m in pkgutil.iter_modules(__path__) if m.name[0] != "_"),
-                     key=lambda name: (name != "gradient", name))
-    return {r.name: r for name in modules
-            for r in importlib.import_module(f"{__name__}.{name}").RECORDS}
+    modules = sorted(
+        (m.name for m in pkgutil.iter_modules(__path__) if m.name[0] != "_"),
+        key=lambda name: (name != "gradient", name),
+    )
+    return {
+        r.name: r for name in modules for r in importlib.import_module(f"{__name__}.{name}").RECORDS
+    }
 
 
 RECORDS: dict = _gather()
@@ -41,8 +45,11 @@ RECORDS: dict = _gather()
 def names(**capabilities) -> tuple:
     """The listed solver names, optionally those whose record has these field values
     (``names(l1=True)``) or batch mode (``names(mini_batches=True)``)."""
-    return tuple(r.name for r in RECORDS.values() if r.listed and all(
-        getattr(r, k) == v for k, v in capabilities.items()))
+    return tuple(
+        r.name
+        for r in RECORDS.values()
+        if r.listed and all(getattr(r, k) == v for k, v in capabilities.items())
+    )
 
 
 def aliases() -> tuple:
@@ -56,8 +63,10 @@ def get(name: str) -> SolverRecord:
     for r in RECORDS.values():
         if r.listed and (name == r.name or name in r.aliases):
             return r
-    raise ValueError(f"optimizer: unknown optimizer {name!r}; choose one of "
-                     f"{', '.join(names())} or pass an optax GradientTransformation")
+    raise ValueError(
+        f"optimizer: unknown optimizer {name!r}; choose one of "
+        f"{', '.join(names())} or pass an optax GradientTransformation"
+    )
 
 
 def for_optimizer(optimizer) -> SolverRecord:
@@ -67,9 +76,12 @@ def for_optimizer(optimizer) -> SolverRecord:
         return get(optimizer)
     if callable(optimizer) or hasattr(optimizer, "update"):
         from jaxlin.solvers.gradient import TRANSFORMATION
+
         return TRANSFORMATION
-    raise ValueError(f"optimizer: unknown optimizer {optimizer!r}; choose one of "
-                     f"{', '.join(names())} or pass an optax GradientTransformation")
+    raise ValueError(
+        f"optimizer: unknown optimizer {optimizer!r}; choose one of "
+        f"{', '.join(names())} or pass an optax GradientTransformation"
+    )
 
 
 def default_for(penalty: str) -> SolverRecord:
@@ -91,26 +103,34 @@ def check(record: SolverRecord, options, loss=None) -> None:
     if not record.penalty and (has_l1 or bool(np.any(np.asarray(options.l2) > 0))):
         raise ValueError(f"l1, l2: {name} takes no penalty")
     if has_l1 and not record.l1:
-        raise ValueError(f"l1: optimizer {name} needs a smooth objective; use "
-                         f"{_either(names(l1=True), default_for('l1'))} "
-                         "(proximal steps) for an L1 penalty")
+        raise ValueError(
+            f"l1: optimizer {name} needs a smooth objective; use "
+            f"{_either(names(l1=True), default_for('l1'))} "
+            "(proximal steps) for an L1 penalty"
+        )
     if options.batch_size is not None and not record.mini_batches:
         raise ValueError(f"batch_size: {name} is a full-batch method")
     for stop in ("tol", "grad_tol"):
         if getattr(options, stop) is not None and stop not in record.stops:
             raise ValueError(f"{stop}: {name} stops by its own rule; {stop} does not apply")
     if options.adaptive_lr and (not record.bold_driver or options.batch_size is not None):
-        raise ValueError(f"adaptive_lr: the bold driver needs full-batch "
-                         f"{' or '.join(repr(n) for n in names(bold_driver=True))} "
-                         "(no batch_size)")
+        raise ValueError(
+            f"adaptive_lr: the bold driver needs full-batch "
+            f"{' or '.join(repr(n) for n in names(bold_driver=True))} "
+            "(no batch_size)"
+        )
     if loss is None:
         return
     if record.curvature and not loss.twice_differentiable:
-        raise ValueError(f"optimizer: {name} needs the loss's second derivative; loss "
-                         f"{loss.name!r} states none (curvature or curvature_product)")
+        raise ValueError(
+            f"optimizer: {name} needs the loss's second derivative; loss "
+            f"{loss.name!r} states none (curvature or curvature_product)"
+        )
     if loss.target not in record.targets:
-        raise ValueError(f"optimizer: {name} trains {' or '.join(record.targets)} losses; "
-                         f"loss {loss.name!r} is {loss.target}")
+        raise ValueError(
+            f"optimizer: {name} trains {' or '.join(record.targets)} losses; "
+            f"loss {loss.name!r} is {loss.target}"
+        )
 
 
 def check_data(record: SolverRecord, X, n_outputs: int) -> None:
@@ -119,15 +139,19 @@ def check_data(record: SolverRecord, X, n_outputs: int) -> None:
     from jaxlin.sparse import is_sparse
 
     if is_sparse(X) and not record.sparse:
-        raise ValueError(f"optimizer: {record.name} needs dense rows (it forms the explicit "
-                         f"Hessian); for sparse X use {default_for('smooth').name!r} (Newton-CG "
-                         "on Hessian-vector products)")
+        raise ValueError(
+            f"optimizer: {record.name} needs dense rows (it forms the explicit "
+            f"Hessian); for sparse X use {default_for('smooth').name!r} (Newton-CG "
+            "on Hessian-vector products)"
+        )
     size = (X.shape[1] + 1) * n_outputs
     if record.max_parameters is not None and size > record.max_parameters:
-        raise ValueError(f"optimizer: {record.name} forms the explicit Hessian of (d + 1) K = "
-                         f"{size} parameters, over its limit of {record.max_parameters}; use "
-                         f"{default_for('smooth').name!r} (Newton-CG on Hessian-vector "
-                         "products) or another solver that needs no Hessian")
+        raise ValueError(
+            f"optimizer: {record.name} forms the explicit Hessian of (d + 1) K = "
+            f"{size} parameters, over its limit of {record.max_parameters}; use "
+            f"{default_for('smooth').name!r} (Newton-CG on Hessian-vector "
+            "products) or another solver that needs no Hessian"
+        )
 
 
 def _either(some, preferred) -> str:

@@ -1,11 +1,23 @@
 """FISTA: accelerated proximal gradient (Beck & Teboulle) for L1 and elastic net."""
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
-from jaxlin.records import (ROUNDING, RUNNING, Hyper, Problem, Settings, Solver, SolverRecord,
-                            Step, float_resolution, not_above, select)
+from jaxlin.records import (
+    ROUNDING,
+    RUNNING,
+    Hyper,
+    Problem,
+    Settings,
+    Solver,
+    SolverRecord,
+    Step,
+    float_resolution,
+    not_above,
+    select,
+)
 
 jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
 
@@ -58,21 +70,33 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         eta, (p, f_p, g_p, _) = jax.lax.while_loop(lambda c: c[1][3], shrink, (eta, first))
         m_p = f_p + obj.nonsmooth(p.W)
         accept = jnp.isfinite(m_p) & not_above(m_p, m)
-        t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t ** 2))
+        t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t**2))
         y = jax.tree.map(lambda a, b: a + (st.t - 1.0) / t_next * (a - b), p, params)
         new, grad = select(accept, p, params), select(accept, g_p, st.grad)
         state = FistaState(select(accept, y, params), jnp.where(accept, t_next, 1.0), eta, grad)
         # a plain proximal step (no momentum) lowers m in exact arithmetic; one that raised it
         # beyond its float resolution met rounding elsewhere: nothing is left to gain
         exhausted = (st.t == 1.0) & jnp.isfinite(m_p) & ~accept
-        return Step(new, state, jnp.where(accept, m_p, m), grad, eta, accept | exhausted,
-                    jnp.where(exhausted, ROUNDING, RUNNING))
+        return Step(
+            new,
+            state,
+            jnp.where(accept, m_p, m),
+            grad,
+            eta,
+            accept | exhausted,
+            jnp.where(exhausted, ROUNDING, RUNNING),
+        )
 
     return Solver(init, step)
 
 
 FISTA = SolverRecord(
-    "fista", fista, "accelerated proximal gradient for L1 and elastic net (backtracking, "
-    "monotone restart)", l1=True, stops=("tol", "grad_tol"), defaults=dict(learning_rate=1.0, epochs=1000, tol=1e-9,
-                                                grad_tol=1e-6), default_for=("l1",))
+    "fista",
+    fista,
+    "accelerated proximal gradient for L1 and elastic net (backtracking, monotone restart)",
+    l1=True,
+    stops=("tol", "grad_tol"),
+    defaults=dict(learning_rate=1.0, epochs=1000, tol=1e-9, grad_tol=1e-6),
+    default_for=("l1",),
+)
 RECORDS = (FISTA,)

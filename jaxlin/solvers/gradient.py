@@ -9,6 +9,7 @@ objective's proximal step after each update. The bold driver (``adaptive_lr``) a
 full-batch step that did not raise ``m`` (beyond its rounding) and grows ``η`` ×1.05, or
 rejects it and halves ``η``.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -66,8 +67,7 @@ class GDState(NamedTuple):
 def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
     X, T, obj = problem.X, problem.T, problem.objective
-    if s.batch_size is not None and s.optimizer in PLAIN and \
-            isinstance(X, sparse.SparseRows):
+    if s.batch_size is not None and s.optimizer in PLAIN and isinstance(X, sparse.SparseRows):
         return lazy_sparse_steps(problem, hyper, s)
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     tx = make_transformation(s.optimizer, lr0)
@@ -87,15 +87,20 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         new, opt_state = apply(params, state.grad, state.opt_state)
         m_new, g_new = obj.value_and_smooth_grad(new, X, T)
         if not s.adaptive_lr:
-            return Step(new, GDState(opt_state, g_new), m_new, g_new,
-                        _current_lr(opt_state, lr0))
+            return Step(new, GDState(opt_state, g_new), m_new, g_new, _current_lr(opt_state, lr0))
         lr = _current_lr(state.opt_state, lr0)
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         lr = jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK)
         opt_state = _set_lr(select(accept, opt_state, state.opt_state), lr)
         grad = select(accept, g_new, state.grad)
-        return Step(select(accept, new, params), GDState(opt_state, grad),
-                    jnp.where(accept, m_new, m), grad, lr, accept)
+        return Step(
+            select(accept, new, params),
+            GDState(opt_state, grad),
+            jnp.where(accept, m_new, m),
+            grad,
+            lr,
+            accept,
+        )
 
     def mini_batch_step(params, state: GDState, m, key):
         n = s.n_rows or X.shape[0]
@@ -105,7 +110,8 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             params, opt_state = carry
             i, bm = batch
             m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
-                params, linear.take_rows(X, i), T[i])
+                params, linear.take_rows(X, i), T[i]
+            )
             return apply(params, g, opt_state), m_b
 
         (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
@@ -150,8 +156,9 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         return (params._replace(W=W, b=params.b - lr * db), last.at[cols].set(t + 1), t + 1), m_b
 
     def init(params):
-        return LazyState(jnp.asarray(0, jnp.int32),
-                         jnp.zeros((X.shape[1],), jnp.int32)), jnp.asarray(jnp.inf, X.dtype)
+        return LazyState(
+            jnp.asarray(0, jnp.int32), jnp.zeros((X.shape[1],), jnp.int32)
+        ), jnp.asarray(jnp.inf, X.dtype)
 
     def step(params, state: LazyState, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
@@ -188,24 +195,42 @@ def batches(key, n, b, dtype, shuffle=True):
 
 
 def _record(name, summary, defaults, bold_driver=False):
-    return SolverRecord(name, gradient_descent, summary, batches=("full", "mini"), l1=True,
-                        bold_driver=bold_driver, tol_bounds="objective", defaults=defaults)
+    return SolverRecord(
+        name,
+        gradient_descent,
+        summary,
+        batches=("full", "mini"),
+        l1=True,
+        bold_driver=bold_driver,
+        tol_bounds="objective",
+        defaults=defaults,
+    )
 
 
-GD = _record("gd", "gradient descent, plain steps", dict(learning_rate=0.1, epochs=1000),
-             bold_driver=True)
-SGD = _record("sgd", "stochastic gradient descent, plain steps",
-              dict(learning_rate=0.1, epochs=20, batch_size=32), bold_driver=True)
+GD = _record(
+    "gd", "gradient descent, plain steps", dict(learning_rate=0.1, epochs=1000), bold_driver=True
+)
+SGD = _record(
+    "sgd",
+    "stochastic gradient descent, plain steps",
+    dict(learning_rate=0.1, epochs=20, batch_size=32),
+    bold_driver=True,
+)
 ADAM = _record("adam", "Adam", dict(learning_rate=0.01, epochs=100, batch_size=32))
 RECORDS = (
-    GD, SGD, ADAM,
-    _record("momentum", "heavy-ball momentum 0.9",
-            dict(learning_rate=0.05, epochs=20, batch_size=32)),
-    _record("nesterov", "Nesterov momentum 0.9", dict(learning_rate=0.05, epochs=20,
-                                                      batch_size=32)),
+    GD,
+    SGD,
+    ADAM,
+    _record(
+        "momentum", "heavy-ball momentum 0.9", dict(learning_rate=0.05, epochs=20, batch_size=32)
+    ),
+    _record(
+        "nesterov", "Nesterov momentum 0.9", dict(learning_rate=0.05, epochs=20, batch_size=32)
+    ),
     _record("adagrad", "AdaGrad", dict(learning_rate=0.1, epochs=20, batch_size=32)),
     _record("rmsprop", "RMSProp", dict(learning_rate=0.001, epochs=20, batch_size=32)),
 )
 # a user's optax GradientTransformation (or learning_rate → transformation): not a name
-TRANSFORMATION = _record("transformation", "an optax transformation",
-                         dict(learning_rate=0.1, epochs=100))._replace(listed=False)
+TRANSFORMATION = _record(
+    "transformation", "an optax transformation", dict(learning_rate=0.1, epochs=100)
+)._replace(listed=False)

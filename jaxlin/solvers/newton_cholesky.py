@@ -1,10 +1,10 @@
 """Newton's method with the explicit Hessian, a Cholesky solve and a backtracking line search:
 for ``(d+1) K`` up to a few thousand. Full batch, smooth objectives."""
+
 from __future__ import annotations
 
 from jaxlin._lazy import module
-from jaxlin.records import (Hyper, Problem, Settings, Solver, SolverRecord, Step, not_above,
-                            select)
+from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step, not_above, select
 from jaxlin.solvers.newton import NewtonState, flat
 
 jax, jnp = module("jax"), module("jax.numpy")
@@ -18,6 +18,7 @@ def newton_direction(H, g):
     model: its scores may all shift by one constant) is solved again as ``H + λI`` with
     ``λ = √ε · max|diag H|``, which leaves ``p`` out of ``H``'s null space (``g`` has no part
     there); if that fails too, or ``p`` is no descent direction, ``p = −g``."""
+
     def cholesky_solve(A):
         return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(A), True), -g)
 
@@ -50,7 +51,8 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         def shrink(c):
             a, _ = c
             return a * 0.5, obj.smooth_value_and_grad(
-                jax.tree.map(lambda x, u: x + 0.5 * a * u, params, unravel(p)), X, T)[0]
+                jax.tree.map(lambda x, u: x + 0.5 * a * u, params, unravel(p)), X, T
+            )[0]
 
         def too_high(c):
             a, m_a = c
@@ -62,15 +64,25 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         m_new, g_new = obj.smooth_value_and_grad(new, X, T)
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         grad = select(accept, g_new, state.grad)
-        return Step(select(accept, new, params), NewtonState(a, grad),
-                    jnp.where(accept, m_new, m), grad, a, accept)
+        return Step(
+            select(accept, new, params),
+            NewtonState(a, grad),
+            jnp.where(accept, m_new, m),
+            grad,
+            a,
+            accept,
+        )
 
     return Solver(init, step)
 
 
 NEWTON_CHOLESKY = SolverRecord(
-    "newton-cholesky", newton_cholesky, "Newton with the explicit Hessian (Cholesky, "
-    "backtracking)", curvature=True, learning_rate=False,
+    "newton-cholesky",
+    newton_cholesky,
+    "Newton with the explicit Hessian (Cholesky, backtracking)",
+    curvature=True,
+    learning_rate=False,
     max_parameters=MAX_PARAMETERS,
-    defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6))
+    defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6),
+)
 RECORDS = (NEWTON_CHOLESKY,)

@@ -1,9 +1,9 @@
 """Rosenblatt's perceptron learning algorithm, labels ``{0, 1}``."""
+
 from __future__ import annotations
 
 from jaxlin._lazy import module
-from jaxlin.records import (RUNNING, SEPARATED, Hyper, Problem, Settings, Solver, SolverRecord,
-                            Step)
+from jaxlin.records import RUNNING, SEPARATED, Hyper, Problem, Settings, Solver, SolverRecord, Step
 from jaxlin.solvers.gradient import epoch_order
 
 jax, jnp = module("jax"), module("jax.numpy")
@@ -49,7 +49,14 @@ def perceptron(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
 
 PERCEPTRON = SolverRecord(
-    "perceptron", perceptron, "Rosenblatt's perceptron learning algorithm", penalty=False,
-    weighted=False, targets=("binary",), stops=(), learning_rate=False,
-    defaults=dict(learning_rate=1.0, epochs=100))
+    "perceptron",
+    perceptron,
+    "Rosenblatt's perceptron learning algorithm",
+    penalty=False,
+    weighted=False,
+    targets=("binary",),
+    stops=(),
+    learning_rate=False,
+    defaults=dict(learning_rate=1.0, epochs=100),
+)
 RECORDS = (PERCEPTRON,)

@@ -1,4 +1,5 @@
 """A simulated problem: Gaussian features, labels ±1 from a noisy linear model."""
+
 from benchopt import BaseDataset, safe_import_context
 
 with safe_import_context() as import_ctx:
@@ -12,6 +13,5 @@ class Dataset(BaseDataset):
     def get_data(self):
         rng = np.random.default_rng(0)
         X = rng.standard_normal((self.n_samples, self.n_features))
-        y = np.sign(X @ rng.standard_normal(self.n_features)
-                    + rng.standard_normal(self.n_samples))
+        y = np.sign(X @ rng.standard_normal(self.n_features) + rng.standard_normal(self.n_samples))
         return dict(X=X, y=y)

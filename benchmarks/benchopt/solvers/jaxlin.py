@@ -6,6 +6,7 @@ bucket, up to 16,384, share a program), so every number of iterations benchopt a
 the program compiled once, at warm-up. With the ``callback`` strategy one run records every
 epoch through jaxlin's per-epoch callback.
 """
+
 from benchopt import BaseSolver, safe_import_context
 
 with safe_import_context() as import_ctx:
@@ -25,15 +26,31 @@ class Solver(BaseSolver):
     def sampling_strategy(self):
         return self.strategy
 
-    def set_objective(self, X, y, lmbd):
-        self.X, self.y = X, y
+    def set_objective(self, X, y, lmbd, fit_intercept=False):
+        # the public benchmark_logreg_l2 passes fit_intercept too (the intercept, unpenalised
+        # as jaxlin's bias is, goes last in beta)
+        self.X, self.y, self.fit_intercept = X, y, fit_intercept
         self.l2 = lmbd / (2 * X.shape[0])
-        self.beta = np.zeros(X.shape[1])
+        self.beta = np.zeros(X.shape[1] + int(fit_intercept))
+
+    def _beta(self, params):
+        W, b = np.asarray(params.W)[:, 0], np.asarray(params.b)
+        return np.concatenate([W, b]) if self.fit_intercept else W
 
     def _fit(self, epochs, callback=None):
-        return jaxlin.fit(self.X, self.y, "binary_cross_entropy", optimizer=self.solver,
-                          l2=self.l2, epochs=epochs, tol=0, grad_tol=0, fit_intercept=False,
-                          dtype=jnp.float64, callback=callback)
+        return jaxlin.fit(
+            self.X,
+            self.y,
+            "binary_cross_entropy",
+            optimizer=self.solver,
+            l2=self.l2,
+            epochs=epochs,
+            tol=0,
+            grad_tol=0,
+            fit_intercept=self.fit_intercept,
+            dtype=jnp.float64,
+            callback=callback,
+        )
 
     MAX_EPOCHS = 10_000  # the callback strategy's limit (benchopt stops it before)
 
@@ -45,11 +62,11 @@ class Solver(BaseSolver):
 
     def run(self, budget):
         if self.strategy == "iteration":  # budget: the number of iterations
-            self.beta = np.asarray(self._fit(budget).params.W)[:, 0]
+            self.beta = self._beta(self._fit(budget).params)
             return
 
         def each_epoch(epoch, params, objective):  # budget: benchopt's callback
-            self.beta = params.W[:, 0]
+            self.beta = self._beta(params)
             return not budget()  # benchopt's callback says whether to go on; ours, to stop
 
         if budget():

@@ -23,6 +23,7 @@ def benchopt_files(monkeypatch):
     stub.BaseDataset = type("BaseDataset", (), {})
     stub.safe_import_context = contextlib.nullcontext
     monkeypatch.setitem(sys.modules, "benchopt", stub)
+    monkeypatch.syspath_prepend(str(ROOT))  # benchopt puts a benchmark's folder on the path
 
     def load(relative):
         spec = importlib.util.spec_from_file_location("bo_" + relative.stem, ROOT / relative)
@@ -59,8 +60,9 @@ def _minimum(objective):
 @pytest.mark.parametrize("solver", ["newton", "lbfgs"])
 def test_the_iteration_strategy_reaches_the_minimum(benchopt_files, solver):
     objective = _problem(benchopt_files)
-    s = benchopt_files(pathlib.Path("solvers/jaxlin.py")).Solver()
-    s.solver, s.strategy = solver, "iteration"
+    s = benchopt_files(pathlib.Path("solvers/jaxlin_iteration.py")).Solver()
+    assert s.sampling_strategy == "iteration"
+    s.solver = solver
     s.set_objective(**objective.get_objective())
     s.run(0)  # benchopt starts at 0 iterations: the start point
     assert objective.evaluate_result(**s.get_result())["value"] == pytest.approx(300 * np.log(2.0))
@@ -72,7 +74,8 @@ def test_the_iteration_strategy_reaches_the_minimum(benchopt_files, solver):
 def test_the_callback_strategy_records_each_epoch_and_stops_when_asked(benchopt_files):
     objective = _problem(benchopt_files)
     s = benchopt_files(pathlib.Path("solvers/jaxlin.py")).Solver()
-    s.solver, s.strategy = "lbfgs", "callback"
+    assert s.sampling_strategy == "callback"
+    s.solver = "lbfgs"
     s.set_objective(**objective.get_objective())
     values = []
 

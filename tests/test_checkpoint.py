@@ -204,7 +204,7 @@ def _train(*args):
     return [sys.executable, "-m", "jaxlin", "train", "--quiet", *map(str, args)]
 
 
-def _wait_for(path, proc, seconds=120):
+def _wait_for(path, proc, seconds=600):  # an event, not a speed bar: generous under load
     deadline = time.time() + seconds
     while not os.path.exists(path):
         assert proc.poll() is None and time.time() < deadline, "no checkpoint was written"

@@ -255,9 +255,7 @@ class Objective:
         """``v ↦ (∇²m) v`` at ``params`` (``hvp``), with the scores ``Z = X W + b``
         computed once: each product is then two passes over ``X`` (Newton-CG's inner loop
         makes many at one point)."""
-        _check_shapes(params, X, T)
-        Z = logits(params, X)
-        return lambda v: self._hvp_at(Z, X, T, v)
+        return self.newton_system(params, X, T)[0]
 
     def _hvp_at(self, Z, X, T, v: Params) -> Params:
         v = self.mask_bias(v)  # without an intercept the bias is not a direction
@@ -293,10 +291,7 @@ class Objective:
         return (lambda v: self._hvp_at(Z, X, T, v)), diag
 
     def _diagonal_at(self, Z, X2, T) -> Params:
-        eye = jnp.eye(Z.shape[1], dtype=Z.dtype)
-        c = jax.vmap(
-            lambda z, y: jnp.diagonal(jax.vmap(lambda e: self.loss.curvature_times(z, y, e))(eye))
-        )(Z, T)
+        c = jnp.diagonal(self._example_curvatures(Z, T), axis1=1, axis2=2)
         if self.sample_weight is not None:
             c = c * self.sample_weight.astype(Z.dtype)[:, None]
         total, s = self._total(X2), self.sign
@@ -307,18 +302,21 @@ class Objective:
 
     def curvature_matrices(self, params: Params, X, T):
         """Each example's ``∂²(s L)/∂z²`` as a ``(N, K, K)`` array, weighted by ``w_i / Σw``."""
-        Z = logits(params, X)
-        k = Z.shape[1]
-        eye = jnp.eye(k, dtype=X.dtype)
-        C = jax.vmap(lambda z, y: jax.vmap(lambda e: self.loss.curvature_times(z, y, e))(eye))(
-            Z, T
-        )  # (N, K, K), symmetric
+        C = self._example_curvatures(logits(params, X), T)
         w = (
             jnp.ones((X.shape[0],), X.dtype)
             if self.sample_weight is None
             else self.sample_weight.astype(X.dtype)
         )
         return self.sign * C * (w / self._total(X))[:, None, None]
+
+    def _example_curvatures(self, Z, T):
+        """Each example's ``∂²L/∂z²`` at its scores, ``(N, K, K)`` (symmetric): the curvature
+        product with the ``K`` unit vectors."""
+        eye = jnp.eye(Z.shape[1], dtype=Z.dtype)
+        return jax.vmap(lambda z, y: jax.vmap(lambda e: self.loss.curvature_times(z, y, e))(eye))(
+            Z, T
+        )
 
     def nonsmooth(self, W):
         """The L1 term ``l1 Σ|w|`` (left to ``prox`` by proximal solvers)."""

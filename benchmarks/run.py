@@ -22,6 +22,7 @@ from benchmarks import (
     case_cv,
     case_first,
     case_fit,
+    case_inputs,
     case_newton,
     case_scaling,
     case_sgd,
@@ -45,6 +46,7 @@ CASES = {
     "first": case_first.run,
     "sparse": case_sparse.run,
     "anchors": case_anchors.run,
+    "inputs": case_inputs.run,
 }
 
 

@@ -45,13 +45,15 @@ def prepare(
     n_classes=None,
     dtype=jnp.float32,
     rows_for=None,
+    finite: bool = True,
 ) -> Data:
     """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``.
 
     ``rows_for``: optional ``N ↦ rows``: pad the training rows to that many on the host
-    (``pad_rows``) before they move to the device.
+    (``pad_rows``) before they move to the device. ``finite=False``: leave the scan of a
+    dense ``X`` for NaN and infinite values to the caller (``check_finite_after``).
     """
-    Xn = validation.check_features(X, "X")
+    Xn = validation.check_features(X, "X", finite=finite)
     n = Xn.shape[0]
     y_arr = np.asarray(y)
     if y_arr.ndim == 0 or y_arr.shape[0] != n:
@@ -61,7 +63,7 @@ def prepare(
     if (
         loss.target != "real"
         and T.shape[1] == 1
-        and len(np.unique(y_arr)) < 2
+        and len(validation.distinct_labels(y_arr)) < 2
         and n_classes is None
     ):  # stated classes: a chunk may show one (partial_fit)
         raise ValueError(
@@ -84,6 +86,14 @@ def prepare(
         n_cls,
         n,
     )
+
+
+def check_finite_after(X, data: Data) -> None:
+    """The scan ``prepare(finite=False)`` left out, for a run whose start was not finite:
+    raise naming the first NaN or infinite cell of ``X`` as given, or the first value that
+    became infinite in the run's float type. Sparse rows were scanned by ``prepare``."""
+    if not sparse.is_sparse(data.X):
+        validation.check_finite(validation.check_features(X, "X", finite=False), "X", data.X)
 
 
 def put_features(X, dtype):

@@ -36,6 +36,7 @@ from jaxlin.linear import squared as linear_squared
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
 from jaxlin.sparse import SparseRows
+from jaxlin.validation import distinct_labels
 
 
 def per_example_losses(loss: Loss, Z, T):
@@ -498,7 +499,7 @@ def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
         if loss.target == "onehot" and not np.all(arr.sum(1) == 1):
             raise ValueError(f"y: one-hot rows for loss {loss.name!r} must each sum to 1")
         return arr.astype(np.float32)
-    values = np.unique(arr)
+    values = distinct_labels(arr)
     if loss.target == "binary":
         if set(values.tolist()) <= {-1, 1} and -1 in values:
             arr = arr > 0

@@ -162,6 +162,16 @@ def all_finite(tree):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
+def first_value(m, grad):
+    """A full-batch solver's first objective ``m``, made NaN unless its gradient
+    ``Xᵀ Δ`` is finite too. Every value of ``X`` enters that gradient (``0 · NaN`` and
+    ``0 · ∞`` are NaN), whatever the loss does with non-finite scores, so a NaN or an
+    infinity in ``X`` makes the first objective non-finite: the driver ends such a run at
+    its start (``diverged``) and ``jaxlin.training.fit`` then names the cell, without a
+    scan of ``X`` before every run."""
+    return jnp.where(all_finite(grad), m, jnp.nan)
+
+
 def float_resolution(v):
     """``10 ε max(1, |v|)``: a change of an objective value below this is rounding.
 

@@ -228,7 +228,9 @@ def _key(key, seed):
 
 def _is_one_vs_rest(loss, y, one_vs_rest):
     y = np.asarray(y)
-    return loss.target == "binary" and (one_vs_rest or (y.ndim == 1 and len(np.unique(y)) > 2))
+    return loss.target == "binary" and (
+        one_vs_rest or (y.ndim == 1 and len(validation.distinct_labels(y)) > 2)
+    )
 
 
 def _penalty(opts: Options, dtype, m=None) -> Penalty:
@@ -310,6 +312,7 @@ def fit(
         return _fit_one_vs_rest(
             X, y, loss, opts, ctrl, Inputs(validation_data, sample_weight, n_classes, dtype), key
         )._replace(loss=record, classes=classes)
+    deferred = _start_reads_every_value(opts) and not ctrl.resume
     data = inputs.prepare(
         X,
         y,
@@ -319,12 +322,25 @@ def fit(
         n_classes=n_classes,
         dtype=dtype,
         rows_for=_bucketed(opts) if ctrl.buckets else None,
+        finite=not deferred,
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
-    out = _fit_prepared(data, loss, opts, ctrl, key, dtype)
+    out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
     return FitResult(
         out.params, out.history, out.epochs, out.status, record, data.n_classes, classes
     )
+
+
+def _start_reads_every_value(opts: Options) -> bool:
+    """Whether the run's first objective reads every value of ``X`` (a full-batch solver
+    that weighs its rows: ``jaxlin.records.first_value``), so that a NaN or an infinity
+    there ends the run at its start (status ``diverged``). Then ``fit`` scans ``X`` only
+    when that happens, not before every run (a scan costs about one read of ``X``)."""
+    try:
+        weighted = opts.record.weighted
+    except ValueError:  # an unknown optimizer: Options.check names it
+        return False
+    return opts.batch_size is None and weighted
 
 
 def _agreed_classes(ctrl, loss, y, n_classes):
@@ -343,20 +359,25 @@ def _agreed_classes(ctrl, loss, y, n_classes):
     return n_classes
 
 
-def _fit_prepared(data, loss, opts, ctrl, key, dtype):
+def _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=None):
     """``fit`` on checked inputs: the rows sharded where asked, the objective built, one run
-    of the driver."""
+    of the driver. ``unscanned``: ``X`` as given when ``prepare`` left its scan for NaN and
+    infinity to the run; a run that ends at its start on a non-finite objective names the
+    cell then (or, ``X`` being finite, stays a run that overflowed)."""
     Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
     if ctrl.devices is not None:
         Xj, T, w, n_rows = shard_rows(Xj, T, w, ctrl.devices)
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
-    return execute(
+    out = execute(
         Problem(Xj, T, obj, data.X_val, data.T_val),
         opts.hyper(key, init, dtype),
         opts.settings(T.shape[1], n_rows, ctrl.callback is not None),
         control=ctrl,
     )
+    if unscanned is not None and int(out.epochs) == 0 and int(out.status) == driver.DIVERGED:
+        inputs.check_finite_after(unscanned, data)
+    return out
 
 
 def verified(loss, given, ctrl: RunControl) -> None:

@@ -15,10 +15,14 @@ import numpy as np
 from jaxlin import sparse
 
 
-def check_features(X, name: str = "X", n_features: int | None = None):
+def check_features(X, name: str = "X", n_features: int | None = None, finite: bool = True):
     """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns; a
     sparse matrix (SciPy's, or JAX's ``BCOO``/``BCSR``) is checked and returned as SciPy CSR,
-    never made dense."""
+    never made dense.
+
+    ``finite=False`` leaves out the scan for NaN and infinite values (a dense array): for a
+    caller whose compiled run reads every value anyway and calls ``check_finite`` when its
+    result says one was not finite (``jaxlin.training.fit``)."""
     if X is None:
         raise ValueError(f"{name}: no data given")
     if sparse.is_sparse(X):
@@ -27,7 +31,7 @@ def check_features(X, name: str = "X", n_features: int | None = None):
             raise ValueError(f"{name}: expected {n_features} features, got {X.shape[1]}")
         return X
     if isinstance(X, jax.Array) and jnp.issubdtype(X.dtype, jnp.floating):
-        return _check_device_features(X, name, n_features)
+        return _check_device_features(X, name, n_features, finite)
     arr = np.asarray(X)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
@@ -35,30 +39,72 @@ def check_features(X, name: str = "X", n_features: int | None = None):
         raise ValueError(f"{name}: expected a 2-D array (N, d), got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name}: empty data, shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(
-            f"{name}: contains NaN or infinite values (first at row {bad[0]}, column {bad[1]})"
-        )
+    if finite:
+        check_finite(arr, name)
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {arr.shape[1]}")
     return arr
 
 
-def _check_device_features(X, name, n_features):
+def _check_device_features(X, name, n_features, finite):
     """The same checks for an array already on the device, without copying it to the host."""
     if X.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (N, d), got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name}: empty data, shape {X.shape}")
-    if not bool(jnp.all(jnp.isfinite(X))):
-        bad = np.argwhere(~np.isfinite(np.asarray(X)))[0]
-        raise ValueError(
-            f"{name}: contains NaN or infinite values (first at row {bad[0]}, column {bad[1]})"
-        )
+    if finite:
+        check_finite(X, name)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features, got {X.shape[1]}")
     return X
+
+
+def check_finite(X, name: str = "X", converted=None) -> None:
+    """Raise naming ``name`` and the first cell (row, column) that is NaN or infinite in the
+    dense array ``X`` (on the host or the device). ``converted``: ``X`` as the computation
+    took it, in another float type: a finite value that became infinite there is named too
+    (a float64 value beyond float32's range)."""
+    for A, too_large in ((X, False), (converted, True)):
+        if A is None:
+            continue
+        xp = jnp if isinstance(A, jax.Array) else np
+        if bool(xp.all(xp.isfinite(A))):
+            continue
+        row, col = np.argwhere(~np.isfinite(np.asarray(A)))[0]
+        if too_large:
+            raise ValueError(
+                f"{name}: the value at row {row}, column {col} is too large for "
+                f"{np.dtype(A.dtype).name} (it becomes infinite); scale the features or "
+                "train in float64"
+            )
+        raise ValueError(
+            f"{name}: contains NaN or infinite values (first at row {row}, column {col})"
+        )
+
+
+def distinct_labels(y) -> np.ndarray:
+    """The sorted distinct values of the 1-D label array ``y`` (``np.unique``), counted in
+    one pass when they are integers in a narrow range (as class labels are): a few times
+    faster than ``np.unique``'s sort or hash on a large ``y``, which every fit checks.
+
+    >>> distinct_labels(np.array([2.0, 0.0, 2.0])).tolist(), distinct_labels([1, -1]).tolist()
+    ([0.0, 2.0], [-1, 1])
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "biuf":
+        return np.unique(arr)
+    ints = arr
+    if arr.dtype.kind == "f":
+        if not (np.all(np.isfinite(arr)) and np.all(np.abs(arr) < 2.0**62)):
+            return np.unique(arr)
+        ints = arr.astype(np.int64)
+        if not np.all(ints == arr):
+            return np.unique(arr)
+    low, high = int(ints.min()), int(ints.max())
+    if high - low > 4 * arr.size + 1024:
+        return np.unique(arr)
+    present = np.flatnonzero(np.bincount(ints - low)) + low
+    return present.astype(arr.dtype)
 
 
 def check_rows(n: int, arr, name: str):

@@ -22,7 +22,11 @@ HALVES = {
         "10. LogisticRegressionCV",
         "11. Time to first result",
     ],
-    "sparse,anchors": ["12. Sparse, text-like data", "13. The strongest CPU anchors, dense data"],
+    "sparse,anchors,inputs": [
+        "12. Sparse, text-like data",
+        "13. The strongest CPU anchors, dense data",
+        "14. The cost of a call outside its compiled run",
+    ],
 }
 
 

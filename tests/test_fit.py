@@ -371,6 +371,60 @@ def test_bad_data_is_named():
 
 
 @pytest.mark.parametrize(
+    "optimizer,loss,kw",
+    [
+        # losses whose value stays finite for some non-finite scores: the step activation's
+        # (step(NaN) = 0) and the hinge at z = +inf; the gradient Xᵀ Δ still carries them
+        ("gd", "squared_error_step", {}),
+        ("gd", "multiclass_hinge", dict(init="uniform")),
+        ("lbfgs", "binary_cross_entropy", {}),
+        ("lbfgs", "hinge", dict(init="uniform")),
+        ("fista", "squared_hinge", dict(l1=0.01)),
+        ("newton-cg", "softmax_cross_entropy", dict(init="uniform")),
+        ("newton-cholesky", "binary_cross_entropy", dict(sample_weight=np.r_[1.0, 0.0, 1.0])),
+    ],
+)
+def test_a_non_finite_value_is_named_by_its_cell_for_every_full_batch_solver(optimizer, loss, kw):
+    """A full-batch run leaves the scan of X to its first objective and gradient (no scan
+    before every run); a NaN or infinity anywhere in X, also in a row of weight 0, is still
+    named by its row and column, before any epoch."""
+    X, y = _binary(n=30, d=3)
+    if loss in ("multiclass_hinge", "softmax_cross_entropy"):
+        y = np.arange(30) % 3
+    if "sample_weight" in kw:
+        kw = dict(sample_weight=np.resize(kw["sample_weight"], 30))
+    for bad in (np.nan, np.inf, -np.inf):
+        Xb = X.copy()
+        Xb[4, 2] = bad  # row 4 has weight 0 where weights are given
+        with pytest.raises(
+            ValueError, match=r"^X: contains NaN or infinite values \(first at row 4, column 2\)"
+        ):
+            fit(Xb, y, loss, optimizer=optimizer, epochs=3, **kw)
+        with pytest.raises(
+            ValueError, match=r"^X: contains NaN or infinite values \(first at row 4, column 2\)"
+        ):
+            fit(Xb, y, loss, optimizer=optimizer, epochs=0, **kw)
+
+
+def test_a_value_beyond_float32_or_scores_that_overflow_at_the_start():
+    X, y = _binary(n=30, d=3)
+    Xb = X.copy()
+    Xb[5, 1] = 1e300  # finite in float64, infinite in float32
+    with (
+        pytest.warns(RuntimeWarning),
+        pytest.raises(
+            ValueError, match=r"^X: the value at row 5, column 1 is too large for float32"
+        ),
+    ):
+        fit(Xb, y, optimizer="lbfgs")
+    # finite values whose first gradient overflows: the run diverges, as any other run that
+    # overflows, with no error about X
+    X_big = np.array([[1e308], [1e308], [-1e308], [-1e308]])  # Xᵀ δ sums four 5e307
+    r = fit(X_big, [0, 0, 1, 1], optimizer="lbfgs", dtype=F64)
+    assert r.stop_reason == "diverged" and int(r.epochs) == 0
+
+
+@pytest.mark.parametrize(
     "optimizer,kw",
     [
         ("sgd", dict(batch_size=7)),

@@ -6,6 +6,7 @@ from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
 from jaxlin.records import (
+    first_value,
     ROUNDING,
     RUNNING,
     Hyper,
@@ -46,7 +47,7 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     def init(params):
         m, g = obj.value_and_smooth_grad(params, X, T)
         eta = jnp.asarray(hyper.learning_rate, X.dtype)
-        return FistaState(params, jnp.asarray(1.0, X.dtype), eta, g), m
+        return FistaState(params, jnp.asarray(1.0, X.dtype), eta, g), first_value(m, g)
 
     def prox_step(y, f_y, g_y, eta):
         p = obj.prox(jax.tree.map(lambda a, b: a - eta * b, y, g_y), eta)

@@ -16,7 +16,17 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
-from jaxlin.records import Problem, Hyper, Settings, Solver, SolverRecord, Step, not_above, select
+from jaxlin.records import (
+    Hyper,
+    Problem,
+    Settings,
+    Solver,
+    SolverRecord,
+    Step,
+    first_value,
+    not_above,
+    select,
+)
 
 jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
 linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")
@@ -81,7 +91,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         if s.batch_size is not None:  # mini-batch epochs report their running mean
             return GDState(tx.init(params), None), jnp.asarray(jnp.inf, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(tx.init(params), g), m
+        return GDState(tx.init(params), g), first_value(m, g)
 
     def full_batch_step(params, state: GDState, m, key):
         new, opt_state = apply(params, state.grad, state.opt_state)

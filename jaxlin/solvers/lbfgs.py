@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from jaxlin._lazy import module
-from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
+from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step, first_value
 
 jax, optax = module("jax"), module("optax")
 
@@ -26,7 +26,7 @@ def lbfgs(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         # leaves those of its new point: one evaluation site fewer in the program than
         # optax.value_and_grad_from_state (a cond that evaluates on the first step only)
         v, g = jax.value_and_grad(f)(params)
-        return optax.tree.set(tx.init(params), value=v, grad=g), v
+        return optax.tree.set(tx.init(params), value=v, grad=g), first_value(v, g)
 
     def step(params, opt_state, m, key):
         v, g = optax.tree.get(opt_state, "value"), optax.tree.get(opt_state, "grad")

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
 from jaxlin.records import (
+    first_value,
     ROUNDING,
     RUNNING,
     Hyper,
@@ -127,7 +128,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         m, g = obj.smooth_value_and_grad(params, X, T)
         diag = None if X2 is None else obj.hessian_diagonal(params, X, T, X2)
         gs = preconditioner(diag, obj.penalty.l2, flat) * flat(g)
-        return NewtonState(jnp.maximum(jnp.linalg.norm(gs), 1.0), g), m
+        return NewtonState(jnp.maximum(jnp.linalg.norm(gs), 1.0), g), first_value(m, g)
 
     def step(params, state: NewtonState, m, key):
         g = flat(state.grad)

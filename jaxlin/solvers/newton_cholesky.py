@@ -4,7 +4,17 @@ for ``(d+1) K`` up to a few thousand. Full batch, smooth objectives."""
 from __future__ import annotations
 
 from jaxlin._lazy import module
-from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step, not_above, select
+from jaxlin.records import (
+    Hyper,
+    Problem,
+    Settings,
+    Solver,
+    SolverRecord,
+    Step,
+    first_value,
+    not_above,
+    select,
+)
 from jaxlin.solvers.newton import NewtonState, flat
 
 jax, jnp = module("jax"), module("jax.numpy")
@@ -40,7 +50,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
     def init(params):
         m, g = obj.smooth_value_and_grad(params, X, T)
-        return NewtonState(jnp.asarray(1.0, X.dtype), g), m
+        return NewtonState(jnp.asarray(1.0, X.dtype), g), first_value(m, g)
 
     def step(params, state: NewtonState, m, key):
         unravel = flatten_util.ravel_pytree(params)[1]

@@ -1,0 +1,110 @@
+"""The floor under case 4: mini-batch softmax SGD (B = 32) on MNIST as a minimal JAX program
+(a gather of the batch, two matrix products, an update; nothing of jaxlin's), for one model
+and for 16 learning rates — under ``vmap``, and written by hand as one wide model whose
+``W`` is ``(d, 16, K)`` (one ``(d, 16·K)`` matrix: no transposes) — against jaxlin's
+``fit`` and ``fit_many`` on the same data. Run: ``python -m benchmarks.floor_many``."""
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxlin import datasets
+from jaxlin.training import fit, fit_many
+
+B, EPOCHS, MODELS = 32, 3, 16
+
+
+def _median(f, n=5):
+    f()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def _program(X, T):
+    """``EPOCHS`` epochs of ``len(X) // B`` steps on one model ``(W, b, lr)``."""
+    n, steps = X.shape[0], X.shape[0] // B
+
+    def step(carry, idx):
+        W, b, lr = carry
+        Xb, Tb = X[idx], T[idx]
+        Z = Xb @ W + b
+        D = (jax.nn.softmax(Z) - Tb) / B  # δ of the mean softmax cross-entropy
+        return (W - lr * (Xb.T @ D), b - lr * D.sum(0), lr), None
+
+    def run(W, b, lr, key):
+        def epoch(carry, k):
+            idx = jax.random.permutation(k, n)[: steps * B].reshape(steps, B)
+            return jax.lax.scan(step, carry, idx)[0], None
+
+        keys = jax.random.split(key, EPOCHS)
+        return jax.lax.scan(epoch, (W, b, lr), keys)[0][0]
+
+    return run
+
+
+def _wide(X, T, models):
+    """The 16 models as one ``(d, M, K)`` weight array, by hand."""
+    n, steps = X.shape[0], X.shape[0] // B
+
+    def step(carry, idx):
+        W, b, lr = carry
+        Xb, Tb = X[idx], T[idx]
+        Z = jnp.einsum("nd,dmk->nmk", Xb, W) + b
+        D = (jax.nn.softmax(Z, -1) - Tb[:, None, :]) / B
+        G = jnp.einsum("nd,nmk->dmk", Xb, D)
+        return (W - lr[None, :, None] * G, b - lr[:, None] * D.sum(0), lr), None
+
+    def run(lr, key):
+        def epoch(carry, k):
+            idx = jax.random.permutation(k, n)[: steps * B].reshape(steps, B)
+            return jax.lax.scan(step, carry, idx)[0], None
+
+        W, b = jnp.zeros((X.shape[1], models, T.shape[1])), jnp.zeros((models, T.shape[1]))
+        return jax.lax.scan(epoch, (W, b, lr), jax.random.split(key, EPOCHS))[0][0]
+
+    return run
+
+
+def main():
+    d = datasets.load("mnist")
+    X = jnp.asarray(np.asarray(d.X, np.float32) / 255.0)
+    y = np.asarray(d.y)
+    T = jax.nn.one_hot(y, 10, dtype=jnp.float32)
+    X, T, y = X[:6667], T[:6667], y[:6667]
+    run = _program(X, T)
+    key = jax.random.key(0)
+    W0, b0 = jnp.zeros((X.shape[1], 10)), jnp.zeros(10)
+    lrs = jnp.asarray(np.geomspace(0.005, 0.5, MODELS), jnp.float32)
+    one = jax.jit(lambda lr: run(W0, b0, lr, key))
+    many = jax.jit(jax.vmap(lambda lr: run(W0, b0, lr, key)))  # one key: one gather for all
+    wide = jax.jit(_wide(X, T, MODELS))
+    t1 = _median(lambda: one(jnp.float32(0.1)).block_until_ready())
+    tm = _median(lambda: many(lrs).block_until_ready())
+    tw = _median(lambda: wide(lrs, key).block_until_ready())
+    common = dict(optimizer="sgd", batch_size=B, epochs=EPOCHS)
+    j1 = _median(lambda: fit(X, y, "softmax_cross_entropy", learning_rate=0.1, **common).params.W)
+    jm = _median(
+        lambda: (
+            fit_many(
+                X, y, "softmax_cross_entropy", learning_rate=np.asarray(lrs), **common
+            ).params.W
+        )
+    )
+    print(
+        f"minimal program: one model {t1 * 1e3:.1f} ms, {MODELS} models {tm * 1e3:.1f} ms "
+        f"({tm / t1:.1f}×) under vmap, {tw * 1e3:.1f} ms ({tw / t1:.1f}×) as one wide model"
+    )
+    print(
+        f"jaxlin:          one model {j1 * 1e3:.1f} ms, {MODELS} models {jm * 1e3:.1f} ms "
+        f"({jm / j1:.1f}×)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -49,24 +49,30 @@ def cpu_tricks() -> bool:
 
 # When one step reads less than this, a step takes microseconds to a millisecond and the
 # program's compilation most of a second: XLA:CPU's classic fusion emitters compile it in
-# about 55–60 % of the time (benchmarks/RESULTS.md, case 11). On larger full batches they
-# run up to 2× slower (L-BFGS on Spambase's 2 MiB), so those keep XLA's defaults.
+# about 55–60 % of the time (benchmarks/RESULTS.md, case 11). On larger float32 full batches
+# they run up to 1.8× slower (Spambase's 1.05 MB: gradient descent 65 vs 36 ms, L-BFGS 24
+# vs 16 ms), so those keep XLA's defaults; float64 runs at most 1.25× slower up to 4 MiB
+# (Spambase's 2 MiB: the same speed, compilation 0.95 → 0.52 s), so its limit is 4 times
+# higher.
 QUICK_COMPILE_BYTES = 2**20
+QUICK_COMPILE_FLOAT64 = 4  # float64 data: quick compilation up to this many times the limit
 
 
-def compile_options(nbytes: int):
-    """XLA compile options for a training program over ``nbytes`` of data: the quicker
-    compilation on the CPU for small data, else ``None`` (XLA's defaults; also for
-    ``nbytes=None``, a program traced inside another, which carries the options)."""
-    if nbytes is not None and cpu_tricks() and nbytes <= QUICK_COMPILE_BYTES:
+def compile_options(nbytes: int, itemsize: int = 4):
+    """XLA compile options for a training program over ``nbytes`` of data of ``itemsize``
+    bytes a value: the quicker compilation on the CPU for small data, else ``None`` (XLA's
+    defaults; also for ``nbytes=None``, a program traced inside another, which carries the
+    options)."""
+    limit = QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
+    if nbytes is not None and cpu_tricks() and nbytes <= limit:
         return (("xla_cpu_use_fusion_emitters", False),)
     return None
 
 
-def jit_for(fn, nbytes: int, static_argnames=()):
+def jit_for(fn, nbytes: int, static_argnames=(), itemsize: int = 4):
     """``jax.jit(fn)`` compiled with ``compile_options`` for ``nbytes`` of data (one
     jitted object per distinct options, each with its own cache of compiled programs)."""
-    return _jitted(fn, compile_options(nbytes), tuple(static_argnames))
+    return _jitted(fn, compile_options(nbytes, itemsize), tuple(static_argnames))
 
 
 @functools.lru_cache(maxsize=None)

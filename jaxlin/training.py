@@ -110,7 +110,7 @@ def _advance(problem, hyper, state, until, settings, model_axes):
         nbytes = rows * X.shape[-1] * X.dtype.itemsize
     if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(X)):  # inside a trace
         nbytes = None  # (eval_shape, make_jaxpr): compile options belong to the outer jit
-    program = backend.jit_for(_loop, nbytes, ("settings", "model_axes"))
+    program = backend.jit_for(_loop, nbytes, ("settings", "model_axes"), X.dtype.itemsize)
     return program(problem, hyper, state, until, settings=settings, model_axes=model_axes)
 
 

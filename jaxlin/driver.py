@@ -76,7 +76,7 @@ class Loop(NamedTuple):
     key: Any
     value: Any
     status: Any
-    best_params: Params
+    best_params: Optional[Params]  # the best validation objective's (None without validation)
     best_val: Any
     bad_epochs: Any
     history: History
@@ -262,7 +262,7 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
         key_loop,
         value,
         status,
-        params,
+        None if problem.X_val is None else params,  # no copy of W carried without validation
         jnp.asarray(jnp.inf, dtype),
         jnp.asarray(0),
         History(nan, nan, nan, nan, nan, nan),

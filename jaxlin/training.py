@@ -312,7 +312,7 @@ def fit(
         return _fit_one_vs_rest(
             X, y, loss, opts, ctrl, Inputs(validation_data, sample_weight, n_classes, dtype), key
         )._replace(loss=record, classes=classes)
-    deferred = _start_reads_every_value(opts) and not ctrl.resume
+    deferred = _start_reads_every_value(opts) and ctrl.checkpoint is None
     data = inputs.prepare(
         X,
         y,

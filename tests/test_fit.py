@@ -406,6 +406,18 @@ def test_a_non_finite_value_is_named_by_its_cell_for_every_full_batch_solver(opt
             fit(Xb, y, loss, optimizer=optimizer, epochs=0, **kw)
 
 
+def test_a_non_finite_value_is_named_in_chunked_and_checkpointed_runs(tmp_path):
+    X, y = _binary(n=30, d=3)
+    X[6, 0] = np.nan
+    named = r"^X: contains NaN or infinite values \(first at row 6, column 0\)"
+    with pytest.raises(ValueError, match=named):
+        fit(X, y, optimizer="lbfgs", epochs=50, progress=lambda done, total: None)
+    path = tmp_path / "run.ckpt"
+    with pytest.raises(ValueError, match=named):  # scanned before the run: nothing written
+        fit(X, y, optimizer="lbfgs", epochs=50, checkpoint=str(path))
+    assert not path.exists()
+
+
 def test_a_value_beyond_float32_or_scores_that_overflow_at_the_start():
     X, y = _binary(n=30, d=3)
     Xb = X.copy()

@@ -2,10 +2,11 @@
 
 MNIST (10,000 × 784, 10 classes, float64, C = 1) to the optimum: jaxlin's Newton against
 scikit-learn-intelex's (oneDAL's) ``newton-cg`` and ``lbfgs`` and scikit-learn's ``lbfgs``;
-Spambase (4,601 × 57, standardised, C = 1) against glum's IRLS and scikit-learn. Every fit
-runs twice in its process (first: compilation included; warm: the second); the objective
-each reached is computed the same way for all (``benchmarks/anchors.py``). Libraries that
-are not installed (the ``bench`` extra) are reported as such.
+Spambase (4,601 × 57, standardised, C = 1) against glum's IRLS and scikit-learn. Every
+library fits in a process of its own (first: compilation included; warm: the median of up
+to 5 more fits); the objective each reached is computed the same way for all
+(``benchmarks/anchors.py``). Libraries that are not installed (the ``bench`` extra) are
+reported as such.
 """
 
 from __future__ import annotations

@@ -179,8 +179,9 @@ def run(s) -> dict:
             "non-zeros per row (Zipf vocabulary, tf-idf values, `jaxlin.datasets.text_like`), "
             "binary, float64, C = 1, no intercept; a 20-class one of "
             f"{sizes['n20']:,} × {sizes['d20']:,}. Each library fits in a fresh process of its "
-            "own (`benchmarks/anchors.py`), twice: 'first' includes compilation, 'warm' is the "
-            "second fit. Relative suboptimality against jaxlin's Newton-CG to ‖∇J‖ ≤ 1e-11."
+            "own (`benchmarks/anchors.py`): 'first' includes compilation, 'warm' is the median "
+            "of up to 5 more fits. Relative suboptimality against jaxlin's Newton-CG to "
+            "‖∇J‖ ≤ 1e-11."
         ),
         "header": ["problem", "library", "solver", "first", "warm", "(J − J*)/J*", "iterations"],
         "rows": rows + mnist_rows,

@@ -404,6 +404,8 @@ def label_classes(y, validation_data=None):
     ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``).
     Validation labels must be among the training classes."""
     arr = np.asarray(y)
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):  # before a NaN counts as a class
+        raise ValueError("y: contains NaN or infinite values")
     if arr.ndim != 1 or arr.dtype.kind in "biuf":
         return y, validation_data, None
     if arr.dtype.kind == "O" and any(v is None for v in arr):

@@ -364,6 +364,8 @@ def test_bad_data_is_named():
         fit(X, y[:-1])
     with pytest.raises(ValueError, match="y: only one class present"):
         fit(X, np.zeros(20, int))
+    with pytest.raises(ValueError, match="^y: contains NaN or infinite values"):
+        fit(X, np.r_[np.nan, y[1:]])  # not taken for a third class
     with pytest.raises(ValueError, match="X: expected a 2-D array"):
         fit(X[:, 0], y)
     with pytest.raises(ValueError, match="X_val: expected 4 features, got 3"):

@@ -1,6 +1,13 @@
-"""The floor under case 12: one sparse product ``Z = X w`` as a minimal JAX program (a gather
-and a sorted segment sum, nothing of jaxlin's) against SciPy's compiled CSR loop, per stored
-entry, on the text-like problem of case 12. Run: ``python -m benchmarks.floor_sparse``."""
+"""The floors under case 12, as minimal JAX programs with nothing of jaxlin's, on its
+text-like problem. Run: ``python -m benchmarks.floor_sparse``.
+
+* one sparse product ``Z = X w`` (a gather and a sorted segment sum) against SciPy's compiled
+  CSR loop, per stored entry;
+* one epoch of plain SGD on mini-batches of 32 rows (each step gathers its rows' entries
+  from the CSR arrays, computes their scores and ``δ``, and scatter-adds ``η δ x`` into
+  ``w``; no penalty, no bookkeeping) against scikit-learn's ``SGDClassifier`` epoch (one
+  row at a time, in C).
+"""
 
 import time
 
@@ -38,6 +45,49 @@ def main():
     print(
         f"nnz {X.nnz:,}: JAX gather + segment_sum {t_jax * 1e9 / X.nnz:.1f} ns per entry, "
         f"SciPy CSR {t_scipy * 1e9 / X.nnz:.1f} ns per entry ({t_jax / t_scipy:.1f}×)"
+    )
+    _sgd_epoch(X, d.y)
+
+
+def _sgd_epoch(X, y, batch=32, lr=0.1):
+    """One epoch of mini-batch SGD as the smallest JAX program, against scikit-learn's."""
+    import warnings
+
+    from sklearn.linear_model import SGDClassifier
+
+    width = int(np.diff(X.indptr).max())
+    indptr = jnp.asarray(X.indptr, jnp.int32)
+    cols, vals = jnp.asarray(X.indices, jnp.int32), jnp.asarray(X.data)
+    t = jnp.asarray(y, vals.dtype)
+    steps = X.shape[0] // batch
+
+    def step(w, idx):
+        start, length = indptr[idx], indptr[idx + 1] - indptr[idx]
+        offset = jnp.arange(width)
+        real = offset[None, :] < length[:, None]
+        at = jnp.where(real, start[:, None] + offset[None, :], 0)
+        c, v = cols[at], jnp.where(real, vals[at], 0.0)  # (batch, width)
+        z = jnp.sum(v * w[c], axis=1)
+        delta = jax.nn.sigmoid(z) - t[idx]
+        return w.at[c].add(-lr / batch * delta[:, None] * v), None
+
+    def epoch(w, order):
+        return jax.lax.scan(step, w, order[: steps * batch].reshape(steps, batch))[0]
+
+    epoch = jax.jit(epoch)
+    w0 = jnp.zeros(X.shape[1])
+    order = jax.random.permutation(jax.random.key(0), X.shape[0])
+    epoch(w0, order).block_until_ready()
+    t_jax = _median(lambda: epoch(w0, order).block_until_ready())
+    sgd = SGDClassifier(loss="log_loss", max_iter=1, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sgd.fit(X, y)
+        t_sk = _median(lambda: sgd.fit(X, y))
+    print(
+        f"one SGD epoch ({steps:,} steps of {batch} rows, rows up to {width} entries): "
+        f"JAX {t_jax * 1e3:.1f} ms ({t_jax / steps * 1e6:.0f} µs a step), scikit-learn "
+        f"{t_sk * 1e3:.1f} ms ({t_jax / t_sk:.1f}×)"
     )
 
 

@@ -208,13 +208,14 @@ class Objective:
         g = Params(s * XtD / total + penalties.grad(l2, params.W), s * D_sum / total)
         return m, self.mask_bias(g)
 
-    def data_score_gradients(self, params: Params, X, T):
+    def data_score_gradients(self, params: Params, X, T, Z=None):
         """The data part alone, per row: ``(s · Σ w_i L_i / Σw, Δ̃, ∂/∂b)`` with
         ``Δ̃_i = s w_i δ_i / Σw`` ``(N, K)``, so that ``∂(data part)/∂W = Xᵀ Δ̃``. For a step
         that contracts ``Δ̃`` over its own entries (lazy sparse updates) and leaves the
-        penalty to ``penalty_steps``."""
+        penalty to ``penalty_steps``. ``Z``: the scores ``X W + b`` when the caller has
+        them."""
         _check_shapes(params, X, T)
-        Z = logits(params, X)
+        Z = logits(params, X) if Z is None else Z
         L, D = per_example_losses(self.loss, Z, T), score_gradients(self.loss, Z, T)
         if self.sample_weight is not None:
             w = self.sample_weight.astype(X.dtype)

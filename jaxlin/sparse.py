@@ -96,6 +96,14 @@ def rmatmul(X: SparseRows, D):
     return jnp.zeros((X.shape[1], D.shape[1]), D.dtype).at[X.indices].add(terms)
 
 
+def batch_scores(X: SparseRows, V):
+    """``Z[i] = Σ_e a_e V[e]`` over row ``i``'s entries of a batch from ``take_rows`` (each
+    row ``max_row_nnz`` entries, in order): ``X W`` when ``V = W[X.indices]``, from weight
+    rows already gathered per entry. ``V`` ``(E, K)`` → ``(B, K)``."""
+    b, width = X.shape[0], X.max_row_nnz
+    return jnp.sum((X.data[:, None] * V).reshape(b, width, V.shape[1]), axis=1)
+
+
 def take_rows(X: SparseRows, idx) -> SparseRows:
     """The rows ``idx`` ``(B,)`` of ``X`` as a ``(B, d)`` ``SparseRows``: each row's
     entries, padded with zero-valued entries (column 0) to ``max_row_nnz``."""

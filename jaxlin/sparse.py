@@ -8,7 +8,9 @@ entry ``e``, and ``indptr`` (where each row's entries start). With ``W`` ``(d, K
     Z = X W:     Z[i] = Σ_{e: r_e = i} a_e W[c_e]      a gather of W's rows, a sum per row
     G = Xᵀ D:    G[j] = Σ_{e: c_e = j} a_e D[r_e]      a gather of D's rows, a sum per column
 
-Both cost ``O(nnz · K)`` and never form the dense ``(N, d)`` array. ``take_rows``
+Both cost ``O(nnz · K)`` and never form the dense ``(N, d)`` array; past a million entries
+they run over blocks of ``ENTRY_BLOCK`` entries, so their ``nnz × K`` entry-wise terms are
+never held at once. ``take_rows``
 gathers a mini-batch: the entries of ``B`` rows, each padded with zero entries to the
 longest row's length ``L``, so every batch has the static size ``B · L``.
 
@@ -84,16 +86,48 @@ jax.tree_util.register_dataclass(
 # ------------------------------------------------------------------ the two products
 
 
+# A product over more stored entries than this runs over blocks of this many, so its entry-wise
+# terms (nnz × K values) are never all held at once (benchmarks/RESULTS.md, case 12).
+ENTRY_BLOCK = 2**18
+
+
+def _over_blocks(X: SparseRows, out, add):
+    """``out`` plus ``add(out, data, indices, rows)`` over the stored entries: all at once,
+    or, past ``4 · ENTRY_BLOCK`` entries, block by block in a loop, then the remainder."""
+    nnz = X.data.shape[0]
+    n_blocks = nnz // ENTRY_BLOCK if nnz >= 4 * ENTRY_BLOCK else 0
+    if n_blocks == 0:
+        return add(out, X.data, X.indices, X.rows)
+
+    def block(i, acc):
+        part = [
+            jax.lax.dynamic_slice_in_dim(a, i * ENTRY_BLOCK, ENTRY_BLOCK)
+            for a in (X.data, X.indices, X.rows)
+        ]
+        return add(acc, *part)
+
+    out = jax.lax.fori_loop(0, n_blocks, block, out)
+    rest = slice(n_blocks * ENTRY_BLOCK, nnz)
+    return add(out, X.data[rest], X.indices[rest], X.rows[rest])
+
+
 def matmul(X: SparseRows, W):
     """``Z = X W``: ``Z[i] = Σ_{e: r_e = i} a_e W[c_e]``. ``W`` ``(d, K)`` → ``(N, K)``."""
-    terms = X.data[:, None] * W[X.indices]
-    return jax.ops.segment_sum(terms, X.rows, X.shape[0], indices_are_sorted=True)
+
+    def add(Z, data, cols, rows):
+        return Z.at[rows].add(data[:, None] * W[cols], indices_are_sorted=True)
+
+    zero = jnp.zeros((X.shape[0], W.shape[1]), jnp.result_type(X.data, W))
+    return _over_blocks(X, zero, add)
 
 
 def rmatmul(X: SparseRows, D):
     """``Xᵀ D``: ``G[j] = Σ_{e: c_e = j} a_e D[r_e]``. ``D`` ``(N, K)`` → ``(d, K)``."""
-    terms = X.data[:, None] * D[X.rows]
-    return jnp.zeros((X.shape[1], D.shape[1]), D.dtype).at[X.indices].add(terms)
+
+    def add(G, data, cols, rows):
+        return G.at[cols].add(data[:, None] * D[rows])
+
+    return _over_blocks(X, jnp.zeros((X.shape[1], D.shape[1]), D.dtype), add)
 
 
 def batch_scores(X: SparseRows, V):

@@ -48,6 +48,24 @@ def test_products_on_the_stored_entries_equal_dense_and_autodiff(k):
     )
 
 
+def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch):
+    """Past ``4 · ENTRY_BLOCK`` stored entries the products run block by block (a loop,
+    then the remainder): the same sums, and a fit equal to the dense one."""
+    X, y = _problem(n=200, d=30, density=0.3)
+    monkeypatch.setattr(sparse, "ENTRY_BLOCK", 97)  # 1,7xx entries: many blocks + a remainder
+    assert X.nnz >= 4 * 97 and X.nnz % 97
+    rng = np.random.default_rng(2)
+    W, D = rng.normal(size=(X.shape[1], 3)), rng.normal(size=(X.shape[0], 3))
+    Xs, Xd = _device(X), X.toarray()
+    Z = jax.jit(sparse.matmul)(Xs, jnp.asarray(W))
+    G = jax.jit(sparse.rmatmul)(Xs, jnp.asarray(D))
+    np.testing.assert_allclose(Z, Xd @ W, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(G, Xd.T @ D, rtol=1e-12, atol=1e-12)
+    kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-10, epochs=300, dtype=F64)
+    blocked, dense = jaxlin.fit(X, y, **kw), jaxlin.fit(Xd, y, **kw)
+    np.testing.assert_allclose(blocked.params.W, dense.params.W, rtol=1e-8, atol=1e-10)
+
+
 @pytest.mark.parametrize(
     "loss,k",
     [

@@ -4,11 +4,11 @@ and for 16 learning rates — under ``vmap``, and written by hand as one wide mo
 ``W`` is ``(d, 16, K)`` (one ``(d, 16·K)`` matrix: no transposes) — against jaxlin's
 ``fit`` and ``fit_many`` on the same data. Run: ``python -m benchmarks.floor_many``."""
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from benchmarks.harness import median_time
 
 from jaxlin import datasets
 from jaxlin.training import fit, fit_many
@@ -16,14 +16,8 @@ from jaxlin.training import fit, fit_many
 B, EPOCHS, MODELS = 32, 3, 16
 
 
-def _median(f, n=5):
-    f()
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+def _median(f):
+    return median_time(f, 5)
 
 
 def _program(X, T):

@@ -9,22 +9,17 @@ text-like problem. Run: ``python -m benchmarks.floor_sparse``.
   row at a time, in C).
 """
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.harness import median_time
+
 from jaxlin import datasets
 
 
-def _median(f, n=7):
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+def _median(f):
+    return median_time(f, 7)
 
 
 def main():

@@ -1,4 +1,7 @@
-"""Small shared helpers for the tests (random problems away from kinks, relative errors)."""
+"""Small shared helpers for the tests (random problems away from kinks, relative errors, a
+subprocess's events)."""
+
+import time
 
 import jax
 import jax.numpy as jnp
@@ -33,3 +36,14 @@ def random_problem(loss, key, n, d, k, margin=1e-3, l1=False, dtype=jnp.float64)
             continue
         return params, X, T
     raise RuntimeError("no point away from the kinks")
+
+
+def wait_for_event(happened, proc, what: str, seconds: float = 600.0):
+    """Wait until ``happened()`` while the subprocess ``proc`` runs. A wait for an event, not a
+    speed bar: the limit is generous so a loaded machine cannot fail it; the test fails if
+    ``proc`` ends first or the limit passes, saying ``what`` never happened."""
+    deadline = time.monotonic() + seconds
+    while not happened():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{what} never happened (process exit code {proc.poll()})")
+        time.sleep(0.01)

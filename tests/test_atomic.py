@@ -5,13 +5,14 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from jaxlin import atomic, cli, model_io
 from jaxlin.models import TrainedModel
+
+from helpers import wait_for_event
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -91,10 +92,11 @@ def test_convert_killed_with_sigkill_leaves_nothing_once_rewritten(tmp_path):
         [sys.executable, "-m", "jaxlin", "convert", str(csv), str(out), "--chunk-rows", "2000"],
         cwd=ROOT,
     )
-    deadline = time.time() + 600  # a wait for an event, not a speed bar: generous under load
-    while not any(n.endswith(".jaxlin-tmp") for n in os.listdir(tmp_path)):
-        assert proc.poll() is None and time.time() < deadline, "convert never started writing"
-        time.sleep(0.02)
+    wait_for_event(
+        lambda: any(n.endswith(".jaxlin-tmp") for n in os.listdir(tmp_path)),
+        proc,
+        "convert starting to write",
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists()  # no half-written target

@@ -17,6 +17,8 @@ from jaxlin import checkpoint as ckpt
 from jaxlin.linear import Params
 from jaxlin.stream import fit_stream
 
+from helpers import wait_for_event
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -204,11 +206,8 @@ def _train(*args):
     return [sys.executable, "-m", "jaxlin", "train", "--quiet", *map(str, args)]
 
 
-def _wait_for(path, proc, seconds=600):  # an event, not a speed bar: generous under load
-    deadline = time.time() + seconds
-    while not os.path.exists(path):
-        assert proc.poll() is None and time.time() < deadline, "no checkpoint was written"
-        time.sleep(0.01)
+def _wait_for(path, proc):
+    wait_for_event(lambda: os.path.exists(path), proc, "a checkpoint written")
 
 
 def test_streaming_train_killed_with_sigkill_resumes_to_the_same_model(tmp_path):

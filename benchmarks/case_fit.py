@@ -97,20 +97,15 @@ def run(s):
         ladder = [(jnp.float32, t) for t in (1e-7, 1e-9, 1e-12)] + [
             (jnp.float64, t) for t in (1e-9, 1e-10, 1e-11, 1e-12)
         ]
+
+        def fit_ours(Xj, dtype, jl_tol):
+            kw = dict(optimizer="lbfgs", l2=lam, epochs=5000, grad_tol=1e-9, dtype=dtype)
+            return fit(Xj, y, loss, tol=jl_tol, **kw)
+
         for dtype, jl_tol in ladder:
             with jax.enable_x64(dtype == jnp.float64):
                 Xj = jnp.asarray(X, dtype)
-                r = fit(
-                    Xj,
-                    y,
-                    loss,
-                    optimizer="lbfgs",
-                    l2=lam,
-                    epochs=5000,
-                    tol=jl_tol,
-                    grad_tol=1e-9,
-                    dtype=dtype,
-                )
+                r = fit_ours(Xj, dtype, jl_tol)
                 J_ours = _objective(
                     np.asarray(r.params.W, np.float64),
                     np.asarray(r.params.b, np.float64),
@@ -123,17 +118,7 @@ def run(s):
                 break
 
         def ours():
-            return fit(
-                Xj,
-                y,
-                loss,
-                optimizer="lbfgs",
-                l2=lam,
-                epochs=5000,
-                tol=jl_tol,
-                grad_tol=1e-9,
-                dtype=dtype,
-            ).params.W.block_until_ready()
+            return fit_ours(Xj, dtype, jl_tol).params.W.block_until_ready()
 
         with jax.enable_x64(dtype == jnp.float64):
             jax.clear_caches()

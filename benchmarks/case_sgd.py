@@ -57,28 +57,13 @@ def run_sgd(s):
         ]
     )
     for b, lr in [(32, 0.1), (1, 0.01)]:
+        kw = dict(optimizer="sgd", batch_size=b, learning_rate=lr, epochs=epochs)
 
-        def ours(b=b, lr=lr):
-            return fit(
-                Xj,
-                sp.y_train,
-                "softmax_cross_entropy",
-                optimizer="sgd",
-                batch_size=b,
-                learning_rate=lr,
-                epochs=epochs,
-            ).params.W
+        def ours(kw=kw):
+            return fit(Xj, sp.y_train, "softmax_cross_entropy", **kw).params.W
 
         t_ours = median_time(ours, reps)
-        r = fit(
-            sp.X_train,
-            sp.y_train,
-            "softmax_cross_entropy",
-            optimizer="sgd",
-            batch_size=b,
-            learning_rate=lr,
-            epochs=epochs,
-        )
+        r = fit(sp.X_train, sp.y_train, "softmax_cross_entropy", **kw)
         acc = _acc(r.params.W, r.params.b, sp.X_test, sp.y_test)
         rows.append(
             [

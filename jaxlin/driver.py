@@ -251,7 +251,7 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     state, value = solver.init(params)
     nan = jnp.full((s.epochs,), jnp.nan, dtype)
     status = jnp.where(epoch_limit(hyper, s) > 0, RUNNING, MAX_EPOCHS)  # 0: the start itself
-    if s.batch_size is None and solvers.for_optimizer(s.optimizer).weighted:
+    if solvers.for_optimizer(s.optimizer).start_reads_every_value(s.batch_size):
         # a full-batch start reads every row: a NaN or an infinity in X (or scores that
         # overflow) ends the run here, and the caller names the cell (jaxlin.training.fit)
         status = jnp.where(jnp.isfinite(value), status, DIVERGED)

@@ -249,3 +249,9 @@ class SolverRecord(NamedTuple):
     @property
     def mini_batches(self) -> bool:
         return "mini" in self.batches
+
+    def start_reads_every_value(self, batch_size) -> bool:
+        """Whether a run's first objective and gradient read every value of ``X``: a
+        full-batch run (``batch_size`` ``None``) of a solver that weighs its rows
+        (``first_value``). A NaN or an infinity in ``X`` then ends the run at its start."""
+        return batch_size is None and self.weighted

@@ -337,10 +337,9 @@ def _start_reads_every_value(opts: Options) -> bool:
     there ends the run at its start (status ``diverged``). Then ``fit`` scans ``X`` only
     when that happens, not before every run (a scan costs about one read of ``X``)."""
     try:
-        weighted = opts.record.weighted
+        return opts.record.start_reads_every_value(opts.batch_size)
     except ValueError:  # an unknown optimizer: Options.check names it
         return False
-    return opts.batch_size is None and weighted
 
 
 def _agreed_classes(ctrl, loss, y, n_classes):

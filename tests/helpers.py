@@ -1,6 +1,10 @@
 """Small shared helpers for the tests (random problems away from kinks, relative errors, a
 subprocess's events)."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import jax
@@ -47,3 +51,22 @@ def wait_for_event(happened, proc, what: str, seconds: float = 600.0):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise AssertionError(f"{what} never happened (process exit code {proc.poll()})")
         time.sleep(0.01)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, drop=(), **env):
+    """``code`` in a fresh Python process run from the repository root (JAX reads its
+    settings once per process): the environment without the variables in ``drop``, with
+    ``env`` added. Returns the completed process (its output captured as text)."""
+    base = {k: v for k, v in os.environ.items() if k not in drop}
+    base.update(PYTHONPATH=ROOT, **env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=base,
+    )

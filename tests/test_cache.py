@@ -5,26 +5,13 @@ settings once)."""
 import os
 import subprocess
 import sys
-import textwrap
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import ROOT, run_python
 
 
 def _python(code, tmp_path, **env):
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("JAXLIN_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR", "XDG_CACHE_HOME")
-    }
-    base.update(PYTHONPATH=ROOT, HOME=str(tmp_path / "home"), **env)
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=base,
-    )
+    drop = ("JAXLIN_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR", "XDG_CACHE_HOME")
+    return run_python(code, drop, HOME=str(tmp_path / "home"), **env)
 
 
 SHOW = """

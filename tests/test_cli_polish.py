@@ -19,43 +19,17 @@ def kc_npy(tmp_path):
     return csv, out
 
 
+def _train_and_save(data, model):
+    """``jaxlin train`` on a KidCreative table (its id column dropped), saving the model."""
+    args = ["train", "--data", data, "--drop", "Obs No.", "--target", "Buy", "--quiet"]
+    return cli.main([*args, "--save", model])
+
+
 def test_npy_trains_like_the_csv_it_came_from(kc_npy, tmp_path, capsys):
     csv, npy = kc_npy
     model_csv, model_npy = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
-    assert (
-        cli.main(
-            [
-                "train",
-                "--data",
-                csv,
-                "--drop",
-                "Obs No.",
-                "--target",
-                "Buy",
-                "--quiet",
-                "--save",
-                model_csv,
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            [
-                "train",
-                "--data",
-                npy,
-                "--drop",
-                "Obs No.",
-                "--target",
-                "Buy",
-                "--quiet",
-                "--save",
-                model_npy,
-            ]
-        )
-        == 0
-    )
+    assert _train_and_save(csv, model_csv) == 0
+    assert _train_and_save(npy, model_npy) == 0
     a, b = np.load(model_csv), np.load(model_npy)
     np.testing.assert_allclose(a["W"], b["W"], rtol=1e-5, atol=1e-6)  # float32 storage
     assert list(a["feature_names"]) == list(b["feature_names"])
@@ -64,23 +38,7 @@ def test_npy_trains_like_the_csv_it_came_from(kc_npy, tmp_path, capsys):
 def test_predict_reads_npy_and_names_the_columns_it_ignores(kc_npy, tmp_path, capsys):
     csv, npy = kc_npy
     model = str(tmp_path / "m.npz")
-    assert (
-        cli.main(
-            [
-                "train",
-                "--data",
-                csv,
-                "--drop",
-                "Obs No.",
-                "--target",
-                "Buy",
-                "--quiet",
-                "--save",
-                model,
-            ]
-        )
-        == 0
-    )
+    assert _train_and_save(csv, model) == 0
     capsys.readouterr()
     assert cli.main(["predict", "--model", model, "--data", npy]) == 0
     out, err = capsys.readouterr()

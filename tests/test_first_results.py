@@ -2,11 +2,6 @@
 and ``jaxlin --help`` load, and the host-side values that replace tiny compiled programs
 (each must equal what JAX itself computes)."""
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -16,20 +11,11 @@ from jaxlin import backend, data, datasets, metrics, report
 from jaxlin.models import TrainedModel
 from jaxlin.penalties import Penalty
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import run_python
 
 
 def _python(code, **env):
-    base = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
-    base.update(PYTHONPATH=ROOT, JAXLIN_CACHE_DIR="off", **env)
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env=base,
-    )
+    return run_python(code, ("JAX_COMPILATION_CACHE_DIR",), **{"JAXLIN_CACHE_DIR": "off", **env})
 
 
 def test_default_train_compiles_at_most_six_programs():

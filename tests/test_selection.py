@@ -103,27 +103,10 @@ def test_fit_grid_scorings_and_multiclass(data):
     Z = X[held] @ W[1] + np.asarray(g.fits.params.b)[1]
     ce = np.mean(np.log(np.exp(Z).sum(axis=1)) - Z[np.arange(held.sum()), y3[held]])
     assert g.scores[0, 1] == pytest.approx(-ce, rel=1e-10)
-    custom = fit_grid(
-        X,
-        y3,
-        "softmax_cross_entropy",
-        folds=3,
-        l2=[1e-3, 1.0],
-        optimizer="lbfgs",
-        epochs=100,
-        dtype=jnp.float64,
-        scoring=lambda yt, Z: float(np.mean(np.argmax(Z, axis=1) == yt)),
-    )
-    plain = fit_grid(
-        X,
-        y3,
-        "softmax_cross_entropy",
-        folds=3,
-        l2=[1e-3, 1.0],
-        optimizer="lbfgs",
-        epochs=100,
-        dtype=jnp.float64,
-    )
+    grid = dict(folds=3, l2=[1e-3, 1.0], optimizer="lbfgs", epochs=100, dtype=jnp.float64)
+    accuracy = lambda yt, Z: float(np.mean(np.argmax(Z, axis=1) == yt))  # noqa: E731
+    custom = fit_grid(X, y3, "softmax_cross_entropy", scoring=accuracy, **grid)
+    plain = fit_grid(X, y3, "softmax_cross_entropy", **grid)
     np.testing.assert_allclose(custom.scores, plain.scores)
 
 

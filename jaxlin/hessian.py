@@ -88,7 +88,9 @@ def _sparse_gram(X: SparseRows, C):
         idx = jnp.minimum(i * block + jnp.arange(block), n - 1)
         real = (i * block + jnp.arange(block)) < n  # the last block repeats row n − 1: masked
         rows = sparse.take_rows(X, idx)
-        dense = jnp.zeros((block, d), X.dtype).at[rows.rows, rows.indices].add(rows.data)
+        dense = (
+            jnp.zeros((block, d), X.dtype).at[sparse.entry_rows(rows), rows.indices].add(rows.data)
+        )
         Xt = add_bias(dense)
         Cb = jnp.where(real[:, None, None], C[idx], 0.0)
         return acc + jnp.einsum("ni,nkl,nj->ikjl", Xt, Cb, Xt)

@@ -1,9 +1,12 @@
 """Sparse features: the rows of a sparse ``X`` as JAX arrays, and the linear model's two
 products written on its stored entries (``docs/sparse.md``).
 
-``SparseRows`` keeps the ``nnz`` stored entries of an ``(N, d)`` matrix in row order
-(compressed sparse rows): the value ``a_e``, the column ``c_e`` and the row ``r_e`` of each
-entry ``e``, and ``indptr`` (where each row's entries start). With ``W`` ``(d, K)``:
+``SparseRows`` keeps the stored entries of an ``(N, d)`` matrix: the value ``a_e``, the column
+``c_e`` and the row ``r_e`` of each entry ``e``, and where each row's entries are. The rows are
+stored a slice of ``lanes`` rows at a time, rank by rank (sliced ELLPACK), so that neighbouring
+entries belong to different rows and a sum per row never waits on its own last addition; a
+matrix whose rows differ too much in length is stored as plain compressed sparse rows
+(``lanes = 1``). With ``W`` ``(d, K)``:
 
     Z = X W:     Z[i] = Σ_{e: r_e = i} a_e W[c_e]      a gather of W's rows, a sum per row
     G = Xᵀ D:    G[j] = Σ_{e: c_e = j} a_e D[r_e]      a gather of D's rows, a sum per column
@@ -31,23 +34,34 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class SparseRows:
-    """The stored entries of a sparse ``(N, d)`` matrix, in row order (a pytree).
+    """The stored entries of a sparse ``(N, d)`` matrix, in slices of ``lanes`` rows (a pytree).
+
+    Slice ``s`` holds rows ``s · lanes … s · lanes + lanes − 1``, stored rank by rank: the
+    first entry of each of its rows, then the second of each, and so on, the shorter rows
+    padded with zero-valued entries to the slice's longest. So the stored entries, read
+    ``lanes`` at a time, are rows of a ``(E / lanes, lanes)`` table whose column ``l`` is lane
+    ``l``'s row; ``slices`` names the slice of each table row, and row ``i``'s ``r``-th entry is
+    at ``start[i] + r · lanes``. With ``lanes = 1`` this is plain compressed sparse rows
+    (``slices`` is each entry's row, ``start`` CSR's ``indptr[:-1]``).
 
     Attributes:
-      data: ``(nnz,)`` the values ``a_e``.
-      indices: ``(nnz,)`` int32, the column ``c_e`` of each entry.
-      rows: ``(nnz,)`` int32, the row ``r_e`` of each entry (non-decreasing).
-      indptr: ``(N + 1,)`` int32: row ``i``'s entries are ``indptr[i]:indptr[i+1]``.
+      data: ``(E,)`` the values ``a_e`` (``E ≥ nnz``: the padding entries are zeros).
+      indices: ``(E,)`` int32, the column ``c_e`` of each entry.
+      slices: ``(E / lanes,)`` int32, non-decreasing: the slice of each ``lanes`` entries.
+      start: ``(N,)`` int32, where row ``i``'s first entry is stored.
+      length: ``(N,)`` int32, row ``i``'s stored entry count.
       shape: ``(N, d)`` (static). max_row_nnz: the longest row's entry count (static: the
-        width of a row in a mini-batch).
+        width of a row in a mini-batch). lanes: the rows per slice (static).
     """
 
     data: Any
     indices: Any
-    rows: Any
-    indptr: Any
+    slices: Any
+    start: Any
+    length: Any
     shape: tuple
     max_row_nnz: int
+    lanes: int = 1
 
     @property
     def ndim(self) -> int:
@@ -59,6 +73,7 @@ class SparseRows:
 
     @property
     def nnz(self) -> int:
+        """Entries stored (the matrix's own and the padding's)."""
         return int(self.data.shape[0])
 
     @property
@@ -66,8 +81,12 @@ class SparseRows:
         """Bytes of the stored arrays."""
         return sum(
             int(np.prod(a.shape)) * a.dtype.itemsize
-            for a in (self.data, self.indices, self.rows, self.indptr)
+            for a in (self.data, self.indices, self.slices, self.start, self.length)
         )
+
+    @property
+    def n_slices(self) -> int:
+        return -(-self.shape[0] // self.lanes)
 
     def astype(self, dtype) -> "SparseRows":
         return dataclasses.replace(self, data=self.data.astype(dtype))
@@ -78,9 +97,18 @@ class SparseRows:
 
 jax.tree_util.register_dataclass(
     SparseRows,
-    data_fields=["data", "indices", "rows", "indptr"],
-    meta_fields=["shape", "max_row_nnz"],
+    data_fields=["data", "indices", "slices", "start", "length"],
+    meta_fields=["shape", "max_row_nnz", "lanes"],
 )
+
+
+def entry_rows(X: SparseRows):
+    """The row ``r_e`` of each stored entry ``(E,)`` (a padding entry: its lane's row, or
+    past ``N − 1`` in the last slice)."""
+    if X.lanes == 1:
+        return X.slices
+    lane = jnp.arange(X.lanes, dtype=X.slices.dtype)
+    return (X.slices[:, None] * X.lanes + lane).ravel()
 
 
 # ------------------------------------------------------------------ the two products
@@ -92,42 +120,50 @@ ENTRY_BLOCK = 2**18
 
 
 def _over_blocks(X: SparseRows, out, add):
-    """``out`` plus ``add(out, data, indices, rows)`` over the stored entries: all at once,
+    """``out`` plus ``add(out, data, indices, slices)`` over the stored entries: all at once,
     or, past ``4 · ENTRY_BLOCK`` entries, block by block in a loop, then the remainder."""
-    nnz = X.data.shape[0]
+    nnz, lanes = X.data.shape[0], X.lanes
     n_blocks = nnz // ENTRY_BLOCK if nnz >= 4 * ENTRY_BLOCK else 0
     if n_blocks == 0:
-        return add(out, X.data, X.indices, X.rows)
+        return add(out, X.data, X.indices, X.slices)
+    size = max(lanes, ENTRY_BLOCK - ENTRY_BLOCK % lanes)  # whole slices' rows of the table
+
+    def part(i, a, per):
+        return jax.lax.dynamic_slice_in_dim(a, i * (size // per), size // per)
 
     def block(i, acc):
-        part = [
-            jax.lax.dynamic_slice_in_dim(a, i * ENTRY_BLOCK, ENTRY_BLOCK)
-            for a in (X.data, X.indices, X.rows)
-        ]
-        return add(acc, *part)
+        return add(acc, part(i, X.data, 1), part(i, X.indices, 1), part(i, X.slices, lanes))
 
+    n_blocks = nnz // size
     out = jax.lax.fori_loop(0, n_blocks, block, out)
-    rest = slice(n_blocks * ENTRY_BLOCK, nnz)
-    return add(out, X.data[rest], X.indices[rest], X.rows[rest])
+    done = n_blocks * size
+    return add(out, X.data[done:], X.indices[done:], X.slices[done // lanes :])
 
 
 def matmul(X: SparseRows, W):
-    """``Z = X W``: ``Z[i] = Σ_{e: r_e = i} a_e W[c_e]``. ``W`` ``(d, K)`` → ``(N, K)``."""
+    """``Z = X W``: ``Z[i] = Σ_{e: r_e = i} a_e W[c_e]``. ``W`` ``(d, K)`` → ``(N, K)``.
 
-    def add(Z, data, cols, rows):
-        return Z.at[rows].add(data[:, None] * W[cols], indices_are_sorted=True)
+    Summed a slice at a time: the terms ``a_e W[c_e]``, read as ``(E / lanes, lanes, K)``,
+    summed over each slice's table rows (a sorted segment sum of ``lanes × K`` vectors)."""
+    k, lanes = W.shape[1], X.lanes
 
-    zero = jnp.zeros((X.shape[0], W.shape[1]), jnp.result_type(X.data, W))
-    return _over_blocks(X, zero, add)
+    def add(Z, data, cols, slices):
+        terms = (data[:, None] * W[cols]).reshape(-1, lanes, k)
+        return Z.at[slices].add(terms, indices_are_sorted=True, mode="promise_in_bounds")
+
+    zero = jnp.zeros((X.n_slices, lanes, k), jnp.result_type(X.data, W))
+    return _over_blocks(X, zero, add).reshape(-1, k)[: X.shape[0]]
 
 
 def rmatmul(X: SparseRows, D):
     """``Xᵀ D``: ``G[j] = Σ_{e: c_e = j} a_e D[r_e]``. ``D`` ``(N, K)`` → ``(d, K)``."""
+    k, lanes = D.shape[1], X.lanes
+    Ds = jnp.pad(D, ((0, X.n_slices * lanes - D.shape[0]), (0, 0))).reshape(-1, lanes, k)
 
-    def add(G, data, cols, rows):
-        return G.at[cols].add(data[:, None] * D[rows])
+    def add(G, data, cols, slices):
+        return G.at[cols].add(data[:, None] * Ds[slices].reshape(-1, k))
 
-    return _over_blocks(X, jnp.zeros((X.shape[1], D.shape[1]), D.dtype), add)
+    return _over_blocks(X, jnp.zeros((X.shape[1], k), D.dtype), add)
 
 
 def batch_scores(X: SparseRows, V):
@@ -140,19 +176,26 @@ def batch_scores(X: SparseRows, V):
 
 def take_rows(X: SparseRows, idx) -> SparseRows:
     """The rows ``idx`` ``(B,)`` of ``X`` as a ``(B, d)`` ``SparseRows``: each row's
-    entries, padded with zero-valued entries (column 0) to ``max_row_nnz``."""
+    entries, padded with zero-valued entries (column 0) to ``max_row_nnz``, row after row."""
     width = max(1, X.max_row_nnz)
-    start = X.indptr[idx]
-    length = X.indptr[idx + 1] - start
+    start, length = X.start[idx], X.length[idx]
     offset = jnp.arange(width, dtype=start.dtype)
     real = offset[None, :] < length[:, None]
-    at = jnp.where(real, start[:, None] + offset[None, :], 0).ravel()
+    at = jnp.where(real, start[:, None] + offset[None, :] * X.lanes, 0).ravel()
     b = idx.shape[0]
     data = jnp.where(real.ravel(), X.data[at], 0)
     cols = jnp.where(real.ravel(), X.indices[at], 0)
     rows = jnp.repeat(jnp.arange(b, dtype=jnp.int32), width, total_repeat_length=b * width)
-    indptr = jnp.arange(b + 1, dtype=jnp.int32) * width
-    return SparseRows(data.astype(X.dtype), cols, rows, indptr, (b, X.shape[1]), width)
+    first = jnp.arange(b, dtype=jnp.int32) * width
+    return SparseRows(
+        data.astype(X.dtype),
+        cols,
+        rows,
+        first,
+        jnp.full(b, width, jnp.int32),
+        (b, X.shape[1]),
+        width,
+    )
 
 
 def row(X: SparseRows, i):
@@ -184,9 +227,7 @@ def as_csr(X, name: str = "X"):
     import scipy.sparse as sp
 
     if isinstance(X, SparseRows):
-        X = sp.csr_matrix(
-            (np.asarray(X.data), np.asarray(X.indices), np.asarray(X.indptr)), shape=X.shape
-        )
+        X = _from_rows(X)
     elif type(X).__module__.startswith("jax.experimental.sparse"):
         X = _from_jax_sparse(X, name)
     if X.ndim != 2:
@@ -209,6 +250,18 @@ def as_csr(X, name: str = "X"):
     return X
 
 
+def _from_rows(X: SparseRows):
+    """``SparseRows`` back to SciPy CSR (its padding entries left out)."""
+    import scipy.sparse as sp
+
+    start, length = np.asarray(X.start), np.asarray(X.length)
+    indptr = np.concatenate([[0], np.cumsum(length)]).astype(np.int64)
+    rank = np.arange(indptr[-1]) - np.repeat(indptr[:-1], length)
+    at = np.repeat(start, length) + rank * X.lanes
+    data, cols = np.asarray(X.data)[at], np.asarray(X.indices)[at]
+    return sp.csr_matrix((data, cols, indptr), shape=X.shape)
+
+
 def _from_jax_sparse(X, name):
     """A ``BCOO`` or ``BCSR`` (2-D, no batch or dense dimensions) as SciPy CSR."""
     import scipy.sparse as sp
@@ -225,34 +278,95 @@ def _from_jax_sparse(X, name):
     return sp.coo_matrix((data, (idx[:, 0], idx[:, 1])), shape=X.shape)
 
 
-def to_device(X, dtype, max_row_nnz: int | None = None, capacity: int | None = None) -> SparseRows:
+# Rows per slice tried, widest first, and the padding a slice layout may add (entries stored
+# per stored entry of the matrix); past it, fewer lanes, down to plain CSR (docs/sparse.md).
+LANES = (16, 8, 4, 2)
+MAX_PADDING = 1.25
+
+
+def slice_layout(counts, lanes: int):
+    """Where each row starts, and the entries stored, when rows of ``counts`` entries are
+    stored ``lanes`` at a time, rank by rank, each slice padded to its longest row."""
+    n = counts.shape[0]
+    n_slices = -(-n // lanes)
+    width = np.zeros(n_slices * lanes, np.int64)
+    width[:n] = counts
+    width = width.reshape(n_slices, lanes).max(axis=1)
+    first = np.concatenate([[0], np.cumsum(width * lanes)])
+    start = np.repeat(first[:-1], lanes)[:n] + np.arange(n) % lanes
+    return start, int(first[-1])
+
+
+def _lanes_for(counts) -> int:
+    """The widest slice whose padding stays within ``MAX_PADDING``; 1 (CSR) if none does."""
+    nnz = int(counts.sum())
+    if nnz == 0:
+        return 1
+    for lanes in LANES:
+        if len(counts) >= lanes and slice_layout(counts, lanes)[1] <= MAX_PADDING * nnz:
+            return lanes
+    return 1
+
+
+def to_device(
+    X,
+    dtype,
+    max_row_nnz: int | None = None,
+    capacity: int | None = None,
+    lanes: int | None = None,
+) -> SparseRows:
     """A checked SciPy CSR matrix (``as_csr``) as ``SparseRows`` of ``dtype``.
 
-    ``max_row_nnz`` and ``capacity`` (entries stored) may be given larger than the matrix
-    needs, so that chunks of one file share their shapes (and one compiled program): the
-    extra entries are zeros past the last row's end, which no sum or row gather reads.
+    ``lanes`` (rows per slice) defaults to the widest of ``LANES`` that pads the entries by at
+    most ``MAX_PADDING``, or 1 (CSR). ``max_row_nnz`` and ``capacity`` (entries stored) may be
+    given larger than the matrix needs, so that chunks of one file share their shapes (and one
+    compiled program): the layout is then CSR, the extra entries zeros past the last row's
+    end, which no sum or row gather reads.
     """
     n = X.shape[0]
     counts = np.diff(X.indptr)
     longest = int(counts.max(initial=0))
     if max_row_nnz is not None and max_row_nnz < longest:
         raise ValueError(f"max_row_nnz: {max_row_nnz} is less than the longest row ({longest})")
-    # at least one stored entry (a zero past the last row): a gather needs a non-empty array
-    capacity = max(1, X.nnz if capacity is None else capacity)
-    extra = capacity - X.nnz
-    if extra < 0:
-        raise ValueError(f"capacity: {capacity} is less than the stored entries ({X.nnz})")
-    rows = np.repeat(np.arange(n, dtype=np.int32), counts)
-    pad = lambda a, v: np.concatenate([a, np.full(extra, v, a.dtype)]) if extra else a  # noqa
+    if lanes is None:
+        lanes = 1 if (max_row_nnz, capacity) != (None, None) else _lanes_for(counts)
+    if lanes > 1 and capacity is not None:
+        raise ValueError("capacity: a fixed capacity needs lanes=1")
+    start, stored = slice_layout(counts, lanes)
+    # at least one slice stored (zeros past the last row): a gather needs a non-empty array
+    capacity = max(lanes, stored if capacity is None else capacity)
+    if capacity < stored:
+        raise ValueError(f"capacity: {capacity} is less than the stored entries ({stored})")
+    data = np.zeros(capacity, dtype)
+    # a padding entry adds a zero; its columns are spread, so no one column's sum queues on them
+    cols = np.resize(np.arange(min(X.shape[1], 4096), dtype=np.int32), capacity)
+    if lanes == 1:  # CSR as it is, zeros after
+        data[: X.nnz], cols[: X.nnz] = X.data, X.indices
+    else:  # row i's r-th entry (CSR's indptr[i] + r) to start[i] + r · lanes
+        i = np.int32 if X.nnz * lanes < 2**31 else np.int64  # (int32: half the traffic)
+        shift = (start - X.indptr[:-1].astype(np.int64) * lanes).astype(i)
+        at = np.repeat(shift, counts) + np.arange(X.nnz, dtype=i) * i(lanes)
+        data[at], cols[at] = X.data, X.indices
+    slices = _slice_ids(start, lanes, capacity, n)
     put = lambda a, t: jax.device_put(np.asarray(a, t))  # noqa: E731
     return SparseRows(
-        put(pad(np.asarray(X.data, dtype), 0), dtype),
-        put(pad(X.indices.astype(np.int32), 0), np.int32),
-        put(pad(rows, max(n - 1, 0)), np.int32),
-        put(X.indptr, np.int32),
+        put(data, dtype),
+        put(cols, np.int32),
+        put(slices, np.int32),
+        put(start, np.int32),
+        put(counts, np.int32),
         tuple(int(s) for s in X.shape),
         longest if max_row_nnz is None else int(max_row_nnz),
+        int(lanes),
     )
+
+
+def _slice_ids(start, lanes, stored, n):
+    """The slice of each ``lanes`` stored entries (CSR, ``lanes = 1``: each entry's row; the
+    entries past the last row's end: the last row's)."""
+    first = start[::lanes]  # each slice's first slot (its lane 0)
+    size = np.diff(np.concatenate([first, [stored]])) // lanes
+    return np.repeat(np.arange(len(first), dtype=np.int32), size)
 
 
 def pad_rows(X, rows: int):
@@ -262,9 +376,12 @@ def pad_rows(X, rows: int):
     if rows <= n:
         return X
     if isinstance(X, SparseRows):
-        tail = jnp.full((rows - n,), X.indptr[-1], X.indptr.dtype)
+        empty = jnp.zeros((rows - n,), X.start.dtype)
         return dataclasses.replace(
-            X, indptr=jnp.concatenate([X.indptr, tail]), shape=(rows, X.shape[1])
+            X,
+            start=jnp.concatenate([X.start, empty]),
+            length=jnp.concatenate([X.length, empty]),
+            shape=(rows, X.shape[1]),
         )
     import scipy.sparse as sp
 

@@ -28,16 +28,18 @@ def _problem(n=120, d=40, k=1, density=0.15, seed=0):
     return X, y
 
 
-def _device(X, dtype=np.float64):
-    return sparse.to_device(sparse.as_csr(X), dtype)
+def _device(X, dtype=np.float64, lanes=None):
+    return sparse.to_device(sparse.as_csr(X), dtype, lanes=lanes)
 
 
+@pytest.mark.parametrize("lanes", [1, 4, 16])
 @pytest.mark.parametrize("k", [1, 3])
-def test_products_on_the_stored_entries_equal_dense_and_autodiff(k):
+def test_products_on_the_stored_entries_equal_dense_and_autodiff(k, lanes):
     X, _ = _problem()
     rng = np.random.default_rng(1)
     W, D = rng.normal(size=(X.shape[1], k)), rng.normal(size=(X.shape[0], k))
-    Xs, Xd = _device(X), jnp.asarray(X.toarray())
+    Xs, Xd = _device(X, lanes=lanes), jnp.asarray(X.toarray())
+    assert Xs.lanes == lanes
     p = Params(jnp.asarray(W), jnp.zeros(k, F64))
     np.testing.assert_allclose(logits(p, Xs), Xd @ W, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(contract(Xs, jnp.asarray(D)), Xd.T @ D, rtol=1e-12, atol=1e-12)
@@ -48,15 +50,18 @@ def test_products_on_the_stored_entries_equal_dense_and_autodiff(k):
     )
 
 
-def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch):
+@pytest.mark.parametrize("lanes", [1, 16])
+def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch, lanes):
     """Past ``4 · ENTRY_BLOCK`` stored entries the products run block by block (a loop,
     then the remainder): the same sums, and a fit equal to the dense one."""
     X, y = _problem(n=200, d=30, density=0.3)
     monkeypatch.setattr(sparse, "ENTRY_BLOCK", 97)  # 1,7xx entries: many blocks + a remainder
-    assert X.nnz >= 4 * 97 and X.nnz % 97
     rng = np.random.default_rng(2)
     W, D = rng.normal(size=(X.shape[1], 3)), rng.normal(size=(X.shape[0], 3))
-    Xs, Xd = _device(X), X.toarray()
+    Xs, Xd = _device(X, lanes=lanes), X.toarray()
+    block = 97 - 97 % lanes  # whole slices per block
+    assert Xs.nnz >= 4 * 97 and Xs.nnz % block
+    monkeypatch.setattr(sparse, "LANES", (lanes,))  # the fit below stores X the same way
     Z = jax.jit(sparse.matmul)(Xs, jnp.asarray(W))
     G = jax.jit(sparse.rmatmul)(Xs, jnp.asarray(D))
     np.testing.assert_allclose(Z, Xd @ W, rtol=1e-12, atol=1e-12)
@@ -64,6 +69,47 @@ def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch):
     kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-10, epochs=300, dtype=F64)
     blocked, dense = jaxlin.fit(X, y, **kw), jaxlin.fit(Xd, y, **kw)
     np.testing.assert_allclose(blocked.params.W, dense.params.W, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 16])
+def test_the_slice_layout_stores_each_entry_once_where_its_row_reads_it(lanes):
+    """Sliced storage (``lanes`` rows at a time, rank by rank, padded with zeros) holds
+    exactly the matrix: back to CSR it is equal, each stored non-zero sits at its own row and
+    column, a gathered mini-batch is the dense rows, and appended empty rows add nothing."""
+    X, _ = _problem(n=37, d=11, density=0.3)
+    Xs = _device(X, lanes=lanes)
+    assert (sparse.as_csr(Xs) != X).nnz == 0
+    data, cols = np.asarray(Xs.data), np.asarray(Xs.indices)
+    rows = np.asarray(sparse.entry_rows(Xs))
+    real = data != 0
+    assert real.sum() == X.nnz and Xs.nnz % lanes == 0
+    np.testing.assert_array_equal(np.asarray(X[rows[real], cols[real]]).ravel(), data[real])
+    idx = np.array([5, 0, 36, 3, 5])
+    batch = sparse.take_rows(Xs, jnp.asarray(idx))
+    dense = np.zeros((len(idx), X.shape[1]))
+    np.add.at(dense, (np.asarray(sparse.entry_rows(batch)), np.asarray(batch.indices)), batch.data)
+    np.testing.assert_array_equal(dense, X.toarray()[idx])
+    W = np.random.default_rng(3).normal(size=(X.shape[1], 2))
+    Z = sparse.matmul(sparse.pad_rows(Xs, 50), jnp.asarray(W))
+    np.testing.assert_allclose(Z, np.vstack([X.toarray() @ W, np.zeros((13, 2))]), atol=1e-12)
+
+
+def test_rows_of_like_lengths_are_sliced_and_ragged_rows_stay_csr():
+    """The default layout: the widest slice whose zero padding stays within
+    ``MAX_PADDING`` of the entries, plain CSR when none does (one long row among short ones
+    would pad its whole slice)."""
+    # one-hot codes of 8 categorical columns: every row has 8 entries, no padding at all
+    codes = np.random.default_rng(0).integers(0, 20, size=(403, 8)) + 20 * np.arange(8)
+    even = sp.csr_matrix((np.ones(codes.size), codes.ravel(), np.arange(0, codes.size + 1, 8)))
+    Xs = _device(even)
+    assert Xs.lanes == max(sparse.LANES)
+    assert Xs.nnz == 16 * 26 * 8  # 26 slices of 16 rows (the last one 3 rows, padded)
+    ragged = sp.lil_matrix((64, 500))
+    ragged[np.arange(64), np.arange(64)] = 1.0
+    ragged[7, :] = 2.0  # one full row among rows of one entry
+    ragged = ragged.tocsr()
+    Xr = _device(ragged)
+    assert Xr.lanes == 1 and Xr.nnz == ragged.nnz
 
 
 @pytest.mark.parametrize(

@@ -161,7 +161,7 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(params, Xb, T[i], Z)
         # this step on the batch's columns: the L2 part, the data part, then L1's prox
         W = params.W.at[cols].set(obj.l2_shrink(lr) * w)
-        W = W.at[cols].add(-lr * Xb.data[:, None] * D[Xb.rows])
+        W = W.at[cols].add(-lr * Xb.data[:, None] * D[sparse.entry_rows(Xb)])
         if obj.has_l1:
             W = W.at[cols].set(obj.prox(params._replace(W=W[cols]), lr).W)
         return (params._replace(W=W, b=params.b - lr * db), last.at[cols].set(t + 1), t + 1), m_b

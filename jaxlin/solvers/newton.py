@@ -84,9 +84,26 @@ def next_radius(rho, pnorm, radius):
     return jnp.clip(new, jnp.finfo(new.dtype).eps, 1e10)
 
 
+def _verdict(m, m_new, predicted, gnorm, gnorm_new):
+    """``(accept, exhausted)`` for a step the model says lowers ``m`` by ``predicted``.
+
+    Accepted when ``ρ = (m − m_new)/predicted > TR_ACCEPT``. When the model promises less
+    than the float resolution of ``m`` (exhausted: nothing is left to gain in this precision),
+    ``ρ`` is a ratio of rounding errors and decides nothing: the step is kept only if ``m``
+    did not rise beyond its resolution and the gradient did not grow (else it moved by
+    rounding alone).
+    """
+    rho = (m - m_new) / jnp.where(predicted > 0, predicted, 1.0)
+    exhausted = predicted <= float_resolution(m)
+    resolved = exhausted & not_above(m_new, m) & (gnorm_new <= gnorm)
+    accept = jnp.isfinite(m_new) & (predicted > 0) & jnp.where(exhausted, resolved, rho > TR_ACCEPT)
+    return accept, exhausted
+
+
 class NewtonState(NamedTuple):
     radius: Any  # the trust region (newton) or the last step length (newton-cholesky)
     grad: Any  # the smooth gradient at the current parameters
+    plain: Any = False  # newton: the preconditioner is off (its path met rounding)
 
 
 def flat(tree):
@@ -104,7 +121,9 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     of actual to predicted decrease accepts the step (``ρ > 1e-4``) and resizes the region
     (×¼ below 0.25, ×2 above 0.75 at the boundary). When the model promises less than the
     float resolution of ``m`` the ratio is rounding: the step is kept unless it raised ``m``
-    beyond that resolution, and the run stops (``rounding``). The history's
+    beyond that resolution; the first time, the run goes on without the preconditioner (its
+    path leaves a larger gradient in weakly curved directions), the second it stops
+    (``rounding``). The history's
     ``learning_rate`` is the radius and ``inner_steps`` the CG steps.
     """
     X, T, obj = problem.X, problem.T, problem.objective
@@ -115,26 +134,25 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     )
     unravel = flatten_util.ravel_pytree(p0)[1]
     max_cg = min(MAX_CG, p0.W.size + p0.b.size)
-    # float64 only. In float32 the run ends where m stops resolving the model's decrease, and
-    # the preconditioned path gets there with a larger gradient in weakly curved directions
-    # (Spambase: ‖∇J‖ 2e-6 vs 1e-7, W 4e-4 vs 2e-5 from the float64 optimum). On sparse rows
-    # the squared values X2 add 8 bytes an entry (text-like 20,000 × 65,536: peak memory
-    # 0.64× → 1.44× the CSR's bytes above them) and save half the Newton steps.
-    precondition = PRECONDITION > 0 and X.dtype == jnp.float64
+    # On sparse rows the squared values X2 add a value per entry (text-like 20,000 × 65,536,
+    # float64: peak memory 0.64× → 1.44× the CSR's bytes above them) and save half the
+    # Newton steps; without it, float32 on raw columns stopped far from the optimum.
+    precondition = PRECONDITION > 0
     X2 = linear.squared(X) if precondition else None  # once per run
 
     def init(params):
         m, g = obj.smooth_value_and_grad(params, X, T)
         diag = None if X2 is None else obj.hessian_diagonal(params, X, T, X2)
         gs = preconditioner(diag, obj.penalty.l2, flat) * flat(g)
-        return NewtonState(jnp.maximum(jnp.linalg.norm(gs), 1.0), g), first_value(m, g)
+        state = NewtonState(jnp.maximum(jnp.linalg.norm(gs), 1.0), g, jnp.asarray(X2 is None))
+        return state, first_value(m, g)
 
     def step(params, state: NewtonState, m, key):
         g = flat(state.grad)
         # the scores at params computed once for all products; in the variables
         # q = M^½ p: CG on M^-½ H M^-½, the trust region ‖M^½ p‖ ≤ radius
         H, diag = obj.newton_system(params, X, T, X2)
-        scale = preconditioner(diag, obj.penalty.l2, flat)
+        scale = jnp.where(state.plain, 1.0, preconditioner(diag, obj.penalty.l2, flat))
         hvp = lambda v: scale * flat(H(unravel(scale * v)))  # noqa: E731
         gnorm = jnp.linalg.norm(g)
         gs = scale * g
@@ -149,25 +167,23 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         predicted = -(gs @ q + 0.5 * q @ Hq)
         new = jax.tree.map(jnp.add, params, unravel(p))
         m_new, g_new = obj.smooth_value_and_grad(new, X, T)
+        accept, exhausted = _verdict(m, m_new, predicted, gnorm, jnp.linalg.norm(flat(g_new)))
         rho = (m - m_new) / jnp.where(predicted > 0, predicted, 1.0)
-        # the model promises less than the float resolution of m: nothing is left to gain in
-        # this precision (float32 near the optimum), and ρ is a ratio of rounding errors
-        exhausted = predicted <= float_resolution(m)
-        accept = (
-            jnp.isfinite(m_new)
-            & (predicted > 0)
-            & ((rho > TR_ACCEPT) | (exhausted & not_above(m_new, m)))
-        )
         radius = next_radius(rho, jnp.linalg.norm(q), state.radius)
         grad = select(accept, g_new, state.grad)
+        # rounding met on the preconditioned path: go on without the preconditioner, whose
+        # steps still resolve the weakly curved directions (float32: ‖∇J‖ 2e-6 → 6e-8), in
+        # a trust region of the plain variables; rounding met again ends the run
+        switch = exhausted & ~state.plain
+        radius = jnp.where(switch, jnp.maximum(jnp.linalg.norm(flat(grad)), 1.0), radius)
         return Step(
             select(accept, new, params),
-            NewtonState(radius, grad),
+            NewtonState(radius, grad, state.plain | exhausted),
             jnp.where(accept, m_new, m),
             grad,
             radius,
-            accept | exhausted,
-            jnp.where(exhausted, ROUNDING, RUNNING),
+            (accept | exhausted) & ~switch,
+            jnp.where(exhausted & ~switch, ROUNDING, RUNNING),
             inner_steps=cg_steps.astype(X.dtype),
         )
 

@@ -330,6 +330,8 @@ def to_device(
         raise ValueError(f"max_row_nnz: {max_row_nnz} is less than the longest row ({longest})")
     if lanes is None:
         lanes = 1 if (max_row_nnz, capacity) != (None, None) else _lanes_for(counts)
+    if not isinstance(lanes, (int, np.integer)) or isinstance(lanes, bool) or lanes < 1:
+        raise ValueError(f"lanes: expected a positive integer (rows per slice), got {lanes!r}")
     if lanes > 1 and capacity is not None:
         raise ValueError("capacity: a fixed capacity needs lanes=1")
     start, stored = slice_layout(counts, lanes)

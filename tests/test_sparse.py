@@ -94,6 +94,12 @@ def test_the_slice_layout_stores_each_entry_once_where_its_row_reads_it(lanes):
     np.testing.assert_allclose(Z, np.vstack([X.toarray() @ W, np.zeros((13, 2))]), atol=1e-12)
 
 
+@pytest.mark.parametrize("lanes", [0, -2, 2.5, True])
+def test_a_bad_slice_width_is_named(lanes):
+    with pytest.raises(ValueError, match="lanes: expected a positive integer"):
+        _device(_problem()[0], lanes=lanes)
+
+
 def test_rows_of_like_lengths_are_sliced_and_ragged_rows_stay_csr():
     """The default layout: the widest slice whose zero padding stays within
     ``MAX_PADDING`` of the entries, plain CSR when none does (one long row among short ones

@@ -239,7 +239,9 @@ def as_csr(X, name: str = "X"):
         raise TypeError(f"{name}: expected numeric values, got dtype {X.dtype}")
     if X.dtype.kind != "f":
         X = X.astype(np.float64)
-    X.sum_duplicates()  # sorted indices, one entry per (row, column)
+    if not X.has_canonical_format:  # sorted indices, one entry per (row, column), on a copy:
+        X = X.copy()  # the caller's matrix may share these arrays and stays as it was
+        X.sum_duplicates()
     if not np.all(np.isfinite(X.data)):
         bad = int(np.flatnonzero(~np.isfinite(X.data))[0])
         r = int(np.searchsorted(X.indptr, bad, side="right") - 1)

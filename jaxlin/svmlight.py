@@ -187,10 +187,11 @@ def write(X, y, path, zero_based: bool = False, comment: str | None = None, quer
     """Write ``X`` (dense or sparse ``(N, d)``) and labels ``y`` ``(N,)`` as svmlight: only the
     non-zero values, indices increasing (one-based unless ``zero_based``), written
     atomically. Returns the path."""
-    from jaxlin import sparse
+    from jaxlin import sparse, validation
     from jaxlin.atomic import atomic_path
 
-    X = sparse.as_csr(X) if sparse.is_sparse(X) else sparse.as_csr(_dense_as_csr(X))
+    X = validation.check_features(X, "X")  # SciPy CSR when sparse, else a checked array
+    X = X.copy() if sparse.is_sparse(X) else _dense_as_csr(X)
     X.eliminate_zeros()
     y = np.asarray(y)
     if y.shape != (X.shape[0],):

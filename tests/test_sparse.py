@@ -94,6 +94,17 @@ def test_the_slice_layout_stores_each_entry_once_where_its_row_reads_it(lanes):
     np.testing.assert_allclose(Z, np.vstack([X.toarray() @ W, np.zeros((13, 2))]), atol=1e-12)
 
 
+def test_unsorted_and_repeated_entries_are_summed_on_a_copy():
+    """A CSR matrix with unsorted columns and a repeated (row, column) trains as its sum,
+    and the caller's matrix is left exactly as it was."""
+    data, indices, indptr = [3.0, 1.0, 2.0, 5.0, -1.0], [2, 0, 2, 1, 1], [0, 3, 5]
+    X = sp.csr_matrix((np.array(data), np.array(indices), np.array(indptr)), shape=(2, 3))
+    canonical = sparse.as_csr(X)
+    np.testing.assert_array_equal(canonical.toarray(), [[1.0, 0.0, 5.0], [0.0, 4.0, 0.0]])
+    assert X.data.tolist() == data and X.indices.tolist() == indices
+    assert X.indptr.tolist() == indptr
+
+
 @pytest.mark.parametrize("lanes", [0, -2, 2.5, True])
 def test_a_bad_slice_width_is_named(lanes):
     with pytest.raises(ValueError, match="lanes: expected a positive integer"):

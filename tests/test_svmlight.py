@@ -71,6 +71,29 @@ def test_every_bad_line_is_named(tmp_path, text, message):
         data.read_svmlight(path, n_features=5)
 
 
+@pytest.mark.parametrize(
+    "X,message",
+    [
+        ("news.svm", "X: expected a numeric array"),  # the path given where X goes
+        ([[1.0, "a"]], "X: expected a numeric array"),
+        (np.ones(3), "X: expected a 2-D array"),
+        ([[np.nan, 1.0]], "X: contains NaN or infinite values"),
+        (sp.csr_matrix(np.zeros((0, 3))), "X: empty data"),
+    ],
+)
+def test_writing_bad_features_names_them_and_writes_nothing(tmp_path, X, message):
+    path = tmp_path / "out.svm"
+    with pytest.raises((TypeError, ValueError), match=message):
+        data.write_svmlight(X, [1], path)
+    assert not path.exists()
+
+
+def test_writing_leaves_the_callers_matrix_as_it_was(tmp_path):
+    X = sp.csr_matrix((np.array([1.0, 0.0, 2.0]), np.array([0, 1, 2]), np.array([0, 3])))
+    data.write_svmlight(X, [1], tmp_path / "out.svm")
+    assert X.nnz == 3 and X.data.tolist() == [1.0, 0.0, 2.0]  # its explicit zero kept
+
+
 def test_command_line_trains_predicts_and_converts_svmlight(tmp_path, capsys):
     d = datasets.text_like(600, 300, 15, seed=2)
     path, model = str(tmp_path / "t.svm"), str(tmp_path / "m.npz")

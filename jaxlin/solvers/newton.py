@@ -85,7 +85,7 @@ def next_radius(rho, pnorm, radius):
 
 
 def _verdict(m, m_new, predicted, gnorm, gnorm_new):
-    """``(accept, exhausted)`` for a step the model says lowers ``m`` by ``predicted``.
+    """``(accept, exhausted, ρ)`` for a step the model says lowers ``m`` by ``predicted``.
 
     Accepted when ``ρ = (m − m_new)/predicted > TR_ACCEPT``. When the model promises less
     than the float resolution of ``m`` (exhausted: nothing is left to gain in this precision),
@@ -97,7 +97,7 @@ def _verdict(m, m_new, predicted, gnorm, gnorm_new):
     exhausted = predicted <= float_resolution(m)
     resolved = exhausted & not_above(m_new, m) & (gnorm_new <= gnorm)
     accept = jnp.isfinite(m_new) & (predicted > 0) & jnp.where(exhausted, resolved, rho > TR_ACCEPT)
-    return accept, exhausted
+    return accept, exhausted, rho
 
 
 class NewtonState(NamedTuple):
@@ -167,8 +167,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         predicted = -(gs @ q + 0.5 * q @ Hq)
         new = jax.tree.map(jnp.add, params, unravel(p))
         m_new, g_new = obj.smooth_value_and_grad(new, X, T)
-        accept, exhausted = _verdict(m, m_new, predicted, gnorm, jnp.linalg.norm(flat(g_new)))
-        rho = (m - m_new) / jnp.where(predicted > 0, predicted, 1.0)
+        accept, exhausted, rho = _verdict(m, m_new, predicted, gnorm, jnp.linalg.norm(flat(g_new)))
         radius = next_radius(rho, jnp.linalg.norm(q), state.radius)
         grad = select(accept, g_new, state.grad)
         # rounding met on the preconditioned path: go on without the preconditioner, whose

@@ -46,7 +46,7 @@ def min_eigenvalue(H):
     return jnp.linalg.eigvalsh(H)[0]
 
 
-def hessian_matrix(objective, params: Params, X, T):
+def hessian_matrix(objective, params: Params, X, T, Z=None):
     """The Hessian of the smooth part of the minimised objective ``m``, for any ``K``.
 
     ``θ`` is ``ravel(Params(W, b))``: ``W`` row by row, then ``b``. From each example's
@@ -56,15 +56,15 @@ def hessian_matrix(objective, params: Params, X, T):
 
     with ``x̃ = [x, 1]``. Cost ``N (d+1)² K²``: meant for ``(d+1) K`` up to a few thousand
     (``optimizer="newton-cholesky"``); larger problems use Hessian-vector products. Without
-    an intercept the bias rows and columns are those of the identity.
+    an intercept the bias rows and columns are those of the identity. ``Z``: the scores
+    ``X W + b`` at ``params`` when the caller has them (then ``X`` is read once, by the sum).
     """
     d, k = params.W.shape
-    C = objective.curvature_matrices(params, X, T)  # (N, K, K)
+    C = objective.curvature_matrices(params, X, T, Z)  # (N, K, K)
     if isinstance(X, SparseRows):
         H = _sparse_gram(X, C).reshape((d + 1) * k, (d + 1) * k)
     else:
-        Xt = add_bias(X)
-        H = jnp.einsum("ni,nkl,nj->ikjl", Xt, C, Xt).reshape((d + 1) * k, (d + 1) * k)
+        H = _dense_gram(X, C).reshape((d + 1) * k, (d + 1) * k)
     reg = jnp.concatenate(
         [jnp.full((d * k,), 2.0 * objective.penalty.l2, H.dtype), jnp.zeros((k,), H.dtype)]
     )
@@ -73,6 +73,25 @@ def hessian_matrix(objective, params: Params, X, T):
         bias = jnp.arange((d + 1) * k) >= d * k
         H = jnp.where(bias[:, None] | bias[None, :], jnp.eye((d + 1) * k, dtype=H.dtype), H)
     return H
+
+
+def _dense_gram(X, C):
+    """``Σ_i x̃_i ⊗ C_i ⊗ x̃_i`` ``(d+1, K, d+1, K)`` for dense rows.
+
+    For ``K = 1`` in blocks, without building ``x̃ = [x, 1]`` (a copy of ``X`` at every Newton
+    step): ``(c ⊙ X)ᵀ X`` for ``W``, ``cᵀ X`` between ``W`` and ``b``, ``Σ c`` for ``b`` — on
+    Spambase's Newton-Cholesky run 8% faster. For ``K > 1`` the single sum over ``x̃`` is the
+    faster inside the compiled loop (digits, ``K = 10``: 0.44 s a run against 0.68 s for the
+    blocks; XLA:CPU times the two forms alike outside it).
+    """
+    if C.shape[-1] > 1:
+        Xt = add_bias(X)
+        return jnp.einsum("ni,nkl,nj->ikjl", Xt, C, Xt)
+    c = C[:, 0, 0]
+    Wb = c @ X  # the (W, b) block, (d,)
+    top = jnp.concatenate([(X * c[:, None]).T @ X, Wb[:, None]], axis=1)
+    H = jnp.concatenate([top, jnp.concatenate([Wb, jnp.sum(c)[None]])[None]], axis=0)
+    return H[:, None, :, None]
 
 
 def _sparse_gram(X: SparseRows, C):

@@ -91,9 +91,10 @@ def _rows(A, start, size):
     return None if A is None else jax.lax.dynamic_slice_in_dim(A, start, size)
 
 
-def _sums(params: Params, X, T, loss: Loss, w):
-    """``(Σ w_i L_i, Xᵀ (w ⊙ Δ), Σ w_i δ_i)`` over the rows given (``w = 1`` when ``None``)."""
-    Z = logits(params, X)
+def _sums(params: Params, X, T, loss: Loss, w, Z=None):
+    """``(Σ w_i L_i, Xᵀ (w ⊙ Δ), Σ w_i δ_i)`` over the rows given (``w = 1`` when ``None``);
+    ``Z``: the scores ``X W + b`` when the caller has them."""
+    Z = logits(params, X) if Z is None else Z
     L, D = per_example_losses(loss, Z, T), score_gradients(loss, Z, T)
     if w is not None:
         w = w.astype(X.dtype)
@@ -191,16 +192,18 @@ class Objective:
         # a mini-batch made only of zero-weight rows contributes nothing (not 0/0)
         return jnp.maximum(jnp.sum(w).astype(X.dtype), jnp.finfo(X.dtype).tiny)
 
-    def smooth_value_and_grad(self, params: Params, X, T):
+    def smooth_value_and_grad(self, params: Params, X, T, Z=None):
         """``m`` without its L1 term, and its hand-derived gradient ``(∂m/∂W, ∂m/∂b)``.
 
-        One pass over ``X`` (row blocks when it exceeds the caches, ``block_rows``).
+        One pass over ``X`` (row blocks when it exceeds the caches, ``block_rows``); given
+        the scores ``Z = X W + b`` ``(N, K)`` (a solver that carries them), only the
+        contraction ``Xᵀ Δ`` reads ``X``.
         Returns ``(scalar, Params(dW (d, K), db (K,)))``; ``db = 0`` without an intercept.
         """
         _check_shapes(params, X, T)
-        rows = block_rows(X, T.shape[1])
+        rows = None if Z is not None else block_rows(X, T.shape[1])
         if rows is None:
-            L_sum, XtD, D_sum = _sums(params, X, T, self.loss, self.sample_weight)
+            L_sum, XtD, D_sum = _sums(params, X, T, self.loss, self.sample_weight, Z)
         else:
             L_sum, XtD, D_sum = _blocked_sums(params, X, T, self.loss, self.sample_weight, rows)
         total, s, l2 = self._total(X), self.sign, self.penalty._replace(l1=0.0)
@@ -302,9 +305,10 @@ class Objective:
         )
         return self.mask_bias(d)
 
-    def curvature_matrices(self, params: Params, X, T):
-        """Each example's ``∂²(s L)/∂z²`` as a ``(N, K, K)`` array, weighted by ``w_i / Σw``."""
-        C = self._example_curvatures(logits(params, X), T)
+    def curvature_matrices(self, params: Params, X, T, Z=None):
+        """Each example's ``∂²(s L)/∂z²`` as a ``(N, K, K)`` array, weighted by ``w_i / Σw``
+        (``Z``: the scores ``X W + b`` when the caller has them)."""
+        C = self._example_curvatures(logits(params, X) if Z is None else Z, T)
         w = (
             jnp.ones((X.shape[0],), X.dtype)
             if self.sample_weight is None

@@ -68,13 +68,46 @@ def test_hvp_matches_jvp_of_grad_and_differences(name, k, weighted, intercept):
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
-def test_explicit_hessian_matches_autodiff(name):
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_explicit_hessian_matches_autodiff(name, k, intercept):
+    """Every block of the explicit Hessian (``W``, ``(W, b)``, ``b``; ``K = 1`` has a form
+    of its own), from the scores or given them, against autodiff's Hessian."""
     rng = np.random.default_rng(5)
-    loss, X, T, p, _ = _problem(name, 2, rng)
-    o = Objective.build(loss, Penalty(0.0, 0.1), jnp.asarray(rng.random(X.shape[0])))
+    loss, X, T, p, _ = _problem(name, k, rng)
+    o = Objective.build(
+        loss, Penalty(0.0, 0.1), jnp.asarray(rng.random(X.shape[0])), fit_intercept=intercept
+    )
+    p = o.mask_bias(p)
     theta, unravel = ravel_pytree(p)
-    H = jax.hessian(lambda t: o.value(unravel(t), X, T))(theta)
+    H = jax.hessian(lambda t: o.value(o.mask_bias(unravel(t)), X, T))(theta)
+    if not intercept:  # the bias is no variable: its rows and columns are the identity's
+        bias = np.arange(theta.size) >= p.W.size
+        H = jnp.where(bias[:, None] | bias[None, :], jnp.eye(theta.size), H)
     assert rel_err(hessian_matrix(o, p, X, T), H) <= 1e-10
+    Z = jaxlin.linear.logits(p, X)
+    assert rel_err(hessian_matrix(o, p, X, T, Z), H) <= 1e-10
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy"])
+@pytest.mark.parametrize("blocked", [False, True])
+def test_value_and_gradient_given_the_scores_equal_the_ones_computed(name, blocked, monkeypatch):
+    """A solver that carries ``Z = X W + b`` gets the same value and gradient as one that
+    does not, also where the computed ones come from row blocks (X over the threshold)."""
+    from jaxlin import objective
+
+    rng = np.random.default_rng(8)
+    n = 600 if blocked else 40
+    if blocked:
+        monkeypatch.setattr(objective, "MIN_BLOCKED_BYTES", 0)
+        monkeypatch.setattr(objective, "BLOCK_BYTES", {1: 2048, "many": 2048})  # 256 rows
+    loss, X, T, p, _ = _problem(name, 3, rng, n=n)
+    assert (objective.block_rows(X, T.shape[1]) is not None) == blocked
+    o = Objective.build(loss, Penalty(0.0, 0.3), jnp.asarray(rng.random(n)))
+    m, g = o.smooth_value_and_grad(p, X, T)
+    m_z, g_z = o.smooth_value_and_grad(p, X, T, jaxlin.linear.logits(p, X))
+    assert rel_err(m_z, m) <= 1e-13
+    assert rel_err(ravel_pytree(g_z)[0], ravel_pytree(g)[0]) <= 1e-13
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)

@@ -104,6 +104,7 @@ class NewtonState(NamedTuple):
     radius: Any  # the trust region (newton) or the last step length (newton-cholesky)
     grad: Any  # the smooth gradient at the current parameters
     plain: Any = False  # newton: the preconditioner is off (its path met rounding)
+    scores: Any = None  # newton-cholesky: Z = X W + b at the current parameters
 
 
 def flat(tree):

@@ -21,6 +21,7 @@ jax, jnp = module("jax"), module("jax.numpy")
 
 MAX_PARAMETERS = 4096  # (d + 1) K; its Hessian then holds 16.8 million numbers (134 MB)
 flatten_util, hessian = module("jax.flatten_util"), module("jaxlin.hessian")
+linear = module("jaxlin.linear")
 
 
 def newton_direction(H, g):
@@ -45,38 +46,51 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Newton's method with the explicit Hessian (``jaxlin.hessian.hessian_matrix``), a
     Cholesky solve and a backtracking (Armijo) line search. A Hessian that is not positive
     definite falls back to the gradient direction. Values are compared up to their
-    rounding (``jaxlin.records.not_above``)."""
+    rounding (``jaxlin.records.not_above``).
+
+    The scores ``Z = X W + b`` are carried from step to step: a step reads ``X`` for the
+    Hessian, the scores of the full step (which are the new scores when it is taken whole,
+    as it is near the optimum) and the gradient's contraction; only a shortened step
+    computes its scores again.
+    """
     X, T, obj = problem.X, problem.T, problem.objective
 
     def init(params):
-        m, g = obj.smooth_value_and_grad(params, X, T)
-        return NewtonState(jnp.asarray(1.0, X.dtype), g), first_value(m, g)
+        Z = linear.logits(params, X)
+        m, g = obj.smooth_value_and_grad(params, X, T, Z)
+        return NewtonState(jnp.asarray(1.0, X.dtype), g, scores=Z), first_value(m, g)
 
     def step(params, state: NewtonState, m, key):
         unravel = flatten_util.ravel_pytree(params)[1]
         g = flat(state.grad)
-        p = newton_direction(hessian.hessian_matrix(obj, params, X, T), g)
+        p = newton_direction(hessian.hessian_matrix(obj, params, X, T, state.scores), g)
         slope = g @ p
+
+        def value(a):
+            return obj.smooth_value_and_grad(
+                jax.tree.map(lambda x, u: x + a * u, params, unravel(p)), X, T
+            )[0]
 
         def shrink(c):
             a, _ = c
-            return a * 0.5, obj.smooth_value_and_grad(
-                jax.tree.map(lambda x, u: x + 0.5 * a * u, params, unravel(p)), X, T
-            )[0]
+            return a * 0.5, value(0.5 * a)
 
         def too_high(c):
             a, m_a = c
             return ~not_above(m_a, m + 1e-4 * a * slope) & (a > 1e-10)
 
-        m1 = obj.smooth_value_and_grad(jax.tree.map(jnp.add, params, unravel(p)), X, T)[0]
+        whole = jax.tree.map(jnp.add, params, unravel(p))
+        Z1 = linear.logits(whole, X)
+        m1 = obj.smooth_value_and_grad(whole, X, T, Z1)[0]
         a, _ = jax.lax.while_loop(too_high, shrink, (jnp.asarray(1.0, X.dtype), m1))
         new = jax.tree.map(lambda x, u: x + a * u, params, unravel(p))
-        m_new, g_new = obj.smooth_value_and_grad(new, X, T)
+        Z_new = jax.lax.cond(a == 1.0, lambda: Z1, lambda: linear.logits(new, X))
+        m_new, g_new = obj.smooth_value_and_grad(new, X, T, Z_new)
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         grad = select(accept, g_new, state.grad)
         return Step(
             select(accept, new, params),
-            NewtonState(a, grad),
+            NewtonState(a, grad, scores=select(accept, Z_new, state.scores)),
             jnp.where(accept, m_new, m),
             grad,
             a,

@@ -137,6 +137,19 @@ def put(a, dtype):
     return jax.device_put(np.asarray(a, dtype=np.dtype(dtype)))
 
 
+def put_all(values, dtype):
+    """``put`` for a tuple of values (``None`` kept), the host ones moved in one transfer:
+    a transfer each costs a round trip apiece (tens of microseconds, the bulk of a small
+    fit's fixed cost)."""
+
+    def cast(a):
+        if a is None or isinstance(a, jax.Array):
+            return None if a is None else put(a, dtype)
+        return np.asarray(a, dtype=np.dtype(dtype))
+
+    return jax.device_put(tuple(cast(a) for a in values))
+
+
 def _seed_words(seed):
     """The words of ``jax.random.key(seed)`` (``[0, seed]``, shape ``(..., 2)`` for an array
     of seeds) under the default threefry generator and ``0 ≤ seed < 2³²``, else ``None``."""

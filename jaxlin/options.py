@@ -17,7 +17,7 @@ import numpy as np
 
 
 from jaxlin import solvers, validation
-from jaxlin.backend import put
+from jaxlin.backend import put_all
 from jaxlin.penalties import Penalty
 from jaxlin.records import Hyper, Settings, history_length
 from jaxlin.solvers.gradient import GD
@@ -141,10 +141,9 @@ class Options(NamedTuple):
         """The traced numbers of the loop: the learning rate (``learning_rate`` overrides
         it, e.g. one per model), the key, the warm start and the tolerances."""
         lr = self.learning_rate if learning_rate is None else learning_rate
-        tol, grad_tol = (None if v is None else put(v, dtype) for v in (self.tol, self.grad_tol))
-        return Hyper(
-            put(lr, dtype), key, init, tol, grad_tol, jax.device_put(np.int32(self.epochs))
-        )
+        lr, tol, grad_tol = put_all((lr, self.tol, self.grad_tol), dtype)
+        epochs = jax.device_put(np.int32(self.epochs))
+        return Hyper(lr, key, init, tol, grad_tol, epochs)
 
     def settings(
         self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False

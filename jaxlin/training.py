@@ -21,7 +21,7 @@ import numpy as np
 
 from jaxlin import backend, driver, inputs, sparse, validation
 from jaxlin import checkpoint as ckpt
-from jaxlin.backend import put
+from jaxlin.backend import put, put_all
 from jaxlin.records import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import LOSSES, get_loss, loss_key
@@ -162,7 +162,7 @@ def execute(
 def _trimmed(trained, epochs: int):
     """The result with its history cut to the epoch limit (the compiled program's arrays
     are as long as a bucket of limits, ``jaxlin.records.history_length``), on the host."""
-    history = jax.tree.map(lambda a: np.asarray(jax.device_get(a))[..., :epochs], trained.history)
+    history = jax.tree.map(lambda a: np.asarray(a)[..., :epochs], jax.device_get(trained.history))
     return trained._replace(history=history)
 
 
@@ -237,9 +237,9 @@ def _penalty(opts: Options, dtype, m=None) -> Penalty:
     """The strengths as arrays (``(M,)`` for ``M`` models)."""
 
     def arr(v):
-        return put(v if m is None else np.broadcast_to(v, (m,)), dtype)
+        return v if m is None else np.broadcast_to(v, (m,))
 
-    return Penalty(arr(opts.l1), arr(opts.l2))
+    return Penalty(*put_all((arr(opts.l1), arr(opts.l2)), dtype))
 
 
 def _unmapped(obj: Objective, penalty_axis=None, weight_axis=None) -> Objective:

@@ -44,12 +44,10 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     gradient stop uses the proximal gradient mapping at ``x``; a plain step (no momentum)
     that raises ``m`` — only rounding can — ends the run (``rounding``).
 
-    The scores are linear in the parameters, so those of ``y`` are
-    ``Z_y = Z⁺ + (t_k − 1)/t_(k+1) · (Z⁺ − Z)`` without reading ``X``: an epoch reads ``X``
-    three times (``Xᵀ Δ`` at ``y``, the scores of ``x⁺`` — once per trial of ``η`` — and
-    ``Xᵀ Δ`` at ``x⁺``) instead of four. Where the gradient runs over row blocks in one pass
-    (``jaxlin.objective.block_rows``: a dense ``X`` beyond the CPU's caches) nothing is
-    carried and each point's scores and gradient come from one read, two points an epoch.
+    The scores of ``y`` are ``Z⁺ + (t_k − 1)/t_(k+1) · (Z⁺ − Z)`` (linear in the parameters):
+    an epoch reads ``X`` three times (``Xᵀ Δ`` at ``y``, the scores of ``x⁺`` per trial of ``η``,
+    ``Xᵀ Δ`` at ``x⁺``), not four. Where the gradient runs over row blocks in one pass
+    (``jaxlin.objective.block_rows``) no scores are carried: one read a point, as before.
     """
     X, T, obj = problem.X, problem.T, problem.objective
     tiny = jnp.finfo(X.dtype).tiny
@@ -95,20 +93,11 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         m_p = f_p + obj.nonsmooth(p.W)
         accept = jnp.isfinite(m_p) & not_above(m_p, m)
         t_next = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * st.t**2))
-        beta = (st.t - 1.0) / t_next
-
-        def extrapolate(a, b):
-            return a + beta * (a - b)
-
-        y = jax.tree.map(extrapolate, p, params)
-        new, grad = select(accept, p, params), select(accept, g_p, st.grad)
-        Z, Z_y = None, None
-        if carry:
-            Z = jnp.where(accept, Z_p, st.scores)
-            Z_y = jnp.where(accept, extrapolate(Z_p, st.scores), st.scores)
-        state = FistaState(
-            select(accept, y, params), jnp.where(accept, t_next, 1.0), eta, grad, Z, Z_y
-        )
+        beta = (st.t - 1.0) / t_next  # the parameters and, linear in them, the scores:
+        y = jax.tree.map(lambda a, b: a + beta * (a - b), (p, Z_p), (params, st.scores))
+        new, grad, Z = select(accept, (p, g_p, Z_p), (params, st.grad, st.scores))
+        y, Z_y = select(accept, y, (params, st.scores))
+        state = FistaState(y, jnp.where(accept, t_next, 1.0), eta, grad, Z, Z_y)
         # a plain proximal step (no momentum) lowers m in exact arithmetic; one that raised it
         # beyond its float resolution met rounding elsewhere: nothing is left to gain
         exhausted = (st.t == 1.0) & jnp.isfinite(m_p) & ~accept

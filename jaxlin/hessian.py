@@ -46,7 +46,7 @@ def min_eigenvalue(H):
     return jnp.linalg.eigvalsh(H)[0]
 
 
-def hessian_matrix(objective, params: Params, X, T, Z=None):
+def hessian_matrix(objective, params: Params, X, T, Z=None, X_sums=None):
     """The Hessian of the smooth part of the minimised objective ``m``, for any ``K``.
 
     ``θ`` is ``ravel(Params(W, b))``: ``W`` row by row, then ``b``. From each example's
@@ -58,13 +58,16 @@ def hessian_matrix(objective, params: Params, X, T, Z=None):
     (``optimizer="newton-cholesky"``); larger problems use Hessian-vector products. Without
     an intercept the bias rows and columns are those of the identity. ``Z``: the scores
     ``X W + b`` at ``params`` when the caller has them (then ``X`` is read once, by the sum).
+    ``X_sums``: a copy of a dense ``X`` in a lower precision (float32) to run the sums in —
+    twice as fast on a CPU; the curvatures are rounded to it and the result is in ``X``'s.
     """
     d, k = params.W.shape
     C = objective.curvature_matrices(params, X, T, Z)  # (N, K, K)
     if isinstance(X, SparseRows):
         H = _sparse_gram(X, C).reshape((d + 1) * k, (d + 1) * k)
     else:
-        H = _dense_gram(X, C).reshape((d + 1) * k, (d + 1) * k)
+        Xs = X if X_sums is None else X_sums
+        H = _dense_gram(Xs, C.astype(Xs.dtype)).astype(X.dtype).reshape((d + 1) * k, -1)
     reg = jnp.concatenate(
         [jnp.full((d * k,), 2.0 * objective.penalty.l2, H.dtype), jnp.zeros((k,), H.dtype)]
     )

@@ -143,9 +143,9 @@ def put_all(values, dtype):
     fit's fixed cost)."""
 
     def cast(a):
-        if a is None or isinstance(a, jax.Array):
-            return None if a is None else put(a, dtype)
-        return np.asarray(a, dtype=np.dtype(dtype))
+        if a is None:
+            return None
+        return put(a, dtype) if isinstance(a, jax.Array) else np.asarray(a, np.dtype(dtype))
 
     return jax.device_put(tuple(cast(a) for a in values))
 

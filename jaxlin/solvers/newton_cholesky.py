@@ -43,7 +43,7 @@ def newton_direction(H, g):
 
 
 # float64 values whose float32 copies keep about 7 significant digits and whose squares,
-# summed over rows, stay within float32's range
+# times a curvature and summed over rows, stay within float32's range
 LOW_PRECISION_RANGE = (2.0**-50, 2.0**50)
 
 
@@ -53,8 +53,9 @@ def _hessian(obj, X, T):
     chooses the direction — the gradient, the values and the stops stay float64 — and an
     error of float32's rounding in it slows Newton's convergence by a factor of that size,
     below one step's gain (the same steps on standardised and raw Spambase and KidCreative,
-    condition numbers up to 3e11). Values outside ``LOW_PRECISION_RANGE`` or a sum that is
-    not finite take the float64 sums instead. Not for ``K > 1``: the softmax Hessian is
+    condition numbers up to 3e11). Data with a value outside ``LOW_PRECISION_RANGE`` take
+    the float64 sums instead (a choice made once per run, on ``X`` alone, so that it stays
+    one branch under ``vmap`` over models). Not for ``K > 1``: the softmax Hessian is
     singular without a penalty (all scores may shift by one constant), and float32's
     rounding turns that null space into tiny pivots and huge steps."""
     if isinstance(X, sparse.SparseRows) or X.dtype != jnp.float64 or T.shape[1] > 1:
@@ -65,10 +66,9 @@ def _hessian(obj, X, T):
     X32 = X.astype(jnp.float32)
 
     def at(params, Z):
-        H = hessian.hessian_matrix(obj, params, X, T, Z, X32)
         return jax.lax.cond(
-            in_range & jnp.all(jnp.isfinite(H)),
-            lambda: H,
+            in_range,
+            lambda: hessian.hessian_matrix(obj, params, X, T, Z, X32),
             lambda: hessian.hessian_matrix(obj, params, X, T, Z),
         )
 

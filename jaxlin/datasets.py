@@ -126,6 +126,7 @@ def text_like(
     counts.data = np.maximum(counts.data, 1e-6)  # a word in (almost) every row: keep it
     norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
     X = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ counts)
+    X.sort_indices()  # canonical, as a vectorizer's output (the product leaves them unsorted)
     names = [f"w{j}" for j in range(n_features)]
     return Dataset(
         X,

@@ -101,6 +101,16 @@ def contract(X, D):
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 
+def contract_with_squares(X, D, C, X2=None):
+    """``(Xᵀ D, (X ⊙ X)ᵀ C)``: a gradient's contraction and a Hessian diagonal's together.
+    Sparse rows are read once for both, the squares taken as the values are read
+    (``jaxlin.sparse.rmatmul_with_squares``; ``X2`` unused); dense rows contract ``X`` and
+    ``X2 = X ⊙ X`` (``squared``, made here when not given)."""
+    if isinstance(X, SparseRows):
+        return sparse.rmatmul_with_squares(X, D, C)
+    return contract(X, D), contract(squared(X) if X2 is None else X2, C)
+
+
 def take_rows(X, idx):
     """The rows ``idx`` ``(B,)`` of ``X``: ``X[idx]``, for a sparse ``X`` its entries padded
     to the longest row (``jaxlin.sparse.take_rows``)."""

@@ -31,7 +31,7 @@ import numpy as np
 
 from jaxlin import backend, penalties
 from jaxlin.backend import put
-from jaxlin.linear import Params, contract, logits
+from jaxlin.linear import Params, contract, contract_with_squares, logits
 from jaxlin.linear import squared as linear_squared
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
@@ -94,12 +94,17 @@ def _rows(A, start, size):
 def _sums(params: Params, X, T, loss: Loss, w, Z=None):
     """``(Σ w_i L_i, Xᵀ (w ⊙ Δ), Σ w_i δ_i)`` over the rows given (``w = 1`` when ``None``);
     ``Z``: the scores ``X W + b`` when the caller has them."""
-    Z = logits(params, X) if Z is None else Z
+    L, D = _weighted_terms(loss, logits(params, X) if Z is None else Z, T, w)
+    return jnp.sum(L), contract(X, D), jnp.sum(D, axis=0)
+
+
+def _weighted_terms(loss: Loss, Z, T, w):
+    """Each example's ``w_i L_i`` ``(N,)`` and ``w_i δ_i`` ``(N, K)`` at the scores ``Z``."""
     L, D = per_example_losses(loss, Z, T), score_gradients(loss, Z, T)
     if w is not None:
-        w = w.astype(X.dtype)
+        w = w.astype(Z.dtype)
         L, D = L * w, D * w[:, None]
-    return jnp.sum(L), contract(X, D), jnp.sum(D, axis=0)
+    return L, D
 
 
 def _blocked_sums(params: Params, X, T, loss: Loss, w, block: int):
@@ -203,13 +208,28 @@ class Objective:
         _check_shapes(params, X, T)
         rows = None if Z is not None else block_rows(X, T.shape[1])
         if rows is None:
-            L_sum, XtD, D_sum = _sums(params, X, T, self.loss, self.sample_weight, Z)
+            sums = _sums(params, X, T, self.loss, self.sample_weight, Z)
         else:
-            L_sum, XtD, D_sum = _blocked_sums(params, X, T, self.loss, self.sample_weight, rows)
+            sums = _blocked_sums(params, X, T, self.loss, self.sample_weight, rows)
+        return self._value_and_grad_from(params, X, *sums)
+
+    def _value_and_grad_from(self, params: Params, X, L_sum, XtD, D_sum):
         total, s, l2 = self._total(X), self.sign, self.penalty._replace(l1=0.0)
         m = s * L_sum / total + penalties.value(l2, params.W)
         g = Params(s * XtD / total + penalties.grad(l2, params.W), s * D_sum / total)
         return m, self.mask_bias(g)
+
+    def smooth_value_grad_and_diagonal(self, params: Params, X, T, Z, X2=None):
+        """``smooth_value_and_grad`` and ``hessian_diagonal`` at the scores ``Z`` together:
+        sparse rows are read once for both contractions, ``Xᵀ Δ`` and ``(X ⊙ X)ᵀ c`` (the
+        squares taken as the values are read); dense rows contract ``X`` and ``X2 = X ⊙ X``
+        (``jaxlin.linear.contract_with_squares``). Returns ``(m, g, diag)``."""
+        _check_shapes(params, X, T)
+        L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
+        c = self._curvature_diagonals(Z, T)
+        XtD, Xc = contract_with_squares(X, D, c, X2)
+        m, g = self._value_and_grad_from(params, X, jnp.sum(L), XtD, jnp.sum(D, axis=0))
+        return m, g, self._diagonal_from(X, Xc, c)
 
     def data_score_gradients(self, params: Params, X, T, Z=None):
         """The data part alone, per row: ``(s · Σ w_i L_i / Σw, Δ̃, ∂/∂b)`` with
@@ -219,10 +239,7 @@ class Objective:
         them."""
         _check_shapes(params, X, T)
         Z = logits(params, X) if Z is None else Z
-        L, D = per_example_losses(self.loss, Z, T), score_gradients(self.loss, Z, T)
-        if self.sample_weight is not None:
-            w = self.sample_weight.astype(X.dtype)
-            L, D = L * w, D * w[:, None]
+        L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
         total, s = self._total(X), self.sign
         D = s * D / total
         return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(b=jnp.sum(D, axis=0))).b
@@ -260,9 +277,12 @@ class Objective:
         """``v ↦ (∇²m) v`` at ``params`` (``hvp``), with the scores ``Z = X W + b``
         computed once: each product is then two passes over ``X`` (Newton-CG's inner loop
         makes many at one point)."""
-        return self.newton_system(params, X, T)[0]
+        H = self.newton_system(params, X, T)
+        return lambda v: H(v)[0]
 
-    def _hvp_at(self, Z, X, T, v: Params) -> Params:
+    def _hvp_at(self, Z, X, T, v: Params):
+        """``((∇²m) v, U)`` with ``U = X v_W + v_b``: the product, and how the scores move
+        along ``v`` (which a solver may carry: the scores are linear in the parameters)."""
         v = self.mask_bias(v)  # without an intercept the bias is not a direction
         U = logits(v, X)
         CU = jax.vmap(self.loss.curvature_times)(Z, T, U)
@@ -273,7 +293,7 @@ class Objective:
             s * contract(X, CU) / total + 2.0 * self.penalty.l2 * v.W,
             s * jnp.sum(CU, axis=0) / total,
         )
-        return self.mask_bias(h)
+        return self.mask_bias(h), U
 
     def hessian_diagonal(self, params: Params, X, T, X2=None) -> Params:
         """The diagonal of the smooth part's Hessian ``∇²m`` at ``params``:
@@ -287,22 +307,29 @@ class Objective:
         _check_shapes(params, X, T)
         return self._diagonal_at(logits(params, X), linear_squared(X) if X2 is None else X2, T)
 
-    def newton_system(self, params: Params, X, T, X2=None):
-        """``(v ↦ (∇²m) v, diag ∇²m)`` at ``params``, the scores computed once for both
-        (``hessian_operator``, ``hessian_diagonal``); no diagonal when ``X2`` is ``None``."""
+    def newton_system(self, params: Params, X, T, Z=None):
+        """``v ↦ ((∇²m) v, X v_W + v_b)`` at ``params``: the product, and how the scores move
+        along ``v``, with the scores ``Z = X W + b`` computed once for all products (``Z``:
+        given by a caller that has them)."""
         _check_shapes(params, X, T)
-        Z = logits(params, X)
-        diag = None if X2 is None else self._diagonal_at(Z, X2, T)
-        return (lambda v: self._hvp_at(Z, X, T, v)), diag
+        Z = logits(params, X) if Z is None else Z
+        return lambda v: self._hvp_at(Z, X, T, v)
 
     def _diagonal_at(self, Z, X2, T) -> Params:
+        c = self._curvature_diagonals(Z, T)
+        return self._diagonal_from(X2, contract(X2, c), c)
+
+    def _curvature_diagonals(self, Z, T):
+        """``w_i`` times the diagonal of example ``i``'s ``∂²L/∂z²``, ``(N, K)``."""
         c = jnp.diagonal(self._example_curvatures(Z, T), axis1=1, axis2=2)
         if self.sample_weight is not None:
             c = c * self.sample_weight.astype(Z.dtype)[:, None]
-        total, s = self._total(X2), self.sign
-        d = Params(
-            s * contract(X2, c) / total + 2.0 * self.penalty.l2, s * jnp.sum(c, axis=0) / total
-        )
+        return c
+
+    def _diagonal_from(self, X, X2c, c) -> Params:
+        """The Hessian's diagonal from ``(X ⊙ X)ᵀ c`` and ``c`` (``_curvature_diagonals``)."""
+        total, s = self._total(X), self.sign
+        d = Params(s * X2c / total + 2.0 * self.penalty.l2, s * jnp.sum(c, axis=0) / total)
         return self.mask_bias(d)
 
     def curvature_matrices(self, params: Params, X, T, Z=None):

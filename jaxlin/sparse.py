@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import backend
+
 
 @dataclasses.dataclass(frozen=True)
 class SparseRows:
@@ -119,14 +121,31 @@ def entry_rows(X: SparseRows):
 ENTRY_BLOCK = 2**18
 
 
+def _block_size(lanes: int) -> int:
+    """Entries per block of the products: ``ENTRY_BLOCK`` in whole rows of the table."""
+    return max(lanes, ENTRY_BLOCK - ENTRY_BLOCK % lanes)
+
+
+def stored_entries(entries: int, lanes: int) -> int:
+    """The entries to store for ``entries`` of a layout: past ``4 · ENTRY_BLOCK``, rounded up
+    to whole blocks (zero entries after the last row), so the products' loop over blocks
+    leaves no remainder to sum apart — one copy of each product in a compiled program, not
+    two (compilation of a Newton-CG run on 22 million entries: 1.3 → 0.9 s)."""
+    if entries < 4 * ENTRY_BLOCK:
+        return entries
+    size = _block_size(lanes)
+    return -(-entries // size) * size
+
+
 def _over_blocks(X: SparseRows, out, add):
     """``out`` plus ``add(out, data, indices, slices)`` over the stored entries: all at once,
-    or, past ``4 · ENTRY_BLOCK`` entries, block by block in a loop, then the remainder."""
+    or, past ``4 · ENTRY_BLOCK`` entries, block by block in a loop, then the remainder (none
+    when ``to_device`` stored whole blocks, ``stored_entries``)."""
     nnz, lanes = X.data.shape[0], X.lanes
     n_blocks = nnz // ENTRY_BLOCK if nnz >= 4 * ENTRY_BLOCK else 0
     if n_blocks == 0:
         return add(out, X.data, X.indices, X.slices)
-    size = max(lanes, ENTRY_BLOCK - ENTRY_BLOCK % lanes)  # whole slices' rows of the table
+    size = _block_size(lanes)  # whole slices' rows of the table
 
     def part(i, a, per):
         return jax.lax.dynamic_slice_in_dim(a, i * (size // per), size // per)
@@ -137,6 +156,8 @@ def _over_blocks(X: SparseRows, out, add):
     n_blocks = nnz // size
     out = jax.lax.fori_loop(0, n_blocks, block, out)
     done = n_blocks * size
+    if done == nnz:
+        return out
     return add(out, X.data[done:], X.indices[done:], X.slices[done // lanes :])
 
 
@@ -157,11 +178,30 @@ def matmul(X: SparseRows, W):
 
 def rmatmul(X: SparseRows, D):
     """``Xᵀ D``: ``G[j] = Σ_{e: c_e = j} a_e D[r_e]``. ``D`` ``(N, K)`` → ``(d, K)``."""
+    return _contract_entries(X, D, 0)
+
+
+def rmatmul_with_squares(X: SparseRows, D, C):
+    """``(Xᵀ D, (X ⊙ X)ᵀ C)`` in one pass over the entries: each entry's rows of ``D`` and
+    ``C`` gathered side by side, times ``a_e`` and ``a_e²``, one scatter-add of ``2K``-wide
+    rows — a gradient's contraction and a Hessian diagonal's, with no squared copy of the
+    values kept. ``D``, ``C`` ``(N, K)`` → two ``(d, K)``."""
+    k = D.shape[1]
+    G = _contract_entries(X, jnp.concatenate([D, C], axis=1), k)
+    return G[:, :k], G[:, k:]
+
+
+def _contract_entries(X: SparseRows, D, squared: int):
+    """``G[j] = Σ_{e: c_e = j} f_e D[r_e]`` with ``f_e = a_e`` on ``D``'s columns but its last
+    ``squared``, ``a_e²`` on those."""
     k, lanes = D.shape[1], X.lanes
     Ds = jnp.pad(D, ((0, X.n_slices * lanes - D.shape[0]), (0, 0))).reshape(-1, lanes, k)
+    plain = jnp.arange(k) < k - squared
 
     def add(G, data, cols, slices):
-        return G.at[cols].add(data[:, None] * Ds[slices].reshape(-1, k))
+        a = data[:, None]
+        f = a if squared == 0 else jnp.where(plain, a, a * a)
+        return G.at[cols].add(f * Ds[slices].reshape(-1, k))
 
     return _over_blocks(X, jnp.zeros((X.shape[1], k), D.dtype), add)
 
@@ -341,9 +381,14 @@ def to_device(
     capacity = max(lanes, stored if capacity is None else capacity)
     if capacity < stored:
         raise ValueError(f"capacity: {capacity} is less than the stored entries ({stored})")
-    data = np.zeros(capacity, dtype)
+    capacity = stored_entries(capacity, lanes)
+    # buffers of this function's own, moved to the device uncopied (backend.host_zeros)
+    data, cols = backend.host_zeros(capacity, dtype), backend.host_zeros(capacity, np.int32)
     # a padding entry adds a zero; its columns are spread, so no one column's sum queues on them
-    cols = np.resize(np.arange(min(X.shape[1], 4096), dtype=np.int32), capacity)
+    spread = np.arange(min(X.shape[1], 4096), dtype=np.int32)
+    whole = capacity // spread.size * spread.size
+    cols[:whole].reshape(-1, spread.size)[:] = spread
+    cols[whole:] = spread[: capacity - whole]
     if lanes == 1:  # CSR as it is, zeros after
         data[: X.nnz], cols[: X.nnz] = X.data, X.indices
     else:  # row i's r-th entry (CSR's indptr[i] + r) to start[i] + r · lanes
@@ -354,8 +399,8 @@ def to_device(
     slices = _slice_ids(start, lanes, capacity, n)
     put = lambda a, t: jax.device_put(np.asarray(a, t))  # noqa: E731
     return SparseRows(
-        put(data, dtype),
-        put(cols, np.int32),
+        jax.device_put(data),
+        jax.device_put(cols),
         put(slices, np.int32),
         put(start, np.int32),
         put(counts, np.int32),

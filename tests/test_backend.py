@@ -204,3 +204,21 @@ def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
         r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3, batch_size=None if full else 16)
     assert len(seen) == 1 and int(jax.device_get(r.epochs)) >= 1
     assert not {n for n in seen[0] if "callback" in n}
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (1000, 3), (0, 4)])
+def test_host_zeros_are_aligned_zeros_of_the_shape_asked(shape):
+    a = backend.host_zeros(shape, np.float32)
+    assert a.shape == shape and a.dtype == np.float32 and not a.any()
+    assert a.flags.c_contiguous and (a.size == 0 or a.ctypes.data % backend.ALIGN == 0)
+
+
+@pytest.mark.parametrize("source", [np.float64, np.int64, np.float32])
+def test_put_never_shares_the_callers_array(source):
+    # a converted array moves uncopied, the caller's own one is copied: changing the
+    # caller's array afterwards changes nothing on the device
+    a = np.arange(12, dtype=source).reshape(3, 4)[:, ::2]  # strided too
+    d = backend.put(a, np.float32)
+    a[...] = -1
+    assert d.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(d), np.arange(12).reshape(3, 4)[:, ::2])

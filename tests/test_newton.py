@@ -131,6 +131,12 @@ def test_the_hessian_diagonal_is_autodiffs(name, sparse_rows):
     Xs = sparse.to_device(sp.csr_matrix(np.asarray(X)), np.float64) if sparse_rows else X
     hand = ravel_pytree(o.hessian_diagonal(p, Xs, T))[0]
     assert rel_err(hand, jnp.diagonal(H)) <= 1e-10
+    # and with the value and gradient, given the scores (one pass on sparse rows)
+    m, g, diag = o.smooth_value_grad_and_diagonal(p, Xs, T, X @ p.W + p.b)
+    assert rel_err(ravel_pytree(diag)[0], jnp.diagonal(H)) <= 1e-10
+    m_ref, g_ref = o.smooth_value_and_grad(p, X, T)
+    assert rel_err(m, m_ref) <= 1e-12
+    assert rel_err(ravel_pytree(g)[0], ravel_pytree(g_ref)[0]) <= 1e-12
 
 
 def test_newton_converges_on_unscaled_columns():
@@ -406,3 +412,38 @@ def test_newton_cholesky_float64_takes_the_steps_of_exact_sums():
         )
         assert r.stop_reason == "gradient_tol" and int(r.epochs) == steps
         np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], th[:-1], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("radius", [0.05, 1e3])  # ends at the boundary / at the residual
+@pytest.mark.parametrize("indefinite", [False, True])  # negative curvature ends it too
+def test_steihaug_carries_the_images_of_the_point_it_returns(radius, indefinite):
+    from jaxlin.solvers.newton import steihaug
+
+    rng = np.random.default_rng(7)
+    Q = rng.normal(size=(6, 6))
+    H = Q @ Q.T + 0.1 * np.eye(6) - (8.0 * np.eye(6) if indefinite else 0.0)
+    A = rng.normal(size=(4, 6))  # any second linear map (Newton-CG: the scores' move)
+    g = jnp.asarray(rng.normal(size=6))
+    hvp = lambda v: (jnp.asarray(H) @ v, jnp.asarray(A) @ v)  # noqa: E731
+    p, Hp, Ap, steps = steihaug(g, hvp, radius, 1e-12, 50, jnp.zeros(4))
+    assert int(steps) >= 1
+    np.testing.assert_allclose(np.asarray(Hp), H @ np.asarray(p), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(Ap), A @ np.asarray(p), rtol=1e-10, atol=1e-12)
+    if radius < 1:
+        assert np.linalg.norm(np.asarray(p)) == pytest.approx(radius, rel=1e-10)
+
+
+@pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy"])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_the_newton_system_moves_the_scores_as_the_parameters_move_them(name, intercept):
+    # Newton-CG carries Z: the new scores are the old ones plus what the products report
+    rng = np.random.default_rng(3)
+    loss, X, T, p, v = _problem(name, 3, rng)
+    o = Objective.build(loss, Penalty(0.0, 0.2), None, fit_intercept=intercept)
+    p = o.mask_bias(p)
+    H = o.newton_system(p, X, T)
+    hv, U = H(v)
+    moved = o.mask_bias(jax.tree.map(jnp.add, p, v))
+    Z = lambda q: X @ q.W + q.b  # noqa: E731
+    np.testing.assert_allclose(np.asarray(Z(p) + U), np.asarray(Z(moved)), rtol=1e-12, atol=1e-12)
+    assert rel_err(ravel_pytree(hv)[0], ravel_pytree(o.hvp(p, X, T, v))[0]) == 0.0

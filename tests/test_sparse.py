@@ -48,24 +48,40 @@ def test_products_on_the_stored_entries_equal_dense_and_autodiff(k, lanes):
     np.testing.assert_allclose(
         contract(Xs, jnp.asarray(D)), vjp(jnp.asarray(D))[0], rtol=1e-12, atol=1e-12
     )
+    # the gradient's and the Hessian diagonal's contractions in one pass: Xᵀ D, (X ⊙ X)ᵀ C
+    C = rng.random((X.shape[0], k))
+    G, G2 = sparse.rmatmul_with_squares(Xs, jnp.asarray(D), jnp.asarray(C))
+    np.testing.assert_allclose(G, Xd.T @ D, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(G2, (Xd * Xd).T @ C, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("stored_block", [113, 1])  # whole blocks / a remainder
 @pytest.mark.parametrize("lanes", [1, 16])
-def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch, lanes):
+def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch, lanes, stored_block):
     """Past ``4 · ENTRY_BLOCK`` stored entries the products run block by block (a loop,
-    then the remainder): the same sums, and a fit equal to the dense one."""
+    then any remainder): the same sums, and a fit equal to the dense one. ``to_device``
+    stores whole blocks (zeros after the last row); a layout stored for another block size
+    leaves a remainder."""
     X, y = _problem(n=200, d=30, density=0.3)
-    monkeypatch.setattr(sparse, "ENTRY_BLOCK", 97)  # 1,7xx entries: many blocks + a remainder
+    monkeypatch.setattr(sparse, "ENTRY_BLOCK", stored_block)
+    Xs, Xd = _device(X, lanes=lanes), X.toarray()
+    monkeypatch.setattr(sparse, "ENTRY_BLOCK", 113)  # 1,7xx entries or more: many blocks
+    block = 113 - 113 % lanes  # whole slices per block
+    assert Xs.nnz >= 4 * 113 and (Xs.nnz % block == 0) == (stored_block == 113)
+    layout = sparse.slice_layout(np.diff(X.indptr), lanes)[1]
+    assert layout <= Xs.nnz < layout + (block if stored_block == 113 else 1)
     rng = np.random.default_rng(2)
     W, D = rng.normal(size=(X.shape[1], 3)), rng.normal(size=(X.shape[0], 3))
-    Xs, Xd = _device(X, lanes=lanes), X.toarray()
-    block = 97 - 97 % lanes  # whole slices per block
-    assert Xs.nnz >= 4 * 97 and Xs.nnz % block
-    monkeypatch.setattr(sparse, "LANES", (lanes,))  # the fit below stores X the same way
     Z = jax.jit(sparse.matmul)(Xs, jnp.asarray(W))
     G = jax.jit(sparse.rmatmul)(Xs, jnp.asarray(D))
     np.testing.assert_allclose(Z, Xd @ W, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(G, Xd.T @ D, rtol=1e-12, atol=1e-12)
+    C = np.abs(D) + 0.5
+    G, G2 = jax.jit(sparse.rmatmul_with_squares)(Xs, jnp.asarray(D), jnp.asarray(C))
+    np.testing.assert_allclose(G, Xd.T @ D, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(G2, (Xd * Xd).T @ C, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(sparse._from_rows(Xs).toarray(), Xd)  # nothing lost or added
+    monkeypatch.setattr(sparse, "LANES", (lanes,))  # the fit below stores X the same way
     kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-10, epochs=300, dtype=F64)
     blocked, dense = jaxlin.fit(X, y, **kw), jaxlin.fit(Xd, y, **kw)
     np.testing.assert_allclose(blocked.params.W, dense.params.W, rtol=1e-8, atol=1e-10)
@@ -156,6 +172,13 @@ def test_objective_gradient_and_hvp_equal_the_dense_path(loss, k):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     if o.loss.twice_differentiable:
         for a, b in zip(o.hvp(p, Xs, T, v), o.hvp(p, Xd, T, v)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+        # value, gradient and Hessian diagonal in one pass over the entries (Newton-CG)
+        Z = logits(p, Xd)
+        m, g, diag = o.smooth_value_grad_and_diagonal(p, Xs, T, Z)
+        np.testing.assert_allclose(m, md, rtol=1e-12)
+        want = o.hessian_diagonal(p, Xd, T)
+        for a, b in zip((*g, *diag), (*gd, *want)):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
 
 
@@ -305,3 +328,14 @@ def test_fit_grid_on_sparse_rows_equals_the_dense_grid():
     kw = dict(folds=3, l2=[1e-2, 1.0], optimizer="lbfgs", epochs=40, dtype=F64)
     a, b = fit_grid(X, y, **kw), fit_grid(X.toarray(), y, **kw)
     np.testing.assert_allclose(a.scores, b.scores, rtol=1e-9, atol=1e-12)
+
+
+def test_sparse_rows_keep_their_values_when_the_callers_matrix_changes():
+    # the device layout is built in buffers of its own: the caller's arrays are not shared
+    before = sp.random(40, 300, density=0.05, format="csr", random_state=0, dtype=np.float64)
+    for dtype, lanes in ((np.float32, None), (np.float64, None), (np.float64, 1)):
+        X = before.copy()
+        S = sparse.to_device(X, dtype, lanes=lanes)
+        X.data[:], X.indices[:] = 7.0, 0
+        want = before.astype(dtype).toarray()
+        np.testing.assert_array_equal(sparse._from_rows(S).toarray(), want)

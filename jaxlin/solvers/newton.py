@@ -29,14 +29,16 @@ TR_ACCEPT, TR_SHRINK, TR_GROW = 1e-4, 0.25, 0.75  # ρ thresholds of the trust r
 MAX_CG = 250  # conjugate-gradient steps per Newton step, at most
 
 
-def steihaug(g, hvp, radius, tol, max_iter):
+def steihaug(g, hvp, radius, tol, max_iter, a_zero):
     """Truncated CG for ``min_p gᵀp + ½ pᵀHp`` subject to ``‖p‖ ≤ radius`` (Steihaug).
 
     Stops when the residual ``‖Hp + g‖ ≤ tol``, at negative curvature or at the boundary (then
-    ``p`` is extended to ``‖p‖ = radius``), or after ``max_iter`` steps. Flat vectors; ``hvp``
-    maps ``v ↦ Hv``. Returns ``(p, Hp, steps)``: ``Hp`` is carried along (each step moves
-    ``p`` along ``d`` and ``Hp`` along ``Hd``, which the step computes anyway), so the model's
-    value at ``p`` costs no further product.
+    ``p`` is extended to ``‖p‖ = radius``), or after ``max_iter`` steps. Flat vectors;
+    ``hvp`` maps ``v ↦ (Hv, Av)`` for some linear map ``A`` besides ``H`` (the scores' move
+    along ``v``; any array, ``a_zero`` its zero). Returns ``(p, Hp, Ap, steps)``: ``Hp`` and
+    ``Ap`` are carried along (each step moves ``p`` along ``d``, and them along ``Hd`` and
+    ``Ad``, which the step computes anyway), so the model's value at ``p`` and ``Ap`` cost
+    no further product.
     """
 
     def boundary_step(z, d):  # τ ≥ 0 with ‖z + τ d‖ = radius
@@ -44,8 +46,8 @@ def steihaug(g, hvp, radius, tol, max_iter):
         return (-b + jnp.sqrt(jnp.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
 
     def body(c):
-        z, Hz, r, d, rr, j, _ = c
-        Hd = hvp(d)
+        z, Hz, Az, r, d, rr, j, _ = c
+        Hd, Ad = hvp(d)
         dHd = d @ Hd
         alpha = rr / jnp.where(dHd > 0, dHd, 1.0)
         out = (dHd <= 0) | (jnp.linalg.norm(z + alpha * d) >= radius)
@@ -54,12 +56,12 @@ def steihaug(g, hvp, radius, tol, max_iter):
         rr_next = r_next @ r_next
         done = out | (jnp.sqrt(rr_next) <= tol)
         d_next = -r_next + rr_next / jnp.where(rr > 0, rr, 1.0) * d
-        return z + step * d, Hz + step * Hd, r_next, d_next, rr_next, j + 1, done
+        return z + step * d, Hz + step * Hd, Az + step * Ad, r_next, d_next, rr_next, j + 1, done
 
     zero = jnp.zeros_like(g)
-    start = (zero, zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol)
-    z, Hz, *_, steps, _ = jax.lax.while_loop(lambda c: ~c[6] & (c[5] < max_iter), body, start)
-    return z, Hz, steps
+    start = (zero, zero, a_zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol)
+    z, Hz, Az, *_, steps, _ = jax.lax.while_loop(lambda c: ~c[7] & (c[6] < max_iter), body, start)
+    return z, Hz, Az, steps
 
 
 PRECONDITION = 0.01  # α of the preconditioner M = α diag(∇²m) + (1 − α) 2 l2 (0: none)
@@ -104,12 +106,35 @@ class NewtonState(NamedTuple):
     radius: Any  # the trust region (newton) or the last step length (newton-cholesky)
     grad: Any  # the smooth gradient at the current parameters
     plain: Any = False  # newton: the preconditioner is off (its path met rounding)
-    scores: Any = None  # newton-cholesky: Z = X W + b at the current parameters
+    scores: Any = None  # Z = X W + b at the current parameters
+    diag: Any = None  # newton: the Hessian's diagonal there (None without the preconditioner)
 
 
 def flat(tree):
     """A pytree of parameters as one vector."""
     return flatten_util.ravel_pytree(tree)[0]
+
+
+def _parts(problem: Problem, s: Settings):
+    """``(unravel, the CG steps allowed, (params, Z) ↦ (m, g, diag ∇²m or None))``: the
+    flat parameters' shape and what a Newton step evaluates at a point given its scores."""
+    X, T, obj = problem.X, problem.T, problem.objective
+    p0 = obj.mask_bias(
+        linear.Params(
+            jnp.zeros((X.shape[1], s.n_outputs), X.dtype), jnp.zeros((s.n_outputs,), X.dtype)
+        )
+    )
+    # The squared values X2 = X ⊙ X of dense rows are made once per run; sparse rows take
+    # the squares as they read the values, in the pass of the gradient's contraction
+    X2 = linear.squared(X) if PRECONDITION > 0 and not isinstance(X, linear.SparseRows) else None
+
+    def value_grad_diagonal(params, Z):
+        if PRECONDITION <= 0:
+            return (*obj.smooth_value_and_grad(params, X, T, Z), None)
+        return obj.smooth_value_grad_and_diagonal(params, X, T, Z, X2)
+
+    size = p0.W.size + p0.b.size
+    return flatten_util.ravel_pytree(p0)[1], min(MAX_CG, size), value_grad_diagonal
 
 
 def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
@@ -128,46 +153,42 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     ``learning_rate`` is the radius and ``inner_steps`` the CG steps.
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    p0 = obj.mask_bias(
-        linear.Params(
-            jnp.zeros((X.shape[1], s.n_outputs), X.dtype), jnp.zeros((s.n_outputs,), X.dtype)
-        )
-    )
-    unravel = flatten_util.ravel_pytree(p0)[1]
-    max_cg = min(MAX_CG, p0.W.size + p0.b.size)
-    # On sparse rows the squared values X2 add a value per entry (text-like 20,000 × 65,536,
-    # float64: peak memory 0.64× → 1.44× the CSR's bytes above them) and save half the
-    # Newton steps; without it, float32 on raw columns stopped far from the optimum.
-    precondition = PRECONDITION > 0
-    X2 = linear.squared(X) if precondition else None  # once per run
+    unravel, max_cg, value_grad_diagonal = _parts(problem, s)
 
     def init(params):
-        m, g = obj.smooth_value_and_grad(params, X, T)
-        diag = None if X2 is None else obj.hessian_diagonal(params, X, T, X2)
+        Z = linear.logits(params, X)
+        m, g, diag = value_grad_diagonal(params, Z)
         gs = preconditioner(diag, obj.penalty.l2, flat) * flat(g)
-        state = NewtonState(jnp.maximum(jnp.linalg.norm(gs), 1.0), g, jnp.asarray(X2 is None))
-        return state, first_value(m, g)
+        radius = jnp.maximum(jnp.linalg.norm(gs), 1.0)
+        plain = jnp.asarray(diag is None)
+        return NewtonState(radius, g, plain, Z, diag), first_value(m, g)
 
     def step(params, state: NewtonState, m, key):
         g = flat(state.grad)
-        # the scores at params computed once for all products; in the variables
-        # q = M^½ p: CG on M^-½ H M^-½, the trust region ‖M^½ p‖ ≤ radius
-        H, diag = obj.newton_system(params, X, T, X2)
-        scale = jnp.where(state.plain, 1.0, preconditioner(diag, obj.penalty.l2, flat))
-        hvp = lambda v: scale * flat(H(unravel(scale * v)))  # noqa: E731
+        # in the variables q = M^½ p: CG on M^-½ H M^-½, the trust region ‖M^½ p‖ ≤ radius;
+        # the products at the carried scores, each with how it moves them (X v_W + v_b)
+        H = obj.newton_system(params, X, T, state.scores)
+        scale = jnp.where(state.plain, 1.0, preconditioner(state.diag, obj.penalty.l2, flat))
+
+        def hvp(v):
+            h, U = H(unravel(scale * v))
+            return scale * flat(h), U
+
         gnorm = jnp.linalg.norm(g)
         gs = scale * g
-        q, Hq, cg_steps = steihaug(
+        q, Hq, U, cg_steps = steihaug(
             gs,
             hvp,
             state.radius,
             jnp.minimum(0.5, jnp.sqrt(gnorm)) * jnp.linalg.norm(gs),
             max_cg,
+            jnp.zeros_like(state.scores),
         )
         p = scale * q
         predicted = -(gs @ q + 0.5 * q @ Hq)
         new = jax.tree.map(jnp.add, params, unravel(p))
-        m_new, g_new = obj.smooth_value_and_grad(new, X, T)
+        Z_new = state.scores + U  # the scores are linear: X (W + p_W) + b + p_b
+        m_new, g_new, diag_new = value_grad_diagonal(new, Z_new)  # diag: the next step's
         accept, exhausted, rho = _verdict(m, m_new, predicted, gnorm, jnp.linalg.norm(flat(g_new)))
         radius = next_radius(rho, jnp.linalg.norm(q), state.radius)
         grad = select(accept, g_new, state.grad)
@@ -178,7 +199,13 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         radius = jnp.where(switch, jnp.maximum(jnp.linalg.norm(flat(grad)), 1.0), radius)
         return Step(
             select(accept, new, params),
-            NewtonState(radius, grad, state.plain | exhausted),
+            NewtonState(
+                radius,
+                grad,
+                state.plain | exhausted,
+                select(accept, Z_new, state.scores),
+                select(accept, diag_new, state.diag),
+            ),
             jnp.where(accept, m_new, m),
             grad,
             radius,

@@ -101,6 +101,12 @@ def contract(X, D):
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 
+def squares_to_keep(X):
+    """``X ⊙ X`` to keep for a run of ``contract_with_squares``: dense rows' squared copy, or
+    ``None`` for sparse rows, whose squares are taken as their values are read."""
+    return None if isinstance(X, SparseRows) else squared(X)
+
+
 def contract_with_squares(X, D, C, X2=None):
     """``(Xᵀ D, (X ⊙ X)ᵀ C)``: a gradient's contraction and a Hessian diagonal's together.
     Sparse rows are read once for both, the squares taken as the values are read

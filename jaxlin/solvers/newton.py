@@ -124,9 +124,7 @@ def _parts(problem: Problem, s: Settings):
             jnp.zeros((X.shape[1], s.n_outputs), X.dtype), jnp.zeros((s.n_outputs,), X.dtype)
         )
     )
-    # The squared values X2 = X ⊙ X of dense rows are made once per run; sparse rows take
-    # the squares as they read the values, in the pass of the gradient's contraction
-    X2 = linear.squared(X) if PRECONDITION > 0 and not isinstance(X, linear.SparseRows) else None
+    X2 = linear.squares_to_keep(X) if PRECONDITION > 0 else None  # once per run
 
     def value_grad_diagonal(params, Z):
         if PRECONDITION <= 0:

@@ -124,10 +124,11 @@ def _parts(problem: Problem, s: Settings):
             jnp.zeros((X.shape[1], s.n_outputs), X.dtype), jnp.zeros((s.n_outputs,), X.dtype)
         )
     )
-    X2 = linear.squares_to_keep(X) if PRECONDITION > 0 else None  # once per run
+    precondition = PRECONDITION > 0
+    X2 = linear.squares_to_keep(X) if precondition else None  # once per run
 
     def value_grad_diagonal(params, Z):
-        if PRECONDITION <= 0:
+        if not precondition:
             return (*obj.smooth_value_and_grad(params, X, T, Z), None)
         return obj.smooth_value_grad_and_diagonal(params, X, T, Z, X2)
 

@@ -35,9 +35,20 @@ def elastic_net(lam, alpha) -> Penalty:
     return Penalty(lam * alpha, lam * (1.0 - alpha))
 
 
+def _off(strength) -> bool:
+    """Whether a strength is a Python number 0: its term is left out of the program (a
+    traced strength, even one that is 0, keeps its term, so one program serves all)."""
+    return isinstance(strength, (int, float)) and strength == 0
+
+
 def value(penalty: Penalty, W):
     """``R(W) = l1 Σ|w| + l2 Σ w²`` (a scalar)."""
-    return penalty.l1 * jnp.sum(jnp.abs(W)) + penalty.l2 * jnp.sum(W * W)
+    r = jnp.zeros((), W.dtype)
+    if not _off(penalty.l1):
+        r = r + penalty.l1 * jnp.sum(jnp.abs(W))
+    if not _off(penalty.l2):
+        r = r + penalty.l2 * jnp.sum(W * W)
+    return r
 
 
 def grad(penalty: Penalty, W, smooth_only: bool = False):
@@ -45,8 +56,8 @@ def grad(penalty: Penalty, W, smooth_only: bool = False):
 
     With ``smooth_only=True`` only the L2 part, for proximal steps that handle L1 exactly.
     """
-    g = 2.0 * penalty.l2 * W
-    if smooth_only:
+    g = jnp.zeros_like(W) if _off(penalty.l2) else 2.0 * penalty.l2 * W
+    if smooth_only or _off(penalty.l1):
         return g
     return g + penalty.l1 * jnp.sign(W)
 

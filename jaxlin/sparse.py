@@ -214,6 +214,30 @@ def batch_scores(X: SparseRows, V):
     return jnp.sum((X.data[:, None] * V).reshape(b, width, V.shape[1]), axis=1)
 
 
+def gather_rows(W, cols):
+    """``W[cols]`` ``(E, K)``; for ``K = 1`` gathered from ``W`` as a vector, which XLA:CPU
+    does faster than rows of one value (``docs/sparse.md``, mini-batches)."""
+    return W[:, 0][cols][:, None] if W.shape[1] == 1 else W[cols]
+
+
+def scatter_rows(W, cols, values, mode="add"):
+    """``W`` with ``values[e]`` added to row ``cols[e]`` (``mode="add"``: repeats summed) or
+    written there (``"set"``: repeats must agree); ``K = 1`` as a vector, as ``gather_rows``."""
+    flat = W.shape[1] == 1
+    at = (W[:, 0] if flat else W).at[cols]
+    out = getattr(at, mode)(values[:, 0] if flat else values)
+    return out[:, None] if flat else out
+
+
+def batch_entry_terms(X: SparseRows, D):
+    """``a_e D[r_e]`` for each entry of a batch from ``take_rows``: the terms of ``Xᵀ D``
+    before they are summed into their columns. ``D`` ``(B, K)`` → ``(E, K)``; each row's
+    ``D`` is broadcast over its ``max_row_nnz`` entries (no gather of rows)."""
+    b, width, k = X.shape[0], X.max_row_nnz, D.shape[1]
+    spread = jnp.broadcast_to(D[:, None, :], (b, width, k)).reshape(b * width, k)
+    return X.data[:, None] * spread
+
+
 def take_rows(X: SparseRows, idx) -> SparseRows:
     """The rows ``idx`` ``(B,)`` of ``X`` as a ``(B, d)`` ``SparseRows``: each row's
     entries, padded with zero-valued entries (column 0) to ``max_row_nnz``, row after row."""

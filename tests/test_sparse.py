@@ -110,6 +110,29 @@ def test_the_slice_layout_stores_each_entry_once_where_its_row_reads_it(lanes):
     np.testing.assert_allclose(Z, np.vstack([X.toarray() @ W, np.zeros((13, 2))]), atol=1e-12)
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_batch_gathers_and_scatters_rows_as_numpy_does(k):
+    """``gather_rows``/``scatter_rows`` (``K = 1`` taken as a vector) against NumPy, with a
+    column repeated in the batch; ``batch_entry_terms`` against ``a_e D[r_e]``."""
+    X, _ = _problem(n=37, d=11, density=0.3)
+    batch = sparse.take_rows(_device(X), jnp.asarray([5, 0, 36, 3, 5]))
+    rng = np.random.default_rng(4)
+    W, D = rng.normal(size=(11, k)), rng.normal(size=(5, k))
+    cols = np.asarray(batch.indices)
+    assert len(set(cols.tolist())) < len(cols)  # repeats: summed by add, agreed by set
+    np.testing.assert_array_equal(sparse.gather_rows(jnp.asarray(W), batch.indices), W[cols])
+    terms = np.asarray(batch.data)[:, None] * D[np.asarray(sparse.entry_rows(batch))]
+    np.testing.assert_allclose(sparse.batch_entry_terms(batch, jnp.asarray(D)), terms, atol=0)
+    added = W.copy()
+    np.add.at(added, cols, terms)
+    out = sparse.scatter_rows(jnp.asarray(W), batch.indices, jnp.asarray(terms))
+    np.testing.assert_allclose(out, added, rtol=1e-14, atol=1e-15)
+    written = W.copy()
+    written[cols] = 2.0 * W[cols]
+    out = sparse.scatter_rows(jnp.asarray(W), batch.indices, jnp.asarray(2.0 * W[cols]), "set")
+    np.testing.assert_array_equal(out, written)
+
+
 def test_unsorted_and_repeated_entries_are_summed_on_a_copy():
     """A CSR matrix with unsorted columns and a repeated (row, column) trains as its sum,
     and the caller's matrix is left exactly as it was."""
@@ -237,8 +260,25 @@ def test_lazy_sparse_steps_equal_the_eager_dense_update(l1, l2, weighted):
     lazy, eager = jaxlin.fit(X, y, **kw), jaxlin.fit(X.toarray(), y, **kw)
     np.testing.assert_allclose(lazy.params.W, eager.params.W, rtol=1e-11, atol=1e-12)
     np.testing.assert_allclose(lazy.params.b, eager.params.b, rtol=1e-11, atol=1e-12)
+    # one rule for the epoch's value: its batches' mean data term plus R(W) at its end
+    np.testing.assert_allclose(lazy.history.objective, eager.history.objective, rtol=1e-11)
     if l1:
         assert np.any(np.asarray(lazy.params.W) == 0)  # the prox's exact zeros survive
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_scale_of_w_is_folded_in_before_it_underflows(k):
+    """Without L1, sparse SGD carries ``W = a V`` and multiplies ``a`` by ``1 − 2 η l2`` a
+    step. Here that factor is 0.1 and an epoch has 400 steps: ``a`` would reach 1e-400,
+    under float64's range, unless it is folded into ``V`` on the way. The result is the
+    eager dense update's."""
+    X, y = _problem(n=400, d=60, k=k, density=0.08)
+    loss = "binary_cross_entropy" if k == 1 else "softmax_cross_entropy"
+    kw = dict(optimizer="sgd", batch_size=1, epochs=2, learning_rate=0.3, l2=1.5, dtype=F64)
+    lazy, eager = jaxlin.fit(X, y, loss, **kw), jaxlin.fit(X.toarray(), y, loss, **kw)
+    assert np.all(np.isfinite(lazy.params.W)) and np.any(np.asarray(lazy.params.W) != 0)
+    np.testing.assert_allclose(lazy.params.W, eager.params.W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(lazy.params.b, eager.params.b, rtol=1e-10, atol=1e-13)
 
 
 def test_repeated_penalty_steps_equal_the_steps_one_by_one():

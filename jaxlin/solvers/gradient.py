@@ -78,7 +78,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
     X, T, obj = problem.X, problem.T, problem.objective
     if s.batch_size is not None and s.optimizer in PLAIN and isinstance(X, sparse.SparseRows):
-        return lazy_sparse_steps(problem, hyper, s)
+        return (lazy_sparse_steps if obj.has_l1 else scaled_sparse_steps)(problem, hyper, s)
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     tx = make_transformation(s.optimizer, lr0)
 
@@ -119,16 +119,62 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         def one(carry, batch):
             params, opt_state = carry
             i, bm = batch
-            m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
+            m_b, g = obj.on_rows(i, bm, n).batch_value_and_grad(
                 params, linear.take_rows(X, i), T[i]
             )
             return apply(params, g, opt_state), m_b
 
         (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
-        m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
+        m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
         return Step(new, GDState(opt_state, None), m_epoch, None, _current_lr(opt_state, lr0))
 
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
+
+
+# the scale ``a`` of ``W = a V`` is folded into ``V`` before it can underflow
+RESCALE_BELOW = 1e-9
+
+
+def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """Plain mini-batch steps on sparse rows without L1: ``W = a V``, the scale carrying the
+    L2 decay (Bottou's and scikit-learn's SGD).
+
+    The eager step ``W ← c W − η Xᵦᵀ Δ̃`` (``c = 1 − 2 η l2``) is, with ``W = a V``,
+    ``a ← c a`` and ``V ← V − (η / a) Xᵦᵀ Δ̃``: every weight's decay is one multiplication
+    of the scalar ``a``, and the data part touches only the batch's columns (one gather of
+    ``V``'s rows for the scores, one scatter-add). When ``a`` falls under ``RESCALE_BELOW``
+    it is folded into ``V``; the epoch ends with ``W = a V``. Equal to the eager update up
+    to rounding (``docs/sparse.md``). The epoch's value is the mean of its batches' data
+    terms plus ``R(W)`` at its end.
+    """
+    X, T, obj = problem.X, problem.T, problem.objective
+    n = s.n_rows or X.shape[0]
+    lr = jnp.asarray(hyper.learning_rate, X.dtype)
+    decay = obj.l2_shrink(lr)
+
+    def one(carry, batch):
+        V, a, b = carry
+        i, bm = batch
+        Xb = sparse.take_rows(X, i)
+        Z = sparse.batch_scores(Xb, a * sparse.gather_rows(V, Xb.indices)) + b  # X W + b, W = a V
+        m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
+        a = a * decay
+        V = sparse.scatter_rows(V, Xb.indices, (-lr / a) * sparse.batch_entry_terms(Xb, D))
+        V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
+        return (V, a, b - lr * db), m_b
+
+    def init(params):
+        return (), jnp.asarray(jnp.inf, X.dtype)
+
+    def step(params, state, m, key):
+        idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
+        one_ = jnp.ones((), X.dtype)
+        (V, a, b), m_b = jax.lax.scan(one, (params.W, one_, params.b), (idx, mask))
+        new = params._replace(W=a * V, b=b)
+        m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
+        return Step(new, state, m_epoch, None, lr)
+
+    return Solver(init, step)
 
 
 class LazyState(NamedTuple):
@@ -137,7 +183,7 @@ class LazyState(NamedTuple):
 
 
 def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    """Plain mini-batch steps on sparse rows, touching only the columns a batch holds.
+    """Plain mini-batch steps on sparse rows with L1, touching only the columns a batch holds.
 
     The eager step ``W ← prox_{η l1}((1 − 2 η l2) W − η Xᵦᵀ Δ̃)`` changes every row of ``W``,
     but on a column absent from the batch it is the penalty's step alone, and ``k`` of those
@@ -156,14 +202,15 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         i, bm = batch
         Xb = sparse.take_rows(X, i)
         cols = Xb.indices
-        w = obj.penalty_steps(params.W[cols], t - last[cols], lr)  # up to date at step t
-        Z = sparse.batch_scores(Xb, w) + params.b  # the scores with those weights
+        w = obj.penalty_steps(sparse.gather_rows(params.W, cols), t - last[cols], lr)
+        Z = sparse.batch_scores(Xb, w) + params.b  # the scores with those up-to-date weights
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(params, Xb, T[i], Z)
         # this step on the batch's columns: the L2 part, the data part, then L1's prox
-        W = params.W.at[cols].set(obj.l2_shrink(lr) * w)
-        W = W.at[cols].add(-lr * Xb.data[:, None] * D[sparse.entry_rows(Xb)])
+        W = sparse.scatter_rows(params.W, cols, obj.l2_shrink(lr) * w, "set")
+        W = sparse.scatter_rows(W, cols, -lr * sparse.batch_entry_terms(Xb, D))
         if obj.has_l1:
-            W = W.at[cols].set(obj.prox(params._replace(W=W[cols]), lr).W)
+            shrunk = obj.prox(params._replace(W=sparse.gather_rows(W, cols)), lr).W
+            W = sparse.scatter_rows(W, cols, shrunk, "set")
         return (params._replace(W=W, b=params.b - lr * db), last.at[cols].set(t + 1), t + 1), m_b
 
     def init(params):

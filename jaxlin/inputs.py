@@ -55,7 +55,7 @@ def prepare(
     """
     Xn = validation.check_features(X, "X", finite=finite)
     n = Xn.shape[0]
-    y_arr = np.asarray(y)
+    y_arr = validation.as_host_array(y, "y")
     if y_arr.ndim == 0 or y_arr.shape[0] != n:
         raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
@@ -148,7 +148,7 @@ def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: 
     except (TypeError, ValueError):
         raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
     Xv = validation.check_features(Xv, "X_val", n_features=n_features)
-    yv = np.asarray(yv)
+    yv = validation.as_host_array(yv, "y_val")
     validation.check_rows(Xv.shape[0], yv, "y_val")
     Tv = host_targets(yv, loss, n_outputs if loss.target == "onehot" else None)
     if Tv.shape[1] != n_outputs:

@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxlin import validation
+
 
 def _xp(*arrays):
     """NumPy when every array is a host array, else ``jax.numpy``."""
@@ -33,17 +35,19 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
     ``jit`` too; a bad argument is named in a ``ValueError``."""
 
-    def array(a):
-        return a if isinstance(a, (np.ndarray, np.generic, jax.Array)) else np.asarray(a)
+    def array(a, name):
+        if isinstance(a, (np.ndarray, np.generic, jax.Array)):
+            return a
+        return validation.as_host_array(a, name)
 
-    y_true = array(y_true)
+    y_true = array(y_true, "y_true")
     if y_true.ndim != 1 or y_true.shape[0] == 0:
         raise ValueError(
             f"y_true: expected a non-empty 1-D array of labels (N,), got shape {y_true.shape}"
         )
     arrays = [("y_true", y_true)]
     if other is not None:
-        other = array(other)
+        other = array(other, other_name)
         if other.ndim != other_ndim or other.shape[0] != y_true.shape[0]:
             want = "(N,)" if other_ndim == 1 else "(N, C)"
             raise ValueError(
@@ -59,6 +63,23 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
         ):
             raise ValueError(f"{name}: contains NaN or infinite values")
     return y_true, other
+
+
+def _check_classes(n_classes, **labels):
+    """``n_classes`` a positive integer, and every label given in ``0..n_classes − 1``:
+    checked where the values are known (NumPy or concrete JAX arrays); inside ``jit`` a label
+    out of range is not counted."""
+    validation.check_positive(n_classes, "n_classes", integer=True)
+    for name, y in labels.items():
+        if isinstance(y, jax.core.Tracer):
+            continue
+        y = np.asarray(y)
+        bad = (y < 0) | (y >= n_classes) | (y != np.round(y))
+        if np.any(bad):
+            raise ValueError(
+                f"{name}: label {y[bad][0].item()!r} is outside the classes "
+                f"0..{n_classes - 1} (n_classes = {n_classes})"
+            )
 
 
 def _div(num, den):
@@ -86,6 +107,7 @@ def _counts(y, n_classes: int):
 def class_prior_baseline(y_true, n_classes: int):
     """``max_k P(y = k)``: the accuracy of always predicting the most frequent class."""
     y_true, _ = _checked(y_true)
+    _check_classes(n_classes, y_true=y_true)
     return (_counts(y_true, n_classes).max() / y_true.shape[0]).astype(_xp(y_true).float32)
 
 
@@ -128,9 +150,12 @@ def false_positive_rate(y_true, y_pred):
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int):
-    """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``."""
+    """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``.
+    A label outside ``0..C−1`` is an error (inside ``jit``, where values are not known, it is
+    not counted)."""
     y_true, y_pred = _checked(y_true, y_pred)
-    if _xp(y_true, y_pred) is np:  # labels outside 0..C−1 are dropped, as JAX's scatter does
+    _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
+    if _xp(y_true, y_pred) is np:
         ok = (y_true >= 0) & (y_true < n_classes) & (y_pred >= 0) & (y_pred < n_classes)
         cells = (y_true * n_classes + y_pred)[ok]
         return _counts(cells, n_classes**2).reshape(n_classes, n_classes).astype(np.int32)
@@ -233,6 +258,8 @@ def summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
     probabilities for the log loss. Binary entries are for class 1; per-class entries and
     macro/micro averages are always included.
     """
+    y_true, y_pred = _checked(y_true, y_pred)
+    _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
     if _xp(y_true, y_pred, scores, proba) is np:
         return _summary(y_true, y_pred, n_classes, scores, proba)
     return _compiled_summary(y_true, y_pred, n_classes, scores, proba)

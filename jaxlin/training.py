@@ -402,7 +402,7 @@ def label_classes(y, validation_data=None):
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
     ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``).
     Validation labels must be among the training classes."""
-    arr = np.asarray(y)
+    arr = validation.as_host_array(y, "y")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):  # before a NaN counts as a class
         raise ValueError("y: contains NaN or infinite values")
     if arr.ndim != 1 or arr.dtype.kind in "biuf":
@@ -415,7 +415,7 @@ def label_classes(y, validation_data=None):
             Xv, yv = validation_data
         except (TypeError, ValueError):
             raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
-        yv = np.asarray(yv)
+        yv = validation.as_host_array(yv, "y_val")
         unknown = np.setdiff1d(yv, classes)
         if unknown.size:
             raise ValueError(

@@ -15,6 +15,15 @@ import numpy as np
 from jaxlin import sparse
 
 
+def as_host_array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)``, with a ragged nested list (rows of different lengths) or any
+    other value NumPy cannot make an array of named as ``name`` in the error."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{name}: cannot be read as an array ({e})") from None
+
+
 def check_features(X, name: str = "X", n_features: int | None = None, finite: bool = True):
     """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns; a
     sparse matrix (SciPy's, or JAX's ``BCOO``/``BCSR``) is checked and returned as SciPy CSR,
@@ -32,7 +41,7 @@ def check_features(X, name: str = "X", n_features: int | None = None, finite: bo
         return X
     if isinstance(X, jax.Array) and jnp.issubdtype(X.dtype, jnp.floating):
         return _check_device_features(X, name, n_features, finite)
-    arr = np.asarray(X)
+    arr = as_host_array(X, name)
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
     if arr.ndim != 2:

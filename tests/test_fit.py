@@ -356,6 +356,15 @@ def test_bad_seeds_and_keys_are_named(call, match):
         call(X, y)
 
 
+@pytest.mark.parametrize(
+    "X, y, name",
+    [([[1.0, 2.0], [3.0]], [0, 1], "X"), ([[1.0, 2.0], [3.0, 4.0]], [[0], [1, 0]], "y")],
+)
+def test_ragged_lists_are_named(X, y, name):
+    with pytest.raises(ValueError, match=f"^{name}: cannot be read as an array"):
+        fit(X, y)
+
+
 def test_bad_data_is_named():
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match="X: contains NaN or infinite values"):

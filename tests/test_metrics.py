@@ -159,6 +159,15 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.accuracy(np.array([0.0, np.nan, 1.0, 1.0]), p), "y_true"),
         (lambda y, p: M.roc_auc(y, np.array([0.1, np.inf, 0.3, 0.2])), "scores"),
         (lambda y, p: jax.jit(M.accuracy)(jnp.asarray(y), jnp.asarray(p[:2])), "y_pred"),
+        (lambda y, p: M.accuracy([[0], [1, 1], [1], [0]], p), "y_true"),
+        (lambda y, p: M.accuracy(y, [[0], [1, 1], [1], [0]]), "y_pred"),
+        (lambda y, p: M.confusion_matrix(np.array([0, 1, 5, 0]), p, 2), "y_true"),
+        (lambda y, p: M.confusion_matrix(y, np.array([0, -1, 0, 0]), 2), "y_pred"),
+        (lambda y, p: M.confusion_matrix(y, np.array([0, 0.5, 0, 0]), 2), "y_pred"),
+        (lambda y, p: M.per_class(jnp.array([0, 1, 3, 0]), jnp.asarray(p), 2), "y_true"),
+        (lambda y, p: M.summary(y, np.array([0, 1, 2, 0]), 2), "y_pred"),
+        (lambda y, p: M.class_prior_baseline(np.array([0, 1, 2, 0]), 2), "y_true"),
+        (lambda y, p: M.confusion_matrix(y, p, 0), "n_classes"),
     ],
 )
 def test_bad_metric_arguments_are_named(call, name):

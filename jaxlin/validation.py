@@ -142,10 +142,21 @@ def check_positive(value, name: str, integer: bool = False, allow_none: bool = F
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
         return int(value)
-    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, str) else None
-    if arr is None or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+    arr = _as_numbers(value, name, "positive")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"{name}: must be positive, got {value!r}")
     return value
+
+
+def _as_numbers(value, name: str, rule: str) -> np.ndarray:
+    """``value`` as float64 numbers; text, ``True``/``False`` or anything else that is not a
+    number (or an array of them) is refused as not ``rule``, naming ``name``."""
+    if not isinstance(value, (str, bytes, bool, np.bool_)):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(f"{name}: must be a {rule} number, got {value!r}")
 
 
 def check_non_negative_int(value, name: str) -> int:
@@ -156,7 +167,8 @@ def check_non_negative_int(value, name: str) -> int:
 
 
 def check_non_negative(value, name: str):
-    arr = np.asarray(value, dtype=np.float64)
+    """A non-negative number; arrays must be non-negative everywhere."""
+    arr = _as_numbers(value, name, "non-negative")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name}: must be non-negative, got {value!r}")
     return value

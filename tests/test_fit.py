@@ -331,6 +331,10 @@ def test_same_key_gives_bit_identical_parameters():
         (dict(adaptive_lr=True, batch_size=4), "adaptive_lr: the bold driver"),
         (dict(patience=3), "patience: early stopping needs validation data"),
         (dict(init="normal"), "init: unknown init 'normal'"),
+        (dict(grad_tol="1e-3"), "grad_tol: must be a non-negative number, got '1e-3'"),
+        (dict(tol="abc"), "tol: must be a non-negative number"),
+        (dict(l2=True), "l2: must be a non-negative number, got True"),
+        (dict(learning_rate=b"1"), "learning_rate: must be a positive number"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):

@@ -213,19 +213,9 @@ class Objective:
             sums = _blocked_sums(params, X, T, self.loss, self.sample_weight, rows)
         return self._value_and_grad_from(params, X, *sums)
 
-    def batch_value_and_grad(self, params: Params, X, T):
-        """A mini-batch step's numbers: the data part of ``m`` on the batch (no penalty: an
-        epoch adds ``R(W)`` once, at its end — ``penalty_value``) and the gradient of ``m``'s
-        smooth part, as ``smooth_value_and_grad``. ``(scalar, Params)``."""
-        _check_shapes(params, X, T)
-        L_sum, XtD, D_sum = _sums(params, X, T, self.loss, self.sample_weight)
-        return self._value_and_grad_from(params, X, L_sum, XtD, D_sum, penalty_value=False)
-
-    def _value_and_grad_from(self, params: Params, X, L_sum, XtD, D_sum, penalty_value=True):
+    def _value_and_grad_from(self, params: Params, X, L_sum, XtD, D_sum):
         total, s, l2 = self._total(X), self.sign, self.penalty._replace(l1=0.0)
-        m = s * L_sum / total
-        if penalty_value:
-            m = m + penalties.value(l2, params.W)
+        m = s * L_sum / total + penalties.value(l2, params.W)
         g = Params(s * XtD / total + penalties.grad(l2, params.W), s * D_sum / total)
         return m, self.mask_bias(g)
 

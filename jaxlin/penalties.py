@@ -56,8 +56,8 @@ def grad(penalty: Penalty, W, smooth_only: bool = False):
 
     With ``smooth_only=True`` only the L2 part, for proximal steps that handle L1 exactly.
     """
-    g = jnp.zeros_like(W) if _off(penalty.l2) else 2.0 * penalty.l2 * W
-    if smooth_only or _off(penalty.l1):
+    g = 2.0 * penalty.l2 * W
+    if smooth_only:
         return g
     return g + penalty.l1 * jnp.sign(W)
 

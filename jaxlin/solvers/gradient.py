@@ -119,13 +119,13 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         def one(carry, batch):
             params, opt_state = carry
             i, bm = batch
-            m_b, g = obj.on_rows(i, bm, n).batch_value_and_grad(
+            m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
                 params, linear.take_rows(X, i), T[i]
             )
             return apply(params, g, opt_state), m_b
 
         (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
-        m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
+        m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
         return Step(new, GDState(opt_state, None), m_epoch, None, _current_lr(opt_state, lr0))
 
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)

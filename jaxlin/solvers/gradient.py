@@ -208,9 +208,8 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         # this step on the batch's columns: the L2 part, the data part, then L1's prox
         W = sparse.scatter_rows(params.W, cols, obj.l2_shrink(lr) * w, "set")
         W = sparse.scatter_rows(W, cols, -lr * sparse.batch_entry_terms(Xb, D))
-        if obj.has_l1:
-            shrunk = obj.prox(params._replace(W=sparse.gather_rows(W, cols)), lr).W
-            W = sparse.scatter_rows(W, cols, shrunk, "set")
+        shrunk = obj.prox(params._replace(W=sparse.gather_rows(W, cols)), lr).W
+        W = sparse.scatter_rows(W, cols, shrunk, "set")
         return (params._replace(W=W, b=params.b - lr * db), last.at[cols].set(t + 1), t + 1), m_b
 
     def init(params):

@@ -34,9 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import checkpoint as checkpoint_io
-from jaxlin import driver, sparse, svmlight, validation
+from jaxlin import backend, driver, sparse, svmlight, validation
 from jaxlin.atomic import atomic_path
-from jaxlin.backend import random_key
 from jaxlin.records import Hyper, Problem
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
@@ -424,7 +423,7 @@ def fit_stream(
     obj = Objective.build(
         loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)), fit_intercept=opts.fit_intercept
     )
-    hyper = passes.hyper(random_key(validation.check_seed(seed)), None, jnp.float32)
+    hyper = passes.hyper(backend.random_key(validation.check_seed(seed)), None, jnp.float32)
 
     run = _Run(
         src,
@@ -436,7 +435,11 @@ def fit_stream(
         opts.epochs,
     )
     state, position = run.resume()
-    with concurrent.futures.ThreadPoolExecutor(1) as pool, checkpoint_io.chunked_loop():
+    with (
+        concurrent.futures.ThreadPoolExecutor(1) as pool,
+        checkpoint_io.chunked_loop(),
+        backend.precision(np.float32),
+    ):
         for e in range(position["epoch"], opts.epochs):
             state = run.epoch(e, pool if prefetch else None, state, position)
             if progress is not None:

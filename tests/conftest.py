@@ -60,3 +60,18 @@ def _bounded_mappings():
     _seen["tests"] += 1
     if _seen["tests"] % 10 == 0 and _mappings() > _MAP_LIMIT:
         _release_compiled_programs()
+
+
+@pytest.fixture
+def row_blocks(monkeypatch):
+    """``row_blocks(block_bytes)``: the one-pass gradient over row blocks of ``block_bytes``
+    (at least 256 rows), taken at any size and on any platform. The route is the CPU's;
+    on a GPU or TPU a test that asks for it still checks the same sums."""
+    from jaxlin import backend, objective
+
+    def force(block_bytes):
+        monkeypatch.setattr(backend, "platform", lambda: "cpu")
+        monkeypatch.setattr(objective, "MIN_BLOCKED_BYTES", 0)
+        monkeypatch.setattr(objective, "BLOCK_BYTES", {1: block_bytes, "many": block_bytes})
+
+    return force

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import jaxlin
-from jaxlin import backend, objective, training
+from jaxlin import backend, objective, stream, training
 from jaxlin.linear import Params, contract
 from jaxlin.objective import Objective
 from jaxlin import solvers
@@ -45,12 +45,14 @@ def _traced(fn, *args):
 
 
 def test_platform_is_jaxs_default():
-    assert backend.platform() == jax.default_backend() == "cpu"
-    assert backend.cpu_tricks()
+    name = jax.default_backend()
+    assert backend.platform() == ("gpu" if name in ("cuda", "rocm") else name)
+    assert backend.cpu_tricks() == (name == "cpu")
 
 
 def test_row_blocks_only_on_the_cpu(monkeypatch):
     big = jax.ShapeDtypeStruct((2**20, 64), jnp.float32)  # 256 MiB: blocked on the CPU
+    monkeypatch.setattr(backend, "platform", lambda: "cpu")
     assert objective.block_rows(big, 1) is not None
     assert objective.block_rows(big, 10) is not None
     for name in ("gpu", "tpu"):
@@ -72,10 +74,9 @@ def test_contract_barrier_only_on_the_cpu(accelerator, monkeypatch):
 
 
 @pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 4)])
-def test_both_paths_give_the_same_gradient(loss, k, monkeypatch):
+def test_both_paths_give_the_same_gradient(loss, k, row_blocks, monkeypatch):
     """The CPU's blocked one-pass sums and the plain fused form agree (blocks made small)."""
-    monkeypatch.setattr(objective, "MIN_BLOCKED_BYTES", 1)
-    monkeypatch.setattr(objective, "BLOCK_BYTES", {1: 4096, "many": 4096})
+    row_blocks(4096)
     rng = np.random.default_rng(2)
     X = rng.normal(size=(1500, 8))
     T = np.eye(k)[rng.integers(0, k, 1500)] if k > 1 else rng.integers(0, 2, (1500, 1)) * 1.0
@@ -148,6 +149,47 @@ def test_the_bridge_uses_the_same_rule(monkeypatch):
     with pytest.warns(UserWarning, match="TPU"):
         m = LogisticRegression().fit(X, y)
     assert m.coef_.dtype == np.float64  # X's type, though computed in float32
+
+
+def test_the_precision_context_asks_for_full_precision_products():
+    """Inside ``precision``: matrix products at the type's full precision (not JAX's platform
+    default, TF32 on a GPU) and x64 for float64; both as they were afterwards."""
+    before = (jax.config.jax_default_matmul_precision, jax.config.jax_enable_x64)
+    for dtype in (np.float32, np.float64):
+        with backend.precision(dtype):
+            assert jax.config.jax_default_matmul_precision == backend.MATMUL_PRECISION
+            assert jax.config.jax_enable_x64 or dtype == np.float32
+    assert (jax.config.jax_default_matmul_precision, jax.config.jax_enable_x64) == before
+
+
+def _products_traced_under(monkeypatch, run):
+    """The matmul precision in force wherever ``Xᵀ Δ`` is traced during ``run()``."""
+    seen = []
+
+    def recording(X, D):
+        seen.append(jax.config.jax_default_matmul_precision)
+        return contract(X, D)
+
+    monkeypatch.setattr(objective, "contract", recording)
+    jax.clear_caches()  # trace afresh, so the recording wrapper is called
+    run()
+    return set(seen)
+
+
+def test_fit_and_stream_trace_their_products_at_full_precision(monkeypatch, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    for dtype in (jnp.float32, jnp.float64):
+        seen = _products_traced_under(
+            monkeypatch, lambda: jaxlin.fit(X, y, optimizer="lbfgs", epochs=3, dtype=dtype)
+        )
+        assert seen == {backend.MATMUL_PRECISION}
+    np.save(tmp_path / "d.npy", np.c_[X, y].astype(np.float32))
+    seen = _products_traced_under(
+        monkeypatch, lambda: stream.fit_stream(tmp_path / "d.npy", epochs=1)
+    )
+    assert seen == {backend.MATMUL_PRECISION}
 
 
 def test_float64_without_the_global_flag():

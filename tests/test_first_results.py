@@ -280,11 +280,13 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
     same IEEE arithmetic, so the fit agrees with the default-compiled one to rounding."""
     from jaxlin import fit
 
-    assert backend.compile_options(1000) == (("xla_cpu_use_fusion_emitters", False),)
-    assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1) is None
-    assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1, 8) is not None  # float64
-    assert backend.compile_options(4 * backend.QUICK_COMPILE_BYTES + 1, 8) is None
-    assert backend.compile_options(None) is None
+    with monkeypatch.context() as m:  # the options are XLA:CPU's (any machine's CPU)
+        m.setattr(backend, "platform", lambda: "cpu")
+        assert backend.compile_options(1000) == (("xla_cpu_use_fusion_emitters", False),)
+        assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1) is None
+        assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1, 8) is not None
+        assert backend.compile_options(4 * backend.QUICK_COMPILE_BYTES + 1, 8) is None
+        assert backend.compile_options(None) is None
     X, y = _rows(200, d=6, seed=7)
     kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-11, epochs=200, dtype=jnp.float64)
     quick = fit(X, y, **kw)

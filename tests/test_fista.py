@@ -117,7 +117,7 @@ def test_fista_without_intercept_keeps_b_zero():
 
 
 @pytest.mark.parametrize("k", [1, 3])
-def test_fista_reaches_the_same_point_with_and_without_carried_scores(k, monkeypatch):
+def test_fista_reaches_the_same_point_with_and_without_carried_scores(k, row_blocks):
     """FISTA carries the scores ``Z = X W + b`` (those of the extrapolated point by
     linearity) unless the gradient runs over row blocks; both ways reach the optimum that
     the optimality conditions judge, at the same point. (Unit weights make the second run a
@@ -128,8 +128,7 @@ def test_fista_reaches_the_same_point_with_and_without_carried_scores(k, monkeyp
     X, y = _data(k, n=600)
     kw = dict(optimizer="fista", l1=0.01, epochs=5000, grad_tol=1e-10, dtype=jnp.float64)
     carried = jaxlin.fit(X, y, loss, **kw)
-    monkeypatch.setattr(objective, "MIN_BLOCKED_BYTES", 0)
-    monkeypatch.setattr(objective, "BLOCK_BYTES", {1: 2048, "many": 2048})  # 256 rows a block
+    row_blocks(2048)  # 256 rows a block
     assert objective.block_rows(jnp.asarray(X), k) is not None
     blocked = jaxlin.fit(X, y, loss, sample_weight=np.ones(len(y)), **kw)
     for r in (carried, blocked):

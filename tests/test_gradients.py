@@ -138,10 +138,9 @@ def test_log_likelihood_ascent_equals_descent_on_its_negative(key):
 
 @pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy", "hinge"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_one_pass_blocked_gradient_matches_autodiff(name, weighted, key, monkeypatch):
+def test_one_pass_blocked_gradient_matches_autodiff(name, weighted, key, row_blocks):
     """Large X takes the one-pass blocked route (here forced small), with a smaller last block."""
-    monkeypatch.setattr(obj, "MIN_BLOCKED_BYTES", 0)
-    monkeypatch.setattr(obj, "BLOCK_BYTES", {1: 3 * 8 * 256, "many": 3 * 8 * 256})
+    row_blocks(3 * 8 * 256)
     loss = LOSSES[name]
     n = 3 * 256 + 37
     k = 3 if loss.min_classes > 1 else 1

@@ -91,7 +91,7 @@ def test_explicit_hessian_matches_autodiff(name, k, intercept):
 
 @pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy"])
 @pytest.mark.parametrize("blocked", [False, True])
-def test_value_and_gradient_given_the_scores_equal_the_ones_computed(name, blocked, monkeypatch):
+def test_value_and_gradient_given_the_scores_equal_the_ones_computed(name, blocked, row_blocks):
     """A solver that carries ``Z = X W + b`` gets the same value and gradient as one that
     does not, also where the computed ones come from row blocks (X over the threshold)."""
     from jaxlin import objective
@@ -99,8 +99,7 @@ def test_value_and_gradient_given_the_scores_equal_the_ones_computed(name, block
     rng = np.random.default_rng(8)
     n = 600 if blocked else 40
     if blocked:
-        monkeypatch.setattr(objective, "MIN_BLOCKED_BYTES", 0)
-        monkeypatch.setattr(objective, "BLOCK_BYTES", {1: 2048, "many": 2048})  # 256 rows
+        row_blocks(2048)  # 256 rows a block
     loss, X, T, p, _ = _problem(name, 3, rng, n=n)
     assert (objective.block_rows(X, T.shape[1]) is not None) == blocked
     o = Objective.build(loss, Penalty(0.0, 0.3), jnp.asarray(rng.random(n)))

@@ -17,7 +17,7 @@ import tempfile
 
 import numpy as np
 
-from benchmarks.harness import fmt_s
+from benchmarks.harness import Settings, fmt_s
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -61,6 +61,8 @@ def anchor(task, library, solver, path, **opts) -> dict:
 
 def _median_runs(task, library, solver, path, repeats, **opts):
     """Several fresh processes, interleaving is the caller's; the median times."""
+    if (library, solver) in SKIPPED:
+        return {"library": library, "solver": solver, "error": "left out of this run (--skip)"}
     runs = [anchor(task, library, solver, path, **opts) for _ in range(repeats)]
     good = [r for r in runs if "error" not in r]
     if not good:
@@ -114,79 +116,97 @@ def _reference(path, l2, multi=False):
 def run(s) -> dict:
     sizes = _sizes(s)
     reps = 1 if s.tiny or s.quick else 3
-    rows, checks = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        binary, multi, X = _problem(tmp, sizes)
-        csr_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-        l2 = 1.0 / (2 * X.shape[0])  # C = 1
-        J_star = _reference(binary, l2)
-        runs = {
-            ("jaxlin", "newton"): dict(grad_tol=1e-7),
-            ("jaxlin", "lbfgs"): dict(grad_tol=1e-7),
-            ("sklearn", "lbfgs"): dict(tol=1e-10),
-            ("sklearn", "newton-cg"): dict(tol=1e-6),
-            ("sklearn", "liblinear"): dict(tol=1e-8),
-            ("sklearnex", "lbfgs"): dict(tol=1e-10),
-            ("snapml", "lbfgs"): dict(tol=1e-8),
-        }
-        got = {
-            k: _median_runs("warm", k[0], k[1], binary, reps, l2=l2, **kw) for k, kw in runs.items()
-        }
-        for k, r in got.items():
-            rows.append(_row(r, J_star, "L2, to 1e-8"))
-        jax_best = min(
-            (
-                r
-                for k, r in got.items()
-                if k[0] == "jaxlin" and "warm" in r and _subopt(r, J_star) <= 1e-8
-            ),
-            key=lambda r: r["warm"],
-            default=None,
-        )
-        sk = [
-            r
-            for k, r in got.items()
-            if k[0] == "sklearn" and "warm" in r and _subopt(r, J_star) <= 1e-8
-        ]
-        sk_best = min(sk, key=lambda r: r["warm"], default=None)
-        if jax_best and sk_best:
-            checks.append(
-                (
-                    "L2 to 1e-8: jaxlin's fastest ≥ 2× scikit-learn's fastest, warm",
-                    f"{sk_best['warm'] / jax_best['warm']:.2f}× ({jax_best['solver']} "
-                    f"{fmt_s(jax_best['warm'])} vs {sk_best['solver']} "
-                    f"{fmt_s(sk_best['warm'])})",
-                    sk_best["warm"] / jax_best["warm"] >= 2,
-                )
-            )
-            checks.append(
-                (
-                    "L2 to 1e-8: first call in a fresh process ≥ 1×",
-                    f"{sk_best['first'] / jax_best['first']:.2f}× "
-                    f"({fmt_s(jax_best['first'])} vs {fmt_s(sk_best['first'])})",
-                    sk_best["first"] / jax_best["first"] >= 1,
-                )
-            )
-        rows += _memory_rows(X, l2, csr_bytes, checks)
-        rows += _l1_rows(binary, X, reps, checks)
-        rows += _sgd_rows(binary, l2, reps, checks)
-        rows += _multiclass_rows(multi, reps, checks)
+    rows, checks = rows_at(sizes, PARTS, reps)
     mnist_rows, mnist_checks = _mnist(s)
     return {
         "title": "12. Sparse, text-like data",
-        "what": (
-            f"A text-like problem: {sizes['n']:,} rows × {sizes['d']:,} columns, ~{sizes['nnz']} "
-            "non-zeros per row (Zipf vocabulary, tf-idf values, `jaxlin.datasets.text_like`), "
-            "binary, float64, C = 1, no intercept; a 20-class one of "
-            f"{sizes['n20']:,} × {sizes['d20']:,}. Each library fits in a fresh process of its "
-            "own (`benchmarks/anchors.py`): 'first' includes compilation, 'warm' is the median "
-            "of up to 5 more fits. Relative suboptimality against jaxlin's Newton-CG to "
-            "‖∇J‖ ≤ 1e-11."
-        ),
-        "header": ["problem", "library", "solver", "first", "warm", "(J − J*)/J*", "iterations"],
+        "what": _what(sizes),
+        "header": HEADER,
         "rows": rows + mnist_rows,
         "checks": checks + mnist_checks,
     }
+
+
+HEADER = ["problem", "library", "solver", "first", "warm", "(J − J*)/J*", "iterations"]
+PARTS = ("l2", "memory", "l1", "sgd", "multi")
+# (library, solver) pairs left out of a run (``--skip``): a row says so instead of a time
+SKIPPED: set = set()
+
+
+def _what(sizes):
+    return (
+        f"A text-like problem: {sizes['n']:,} rows × {sizes['d']:,} columns, ~{sizes['nnz']} "
+        "non-zeros per row (Zipf vocabulary, tf-idf values, `jaxlin.datasets.text_like`), "
+        "binary, float64, C = 1, no intercept; a 20-class one of "
+        f"{sizes['n20']:,} × {sizes['d20']:,}. Each library fits in a fresh process of its "
+        "own (`benchmarks/anchors.py`): 'first' includes compilation, 'warm' is the median "
+        "of up to 5 more fits. Relative suboptimality against jaxlin's Newton-CG to "
+        "‖∇J‖ ≤ 1e-11."
+    )
+
+
+def rows_at(sizes, parts, reps):
+    """The text-like problem's rows and checks for ``parts`` (of ``PARTS``) at ``sizes``."""
+    rows, checks = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        binary, multi, X = _problem(tmp, sizes)
+        l2 = 1.0 / (2 * X.shape[0])  # C = 1
+        if "l2" in parts:
+            rows += _l2_rows(binary, l2, reps, checks)
+        if "memory" in parts:
+            csr_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+            rows += _memory_rows(X, l2, csr_bytes, checks)
+        if "l1" in parts:
+            rows += _l1_rows(binary, X, reps, checks)
+        if "sgd" in parts:
+            rows += _sgd_rows(binary, l2, reps, checks)
+        if "multi" in parts:
+            rows += _multiclass_rows(multi, reps, checks)
+    return rows, checks
+
+
+def _l2_rows(binary, l2, reps, checks):
+    J_star = _reference(binary, l2)
+    runs = {
+        ("jaxlin", "newton"): dict(grad_tol=1e-7),
+        ("jaxlin", "lbfgs"): dict(grad_tol=1e-7),
+        ("sklearn", "lbfgs"): dict(tol=1e-10),
+        ("sklearn", "newton-cg"): dict(tol=1e-6),
+        ("sklearn", "liblinear"): dict(tol=1e-8),
+        ("sklearnex", "lbfgs"): dict(tol=1e-10),
+        ("snapml", "lbfgs"): dict(tol=1e-8),
+    }
+    got = {k: _median_runs("warm", k[0], k[1], binary, reps, l2=l2, **kw) for k, kw in runs.items()}
+    rows = [_row(r, J_star, "L2, to 1e-8") for r in got.values()]
+
+    def fastest(library):
+        done = [
+            r
+            for k, r in got.items()
+            if k[0] == library and "warm" in r and _subopt(r, J_star) <= 1e-8
+        ]
+        return min(done, key=lambda r: r["warm"], default=None)
+
+    jax_best, sk_best = fastest("jaxlin"), fastest("sklearn")
+    if jax_best and sk_best:
+        checks.append(
+            (
+                "L2 to 1e-8: jaxlin's fastest ≥ 2× scikit-learn's fastest, warm",
+                f"{sk_best['warm'] / jax_best['warm']:.2f}× ({jax_best['solver']} "
+                f"{fmt_s(jax_best['warm'])} vs {sk_best['solver']} "
+                f"{fmt_s(sk_best['warm'])})",
+                sk_best["warm"] / jax_best["warm"] >= 2,
+            )
+        )
+        checks.append(
+            (
+                "L2 to 1e-8: first call in a fresh process ≥ 1×",
+                f"{sk_best['first'] / jax_best['first']:.2f}× "
+                f"({fmt_s(jax_best['first'])} vs {fmt_s(sk_best['first'])})",
+                sk_best["first"] / jax_best["first"] >= 1,
+            )
+        )
+    return rows
 
 
 def _memory_rows(X, l2, csr_bytes, checks):
@@ -448,3 +468,35 @@ def _mnist(s):
         )
     )
     return rows, checks
+
+
+def main(argv=None) -> int:
+    """``python -m benchmarks.case_sparse [--full] [--parts l2,sgd] [--skip sklearn:saga]``:
+    some of the text-like problem's rows, at the quick size or the full one, printed as a
+    table (each library in its own process, as in the whole case)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.case_sparse")
+    ap.add_argument("--full", action="store_true", help="the issue's size (200,000 × 2^18)")
+    ap.add_argument("--parts", default=",".join(PARTS), help="of " + ",".join(PARTS))
+    ap.add_argument("--skip", default="", help="library:solver pairs to leave out")
+    ap.add_argument("--reps", type=int, default=1, help="fresh processes per row")
+    args = ap.parse_args(argv)
+    SKIPPED.update(tuple(p.split(":", 1)) for p in args.skip.split(",") if p)
+    parts = [p for p in args.parts.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        ap.error(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    sizes = _sizes(Settings(quick=not args.full, tiny=False, repeats=args.reps))
+    print(_what(sizes), flush=True)
+    rows, checks = rows_at(sizes, parts, args.reps)
+    print("| " + " | ".join(HEADER) + " |\n|" + "---|" * len(HEADER))
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    for text, value, ok in checks:
+        print(f"[{'met' if ok else 'MISSED'}] {text}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

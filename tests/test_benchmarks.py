@@ -1,5 +1,6 @@
 """The benchmark harness runs (smallest sizes) and writes its markdown; no timing is asserted."""
 
+import os
 import subprocess
 import sys
 
@@ -63,3 +64,48 @@ def test_benchmarks_refuse_an_absent_accelerator():
     )
     assert proc.returncode == 2
     assert "--device gpu: no gpu device here" in proc.stderr
+
+
+def test_the_accelerator_run_stops_a_step_over_its_limit_and_after_a_failed_smoke(
+    tmp_path, monkeypatch, capsys
+):
+    """Each step is a process of its own under its own time limit; when jaxlin cannot train
+    (the smoke step fails) the steps after it are not started."""
+    from benchmarks import accelerator
+
+    assert all(os.path.exists(os.path.join(accelerator.ROOT, t)) for t in accelerator.TESTS)
+
+    def fake(out, device):
+        return {
+            "slow": ([sys.executable, "-c", "import time; time.sleep(60)"], 1),
+            "facts": ([sys.executable, "-c", "print('here')"], 30),
+            "smoke": ([sys.executable, "-c", "raise SystemExit(3)"], 30),
+            "after": ([sys.executable, "-c", "print('ran')"], 30),
+        }
+
+    monkeypatch.setattr(accelerator, "steps", fake)
+    rc = accelerator.main([str(tmp_path), "--steps", "slow,facts,smoke,after", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "slow: timed out" in out and "facts: 0" in out and "smoke: 3" in out
+    assert "after:" not in out and not (tmp_path / "after.log").exists()
+    assert (tmp_path / "facts.log").read_text().strip() == "here"
+    with pytest.raises(SystemExit):
+        accelerator.main([str(tmp_path), "--steps", "nonesuch", "--device", "cpu"])
+    assert "unknown step(s) ['nonesuch']" in capsys.readouterr().err
+
+
+def test_sparse_rows_can_leave_out_a_solver_and_refuse_an_unknown_part(monkeypatch):
+    from benchmarks import case_sparse
+
+    monkeypatch.setattr(case_sparse, "SKIPPED", {("sklearn", "saga")})
+    monkeypatch.setattr(case_sparse, "anchor", lambda *a, **k: pytest.fail("a process ran"))
+    r = case_sparse._median_runs("warm", "sklearn", "saga", "unused.npz", 3, l1=0.1)
+    assert r["error"].startswith("left out of this run")
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.case_sparse", "--parts", "l2,nonesuch"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "unknown part(s) ['nonesuch']" in proc.stderr

@@ -165,6 +165,16 @@ def rows_at(sizes, parts, reps):
     return rows, checks
 
 
+def _fastest(got, library, J_star, target=1e-8):
+    """``library``'s fastest warm run among ``got`` that reached ``target``, or ``None``."""
+    done = [
+        r
+        for k, r in got.items()
+        if k[0] == library and "warm" in r and _subopt(r, J_star) <= target
+    ]
+    return min(done, key=lambda r: r["warm"], default=None)
+
+
 def _l2_rows(binary, l2, reps, checks):
     J_star = _reference(binary, l2)
     runs = {
@@ -178,16 +188,7 @@ def _l2_rows(binary, l2, reps, checks):
     }
     got = {k: _median_runs("warm", k[0], k[1], binary, reps, l2=l2, **kw) for k, kw in runs.items()}
     rows = [_row(r, J_star, "L2, to 1e-8") for r in got.values()]
-
-    def fastest(library):
-        done = [
-            r
-            for k, r in got.items()
-            if k[0] == library and "warm" in r and _subopt(r, J_star) <= 1e-8
-        ]
-        return min(done, key=lambda r: r["warm"], default=None)
-
-    jax_best, sk_best = fastest("jaxlin"), fastest("sklearn")
+    jax_best, sk_best = _fastest(got, "jaxlin", J_star), _fastest(got, "sklearn", J_star)
     if jax_best and sk_best:
         checks.append(
             (
@@ -384,12 +385,8 @@ def _multiclass_rows(path, reps, checks):
         }.items()
     }
     rows = [_row(r, J_star, "20 classes, to 1e-8") for r in got.values()]
-    ok = [
-        r for k, r in got.items() if k[0] == "jaxlin" and "warm" in r and _subopt(r, J_star) <= 1e-8
-    ]
-    sk = got[("sklearn", "lbfgs")]
-    if ok and "warm" in sk:
-        best = min(ok, key=lambda r: r["warm"])
+    best, sk = _fastest(got, "jaxlin", J_star), got[("sklearn", "lbfgs")]
+    if best and "warm" in sk:
         checks.append(
             (
                 "20 classes to 1e-8: ≥ 2× faster than scikit-learn's lbfgs",

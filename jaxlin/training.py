@@ -574,6 +574,14 @@ def _models(sequences: dict, sw, init, pairing) -> int:
     """The number of models ``M`` from the per-model arguments, by ``fit_many``'s rule."""
     if pairing not in (None, "zip"):
         raise ValueError(f"pairing: expected None or 'zip', got {pairing!r}")
+    for name, values in sequences.items():
+        if len(values) == 0:
+            raise ValueError(f"{name}: an empty sequence; give one value, or one per model")
+    if sw is not None and (sw.ndim not in (1, 2) or sw.size == 0):
+        raise ValueError(
+            f"sample_weight: expected one weight per row (N,) or one row per model (M, N), "
+            f"got shape {sw.shape}"
+        )
     varying = {k: len(v) for k, v in sequences.items() if len(v) > 1}
     if sw is not None and sw.ndim == 2:
         varying["sample_weight"] = sw.shape[0]

@@ -40,6 +40,21 @@ def test_two_varying_arguments_are_ambiguous_unless_paired(data):
     assert jaxlin.fit_many(X, y, l2=[0.0, 0.1, 1.0], epochs=2).params.W.shape == (3, 3, 1)
 
 
+@pytest.mark.parametrize("name", ["learning_rate", "l1", "l2"])
+def test_an_empty_sequence_of_values_is_named(data, name):
+    X, y = data
+    with pytest.raises(ValueError, match=f"^{name}: an empty sequence"):
+        jaxlin.fit_many(X, y, epochs=2, **{name: []})
+
+
+@pytest.mark.parametrize("shape", [(0, 90), (2, 2, 90), ()])
+def test_weights_of_another_shape_are_refused_not_ignored(data, shape):
+    """Weights neither (N,) nor (M, N) were dropped (the models trained unweighted)."""
+    X, y = data
+    with pytest.raises(ValueError, match=r"sample_weight: expected .* got shape"):
+        jaxlin.fit_many(X, y, epochs=2, sample_weight=np.ones(shape))
+
+
 def test_fit_grid_is_every_combination_times_every_fold(data):
     X, y = data
     folds = jaxlin.kfold_weights(90, 3, jaxlin.training.jax.random.key(1))
@@ -120,8 +135,9 @@ def test_fit_grid_bad_arguments_are_named(data):
         fit_grid(X, y, folds=np.ones((2, 90)))
     with pytest.raises(ValueError, match="scoring: expected"):
         fit_grid(X, y, folds=2, l2=[0.1], scoring="f1", epochs=2)
-    with pytest.raises(ValueError, match="k: need 2 <= k"):
-        fit_grid(X, y, folds=1)
+    for bad in (1, 91):  # the argument the caller gave is named, with its bounds
+        with pytest.raises(ValueError, match=f"folds: need 2 <= folds <= the 90 rows, got {bad}"):
+            fit_grid(X, y, folds=bad)
     with pytest.raises(ValueError, match="l2: expected a number or a non-empty 1-D sequence"):
         fit_grid(X, y, l2=[])
     with pytest.raises(ValueError, match="learning_rate: expected a number or a non-empty"):

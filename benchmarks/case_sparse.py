@@ -303,7 +303,8 @@ def _l1_rows(path, X, reps, checks):
     ]
     J_star = min(r["J"] for r in ref if "J" in r)
     runs = {
-        ("jaxlin", "fista"): dict(grad_tol=1e-6, tol=None),
+        # ‖G‖ ≤ 1e-6 left the full-size problem 4.1e-5 from J*; 1e-6 of J* needs ‖G‖ ≈ 2e-7
+        ("jaxlin", "fista"): dict(grad_tol=1e-7, tol=None),
         ("sklearn", "saga"): dict(tol=1e-6),
         ("sklearn", "liblinear"): dict(tol=1e-6),
         ("skglm", "cd"): dict(tol=1e-6),

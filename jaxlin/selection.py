@@ -47,9 +47,8 @@ class GridResult(NamedTuple):
 
 def _fold_weights(folds, n, seed):
     if isinstance(folds, (int, np.integer)) and not isinstance(folds, bool):
-        if not 2 <= folds <= n:
-            raise ValueError(f"folds: need 2 <= folds <= the {n} rows, got {folds}")
-        return kfold_weights(n, int(folds), jax.random.fold_in(jax.random.key(seed), 7))
+        key = jax.random.fold_in(jax.random.key(seed), 7)
+        return kfold_weights(n, int(folds), key, argument="folds")
     w = np.asarray(folds, np.float64)
     if w.ndim != 2 or w.shape[1] != n or not np.all((w == 0) | (w == 1)):
         raise ValueError(

@@ -675,12 +675,12 @@ def _shard_rows_multihost(X, T, w):
     return make(rows, Xl), make(rows, Tl), make(vec, wl), None
 
 
-def kfold_weights(n: int, k: int, key) -> np.ndarray:
+def kfold_weights(n: int, k: int, key, *, argument: str = "k") -> np.ndarray:
     """``(k, n)`` 0/1 training weights of a shuffled k-fold split (row ``i`` leaves fold
-    ``i`` out)."""
-    validation.check_positive(k, "k", integer=True)
+    ``i`` out). A bad ``k`` is refused by the name ``argument`` (the caller's)."""
+    validation.check_positive(k, argument, integer=True)
     if k < 2 or k > n:
-        raise ValueError(f"k: need 2 <= k <= n = {n}, got {k}")
+        raise ValueError(f"{argument}: need 2 <= {argument} <= n = {n} rows, got {k}")
     folds = np.array_split(np.asarray(jax.random.permutation(key, n)), k)
     w = np.ones((k, n))
     for i, idx in enumerate(folds):

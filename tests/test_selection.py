@@ -136,7 +136,7 @@ def test_fit_grid_bad_arguments_are_named(data):
     with pytest.raises(ValueError, match="scoring: expected"):
         fit_grid(X, y, folds=2, l2=[0.1], scoring="f1", epochs=2)
     for bad in (1, 91):  # the argument the caller gave is named, with its bounds
-        with pytest.raises(ValueError, match=f"folds: need 2 <= folds <= the 90 rows, got {bad}"):
+        with pytest.raises(ValueError, match=f"folds: need 2 <= folds <= n = 90 rows, got {bad}"):
             fit_grid(X, y, folds=bad)
     with pytest.raises(ValueError, match="l2: expected a number or a non-empty 1-D sequence"):
         fit_grid(X, y, l2=[])

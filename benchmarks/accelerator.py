@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 
+from benchmarks.run import PLATFORMS
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 
@@ -78,7 +80,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.accelerator")
     ap.add_argument("out", help="folder for the logs and tables")
     ap.add_argument("--steps", help="comma-separated, of " + ",".join(steps("", "gpu")))
-    ap.add_argument("--device", default="gpu", help="gpu, or cpu for a dry run of the steps")
+    ap.add_argument(
+        "--device", choices=list(PLATFORMS), default="gpu", help="cpu: a dry run of the steps"
+    )
     args = ap.parse_args(argv)
     out = os.path.abspath(args.out)
     chosen = args.steps.split(",") if args.steps else None
@@ -87,11 +91,10 @@ def main(argv=None) -> int:
         os.environ,
         PYTHONPATH=ROOT,
         PYTHONUNBUFFERED="1",
-        JAX_PLATFORMS={"gpu": "cuda,cpu"}.get(args.device, args.device),
+        JAX_PLATFORMS=PLATFORMS[args.device],
         # four test workers, or a measuring process and the fresh ones it starts, side by side
         XLA_PYTHON_CLIENT_MEM_FRACTION="0.2",
     )
-    table = []
     known = steps(out, args.device)
     unknown = [name for name in chosen or () if name not in known]
     if unknown:
@@ -110,8 +113,7 @@ def main(argv=None) -> int:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 rc = "timed out"
-        table.append(f"{name}: {rc} in {time.perf_counter() - t:.0f} s (limit {limit} s)")
-        print(table[-1], flush=True)
+        print(f"{name}: {rc} in {time.perf_counter() - t:.0f} s (limit {limit} s)", flush=True)
         if name == "smoke" and rc != 0:
             print("jaxlin does not train here: the other steps would fail too", flush=True)
             return 1

@@ -290,12 +290,14 @@ def as_csr(X, name: str = "X"):
     checked: 2-D, non-empty, numeric, finite. Integer values become float64. Never dense."""
     import scipy.sparse as sp
 
+    if len(X.shape) != 2:
+        raise ValueError(f"{name}: expected a 2-D sparse matrix (N, d), got shape {X.shape}")
     if isinstance(X, SparseRows):
         X = _from_rows(X)
     elif type(X).__module__.startswith("jax.experimental.sparse"):
         X = _from_jax_sparse(X, name)
-    if X.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D sparse matrix (N, d), got shape {X.shape}")
+    else:
+        check_structure(X, name)
     X = sp.csr_matrix(X)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name}: empty data, shape {X.shape}")
@@ -337,11 +339,67 @@ def _from_jax_sparse(X, name):
         raise ValueError(
             f"{name}: a {kind} with batch or dense dimensions is not a 2-D sparse matrix"
         )
-    data = np.asarray(X.data)
+    data, idx = np.asarray(X.data), np.asarray(X.indices)
     if kind == "BCSR":
-        return sp.csr_matrix((data, np.asarray(X.indices), np.asarray(X.indptr)), shape=X.shape)
-    idx = np.asarray(X.indices)
+        indptr = np.asarray(X.indptr)
+        _check_pointers(indptr, X.shape[0], min(idx.size, data.size), name, kind)
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(indptr))
+        data, idx = data[: indptr[-1]], np.stack([rows, idx[: indptr[-1]]], axis=1)
+    if idx.size and idx.min() < 0:
+        at = np.argwhere(idx < 0)[0]
+        raise ValueError(
+            f"{name}: a {kind} with a negative index ({int(idx[tuple(at)])} in its stored "
+            f"entry {int(at[0])})"
+        )
+    # JAX's padding: a stored entry with an index past the shape stands for nothing (JAX's
+    # own todense and products drop it), so it is left out here too
+    keep = np.all(idx < np.asarray(X.shape), axis=1)
+    if not keep.all():
+        data, idx = data[keep], idx[keep]
     return sp.coo_matrix((data, (idx[:, 0], idx[:, 1])), shape=X.shape)
+
+
+def check_structure(X, name: str = "X") -> None:
+    """Raise naming ``name`` when the index arrays of a SciPy CSR, CSC, BSR or COO matrix
+    disagree with its shape (pointers that fall or run past the entries, an index outside
+    the matrix): SciPy's conversions and products would read or write outside the arrays.
+    Costs one pass over the indices."""
+    fmt = X.format
+    if fmt in ("csr", "csc", "bsr"):
+        block = X.blocksize if fmt == "bsr" else (1, 1)
+        major, minor = X.shape if fmt != "csc" else X.shape[::-1]
+        major, minor = (major // block[0], minor // block[1]) if fmt == "bsr" else (major, minor)
+        indices = np.asarray(X.indices)
+        _check_pointers(np.asarray(X.indptr), major, min(indices.size, len(X.data)), name, fmt)
+        axis = "column" if fmt != "csc" else "row"
+        _check_range(indices[: X.indptr[-1]], minor, name, f"{fmt.upper()} {axis}")
+    elif fmt == "coo":
+        for axis, which, size in zip(("row", "column"), (X.row, X.col), X.shape):
+            _check_range(np.asarray(which), size, name, f"COO {axis}")
+
+
+def _check_pointers(indptr, major: int, entries: int, name: str, kind: str) -> None:
+    ok = (
+        indptr.ndim == 1
+        and indptr.shape[0] == major + 1
+        and indptr[0] == 0
+        and indptr[-1] <= entries
+        and not np.any(np.diff(indptr) < 0)
+    )
+    if not ok:
+        raise ValueError(
+            f"{name}: a corrupt {kind.upper()} matrix: its index pointers (indptr) must rise "
+            f"from 0 in {major + 1} steps to at most its {entries} stored entries"
+        )
+
+
+def _check_range(indices, size: int, name: str, what: str) -> None:
+    if indices.size and (indices.min() < 0 or indices.max() >= size):
+        at = int(np.flatnonzero((indices < 0) | (indices >= size))[0])
+        raise ValueError(
+            f"{name}: {what} index {int(indices[at])} of stored entry {at} is outside "
+            f"0 … {size - 1}"
+        )
 
 
 # Rows per slice tried, widest first, and the padding a slice layout may add (entries stored

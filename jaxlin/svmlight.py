@@ -37,10 +37,11 @@ def is_svmlight(path, format: str | None = None) -> bool:
 
 
 def parse_lines(lines, path: str = "data", first_line: int = 1) -> Rows:
-    """Parse svmlight lines (``str``); ``first_line`` is the file line of ``lines[0]``."""
+    """Parse svmlight lines (``str``); ``first_line`` is the file line of ``lines[0]`` (a
+    file's first line may begin with the UTF-8 byte-order mark some editors write)."""
     labels, qids, counts, where, keys, vals = [], [], [], [], [], []
     for number, raw in enumerate(lines, first_line):
-        line = raw.split("#", 1)[0]
+        line = (raw.removeprefix("\ufeff") if number == 1 else raw).split("#", 1)[0]
         tokens = line.split()
         if not tokens:
             continue

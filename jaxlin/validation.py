@@ -17,7 +17,13 @@ from jaxlin import sparse
 
 def as_host_array(value, name: str) -> np.ndarray:
     """``np.asarray(value)``, with a ragged nested list (rows of different lengths) or any
-    other value NumPy cannot make an array of named as ``name`` in the error."""
+    other value NumPy cannot make an array of named as ``name`` in the error. A sparse
+    matrix is refused (NumPy would wrap it in an array of one object)."""
+    if sparse.is_sparse(value):
+        raise TypeError(
+            f"{name}: expected a dense array, got a sparse {type(value).__name__}; "
+            "convert it with .toarray()"
+        )
     try:
         return np.asarray(value)
     except (ValueError, TypeError) as e:

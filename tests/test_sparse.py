@@ -331,6 +331,80 @@ def test_bad_sparse_input_is_named():
         jaxlin.fit(X, y, devices=1)
 
 
+def _corrupt(X, kind):
+    """``X`` with index arrays that disagree with its shape (SciPy builds it unchecked)."""
+    if kind == "csr column past the end":
+        bad = X.copy()
+        bad.indices[7] = X.shape[1] + 3
+    elif kind == "csr negative column":
+        bad = X.copy()
+        bad.indices[7] = -1
+    elif kind == "csr falling pointers":
+        bad = X.copy()
+        bad.indptr[5] = X.nnz + 10**6
+    elif kind == "csc row past the end":
+        bad = X.tocsc()
+        bad.indices[2] = X.shape[0]
+    else:  # "coo column past the end"
+        bad = X.tocoo()
+        bad.col[4] = X.shape[1]
+    return bad
+
+
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("csr column past the end", r"X: CSR column index 43 of stored entry 7 is outside 0 … 39"),
+        ("csr negative column", r"X: CSR column index -1 of stored entry 7"),
+        ("csr falling pointers", r"X: a corrupt CSR matrix: its index pointers \(indptr\)"),
+        ("csc row past the end", r"X: CSC row index 120 of stored entry 2 is outside 0 … 119"),
+        ("coo column past the end", r"X: COO column index 40 of stored entry 4"),
+    ],
+)
+def test_a_matrix_whose_indices_disagree_with_its_shape_is_named(kind, message):
+    # unchecked, SciPy's conversion and jaxlin's gathers read past the arrays (a crash, or
+    # a silently clamped column)
+    X, y = _problem()
+    with pytest.raises(ValueError, match=message):
+        jaxlin.fit(_corrupt(X, kind), y)
+
+
+def test_the_scikit_learn_bridge_names_a_corrupt_matrix_when_fitting_and_predicting():
+    from jaxlin.sklearn import LogisticRegression
+
+    X, y = _problem()
+    bad = _corrupt(X, "csr column past the end")
+    with pytest.raises(ValueError, match="X: CSR column index 43"):
+        LogisticRegression().fit(bad, y)
+    model = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="X: CSR column index 43"):  # SciPy's own product
+        model.predict(bad)
+
+
+@pytest.mark.parametrize("kind", ["BCOO", "BCSR"])
+def test_jax_padding_entries_stand_for_nothing_and_negative_indices_are_named(kind):
+    X, y = _problem()
+    cls = getattr(jsparse, kind)
+    padded = cls.fromdense(jnp.asarray(X.toarray(), F64), nse=X.nnz + 9)  # JAX's fill entries
+    assert padded.nse == X.nnz + 9
+    a = jaxlin.fit(padded, y, optimizer="lbfgs", epochs=20, l2=0.1, dtype=F64)
+    b = jaxlin.fit(X.toarray(), y, optimizer="lbfgs", epochs=20, l2=0.1, dtype=F64)
+    np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-9, atol=1e-10)
+    arrays = (padded.data, padded.indices.at[0].set(-1))
+    bad = cls(arrays + ((padded.indptr,) if kind == "BCSR" else ()), shape=X.shape)
+    with pytest.raises(ValueError, match=f"X: a {kind} with a negative index"):
+        jaxlin.fit(bad, y)
+
+
+def test_a_sparse_matrix_of_more_than_two_axes_or_sparse_labels_are_named():
+    X, y = _problem()
+    cube = jsparse.BCOO.fromdense(jnp.asarray(X.toarray())[None])
+    with pytest.raises(ValueError, match=r"X: expected a 2-D sparse matrix \(N, d\), got shape"):
+        jaxlin.fit(cube, y)
+    with pytest.raises(TypeError, match="y: expected a dense array, got a sparse csr_matrix"):
+        jaxlin.fit(X, sp.csr_matrix(y[:, None]))
+
+
 def test_fit_many_on_sparse_rows_equals_each_fit():
     X, y = _problem()
     many = jaxlin.fit_many(X, y, optimizer="lbfgs", l2=[1e-3, 1e-1], epochs=30, dtype=F64)

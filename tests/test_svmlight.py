@@ -50,6 +50,16 @@ def test_index_base_is_detected_as_scikit_learn_does(tmp_path):
     assert X.shape == (2, 4) and X[0, 0] == 2 and X[0, 3] == 4
 
 
+def test_a_byte_order_mark_before_the_first_label_is_not_part_of_it(tmp_path):
+    path = tmp_path / "bom.svm"
+    path.write_text("1 1:2 3:4\n0 2:5\n", encoding="utf-8-sig")  # as some editors save
+    X, y = data.read_svmlight(path)
+    np.testing.assert_array_equal(X.toarray(), [[2, 0, 4], [0, 5, 0]])
+    np.testing.assert_array_equal(y, [1, 0])
+    s = stream.fit_stream(str(path), chunk_rows=2, batch_size=2, epochs=1)
+    assert s.params.W.shape == (3, 1)
+
+
 BAD_LINES = [
     ("1 3:1 2:1\n", "line 1: index 2 after 3: indices must increase"),
     ("1 1:1\n1 a:1\n", "line 2: non-numeric index 'a'"),

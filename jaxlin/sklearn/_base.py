@@ -14,7 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from jaxlin import decision, solvers
+from jaxlin import decision, solvers, sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
@@ -182,6 +182,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE
         )
+        if sparse.is_sparse(X):  # SciPy's product reads its index arrays unchecked
+            sparse.check_structure(X, "X")
         Z = np.asarray(X @ self.coef_.T) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 

@@ -139,7 +139,15 @@ class TrainedModel(NamedTuple):
         return Standardizer(self.mean, self.scale).transform(self._check(X))
 
     def decision_function(self, X) -> np.ndarray:
-        """Scores ``(N, K)``."""
+        """Scores ``(N, K)``. For sparse ``X`` and a model that centres its features (one
+        trained on dense rows) the centring moves into the weights, so ``X`` stays sparse:
+        ``((X − m) / s) W + b = X (W / s) + (b − (m / s) W)``."""
+        from jaxlin import sparse
+
+        if sparse.is_sparse(X) and np.any(self.mean != 0):
+            X = self._check(X)
+            W = self.W / self.scale[:, None]
+            return np.asarray(X @ W) + (self.b - (self.mean / self.scale) @ self.W)
         return np.asarray(self.standardized(X) @ self.W) + self.b
 
     def predict(self, X) -> np.ndarray:

@@ -259,11 +259,7 @@ def _raw_table(spec: str, opts: dict):
     bundled name or a file; ``opts``: the column options of ``load_labelled``."""
     target, drop = opts.get("target"), opts.get("drop", ())
     if spec.lower() in datasets.NAMES and not os.path.exists(spec):
-        if target is not None or drop or opts.get("features") or opts.get("categorical"):
-            raise ValueError(
-                "--target/--drop/--features/--categorical apply to files, not to "
-                f"the bundled dataset {spec!r}"
-            )
+        _no_column_options(opts, f"the bundled dataset {spec!r}")
         d = datasets.load(spec)
         return d.X, d.y, d.feature_names, d.class_names, d.name, None, ()
     if not os.path.exists(spec):
@@ -273,12 +269,15 @@ def _raw_table(spec: str, opts: dict):
         )
     name = os.path.basename(spec)
     if svmlight.is_svmlight(spec, opts.get("format")):
+        _no_column_options(opts, "an svmlight file (each line's first value is its label)")
         X, y = svmlight.read(spec, opts.get("n_features"))
         return X, y, [f"f{j}" for j in range(X.shape[1])], None, name, None, ()
     if is_idx(spec):
+        _no_column_options(opts, "IDX files (the labels come from their own file)")
         t = read_idx_pair(spec, _idx_labels(spec, opts.get("labels")))
         return t.X, t.y, t.feature_names, None, name, None, ()
     if spec.endswith(".npy"):
+        _no_column_options(opts, "a .npy file", allowed=("target", "drop"))
         t = read_npy(spec, target=target, drop=list(drop))
         return t.X, t.y, t.feature_names, None, name, None, ()
     X, y, enc, notices = read_csv_table(
@@ -286,6 +285,22 @@ def _raw_table(spec: str, opts: dict):
     )
     X, notices = _maybe_sparse(X, enc, notices)
     return X, y, enc.feature_names, None, name, enc, notices
+
+
+COLUMN_OPTIONS = ("target", "drop", "features", "categorical", "impute")
+
+
+def _no_column_options(opts: dict, source: str, allowed=()) -> None:
+    """Refuse the options that choose or fill CSV columns (all but ``allowed``) for a source
+    without them, naming those given: silently ignored, they would train on other data."""
+    given = [
+        f"--{k}"
+        for k in COLUMN_OPTIONS
+        if k not in allowed and opts.get(k) not in (None, (), [], "")
+    ]
+    if given:
+        what = "applies" if len(given) == 1 else "apply"
+        raise ValueError(f"{'/'.join(given)}: {what} to CSV files, not to {source}")
 
 
 def _idx_labels(spec, labels):

@@ -88,6 +88,33 @@ def test_the_report_agrees_with_the_fit_it_reports(capsys, tmp_path):
     assert rep["test"]["accuracy"] == pytest.approx(np.mean(pred == split.y_test), rel=1e-6)
 
 
+def test_a_model_trained_on_dense_rows_predicts_sparse_rows_without_densifying(capsys, tmp_path):
+    """The saved model centres its features; on a sparse X the centring moves into the
+    weights, and the scores equal those of the same rows dense (also from an svmlight file)."""
+    import scipy.sparse as sp
+
+    from jaxlin import data, datasets
+
+    model_path = tmp_path / "m.npz"
+    assert run(capsys, "train", "--save", str(model_path), "--quiet")[0] == 0
+    model = model_io.load(model_path)
+    assert np.any(model.mean != 0)
+    X = datasets.load("kidcreative").X
+    dense = model.decision_function(X)
+    np.testing.assert_allclose(
+        model.decision_function(sp.csr_matrix(X)), dense, rtol=1e-9, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        model.predict_proba(sp.csc_matrix(X)), model.predict_proba(X), atol=1e-9
+    )
+    svm = tmp_path / "k.svm"
+    data.write_svmlight(X, np.zeros(len(X)), svm)
+    code, out, _ = run(capsys, "predict", "--model", str(model_path), "--data", str(svm))
+    assert code == 0
+    names = np.array(model.class_names)[model.predict(X)]
+    assert [r.split(",")[1] for r in out.splitlines()[1:]] == names.tolist()
+
+
 def test_save_then_predict_round_trip(capsys, tmp_path):
     model_path = tmp_path / "m.npz"
     code, _, _ = run(capsys, "train", "--save", str(model_path), "--quiet")

@@ -3,6 +3,7 @@ columns one-hot encoded (on request or detected), missing cells refused, imputed
 and the same encoding applied by ``jaxlin predict``."""
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -147,3 +148,32 @@ def test_fit_takes_text_labels_and_predicts_them():
     assert np.mean(r.predict(X) == y) > 0.95
     with pytest.raises(ValueError, match="y_val: label 'fox' is not among the training classes"):
         jaxlin.fit(X, y, "softmax_cross_entropy", validation_data=(X[:2], ["cat", "fox"]))
+
+
+@pytest.mark.parametrize(
+    "source,options,message",
+    [
+        ("kidcreative", ["--target", "Buy"], r"--target: applies to CSV files, not to the bundled"),
+        (
+            "a.svm",
+            ["--categorical", "f1"],
+            r"--categorical: applies to CSV files, not to an svmlight",
+        ),
+        ("a.svm", ["--target", "y", "--impute", "mean"], r"--target/--impute: apply to CSV files"),
+        ("a.npy", ["--features", "a"], r"--features: applies to CSV files, not to a \.npy file"),
+    ],
+)
+def test_column_options_for_a_source_without_columns_are_refused(
+    tmp_path, capsys, source, options, message
+):
+    """Options that choose or fill CSV columns would be ignored silently for a source
+    without them (training on other data than asked): they are named instead."""
+    from jaxlin import data
+
+    if source == "a.svm":
+        data.write_svmlight(np.eye(4), np.array([0, 1, 0, 1]), tmp_path / source)
+    elif source == "a.npy":
+        np.save(tmp_path / source, np.c_[np.eye(4), [0, 1, 0, 1]])
+    path = source if source == "kidcreative" else str(tmp_path / source)
+    assert cli.main(["train", "--data", path, *options]) == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import numpy as np
 
-from jaxlin import backend, sparse
+from jaxlin import backend, sparse, validation
 
 
 class Table(NamedTuple):
@@ -224,7 +224,7 @@ def _permutation(n, key):
 def shuffled_rows(n: int, key=None, seed: int = 0) -> np.ndarray:
     """``jax.random.permutation(key or jax.random.key(seed), n)`` as one compiled program (one
     small program per row count; called eagerly, JAX would compile several)."""
-    key = backend.random_key(seed) if key is None else key
+    key = validation.key_or_seed(key, seed)
     return np.asarray(backend.jit_for(_permutation, 4 * n, ("n",))(n, key))
 
 
@@ -236,13 +236,12 @@ def train_test_split(
     With ``stratify`` each class is split in that proportion separately.
     The number of training rows is ``round(train_fraction · N)``.
     """
-    X = sparse.as_csr(X) if sparse.is_sparse(X) else np.asarray(X)
-    y = np.asarray(y)
+    X = validation.check_features(X, "X", finite=False)  # a missing cell is imputed later
+    y = validation.as_host_array(y, "y")
     n = X.shape[0]
-    if y.shape[0] != n:
-        raise ValueError(f"y: has {y.shape[0]} rows but X has {n}")
-    if not 0.0 < train_fraction < 1.0:
-        raise ValueError(f"train_fraction: must be between 0 and 1, got {train_fraction}")
+    if y.ndim not in (1, 2) or y.shape[0] != n:
+        raise ValueError(f"y: has {y.shape[0] if y.ndim else 0} rows but X has {n}")
+    validation.check_fraction(train_fraction, "train_fraction")
     perm = shuffled_rows(n, key, seed)
     if stratify:
         train_parts, test_parts = [], []
@@ -287,15 +286,14 @@ class Standardizer(NamedTuple):
                 )
             X = sparse.as_csr(X)
             return cls(np.zeros(X.shape[1]), sparse.column_scale(X))
-        X = np.asarray(X, np.float64)
+        X = np.asarray(validation.check_features(X, "X"), np.float64)
         std = X.std(axis=0)
         mean = X.mean(axis=0) if with_mean is None or with_mean else np.zeros(X.shape[1])
         return cls(mean, np.where(std > 0, std, 1.0))
 
     def transform(self, X):
         """``(X − mean) / scale``: a CSR matrix for sparse ``X`` (only its entries scaled)."""
-        if X.shape[-1] != self.mean.shape[0]:
-            raise ValueError(f"X: expected {self.mean.shape[0]} features, got {X.shape[-1]}")
+        X = validation.check_features(X, "X", n_features=self.mean.shape[0])
         if sparse.is_sparse(X):
             if np.any(self.mean != 0):
                 raise ValueError(

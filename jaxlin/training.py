@@ -220,12 +220,6 @@ def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
     return Params(put(W, dtype), put(b, dtype))
 
 
-def _key(key, seed):
-    if key is not None:
-        return validation.check_key(key)
-    return backend.random_key(validation.check_seed(seed))
-
-
 def _is_one_vs_rest(loss, y, one_vs_rest):
     y = np.asarray(y)
     return loss.target == "binary" and (
@@ -303,7 +297,7 @@ def fit(
     record, loss = _record(loss), get_loss(loss)
     opts, ctrl, key = split_options(options, "fit", control=control)
     verified(loss, record, ctrl)
-    key = _key(key, seed)
+    key = validation.key_or_seed(key, seed)
     y, validation_data, classes = label_classes(y, validation_data)
     n_classes = _agreed_classes(ctrl, loss, y, n_classes)
     if _is_one_vs_rest(loss, y, opts.one_vs_rest):
@@ -548,7 +542,7 @@ def fit_many(
     # One seed for all models: the key stays unbatched, so every model draws the same
     # mini-batches and the gather of each batch is done once for all of them.
     if len(sd) == 1:
-        keys, key_axis = _key(key, int(sd[0])), None
+        keys, key_axis = validation.key_or_seed(key, int(sd[0])), None
     else:
         keys, key_axis = backend.random_key(sd), 0
     init = initial_params(opts.init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
@@ -681,6 +675,7 @@ def kfold_weights(n: int, k: int, key, *, argument: str = "k") -> np.ndarray:
     validation.check_positive(k, argument, integer=True)
     if k < 2 or k > n:
         raise ValueError(f"{argument}: need 2 <= {argument} <= n = {n} rows, got {k}")
+    validation.check_key(key)
     folds = np.array_split(np.asarray(jax.random.permutation(key, n)), k)
     w = np.ones((k, n))
     for i, idx in enumerate(folds):

@@ -214,6 +214,27 @@ def check_key(key, name: str = "key"):
     return key
 
 
+def key_or_seed(key, seed, name: str = "key"):
+    """The PRNG key of a call: ``key`` when given (checked, named ``name``), else the key of
+    the integer ``seed``."""
+    if key is not None:
+        return check_key(key, name)
+    from jaxlin import backend
+
+    return backend.random_key(check_seed(seed))
+
+
+def check_fraction(value, name: str) -> float:
+    """A number strictly between 0 and 1."""
+    try:
+        v = float(_as_numbers(value, name, "positive"))
+    except (ValueError, TypeError):
+        v = float("nan")  # text, a flag, an array: not a fraction
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"{name}: must be between 0 and 1, got {value!r}")
+    return v
+
+
 def check_choice(value, name: str, choices):
     if value not in choices:
         raise ValueError(f"{name}: unknown {name} {value!r}; choose one of {', '.join(choices)}")

@@ -90,3 +90,54 @@ def test_split_standardise_protocol():
     )
     np.testing.assert_array_equal(data.add_bias_feature(np.zeros((2, 1)))[:, 1], [1, 1])
     np.testing.assert_array_equal(data.one_hot(np.array([2, 0])), [[0, 0, 1], [1, 0, 0]])
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,message",
+    [
+        (dict(X=np.arange(6.0)), ValueError, r"X: expected a 2-D array \(N, d\), got shape \(6,\)"),
+        (dict(X=np.zeros((0, 2)), y=np.zeros(0)), ValueError, "X: empty data"),
+        (dict(X=np.array([["a", "b"]] * 6, object)), TypeError, "X: expected a numeric array"),
+        (dict(y=3), ValueError, "y: has 0 rows but X has 6"),
+        (dict(train_fraction="0.5"), ValueError, "train_fraction: must be between 0 and 1"),
+        (dict(train_fraction=float("nan")), ValueError, "train_fraction: must be between 0 and 1"),
+        (dict(key="k"), TypeError, "key: expected a JAX PRNG key"),
+        (dict(seed="s"), TypeError, "seed: expected an integer"),
+    ],
+)
+def test_a_bad_split_argument_is_named(kwargs, error, message):
+    args = dict(X=np.eye(6), y=np.arange(6) % 2) | kwargs
+    with pytest.raises(error, match=message):
+        data.train_test_split(args.pop("X"), args.pop("y"), **args)
+
+
+def test_a_split_keeps_missing_cells_for_the_imputation_after_it():
+    X = np.eye(6)
+    X[2, 1] = np.nan
+    s = data.train_test_split(X, np.arange(6) % 2, seed=1)
+    assert np.isnan(np.r_[s.X_train, s.X_test]).sum() == 1
+
+
+@pytest.mark.parametrize(
+    "X,message",
+    [
+        (np.arange(4.0), r"X: expected a 2-D array \(N, d\), got shape \(4,\)"),
+        (
+            np.array([[1.0, np.nan], [2, 3]]),
+            r"X: contains NaN or infinite values \(first at row 0, column 1\)",
+        ),
+        (np.zeros((0, 3)), "X: empty data"),
+    ],
+)
+def test_standardiser_statistics_refuse_what_they_cannot_describe(X, message):
+    # unchecked, a NaN column's mean and an empty X's statistics were NaN, a 1-D X a scalar
+    with pytest.raises(ValueError, match=message):
+        data.Standardizer.fit(X)
+
+
+def test_standardiser_transform_names_a_wrong_width_and_missing_values():
+    st = data.Standardizer.fit(np.eye(3))
+    with pytest.raises(ValueError, match="X: expected 3 features, got 2"):
+        st.transform(np.eye(2))
+    with pytest.raises(ValueError, match=r"X: contains NaN or infinite values \(first at row 1"):
+        st.transform(np.array([[0.0, 1, 2], [np.inf, 0, 0]]))

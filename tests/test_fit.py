@@ -276,6 +276,12 @@ def test_cross_validation_folds_as_weights_equal_training_on_the_subset():
         np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-7)
 
 
+@pytest.mark.parametrize("key", ["k", 0, np.zeros(3)])
+def test_kfold_weights_name_a_key_that_is_not_one(key):
+    with pytest.raises(TypeError, match="key: expected a JAX PRNG key"):
+        kfold_weights(10, 2, key)
+
+
 def test_early_stopping_returns_the_best_validation_parameters():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 30))

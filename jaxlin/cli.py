@@ -517,13 +517,12 @@ def _prediction_features(args, model):
     file, or a CSV (through the model's saved encoding when it has one; else its columns
     matched by name); the columns it leaves out are named on stderr."""
     from jaxlin import data as jdata
-    from jaxlin import datasets, svmlight
+    from jaxlin import datasets, svmlight, validation
 
     path = args.data
     if path.lower() in datasets.NAMES and not os.path.exists(path):
         return datasets.load(path).X
-    if not os.path.exists(path):
-        raise UserError(f"--data: no such file or bundled dataset: {path!r}")
+    validation.check_file(path, "--data", f"--data: no such file or bundled dataset: {path!r}")
     if svmlight.is_svmlight(path, args.format):
         return svmlight.read(path, n_features=model.n_features)[0]
     if jdata.is_idx(path):
@@ -637,10 +636,9 @@ def _say_ignored(ignored, dropped):
 
 
 def _cmd_convert(args) -> int:
-    from jaxlin import stream, svmlight
+    from jaxlin import stream, svmlight, validation
 
-    if not os.path.exists(args.csv):
-        raise UserError(f"convert: no such file: {args.csv}")
+    validation.check_file(args.csv, "convert")
     to_svm = svmlight.is_svmlight(args.out)
     if not (args.out.endswith(".npy") or to_svm):
         raise UserError(

@@ -28,10 +28,7 @@ class Table(NamedTuple):
 
 
 def _open_text(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data: no such file: {path}")
-    if os.path.isdir(path):
-        raise ValueError(f"data: {path} is a directory, not a file")
+    validation.check_file(path)
     return open(path, newline="", encoding="utf-8-sig")
 
 
@@ -118,9 +115,7 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
     written by ``jaxlin convert``, else ``c0, c1, …``). Clear errors for anything else."""
     import json
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data: no such file: {path}")
+    path = validation.check_file(path)
     try:
         A = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -145,6 +140,7 @@ def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     column (default: the last) as labels, the others but ``drop`` as features."""
     A, names = npy_columns(path)
     target = names[-1] if target is None else target
+    validation.check_not_dropped(target, drop, "--drop")
     for name in [target, *drop]:
         if name not in names:
             raise ValueError(
@@ -164,9 +160,7 @@ def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
 
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed or not."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data: no such file: {path}")
+    path = validation.check_file(path)
     with open(path, "rb") as fh:
         raw = fh.read()
     if raw[:2] == b"\x1f\x8b":

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from jaxlin import validation
 from jaxlin.atomic import atomic_path
 from jaxlin.models import TrainedModel
 
@@ -58,9 +59,7 @@ def save(model: TrainedModel, path) -> str:
 
 def load(path) -> TrainedModel:
     """Read a model written by ``save``; a clear ``ValueError`` for anything else."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"model: no such file: {path}")
+    path = validation.check_file(path, "model")
     if not zipfile.is_zipfile(path):
         raise ValueError(
             f"model: {path} is not a jaxlin model file (not an .npz archive; truncated or foreign)"

@@ -93,7 +93,10 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
         first = fh.readline()
         if not first.strip():
             raise ValueError(f"{path}: the file is empty")
-        header = next(csv.reader([first.decode("utf-8-sig")]))
+        try:
+            header = next(csv.reader([first.decode("utf-8-sig")]))
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a text file (a CSV is text)") from None
         pos, rows = len(first), 0
         for line in fh:
             if rows % chunk_rows == 0:
@@ -226,10 +229,8 @@ class Source(NamedTuple):
 def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None) -> Source:
     """Open a ``.npy`` (from ``convert_csv``), a CSV or an svmlight file (by its suffix,
     or ``format="svmlight"``) for chunked reading."""
-    path = os.fspath(path)
+    path = validation.check_file(path)
     validation.check_positive(chunk_rows, "chunk_rows", integer=True)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data: no such file: {path}")
     if svmlight.is_svmlight(path, format):
         if target is not None or drop:
             raise ValueError(
@@ -260,6 +261,7 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         t = _index_csv(path, chunk_rows)
         names, kind, n = t.header, "csv", sum(t.counts)
     target = names[-1] if target is None else target
+    validation.check_not_dropped(target, drop)
     for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
@@ -444,6 +446,8 @@ def fit_stream(
             state = run.epoch(e, pool if prefetch else None, state, position)
             if progress is not None:
                 progress(e + 1, opts.epochs)
+        if state is None:  # epochs=0: the start point (the first chunk gives the shapes)
+            state = _start(run.load(0), hyper, settings=settings)
     return StreamResult(
         state.params,
         np.asarray(position["J"]),

@@ -169,9 +169,9 @@ def read(
     >>> X.toarray().tolist(), y.tolist()
     ([[0.5, 0.0, 2.0], [0.0, 1.0, 0.0]], [1.0, 0.0])
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"data: no such file: {path}")
+    from jaxlin import validation
+
+    path = validation.check_file(path)
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()

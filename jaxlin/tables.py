@@ -25,7 +25,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from jaxlin import datasets, sparse, svmlight
+from jaxlin import datasets, sparse, svmlight, validation
 from jaxlin.data import Standardizer, is_idx, read_idx_pair, read_npy, train_test_split
 
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
@@ -153,6 +153,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
             raise ValueError(
                 f"{option}: no column {missing[0]!r} in {path}; columns are {', '.join(header)}"
             )
+    validation.check_not_dropped(target, drop, "--drop")
     if impute not in (None, *IMPUTE):
         raise ValueError(f"--impute: expected one of {', '.join(IMPUTE)}, got {impute!r}")
     chosen = list(features) if features else [h for h in header if h != target and h not in drop]
@@ -198,8 +199,7 @@ def _missing_error(cells, chosen, header, path, first_row):
 
 
 def _csv_rows(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"--data: no such file: {path}")
+    validation.check_file(path, "--data")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
@@ -262,11 +262,11 @@ def _raw_table(spec: str, opts: dict):
         _no_column_options(opts, f"the bundled dataset {spec!r}")
         d = datasets.load(spec)
         return d.X, d.y, d.feature_names, d.class_names, d.name, None, ()
-    if not os.path.exists(spec):
-        raise FileNotFoundError(
-            f"--data: no such file or bundled dataset: {spec!r} "
-            f"(bundled: {', '.join(datasets.NAMES)})"
-        )
+    validation.check_file(
+        spec,
+        "--data",
+        f"--data: no such file or bundled dataset: {spec!r} (bundled: {', '.join(datasets.NAMES)})",
+    )
     name = os.path.basename(spec)
     if svmlight.is_svmlight(spec, opts.get("format")):
         _no_column_options(opts, "an svmlight file (each line's first value is its label)")

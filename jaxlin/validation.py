@@ -7,12 +7,30 @@ wrong is checked here first, on concrete arrays.
 from __future__ import annotations
 
 import numbers
+import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import sparse
+
+
+def check_file(path, name: str = "data", missing: str | None = None) -> str:
+    """``path`` as a string; a ``FileNotFoundError`` naming ``name`` when nothing is there
+    (``missing``: the message then), an ``IsADirectoryError`` when it is a folder."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(missing or f"{name}: no such file: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{name}: {path} is a folder, not a file")
+    return path
+
+
+def check_not_dropped(target, drop, name: str = "drop") -> None:
+    """The target column is not among those to drop (it would train on no labels)."""
+    if target in drop:
+        raise ValueError(f"{name}: {target!r} is the target column; it cannot be dropped")
 
 
 def as_host_array(value, name: str) -> np.ndarray:

@@ -146,6 +146,22 @@ def test_bad_files_are_named(tmp_path):
         stream.fit_stream(tmp_path / "m.npy", "softmax_cross_entropy")
 
 
+def test_zero_epochs_return_the_start_point(small):
+    # unchecked, the run ended on an AttributeError (no state without a chunk trained)
+    X, y, csv_path, _ = small
+    r = stream.fit_stream(csv_path, chunk_rows=128, epochs=0, init="uniform", seed=3)
+    start = fit(X, y, optimizer="sgd", epochs=0, init="uniform", seed=3)
+    np.testing.assert_array_equal(r.params.W, start.params.W)
+    assert len(r.objective) == 0 and r.epochs == 0
+
+
+def test_a_binary_file_given_as_a_csv_is_named(tmp_path):
+    p = tmp_path / "b.csv"
+    p.write_bytes(b"\x00\x01\xff\xfe\n1,2\n")
+    with pytest.raises(ValueError, match="b.csv: not a text file"):
+        stream.fit_stream(p)
+
+
 def test_cli_convert_and_stream_train(small, tmp_path, capsys):
     X, y, csv_path, _ = small
     out = str(tmp_path / "c.npy")

@@ -177,3 +177,31 @@ def test_column_options_for_a_source_without_columns_are_refused(
     path = source if source == "kidcreative" else str(tmp_path / source)
     assert cli.main(["train", "--data", path, *options]) == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("kind", ["csv", "npy", "stream"])
+def test_dropping_the_target_column_is_refused(tmp_path, kind):
+    """Unchecked, the CSV run trained on the target anyway (the drop was ignored)."""
+    from jaxlin import data, stream
+
+    path = _write(tmp_path / "s.csv", ["a", "b", "label"], [[1, 2, 0], [3, 4, 1], [5, 6, 0]])
+    with pytest.raises(ValueError, match=r"drop: '(label|c2)' is the target column"):
+        if kind == "csv":
+            tables.read_csv_table(path, "label", ["label"])
+        elif kind == "npy":
+            np.save(tmp_path / "s.npy", np.eye(3))
+            data.read_npy(str(tmp_path / "s.npy"), target="c2", drop=["c2"])
+        else:
+            stream.fit_stream(path, target="label", drop=["label"])
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "convert", "stream"])
+def test_a_folder_given_as_a_file_is_named(tmp_path, capsys, command):
+    argv = {
+        "train": ["train", "--data", str(tmp_path)],
+        "predict": ["predict", "--model", str(tmp_path), "--data", "kidcreative"],
+        "convert": ["convert", str(tmp_path), str(tmp_path / "x.npy")],
+        "stream": ["train", "--data", str(tmp_path), "--stream"],
+    }[command]
+    assert cli.main(argv) == 2
+    assert f"{tmp_path} is a folder, not a file" in capsys.readouterr().err

@@ -150,7 +150,7 @@ def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: 
     Xv = validation.check_features(Xv, "X_val", n_features=n_features)
     yv = validation.as_host_array(yv, "y_val")
     validation.check_rows(Xv.shape[0], yv, "y_val")
-    Tv = host_targets(yv, loss, n_outputs if loss.target == "onehot" else None)
+    Tv = host_targets(yv, loss, n_outputs if loss.target == "onehot" else None, "y_val")
     if Tv.shape[1] != n_outputs:
         raise ValueError(f"y_val: gives {Tv.shape[1]} outputs but y gives {n_outputs}")
     return Xv, Tv

@@ -503,7 +503,7 @@ def autodiff_value_and_grad(
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 
-def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
+def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.ndarray:
     """Convert labels once, at the public boundary, to the ``(N, K)`` float targets losses take.
 
     * ``"binary"`` losses: ``y`` ``(N,)`` with values in ``{0, 1}`` or ``{−1, +1}`` → ``(N, 1)``;
@@ -512,24 +512,28 @@ def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
       an ``(N, K)`` one-hot matrix is kept.
     * ``"real"`` losses: ``(N,)`` → ``(N, 1)``; ``(N, K)`` kept.
 
-    Raises ``ValueError`` naming ``y`` for labels that do not fit the loss. A float32 NumPy
-    array (``encode_targets`` is the same on the device).
+    Raises ``ValueError`` naming ``name`` (the argument) for labels that do not fit the
+    loss. A float32 NumPy array (``encode_targets`` is the same on the device).
     """
     loss = get_loss(loss)
     arr = np.asarray(y)
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
-        raise ValueError(f"y: expected labels of shape (N,) or (N, K) with N > 0, got {arr.shape}")
+        raise ValueError(
+            f"{name}: expected labels of shape (N,) or (N, K) with N > 0, got {arr.shape}"
+        )
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"y: expected numeric labels, got dtype {arr.dtype}")
+        raise TypeError(f"{name}: expected numeric labels, got dtype {arr.dtype}")
     if not np.all(np.isfinite(arr)):
-        raise ValueError("y: contains NaN or infinite values")
+        raise ValueError(f"{name}: contains NaN or infinite values")
     if loss.target == "real":
         return arr.reshape(arr.shape[0], -1).astype(np.float32)
     if arr.ndim == 2:
         if not np.all((arr == 0) | (arr == 1)):
-            raise ValueError(f"y: a label matrix for loss {loss.name!r} must hold only 0 and 1")
+            raise ValueError(
+                f"{name}: a label matrix for loss {loss.name!r} must hold only 0 and 1"
+            )
         if loss.target == "onehot" and not np.all(arr.sum(1) == 1):
-            raise ValueError(f"y: one-hot rows for loss {loss.name!r} must each sum to 1")
+            raise ValueError(f"{name}: one-hot rows for loss {loss.name!r} must each sum to 1")
         return arr.astype(np.float32)
     values = distinct_labels(arr)
     if loss.target == "binary":
@@ -537,21 +541,21 @@ def host_targets(y, loss, n_classes: int | None = None) -> np.ndarray:
             arr = arr > 0
         elif not set(values.tolist()) <= {0, 1}:
             raise ValueError(
-                f"y: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
+                f"{name}: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
                 f"got {len(values)} distinct values {values[:5].tolist()}"
             )
         return arr.reshape(-1, 1).astype(np.float32)
     if np.any(arr != np.round(arr)) or values.min() < 0:
         raise ValueError(
-            f"y: loss {loss.name!r} needs integer class labels 0..K-1; got "
+            f"{name}: loss {loss.name!r} needs integer class labels 0..K-1; got "
             f"values {values[:5].tolist()}"
         )
     k = int(values.max()) + 1 if n_classes is None else int(n_classes)
     if values.max() >= k:
-        raise ValueError(f"y: label {int(values.max())} is out of range for {k} classes")
+        raise ValueError(f"{name}: label {int(values.max())} is out of range for {k} classes")
     if k < loss.min_classes:
         raise ValueError(
-            f"y: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}"
+            f"{name}: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}"
         )
     return np.eye(k, dtype=np.float32)[arr.astype(np.int64)]
 

@@ -403,7 +403,11 @@ def label_classes(y, validation_data=None):
         return y, validation_data, None
     if arr.dtype.kind == "O" and any(v is None for v in arr):
         raise ValueError("y: contains None; every row needs a label")
-    classes, encoded = np.unique(arr, return_inverse=True)
+    try:
+        classes, encoded = np.unique(arr, return_inverse=True)
+    except TypeError:  # labels NumPy cannot order: mixed types
+        kinds = sorted({type(v).__name__ for v in arr.ravel()})
+        raise TypeError(f"y: labels of mixed types ({', '.join(kinds)}) have no order") from None
     if validation_data is not None:
         try:
             Xv, yv = validation_data

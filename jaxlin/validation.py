@@ -42,10 +42,28 @@ def as_host_array(value, name: str) -> np.ndarray:
             f"{name}: expected a dense array, got a sparse {type(value).__name__}; "
             "convert it with .toarray()"
         )
+    nullable = _nullable_numbers(value)
+    if nullable is not None:
+        return nullable
     try:
         return np.asarray(value)
     except (ValueError, TypeError) as e:
         raise ValueError(f"{name}: cannot be read as an array ({e})") from None
+
+
+def _nullable_numbers(value):
+    """A pandas DataFrame or Series with a nullable numeric column (``Int64``, ``Float64``,
+    ``boolean``) and no other kind, as float64 with a missing cell NaN (which the checks then
+    name); ``None`` for anything else. NumPy would make such columns an array of objects."""
+    dtypes = getattr(value, "dtypes", None)
+    if dtypes is None or not hasattr(value, "to_numpy"):
+        return None
+    dtypes = list(dtypes) if hasattr(dtypes, "__iter__") else [dtypes]
+    if all(isinstance(dt, np.dtype) for dt in dtypes):
+        return None  # plain NumPy columns: np.asarray keeps their type
+    if not all(getattr(dt, "kind", "O") in "biuf" for dt in dtypes):
+        return None
+    return value.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def check_features(X, name: str = "X", n_features: int | None = None, finite: bool = True):
@@ -148,7 +166,13 @@ def check_rows(n: int, arr, name: str):
 def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
     if sample_weight is None:
         return None
-    w = np.asarray(sample_weight, dtype=np.float64)
+    try:
+        w = np.asarray(as_host_array(sample_weight, "sample_weight"), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"sample_weight: expected numbers, got {type(sample_weight).__name__} "
+            f"{np.asarray(sample_weight, dtype=object).ravel()[:3].tolist()}"
+        ) from None
     if w.ndim != 1 or w.shape[0] != n:
         raise ValueError(f"sample_weight: expected shape ({n},), got {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):

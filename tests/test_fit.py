@@ -391,6 +391,35 @@ def test_bad_data_is_named():
         fit(X, y, validation_data=(X[:, :3], y))
 
 
+def test_labels_weights_and_validation_labels_that_cannot_be_used_are_named():
+    X, y = _binary(n=20)
+    with pytest.raises(TypeError, match=r"^y: labels of mixed types \(int, str\) have no order"):
+        fit(X, np.array([1, "a"] * 10, dtype=object))
+    with pytest.raises(ValueError, match=r"^sample_weight: expected numbers, got list \['a'"):
+        fit(X, y, sample_weight=["a"] * 20)
+    with pytest.raises(ValueError, match="^y_val: loss 'binary_cross_entropy' is binary"):
+        fit(X, y, validation_data=(X, y + 5))  # the validation labels, not the training ones
+
+
+def test_pandas_nullable_columns_are_numbers_and_a_missing_cell_is_named():
+    import pandas as pd  # in the test extra
+
+    X, y = _binary(n=20)
+    frame = pd.DataFrame(
+        {f"c{j}": pd.array(np.round(X[:, j] * 10), dtype="Int64") for j in range(4)}
+    )
+    a = fit(frame, pd.Series(y, dtype="Int64"), optimizer="lbfgs", epochs=5, dtype=F64)
+    b = fit(np.round(X * 10), y, optimizer="lbfgs", epochs=5, dtype=F64)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    frame.loc[3, "c2"] = pd.NA
+    with pytest.raises(
+        ValueError, match=r"X: contains NaN or infinite values \(first at row 3, column 2\)"
+    ):
+        fit(frame, y)
+    with pytest.raises(ValueError, match="^y: contains NaN or infinite values"):
+        fit(X, pd.Series([pd.NA, *y[1:]], dtype="Int64"))
+
+
 @pytest.mark.parametrize(
     "optimizer,loss,kw",
     [

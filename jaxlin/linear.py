@@ -71,6 +71,11 @@ def logits(params: Params, X):
             f"X: expected shape (N, {params.W.shape[0]}) for W of shape "
             f"{tuple(params.W.shape)}, got {tuple(X.shape)}"
         )
+    if jnp.shape(params.b) not in ((), params.W.shape[1:]):  # would broadcast into other K
+        raise ValueError(
+            f"b: expected shape {tuple(params.W.shape[1:])} for W of shape "
+            f"{tuple(params.W.shape)}, got {tuple(jnp.shape(params.b))}"
+        )
     if isinstance(X, SparseRows):
         return sparse.matmul(X, params.W) + params.b
     return jax.vmap(logits_one, in_axes=(None, 0))(params, X)

@@ -456,8 +456,19 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
     >>> round(float(objective(p, jnp.ones((3, 2)), jnp.ones((3, 1)), "binary_cross_entropy")), 6)
     0.693147
     """
-    o = Objective(get_loss(loss), penalty, sample_weight)
+    o = Objective(get_loss(loss), penalty, _rows_weight(sample_weight, X))
     return o.reported(o.value(params, X, T))
+
+
+def _rows_weight(sample_weight, X):
+    """``sample_weight`` of the public functions, checked to be one weight per row of ``X``
+    (broadcasting would mix rows silently or fail deep inside JAX)."""
+    if sample_weight is not None and jnp.shape(sample_weight) != (X.shape[0],):
+        raise ValueError(
+            f"sample_weight: expected shape ({X.shape[0]},) (one weight per row of X), got "
+            f"{jnp.shape(sample_weight)}"
+        )
+    return sample_weight
 
 
 def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None):
@@ -469,7 +480,7 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sam
     Returns:
       ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
     """
-    o = Objective(get_loss(loss), penalty, sample_weight)
+    o = Objective(get_loss(loss), penalty, _rows_weight(sample_weight, X))
     m, g = o.value_and_grad(params, X, T)
     return o.reported(m), jax.tree.map(o.reported, g)
 

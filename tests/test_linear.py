@@ -102,3 +102,18 @@ def test_logits_name_x_of_the_wrong_width():
         logits(p, jnp.ones((4, 2)))
     with pytest.raises(ValueError, match=r"^X: expected shape \(N, 3\)"):
         jax.jit(logits)(p, jnp.ones(3))
+
+
+def test_a_bias_or_weights_that_would_broadcast_into_other_rows_or_outputs_are_named():
+    # unchecked, b of shape (2,) broadcast Z (N, 1) into (N, 2), and 4 weights for 5 rows
+    # failed inside JAX's multiplication
+    import pytest
+
+    with pytest.raises(
+        ValueError, match=r"^b: expected shape \(1,\) for W of shape \(3, 1\), got \(2,\)"
+    ):
+        logits(Params(jnp.zeros((3, 1)), jnp.zeros(2)), jnp.ones((5, 3)))
+    p, X, T = Params(jnp.zeros((3, 1)), jnp.zeros(1)), jnp.ones((5, 3)), jnp.ones((5, 1))
+    for f in (obj.objective, obj.value_and_grad, obj.grad):
+        with pytest.raises(ValueError, match=r"^sample_weight: expected shape \(5,\)"):
+            f(p, X, T, "binary_cross_entropy", sample_weight=jnp.ones(4))

@@ -51,16 +51,35 @@ def remove_stale(path) -> list:
     return removed
 
 
+def check_target(path, name: str = "path") -> str:
+    """The absolute path of a file to write, checked before any work that ends in writing
+    it: ``FileNotFoundError`` when its folder does not exist, ``IsADirectoryError`` when it
+    is a folder, both naming the argument ``name``."""
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{name}: no such folder: {folder}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{name}: {path} is a folder; give the path of a file to write")
+    return path
+
+
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, name: str = "path"):
     """Yield a temporary path to write; on success it replaces ``path`` atomically.
 
-    Raises ``FileNotFoundError`` naming the folder when it does not exist.
+    Raises ``FileNotFoundError`` when the folder does not exist and ``IsADirectoryError``
+    when ``path`` is a folder, both naming the argument ``name`` — before anything is written.
+    A target that exists but is not a regular file (``/dev/stdout``, a named pipe) is
+    yielded itself: a stream cannot be replaced.
     """
-    path = os.path.abspath(os.fspath(path))
+    path = check_target(path, name)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # a stream or device (/dev/stdout, a named pipe): written in place; replacing it
+        # would put a plain file where the device was
+        yield path
+        return
     folder, base = os.path.split(path)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"no such folder: {folder}")
     remove_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=f".{os.getpid()}{_SUFFIX}", dir=folder)
     os.close(fd)

@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 from jaxlin import validation
-from jaxlin.atomic import atomic_path
+from jaxlin.atomic import atomic_path, check_target
 
 __all__ = [
     "Checkpointing",
@@ -138,7 +138,7 @@ def save(path, state, position: dict, fp: dict) -> str:
         "fingerprint": fp,
     }
     arrays["record"] = np.array(json.dumps(record))
-    with atomic_path(path) as tmp:
+    with atomic_path(path, "checkpoint") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
     return os.fspath(path)
@@ -205,9 +205,10 @@ class Checkpointing(NamedTuple):
             if resume:
                 raise ValueError("resume: needs a checkpoint path")
             return None
-        path = os.path.abspath(os.fspath(path))
-        if not os.path.isdir(os.path.dirname(path)):
-            raise ValueError(f"checkpoint: no such folder: {os.path.dirname(path)}")
+        try:
+            path = check_target(path, "checkpoint")
+        except OSError as e:  # refused with the options, before any training
+            raise ValueError(str(e)) from None
         validation.check_positive(every, "checkpoint_every", integer=True)
         return cls(path, int(every), bool(resume))
 

@@ -284,12 +284,22 @@ def _checkpointing(args) -> dict:
     )
 
 
+def _check_outputs(args) -> None:
+    """The files a run will write, checked before it trains (a long run lost at the end)."""
+    from jaxlin.atomic import check_target
+
+    for path, flag in ((args.save, "--save"), (args.json, "--json")):
+        if path and path != "-":
+            check_target(path, flag)
+
+
 def _cmd_train(args) -> int:
     from jaxlin import tables
     from jaxlin import report
     from jaxlin.datasets import TRAIN_DEFAULTS
     from jaxlin.penalties import Penalty
 
+    _check_outputs(args)
     if args.stream:
         return _cmd_train_stream(args)
     t_start = time.perf_counter()
@@ -476,10 +486,10 @@ def _write_json(obj, path):
     if path == "-":
         print(text)
         return
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UserError(f"--json: no such folder: {folder}")
-    with open(path, "w", encoding="utf-8") as fh:
+    from jaxlin.atomic import check_target
+
+    # written in place, not atomically: the path may be a stream such as /dev/stdout
+    with open(check_target(path, "--json"), "w", encoding="utf-8") as fh:
         fh.write(text + "\n")
 
 

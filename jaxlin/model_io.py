@@ -35,9 +35,6 @@ _KEYS = (
 def save(model: TrainedModel, path) -> str:
     """Write ``model`` to ``path`` (``.npz``), atomically. Returns the path written."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"save: no such folder: {folder}")
     arrays: dict[str, Any] = dict(
         format=np.array(FORMAT),
         version=np.array(VERSION),
@@ -52,7 +49,7 @@ def save(model: TrainedModel, path) -> str:
     )
     if model.encoding is not None:
         arrays["encoding"] = np.array(model.encoding)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+    with atomic_path(path, "save") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     return path
 

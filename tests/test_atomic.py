@@ -104,3 +104,29 @@ def test_convert_killed_with_sigkill_leaves_nothing_once_rewritten(tmp_path):
     assert cli.main(["convert", str(csv), str(out)]) == 0
     assert sorted(os.listdir(tmp_path)) == ["big.csv", "big.npy", "big.npy.json"]
     assert np.load(out).shape == (200000, 21)
+
+
+def test_a_stream_given_as_the_target_is_written_in_place_not_replaced(tmp_path):
+    """Replacing a named pipe (or /dev/stdout) with the renamed temporary file would put a
+    plain file where the stream was; the content goes through the stream instead."""
+    import threading
+
+    from jaxlin import data
+
+    fifo = tmp_path / "out.svm"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    data.write_svmlight(np.array([[0.0, 2.0]]), np.array([1]), fifo)
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got == ["1 2:2.0\n"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.svm"]  # no temporary file left
+
+
+def test_a_folder_or_a_missing_folder_as_the_target_is_named_before_writing(tmp_path):
+    with pytest.raises(IsADirectoryError, match=r"^save: .* is a folder; give the path of a file"):
+        model_io.save(_model(), tmp_path)
+    with pytest.raises(FileNotFoundError, match="^save: no such folder"):
+        model_io.save(_model(), tmp_path / "no" / "m.npz")

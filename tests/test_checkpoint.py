@@ -149,6 +149,8 @@ def test_bad_checkpoint_arguments_are_named(data, tmp_path):
         jaxlin.fit(X, y, resume=True)
     with pytest.raises(ValueError, match="checkpoint: no such folder"):
         jaxlin.fit(X, y, checkpoint=tmp_path / "missing" / "c.npz")
+    with pytest.raises(ValueError, match="checkpoint: .* is a folder; give the path of a file"):
+        jaxlin.fit(X, y, checkpoint=tmp_path)  # unchecked: found when writing, after training
     with pytest.raises(ValueError, match="checkpoint_every"):
         jaxlin.fit(X, y, checkpoint=tmp_path / "c.npz", checkpoint_every=0)
     bogus = tmp_path / "bogus.npz"

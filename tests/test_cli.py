@@ -264,6 +264,9 @@ BAD = [
     (["train", "--l2", "-1"], "--l2: must be a non-negative number"),
     (["train", "--l1", "0.1", "--optimizer", "lbfgs"], "lbfgs needs a smooth objective"),
     (["train", "--json", "/no/such/dir/r.json"], "--json: no such folder"),
+    (["train", "--json", "/"], "--json: / is a folder; give the path of a file to write"),
+    (["train", "--save", "/no/such/dir/m.npz"], "--save: no such folder"),  # before training
+    (["train", "--save", "/", "--stream"], "--save: / is a folder"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["predict", "--model", "/no/model.npz", "--data", "{ok.csv}"], "no such file"),
     (["predict", "--model", "{trunc.npz}", "--data", "{ok.csv}"], "not a jaxlin model file"),

@@ -573,6 +573,11 @@ def _models(sequences: dict, sw, init, pairing) -> int:
     if pairing not in (None, "zip"):
         raise ValueError(f"pairing: expected None or 'zip', got {pairing!r}")
     for name, values in sequences.items():
+        if np.ndim(values) > 1:
+            raise ValueError(
+                f"{name}: expected a number or a 1-D sequence (one per model), got shape "
+                f"{np.shape(values)}"
+            )
         if len(values) == 0:
             raise ValueError(f"{name}: an empty sequence; give one value, or one per model")
     if sw is not None and (sw.ndim not in (1, 2) or sw.size == 0):

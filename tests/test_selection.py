@@ -47,6 +47,15 @@ def test_an_empty_sequence_of_values_is_named(data, name):
         jaxlin.fit_many(X, y, epochs=2, **{name: []})
 
 
+@pytest.mark.parametrize("name", ["learning_rate", "l1", "l2", "seed"])
+def test_a_table_of_values_is_named(data, name):
+    # unchecked, NumPy's broadcast failed ("more dimensions than allowed by the axis remapping")
+    X, y = data
+    values = [[1, 2]] if name == "seed" else [[0.1, 0.2]]
+    with pytest.raises((ValueError, TypeError), match=f"^{name}: expected a"):
+        jaxlin.fit_many(X, y, epochs=2, **{name: values})
+
+
 @pytest.mark.parametrize("shape", [(0, 90), (2, 2, 90), ()])
 def test_weights_of_another_shape_are_refused_not_ignored(data, shape):
     """Weights neither (N,) nor (M, N) were dropped (the models trained unweighted)."""

@@ -298,13 +298,14 @@ def _l1_rows(path, X, reps, checks):
         anchor("warm", lib, solver, path, l1=lam, tol=tol, grad_tol=gtol, max_iter=20000)
         for lib, solver, tol, gtol in (
             ("skglm", "cd", 1e-12, None),
-            ("jaxlin", "fista", None, 1e-10),
+            ("jaxlin", "owlqn", None, 1e-10),
         )
     ]
     J_star = min(r["J"] for r in ref if "J" in r)
     runs = {
         # ‖G‖ ≤ 1e-6 left the full-size problem 4.1e-5 from J*; 1e-6 of J* needs ‖G‖ ≈ 2e-7
         ("jaxlin", "fista"): dict(grad_tol=1e-7, tol=None),
+        ("jaxlin", "owlqn"): dict(grad_tol=1e-7, tol=None),
         ("sklearn", "saga"): dict(tol=1e-6),
         ("sklearn", "liblinear"): dict(tol=1e-6),
         ("skglm", "cd"): dict(tol=1e-6),
@@ -316,14 +317,17 @@ def _l1_rows(path, X, reps, checks):
     rows = [
         _row(r, J_star, f"L1 (λ = {lam:.2e}, {share:.1%} non-zero), to 1e-6") for r in got.values()
     ]
-    jl, sk = got[("jaxlin", "fista")], [got[("sklearn", s)] for s in ("saga", "liblinear")]
+    ours = [got[("jaxlin", s)] for s in ("fista", "owlqn")]
+    ours = [r for r in ours if r.get("warm") and _subopt(r, J_star) <= 1e-6] or ours[:1]
+    jl = min(ours, key=lambda r: r.get("warm") or float("inf"))  # the fastest to reach 1e-6
+    sk = [got[("sklearn", s)] for s in ("saga", "liblinear")]
     sk = [r for r in sk if "warm" in r]
     if "warm" in jl and sk:
         fastest = min(sk, key=lambda r: r["warm"])
         checks.append(
             (
                 "L1 to 1e-6: ≥ 2× faster than the faster of saga and liblinear",
-                f"{fastest['warm'] / jl['warm']:.2f}× ({fmt_s(jl['warm'])} vs "
+                f"{fastest['warm'] / jl['warm']:.2f}× ({jl['solver']} {fmt_s(jl['warm'])} vs "
                 f"{fastest['solver']} {fmt_s(fastest['warm'])}; skglm "
                 f"{fmt_s(got[('skglm', 'cd')].get('warm') or float('nan'))}; "
                 f"jaxlin reached {_subopt(jl, J_star):.1e})",

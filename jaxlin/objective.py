@@ -379,6 +379,20 @@ class Objective:
             return params
         return params._replace(W=penalties.prox(self.penalty, params.W, step_size))
 
+    def pseudo_gradient(self, params: Params, g: Params) -> Params:
+        """The pseudo-gradient of ``m`` from the smooth part's gradient ``g``
+        (``penalties.pseudo_gradient`` on ``W``; ``b`` carries no L1)."""
+        if not self.has_l1:
+            return g
+        return g._replace(W=penalties.pseudo_gradient(self.penalty, params.W, g.W))
+
+    def orthant_projection(self, params: Params, pg: Params, trial: Params) -> Params:
+        """``trial`` kept in the orthant of ``params`` (``penalties.orthant_projection``:
+        each weight that crossed 0 set to 0); ``b`` and an objective without L1 unchanged."""
+        if not self.has_l1:
+            return trial
+        return trial._replace(W=penalties.orthant_projection(params.W, pg.W, trial.W))
+
     def gradient_mapping_norm(self, params: Params, g: Params, step_size):
         """``‖(θ − prox(θ − η g))/η‖``: the gradient norm, generalised to the L1 prox step."""
         if not self.has_l1:

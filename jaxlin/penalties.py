@@ -72,6 +72,24 @@ def prox(penalty: Penalty, W, step_size):
     return soft_threshold(W, step_size * penalty.l1)
 
 
+def pseudo_gradient(penalty: Penalty, W, g):
+    """The pseudo-gradient of ``f + l1 Σ|w|`` at ``W``, given ``g = ∇f``: ``g + l1 sign(w)``
+    where ``w ≠ 0``; at ``w = 0`` the one-sided derivative that descends (``g + l1`` if it is
+    negative, ``g − l1`` if positive), else 0 (``|g| ≤ l1``: 0 is optimal along ``w``). Its
+    negative is the steepest-descent direction; it is 0 exactly at a minimiser."""
+    right, left = g + penalty.l1, g - penalty.l1
+    at_zero = jnp.where(right < 0, right, jnp.where(left > 0, left, 0.0))
+    return jnp.where(W > 0, right, jnp.where(W < 0, left, at_zero))
+
+
+def orthant_projection(W, pg, trial):
+    """``trial`` with every weight that left the orthant of ``W`` set to 0: the orthant is
+    ``sign(w)``, or ``sign(−pg)`` where ``w = 0`` (the side a descent step enters). Within
+    one orthant ``l1 Σ|w|`` is linear, so ``f + l1 Σ|w|`` is smooth there (OWL-QN)."""
+    orthant = jnp.where(W != 0, jnp.sign(W), -jnp.sign(pg))
+    return jnp.where(jnp.sign(trial) == orthant, trial, 0.0)
+
+
 def repeated_steps(penalty: Penalty, W, steps, step_size, has_l1: bool = True):
     """``W`` after ``k`` proximal-gradient steps on the penalty alone, in closed form.
 

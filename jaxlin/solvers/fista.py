@@ -119,7 +119,6 @@ FISTA = SolverRecord(
     fista,
     "accelerated proximal gradient for L1 and elastic net (backtracking, monotone restart)",
     l1=True,
-    stops=("tol", "grad_tol"),
     defaults=dict(learning_rate=1.0, epochs=1000, tol=1e-9, grad_tol=1e-6),
     default_for=("l1",),
 )

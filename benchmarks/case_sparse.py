@@ -305,7 +305,8 @@ def _l1_rows(path, X, reps, checks):
     runs = {
         # ‖G‖ ≤ 1e-6 left the full-size problem 4.1e-5 from J*; 1e-6 of J* needs ‖G‖ ≈ 2e-7
         ("jaxlin", "fista"): dict(grad_tol=1e-7, tol=None),
-        ("jaxlin", "owlqn"): dict(grad_tol=1e-7, tol=None),
+        # OWL-QN at the quick size: ‖G‖ ≤ 1e-6 leaves 4.9e-7 of J*, 3e-7 leaves 1.3e-8
+        ("jaxlin", "owlqn"): dict(grad_tol=3e-7, tol=None),
         ("sklearn", "saga"): dict(tol=1e-6),
         ("sklearn", "liblinear"): dict(tol=1e-6),
         ("skglm", "cd"): dict(tol=1e-6),

@@ -200,7 +200,7 @@ class SolverRecord(NamedTuple):
       make: the factory ``(problem, hyper, settings) → Solver``.
       summary: one line, for the command line's help and the report.
       batches: ``("full",)``, or ``("full", "mini")`` when it also runs mini-batches.
-      l1: handles a non-smooth L1 term (proximal steps); else smooth objectives only.
+      l1: handles a non-smooth L1 term (proximal or orthant-wise steps); else smooth only.
       penalty: takes a penalty at all (Rosenblatt's perceptron does not).
       weighted: its steps use the objective's weighted mean, so rows of weight 0 (padding
         to a shape bucket) change nothing; ``False`` for a solver that visits rows one by one.

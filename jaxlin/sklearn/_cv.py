@@ -32,8 +32,9 @@ class LogisticRegressionCV(LogisticRegression):
 
     As scikit-learn's: ``Cs`` (a number of values on a log scale from 1e-4 to 1e4, or the
     values), ``cv`` (a number of stratified folds, a splitter or an iterable of splits),
-    ``l1_ratios`` (elastic-net mixes: scikit-learn's ``saga`` runs FISTA for them, as does
-    ``solver="fista"``; Newton and L-BFGS need ``l1_ratio = 0``),
+    ``l1_ratios`` (elastic-net mixes: scikit-learn's ``saga`` runs OWL-QN for them, as does
+    ``solver="owlqn"``, and ``solver="fista"`` FISTA; Newton and L-BFGS need
+    ``l1_ratio = 0``),
     ``scoring`` (``None``: accuracy), ``refit``. Every fold × C × l1_ratio model is trained in
     **one** compiled program (``jaxlin.fit_many``, the folds as 0/1 weights of the mean,
     each with scikit-learn's ``C`` scaling by its own training rows). The best point is the

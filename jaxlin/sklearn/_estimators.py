@@ -58,10 +58,11 @@ class LogisticRegression(_LinearClassifier):
     Minimises ``C Σ w_i L_i + ½ (1 − ρ) ‖W‖² + ρ ‖W‖₁`` (ρ = ``l1_ratio``), as scikit-learn.
     ``solver``: ``"newton"`` (trust-region Newton-CG, the default: faster than L-BFGS to the
     optimum in the benchmarks), ``"newton-cholesky"``, ``"lbfgs"`` (smooth penalties only),
-    ``"fista"`` (accelerated proximal gradient: L1 and elastic net) or a jaxlin optimiser
-    (``"gd"``, ``"adam"``, …; L1 by proximal steps). ``tol`` means what it means in
-    scikit-learn: for L-BFGS, Newton and FISTA the run stops once the gradient's norm (with L1,
-    the proximal gradient mapping's) is ≤ ``tol`` (no other stop); for the first-order
+    ``"owlqn"`` (orthant-wise L-BFGS: L1 and elastic net), ``"fista"`` (accelerated proximal
+    gradient: L1 and elastic net) or a jaxlin optimiser (``"gd"``, ``"adam"``, …; L1 by
+    proximal steps). ``tol`` means what it means in scikit-learn: for L-BFGS, Newton, OWL-QN
+    and FISTA the run stops once the gradient's norm (with L1, the proximal gradient
+    mapping's) is ≤ ``tol`` (no other stop); for the first-order
     optimisers, once the objective changes by less than ``tol`` (relative).
     ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps use the bold driver from
     ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them diverge; the other
@@ -70,7 +71,7 @@ class LogisticRegression(_LinearClassifier):
 
     scikit-learn's other parameters are accepted so code written for it runs unchanged:
     its solver names (``"newton-cg"`` is jaxlin's Newton-CG; ``"liblinear"``, ``"sag"`` and
-    ``"saga"`` run Newton for a smooth penalty and FISTA with L1, all reaching the same
+    ``"saga"`` run Newton for a smooth penalty and OWL-QN with L1, all reaching the same
     optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"`` ``l1_ratio=1``,
     ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``),
     ``intercept_scaling`` (the intercept is never penalised, so it has no effect), ``verbose``
@@ -176,7 +177,7 @@ class LogisticRegression(_LinearClassifier):
             raise ValueError(
                 f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
                 f"({l1_name}=0); use solver={solvers.default_for('l1').name!r} "
-                "for an L1 or elastic-net penalty (proximal steps)"
+                "for an L1 or elastic-net penalty"
             )
         rate = COMMAND_DEFAULTS[record.name]["learning_rate"]
         if record.tol_bounds == "gradient":

@@ -106,7 +106,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
         raise ValueError(
             f"l1: optimizer {name} needs a smooth objective; use "
             f"{_either(names(l1=True), default_for('l1'))} "
-            "(proximal steps) for an L1 penalty"
+            "(solvers for a non-smooth L1 term) for an L1 penalty"
         )
     if options.batch_size is not None and not record.mini_batches:
         raise ValueError(f"batch_size: {name} is a full-batch method")
@@ -155,6 +155,6 @@ def check_data(record: SolverRecord, X, n_outputs: int) -> None:
 
 
 def _either(some, preferred) -> str:
-    """``'fista' or 'gd'``: the preferred solver first, then others."""
+    """``'owlqn' or 'gd'``: the preferred solver first, then others."""
     listed = [preferred.name] + [n for n in some if n != preferred.name]
     return " or ".join(repr(n) for n in listed[:2])

@@ -120,6 +120,5 @@ FISTA = SolverRecord(
     "accelerated proximal gradient for L1 and elastic net (backtracking, monotone restart)",
     l1=True,
     defaults=dict(learning_rate=1.0, epochs=1000, tol=1e-9, grad_tol=1e-6),
-    default_for=("l1",),
 )
 RECORDS = (FISTA,)

@@ -171,5 +171,6 @@ OWLQN = SolverRecord(
     l1=True,
     learning_rate=False,
     defaults=dict(learning_rate=1.0, epochs=1000, tol=1e-9, grad_tol=1e-6),
+    default_for=("l1",),
 )
 RECORDS = (OWLQN,)

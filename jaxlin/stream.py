@@ -27,7 +27,7 @@ import io
 import json
 import os
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -503,7 +503,7 @@ class _Run(NamedTuple):
 
     src: Source
     seed: int
-    load: object
+    load: Callable  # chunk index → Problem
     hyper: Hyper
     settings: object
     saving: object  # a Checkpointing with its fingerprint, or None

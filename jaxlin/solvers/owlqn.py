@@ -31,6 +31,7 @@ class OwlqnState(NamedTuple):
     S: Any  # (memory, P) the last steps θ⁺ − θ, flattened (a zero row: an empty slot)
     Y: Any  # (memory, P) the matching differences of the smooth gradient
     head: Any  # the slot the next pair goes to
+    stored: Any  # how many pairs the memory holds (0: the next direction is −γ pg)
     scale: Any  # γ = sᵀy / yᵀy of the newest pair: the initial inverse curvature
     grad: Any  # the smooth gradient at the parameters (Params)
     scores: Any = None  # Z = X W + b at the parameters, when carried
@@ -90,7 +91,8 @@ def owlqn(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         flat_pg = _flat(obj.pseudo_gradient(params, g))
         zeros = jnp.zeros((s.memory_size, flat_pg.size), X.dtype)
         scale = 1.0 / jnp.maximum(jnp.linalg.norm(flat_pg), jnp.finfo(X.dtype).tiny)
-        state = OwlqnState(zeros, zeros, jnp.asarray(0, jnp.int32), scale, g, Z)
+        none = jnp.asarray(0, jnp.int32)
+        state = OwlqnState(zeros, zeros, none, none, scale, g, Z)
         return state, first_value(f + obj.nonsmooth(params.W), g)
 
     def step(params, st: OwlqnState, m, key):
@@ -98,21 +100,23 @@ def owlqn(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         flat_pg, unflat = flatten_util.ravel_pytree(pg)
         d = -two_loop(st.S, st.Y, st.head, st.scale, flat_pg)
         d = unflat(jnp.where(d * flat_pg < 0, d, 0.0))
+        theta = _flat(params)
 
         def trial(alpha):
             p = obj.orthant_projection(
                 params, pg, jax.tree.map(lambda a, b: a + alpha * b, params, d)
             )
             m_p, g_p, Z_p = evaluate(p)
-            model = ARMIJO * jnp.vdot(flat_pg, _flat(p) - _flat(params))
+            step = _flat(p) - theta
+            model = ARMIJO * jnp.vdot(flat_pg, step)
             ok = jnp.isfinite(m_p) & (m_p <= m + jnp.minimum(model, 0.0) + float_resolution(m))
-            return p, m_p, g_p, Z_p, ok & jnp.any(_flat(p) != _flat(params))
+            return p, m_p, g_p, Z_p, ok & jnp.any(step != 0)
 
         new, m_new, g_new, Z_new, found = _backtrack(trial, X.dtype)
         if carry:  # the accepted point's gradient: Xᵀ Δ from its scores
             g_new = obj.smooth_value_and_grad(new, X, T, Z_new)[1]
-        state = _remember(st, found, _flat(new) - _flat(params), g_new, Z_new)
-        exhausted = ~found & jnp.all(st.S == 0)
+        state = _remember(st, found, _flat(new) - theta, g_new, Z_new)
+        exhausted = ~found & (st.stored == 0)
         return Step(
             select(found, new, params),
             state,
@@ -158,6 +162,7 @@ def _remember(st: OwlqnState, found, s_vec, g_new, Z_new) -> OwlqnState:
         S,
         Y,
         jnp.where(keep, (st.head + 1) % memory, jnp.where(found, st.head, 0)),
+        jnp.where(keep, jnp.minimum(st.stored + 1, memory), jnp.where(found, st.stored, 0)),
         jnp.where(keep, sy / jnp.where(keep, yy, 1.0), st.scale),
         select(found, g_new, st.grad),
         None if Z_new is None else select(found, Z_new, st.scores),

@@ -12,7 +12,9 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 
 * **divergence** — a non-finite objective or parameter ends the run (status ``diverged``)
   and keeps the last finite parameters;
-* **tol** — ``|m_t − m_(t−1)| < tol · max(1, |m_(t−1)|)`` after an accepted step;
+* **tol** — ``|m_t − m_(t−1)| < tol · max(1, |m_(t−1)|)`` after an accepted step; with
+  ``plateau`` instead ``plateau`` epochs in a row whose ``m`` is above the best so far less
+  ``tol`` (scikit-learn's SGD rule);
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
   L1), computed on the full batch at the epoch's end when the solver did not;
 * **rounding** — a tolerance below the float resolution could never be met: with ``tol`` on,
@@ -83,6 +85,8 @@ class Loop(NamedTuple):
     flat_epochs: Any  # consecutive accepted epochs that changed m only by rounding
     best_grad: Any  # the smallest gradient norm so far
     grad_scale: Any  # the first epoch's gradient norm (NaN before it)
+    best_value: Any  # the smallest m so far (the plateau stop)
+    stale: Any  # epochs in a row that did not lower best_value by more than tol
 
 
 class Trained(NamedTuple):
@@ -122,7 +126,11 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
     """The stop status after an epoch, and the rounding stop's counters ``(flat, best)``."""
     status = jnp.where(finite, st.status, DIVERGED)
     change = jnp.abs(st.value - loop.value)
-    if s.tol:
+    stale = loop.stale
+    if s.tol and s.plateau:  # no epoch lowered the best m by more than tol, plateau times
+        stale = jnp.where(st.value <= loop.best_value - hyper.tol, 0, stale + 1)
+        status = jnp.where((status == RUNNING) & (stale >= s.plateau), OBJECTIVE_TOL, status)
+    elif s.tol:
         small = change < hyper.tol * jnp.maximum(1.0, jnp.abs(loop.value))
         status = jnp.where((status == RUNNING) & st.accepted & small, OBJECTIVE_TOL, status)
     improved = gnorm < loop.best_grad
@@ -142,7 +150,7 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
         status = jnp.where((status == RUNNING) & stuck, ROUNDING, status)
     if s.grad_tol:
         status = jnp.where((status == RUNNING) & (gnorm < hyper.grad_tol), GRADIENT_TOL, status)
-    return status, flat, best
+    return status, flat, best, stale
 
 
 def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop) -> Loop:
@@ -162,7 +170,7 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
         grad_norm=gnorm,
         inner_steps=st.inner_steps,
     )
-    status, flat, best_grad = _stops(loop, st, finite, gnorm, s, hyper)
+    status, flat, best_grad, stale = _stops(loop, st, finite, gnorm, s, hyper)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
         m_val, J_val, acc = _validate(params, problem)
@@ -195,6 +203,8 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
         flat,
         best_grad,
         grad_scale,
+        jnp.minimum(loop.best_value, value),
+        stale,
     )
 
 
@@ -269,6 +279,8 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
         jnp.asarray(0),
         jnp.asarray(jnp.inf, dtype),
         jnp.asarray(jnp.nan, dtype),
+        jnp.asarray(jnp.inf, dtype),
+        jnp.asarray(0),
     )
 
 

@@ -43,6 +43,10 @@ class Options(NamedTuple):
       grad_tol: stop when ``‖∇J‖ < grad_tol`` (``None`` or 0: off).
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss.
+      plateau: with ``tol``, stop after this many epochs in a row whose objective is not
+        below the best so far by more than ``tol`` (scikit-learn's SGD rule: absolute, and
+        ``tol = 0`` stops once the objective stops falling); ``None``: ``tol`` compares
+        consecutive epochs, as above.
       init: ``"zeros"``, ``"uniform"`` in ``[−1, 1]``, or a warm start: the
         ``Params`` (or a ``FitResult``) to start
         from. The optimiser's own state (momentum, Adam's moments, L-BFGS's history, the
@@ -53,6 +57,12 @@ class Options(NamedTuple):
         random order; ``False``: in their given order, every epoch.
       one_vs_rest: with a binary loss and multi-class labels, train one binary model per
         class (multi-class labels with a binary loss imply it).
+      lr_decay: ``(τ, p)``: the gradient steps' rate decays with the rows stepped over,
+        ``η_t = η (1 + t / τ)^(−p)``, ``t`` the rows before the step (counted from
+        ``rows_seen``): ``p = 1`` is the classic ``1/t`` schedule, ``p = ½`` inverse
+        scaling (a negative ``p`` grows the rate). ``None``: a constant ``η``. For the
+        named gradient optimisers.
+      rows_seen: where the decay's ``t`` starts: a warm start that continues a schedule.
 
     >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
     True
@@ -68,11 +78,14 @@ class Options(NamedTuple):
     grad_tol: Optional[float] = None
     adaptive_lr: bool = False
     patience: Optional[int] = None
+    plateau: Optional[int] = None
     init: Any = "zeros"
     fit_intercept: bool = True
     memory_size: int = 10
     shuffle: bool = True
     one_vs_rest: bool = False
+    lr_decay: Any = None
+    rows_seen: Any = 0
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, where: str = "fit", defaults=None) -> "Options":
@@ -124,10 +137,13 @@ class Options(NamedTuple):
         validation.check_non_negative(o.l2, "l2")
         for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does
             validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name), name)
+        validation.check_positive(o.plateau, "plateau", integer=True, allow_none=True)
         o = o._replace(
-            tol=None if not o.tol else o.tol, grad_tol=None if not o.grad_tol else o.grad_tol
+            tol=None if not o.tol and (o.tol is None or o.plateau is None) else o.tol,
+            grad_tol=None if not o.grad_tol else o.grad_tol,
         )
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
+        _check_decay(o.lr_decay, o.rows_seen)
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
@@ -141,9 +157,12 @@ class Options(NamedTuple):
         """The traced numbers of the loop: the learning rate (``learning_rate`` overrides
         it, e.g. one per model), the key, the warm start and the tolerances."""
         lr = self.learning_rate if learning_rate is None else learning_rate
-        lr, tol, grad_tol = put_all((lr, self.tol, self.grad_tol), dtype)
+        decay = None
+        if self.lr_decay is not None:
+            decay = (*self.lr_decay, self.rows_seen)
+        lr, tol, grad_tol, decay = put_all((lr, self.tol, self.grad_tol, decay), dtype)
         epochs = jax.device_put(np.int32(self.epochs))
-        return Hyper(lr, key, init, tol, grad_tol, epochs)
+        return Hyper(lr, key, init, tol, grad_tol, epochs, decay)
 
     def settings(
         self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False
@@ -160,12 +179,25 @@ class Options(NamedTuple):
             grad_tol=self.grad_tol is not None,
             adaptive_lr=bool(self.adaptive_lr),
             patience=self.patience,
+            plateau=self.plateau,
             init=self.init if isinstance(self.init, str) else "given",
             memory_size=int(self.memory_size),
             n_rows=n_rows,
             shuffle=bool(self.shuffle),
             callback=callback,
         )
+
+
+def _check_decay(lr_decay, rows_seen) -> None:
+    """``lr_decay``: ``None`` or ``(τ > 0, p)``; ``rows_seen``: a count ``≥ 0``."""
+    validation.check_non_negative(rows_seen, "rows_seen")
+    if lr_decay is None:
+        return
+    if not isinstance(lr_decay, (tuple, list)) or len(lr_decay) != 2:
+        raise ValueError(f"lr_decay: expected None or a pair (tau, power), got {lr_decay!r}")
+    validation.check_positive(lr_decay[0], "lr_decay (tau)")
+    if not np.all(np.isfinite(validation._as_numbers(lr_decay[1], "lr_decay (power)", "finite"))):
+        raise ValueError(f"lr_decay (power): must be a finite number, got {lr_decay[1]!r}")
 
 
 class RunControl(NamedTuple):

@@ -73,8 +73,9 @@ class Hyper(NamedTuple):
     """Per-model numbers besides the penalty (which the objective holds); ``init`` the
     starting ``Params`` of a warm start (``Settings.init == "given"``);
     ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on;
-    ``epochs`` the epoch limit. All are traced values: runs that differ only in them share one
-    compiled program."""
+    ``epochs`` the epoch limit; ``decay`` the learning-rate decay ``(τ, p, rows_seen)`` of
+    ``jaxlin.solvers.gradient.step_rate`` (``None``: a constant rate). All are traced values:
+    runs that differ only in them share one compiled program."""
 
     learning_rate: Any
     key: Any
@@ -82,6 +83,7 @@ class Hyper(NamedTuple):
     tol: Any = None
     grad_tol: Any = None
     epochs: Any = None
+    decay: Any = None
 
 
 class Settings(NamedTuple):
@@ -96,6 +98,7 @@ class Settings(NamedTuple):
     grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
     adaptive_lr: bool = False
     patience: Optional[int] = None
+    plateau: Optional[int] = None  # the tol stop's epochs in a row (scikit-learn's SGD rule)
     init: str = "zeros"  # or "given": start from Hyper.init
     memory_size: int = 10
     n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)

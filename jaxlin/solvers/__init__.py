@@ -119,6 +119,16 @@ def check(record: SolverRecord, options, loss=None) -> None:
             f"{' or '.join(repr(n) for n in names(bold_driver=True))} "
             "(no batch_size)"
         )
+    if getattr(options, "lr_decay", None) is not None and (
+        not isinstance(options.optimizer, str) or record.make.__name__ != "gradient_descent"
+    ):
+        raise ValueError(
+            f"lr_decay: {name} has no decaying step size; it applies to the named gradient "
+            f"optimisers ({', '.join(names(bold_driver=True))}, adam, …); an optax "
+            "transformation carries its own schedule"
+        )
+    if getattr(options, "lr_decay", None) is not None and options.adaptive_lr:
+        raise ValueError("lr_decay: the bold driver (adaptive_lr) sets the step size itself")
     if loss is None:
         return
     if record.curvature and not loss.twice_differentiable:

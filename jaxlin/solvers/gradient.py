@@ -69,35 +69,59 @@ def _set_lr(opt_state, lr):
     return opt_state._replace(hyperparams={**opt_state.hyperparams, "learning_rate": lr})
 
 
+def step_rate(lr, decay, rows):
+    """The step size after ``rows`` rows: ``η (1 + (rows_seen + rows) / τ)^(−p)`` for
+    ``decay = (τ, p, rows_seen)`` (``Options.lr_decay``); ``None``: ``η``."""
+    if decay is None:
+        return lr
+    tau, power, seen = decay[0], decay[1], decay[2]
+    return lr * (1 + (seen + rows) / tau) ** -power
+
+
 class GDState(NamedTuple):
     opt_state: Any
     grad: Any  # full-batch smooth gradient at the current parameters (None for mini-batches)
+    rows: Any = None  # rows stepped over so far (with a decaying step size)
 
 
 def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
     X, T, obj = problem.X, problem.T, problem.objective
+    decay = hyper.decay
     if s.batch_size is not None and s.optimizer in PLAIN and isinstance(X, sparse.SparseRows):
-        return (lazy_sparse_steps if obj.has_l1 else scaled_sparse_steps)(problem, hyper, s)
+        if not obj.has_l1:
+            return scaled_sparse_steps(problem, hyper, s)
+        if decay is None:  # the lazy L1 steps' closed form needs one step size
+            return lazy_sparse_steps(problem, hyper, s)
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     tx = make_transformation(s.optimizer, lr0)
+    n = s.n_rows or X.shape[0]
 
-    def apply(params, g, opt_state):
+    def apply(params, g, opt_state, rows):
+        if decay is not None:  # this step's size, after `rows` rows
+            opt_state = _set_lr(opt_state, step_rate(lr0, decay, rows))
         lr = _current_lr(opt_state, lr0)
         updates, opt_state = tx.update(g, opt_state, params)
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     def init(params):
+        rows = jnp.zeros((), X.dtype)
         if s.batch_size is not None:  # mini-batch epochs report their running mean
-            return GDState(tx.init(params), None), jnp.asarray(jnp.inf, X.dtype)
+            return GDState(tx.init(params), None, rows), jnp.asarray(jnp.inf, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(tx.init(params), g), first_value(m, g)
+        return GDState(tx.init(params), g, rows), first_value(m, g)
 
     def full_batch_step(params, state: GDState, m, key):
-        new, opt_state = apply(params, state.grad, state.opt_state)
+        new, opt_state = apply(params, state.grad, state.opt_state, state.rows)
         m_new, g_new = obj.value_and_smooth_grad(new, X, T)
         if not s.adaptive_lr:
-            return Step(new, GDState(opt_state, g_new), m_new, g_new, _current_lr(opt_state, lr0))
+            return Step(
+                new,
+                GDState(opt_state, g_new, state.rows + n),
+                m_new,
+                g_new,
+                _current_lr(opt_state, lr0),
+            )
         lr = _current_lr(state.opt_state, lr0)
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         lr = jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK)
@@ -105,7 +129,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         grad = select(accept, g_new, state.grad)
         return Step(
             select(accept, new, params),
-            GDState(opt_state, grad),
+            GDState(opt_state, grad, state.rows + n),
             jnp.where(accept, m_new, m),
             grad,
             lr,
@@ -113,20 +137,21 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         )
 
     def mini_batch_step(params, state: GDState, m, key):
-        n = s.n_rows or X.shape[0]
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
 
         def one(carry, batch):
-            params, opt_state = carry
-            i, bm = batch
+            params, opt_state, rows = carry
+            i, bm, count = batch
             m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
                 params, linear.take_rows(X, i), T[i]
             )
-            return apply(params, g, opt_state), m_b
+            return (*apply(params, g, opt_state, rows), rows + count), m_b
 
-        (new, opt_state), m_b = jax.lax.scan(one, (params, state.opt_state), (idx, mask))
+        (new, opt_state, rows), m_b = jax.lax.scan(
+            one, (params, state.opt_state, state.rows), (idx, mask, counts)
+        )
         m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
-        return Step(new, GDState(opt_state, None), m_epoch, None, _current_lr(opt_state, lr0))
+        return Step(new, GDState(opt_state, None, rows), m_epoch, None, _current_lr(opt_state, lr0))
 
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
 
@@ -144,35 +169,37 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     of the scalar ``a``, and the data part touches only the batch's columns (one gather of
     ``V``'s rows for the scores, one scatter-add). When ``a`` falls under ``RESCALE_BELOW``
     it is folded into ``V``; the epoch ends with ``W = a V``. Equal to the eager update up
-    to rounding (``docs/sparse.md``). The epoch's value is the mean of its batches' data
-    terms plus ``R(W)`` at its end.
+    to rounding (``docs/sparse.md``), with a decaying rate too (``c`` is then each step's
+    own). The epoch's value is the mean of its batches' data terms plus ``R(W)`` at its end.
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
-    lr = jnp.asarray(hyper.learning_rate, X.dtype)
-    decay = obj.l2_shrink(lr)
+    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
 
     def one(carry, batch):
-        V, a, b = carry
-        i, bm = batch
+        V, a, b, rows, _ = carry
+        i, bm, count = batch
+        lr = step_rate(lr0, hyper.decay, rows)
         Xb = sparse.take_rows(X, i)
         Z = sparse.batch_scores(Xb, a * sparse.gather_rows(V, Xb.indices)) + b  # X W + b, W = a V
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
-        a = a * decay
+        a = a * obj.l2_shrink(lr)
         V = sparse.scatter_rows(V, Xb.indices, (-lr / a) * sparse.batch_entry_terms(Xb, D))
         V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
-        return (V, a, b - lr * db), m_b
+        return (V, a, b - lr * db, rows + count, lr), m_b
 
-    def init(params):
-        return (), jnp.asarray(jnp.inf, X.dtype)
+    def init(params):  # the state: the rows stepped over so far (for a decaying rate)
+        return jnp.zeros((), X.dtype), jnp.asarray(jnp.inf, X.dtype)
 
-    def step(params, state, m, key):
+    def step(params, rows, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
         one_ = jnp.ones((), X.dtype)
-        (V, a, b), m_b = jax.lax.scan(one, (params.W, one_, params.b), (idx, mask))
+        (V, a, b, rows, lr), m_b = jax.lax.scan(
+            one, (params.W, one_, params.b, rows, lr0), (idx, mask, counts)
+        )
         new = params._replace(W=a * V, b=b)
         m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
-        return Step(new, state, m_epoch, None, lr)
+        return Step(new, rows, m_epoch, None, lr)
 
     return Solver(init, step)
 

@@ -79,7 +79,8 @@ def predict_proba(loss, Z):
     """Class probabilities ``(N, C)`` for losses that model them, else ``None``.
 
     Logistic losses: ``[1 − σ(z), σ(z)]`` for ``K = 1``, normalised one-vs-rest sigmoids
-    for ``K > 1``; softmax cross-entropy: ``softmax(z)``.
+    for ``K > 1``; softmax cross-entropy: ``softmax(z)``; the modified Huber loss:
+    ``modified_huber_proba``.
 
     >>> predict_proba("binary_cross_entropy", np.array([[0.0]])).tolist()
     [[0.5, 0.5]]
@@ -93,4 +94,18 @@ def predict_proba(loss, Z):
         if Z.shape[-1] == 1:
             return xp.concatenate([1.0 - s, s], axis=-1)
         return s / xp.sum(s, axis=-1, keepdims=True)
+    if loss.name == "modified_huber":
+        return modified_huber_proba(Z)
     return None
+
+
+def modified_huber_proba(Z):
+    """The modified Huber loss's probabilities (Zhang): ``p = (clip(z, −1, 1) + 1) / 2``;
+    ``[1 − p, p]`` for ``K = 1``; for ``K > 1`` the one-vs-rest ``p`` normalised, and
+    uniform over the classes where every ``p`` is 0 (scikit-learn's rule)."""
+    xp = _xp(Z)
+    p = (xp.clip(Z, -1.0, 1.0) + 1.0) / 2.0
+    if Z.shape[-1] == 1:
+        return xp.concatenate([1.0 - p, p], axis=-1)
+    total = xp.sum(p, axis=-1, keepdims=True)
+    return xp.where(total > 0, p / xp.where(total > 0, total, 1.0), 1.0 / Z.shape[-1])

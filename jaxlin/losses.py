@@ -418,6 +418,23 @@ def delta_squared_hinge(z, y):
     return -2.0 * s * jnp.maximum(1.0 - s * z, 0.0)
 
 
+def modified_huber(z, y):
+    """Binary modified Huber ``L = Σ_k max(0, 1 − s_k z_k)²`` where ``s z ≥ −1``, else
+    ``−4 s z`` (``s = 2y − 1``): the squared hinge continued by its tangent at ``s z = −1``,
+    so a badly wrong score costs linearly (Zhang's loss; scikit-learn's
+    ``"modified_huber"``)."""
+    m = (2.0 * y - 1.0) * z
+    return jnp.sum(jnp.where(m >= -1.0, jnp.maximum(1.0 - m, 0.0) ** 2, -4.0 * m))
+
+
+def delta_modified_huber(z, y):
+    """``δ = −2 s max(0, 1 − s z)`` where ``s z ≥ −1``, else ``−4 s`` (the two agree at
+    ``s z = −1``: the loss is continuously differentiable)."""
+    s = 2.0 * y - 1.0
+    m = s * z
+    return jnp.where(m >= -1.0, -2.0 * s * jnp.maximum(1.0 - m, 0.0), -4.0 * s)
+
+
 def _kink_hinge(z, y):
     return jnp.min(jnp.abs(1.0 - (2.0 * y - 1.0) * z))
 
@@ -608,6 +625,17 @@ LOSSES: dict[str, Loss] = {
             "−2 s max(0, 1 − s z)",
             convex=True,
             spec="binary squared hinge",
+            docs="losses.md#hinge-losses",
+        ),
+        Loss(
+            "modified_huber",
+            modified_huber,
+            delta_modified_huber,
+            "binary",
+            "max(0, 1 − s z)² if s z ≥ −1 else −4 s z, s = 2y − 1",
+            "−2 s max(0, 1 − s z) if s z ≥ −1 else −4 s",
+            convex=True,
+            spec="modified Huber",
             docs="losses.md#hinge-losses",
         ),
         Loss(

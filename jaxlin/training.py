@@ -465,12 +465,19 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     multi = get_loss("softmax_cross_entropy")
     onehot = host_targets(y, multi, given.n_classes)
     k = onehot.shape[1]
-    data = inputs.prepare(X, onehot[:, 0], loss, sample_weight=given.sample_weight, dtype=dtype)
+    # each class's column is checked as a binary target of 2 stated classes: a chunk of the
+    # data (partial_fit) may hold one class only
+    data = inputs.prepare(
+        X, onehot[:, 0], loss, sample_weight=given.sample_weight, n_classes=2, dtype=dtype
+    )
     opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None)
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k)
-        Xv, Tv = put(Xv, dtype), put(np.asarray(Tv).T[:, :, None], dtype)  # (K, Nv, 1)
+        Xv, Tv = (
+            inputs.put_features(Xv, dtype),
+            put(np.asarray(Tv).T[:, :, None], dtype),
+        )  # (K, Nv, 1)
     obj = Objective.build(loss, _penalty(opts, dtype), data.sample_weight, opts.fit_intercept)
     problem = Problem(data.X, put(onehot.T[:, :, None], dtype), obj, Xv, Tv)
     init = initial_params(opts.init, data.X.shape[1], k, dtype)

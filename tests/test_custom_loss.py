@@ -140,12 +140,15 @@ def test_command_line_trains_saves_and_predicts_with_a_user_loss(tmp_path, capsy
 
 def test_sgdclassifier_takes_a_loss_record(data):
     X, y, y3 = data
-    clf = SGDClassifier(loss=u.FOCAL, epochs=20, tol=None, random_state=0).fit(X, y)
+    steps = dict(learning_rate="constant", eta0=0.01, batch_size=32)  # mini-batches of 32
+    clf = SGDClassifier(loss=u.FOCAL, max_iter=20, tol=None, random_state=0, **steps).fit(X, y)
     assert clf.score(X, y) > 0.85
     assert clone(clf).get_params()["loss"] == u.FOCAL
-    multi = SGDClassifier(loss=u.FOCAL, epochs=10, tol=None, random_state=0).fit(X, y3)
+    multi = SGDClassifier(loss=u.FOCAL, max_iter=10, tol=None, random_state=0, **steps)
+    multi.fit(X, y3)
     assert multi.coef_.shape == (3, 4) and multi.score(X, y3) > 0.6  # one-vs-rest
-    softmax = SGDClassifier(loss=u.SOFTMAX, epochs=10, tol=None, random_state=0).fit(X, y3)
+    softmax = SGDClassifier(loss=u.SOFTMAX, max_iter=10, tol=None, random_state=0, **steps)
+    softmax.fit(X, y3)
     assert softmax.coef_.shape == (3, 4) and softmax.score(X, y3) > 0.6  # multinomial
     with pytest.raises(AttributeError):
         clf.predict_proba(X)

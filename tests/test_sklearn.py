@@ -28,10 +28,11 @@ ESTIMATORS = [
 
 
 def _expected_failures(estimator):
-    """scikit-learn lists the same failure for its own Perceptron: an online rule visits a
-    row of weight 2 once, not twice, so no weighting can equal repeating the row."""
-    if isinstance(estimator, Perceptron):
-        why = "an online mistake-driven rule: weights are not repetitions"
+    """scikit-learn lists the same failure for its own Perceptron and SGDClassifier: an
+    online rule visits a row of weight 2 once, not twice, so no weighting can equal
+    repeating the row."""
+    if isinstance(estimator, (Perceptron, SGDClassifier)):
+        why = "an online rule: weights are not repetitions"
         return {
             "check_sample_weight_equivalence_on_dense_data": why,
             "check_sample_weight_equivalence_on_sparse_data": why,
@@ -171,9 +172,10 @@ def test_not_fitted_and_bad_parameters():
         (LogisticRegression(tol=-1), "tol"),
         (LinearSVC(multi_class="ovr"), "multi_class"),
         (Perceptron(max_iter=0), "max_iter"),
-        (SGDClassifier(loss="modified_huber"), "loss"),
-        (SGDClassifier(epochs=0), "epochs"),
+        (SGDClassifier(loss="huber"), "loss"),
+        (SGDClassifier(max_iter=0), "max_iter"),
         (SGDClassifier(batch_size=0), "batch_size"),
+        (SGDClassifier(learning_rate="pa1"), "learning_rate"),
     ]:
         with pytest.raises(ValueError, match=f"The '{name}' parameter of {type(est).__name__}"):
             est.fit(X, y)
@@ -206,11 +208,12 @@ def test_scikit_learn_conventions():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert LogisticRegression().fit(X, y).n_iter_[0] < 20
-    with pytest.warns(ConvergenceWarning, match="epochs=3"):
-        SGDClassifier(epochs=3, tol=1e-12).fit(X, y)
+    # SGD's words are scikit-learn's SGD's
+    with pytest.warns(ConvergenceWarning, match="^Maximum number of iteration reached"):
+        SGDClassifier(max_iter=3, tol=1e-12, n_iter_no_change=5).fit(X, y)
     with warnings.catch_warnings():  # tol=None: a fixed number of epochs, nothing to warn
         warnings.simplefilter("error")
-        SGDClassifier(epochs=3, tol=None).fit(X, y)
+        SGDClassifier(max_iter=3, tol=None).fit(X, y)
     # a decision value of exactly 0 is classes_[0]; the argmax of tied scores the first class
     m.coef_, m.intercept_ = np.zeros_like(m.coef_), np.zeros_like(m.intercept_)
     assert list(m.predict(X[:2])) == ["no", "no"]
@@ -281,10 +284,10 @@ def test_warm_start_starts_from_the_previous_coefficients():
         LogisticRegression(C=0.5, tol=1e-10).fit(X, y).n_iter_, cold.n_iter_
     )
     # one epoch of SGD from the previous coefficients differs from one epoch from zero
-    sgd = SGDClassifier(epochs=1, tol=None, warm_start=True, random_state=0).fit(X, y)
+    sgd = SGDClassifier(max_iter=1, tol=None, warm_start=True, random_state=0).fit(X, y)
     first = sgd.coef_.copy()
     sgd.fit(X, y)
-    fresh = SGDClassifier(epochs=1, tol=None, random_state=0).fit(X, y)
+    fresh = SGDClassifier(max_iter=1, tol=None, random_state=0).fit(X, y)
     np.testing.assert_array_equal(fresh.coef_, first)
     assert not np.allclose(sgd.coef_, first)
     # new classes: the warm start does not apply, the fit starts afresh
@@ -297,7 +300,14 @@ def test_partial_fit_full_batch_calls_equal_gradient_descent_epochs():
     import jaxlin
 
     X, y = _two_blobs(n=120)
-    m = SGDClassifier(batch_size=1000, learning_rate=0.1, alpha=1e-3, random_state=0)
+    m = SGDClassifier(
+        loss="log_loss",
+        batch_size=1000,
+        learning_rate="constant",
+        eta0=0.1,
+        alpha=1e-3,
+        random_state=0,
+    )
     for _ in range(7):
         m.partial_fit(X, y, classes=["no", "yes"])
     ref = jaxlin.fit(
@@ -314,18 +324,27 @@ def test_partial_fit_full_batch_calls_equal_gradient_descent_epochs():
 
 
 def test_partial_fit_learns_from_chunks_with_any_classes():
+    """Chunks that show one class only are accepted, and the steps over them are
+    scikit-learn's own (rows in order: its learning-rate schedule goes on across calls)."""
+    from sklearn.linear_model import SGDClassifier as SkSGD
+
     X, y = _two_blobs(n=600)
-    m = SGDClassifier(random_state=0)
     order = np.argsort(y, kind="stable")  # the first chunks show one class only
-    for idx in np.array_split(order, 12):
-        m.partial_fit(X[idx], y[idx], classes=np.array(["no", "yes"]))
-    assert list(m.classes_) == ["no", "yes"] and m.score(X, y) > 0.85
     y3 = np.array(["a", "b", "c"])[np.argmax(X[:, :3], axis=1)]
-    for loss in ("hinge", "softmax"):
-        m3 = SGDClassifier(loss=loss, random_state=0)
-        for idx in np.array_split(np.arange(600), 6):
-            m3.partial_fit(X[idx], y3[idx], classes=["a", "b", "c"])
-        assert m3.coef_.shape == (3, 4) and m3.score(X, y3) > 0.8
+    for loss, labels in (("hinge", y), ("log_loss", y), ("hinge", y3)):
+        ours, theirs = (
+            est(loss=loss, shuffle=False, random_state=0) for est in (SGDClassifier, SkSGD)
+        )
+        for idx in np.array_split(order, 12):
+            for m in (ours, theirs):
+                m.partial_fit(X[idx], labels[idx], classes=np.unique(labels))
+        assert list(ours.classes_) == list(theirs.classes_) and ours.t_ == theirs.t_
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-12)
+    m3 = SGDClassifier(loss="softmax", random_state=0)  # jaxlin's multinomial loss
+    for idx in np.array_split(np.arange(600), 6):
+        m3.partial_fit(X[idx], y3[idx], classes=["a", "b", "c"])
+    assert m3.coef_.shape == (3, 4) and m3.score(X, y3) > 0.8
 
 
 def test_partial_fit_follows_scikit_learns_contract():
@@ -339,7 +358,7 @@ def test_partial_fit_follows_scikit_learns_contract():
         m.partial_fit(X[:3], np.array(["no", "maybe", "yes"]))
     with pytest.raises(ValueError, match="3 features"):
         m.partial_fit(X[:, :3], y)
-    with pytest.raises(ValueError, match="balanced"):
+    with pytest.raises(ValueError, match="balanced' is not supported for partial_fit"):
         SGDClassifier(class_weight="balanced").partial_fit(X, y, classes=["no", "yes"])
     # partial_fit after fit goes on from the fitted coefficients
     f = SGDClassifier(random_state=0).fit(X, y)

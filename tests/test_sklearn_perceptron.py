@@ -2,10 +2,8 @@
 containers), run against jaxlin's bridge.
 
 Its source is executed with ``Perceptron`` rebound to ``jaxlin.sklearn.Perceptron``.
-scikit-learn's ``test_sgd.py`` is not run: every one of its tests builds ``SGDClassifier``
-with scikit-learn's own signature (``max_iter``, ``eta0``, learning-rate schedules,
-``average``), which the bridge's mini-batch ``SGDClassifier`` (``epochs``, ``batch_size``,
-any optimiser) does not share; its sparse behaviour is tested in ``test_sparse.py``.
+scikit-learn's ``test_sgd.py`` runs against the bridge's ``SGDClassifier`` in
+``test_sklearn_sgd.py``.
 """
 
 import inspect

@@ -37,8 +37,16 @@ assert accuracy(focal_fit) > 0.88 and accuracy(bce_fit) > 0.88
 from jaxlin.sklearn import SGDClassifier
 
 # tol=None: run the 20 epochs (with a tol, 20 epochs may end before it is met, and a
-# ConvergenceWarning would say so)
-clf = SGDClassifier(loss=FOCAL, epochs=20, tol=None, random_state=0)
+# ConvergenceWarning would say so); mini-batches of 32 at a constant rate of 0.01
+clf = SGDClassifier(
+    loss=FOCAL,
+    max_iter=20,
+    tol=None,
+    learning_rate="constant",
+    eta0=0.01,
+    batch_size=32,
+    random_state=0,
+)
 clf.fit(split.X_train, split.y_train)
 print(f"SGDClassifier(loss=FOCAL): {clf.score(split.X_test, split.y_test):.4f}")
 assert clf.score(split.X_test, split.y_test) > 0.85

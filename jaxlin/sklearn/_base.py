@@ -38,7 +38,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _loss(self, n_classes: int) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _solver_kwargs(self, n_classes: int, total_weight: float) -> dict:  # pragma: no cover
+    def _solver_kwargs(self, n_classes: int, sw: np.ndarray) -> dict:  # pragma: no cover
         raise NotImplementedError
 
     _max_iter = "max_iter"  # the name of the iteration limit among the parameters
@@ -103,7 +103,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         are one chunk of the data, which may show fewer classes than ``classes_``."""
         n_classes = len(self.classes_)
         sw = self._sample_weights(X, y, y_enc, sample_weight)
-        kwargs = {**self._solver_kwargs(n_classes, float(sw.sum())), **overrides}
+        kwargs = {**self._solver_kwargs(n_classes, sw), **overrides}
         loss = self._loss(n_classes)
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
@@ -123,7 +123,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             **kwargs,
         )
         if np.any(np.asarray(res.status) == DIVERGED):
-            raise ValueError("fit: training diverged; lower the learning rate")
+            raise ValueError(diverged(res.epochs))
         self._set_coefficients(res, X.dtype, center=not kwargs.get("l1"))
         if (
             "epochs" not in overrides
@@ -131,9 +131,12 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and np.any(np.asarray(res.status) == MAX_EPOCHS)
         ):
             warnings.warn(
-                not_converged(self, kwargs.get("optimizer")), ConvergenceWarning, stacklevel=4
+                self._not_converged(kwargs.get("optimizer")), ConvergenceWarning, stacklevel=4
             )
         return self
+
+    def _not_converged(self, optimizer) -> str:
+        return not_converged(self, optimizer)
 
     def _no_iterations(self, X, loss, init):
         """``max_iter=0``, as scikit-learn: the starting coefficients and a warning."""
@@ -215,6 +218,22 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def diverged(epochs) -> str:
+    """scikit-learn's words for a run whose objective or coefficients overflowed."""
+    epoch = max(int(np.max(np.asarray(epochs))), 1)  # the epoch that overflowed
+    return (
+        f"Floating-point under-/overflow occurred at epoch #{epoch}. Scaling input data "
+        "with StandardScaler or MinMaxScaler might help; so might a lower learning rate "
+        "(fit: training diverged)"
+    )
+
+
+SGD_NOT_CONVERGED = (  # scikit-learn's SGD words, kept so that filters on them keep working
+    "Maximum number of iteration reached before convergence. Consider increasing max_iter "
+    "to improve the fit."
+)
 
 
 def not_converged(est, optimizer) -> str:

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.selection import held_out_scores
-from jaxlin.sklearn._base import _penalty, _seed, _symmetric, not_converged
+from jaxlin.sklearn._base import _penalty, _seed, _symmetric, diverged, not_converged
 from jaxlin.sklearn._estimators import DEFAULT_SOLVER, LogisticRegression
 from jaxlin.training import FitResult, fit_many
 
@@ -163,7 +163,7 @@ class LogisticRegressionCV(LogisticRegression):
                 **kwargs,
             )
             if np.any(np.asarray(res.status) == DIVERGED):
-                raise ValueError("fit: training diverged; lower the learning rate")
+                raise ValueError(diverged(res.epochs))
             fits[i], init = res, res.params
         self._check_converged(fits, kwargs["optimizer"])
         n_iter = np.stack([np.asarray(r.epochs).reshape(F, nR) for r in fits], axis=1)

@@ -8,8 +8,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
+from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
 from jaxlin import solvers
 from jaxlin.cache import enable_compilation_cache
@@ -21,9 +22,11 @@ from jaxlin.sklearn._base import (
     NON_NEGATIVE,
     POSITIVE,
     POSITIVE_OR_INF,
+    SGD_NOT_CONVERGED,
     SPARSE,
     UNIT,
     _LinearClassifier,
+    _n_outputs,
     _penalty,
 )
 from jaxlin.solvers.gradient import GD, SGD
@@ -40,16 +43,37 @@ LOGISTIC_SOLVERS = tuple(
 )
 
 
+# scikit-learn's words (code may match on them): later chunks' class frequencies are unknown
+BALANCED_PARTIAL_FIT = (
+    "class_weight 'balanced' is not supported for partial_fit. In order to use 'balanced' "
+    "weights, use compute_class_weight('balanced', classes=classes, y=y). In place of y you "
+    "can use a large enough sample of the full training set target to properly estimate the "
+    "class frequency distributions. Pass the resulting weights as the class_weight parameter."
+)
+
+
 def _sgd_penalty(penalty, alpha, l1_ratio):
     """jaxlin's ``(l1, l2)`` for scikit-learn's SGD penalty ``α R(w)``: L2 ``R = ½‖w‖²``, L1
     ``‖w‖₁``, the elastic net ``ρ‖w‖₁ + ½(1 − ρ)‖w‖²`` (jaxlin's L2 term is ``l2 Σ w²``)."""
     a = float(alpha)
-    return {
-        "l2": (0.0, a / 2),
-        "l1": (a, 0.0),
-        None: (0.0, 0.0),
-        "elasticnet": (a * l1_ratio, a * (1 - l1_ratio) / 2),
-    }[penalty]
+    if penalty == "elasticnet":
+        return a * l1_ratio, a * (1 - l1_ratio) / 2
+    return {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0)}[penalty]
+
+
+def _raw_weights(steps: dict, sw) -> dict:
+    """scikit-learn's SGD steps weigh row ``i``'s gradient by its weight ``w_i`` as given,
+    where jaxlin's objective weighs it by ``w_i / mean(w)``: the same steps take jaxlin's
+    rate times ``mean(w)``, and its penalties and ``tol`` over ``mean(w)`` (its objective is
+    scikit-learn's over ``mean(w)``)."""
+    scale = float(np.mean(sw))
+    if scale == 1.0:
+        return steps
+    out = {**steps, "learning_rate": steps["learning_rate"] * scale}
+    out.update(l1=steps["l1"] / scale, l2=steps["l2"] / scale)
+    if steps.get("tol") is not None:
+        out["tol"] = steps["tol"] / scale
+    return out
 
 
 class LogisticRegression(_LinearClassifier):
@@ -159,9 +183,9 @@ class LogisticRegression(_LinearClassifier):
             "elasticnet": (self.C, self.l1_ratio),
         }[self.penalty]
 
-    def _solver_kwargs(self, n_classes, total_weight):
+    def _solver_kwargs(self, n_classes, sw):
         C, l1_ratio = self._penalty_settings()
-        l1, l2 = _penalty(C, l1_ratio, total_weight)
+        l1, l2 = _penalty(C, l1_ratio, float(sw.sum()))
         return {**self._optimizer_kwargs(l1 > 0, "l1_ratio"), "l1": l1, "l2": l2}
 
     def _optimizer_kwargs(self, has_l1: bool, l1_name: str) -> dict:
@@ -210,10 +234,11 @@ class Perceptron(_LinearClassifier):
     mistake — moves ``w += eta0 s x``, ``b += eta0 s`` (one-vs-rest for more than 2 classes).
     ``penalty`` (``"l2"``, ``"l1"``, ``"elasticnet"``, ``None``) with ``alpha`` and
     ``l1_ratio`` adds scikit-learn's SGD penalty. ``shuffle=False`` visits the rows in order.
-    ``tol``: the run stops once an epoch's mean loss changes by less than ``tol`` (relative;
-    one epoch suffices, so ``n_iter_no_change`` has no effect); ``None`` runs ``max_iter``
-    epochs. A ``ConvergenceWarning`` says when ``max_iter`` came first. ``verbose`` and
-    ``n_jobs`` are accepted and have no effect; ``early_stopping=True`` is refused.
+    ``tol``: scikit-learn's rule — the run stops after ``n_iter_no_change`` epochs in a row
+    whose mean loss is not below the best so far by more than ``tol``; ``None`` runs
+    ``max_iter`` epochs. A ``ConvergenceWarning`` says when ``max_iter`` came first. Sample
+    weights weigh each step as given. ``verbose`` and ``n_jobs`` are accepted and have no
+    effect; ``early_stopping=True`` is refused.
     """
 
     _parameter_constraints = {
@@ -272,27 +297,32 @@ class Perceptron(_LinearClassifier):
         self.class_weight = class_weight
         self.warm_start = warm_start
 
+    def _not_converged(self, optimizer) -> str:
+        return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
+
     def _loss(self, n_classes):
         return "perceptron_criterion"
 
-    def _solver_kwargs(self, n_classes, total_weight):
+    def _solver_kwargs(self, n_classes, sw):
         if self.early_stopping:
             raise ValueError(
                 "early_stopping: not supported by jaxlin's Perceptron; use "
                 "early_stopping=False (tol stops on the training loss)"
             )
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        return dict(
+        steps = dict(
             optimizer=SGD.name,
             learning_rate=float(self.eta0),
             batch_size=1,
             epochs=self.max_iter,
-            tol=self.tol or None,
+            tol=self.tol,
+            plateau=self.n_iter_no_change,
             l1=l1,
             l2=l2,
             shuffle=self.shuffle,
             one_vs_rest=n_classes > 2,
         )
+        return _raw_weights(steps, sw)
 
 
 class LinearSVC(_LinearClassifier):
@@ -347,8 +377,8 @@ class LinearSVC(_LinearClassifier):
             return "crammer_singer_hinge"
         return "multiclass_hinge" if self.loss == "hinge" else "multiclass_squared_hinge"
 
-    def _solver_kwargs(self, n_classes, total_weight):
-        _, l2 = _penalty(self.C, 0.0, total_weight)
+    def _solver_kwargs(self, n_classes, sw):
+        _, l2 = _penalty(self.C, 0.0, float(sw.sum()))
         tol = self.tol if self.tol > 0 else None
         if self.loss == "squared_hinge":
             return dict(optimizer=LBFGS.name, l2=l2, epochs=self.max_iter, grad_tol=tol)
@@ -362,96 +392,178 @@ class LinearSVC(_LinearClassifier):
 
 
 class SGDClassifier(_LinearClassifier):
-    """Mini-batch stochastic gradient descent, scikit-learn's ``SGDClassifier`` objective.
+    """scikit-learn's ``SGDClassifier``: stochastic gradient descent on a regularised linear
+    classifier, with its signature, its learning-rate schedules and its stopping rule.
 
-    Minimises ``mean_i w_i L_i + α · ½‖W‖²`` (``penalty="l2"``), ``α ‖W‖₁`` (``"l1"``), or
-    the elastic net with ``l1_ratio``. ``loss``: ``"log_loss"``, ``"hinge"``,
-    ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than 2 classes, as
-    scikit-learn), ``"softmax"`` (multinomial), or a ``jaxlin.Loss`` of your own
-    (one-vs-rest for a binary target, multinomial for a one-hot one). ``optimizer``: any
-    jaxlin optimiser name.
-    Like scikit-learn's, it runs up to ``epochs`` (1000) and stops once the epoch's mean
-    objective changes by less than ``tol`` (``None``: never).
+    Minimises ``mean_i w_i L_i + α R(W)``, ``R = ½‖W‖²`` (``penalty="l2"``), ``‖W‖₁``
+    (``"l1"``) or the elastic net ``ρ‖W‖₁ + ½(1 − ρ)‖W‖²`` (``ρ = l1_ratio``), one row at
+    a time (``batch_size``: jaxlin's mini-batches). ``loss``: ``"hinge"``, ``"log_loss"``,
+    ``"modified_huber"``, ``"squared_hinge"``, ``"perceptron"`` (one-vs-rest for more than
+    2 classes, as scikit-learn), ``"softmax"`` (multinomial), or a ``jaxlin.Loss`` of your
+    own (one-vs-rest for a binary target, multinomial for a one-hot one).
+
+    ``learning_rate``: ``"constant"`` (``η = eta0``), ``"invscaling"``
+    (``η_t = eta0 / t^power_t``) or ``"optimal"`` (``η_t = 1 / (α (t₀ + t − 1))``, Bottou's
+    ``t₀``), ``t`` counting the rows stepped over from 1 (``t_`` after a fit;
+    ``partial_fit`` goes on from it). With ``shuffle=False`` and plain steps the
+    coefficients are scikit-learn's, up to rounding. ``tol``: the run stops after
+    ``n_iter_no_change`` epochs in a row whose mean objective is not below the best so far
+    by more than ``tol``; ``None`` runs ``max_iter`` epochs; a ``ConvergenceWarning`` says
+    when ``max_iter`` came first. ``early_stopping=True`` holds out a stratified
+    ``validation_fraction`` and stops after ``n_iter_no_change`` epochs without a lower
+    validation loss, keeping the best coefficients. ``optimizer``: any named jaxlin
+    optimiser (``"adam"``, …), or an optax transformation (with
+    ``learning_rate="constant"``). ``verbose``, ``n_jobs`` and ``epsilon`` (a regression
+    loss's) are accepted and have no effect. Not implemented, and refused by name:
+    ``learning_rate="adaptive"``, ``average``; scikit-learn's regression losses are not
+    among ``loss``. L1 steps are proximal (soft thresholding), not scikit-learn's truncated
+    cumulative penalty: the same objective, different iterates.
     """
 
-    _LOSSES = {
-        "log_loss": "binary_cross_entropy",
+    # scikit-learn's loss names → jaxlin's losses (scikit-learn's regression losses aside)
+    loss_functions = {
         "hinge": "hinge",
+        "log_loss": "binary_cross_entropy",
+        "modified_huber": "modified_huber",
         "squared_hinge": "squared_hinge",
         "perceptron": "perceptron_criterion",
     }
+    _LOSSES = {**loss_functions, "softmax": "softmax_cross_entropy"}
 
     _parameter_constraints = {
-        "loss": [StrOptions({"log_loss", "hinge", "squared_hinge", "perceptron", "softmax"}), Loss],
+        "loss": [StrOptions(set(_LOSSES)), Loss],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [NON_NEGATIVE],
-        "l1_ratio": [UNIT],
-        "batch_size": [ITERATIONS],
-        "learning_rate": [POSITIVE],
-        "epochs": [ITERATIONS],
+        "l1_ratio": [UNIT, None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [ITERATIONS],
         "tol": [NON_NEGATIVE, None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [NON_NEGATIVE],
+        "n_jobs": [None, Integral],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions({"constant", "optimal", "invscaling", "adaptive"})],
+        "eta0": [POSITIVE],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": CLASS_WEIGHT,
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "batch_size": [ITERATIONS],
         "optimizer": [
             StrOptions(set(solvers.names(mini_batches=True))),
             HasMethods(["init", "update"]),
             callable,
         ],
-        "fit_intercept": ["boolean"],
-        "class_weight": CLASS_WEIGHT,
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
     }
-    _max_iter = "epochs"
 
     def __init__(
         self,
+        loss="hinge",
         *,
-        loss="log_loss",
         penalty="l2",
-        alpha=1e-4,
+        alpha=0.0001,
         l1_ratio=0.15,
-        batch_size=32,
-        learning_rate=0.01,
-        epochs=1000,
-        tol=1e-4,
-        optimizer=SGD.name,
         fit_intercept=True,
-        class_weight=None,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
         random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
         warm_start=False,
+        average=False,
+        batch_size=1,
+        optimizer=SGD.name,
     ):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.tol = tol
-        self.optimizer = optimizer
         self.fit_intercept = fit_intercept
-        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.n_jobs = n_jobs
         self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
         self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Train from ``coef_init``/``intercept_init`` (``(1, d)``/``(1,)`` for two classes,
+        else ``(C, d)``/``(C,)``), else the current coefficients with ``warm_start``, else
+        zeros; ``t_`` starts again at 1."""
+        self._check_settings()
+        X, y, classes, y_enc = self._fit_inputs(X, y)
+        warm = self.warm_start and self._fitted_for(X.shape[1], classes)
+        self.classes_ = classes
+        overrides = {}
+        if coef_init is not None or intercept_init is not None:
+            overrides["init"] = self._given_start(coef_init, intercept_init, X.shape[1])
+            warm = False
+        self.t_ = 1.0
+        n_rows = X.shape[0]
+        if self.early_stopping:  # scikit-learn's stratified split, as validation_data
+            train, val = self._held_out(X.shape[0], y_enc)
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, allow_all_zero_weights=True
+            )
+            if not np.any(sw[val] > 0):
+                raise ValueError(
+                    "The sample weights for validation set are all zero, consider using a "
+                    "different random state."
+                )
+            overrides.update(
+                validation_data=(X[val], y_enc[val]),
+                patience=None if self.tol is None else self.n_iter_no_change,
+                tol=None,  # the validation loss decides (with tol None: never)
+            )
+            sample_weight, X, y, y_enc = sw[train], X[train], y[train], y_enc[train]
+        return self._sgd(X, y, y_enc, sample_weight, warm, overrides, n_rows=n_rows)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One pass (epoch) of mini-batch steps over the given rows, from the current
-        coefficients — scikit-learn's contract for data that arrives in chunks.
+        """One pass (epoch) over the given rows from the current coefficients, the learning
+        rate's schedule going on from ``t_`` — scikit-learn's contract for data that arrives
+        in chunks.
 
         ``classes`` (every class that will ever appear) is required on the first call and,
         when given later, must be the same. The optimiser's own state (momentum, Adam's
         moments) starts afresh at each call; plain ``"sgd"`` has none, so a sequence of calls
-        equals one run over the same mini-batches.
+        equals one run over the same rows.
         """
+        self._check_settings()
+        if self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit")
         enable_compilation_cache()
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight 'balanced' is not supported for partial_fit: "
-                "the class frequencies of later chunks are unknown; pass a dict"
-            )
+            raise ValueError(BALANCED_PARTIAL_FIT)
         X, y = validate_data(
             self,
             X,
@@ -476,42 +588,158 @@ class SGDClassifier(_LinearClassifier):
         if unknown.size:
             raise ValueError(f"y: labels {unknown!r} are not in classes {known!r}")
         self.classes_ = known
-        return self._train(
+        if not hasattr(self, "t_"):
+            self.t_ = 1.0
+        return self._sgd(
             X,
             y,
             np.searchsorted(known, y),
             sample_weight,
             hasattr(self, "coef_"),
-            {"epochs": 1, "tol": None},
+            {"epochs": 1, "tol": None, "rows_seen": self.t_ - 1},
             chunk=True,
         )
+
+    def _sgd(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False, n_rows=None):
+        """``_train``, then scikit-learn's counters: ``n_iter_`` (the epochs run, the most
+        of the one-vs-rest models) and ``t_`` (``1 +`` epochs × ``n_rows``, the rows given)."""
+        self._train(X, y, y_enc, sample_weight, warm, overrides, chunk=chunk)
+        self.n_iter_ = int(np.max(self.n_iter_))
+        self.t_ += self.n_iter_ * (X.shape[0] if n_rows is None else n_rows)
+        return self
+
+    def _check_settings(self):
+        if self.average:
+            raise ValueError(
+                f"average={self.average!r}: averaged SGD is not implemented in jaxlin; "
+                "use average=False"
+            )
+        if self.learning_rate == "adaptive":
+            raise ValueError(
+                "learning_rate: 'adaptive' is not implemented in jaxlin; use 'constant', "
+                "'invscaling' or 'optimal'"
+            )
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used to "
+                "compute the optimal learning rate."
+            )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 and will raise "
+                "an error in 1.10. Use values in the range [0.0, inf) instead.",
+                FutureWarning,
+                stacklevel=3,
+            )
+        if not isinstance(self.optimizer, str) and self.learning_rate != "constant":
+            raise ValueError(
+                f"learning_rate: {self.learning_rate!r} needs a named optimizer; an optax "
+                "transformation carries its own schedule (use learning_rate='constant', "
+                "with eta0 its rate)"
+            )
+
+    def _given_start(self, coef_init, intercept_init, n_features):
+        """``Params`` from ``coef_init``/``intercept_init`` (either may be ``None``: zeros)."""
+        k = 1 if len(self.classes_) == 2 and not self._multinomial() else len(self.classes_)
+        W = np.zeros((k, n_features)) if coef_init is None else np.asarray(coef_init, float)
+        b = np.zeros(k) if intercept_init is None else np.asarray(intercept_init, float)
+        W, b = W.reshape((1, -1)) if W.ndim == 1 and k == 1 else W, np.atleast_1d(b)
+        if W.shape != (k, n_features):
+            raise ValueError(
+                f"coef_init: Provided coef_init does not match dataset: expected shape "
+                f"{(k, n_features)}, got {np.shape(coef_init)}"
+            )
+        if b.shape != (k,):
+            raise ValueError(
+                f"intercept_init: Provided intercept_init does not match dataset: expected "
+                f"shape {(k,)}, got {np.shape(intercept_init)}"
+            )
+        for name, a in (("coef_init", W), ("intercept_init", b)):
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name}: contains NaN or infinite values")
+        self.coef_, self.intercept_ = W, b
+        return self._warm_params(_n_outputs(self._loss(len(self.classes_)), len(self.classes_)))
+
+    def _held_out(self, n, y_enc):
+        """``(train, validation)`` row indices: a stratified ``validation_fraction`` of the
+        ``n`` rows, drawn with ``random_state`` (scikit-learn's split for early stopping)."""
+        from sklearn.model_selection import StratifiedShuffleSplit
+
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val < len(self.classes_) or n - n_val < len(self.classes_):
+            raise ValueError(
+                f"early_stopping: validation_fraction={self.validation_fraction} of {n} "
+                "samples is too few samples for a validation set and a training set that "
+                "hold every class; increase validation_fraction or give more samples"
+            )
+        split = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        train, val = next(split.split(np.zeros((n, 1)), y_enc))
+        return np.sort(train), val  # the training rows in their given order
+
+    def _not_converged(self, optimizer) -> str:
+        return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
 
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
             return self.loss
-        if self.loss == "softmax":
-            return "softmax_cross_entropy"
         return self._LOSSES[self.loss]
 
-    def _solver_kwargs(self, n_classes, total_weight):
+    def _solver_kwargs(self, n_classes, sw):
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        return dict(
+        steps = dict(
             optimizer=self.optimizer,
-            learning_rate=self.learning_rate,
             batch_size=self.batch_size,
-            epochs=self.epochs,
+            epochs=self.max_iter,
             tol=self.tol,
+            plateau=self.n_iter_no_change,
             l1=l1,
             l2=l2,
+            shuffle=self.shuffle,
             one_vs_rest=n_classes > 2 and self._multinomial() is False,
+            **self._rate(),
         )
+        return _raw_weights(steps, sw)
+
+    def _rate(self) -> dict:
+        """jaxlin's ``learning_rate`` and ``lr_decay`` for scikit-learn's schedules, ``t``
+        counting the rows from 1: ``"invscaling"`` ``eta0 t^(−p)`` is ``η₀ = eta0``,
+        ``(τ, p) = (1, power_t)``; ``"optimal"`` ``1 / (α (t₀ + t − 1))`` is
+        ``η₀ = 1 / (α t₀)``, ``(τ, p) = (t₀, 1)``, with Bottou's ``t₀ = 1 / (α η_typ)``,
+        ``η_typ = α^(−1/4)`` (scikit-learn's: the typical weight over ``max(1, |L'|)``, which
+        is 1 for these losses' derivative there)."""
+        if self.learning_rate == "constant":
+            return {"learning_rate": float(self.eta0)}
+        if self.learning_rate == "invscaling":
+            return {"learning_rate": float(self.eta0), "lr_decay": (1.0, float(self.power_t))}
+        alpha = float(self.alpha)
+        typical = alpha**-0.25
+        t0 = 1.0 / (typical * alpha)
+        return {"learning_rate": 1.0 / (alpha * t0), "lr_decay": (t0, 1.0)}
 
     def _multinomial(self):
         if isinstance(self.loss, Loss):
             return self.loss.target == "onehot"
         return self.loss == "softmax"
 
+    def _has_proba(self):
+        if self.loss not in ("log_loss", "modified_huber", "softmax"):
+            raise AttributeError(
+                f"probability estimates are not available for loss={self.loss!r} "
+                "(only for 'log_loss', 'modified_huber' or 'softmax')"
+            )
+        return True
+
+    @available_if(_has_proba)
     def predict_proba(self, X):
-        if self.loss not in ("log_loss", "softmax"):
-            raise AttributeError("predict_proba is available for loss='log_loss' or 'softmax'")
-        return self._proba(X)  # one-vs-rest: the sigmoids, normalised
+        """Probabilities: the sigmoid (two classes), the softmax, or one-vs-rest's sigmoids
+        normalised to sum to 1; for ``"modified_huber"`` ``(clip(z, −1, 1) + 1) / 2``,
+        normalised over the classes (``jaxlin.decision.modified_huber_proba``)."""
+        return self._proba(X)
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))

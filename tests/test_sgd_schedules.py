@@ -1,0 +1,240 @@
+"""Decaying step sizes (``lr_decay``), the plateau stop, the modified Huber loss, and the
+bridge's ``SGDClassifier`` step for step against scikit-learn's own."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import jaxlin
+from jaxlin.losses import LOSSES
+
+sklearn = pytest.importorskip("sklearn")
+from sklearn.linear_model import Perceptron as SkPerceptron  # noqa: E402
+from sklearn.linear_model import SGDClassifier as SkSGD  # noqa: E402
+
+from jaxlin.sklearn import Perceptron, SGDClassifier  # noqa: E402
+
+
+def _data(n=37, d=5, classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    X[rng.random((n, d)) < 0.4] = 0.0  # sparse-looking, for the CSR runs
+    y = np.argmax(X @ rng.normal(size=(d, classes)) + 0.3 * rng.normal(size=(n, classes)), 1)
+    return X, (y if classes > 2 else (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(int))
+
+
+def _numpy_sgd(X, y, lr, tau, power, l2, l1, epochs, batch, seen=0.0):
+    """Plain mini-batch steps on the mean cross-entropy of each batch, rows in order, with
+    ``η_t = lr (1 + t/τ)^(−p)``, ``t`` the rows before the step; L1 by soft thresholding."""
+    w, b, t = np.zeros(X.shape[1]), 0.0, seen
+    for _ in range(epochs):
+        for start in range(0, len(y), batch):
+            xb, yb = X[start : start + batch], y[start : start + batch]
+            g = 1 / (1 + np.exp(-(xb @ w + b))) - yb
+            eta = lr * (1 + t / tau) ** -power
+            w = w - eta * (xb.T @ g / len(yb) + 2 * l2 * w)
+            w = np.sign(w) * np.maximum(np.abs(w) - eta * l1, 0.0)
+            b -= eta * g.mean()
+            t += len(yb)
+    return w, b
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize("batch, l1", [(1, 0.0), (4, 0.0), (1, 0.01)])
+def test_decaying_steps_equal_numpy(container, batch, l1):
+    X, y = _data()
+    r = jaxlin.fit(
+        container(X),
+        y,
+        optimizer="sgd",
+        batch_size=batch,
+        learning_rate=0.4,
+        lr_decay=(3.0, 0.7),
+        rows_seen=11,
+        l2=0.02,
+        l1=l1,
+        epochs=3,
+        shuffle=False,
+        dtype=np.float64,
+    )
+    w, b = _numpy_sgd(X, y, 0.4, 3.0, 0.7, 0.02, l1, 3, batch, seen=11)
+    np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], w, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(float(r.params.b[0]), b, rtol=1e-11, atol=1e-13)
+
+
+def test_decay_power_zero_is_the_constant_rate():
+    X, y = _data()
+    kw = dict(optimizer="sgd", batch_size=5, learning_rate=0.3, epochs=2, dtype=np.float64)
+    a = jaxlin.fit(X, y, lr_decay=(2.0, 0.0), **kw)
+    b = jaxlin.fit(X, y, **kw)
+    np.testing.assert_allclose(np.asarray(a.params.W), np.asarray(b.params.W), rtol=1e-13)
+
+
+def test_lr_decay_is_refused_where_it_cannot_apply():
+    X, y = _data()
+    with pytest.raises(ValueError, match="lr_decay: lbfgs has no decaying step size"):
+        jaxlin.fit(X, y, optimizer="lbfgs", lr_decay=(1.0, 1.0))
+    with pytest.raises(ValueError, match="lr_decay: the bold driver"):
+        jaxlin.fit(X, y, optimizer="gd", adaptive_lr=True, lr_decay=(1.0, 1.0))
+    with pytest.raises(ValueError, match=r"lr_decay: expected None or a pair"):
+        jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay=1.0)
+    with pytest.raises(ValueError, match=r"lr_decay \(tau\): must be positive"):
+        jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay=(0.0, 1.0))
+    with pytest.raises(ValueError, match=r"lr_decay \(power\)"):
+        jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay=(1.0, float("nan")))
+    with pytest.raises(ValueError, match="rows_seen: must be non-negative"):
+        jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay=(1.0, 1.0), rows_seen=-1)
+
+
+def _plateau_stop(history, tol, patience):
+    """The epoch (1-based) the plateau rule stops at, from the recorded objectives."""
+    best, stale = np.inf, 0
+    for e, m in enumerate(history, start=1):
+        stale = 0 if m <= best - tol else stale + 1
+        best = min(best, m)
+        if stale >= patience:
+            return e
+    return None
+
+
+@pytest.mark.parametrize("tol, patience", [(0.0, 3), (1e-3, 2), (1e-2, 5)])
+def test_plateau_stops_where_the_rule_says(tol, patience):
+    X, y = _data(n=80)
+    r = jaxlin.fit(
+        X,
+        y,
+        optimizer="sgd",
+        batch_size=1,
+        learning_rate=0.2,
+        epochs=300,
+        tol=tol,
+        plateau=patience,
+        dtype=np.float64,
+    )
+    hist = np.asarray(r.history.objective)[: int(r.epochs)]
+    assert r.stop_reason == "objective_tol"
+    assert _plateau_stop(hist, tol, patience) == int(r.epochs)
+
+
+def test_modified_huber_is_scikit_learns():
+    from sklearn.linear_model._sgd_fast import ModifiedHuber
+
+    ref = ModifiedHuber()
+    L = LOSSES["modified_huber"]
+    for z in (-3.0, -1.0, -0.999, -0.2, 0.0, 0.7, 1.0, 2.5):
+        for y in (0.0, 1.0):
+            s = 2 * y - 1
+            zz, yy = np.array([z]), np.array([y])
+            assert float(L.value(zz, yy)) == pytest.approx(ref.py_loss(z, s), abs=1e-12)
+            assert float(L.delta(zz, yy)[0]) == pytest.approx(ref.py_dloss(z, s), abs=1e-12)
+
+
+CASES = [
+    (loss, lr)
+    for loss in ("hinge", "log_loss", "modified_huber", "squared_hinge", "perceptron")
+    for lr in ("optimal", "constant", "invscaling")
+    if (loss, lr) != ("squared_hinge", "optimal")  # diverges in both (η₀ = α^(−1/4) ≈ 5.6)
+]
+
+
+@pytest.mark.parametrize("loss, learning_rate", CASES)
+def test_sgdclassifier_steps_are_scikit_learns(loss, learning_rate):
+    """Rows in order (shuffle=False): the same coefficients as scikit-learn's, binary and
+    one-vs-rest, dense and sparse, and t_ and n_iter_ as its."""
+    kw = dict(loss=loss, learning_rate=learning_rate, eta0=0.05, alpha=1e-3, max_iter=4)
+    kw.update(tol=None, shuffle=False)
+    for classes in (2, 3):
+        X, y = _data(classes=classes)
+        theirs = SkSGD(**kw).fit(X, y)
+        for container in (np.asarray, sp.csr_matrix):
+            ours = SGDClassifier(**kw).fit(container(X), y)
+            assert ours.t_ == theirs.t_ and ours.n_iter_ == theirs.n_iter_
+            np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+            if container is np.asarray:  # scikit-learn damps a sparse fit's intercept
+                np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9)
+
+
+def test_sample_weights_weigh_steps_as_scikit_learns():
+    X, y = _data()
+    w = np.random.default_rng(1).uniform(0.1, 3.0, len(y))
+    kw = dict(loss="log_loss", learning_rate="constant", eta0=0.1, max_iter=3, tol=None)
+    kw.update(shuffle=False, alpha=1e-2, penalty="elasticnet", l1_ratio=0.0)
+    ours = SGDClassifier(**kw).fit(X, y, sample_weight=w)
+    theirs = SkSGD(**kw).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9)
+    p_ours = Perceptron(shuffle=False, max_iter=3, tol=None).fit(X, y, sample_weight=w)
+    p_theirs = SkPerceptron(shuffle=False, max_iter=3, tol=None).fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(p_ours.coef_, p_theirs.coef_, rtol=1e-9)
+
+
+def test_coef_init_and_partial_fit_go_on_as_scikit_learns():
+    X, y = _data(classes=3)
+    kw = dict(loss="hinge", shuffle=False, max_iter=2, tol=None, alpha=1e-3)
+    start = np.random.default_rng(2).normal(size=(3, X.shape[1]))
+    ours = SGDClassifier(**kw).fit(X, y, coef_init=start, intercept_init=np.ones(3))
+    theirs = SkSGD(**kw).fit(X, y, coef_init=start, intercept_init=np.ones(3))
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9)
+    for m in (ours, theirs):
+        m.partial_fit(X[:10], y[:10])
+    assert ours.t_ == theirs.t_
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9)
+    with pytest.raises(ValueError, match=r"coef_init: .*expected shape \(3, 5\)"):
+        SGDClassifier(**kw).fit(X, y, coef_init=np.zeros((1, 5)))
+    with pytest.raises(ValueError, match=r"intercept_init: .*expected shape \(3,\)"):
+        SGDClassifier(**kw).fit(X, y, intercept_init=np.zeros(2))
+    with pytest.raises(ValueError, match="coef_init: contains NaN"):
+        SGDClassifier(**kw).fit(X, y, coef_init=np.full((3, 5), np.nan))
+
+
+def test_modified_huber_probabilities_are_scikit_learns():
+    for classes in (2, 3):
+        X, y = _data(classes=classes)
+        kw = dict(loss="modified_huber", shuffle=False, max_iter=3, tol=None)
+        ours, theirs = SGDClassifier(**kw).fit(X, y), SkSGD(**kw).fit(X, y)
+        np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-8)
+    assert not hasattr(SGDClassifier(loss="hinge").fit(X, y), "predict_proba")
+
+
+def test_settings_jaxlin_does_not_implement_are_refused_by_name():
+    X, y = _data()
+    for kw, match in [
+        (dict(average=True), "average=True: averaged SGD is not implemented"),
+        (dict(learning_rate="adaptive"), "learning_rate: 'adaptive' is not implemented"),
+        (dict(alpha=0.0), "alpha must be > 0 since learning_rate is 'optimal'"),
+        (dict(penalty="elasticnet", l1_ratio=None), "l1_ratio must be set"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            SGDClassifier(**kw).fit(X, y)
+    with pytest.raises(ValueError, match="early_stopping should be False with partial_fit"):
+        SGDClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="validation set are all zero"):
+        SGDClassifier(early_stopping=True, validation_fraction=0.5, random_state=0).fit(
+            X, y, sample_weight=np.zeros(len(y))
+        )
+
+
+def test_early_stopping_holds_out_scikit_learns_split():
+    """The held-out rows are scikit-learn's stratified split: with tol=None the run trains
+    on the other rows, in their order, for max_iter epochs."""
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    X, y = _data(n=60, classes=3)
+    kw = dict(learning_rate="constant", eta0=0.01, max_iter=5, tol=None, shuffle=False)
+    es = SGDClassifier(early_stopping=True, validation_fraction=0.3, random_state=7, **kw)
+    es.fit(X, y)
+    train, _ = next(StratifiedShuffleSplit(test_size=0.3, random_state=7).split(X, y))
+    plain = SGDClassifier(**kw).fit(X[np.sort(train)], y[np.sort(train)])
+    assert es.n_iter_ == 5 and es.t_ == 1 + 5 * len(y)
+    np.testing.assert_allclose(es.coef_, plain.coef_, rtol=1e-12)
+
+
+def test_sparse_validation_data_for_one_vs_rest():
+    X, y = _data(n=60, classes=3)
+    kw = dict(optimizer="sgd", batch_size=1, epochs=4, one_vs_rest=True, dtype=np.float64)
+    dense = jaxlin.fit(X, y, "hinge", validation_data=(X[:15], y[:15]), **kw)
+    csr = jaxlin.fit(
+        sp.csr_matrix(X), y, "hinge", validation_data=(sp.csr_matrix(X[:15]), y[:15]), **kw
+    )
+    np.testing.assert_allclose(
+        np.asarray(csr.history.val_objective), np.asarray(dense.history.val_objective), rtol=1e-10
+    )

@@ -14,7 +14,8 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
   and keeps the last finite parameters;
 * **tol** — ``|m_t − m_(t−1)| < tol · max(1, |m_(t−1)|)`` after an accepted step; with
   ``plateau`` instead ``plateau`` epochs in a row whose ``m`` is above the best so far less
-  ``tol`` (scikit-learn's SGD rule);
+  ``tol`` (scikit-learn's SGD rule; with ``lr_plateau`` the solver divides its rate instead,
+  and stops itself once the rate is spent);
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
   L1), computed on the full batch at the epoch's end when the solver did not;
 * **rounding** — a tolerance below the float resolution could never be met: with ``tol`` on,
@@ -65,6 +66,7 @@ from jaxlin.records import (  # noqa: F401  (the records of a run, named here to
     Step,
     all_finite,
     float_resolution,
+    plateau_count,
     select,
 )
 
@@ -127,10 +129,10 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
     status = jnp.where(finite, st.status, DIVERGED)
     change = jnp.abs(st.value - loop.value)
     stale = loop.stale
-    if s.tol and s.plateau:  # no epoch lowered the best m by more than tol, plateau times
-        stale = jnp.where(st.value <= loop.best_value - hyper.tol, 0, stale + 1)
+    if s.tol and s.plateau and not s.lr_plateau:  # plateau epochs without a better best m
+        _, stale = plateau_count(loop.best_value, stale, st.value, hyper.tol)
         status = jnp.where((status == RUNNING) & (stale >= s.plateau), OBJECTIVE_TOL, status)
-    elif s.tol:
+    elif s.tol and not s.plateau:  # consecutive epochs, relative
         small = change < hyper.tol * jnp.maximum(1.0, jnp.abs(loop.value))
         status = jnp.where((status == RUNNING) & st.accepted & small, OBJECTIVE_TOL, status)
     improved = gnorm < loop.best_grad

@@ -60,8 +60,10 @@ class Options(NamedTuple):
       lr_decay: ``(τ, p)``: the gradient steps' rate decays with the rows stepped over,
         ``η_t = η (1 + t / τ)^(−p)``, ``t`` the rows before the step (counted from
         ``rows_seen``): ``p = 1`` is the classic ``1/t`` schedule, ``p = ½`` inverse
-        scaling (a negative ``p`` grows the rate). ``None``: a constant ``η``. For the
-        named gradient optimisers.
+        scaling (a negative ``p`` grows the rate). ``None``: a constant ``η``.
+        ``"plateau"``: ``η`` until the ``plateau`` rule (with ``tol``) fires, then ``η / 5``
+        and so on, and the run stops once the rate would fall under ``1e-6``
+        (scikit-learn's ``"adaptive"``). For the named gradient optimisers.
       rows_seen: where the decay's ``t`` starts: a warm start that continues a schedule.
 
     >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
@@ -143,7 +145,7 @@ class Options(NamedTuple):
             grad_tol=None if not o.grad_tol else o.grad_tol,
         )
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
-        _check_decay(o.lr_decay, o.rows_seen)
+        _check_decay(o.lr_decay, o.rows_seen, o.plateau)
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
@@ -158,7 +160,7 @@ class Options(NamedTuple):
         it, e.g. one per model), the key, the warm start and the tolerances."""
         lr = self.learning_rate if learning_rate is None else learning_rate
         decay = None
-        if self.lr_decay is not None:
+        if self.lr_decay is not None and not isinstance(self.lr_decay, str):
             decay = (*self.lr_decay, self.rows_seen)
         lr, tol, grad_tol, decay = put_all((lr, self.tol, self.grad_tol, decay), dtype)
         epochs = jax.device_put(np.int32(self.epochs))
@@ -180,6 +182,7 @@ class Options(NamedTuple):
             adaptive_lr=bool(self.adaptive_lr),
             patience=self.patience,
             plateau=self.plateau,
+            lr_plateau=isinstance(self.lr_decay, str),
             init=self.init if isinstance(self.init, str) else "given",
             memory_size=int(self.memory_size),
             n_rows=n_rows,
@@ -188,13 +191,22 @@ class Options(NamedTuple):
         )
 
 
-def _check_decay(lr_decay, rows_seen) -> None:
-    """``lr_decay``: ``None`` or ``(τ > 0, p)``; ``rows_seen``: a count ``≥ 0``."""
+def _check_decay(lr_decay, rows_seen, plateau) -> None:
+    """``lr_decay``: ``None``, ``(τ > 0, p)`` or ``"plateau"`` (with ``plateau``);
+    ``rows_seen``: a count ``≥ 0``."""
     validation.check_non_negative(rows_seen, "rows_seen")
     if lr_decay is None:
         return
-    if not isinstance(lr_decay, (tuple, list)) or len(lr_decay) != 2:
-        raise ValueError(f"lr_decay: expected None or a pair (tau, power), got {lr_decay!r}")
+    if isinstance(lr_decay, str) and lr_decay == "plateau":
+        if plateau is None:
+            raise ValueError(
+                "lr_decay: 'plateau' divides the rate by the plateau rule: pass plateau=n"
+            )
+        return
+    if isinstance(lr_decay, str) or not hasattr(lr_decay, "__len__") or len(lr_decay) != 2:
+        raise ValueError(
+            f"lr_decay: expected None, a pair (tau, power) or 'plateau', got {lr_decay!r}"
+        )
     validation.check_positive(lr_decay[0], "lr_decay (tau)")
     if not np.all(np.isfinite(validation._as_numbers(lr_decay[1], "lr_decay (power)", "finite"))):
         raise ValueError(f"lr_decay (power): must be a finite number, got {lr_decay[1]!r}")

@@ -99,6 +99,7 @@ class Settings(NamedTuple):
     adaptive_lr: bool = False
     patience: Optional[int] = None
     plateau: Optional[int] = None  # the tol stop's epochs in a row (scikit-learn's SGD rule)
+    lr_plateau: bool = False  # the rate ÷ 5 when the plateau rule fires (instead of a stop)
     init: str = "zeros"  # or "given": start from Hyper.init
     memory_size: int = 10
     n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
@@ -184,6 +185,14 @@ def float_resolution(v):
     the objective by less than it stops (``rounding``).
     """
     return 10 * jnp.finfo(v.dtype).eps * jnp.maximum(1.0, jnp.abs(v))
+
+
+def plateau_count(best, stale, value, tol):
+    """scikit-learn's SGD rule, epoch by epoch: a ``value`` not below ``best − tol`` adds one
+    to ``stale`` (otherwise ``stale`` is 0). Returns ``(min(best, value), stale)``; the
+    driver's ``plateau`` stop and the on-plateau learning rate count with it."""
+    stale = jnp.where(value <= best - tol, 0, stale + 1)
+    return jnp.minimum(best, value), stale
 
 
 def not_above(new, old):

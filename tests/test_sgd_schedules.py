@@ -76,7 +76,7 @@ def test_lr_decay_is_refused_where_it_cannot_apply():
         jaxlin.fit(X, y, optimizer="lbfgs", lr_decay=(1.0, 1.0))
     with pytest.raises(ValueError, match="lr_decay: the bold driver"):
         jaxlin.fit(X, y, optimizer="gd", adaptive_lr=True, lr_decay=(1.0, 1.0))
-    with pytest.raises(ValueError, match=r"lr_decay: expected None or a pair"):
+    with pytest.raises(ValueError, match=r"lr_decay: expected None, a pair"):
         jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay=1.0)
     with pytest.raises(ValueError, match=r"lr_decay \(tau\): must be positive"):
         jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay=(0.0, 1.0))
@@ -186,6 +186,28 @@ def test_coef_init_and_partial_fit_go_on_as_scikit_learns():
         SGDClassifier(**kw).fit(X, y, coef_init=np.full((3, 5), np.nan))
 
 
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_adaptive_rate_and_the_stopping_rule_are_scikit_learns(container):
+    """tol with n_iter_no_change stops at scikit-learn's epoch; "adaptive" divides the rate
+    by 5 there instead, and stops at scikit-learn's epoch too."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    for lr in ("constant", "adaptive"):
+        kw = dict(learning_rate=lr, eta0=0.01, tol=1e-3, max_iter=100, shuffle=False)
+        ours, theirs = SGDClassifier(**kw).fit(container(X), y), SkSGD(**kw).fit(X, y)
+        assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8)
+
+
+def test_the_plateau_rate_needs_the_plateau_rule():
+    X, y = _data()
+    with pytest.raises(ValueError, match="lr_decay: 'plateau' .* pass plateau=n"):
+        jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay="plateau", tol=1e-3)
+    with pytest.raises(ValueError, match="lr_decay: expected None, a pair"):
+        jaxlin.fit(X, y, optimizer="sgd", batch_size=4, lr_decay="halving", plateau=2)
+
+
 def test_modified_huber_probabilities_are_scikit_learns():
     for classes in (2, 3):
         X, y = _data(classes=classes)
@@ -199,7 +221,6 @@ def test_settings_jaxlin_does_not_implement_are_refused_by_name():
     X, y = _data()
     for kw, match in [
         (dict(average=True), "average=True: averaged SGD is not implemented"),
-        (dict(learning_rate="adaptive"), "learning_rate: 'adaptive' is not implemented"),
         (dict(alpha=0.0), "alpha must be > 0 since learning_rate is 'optimal'"),
         (dict(penalty="elasticnet", l1_ratio=None), "l1_ratio must be set"),
     ]:

@@ -45,8 +45,8 @@ OTHER_ESTIMATORS = (
     "SGDOneClassSVM",
     "SparseSGDOneClassSVM",
 )
-# parameter values jaxlin refuses by name
-REFUSED_VALUES = {"adaptive": "learning_rate='adaptive' is not implemented (refused by name)"}
+# parameter values jaxlin refuses by name (none left: every learning_rate runs)
+REFUSED_VALUES: dict = {}
 
 AVERAGE = "average: averaged SGD is not implemented (refused by name)"
 NOT_APPLICABLE = {
@@ -64,7 +64,6 @@ NOT_APPLICABLE = {
     "test_partial_fit_multiclass_average": AVERAGE,
     "test_sgd_multiclass_average": AVERAGE,
     "test_plain_has_no_average_attr": AVERAGE,
-    "test_adaptive_longer_than_constant": REFUSED_VALUES["adaptive"],
     "test_regression_losses": "scikit-learn's regression losses are not among loss",
     # implemented differently (docs/sklearn.md says how)
     "test_sgd_l1": (

@@ -403,10 +403,11 @@ class SGDClassifier(_LinearClassifier):
     own (one-vs-rest for a binary target, multinomial for a one-hot one).
 
     ``learning_rate``: ``"constant"`` (``η = eta0``), ``"invscaling"``
-    (``η_t = eta0 / t^power_t``) or ``"optimal"`` (``η_t = 1 / (α (t₀ + t − 1))``, Bottou's
+    (``η_t = eta0 / t^power_t``), ``"optimal"`` (``η_t = 1 / (α (t₀ + t − 1))``, Bottou's
     ``t₀``), ``t`` counting the rows stepped over from 1 (``t_`` after a fit;
-    ``partial_fit`` goes on from it). With ``shuffle=False`` and plain steps the
-    coefficients are scikit-learn's, up to rounding. ``tol``: the run stops after
+    ``partial_fit`` goes on from it), or ``"adaptive"`` (``eta0``, divided by 5 where the
+    ``tol`` rule would stop, until it is at most ``1e-6``). With ``shuffle=False`` and plain
+    steps the coefficients are scikit-learn's, up to rounding. ``tol``: the run stops after
     ``n_iter_no_change`` epochs in a row whose mean objective is not below the best so far
     by more than ``tol``; ``None`` runs ``max_iter`` epochs; a ``ConvergenceWarning`` says
     when ``max_iter`` came first. ``early_stopping=True`` holds out a stratified
@@ -415,9 +416,9 @@ class SGDClassifier(_LinearClassifier):
     optimiser (``"adam"``, …), or an optax transformation (with
     ``learning_rate="constant"``). ``verbose``, ``n_jobs`` and ``epsilon`` (a regression
     loss's) are accepted and have no effect. Not implemented, and refused by name:
-    ``learning_rate="adaptive"``, ``average``; scikit-learn's regression losses are not
-    among ``loss``. L1 steps are proximal (soft thresholding), not scikit-learn's truncated
-    cumulative penalty: the same objective, different iterates.
+    ``average``; scikit-learn's regression losses are not among ``loss``. L1 steps are
+    proximal (soft thresholding), not scikit-learn's truncated cumulative penalty: the same
+    objective, different iterates.
     """
 
     # scikit-learn's loss names → jaxlin's losses (scikit-learn's regression losses aside)
@@ -614,11 +615,6 @@ class SGDClassifier(_LinearClassifier):
                 f"average={self.average!r}: averaged SGD is not implemented in jaxlin; "
                 "use average=False"
             )
-        if self.learning_rate == "adaptive":
-            raise ValueError(
-                "learning_rate: 'adaptive' is not implemented in jaxlin; use 'constant', "
-                "'invscaling' or 'optimal'"
-            )
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used to "
@@ -706,13 +702,16 @@ class SGDClassifier(_LinearClassifier):
 
     def _rate(self) -> dict:
         """jaxlin's ``learning_rate`` and ``lr_decay`` for scikit-learn's schedules, ``t``
-        counting the rows from 1: ``"invscaling"`` ``eta0 t^(−p)`` is ``η₀ = eta0``,
+        counting the rows from 1: ``"adaptive"`` is ``eta0`` with ``lr_decay="plateau"``;
+        ``"invscaling"`` ``eta0 t^(−p)`` is ``η₀ = eta0``,
         ``(τ, p) = (1, power_t)``; ``"optimal"`` ``1 / (α (t₀ + t − 1))`` is
         ``η₀ = 1 / (α t₀)``, ``(τ, p) = (t₀, 1)``, with Bottou's ``t₀ = 1 / (α η_typ)``,
         ``η_typ = α^(−1/4)`` (scikit-learn's: the typical weight over ``max(1, |L'|)``, which
         is 1 for these losses' derivative there)."""
         if self.learning_rate == "constant":
             return {"learning_rate": float(self.eta0)}
+        if self.learning_rate == "adaptive":  # eta0, ÷ 5 where the plateau rule would stop
+            return {"learning_rate": float(self.eta0), "lr_decay": "plateau"}
         if self.learning_rate == "invscaling":
             return {"learning_rate": float(self.eta0), "lr_decay": (1.0, float(self.power_t))}
         alpha = float(self.alpha)

@@ -25,8 +25,10 @@ from jaxlin.records import (
     Step,
     first_value,
     not_above,
+    plateau_count,
     select,
 )
+from jaxlin.records import OBJECTIVE_TOL, RUNNING
 
 jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
 linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")
@@ -78,50 +80,85 @@ def step_rate(lr, decay, rows):
     return lr * (1 + (seen + rows) / tau) ** -power
 
 
+# the on-plateau rate (``lr_decay="plateau"``, scikit-learn's "adaptive"): its factor, and
+# the rate under which it stops instead
+PLATEAU_FACTOR, PLATEAU_MIN_RATE = 0.2, 1e-6
+
+
+class Schedule(NamedTuple):
+    """The step size's own state: the rows stepped over (a decaying rate), and the
+    on-plateau multiplier with its plateau counters (``jaxlin.records.plateau_count``)."""
+
+    rows: Any
+    scale: Any
+    best: Any
+    stale: Any
+
+    @classmethod
+    def start(cls, dtype):
+        zero = jnp.zeros((), dtype)
+        return cls(zero, jnp.ones((), dtype), jnp.asarray(jnp.inf, dtype), jnp.asarray(0))
+
+    def rate(self, lr0, hyper: Hyper, rows):
+        """The step size after ``rows`` rows."""
+        return step_rate(lr0, hyper.decay, rows) * self.scale
+
+    def after_epoch(self, rows, m_epoch, lr0, hyper: Hyper, s: Settings):
+        """``(next state, status)``: with ``lr_plateau`` and ``tol``, when the plateau rule
+        fires the multiplier shrinks by ``PLATEAU_FACTOR`` — or, once the rate is at most
+        ``PLATEAU_MIN_RATE``, the run stops (``objective_tol``)."""
+        if not (s.lr_plateau and s.tol):
+            return self._replace(rows=rows), RUNNING
+        best, stale = plateau_count(self.best, self.stale, m_epoch, hyper.tol)
+        fired = stale >= s.plateau
+        room = lr0 * self.scale > PLATEAU_MIN_RATE
+        scale = jnp.where(fired & room, self.scale * PLATEAU_FACTOR, self.scale)
+        status = jnp.where(fired & ~room, OBJECTIVE_TOL, RUNNING)
+        return Schedule(rows, scale, best, jnp.where(fired, 0, stale)), status
+
+
 class GDState(NamedTuple):
     opt_state: Any
     grad: Any  # full-batch smooth gradient at the current parameters (None for mini-batches)
-    rows: Any = None  # rows stepped over so far (with a decaying step size)
+    schedule: Any = None  # the step size's state (Schedule)
 
 
 def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Batch, stochastic or mini-batch gradient descent with any optax transformation."""
     X, T, obj = problem.X, problem.T, problem.objective
-    decay = hyper.decay
+    varying = hyper.decay is not None or s.lr_plateau  # the rate changes from step to step
     if s.batch_size is not None and s.optimizer in PLAIN and isinstance(X, sparse.SparseRows):
         if not obj.has_l1:
             return scaled_sparse_steps(problem, hyper, s)
-        if decay is None:  # the lazy L1 steps' closed form needs one step size
+        if not varying:  # the lazy L1 steps' closed form needs one step size
             return lazy_sparse_steps(problem, hyper, s)
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     tx = make_transformation(s.optimizer, lr0)
     n = s.n_rows or X.shape[0]
 
-    def apply(params, g, opt_state, rows):
-        if decay is not None:  # this step's size, after `rows` rows
-            opt_state = _set_lr(opt_state, step_rate(lr0, decay, rows))
+    def apply(params, g, opt_state, rate):
+        if varying:  # this step's size
+            opt_state = _set_lr(opt_state, rate)
         lr = _current_lr(opt_state, lr0)
         updates, opt_state = tx.update(g, opt_state, params)
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     def init(params):
-        rows = jnp.zeros((), X.dtype)
+        schedule = Schedule.start(X.dtype)
         if s.batch_size is not None:  # mini-batch epochs report their running mean
-            return GDState(tx.init(params), None, rows), jnp.asarray(jnp.inf, X.dtype)
+            return GDState(tx.init(params), None, schedule), jnp.asarray(jnp.inf, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(tx.init(params), g, rows), first_value(m, g)
+        return GDState(tx.init(params), g, schedule), first_value(m, g)
 
     def full_batch_step(params, state: GDState, m, key):
-        new, opt_state = apply(params, state.grad, state.opt_state, state.rows)
+        sched = state.schedule
+        rate = sched.rate(lr0, hyper, sched.rows)
+        new, opt_state = apply(params, state.grad, state.opt_state, rate)
         m_new, g_new = obj.value_and_smooth_grad(new, X, T)
         if not s.adaptive_lr:
-            return Step(
-                new,
-                GDState(opt_state, g_new, state.rows + n),
-                m_new,
-                g_new,
-                _current_lr(opt_state, lr0),
-            )
+            sched, status = sched.after_epoch(sched.rows + n, m_new, lr0, hyper, s)
+            lr = _current_lr(opt_state, lr0)
+            return Step(new, GDState(opt_state, g_new, sched), m_new, g_new, lr, status=status)
         lr = _current_lr(state.opt_state, lr0)
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         lr = jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK)
@@ -129,7 +166,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         grad = select(accept, g_new, state.grad)
         return Step(
             select(accept, new, params),
-            GDState(opt_state, grad, state.rows + n),
+            GDState(opt_state, grad, sched._replace(rows=sched.rows + n)),
             jnp.where(accept, m_new, m),
             grad,
             lr,
@@ -139,19 +176,24 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     def mini_batch_step(params, state: GDState, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
 
+        sched = state.schedule
+
         def one(carry, batch):
             params, opt_state, rows = carry
             i, bm, count = batch
             m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
                 params, linear.take_rows(X, i), T[i]
             )
-            return (*apply(params, g, opt_state, rows), rows + count), m_b
+            rate = sched.rate(lr0, hyper, rows)
+            return (*apply(params, g, opt_state, rate), rows + count), m_b
 
         (new, opt_state, rows), m_b = jax.lax.scan(
-            one, (params, state.opt_state, state.rows), (idx, mask, counts)
+            one, (params, state.opt_state, sched.rows), (idx, mask, counts)
         )
         m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
-        return Step(new, GDState(opt_state, None, rows), m_epoch, None, _current_lr(opt_state, lr0))
+        sched, status = sched.after_epoch(rows, m_epoch, lr0, hyper, s)
+        lr = _current_lr(opt_state, lr0)
+        return Step(new, GDState(opt_state, None, sched), m_epoch, None, lr, status=status)
 
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
 
@@ -177,29 +219,30 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
 
     def one(carry, batch):
-        V, a, b, rows, _ = carry
+        V, a, b, rows, sched, _ = carry
         i, bm, count = batch
-        lr = step_rate(lr0, hyper.decay, rows)
+        lr = sched.rate(lr0, hyper, rows)
         Xb = sparse.take_rows(X, i)
         Z = sparse.batch_scores(Xb, a * sparse.gather_rows(V, Xb.indices)) + b  # X W + b, W = a V
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
         a = a * obj.l2_shrink(lr)
         V = sparse.scatter_rows(V, Xb.indices, (-lr / a) * sparse.batch_entry_terms(Xb, D))
         V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
-        return (V, a, b - lr * db, rows + count, lr), m_b
+        return (V, a, b - lr * db, rows + count, sched, lr), m_b
 
-    def init(params):  # the state: the rows stepped over so far (for a decaying rate)
-        return jnp.zeros((), X.dtype), jnp.asarray(jnp.inf, X.dtype)
+    def init(params):  # the state: the step size's (Schedule)
+        return Schedule.start(X.dtype), jnp.asarray(jnp.inf, X.dtype)
 
-    def step(params, rows, m, key):
+    def step(params, sched: Schedule, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
         one_ = jnp.ones((), X.dtype)
-        (V, a, b, rows, lr), m_b = jax.lax.scan(
-            one, (params.W, one_, params.b, rows, lr0), (idx, mask, counts)
+        (V, a, b, rows, _, lr), m_b = jax.lax.scan(
+            one, (params.W, one_, params.b, sched.rows, sched, lr0), (idx, mask, counts)
         )
         new = params._replace(W=a * V, b=b)
         m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
-        return Step(new, rows, m_epoch, None, lr)
+        sched, status = sched.after_epoch(rows, m_epoch, lr0, hyper, s)
+        return Step(new, sched, m_epoch, None, lr, status=status)
 
     return Solver(init, step)
 

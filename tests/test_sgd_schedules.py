@@ -184,6 +184,12 @@ def test_coef_init_and_partial_fit_go_on_as_scikit_learns():
         SGDClassifier(**kw).fit(X, y, intercept_init=np.zeros(2))
     with pytest.raises(ValueError, match="coef_init: contains NaN"):
         SGDClassifier(**kw).fit(X, y, coef_init=np.full((3, 5), np.nan))
+    with pytest.raises(ValueError, match="coef_init: expected an array of numbers"):
+        SGDClassifier(**kw).fit(X, y, coef_init="zeros")
+    # a sparse start is one coefficient per class and feature: taken as it is
+    dense = SGDClassifier(**kw).fit(X, y, coef_init=start)
+    sparse = SGDClassifier(**kw).fit(X, y, coef_init=sp.csr_matrix(start))
+    np.testing.assert_array_equal(dense.coef_, sparse.coef_)
 
 
 @pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])

@@ -61,6 +61,17 @@ def _sgd_penalty(penalty, alpha, l1_ratio):
     return {"l2": (0.0, a / 2), "l1": (a, 0.0), None: (0.0, 0.0)}[penalty]
 
 
+def _numbers(a, name: str) -> np.ndarray:
+    """A float64 array of a starting value (a SciPy sparse one densified: it is one
+    coefficient per class and feature); anything that is not numbers is named."""
+    if hasattr(a, "toarray"):
+        a = a.toarray()
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an array of numbers, got {type(a).__name__}") from None
+
+
 def _raw_weights(steps: dict, sw) -> dict:
     """scikit-learn's SGD steps weigh row ``i``'s gradient by its weight ``w_i`` as given,
     where jaxlin's objective weighs it by ``w_i / mean(w)``: the same steps take jaxlin's
@@ -639,8 +650,8 @@ class SGDClassifier(_LinearClassifier):
     def _given_start(self, coef_init, intercept_init, n_features):
         """``Params`` from ``coef_init``/``intercept_init`` (either may be ``None``: zeros)."""
         k = 1 if len(self.classes_) == 2 and not self._multinomial() else len(self.classes_)
-        W = np.zeros((k, n_features)) if coef_init is None else np.asarray(coef_init, float)
-        b = np.zeros(k) if intercept_init is None else np.asarray(intercept_init, float)
+        W = np.zeros((k, n_features)) if coef_init is None else _numbers(coef_init, "coef_init")
+        b = np.zeros(k) if intercept_init is None else _numbers(intercept_init, "intercept_init")
         W, b = W.reshape((1, -1)) if W.ndim == 1 and k == 1 else W, np.atleast_1d(b)
         if W.shape != (k, n_features):
             raise ValueError(

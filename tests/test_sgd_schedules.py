@@ -265,3 +265,15 @@ def test_sparse_validation_data_for_one_vs_rest():
     np.testing.assert_allclose(
         np.asarray(csr.history.val_objective), np.asarray(dense.history.val_objective), rtol=1e-10
     )
+
+
+def test_the_rows_counter_counts_past_float32_and_saturates():
+    """A float32 counter would stop counting single rows at 2²⁴; the int32 one goes on, and
+    stops at its largest value instead of wrapping to a negative count."""
+    import jax.numpy as jnp
+
+    from jaxlin.solvers.gradient import ROWS_MAX, count_rows
+
+    assert int(count_rows(jnp.int32(2**24), jnp.float32(1.0))) == 2**24 + 1
+    assert int(count_rows(jnp.int32(ROWS_MAX - 2), 5)) == ROWS_MAX
+    assert float(jnp.float32(2**24) + jnp.float32(1.0)) == 2**24  # the float32 counter's stall

@@ -77,7 +77,18 @@ def step_rate(lr, decay, rows):
     if decay is None:
         return lr
     tau, power, seen = decay[0], decay[1], decay[2]
-    return lr * (1 + (seen + rows) / tau) ** -power
+    return lr * (1 + (seen + jnp.asarray(rows, decay.dtype)) / tau) ** -power
+
+
+# the rows counter is an int32 that stops at its largest value (a float32 counter would stop
+# counting single rows at 2²⁴); at 2³¹ − 1 rows a decaying rate hardly changes any more
+ROWS_MAX = 2**31 - 1
+
+
+def count_rows(rows, more):
+    """``rows + more``, saturating at ``ROWS_MAX``."""
+    more = jnp.asarray(more, jnp.int32)
+    return jnp.where(rows > ROWS_MAX - more, ROWS_MAX, rows + more)
 
 
 # the on-plateau rate (``lr_decay="plateau"``, scikit-learn's "adaptive"): its factor, and
@@ -96,8 +107,8 @@ class Schedule(NamedTuple):
 
     @classmethod
     def start(cls, dtype):
-        zero = jnp.zeros((), dtype)
-        return cls(zero, jnp.ones((), dtype), jnp.asarray(jnp.inf, dtype), jnp.asarray(0))
+        rows = jnp.zeros((), jnp.int32)
+        return cls(rows, jnp.ones((), dtype), jnp.asarray(jnp.inf, dtype), jnp.asarray(0))
 
     def rate(self, lr0, hyper: Hyper, rows):
         """The step size after ``rows`` rows."""
@@ -156,7 +167,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         new, opt_state = apply(params, state.grad, state.opt_state, rate)
         m_new, g_new = obj.value_and_smooth_grad(new, X, T)
         if not s.adaptive_lr:
-            sched, status = sched.after_epoch(sched.rows + n, m_new, lr0, hyper, s)
+            sched, status = sched.after_epoch(count_rows(sched.rows, n), m_new, lr0, hyper, s)
             lr = _current_lr(opt_state, lr0)
             return Step(new, GDState(opt_state, g_new, sched), m_new, g_new, lr, status=status)
         lr = _current_lr(state.opt_state, lr0)
@@ -166,7 +177,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         grad = select(accept, g_new, state.grad)
         return Step(
             select(accept, new, params),
-            GDState(opt_state, grad, sched._replace(rows=sched.rows + n)),
+            GDState(opt_state, grad, sched._replace(rows=count_rows(sched.rows, n))),
             jnp.where(accept, m_new, m),
             grad,
             lr,
@@ -185,7 +196,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
                 params, linear.take_rows(X, i), T[i]
             )
             rate = sched.rate(lr0, hyper, rows)
-            return (*apply(params, g, opt_state, rate), rows + count), m_b
+            return (*apply(params, g, opt_state, rate), count_rows(rows, count)), m_b
 
         (new, opt_state, rows), m_b = jax.lax.scan(
             one, (params, state.opt_state, sched.rows), (idx, mask, counts)
@@ -228,7 +239,7 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         a = a * obj.l2_shrink(lr)
         V = sparse.scatter_rows(V, Xb.indices, (-lr / a) * sparse.batch_entry_terms(Xb, D))
         V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
-        return (V, a, b - lr * db, rows + count, sched, lr), m_b
+        return (V, a, b - lr * db, count_rows(rows, count), sched, lr), m_b
 
     def init(params):  # the state: the step size's (Schedule)
         return Schedule.start(X.dtype), jnp.asarray(jnp.inf, X.dtype)

@@ -24,7 +24,9 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
   epochs in a row that changed ``m`` by no more than its float resolution
   (``jaxlin.records.float_resolution``) without reaching a smaller gradient norm;
 * **validation** — the mean validation loss (no penalty) and accuracy after every epoch, the
-  best parameters so far, and with ``patience`` early stopping that returns them;
+  best parameters so far, and with ``patience`` early stopping that returns them (with
+  ``plateau`` and ``tol`` instead scikit-learn's rule: ``patience`` epochs in a row whose
+  validation accuracy did not rise by more than ``tol``, keeping the last parameters);
 * **history** — per-epoch arrays; **chunks** — ``run`` can stop after any epoch and go on
   later from the returned state, bit for bit (a progress bar updates in between);
 * **callback** — with ``Settings.callback`` the host's ``callback(epoch, params, objective)``
@@ -129,7 +131,7 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
     status = jnp.where(finite, st.status, DIVERGED)
     change = jnp.abs(st.value - loop.value)
     stale = loop.stale
-    if s.tol and s.plateau and not s.lr_plateau:  # plateau epochs without a better best m
+    if s.tol and s.plateau and not s.lr_plateau and s.patience is None:  # (else validation)
         _, stale = plateau_count(loop.best_value, stale, st.value, hyper.tol)
         status = jnp.where((status == RUNNING) & (stale >= s.plateau), OBJECTIVE_TOL, status)
     elif s.tol and not s.plateau:  # consecutive epochs, relative
@@ -177,14 +179,21 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
     if problem.X_val is not None:
         m_val, J_val, acc = _validate(params, problem)
         hist = _record(hist, loop.epoch, val_objective=J_val, val_accuracy=acc)
-        better = m_val < best_val
-        best_params = select(better, params, best_params)
-        best_val = jnp.where(better, m_val, best_val)
-        bad = jnp.where(better, 0, bad + 1)
-        if s.patience is not None:
+        if s.patience is not None and s.plateau is not None and s.tol:
+            # scikit-learn's early stopping: the validation accuracy must rise by more than
+            # tol within patience epochs; the last parameters are kept
+            best_val, bad = plateau_count(best_val, bad, -acc, hyper.tol)
             stop = (status == RUNNING) & (bad >= s.patience)
             status = jnp.where(stop, EARLY_STOPPING, status)
-            params = select(stop, best_params, params)
+        else:
+            better = m_val < best_val
+            best_params = select(better, params, best_params)
+            best_val = jnp.where(better, m_val, best_val)
+            bad = jnp.where(better, 0, bad + 1)
+            if s.patience is not None:
+                stop = (status == RUNNING) & (bad >= s.patience)
+                status = jnp.where(stop, EARLY_STOPPING, status)
+                params = select(stop, best_params, params)
     epoch = loop.epoch + 1
     if s.callback:
         stop = calling(loop.epoch, params, problem.objective.reported(value))

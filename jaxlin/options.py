@@ -42,11 +42,14 @@ class Options(NamedTuple):
       tol: stop when ``|J_t − J_(t−1)| < tol · max(1, |J_(t−1)|)`` (``None`` or 0: off).
       grad_tol: stop when ``‖∇J‖ < grad_tol`` (``None`` or 0: off).
       adaptive_lr: the bold driver (full-batch gradient descent).
-      patience: early stopping after this many epochs without a better validation loss.
+      patience: early stopping after this many epochs without a better validation loss
+        (the best parameters are returned); with ``plateau`` and ``tol``, scikit-learn's
+        rule instead: this many epochs in a row whose validation accuracy did not rise by
+        more than ``tol`` (the last parameters are kept).
       plateau: with ``tol``, stop after this many epochs in a row whose objective is not
         below the best so far by more than ``tol`` (scikit-learn's SGD rule: absolute, and
         ``tol = 0`` stops once the objective stops falling); ``None``: ``tol`` compares
-        consecutive epochs, as above.
+        consecutive epochs, as above. With ``patience`` the validation data decides instead.
       init: ``"zeros"``, ``"uniform"`` in ``[−1, 1]``, or a warm start: the
         ``Params`` (or a ``FitResult``) to start
         from. The optimiser's own state (momentum, Adam's moments, L-BFGS's history, the

@@ -277,3 +277,17 @@ def test_the_rows_counter_counts_past_float32_and_saturates():
     assert int(count_rows(jnp.int32(2**24), jnp.float32(1.0))) == 2**24 + 1
     assert int(count_rows(jnp.int32(ROWS_MAX - 2), 5)) == ROWS_MAX
     assert float(jnp.float32(2**24) + jnp.float32(1.0)) == 2**24  # the float32 counter's stall
+
+
+def test_early_stopping_follows_scikit_learns_rule():
+    """Binary, rows in order: the validation accuracy's plateau ends the run at
+    scikit-learn's epoch with its (last, not best) coefficients."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    y = (y == 2).astype(int)
+    kw = dict(alpha=1e-3, tol=1e-3, early_stopping=True, n_iter_no_change=5, shuffle=False)
+    ours, theirs = SGDClassifier(random_state=0, **kw), SkSGD(random_state=0, **kw)
+    ours.fit(X, y), theirs.fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ < 1000
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8)

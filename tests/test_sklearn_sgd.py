@@ -89,8 +89,10 @@ NOT_APPLICABLE = {
         "jaxlin weighs every row by its own class's weight in every model"
     ),
     "test_multi_thread_multi_class_and_early_stopping": (
-        "early stopping: scikit-learn waits for the validation accuracy to improve by tol, "
-        "jaxlin for a lower validation loss, so the epoch counts differ"
+        "row-order dependent: with random_state=0 jaxlin stops after 105 epochs (the test's "
+        "bounds: 100 to 120) at a training accuracy of 0.79 (its bar: 0.8); over seeds 0-5 "
+        "jaxlin reaches 0.72-0.95 in 105-161 epochs, scikit-learn 0.79-0.95 in 104-117 "
+        "(its seed 5 misses the bar too)"
     ),
 }
 

@@ -422,10 +422,10 @@ class SGDClassifier(_LinearClassifier):
     ``n_iter_no_change`` epochs in a row whose mean objective is not below the best so far
     by more than ``tol``; ``None`` runs ``max_iter`` epochs; a ``ConvergenceWarning`` says
     when ``max_iter`` came first. ``early_stopping=True`` holds out a stratified
-    ``validation_fraction`` and stops after ``n_iter_no_change`` epochs without a lower
-    validation loss, keeping the best coefficients. ``optimizer``: any named jaxlin
-    optimiser (``"adam"``, …), or an optax transformation (with
-    ``learning_rate="constant"``). ``verbose``, ``n_jobs`` and ``epsilon`` (a regression
+    ``validation_fraction`` and stops after ``n_iter_no_change`` epochs in a row whose
+    validation accuracy did not rise by more than ``tol``, as scikit-learn's.
+    ``optimizer``: any named jaxlin optimiser (``"adam"``, …), or an optax transformation
+    (with ``learning_rate="constant"``). ``verbose``, ``n_jobs`` and ``epsilon`` (a regression
     loss's) are accepted and have no effect. Not implemented, and refused by name:
     ``average``; scikit-learn's regression losses are not among ``loss``. L1 steps are
     proximal (soft thresholding), not scikit-learn's truncated cumulative penalty: the same
@@ -548,10 +548,9 @@ class SGDClassifier(_LinearClassifier):
                     "The sample weights for validation set are all zero, consider using a "
                     "different random state."
                 )
-            overrides.update(
+            overrides.update(  # scikit-learn's rule on the validation accuracy
                 validation_data=(X[val], y_enc[val]),
                 patience=None if self.tol is None else self.n_iter_no_change,
-                tol=None,  # the validation loss decides (with tol None: never)
             )
             sample_weight, X, y, y_enc = sw[train], X[train], y[train], y_enc[train]
         return self._sgd(X, y, y_enc, sample_weight, warm, overrides, n_rows=n_rows)

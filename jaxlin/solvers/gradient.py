@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
 from jaxlin.records import (
+    OBJECTIVE_TOL,
+    RUNNING,
     Hyper,
     Problem,
     Settings,
@@ -28,7 +30,6 @@ from jaxlin.records import (
     plateau_count,
     select,
 )
-from jaxlin.records import OBJECTIVE_TOL, RUNNING
 
 jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
 linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -85,6 +86,41 @@ def _raw_weights(steps: dict, sw) -> dict:
     if steps.get("tol") is not None:
         out["tol"] = steps["tol"] / scale
     return out
+
+
+class _SGDSteps:
+    """What scikit-learn's SGD estimators (``Perceptron``, ``SGDClassifier``) share: their
+    penalty, epochs, stopping rule, row order and weighting as jaxlin's settings, and their
+    warning's words."""
+
+    # the estimators' own parameters that these read (set by their __init__)
+    penalty: Any
+    alpha: float
+    l1_ratio: Any
+    max_iter: int
+    tol: Any
+    n_iter_no_change: int
+    shuffle: bool
+
+    def _sgd_steps(self, optimizer, rate: dict, batch_size, one_vs_rest, sw) -> dict:
+        """jaxlin's settings for these steps; ``rate``: ``learning_rate`` (and ``lr_decay``)."""
+        l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
+        steps = dict(
+            optimizer=optimizer,
+            batch_size=batch_size,
+            epochs=self.max_iter,
+            tol=self.tol,
+            plateau=self.n_iter_no_change,
+            l1=l1,
+            l2=l2,
+            shuffle=self.shuffle,
+            one_vs_rest=one_vs_rest,
+            **rate,
+        )
+        return _raw_weights(steps, sw)
+
+    def _not_converged(self, optimizer) -> str:
+        return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
 
 
 class LogisticRegression(_LinearClassifier):
@@ -237,7 +273,7 @@ class LogisticRegression(_LinearClassifier):
         return np.log(self.predict_proba(X))
 
 
-class Perceptron(_LinearClassifier):
+class Perceptron(_SGDSteps, _LinearClassifier):
     """scikit-learn's ``Perceptron``: Rosenblatt's mistake-driven rule, as SGD.
 
     One example at a time, with a constant rate ``eta0``, on the perceptron criterion
@@ -308,9 +344,6 @@ class Perceptron(_LinearClassifier):
         self.class_weight = class_weight
         self.warm_start = warm_start
 
-    def _not_converged(self, optimizer) -> str:
-        return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
-
     def _loss(self, n_classes):
         return "perceptron_criterion"
 
@@ -320,20 +353,8 @@ class Perceptron(_LinearClassifier):
                 "early_stopping: not supported by jaxlin's Perceptron; use "
                 "early_stopping=False (tol stops on the training loss)"
             )
-        l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        steps = dict(
-            optimizer=SGD.name,
-            learning_rate=float(self.eta0),
-            batch_size=1,
-            epochs=self.max_iter,
-            tol=self.tol,
-            plateau=self.n_iter_no_change,
-            l1=l1,
-            l2=l2,
-            shuffle=self.shuffle,
-            one_vs_rest=n_classes > 2,
-        )
-        return _raw_weights(steps, sw)
+        rate = {"learning_rate": float(self.eta0)}
+        return self._sgd_steps(SGD.name, rate, 1, n_classes > 2, sw)
 
 
 class LinearSVC(_LinearClassifier):
@@ -402,7 +423,7 @@ class LinearSVC(_LinearClassifier):
         )
 
 
-class SGDClassifier(_LinearClassifier):
+class SGDClassifier(_SGDSteps, _LinearClassifier):
     """scikit-learn's ``SGDClassifier``: stochastic gradient descent on a regularised linear
     classifier, with its signature, its learning-rate schedules and its stopping rule.
 
@@ -686,29 +707,14 @@ class SGDClassifier(_LinearClassifier):
         train, val = next(split.split(np.zeros((n, 1)), y_enc))
         return np.sort(train), val  # the training rows in their given order
 
-    def _not_converged(self, optimizer) -> str:
-        return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
-
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
             return self.loss
         return self._LOSSES[self.loss]
 
     def _solver_kwargs(self, n_classes, sw):
-        l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
-        steps = dict(
-            optimizer=self.optimizer,
-            batch_size=self.batch_size,
-            epochs=self.max_iter,
-            tol=self.tol,
-            plateau=self.n_iter_no_change,
-            l1=l1,
-            l2=l2,
-            shuffle=self.shuffle,
-            one_vs_rest=n_classes > 2 and self._multinomial() is False,
-            **self._rate(),
-        )
-        return _raw_weights(steps, sw)
+        one_vs_rest = n_classes > 2 and self._multinomial() is False
+        return self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
 
     def _rate(self) -> dict:
         """jaxlin's ``learning_rate`` and ``lr_decay`` for scikit-learn's schedules, ``t``

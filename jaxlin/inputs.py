@@ -13,9 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import sparse, validation
-from jaxlin.backend import put
+from jaxlin.backend import put, put_all
 from jaxlin.losses import Loss
-from jaxlin.objective import host_targets
+from jaxlin.objective import host_targets, targets_and_labels
 
 
 class Data(NamedTuple):
@@ -59,12 +59,9 @@ def prepare(
     if y_arr.ndim == 0 or y_arr.shape[0] != n:
         raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
-    T = host_targets(y_arr, loss, n_classes)
+    T, labels = targets_and_labels(y_arr, loss, n_classes, dtype=np.dtype(dtype))
     if (
-        loss.target != "real"
-        and T.shape[1] == 1
-        and len(validation.distinct_labels(y_arr)) < 2
-        and n_classes is None
+        labels is not None and T.shape[1] == 1 and len(labels) < 2 and n_classes is None
     ):  # stated classes: a chunk may show one (partial_fit)
         raise ValueError(
             "y: only one class present; a classifier needs at least two (pass "
@@ -77,10 +74,11 @@ def prepare(
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
     if rows_for is not None:
         Xn, T, w = pad_rows(Xn, T, w, rows_for(n))
+    T, w = put_all((T, w), dtype)  # one transfer: each costs a round trip
     return Data(
         put_features(Xn, dtype),
-        put(T, dtype),
-        None if w is None else put(w, dtype),
+        T,
+        w,
         Xv,
         Tv,
         n_cls,

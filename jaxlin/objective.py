@@ -528,7 +528,9 @@ def autodiff_value_and_grad(
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 
-def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.ndarray:
+def host_targets(
+    y, loss, n_classes: int | None = None, name: str = "y", dtype=np.float32
+) -> np.ndarray:
     """Convert labels once, at the public boundary, to the ``(N, K)`` float targets losses take.
 
     * ``"binary"`` losses: ``y`` ``(N,)`` with values in ``{0, 1}`` or ``{−1, +1}`` → ``(N, 1)``;
@@ -538,8 +540,14 @@ def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.n
     * ``"real"`` losses: ``(N,)`` → ``(N, 1)``; ``(N, K)`` kept.
 
     Raises ``ValueError`` naming ``name`` (the argument) for labels that do not fit the
-    loss. A float32 NumPy array (``encode_targets`` is the same on the device).
+    loss. A NumPy array of ``dtype`` (``encode_targets`` is the same on the device).
     """
+    return targets_and_labels(y, loss, n_classes, name, dtype)[0]
+
+
+def targets_and_labels(y, loss, n_classes=None, name: str = "y", dtype=np.float32):
+    """``(T, labels)``: ``host_targets`` and the sorted distinct labels of a 1-D class ``y``
+    (``None`` for real targets and label matrices), found in the one pass that checks them."""
     loss = get_loss(loss)
     arr = np.asarray(y)
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
@@ -548,10 +556,10 @@ def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.n
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numeric labels, got dtype {arr.dtype}")
-    if not np.all(np.isfinite(arr)):
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     if loss.target == "real":
-        return arr.reshape(arr.shape[0], -1).astype(np.float32)
+        return arr.reshape(arr.shape[0], -1).astype(dtype), None
     if arr.ndim == 2:
         if not np.all((arr == 0) | (arr == 1)):
             raise ValueError(
@@ -559,7 +567,7 @@ def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.n
             )
         if loss.target == "onehot" and not np.all(arr.sum(1) == 1):
             raise ValueError(f"{name}: one-hot rows for loss {loss.name!r} must each sum to 1")
-        return arr.astype(np.float32)
+        return arr.astype(dtype), None
     values = distinct_labels(arr)
     if loss.target == "binary":
         if set(values.tolist()) <= {-1, 1} and -1 in values:
@@ -569,8 +577,8 @@ def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.n
                 f"{name}: loss {loss.name!r} is binary and needs labels in {{0, 1}} or {{-1, +1}}; "
                 f"got {len(values)} distinct values {values[:5].tolist()}"
             )
-        return arr.reshape(-1, 1).astype(np.float32)
-    if np.any(arr != np.round(arr)) or values.min() < 0:
+        return arr.reshape(-1, 1).astype(dtype), values
+    if np.any(values != np.round(values)) or values.min() < 0:
         raise ValueError(
             f"{name}: loss {loss.name!r} needs integer class labels 0..K-1; got "
             f"values {values[:5].tolist()}"
@@ -582,7 +590,9 @@ def host_targets(y, loss, n_classes: int | None = None, name: str = "y") -> np.n
         raise ValueError(
             f"{name}: loss {loss.name!r} needs at least {loss.min_classes} classes, got {k}"
         )
-    return np.eye(k, dtype=np.float32)[arr.astype(np.int64)]
+    T = np.zeros((arr.shape[0], k), dtype)
+    T[np.arange(arr.shape[0]), arr.astype(np.intp, copy=False)] = 1  # half np.eye(k)[arr]'s time
+    return T, values
 
 
 def encode_targets(y, loss, n_classes: int | None = None):

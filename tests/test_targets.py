@@ -44,3 +44,30 @@ def test_bad_labels_are_named(y, loss, match):
 def test_non_numeric_labels_are_a_type_error():
     with pytest.raises(TypeError, match="y: expected numeric labels"):
         encode_targets(np.array(["a", "b"]), "binary_cross_entropy")
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([1, 1, 1]),
+        np.array([0, 1, 0, 1]),
+        np.array([-1, 1, -1]),
+        np.array([3, 4, 3], dtype=np.uint8),
+        np.array([5, 0, 9, 0]),
+        np.array([-7, 2, 2, 40], dtype=np.int32),
+        np.array([2.0, 0.0, 2.0]),
+        np.array([0.5, 1.0, 0.5]),
+        np.array([1.0, np.nan, 1.0]),
+        np.array([0, 10**12, 3]),
+        np.array([True, False, True]),
+        np.random.default_rng(0).integers(0, 20, 5_000),
+    ],
+)
+def test_distinct_labels_are_numpys_unique(y):
+    """The fast paths (two ends, a scatter over a narrow range) agree with np.unique,
+    values and dtype, on every kind of label array."""
+    from jaxlin.validation import distinct_labels
+
+    got, ref = distinct_labels(y), np.unique(y)
+    assert got.dtype == ref.dtype
+    np.testing.assert_array_equal(got, ref)

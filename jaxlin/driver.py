@@ -31,6 +31,8 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
   later from the returned state, bit for bit (a progress bar updates in between);
 * **callback** — with ``Settings.callback`` the host's ``callback(epoch, params, objective)``
   after every epoch; ``True`` stops the run (status ``callback``);
+* **averaging** — with ``Settings.average`` the result is the solver's running mean of
+  its iterates (``jaxlin.records.Average``), the last iterate beside it;
 * **many models** — ``run_lockstep`` advances ``vmap``-ped models epoch by epoch with one
   shared key.
 """
@@ -98,6 +100,7 @@ class Trained(NamedTuple):
     history: History
     epochs: Any  # number of epochs run
     status: Any  # a key of STOP_REASONS
+    last: Optional[Params] = None  # the last iterate, when params is their mean (averaging)
 
 
 def _record(hist: History, e, **values) -> History:
@@ -363,5 +366,9 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
 
 def trained(loop: Loop) -> Trained:
-    """The result carried by a finished (or paused) loop state."""
-    return Trained(loop.params, loop.history, loop.epoch, loop.status)
+    """The result carried by a finished (or paused) loop state: with iterate averaging
+    (a solver state's ``Average``), the mean of the iterates, and the last one beside it."""
+    average = getattr(loop.solver, "average", None)
+    if average is None:
+        return Trained(loop.params, loop.history, loop.epoch, loop.status)
+    return Trained(average.result(loop.params), loop.history, loop.epoch, loop.status, loop.params)

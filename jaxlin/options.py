@@ -68,6 +68,12 @@ class Options(NamedTuple):
         and so on, and the run stops once the rate would fall under ``1e-6``
         (scikit-learn's ``"adaptive"``). For the named gradient optimisers.
       rows_seen: where the decay's ``t`` starts: a warm start that continues a schedule.
+      average: iterate averaging (Polyak–Ruppert, averaged SGD): ``True`` or a row count
+        ``n``: the result is the mean of the iterates after each step from the one that
+        reaches ``n`` rows stepped over (counted from ``rows_seen``; ``True`` is ``1``), each
+        weighted by its rows; the last iterate is ``FitResult.last``. A warm start from a
+        ``FitResult`` that has one continues both. ``False`` (or ``0``): the last iterate.
+        For the gradient optimisers.
 
     >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
     True
@@ -91,6 +97,7 @@ class Options(NamedTuple):
     one_vs_rest: bool = False
     lr_decay: Any = None
     rows_seen: Any = 0
+    average: Any = False
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, where: str = "fit", defaults=None) -> "Options":
@@ -149,6 +156,7 @@ class Options(NamedTuple):
         )
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
         _check_decay(o.lr_decay, o.rows_seen, o.plateau)
+        _check_average(o.average)
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
@@ -158,16 +166,22 @@ class Options(NamedTuple):
             raise ValueError("patience: early stopping needs validation data")
         return o
 
-    def hyper(self, key, init, dtype, learning_rate=None) -> Hyper:
+    def hyper(self, key, init, dtype, learning_rate=None, mean=None) -> Hyper:
         """The traced numbers of the loop: the learning rate (``learning_rate`` overrides
-        it, e.g. one per model), the key, the warm start and the tolerances."""
+        it, e.g. one per model), the key, the warm start, the tolerances, and with
+        ``average`` its first row and the mean so far (``mean``: ``None`` for the start)."""
         lr = self.learning_rate if learning_rate is None else learning_rate
-        decay = None
+        decay = first = None
         if self.lr_decay is not None and not isinstance(self.lr_decay, str):
             decay = (*self.lr_decay, self.rows_seen)
-        lr, tol, grad_tol, decay = put_all((lr, self.tol, self.grad_tol, decay), dtype)
+        if self.average:  # the row of this run where the mean begins (True: the first)
+            first = float(self.average) - float(self.rows_seen)
+        lr, tol, grad_tol, decay, first = put_all(
+            (lr, self.tol, self.grad_tol, decay, first), dtype
+        )
         epochs = jax.device_put(np.int32(self.epochs))
-        return Hyper(lr, key, init, tol, grad_tol, epochs, decay)
+        average = None if first is None else (first, mean)
+        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average)
 
     def settings(
         self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False
@@ -191,6 +205,7 @@ class Options(NamedTuple):
             n_rows=n_rows,
             shuffle=bool(self.shuffle),
             callback=callback,
+            average=bool(self.average),
         )
 
 
@@ -213,6 +228,16 @@ def _check_decay(lr_decay, rows_seen, plateau) -> None:
     validation.check_positive(lr_decay[0], "lr_decay (tau)")
     if not np.all(np.isfinite(validation._as_numbers(lr_decay[1], "lr_decay (power)", "finite"))):
         raise ValueError(f"lr_decay (power): must be a finite number, got {lr_decay[1]!r}")
+
+
+def _check_average(average) -> None:
+    """``average``: a flag, or a whole number of rows ``≥ 0``."""
+    if isinstance(average, (bool, np.bool_)):
+        return
+    if not isinstance(average, (int, np.integer)) or average < 0:
+        raise ValueError(
+            f"average: expected True/False or a whole number of rows >= 0, got {average!r}"
+        )
 
 
 class RunControl(NamedTuple):

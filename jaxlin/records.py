@@ -74,8 +74,11 @@ class Hyper(NamedTuple):
     starting ``Params`` of a warm start (``Settings.init == "given"``);
     ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on;
     ``epochs`` the epoch limit; ``decay`` the learning-rate decay ``(τ, p, rows_seen)`` of
-    ``jaxlin.solvers.gradient.step_rate`` (``None``: a constant rate). All are traced values:
-    runs that differ only in them share one compiled program."""
+    ``jaxlin.solvers.gradient.step_rate`` (``None``: a constant rate); ``average`` where
+    ``Settings.average`` is on: ``(first, params)``, the row of this run (``1`` its first)
+    from which iterates are averaged (``≤ 0``: the average began in earlier runs) and that
+    average so far (``None``: the start). All are traced values: runs that differ only in
+    them share one compiled program."""
 
     learning_rate: Any
     key: Any
@@ -84,6 +87,7 @@ class Hyper(NamedTuple):
     grad_tol: Any = None
     epochs: Any = None
     decay: Any = None
+    average: Any = None
 
 
 class Settings(NamedTuple):
@@ -105,6 +109,7 @@ class Settings(NamedTuple):
     n_rows: Optional[int] = None  # real rows; the rest of X is zero-weight padding (sharding)
     shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
     callback: bool = False  # call the run's per-epoch callback (jaxlin.driver.calling)
+    average: bool = False  # the result is the running mean of the iterates (Hyper.average)
 
 
 def history_length(epochs: int) -> int:
@@ -146,6 +151,51 @@ class Step(NamedTuple):
     accepted: Any = True  # False: a rejected step (bold driver), never a convergence
     status: Any = RUNNING  # a solver's own stop (the perceptron: SEPARATED)
     inner_steps: Any = float("nan")  # inner iterations of the epoch (Newton: CG steps)
+
+
+class Average(NamedTuple):
+    """Iterate averaging (Polyak–Ruppert): ``params`` the running mean of the iterates after
+    each step, each weighted by the rows it stepped over counted from ``Hyper.average``'s
+    first row; ``rows`` those rows so far (``0``: not begun). A solver's state that
+    averages holds one as its ``average``; the run's result is then the mean
+    (``jaxlin.driver.trained``), and the last iterate comes beside it."""
+
+    params: Any
+    rows: Any
+
+    @classmethod
+    def start(cls, params, hyper: "Hyper", dtype):
+        """The average at a run's start: the one given, else ``params``, with the rows
+        already counted in it when it began in earlier runs (``first ≤ 0``)."""
+        first, given = hyper.average
+        rows = jnp.maximum(1 - jnp.asarray(first, dtype), 0)
+        return cls(params if given is None else given, rows)
+
+    def counted(self, hyper: "Hyper", rows_after):
+        """The rows counted once this run has stepped over ``rows_after`` rows (an int32
+        counter: ``jaxlin.solvers.gradient.count_rows``)."""
+        return jnp.maximum(rows_after.astype(self.rows.dtype) - hyper.average[0] + 1, 0)
+
+    def add(self, params, rows):
+        """The mean with the iterate ``params``, reached when ``rows`` rows are counted:
+        ``Ā ← Ā + μ (θ − Ā)``, ``μ = (rows − rows_before) / rows`` (0 before the start, 1
+        at it)."""
+        mu = jnp.where(rows > 0, (rows - self.rows) / jnp.maximum(rows, 1), 0).astype(rows.dtype)
+        mean = jax.tree.map(lambda a, p: a + mu * (p - a), self.params, params)
+        return Average(mean, rows)
+
+    def result(self, last):
+        """The run's parameters: the mean once it has begun (and is finite), else ``last``;
+        model by model when the leaves carry leading model axes (those of ``rows``)."""
+        lead = self.rows.ndim
+        use = self.rows > 0
+        for a in jax.tree.leaves(self.params):
+            use = use & jnp.all(jnp.isfinite(a), axis=tuple(range(lead, a.ndim)))
+
+        def pick(a, b):
+            return jnp.where(use.reshape(use.shape + (1,) * (a.ndim - lead)), a, b)
+
+        return jax.tree.map(pick, self.params, last)
 
 
 class Solver(NamedTuple):

@@ -45,6 +45,8 @@ class FitResult(NamedTuple):
         ``Loss``. n_classes: number of classes (``None`` for regression).
       classes: the labels of the classes, in order, when ``y`` was given as labels of any
         kind (text, or numbers other than ``0..K−1``); ``predict`` maps back to them.
+      last: with iterate averaging (``average``), the last iterate (``params`` is the
+        mean); else ``None``.
     """
 
     params: Params
@@ -54,6 +56,7 @@ class FitResult(NamedTuple):
     loss: Any
     n_classes: Any = None
     classes: Any = None
+    last: Any = None
 
     def decision_function(self, X):
         """Scores ``Z = X W + b`` ``(N, K)`` on the host (NumPy; ``X`` dense or sparse)."""
@@ -192,13 +195,27 @@ def _chunks(problem, hyper, state, kw, sizes, progress, checkpoint):
 def initial_params(init, n_features: int, n_outputs: int, dtype, n_models=None):
     """A warm start's ``Params`` in ``dtype`` (``None`` for a named initialisation).
 
-    ``init`` is a ``Params`` or a ``FitResult``; ``W`` must be
-    ``(n_features, n_outputs)`` and ``b`` ``(n_outputs,)`` (with a leading model axis of
-    ``n_models`` when given, or without one to share them), all finite.
+    ``init`` is a ``Params`` or a ``FitResult`` (its ``last`` iterate where it has one);
+    ``W`` must be ``(n_features, n_outputs)`` and ``b`` ``(n_outputs,)`` (with a leading
+    model axis of ``n_models`` when given, or without one to share them), all finite.
     """
     if isinstance(init, str):
         return None
-    p = init.params if isinstance(init, FitResult) else init
+    p = init
+    if isinstance(init, FitResult):
+        p = init.params if init.last is None else init.last
+    return _checked_start(p, init, n_features, n_outputs, dtype, n_models)
+
+
+def initial_mean(init, n_features: int, n_outputs: int, dtype, n_models=None):
+    """The mean of the iterates a warm start from an averaged ``FitResult`` continues (its
+    ``params``), or ``None``."""
+    if not isinstance(init, FitResult) or init.last is None:
+        return None
+    return _checked_start(init.params, init, n_features, n_outputs, dtype, n_models)
+
+
+def _checked_start(p, init, n_features, n_outputs, dtype, n_models):
     if not (hasattr(p, "W") and hasattr(p, "b")):
         raise TypeError(
             f"init: expected 'zeros', 'uniform', Params or a FitResult, got {type(init).__name__}"
@@ -321,7 +338,7 @@ def fit(
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
     return FitResult(
-        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes
+        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes, out.last
     )
 
 
@@ -362,9 +379,10 @@ def _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=None):
         Xj, T, w, n_rows = shard_rows(Xj, T, w, ctrl.devices)
     obj = Objective.build(loss, _penalty(opts, dtype), w, opts.fit_intercept)
     init = initial_params(opts.init, data.X.shape[1], T.shape[1], dtype)
+    mean = initial_mean(opts.init, data.X.shape[1], T.shape[1], dtype)
     out = execute(
         Problem(Xj, T, obj, data.X_val, data.T_val),
-        opts.hyper(key, init, dtype),
+        opts.hyper(key, init, dtype, mean=mean),
         opts.settings(T.shape[1], n_rows, ctrl.callback is not None),
         control=ctrl,
     )
@@ -480,16 +498,31 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
         )  # (K, Nv, 1)
     obj = Objective.build(loss, _penalty(opts, dtype), data.sample_weight, opts.fit_intercept)
     problem = Problem(data.X, put(onehot.T[:, :, None], dtype), obj, Xv, Tv)
-    init = initial_params(opts.init, data.X.shape[1], k, dtype)
-    if init is not None:  # class k's binary model starts from column k
-        init = Params(init.W.T[:, :, None], init.b[:, None])
+    init, mean = (
+        _per_class(start(opts.init, data.X.shape[1], k, dtype))
+        for start in (initial_params, initial_mean)
+    )
     axes = (
         Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
         Hyper(None, None, None if init is None else 0),
     )
-    out = execute(problem, opts.hyper(key, init, dtype), opts.settings(1), axes, ctrl)
-    params = Params(out.params.W[:, :, 0].T, out.params.b[:, 0])
-    return FitResult(params, out.history, out.epochs, out.status, loss.name, k)
+    hyper = opts.hyper(key, init, dtype, mean=mean)
+    if hyper.average is not None:  # the mean so far, per class like the start
+        axes = (axes[0], axes[1]._replace(average=(None, None if mean is None else 0)))
+    out = execute(problem, hyper, opts.settings(1), axes, ctrl)
+    last = None if out.last is None else _per_class(out.last, back=True)
+    params = _per_class(out.params, back=True)
+    return FitResult(params, out.history, out.epochs, out.status, loss.name, k, last=last)
+
+
+def _per_class(params, back=False):
+    """``(d, K)`` parameters as ``K`` binary models ``(K, d, 1)``, or (``back``) those as
+    ``(d, K)``; ``None`` kept."""
+    if params is None:
+        return None
+    if back:
+        return Params(params.W[:, :, 0].T, params.b[:, 0])
+    return Params(params.W.T[:, :, None], params.b[:, None])
 
 
 @backend.computes_in_dtype
@@ -556,12 +589,11 @@ def fit_many(
         keys, key_axis = validation.key_or_seed(key, int(sd[0])), None
     else:
         keys, key_axis = backend.random_key(sd), 0
-    init = initial_params(opts.init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
-    hyper = opts.hyper(keys, init, dtype, learning_rate=np.broadcast_to(lr, (m,)))
-    init_axis = 0 if init is not None and init.W.ndim == 3 else None
+    init, mean, init_axis, mean_axis = _model_starts(opts.init, data, dtype, m)
+    hyper = opts.hyper(keys, init, dtype, learning_rate=np.broadcast_to(lr, (m,)), mean=mean)
     axes = (
         Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
-        Hyper(0, key_axis, init_axis),
+        Hyper(0, key_axis, init_axis, average=hyper.average and (None, mean_axis)),
     )
     out = execute(
         Problem(data.X, data.T, obj, data.X_val, data.T_val),
@@ -571,8 +603,18 @@ def fit_many(
         ctrl,
     )
     return FitResult(
-        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes
+        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes, out.last
     )
+
+
+def _model_starts(init, data, dtype, m):
+    """``fit_many``'s warm start and mean of the iterates so far (``None`` where there is
+    none), and their model axes (``0``, or ``None`` when every model shares them)."""
+    starts = [
+        start(init, data.X.shape[1], data.T.shape[1], dtype, n_models=m)
+        for start in (initial_params, initial_mean)
+    ]
+    return (*starts, *(0 if p is not None and p.W.ndim == 3 else None for p in starts))
 
 
 def _models(sequences: dict, sw, init, pairing) -> int:

@@ -223,10 +223,9 @@ def test_modified_huber_probabilities_are_scikit_learns():
     assert not hasattr(SGDClassifier(loss="hinge").fit(X, y), "predict_proba")
 
 
-def test_settings_jaxlin_does_not_implement_are_refused_by_name():
+def test_bad_settings_are_refused_in_scikit_learns_words():
     X, y = _data()
     for kw, match in [
-        (dict(average=True), "average=True: averaged SGD is not implemented"),
         (dict(alpha=0.0), "alpha must be > 0 since learning_rate is 'optimal'"),
         (dict(penalty="elasticnet", l1_ratio=None), "l1_ratio must be set"),
     ]:

@@ -90,9 +90,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and np.array_equal(self.classes_, classes)
         )
 
-    def _warm_params(self, n_outputs):
-        """The current coefficients as jaxlin's starting ``Params``."""
-        W, b = self.coef_.T, self.intercept_
+    def _warm_params(self, n_outputs, coef=None, intercept=None):
+        """The current coefficients (or ``coef``, ``intercept`` in their shapes) as jaxlin's
+        starting ``Params``."""
+        W = (self.coef_ if coef is None else coef).T
+        b = self.intercept_ if intercept is None else intercept
         if W.shape[1] == 1 and n_outputs == 2:  # a binary softmax: scores (0, z)
             W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
         return Params(W, b)
@@ -161,23 +163,26 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         matter only up to a constant shared by the classes, so, as scikit-learn, its intercepts
         are centred (they sum to 0) and, without an L1 part (``center``), its coefficients too
         (at an L2 optimum they already are, up to rounding)."""
-        W, b = np.asarray(res.params.W, dtype), np.asarray(res.params.b, dtype)
-        if len(self.classes_) == 2 and W.shape[1] == 2:
-            # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
-            W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
-        elif res.loss == "softmax_cross_entropy" and self._symmetric_multinomial:
-            W, b = _symmetric(W.T, b, center)
-            W = W.T
+        self.coef_, self.intercept_ = self._coefficients(res.params, res.loss, dtype, center)
         # the jaxlin loss the scores belong to: it decides labels and probabilities
         self.loss_function_ = (
             res.loss
-            if W.shape[1] > 1 or res.loss != "softmax_cross_entropy"
+            if self.coef_.shape[0] > 1 or res.loss != "softmax_cross_entropy"
             else "binary_cross_entropy"
         )
-        self.coef_ = W.T.copy()
-        self.intercept_ = b.copy()
         self.n_iter_ = np.atleast_1d(np.asarray(res.epochs)).astype(np.int32)
         self.stop_reason_ = res.stop_reason
+
+    def _coefficients(self, params, loss, dtype, center=False):
+        """``(coef, intercept)`` ``(C, d)``, ``(C,)`` of jaxlin's ``params``."""
+        W, b = np.asarray(params.W, dtype), np.asarray(params.b, dtype)
+        if len(self.classes_) == 2 and W.shape[1] == 2:
+            # two softmax columns: only z₁ − z₀ matters (K = 2 softmax = BCE of the difference)
+            W, b = W[:, 1:] - W[:, :1], b[1:] - b[:1]
+        elif loss == "softmax_cross_entropy" and self._symmetric_multinomial:
+            W, b = _symmetric(W.T, b, center)
+            W = W.T
+        return W.T.copy(), b.copy()
 
     def decision_function(self, X):
         """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""

@@ -32,6 +32,7 @@ from jaxlin.sklearn._base import (
 )
 from jaxlin.solvers.gradient import GD, SGD
 from jaxlin.solvers.lbfgs import LBFGS
+from jaxlin.training import FitResult
 
 # scikit-learn's solver names that leave the choice to the penalty: jaxlin's default solver
 # for a smooth penalty, or for one with an L1 part (scikit-learn's own aliases of jaxlin's
@@ -622,14 +623,12 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
         self.classes_ = known
         if not hasattr(self, "t_"):
             self.t_ = 1.0
+        overrides = {"epochs": 1, "tol": None, "rows_seen": self.t_ - 1}
+        warm = hasattr(self, "coef_")
+        if warm and self.average and hasattr(self, "_standard_coef"):
+            overrides["init"], warm = self._averaged_start(), False  # the mean goes on too
         return self._sgd(
-            X,
-            y,
-            np.searchsorted(known, y),
-            sample_weight,
-            hasattr(self, "coef_"),
-            {"epochs": 1, "tol": None, "rows_seen": self.t_ - 1},
-            chunk=True,
+            X, y, np.searchsorted(known, y), sample_weight, warm, overrides, chunk=True
         )
 
     def _sgd(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False, n_rows=None):
@@ -638,14 +637,43 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
         self._train(X, y, y_enc, sample_weight, warm, overrides, chunk=chunk)
         self.n_iter_ = int(np.max(self.n_iter_))
         self.t_ += self.n_iter_ * (X.shape[0] if n_rows is None else n_rows)
+        if hasattr(self, "_average_coef"):  # scikit-learn's shapes, and zeros until it begins
+            binary = self._average_coef.shape[0] == 1
+            begun = self.average <= self.t_ - 1
+            for name in ("_standard_coef", "_average_coef"):
+                coef = getattr(self, name) * (begun or name == "_standard_coef")
+                setattr(self, name, coef.ravel() if binary else coef)
+            self._average_intercept = self._average_intercept * begun
         return self
 
-    def _check_settings(self):
-        if self.average:
-            raise ValueError(
-                f"average={self.average!r}: averaged SGD is not implemented in jaxlin; "
-                "use average=False"
+    def _averaged_start(self):
+        """The last iterate and the mean of the iterates so far, as a warm start that goes
+        on with both (jaxlin's ``init`` from an averaged ``FitResult``)."""
+        n_outputs = _n_outputs(self._loss(len(self.classes_)), len(self.classes_))
+        k = len(self._standard_intercept)
+        mean = self._warm_params(
+            n_outputs, self._average_coef.reshape(k, -1), self._average_intercept
+        )
+        last = self._warm_params(
+            n_outputs, self._standard_coef.reshape(k, -1), self._standard_intercept
+        )
+        return FitResult(mean, None, None, None, None, last=last)
+
+    def _set_coefficients(self, res, dtype, center=False):
+        """As for every classifier; with ``average``, ``coef_`` is the mean of the iterates
+        once it has begun, and scikit-learn's ``_standard_coef``/``_average_coef`` (and
+        intercepts) hold the last iterate and the mean."""
+        super()._set_coefficients(res, dtype, center)
+        kept = ("_standard_coef", "_standard_intercept", "_average_coef", "_average_intercept")
+        for name in kept:
+            self.__dict__.pop(name, None)
+        if self.average and getattr(res, "last", None) is not None:
+            self._standard_coef, self._standard_intercept = self._coefficients(
+                res.last, res.loss, dtype, center
             )
+            self._average_coef, self._average_intercept = self.coef_.copy(), self.intercept_.copy()
+
+    def _check_settings(self):
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is used to "
@@ -714,7 +742,8 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
 
     def _solver_kwargs(self, n_classes, sw):
         one_vs_rest = n_classes > 2 and self._multinomial() is False
-        return self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
+        steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
+        return {**steps, "average": self.average}
 
     def _rate(self) -> dict:
         """jaxlin's ``learning_rate`` and ``lr_decay`` for scikit-learn's schedules, ``t``

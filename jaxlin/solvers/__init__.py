@@ -127,6 +127,12 @@ def check(record: SolverRecord, options, loss=None) -> None:
             f"optimisers ({', '.join(names(bold_driver=True))}, adam, …); an optax "
             "transformation carries its own schedule"
         )
+    if getattr(options, "average", False) and record.make.__name__ != "gradient_descent":
+        raise ValueError(
+            f"average: {name} has no iterates to average; averaging applies to the gradient "
+            f"optimisers ({', '.join(names(bold_driver=True))}, adam, …, or an optax "
+            "transformation)"
+        )
     if getattr(options, "lr_decay", None) is not None and options.adaptive_lr:
         raise ValueError("lr_decay: the bold driver (adaptive_lr) sets the step size itself")
     if loss is None:

@@ -19,6 +19,7 @@ from jaxlin._lazy import module
 from jaxlin.records import (
     OBJECTIVE_TOL,
     RUNNING,
+    Average,
     Hyper,
     Problem,
     Settings,
@@ -133,6 +134,18 @@ class GDState(NamedTuple):
     opt_state: Any
     grad: Any  # full-batch smooth gradient at the current parameters (None for mini-batches)
     schedule: Any = None  # the step size's state (Schedule)
+    average: Any = None  # the running mean of the iterates (Average), with Settings.average
+
+
+def start_average(params, hyper: Hyper, s: Settings, dtype):
+    """The ``Average`` a run starts with, or ``None`` when it does not average."""
+    return Average.start(params, hyper, dtype) if s.average else None
+
+
+def averaged(average, hyper: Hyper, params, rows):
+    """The mean ``average`` with the iterate ``params`` reached after ``rows`` rows of the
+    run (an int32 count), or ``None`` when the run does not average."""
+    return None if average is None else average.add(params, average.counted(hyper, rows))
 
 
 def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
@@ -142,8 +155,8 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     if s.batch_size is not None and s.optimizer in PLAIN and isinstance(X, sparse.SparseRows):
         if not obj.has_l1:
             return scaled_sparse_steps(problem, hyper, s)
-        if not varying:  # the lazy L1 steps' closed form needs one step size
-            return lazy_sparse_steps(problem, hyper, s)
+        if not (varying or s.average):  # the lazy L1 steps' closed form: one step size,
+            return lazy_sparse_steps(problem, hyper, s)  # and no mean of every weight
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     tx = make_transformation(s.optimizer, lr0)
     n = s.n_rows or X.shape[0]
@@ -156,29 +169,34 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     def init(params):
-        schedule = Schedule.start(X.dtype)
+        schedule, average = Schedule.start(X.dtype), start_average(params, hyper, s, X.dtype)
         if s.batch_size is not None:  # mini-batch epochs report their running mean
-            return GDState(tx.init(params), None, schedule), jnp.asarray(jnp.inf, X.dtype)
+            state = GDState(tx.init(params), None, schedule, average)
+            return state, jnp.asarray(jnp.inf, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(tx.init(params), g, schedule), first_value(m, g)
+        return GDState(tx.init(params), g, schedule, average), first_value(m, g)
 
     def full_batch_step(params, state: GDState, m, key):
         sched = state.schedule
         rate = sched.rate(lr0, hyper, sched.rows)
         new, opt_state = apply(params, state.grad, state.opt_state, rate)
         m_new, g_new = obj.value_and_smooth_grad(new, X, T)
+        rows = count_rows(sched.rows, n)
         if not s.adaptive_lr:
-            sched, status = sched.after_epoch(count_rows(sched.rows, n), m_new, lr0, hyper, s)
+            sched, status = sched.after_epoch(rows, m_new, lr0, hyper, s)
             lr = _current_lr(opt_state, lr0)
-            return Step(new, GDState(opt_state, g_new, sched), m_new, g_new, lr, status=status)
+            state = GDState(opt_state, g_new, sched, averaged(state.average, hyper, new, rows))
+            return Step(new, state, m_new, g_new, lr, status=status)
         lr = _current_lr(state.opt_state, lr0)
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         lr = jnp.where(accept, lr * BOLD_DRIVER_GROW, lr * BOLD_DRIVER_SHRINK)
         opt_state = _set_lr(select(accept, opt_state, state.opt_state), lr)
         grad = select(accept, g_new, state.grad)
+        new = select(accept, new, params)
+        average = averaged(state.average, hyper, new, rows)
         return Step(
-            select(accept, new, params),
-            GDState(opt_state, grad, sched._replace(rows=count_rows(sched.rows, n))),
+            new,
+            GDState(opt_state, grad, sched._replace(rows=rows), average),
             jnp.where(accept, m_new, m),
             grad,
             lr,
@@ -187,31 +205,74 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
     def mini_batch_step(params, state: GDState, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
-
         sched = state.schedule
 
         def one(carry, batch):
-            params, opt_state, rows = carry
+            params, opt_state, rows, average = carry
             i, bm, count = batch
             m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
                 params, linear.take_rows(X, i), T[i]
             )
-            rate = sched.rate(lr0, hyper, rows)
-            return (*apply(params, g, opt_state, rate), count_rows(rows, count)), m_b
+            params, opt_state = apply(params, g, opt_state, sched.rate(lr0, hyper, rows))
+            rows = count_rows(rows, count)
+            return (params, opt_state, rows, averaged(average, hyper, params, rows)), m_b
 
-        (new, opt_state, rows), m_b = jax.lax.scan(
-            one, (params, state.opt_state, sched.rows), (idx, mask, counts)
+        (new, opt_state, rows, average), m_b = jax.lax.scan(
+            one, (params, state.opt_state, sched.rows, state.average), (idx, mask, counts)
         )
         m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
         sched, status = sched.after_epoch(rows, m_epoch, lr0, hyper, s)
         lr = _current_lr(opt_state, lr0)
-        return Step(new, GDState(opt_state, None, sched), m_epoch, None, lr, status=status)
+        state = GDState(opt_state, None, sched, average)
+        return Step(new, state, m_epoch, None, lr, status=status)
 
     return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
 
 
-# the scale ``a`` of ``W = a V`` is folded into ``V`` before it can underflow
-RESCALE_BELOW = 1e-9
+# the scale ``a`` of ``W = a V`` is folded into ``V`` before it can underflow; while
+# iterates are averaged, sooner: the mean's ``(A + α V) / β`` cancels about ``1 / a``'s
+# digits (``docs/sparse.md``), three at most with this bound
+RESCALE_BELOW, RESCALE_AVERAGING = 1e-9, 1e-3
+
+
+class ScaledAverage(NamedTuple):
+    """The running mean of ``W = a V`` on sparse steps, ``W̄ = (A + α V) / β``: a step that
+    changes ``V`` on a batch's columns changes ``A`` there alone (``A ← A − α ΔV`` keeps
+    the mean so far), and takes the new iterate in by the scalars,
+    ``β ← β / (1 − μ)``, ``α ← α + μ a β`` (scikit-learn's averaged SGD; ``docs/sparse.md``).
+    ``A`` and ``α`` are 0 until the mean begins, so its first step (``μ = 1``) needs no
+    division. The intercept's mean ``b`` is kept as it is (``K`` numbers)."""
+
+    A: Any
+    alpha: Any
+    beta: Any
+    b: Any
+    rows: Any
+
+    @classmethod
+    def of(cls, average: Average):
+        begun = (average.rows > 0).astype(average.rows.dtype)
+        one = jnp.ones_like(average.rows)
+        return cls(begun * average.params.W, 0 * one, one, average.params.b, average.rows)
+
+    def step(self, hyper: Hyper, cols, dV, a, b, rows):
+        """After ``V ← V + ΔV`` (``dV`` the terms scattered into ``cols``), ``a`` and ``b``
+        the new scale and intercept, ``rows`` the int32 rows stepped over."""
+        rows = Average(None, self.rows).counted(hyper, rows)
+        mu = jnp.where(rows > 0, (rows - self.rows) / jnp.maximum(rows, 1), 0).astype(a.dtype)
+        A = sparse.scatter_rows(self.A, cols, -self.alpha * dV)
+        beta = jnp.where(mu < 1, self.beta / (1 - mu), self.beta)
+        return ScaledAverage(A, self.alpha + mu * a * beta, beta, self.b + mu * (b - self.b), rows)
+
+    def mean(self, V):
+        return (self.A + self.alpha * V) / self.beta
+
+    def folded(self, V):
+        """The same mean with ``α = 0`` and ``β = 1`` (when ``V`` is about to be rescaled)."""
+        return self._replace(A=self.mean(V), alpha=0 * self.alpha, beta=1 + 0 * self.beta)
+
+    def average(self, V) -> Average:
+        return Average(linear.Params(self.mean(V), self.b), self.rows)
 
 
 def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
@@ -224,37 +285,48 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     ``V``'s rows for the scores, one scatter-add). When ``a`` falls under ``RESCALE_BELOW``
     it is folded into ``V``; the epoch ends with ``W = a V``. Equal to the eager update up
     to rounding (``docs/sparse.md``), with a decaying rate too (``c`` is then each step's
-    own). The epoch's value is the mean of its batches' data terms plus ``R(W)`` at its end.
+    own), and so is the mean of the iterates (``ScaledAverage``). The epoch's value is the
+    mean of its batches' data terms plus ``R(W)`` at its end.
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
+    fold_below = RESCALE_AVERAGING if s.average else RESCALE_BELOW
+
+    def fold(V, a, mean):
+        return a * V, jnp.ones_like(a), None if mean is None else mean.folded(V)
 
     def one(carry, batch):
-        V, a, b, rows, sched, _ = carry
+        V, a, b, rows, sched, _, mean = carry
         i, bm, count = batch
         lr = sched.rate(lr0, hyper, rows)
         Xb = sparse.take_rows(X, i)
         Z = sparse.batch_scores(Xb, a * sparse.gather_rows(V, Xb.indices)) + b  # X W + b, W = a V
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
         a = a * obj.l2_shrink(lr)
-        V = sparse.scatter_rows(V, Xb.indices, (-lr / a) * sparse.batch_entry_terms(Xb, D))
-        V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
-        return (V, a, b - lr * db, count_rows(rows, count), sched, lr), m_b
+        dV = (-lr / a) * sparse.batch_entry_terms(Xb, D)
+        V, b, rows = sparse.scatter_rows(V, Xb.indices, dV), b - lr * db, count_rows(rows, count)
+        if mean is not None:
+            mean = mean.step(hyper, Xb.indices, dV, a, b, rows)
+        V, a, mean = jax.lax.cond(a < fold_below, lambda: fold(V, a, mean), lambda: (V, a, mean))
+        return (V, a, b, rows, sched, lr, mean), m_b
 
-    def init(params):  # the state: the step size's (Schedule)
-        return Schedule.start(X.dtype), jnp.asarray(jnp.inf, X.dtype)
+    def init(params):  # the state: the step size's (Schedule) and the mean's
+        average = start_average(params, hyper, s, X.dtype)
+        return GDState(None, None, Schedule.start(X.dtype), average), jnp.asarray(jnp.inf, X.dtype)
 
-    def step(params, sched: Schedule, m, key):
+    def step(params, state: GDState, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
-        one_ = jnp.ones((), X.dtype)
-        (V, a, b, rows, _, lr), m_b = jax.lax.scan(
-            one, (params.W, one_, params.b, sched.rows, sched, lr0), (idx, mask, counts)
+        one_, sched = jnp.ones((), X.dtype), state.schedule
+        mean = None if state.average is None else ScaledAverage.of(state.average)
+        (V, a, b, rows, _, lr, mean), m_b = jax.lax.scan(
+            one, (params.W, one_, params.b, sched.rows, sched, lr0, mean), (idx, mask, counts)
         )
         new = params._replace(W=a * V, b=b)
         m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
         sched, status = sched.after_epoch(rows, m_epoch, lr0, hyper, s)
-        return Step(new, sched, m_epoch, None, lr, status=status)
+        average = None if mean is None else mean.average(V)
+        return Step(new, GDState(None, None, sched, average), m_epoch, None, lr, status=status)
 
     return Solver(init, step)
 

@@ -175,6 +175,7 @@ _FLAGS = {
     "optimizer": "--optimizer",
     "patience": "--patience",
     "init": "--init",
+    "average": "--average",
 }
 
 
@@ -228,6 +229,7 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
         adaptive_lr=args.adaptive_lr,
         patience=args.patience,
         init=args.init,
+        average=args.average or False,
         **{**defaults, **{k: v for k, v in given.items() if v is not None}},
     )
     try:
@@ -695,6 +697,7 @@ def _cmd_train_stream(args) -> int:
         "batch_size": args.batch_size,
         "l1": args.l1,
         "l2": args.l2,
+        "average": args.average,
     }
     opts = {**COMMAND_STREAM_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
     progress = _ProgressBar(opts["epochs"]) if sys.stderr.isatty() and not args.quiet else None
@@ -907,6 +910,15 @@ def _fit_arguments(train):
     )
     train.add_argument("--tol", type=POSITIVE, help="stop when |J_t − J_(t−1)| < tol")
     train.add_argument("--patience", type=POSITIVE_INT, help="early stopping patience (epochs)")
+    train.add_argument(
+        "--average",
+        nargs="?",
+        const=1,
+        type=POSITIVE_INT,
+        metavar="N",
+        help="the mean of the iterates from row N on (default 1) as the model: averaged SGD "
+        "(gradient optimisers)",
+    )
     train.add_argument(
         "--init", default="zeros", choices=("zeros", "uniform"), help="initial parameters"
     )

@@ -449,7 +449,7 @@ def fit_stream(
         if state is None:  # epochs=0: the start point (the first chunk gives the shapes)
             state = _start(run.load(0), hyper, settings=settings)
     return StreamResult(
-        state.params,
+        driver.trained(state).params,  # the mean of the iterates, with average
         np.asarray(position["J"]),
         opts.epochs,
         src.n_rows,

@@ -199,3 +199,45 @@ def test_bridge_partial_fit_with_averaging_is_one_run():
     np.testing.assert_allclose(chunked.intercept_, whole.intercept_, rtol=1e-12)
     np.testing.assert_allclose(chunked._standard_coef, whole._standard_coef, rtol=1e-12)
     assert chunked.t_ == whole.t_ == 2 * N + 1
+
+
+# --- out of core and on the command line ---------------------------------------------
+
+
+def _stream_file(tmp_path):
+    X, y = _data(7)
+    path = tmp_path / "rows.npy"
+    np.save(path, np.column_stack([X, y]).astype(np.float32))
+    return str(path), X.astype(np.float32), y
+
+
+def test_a_stream_of_one_chunk_averages_as_fit_does(tmp_path):
+    """``fit_stream`` carries the mean across its chunks like every other state: with the
+    whole file one chunk it equals ``fit`` on the same rows in the same order."""
+    from jaxlin.stream import fit_stream
+
+    path, X, y = _stream_file(tmp_path)
+    kw = dict(optimizer="sgd", batch_size=5, learning_rate=0.1, epochs=2, shuffle=False)
+    streamed = fit_stream(path, target="target", chunk_rows=N, average=3, **kw)
+    fitted = fit(X, y, average=3, **kw)
+    np.testing.assert_allclose(
+        np.asarray(streamed.params.W), np.asarray(fitted.params.W), rtol=1e-6
+    )
+    assert not np.allclose(np.asarray(fitted.params.W), np.asarray(fitted.last.W))
+
+
+def test_the_command_line_saves_the_mean(tmp_path, capsys):
+    """``jaxlin train --average``: the saved model is ``fit_stream``'s mean with the command
+    line's streaming defaults; ``--average`` with L-BFGS is refused naming the flag."""
+    from jaxlin import cli, model_io
+    from jaxlin.presets import COMMAND_STREAM_DEFAULTS
+    from jaxlin.stream import fit_stream
+
+    path, _, _ = _stream_file(tmp_path)
+    saved = tmp_path / "m.npz"
+    argv = ["train", "--stream", "--data", path, "--target", "target", "--quiet"]
+    assert cli.main([*argv, "--average", "--save", str(saved)]) == 0
+    want = fit_stream(path, target="target", **{**COMMAND_STREAM_DEFAULTS, "average": True})
+    np.testing.assert_allclose(model_io.load(str(saved)).W, np.asarray(want.params.W), rtol=1e-6)
+    assert cli.main(["train", "--optimizer", "lbfgs", "--average", "--quiet"]) == 2
+    assert "--average: lbfgs has no iterates to average" in capsys.readouterr().err

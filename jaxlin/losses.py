@@ -17,7 +17,9 @@ with autodiff are made at least 1e-6 away from a kink (``Loss.kink_distance``).
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Optional
+import functools
+import math
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -435,6 +437,61 @@ def delta_modified_huber(z, y):
     return jnp.where(m >= -1.0, -2.0 * s * jnp.maximum(1.0 - m, 0.0), -4.0 * s)
 
 
+# --- regression losses on ±1 labels (scikit-learn's SGDClassifier takes them) ----------
+# The label s = 2y − 1 is a number to fit: r = z − s. EPSILON is scikit-learn's default.
+
+EPSILON = 0.1
+
+
+def signed_squared_error(z, y):
+    """``L = Σ_k ½ (z_k − s_k)²``, ``s = 2y − 1``: least squares on ±1 labels."""
+    return 0.5 * jnp.sum((z - (2.0 * y - 1.0)) ** 2)
+
+
+def delta_signed_squared_error(z, y):
+    """``δ = z − s``."""
+    return z - (2.0 * y - 1.0)
+
+
+def signed_huber(z, y, epsilon=EPSILON):
+    """Huber's loss of ``r = z − s`` (``s = 2y − 1``): ``½ r²`` where ``|r| ≤ ε``, else
+    ``ε |r| − ½ ε²`` (the parabola continued by its tangents)."""
+    r = jnp.abs(z - (2.0 * y - 1.0))
+    return jnp.sum(jnp.where(r <= epsilon, 0.5 * r**2, epsilon * r - 0.5 * epsilon**2))
+
+
+def delta_signed_huber(z, y, epsilon=EPSILON):
+    """``δ = r`` where ``|r| ≤ ε``, else ``ε sign(r)``: ``clip(r, −ε, ε)``."""
+    return jnp.clip(z - (2.0 * y - 1.0), -epsilon, epsilon)
+
+
+def signed_epsilon_insensitive(z, y, epsilon=EPSILON):
+    """``L = Σ_k max(0, |z_k − s_k| − ε)``, ``s = 2y − 1`` (the support-vector regression
+    loss)."""
+    return jnp.sum(jnp.maximum(jnp.abs(z - (2.0 * y - 1.0)) - epsilon, 0.0))
+
+
+def delta_signed_epsilon_insensitive(z, y, epsilon=EPSILON):
+    """``δ = sign(r) 1[|r| > ε]``, ``r = z − s``."""
+    r = z - (2.0 * y - 1.0)
+    return jnp.sign(r) * (jnp.abs(r) > epsilon).astype(z.dtype)
+
+
+def signed_squared_epsilon_insensitive(z, y, epsilon=EPSILON):
+    """``L = Σ_k max(0, |z_k − s_k| − ε)²``, ``s = 2y − 1``."""
+    return jnp.sum(jnp.maximum(jnp.abs(z - (2.0 * y - 1.0)) - epsilon, 0.0) ** 2)
+
+
+def delta_signed_squared_epsilon_insensitive(z, y, epsilon=EPSILON):
+    """``δ = 2 sign(r) max(0, |r| − ε)``, ``r = z − s``."""
+    r = z - (2.0 * y - 1.0)
+    return 2.0 * jnp.sign(r) * jnp.maximum(jnp.abs(r) - epsilon, 0.0)
+
+
+def _kink_epsilon(z, y, epsilon=EPSILON):
+    return jnp.min(jnp.abs(jnp.abs(z - (2.0 * y - 1.0)) - epsilon))
+
+
 def _kink_hinge(z, y):
     return jnp.min(jnp.abs(1.0 - (2.0 * y - 1.0) * z))
 
@@ -472,6 +529,94 @@ _BCE = dict(
     convex=True,
     curvature=curvature_binary_cross_entropy,
 )
+
+
+def _curvature_signed_squared_error(z, y):
+    return jnp.ones_like(z)
+
+
+def _curvature_signed_huber(z, y, epsilon=EPSILON):
+    return (jnp.abs(z - (2.0 * y - 1.0)) <= epsilon).astype(z.dtype)
+
+
+def _curvature_signed_squared_epsilon_insensitive(z, y, epsilon=EPSILON):
+    return 2.0 * (jnp.abs(z - (2.0 * y - 1.0)) > epsilon).astype(z.dtype)
+
+
+# name → (value, δ, formula, δ formula, curvature, kink distance)
+SIGNED: dict[str, tuple[Any, ...]] = {
+    "signed_squared_error": (
+        signed_squared_error,
+        delta_signed_squared_error,
+        "½ r²",
+        "r",
+        _curvature_signed_squared_error,
+        None,
+    ),
+    "signed_huber": (
+        signed_huber,
+        delta_signed_huber,
+        "½ r² if |r| ≤ ε else ε |r| − ½ ε²",
+        "clip(r, −ε, ε)",
+        _curvature_signed_huber,
+        None,
+    ),
+    "signed_epsilon_insensitive": (
+        signed_epsilon_insensitive,
+        delta_signed_epsilon_insensitive,
+        "max(0, |r| − ε)",
+        "sign(r) 1[|r| > ε]",
+        None,
+        _kink_epsilon,
+    ),
+    "signed_squared_epsilon_insensitive": (
+        signed_squared_epsilon_insensitive,
+        delta_signed_squared_epsilon_insensitive,
+        "max(0, |r| − ε)²",
+        "2 sign(r) max(0, |r| − ε)",
+        _curvature_signed_squared_epsilon_insensitive,
+        None,
+    ),
+}
+
+
+# jaxlin's own losses built for a width other than the registry's (``signed_loss``):
+# derived and tested like the registry's, so not checked again before each fit
+DERIVED: dict[str, Loss] = {}
+
+
+def is_builtin(loss) -> bool:
+    """Whether ``loss`` is one of jaxlin's own (the registry's, or ``DERIVED``)."""
+    return LOSSES.get(loss.name) is loss or DERIVED.get(loss.name) is loss
+
+
+@functools.lru_cache(maxsize=None)
+def _signed(name: str, epsilon: float) -> Loss:
+    value, delta, formula, delta_formula, curvature, kink = SIGNED[name]
+    width = "" if name == "signed_squared_error" else f"ε = {epsilon:g}"
+    return _derived(
+        Loss(
+            name if epsilon == EPSILON or not width else f"{name}(epsilon={epsilon:g})",
+            value if not width else functools.partial(value, epsilon=epsilon),
+            delta if not width else functools.partial(delta, epsilon=epsilon),
+            "binary",
+            f"{formula}, r = z − s, s = 2y − 1" + (f", {width}" if width else ""),
+            delta_formula,
+            convex=True,
+            curvature=curvature
+            if not width or curvature is None
+            else functools.partial(curvature, epsilon=epsilon),
+            kink_distance=None if kink is None else functools.partial(kink, epsilon=epsilon),
+            spec=name.replace("signed_", "").replace("_", " ") + " on ±1",
+            docs="losses.md#regression-losses-on-1-labels",
+        )
+    )
+
+
+def _derived(loss: Loss) -> Loss:
+    DERIVED[loss.name] = loss
+    return loss
+
 
 LOSSES: dict[str, Loss] = {
     loss.name: loss
@@ -638,6 +783,7 @@ LOSSES: dict[str, Loss] = {
             spec="modified Huber",
             docs="losses.md#hinge-losses",
         ),
+        *(_signed(name, EPSILON) for name in SIGNED),
         Loss(
             "crammer_singer_hinge",
             crammer_singer_hinge,
@@ -653,6 +799,23 @@ LOSSES: dict[str, Loss] = {
         ),
     ]
 }
+
+
+def signed_loss(name: str, epsilon: float = EPSILON) -> Loss:
+    """A regression loss on ±1 labels (``"signed_huber"``, ``"signed_epsilon_insensitive"``,
+    ``"signed_squared_epsilon_insensitive"``; ``"signed_squared_error"`` has no ``ε``) with
+    its width ``ε``: the registry's own loss for ``EPSILON``, else one named
+    ``"NAME(epsilon=ε)"``, the same object for the same ``ε`` (one compiled program)."""
+    if name not in SIGNED:
+        raise ValueError(f"loss: {name!r} is not one of {', '.join(SIGNED)}")
+    epsilon = float(epsilon)
+    if not (math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
+    return (
+        LOSSES[name]
+        if epsilon == EPSILON or name == "signed_squared_error"
+        else _signed(name, epsilon)
+    )
 
 
 def load_loss(spec: str) -> Loss:

@@ -74,6 +74,9 @@ class Options(NamedTuple):
         weighted by its rows; the last iterate is ``FitResult.last``. A warm start from a
         ``FitResult`` that has one continues both. ``False`` (or ``0``): the last iterate.
         For the gradient optimisers.
+      intercept_lr: the intercept's step size as a multiple of the weights' (the gradient
+        optimisers; default 1): scikit-learn's SGD damps a sparse fit's intercept steps by
+        ``0.01``.
 
     >>> Options(optimizer="sgd", batch_size=500).check(n_rows=100).batch_size is None
     True
@@ -98,6 +101,7 @@ class Options(NamedTuple):
     lr_decay: Any = None
     rows_seen: Any = 0
     average: Any = False
+    intercept_lr: Any = 1.0
 
     @classmethod
     def from_kwargs(cls, kwargs: dict, where: str = "fit", defaults=None) -> "Options":
@@ -157,6 +161,7 @@ class Options(NamedTuple):
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
         _check_decay(o.lr_decay, o.rows_seen, o.plateau)
         _check_average(o.average)
+        validation.check_positive(o.intercept_lr, "intercept_lr")
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
@@ -176,12 +181,13 @@ class Options(NamedTuple):
             decay = (*self.lr_decay, self.rows_seen)
         if self.average:  # the row of this run where the mean begins (True: the first)
             first = float(self.average) - float(self.rows_seen)
-        lr, tol, grad_tol, decay, first = put_all(
-            (lr, self.tol, self.grad_tol, decay, first), dtype
+        bias = None if np.all(np.asarray(self.intercept_lr) == 1) else self.intercept_lr
+        lr, tol, grad_tol, decay, first, bias = put_all(
+            (lr, self.tol, self.grad_tol, decay, first, bias), dtype
         )
         epochs = jax.device_put(np.int32(self.epochs))
         average = None if first is None else (first, mean)
-        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average)
+        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average, bias)
 
     def settings(
         self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False

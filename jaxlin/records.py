@@ -77,7 +77,8 @@ class Hyper(NamedTuple):
     ``jaxlin.solvers.gradient.step_rate`` (``None``: a constant rate); ``average`` where
     ``Settings.average`` is on: ``(first, params)``, the row of this run (``1`` its first)
     from which iterates are averaged (``≤ 0``: the average began in earlier runs) and that
-    average so far (``None``: the start). All are traced values: runs that differ only in
+    average so far (``None``: the start); ``intercept_lr`` the intercept's step as a
+    multiple of the weights' (``None``: 1). All are traced values: runs that differ only in
     them share one compiled program."""
 
     learning_rate: Any
@@ -88,6 +89,7 @@ class Hyper(NamedTuple):
     epochs: Any = None
     decay: Any = None
     average: Any = None
+    intercept_lr: Any = None
 
 
 class Settings(NamedTuple):

@@ -24,7 +24,7 @@ from jaxlin import checkpoint as ckpt
 from jaxlin.backend import put, put_all
 from jaxlin.records import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
-from jaxlin.losses import LOSSES, get_loss, loss_key
+from jaxlin.losses import get_loss, is_builtin, loss_key
 from jaxlin.objective import Objective, host_targets
 from jaxlin.options import Options, RunControl, split_options
 from jaxlin.penalties import Penalty
@@ -394,7 +394,7 @@ def _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=None):
 def verified(loss, given, ctrl: RunControl) -> None:
     """Refuse a loss of the user's whose δ disagrees with autodiff (unless ``verify=False``),
     naming the worst point and where to look further (``given``: the loss as passed)."""
-    if not ctrl.verify or LOSSES.get(loss.name) is loss:
+    if not ctrl.verify or is_builtin(loss):
         return
     from jaxlin.verification import quick_check
 

@@ -25,7 +25,9 @@ def _data(seed=0, classes=2):
     return X, y
 
 
-def _replay(X, y, *, lr, l2, batch, epochs, start, rows_seen=0, decay=None, W=None, b=0.0):
+def _replay(
+    X, y, *, lr, l2, batch, epochs, start, rows_seen=0, decay=None, W=None, b=0.0, bias_rate=1.0
+):
     """Logistic-loss mini-batch steps in the rows' order, in NumPy, with the running mean
     of the iterates taken after every step whose rows reach ``start`` (each step weighted by
     its rows): the definition, written out."""
@@ -37,7 +39,7 @@ def _replay(X, y, *, lr, l2, batch, epochs, start, rows_seen=0, decay=None, W=No
             rate = lr if decay is None else lr * (1 + seen / decay[0]) ** -decay[1]
             p = 1 / (1 + np.exp(-(Xb @ W + b)))
             g = Xb.T @ (p - yb) / len(yb) + 2 * l2 * W
-            W, b = W - rate * g, b - rate * np.mean(p - yb)
+            W, b = W - rate * g, b - bias_rate * rate * np.mean(p - yb)
             seen += len(yb)
             now = max(seen - start + 1, 0)
             if now > 0:
@@ -133,6 +135,30 @@ def test_full_batch_steps_average_too():
     (mW, mb), (W, b) = _replay(X, y, lr=0.5, l2=0.0, batch=N, epochs=6, start=1)
     np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], mW, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(r.last.W)[:, 0], W, rtol=1e-12)
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_the_intercepts_rate_scales_its_steps_alone(container):
+    """``intercept_lr``: the intercept's steps at that multiple of the weights' rate (dense
+    steps, and the sparse ``W = a V`` ones), against the replay; other solvers refuse it."""
+    X, y = _data(8)
+    (_, _), (W, b) = _replay(X, y, lr=0.3, l2=0.1, batch=3, epochs=2, start=10**9, bias_rate=0.01)
+    r = fit(
+        container(X),
+        y,
+        batch_size=3,
+        learning_rate=0.3,
+        l2=0.1,
+        epochs=2,
+        intercept_lr=0.01,
+        **BASE,
+    )
+    np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], W, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(float(r.params.b[0]), b, rtol=1e-11, atol=1e-15)
+    with pytest.raises(ValueError, match="intercept_lr: lbfgs takes no step size"):
+        fit(X, y, optimizer="lbfgs", intercept_lr=0.5)
+    with pytest.raises(ValueError, match="intercept_lr: must be positive"):
+        fit(X, y, optimizer="sgd", intercept_lr=0.0)
 
 
 def test_without_averaging_there_is_no_last_iterate():

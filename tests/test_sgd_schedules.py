@@ -1,6 +1,7 @@
 """Decaying step sizes (``lr_decay``), the plateau stop, the modified Huber loss, and the
 bridge's ``SGDClassifier`` step for step against scikit-learn's own."""
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -145,13 +146,14 @@ def test_sgdclassifier_steps_are_scikit_learns(loss, learning_rate):
     kw.update(tol=None, shuffle=False)
     for classes in (2, 3):
         X, y = _data(classes=classes)
-        theirs = SkSGD(**kw).fit(X, y)
-        for container in (np.asarray, sp.csr_matrix):
-            ours = SGDClassifier(**kw).fit(container(X), y)
+        for container in (np.asarray, sp.csr_matrix):  # sparse: the intercept's steps ÷ 100
+            ours, theirs = (
+                SGDClassifier(**kw).fit(container(X), y),
+                SkSGD(**kw).fit(container(X), y),
+            )
             assert ours.t_ == theirs.t_ and ours.n_iter_ == theirs.n_iter_
             np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
-            if container is np.asarray:  # scikit-learn damps a sparse fit's intercept
-                np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9)
+            np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-14)
 
 
 def test_sample_weights_weigh_steps_as_scikit_learns():
@@ -201,7 +203,7 @@ def test_adaptive_rate_and_the_stopping_rule_are_scikit_learns(container):
     X, y = load_iris(return_X_y=True)
     for lr in ("constant", "adaptive"):
         kw = dict(learning_rate=lr, eta0=0.01, tol=1e-3, max_iter=100, shuffle=False)
-        ours, theirs = SGDClassifier(**kw).fit(container(X), y), SkSGD(**kw).fit(X, y)
+        ours, theirs = SGDClassifier(**kw).fit(container(X), y), SkSGD(**kw).fit(container(X), y)
         assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
         np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8)
 
@@ -290,3 +292,38 @@ def test_early_stopping_follows_scikit_learns_rule():
     ours.fit(X, y), theirs.fit(X, y)
     assert ours.n_iter_ == theirs.n_iter_ < 1000
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "loss", ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"]
+)
+@pytest.mark.parametrize("epsilon", [0.1, 0.7])
+def test_regression_losses_fit_the_signed_labels_as_scikit_learns(loss, epsilon):
+    """scikit-learn's regression losses on the classifier: the ±1 labels fitted as numbers,
+    binary and one-vs-rest, dense and sparse, the default width and another."""
+    kw = dict(loss=loss, epsilon=epsilon, learning_rate="constant", eta0=0.02, alpha=1e-3)
+    kw.update(max_iter=3, tol=None, shuffle=False)
+    for classes in (2, 3):
+        X, y = _data(classes=classes)
+        for container in (np.asarray, sp.csr_matrix):
+            ours = SGDClassifier(**kw).fit(container(X), y)
+            theirs = SkSGD(**kw).fit(container(X), y)
+            np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-14)
+    assert not hasattr(SGDClassifier(loss=loss), "predict_proba")
+
+
+def test_a_signed_loss_of_another_width_is_one_loss():
+    from jaxlin.losses import LOSSES, is_builtin, signed_loss
+
+    wide = signed_loss("signed_huber", 0.7)
+    assert wide is signed_loss("signed_huber", 0.7) and is_builtin(wide)
+    assert wide.name == "signed_huber(epsilon=0.7)"
+    assert signed_loss("signed_huber") is LOSSES["signed_huber"]
+    z, y = jnp.array([0.5, -3.0]), jnp.array([1.0, 1.0])  # r = −0.5 (inside), −4 (outside)
+    np.testing.assert_allclose(wide.delta(z, y), [-0.5, -0.7])
+    np.testing.assert_allclose(float(wide.value(z, y)), 0.5 * 0.5**2 + (0.7 * 4 - 0.5 * 0.49))
+    with pytest.raises(ValueError, match="epsilon: expected a finite number >= 0"):
+        signed_loss("signed_huber", -1)
+    with pytest.raises(ValueError, match="loss: 'hinge' is not one of"):
+        signed_loss("hinge", 0.1)

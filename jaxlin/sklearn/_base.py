@@ -90,6 +90,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and np.array_equal(self.classes_, classes)
         )
 
+    def _data_settings(self, X) -> dict:
+        """Settings that depend on the data's kind (none here; scikit-learn's SGD damps a
+        sparse fit's intercept)."""
+        return {}
+
     def _warm_params(self, n_outputs, coef=None, intercept=None):
         """The current coefficients (or ``coef``, ``intercept`` in their shapes) as jaxlin's
         starting ``Params``."""
@@ -105,7 +110,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         are one chunk of the data, which may show fewer classes than ``classes_``."""
         n_classes = len(self.classes_)
         sw = self._sample_weights(X, y, y_enc, sample_weight)
-        kwargs = {**self._solver_kwargs(n_classes, sw), **overrides}
+        kwargs = {**self._solver_kwargs(n_classes, sw), **self._data_settings(X), **overrides}
         loss = self._loss(n_classes)
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))

@@ -13,9 +13,9 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from jaxlin import solvers
+from jaxlin import solvers, sparse
 from jaxlin.cache import enable_compilation_cache
-from jaxlin.losses import Loss
+from jaxlin.losses import SIGNED, Loss, signed_loss
 from jaxlin.presets import COMMAND_DEFAULTS
 from jaxlin.sklearn._base import (
     CLASS_WEIGHT,
@@ -89,6 +89,9 @@ def _raw_weights(steps: dict, sw) -> dict:
     return out
 
 
+SPARSE_INTERCEPT_RATE = 0.01  # scikit-learn's SGD on sparse rows: the intercept's step × this
+
+
 class _SGDSteps:
     """What scikit-learn's SGD estimators (``Perceptron``, ``SGDClassifier``) share: their
     penalty, epochs, stopping rule, row order and weighting as jaxlin's settings, and their
@@ -122,6 +125,11 @@ class _SGDSteps:
 
     def _not_converged(self, optimizer) -> str:
         return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
+
+    def _data_settings(self, X) -> dict:
+        """scikit-learn's SGD takes a sparse fit's intercept steps at a hundredth of the
+        rate (its ``SPARSE_INTERCEPT_DECAY``)."""
+        return {"intercept_lr": SPARSE_INTERCEPT_RATE} if sparse.is_sparse(X) else {}
 
 
 class LogisticRegression(_LinearClassifier):
@@ -447,20 +455,27 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
     ``validation_fraction`` and stops after ``n_iter_no_change`` epochs in a row whose
     validation accuracy did not rise by more than ``tol``, as scikit-learn's.
     ``optimizer``: any named jaxlin optimiser (``"adam"``, …), or an optax transformation
-    (with ``learning_rate="constant"``). ``verbose``, ``n_jobs`` and ``epsilon`` (a regression
-    loss's) are accepted and have no effect. Not implemented, and refused by name:
-    ``average``; scikit-learn's regression losses are not among ``loss``. L1 steps are
+    (with ``learning_rate="constant"``). ``average``: the mean of the iterates (averaged
+    SGD) from row ``average`` on (``True``: 1), as scikit-learn's. The regression losses
+    (``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"``,
+    ``"squared_epsilon_insensitive"``, width ``epsilon``) fit the ±1 labels, as
+    scikit-learn's. ``verbose`` and ``n_jobs`` are accepted and have no effect. L1 steps are
     proximal (soft thresholding), not scikit-learn's truncated cumulative penalty: the same
     objective, different iterates.
     """
 
-    # scikit-learn's loss names → jaxlin's losses (scikit-learn's regression losses aside)
+    # scikit-learn's loss names → jaxlin's losses (the regression losses fit the ±1 labels;
+    # those with a width take epsilon)
     loss_functions = {
         "hinge": "hinge",
         "log_loss": "binary_cross_entropy",
         "modified_huber": "modified_huber",
         "squared_hinge": "squared_hinge",
         "perceptron": "perceptron_criterion",
+        "squared_error": "signed_squared_error",
+        "huber": "signed_huber",
+        "epsilon_insensitive": "signed_epsilon_insensitive",
+        "squared_epsilon_insensitive": "signed_squared_epsilon_insensitive",
     }
     _LOSSES = {**loss_functions, "softmax": "softmax_cross_entropy"}
 
@@ -738,7 +753,8 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
             return self.loss
-        return self._LOSSES[self.loss]
+        name = self._LOSSES[self.loss]
+        return signed_loss(name, self.epsilon) if name in SIGNED else name
 
     def _solver_kwargs(self, n_classes, sw):
         one_vs_rest = n_classes > 2 and self._multinomial() is False

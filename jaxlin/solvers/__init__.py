@@ -127,6 +127,12 @@ def check(record: SolverRecord, options, loss=None) -> None:
             f"optimisers ({', '.join(names(bold_driver=True))}, adam, …); an optax "
             "transformation carries its own schedule"
         )
+    bias_rate = np.asarray(getattr(options, "intercept_lr", 1.0))
+    if np.any(bias_rate != 1) and record.make.__name__ != "gradient_descent":
+        raise ValueError(
+            f"intercept_lr: {name} takes no step size of its own; the intercept's rate "
+            f"applies to the gradient optimisers ({', '.join(names(bold_driver=True))}, …)"
+        )
     if getattr(options, "average", False) and record.make.__name__ != "gradient_descent":
         raise ValueError(
             f"average: {name} has no iterates to average; averaging applies to the gradient "

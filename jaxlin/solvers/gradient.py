@@ -142,6 +142,11 @@ def start_average(params, hyper: Hyper, s: Settings, dtype):
     return Average.start(params, hyper, dtype) if s.average else None
 
 
+def bias_step(hyper: Hyper, db):
+    """The intercept's gradient ``db`` as its step takes it: times ``Hyper.intercept_lr``."""
+    return db if hyper.intercept_lr is None else db * hyper.intercept_lr
+
+
 def averaged(average, hyper: Hyper, params, rows):
     """The mean ``average`` with the iterate ``params`` reached after ``rows`` rows of the
     run (an int32 count), or ``None`` when the run does not average."""
@@ -165,7 +170,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         if varying:  # this step's size
             opt_state = _set_lr(opt_state, rate)
         lr = _current_lr(opt_state, lr0)
-        updates, opt_state = tx.update(g, opt_state, params)
+        updates, opt_state = tx.update(g._replace(b=bias_step(hyper, g.b)), opt_state, params)
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     def init(params):
@@ -305,7 +310,8 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
         a = a * obj.l2_shrink(lr)
         dV = (-lr / a) * sparse.batch_entry_terms(Xb, D)
-        V, b, rows = sparse.scatter_rows(V, Xb.indices, dV), b - lr * db, count_rows(rows, count)
+        V, rows = sparse.scatter_rows(V, Xb.indices, dV), count_rows(rows, count)
+        b = b - lr * bias_step(hyper, db)
         if mean is not None:
             mean = mean.step(hyper, Xb.indices, dV, a, b, rows)
         V, a, mean = jax.lax.cond(a < fold_below, lambda: fold(V, a, mean), lambda: (V, a, mean))
@@ -364,7 +370,8 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         W = sparse.scatter_rows(W, cols, -lr * sparse.batch_entry_terms(Xb, D))
         shrunk = obj.prox(params._replace(W=sparse.gather_rows(W, cols)), lr).W
         W = sparse.scatter_rows(W, cols, shrunk, "set")
-        return (params._replace(W=W, b=params.b - lr * db), last.at[cols].set(t + 1), t + 1), m_b
+        b = params.b - lr * bias_step(hyper, db)
+        return (params._replace(W=W, b=b), last.at[cols].set(t + 1), t + 1), m_b
 
     def init(params):
         return LazyState(

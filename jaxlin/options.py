@@ -73,7 +73,9 @@ class Options(NamedTuple):
         reaches ``n`` rows stepped over (counted from ``rows_seen``; ``True`` is ``1``), each
         weighted by its rows; the last iterate is ``FitResult.last``. A warm start from a
         ``FitResult`` that has one continues both. ``False`` (or ``0``): the last iterate.
-        For the gradient optimisers.
+        The steps, the stops and the validation scores follow the iterates; early stopping
+        ends the run as usual and the result is the mean up to there. For the gradient
+        optimisers.
       intercept_lr: the intercept's step size as a multiple of the weights' (the gradient
         optimisers; default 1): scikit-learn's SGD damps a sparse fit's intercept steps by
         ``0.01``.
@@ -162,6 +164,10 @@ class Options(NamedTuple):
         _check_decay(o.lr_decay, o.rows_seen, o.plateau)
         _check_average(o.average)
         validation.check_positive(o.intercept_lr, "intercept_lr")
+        if np.ndim(o.intercept_lr) != 0:
+            raise ValueError(
+                f"intercept_lr: expected one number, got shape {np.shape(o.intercept_lr)}"
+            )
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)

@@ -159,6 +159,8 @@ def test_the_intercepts_rate_scales_its_steps_alone(container):
         fit(X, y, optimizer="lbfgs", intercept_lr=0.5)
     with pytest.raises(ValueError, match="intercept_lr: must be positive"):
         fit(X, y, optimizer="sgd", intercept_lr=0.0)
+    with pytest.raises(ValueError, match="intercept_lr: expected one number"):
+        fit(X, y, optimizer="sgd", intercept_lr=[0.1, 0.2])
 
 
 def test_without_averaging_there_is_no_last_iterate():
@@ -186,8 +188,16 @@ def test_bad_average_is_named(kw, match):
 # --- the scikit-learn bridge ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("loss", ["hinge", "log_loss", "modified_huber"])
-@pytest.mark.parametrize("classes,average", [(2, True), (2, 25), (3, True), (3, 500)])
+@pytest.mark.parametrize(
+    "loss,classes,average",
+    [
+        ("hinge", 2, True),
+        ("log_loss", 2, 25),
+        ("modified_huber", 3, True),
+        ("hinge", 3, 500),  # never begun: coef_ is the last iterate, the mean zeros
+        ("log_loss", 3, 90),
+    ],
+)
 def test_bridge_average_equals_scikit_learns(loss, classes, average):
     """With the rows in order: ``coef_`` (the mean once begun), the last iterate
     (``_standard_coef``) and ``_average_coef`` are scikit-learn's, binary and one-vs-rest."""

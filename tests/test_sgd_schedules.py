@@ -295,9 +295,14 @@ def test_early_stopping_follows_scikit_learns_rule():
 
 
 @pytest.mark.parametrize(
-    "loss", ["squared_error", "huber", "epsilon_insensitive", "squared_epsilon_insensitive"]
+    "loss,epsilon",
+    [
+        ("squared_error", 0.1),
+        ("huber", 0.7),
+        ("epsilon_insensitive", 0.1),
+        ("squared_epsilon_insensitive", 0.7),
+    ],
 )
-@pytest.mark.parametrize("epsilon", [0.1, 0.7])
 def test_regression_losses_fit_the_signed_labels_as_scikit_learns(loss, epsilon):
     """scikit-learn's regression losses on the classifier: the ±1 labels fitted as numbers,
     binary and one-vs-rest, dense and sparse, the default width and another."""

@@ -178,11 +178,15 @@ class Average(NamedTuple):
         counter: ``jaxlin.solvers.gradient.count_rows``)."""
         return jnp.maximum(rows_after.astype(self.rows.dtype) - hyper.average[0] + 1, 0)
 
+    def weight(self, rows):
+        """The new iterate's weight in the mean once ``rows`` rows are counted:
+        ``μ = (rows − rows_before) / rows`` (0 before the start, 1 at it)."""
+        return jnp.where(rows > 0, (rows - self.rows) / jnp.maximum(rows, 1), 0).astype(rows.dtype)
+
     def add(self, params, rows):
         """The mean with the iterate ``params``, reached when ``rows`` rows are counted:
-        ``Ā ← Ā + μ (θ − Ā)``, ``μ = (rows − rows_before) / rows`` (0 before the start, 1
-        at it)."""
-        mu = jnp.where(rows > 0, (rows - self.rows) / jnp.maximum(rows, 1), 0).astype(rows.dtype)
+        ``Ā ← Ā + μ (θ − Ā)``, ``μ`` its ``weight``."""
+        mu = self.weight(rows)
         mean = jax.tree.map(lambda a, p: a + mu * (p - a), self.params, params)
         return Average(mean, rows)
 

@@ -100,6 +100,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
     what can. ``options`` is an ``Options``; ``loss`` the loss or
     ``None`` (then the loss-dependent checks wait for it)."""
     name, has_l1 = record.name, bool(np.any(np.asarray(options.l1) > 0))
+    gradient_steps = record.make.__name__ == "gradient_descent"  # a rate, iterates, a bias step
     if not record.penalty and (has_l1 or bool(np.any(np.asarray(options.l2) > 0))):
         raise ValueError(f"l1, l2: {name} takes no penalty")
     if has_l1 and not record.l1:
@@ -120,7 +121,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
             "(no batch_size)"
         )
     if getattr(options, "lr_decay", None) is not None and (
-        not isinstance(options.optimizer, str) or record.make.__name__ != "gradient_descent"
+        not isinstance(options.optimizer, str) or not gradient_steps
     ):
         raise ValueError(
             f"lr_decay: {name} has no decaying step size; it applies to the named gradient "
@@ -128,12 +129,12 @@ def check(record: SolverRecord, options, loss=None) -> None:
             "transformation carries its own schedule"
         )
     bias_rate = np.asarray(getattr(options, "intercept_lr", 1.0))
-    if np.any(bias_rate != 1) and record.make.__name__ != "gradient_descent":
+    if np.any(bias_rate != 1) and not gradient_steps:
         raise ValueError(
             f"intercept_lr: {name} takes no step size of its own; the intercept's rate "
             f"applies to the gradient optimisers ({', '.join(names(bold_driver=True))}, …)"
         )
-    if getattr(options, "average", False) and record.make.__name__ != "gradient_descent":
+    if getattr(options, "average", False) and not gradient_steps:
         raise ValueError(
             f"average: {name} has no iterates to average; averaging applies to the gradient "
             f"optimisers ({', '.join(names(bold_driver=True))}, adam, …, or an optax "

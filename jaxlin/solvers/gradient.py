@@ -263,8 +263,9 @@ class ScaledAverage(NamedTuple):
     def step(self, hyper: Hyper, cols, dV, a, b, rows):
         """After ``V ← V + ΔV`` (``dV`` the terms scattered into ``cols``), ``a`` and ``b``
         the new scale and intercept, ``rows`` the int32 rows stepped over."""
-        rows = Average(None, self.rows).counted(hyper, rows)
-        mu = jnp.where(rows > 0, (rows - self.rows) / jnp.maximum(rows, 1), 0).astype(a.dtype)
+        so_far = Average(None, self.rows)
+        rows = so_far.counted(hyper, rows)
+        mu = so_far.weight(rows)
         A = sparse.scatter_rows(self.A, cols, -self.alpha * dV)
         beta = jnp.where(mu < 1, self.beta / (1 - mu), self.beta)
         return ScaledAverage(A, self.alpha + mu * a * beta, beta, self.b + mu * (b - self.b), rows)

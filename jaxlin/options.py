@@ -123,6 +123,11 @@ class Options(NamedTuple):
         return solvers.for_optimizer(self.optimizer)
 
     @property
+    def scales_intercept(self) -> bool:
+        """Whether the intercept's steps differ from the weights' (``intercept_lr ≠ 1``)."""
+        return bool(np.any(np.asarray(self.intercept_lr) != 1))
+
+    @property
     def penalty(self) -> Penalty:
         return Penalty(self.l1, self.l2)
 
@@ -187,7 +192,7 @@ class Options(NamedTuple):
             decay = (*self.lr_decay, self.rows_seen)
         if self.average:  # the row of this run where the mean begins (True: the first)
             first = float(self.average) - float(self.rows_seen)
-        bias = None if np.all(np.asarray(self.intercept_lr) == 1) else self.intercept_lr
+        bias = self.intercept_lr if self.scales_intercept else None
         lr, tol, grad_tol, decay, first, bias = put_all(
             (lr, self.tol, self.grad_tol, decay, first, bias), dtype
         )

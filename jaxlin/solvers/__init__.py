@@ -128,8 +128,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
             f"optimisers ({', '.join(names(bold_driver=True))}, adam, …); an optax "
             "transformation carries its own schedule"
         )
-    bias_rate = np.asarray(getattr(options, "intercept_lr", 1.0))
-    if np.any(bias_rate != 1) and not gradient_steps:
+    if options.scales_intercept and not gradient_steps:
         raise ValueError(
             f"intercept_lr: {name} takes no step size of its own; the intercept's rate "
             f"applies to the gradient optimisers ({', '.join(names(bold_driver=True))}, …)"

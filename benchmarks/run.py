@@ -121,6 +121,8 @@ def main(argv=None) -> int:
     problem = use_device(args.device)
     if problem:
         ap.error(f"--device {args.device}: {problem}")
+    if args.tiny:  # a smoke run: each anchor process fits once warm (benchmarks.anchors)
+        os.environ["JAXLIN_BENCH_WARM_FITS"] = "1"
     s = Settings(
         quick=args.quick or args.tiny,
         tiny=args.tiny,

@@ -90,6 +90,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and np.array_equal(self.classes_, classes)
         )
 
+    def _design(self, X):
+        """The matrix jaxlin trains on: ``X`` itself (``LinearSVC`` appends liblinear's
+        intercept column)."""
+        return X
+
     def _data_settings(self, X) -> dict:
         """Settings that depend on the data's kind (none here; scikit-learn's SGD damps a
         sparse fit's intercept)."""
@@ -110,8 +115,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         are one chunk of the data, which may show fewer classes than ``classes_``."""
         n_classes = len(self.classes_)
         sw = self._sample_weights(X, y, y_enc, sample_weight)
-        kwargs = {**self._solver_kwargs(n_classes, sw), **self._data_settings(X), **overrides}
-        loss = self._loss(n_classes)
+        kwargs = {
+            "fit_intercept": self.fit_intercept,
+            **self._solver_kwargs(n_classes, sw),
+            **self._data_settings(X),
+            **overrides,
+        }
+        loss, X = self._loss(n_classes), self._design(X)
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
         if kwargs.get("epochs") == 0:  # max_iter=0: the starting coefficients, unfitted
@@ -123,7 +133,6 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             loss,
             sample_weight=None if uniform else sw,
             n_classes=n_classes if n_classes > 2 or chunk else None,
-            fit_intercept=self.fit_intercept,
             dtype=X.dtype,
             seed=_seed(self.random_state),
             buckets=True,

@@ -30,8 +30,7 @@ from jaxlin.sklearn._base import (
     _n_outputs,
     _penalty,
 )
-from jaxlin.solvers.gradient import GD, SGD
-from jaxlin.solvers.lbfgs import LBFGS
+from jaxlin.solvers.gradient import SGD
 from jaxlin.training import FitResult
 
 # scikit-learn's solver names that leave the choice to the penalty: jaxlin's default solver
@@ -364,72 +363,6 @@ class Perceptron(_SGDSteps, _LinearClassifier):
             )
         rate = {"learning_rate": float(self.eta0)}
         return self._sgd_steps(SGD.name, rate, 1, n_classes > 2, sw)
-
-
-class LinearSVC(_LinearClassifier):
-    """Linear SVM: ``C Σ w_i L_i + ½‖W‖²`` with the hinge or squared hinge.
-
-    ``multi_class``: ``"weston_watkins"`` (sum over wrong classes) or
-    ``"crammer_singer"`` (max over wrong classes; hinge only). Squared hinge trains with
-    L-BFGS; the (non-smooth) hinge with full-batch subgradient steps of ``learning_rate``.
-    """
-
-    _parameter_constraints = {
-        "C": [POSITIVE_OR_INF],
-        "loss": [StrOptions({"hinge", "squared_hinge"})],
-        "multi_class": [StrOptions({"weston_watkins", "crammer_singer"})],
-        "fit_intercept": ["boolean"],
-        "max_iter": [ITERATIONS],
-        "tol": [NON_NEGATIVE],
-        "learning_rate": [POSITIVE],
-        "class_weight": CLASS_WEIGHT,
-        "random_state": ["random_state"],
-    }
-
-    def __init__(
-        self,
-        *,
-        C=1.0,
-        loss="squared_hinge",
-        multi_class="weston_watkins",
-        fit_intercept=True,
-        max_iter=1000,
-        tol=1e-10,
-        learning_rate=0.1,
-        class_weight=None,
-        random_state=None,
-    ):
-        self.C = C
-        self.loss = loss
-        self.multi_class = multi_class
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.learning_rate = learning_rate
-        self.class_weight = class_weight
-        self.random_state = random_state
-
-    def _loss(self, n_classes):
-        if n_classes == 2:
-            return self.loss
-        if self.multi_class == "crammer_singer":
-            if self.loss != "hinge":
-                raise ValueError("multi_class: 'crammer_singer' is implemented for the hinge only")
-            return "crammer_singer_hinge"
-        return "multiclass_hinge" if self.loss == "hinge" else "multiclass_squared_hinge"
-
-    def _solver_kwargs(self, n_classes, sw):
-        _, l2 = _penalty(self.C, 0.0, float(sw.sum()))
-        tol = self.tol if self.tol > 0 else None
-        if self.loss == "squared_hinge":
-            return dict(optimizer=LBFGS.name, l2=l2, epochs=self.max_iter, grad_tol=tol)
-        return dict(
-            optimizer=GD.name,
-            learning_rate=self.learning_rate,
-            l2=l2,
-            epochs=self.max_iter,
-            tol=tol,
-        )
 
 
 class SGDClassifier(_SGDSteps, _LinearClassifier):

@@ -405,3 +405,71 @@ def test_estimator_checks_pass_with_jaxs_x64_flag_off():
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split()[1:] == ["True", "False"] and int(out.stdout.split()[0]) >= 3
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        LogisticRegression(l1_ratio=1.0, C=0.1, solver="owlqn"),
+        SGDClassifier(penalty="l1", alpha=0.01, random_state=0, warm_start=True),
+        Perceptron(random_state=0),
+        LinearSVC(penalty="l1", dual=False, C=0.1),
+    ],
+    ids=["logistic", "sgd", "perceptron", "linear-svc"],
+)
+def test_sparsify_keeps_the_scores_and_densify_restores_coef(est):
+    """scikit-learn's ``sparsify``/``densify``: ``coef_`` as a CSR matrix and back; the
+    scores of dense and sparse rows do not change, and a warm start reads a sparse
+    ``coef_``."""
+    import scipy.sparse as sp
+    from sklearn.datasets import load_iris
+    from sklearn.preprocessing import scale
+
+    X, y = load_iris(return_X_y=True)
+    X = scale(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=1 below
+        _sparsify_and_back(est, X, y, sp)
+
+
+def _sparsify_and_back(est, X, y, sp):
+    est.fit(X, y)
+    dense_coef, scores = est.coef_.copy(), est.decision_function(X)
+    assert est.sparsify() is est and sp.issparse(est.coef_)
+    np.testing.assert_allclose(est.coef_.toarray(), dense_coef)
+    np.testing.assert_allclose(est.decision_function(X), scores, rtol=1e-12)
+    np.testing.assert_allclose(est.decision_function(sp.csr_matrix(X)), scores, rtol=1e-12)
+    np.testing.assert_array_equal(est.predict(sp.coo_matrix(X)), est.predict(X))
+    if getattr(est, "warm_start", False):
+        est.set_params(max_iter=1).fit(X, y)  # starts from the sparse coefficients
+        assert not sp.issparse(est.coef_) and est.coef_.shape == dense_coef.shape
+    else:
+        assert est.densify() is est and isinstance(est.coef_, np.ndarray)
+        np.testing.assert_array_equal(est.coef_, dense_coef)
+
+
+def test_perceptron_partial_fit_and_fit_are_scikit_learns():
+    """With the rows in order, ``Perceptron``'s ``fit`` and a sequence of ``partial_fit``
+    calls give scikit-learn's coefficients and ``t_``; ``coef_init`` starts a fit and
+    ``early_stopping`` runs scikit-learn's rule on a held-out split."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import Perceptron as SkPerceptron
+    from sklearn.preprocessing import scale
+
+    X, y = load_iris(return_X_y=True)
+    X, classes = scale(X), np.unique(y)
+    ours, ref = Perceptron(shuffle=False), SkPerceptron(shuffle=False)
+    for _ in range(2):
+        for rows in np.array_split(np.arange(len(y)), 3):
+            ours.partial_fit(X[rows], y[rows], classes=classes)
+            ref.partial_fit(X[rows], y[rows], classes=classes)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-12)
+    assert ours.t_ == ref.t_ == 2 * len(y) + 1
+    start = dict(coef_init=ref.coef_, intercept_init=ref.intercept_)
+    kw = dict(shuffle=False, tol=None, max_iter=2)
+    np.testing.assert_allclose(
+        Perceptron(**kw).fit(X, y, **start).coef_, SkPerceptron(**kw).fit(X, y, **start).coef_
+    )
+    est = Perceptron(early_stopping=True, random_state=0, max_iter=200).fit(X, y)
+    assert est.n_iter_ < 200 and est.score(X, y) > 0.8

@@ -46,6 +46,7 @@ RUN = [
     "test_zero_max_iter",
     "test_liblinear_multiclass_raises",
     "test_penalty_deprecated",
+    "test_sparsify",  # coef_ as a CSR matrix and back
     # multinomial models in scikit-learn's symmetric form; the folds' scorers see all classes
     "test_logistic_glmnet",
     "test_multinomial_cv_iris",
@@ -98,7 +99,6 @@ NOT_RUN = {
     "test_logistic_regression_path_convergence_fail": _PRIVATE,
     "test_logistic_regression_path_coefs_multinomial": _PRIVATE,
     "test_logistic_regression_path_init_coefs": _PRIVATE,
-    "test_sparsify": "sparsify() (sparse coef_) is not offered",
     "test_logistic_regression_callback_support": "scikit-learn's experimental callback API",
     "test_logistic_regression_callback_fitted_estimator": "scikit-learn's experimental "
     "callback API",

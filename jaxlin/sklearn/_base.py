@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -103,7 +104,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _warm_params(self, n_outputs, coef=None, intercept=None):
         """The current coefficients (or ``coef``, ``intercept`` in their shapes) as jaxlin's
         starting ``Params``."""
-        W = (self.coef_ if coef is None else coef).T
+        W = _dense(self.coef_ if coef is None else coef).T
         b = self.intercept_ if intercept is None else intercept
         if W.shape[1] == 1 and n_outputs == 2:  # a binary softmax: scores (0, z)
             W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
@@ -206,8 +207,24 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         )
         if sparse.is_sparse(X):  # SciPy's product reads its index arrays unchecked
             sparse.check_structure(X, "X")
-        Z = np.asarray(X @ self.coef_.T) + self.intercept_
+        Z = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def sparsify(self):
+        """Store ``coef_`` as a SciPy CSR matrix (worth it when most coefficients are 0, as
+        after an L1 fit); ``decision_function`` and ``predict`` take it, a warm start reads
+        it, and ``intercept_`` stays as it is. Returns ``self``."""
+        check_is_fitted(self)
+        import scipy.sparse as sp
+
+        self.coef_ = sp.csr_matrix(self.coef_)
+        return self
+
+    def densify(self):
+        """Store ``coef_`` as a NumPy array again (after ``sparsify``). Returns ``self``."""
+        check_is_fitted(self)
+        self.coef_ = _dense(self.coef_)
+        return self
 
     def _scores(self, X):
         Z = self.decision_function(X)
@@ -237,6 +254,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _dense(coef):
+    """``coef`` as a NumPy array (a ``sparsify``-ed one converted)."""
+    return coef.toarray() if sparse.is_sparse(coef) else coef
 
 
 def diverged(epochs) -> str:

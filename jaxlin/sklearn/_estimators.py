@@ -93,8 +93,9 @@ SPARSE_INTERCEPT_RATE = 0.01  # scikit-learn's SGD on sparse rows: the intercept
 
 class _SGDSteps:
     """What scikit-learn's SGD estimators (``Perceptron``, ``SGDClassifier``) share: their
-    penalty, epochs, stopping rule, row order and weighting as jaxlin's settings, and their
-    warning's words."""
+    penalty, epochs, stopping rule, row order and weighting as jaxlin's settings, ``fit``
+    (with ``coef_init``, early stopping and ``t_``), ``partial_fit``, and their warning's
+    words."""
 
     # the estimators' own parameters that these read (set by their __init__)
     penalty: Any
@@ -104,6 +105,11 @@ class _SGDSteps:
     tol: Any
     n_iter_no_change: int
     shuffle: bool
+    early_stopping: bool
+    validation_fraction: float
+    class_weight: Any
+    warm_start: bool
+    random_state: Any
 
     def _sgd_steps(self, optimizer, rate: dict, batch_size, one_vs_rest, sw) -> dict:
         """jaxlin's settings for these steps; ``rate``: ``learning_rate`` (and ``lr_decay``)."""
@@ -129,6 +135,154 @@ class _SGDSteps:
         """scikit-learn's SGD takes a sparse fit's intercept steps at a hundredth of the
         rate (its ``SPARSE_INTERCEPT_DECAY``)."""
         return {"intercept_lr": SPARSE_INTERCEPT_RATE} if sparse.is_sparse(X) else {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Train from ``coef_init``/``intercept_init`` (``(1, d)``/``(1,)`` for two classes,
+        else ``(C, d)``/``(C,)``), else the current coefficients with ``warm_start``, else
+        zeros; ``t_`` starts again at 1."""
+        self._check_settings()
+        X, y, classes, y_enc = self._fit_inputs(X, y)
+        warm = self.warm_start and self._fitted_for(X.shape[1], classes)
+        self.classes_ = classes
+        overrides = {}
+        if coef_init is not None or intercept_init is not None:
+            overrides["init"] = self._given_start(coef_init, intercept_init, X.shape[1])
+            warm = False
+        self.t_ = 1.0
+        n_rows = X.shape[0]
+        if self.early_stopping:  # scikit-learn's stratified split, as validation_data
+            train, val = self._held_out(X.shape[0], y_enc)
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, allow_all_zero_weights=True
+            )
+            if not np.any(sw[val] > 0):
+                raise ValueError(
+                    "The sample weights for validation set are all zero, consider using a "
+                    "different random state."
+                )
+            overrides.update(  # scikit-learn's rule on the validation accuracy
+                validation_data=(X[val], y_enc[val]),
+                patience=None if self.tol is None else self.n_iter_no_change,
+            )
+            sample_weight, X, y, y_enc = sw[train], X[train], y[train], y_enc[train]
+        return self._sgd(X, y, y_enc, sample_weight, warm, overrides, n_rows=n_rows)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass (epoch) over the given rows from the current coefficients, the learning
+        rate's schedule going on from ``t_`` — scikit-learn's contract for data that arrives
+        in chunks.
+
+        ``classes`` (every class that will ever appear) is required on the first call and,
+        when given later, must be the same. The optimiser's own state (momentum, Adam's
+        moments) starts afresh at each call; plain ``"sgd"`` has none, so a sequence of calls
+        equals one run over the same rows.
+        """
+        self._check_settings()
+        if self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit")
+        enable_compilation_cache()
+        first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(BALANCED_PARTIAL_FIT)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            y_numeric=False,
+            reset=first,
+            accept_sparse=SPARSE,
+        )
+        check_classification_targets(y)
+        if classes is not None:
+            classes = np.unique(classes)
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the last call to "
+                    f"partial_fit, was: {self.classes_!r}"
+                )
+            if len(classes) < 2:
+                raise ValueError(f"classes: need at least 2 classes, got {classes!r}")
+        known = self.classes_ if classes is None else classes
+        unknown = np.setdiff1d(y, known)
+        if unknown.size:
+            raise ValueError(f"y: labels {unknown!r} are not in classes {known!r}")
+        self.classes_ = known
+        if not hasattr(self, "t_"):
+            self.t_ = 1.0
+        overrides = {"epochs": 1, "tol": None, "rows_seen": self.t_ - 1}
+        warm = hasattr(self, "coef_")
+        if warm and getattr(self, "average", False) and hasattr(self, "_standard_coef"):
+            overrides["init"], warm = self._averaged_start(), False  # the mean goes on too
+        return self._sgd(
+            X, y, np.searchsorted(known, y), sample_weight, warm, overrides, chunk=True
+        )
+
+    def _sgd(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False, n_rows=None):
+        """``_train``, then scikit-learn's counters: ``n_iter_`` (the epochs run, the most
+        of the one-vs-rest models) and ``t_`` (``1 +`` epochs × ``n_rows``, the rows given)."""
+        self._train(X, y, y_enc, sample_weight, warm, overrides, chunk=chunk)
+        self.n_iter_ = int(np.max(self.n_iter_))
+        self.t_ += self.n_iter_ * (X.shape[0] if n_rows is None else n_rows)
+        if hasattr(self, "_average_coef"):  # scikit-learn's shapes, and zeros until it begins
+            binary = self._average_coef.shape[0] == 1
+            begun = self.average <= self.t_ - 1
+            for name in ("_standard_coef", "_average_coef"):
+                coef = getattr(self, name) * (begun or name == "_standard_coef")
+                setattr(self, name, coef.ravel() if binary else coef)
+            self._average_intercept = self._average_intercept * begun
+        return self
+
+    def _given_start(self, coef_init, intercept_init, n_features):
+        """``Params`` from ``coef_init``/``intercept_init`` (either may be ``None``: zeros)."""
+        k = 1 if len(self.classes_) == 2 and not self._multinomial() else len(self.classes_)
+        W = np.zeros((k, n_features)) if coef_init is None else _numbers(coef_init, "coef_init")
+        b = np.zeros(k) if intercept_init is None else _numbers(intercept_init, "intercept_init")
+        W, b = W.reshape((1, -1)) if W.ndim == 1 and k == 1 else W, np.atleast_1d(b)
+        if W.shape != (k, n_features):
+            raise ValueError(
+                f"coef_init: Provided coef_init does not match dataset: expected shape "
+                f"{(k, n_features)}, got {np.shape(coef_init)}"
+            )
+        if b.shape != (k,):
+            raise ValueError(
+                f"intercept_init: Provided intercept_init does not match dataset: expected "
+                f"shape {(k,)}, got {np.shape(intercept_init)}"
+            )
+        for name, a in (("coef_init", W), ("intercept_init", b)):
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name}: contains NaN or infinite values")
+        self.coef_, self.intercept_ = W, b
+        return self._warm_params(_n_outputs(self._loss(len(self.classes_)), len(self.classes_)))
+
+    def _held_out(self, n, y_enc):
+        """``(train, validation)`` row indices: a stratified ``validation_fraction`` of the
+        ``n`` rows, drawn with ``random_state`` (scikit-learn's split for early stopping)."""
+        from sklearn.model_selection import StratifiedShuffleSplit
+
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val < len(self.classes_) or n - n_val < len(self.classes_):
+            raise ValueError(
+                f"early_stopping: validation_fraction={self.validation_fraction} of {n} "
+                "samples is too few samples for a validation set and a training set that "
+                "hold every class; increase validation_fraction or give more samples"
+            )
+        split = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        train, val = next(split.split(np.zeros((n, 1)), y_enc))
+        return np.sort(train), val  # the training rows in their given order
+
+    def _check_settings(self):
+        """Refuse settings the estimator cannot run (none here)."""
+
+    def _multinomial(self):
+        """Whether more than 2 classes train one multinomial model (not one-vs-rest)."""
+        return False
 
 
 class LogisticRegression(_LinearClassifier):
@@ -293,7 +447,10 @@ class Perceptron(_SGDSteps, _LinearClassifier):
     whose mean loss is not below the best so far by more than ``tol``; ``None`` runs
     ``max_iter`` epochs. A ``ConvergenceWarning`` says when ``max_iter`` came first. Sample
     weights weigh each step as given. ``verbose`` and ``n_jobs`` are accepted and have no
-    effect; ``early_stopping=True`` is refused.
+    effect. As ``SGDClassifier`` (whose ``fit`` and ``partial_fit`` it shares):
+    ``fit(X, y, coef_init, intercept_init, sample_weight)``, ``early_stopping`` with
+    scikit-learn's stratified split and rule, ``t_``, and ``partial_fit`` for data in
+    chunks (one pass over the given rows from the current coefficients).
     """
 
     _parameter_constraints = {
@@ -356,11 +513,6 @@ class Perceptron(_SGDSteps, _LinearClassifier):
         return "perceptron_criterion"
 
     def _solver_kwargs(self, n_classes, sw):
-        if self.early_stopping:
-            raise ValueError(
-                "early_stopping: not supported by jaxlin's Perceptron; use "
-                "early_stopping=False (tol stops on the training loss)"
-            )
         rate = {"learning_rate": float(self.eta0)}
         return self._sgd_steps(SGD.name, rate, 1, n_classes > 2, sw)
 
@@ -493,107 +645,6 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
         self.batch_size = batch_size
         self.optimizer = optimizer
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Train from ``coef_init``/``intercept_init`` (``(1, d)``/``(1,)`` for two classes,
-        else ``(C, d)``/``(C,)``), else the current coefficients with ``warm_start``, else
-        zeros; ``t_`` starts again at 1."""
-        self._check_settings()
-        X, y, classes, y_enc = self._fit_inputs(X, y)
-        warm = self.warm_start and self._fitted_for(X.shape[1], classes)
-        self.classes_ = classes
-        overrides = {}
-        if coef_init is not None or intercept_init is not None:
-            overrides["init"] = self._given_start(coef_init, intercept_init, X.shape[1])
-            warm = False
-        self.t_ = 1.0
-        n_rows = X.shape[0]
-        if self.early_stopping:  # scikit-learn's stratified split, as validation_data
-            train, val = self._held_out(X.shape[0], y_enc)
-            sw = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, allow_all_zero_weights=True
-            )
-            if not np.any(sw[val] > 0):
-                raise ValueError(
-                    "The sample weights for validation set are all zero, consider using a "
-                    "different random state."
-                )
-            overrides.update(  # scikit-learn's rule on the validation accuracy
-                validation_data=(X[val], y_enc[val]),
-                patience=None if self.tol is None else self.n_iter_no_change,
-            )
-            sample_weight, X, y, y_enc = sw[train], X[train], y[train], y_enc[train]
-        return self._sgd(X, y, y_enc, sample_weight, warm, overrides, n_rows=n_rows)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One pass (epoch) over the given rows from the current coefficients, the learning
-        rate's schedule going on from ``t_`` — scikit-learn's contract for data that arrives
-        in chunks.
-
-        ``classes`` (every class that will ever appear) is required on the first call and,
-        when given later, must be the same. The optimiser's own state (momentum, Adam's
-        moments) starts afresh at each call; plain ``"sgd"`` has none, so a sequence of calls
-        equals one run over the same rows.
-        """
-        self._check_settings()
-        if self.early_stopping:
-            raise ValueError("early_stopping should be False with partial_fit")
-        enable_compilation_cache()
-        first = not hasattr(self, "classes_")
-        if first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        if self.class_weight == "balanced":
-            raise ValueError(BALANCED_PARTIAL_FIT)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            y_numeric=False,
-            reset=first,
-            accept_sparse=SPARSE,
-        )
-        check_classification_targets(y)
-        if classes is not None:
-            classes = np.unique(classes)
-            if not first and not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    f"classes={classes!r} is not the same as on the last call to "
-                    f"partial_fit, was: {self.classes_!r}"
-                )
-            if len(classes) < 2:
-                raise ValueError(f"classes: need at least 2 classes, got {classes!r}")
-        known = self.classes_ if classes is None else classes
-        unknown = np.setdiff1d(y, known)
-        if unknown.size:
-            raise ValueError(f"y: labels {unknown!r} are not in classes {known!r}")
-        self.classes_ = known
-        if not hasattr(self, "t_"):
-            self.t_ = 1.0
-        overrides = {"epochs": 1, "tol": None, "rows_seen": self.t_ - 1}
-        warm = hasattr(self, "coef_")
-        if warm and self.average and hasattr(self, "_standard_coef"):
-            overrides["init"], warm = self._averaged_start(), False  # the mean goes on too
-        return self._sgd(
-            X, y, np.searchsorted(known, y), sample_weight, warm, overrides, chunk=True
-        )
-
-    def _sgd(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False, n_rows=None):
-        """``_train``, then scikit-learn's counters: ``n_iter_`` (the epochs run, the most
-        of the one-vs-rest models) and ``t_`` (``1 +`` epochs × ``n_rows``, the rows given)."""
-        self._train(X, y, y_enc, sample_weight, warm, overrides, chunk=chunk)
-        self.n_iter_ = int(np.max(self.n_iter_))
-        self.t_ += self.n_iter_ * (X.shape[0] if n_rows is None else n_rows)
-        if hasattr(self, "_average_coef"):  # scikit-learn's shapes, and zeros until it begins
-            binary = self._average_coef.shape[0] == 1
-            begun = self.average <= self.t_ - 1
-            for name in ("_standard_coef", "_average_coef"):
-                coef = getattr(self, name) * (begun or name == "_standard_coef")
-                setattr(self, name, coef.ravel() if binary else coef)
-            self._average_intercept = self._average_intercept * begun
-        return self
-
     def _averaged_start(self):
         """The last iterate and the mean of the iterates so far, as a warm start that goes
         on with both (jaxlin's ``init`` from an averaged ``FitResult``)."""
@@ -642,46 +693,6 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
                 "transformation carries its own schedule (use learning_rate='constant', "
                 "with eta0 its rate)"
             )
-
-    def _given_start(self, coef_init, intercept_init, n_features):
-        """``Params`` from ``coef_init``/``intercept_init`` (either may be ``None``: zeros)."""
-        k = 1 if len(self.classes_) == 2 and not self._multinomial() else len(self.classes_)
-        W = np.zeros((k, n_features)) if coef_init is None else _numbers(coef_init, "coef_init")
-        b = np.zeros(k) if intercept_init is None else _numbers(intercept_init, "intercept_init")
-        W, b = W.reshape((1, -1)) if W.ndim == 1 and k == 1 else W, np.atleast_1d(b)
-        if W.shape != (k, n_features):
-            raise ValueError(
-                f"coef_init: Provided coef_init does not match dataset: expected shape "
-                f"{(k, n_features)}, got {np.shape(coef_init)}"
-            )
-        if b.shape != (k,):
-            raise ValueError(
-                f"intercept_init: Provided intercept_init does not match dataset: expected "
-                f"shape {(k,)}, got {np.shape(intercept_init)}"
-            )
-        for name, a in (("coef_init", W), ("intercept_init", b)):
-            if not np.all(np.isfinite(a)):
-                raise ValueError(f"{name}: contains NaN or infinite values")
-        self.coef_, self.intercept_ = W, b
-        return self._warm_params(_n_outputs(self._loss(len(self.classes_)), len(self.classes_)))
-
-    def _held_out(self, n, y_enc):
-        """``(train, validation)`` row indices: a stratified ``validation_fraction`` of the
-        ``n`` rows, drawn with ``random_state`` (scikit-learn's split for early stopping)."""
-        from sklearn.model_selection import StratifiedShuffleSplit
-
-        n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val < len(self.classes_) or n - n_val < len(self.classes_):
-            raise ValueError(
-                f"early_stopping: validation_fraction={self.validation_fraction} of {n} "
-                "samples is too few samples for a validation set and a training set that "
-                "hold every class; increase validation_fraction or give more samples"
-            )
-        split = StratifiedShuffleSplit(
-            test_size=self.validation_fraction, random_state=self.random_state
-        )
-        train, val = next(split.split(np.zeros((n, 1)), y_enc))
-        return np.sort(train), val  # the training rows in their given order
 
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)

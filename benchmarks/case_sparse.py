@@ -44,8 +44,22 @@ def _save(path, X, y, test=None):
     np.savez(path, **arrays)
 
 
+# the module each anchor library is imported as (``benchmarks.anchors``)
+MODULES = {"sklearnex": "sklearnex", "glum": "glum", "skglm": "skglm", "snapml": "snapml"}
+
+
 def anchor(task, library, solver, path, **opts) -> dict:
-    """One fit in a fresh process: ``benchmarks.anchors``' JSON, or ``{"error": …}``."""
+    """One fit in a fresh process: ``benchmarks.anchors``' JSON, or ``{"error": …}`` (at
+    once, without a process, for a library that is not installed)."""
+    import importlib.util
+
+    module = MODULES.get(library)
+    if module is not None and importlib.util.find_spec(module) is None:
+        return {
+            "library": library,
+            "solver": solver,
+            "error": f"not installed (pip install '.[bench]' adds {module})",
+        }
     args = [sys.executable, "-m", "benchmarks.anchors", task, library, solver, path]
     args += [f"{k}={json.dumps(v)}" for k, v in opts.items()]
     env = dict(os.environ, PYTHONPATH=ROOT, JAXLIN_CACHE_DIR="off")

@@ -188,3 +188,16 @@ def test_max_iter_warns_in_liblinears_words_and_n_iter_is_an_int():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # tol reached first: no warning
         jaxlin.sklearn.LinearSVC().fit(X, y)
+
+
+@pytest.mark.parametrize("dual", ["auto", True, False])
+def test_l1_with_the_hinge_is_refused_as_by_scikit_learn(dual):
+    """liblinear solves no L1 hinge problem: refused whatever ``dual`` says (``"auto"``
+    too), in scikit-learn's words, before any training."""
+    import numpy as np
+    from sklearn.svm import LinearSVC as SkLinearSVC
+
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    for est in (SkLinearSVC, jaxlin.sklearn.LinearSVC):
+        with pytest.raises(ValueError, match="Unsupported set of arguments.*penalty='l1'"):
+            est(penalty="l1", loss="hinge", dual=dual).fit(X, y)

@@ -35,7 +35,7 @@ def formulation(penalty, loss, dual, multi_class, n_samples, n_features) -> bool
     duals = FORMULATIONS.get((loss, penalty), ())
     if dual == "auto":
         prefer = n_samples < n_features
-        return prefer if prefer in duals else not prefer
+        dual = prefer if prefer in duals or not duals else not prefer
     if not duals:
         why = f"The combination of penalty={penalty!r} and loss={loss!r} is not supported"
     elif dual not in duals:

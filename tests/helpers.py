@@ -1,11 +1,12 @@
 """Small shared helpers for the tests (random problems away from kinks, relative errors, a
-subprocess's events)."""
+subprocess's events, scikit-learn's test functions narrowed to the bridge)."""
 
 import os
 import subprocess
 import sys
 import textwrap
 import time
+import types
 
 import jax
 import jax.numpy as jnp
@@ -70,3 +71,30 @@ def run_python(code, drop=(), **env):
         cwd=ROOT,
         env=base,
     )
+
+
+def param_values(entry):
+    """The values of one ``parametrize`` entry: a ``pytest.param``'s, a tuple's, or the value."""
+    if hasattr(entry, "values"):
+        return entry.values
+    return entry if isinstance(entry, tuple) else (entry,)
+
+
+def narrowed(fn, keep):
+    """A copy of the test function ``fn`` (one of scikit-learn's, run against the bridge)
+    whose ``parametrize`` marks keep only the entries ``keep(entry)`` accepts; ``None`` when
+    a mark keeps none."""
+    import pytest
+
+    marks = []
+    for m in getattr(fn, "pytestmark", []):
+        if m.name == "parametrize":
+            entries = [v for v in m.args[1] if keep(v)]
+            if not entries:
+                return None
+            m = pytest.mark.parametrize(m.args[0], entries, **m.kwargs).mark
+        marks.append(m)
+    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
+    new.__dict__.update(fn.__dict__)
+    new.pytestmark = marks
+    return new

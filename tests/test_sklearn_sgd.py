@@ -20,6 +20,7 @@ _T = pytest.importorskip("sklearn.linear_model.tests.test_sgd")
 import sklearn.linear_model as _sk_linear_model  # noqa: E402
 
 import jaxlin.sklearn  # noqa: E402
+from helpers import narrowed, param_values  # noqa: E402
 
 _SOURCE = inspect.getsource(_T)
 _IMPORT = "from sklearn import datasets, linear_model, metrics"
@@ -104,39 +105,27 @@ NOT_APPLICABLE = {
 }
 
 
-def _classifier_params(values, same=()):
-    """The parametrisation values that concern jaxlin's classifier (``same``: values left
-    out as running the same program as one kept)."""
-    keep = []
-    for v in values:
-        vals = v.values if hasattr(v, "values") else v if isinstance(v, tuple) else (v,)
+def _keeps(fn):
+    """Which parametrisation entries of ``fn`` concern jaxlin's classifier (not another
+    estimator, a refused value, or a repeat of a program kept: ``SAME_PROGRAM``)."""
+    same = SAME_PROGRAM.get(fn.__name__, ((), ""))[0]
+
+    def keep(entry):
+        vals = param_values(entry)
         if any(getattr(x, "__name__", None) in OTHER_ESTIMATORS for x in vals):
-            continue
-        if any(isinstance(x, str) and (x in REFUSED_VALUES or x in same) for x in vals):
-            continue
-        keep.append(v)
+            return False
+        return not any(isinstance(x, str) and (x in REFUSED_VALUES or x in same) for x in vals)
+
     return keep
 
 
 def _for_the_classifier(fn):
     """``fn`` with its parametrisations narrowed to jaxlin's classifier; ``None`` when none
     is left, or when the test never builds an ``SGDClassifier``."""
-    marks = getattr(fn, "pytestmark", [])
-    narrowed = []
-    for m in marks:
-        if m.name == "parametrize":
-            values = _classifier_params(m.args[1], SAME_PROGRAM.get(fn.__name__, ((), ""))[0])
-            if not values:
-                return None
-            m = pytest.mark.parametrize(m.args[0], values, **m.kwargs).mark
-        narrowed.append(m)
-    if not any(m.name == "parametrize" for m in marks):
+    if not any(m.name == "parametrize" for m in getattr(fn, "pytestmark", [])):
         if "SGDClassifier" not in inspect.getsource(fn):
             return None
-    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
-    new.__dict__.update(fn.__dict__)
-    new.pytestmark = narrowed
-    return new
+    return narrowed(fn, _keeps(fn))
 
 
 ALL = sorted(re.findall(r"^def (test_\w+)", _SOURCE, re.M))

@@ -17,6 +17,7 @@ _T = pytest.importorskip("sklearn.svm.tests.test_svm")
 import sklearn.svm as _sk_svm  # noqa: E402
 
 import jaxlin.sklearn  # noqa: E402
+from helpers import narrowed, param_values  # noqa: E402
 
 _SOURCE = inspect.getsource(_T)
 _IMPORT = "from sklearn import base, datasets, linear_model, metrics, svm"
@@ -46,14 +47,9 @@ NOT_APPLICABLE = {
 OTHER_ESTIMATORS = ("LinearSVR", "SVC", "NuSVC", "SVR", "NuSVR", "OneClassSVM")
 
 
-def _linear_svc_params(values):
-    keep = []
-    for v in values:
-        vals = v.values if hasattr(v, "values") else v if isinstance(v, tuple) else (v,)
-        if any(getattr(x, "__name__", None) in OTHER_ESTIMATORS for x in vals):
-            continue
-        keep.append(v)
-    return keep
+def _keep(entry):
+    """A parametrisation entry that builds none of the estimators jaxlin does not have."""
+    return not any(getattr(x, "__name__", None) in OTHER_ESTIMATORS for x in param_values(entry))
 
 
 def _builds_linear_svc(fn) -> bool:
@@ -64,20 +60,7 @@ def _builds_linear_svc(fn) -> bool:
 def _for_linear_svc(fn):
     """``fn`` with its parametrisations narrowed to ``LinearSVC``; ``None`` when it builds
     no ``LinearSVC`` or none of its parametrisations is left."""
-    if not _builds_linear_svc(fn):
-        return None
-    narrowed = []
-    for m in getattr(fn, "pytestmark", []):
-        if m.name == "parametrize":
-            values = _linear_svc_params(m.args[1])
-            if not values:
-                return None
-            m = pytest.mark.parametrize(m.args[0], values, **m.kwargs).mark
-        narrowed.append(m)
-    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
-    new.__dict__.update(fn.__dict__)
-    new.pytestmark = narrowed
-    return new
+    return narrowed(fn, _keep) if _builds_linear_svc(fn) else None
 
 
 ALL = sorted(re.findall(r"^def (test_\w+)", _SOURCE, re.M))

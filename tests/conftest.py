@@ -22,6 +22,13 @@ def key():
     return jax.random.key(20261122)
 
 
+@pytest.fixture
+def global_random_seed():
+    """scikit-learn's conftest fixture, for its test modules run against the bridge (its
+    default seed)."""
+    return 42
+
+
 # Every compiled XLA:CPU program keeps its machine code in memory mappings (about 200 for an
 # L-BFGS run), and a process may hold at most vm.max_map_count of them (65,530 by default):
 # the suite compiles thousands of programs, so each worker lets go of the compiled programs

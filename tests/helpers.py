@@ -98,3 +98,23 @@ def narrowed(fn, keep):
     new.__dict__.update(fn.__dict__)
     new.pytestmark = marks
     return new
+
+
+def sorted_tests(source, namespace, not_applicable, narrow):
+    """scikit-learn's test functions of ``source`` (executed into ``namespace``) sorted for
+    the bridge: ``(all names, {name: narrowed function} to run, names narrowed to nothing)``,
+    leaving out the ``not_applicable`` ones; ``narrow(fn)`` is ``None`` for a test that does
+    not concern the bridge."""
+    import re
+
+    names = sorted(re.findall(r"^def (test_\w+)", source, re.M))
+    run, not_ours = {}, []
+    for name in names:
+        if name in not_applicable:
+            continue
+        fn = narrow(namespace[name])
+        if fn is None:
+            not_ours.append(name)
+        else:
+            run[name] = fn
+    return names, run, not_ours

@@ -132,12 +132,6 @@ NOT_RUN = {
 }
 
 
-@pytest.fixture
-def global_random_seed():
-    """scikit-learn's conftest fixture (one seed here)."""
-    return 42
-
-
 # run, but without the parametrisations that test scikit-learn's own solvers: liblinear,
 # sag and saga refuse sparse matrices with 64-bit indices, and liblinear returns float64
 # coefficients for float32 input (the bridge's solvers take 64-bit indices, keep X's type)

@@ -11,7 +11,6 @@ scikit-learn that is neither run nor listed fails it.
 """
 
 import inspect
-import re
 import types
 
 import pytest
@@ -20,7 +19,7 @@ _T = pytest.importorskip("sklearn.linear_model.tests.test_sgd")
 import sklearn.linear_model as _sk_linear_model  # noqa: E402
 
 import jaxlin.sklearn  # noqa: E402
-from helpers import narrowed, param_values  # noqa: E402
+from helpers import narrowed, param_values, sorted_tests  # noqa: E402
 
 _SOURCE = inspect.getsource(_T)
 _IMPORT = "from sklearn import datasets, linear_model, metrics"
@@ -128,23 +127,9 @@ def _for_the_classifier(fn):
     return narrowed(fn, _keeps(fn))
 
 
-ALL = sorted(re.findall(r"^def (test_\w+)", _SOURCE, re.M))
-RUN, NOT_THE_CLASSIFIER = [], []
-for _name in ALL:
-    if _name in NOT_APPLICABLE:
-        continue
-    _fn = _for_the_classifier(_NS[_name])
-    if _fn is None:
-        NOT_THE_CLASSIFIER.append(_name)
-    else:
-        RUN.append(_name)
-        globals()[_name] = _fn
-
-
-@pytest.fixture
-def global_random_seed():
-    """scikit-learn's fixture (its conftest's default seed)."""
-    return 42
+ALL, _RUN, NOT_THE_CLASSIFIER = sorted_tests(_SOURCE, _NS, NOT_APPLICABLE, _for_the_classifier)
+RUN = list(_RUN)
+globals().update(_RUN)
 
 
 def test_every_test_is_run_or_listed():

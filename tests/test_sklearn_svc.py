@@ -17,7 +17,7 @@ _T = pytest.importorskip("sklearn.svm.tests.test_svm")
 import sklearn.svm as _sk_svm  # noqa: E402
 
 import jaxlin.sklearn  # noqa: E402
-from helpers import narrowed, param_values  # noqa: E402
+from helpers import narrowed, param_values, sorted_tests  # noqa: E402
 
 _SOURCE = inspect.getsource(_T)
 _IMPORT = "from sklearn import base, datasets, linear_model, metrics, svm"
@@ -63,23 +63,9 @@ def _for_linear_svc(fn):
     return narrowed(fn, _keep) if _builds_linear_svc(fn) else None
 
 
-ALL = sorted(re.findall(r"^def (test_\w+)", _SOURCE, re.M))
-RUN, NOT_LINEAR_SVC = [], []
-for _name in ALL:
-    if _name in NOT_APPLICABLE:
-        continue
-    _fn = _for_linear_svc(_NS[_name])
-    if _fn is None:
-        NOT_LINEAR_SVC.append(_name)
-    else:
-        RUN.append(_name)
-        globals()[_name] = _fn
-
-
-@pytest.fixture
-def global_random_seed():
-    """scikit-learn's fixture (its conftest's default seed)."""
-    return 42
+ALL, _RUN, NOT_LINEAR_SVC = sorted_tests(_SOURCE, _NS, NOT_APPLICABLE, _for_linear_svc)
+RUN = list(_RUN)
+globals().update(_RUN)
 
 
 def test_every_linearsvc_test_is_run_or_listed():

@@ -71,7 +71,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
             raise ValueError(f"{path}: the file is empty") from None
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
-    header = [h.strip() for h in header]
+    header = validation.check_header(header, path)
     if len(header) < 2:
         raise ValueError(f"{path}: need a header with at least 2 columns, got {header}")
     target = header[-1] if target is None else target

@@ -108,7 +108,7 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
             pos += len(line)
     if rows == 0:
         raise ValueError(f"{path}: no data rows below the header")
-    return _CsvIndex(path, [h.strip() for h in header], offsets, counts)
+    return _CsvIndex(path, validation.check_header(header, path), offsets, counts)
 
 
 class _SvmIndex(NamedTuple):

@@ -203,7 +203,7 @@ def _csv_rows(path):
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
+            header = validation.check_header(next(reader, []), path)
             rows = [row for row in reader if any(cell.strip() for cell in row)]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ValueError(f"{path}: not a text CSV file ({exc})") from None

@@ -27,6 +27,21 @@ def check_file(path, name: str = "data", missing: str | None = None) -> str:
     return path
 
 
+def check_header(header, path) -> list:
+    """A CSV header's column names, stripped; a ``ValueError`` when a name appears twice
+    (columns are chosen by name, so one of the two would be lost)."""
+    names = [h.strip() for h in header]
+    seen: dict = {}
+    for c, name in enumerate(names, 1):
+        if name in seen:
+            raise ValueError(
+                f"{path}: column name {name!r} appears twice in the header (columns "
+                f"{seen[name]} and {c}); give each column its own name"
+            )
+        seen[name] = c
+    return names
+
+
 def check_not_dropped(target, drop, name: str = "drop") -> None:
     """The target column is not among those to drop (it would train on no labels)."""
     if target in drop:

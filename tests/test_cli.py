@@ -219,6 +219,7 @@ def files(tmp_path):
     w("ragged.csv", "a,b,y\n1,2,0\n3,1\n")
     w("single.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n")
     w("blank.csv", "a,b,y\n1,,0\n3,4,1\n")
+    w("twice.csv", "a,b,a,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(30)))
     (tmp_path / "garbage.csv").write_bytes(bytes(range(256)) * 4)
     f["garbage.csv"] = str(tmp_path / "garbage.csv")
     (tmp_path / "trunc.npz").write_bytes(b"PK\x03\x04" + b"\x00" * 20)
@@ -241,6 +242,11 @@ BAD = [
     (["train", "--data", "{empty.csv}"], "the file is empty"),
     (["train", "--data", "{header.csv}"], "no data rows"),
     (["train", "--data", "{ragged.csv}"], "row 3 has 2 cells, the header has 3"),
+    (
+        ["train", "--data", "{twice.csv}"],
+        "column name 'a' appears twice in the header (columns 1 and 3)",
+    ),
+    (["train", "--data", "{twice.csv}", "--stream"], "column name 'a' appears twice"),
     (["train", "--data", "{ok.csv}", "--target", "nope"], "--target: no column 'nope'"),
     (["train", "--data", "{ok.csv}", "--drop", "zzz"], "--drop: no column 'zzz'"),
     (["train", "--data", "{single.csv}"], "single class"),
@@ -303,6 +309,8 @@ def test_library_raises_the_same_messages(files):
         data.read_csv(files["nonnum.csv"])
     with pytest.raises(FileNotFoundError, match="no such file"):
         data.read_csv("/no/such/file.csv")
+    with pytest.raises(ValueError, match=r"'a' appears twice in the header \(columns 1 and 3\)"):
+        data.read_csv(files["twice.csv"])
     with pytest.raises(ValueError, match="not a jaxlin model file"):
         model_io.load(files["trunc.npz"])
 

@@ -285,6 +285,9 @@ def is_sparse(X) -> bool:
     return sp.issparse(X)
 
 
+INDEX_MAX = 2**31 - 1  # the largest row or column count of a sparse X (int32 indices)
+
+
 def as_csr(X, name: str = "X"):
     """A SciPy CSR matrix of ``X`` (SciPy sparse of any format, or JAX ``BCOO``/``BCSR``),
     checked: 2-D, non-empty, numeric, finite. Integer values become float64. Never dense."""
@@ -301,6 +304,12 @@ def as_csr(X, name: str = "X"):
     X = sp.csr_matrix(X)
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{name}: empty data, shape {X.shape}")
+    for n, what in zip(X.shape, ("rows", "columns")):
+        if n > INDEX_MAX:  # rows and columns are addressed by 32-bit indices on the device
+            raise ValueError(
+                f"{name}: {n:,} {what}, more than the {INDEX_MAX:,} a sparse matrix's 32-bit "
+                f"indices address (shape {X.shape}); check the file's largest index"
+            )
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numeric values, got dtype {X.dtype}")
     if X.dtype.kind != "f":

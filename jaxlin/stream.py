@@ -122,6 +122,19 @@ class _SvmIndex(NamedTuple):
     max_chunk_nnz: int
 
 
+def _line_indices(tokens, path, number) -> list:
+    """The feature indices of one svmlight line's ``tokens`` (its label first), as ints; a
+    non-numeric one is named with its line (the chunks' parser checks the rest)."""
+    keys = [t.split(b":", 1)[0] for t in tokens[1:] if not t.startswith(b"qid:") and b":" in t]
+    try:
+        return [int(k) for k in keys]
+    except ValueError:
+        bad = next(k for k in keys if not k.strip().lstrip(b"+-").isdigit())
+        raise ValueError(
+            f"{path}: line {number}: non-numeric index {bad.decode(errors='replace')!r}"
+        ) from None
+
+
 def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
     """One streaming pass over an svmlight file: where each chunk of ``chunk_rows`` examples
     starts, the width (largest index), the index base, the longest row and the fullest
@@ -130,7 +143,7 @@ def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
     counts: list = []
     lines: list = []
     nnz: list = []
-    lo, hi, longest, pos, rows = None, -1, 0, 0, 0
+    lo, hi, widest, longest, pos, rows = None, -1, 0, 0, 0, 0
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):
             tokens = raw.split(b"#", 1)[0].split()
@@ -138,29 +151,27 @@ def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
                 if rows % chunk_rows == 0:
                     for column, value in ((offsets, pos), (counts, 0), (lines, number), (nnz, 0)):
                         column.append(value)
-                keys = (
-                    [
-                        int(t.split(b":", 1)[0])
-                        for t in tokens[1:]
-                        if not t.startswith(b"qid:") and b":" in t
-                    ]
-                    if len(tokens) > 1
-                    else []
-                )
+                keys = _line_indices(tokens, path, number)
                 counts[-1] += 1
                 nnz[-1] += len(keys)
                 longest = max(longest, len(keys))
                 if keys:
                     lo = min(keys[0], lo) if lo is not None else keys[0]
-                    hi = max(hi, keys[-1])
+                    if keys[-1] > hi:
+                        hi, widest = keys[-1], number
                 rows += 1
             pos += len(raw)
     if rows == 0:
         raise ValueError(f"{path}: no examples (every line is blank or a comment)")
     zero_based = lo == 0
     width = hi + (1 if zero_based else 0)
+    if width > sparse.INDEX_MAX:
+        raise ValueError(
+            f"{path}: line {widest}: index {hi:,} is beyond the {sparse.INDEX_MAX:,} columns "
+            "a sparse matrix's 32-bit indices address"
+        )
     if n_features is not None:
-        width = int(n_features)
+        width = svmlight.check_n_features(n_features)
     return _SvmIndex(path, offsets, counts, lines, max(width, 1), zero_based, longest, max(nnz))
 
 

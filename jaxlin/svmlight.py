@@ -130,6 +130,15 @@ def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np
             "(pass zero_based=True)"
         )
     d = int(idx.max()) + 1 if len(idx) else 1
+    from jaxlin.sparse import INDEX_MAX
+
+    if d > INDEX_MAX:
+        k = int(np.argmax(idx))
+        row = int(np.searchsorted(rows.indptr, k, side="right")) - 1
+        raise ValueError(
+            f"{path}: line {rows.line_numbers[row]}: index {int(rows.indices[k]):,} is beyond "
+            f"the {INDEX_MAX:,} columns a sparse matrix's 32-bit indices address"
+        )
     if n_features is not None:
         if len(idx) and idx.max() >= n_features:
             k = int(np.argmax(idx))
@@ -143,6 +152,21 @@ def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np
         (rows.values.astype(dtype), idx.astype(np.int64), rows.indptr), shape=(len(rows.labels), d)
     )
     return X, rows.labels
+
+
+def check_n_features(n_features):
+    """``n_features`` as an int (``None`` kept): a positive integer at most ``INDEX_MAX``."""
+    from jaxlin.sparse import INDEX_MAX
+
+    if n_features is None:
+        return None
+    if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)):
+        raise TypeError(f"n_features: expected a positive integer, got {n_features!r}")
+    if not 1 <= n_features <= INDEX_MAX:
+        raise ValueError(
+            f"n_features: expected a positive integer at most {INDEX_MAX:,}, got {n_features}"
+        )
+    return int(n_features)
 
 
 def _base(indices, zero_based, path):
@@ -172,6 +196,7 @@ def read(
     from jaxlin import validation
 
     path = validation.check_file(path)
+    n_features = check_n_features(n_features)
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()

@@ -81,6 +81,25 @@ def test_every_bad_line_is_named(tmp_path, text, message):
         data.read_svmlight(path, n_features=5)
 
 
+def test_an_index_beyond_32_bits_and_a_bad_width_are_named(tmp_path):
+    path = tmp_path / "wide.svm"
+    path.write_text("1 1:1\n0 2:1 99999999999:1\n")
+    beyond = r"line 2: index 99,999,999,999 is beyond the 2,147,483,647 columns"
+    with pytest.raises(ValueError, match=beyond):
+        data.read_svmlight(path)
+    with pytest.raises(ValueError, match=beyond):  # streamed: named by the first pass
+        stream.fit_stream(str(path), chunk_rows=1, batch_size=1, epochs=1)
+    bad = tmp_path / "bad.svm"
+    bad.write_text("1 1:1\n0 2:1\n1 x:1\n")
+    with pytest.raises(ValueError, match=r"bad.svm: line 3: non-numeric index 'x'"):
+        stream.fit_stream(str(bad), chunk_rows=1, batch_size=1, epochs=1)
+    for width, error in ((0, ValueError), (-3, ValueError), (2**31, ValueError), (2.5, TypeError)):
+        with pytest.raises(error, match="n_features: expected a positive integer"):
+            data.read_svmlight(path, n_features=width)
+    with pytest.raises(ValueError, match="X: 8,589,934,592 columns, more than the 2,147,483,647"):
+        jaxlin.fit(sp.csr_matrix((2, 2**33)), [0, 1])
+
+
 @pytest.mark.parametrize(
     "X,message",
     [

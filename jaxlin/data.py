@@ -311,7 +311,7 @@ def one_hot(y, n_classes: int | None = None) -> np.ndarray:
 
 def add_bias_feature(X) -> np.ndarray:
     """Append the bias feature (a column of ones), the explicit form of the bias."""
-    X = np.asarray(X)
+    X = validation.check_features(X, "X", finite=False)
     return np.concatenate([X, np.ones((X.shape[0], 1), X.dtype)], axis=1)
 
 

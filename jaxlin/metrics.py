@@ -7,11 +7,14 @@ the host and compile nothing (what a report on a few thousand rows wants).
 Zero denominators: precision, recall, F1 and FPR are **0** when their denominator is 0
 (scikit-learn's default ``zero_division`` result, without its warning, which cannot be
 raised inside ``jit``). The ROC curve and AUC are **NaN** when the labels hold only one
-class (scikit-learn: NaN with a warning).
+class (on the host with an ``UndefinedMetricWarning``, as scikit-learn's ``roc_curve``).
+Binary metrics take labels in ``{0, 1}`` or ``{−1, +1}``; where the values are known
+(outside ``jit``) another label is an error, as is a probability outside ``[0, 1]``.
 """
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import NamedTuple
 
@@ -22,11 +25,22 @@ import numpy as np
 from jaxlin import validation
 
 
+class UndefinedMetricWarning(UserWarning):
+    """A metric that is undefined for the labels given (its value is NaN)."""
+
+
 def _xp(*arrays):
     """NumPy when every array is a host array, else ``jax.numpy``."""
     return (
         np if all(isinstance(a, (np.ndarray, np.generic)) for a in arrays if a is not None) else jnp
     )
+
+
+def _array(a, name):
+    """``a`` as it is when an array (NumPy or JAX), else as a NumPy array (a list)."""
+    if isinstance(a, (np.ndarray, np.generic, jax.Array)):
+        return a
+    return validation.as_host_array(a, name)
 
 
 def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
@@ -35,19 +49,14 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
     ``jit`` too; a bad argument is named in a ``ValueError``."""
 
-    def array(a, name):
-        if isinstance(a, (np.ndarray, np.generic, jax.Array)):
-            return a
-        return validation.as_host_array(a, name)
-
-    y_true = array(y_true, "y_true")
+    y_true = _array(y_true, "y_true")
     if y_true.ndim != 1 or y_true.shape[0] == 0:
         raise ValueError(
             f"y_true: expected a non-empty 1-D array of labels (N,), got shape {y_true.shape}"
         )
     arrays = [("y_true", y_true)]
     if other is not None:
-        other = array(other, other_name)
+        other = _array(other, other_name)
         if other.ndim != other_ndim or other.shape[0] != y_true.shape[0]:
             want = "(N,)" if other_ndim == 1 else "(N, C)"
             raise ValueError(
@@ -79,6 +88,23 @@ def _check_classes(n_classes, **labels):
             raise ValueError(
                 f"{name}: label {y[bad][0].item()!r} is outside the classes "
                 f"0..{n_classes - 1} (n_classes = {n_classes})"
+            )
+
+
+def _check_binary(**labels):
+    """The labels of a binary metric are in ``{0, 1}`` or ``{−1, +1}`` (1 the positive
+    class): another value (a third class, a positive class other than 1) is an error where
+    the values are known (NumPy or concrete JAX arrays)."""
+    for name, y in labels.items():
+        if isinstance(y, jax.core.Tracer):  # inside jit: values unknown, 1 is the positive
+            continue
+        values = np.unique(np.asarray(y))
+        if not (set(values.tolist()) <= {0, 1} or set(values.tolist()) <= {-1, 1}):
+            shown = ", ".join(repr(v.item()) for v in values[:5])
+            raise ValueError(
+                f"{name}: a binary metric needs labels in {{0, 1}} or {{-1, +1}} (1 is the "
+                f"positive class), got [{shown}{', ...' if len(values) > 5 else ''}]; for "
+                "more classes use per_class or macro_average"
             )
 
 
@@ -121,6 +147,7 @@ class BinaryCounts(NamedTuple):
 def binary_counts(y_true, y_pred) -> BinaryCounts:
     """TP, TN, FP, FN with class 1 as positive."""
     y_true, y_pred = _checked(y_true, y_pred)
+    _check_binary(y_true=y_true, y_pred=y_pred)
     t, p = y_true == 1, y_pred == 1
     return BinaryCounts((t & p).sum(), (~t & ~p).sum(), (~t & p).sum(), (t & ~p).sum())
 
@@ -197,8 +224,15 @@ def log_loss(y_true, proba, eps: float | None = None):
     as scikit-learn does) so a confident mistake costs a large finite amount.
     """
     y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
+    _check_classes(proba.shape[1], y_true=y_true)
     xp = _xp(y_true, proba)
     proba = xp.asarray(proba)
+    if xp is np and (proba.min() < 0 or proba.max() > 1):
+        r, c = np.argwhere((proba < 0) | (proba > 1))[0]
+        raise ValueError(
+            f"proba: expected probabilities in [0, 1], got {proba[r, c].item()!r} at row {r}, "
+            f"column {c}"
+        )
     eps = xp.finfo(proba.dtype).eps if eps is None else eps
     p = xp.take_along_axis(proba, y_true[:, None].astype(xp.int32), axis=1)[:, 0]
     return -xp.mean(xp.log(xp.clip(p, eps, 1.0 - eps)))
@@ -219,7 +253,15 @@ def roc_curve(y_true, scores) -> RocCurve:
     are scikit-learn's ``roc_curve(..., drop_intermediate=False)``.
     """
     y_true, scores = _checked(y_true, scores, "scores")
+    _check_binary(y_true=y_true)
     xp = _xp(y_true, scores)
+    if xp is np and np.unique(y_true).size < 2:
+        warnings.warn(
+            "y_true: only one class is present, so the ROC curve's other rate is undefined "
+            "(NaN), and so is its area",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
     n = scores.shape[0]
     order = xp.argsort(-scores, stable=True)
     s = scores[order]
@@ -238,9 +280,22 @@ def roc_curve(y_true, scores) -> RocCurve:
 
 
 def auc(fpr, tpr):
-    """Area under a curve by the trapezoid rule (``fpr`` non-decreasing)."""
+    """Area under a curve by the trapezoid rule; ``fpr`` and ``tpr`` ``(P,)``, ``P ≥ 2``,
+    ``fpr`` non-decreasing (on the host a non-increasing ``fpr`` is read backwards and any
+    other order is an error, as in scikit-learn)."""
+    fpr, tpr = (_array(a, name) for a, name in ((fpr, "fpr"), (tpr, "tpr")))
+    if fpr.ndim != 1 or fpr.shape != tpr.shape or fpr.shape[0] < 2:
+        raise ValueError(
+            f"fpr, tpr: expected two 1-D arrays of one length P >= 2, got {fpr.shape} and "
+            f"{tpr.shape}"
+        )
     xp = _xp(fpr, tpr)
-    return xp.sum(xp.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0)
+    area = xp.sum(xp.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0)
+    if xp is np and np.any(np.diff(fpr) < 0):
+        if np.any(np.diff(fpr) > 0):
+            raise ValueError("fpr: is neither non-decreasing nor non-increasing")
+        return -area
+    return area
 
 
 def roc_auc(y_true, scores):

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 from jaxlin import metrics as M
 
@@ -45,6 +46,16 @@ def test_zero_denominators_give_zero_like_sklearn():
             assert float(ours(yt, yp)) == theirs(yt, yp) == 0.0
     assert float(M.false_positive_rate(np.array([1, 1]), np.array([1, 0]))) == 0.0  # no negative
     assert np.isnan(float(M.roc_auc(jnp.array([1, 1, 1]), jnp.array([0.1, 0.5, 0.9]))))
+    with pytest.warns(M.UndefinedMetricWarning, match="only one class"):  # on the host
+        assert np.isnan(float(M.roc_auc(np.array([0, 0]), np.array([0.1, 0.5]))))
+    with pytest.warns(UndefinedMetricWarning):  # scikit-learn: NaN with a warning too
+        assert np.isnan(skm.roc_curve([0, 0], [0.1, 0.5])[1]).all()
+
+
+def test_auc_reads_a_decreasing_curve_backwards_as_scikit_learn_does():
+    x, y = np.array([1.0, 0.6, 0.2, 0.0]), np.array([1.0, 0.9, 0.3, 0.0])
+    assert float(M.auc(x, y)) == pytest.approx(skm.auc(x, y))
+    assert float(M.auc(x[::-1], y[::-1])) == pytest.approx(skm.auc(x, y))
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -168,6 +179,13 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.summary(y, np.array([0, 1, 2, 0]), 2), "y_pred"),
         (lambda y, p: M.class_prior_baseline(np.array([0, 1, 2, 0]), 2), "y_true"),
         (lambda y, p: M.confusion_matrix(y, p, 0), "n_classes"),
+        (lambda y, p: M.precision(np.array([0, 1, 2, 0]), p), "y_true"),  # not binary
+        (lambda y, p: M.recall(y, jnp.array([0, 2, 0, 0])), "y_pred"),  # positive class 1
+        (lambda y, p: M.roc_auc(np.array([0, 2, 2, 0]), np.ones(4)), "y_true"),
+        (lambda y, p: M.log_loss(y, np.array([[0.5, 0.5]] * 3 + [[-0.1, 1.1]])), "proba"),
+        (lambda y, p: M.log_loss(np.array([0, 1, 2, 0]), np.full((4, 2), 0.5)), "y_true"),
+        (lambda y, p: M.auc([0.0, 1.0], [1.0]), "fpr, tpr"),
+        (lambda y, p: M.auc([0.0, 1.0, 0.5], [0.0, 1.0, 0.5]), "fpr"),
     ],
 )
 def test_bad_metric_arguments_are_named(call, name):

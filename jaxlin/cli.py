@@ -176,6 +176,7 @@ _FLAGS = {
     "patience": "--patience",
     "init": "--init",
     "average": "--average",
+    "fit_intercept": "--no-intercept",
 }
 
 
@@ -230,6 +231,7 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
         patience=args.patience,
         init=args.init,
         average=args.average or False,
+        fit_intercept=not args.no_intercept,
         **{**defaults, **{k: v for k, v in given.items() if v is not None}},
     )
     try:
@@ -895,6 +897,11 @@ def _fit_arguments(train):
         f"--stream: {COMMAND_STREAM_DEFAULTS['epochs']})",
     )
     train.add_argument("--batch-size", type=POSITIVE_INT, help="mini-batch size (sgd, adam)")
+    train.add_argument(
+        "--no-intercept",
+        action="store_true",
+        help="fit no intercept (b = 0): a model through the origin, as dcd needs",
+    )
     train.add_argument("--l1", type=NON_NEGATIVE, help="L1 strength λ (R = λ Σ|w|)")
     train.add_argument(
         "--l2",

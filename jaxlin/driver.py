@@ -118,6 +118,8 @@ def _validate(params, problem: Problem):
 
 
 def _grad_norm(st: Step, problem: Problem, s: Settings):
+    if st.optimality is not None:
+        return st.optimality
     if st.grad is None and not s.grad_tol:
         return jnp.asarray(jnp.nan, problem.X.dtype)
     g = st.grad

@@ -46,6 +46,7 @@ class _LossFields(NamedTuple):
     spec: str = ""
     curvature_product: Optional[Callable] = None
     docs: str = ""
+    dual: Optional[Callable] = None
 
 
 class Loss(_LossFields):
@@ -77,6 +78,10 @@ class Loss(_LossFields):
         or ``curvature ⊙ u`` when only ``curvature`` is given.
       docs: where its derivation is written, ``"page.md#section"`` under ``docs/`` (the
         row of ``jaxlin check`` that proves it links there).
+      dual: ``C (N, K) -> (U, D)`` for a margin loss ``L = ℓ(s z)`` whose L2-regularised
+        problem ``½‖W‖² + Σ C_i ℓ(s_i z_i)`` has the box-constrained dual
+        ``min_α ½ αᵀ(Q + diag D)α − Σα``, ``0 ≤ α ≤ U`` (the hinges; dual coordinate
+        descent, ``optimizer="dcd"``, solves it).
     """
 
     __slots__ = ()
@@ -95,7 +100,7 @@ class Loss(_LossFields):
                 f"Loss {name!r}: target must be one of {', '.join(TARGETS)}, got {target!r}"
             )
         self = super().__new__(cls, name, value, delta, target, *args, **kwargs)
-        for field in ("surrogate", "kink_distance", "curvature", "curvature_product"):
+        for field in ("surrogate", "kink_distance", "curvature", "curvature_product", "dual"):
             f = getattr(self, field)
             if f is not None and not callable(f):
                 raise TypeError(f"Loss {name!r}: {field} must be a function or None")
@@ -418,6 +423,17 @@ def delta_squared_hinge(z, y):
     """``δ = −2 s max(0, 1 − s z)``."""
     s = 2.0 * y - 1.0
     return -2.0 * s * jnp.maximum(1.0 - s * z, 0.0)
+
+
+def dual_hinge(C):
+    """The hinge's dual box: ``0 ≤ α_i ≤ C_i``, no diagonal (``docs/optimisers.md``)."""
+    return C, jnp.zeros_like(C)
+
+
+def dual_squared_hinge(C):
+    """The squared hinge's: ``α_i ≥ 0`` unbounded, diagonal ``1 / (2 C_i)`` (its conjugate's
+    quadratic, ``docs/optimisers.md``)."""
+    return jnp.full_like(C, jnp.inf), 1.0 / (2.0 * C)
 
 
 def modified_huber(z, y):
@@ -748,6 +764,7 @@ LOSSES: dict[str, Loss] = {
             kink_distance=_kink_hinge,
             spec="binary hinge",
             docs="losses.md#hinge-losses",
+            dual=dual_hinge,
         ),
         Loss(
             "perceptron_criterion",
@@ -771,6 +788,7 @@ LOSSES: dict[str, Loss] = {
             convex=True,
             spec="binary squared hinge",
             docs="losses.md#hinge-losses",
+            dual=dual_squared_hinge,
         ),
         Loss(
             "modified_huber",

@@ -19,7 +19,7 @@ import numpy as np
 from jaxlin import solvers, validation
 from jaxlin.backend import put_all
 from jaxlin.penalties import Penalty
-from jaxlin.records import Hyper, Settings, history_length
+from jaxlin.records import Hyper, Settings, SolverRecord, history_length
 from jaxlin.solvers.gradient import GD
 
 INITS = ("zeros", "uniform")
@@ -176,6 +176,8 @@ class Options(NamedTuple):
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
+        if record.dual:
+            _check_dual(record, o, loss)
         if data is not None:
             solvers.check_data(record, data.X, data.T.shape[1])
         if o.patience is not None and not has_validation:
@@ -338,3 +340,27 @@ def split_options(kwargs: dict, where: str, defaults=None, control: Optional[Run
         **{k: v for k, v in kwargs.items() if k in RunControl._fields}
     )
     return opts, ctrl.check(), kwargs.get("key")
+
+
+def _check_dual(record: SolverRecord, options, loss) -> None:
+    """What a dual solver needs: an L2 term, no intercept, the zero start, a loss with a
+    dual."""
+    name = record.name
+    if not np.all(np.asarray(options.l2) > 0):
+        raise ValueError(
+            f"l2: {name} solves the dual of an L2-regularised problem; give l2 > 0, got "
+            f"{options.l2!r}"
+        )
+    if options.fit_intercept:
+        raise ValueError(
+            f"fit_intercept: {name} fits no unpenalised intercept; train without one "
+            "(fit_intercept=False; --no-intercept on the command line), or append a constant "
+            "feature for liblinear's penalised one"
+        )
+    if not (isinstance(options.init, str) and options.init == "zeros"):
+        raise ValueError(f"init: {name} starts at W = 0 (every dual variable 0); leave init")
+    if loss is not None and loss.dual is None:
+        raise ValueError(
+            f"optimizer: {name} solves a margin loss's dual (the binary hinge and squared "
+            f"hinge state theirs); loss {loss.name!r} states none"
+        )

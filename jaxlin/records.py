@@ -153,6 +153,9 @@ class Step(NamedTuple):
     accepted: Any = True  # False: a rejected step (bold driver), never a convergence
     status: Any = RUNNING  # a solver's own stop (the perceptron: SEPARATED)
     inner_steps: Any = float("nan")  # inner iterations of the epoch (Newton: CG steps)
+    # a solver's own optimality measure, which grad_tol bounds in place of the gradient's
+    # norm (dual coordinate descent: the spread of its dual's projected gradient)
+    optimality: Any = None
 
 
 class Average(NamedTuple):
@@ -292,6 +295,8 @@ class SolverRecord(NamedTuple):
       sparse: takes sparse rows (``SparseRows``).
       max_parameters: the most parameters ``(d + 1) K`` it takes (an explicit Hessian is
         that size squared), or ``None``.
+      dual: solves the loss's dual (``Loss.dual``): it needs a loss that has one, an L2
+        term, no intercept and the zero start.
     """
 
     name: str
@@ -313,6 +318,7 @@ class SolverRecord(NamedTuple):
     listed: bool = True
     sparse: bool = True
     max_parameters: Optional[int] = None
+    dual: bool = False
 
     @property
     def mini_batches(self) -> bool:

@@ -196,6 +196,19 @@ def _pointwise(loss: Loss, Z, T):
     )
 
 
+def _dual(loss: Loss, Z, T):
+    """The dual box ``(U, D)`` a loss states, against the loss itself: ``C L(z, t)`` must be
+    ``Σ_k max_{0 ≤ α ≤ U} α (1 − s z) − D α² / 2`` (``s = 2t − 1``), the maximum in closed
+    form (the vertex of the concave parabola, clipped to the box)."""
+    C = 0.1 + jnp.abs(Z[:, :1]) * jnp.ones_like(Z)  # a box of each size, one per row
+    U, D = loss.dual(C)
+    margin = 1 - (2 * T - 1) * Z
+    top = jnp.where(D > 0, margin / jnp.where(D > 0, D, 1), jnp.where(margin > 0, jnp.inf, 0))
+    alpha = jnp.clip(top, 0, U)
+    best = jnp.sum(alpha * margin - D * alpha**2 / 2, axis=1)
+    return dict(dual_primal=C[:, 0] * jax.vmap(loss.value)(Z, T), dual_max=best)
+
+
 def _curvature(loss: Loss, Z, T):
     if loss.curvature is None:
         raise ValueError(f"loss {loss.name!r} has no curvature to check")
@@ -286,6 +299,8 @@ def battery(loss: Loss, p: dict) -> dict:
     """Everything ``verify`` computes for one loss at one ``K``: one compiled program whose
     arrays are judged on the host (``judge``)."""
     out = _pointwise(loss, p["Z"], p["T"])
+    if loss.dual is not None:
+        out.update(_dual(loss, p["Z"], p["T"]))
     if loss.curvature is not None:
         out.update(_curvature(loss, p["Z"], p["T"]))
     out.update(_gradients(loss, p["params"], p["X"], p["TX"], p["pen"]))
@@ -429,6 +444,15 @@ def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
     )
     if loss.curvature is not None:
         rows.append(_curvature_row(out, keep, tag))
+    if loss.dual is not None:
+        rows.append(
+            _judged(
+                "dual box: C L = max over 0 ≤ α ≤ U of α(1 − sz) − Dα²/2" + tag,
+                "",
+                rel_err(out["dual_max"], out["dual_primal"]),
+                None,
+            )
+        )
     for i, suffix in enumerate(PENALTY_CASES):
         rows.append(
             _judged(

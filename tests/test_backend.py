@@ -241,9 +241,14 @@ def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
     X = np.random.default_rng(0).normal(size=(48, 3))
     y = (X[:, 0] > 0).astype(int)
     loss = "squared_error_step" if optimizer == "perceptron" else "binary_cross_entropy"
-    full = not solvers.get(optimizer).mini_batches
+    record, extra = solvers.get(optimizer), {}
+    if record.dual:  # the hinge's dual: an L2 term, no intercept
+        loss, extra = "hinge", dict(l2=0.01, fit_intercept=False)
+    full = not record.mini_batches
     with jax.transfer_guard_device_to_host("disallow"):
-        r = jaxlin.fit(X, y, loss, optimizer=optimizer, epochs=3, batch_size=None if full else 16)
+        r = jaxlin.fit(
+            X, y, loss, optimizer=optimizer, epochs=3, batch_size=None if full else 16, **extra
+        )
     assert len(seen) == 1 and int(jax.device_get(r.epochs)) >= 1
     assert not {n for n in seen[0] if "callback" in n}
 

@@ -148,6 +148,20 @@ def test_curvature_is_checked_against_autodiff():
     assert all(name.startswith(("curvature", "∇²J")) for name in failed)
 
 
+@pytest.mark.parametrize("name", ["hinge", "squared_hinge"])
+def test_a_stated_dual_box_is_checked_against_the_loss(name):
+    loss = jaxlin.get_loss(name)
+    assert jaxlin.verify(loss).passed
+    if name == "hinge":  # a box twice as wide
+        wrong = loss._replace(dual=lambda C: (2 * C, jnp.zeros_like(C)))
+    else:  # half the diagonal
+        wrong = loss._replace(dual=lambda C: (jnp.full_like(C, jnp.inf), 1 / (4 * C)))
+    failed = _failed(jaxlin.verify(wrong))
+    assert set(failed) == {
+        f"dual box: C L = max over 0 ≤ α ≤ U of α(1 − sz) − Dα²/2 [K={k}]" for k in (1, 3)
+    }
+
+
 def test_a_diagonal_curvature_of_a_non_elementwise_loss_fails():
     def p_one_minus_p(z, y):
         p = jax.nn.softmax(z)

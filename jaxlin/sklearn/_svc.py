@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from jaxlin import sparse
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, POSITIVE, POSITIVE_OR_INF
 from jaxlin.sklearn._base import _LinearClassifier, _penalty
+from jaxlin.solvers.dcd import DCD
 from jaxlin.solvers.gradient import GD
 from jaxlin.solvers.lbfgs import LBFGS
 from jaxlin.solvers.owlqn import OWLQN
@@ -68,8 +69,11 @@ class LinearSVC(_LinearClassifier):
 
     Solvers: the squared hinge with L2 by L-BFGS, with L1 by OWL-QN, both until the
     gradient's norm (with L1: the pseudo-gradient's) of the mean objective is ≤ ``tol``;
-    the hinges, which have no gradient at their kink, by full-batch subgradient steps of
-    ``learning_rate`` until the objective's relative change is ≤ ``tol``. ``dual`` is
+    the binary (and one-vs-rest) hinge by dual coordinate descent (liblinear's solver:
+    ``optimizer="dcd"``) until its dual's projected gradient spreads less than ``tol``;
+    the multi-class hinges, which have no gradient at their kink, by full-batch
+    subgradient steps of ``learning_rate`` until the objective's relative change is
+    ≤ ``tol``. ``dual`` is
     checked as scikit-learn checks it (a pair liblinear does not solve is refused) and
     does not change the optimum; ``verbose`` is accepted and has no effect. Reaching
     ``max_iter`` first warns with scikit-learn's "Liblinear failed to converge".
@@ -153,9 +157,12 @@ class LinearSVC(_LinearClassifier):
             one_vs_rest=n_classes > 2 and self.multi_class == "ovr",
             epochs=self.max_iter,
         )
-        if "squared" in self._loss(n_classes):
+        loss = self._loss(n_classes)
+        if "squared" in loss:
             optimizer = OWLQN.name if l1 else LBFGS.name
             return dict(optimizer=optimizer, l1=l1, l2=l2, grad_tol=tol, **common)
+        if loss == "hinge":  # liblinear's own dual solver
+            return dict(optimizer=DCD.name, l2=l2, grad_tol=tol, **common)
         return dict(optimizer=GD.name, learning_rate=self.learning_rate, l2=l2, tol=tol, **common)
 
     def _coefficients(self, params, loss, dtype, center=False):

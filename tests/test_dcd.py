@@ -1,0 +1,148 @@
+"""Dual coordinate descent (``optimizer="dcd"``): the exact L2-regularised hinge and
+squared-hinge SVM, against liblinear's dual solvers (scikit-learn's ``LinearSVC``) and
+jaxlin's primal solvers."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.svm import LinearSVC as LiblinearSVC
+
+import jaxlin
+from jaxlin.sklearn import LinearSVC
+
+C = 0.5
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """Overlapping classes (no separating plane), 3 classes, features of unequal scale."""
+    rng = np.random.default_rng(0)
+    centers = np.array([[0.0, 0, 0, 0, 0], [1.5, 1, 0, 0, 0], [0, 1.5, 1, 0, 0]])
+    y = rng.integers(0, 3, 150)
+    X = centers[y] + rng.normal(size=(150, 5)) * [1, 1, 2, 0.5, 1]
+    return X, y
+
+
+def _dual_reference(X, t, C_rows, loss):
+    """``W = Σ α_i s_i x_i`` at the dual's optimum, by SciPy's L-BFGS-B (an independent
+    bound-constrained solver): ``min ½ αᵀ(Q + diag D)α − Σα``, ``0 ≤ α ≤ U``."""
+    from scipy.optimize import minimize
+
+    s = 2.0 * np.asarray(t, float) - 1.0
+    A = s[:, None] * X
+    hinge = loss == "hinge"
+    D = np.zeros(len(s)) if hinge else 1 / (2 * C_rows)
+    Q = A @ A.T + np.diag(D)
+
+    def f(a):
+        return 0.5 * a @ Q @ a - a.sum(), Q @ a - 1
+
+    bounds = [(0, c if hinge else None) for c in C_rows]
+    options = dict(ftol=0, gtol=1e-13, maxiter=100_000, maxcor=50)
+    res = minimize(f, np.zeros(len(s)), jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+    return A.T @ res.x
+
+
+def _dcd(X, y, loss, **kw):
+    kw = {"optimizer": "dcd", "fit_intercept": False, "grad_tol": 1e-10, "epochs": 20_000, **kw}
+    return jaxlin.fit(X, y, loss, dtype=np.float64, **kw)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+def test_binary_svm_is_the_duals_optimum(problem, loss):
+    X, y = problem
+    b = (y == 1).astype(int)
+    r = _dcd(X, b, loss, l2=1 / (2 * C * len(b)))  # ½‖w‖² + C Σ L_i, divided by C N
+    assert r.stop_reason == "gradient_tol"
+    W = np.asarray(r.params.W)[:, 0]
+    np.testing.assert_allclose(W, _dual_reference(X, b, np.full(len(b), C), loss), atol=1e-7)
+    assert float(np.abs(np.asarray(r.params.b)).max()) == 0.0
+
+
+@pytest.mark.parametrize("loss", ["hinge", "squared_hinge"])
+def test_sample_weights_scale_each_rows_box_as_liblinears(problem, loss):
+    X, y = problem
+    b = (y == 2).astype(int)
+    w = np.random.default_rng(1).uniform(0, 3, len(b))
+    w[:10] = 0.0  # rows that count for nothing
+    r = _dcd(X, b, loss, l2=1 / (2 * C * w.sum()), sample_weight=w)
+    ref = _dual_reference(X[10:], b[10:], C * w[10:], loss)  # liblinear's C_i = C w_i
+    np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], ref, atol=1e-7)
+
+
+def test_one_column_per_class_solves_each_class_against_the_rest(problem):
+    X, y = problem
+    T = np.eye(3)[y]  # 0/1 targets (N, K): K binary problems solved side by side
+    for loss in ("hinge", "squared_hinge"):
+        r = _dcd(X, T, loss, l2=1 / (2 * C * len(y)))
+        for k in range(3):
+            one = _dual_reference(X, T[:, k], np.full(len(y), C), loss)
+            np.testing.assert_allclose(np.asarray(r.params.W)[:, k], one, atol=1e-7)
+
+
+def test_squared_hinge_optimum_is_the_primal_solvers(problem):
+    X, y = problem
+    b = (y == 0).astype(int)
+    common = dict(l2=0.01, fit_intercept=False, dtype=np.float64)
+    dual = _dcd(X, b, "squared_hinge", l2=0.01)
+    primal = jaxlin.fit(X, b, "squared_hinge", optimizer="lbfgs", grad_tol=1e-12, **common)
+    np.testing.assert_allclose(dual.params.W, primal.params.W, atol=1e-8)
+
+
+def test_sparse_rows_give_the_dense_result(problem):
+    X, y = problem
+    X = np.where(np.abs(X) < 0.7, 0.0, X)  # about half the entries stored
+    b = (y == 1).astype(int)
+    kw = dict(l2=0.01, grad_tol=None, seed=3, epochs=50)
+    dense, csr = _dcd(X, b, "hinge", **kw), _dcd(sp.csr_matrix(X), b, "hinge", **kw)
+    np.testing.assert_allclose(csr.params.W, dense.params.W, rtol=0, atol=1e-12)
+    again = _dcd(X, b, "hinge", **kw)
+    np.testing.assert_array_equal(again.params.W, dense.params.W)  # same key, same bits
+
+
+def test_many_penalties_at_once_equal_their_single_fits(problem):
+    X, y = problem
+    b = (y == 1).astype(int)
+    l2s = [0.003, 0.03]
+    kw = dict(optimizer="dcd", fit_intercept=False, epochs=30, dtype=np.float64)
+    many = jaxlin.fit_many(X, b, "hinge", l2=l2s, **kw)
+    for k, l2 in enumerate(l2s):
+        one = jaxlin.fit(X, b, "hinge", l2=l2, **kw)
+        np.testing.assert_allclose(np.asarray(many.params.W)[k], one.params.W, atol=1e-12)
+
+
+def test_the_bridges_hinge_linear_svc_solves_liblinears_problem(problem):
+    X, y = problem
+    kw = dict(loss="hinge", C=C, intercept_scaling=2.0)
+    ours = LinearSVC(max_iter=20_000, tol=1e-10, **kw).fit(X, y)
+    Xb = np.c_[X, np.full(len(y), 2.0)]  # liblinear's intercept: a constant feature's weight
+    for k in range(3):
+        W = _dual_reference(Xb, y == k, np.full(len(y), C), "hinge")
+        np.testing.assert_allclose(ours.coef_[k], W[:-1], atol=1e-6)
+        np.testing.assert_allclose(ours.intercept_[k], 2.0 * W[-1], atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = LiblinearSVC(max_iter=100_000, tol=1e-10, random_state=0, **kw).fit(X, y)
+    assert np.mean(ours.predict(X) == ref.predict(X)) > 0.97  # liblinear stops short of it
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(l2=0.0), "l2: dcd solves the dual of an L2-regularised problem"),
+        (dict(fit_intercept=True), "fit_intercept: dcd fits no unpenalised intercept"),
+        (dict(init="uniform"), "init: dcd starts at W = 0"),
+        (dict(l1=0.1), "l1: optimizer dcd needs a smooth objective"),
+        (dict(batch_size=8), "batch_size: dcd is a full-batch method"),
+        (dict(tol=1e-3), "tol: dcd stops by its own rule"),
+        (dict(loss="binary_cross_entropy"), "dcd solves a margin loss's dual"),
+        (dict(loss="multiclass_hinge"), "dcd trains binary losses"),
+    ],
+)
+def test_what_dcd_cannot_solve_is_named(problem, kwargs, message):
+    X, y = problem
+    kwargs = {"loss": "hinge", "l2": 0.01, "fit_intercept": False, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        jaxlin.fit(X, y if "multiclass" in kwargs["loss"] else y == 1, optimizer="dcd", **kwargs)

@@ -201,7 +201,9 @@ def _dual(loss: Loss, Z, T):
     ``Σ_k max_{0 ≤ α ≤ U} α (1 − s z) − D α² / 2`` (``s = 2t − 1``), the maximum in closed
     form (the vertex of the concave parabola, clipped to the box)."""
     C = 0.1 + jnp.abs(Z[:, :1]) * jnp.ones_like(Z)  # a box of each size, one per row
-    U, D = loss.dual(C)
+    dual = loss.dual
+    assert dual is not None  # battery asks only a loss that states one
+    U, D = dual(C)
     margin = 1 - (2 * T - 1) * Z
     top = jnp.where(D > 0, margin / jnp.where(D > 0, D, 1), jnp.where(margin > 0, jnp.inf, 0))
     alpha = jnp.clip(top, 0, U)

@@ -56,6 +56,9 @@ def test_binary_svm_is_the_duals_optimum(problem, loss):
     b = (y == 1).astype(int)
     r = _dcd(X, b, loss, l2=1 / (2 * C * len(b)))  # ½‖w‖² + C Σ L_i, divided by C N
     assert r.stop_reason == "gradient_tol"
+    spread = np.asarray(r.history.grad_norm)[: int(r.epochs)]
+    assert spread[-1] < 1e-10  # measured on an epoch that visited every row
+    assert np.isnan(spread).any()  # and not on those that skipped the shrunk variables
     W = np.asarray(r.params.W)[:, 0]
     np.testing.assert_allclose(W, _dual_reference(X, b, np.full(len(b), C), loss), atol=1e-7)
     assert float(np.abs(np.asarray(r.params.b)).max()) == 0.0

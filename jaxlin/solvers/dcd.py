@@ -7,6 +7,8 @@ box ``(U, D)`` (``Loss.dual``) and the objective the map from weights and ``l2``
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from jaxlin._lazy import module
 from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
 from jaxlin.solvers.gradient import epoch_order
@@ -15,50 +17,89 @@ jax, jnp = module("jax"), module("jax.numpy")
 linear = module("jaxlin.linear")
 
 
+class DualState(NamedTuple):
+    """The dual variables ``alpha`` ``(N, K)``, which of them are still visited (``active``,
+    liblinear's shrinking), and the last epoch's projected-gradient bounds ``(K,)`` that
+    decide the shrinking (``±inf``: none)."""
+
+    alpha: Any
+    active: Any
+    high: Any
+    low: Any
+
+
 def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    """Hsieh et al.'s dual coordinate descent (liblinear's dual SVM solvers), without
-    shrinking.
+    """Hsieh et al.'s dual coordinate descent with shrinking (liblinear's dual SVM solvers).
 
     The dual of ``½‖W‖² + Σ C_i L(s_i z_i)`` is ``min_α ½ αᵀ(Q + diag D)α − Σα`` over
-    ``0 ≤ α ≤ U`` with ``W = Σ α_i s_i x_i`` kept as it moves. Each epoch visits the rows in
-    a fresh random order (``shuffle=False``: in order) and minimises the dual along each
-    ``α_i`` exactly, for every column of ``W`` at once (``K`` independent binary problems):
-    ``G = s_i x_i W − 1 + D_i α_i``, ``α_i ← min(max(α_i − G / (‖x_i‖² + D_i), 0), U_i)``,
-    ``W ← W + (Δα_i s_i) x_i``. Its optimality measure is liblinear's: the spread
-    ``max − min`` of the projected gradient over the epoch's visits, the largest over the
-    columns; the run ends (``gradient_tol``) once it is under ``grad_tol``. Starts at
-    ``α = 0``, ``W = 0``; the intercept stays 0 (liblinear's is a constant feature's weight).
+    ``0 ≤ α ≤ U`` with ``W = Σ α_i s_i x_i`` kept as it moves. Each epoch visits the active
+    rows in a fresh random order (``shuffle=False``: in order) and minimises the dual along
+    each ``α_i`` exactly, for every column of ``W`` at once (``K`` independent binary
+    problems): ``G = s_i x_i W − 1 + D_i α_i``,
+    ``α_i ← min(max(α_i − G / (‖x_i‖² + D_i), 0), U_i)``, ``W ← W + (Δα_i s_i) x_i``.
+    Shrinking: an ``α_i`` at a bound whose ``G`` points out of the box beyond the last
+    epoch's projected gradients leaves the visits; once the rest has converged every one
+    comes back for a full epoch. The optimality measure is liblinear's: the spread
+    ``max − min`` of the projected gradient over an epoch that visited every row (NaN after
+    one that did not), the largest over the columns; the driver ends the run
+    (``gradient_tol``) once it is under ``grad_tol``. Starts at ``α = 0``, ``W = 0``; the
+    intercept stays 0 (liblinear's is a constant feature's weight).
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     sign, upper, diag = obj.dual_problem(T, n)
     ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
     curvature = linear.logits(ones, linear.squared(X)) + diag  # ‖x_i‖² + D_i  (N, K)
+    eps = hyper.grad_tol if s.grad_tol else -1.0  # without grad_tol: never converged
 
-    def visit(carry, i):
-        W, alpha, high, low = carry
-        a, u = alpha[i], upper[i]
+    def visit(carry, i, old_high, old_low):
+        W, alpha, active, high, low = carry
+        a, u, on = alpha[i], upper[i], active[i]
         G = sign[i] * linear.row_scores(linear.Params(W, 0), X, i) - 1 + diag[i] * a
-        projected = jnp.where(a <= 0, jnp.minimum(G, 0), jnp.where(a >= u, jnp.maximum(G, 0), G))
-        projected = jnp.where(u > 0, projected, 0)  # a fixed α (weight 0) is optimal as it is
+        at_low, at_high = a <= 0, a >= u
+        shrink = on & (u > 0) & ((at_low & (G > old_high)) | (at_high & (G < old_low)))
+        projected = jnp.where(at_low, jnp.minimum(G, 0), jnp.where(at_high, jnp.maximum(G, 0), G))
+        projected = jnp.where(on & ~shrink & (u > 0), projected, 0)  # fixed α: optimal as it is
         q = curvature[i]
         moved = jnp.clip(a - G / jnp.where(q > 0, q, 1), 0, u)
         moved = jnp.where((q > 0) & (projected != 0), moved, a)
         W = linear.add_row(W, X, i, (moved - a) * sign[i])
         high, low = jnp.maximum(high, projected), jnp.minimum(low, projected)
-        return (W, alpha.at[i].set(moved), high, low), None
+        return W, alpha.at[i].set(moved), active.at[i].set(on & ~shrink), high, low
 
     def init(params):
-        return jnp.zeros_like(T), obj.value(params, X, T)
+        K, inf = T.shape[1], jnp.full(T.shape[1], jnp.inf, X.dtype)
+        state = DualState(jnp.zeros_like(T), jnp.ones((T.shape[0], K), bool), inf, -inf)
+        return state, obj.value(params, X, T)
 
-    def step(params, alpha, m, key):
+    def step(params, state: DualState, m, key):
+        order = epoch_order(key, n, s.shuffle)
+        visited = jnp.any(state.active[order], axis=1)
+        order = order[jnp.argsort(~visited, stable=True)]  # the active rows first
+        full = jnp.all(state.active[:n] | (upper[:n] <= 0), axis=0)  # (K,)
         K = T.shape[1]
-        start = (params.W, alpha, jnp.full(K, -jnp.inf, X.dtype), jnp.full(K, jnp.inf, X.dtype))
-        (W, alpha, high, low), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
+        start = (params.W, state.alpha, state.active, jnp.full(K, -jnp.inf, X.dtype))
+        start = (*start, jnp.full(K, jnp.inf, X.dtype))
+
+        def body(j, carry):
+            return visit(carry, order[j], state.high, state.low)
+
+        W, alpha, active, high, low = jax.lax.fori_loop(0, jnp.sum(visited), body, start)
+        spread = high - low
+        done = spread <= eps
+        # converged on a shrunk set: every variable back for a full epoch, no bounds
+        back = done & ~full
+        active = active | back
+        inf = jnp.full(K, jnp.inf, X.dtype)
+        high = jnp.where(back | (high <= 0), inf, high)
+        low = jnp.where(back | (low >= 0), -inf, low)
         new = linear.Params(W, params.b)
-        nan = jnp.asarray(jnp.nan, X.dtype)  # no step size
-        spread = jnp.max(high - low)  # the driver's grad_tol bounds it
-        return Step(new, alpha, obj.value(new, X, T), None, nan, optimality=spread)
+        nan = jnp.asarray(jnp.nan, X.dtype)  # no step size; no spread measured on a shrunk set
+        optimality = jnp.where(jnp.all(full), jnp.max(spread), nan)
+        value = obj.value(new, X, T)
+        return Step(
+            new, DualState(alpha, active, high, low), value, None, nan, optimality=optimality
+        )
 
     return Solver(init, step)
 

@@ -105,6 +105,18 @@ def test_sparse_rows_give_the_dense_result(problem):
     np.testing.assert_array_equal(again.params.W, dense.params.W)  # same key, same bits
 
 
+def test_an_empty_row_takes_its_whole_box_and_the_run_converges(problem):
+    X, y = problem
+    X = X.copy()
+    X[:3] = 0.0  # f is linear along their α: its minimum is at the box's end, U = C
+    b = (y == 1).astype(int)
+    for rows in (X, sp.csr_matrix(X)):
+        r = _dcd(rows, b, "hinge", l2=1 / (2 * C * len(b)))
+        assert r.stop_reason == "gradient_tol"
+        ref = _dual_reference(X, b, np.full(len(b), C), "hinge")
+        np.testing.assert_allclose(np.asarray(r.params.W)[:, 0], ref, atol=1e-7)
+
+
 def test_many_penalties_at_once_equal_their_single_fits(problem):
     X, y = problem
     b = (y == 1).astype(int)

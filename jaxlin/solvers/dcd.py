@@ -60,9 +60,9 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
         shrink = on & (u > 0) & ((at_low & (G > old_high)) | (at_high & (G < old_low)))
         projected = jnp.where(at_low, jnp.minimum(G, 0), jnp.where(at_high, jnp.maximum(G, 0), G))
         projected = jnp.where(on & ~shrink & (u > 0), projected, 0)  # fixed α: optimal as it is
-        q = curvature[i]
-        moved = jnp.clip(a - G / jnp.where(q > 0, q, 1), 0, u)
-        moved = jnp.where((q > 0) & (projected != 0), moved, a)
+        q = curvature[i]  # 0 only for an empty row of the hinge: f is then linear in α_i
+        target = jnp.where(q > 0, a - G / jnp.where(q > 0, q, 1), jnp.where(G < 0, u, 0))
+        moved = jnp.where(projected != 0, jnp.clip(target, 0, u), a)
         W = linear.add_row(W, X, i, (moved - a) * sign[i])
         high, low = jnp.maximum(high, projected), jnp.minimum(low, projected)
         return W, alpha.at[i].set(moved), active.at[i].set(on & ~shrink), high, low
@@ -78,8 +78,8 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
         order = order[jnp.argsort(~visited, stable=True)]  # the active rows first
         full = jnp.all(state.active[:n] | (upper[:n] <= 0), axis=0)  # (K,)
         K = T.shape[1]
-        start = (params.W, state.alpha, state.active, jnp.full(K, -jnp.inf, X.dtype))
-        start = (*start, jnp.full(K, jnp.inf, X.dtype))
+        bounds = jnp.full(K, -jnp.inf, X.dtype), jnp.full(K, jnp.inf, X.dtype)  # high, low
+        start = (params.W, state.alpha, state.active, *bounds)
 
         def body(j, carry):
             return visit(carry, order[j], state.high, state.low)

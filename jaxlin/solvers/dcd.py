@@ -37,20 +37,21 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     each ``α_i`` exactly, for every column of ``W`` at once (``K`` independent binary
     problems): ``G = s_i x_i W − 1 + D_i α_i``,
     ``α_i ← min(max(α_i − G / (‖x_i‖² + D_i), 0), U_i)``, ``W ← W + (Δα_i s_i) x_i``.
-    Shrinking: an ``α_i`` at a bound whose ``G`` points out of the box beyond the last
-    epoch's projected gradients leaves the visits; once the rest has converged every one
-    comes back for a full epoch. The optimality measure is liblinear's: the spread
-    ``max − min`` of the projected gradient over an epoch that visited every row (NaN after
-    one that did not), the largest over the columns; the driver ends the run
-    (``gradient_tol``) once it is under ``grad_tol``. Starts at ``α = 0``, ``W = 0``; the
-    intercept stays 0 (liblinear's is a constant feature's weight).
+    Shrinking (with ``grad_tol``): an ``α_i`` at a bound whose ``G`` points out of the box
+    beyond the last epoch's projected gradients leaves the visits; once the rest has
+    converged every one comes back for a full epoch. The optimality measure is
+    liblinear's: the spread ``max − min`` of the projected gradient over an epoch that
+    visited every row (NaN after one that did not), the largest over the columns; the
+    driver ends the run (``gradient_tol``) once it is under ``grad_tol``. Starts at
+    ``α = 0``, ``W = 0``; the intercept stays 0 (liblinear's is a constant feature's weight).
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     sign, upper, diag = obj.dual_problem(T, n)
     ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
     curvature = linear.logits(ones, linear.squared(X)) + diag  # ‖x_i‖² + D_i  (N, K)
-    eps = hyper.grad_tol if s.grad_tol else -1.0  # without grad_tol: never converged
+    # without grad_tol nothing decides when the shrunk variables come back: no shrinking
+    shrinking, eps = bool(s.grad_tol), hyper.grad_tol if s.grad_tol else -1.0
 
     def visit(carry, i, old_high, old_low):
         W, alpha, active, high, low = carry
@@ -58,6 +59,7 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
         G = sign[i] * linear.row_scores(linear.Params(W, 0), X, i) - 1 + diag[i] * a
         at_low, at_high = a <= 0, a >= u
         shrink = on & (u > 0) & ((at_low & (G > old_high)) | (at_high & (G < old_low)))
+        shrink = shrink & shrinking
         projected = jnp.where(at_low, jnp.minimum(G, 0), jnp.where(at_high, jnp.maximum(G, 0), G))
         projected = jnp.where(on & ~shrink & (u > 0), projected, 0)  # fixed α: optimal as it is
         q = curvature[i]  # 0 only for an empty row of the hinge: f is then linear in α_i

@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxlin.activations import log_sigmoid, sigmoid, softmax, step, step_straight_through
+from jaxlin.records import DualBox, DualSimplex
 
 
 TARGETS = ("real", "binary", "onehot")
@@ -78,10 +79,10 @@ class Loss(_LossFields):
         or ``curvature ⊙ u`` when only ``curvature`` is given.
       docs: where its derivation is written, ``"page.md#section"`` under ``docs/`` (the
         row of ``jaxlin check`` that proves it links there).
-      dual: ``C (N, K) -> (U, D)`` for a margin loss ``L = ℓ(s z)`` whose L2-regularised
-        problem ``½‖W‖² + Σ C_i ℓ(s_i z_i)`` has the box-constrained dual
-        ``min_α ½ αᵀ(Q + diag D)α − Σα``, ``0 ≤ α ≤ U`` (the hinges; dual coordinate
-        descent, ``optimizer="dcd"``, solves it).
+      dual: ``(C (N, K), y (N, K)) -> DualBox | DualSimplex`` (``jaxlin.records``): the
+        dual of the L2-regularised problem ``½‖W‖² + Σ C_i L(z_i, y_i)``, box-constrained
+        per column for a margin loss (the binary hinges), one simplex-like set per row for
+        Crammer–Singer; dual coordinate descent (``optimizer="dcd"``) solves it.
     """
 
     __slots__ = ()
@@ -425,15 +426,15 @@ def delta_squared_hinge(z, y):
     return -2.0 * s * jnp.maximum(1.0 - s * z, 0.0)
 
 
-def dual_hinge(C):
+def dual_hinge(C, y):
     """The hinge's dual box: ``0 ≤ α_i ≤ C_i``, no diagonal (``docs/optimisers.md``)."""
-    return C, jnp.zeros_like(C)
+    return DualBox(2.0 * y - 1.0, C, jnp.zeros_like(C))
 
 
-def dual_squared_hinge(C):
+def dual_squared_hinge(C, y):
     """The squared hinge's: ``α_i ≥ 0`` unbounded, diagonal ``1 / (2 C_i)`` (its conjugate's
     quadratic, ``docs/optimisers.md``)."""
-    return jnp.full_like(C, jnp.inf), 1.0 / (2.0 * C)
+    return DualBox(2.0 * y - 1.0, jnp.full_like(C, jnp.inf), 1.0 / (2.0 * C))
 
 
 def modified_huber(z, y):
@@ -522,6 +523,12 @@ def crammer_singer_hinge(z, y, margin=1.0):
     Same as ``optax.multiclass_hinge_loss``.
     """
     return jnp.maximum(margin + jnp.max(_cs_rival(z, y)) - jnp.sum(y * z), 0.0)
+
+
+def dual_crammer_singer_hinge(C, y, margin=1.0):
+    """Crammer–Singer's dual (``docs/optimisers.md``): ``α`` of a row sums to 0, at most
+    ``C`` for the true class and 0 for the others, each costing its margin ``Δ (1 − y)``."""
+    return DualSimplex(C * y, margin * (1.0 - y))
 
 
 def delta_crammer_singer_hinge(z, y, margin=1.0):
@@ -814,6 +821,7 @@ LOSSES: dict[str, Loss] = {
             kink_distance=_kink_cs,
             spec="Crammer–Singer",
             docs="losses.md#hinge-losses",
+            dual=dual_crammer_singer_hinge,
         ),
     ]
 }

@@ -35,6 +35,7 @@ from jaxlin.linear import Params, contract, contract_with_squares, logits
 from jaxlin.linear import squared as linear_squared
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
+from jaxlin.records import DualSimplex
 from jaxlin.sparse import SparseRows
 from jaxlin.validation import distinct_labels
 
@@ -402,21 +403,24 @@ class Objective:
         return _norm(Params(gW / step_size, g.b))
 
     def dual_problem(self, T, n):
-        """The box-constrained dual of ``m`` for a loss with a ``dual`` (the hinges), an L2
-        term and no intercept: ``(s, U, D)``, each ``(N, K)``.
+        """The dual of ``m`` for a loss with a ``dual`` (the hinges, Crammer–Singer), an L2
+        term and no intercept: the loss's ``DualBox`` or ``DualSimplex`` (``jaxlin.records``)
+        at each row's ``C_i``, every field ``(N, K)``.
 
         ``m = Σ w_i L_i / Σw + l2 ‖W‖²`` is ``2 l2`` times ``½‖W‖² + Σ C_i L_i`` with
-        ``C_i = w_i / (2 l2 Σw)`` (``Σw = n`` unweighted), whose dual is
-        ``min_α ½ αᵀ(Q + diag D)α − Σα`` over ``0 ≤ α ≤ U``, ``Q_ij = s_i s_j x_i·x_j``,
-        ``s = 2t − 1`` the signs of the targets; ``W = Σ α_i s_i x_i``. A row of weight 0
-        (or past the ``n`` real ones) gets ``U = 0``: its ``α`` stays 0.
+        ``C_i = w_i / (2 l2 Σw)`` (``Σw = n`` unweighted). A row of weight 0 (or past the
+        ``n`` real ones) gets the box ``U = 0``: its dual variables stay 0.
         """
         w = jnp.ones(T.shape[0], T.dtype) if self.sample_weight is None else self.sample_weight
         w = jnp.where(jnp.arange(T.shape[0]) < n, w.astype(T.dtype), 0)
         total = jnp.sum(w) if self.sample_weight is not None else jnp.asarray(n, T.dtype)
         C = jnp.broadcast_to((w / (2 * self.penalty.l2 * total))[:, None], T.shape)
-        U, D = self.loss.dual(jnp.where(C > 0, C, 1))
-        return 2 * T - 1, jnp.where(C > 0, U, 0), jnp.where(C > 0, D, 0)
+        form = self.loss.dual(jnp.where(C > 0, C, 1), T)
+        if isinstance(form, DualSimplex):
+            return form._replace(upper=jnp.where(C > 0, form.upper, 0))
+        return form._replace(
+            upper=jnp.where(C > 0, form.upper, 0), diag=jnp.where(C > 0, form.diag, 0)
+        )
 
     def mask_bias(self, params: Params) -> Params:
         """``b`` set to 0 when the model has no intercept (the one place that decides it)."""

@@ -361,6 +361,6 @@ def _check_dual(record: SolverRecord, options, loss) -> None:
         raise ValueError(f"init: {name} starts at W = 0 (every dual variable 0); leave init")
     if loss is not None and loss.dual is None:
         raise ValueError(
-            f"optimizer: {name} solves a margin loss's dual (the binary hinge and squared "
-            f"hinge state theirs); loss {loss.name!r} states none"
+            f"optimizer: {name} solves a loss's dual (the binary hinge, the squared hinge "
+            f"and Crammer–Singer's state theirs); loss {loss.name!r} states none"
         )

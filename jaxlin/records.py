@@ -158,6 +158,26 @@ class Step(NamedTuple):
     optimality: Any = None
 
 
+class DualBox(NamedTuple):
+    """A margin loss's dual, column by column: ``C ℓ(s z) = max over 0 ≤ α ≤ U of
+    α (1 − s z) − D α² / 2``, so the L2-regularised problem's dual is
+    ``min ½ αᵀ(Q + diag D)α − Σα`` over ``0 ≤ α ≤ U`` (the hinges; ``docs/optimisers.md``).
+    Each field ``(N, K)``: the target's sign ``s``, the box ``U``, the diagonal ``D``."""
+
+    sign: Any
+    upper: Any
+    diag: Any
+
+
+class DualSimplex(NamedTuple):
+    """A loss whose ``K`` dual variables of a row are coupled (Crammer–Singer):
+    ``C L(z, t) = max over Σ_k α_k = 0, α ≤ U of −αᵀ(cost + z)``, so ``W = Σ_i x_iᵀ α_i`` and
+    the dual is ``min ½‖W‖² + Σ_i costᵢᵀ α_i`` (``docs/optimisers.md``). Each ``(N, K)``."""
+
+    upper: Any
+    cost: Any
+
+
 class Average(NamedTuple):
     """Iterate averaging (Polyak–Ruppert): ``params`` the running mean of the iterates after
     each step, each weighted by the rows it stepped over counted from ``Hyper.average``'s

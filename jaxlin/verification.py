@@ -30,6 +30,7 @@ from jaxlin import penalties
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
+from jaxlin.records import DualSimplex
 
 AUTODIFF_TOL = 1e-10
 FD_TOL = 1e-6
@@ -197,17 +198,26 @@ def _pointwise(loss: Loss, Z, T):
 
 
 def _dual(loss: Loss, Z, T):
-    """The dual box ``(U, D)`` a loss states, against the loss itself: ``C L(z, t)`` must be
-    ``Σ_k max_{0 ≤ α ≤ U} α (1 − s z) − D α² / 2`` (``s = 2t − 1``), the maximum in closed
-    form (the vertex of the concave parabola, clipped to the box)."""
-    C = 0.1 + jnp.abs(Z[:, :1]) * jnp.ones_like(Z)  # a box of each size, one per row
+    """The dual a loss states, against the loss itself, at a box size ``C`` per row, the
+    maximum in closed form: a ``DualBox`` must give ``C L(z, t) = Σ_k max_{0 ≤ α ≤ U}
+    α (1 − s z) − D α² / 2`` (the vertex of the concave parabola, clipped to the box); a
+    ``DualSimplex`` ``C L = max −αᵀ(cost + z)`` over ``Σα = 0, α ≤ U`` (a linear function's
+    maximum is at a vertex: every ``α_m`` at its bound but one, which takes the rest)."""
     dual = loss.dual
     assert dual is not None  # battery asks only a loss that states one
-    U, D = dual(C)
-    margin = 1 - (2 * T - 1) * Z
-    top = jnp.where(D > 0, margin / jnp.where(D > 0, D, 1), jnp.where(margin > 0, jnp.inf, 0))
-    alpha = jnp.clip(top, 0, U)
-    best = jnp.sum(alpha * margin - D * alpha**2 / 2, axis=1)
+    C = 0.1 + jnp.abs(Z[:, :1]) * jnp.ones_like(Z)  # a box of each size, one per row
+    form = dual(C, T)
+    if isinstance(form, DualSimplex):
+        g, U = form.cost + Z, form.upper
+        rest = jnp.sum(U, axis=1, keepdims=True) - U  # what the free coordinate takes
+        vertex = -(jnp.sum(U * g, axis=1, keepdims=True) - U * g) + rest * g
+        best = jnp.max(vertex, axis=1)
+    else:
+        U, D = form.upper, form.diag
+        margin = 1 - form.sign * Z
+        top = jnp.where(D > 0, margin / jnp.where(D > 0, D, 1), jnp.where(margin > 0, jnp.inf, 0))
+        alpha = jnp.clip(top, 0, U)
+        best = jnp.sum(alpha * margin - D * alpha**2 / 2, axis=1)
     return dict(dual_primal=C[:, 0] * jax.vmap(loss.value)(Z, T), dual_max=best)
 
 
@@ -449,7 +459,7 @@ def judge(loss: Loss, k: int, out: dict) -> tuple[list, list]:
     if loss.dual is not None:
         rows.append(
             _judged(
-                "dual box: C L = max over 0 ≤ α ≤ U of α(1 − sz) − Dα²/2" + tag,
+                "dual: C L = its maximum over the dual's set" + tag,
                 "",
                 rel_err(out["dual_max"], out["dual_primal"]),
                 None,

@@ -154,8 +154,8 @@ def test_the_bridges_hinge_linear_svc_solves_liblinears_problem(problem):
         (dict(l1=0.1), "l1: optimizer dcd needs a smooth objective"),
         (dict(batch_size=8), "batch_size: dcd is a full-batch method"),
         (dict(tol=1e-3), "tol: dcd stops by its own rule"),
-        (dict(loss="binary_cross_entropy"), "dcd solves a margin loss's dual"),
-        (dict(loss="multiclass_hinge"), "dcd trains binary losses"),
+        (dict(loss="binary_cross_entropy"), "dcd solves a loss's dual"),
+        (dict(loss="multiclass_hinge"), "loss 'multiclass_hinge' states none"),
     ],
 )
 def test_what_dcd_cannot_solve_is_named(problem, kwargs, message):
@@ -163,3 +163,59 @@ def test_what_dcd_cannot_solve_is_named(problem, kwargs, message):
     kwargs = {"loss": "hinge", "l2": 0.01, "fit_intercept": False, **kwargs}
     with pytest.raises(ValueError, match=message):
         jaxlin.fit(X, y if "multiclass" in kwargs["loss"] else y == 1, optimizer="dcd", **kwargs)
+
+
+def _crammer_singer_reference(X, y, C_rows, K):
+    """``W`` at the optimum of Crammer and Singer's primal, a quadratic programme solved by
+    SciPy's SLSQP (an independent solver): ``min ½‖W‖² + Σ C_i ξ_i`` over ``W`` and
+    ``ξ ≥ 0`` with ``x_i w_{y_i} − x_i w_m ≥ 1 − ξ_i`` for every ``m ≠ y_i``."""
+    from scipy.optimize import minimize
+
+    N, d = X.shape
+    size = d * K
+
+    def f(v):
+        return 0.5 * v[:size] @ v[:size] + C_rows @ v[size:], np.r_[v[:size], C_rows]
+
+    A = []
+    for i in range(N):
+        for m in set(range(K)) - {y[i]}:
+            a = np.zeros(size + N)
+            a[np.arange(d) * K + y[i]] += X[i]
+            a[np.arange(d) * K + m] -= X[i]
+            a[size + i] = 1.0
+            A.append(a)
+    A = np.array(A)
+    margins = dict(type="ineq", fun=lambda v: A @ v - 1.0, jac=lambda v: A)
+    bounds = [(None, None)] * size + [(0, None)] * N
+    start = np.r_[np.zeros(size), np.full(N, 2.0)]
+    res = minimize(
+        f, start, jac=True, method="SLSQP", constraints=[margins], bounds=bounds,
+        options=dict(ftol=1e-14, maxiter=1000),
+    )  # fmt: skip
+    return res.x[:size].reshape(d, K)
+
+
+def test_crammer_singer_is_the_primal_programmes_optimum(problem):
+    X, y = problem
+    w = np.random.default_rng(2).uniform(0.5, 2, len(y))  # each row's box C w_i
+    r = _dcd(X, y, "crammer_singer_hinge", l2=1 / (2 * C * w.sum()), sample_weight=w)
+    assert r.stop_reason == "gradient_tol"
+    ref = _crammer_singer_reference(X, y, C * w, 3)
+    np.testing.assert_allclose(r.params.W, ref, atol=1e-7)
+    csr = _dcd(sp.csr_matrix(X), y, "crammer_singer_hinge", l2=1 / (2 * C * w.sum()),
+               sample_weight=w)  # fmt: skip
+    np.testing.assert_allclose(csr.params.W, r.params.W, atol=1e-10)
+
+
+def test_the_bridges_crammer_singer_linear_svc_solves_liblinears_problem(problem):
+    X, y = problem
+    kw = dict(multi_class="crammer_singer", C=C, intercept_scaling=2.0)
+    ours = LinearSVC(max_iter=20_000, tol=1e-10, **kw).fit(X, y)
+    W = _crammer_singer_reference(np.c_[X, np.full(len(y), 2.0)], y, np.full(len(y), C), 3)
+    np.testing.assert_allclose(ours.coef_, W[:-1].T, atol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, 2.0 * W[-1], atol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = LiblinearSVC(max_iter=100_000, tol=1e-10, random_state=0, **kw).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)

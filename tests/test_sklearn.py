@@ -30,14 +30,23 @@ ESTIMATORS = [
 def _expected_failures(estimator):
     """scikit-learn lists the same failure for its own Perceptron and SGDClassifier: an
     online rule visits a row of weight 2 once, not twice, so no weighting can equal
-    repeating the row."""
+    repeating the row. And for its LinearSVC's dual solver: dual coordinate descent gives a
+    row of weight 2 one dual variable of twice the box where the repeated row has two, so
+    the point it stops at (``tol``) differs though the optimum does not
+    (``tests/test_dcd.py`` checks the weighted optimum)."""
+    why = None
     if isinstance(estimator, (Perceptron, SGDClassifier)):
         why = "an online rule: weights are not repetitions"
-        return {
-            "check_sample_weight_equivalence_on_dense_data": why,
-            "check_sample_weight_equivalence_on_sparse_data": why,
-        }
-    return {}
+    if isinstance(estimator, LinearSVC) and (
+        estimator.loss == "hinge" or estimator.multi_class == "crammer_singer"
+    ):
+        why = "dual coordinate descent: a weighted row is one dual variable, not two"
+    if why is None:
+        return {}
+    return {
+        "check_sample_weight_equivalence_on_dense_data": why,
+        "check_sample_weight_equivalence_on_sparse_data": why,
+    }
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)

@@ -148,18 +148,23 @@ def test_curvature_is_checked_against_autodiff():
     assert all(name.startswith(("curvature", "∇²J")) for name in failed)
 
 
-@pytest.mark.parametrize("name", ["hinge", "squared_hinge"])
-def test_a_stated_dual_box_is_checked_against_the_loss(name):
+@pytest.mark.parametrize("name", ["hinge", "squared_hinge", "crammer_singer_hinge"])
+def test_a_stated_dual_is_checked_against_the_loss(name):
+    from jaxlin.records import DualBox, DualSimplex
+
     loss = jaxlin.get_loss(name)
     assert jaxlin.verify(loss).passed
     if name == "hinge":  # a box twice as wide
-        wrong = loss._replace(dual=lambda C: (2 * C, jnp.zeros_like(C)))
-    else:  # half the diagonal
-        wrong = loss._replace(dual=lambda C: (jnp.full_like(C, jnp.inf), 1 / (4 * C)))
+        wrong = loss._replace(dual=lambda C, y: DualBox(2 * y - 1, 2 * C, jnp.zeros_like(C)))
+    elif name == "squared_hinge":  # half the diagonal
+        wrong = loss._replace(
+            dual=lambda C, y: DualBox(2 * y - 1, jnp.full_like(C, jnp.inf), 1 / (4 * C))
+        )
+    else:  # a margin of 2
+        wrong = loss._replace(dual=lambda C, y: DualSimplex(C * y, 2 * (1 - y)))
     failed = _failed(jaxlin.verify(wrong))
-    assert set(failed) == {
-        f"dual box: C L = max over 0 ≤ α ≤ U of α(1 − sz) − Dα²/2 [K={k}]" for k in (1, 3)
-    }
+    sizes = (2, 3) if name == "crammer_singer_hinge" else (1, 3)
+    assert set(failed) == {f"dual: C L = its maximum over the dual's set [K={k}]" for k in sizes}
 
 
 def test_a_diagonal_curvature_of_a_non_elementwise_loss_fails():

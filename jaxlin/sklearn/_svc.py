@@ -69,11 +69,11 @@ class LinearSVC(_LinearClassifier):
 
     Solvers: the squared hinge with L2 by L-BFGS, with L1 by OWL-QN, both until the
     gradient's norm (with L1: the pseudo-gradient's) of the mean objective is ≤ ``tol``;
-    the binary (and one-vs-rest) hinge by dual coordinate descent (liblinear's solver:
-    ``optimizer="dcd"``) until its dual's projected gradient spreads less than ``tol``;
-    the multi-class hinges, which have no gradient at their kink, by full-batch
-    subgradient steps of ``learning_rate`` until the objective's relative change is
-    ≤ ``tol``. ``dual`` is
+    the hinge (binary, one-vs-rest) and Crammer–Singer's by dual coordinate descent
+    (liblinear's solvers: ``optimizer="dcd"``) until its dual's optimality measure is under
+    ``tol``; Weston–Watkins, which has no gradient at its kinks and no dual solver here, by
+    full-batch subgradient steps of ``learning_rate`` until the objective's relative
+    change is ≤ ``tol``. ``dual`` is
     checked as scikit-learn checks it (a pair liblinear does not solve is refused) and
     does not change the optimum; ``verbose`` is accepted and has no effect. Reaching
     ``max_iter`` first warns with scikit-learn's "Liblinear failed to converge".
@@ -161,7 +161,7 @@ class LinearSVC(_LinearClassifier):
         if "squared" in loss:
             optimizer = OWLQN.name if l1 else LBFGS.name
             return dict(optimizer=optimizer, l1=l1, l2=l2, grad_tol=tol, **common)
-        if loss == "hinge":  # liblinear's own dual solver
+        if loss in ("hinge", "crammer_singer_hinge"):  # liblinear's own dual solvers
             return dict(optimizer=DCD.name, l2=l2, grad_tol=tol, **common)
         return dict(optimizer=GD.name, learning_rate=self.learning_rate, l2=l2, tol=tol, **common)
 

@@ -1,4 +1,5 @@
-"""Dual coordinate descent: the exact L2-regularised hinge and squared-hinge SVM.
+"""Dual coordinate descent: the exact L2-regularised hinge, squared-hinge and
+Crammer–Singer SVMs.
 
 The derivation is in ``docs/optimisers.md`` ("Dual coordinate descent"); the loss owns its dual
 box ``(U, D)`` (``Loss.dual``) and the objective the map from weights and ``l2`` to it
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
-from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
+from jaxlin.records import DualSimplex, Hyper, Problem, Settings, Solver, SolverRecord, Step
 from jaxlin.solvers.gradient import epoch_order
 
 jax, jnp = module("jax"), module("jax.numpy")
@@ -47,7 +48,10 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
-    sign, upper, diag = obj.dual_problem(T, n)
+    form = obj.dual_problem(T, n)
+    if isinstance(form, DualSimplex):
+        return _simplex_descent(problem, hyper, s, form)
+    sign, upper, diag = form
     ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
     curvature = linear.logits(ones, linear.squared(X)) + diag  # ‖x_i‖² + D_i  (N, K)
     # without grad_tol nothing decides when the shrunk variables come back: no shrinking
@@ -106,11 +110,64 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     return Solver(init, step)
 
 
+def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solver:
+    """Crammer–Singer's dual by Keerthi et al.'s sequential dual method (liblinear's
+    ``MCSVM_CS``), without shrinking: at each visit the ``K`` variables ``α_i`` of one row
+    move together to the exact minimiser of the dual over their set ``Σ_k α_ik = 0``,
+    ``α_i ≤ U_i`` (``simplex_step``), and ``W ← W + x_iᵀ Δα_i``. The optimality measure is
+    the largest violation over the epoch's visits, ``max_k G_k − min_{k: α_ik < U_ik} G_k``
+    with ``G = x_i W + cost_i`` (mass can move to a class below its bound); the driver ends
+    the run (``gradient_tol``) once it is under ``grad_tol``."""
+    X, T, obj = problem.X, problem.T, problem.objective
+    n = s.n_rows or X.shape[0]
+    upper, cost = form
+    ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
+    norms = linear.logits(ones, linear.squared(X))[:, 0]  # ‖x_i‖²  (N,)
+
+    def visit(carry, i):
+        W, alpha, worst = carry
+        a, u, q = alpha[i], upper[i], norms[i]
+        G = linear.row_scores(linear.Params(W, 0), X, i) + cost[i]
+        violation = jnp.max(G) - jnp.min(jnp.where(a < u, G, jnp.inf))
+        # an empty row's variables move no weight, a weight-0 row's are fixed: both optimal
+        violation = jnp.where((q > 0) & (jnp.sum(u) > 0), jnp.maximum(violation, 0), 0)
+        moved = simplex_step(q, G - q * a, u)
+        moved = jnp.where(violation > 0, moved, a)
+        W = linear.add_row(W, X, i, moved - a)
+        return (W, alpha.at[i].set(moved), jnp.maximum(worst, violation)), None
+
+    def init(params):
+        return jnp.zeros_like(T), obj.value(params, X, T)
+
+    def step(params, alpha, m, key):
+        start = (params.W, alpha, jnp.zeros((), X.dtype))
+        (W, alpha, worst), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
+        new = linear.Params(W, params.b)
+        nan = jnp.asarray(jnp.nan, X.dtype)  # no step size
+        return Step(new, alpha, obj.value(new, X, T), None, nan, optimality=worst)
+
+    return Solver(init, step)
+
+
+def simplex_step(A, B, u):
+    """``argmin ½ A ‖α‖² + Bᵀα`` over ``Σ_k α_k = 0``, ``α ≤ u`` (``u ≥ 0``, ``A > 0``):
+    ``α_k = min(u_k, (β − B_k) / A)`` with ``β`` the mean of the ``r`` largest
+    ``D_k = B_k + A u_k`` less ``A Σu / r``, ``r`` the first count at which the next ``D``
+    would not exceed it (``docs/optimisers.md``; Crammer and Singer's fixed point)."""
+    D = jnp.sort(B + A * u)[::-1]
+    r = jnp.arange(1, D.shape[0] + 1, dtype=D.dtype)
+    num = jnp.cumsum(D) - A * jnp.sum(u)  # r β for the r largest
+    more = num[:-1] < r[:-1] * D[1:]  # the (r + 1)-th largest still above β_r
+    count = 1 + jnp.sum(jnp.cumprod(more))
+    beta = num[count - 1] / count
+    return jnp.minimum(u, (beta - B) / jnp.where(A > 0, A, 1))
+
+
 DCD = SolverRecord(
     "dcd",
     dual_coordinate_descent,
-    "dual coordinate descent: the exact L2-regularised hinge / squared-hinge SVM",
-    targets=("binary",),
+    "dual coordinate descent: the exact L2-regularised SVM (hinge, squared hinge, Crammer–Singer)",
+    targets=("binary", "onehot"),
     stops=("grad_tol",),
     learning_rate=False,
     dual=True,

@@ -52,8 +52,7 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     if isinstance(form, DualSimplex):
         return _simplex_descent(problem, hyper, s, form)
     sign, upper, diag = form
-    ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
-    curvature = linear.logits(ones, linear.squared(X)) + diag  # ‖x_i‖² + D_i  (N, K)
+    curvature = row_norms(X)[:, None] + diag  # ‖x_i‖² + D_i  (N, K)
     # without grad_tol nothing decides when the shrunk variables come back: no shrinking
     shrinking, eps = bool(s.grad_tol), hyper.grad_tol if s.grad_tol else -1.0
 
@@ -121,8 +120,7 @@ def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solve
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     upper, cost = form
-    ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
-    norms = linear.logits(ones, linear.squared(X))[:, 0]  # ‖x_i‖²  (N,)
+    norms = row_norms(X)
 
     def visit(carry, i):
         W, alpha, worst = carry
@@ -147,6 +145,12 @@ def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solve
         return Step(new, alpha, obj.value(new, X, T), None, nan, optimality=worst)
 
     return Solver(init, step)
+
+
+def row_norms(X):
+    """``‖x_i‖²`` of every row, ``(N,)`` (sparse: over the stored entries)."""
+    ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
+    return linear.logits(ones, linear.squared(X))[:, 0]
 
 
 def simplex_step(A, B, u):

@@ -213,6 +213,7 @@ def _optimizer(args, spec, n_classes, loss):
 def _train_options(args, spec, loss, n_classes, n_train, default_l2):
     """The validated ``Options`` of ``jaxlin train`` and the penalty's
     description: the user's flags over the per-optimiser defaults."""
+    from jaxlin.losses import get_loss
     from jaxlin.options import Options
 
     optimizer, defaults = _optimizer(args, spec, n_classes, loss)
@@ -235,7 +236,8 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
         **{**defaults, **{k: v for k, v in given.items() if v is not None}},
     )
     try:
-        return opts.check(n_train, has_validation=args.validation_fraction > 0), pen_text
+        has_validation = args.validation_fraction > 0
+        return opts.check(n_train, get_loss(loss), has_validation=has_validation), pen_text
     except ValueError as exc:
         name, _, rest = str(exc).partition(":")
         raise UserError(f"{_FLAGS.get(name, name)}:{rest}") from None

@@ -343,9 +343,14 @@ def split_options(kwargs: dict, where: str, defaults=None, control: Optional[Run
 
 
 def _check_dual(record: SolverRecord, options, loss) -> None:
-    """What a dual solver needs: an L2 term, no intercept, the zero start, a loss with a
-    dual."""
+    """What a dual solver needs: a loss with a dual, an L2 term, no intercept, the zero
+    start."""
     name = record.name
+    if loss is not None and loss.dual is None:
+        raise ValueError(
+            f"optimizer: {name} solves a loss's dual (the binary hinge, the squared hinge "
+            f"and Crammer–Singer's state theirs); loss {loss.name!r} states none"
+        )
     if not np.all(np.asarray(options.l2) > 0):
         raise ValueError(
             f"l2: {name} solves the dual of an L2-regularised problem; give l2 > 0, got "
@@ -359,8 +364,3 @@ def _check_dual(record: SolverRecord, options, loss) -> None:
         )
     if not (isinstance(options.init, str) and options.init == "zeros"):
         raise ValueError(f"init: {name} starts at W = 0 (every dual variable 0); leave init")
-    if loss is not None and loss.dual is None:
-        raise ValueError(
-            f"optimizer: {name} solves a loss's dual (the binary hinge, the squared hinge "
-            f"and Crammer–Singer's state theirs); loss {loss.name!r} states none"
-        )

@@ -39,8 +39,11 @@ from jaxlin.training import FitResult
 SKLEARN_AUTO = ("liblinear", "sag", "saga")
 DEFAULT_SOLVER = solvers.default_for("smooth").name
 # the solvers that train logistic regression: binary and multinomial losses, with a penalty
+# (not the dual solvers: the logistic loss states no dual)
 LOGISTIC_SOLVERS = tuple(
-    n for n in solvers.names(penalty=True) if {"binary", "onehot"} <= set(solvers.get(n).targets)
+    n
+    for n in solvers.names(penalty=True, dual=False)
+    if {"binary", "onehot"} <= set(solvers.get(n).targets)
 )
 
 

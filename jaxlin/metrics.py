@@ -138,10 +138,24 @@ def class_prior_baseline(y_true, n_classes: int):
 
 
 class BinaryCounts(NamedTuple):
+    """TP, TN, FP, FN, and the rates made of them (a zero denominator gives 0)."""
+
     tp: jax.Array
     tn: jax.Array
     fp: jax.Array
     fn: jax.Array
+
+    def precision(self):
+        return _div(self.tp, self.tp + self.fp)
+
+    def recall(self):
+        return _div(self.tp, self.tp + self.fn)
+
+    def f1(self):
+        return _div(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    def fpr(self):
+        return _div(self.fp, self.fp + self.tn)
 
 
 def binary_counts(y_true, y_pred) -> BinaryCounts:
@@ -154,26 +168,22 @@ def binary_counts(y_true, y_pred) -> BinaryCounts:
 
 def precision(y_true, y_pred):
     """``TP / (TP + FP)`` (0 when nothing is predicted positive)."""
-    c = binary_counts(y_true, y_pred)
-    return _div(c.tp, c.tp + c.fp)
+    return binary_counts(y_true, y_pred).precision()
 
 
 def recall(y_true, y_pred):
     """Recall = TPR = ``TP / (TP + FN)`` (0 when there is no positive)."""
-    c = binary_counts(y_true, y_pred)
-    return _div(c.tp, c.tp + c.fn)
+    return binary_counts(y_true, y_pred).recall()
 
 
 def f1(y_true, y_pred):
     """``2PR / (P + R)`` = ``2TP / (2TP + FP + FN)`` (0 when that denominator is 0)."""
-    c = binary_counts(y_true, y_pred)
-    return _div(2 * c.tp, 2 * c.tp + c.fp + c.fn)
+    return binary_counts(y_true, y_pred).f1()
 
 
 def false_positive_rate(y_true, y_pred):
     """FPR = ``FP / (FP + TN)`` (0 when there is no negative)."""
-    c = binary_counts(y_true, y_pred)
-    return _div(c.fp, c.fp + c.tn)
+    return binary_counts(y_true, y_pred).fpr()
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int):
@@ -329,13 +339,9 @@ def _summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
         "micro": dict(zip(("precision", "recall", "f1"), micro_average(y_true, y_pred, n_classes))),
     }
     if n_classes == 2:
-        out.update(binary_counts(y_true, y_pred)._asdict())
-        out.update(
-            precision=precision(y_true, y_pred),
-            recall=recall(y_true, y_pred),
-            f1=f1(y_true, y_pred),
-            fpr=false_positive_rate(y_true, y_pred),
-        )
+        c = binary_counts(y_true, y_pred)  # counted (and checked) once for the four rates
+        out.update(c._asdict())
+        out.update(precision=c.precision(), recall=c.recall(), f1=c.f1(), fpr=c.fpr())
     if scores is not None:
         r = roc_curve(y_true, scores)
         out.update(roc_auc=auc(r.fpr, r.tpr), roc_fpr=r.fpr, roc_tpr=r.tpr)

@@ -166,10 +166,7 @@ def _index_svmlight(path, chunk_rows, n_features=None) -> _SvmIndex:
     zero_based = lo == 0
     width = hi + (1 if zero_based else 0)
     if width > sparse.INDEX_MAX:
-        raise ValueError(
-            f"{path}: line {widest}: index {hi:,} is beyond the {sparse.INDEX_MAX:,} columns "
-            "a sparse matrix's 32-bit indices address"
-        )
+        raise svmlight.beyond_indices(path, widest, hi)
     if n_features is not None:
         width = svmlight.check_n_features(n_features)
     return _SvmIndex(path, offsets, counts, lines, max(width, 1), zero_based, longest, max(nnz))

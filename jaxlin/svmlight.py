@@ -135,10 +135,7 @@ def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np
     if d > INDEX_MAX:
         k = int(np.argmax(idx))
         row = int(np.searchsorted(rows.indptr, k, side="right")) - 1
-        raise ValueError(
-            f"{path}: line {rows.line_numbers[row]}: index {int(rows.indices[k]):,} is beyond "
-            f"the {INDEX_MAX:,} columns a sparse matrix's 32-bit indices address"
-        )
+        raise beyond_indices(path, rows.line_numbers[row], int(rows.indices[k]))
     if n_features is not None:
         if len(idx) and idx.max() >= n_features:
             k = int(np.argmax(idx))
@@ -152,6 +149,16 @@ def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np
         (rows.values.astype(dtype), idx.astype(np.int64), rows.indptr), shape=(len(rows.labels), d)
     )
     return X, rows.labels
+
+
+def beyond_indices(path, line, index) -> ValueError:
+    """The error for an index past the columns a sparse matrix's 32-bit indices address."""
+    from jaxlin.sparse import INDEX_MAX
+
+    return ValueError(
+        f"{path}: line {line}: index {index:,} is beyond the {INDEX_MAX:,} columns a sparse "
+        "matrix's 32-bit indices address"
+    )
 
 
 def check_n_features(n_features):

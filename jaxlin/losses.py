@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxlin.activations import log_sigmoid, sigmoid, softmax, step, step_straight_through
-from jaxlin.records import DualBox, DualSimplex
+from jaxlin.records import DualBox, DualPairwise, DualSimplex
 
 
 TARGETS = ("real", "binary", "onehot")
@@ -79,10 +79,12 @@ class Loss(_LossFields):
         or ``curvature ⊙ u`` when only ``curvature`` is given.
       docs: where its derivation is written, ``"page.md#section"`` under ``docs/`` (the
         row of ``jaxlin check`` that proves it links there).
-      dual: ``(C (N, K), y (N, K)) -> DualBox | DualSimplex`` (``jaxlin.records``): the
-        dual of the L2-regularised problem ``½‖W‖² + Σ C_i L(z_i, y_i)``, box-constrained
-        per column for a margin loss (the binary hinges), one simplex-like set per row for
-        Crammer–Singer; dual coordinate descent (``optimizer="dcd"``) solves it.
+      dual: ``(C (N, K), y (N, K)) -> DualBox | DualSimplex | DualPairwise``
+        (``jaxlin.records``): the dual of the L2-regularised problem
+        ``½‖W‖² + Σ C_i L(z_i, y_i)``, box-constrained per column for a margin loss (the
+        binary hinges), one simplex-like set per row for Crammer–Singer, a box per wrong
+        class coupled through the true class for Weston–Watkins; dual coordinate descent
+        (``optimizer="dcd"``) solves it.
     """
 
     __slots__ = ()
@@ -356,6 +358,21 @@ def _kink_ww(margin):
         return jnp.min(jnp.abs(_ww_margins(z, y, margin)))
 
     return dist
+
+
+def dual_multiclass_hinge(C, y, margin=1.0):
+    """Weston–Watkins's dual (``docs/optimisers.md``): ``0 ≤ β_m ≤ C`` for each wrong
+    class, no diagonal, each costing its margin ``Δ``."""
+    wrong = 1.0 - y
+    return DualPairwise(y, C * wrong, jnp.zeros_like(C), margin * wrong)
+
+
+def dual_multiclass_squared_hinge(C, y, margin=1.0):
+    """Its squared form's: ``β_m ≥ 0`` unbounded for each wrong class, diagonal
+    ``1 / (2C)`` (as the binary squared hinge's)."""
+    wrong = 1.0 - y
+    upper = jnp.where(wrong > 0, jnp.inf, 0.0).astype(C.dtype)
+    return DualPairwise(y, upper, wrong / (2.0 * C), margin * wrong)
 
 
 def multiclass_perceptron(z, y):
@@ -734,6 +751,7 @@ LOSSES: dict[str, Loss] = {
             kink_distance=_kink_ww(1.0),
             spec="h",
             docs="losses.md#hinge-losses",
+            dual=dual_multiclass_hinge,
         ),
         Loss(
             "multiclass_perceptron",
@@ -759,6 +777,7 @@ LOSSES: dict[str, Loss] = {
             min_classes=2,
             spec="j",
             docs="losses.md#hinge-losses",
+            dual=dual_multiclass_squared_hinge,
         ),
         Loss(
             "hinge",

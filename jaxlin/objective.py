@@ -404,7 +404,8 @@ class Objective:
 
     def dual_problem(self, T, n):
         """The dual of ``m`` for a loss with a ``dual`` (the hinges, Crammer–Singer), an L2
-        term and no intercept: the loss's ``DualBox`` or ``DualSimplex`` (``jaxlin.records``)
+        term and no intercept: the loss's ``DualBox``, ``DualSimplex`` or ``DualPairwise``
+        (``jaxlin.records``)
         at each row's ``C_i``, every field ``(N, K)``.
 
         ``m = Σ w_i L_i / Σw + l2 ‖W‖²`` is ``2 l2`` times ``½‖W‖² + Σ C_i L_i`` with

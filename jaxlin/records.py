@@ -178,6 +178,20 @@ class DualSimplex(NamedTuple):
     cost: Any
 
 
+class DualPairwise(NamedTuple):
+    """A loss that sums a margin loss over the wrong classes (Weston–Watkins):
+    ``C L(z, t) = max over 0 ≤ β ≤ U of Σ_m β_m (cost_m + z_m − z_y) − D_m β_m² / 2``, one
+    variable per (row, wrong class) — ``U = 0`` at the true class, so its ``β`` stays 0 —
+    coupled through the true class's column: ``W = Σ_i x_iᵀ (t_i Σ_m β_im − β_i)`` and the
+    dual is ``min ½‖W‖² − Σ costᵀβ + Σ D β² / 2`` (``docs/optimisers.md``). Each ``(N, K)``:
+    the one-hot target ``t``, the box ``U``, the diagonal ``D``, the margins ``cost``."""
+
+    target: Any
+    upper: Any
+    diag: Any
+    cost: Any
+
+
 class Average(NamedTuple):
     """Iterate averaging (Polyak–Ruppert): ``params`` the running mean of the iterates after
     each step, each weighted by the rows it stepped over counted from ``Hyper.average``'s

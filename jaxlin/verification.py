@@ -30,7 +30,7 @@ from jaxlin import penalties
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
-from jaxlin.records import DualSimplex
+from jaxlin.records import DualPairwise, DualSimplex
 
 AUTODIFF_TOL = 1e-10
 FD_TOL = 1e-6
@@ -200,7 +200,8 @@ def _pointwise(loss: Loss, Z, T):
 def _dual(loss: Loss, Z, T):
     """The dual a loss states, against the loss itself, at a box size ``C`` per row, the
     maximum in closed form: a ``DualBox`` must give ``C L(z, t) = Σ_k max_{0 ≤ α ≤ U}
-    α (1 − s z) − D α² / 2`` (the vertex of the concave parabola, clipped to the box); a
+    α (1 − s z) − D α² / 2`` (the vertex of the concave parabola, clipped to the box), a
+    ``DualPairwise`` the same with ``cost_m + z_m − z_y`` in place of ``1 − s z``; a
     ``DualSimplex`` ``C L = max −αᵀ(cost + z)`` over ``Σα = 0, α ≤ U`` (a linear function's
     maximum is at a vertex: every ``α_m`` at its bound but one, which takes the rest)."""
     dual = loss.dual
@@ -214,7 +215,10 @@ def _dual(loss: Loss, Z, T):
         best = jnp.max(vertex, axis=1)
     else:
         U, D = form.upper, form.diag
-        margin = 1 - form.sign * Z
+        if isinstance(form, DualPairwise):  # each wrong class's margin over the true class
+            margin = form.cost + Z - jnp.sum(form.target * Z, axis=1, keepdims=True)
+        else:
+            margin = 1 - form.sign * Z
         top = jnp.where(D > 0, margin / jnp.where(D > 0, D, 1), jnp.where(margin > 0, jnp.inf, 0))
         alpha = jnp.clip(top, 0, U)
         best = jnp.sum(alpha * margin - D * alpha**2 / 2, axis=1)

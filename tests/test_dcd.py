@@ -155,7 +155,7 @@ def test_the_bridges_hinge_linear_svc_solves_liblinears_problem(problem):
         (dict(batch_size=8), "batch_size: dcd is a full-batch method"),
         (dict(tol=1e-3), "tol: dcd stops by its own rule"),
         (dict(loss="binary_cross_entropy"), "dcd solves a loss's dual"),
-        (dict(loss="multiclass_hinge"), "loss 'multiclass_hinge' states none"),
+        (dict(loss="multiclass_perceptron"), "loss .multiclass_perceptron. states none"),
     ],
 )
 def test_what_dcd_cannot_solve_is_named(problem, kwargs, message):
@@ -219,3 +219,69 @@ def test_the_bridges_crammer_singer_linear_svc_solves_liblinears_problem(problem
         warnings.simplefilter("ignore")
         ref = LiblinearSVC(max_iter=100_000, tol=1e-10, random_state=0, **kw).fit(X, y)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+
+
+def _weston_watkins_reference(X, y, C_rows, K, squared):
+    """``W`` at the optimum of Weston and Watkins's primal, a quadratic programme solved by
+    SciPy's SLSQP: ``min ½‖W‖² + Σ C_i Σ_m ξ_im`` (squared: ``ξ_im²``) over ``W`` and
+    ``ξ ≥ 0`` with ``x_i w_{y_i} − x_i w_m ≥ 1 − ξ_im``, one slack per wrong class."""
+    from scipy.optimize import minimize
+
+    N, d = X.shape
+    size = d * K
+    pairs = [(i, m) for i in range(N) for m in range(K) if m != y[i]]
+    c = np.array([C_rows[i] for i, _ in pairs])
+
+    def f(v):
+        W, xi = v[:size], v[size:]
+        if squared:
+            return 0.5 * W @ W + c @ xi**2, np.r_[W, 2 * c * xi]
+        return 0.5 * W @ W + c @ xi, np.r_[W, c]
+
+    A = np.zeros((len(pairs), size + len(pairs)))
+    for j, (i, m) in enumerate(pairs):
+        A[j, np.arange(d) * K + y[i]] += X[i]
+        A[j, np.arange(d) * K + m] -= X[i]
+        A[j, size + j] = 1.0
+    margins = dict(type="ineq", fun=lambda v: A @ v - 1.0, jac=lambda v: A)
+    bounds = [(None, None)] * size + [(0, None)] * len(pairs)
+    start = np.r_[np.zeros(size), np.full(len(pairs), 2.0)]
+    res = minimize(
+        f, start, jac=True, method="SLSQP", constraints=[margins], bounds=bounds,
+        options=dict(ftol=1e-14, maxiter=2000),
+    )  # fmt: skip
+    return res.x[:size].reshape(d, K)
+
+
+@pytest.mark.parametrize("loss", ["multiclass_hinge", "multiclass_squared_hinge"])
+def test_weston_watkins_is_the_primal_programmes_optimum(problem, loss):
+    X, y = problem
+    w = np.random.default_rng(3).uniform(0.5, 2, len(y))  # each row's box C w_i
+    w[:5] = 0.0  # rows that count for nothing
+    l2 = 1 / (2 * C * w.sum())
+    r = _dcd(X, y, loss, l2=l2, sample_weight=w)
+    assert r.stop_reason == "gradient_tol"
+    assert np.asarray(r.history.grad_norm)[int(r.epochs) - 1] <= 1e-10
+    ref = _weston_watkins_reference(X[5:], y[5:], C * w[5:], 3, "squared" in loss)
+    np.testing.assert_allclose(r.params.W, ref, atol=1e-7)
+    csr = _dcd(sp.csr_matrix(X), y, loss, l2=l2, sample_weight=w)
+    np.testing.assert_allclose(csr.params.W, r.params.W, atol=1e-10)
+
+
+def test_weston_watkins_rows_without_entries_take_their_whole_box(problem):
+    X, y = problem
+    X = X.copy()
+    X[:4] = 0.0  # each wrong class's β of an empty row: its box's top, C
+    r = _dcd(X, y, "multiclass_hinge", l2=1 / (2 * C * len(y)))
+    assert r.stop_reason == "gradient_tol"
+    ref = _weston_watkins_reference(X[4:], y[4:], np.full(len(y) - 4, C), 3, False)
+    np.testing.assert_allclose(r.params.W, ref, atol=1e-7)
+
+
+def test_the_bridges_weston_watkins_linear_svc_is_exact(problem):
+    X, y = problem
+    ours = LinearSVC(multi_class="weston_watkins", loss="hinge", C=C, tol=1e-10,
+                     max_iter=20_000, intercept_scaling=2.0).fit(X, y)  # fmt: skip
+    W = _weston_watkins_reference(np.c_[X, np.full(len(y), 2.0)], y, np.full(len(y), C), 3, False)
+    np.testing.assert_allclose(ours.coef_, W[:-1].T, atol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, 2.0 * W[-1], atol=1e-6)

@@ -148,9 +148,18 @@ def test_curvature_is_checked_against_autodiff():
     assert all(name.startswith(("curvature", "∇²J")) for name in failed)
 
 
-@pytest.mark.parametrize("name", ["hinge", "squared_hinge", "crammer_singer_hinge"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hinge",
+        "squared_hinge",
+        "crammer_singer_hinge",
+        "multiclass_hinge",
+        "multiclass_squared_hinge",
+    ],
+)
 def test_a_stated_dual_is_checked_against_the_loss(name):
-    from jaxlin.records import DualBox, DualSimplex
+    from jaxlin.records import DualBox, DualPairwise, DualSimplex
 
     loss = jaxlin.get_loss(name)
     assert jaxlin.verify(loss).passed
@@ -160,10 +169,20 @@ def test_a_stated_dual_is_checked_against_the_loss(name):
         wrong = loss._replace(
             dual=lambda C, y: DualBox(2 * y - 1, jnp.full_like(C, jnp.inf), 1 / (4 * C))
         )
-    else:  # a margin of 2
+    elif name == "crammer_singer_hinge":  # a margin of 2
         wrong = loss._replace(dual=lambda C, y: DualSimplex(C * y, 2 * (1 - y)))
+    elif name == "multiclass_hinge":  # a box twice as wide
+        wrong = loss._replace(
+            dual=lambda C, y: DualPairwise(y, 2 * C * (1 - y), jnp.zeros_like(C), 1 - y)
+        )
+    else:  # the squared form's diagonal on the wrong side of its conjugate: 2C
+        wrong = loss._replace(
+            dual=lambda C, y: DualPairwise(
+                y, jnp.where(y > 0, 0.0, jnp.inf), 2 * C * (1 - y), 1 - y
+            )
+        )
     failed = _failed(jaxlin.verify(wrong))
-    sizes = (2, 3) if name == "crammer_singer_hinge" else (1, 3)
+    sizes = (1, 3) if name in ("hinge", "squared_hinge") else (2, 3)
     assert set(failed) == {f"dual: C L = its maximum over the dual's set [K={k}]" for k in sizes}
 
 

@@ -11,7 +11,6 @@ from jaxlin import sparse
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, POSITIVE, POSITIVE_OR_INF
 from jaxlin.sklearn._base import _LinearClassifier, _penalty
 from jaxlin.solvers.dcd import DCD
-from jaxlin.solvers.gradient import GD
 from jaxlin.solvers.lbfgs import LBFGS
 from jaxlin.solvers.owlqn import OWLQN
 
@@ -69,11 +68,11 @@ class LinearSVC(_LinearClassifier):
 
     Solvers: the squared hinge with L2 by L-BFGS, with L1 by OWL-QN, both until the
     gradient's norm (with L1: the pseudo-gradient's) of the mean objective is ≤ ``tol``;
-    the hinge (binary, one-vs-rest) and Crammer–Singer's by dual coordinate descent
-    (liblinear's solvers: ``optimizer="dcd"``) until its dual's optimality measure is under
-    ``tol``; Weston–Watkins, which has no gradient at its kinks and no dual solver here, by
-    full-batch subgradient steps of ``learning_rate`` until the objective's relative
-    change is ≤ ``tol``. ``dual`` is
+    the hinges — binary, one-vs-rest, Crammer–Singer's and Weston–Watkins's — by dual
+    coordinate descent (liblinear's solvers, and the same method for Weston–Watkins:
+    ``optimizer="dcd"``) until its dual's optimality measure is under ``tol``.
+    ``learning_rate`` (jaxlin's own) is accepted for code written against earlier versions,
+    whose Weston–Watkins hinge took subgradient steps of it; no solver uses it now. ``dual`` is
     checked as scikit-learn checks it (a pair liblinear does not solve is refused) and
     does not change the optimum; ``verbose`` is accepted and has no effect. Reaching
     ``max_iter`` first warns with scikit-learn's "Liblinear failed to converge".
@@ -161,9 +160,8 @@ class LinearSVC(_LinearClassifier):
         if "squared" in loss:
             optimizer = OWLQN.name if l1 else LBFGS.name
             return dict(optimizer=optimizer, l1=l1, l2=l2, grad_tol=tol, **common)
-        if loss in ("hinge", "crammer_singer_hinge"):  # liblinear's own dual solvers
-            return dict(optimizer=DCD.name, l2=l2, grad_tol=tol, **common)
-        return dict(optimizer=GD.name, learning_rate=self.learning_rate, l2=l2, tol=tol, **common)
+        # the hinges (binary, one-vs-rest, Crammer–Singer, Weston–Watkins): their duals
+        return dict(optimizer=DCD.name, l2=l2, grad_tol=tol, **common)
 
     def _coefficients(self, params, loss, dtype, center=False):
         coef, intercept = super()._coefficients(params, loss, dtype, center)

@@ -1,5 +1,5 @@
-"""Dual coordinate descent: the exact L2-regularised hinge, squared-hinge and
-Crammer–Singer SVMs.
+"""Dual coordinate descent: the exact L2-regularised hinge, squared-hinge, Crammer–Singer
+and Weston–Watkins SVMs.
 
 The derivation is in ``docs/optimisers.md`` ("Dual coordinate descent"); the loss owns its dual
 box ``(U, D)`` (``Loss.dual``) and the objective the map from weights and ``l2`` to it
@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
-from jaxlin.records import DualSimplex, Hyper, Problem, Settings, Solver, SolverRecord, Step
+from jaxlin.records import (
+    DualPairwise,
+    DualSimplex,
+    Hyper,
+    Problem,
+    Settings,
+    Solver,
+    SolverRecord,
+    Step,
+)
 from jaxlin.solvers.gradient import epoch_order
 
 jax, jnp = module("jax"), module("jax.numpy")
@@ -51,6 +60,8 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     form = obj.dual_problem(T, n)
     if isinstance(form, DualSimplex):
         return _simplex_descent(problem, hyper, s, form)
+    if isinstance(form, DualPairwise):
+        return _pairwise_descent(problem, s, form)
     sign, upper, diag = form
     curvature = row_norms(X)[:, None] + diag  # ‖x_i‖² + D_i  (N, K)
     # without grad_tol nothing decides when the shrunk variables come back: no shrinking
@@ -147,6 +158,68 @@ def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solve
     return Solver(init, step)
 
 
+def _pairwise_descent(problem: Problem, s: Settings, form) -> Solver:
+    """Weston–Watkins's dual by the same sequential method, without shrinking: at each visit
+    the variables ``β_i`` of one row (one per wrong class) move together to the exact
+    minimiser of the dual over their box (``pairwise_step``: they share the true class's
+    column, so they are coupled), and ``W ← W + x_iᵀ (t_i ΣΔβ_i − Δβ_i)``. The optimality
+    measure is the largest projected-gradient entry over the epoch's visits (the gradient
+    ``G_m = z_y − z_m − cost_m + D_m β_m``, kept to its box's inside at a bound); the driver
+    ends the run (``gradient_tol``) once it is under ``grad_tol``."""
+    X, T, obj = problem.X, problem.T, problem.objective
+    n = s.n_rows or X.shape[0]
+    target, upper, diag, cost = form
+    norms = row_norms(X)
+
+    def visit(carry, i):
+        W, beta, worst = carry
+        a, u, d, t = beta[i], upper[i], diag[i], target[i]
+        z = linear.row_scores(linear.Params(W, 0), X, i)
+        g = jnp.sum(t * z) - z - cost[i]  # the data part's gradient: z_y − z_m − cost_m
+        G = g + d * a
+        projected = jnp.where(a <= 0, jnp.minimum(G, 0), jnp.where(a >= u, jnp.maximum(G, 0), G))
+        violation = jnp.max(jnp.abs(jnp.where(u > 0, projected, 0)))  # U = 0: fixed at 0
+        moved = jnp.where(violation > 0, pairwise_step(norms[i], a, g, u, d), a)
+        dbeta = moved - a
+        W = linear.add_row(W, X, i, t * jnp.sum(dbeta) - dbeta)
+        return (W, beta.at[i].set(moved), jnp.maximum(worst, violation)), None
+
+    def init(params):
+        return jnp.zeros_like(T), obj.value(params, X, T)
+
+    def step(params, beta, m, key):
+        start = (params.W, beta, jnp.zeros((), X.dtype))
+        (W, beta, worst), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
+        new = linear.Params(W, params.b)
+        nan = jnp.asarray(jnp.nan, X.dtype)  # no step size
+        return Step(new, beta, obj.value(new, X, T), None, nan, optimality=worst)
+
+    return Solver(init, step)
+
+
+def pairwise_step(q, a, g, u, d):
+    """``argmin`` over ``0 ≤ b ≤ u`` of ``½ q ‖b − a‖² + ½ q (Σ(b − a))² + gᵀ(b − a) +
+    Σ d b² / 2`` (one row of Weston–Watkins's dual, ``q = ‖x‖²``; ``u = 0`` keeps an entry
+    at 0): ``b_m = clip(r_m (c_m − S), 0, u_m)`` with ``r = q / (q + d)``,
+    ``c = a − g / q`` and ``S = Σ(b − a)``, the root of a decreasing piecewise-linear
+    function whose pieces end where an entry reaches a bound (``docs/optimisers.md``). An
+    empty row (``q = 0``) moves no weight: each entry minimises its own term."""
+    safe = jnp.where(q > 0, q, 1)
+    r, c = safe / (safe + d), a - g / safe
+    top = c - jnp.where(jnp.isinf(u), jnp.inf, u / r)  # where b_m reaches u_m (−inf: never)
+    P = jnp.concatenate([c, top])  # the pieces' ends
+    finite = jnp.isfinite(P)
+    at = jnp.where(finite, P, 0)
+    h = jnp.sum(jnp.clip(r * (c - at[:, None]), 0, u), axis=1) - jnp.sum(a) - at
+    p = jnp.max(jnp.where(finite & (h >= 0), P, -jnp.inf))  # the root's piece starts at p
+    free, full = (top <= p) & (p < c), p < top
+    S = (jnp.sum(jnp.where(full, u, 0)) + jnp.sum(jnp.where(free, r * c, 0)) - jnp.sum(a)) / (
+        1 + jnp.sum(jnp.where(free, r, 0))
+    )
+    alone = jnp.where(d > 0, -g / jnp.where(d > 0, d, 1), jnp.where(g < 0, jnp.inf, 0))
+    return jnp.where(q > 0, jnp.clip(r * (c - S), 0, u), jnp.clip(alone, 0, u))
+
+
 def row_norms(X):
     """``‖x_i‖²`` of every row, ``(N,)`` (sparse: over the stored entries)."""
     ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
@@ -170,7 +243,8 @@ def simplex_step(A, B, u):
 DCD = SolverRecord(
     "dcd",
     dual_coordinate_descent,
-    "dual coordinate descent: the exact L2-regularised SVM (hinge, squared hinge, Crammer–Singer)",
+    "dual coordinate descent: the exact L2-regularised SVM (hinge, squared hinge, "
+    "Crammer–Singer, Weston–Watkins)",
     targets=("binary", "onehot"),
     stops=("grad_tol",),
     learning_rate=False,

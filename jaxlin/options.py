@@ -132,12 +132,19 @@ class Options(NamedTuple):
         return Penalty(self.l1, self.l2)
 
     def check(
-        self, n_rows: Optional[int] = None, loss=None, has_validation: bool = True, data=None
+        self,
+        n_rows: Optional[int] = None,
+        loss=None,
+        has_validation: bool = True,
+        data=None,
+        models: bool = False,
     ) -> "Options":
         """Validate every option; returns the record with ``batch_size ≥ N`` as full batch.
 
         ``data``: the ``Data`` to train on, when known: the solver's
-        limits on its size and kind (sparse rows) are checked too.
+        limits on its size and kind (sparse rows) are checked too. ``models``: the options
+        of ``fit_many``, whose ``learning_rate``, ``l1`` and ``l2`` may be 1-D (one value a
+        model); elsewhere every number is one number.
 
         Raises ``ValueError`` (or ``TypeError``) naming the option and what it received.
         """
@@ -151,6 +158,8 @@ class Options(NamedTuple):
                 )
             validation.check_choice(o.init, "init", INITS)
         validation.check_positive(o.learning_rate, "learning_rate")
+        for name in ("learning_rate", "l1", "l2", "tol", "grad_tol"):
+            _check_one_number(o, name, models and name in MODEL_NUMBERS)
         validation.check_non_negative_int(o.epochs, "epochs")
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
@@ -226,6 +235,22 @@ class Options(NamedTuple):
             callback=callback,
             average=bool(self.average),
         )
+
+
+# the numbers fit_many takes one per model
+MODEL_NUMBERS = ("learning_rate", "l1", "l2")
+
+
+def _check_one_number(o: Options, name: str, per_model: bool):
+    """``o.<name>`` is one number (with ``per_model``, or a 1-D sequence of them)."""
+    value = getattr(o, name)
+    if value is None or np.ndim(value) == 0 or (per_model and np.ndim(value) == 1):
+        return
+    many = " (fit_many trains one model per value)" if name in MODEL_NUMBERS else ""
+    raise ValueError(
+        f"{name}: expected one number{' or a 1-D sequence' * per_model}, got shape "
+        f"{np.shape(value)}{many}"
+    )
 
 
 def _check_decay(lr_decay, rows_seen, plateau) -> None:

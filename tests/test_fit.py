@@ -341,12 +341,32 @@ def test_same_key_gives_bit_identical_parameters():
         (dict(tol="abc"), "tol: must be a non-negative number"),
         (dict(l2=True), "l2: must be a non-negative number, got True"),
         (dict(learning_rate=b"1"), "learning_rate: must be a positive number"),
+        # one model: a sequence of numbers is fit_many's
+        (dict(l2=[0.1, 0.2]), r"l2: expected one number, got shape \(2,\) \(fit_many"),
+        (dict(learning_rate=[0.1, 0.2]), r"learning_rate: expected one number"),
+        (dict(l1=[[0.1]], optimizer="fista"), r"l1: expected one number, got shape \(1, 1\)"),
+        (dict(tol=[1e-3, 1e-4]), r"tol: expected one number, got shape \(2,\)$"),
+        (dict(grad_tol=[1e-3]), r"grad_tol: expected one number"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match=match):
         fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(l2=[[0.1, 0.2]]), r"l2: expected a number or a 1-D sequence \(one per model\)"),
+        (dict(tol=[1e-3, 1e-4]), r"tol: expected one number, got shape \(2,\)$"),
+        (dict(grad_tol=np.ones((2, 2))), r"grad_tol: expected one number"),
+    ],
+)
+def test_fit_many_takes_a_sequence_only_of_its_model_numbers(kwargs, match):
+    X, y = _binary(n=20)
+    with pytest.raises(ValueError, match=match):
+        fit_many(X, y, **kwargs)
 
 
 @pytest.mark.parametrize(

@@ -145,6 +145,12 @@ def add_row(W, X, i, scale):
     return W + scale * X[i][:, None]
 
 
+def row_norms(X):
+    """``‖x_i‖²`` of every row, ``(N,)`` (sparse: over the stored entries)."""
+    ones = Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
+    return logits(ones, squared(X))[:, 0]
+
+
 def add_bias(X):
     """Append a column of ones: ``(N, d) → (N, d+1)`` (the bias trick)."""
     return jnp.concatenate([X, jnp.ones((*X.shape[:-1], 1), X.dtype)], axis=-1)

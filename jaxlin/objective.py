@@ -423,6 +423,24 @@ class Objective:
             upper=jnp.where(C > 0, form.upper, 0), diag=jnp.where(C > 0, form.diag, 0)
         )
 
+    def row_weight(self, i):
+        """Row ``i``'s weight as given (1 without weights): what an online rule that
+        weighs each row's step by it multiplies the step by (the passive-aggressive steps,
+        as scikit-learn's)."""
+        if self.sample_weight is None:
+            return 1.0
+        return self.sample_weight[i]
+
+    def column_losses(self, z, t):
+        """One row's loss column by column, ``(K,)``, for a loss that sums over its columns
+        (the binary losses): ``L(z_k, t_k)`` each, unweighted, in the minimised direction."""
+        one = jax.vmap(lambda zk, tk: self.loss.value(zk[None], tk[None]))(z, t)
+        return self.sign * one
+
+    def row_delta(self, z, t):
+        """One row's ``δ = ∂L/∂z`` ``(K,)`` in the minimised direction, unweighted."""
+        return self.sign * self.loss.delta(z, t)
+
     def mask_bias(self, params: Params) -> Params:
         """``b`` set to 0 when the model has no intercept (the one place that decides it)."""
         return params if self.fit_intercept else params._replace(b=jnp.zeros_like(params.b))

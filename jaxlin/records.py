@@ -331,6 +331,9 @@ class SolverRecord(NamedTuple):
         that size squared), or ``None``.
       dual: solves the loss's dual (``Loss.dual``): it needs a loss that has one, an L2
         term, no intercept and the zero start.
+      defined_for: the names of the losses it trains, where it is defined for those alone
+        (the passive-aggressive steps: the hinge); empty: every loss of its ``targets``.
+      intercept_lr: takes the intercept's own rate (``Options.intercept_lr``).
     """
 
     name: str
@@ -353,6 +356,8 @@ class SolverRecord(NamedTuple):
     sparse: bool = True
     max_parameters: Optional[int] = None
     dual: bool = False
+    defined_for: tuple = ()
+    intercept_lr: bool = False
 
     @property
     def mini_batches(self) -> bool:

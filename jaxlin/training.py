@@ -576,9 +576,7 @@ def fit_many(
         sample_weight=sw if sw is not None and sw.ndim == 1 else None,
         dtype=dtype,
     )
-    opts = opts.check(
-        data.X.shape[0], loss, has_validation=data.X_val is not None, data=data, models=True
-    )
+    opts = opts.check(data.X.shape[0], loss, data.X_val is not None, data, models=True)
     w, w_axis = data.sample_weight, None
     if sw is not None and sw.ndim == 2:
         w, w_axis = put(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0

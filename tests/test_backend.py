@@ -244,6 +244,7 @@ def test_no_host_transfer_inside_the_compiled_loop(optimizer, monkeypatch):
     record, extra = solvers.get(optimizer), {}
     if record.dual:  # the hinge's dual: an L2 term, no intercept
         loss, extra = "hinge", dict(l2=0.01, fit_intercept=False)
+    loss = record.defined_for[0] if record.defined_for else loss  # defined for one loss
     full = not record.mini_batches
     with jax.transfer_guard_device_to_host("disallow"):
         r = jaxlin.fit(

@@ -31,6 +31,7 @@ from jaxlin.sklearn._base import (
     _penalty,
 )
 from jaxlin.solvers.gradient import SGD
+from jaxlin.solvers.passive_aggressive import RECORDS as _PA_RECORDS
 from jaxlin.training import FitResult
 
 # scikit-learn's solver names that leave the choice to the penalty: jaxlin's default solver
@@ -91,6 +92,9 @@ def _raw_weights(steps: dict, sw) -> dict:
     return out
 
 
+# scikit-learn's passive-aggressive learning rates: jaxlin's solvers of the same names
+PASSIVE_AGGRESSIVE = tuple(r.name for r in _PA_RECORDS)
+
 SPARSE_INTERCEPT_RATE = 0.01  # scikit-learn's SGD on sparse rows: the intercept's step × this
 
 
@@ -115,7 +119,8 @@ class _SGDSteps:
     random_state: Any
 
     def _sgd_steps(self, optimizer, rate: dict, batch_size, one_vs_rest, sw) -> dict:
-        """jaxlin's settings for these steps; ``rate``: ``learning_rate`` (and ``lr_decay``)."""
+        """jaxlin's settings for these steps; ``rate``: ``learning_rate`` (and ``lr_decay``);
+        ``sw``: the weights whose mean rescales them (``_raw_weights``), or ``None``."""
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
         steps = dict(
             optimizer=optimizer,
@@ -129,7 +134,7 @@ class _SGDSteps:
             one_vs_rest=one_vs_rest,
             **rate,
         )
-        return _raw_weights(steps, sw)
+        return steps if sw is None else _raw_weights(steps, sw)
 
     def _not_converged(self, optimizer) -> str:
         return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
@@ -535,7 +540,9 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
     (``η_t = eta0 / t^power_t``), ``"optimal"`` (``η_t = 1 / (α (t₀ + t − 1))``, Bottou's
     ``t₀``), ``t`` counting the rows stepped over from 1 (``t_`` after a fit;
     ``partial_fit`` goes on from it), or ``"adaptive"`` (``eta0``, divided by 5 where the
-    ``tol`` rule would stop, until it is at most ``1e-6``). With ``shuffle=False`` and plain
+    ``tol`` rule would stop, until it is at most ``1e-6``), or the passive-aggressive
+    ``"pa1"``/``"pa2"`` with the hinge (jaxlin's solvers of those names, ``C = eta0``; L2 or
+    no penalty, no averaging, one row at a time). With ``shuffle=False`` and plain
     steps the coefficients are scikit-learn's, up to rounding. ``tol``: the run stops after
     ``n_iter_no_change`` epochs in a row whose mean objective is not below the best so far
     by more than ``tol``; ``None`` runs ``max_iter`` epochs; a ``ConvergenceWarning`` says
@@ -580,7 +587,9 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
         "epsilon": [NON_NEGATIVE],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
-        "learning_rate": [StrOptions({"constant", "optimal", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "optimal", "invscaling", "adaptive", *PASSIVE_AGGRESSIVE})
+        ],
         "eta0": [POSITIVE],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "early_stopping": ["boolean"],
@@ -683,6 +692,8 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.learning_rate in PASSIVE_AGGRESSIVE:
+            self._check_passive_aggressive()
         if self.power_t < 0:
             warnings.warn(
                 "Negative values for `power_t` are deprecated in version 1.8 and will raise "
@@ -697,6 +708,29 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
                 "with eta0 its rate)"
             )
 
+    def _check_passive_aggressive(self):
+        """``"pa1"``/``"pa2"``: scikit-learn's rule (the hinge only), and what jaxlin's
+        passive-aggressive steps do not take (an L1 term, averaging, mini-batches, another
+        optimiser), named."""
+        lr = self.learning_rate
+        if self.loss != "hinge":
+            raise ValueError(f"Learning rate '{lr}' only works with loss 'hinge'.")
+        if self.penalty in ("l1", "elasticnet"):
+            raise ValueError(
+                f"penalty: jaxlin's passive-aggressive steps (learning_rate={lr!r}) take "
+                "penalty='l2' or None"
+            )
+        if self.average:
+            raise ValueError(
+                f"average: jaxlin's passive-aggressive steps (learning_rate={lr!r}) keep no "
+                "mean of the iterates"
+            )
+        if self.batch_size != 1 or self.optimizer != SGD.name:
+            raise ValueError(
+                f"learning_rate={lr!r} is its own step rule, one row at a time: leave "
+                "batch_size=1 and optimizer='sgd'"
+            )
+
     def _loss(self, n_classes):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
             return self.loss
@@ -705,6 +739,11 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
 
     def _solver_kwargs(self, n_classes, sw):
         one_vs_rest = n_classes > 2 and self._multinomial() is False
+        if self.learning_rate in PASSIVE_AGGRESSIVE:  # jaxlin's "pa1"/"pa2" solvers, C = eta0
+            rate = {"learning_rate": float(self.eta0)}
+            # their steps weigh each row by its weight as given and their value is the mean
+            # hinge, as scikit-learn's: no rescaling by the mean weight
+            return self._sgd_steps(self.learning_rate, rate, None, one_vs_rest, None)
         steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
         return {**steps, "average": self.average}
 

@@ -128,7 +128,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
             f"optimisers ({', '.join(names(bold_driver=True))}, adam, …); an optax "
             "transformation carries its own schedule"
         )
-    if options.scales_intercept and not gradient_steps:
+    if options.scales_intercept and not record.intercept_lr:
         raise ValueError(
             f"intercept_lr: {name} takes no step size of its own; the intercept's rate "
             f"applies to the gradient optimisers ({', '.join(names(bold_driver=True))}, …)"
@@ -147,6 +147,11 @@ def check(record: SolverRecord, options, loss=None) -> None:
         raise ValueError(
             f"optimizer: {name} needs the loss's second derivative; loss "
             f"{loss.name!r} states none (curvature or curvature_product)"
+        )
+    if record.defined_for and loss.name not in record.defined_for:
+        raise ValueError(
+            f"optimizer: {name} is defined for the {' or '.join(record.defined_for)} loss; "
+            f"got {loss.name!r}"
         )
     if loss.target not in record.targets:
         raise ValueError(

@@ -63,7 +63,7 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     if isinstance(form, DualPairwise):
         return _pairwise_descent(problem, s, form)
     sign, upper, diag = form
-    curvature = row_norms(X)[:, None] + diag  # ‖x_i‖² + D_i  (N, K)
+    curvature = linear.row_norms(X)[:, None] + diag  # ‖x_i‖² + D_i  (N, K)
     # without grad_tol nothing decides when the shrunk variables come back: no shrinking
     shrinking, eps = bool(s.grad_tol), hyper.grad_tol if s.grad_tol else -1.0
 
@@ -131,7 +131,7 @@ def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solve
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     upper, cost = form
-    norms = row_norms(X)
+    norms = linear.row_norms(X)
 
     def visit(carry, i):
         W, alpha, worst = carry
@@ -169,7 +169,7 @@ def _pairwise_descent(problem: Problem, s: Settings, form) -> Solver:
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     target, upper, diag, cost = form
-    norms = row_norms(X)
+    norms = linear.row_norms(X)
 
     def visit(carry, i):
         W, beta, worst = carry
@@ -218,12 +218,6 @@ def pairwise_step(q, a, g, u, d):
     )
     alone = jnp.where(d > 0, -g / jnp.where(d > 0, d, 1), jnp.where(g < 0, jnp.inf, 0))
     return jnp.where(q > 0, jnp.clip(r * (c - S), 0, u), jnp.clip(alone, 0, u))
-
-
-def row_norms(X):
-    """``‖x_i‖²`` of every row, ``(N,)`` (sparse: over the stored entries)."""
-    ones = linear.Params(jnp.ones((X.shape[1], 1), X.dtype), jnp.zeros(1, X.dtype))
-    return linear.logits(ones, linear.squared(X))[:, 0]
 
 
 def simplex_step(A, B, u):

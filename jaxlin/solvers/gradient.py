@@ -423,6 +423,7 @@ def _record(name, summary, defaults, bold_driver=False):
         bold_driver=bold_driver,
         tol_bounds="objective",
         defaults=defaults,
+        intercept_lr=True,
     )
 
 

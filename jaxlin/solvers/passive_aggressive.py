@@ -1,0 +1,93 @@
+"""The passive-aggressive online steps (Crammer, Dekel, Keshet, Shalev-Shwartz and Singer,
+2006): PA-I and PA-II for the hinge, one row at a time.
+
+The derivation is in ``docs/optimisers.md`` ("Passive-aggressive steps").
+"""
+
+from __future__ import annotations
+
+from jaxlin._lazy import module
+from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
+from jaxlin.solvers.gradient import bias_step, epoch_order
+
+jax, jnp = module("jax"), module("jax.numpy")
+linear = module("jaxlin.linear")
+
+# the scale of ``W = a V`` is folded into ``V`` before it can underflow
+RESCALE_BELOW = 1e-9
+
+
+def step_size(kind: str, C, loss, sqnorm):
+    """One row's step: PA-I ``τ = min(C, ℓ / ‖x‖²)`` (0 for a row without entries: it can
+    change no score), PA-II ``τ = ℓ / (‖x‖² + 1 / (2C))``; ``ℓ`` the row's hinge ``(K,)``."""
+    if kind == "pa1":
+        return jnp.where(sqnorm > 0, jnp.minimum(C, loss / jnp.where(sqnorm > 0, sqnorm, 1)), 0)
+    return loss / (sqnorm + 0.5 / C)
+
+
+def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
+    """PA-I (``optimizer="pa1"``) or PA-II (``"pa2"``), the aggressiveness ``C`` being the
+    ``learning_rate``.
+
+    Each epoch visits the rows in a fresh random order (``shuffle=False``: in order). At
+    row ``i``, with its hinge ``ℓ = max(0, 1 − s z)`` column by column and ``τ`` from
+    ``step_size``, the step is ``w ← c w − τ ω_i δ x_i``, ``b ← b − τ ω_i δ`` (times
+    ``intercept_lr``), ``δ = −s`` where the margin is short (so ``w`` moves by ``τ s x_i``),
+    ``ω_i`` the row's weight as given (``Objective.row_weight``) and ``c = max(0, 1 − 2 C
+    l2)`` the L2 term's decay at the rate ``C`` (scikit-learn's SGD with
+    ``learning_rate="pa1"``/``"pa2"``; PA-I skips a row without entries altogether). The
+    decay is carried as a scale, ``W = a V``. The epoch's value is the mean hinge of its
+    rows at the visit, before each step (scikit-learn's, without the penalty).
+    """
+    X, T, obj = problem.X, problem.T, problem.objective
+    n = s.n_rows or X.shape[0]
+    C = hyper.learning_rate
+    norms = linear.row_norms(X)
+    decay = jnp.maximum(obj.l2_shrink(C), 0)  # 1 − 2 C l2, never below 0
+    kind = s.solver
+
+    def visit(carry, i):
+        V, a, b, total = carry
+        z = a * linear.row_scores(linear.Params(V, 0), X, i) + b
+        t, q = T[i], norms[i]
+        loss = obj.column_losses(z, t)
+        step = -step_size(kind, C, loss, q) * obj.row_weight(i) * obj.row_delta(z, t)
+        visited = (q > 0) | (kind != "pa1")
+        a = jnp.where(visited, a * decay, a)
+        V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
+        V = linear.add_row(V, X, i, step / a)
+        b = obj.mask_bias(linear.Params(V, b + bias_step(hyper, step))).b
+        return (V, a, b, total + jnp.sum(loss)), None
+
+    def init(params):
+        return (), jnp.asarray(jnp.inf, X.dtype)
+
+    def step(params, state, m, key):
+        one, zero = jnp.ones((), X.dtype), jnp.zeros((), X.dtype)
+        start = (params.W, one, params.b, zero)
+        (V, a, b, total), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
+        new = linear.Params(a * V, b)
+        return Step(new, (), total / n, None, C)
+
+    return Solver(init, step)
+
+
+def _record(name, summary):
+    return SolverRecord(
+        name,
+        passive_aggressive,
+        summary,
+        l1=False,
+        weighted=False,
+        targets=("binary",),
+        stops=("tol",),
+        tol_bounds="objective",
+        defaults=dict(learning_rate=1.0, epochs=100),
+        defined_for=("hinge",),
+        intercept_lr=True,
+    )
+
+
+PA1 = _record("pa1", "passive-aggressive I: one row at a time, steps min(C, ℓ/‖x‖²)")
+PA2 = _record("pa2", "passive-aggressive II: one row at a time, steps ℓ/(‖x‖² + 1/(2C))")
+RECORDS = (PA1, PA2)

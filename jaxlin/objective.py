@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import backend, penalties
+from jaxlin import backend, penalties, validation
 from jaxlin.backend import put
 from jaxlin.linear import Params, contract, contract_with_squares, logits
 from jaxlin.linear import squared as linear_squared
@@ -589,6 +589,7 @@ def targets_and_labels(y, loss, n_classes=None, name: str = "y", dtype=np.float3
     """``(T, labels)``: ``host_targets`` and the sorted distinct labels of a 1-D class ``y``
     (``None`` for real targets and label matrices), found in the one pass that checks them."""
     loss = get_loss(loss)
+    n_classes = validation.check_n_classes(n_classes)
     arr = np.asarray(y)
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
         raise ValueError(

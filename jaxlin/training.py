@@ -237,10 +237,13 @@ def _checked_start(p, init, n_features, n_outputs, dtype, n_models):
     return Params(put(W, dtype), put(b, dtype))
 
 
-def _is_one_vs_rest(loss, y, one_vs_rest):
+def _is_one_vs_rest(loss, y, one_vs_rest, n_classes=None):
+    """A binary loss on more than two classes: asked for, shown by the labels, or stated by
+    ``n_classes`` (labels that do not show every class)."""
     y = np.asarray(y)
+    stated = n_classes is not None and n_classes > 2
     return loss.target == "binary" and (
-        one_vs_rest or (y.ndim == 1 and len(validation.distinct_labels(y)) > 2)
+        one_vs_rest or (y.ndim == 1 and (stated or len(validation.distinct_labels(y)) > 2))
     )
 
 
@@ -283,7 +286,8 @@ def fit(
       validation_data: ``(X_val, y_val)``, scored each epoch; with ``patience``, early
         stopping that returns the parameters of the best validation objective.
       sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
-      n_classes: number of classes when ``y`` does not show them all.
+      n_classes: number of classes when ``y`` does not show them all (a whole number;
+        with a binary loss, more than 2 trains one model per class, one-vs-rest).
       seed: the seed of the PRNG key of the initialisation and the batch order (or pass
         ``key=``, a ``jax.random`` key).
       dtype: ``float32`` (default) or ``float64``: the arithmetic's type. float64 runs in
@@ -316,8 +320,8 @@ def fit(
     verified(loss, record, ctrl)
     key = validation.key_or_seed(key, seed)
     y, validation_data, classes = label_classes(y, validation_data)
-    n_classes = _agreed_classes(ctrl, loss, y, n_classes)
-    if _is_one_vs_rest(loss, y, opts.one_vs_rest):
+    n_classes = _agreed_classes(ctrl, loss, y, validation.check_n_classes(n_classes))
+    if _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes):
         if ctrl.callback is not None:
             raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
         return _fit_one_vs_rest(
@@ -478,8 +482,11 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     """
     validation_data, dtype = given.validation_data, given.dtype
     y = np.asarray(y)
-    if y.dtype.kind not in "biu" and not np.all(y == np.round(y)):
-        raise ValueError("y: one-vs-rest needs integer class labels 0..K-1")
+    if (y.dtype.kind not in "biu" and not np.all(y == np.round(y))) or np.min(y) < 0:
+        raise ValueError(
+            f"y: one-vs-rest (loss {loss.name!r} on more than 2 classes) needs integer class "
+            f"labels 0..K-1; got values {validation.distinct_labels(y)[:5].tolist()}"
+        )
     multi = get_loss("softmax_cross_entropy")
     onehot = host_targets(y, multi, given.n_classes)
     k = onehot.shape[1]

@@ -240,6 +240,17 @@ def check_non_negative(value, name: str):
     return value
 
 
+def check_n_classes(n_classes, name: str = "n_classes"):
+    """``None`` or a whole number of classes ``≥ 1`` (``True``/``False`` are not counts)."""
+    if n_classes is None:
+        return None
+    if isinstance(n_classes, (bool, np.bool_)) or not isinstance(n_classes, numbers.Integral):
+        raise ValueError(f"{name}: expected a whole number of classes, got {n_classes!r}")
+    if n_classes < 1:
+        raise ValueError(f"{name}: expected at least 1 class, got {n_classes}")
+    return int(n_classes)
+
+
 def check_flag(value, name: str) -> bool:
     """``True`` or ``False`` (NumPy booleans too); anything else is a ``TypeError``."""
     if not isinstance(value, (bool, np.bool_)):

@@ -597,3 +597,34 @@ def test_sgd_in_order_on_the_perceptron_criterion_is_rosenblatts_loop():
     assert not np.allclose(shuffled.params.W, r.params.W)  # the default order differs
     with pytest.raises(TypeError, match="shuffle: must be True or False"):
         fit(X, y, optimizer="sgd", batch_size=4, shuffle="no")
+
+
+@pytest.mark.parametrize(
+    "n_classes, match",
+    [
+        (0, "n_classes: expected at least 1 class, got 0"),
+        (-2, "n_classes: expected at least 1 class, got -2"),
+        (2.5, "n_classes: expected a whole number of classes, got 2.5"),
+        ("3", "n_classes: expected a whole number of classes, got '3'"),
+        (True, "n_classes: expected a whole number of classes, got True"),
+    ],
+)
+def test_a_class_count_that_is_no_count_is_named(n_classes, match):
+    X, y = _binary(n=20)
+    for loss in ("binary_cross_entropy", "softmax_cross_entropy"):
+        with pytest.raises(ValueError, match=match):
+            fit(X, y, loss, n_classes=n_classes)
+
+
+def test_more_classes_stated_than_shown_train_one_binary_model_per_class():
+    """A binary loss with ``n_classes=3`` on labels that show only 0 and 1 (a chunk of the
+    data): one model per class, each the binary fit of that class against the rest."""
+    X, y = _binary(n=30)
+    kw = dict(optimizer="lbfgs", epochs=500, grad_tol=1e-11, l2=0.01, dtype=np.float64)
+    r = fit(X, y, "squared_hinge", n_classes=3, **kw)
+    assert r.params.W.shape == (X.shape[1], 3) and r.n_classes == 3
+    for k in range(3):
+        alone = fit(X, (y == k).astype(int), "squared_hinge", n_classes=2, **kw)
+        np.testing.assert_allclose(r.params.W[:, k], alone.params.W[:, 0], atol=1e-9)
+    with pytest.raises(ValueError, match=r"one-vs-rest \(loss 'hinge' on more than 2 classes\)"):
+        fit(X, 2 * y - 1, "hinge", n_classes=3)

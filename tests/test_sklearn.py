@@ -189,7 +189,7 @@ def test_not_fitted_and_bad_parameters():
         (SGDClassifier(average=-1), "average"),
         (SGDClassifier(max_iter=0), "max_iter"),
         (SGDClassifier(batch_size=0), "batch_size"),
-        (SGDClassifier(learning_rate="pa1"), "learning_rate"),
+        (SGDClassifier(learning_rate="pa3"), "learning_rate"),
     ]:
         with pytest.raises(ValueError, match=f"The '{name}' parameter of {type(est).__name__}"):
             est.fit(X, y)

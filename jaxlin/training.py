@@ -532,6 +532,17 @@ def _per_class(params, back=False):
     return Params(params.W.T[:, :, None], params.b[:, None])
 
 
+def _check_no_one_vs_rest(loss, y, n_classes):
+    """``fit_many`` trains no one-vs-rest models: a binary loss on more than 2 classes
+    (shown by ``y`` or stated by ``n_classes``) is refused, naming which said so."""
+    if _is_one_vs_rest(loss, y, False, validation.check_n_classes(n_classes)):
+        name = "y" if n_classes is None else "n_classes"
+        raise ValueError(
+            f"{name}: loss {loss.name!r} is binary and fit_many trains no one-vs-rest "
+            "models on more than 2 classes; train them with fit, or use a multi-class loss"
+        )
+
+
 @backend.computes_in_dtype
 def fit_many(
     X,
@@ -568,6 +579,7 @@ def fit_many(
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
+    _check_no_one_vs_rest(loss, y, n_classes)
     lr, a1, a2, sd = (
         np.atleast_1d(np.asarray(v))
         for v in (opts.learning_rate, opts.l1, opts.l2, validation.check_seed(seed, many=True))

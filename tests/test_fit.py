@@ -628,3 +628,11 @@ def test_more_classes_stated_than_shown_train_one_binary_model_per_class():
         np.testing.assert_allclose(r.params.W[:, k], alone.params.W[:, 0], atol=1e-9)
     with pytest.raises(ValueError, match=r"one-vs-rest \(loss 'hinge' on more than 2 classes\)"):
         fit(X, 2 * y - 1, "hinge", n_classes=3)
+
+
+def test_fit_many_names_a_binary_loss_on_more_classes():
+    X, y = _binary(n=30)
+    with pytest.raises(ValueError, match="^n_classes: loss 'hinge' is binary and fit_many"):
+        fit_many(X, y, "hinge", l2=[0.1, 0.2], n_classes=3)
+    with pytest.raises(ValueError, match="^y: loss 'hinge' is binary and fit_many"):
+        fit_many(X, np.arange(30) % 3, "hinge", l2=[0.1, 0.2])

@@ -72,8 +72,6 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
     header = validation.check_header(header, path)
-    if len(header) < 2:
-        raise ValueError(f"{path}: need a header with at least 2 columns, got {header}")
     target = header[-1] if target is None else target
     for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
         if name not in header:

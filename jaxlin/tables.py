@@ -209,8 +209,6 @@ def _csv_rows(path):
         raise ValueError(f"{path}: not a text CSV file ({exc})") from None
     if not header:
         raise ValueError(f"{path}: the file is empty")
-    if len(header) < 2:
-        raise ValueError(f"{path}: need a header with at least 2 columns, got {header}")
     if not rows:
         raise ValueError(f"{path}: no data rows below the header")
     for r, row in enumerate(rows, 2):

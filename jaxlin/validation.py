@@ -27,10 +27,20 @@ def check_file(path, name: str = "data", missing: str | None = None) -> str:
     return path
 
 
+# what a one-column header holding one of these most likely is: another separator
+OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+
+
 def check_header(header, path) -> list:
     """A CSV header's column names, stripped; a ``ValueError`` when a name appears twice
-    (columns are chosen by name, so one of the two would be lost)."""
+    (columns are chosen by name, so one of the two would be lost) or when there is one
+    column only (no features beside a target: most often a file separated by something
+    else than commas, which it names). An empty header is left to the caller."""
     names = [h.strip() for h in header]
+    if len(names) == 1:
+        guess = [w for s, w in OTHER_SEPARATORS.items() if s in names[0]]
+        hint = f" (it looks separated by {guess[0]}; jaxlin reads commas)" if guess else ""
+        raise ValueError(f"{path}: need a header with at least 2 columns, got {names}{hint}")
     seen: dict = {}
     for c, name in enumerate(names, 1):
         if name in seen:

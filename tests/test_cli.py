@@ -220,6 +220,8 @@ def files(tmp_path):
     w("single.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n")
     w("blank.csv", "a,b,y\n1,,0\n3,4,1\n")
     w("twice.csv", "a,b,a,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(30)))
+    w("semicolons.csv", "a;b;y\n1;2;0\n3;4;1\n")
+    w("column.csv", "y\n0\n1\n")
     (tmp_path / "garbage.csv").write_bytes(bytes(range(256)) * 4)
     f["garbage.csv"] = str(tmp_path / "garbage.csv")
     (tmp_path / "trunc.npz").write_bytes(b"PK\x03\x04" + b"\x00" * 20)
@@ -247,6 +249,13 @@ BAD = [
         "column name 'a' appears twice in the header (columns 1 and 3)",
     ),
     (["train", "--data", "{twice.csv}", "--stream"], "column name 'a' appears twice"),
+    (
+        ["train", "--data", "{semicolons.csv}"],
+        "need a header with at least 2 columns, got ['a;b;y'] (it looks separated by "
+        "semicolons; jaxlin reads commas)",
+    ),
+    (["train", "--data", "{semicolons.csv}", "--stream"], "it looks separated by semicolons"),
+    (["train", "--data", "{column.csv}"], "need a header with at least 2 columns, got ['y']"),
     (["train", "--data", "{ok.csv}", "--target", "nope"], "--target: no column 'nope'"),
     (["train", "--data", "{ok.csv}", "--drop", "zzz"], "--drop: no column 'zzz'"),
     (["train", "--data", "{single.csv}"], "single class"),
@@ -311,6 +320,8 @@ def test_library_raises_the_same_messages(files):
         data.read_csv("/no/such/file.csv")
     with pytest.raises(ValueError, match=r"'a' appears twice in the header \(columns 1 and 3\)"):
         data.read_csv(files["twice.csv"])
+    with pytest.raises(ValueError, match="it looks separated by semicolons; jaxlin reads commas"):
+        data.read_csv(files["semicolons.csv"])
     with pytest.raises(ValueError, match="not a jaxlin model file"):
         model_io.load(files["trunc.npz"])
 

@@ -285,3 +285,37 @@ def test_the_bridges_weston_watkins_linear_svc_is_exact(problem):
     W = _weston_watkins_reference(np.c_[X, np.full(len(y), 2.0)], y, np.full(len(y), C), 3, False)
     np.testing.assert_allclose(ours.coef_, W[:-1].T, atol=1e-6)
     np.testing.assert_allclose(ours.intercept_, 2.0 * W[-1], atol=1e-6)
+
+
+@pytest.mark.parametrize("squared", [False, True])
+def test_a_weston_watkins_row_moves_to_its_subproblems_minimiser(squared):
+    """``pairwise_step`` against SciPy's L-BFGS-B on the row's box-constrained quadratic
+    ``½ q‖b − a‖² + ½ q (Σ(b − a))² + gᵀ(b − a) + Σ d b²/2``; the true class's entry
+    (``u = 0``) stays 0."""
+    from scipy.optimize import minimize
+
+    from jaxlin.solvers.dcd import pairwise_step
+
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        K, q = 5, float(rng.uniform(0.1, 3))
+        u = np.full(K, np.inf) if squared else rng.uniform(0.2, 1.5, K)
+        d = rng.uniform(0.1, 1, K) if squared else np.zeros(K)
+        u[0], d[0] = 0.0, 0.0  # the true class
+        a = np.where(
+            np.isinf(u), rng.uniform(0, 2, K), rng.uniform(0, 1, K) * np.where(np.isinf(u), 1, u)
+        )
+        a[0] = 0.0
+        g = rng.normal(size=K) * 2
+
+        def f(b):
+            db = b - a
+            value = 0.5 * q * db @ db + 0.5 * q * db.sum() ** 2 + g @ db + 0.5 * d @ b**2
+            return value, q * db + q * db.sum() + g + d * b
+
+        bounds = [(0, None if np.isinf(x) else x) for x in u]
+        ref = minimize(f, a, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options=dict(ftol=0, gtol=1e-13, maxiter=10_000)).x  # fmt: skip
+        got = np.asarray(pairwise_step(q, a, g, u, d))
+        np.testing.assert_allclose(got, ref, atol=1e-8)
+        assert got[0] == 0.0

@@ -302,9 +302,7 @@ def test_a_weston_watkins_row_moves_to_its_subproblems_minimiser(squared):
         u = np.full(K, np.inf) if squared else rng.uniform(0.2, 1.5, K)
         d = rng.uniform(0.1, 1, K) if squared else np.zeros(K)
         u[0], d[0] = 0.0, 0.0  # the true class
-        a = np.where(
-            np.isinf(u), rng.uniform(0, 2, K), rng.uniform(0, 1, K) * np.where(np.isinf(u), 1, u)
-        )
+        a = rng.uniform(0, 1, K) * np.where(np.isinf(u), 2.0, u)  # a point of the box
         a[0] = 0.0
         g = rng.normal(size=K) * 2
 

@@ -334,6 +334,7 @@ class SolverRecord(NamedTuple):
       defined_for: the names of the losses it trains, where it is defined for those alone
         (the passive-aggressive steps: the hinge); empty: every loss of its ``targets``.
       intercept_lr: takes the intercept's own rate (``Options.intercept_lr``).
+      averages: keeps the running mean of its iterates (``Options.average``).
     """
 
     name: str
@@ -358,6 +359,7 @@ class SolverRecord(NamedTuple):
     dual: bool = False
     defined_for: tuple = ()
     intercept_lr: bool = False
+    averages: bool = False
 
     @property
     def mini_batches(self) -> bool:

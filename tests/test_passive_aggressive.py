@@ -89,7 +89,6 @@ def test_many_aggressiveness_values_equal_their_single_fits(problem):
         (dict(loss="binary_cross_entropy"), "optimizer: pa1 is defined for the hinge loss"),
         (dict(l1=0.1), "l1: optimizer pa1 needs a smooth objective"),
         (dict(batch_size=8), "batch_size: pa1 is a full-batch method"),
-        (dict(average=True), "average: pa1 has no iterates to average"),
         (dict(lr_decay=(10.0, 1.0)), "lr_decay: pa1 has no decaying step size"),
         (dict(grad_tol=1e-3), "grad_tol: pa1 stops by its own rule"),
     ],
@@ -108,6 +107,8 @@ def test_what_the_steps_do_not_take_is_named(problem, kwargs, message):
         dict(),
         dict(class_weight="balanced", penalty="l2", alpha=0.01),
         dict(penalty=None, fit_intercept=False),
+        dict(average=True),
+        dict(average=40, penalty="l2", alpha=0.01),
     ],
 )
 @pytest.mark.parametrize("rows", ["dense", "csr"])
@@ -126,18 +127,29 @@ def test_the_bridge_takes_scikit_learns_steps_and_stops(rate, kwargs, rows):
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-10)
     np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-10)
     assert ours.n_iter_ == ref.n_iter_
+    if kwargs.get("average"):  # the mean of the iterates, and the last iterate beside it
+        np.testing.assert_allclose(ours._standard_coef, ref._standard_coef, atol=1e-10)
 
 
-def test_the_bridge_learns_from_chunks_with_the_passive_aggressive_steps():
+@pytest.mark.parametrize("average", [False, True])
+def test_the_bridge_learns_from_chunks_with_the_passive_aggressive_steps(average):
+    """Three chunks, one class each, with ``partial_fit`` equal one epoch over the rows in
+    order (scikit-learn's ``fit``, ``max_iter=1``). Its own ``partial_fit`` is not the
+    reference with ``average``: from the second multi-class call on it writes the last
+    intercepts over the averaged ones (``intercept_`` is then its ``_average_intercept``)."""
     from sklearn.datasets import load_iris
 
     X, y = load_iris(return_X_y=True)
-    kw = dict(learning_rate="pa1", shuffle=False)
-    ours, ref = SGDClassifier(**kw), ScikitSGD(**kw)
+    kw = dict(learning_rate="pa1", shuffle=False, average=average)
+    ours = SGDClassifier(**kw)
     for chunk in np.array_split(np.arange(len(y)), 3):
         ours.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
-        ref.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ScikitSGD(max_iter=1, tol=None, **kw).fit(X, y)
     np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-10)
+    assert ours.t_ == ref.t_
 
 
 @pytest.mark.parametrize(
@@ -145,7 +157,6 @@ def test_the_bridge_learns_from_chunks_with_the_passive_aggressive_steps():
     [
         (dict(loss="log_loss"), "Learning rate 'pa1' only works with loss 'hinge'"),
         (dict(penalty="elasticnet"), "penalty: jaxlin's passive-aggressive steps"),
-        (dict(average=True), "average: jaxlin's passive-aggressive steps"),
         (dict(batch_size=4), "leave batch_size=1 and optimizer='sgd'"),
     ],
 )

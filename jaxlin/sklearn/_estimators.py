@@ -542,7 +542,7 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
     ``partial_fit`` goes on from it), or ``"adaptive"`` (``eta0``, divided by 5 where the
     ``tol`` rule would stop, until it is at most ``1e-6``), or the passive-aggressive
     ``"pa1"``/``"pa2"`` with the hinge (jaxlin's solvers of those names, ``C = eta0``; L2 or
-    no penalty, no averaging, one row at a time). With ``shuffle=False`` and plain
+    no penalty, one row at a time). With ``shuffle=False`` and plain
     steps the coefficients are scikit-learn's, up to rounding. ``tol``: the run stops after
     ``n_iter_no_change`` epochs in a row whose mean objective is not below the best so far
     by more than ``tol``; ``None`` runs ``max_iter`` epochs; a ``ConvergenceWarning`` says
@@ -710,8 +710,8 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
 
     def _check_passive_aggressive(self):
         """``"pa1"``/``"pa2"``: scikit-learn's rule (the hinge only), and what jaxlin's
-        passive-aggressive steps do not take (an L1 term, averaging, mini-batches, another
-        optimiser), named."""
+        passive-aggressive steps do not take (an L1 term, mini-batches, another optimiser),
+        named."""
         lr = self.learning_rate
         if self.loss != "hinge":
             raise ValueError(f"Learning rate '{lr}' only works with loss 'hinge'.")
@@ -719,11 +719,6 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
             raise ValueError(
                 f"penalty: jaxlin's passive-aggressive steps (learning_rate={lr!r}) take "
                 "penalty='l2' or None"
-            )
-        if self.average:
-            raise ValueError(
-                f"average: jaxlin's passive-aggressive steps (learning_rate={lr!r}) keep no "
-                "mean of the iterates"
             )
         if self.batch_size != 1 or self.optimizer != SGD.name:
             raise ValueError(
@@ -743,7 +738,8 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
             rate = {"learning_rate": float(self.eta0)}
             # their steps weigh each row by its weight as given and their value is the mean
             # hinge, as scikit-learn's: no rescaling by the mean weight
-            return self._sgd_steps(self.learning_rate, rate, None, one_vs_rest, None)
+            steps = self._sgd_steps(self.learning_rate, rate, None, one_vs_rest, None)
+            return {**steps, "average": self.average}
         steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
         return {**steps, "average": self.average}
 

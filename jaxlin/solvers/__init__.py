@@ -100,7 +100,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
     what can. ``options`` is an ``Options``; ``loss`` the loss or
     ``None`` (then the loss-dependent checks wait for it)."""
     name, has_l1 = record.name, bool(np.any(np.asarray(options.l1) > 0))
-    gradient_steps = record.make.__name__ == "gradient_descent"  # a rate, iterates, a bias step
+    gradient_steps = record.make.__name__ == "gradient_descent"  # a decaying rate
     if not record.penalty and (has_l1 or bool(np.any(np.asarray(options.l2) > 0))):
         raise ValueError(f"l1, l2: {name} takes no penalty")
     if has_l1 and not record.l1:
@@ -133,11 +133,10 @@ def check(record: SolverRecord, options, loss=None) -> None:
             f"intercept_lr: {name} takes no step size of its own; the intercept's rate "
             f"applies to the gradient optimisers ({', '.join(names(bold_driver=True))}, …)"
         )
-    if getattr(options, "average", False) and not gradient_steps:
+    if getattr(options, "average", False) and not record.averages:
         raise ValueError(
-            f"average: {name} has no iterates to average; averaging applies to the gradient "
-            f"optimisers ({', '.join(names(bold_driver=True))}, adam, …, or an optax "
-            "transformation)"
+            f"average: {name} has no iterates to average; averaging applies to "
+            f"{', '.join(names(averages=True))} or an optax transformation"
         )
     if getattr(options, "lr_decay", None) is not None and options.adaptive_lr:
         raise ValueError("lr_decay: the bold driver (adaptive_lr) sets the step size itself")

@@ -424,6 +424,7 @@ def _record(name, summary, defaults, bold_driver=False):
         tol_bounds="objective",
         defaults=defaults,
         intercept_lr=True,
+        averages=True,
     )
 
 

@@ -6,9 +6,11 @@ The derivation is in ``docs/optimisers.md`` ("Passive-aggressive steps").
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from jaxlin._lazy import module
 from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
-from jaxlin.solvers.gradient import bias_step, epoch_order
+from jaxlin.solvers.gradient import averaged, bias_step, count_rows, epoch_order, start_average
 
 jax, jnp = module("jax"), module("jax.numpy")
 linear = module("jaxlin.linear")
@@ -25,6 +27,14 @@ def step_size(kind: str, C, loss, sqnorm):
     return loss / (sqnorm + 0.5 / C)
 
 
+class PAState(NamedTuple):
+    """The rows stepped over in this run (an int32 count; a row PA-I skips is not one), and
+    the running mean of the iterates (``Average``) with ``Settings.average``, else ``None``."""
+
+    rows: Any
+    average: Any = None
+
+
 def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """PA-I (``optimizer="pa1"``) or PA-II (``"pa2"``), the aggressiveness ``C`` being the
     ``learning_rate``.
@@ -37,7 +47,9 @@ def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     l2)`` the L2 term's decay at the rate ``C`` (scikit-learn's SGD with
     ``learning_rate="pa1"``/``"pa2"``; PA-I skips a row without entries altogether). The
     decay is carried as a scale, ``W = a V``. The epoch's value is the mean hinge of its
-    rows at the visit, before each step (scikit-learn's, without the penalty).
+    rows at the visit, before each step (scikit-learn's, without the penalty). With
+    ``average``, the mean of the iterates after each step (averaged SGD's, as scikit-learn's
+    ``average`` with these rates; each step forms ``W``, so it costs ``d K`` a row).
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
@@ -47,7 +59,7 @@ def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     kind = s.solver
 
     def visit(carry, i):
-        V, a, b, total = carry
+        V, a, b, total, rows, mean = carry
         z = a * linear.row_scores(linear.Params(V, 0), X, i) + b
         t, q = T[i], norms[i]
         loss = obj.column_losses(z, t)
@@ -57,17 +69,21 @@ def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
         V = linear.add_row(V, X, i, step / a)
         b = obj.mask_bias(linear.Params(V, b + bias_step(hyper, step))).b
-        return (V, a, b, total + jnp.sum(loss)), None
+        rows = count_rows(rows, visited)
+        if mean is not None:  # a skipped row adds no iterate
+            new = averaged(mean, hyper, linear.Params(a * V, b), rows)
+            mean = jax.tree.map(lambda x, y: jnp.where(visited, x, y), new, mean)
+        return (V, a, b, total + jnp.sum(loss), rows, mean), None
 
     def init(params):
-        return (), jnp.asarray(jnp.inf, X.dtype)
+        state = PAState(jnp.zeros((), jnp.int32), start_average(params, hyper, s, X.dtype))
+        return state, jnp.asarray(jnp.inf, X.dtype)
 
-    def step(params, state, m, key):
+    def step(params, state: PAState, m, key):
         one, zero = jnp.ones((), X.dtype), jnp.zeros((), X.dtype)
-        start = (params.W, one, params.b, zero)
-        (V, a, b, total), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
-        new = linear.Params(a * V, b)
-        return Step(new, (), total / n, None, C)
+        start = (params.W, one, params.b, zero, state.rows, state.average)
+        (V, a, b, total, rows, mean), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
+        return Step(linear.Params(a * V, b), PAState(rows, mean), total / n, None, C)
 
     return Solver(init, step)
 
@@ -85,6 +101,7 @@ def _record(name, summary):
         defaults=dict(learning_rate=1.0, epochs=100),
         defined_for=("hinge",),
         intercept_lr=True,
+        averages=True,
     )
 
 

@@ -128,9 +128,10 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         if kwargs.get("epochs") == 0:  # max_iter=0: the starting coefficients, unfitted
             return self._no_iterations(X, loss, kwargs.get("init"))
         uniform = np.all(sw == sw[0])
+        targets, kwargs = self._targets(y_enc, n_classes, kwargs)
         res = _fit(
             X,
-            y_enc,
+            targets,
             loss,
             sample_weight=None if uniform else sw,
             n_classes=n_classes if n_classes > 2 or chunk else None,
@@ -151,6 +152,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                 self._not_converged(kwargs.get("optimizer")), ConvergenceWarning, stacklevel=4
             )
         return self
+
+    def _targets(self, y_enc, n_classes, kwargs):
+        """What jaxlin trains on, with the settings: the encoded labels (``LinearSVC``'s
+        dual solver takes one-vs-rest as one column per class)."""
+        return y_enc, kwargs
 
     def _not_converged(self, optimizer) -> str:
         return not_converged(self, optimizer)

@@ -163,6 +163,15 @@ class LinearSVC(_LinearClassifier):
         # the hinges (binary, one-vs-rest, Crammer–Singer, Weston–Watkins): their duals
         return dict(optimizer=DCD.name, l2=l2, grad_tol=tol, **common)
 
+    def _targets(self, y_enc, n_classes, kwargs):
+        """One-vs-rest by dual coordinate descent is one run of ``K`` 0/1 columns (a visit
+        moves every column's variable of its row) instead of ``K`` runs side by side: the
+        same optimum, an order of magnitude faster (each run's loop is dispatched step by
+        step); ``n_iter_`` is the epochs of the slowest class either way."""
+        if kwargs.get("optimizer") == DCD.name and kwargs.get("one_vs_rest"):
+            return np.eye(n_classes)[y_enc], {**kwargs, "one_vs_rest": False}
+        return y_enc, kwargs
+
     def _coefficients(self, params, loss, dtype, center=False):
         coef, intercept = super()._coefficients(params, loss, dtype, center)
         if not self.fit_intercept:

@@ -118,7 +118,7 @@ def run(s):
                 break
 
         def ours():
-            return fit_ours(Xj, dtype, jl_tol).params.W.block_until_ready()
+            return jax.block_until_ready(fit_ours(Xj, dtype, jl_tol).params.W)
 
         with jax.enable_x64(dtype == jnp.float64):
             jax.clear_caches()

@@ -56,10 +56,10 @@ def _jaxlin(X, y, loss, lam, optimizer, dtype=jnp.float64, gtol=GTOL):
             Xd, y, loss, optimizer=optimizer, l2=lam, epochs=5000, grad_tol=gtol, dtype=dtype
         )
         r = run()
-        r.params.W.block_until_ready()
+        jax.block_until_ready(r.params.W)
         t = time.perf_counter()
         r = run()
-        r.params.W.block_until_ready()
+        jax.block_until_ready(r.params.W)
         return (
             time.perf_counter() - t,
             np.asarray(r.params.W, np.float64),

@@ -218,12 +218,17 @@ def random_key(seed):
 
 def computes_in_dtype(fn):
     """Decorate an entry point with a ``dtype=`` argument: the dtype is resolved by
-    ``compute_dtype`` and the whole call runs in ``precision`` of it."""
+    ``compute_dtype`` and the whole call runs in ``precision`` of it. A float64 call made
+    in JAX's scoped x64 mode returns its arrays as NumPy arrays: JAX arrays of float64 made
+    in the scope would compute in float32 once it ends (``W.sum()`` outside it is a float32
+    sum, with a warning)."""
 
     @functools.wraps(fn)
     def wrapped(*args, dtype=None, **kwargs):
         dt = compute_dtype(dtype)
+        scoped = np.dtype(dt) == np.float64 and not jax.config.jax_enable_x64
         with precision(dt):
-            return fn(*args, dtype=as_jnp(dt), **kwargs)
+            out = fn(*args, dtype=as_jnp(dt), **kwargs)
+        return jax.device_get(out) if scoped else out
 
     return wrapped

@@ -245,6 +245,8 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
 
 def _fit(args, split, loss, opts, spec, n_classes):
     """Train on the split's standardised training rows; returns the result and its seconds."""
+    import jax
+
     from jaxlin.losses import get_loss
     from jaxlin.training import fit
 
@@ -274,7 +276,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
             **_checkpointing(args),
             **opts._replace(one_vs_rest=spec.one_vs_rest and n_classes > 2)._asdict(),
         )
-        res.params.W.block_until_ready()
+        jax.block_until_ready(res.params.W)  # a float64 result is NumPy already
     finally:
         if progress is not None:
             progress.close()

@@ -636,3 +636,18 @@ def test_fit_many_names_a_binary_loss_on_more_classes():
         fit_many(X, y, "hinge", l2=[0.1, 0.2], n_classes=3)
     with pytest.raises(ValueError, match="^y: loss 'hinge' is binary and fit_many"):
         fit_many(X, np.arange(30) % 3, "hinge", l2=[0.1, 0.2])
+
+
+def test_a_float64_result_stays_float64_after_the_call():
+    """Arrays made in JAX's scoped x64 mode compute in float32 once it ends; a float64
+    fit hands back NumPy arrays, so what a user computes from them stays float64."""
+    import warnings
+
+    X, y = _binary(n=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # JAX warns when it truncates a float64 operation
+        r = fit(X, y, epochs=3, dtype=np.float64)
+        many = fit_many(X, y, l2=[0.1, 0.2], epochs=3, dtype=np.float64)
+        assert r.params.W.sum().dtype == np.float64 and many.params.W.sum().dtype == np.float64
+        assert r.history.objective.sum().dtype == np.float64 and int(np.max(r.epochs)) == 3
+        assert r.decision_function(X).dtype == np.float64

@@ -10,13 +10,17 @@ from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
 from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
-from jaxlin.solvers.gradient import averaged, bias_step, count_rows, epoch_order, start_average
+from jaxlin.solvers.gradient import (
+    RESCALE_BELOW,  # the scale of W = a V is folded into V before it can underflow
+    averaged,
+    bias_step,
+    count_rows,
+    epoch_order,
+    start_average,
+)
 
 jax, jnp = module("jax"), module("jax.numpy")
 linear = module("jaxlin.linear")
-
-# the scale of ``W = a V`` is folded into ``V`` before it can underflow
-RESCALE_BELOW = 1e-9
 
 
 def step_size(kind: str, C, loss, sqnorm):

@@ -120,29 +120,21 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     return Solver(init, step)
 
 
-def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solver:
-    """Crammer–Singer's dual by Keerthi et al.'s sequential dual method (liblinear's
-    ``MCSVM_CS``), without shrinking: at each visit the ``K`` variables ``α_i`` of one row
-    move together to the exact minimiser of the dual over their set ``Σ_k α_ik = 0``,
-    ``α_i ≤ U_i`` (``simplex_step``), and ``W ← W + x_iᵀ Δα_i``. The optimality measure is
-    the largest violation over the epoch's visits, ``max_k G_k − min_{k: α_ik < U_ik} G_k``
-    with ``G = x_i W + cost_i`` (mass can move to a class below its bound); the driver ends
-    the run (``gradient_tol``) once it is under ``grad_tol``."""
+def _row_descent(problem: Problem, s: Settings, move) -> Solver:
+    """The sequential dual method's loop, for the duals whose variables of a row are coupled
+    (Crammer–Singer's, Weston–Watkins's; no shrinking): each epoch visits the rows in a
+    fresh random order (``shuffle=False``: in order), and at row ``i``
+    ``move(W, a, i) → (a_new, v, violation)`` gives its variables' new values, the step
+    ``W ← W + x_iᵀ v`` that keeps ``W`` the dual's map of them, and how far they were from
+    optimal. The epoch's largest violation is the optimality measure; the driver ends the
+    run (``gradient_tol``) once it is under ``grad_tol``. Starts at 0, ``W = 0``."""
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
-    upper, cost = form
-    norms = linear.row_norms(X)
 
     def visit(carry, i):
         W, alpha, worst = carry
-        a, u, q = alpha[i], upper[i], norms[i]
-        G = linear.row_scores(linear.Params(W, 0), X, i) + cost[i]
-        violation = jnp.max(G) - jnp.min(jnp.where(a < u, G, jnp.inf))
-        # an empty row's variables move no weight, a weight-0 row's are fixed: both optimal
-        violation = jnp.where((q > 0) & (jnp.sum(u) > 0), jnp.maximum(violation, 0), 0)
-        moved = simplex_step(q, G - q * a, u)
-        moved = jnp.where(violation > 0, moved, a)
-        W = linear.add_row(W, X, i, moved - a)
+        moved, v, violation = move(W, alpha[i], i)
+        W = linear.add_row(W, X, i, v)
         return (W, alpha.at[i].set(moved), jnp.maximum(worst, violation)), None
 
     def init(params):
@@ -158,22 +150,42 @@ def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solve
     return Solver(init, step)
 
 
+def _simplex_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solver:
+    """Crammer–Singer's dual by Keerthi et al.'s sequential dual method (liblinear's
+    ``MCSVM_CS``; ``_row_descent``): at each visit the ``K`` variables ``α_i`` of one row
+    move together to the exact minimiser of the dual over their set ``Σ_k α_ik = 0``,
+    ``α_i ≤ U_i`` (``simplex_step``), and ``W ← W + x_iᵀ Δα_i``. The violation is
+    ``max_k G_k − min_{k: α_ik < U_ik} G_k`` with ``G = x_i W + cost_i`` (mass can move to a
+    class below its bound)."""
+    X = problem.X
+    upper, cost = form
+    norms = linear.row_norms(X)
+
+    def move(W, a, i):
+        u, q = upper[i], norms[i]
+        G = linear.row_scores(linear.Params(W, 0), X, i) + cost[i]
+        violation = jnp.max(G) - jnp.min(jnp.where(a < u, G, jnp.inf))
+        # an empty row's variables move no weight, a weight-0 row's are fixed: both optimal
+        violation = jnp.where((q > 0) & (jnp.sum(u) > 0), jnp.maximum(violation, 0), 0)
+        moved = jnp.where(violation > 0, simplex_step(q, G - q * a, u), a)
+        return moved, moved - a, violation
+
+    return _row_descent(problem, s, move)
+
+
 def _pairwise_descent(problem: Problem, s: Settings, form) -> Solver:
-    """Weston–Watkins's dual by the same sequential method, without shrinking: at each visit
+    """Weston–Watkins's dual by the same sequential method (``_row_descent``): at each visit
     the variables ``β_i`` of one row (one per wrong class) move together to the exact
     minimiser of the dual over their box (``pairwise_step``: they share the true class's
-    column, so they are coupled), and ``W ← W + x_iᵀ (t_i ΣΔβ_i − Δβ_i)``. The optimality
-    measure is the largest projected-gradient entry over the epoch's visits (the gradient
-    ``G_m = z_y − z_m − cost_m + D_m β_m``, kept to its box's inside at a bound); the driver
-    ends the run (``gradient_tol``) once it is under ``grad_tol``."""
-    X, T, obj = problem.X, problem.T, problem.objective
-    n = s.n_rows or X.shape[0]
+    column, so they are coupled), and ``W ← W + x_iᵀ (t_i ΣΔβ_i − Δβ_i)``. The violation is
+    the largest projected-gradient entry (the gradient ``G_m = z_y − z_m − cost_m +
+    D_m β_m``, kept to its box's inside at a bound)."""
+    X = problem.X
     target, upper, diag, cost = form
     norms = linear.row_norms(X)
 
-    def visit(carry, i):
-        W, beta, worst = carry
-        a, u, d, t = beta[i], upper[i], diag[i], target[i]
+    def move(W, a, i):
+        u, d, t = upper[i], diag[i], target[i]
         z = linear.row_scores(linear.Params(W, 0), X, i)
         g = jnp.sum(t * z) - z - cost[i]  # the data part's gradient: z_y − z_m − cost_m
         G = g + d * a
@@ -181,20 +193,9 @@ def _pairwise_descent(problem: Problem, s: Settings, form) -> Solver:
         violation = jnp.max(jnp.abs(jnp.where(u > 0, projected, 0)))  # U = 0: fixed at 0
         moved = jnp.where(violation > 0, pairwise_step(norms[i], a, g, u, d), a)
         dbeta = moved - a
-        W = linear.add_row(W, X, i, t * jnp.sum(dbeta) - dbeta)
-        return (W, beta.at[i].set(moved), jnp.maximum(worst, violation)), None
+        return moved, t * jnp.sum(dbeta) - dbeta, violation
 
-    def init(params):
-        return jnp.zeros_like(T), obj.value(params, X, T)
-
-    def step(params, beta, m, key):
-        start = (params.W, beta, jnp.zeros((), X.dtype))
-        (W, beta, worst), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
-        new = linear.Params(W, params.b)
-        nan = jnp.asarray(jnp.nan, X.dtype)  # no step size
-        return Step(new, beta, obj.value(new, X, T), None, nan, optimality=worst)
-
-    return Solver(init, step)
+    return _row_descent(problem, s, move)
 
 
 def pairwise_step(q, a, g, u, d):

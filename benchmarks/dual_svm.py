@@ -9,13 +9,12 @@ fits), epochs, and the primal ``P(w) = ½‖w‖² + C Σ max(0, 1 − s x·w)``
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
+
+from benchmarks.harness import in_own_process
 
 TOLS = (0.1, 0.01)
 C = 1.0
@@ -74,14 +73,7 @@ def _one_library(library):
 def main() -> str:
     runs = {}
     for library in ("jaxlin", "liblinear"):
-        code = (
-            "import json; from benchmarks.dual_svm import _one_library as f; "
-            f"print(json.dumps(f({library!r})))"
-        )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(done.stderr[-2000:])
-        runs[library] = json.loads(done.stdout.strip().splitlines()[-1])
+        runs[library] = in_own_process("benchmarks.dual_svm", "_one_library", library)
     rows = ["| tol | library | time | epochs | P(w) |", "|---|---|---|---|---|"]
     for tol in TOLS:
         for library, r in runs.items():

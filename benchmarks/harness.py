@@ -67,6 +67,13 @@ def first_call_seconds(code: str, timeout: int = 600) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def in_own_process(module: str, function: str, *args) -> dict:
+    """``module.function(*args)`` in a fresh Python process (each library in its own: one's
+    threads slow another's), its JSON-able result."""
+    code = f"import json; from {module} import {function} as f; print(json.dumps(f(*{args!r})))"
+    return first_call_seconds(code)
+
+
 def machine() -> dict:
     import jax
 

@@ -12,13 +12,12 @@ more epochs PA-I's ``min`` amplifies rounding differences).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 import warnings
 
 import numpy as np
+
+from benchmarks.harness import in_own_process
 
 SETTINGS = dict(
     learning_rate="pa1",
@@ -62,14 +61,7 @@ def _one_library(library):
 def main() -> str:
     runs = {}
     for library in ("jaxlin", "sklearn"):
-        code = (
-            "import json; from benchmarks.passive_aggressive import _one_library as f; "
-            f"print(json.dumps(f({library!r})))"
-        )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(done.stderr[-2000:])
-        runs[library] = json.loads(done.stdout.strip().splitlines()[-1])
+        runs[library] = in_own_process("benchmarks.passive_aggressive", "_one_library", library)
     gap = np.abs(np.array(runs["jaxlin"]["coef"]) - np.array(runs["sklearn"]["coef"])).max()
     rows = ["| library | first | warm | held-out accuracy |", "|---|---|---|---|"]
     for library, r in runs.items():

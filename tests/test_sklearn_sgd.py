@@ -91,10 +91,6 @@ NOT_APPLICABLE = {
         "scikit-learn misses for 12, jaxlin for 10; the test's shared RandomState gives "
         "jaxlin one of them); its other three losses pass"
     ),
-    "test_balanced_weight": (
-        "one-vs-rest class weights: scikit-learn weighs the rest by 1 in class k's model, "
-        "jaxlin weighs every row by its own class's weight in every model"
-    ),
     "test_multi_thread_multi_class_and_early_stopping": (
         "row-order dependent: with random_state=0 jaxlin stops after 105 epochs (the test's "
         "bounds: 100 to 120) at a training accuracy of 0.79 (its bar: 0.8); over seeds 0-5 "

@@ -6,6 +6,7 @@ import math
 import warnings
 from numbers import Integral, Real
 
+import jax
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -44,6 +45,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     _max_iter = "max_iter"  # the name of the iteration limit among the parameters
     _symmetric_multinomial = False  # LogisticRegression: centre multinomial coefficients
+    _balanced_by_weight = True  # "balanced" counts weighted rows (SGD's counts rows alone)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -69,19 +71,22 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         return X, y, classes, y_enc
 
     def _sample_weights(self, X, y, y_enc, sample_weight):
-        """``(N,)`` float64 weights: ``sample_weight`` times ``class_weight`` (``"balanced"``
-        counts the classes with the sample weights, as scikit-learn)."""
+        """``(N,)`` float64 weights: ``sample_weight`` times ``class_weight`` (``_weights``)."""
+        sw, cw = self._weights(X, y, sample_weight)
+        return sw if cw is None else _checked_total(sw * cw[y_enc])
+
+    def _weights(self, X, y, sample_weight):
+        """``(sample weights (N,), class weights (C,) or None)``, float64, each as given
+        (``class_weight="balanced"``: from the classes' counts, weighted by the sample
+        weights unless ``_balanced_by_weight`` is off, as each scikit-learn estimator)."""
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if getattr(self, "class_weight", None) is not None:
-            sw = (
-                sw
-                * compute_class_weight(
-                    self.class_weight, classes=self.classes_, y=y, sample_weight=sw
-                )[y_enc]
-            )
-        if sw.sum() <= 0:
-            raise ValueError("sample_weight: all weights are zero")
-        return sw
+        if getattr(self, "class_weight", None) is None:
+            return _checked_total(sw), None
+        counted = sw if self._balanced_by_weight else None
+        cw = compute_class_weight(
+            self.class_weight, classes=self.classes_, y=y, sample_weight=counted
+        )
+        return sw, np.asarray(cw, np.float64)
 
     def _fitted_for(self, n_features, classes) -> bool:
         """Whether the current coefficients can start a fit on these features and classes."""
@@ -115,31 +120,20 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         settings over the estimator's own (``partial_fit``: one epoch); ``chunk``: the rows
         are one chunk of the data, which may show fewer classes than ``classes_``."""
         n_classes = len(self.classes_)
-        sw = self._sample_weights(X, y, y_enc, sample_weight)
-        kwargs = {
-            "fit_intercept": self.fit_intercept,
-            **self._solver_kwargs(n_classes, sw),
-            **self._data_settings(X),
-            **overrides,
-        }
+        base, cw = self._weights(X, y, sample_weight)
+        sw = base if cw is None else _checked_total(base * cw[y_enc])
+        kwargs = self._settings(n_classes, sw, X, overrides)
         loss, X = self._loss(n_classes), self._design(X)
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
         if kwargs.get("epochs") == 0:  # max_iter=0: the starting coefficients, unfitted
             return self._no_iterations(X, loss, kwargs.get("init"))
-        uniform = np.all(sw == sw[0])
-        targets, kwargs = self._targets(y_enc, n_classes, kwargs)
-        res = _fit(
-            X,
-            targets,
-            loss,
-            sample_weight=None if uniform else sw,
-            n_classes=n_classes if n_classes > 2 or chunk else None,
-            dtype=X.dtype,
-            seed=_seed(self.random_state),
-            buckets=True,
-            **kwargs,
-        )
+        if kwargs.get("one_vs_rest") and cw is not None and np.ptp(cw) > 0:
+            res = self._fit_per_class(X, y_enc, loss, base, cw, kwargs, overrides, chunk)
+        else:
+            targets, kwargs = self._targets(y_enc, n_classes, kwargs)
+            stated = n_classes if n_classes > 2 or chunk else None
+            res = self._run(X, targets, loss, sw, stated, kwargs)
         if np.any(np.asarray(res.status) == DIVERGED):
             raise ValueError(diverged(res.epochs))
         self._set_coefficients(res, X.dtype, center=not kwargs.get("l1"))
@@ -152,6 +146,65 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                 self._not_converged(kwargs.get("optimizer")), ConvergenceWarning, stacklevel=4
             )
         return self
+
+    def _settings(self, n_classes, sw, X, overrides) -> dict:
+        """jaxlin's settings for a fit on the weights ``sw``: the estimator's own, those of
+        the data's kind, then ``overrides``."""
+        return {
+            "fit_intercept": self.fit_intercept,
+            **self._solver_kwargs(n_classes, sw),
+            **self._data_settings(X),
+            **overrides,
+        }
+
+    def _run(self, X, targets, loss, sw, n_classes, kwargs) -> FitResult:
+        """One call of jaxlin's ``fit`` (no weights passed when they are all equal)."""
+        uniform = np.all(sw == sw[0])
+        return _fit(
+            X,
+            targets,
+            loss,
+            sample_weight=None if uniform else sw,
+            n_classes=n_classes,
+            dtype=X.dtype,
+            seed=_seed(self.random_state),
+            buckets=True,
+            **kwargs,
+        )
+
+    def _fit_per_class(self, X, y_enc, loss, base, cw, kwargs, overrides, chunk) -> FitResult:
+        """One-vs-rest with class weights, as scikit-learn's (and liblinear's): class
+        ``k``'s model weighs its own rows by ``class_weight[k]`` and the rest by 1, so each
+        model has its own weights, and with them its own penalty and step scale (they
+        follow the weights' total). The ``K`` binary fits share one compiled program; the
+        result stacks them as a one-vs-rest fit does (a leading class axis)."""
+        fits = []
+        for k in range(len(cw)):
+            mine = y_enc == k
+            wk = _checked_total(base * np.where(mine, cw[k], 1.0))
+            settings = {
+                **kwargs,
+                **self._settings(len(cw), wk, X, overrides),
+                "one_vs_rest": False,
+            }
+            if "init" in kwargs:
+                settings["init"] = _class_column(kwargs["init"], k)
+            if "validation_data" in settings:
+                Xv, yv = settings["validation_data"]
+                settings["validation_data"] = (Xv, (yv == k).astype(np.int64))
+            targets, settings = self._targets(mine.astype(np.int64), 2, settings)
+            fits.append(self._run(X, targets, loss, wk, 2 if chunk else None, settings))
+        last = None if fits[0].last is None else _columns([r.last for r in fits])
+        history = jax.tree.map(_stacked, *(r.history for r in fits))
+        return FitResult(
+            _columns([r.params for r in fits]),
+            history,
+            _stacked(*(r.epochs for r in fits)),
+            _stacked(*(r.status for r in fits)),
+            fits[0].loss,
+            len(cw),
+            last=last,
+        )
 
     def _targets(self, y_enc, n_classes, kwargs):
         """What jaxlin trains on, with the settings: the encoded labels (``LinearSVC``'s
@@ -332,3 +385,32 @@ def _penalty(C, l1_ratio, total_weight):
     if math.isinf(C):
         return 0.0, 0.0
     return l1_ratio / (C * total_weight), (1.0 - l1_ratio) / (2.0 * C * total_weight)
+
+
+def _checked_total(sw):
+    """``sw``, refused when every weight is zero (nothing to fit)."""
+    if sw.sum() <= 0:
+        raise ValueError("sample_weight: all weights are zero")
+    return sw
+
+
+def _class_column(init, k):
+    """Class ``k``'s binary model of a one-vs-rest start: ``Params`` with ``W`` ``(d, K)``
+    as ``(d, 1)``, or an averaged start (a ``FitResult`` of the mean and the last iterate)
+    the same way."""
+    if isinstance(init, FitResult):
+        return init._replace(params=_class_column(init.params, k), last=_class_column(init.last, k))
+    return Params(np.asarray(init.W)[:, k : k + 1], np.asarray(init.b)[k : k + 1])
+
+
+def _stacked(*parts):
+    """The per-class results ``parts`` stacked on a leading class axis (``None`` kept)."""
+    return None if parts[0] is None else np.stack([np.asarray(p) for p in parts])
+
+
+def _columns(params) -> Params:
+    """Binary models' ``Params`` (``W`` ``(d, 1)`` each) side by side: ``(d, K)``, ``(K,)``."""
+    return Params(
+        np.hstack([np.asarray(p.W) for p in params]),
+        np.concatenate([np.asarray(p.b) for p in params]),
+    )

@@ -104,6 +104,8 @@ class _SGDSteps:
     (with ``coef_init``, early stopping and ``t_``), ``partial_fit``, and their warning's
     words."""
 
+    _balanced_by_weight = False  # scikit-learn's SGD: "balanced" from the class counts alone
+
     # the estimators' own parameters that these read (set by their __init__)
     penalty: Any
     alpha: float

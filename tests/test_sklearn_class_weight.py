@@ -115,3 +115,10 @@ def test_equal_class_weights_are_one_run():
     ours = jl.SGDClassifier(class_weight={0: 2.0, 1: 2.0, 2: 2.0}, **kw).fit(X, Y)
     same = jl.SGDClassifier(**kw).fit(X, Y, sample_weight=np.full(len(Y), 2.0))
     _assert_same(ours, same, 1e-12)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+@pytest.mark.parametrize("cls", [jl.SGDClassifier, jl.LinearSVC, jl.LogisticRegression])
+def test_a_weight_that_is_not_a_weight_is_named(cls, bad):
+    with pytest.raises(ValueError, match="class_weight: weights must be finite and >= 0"):
+        cls(class_weight={0: bad, 1: 1.0, 2: 1.0}).fit(X, Y)

@@ -86,7 +86,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         cw = compute_class_weight(
             self.class_weight, classes=self.classes_, y=y, sample_weight=counted
         )
-        return sw, np.asarray(cw, np.float64)
+        cw = np.asarray(cw, np.float64)
+        if not np.all(np.isfinite(cw)) or np.any(cw < 0):
+            shown = dict(zip(self.classes_.tolist(), cw.tolist()))
+            raise ValueError(f"class_weight: weights must be finite and >= 0, got {shown}")
+        return sw, cw
 
     def _fitted_for(self, n_features, classes) -> bool:
         """Whether the current coefficients can start a fit on these features and classes."""

@@ -44,7 +44,8 @@ class FitResult(NamedTuple):
       loss: the loss as given: a built-in's name, ``"MODULE:ATTR"``, or the user's
         ``Loss``. n_classes: number of classes (``None`` for regression).
       classes: the labels of the classes, in order, when ``y`` was given as labels of any
-        kind (text, or numbers other than ``0..K−1``); ``predict`` maps back to them.
+        kind (text, or numbers other than ``0..K−1``; ``[−1, 1]`` for the ±1 labels of a
+        binary loss); ``predict`` maps back to them.
       last: with iterate averaging (``average``), the last iterate (``params`` is the
         mean); else ``None``.
     """
@@ -319,7 +320,7 @@ def fit(
     opts, ctrl, key = split_options(options, "fit", control=control)
     verified(loss, record, ctrl)
     key = validation.key_or_seed(key, seed)
-    y, validation_data, classes = label_classes(y, validation_data)
+    y, validation_data, classes = label_classes(y, validation_data, loss)
     n_classes = _agreed_classes(ctrl, loss, y, validation.check_n_classes(n_classes))
     if _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes):
         if ctrl.callback is not None:
@@ -413,16 +414,17 @@ def verified(loss, given, ctrl: RunControl) -> None:
         )
 
 
-def label_classes(y, validation_data=None):
+def label_classes(y, validation_data=None, loss=None):
     """Labels of any kind as ``0..C−1``: ``(y, validation_data, classes)``. Text labels (or
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
-    ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``).
-    Validation labels must be among the training classes."""
+    ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``), except
+    that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]`` so that predictions
+    come back in them. Validation labels must be among the training classes."""
     arr = validation.as_host_array(y, "y")
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):  # before a NaN counts as a class
         raise ValueError("y: contains NaN or infinite values")
     if arr.ndim != 1 or arr.dtype.kind in "biuf":
-        return y, validation_data, None
+        return y, validation_data, _signed_classes(arr, loss)
     if arr.dtype.kind == "O" and any(v is None for v in arr):
         raise ValueError("y: contains None; every row needs a label")
     try:
@@ -444,6 +446,17 @@ def label_classes(y, validation_data=None):
             )
         validation_data = (Xv, np.searchsorted(classes, yv))
     return encoded, validation_data, classes
+
+
+def _signed_classes(arr, loss):
+    """``[−1, 1]`` (in ``arr``'s dtype) when ``arr`` holds the ±1 labels of a binary loss
+    (a −1 among them, nothing outside ``[−1, 1]``: the targets' own check refuses a 0 among
+    them), else ``None``."""
+    if loss is None or loss.target != "binary" or arr.ndim != 1 or arr.dtype.kind == "u":
+        return None
+    if arr.size == 0 or arr.min() != -1 or arr.max() > 1:
+        return None
+    return np.array([-1, 1], arr.dtype)
 
 
 class Inputs(NamedTuple):
@@ -575,7 +588,7 @@ def fit_many(
     record, loss = _record(loss), get_loss(loss)
     opts, ctrl, key = split_options(options, "fit_many", control=control)
     verified(loss, record, ctrl)
-    y, validation_data, classes = label_classes(y, validation_data)
+    y, validation_data, classes = label_classes(y, validation_data, loss)
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")

@@ -651,3 +651,21 @@ def test_a_float64_result_stays_float64_after_the_call():
         assert r.params.W.sum().dtype == np.float64 and many.params.W.sum().dtype == np.float64
         assert r.history.objective.sum().dtype == np.float64 and int(np.max(r.epochs)) == 3
         assert r.decision_function(X).dtype == np.float64
+
+
+@pytest.mark.parametrize("loss", ["hinge", "perceptron_criterion", "binary_cross_entropy"])
+@pytest.mark.parametrize("dtype", [np.int64, np.float64])
+def test_plus_minus_one_labels_come_back_from_predict(loss, dtype):
+    """Labels given as ±1 (the perceptron's and the SVM's convention) are what ``predict``
+    returns — the sign of the score, ``z ≥ 0`` positive — so ``predict(X) == y`` compares
+    like with like; 0/1 labels stay 0/1."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3))
+    y = np.where(X @ [1.0, -1.0, 0.5] > 0, 1, -1).astype(dtype)
+    r = fit(X, y, loss, epochs=30)
+    signs = np.where(r.decision_function(X)[:, 0] >= 0, 1, -1)
+    np.testing.assert_array_equal(r.predict(X), signs)
+    assert r.predict(X).dtype == y.dtype and set(np.unique(r.predict(X))) <= {-1, 1}
+    many = fit_many(X, y, loss, learning_rate=[0.05, 0.1], epochs=5)
+    assert many.classes is not None and many.classes.tolist() == [-1, 1]
+    assert fit(X, (y > 0).astype(int), loss, epochs=2).classes is None

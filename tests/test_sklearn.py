@@ -482,3 +482,14 @@ def test_perceptron_partial_fit_and_fit_are_scikit_learns():
     )
     est = Perceptron(early_stopping=True, random_state=0, max_iter=200).fit(X, y)
     assert est.n_iter_ < 200 and est.score(X, y) > 0.8
+
+
+def test_perceptron_reads_as_scikit_learns_fixed_sgd_settings():
+    """scikit-learn's ``Perceptron`` is its SGD with the loss, rate and averaging fixed; code
+    that reads them finds the same values here."""
+    from sklearn.linear_model import Perceptron as SkPerceptron
+
+    from jaxlin.sklearn import Perceptron
+
+    for name in ("loss", "learning_rate", "power_t", "epsilon", "average"):
+        assert getattr(Perceptron(), name) == getattr(SkPerceptron(), name), name

@@ -463,6 +463,9 @@ class Perceptron(_SGDSteps, _LinearClassifier):
     chunks (one pass over the given rows from the current coefficients).
     """
 
+    # the SGD settings scikit-learn's Perceptron fixes, readable as its attributes
+    loss, learning_rate, power_t, epsilon, average = "perceptron", "constant", 0.5, 0.1, False
+
     _parameter_constraints = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [NON_NEGATIVE],

@@ -72,8 +72,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def _sample_weights(self, X, y, y_enc, sample_weight):
         """``(N,)`` float64 weights: ``sample_weight`` times ``class_weight`` (``_weights``)."""
-        sw, cw = self._weights(X, y, sample_weight)
-        return sw if cw is None else _checked_total(sw * cw[y_enc])
+        return _combined(*self._weights(X, y, sample_weight), y_enc)
 
     def _weights(self, X, y, sample_weight):
         """``(sample weights (N,), class weights (C,) or None)``, float64, each as given
@@ -125,7 +124,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         are one chunk of the data, which may show fewer classes than ``classes_``."""
         n_classes = len(self.classes_)
         base, cw = self._weights(X, y, sample_weight)
-        sw = base if cw is None else _checked_total(base * cw[y_enc])
+        sw = _combined(base, cw, y_enc)
         kwargs = self._settings(n_classes, sw, X, overrides)
         loss, X = self._loss(n_classes), self._design(X)
         if warm:
@@ -396,6 +395,12 @@ def _checked_total(sw):
     if sw.sum() <= 0:
         raise ValueError("sample_weight: all weights are zero")
     return sw
+
+
+def _combined(sw, cw, y_enc):
+    """Each row's weight: its sample weight times its class's weight (``cw`` ``None``:
+    the sample weight)."""
+    return sw if cw is None else _checked_total(sw * cw[y_enc])
 
 
 def _class_column(init, k):

@@ -138,13 +138,16 @@ class Options(NamedTuple):
         has_validation: bool = True,
         data=None,
         models: bool = False,
+        classes: Optional[int] = None,
     ) -> "Options":
         """Validate every option; returns the record with ``batch_size ≥ N`` as full batch.
 
         ``data``: the ``Data`` to train on, when known: the solver's
         limits on its size and kind (sparse rows) are checked too. ``models``: the options
         of ``fit_many``, whose ``learning_rate``, ``l1`` and ``l2`` may be 1-D (one value a
-        model); elsewhere every number is one number.
+        model); ``classes``: the ``K`` models of a one-vs-rest fit, whose
+        ``learning_rate``, ``l1``, ``l2`` and ``tol`` may hold one value per class;
+        elsewhere every number is one number.
 
         Raises ``ValueError`` (or ``TypeError``) naming the option and what it received.
         """
@@ -159,7 +162,10 @@ class Options(NamedTuple):
             validation.check_choice(o.init, "init", INITS)
         validation.check_positive(o.learning_rate, "learning_rate")
         for name in ("learning_rate", "l1", "l2", "tol", "grad_tol"):
-            _check_one_number(o, name, models and name in MODEL_NUMBERS)
+            if classes is not None and name in CLASS_NUMBERS:
+                _check_per_class(o, name, classes)
+            else:
+                _check_one_number(o, name, models and name in MODEL_NUMBERS)
         validation.check_non_negative_int(o.epochs, "epochs")
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
@@ -170,8 +176,9 @@ class Options(NamedTuple):
         for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does
             validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name), name)
         validation.check_positive(o.plateau, "plateau", integer=True, allow_none=True)
+        tol_off = o.tol is None or not np.any(np.asarray(o.tol))
         o = o._replace(
-            tol=None if not o.tol and (o.tol is None or o.plateau is None) else o.tol,
+            tol=None if tol_off and (o.tol is None or o.plateau is None) else o.tol,
             grad_tol=None if not o.grad_tol else o.grad_tol,
         )
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
@@ -239,6 +246,18 @@ class Options(NamedTuple):
 
 # the numbers fit_many takes one per model
 MODEL_NUMBERS = ("learning_rate", "l1", "l2")
+CLASS_NUMBERS = (*MODEL_NUMBERS, "tol")  # a one-vs-rest fit's numbers that may differ by class
+
+
+def _check_per_class(o: Options, name: str, k: int):
+    """``o.<name>`` is one number, or ``k`` of them (one per class of a one-vs-rest fit)."""
+    value = getattr(o, name)
+    if value is None or np.ndim(value) == 0 or np.shape(value) == (k,):
+        return
+    raise ValueError(
+        f"{name}: expected one number or one per class ({k},) for one-vs-rest, got shape "
+        f"{np.shape(value)}"
+    )
 
 
 def _check_one_number(o: Options, name: str, per_model: bool):

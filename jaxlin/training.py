@@ -503,12 +503,21 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     multi = get_loss("softmax_cross_entropy")
     onehot = host_targets(y, multi, given.n_classes)
     k = onehot.shape[1]
+    per_class = given.sample_weight is not None and np.ndim(given.sample_weight) == 2
     # each class's column is checked as a binary target of 2 stated classes: a chunk of the
     # data (partial_fit) may hold one class only
     data = inputs.prepare(
-        X, onehot[:, 0], loss, sample_weight=given.sample_weight, n_classes=2, dtype=dtype
+        X,
+        onehot[:, 0],
+        loss,
+        sample_weight=None if per_class else given.sample_weight,
+        n_classes=2,
+        dtype=dtype,
     )
-    opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None)
+    opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None, classes=k)
+    weights, weight_axis = data.sample_weight, None
+    if per_class:  # (N, K): column c weighs the rows in class c's model
+        weights, weight_axis = put(_class_weight_columns(given.sample_weight, len(y), k), dtype), 0
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k)
@@ -516,23 +525,45 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
             inputs.put_features(Xv, dtype),
             put(np.asarray(Tv).T[:, :, None], dtype),
         )  # (K, Nv, 1)
-    obj = Objective.build(loss, _penalty(opts, dtype), data.sample_weight, opts.fit_intercept)
+    by_class = any(np.ndim(getattr(opts, n)) == 1 for n in ("l1", "l2"))
+    penalty = _penalty(opts, dtype, k if by_class else None)
+    obj = Objective.build(loss, penalty, weights, opts.fit_intercept)
     problem = Problem(data.X, put(onehot.T[:, :, None], dtype), obj, Xv, Tv)
     init, mean = (
         _per_class(start(opts.init, data.X.shape[1], k, dtype))
         for start in (initial_params, initial_mean)
     )
-    axes = (
-        Problem(None, 0, _unmapped(obj), None, None if Xv is None else 0),
-        Hyper(None, None, None if init is None else 0),
-    )
+    penalty_axis = Penalty(0, 0) if by_class else None
     hyper = opts.hyper(key, init, dtype, mean=mean)
+    axes = (
+        Problem(
+            None, 0, _unmapped(obj, penalty_axis, weight_axis), None, None if Xv is None else 0
+        ),
+        Hyper(
+            0 if np.ndim(hyper.learning_rate) == 1 else None,  # one rate per class
+            None,
+            None if init is None else 0,
+            0 if hyper.tol is not None and np.ndim(hyper.tol) == 1 else None,
+        ),
+    )
     if hyper.average is not None:  # the mean so far, per class like the start
         axes = (axes[0], axes[1]._replace(average=(None, None if mean is None else 0)))
     out = execute(problem, hyper, opts.settings(1), axes, ctrl)
     last = None if out.last is None else _per_class(out.last, back=True)
     params = _per_class(out.params, back=True)
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k, last=last)
+
+
+def _class_weight_columns(sample_weight, n, k):
+    """One-vs-rest weights given per class, ``(N, K)``, checked and as ``(K, N)`` rows
+    (class ``c``'s model weighs row ``i`` by ``[i, c]``)."""
+    sw = validation.as_host_array(sample_weight, "sample_weight")
+    if sw.shape != (n, k):
+        raise ValueError(
+            f"sample_weight: expected ({n},), or ({n}, {k}) for one weight per row and class "
+            f"of a one-vs-rest fit, got {sw.shape}"
+        )
+    return np.stack([validation.check_sample_weight(column, n) for column in sw.T])
 
 
 def _per_class(params, back=False):

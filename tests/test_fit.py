@@ -669,3 +669,37 @@ def test_plus_minus_one_labels_come_back_from_predict(loss, dtype):
     many = fit_many(X, y, loss, learning_rate=[0.05, 0.1], epochs=5)
     assert many.classes is not None and many.classes.tolist() == [-1, 1]
     assert fit(X, (y > 0).astype(int), loss, epochs=2).classes is None
+
+
+def test_one_vs_rest_takes_weights_and_settings_per_class():
+    """A one-vs-rest fit with ``sample_weight`` ``(N, K)`` and one ``learning_rate``, ``l2``
+    and ``tol`` per class trains each class's model as its own binary fit with its column
+    and its numbers (one program for all, by ``vmap``): each equals that fit, the stopping
+    epoch too."""
+    X, y = _multi(n=90)
+    W = np.random.default_rng(5).uniform(0.5, 2.0, (90, 3))
+    per_class = dict(learning_rate=[0.01, 0.02, 0.03], l2=[1e-3, 2e-3, 0.0], tol=[1e-3, 1e-4, 1e-2])
+    common = dict(optimizer="sgd", batch_size=1, epochs=6, shuffle=False, plateau=2, dtype=F64)
+    r = fit(X, y, "hinge", sample_weight=W, **per_class, **common)
+    for c in range(3):
+        mine = {name: values[c] for name, values in per_class.items()}
+        one = fit(X, (y == c).astype(int), "hinge", sample_weight=W[:, c], **mine, **common)
+        np.testing.assert_allclose(r.params.W[:, c], one.params.W[:, 0], atol=1e-12)
+        np.testing.assert_allclose(r.params.b[c], one.params.b[0], atol=1e-12)
+        assert int(r.epochs[c]) == int(one.epochs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(sample_weight=np.ones((90, 2))), r"sample_weight: expected \(90,\), or \(90, 3\)"),
+        (dict(sample_weight=-np.ones((90, 3))), "sample_weight: must be finite and non-negative"),
+        (dict(l2=[0.1, 0.2]), r"l2: expected one number or one per class \(3,\)"),
+        (dict(tol=[1e-3] * 4), r"tol: expected one number or one per class \(3,\)"),
+        (dict(grad_tol=[1e-3] * 3), r"grad_tol: expected one number"),
+    ],
+)
+def test_one_vs_rest_names_per_class_numbers_that_do_not_fit(kwargs, match):
+    X, y = _multi(n=90)
+    with pytest.raises(ValueError, match=match):
+        fit(X, y, "hinge", epochs=2, **kwargs)

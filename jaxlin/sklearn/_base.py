@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from jaxlin import decision, solvers, sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.records import DIVERGED, MAX_EPOCHS
+from jaxlin.solvers.dcd import DCD
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.training import FitResult
@@ -178,25 +179,29 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _fit_per_class(self, X, y_enc, loss, base, cw, kwargs, overrides, chunk) -> FitResult:
         """One-vs-rest with class weights, as scikit-learn's (and liblinear's): class
         ``k``'s model weighs its own rows by ``class_weight[k]`` and the rest by 1, so each
-        model has its own weights, and with them its own penalty and step scale (they
-        follow the weights' total). The ``K`` binary fits share one compiled program; the
-        result stacks them as a one-vs-rest fit does (a leading class axis)."""
+        model has its own weights, and with them its own rate, penalty and ``tol`` scale
+        (they follow the weights' total). One one-vs-rest run takes them per class
+        (``sample_weight`` ``(N, K)``); the dual solver's one run of ``K`` columns has a
+        single penalty, so there the ``K`` binary fits run in turn (one compiled program)
+        and the result stacks them as a one-vs-rest fit does."""
+        k = len(cw)
+        weights = base[:, None] * np.where(y_enc[:, None] == np.arange(k), cw, 1.0)
+        each = [self._settings(k, _checked_total(weights[:, c]), X, overrides) for c in range(k)]
+        differ = {n for n in each[0] if any(_differs(s[n], each[0][n]) for s in each)}
+        if kwargs.get("optimizer") != DCD.name and differ <= set(PER_CLASS):
+            settings = {**kwargs, **{n: np.array([s[n] for s in each]) for n in differ}}
+            stated = k if k > 2 or chunk else None
+            return self._run(X, y_enc, loss, weights, stated, settings)
         fits = []
-        for k in range(len(cw)):
-            mine = y_enc == k
-            wk = _checked_total(base * np.where(mine, cw[k], 1.0))
-            settings = {
-                **kwargs,
-                **self._settings(len(cw), wk, X, overrides),
-                "one_vs_rest": False,
-            }
+        for c, mine in enumerate(weights.T):
+            settings = {**kwargs, **each[c], "one_vs_rest": False}
             if "init" in kwargs:
-                settings["init"] = _class_column(kwargs["init"], k)
+                settings["init"] = _class_column(kwargs["init"], c)
             if "validation_data" in settings:
                 Xv, yv = settings["validation_data"]
-                settings["validation_data"] = (Xv, (yv == k).astype(np.int64))
-            targets, settings = self._targets(mine.astype(np.int64), 2, settings)
-            fits.append(self._run(X, targets, loss, wk, 2 if chunk else None, settings))
+                settings["validation_data"] = (Xv, (yv == c).astype(np.int64))
+            targets, settings = self._targets((y_enc == c).astype(np.int64), 2, settings)
+            fits.append(self._run(X, targets, loss, mine, 2 if chunk else None, settings))
         last = None if fits[0].last is None else _columns([r.last for r in fits])
         history = jax.tree.map(_stacked, *(r.history for r in fits))
         return FitResult(
@@ -205,7 +210,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             _stacked(*(r.epochs for r in fits)),
             _stacked(*(r.status for r in fits)),
             fits[0].loss,
-            len(cw),
+            k,
             last=last,
         )
 
@@ -395,6 +400,17 @@ def _checked_total(sw):
     if sw.sum() <= 0:
         raise ValueError("sample_weight: all weights are zero")
     return sw
+
+
+# the settings a one-vs-rest run takes one per class (jaxlin's fit)
+PER_CLASS = ("learning_rate", "l1", "l2", "tol")
+
+
+def _differs(a, b) -> bool:
+    """Whether two classes' values of one setting differ (the same object never does)."""
+    return a is not b and not np.array_equal(
+        np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    )
 
 
 def _combined(sw, cw, y_enc):

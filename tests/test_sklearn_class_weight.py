@@ -100,7 +100,7 @@ def test_perceptron():
 def test_linear_svc_gives_each_class_its_own_costs(loss):
     """liblinear's one-vs-rest: class ``k``'s rows cost ``C w_i class_weight[k]``, the rest
     ``C w_i``."""
-    kw = dict(loss=loss, class_weight=WEIGHTS, tol=1e-10, max_iter=100_000)
+    kw = dict(loss=loss, class_weight=WEIGHTS, tol=1e-10, max_iter=100_000, random_state=0)
     ours, theirs = _fitted(
         jl.LinearSVC, sksvm.LinearSVC, kw, lambda e: e.fit(X, Y, sample_weight=SW)
     )

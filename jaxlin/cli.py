@@ -262,25 +262,43 @@ def _fit(args, split, loss, opts, spec, n_classes):
     progress = None
     if sys.stderr.isatty() and opts.epochs >= 20 and not args.quiet:
         progress = _ProgressBar(opts.epochs)
+    one_vs_rest = spec.one_vs_rest and n_classes > 2
+    weights = class_weights(args.class_weight, split.y_train, n_classes, one_vs_rest)
     t = time.perf_counter()
     try:
         res = fit(
             st.transform(split.X_train),
             y_fit,
             loss,
+            sample_weight=weights,
             validation_data=validation,
             n_classes=None if get_loss(loss).target == "real" else n_classes,
             seed=args.seed,
             progress=progress,
             devices=args.devices,
             **_checkpointing(args),
-            **opts._replace(one_vs_rest=spec.one_vs_rest and n_classes > 2)._asdict(),
+            **opts._replace(one_vs_rest=one_vs_rest)._asdict(),
         )
         jax.block_until_ready(res.params.W)  # a float64 result is NumPy already
     finally:
         if progress is not None:
             progress.close()
     return res, time.perf_counter() - t
+
+
+def class_weights(kind, y, n_classes: int, one_vs_rest: bool):
+    """``--class-weight``'s row weights for the training labels ``y`` (``0..K−1``), or
+    ``None``. ``"balanced"``: class ``c``'s rows weigh ``n / (k n_c)`` (``k`` the classes
+    present), scikit-learn's rule; one-vs-rest: ``(N, K)``, class ``c``'s model weighing
+    its own rows so and the others' by 1, as scikit-learn's one-vs-rest."""
+    if kind is None:
+        return None
+    y = np.asarray(y)
+    counts = np.bincount(y, minlength=n_classes)
+    per_class = len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1))
+    if not one_vs_rest:
+        return per_class[y]
+    return np.where(y[:, None] == np.arange(n_classes), per_class, 1.0)
 
 
 def _checkpointing(args) -> dict:
@@ -394,6 +412,7 @@ def _run_settings(args, opts, standardize, table) -> dict:
         "standardize": bool(standardize),
         "devices": args.devices,
         "sparse": sparse_data(table.X),
+        "class_weight": args.class_weight,
     }
     for unshown in ("fit_intercept", "memory_size", "one_vs_rest"):
         settings.pop(unshown)
@@ -692,6 +711,11 @@ def _cmd_train_stream(args) -> int:
 
     if not os.path.exists(args.data):
         raise UserError(f"--data: --stream needs a .npy or CSV file, got {args.data!r}")
+    if args.class_weight is not None:
+        raise UserError(
+            "--class-weight: not with --stream (the file is not read ahead to count the "
+            "classes); weigh the rows before converting, or train without --stream"
+        )
     spec = _model_spec(args.model)
     n_classes = args.n_classes or 2
     loss = _loss(args, spec, n_classes)
@@ -905,6 +929,12 @@ def _fit_arguments(train):
         "--no-intercept",
         action="store_true",
         help="fit no intercept (b = 0): a model through the origin, as dcd needs",
+    )
+    train.add_argument(
+        "--class-weight",
+        choices=("balanced",),
+        help="weigh each class's training rows by n/(k·n_class), scikit-learn's 'balanced' "
+        "(one-vs-rest: class c's model weighs the other classes' rows by 1)",
     )
     train.add_argument("--l1", type=NON_NEGATIVE, help="L1 strength λ (R = λ Σ|w|)")
     train.add_argument(

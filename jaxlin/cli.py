@@ -298,7 +298,9 @@ def class_weights(kind, y, n_classes: int, one_vs_rest: bool):
     per_class = len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1))
     if not one_vs_rest:
         return per_class[y]
-    return np.where(y[:, None] == np.arange(n_classes), per_class, 1.0)
+    from jaxlin.training import one_vs_rest_weights
+
+    return one_vs_rest_weights(y, per_class)
 
 
 def _checkpointing(args) -> dict:

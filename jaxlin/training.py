@@ -554,6 +554,16 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k, last=last)
 
 
+def one_vs_rest_weights(y, class_weight, sample_weight=None):
+    """Per-class weights ``(N, K)`` of a one-vs-rest fit from class weights ``(K,)``, as
+    scikit-learn's one-vs-rest: class ``c``'s model weighs its own rows by
+    ``class_weight[c]`` and every other row by 1, each times its ``sample_weight``
+    (``y``: labels ``0..K−1``)."""
+    y, cw = np.asarray(y), np.asarray(class_weight, np.float64)
+    W = np.where(y[:, None] == np.arange(len(cw)), cw, 1.0)
+    return W if sample_weight is None else np.asarray(sample_weight, np.float64)[:, None] * W
+
+
 def _class_weight_columns(sample_weight, n, k):
     """One-vs-rest weights given per class, ``(N, K)``, checked and as ``(K, N)`` rows
     (class ``c``'s model weighs row ``i`` by ``[i, c]``)."""

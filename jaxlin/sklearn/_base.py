@@ -24,6 +24,7 @@ from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.training import FitResult
 from jaxlin.training import fit as _fit
+from jaxlin.training import one_vs_rest_weights
 
 # the parameter constraints every estimator shares (scikit-learn's _parameter_constraints)
 POSITIVE = Interval(Real, 0, None, closed="neither")
@@ -185,7 +186,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         single penalty, so there the ``K`` binary fits run in turn (one compiled program)
         and the result stacks them as a one-vs-rest fit does."""
         k = len(cw)
-        weights = base[:, None] * np.where(y_enc[:, None] == np.arange(k), cw, 1.0)
+        weights = one_vs_rest_weights(y_enc, cw, base)
         each = [self._settings(k, _checked_total(weights[:, c]), X, overrides) for c in range(k)]
         differ = {n for n in each[0] if any(_differs(s[n], each[0][n]) for s in each)}
         if kwargs.get("optimizer") != DCD.name and differ <= set(PER_CLASS):

@@ -89,9 +89,59 @@ def test_scoring_l1_ratios_and_errors(cancer):
     assert en.l1_ratio_[0] in (0.0, 1.0)
     with pytest.raises(ValueError, match="l1_ratios: solver 'newton' needs a smooth penalty"):
         LogisticRegressionCV(l1_ratios=[0.5]).fit(X, y)
-    with pytest.raises(ValueError, match="l1_ratios: expected values in"):
+    with pytest.raises(
+        ValueError, match="l1_ratios must be an array-like of numbers between 0 and 1"
+    ):
         LogisticRegressionCV(l1_ratios=[1.5], solver="gd").fit(X, y)
     with pytest.raises(ValueError, match="Cs: expected positive"):
         LogisticRegressionCV(Cs=[1.0, -1.0]).fit(X, y)
     with pytest.raises(ValueError, match="The 'cv' parameter"):
         LogisticRegressionCV(cv="five").fit(X, y)
+
+
+def test_groups_are_routed_to_the_splitter_and_weights_to_the_scores(cancer):
+    """Metadata routing as scikit-learn's: ``groups`` reaches a ``GroupKFold`` (no group is
+    split between a training and a held-out fold), and without routing ``sample_weight``
+    weighs the held-out accuracy, by its own value and not times ``class_weight`` — both
+    checked against scikit-learn's own LogisticRegressionCV, fold for fold."""
+    from sklearn import config_context
+    from sklearn.model_selection import GroupKFold
+
+    X, y = cancer
+    groups = np.arange(len(y)) % 7
+    kw = dict(Cs=[0.01, 0.1, 1.0], cv=GroupKFold(3), scoring="accuracy", l1_ratios=(0,), tol=1e-8)
+    with config_context(enable_metadata_routing=True):
+        ours = LogisticRegressionCV(**kw, use_legacy_attributes=True).fit(X, y, groups=groups)
+        theirs = _sk(**kw).fit(X, y, groups=groups)
+    np.testing.assert_allclose(ours.scores_[1], theirs.scores_[1], atol=2e-3)
+    with pytest.raises(ValueError, match="enable_metadata_routing=True"):
+        LogisticRegressionCV(**kw, use_legacy_attributes=True).fit(X, y, groups=groups)
+    sw = np.where(np.arange(len(y)) % 3 == 0, 3.0, 1.0)
+    kw = dict(Cs=[0.01, 0.1, 1.0], cv=3, scoring="accuracy", l1_ratios=(0,), tol=1e-8)
+    kw["class_weight"] = "balanced"
+    ours = LogisticRegressionCV(**kw, use_legacy_attributes=True).fit(X, y, sample_weight=sw)
+    theirs = _sk(**kw).fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.scores_[1], theirs.scores_[1], atol=2e-3)
+
+
+def test_scikit_learns_solver_checks_and_transition_warnings(cancer):
+    X, y = cancer
+    with pytest.raises(ValueError, match="Solver sag supports only 'l2' or None penalties"):
+        LogisticRegression(solver="sag", l1_ratio=1).fit(X, y)
+    with pytest.raises(ValueError, match="Solver lbfgs supports only dual=False"):
+        LogisticRegression(solver="lbfgs", dual=True).fit(X, y)
+    with pytest.raises(ValueError, match="Solver newton supports only dual=False"):
+        LogisticRegression(dual=True).fit(X, y)
+    with pytest.raises(ValueError, match="are not supported when dual=True"):
+        LogisticRegression(solver="liblinear", l1_ratio=1, dual=True).fit(X, y)
+    # liblinear's dual problem has the primal's optimum, which jaxlin solves
+    dual = LogisticRegression(solver="liblinear", dual=True, tol=1e-10).fit(X, y)
+    primal = LogisticRegression(solver="liblinear", tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(dual.coef_, primal.coef_, rtol=1e-9, atol=1e-10)
+    with pytest.warns(FutureWarning, match="default value for l1_ratios will change"):
+        LogisticRegressionCV(Cs=2, cv=2, scoring="accuracy", use_legacy_attributes=True).fit(X, y)
+    with warnings.catch_warnings():  # every transition parameter set: nothing to say
+        warnings.simplefilter("error")
+        LogisticRegressionCV(
+            Cs=2, cv=2, l1_ratios=(0,), scoring="accuracy", use_legacy_attributes=False
+        ).fit(X, y)

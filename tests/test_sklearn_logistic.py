@@ -16,14 +16,15 @@ import pytest
 _T = pytest.importorskip("sklearn.linear_model.tests.test_logistic")
 _SOURCE = inspect.getsource(_T)
 _NS = {"__name__": "sklearn_test_logistic_on_jaxlin"}
-exec(
-    compile(
-        _SOURCE + "\nfrom jaxlin.sklearn import LogisticRegression, LogisticRegressionCV\n",
-        _T.__file__,
-        "exec",
-    ),
-    _NS,
+# rebound where the module imports them, so that its parametrisations (which hold the
+# classes themselves) test the bridge's too
+_IMPORT = "from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, SGDClassifier"
+assert _IMPORT in _SOURCE
+_BRIDGE = (
+    "from sklearn.linear_model import SGDClassifier\n"
+    "from jaxlin.sklearn import LogisticRegression, LogisticRegressionCV"
 )
+exec(compile(_SOURCE.replace(_IMPORT, _BRIDGE), _T.__file__, "exec"), _NS)
 
 # applies, passes, and runs in a few seconds
 RUN = [
@@ -65,13 +66,26 @@ RUN = [
     "test_logistic_regression_class_weights",
     "test_saga_vs_liblinear",
     "test_logreg_l1",
+    # scikit-learn's checks, refusals and warnings, in its words
+    "test_max_iter",
+    "test_check_solver_option",
+    "test_penalty_none",
+    "test_l1_ratio_None_deprecated",
+    "test_l1_ratio_non_elasticnet",
+    "test_lr_penalty_l1ratio_incompatible",
+    "test_lr_scoring_warns",
+    "test_logisticregression_warns_with_n_jobs",
+    "test_logisticregressioncv_warns_with_use_legacy_attributes",
+    "test_get_default_scorer",
+    # metadata routing: the splitter's and the scorer's parameters
+    "test_passing_params_without_enabling_metadata_routing",
+    "test_lr_cv_scores_differ_when_sample_weight_is_requested",
+    # liblinear's dual=True: the primal problem has its optimum
+    "test_logisticregression_liblinear_sample_weight",
+    "test_sample_and_class_weight_equivalence_liblinear",
 ]
 
 _SLOW = "passes against the bridge (measured), but takes 2–45 s: too slow for every CI run"
-_WORDING = (
-    "expects scikit-learn's own warning for its API transition (deprecations, "
-    "per-solver wording); the bridge warns in its own words or not at all"
-)
 _PRIVATE = "tests scikit-learn's private path function, not the estimator"
 _TOL = (
     "compares two elastic-net runs at tol=1e-3 to 1e-3; with L1 the bridge's tol bounds "
@@ -103,28 +117,18 @@ NOT_RUN = {
     "test_logistic_regression_callback_fitted_estimator": "scikit-learn's experimental "
     "callback API",
     "test_logistic_regression_callback_support_warning": "scikit-learn's experimental callback API",
-    "test_get_default_scorer": "scikit-learn's private _get_default_scorer hook",
-    "test_passing_params_without_enabling_metadata_routing": "metadata routing to scorers",
-    "test_lr_cv_scores_differ_when_sample_weight_is_requested": "metadata routing of "
-    "sample_weight to the scorer",
     "test_logistic_regression_array_api_compliance": "the array API (the bridge takes NumPy)",
     "test_logistic_regression_array_api_warm_start": "the array API (the bridge takes NumPy)",
     # liblinear's own behaviour (dual, intercept_scaling, its random state and stops)
-    "test_liblinear_dual_random_state": "dual=True: the bridge solves the primal only",
-    "test_liblinear_with_large_values": "liblinear's overflow error",
-    "test_logisticregression_liblinear_sample_weight": "liblinear-specific checks",
-    "test_sample_and_class_weight_equivalence_liblinear": "liblinear-specific checks",
-    # warnings of scikit-learn's API transitions
-    "test_max_iter": _WORDING,
-    "test_l1_ratio_None_deprecated": _WORDING,
-    "test_logisticregression_warns_with_n_jobs": _WORDING,
-    "test_lr_penalty_l1ratio_incompatible": _WORDING,
-    "test_lr_scoring_warns": _WORDING,
-    "test_logisticregressioncv_warns_with_use_legacy_attributes": _WORDING,
-    "test_l1_ratio_non_elasticnet": _WORDING,
-    "test_penalty_none": _WORDING,
-    "test_check_solver_option": "checks scikit-learn's solver/penalty error messages",
-    "test_newton_cholesky_fallback_to_lbfgs": "scikit-learn's newton-cholesky fallback",
+    "test_liblinear_dual_random_state": (
+        "expects liblinear's dual solution to change with random_state; the bridge solves "
+        "the primal problem, to the same optimum for every random_state"
+    ),
+    "test_liblinear_with_large_values": "liblinear's overflow error (X > 1e30)",
+    "test_newton_cholesky_fallback_to_lbfgs": (
+        "scikit-learn's newton-cholesky falls back to its lbfgs on a singular Hessian; "
+        "jaxlin's Newton-Cholesky adds the penalty's curvature and goes on"
+    ),
     "test_logistic_regression_solvers_multiclass": _SLOW,
     "test_logistic_cv_multinomial_score": "calls scikit-learn's private _log_reg_scoring_path "
     "with the bridge's parameters",
@@ -155,10 +159,27 @@ def _without(fn, values):
     return new
 
 
+def _crossed(fn, drop):
+    """``fn`` with its ``parametrize`` marks crossed into one, leaving out the combinations
+    ``drop(values)`` names (ones that scikit-learn's test skips in its body)."""
+    marks = [m for m in fn.pytestmark if m.name == "parametrize"]
+    names = [n.strip() for m in marks for n in m.args[0].split(",")]
+    combos = [()]
+    for m in marks:
+        combos = [c + (v if isinstance(v, tuple) else (v,)) for c in combos for v in m.args[1]]
+    kept = [c for c in combos if not drop(dict(zip(names, c)))]
+    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
+    return pytest.mark.parametrize(",".join(names), kept)(new)
+
+
 for _name in RUN:
     globals()[_name] = _NS[_name]
 for _name, _solvers in WITHOUT.items():
     globals()[_name] = _without(_NS[_name], _solvers)
+# scikit-learn skips newton-cholesky beyond max_iter=1 ("might converge very fast")
+test_max_iter = _crossed(
+    _NS["test_max_iter"], lambda v: v["solver"] == "newton-cholesky" and v["max_iter"] > 1
+)
 
 
 def test_every_test_of_the_module_is_run_or_listed_with_a_reason():

@@ -141,6 +141,8 @@ def test_solvers_never_see_a_loss_name_a_sign_or_a_weight():
 OTHER_MEANINGS = {
     ("models.py", "perceptron"): "the perceptron model of the command line",
     ("sklearn/_estimators.py", "perceptron"): "scikit-learn's SGD loss name",
+    ("sklearn/_api.py", "lbfgs"): "scikit-learn's solver name, in its own checks",
+    ("sklearn/_api.py", "newton-cholesky"): "scikit-learn's solver name, in its own checks",
 }
 
 

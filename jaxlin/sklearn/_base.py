@@ -16,8 +16,9 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from jaxlin import decision, solvers, sparse
+from jaxlin import decision, sparse
 from jaxlin.cache import enable_compilation_cache
+from jaxlin.sklearn._api import not_converged_words
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.solvers.dcd import DCD
 from jaxlin.linear import Params
@@ -347,17 +348,17 @@ SGD_NOT_CONVERGED = (  # scikit-learn's SGD words, kept so that filters on them 
 
 def not_converged(est, optimizer) -> str:
     """scikit-learn's words for a run that reached its iteration limit first: the message
-    begins with the solver's name and "failed to converge", so code that filters on it keeps
-    working. The name is the one the user chose (``solver="newton-cg"``), else jaxlin's."""
+    begins as scikit-learn's does for the solver the user chose (``solver="newton-cg"``:
+    "newton-cg failed to converge"; ``"liblinear"``: "Liblinear failed to converge"), else
+    with jaxlin's solver's name, so code that filters on it keeps working."""
     chosen = getattr(est, "solver", None)
     name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-    if isinstance(chosen, str) and (chosen in solvers.names() or chosen in solvers.aliases()):
-        name = chosen  # not one of scikit-learn's names that leave jaxlin the choice
+    if isinstance(chosen, str):
+        name = chosen
     limit = getattr(est, est._max_iter)
     return (
-        f"{name} failed to converge after {limit} iteration(s): {est._max_iter}={limit} "
-        f"was reached before tol ({type(est).__name__}); increase {est._max_iter}, or "
-        "scale the features"
+        f"{not_converged_words(name, limit)} ({type(est).__name__}: {est._max_iter}={limit} "
+        "was reached before tol; increase it, or scale the features)"
     )
 
 

@@ -12,11 +12,21 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn import config_context
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import metadata_routing
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.validation import _check_method_params
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.selection import held_out_scores
+from jaxlin.sklearn._api import check_solver, penalty_name, warn
 from jaxlin.sklearn._base import _penalty, _seed, _symmetric, diverged, not_converged
 from jaxlin.sklearn._estimators import DEFAULT_SOLVER, LogisticRegression
 from jaxlin.training import FitResult, fit_many
@@ -46,6 +56,8 @@ class LogisticRegressionCV(LogisticRegression):
     otherwise), ``n_iter_`` ``(1, folds, Cs[, l1_ratios])``, ``coef_``, ``intercept_``.
     """
 
+    # scikit-learn's: score's sample_weight goes to the scorer (when it asks), not to self
+    __metadata_request__score = {"sample_weight": metadata_routing.UNUSED}
     _parameter_constraints = {
         **{
             k: v
@@ -53,21 +65,26 @@ class LogisticRegressionCV(LogisticRegression):
             if k not in ("C", "l1_ratio", "warm_start")
         },
         "Cs": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "l1_ratios": ["array-like", None],
+        "l1_ratios": ["array-like", None, Hidden(StrOptions({"warn"}))],
         "cv": ["cv_object"],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "scoring": [
+            StrOptions(set(get_scorer_names())),
+            callable,
+            None,
+            Hidden(StrOptions({"warn"})),
+        ],
         "refit": ["boolean"],
-        "use_legacy_attributes": ["boolean", StrOptions({"warn"})],
+        "use_legacy_attributes": ["boolean", Hidden(StrOptions({"warn"}))],
     }
 
     def __init__(
         self,
         *,
         Cs=10,
-        l1_ratios=None,
+        l1_ratios="warn",
         fit_intercept=True,
         cv=None,
-        scoring=None,
+        scoring="warn",
         solver=DEFAULT_SOLVER,
         tol=1e-4,
         max_iter=100,
@@ -80,7 +97,7 @@ class LogisticRegressionCV(LogisticRegression):
         intercept_scaling=1.0,
         verbose=0,
         n_jobs=None,
-        use_legacy_attributes=True,
+        use_legacy_attributes="warn",
     ):
         self.penalty = penalty
         self.dual = dual
@@ -102,7 +119,11 @@ class LogisticRegressionCV(LogisticRegression):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **params):
+        """``params``: metadata for the splitter (``groups``) and the scorer, routed as
+        scikit-learn routes them (``sklearn.set_config(enable_metadata_routing=True)``);
+        without routing, ``sample_weight`` also weighs the held-out scores, as there."""
+        _raise_for_params(params, self, "fit")
         X, y, self.classes_, y_enc = self._fit_inputs(X, y)
         sw = self._sample_weights(X, y, y_enc, sample_weight)
         self.Cs_ = (
@@ -112,21 +133,92 @@ class LogisticRegressionCV(LogisticRegression):
         )
         if self.Cs_.size == 0 or not np.all(self.Cs_ > 0):
             raise ValueError(f"Cs: expected positive values, got {self.Cs!r}")
-        if self.dual:
-            raise ValueError("dual: jaxlin solves the primal problem; use dual=False")
-        l1_ratios = [1.0] if self.penalty == "l1" and self.l1_ratios is None else self.l1_ratios
-        ratios = [None] if l1_ratios is None else list(np.asarray(l1_ratios, float).ravel())
-        if l1_ratios is not None and (not ratios or not all(0 <= r <= 1 for r in ratios)):
-            raise ValueError(f"l1_ratios: expected values in [0, 1], got {self.l1_ratios!r}")
+        ratios = self._ratios(len(self.classes_))
         self.l1_ratios_ = np.asarray(ratios, dtype=object if ratios == [None] else float)
-        splits = list(check_cv(self.cv, y, classifier=True).split(X, y))
+        if _routing_enabled():
+            routed = process_routing(self, "fit", sample_weight=sample_weight, **params)
+            split_params, score_params = routed.splitter.split, routed.scorer.score
+        else:
+            split_params = {}
+            score_params = {**params, **_given(sample_weight=sample_weight)}
+        splits = list(check_cv(self.cv, y, classifier=True).split(X, y, **split_params))
         train = np.zeros((len(splits), X.shape[0]))
         for f, (rows, _) in enumerate(splits):
             train[f, rows] = 1.0
         path = self._path(X, y_enc, sw, train, ratios)
-        scores = self._held_out(X, y, sw, train, path, ratios)
+        scores = self._held_out(X, y, score_params, train, path, ratios)
         self._select(X, y_enc, sw, path, scores, ratios)
         return self
+
+    def _ratios(self, n_classes) -> list:
+        """The l1 ratios to try (``[None]``: an L2 penalty), after scikit-learn's checks and
+        its warnings for the API transition (``l1_ratios``, ``penalty``, ``scoring`` and
+        ``use_legacy_attributes`` left at ``"warn"``), in its words."""
+        l1_ratios = None if _unset(self.l1_ratios) else self.l1_ratios
+        if _unset(self.l1_ratios):
+            warn(
+                "The default value for l1_ratios will change from None to (0.0,) in version "
+                "1.10. From version 1.10 onwards, only array-like with values in [0, 1] will "
+                "be allowed, None will be forbidden. To avoid this warning, explicitly set a "
+                "value, e.g. l1_ratios=(0,).",
+                FutureWarning,
+            )
+        elif self.penalty == "deprecated" and l1_ratios is None:
+            warn(
+                "'l1_ratios=None' was deprecated in version 1.8 and will trigger an error in "
+                "1.10. Use an array-like with values in [0, 1] instead.",
+                FutureWarning,
+            )
+        if self.penalty != "deprecated":
+            warn(
+                "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To "
+                "avoid this warning, leave 'penalty' set to its default value and use "
+                "'l1_ratios' and 'Cs' instead. Use l1_ratios=(0,) instead of penalty='l2', "
+                "l1_ratios=(1,) instead of penalty='l1', l1_ratios set to floats between 0 "
+                "and 1 instead of penalty='elasticnet', and Cs=(np.inf,) instead of "
+                "penalty=None.",
+                FutureWarning,
+            )
+        if _unset(self.scoring):
+            warn(
+                "The default value of the parameter 'scoring' will change from None, i.e. "
+                "accuracy, to 'neg_log_loss' in version 1.11. To silence this warning, "
+                "explicitly set the scoring parameter: scoring='neg_log_loss' for the new, "
+                "scoring='accuracy' or scoring=None for the old default.",
+                FutureWarning,
+            )
+        if _unset(self.use_legacy_attributes):
+            name = type(self).__name__
+            warn(
+                f"The fitted attributes of {name} will be simplified in scikit-learn 1.10 to "
+                "remove redundancy. Set`use_legacy_attributes=False` to enable the new "
+                "behavior now, or set it to `True` to silence this warning during the "
+                "transition period while keeping the deprecated behavior for the time being. "
+                "The default value of use_legacy_attributes will change from True to False "
+                f"in scikit-learn 1.10. See the docstring of {name} for more details.",
+                FutureWarning,
+            )
+        given = l1_ratios
+        if self.penalty == "elasticnet" and given is None:
+            raise ValueError(
+                "l1_ratios must be an array-like of numbers between 0 and 1; got (l1_ratios=None)"
+            )
+        # the deprecated penalty decides the mix (an explicit "l2" or "l1" ignores l1_ratios)
+        l1_ratios = {"l2": None, "l1": [1.0]}.get(self.penalty, l1_ratios)
+        values = [] if l1_ratios is None else np.asarray(l1_ratios, float).ravel().tolist()
+        ratios: list = [None] if l1_ratios is None else values
+        if l1_ratios is not None and (not values or not all(0 <= r <= 1 for r in values)):
+            raise ValueError(
+                "l1_ratios must be an array-like of numbers between 0 and 1; got "
+                f"(l1_ratios={self.l1_ratios!r})"
+            )
+        if self.penalty not in ("deprecated", "elasticnet") and given is not None:
+            warn(
+                "l1_ratios parameter is only used when penalty is 'elasticnet'. Got "
+                f"(penalty={self.penalty})"
+            )
+        check_solver(self.solver, penalty_name(1.0, ratios), self.dual, n_classes)
+        return ratios
 
     def _path(self, X, y_enc, sw, train, ratios):
         """All fold × C × l1_ratio models: stacked Params of ``M = F · nC · nR`` models.
@@ -186,11 +278,12 @@ class LogisticRegressionCV(LogisticRegression):
                 stacklevel=5,
             )
 
-    def _held_out(self, X, y, sw, train, path, ratios):
-        """Held-out scores ``(F, nC, nR)`` of every model."""
+    def _held_out(self, X, y, score_params, train, path, ratios):
+        """Held-out scores ``(F, nC, nR)`` of every model; ``score_params`` (the scorer's
+        metadata, ``sample_weight`` among them) are taken at each model's held-out rows."""
         reps = len(self.Cs_) * len(ratios)
         tw = np.repeat(train, reps, axis=0)
-        if self.scoring is None:
+        if self._scoring() is None and set(score_params) <= {"sample_weight"}:
             s = held_out_scores(
                 _as_result(path),
                 X,
@@ -198,45 +291,72 @@ class LogisticRegressionCV(LogisticRegression):
                 self._loss(len(self.classes_)),
                 tw,
                 "accuracy",
-                sw,
+                score_params.get("sample_weight"),
                 len(self.classes_) if len(self.classes_) > 2 else None,
             )
         else:
-            scorer = get_scorer(self.scoring)
+            scorer = self._get_scorer()
             W, b = self._coefs(path, X.dtype)
-            s = np.array(
-                [
-                    self._fold_score(scorer, self._fixed(W[m], b[m]), X[tw[m] == 0], y[tw[m] == 0])
-                    for m in range(len(tw))
-                ]
-            )
+            s = np.empty(len(tw))
+            for m in range(len(tw)):
+                rows = np.flatnonzero(tw[m] == 0)
+                fold = _check_method_params(X, params=score_params, indices=rows)
+                s[m] = self._fold_score(scorer, self._fixed(W[m], b[m]), X[rows], y[rows], fold)
         return s.reshape(len(train), len(self.Cs_), len(ratios))
 
-    def score(self, X, y, sample_weight=None):
-        """The ``scoring`` of the estimator (accuracy when ``None``) on ``(X, y)``."""
-        if self.scoring is None:
-            return super().score(X, y, sample_weight=sample_weight)
-        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        return get_scorer(self.scoring)(self, X, y, **kwargs)
+    def score(self, X, y, sample_weight=None, **score_params):
+        """The ``scoring`` of the estimator (accuracy when ``None``) on ``(X, y)``;
+        ``score_params`` go to the scorer when metadata routing is on."""
+        _raise_for_params(score_params, self, "score")
+        score_params = {**score_params, **_given(sample_weight=sample_weight)}
+        if _routing_enabled():
+            score_params = process_routing(self, "score", **score_params).scorer.score
+        else:
+            score_params = _given(sample_weight=sample_weight)
+        return self._get_scorer()(self, X, y, **score_params)
 
-    def _fold_score(self, scorer, est, X, y):
+    def get_metadata_routing(self):
+        """scikit-learn's metadata routing of this estimator: its own ``fit``, the splitter's
+        ``split`` (from ``fit``) and the scorer's ``score`` (from ``fit`` and ``score``)."""
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(splitter=self.cv, method_mapping=MethodMapping().add(caller="fit", callee="split"))
+            .add(
+                scorer=self._get_scorer(),
+                method_mapping=MethodMapping()
+                .add(caller="score", callee="score")
+                .add(caller="fit", callee="score"),
+            )
+        )
+
+    def _get_scorer(self):
+        """The scorer of ``scoring`` (accuracy when ``None``), as scikit-learn's."""
+        return get_scorer(self._scoring() or "accuracy")
+
+    def _scoring(self):
+        """``scoring``, with scikit-learn's transition default ``"warn"`` read as ``None``
+        (accuracy)."""
+        return None if _unset(self.scoring) else self.scoring
+
+    def _fold_score(self, scorer, est, X, y, params):
         """One held-out fold's score. A fold may miss some classes, so a metric that takes
         ``labels`` gets all the classes (and, for two, ``pos_label=classes_[1]``), as
         scikit-learn's own cross-validation path does — passed as the scorer's public keyword
         arguments; a metric that takes neither is called as it is."""
         if len(np.unique(y)) == len(self.classes_):
-            return scorer(est, X, y)
+            return scorer(est, X, y, **params)
         extras = [{"labels": self.classes_}, {}]
         if len(self.classes_) == 2:
             extras.insert(0, {"labels": self.classes_, "pos_label": self.classes_[-1]})
         with config_context(enable_metadata_routing=True):
             for kwargs in extras[:-1]:
                 try:
-                    return scorer(est, X, y, **kwargs)
+                    return scorer(est, X, y, **kwargs, **params)
                 except TypeError as exc:  # the metric has no such parameter
                     if not any(k in str(exc) for k in kwargs):
                         raise
-        return scorer(est, X, y)
+        return scorer(est, X, y, **params)
 
     def _coefs(self, params, dtype):
         """Each model's ``(coef (C, d), intercept (C,))`` in scikit-learn's layout."""
@@ -317,6 +437,16 @@ class LogisticRegressionCV(LogisticRegression):
             FitResult(first[0], None, first[1], first[2], res.loss), X.dtype, center=not l1
         )
         self.n_iter_ = n_iter
+
+
+def _given(**params) -> dict:
+    """The parameters that are not ``None``."""
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def _unset(value) -> bool:
+    """Whether a parameter is left at scikit-learn's ``"warn"`` (its transition default)."""
+    return isinstance(value, str) and value == "warn"
 
 
 def _any_l1(C, ratios) -> bool:

@@ -17,6 +17,7 @@ from jaxlin import solvers, sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.losses import SIGNED, Loss, signed_loss
 from jaxlin.presets import COMMAND_DEFAULTS
+from jaxlin.sklearn._api import check_solver, penalty_name, warn
 from jaxlin.sklearn._base import (
     CLASS_WEIGHT,
     ITERATIONS,
@@ -315,11 +316,15 @@ class LogisticRegression(_LinearClassifier):
     scikit-learn's other parameters are accepted so code written for it runs unchanged:
     its solver names (``"newton-cg"`` is jaxlin's Newton-CG; ``"liblinear"``, ``"sag"`` and
     ``"saga"`` run Newton for a smooth penalty and OWL-QN with L1, all reaching the same
-    optimum), the deprecated ``penalty`` (``None`` is ``C=inf``, ``"l1"`` ``l1_ratio=1``,
-    ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``),
-    ``intercept_scaling`` (the intercept is never penalised, so it has no effect), ``verbose``
-    and ``n_jobs`` (one compiled program either way). ``dual=True`` is refused: jaxlin solves
-    the primal problem.
+    optimum) with scikit-learn's checks and words (``"sag"``, ``"lbfgs"``, ``"newton-cg"``
+    and ``"newton-cholesky"`` take an L2 penalty or none, only ``"saga"`` an elastic net,
+    ``"liblinear"`` two classes), the deprecated ``penalty`` (``None`` is ``C=inf``,
+    ``"l1"`` ``l1_ratio=1``, ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``)
+    and scikit-learn's warnings for its API transition, ``intercept_scaling`` (the intercept
+    is never penalised, so it has no effect), ``verbose`` and ``n_jobs`` (one compiled
+    program either way). ``dual=True`` is accepted where scikit-learn accepts it
+    (``"liblinear"`` with an L2 penalty): the primal problem jaxlin solves has the same
+    optimum.
     """
 
     _symmetric_multinomial = True  # as scikit-learn's (see _base._symmetric)
@@ -384,26 +389,55 @@ class LogisticRegression(_LinearClassifier):
         return "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"
 
     def _penalty_settings(self):
-        """``(C, l1_ratio)`` after the deprecated ``penalty`` and ``dual``."""
-        if self.dual:
-            raise ValueError("dual: jaxlin solves the primal problem; use dual=False")
+        """``(C, l1_ratio)`` after the deprecated ``penalty``, with scikit-learn's warnings for
+        its API transition (the same words, so code that filters on them keeps working)."""
         if self.penalty == "deprecated":
-            return self.C, self.l1_ratio
-        warnings.warn(
-            "'penalty' was deprecated in scikit-learn 1.8; use l1_ratio and C "
-            "(C=np.inf for no penalty)",
+            if self.l1_ratio is None:
+                warn(
+                    "'l1_ratio=None' was deprecated in version 1.8 and will trigger an error "
+                    "in 1.10. Use 0<=l1_ratio<=1 instead.",
+                    FutureWarning,
+                )
+            return self.C, 0.0 if self.l1_ratio is None else self.l1_ratio
+        warn(
+            "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid "
+            "this warning, leave 'penalty' set to its default value and use 'l1_ratio' or "
+            "'C' instead. Use l1_ratio=0 instead of penalty='l2', l1_ratio=1 instead of "
+            "penalty='l1', l1_ratio set to a float between 0 and 1 instead of "
+            "penalty='elasticnet', and C=np.inf instead of penalty=None.",
             FutureWarning,
-            stacklevel=4,
         )
+        given = self.l1_ratio
+        if self.penalty != "elasticnet" and given is not None and 0 < given < 1:
+            warn(
+                "l1_ratio parameter is only used when penalty is 'elasticnet'. Got "
+                f"(penalty={self.penalty})"
+            )
+        if (self.penalty == "l2" and given != 0) or (self.penalty == "l1" and given != 1):
+            warn(
+                f"Inconsistent values: penalty={self.penalty} with l1_ratio={given}. penalty "
+                "is deprecated. Please use l1_ratio only."
+            )
+        if self.penalty == "elasticnet" and given is None:
+            raise ValueError("l1_ratio must be specified when penalty is elasticnet.")
+        if self.penalty is None and self.C != 1.0:
+            warn("Setting penalty=None will ignore the C and l1_ratio parameters")
         return {
             None: (np.inf, 0.0),
             "l1": (self.C, 1.0),
             "l2": (self.C, 0.0),
-            "elasticnet": (self.C, self.l1_ratio),
+            "elasticnet": (self.C, given),
         }[self.penalty]
 
     def _solver_kwargs(self, n_classes, sw):
         C, l1_ratio = self._penalty_settings()
+        check_solver(self.solver, penalty_name(C, [l1_ratio]), self.dual, n_classes)
+        if self.n_jobs is not None:
+            warn(
+                "'n_jobs' has no effect since 1.8 and will be removed in 1.10. You provided "
+                f"'n_jobs={self.n_jobs}', please leave it unspecified.",
+                FutureWarning,
+            )
         l1, l2 = _penalty(C, l1_ratio, float(sw.sum()))
         return {**self._optimizer_kwargs(l1 > 0, "l1_ratio"), "l1": l1, "l2": l2}
 

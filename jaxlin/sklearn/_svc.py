@@ -8,21 +8,12 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from jaxlin import sparse
+from jaxlin.sklearn._api import FORMULATIONS, LIBLINEAR_NOT_CONVERGED, liblinear_dual
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, POSITIVE, POSITIVE_OR_INF
 from jaxlin.sklearn._base import _LinearClassifier, _penalty
 from jaxlin.solvers.dcd import DCD
 from jaxlin.solvers.lbfgs import LBFGS
 from jaxlin.solvers.owlqn import OWLQN
-
-# the (loss, penalty) pairs liblinear solves, and the formulations (dual) it solves each in
-FORMULATIONS = {
-    ("squared_hinge", "l2"): (True, False),
-    ("squared_hinge", "l1"): (False,),
-    ("hinge", "l2"): (True,),
-}
-# scikit-learn's words for a run that reached max_iter first, kept for code that filters on
-# them
-LIBLINEAR_NOT_CONVERGED = "Liblinear failed to converge, increase the number of iterations."
 
 
 def formulation(penalty, loss, dual, multi_class, n_samples, n_features) -> bool:
@@ -36,19 +27,7 @@ def formulation(penalty, loss, dual, multi_class, n_samples, n_features) -> bool
     if dual == "auto":
         prefer = n_samples < n_features
         dual = prefer if prefer in duals or not duals else not prefer
-    if not duals:
-        why = f"The combination of penalty={penalty!r} and loss={loss!r} is not supported"
-    elif dual not in duals:
-        why = (
-            f"The combination of penalty={penalty!r} and loss={loss!r} are not supported "
-            f"when dual={dual}"
-        )
-    else:
-        return bool(dual)
-    raise ValueError(
-        f"Unsupported set of arguments: {why}, Parameters: penalty={penalty!r}, "
-        f"loss={loss!r}, dual={dual!r}"
-    )
+    return liblinear_dual(penalty, loss, dual)
 
 
 class LinearSVC(_LinearClassifier):

@@ -65,6 +65,7 @@ from jaxlin.records import (  # noqa: F401  (the records of a run, named here to
     History,
     Hyper,
     Problem,
+    RowOrder,
     Settings,
     Solver,
     Step,
@@ -163,7 +164,10 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
 
 
 def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop) -> Loop:
-    key, sub = jax.random.split(loop.key)
+    if isinstance(loop.key, RowOrder):  # the given permutation, applied once more
+        key = sub = loop.key.next(hyper.order)
+    else:
+        key, sub = jax.random.split(loop.key)
     st = solver.step(loop.params, loop.solver, loop.value, sub)
     finite = jnp.isfinite(st.value) & all_finite(st.params)
     # Divergence: keep the last finite parameters and say so.
@@ -268,6 +272,8 @@ def epoch_limit(hyper: Hyper, s: Settings):
 
 def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     key_init, key_loop = jax.random.split(hyper.key)
+    if hyper.order is not None:  # epochs visit rows in orders made from the permutation
+        key_loop = RowOrder(jnp.arange(hyper.order.shape[-1], dtype=hyper.order.dtype))
     dtype = problem.X.dtype
     if s.init == "given":  # a warm start: the solver's own state starts afresh
         params = jax.tree.map(lambda a: jnp.asarray(a, dtype), hyper.init)
@@ -345,7 +351,8 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
     if state is None:
         state = jax.vmap(init_one, in_axes=(problem_axes, hyper_axes))(problem, hyper)
-        state = state._replace(key=state.key[0])  # the key is identical for every model
+        # the key (or the row order) is identical for every model
+        state = state._replace(key=jax.tree.map(lambda a: a[0], state.key))
     loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))._replace(key=None)
     body_many = jax.vmap(
         body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes

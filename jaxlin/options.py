@@ -57,7 +57,11 @@ class Options(NamedTuple):
       fit_intercept: ``False`` keeps ``b = 0``.
       memory_size: L-BFGS's history length.
       shuffle: each epoch of mini-batches (and of the perceptron) visits the rows in a fresh
-        random order; ``False``: in their given order, every epoch.
+        random order; ``False``: in their given order, every epoch. Or a permutation ``π``
+        of the ``N`` rows (integers, ``(N,)``; one-vs-rest: ``(K, N)``, one per class):
+        epoch ``e`` visits them in epoch ``e − 1``'s order permuted by ``π``
+        (``order_e = order_(e−1)[π]``, ``order_0 = 0..N−1``), as scikit-learn's SGD
+        shuffles (``jaxlin.sklearn`` draws its ``π`` as scikit-learn does).
       one_vs_rest: with a binary loss and multi-class labels, train one binary model per
         class (multi-class labels with a binary loss imply it).
       lr_decay: ``(τ, p)``: the gradient steps' rate decays with the rows stepped over,
@@ -169,7 +173,7 @@ class Options(NamedTuple):
         validation.check_non_negative_int(o.epochs, "epochs")
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
-        validation.check_flag(o.shuffle, "shuffle")
+        _check_shuffle(o.shuffle, n_rows, classes, models)
         validation.check_flag(o.one_vs_rest, "one_vs_rest")
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
@@ -216,7 +220,10 @@ class Options(NamedTuple):
         )
         epochs = jax.device_put(np.int32(self.epochs))
         average = None if first is None else (first, mean)
-        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average, bias)
+        order = None
+        if not isinstance(self.shuffle, (bool, np.bool_)):  # a permutation of the rows
+            order = jax.device_put(np.asarray(self.shuffle, np.int32))
+        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average, bias, order)
 
     def settings(
         self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False
@@ -238,7 +245,7 @@ class Options(NamedTuple):
             init=self.init if isinstance(self.init, str) else "given",
             memory_size=int(self.memory_size),
             n_rows=n_rows,
-            shuffle=bool(self.shuffle),
+            shuffle=True if np.ndim(self.shuffle) else bool(self.shuffle),
             callback=callback,
             average=bool(self.average),
         )
@@ -247,6 +254,30 @@ class Options(NamedTuple):
 # the numbers fit_many takes one per model
 MODEL_NUMBERS = ("learning_rate", "l1", "l2")
 CLASS_NUMBERS = (*MODEL_NUMBERS, "tol")  # a one-vs-rest fit's numbers that may differ by class
+
+
+def _check_shuffle(shuffle, n_rows, classes, models):
+    """``shuffle``: a flag, or (``fit``) a permutation of the rows, one per class of a
+    one-vs-rest fit (``(K, N)``) or one for every model (``(N,)``)."""
+    if isinstance(shuffle, (bool, np.bool_)):
+        return
+    perm = validation.as_host_array(shuffle, "shuffle") if np.ndim(shuffle) else None
+    if perm is None or perm.dtype.kind not in "iu" or models or n_rows is None:
+        raise TypeError(
+            f"shuffle: must be True, False or (in fit) a permutation of the rows (integers), "
+            f"got {shuffle!r}"
+        )
+    shapes = [(n_rows,)] + ([] if classes is None else [(classes, n_rows)])
+    if perm.shape not in shapes:
+        raise ValueError(
+            f"shuffle: expected a permutation of shape {' or '.join(map(str, shapes))}, "
+            f"got {perm.shape}"
+        )
+    rows = perm.reshape(-1, perm.shape[-1])
+    if not np.all(np.sort(rows, axis=1) == np.arange(rows.shape[1])):
+        raise ValueError(
+            f"shuffle: expected a permutation of 0..{rows.shape[1] - 1} (each row once)"
+        )
 
 
 def _check_per_class(o: Options, name: str, k: int):

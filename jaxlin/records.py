@@ -78,8 +78,10 @@ class Hyper(NamedTuple):
     ``Settings.average`` is on: ``(first, params)``, the row of this run (``1`` its first)
     from which iterates are averaged (``≤ 0``: the average began in earlier runs) and that
     average so far (``None``: the start); ``intercept_lr`` the intercept's step as a
-    multiple of the weights' (``None``: 1). All are traced values: runs that differ only in
-    them share one compiled program."""
+    multiple of the weights' (``None``: 1); ``order`` a permutation ``π`` of the rows
+    (``None``: fresh random orders from ``key``): epoch ``e`` visits the rows in epoch
+    ``e − 1``'s order permuted by ``π`` (``RowOrder``). All are traced values: runs that
+    differ only in them share one compiled program."""
 
     learning_rate: Any
     key: Any
@@ -90,6 +92,19 @@ class Hyper(NamedTuple):
     decay: Any = None
     average: Any = None
     intercept_lr: Any = None
+    order: Any = None
+
+
+class RowOrder(NamedTuple):
+    """The order an epoch visits the rows in, carried where a run with ``Hyper.order``
+    carries its key: ``rows`` ``(n,)`` int32, epoch ``e``'s order
+    ``rows_e = rows_(e−1)[π]`` from ``rows_0 = 0..n−1`` (scikit-learn's SGD shuffles its
+    index array in place with the same Fisher–Yates swaps every epoch: this)."""
+
+    rows: Any
+
+    def next(self, perm) -> "RowOrder":
+        return RowOrder(self.rows[perm])
 
 
 class Settings(NamedTuple):

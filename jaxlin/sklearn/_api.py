@@ -8,6 +8,7 @@ and ``pytest.raises(match=...)`` written against scikit-learn keep working with 
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -116,3 +117,46 @@ def not_converged_words(solver: str, limit: int) -> str:
 def warn(message: str, category=UserWarning) -> None:
     """A warning attributed to the caller of the estimator's ``fit``."""
     warnings.warn(message, category, stacklevel=5)
+
+
+# scikit-learn's SGD draws its seeds below this, and its generator's values too (its
+# our_rand_r returns x mod 2³¹)
+MAX_INT = np.iinfo(np.int32).max
+
+
+@functools.lru_cache(maxsize=64)
+def sgd_permutation(n: int, seed: int) -> np.ndarray:
+    """The permutation ``π`` (``(n,)``) by which scikit-learn's SGD reorders its rows each
+    epoch for ``seed``: the Fisher–Yates swaps of its ``SequentialDataset.shuffle``, drawn
+    with its xorshift generator ``our_rand_r``. The same swaps every epoch, applied to the
+    last epoch's order (``jaxlin.fit``'s ``shuffle=π``). About a microsecond a row on the
+    host, so kept for the fits that follow (read-only)."""
+    state = int(seed) & 0xFFFFFFFF
+    idx = list(range(n))
+    for i in range(n - 1):
+        state = state or 1  # the generator's seed is never 0
+        state ^= (state << 13) & 0xFFFFFFFF
+        state ^= state >> 17
+        state ^= (state << 5) & 0xFFFFFFFF
+        j = i + (state % (MAX_INT + 1)) % (n - i)
+        idx[i], idx[j] = idx[j], idx[i]
+    perm = np.asarray(idx, dtype=np.int32)
+    perm.flags.writeable = False
+    return perm
+
+
+def sgd_seeds(random_state, n_models: int) -> list:
+    """The shuffle seeds of scikit-learn's SGD for a binary fit (``n_models = 1``) or a
+    one-vs-rest fit of ``n_models`` classes: each model's ``RandomState`` gives its
+    dataset a seed first, then the shuffle its own (``fit_binary``); one-vs-rest draws each
+    model's ``RandomState`` seed from the estimator's first."""
+    from sklearn.utils import check_random_state
+
+    def shuffle_seed(rs):
+        rs.randint(1, MAX_INT)  # the dataset's own seed (random sampling: unused)
+        return int(rs.randint(MAX_INT))
+
+    rs = check_random_state(random_state)
+    if n_models == 1:
+        return [shuffle_seed(rs)]
+    return [shuffle_seed(check_random_state(int(s))) for s in rs.randint(MAX_INT, size=n_models)]

@@ -173,7 +173,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             sample_weight=None if uniform else sw,
             n_classes=n_classes,
             dtype=X.dtype,
-            seed=_seed(self.random_state),
+            # rows in a given order (scikit-learn's SGD) draw nothing more from random_state
+            seed=0 if np.ndim(kwargs.get("shuffle", False)) else _seed(self.random_state),
             buckets=True,
             **kwargs,
         )

@@ -17,7 +17,7 @@ from jaxlin import solvers, sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.losses import SIGNED, Loss, signed_loss
 from jaxlin.presets import COMMAND_DEFAULTS
-from jaxlin.sklearn._api import check_solver, penalty_name, warn
+from jaxlin.sklearn._api import check_solver, penalty_name, sgd_permutation, sgd_seeds, warn
 from jaxlin.sklearn._base import (
     CLASS_WEIGHT,
     ITERATIONS,
@@ -121,9 +121,12 @@ class _SGDSteps:
     warm_start: bool
     random_state: Any
 
-    def _sgd_steps(self, optimizer, rate: dict, batch_size, one_vs_rest, sw) -> dict:
+    def _sgd_steps(self, optimizer, rate: dict, batch_size, models, rows, sw) -> dict:
         """jaxlin's settings for these steps; ``rate``: ``learning_rate`` (and ``lr_decay``);
-        ``sw``: the weights whose mean rescales them (``_raw_weights``), or ``None``."""
+        ``models``: the one-vs-rest models (``1``: one model); ``rows``: the rows trained
+        on; ``sw``: the weights whose mean rescales them (``_raw_weights``), or ``None``.
+        With ``shuffle``, the rows come in scikit-learn's orders for ``random_state``
+        (``_row_orders``)."""
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
         steps = dict(
             optimizer=optimizer,
@@ -133,11 +136,20 @@ class _SGDSteps:
             plateau=self.n_iter_no_change,
             l1=l1,
             l2=l2,
-            shuffle=self.shuffle,
-            one_vs_rest=one_vs_rest,
+            shuffle=self._row_orders(rows, models) if self.shuffle else False,
+            one_vs_rest=models > 1,
             **rate,
         )
         return steps if sw is None else _raw_weights(steps, sw)
+
+    def _row_orders(self, rows: int, models: int) -> np.ndarray:
+        """scikit-learn's SGD row orders: each model's permutation of the rows (``(rows,)``,
+        or ``(models, rows)`` one-vs-rest), from the seeds it draws from ``random_state``
+        (``None``: NumPy's global generator, as there). With the same ``random_state`` the
+        epochs visit the rows in scikit-learn's order, so the coefficients are its own
+        (with early stopping, the order of the training rows alone: not scikit-learn's)."""
+        perms = [sgd_permutation(rows, seed) for seed in sgd_seeds(self.random_state, models)]
+        return perms[0] if models == 1 else np.stack(perms)
 
     def _not_converged(self, optimizer) -> str:
         return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
@@ -561,7 +573,8 @@ class Perceptron(_SGDSteps, _LinearClassifier):
 
     def _solver_kwargs(self, n_classes, sw):
         rate = {"learning_rate": float(self.eta0)}
-        return self._sgd_steps(SGD.name, rate, 1, n_classes > 2, sw)
+        models = n_classes if n_classes > 2 else 1
+        return self._sgd_steps(SGD.name, rate, 1, models, len(sw), sw)
 
 
 class SGDClassifier(_SGDSteps, _LinearClassifier):
@@ -773,13 +786,14 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
 
     def _solver_kwargs(self, n_classes, sw):
         one_vs_rest = n_classes > 2 and self._multinomial() is False
+        models = n_classes if one_vs_rest else 1
         if self.learning_rate in PASSIVE_AGGRESSIVE:  # jaxlin's "pa1"/"pa2" solvers, C = eta0
             rate = {"learning_rate": float(self.eta0)}
             # their steps weigh each row by its weight as given and their value is the mean
             # hinge, as scikit-learn's: no rescaling by the mean weight
-            steps = self._sgd_steps(self.learning_rate, rate, None, one_vs_rest, None)
+            steps = self._sgd_steps(self.learning_rate, rate, None, models, len(sw), None)
             return {**steps, "average": self.average}
-        steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
+        steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, models, len(sw), sw)
         return {**steps, "average": self.average}
 
     def _rate(self) -> dict:

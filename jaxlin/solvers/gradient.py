@@ -22,6 +22,7 @@ from jaxlin.records import (
     Average,
     Hyper,
     Problem,
+    RowOrder,
     Settings,
     Solver,
     SolverRecord,
@@ -390,7 +391,10 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
 
 def epoch_order(key, n, shuffle=True):
-    """The order an epoch visits ``n`` rows in: a fresh permutation, or ``0..n−1``."""
+    """The order an epoch visits ``n`` rows in: a fresh permutation, ``0..n−1``
+    (``shuffle=False``), or the run's own (``key`` a ``RowOrder``: ``Hyper.order``)."""
+    if isinstance(key, RowOrder):
+        return key.rows
     return jax.random.permutation(key, n) if shuffle else jnp.arange(n)
 
 

@@ -3,12 +3,40 @@ import os
 # scikit-learn's array-API check (NumPy inputs with dispatch on) runs only with this set,
 # and it must be set before SciPy is imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
-# The command line turns on a persistent compilation cache in ~/.cache/jaxlin; the suite runs
-# without one (tests of the cache set their own folder).
+# The command line turns on a persistent compilation cache in ~/.cache/jaxlin; the suite does
+# not use that folder (tests of the cache set their own). It keeps one of its own for the run
+# instead (``pytest_configure``).
 os.environ["JAXLIN_CACHE_DIR"] = "off"
 
-import jax
-import pytest
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+_RUN_CACHE = "JAXLIN_TEST_RUN_CACHE"
+
+
+def pytest_configure(config):
+    """One persistent compilation cache for the whole run, in a fresh temporary folder: the
+    workers, and the processes the command-line tests start (hundreds), load a program that
+    another one compiled instead of compiling it again (the workers also let go of their
+    compiled programs after each module, below). The first process (xdist's controller, which
+    starts the workers with its environment) makes the folder and removes it at the end."""
+    if _RUN_CACHE not in os.environ and "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+        os.environ[_RUN_CACHE] = tempfile.mkdtemp(prefix="jaxlin-test-run-cache-")
+        os.environ["JAX_COMPILATION_CACHE_DIR"] = os.environ[_RUN_CACHE]
+        config._jaxlin_run_cache = os.environ[_RUN_CACHE]
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)
+
+
+def pytest_unconfigure(config):
+    path = getattr(config, "_jaxlin_run_cache", None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+
 
 # a script the multi-host test starts in subprocesses, not a test module (nor doctests)
 collect_ignore = ["_multihost_worker.py"]

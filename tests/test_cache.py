@@ -83,7 +83,8 @@ def test_a_second_process_reads_what_the_first_wrote(tmp_path):
 
 def test_concurrent_processes_share_one_folder(tmp_path):
     cache = tmp_path / "cache"
-    env = {k: v for k, v in os.environ.items() if k != "JAXLIN_CACHE_DIR"}
+    drop = ("JAXLIN_CACHE_DIR", "JAX_COMPILATION_CACHE_DIR")  # jaxlin's folder, not the suite's
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(PYTHONPATH=ROOT, JAXLIN_CACHE_DIR=str(cache))
     cmd = [sys.executable, "-m", "jaxlin", "train", "--json", "-", "--quiet"]
     procs = [

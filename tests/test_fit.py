@@ -595,7 +595,7 @@ def test_sgd_in_order_on_the_perceptron_criterion_is_rosenblatts_loop():
         dtype=jnp.float64,
     )
     assert not np.allclose(shuffled.params.W, r.params.W)  # the default order differs
-    with pytest.raises(TypeError, match="shuffle: must be True or False"):
+    with pytest.raises(TypeError, match="shuffle: must be True, False or"):
         fit(X, y, optimizer="sgd", batch_size=4, shuffle="no")
 
 

@@ -127,10 +127,11 @@ def test_random_states_draw_as_scikit_learns(iris):
     """A ``RandomState`` goes on from fit to fit as scikit-learn's does, ``partial_fit``
     draws for each chunk, and ``None`` draws from NumPy's global generator."""
     X, y = iris
-    theirs = sk.SGDClassifier(random_state=np.random.RandomState(3), max_iter=5, tol=None)
-    ours = js.SGDClassifier(random_state=np.random.RandomState(3), max_iter=5, tol=None)
-    for _ in range(2):
-        np.testing.assert_allclose(ours.fit(X, y).coef_, theirs.fit(X, y).coef_, atol=1e-10)
+    for kw in ({}, {"class_weight": {0: 2, 1: 1, 2: 0.5}}):  # one order a class, drawn once
+        theirs = sk.SGDClassifier(random_state=np.random.RandomState(3), max_iter=5, tol=None, **kw)
+        ours = js.SGDClassifier(random_state=np.random.RandomState(3), max_iter=5, tol=None, **kw)
+        for _ in range(2):
+            np.testing.assert_allclose(ours.fit(X, y).coef_, theirs.fit(X, y).coef_, atol=1e-10)
     theirs, ours = sk.Perceptron(random_state=4), js.Perceptron(random_state=4)
     for rows in (slice(0, 75), slice(75, 150)):
         theirs.partial_fit(X[rows], y[rows], classes=[0, 1, 2])

@@ -128,7 +128,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
         base, cw = self._weights(X, y, sample_weight)
         sw = _combined(base, cw, y_enc)
-        kwargs = self._settings(n_classes, sw, X, overrides)
+        kwargs = self._ordered(self._settings(n_classes, sw, X, overrides), n_classes, len(sw))
         loss, X = self._loss(n_classes), self._design(X)
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
@@ -152,6 +152,11 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
                 self._not_converged(kwargs.get("optimizer")), ConvergenceWarning, stacklevel=4
             )
         return self
+
+    def _ordered(self, kwargs: dict, n_classes: int, rows: int) -> dict:
+        """The settings with the rows' orders decided (here: as ``shuffle`` says; scikit-learn's
+        SGD: its own orders)."""
+        return kwargs
 
     def _settings(self, n_classes, sw, X, overrides) -> dict:
         """jaxlin's settings for a fit on the weights ``sw``: the estimator's own, those of

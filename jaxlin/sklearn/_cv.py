@@ -199,18 +199,15 @@ class LogisticRegressionCV(LogisticRegression):
                 FutureWarning,
             )
         given = l1_ratios
-        if self.penalty == "elasticnet" and given is None:
-            raise ValueError(
-                "l1_ratios must be an array-like of numbers between 0 and 1; got (l1_ratios=None)"
-            )
         # the deprecated penalty decides the mix (an explicit "l2" or "l1" ignores l1_ratios)
         l1_ratios = {"l2": None, "l1": [1.0]}.get(self.penalty, l1_ratios)
         values = [] if l1_ratios is None else np.asarray(l1_ratios, float).ravel().tolist()
         ratios: list = [None] if l1_ratios is None else values
-        if l1_ratios is not None and (not values or not all(0 <= r <= 1 for r in values)):
+        outside = l1_ratios is not None and (not values or not all(0 <= r <= 1 for r in values))
+        if outside or (self.penalty == "elasticnet" and given is None):
             raise ValueError(
                 "l1_ratios must be an array-like of numbers between 0 and 1; got "
-                f"(l1_ratios={self.l1_ratios!r})"
+                f"(l1_ratios={given!r})"
             )
         if self.penalty not in ("deprecated", "elasticnet") and given is not None:
             warn(

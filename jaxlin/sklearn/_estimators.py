@@ -121,12 +121,9 @@ class _SGDSteps:
     warm_start: bool
     random_state: Any
 
-    def _sgd_steps(self, optimizer, rate: dict, batch_size, models, rows, sw) -> dict:
+    def _sgd_steps(self, optimizer, rate: dict, batch_size, one_vs_rest, sw) -> dict:
         """jaxlin's settings for these steps; ``rate``: ``learning_rate`` (and ``lr_decay``);
-        ``models``: the one-vs-rest models (``1``: one model); ``rows``: the rows trained
-        on; ``sw``: the weights whose mean rescales them (``_raw_weights``), or ``None``.
-        With ``shuffle``, the rows come in scikit-learn's orders for ``random_state``
-        (``_row_orders``)."""
+        ``sw``: the weights whose mean rescales them (``_raw_weights``), or ``None``."""
         l1, l2 = _sgd_penalty(self.penalty, self.alpha, self.l1_ratio)
         steps = dict(
             optimizer=optimizer,
@@ -136,20 +133,24 @@ class _SGDSteps:
             plateau=self.n_iter_no_change,
             l1=l1,
             l2=l2,
-            shuffle=self._row_orders(rows, models) if self.shuffle else False,
-            one_vs_rest=models > 1,
+            shuffle=self.shuffle,
+            one_vs_rest=one_vs_rest,
             **rate,
         )
         return steps if sw is None else _raw_weights(steps, sw)
 
-    def _row_orders(self, rows: int, models: int) -> np.ndarray:
-        """scikit-learn's SGD row orders: each model's permutation of the rows (``(rows,)``,
-        or ``(models, rows)`` one-vs-rest), from the seeds it draws from ``random_state``
-        (``None``: NumPy's global generator, as there). With the same ``random_state`` the
-        epochs visit the rows in scikit-learn's order, so the coefficients are its own
-        (with early stopping, the order of the training rows alone: not scikit-learn's)."""
+    def _ordered(self, kwargs: dict, n_classes: int, rows: int) -> dict:
+        """A shuffled fit's settings with scikit-learn's SGD row orders: each model's
+        permutation of the rows (``(rows,)``, or ``(classes, rows)`` one-vs-rest) from the
+        seeds scikit-learn draws from ``random_state`` (``None``: NumPy's global generator,
+        as there), drawn once a fit. With the same ``random_state`` the epochs visit the rows
+        in scikit-learn's order, so the coefficients are its own (with early stopping, the
+        order of the training rows alone: not scikit-learn's)."""
+        if kwargs.get("shuffle") is not True:
+            return kwargs
+        models = n_classes if kwargs.get("one_vs_rest") else 1
         perms = [sgd_permutation(rows, seed) for seed in sgd_seeds(self.random_state, models)]
-        return perms[0] if models == 1 else np.stack(perms)
+        return {**kwargs, "shuffle": perms[0] if models == 1 else np.stack(perms)}
 
     def _not_converged(self, optimizer) -> str:
         return f"{SGD_NOT_CONVERGED} ({type(self).__name__}: max_iter={self.max_iter})"
@@ -573,8 +574,7 @@ class Perceptron(_SGDSteps, _LinearClassifier):
 
     def _solver_kwargs(self, n_classes, sw):
         rate = {"learning_rate": float(self.eta0)}
-        models = n_classes if n_classes > 2 else 1
-        return self._sgd_steps(SGD.name, rate, 1, models, len(sw), sw)
+        return self._sgd_steps(SGD.name, rate, 1, n_classes > 2, sw)
 
 
 class SGDClassifier(_SGDSteps, _LinearClassifier):
@@ -786,14 +786,13 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
 
     def _solver_kwargs(self, n_classes, sw):
         one_vs_rest = n_classes > 2 and self._multinomial() is False
-        models = n_classes if one_vs_rest else 1
         if self.learning_rate in PASSIVE_AGGRESSIVE:  # jaxlin's "pa1"/"pa2" solvers, C = eta0
             rate = {"learning_rate": float(self.eta0)}
             # their steps weigh each row by its weight as given and their value is the mean
             # hinge, as scikit-learn's: no rescaling by the mean weight
-            steps = self._sgd_steps(self.learning_rate, rate, None, models, len(sw), None)
+            steps = self._sgd_steps(self.learning_rate, rate, None, one_vs_rest, None)
             return {**steps, "average": self.average}
-        steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, models, len(sw), sw)
+        steps = self._sgd_steps(self.optimizer, self._rate(), self.batch_size, one_vs_rest, sw)
         return {**steps, "average": self.average}
 
     def _rate(self) -> dict:

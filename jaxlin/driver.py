@@ -340,6 +340,8 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     run alone: while it runs, its epoch ``e`` uses the key every model uses at epoch ``e``.
 
     ``axes = (problem_axes, hyper_axes)`` as for ``jax.vmap``; ``hyper_axes.key`` is ``None``.
+    With a row order per model (``hyper_axes.order`` mapped) each model carries its own
+    (``RowOrder``) and gathers its own rows; the loop is still one, in lock step.
     """
     problem_axes, hyper_axes = axes
 
@@ -349,11 +351,13 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     def body_one(problem, hyper, loop):
         return _epoch(_solver(problem, hyper, s), problem, hyper, s, loop)
 
+    own_orders = hyper_axes.order is not None  # each model its row order (Hyper.order)
     if state is None:
         state = jax.vmap(init_one, in_axes=(problem_axes, hyper_axes))(problem, hyper)
-        # the key (or the row order) is identical for every model
-        state = state._replace(key=jax.tree.map(lambda a: a[0], state.key))
-    loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))._replace(key=None)
+        if not own_orders:  # the key (or the one row order) is identical for every model
+            state = state._replace(key=jax.tree.map(lambda a: a[0], state.key))
+    loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))
+    loop_axes = loop_axes._replace(key=0 if own_orders else None)
     body_many = jax.vmap(
         body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes
     )

@@ -536,15 +536,13 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     penalty_axis = Penalty(0, 0) if by_class else None
     hyper = opts.hyper(key, init, dtype, mean=mean)
     own_order = np.ndim(opts.shuffle) == 2  # each class's row order: its own batches
-    if own_order:
-        hyper = hyper._replace(key=jax.random.split(key, k))
     axes = (
         Problem(
             None, 0, _unmapped(obj, penalty_axis, weight_axis), None, None if Xv is None else 0
         ),
         Hyper(
             0 if np.ndim(hyper.learning_rate) == 1 else None,  # one rate per class
-            0 if own_order else None,
+            None,
             None if init is None else 0,
             0 if hyper.tol is not None and np.ndim(hyper.tol) == 1 else None,
             order=0 if own_order else None,

@@ -7,6 +7,14 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 # not use that folder (tests of the cache set their own). It keeps one of its own for the run
 # instead (``pytest_configure``).
 os.environ["JAXLIN_CACHE_DIR"] = "off"
+# The suite compiles thousands of small programs and runs most of them for milliseconds, so
+# XLA's backend optimisation (its LLVM passes) costs more than it saves: the workers, and the
+# processes the tests start (they inherit the variable), ask XLA for less (a fifth of the
+# suite's time). The tests marked ``fully_optimised`` get a user's programs: those that run a
+# long loop, and those that compare rounding itself (two programs equal bit for bit, a stop
+# at the float resolution), which the less optimised code rounds differently. Set the
+# variable to 0 to run every test on fully optimised programs.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
@@ -94,6 +102,27 @@ def _bounded_mappings():
     yield
     _seen["tests"] += 1
     if _seen["tests"] % 10 == 0 and _mappings() > _MAP_LIMIT:
+        _release_compiled_programs()
+
+
+@pytest.fixture(autouse=True)
+def _fully_optimised(request, monkeypatch):
+    """A test marked ``fully_optimised`` compiles (and starts processes that compile) with
+    XLA's full optimisation; the programs compiled the other way are let go before and after
+    it (JAX's in-memory caches do not tell the two apart)."""
+    from jax._src import compiler
+
+    flag = compiler._DISABLE_MOST_OPTIMIZATIONS
+    if request.node.get_closest_marker("fully_optimised") is None or not flag.value:
+        yield
+        return
+    monkeypatch.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "0")
+    jax.config.update("jax_disable_most_optimizations", False)
+    _release_compiled_programs()
+    try:
+        yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", True)
         _release_compiled_programs()
 
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 # the cases in parts of similar length, run side by side by the suite's workers
@@ -109,3 +110,33 @@ def test_sparse_rows_can_leave_out_a_solver_and_refuse_an_unknown_part(monkeypat
         timeout=120,
     )
     assert proc.returncode == 2 and "unknown part(s) ['nonesuch']" in proc.stderr
+
+
+def test_an_anchor_fits_in_a_process_of_its_own_and_reports_its_objective(tmp_path, monkeypatch):
+    """The anchor rows' fits each run in a fresh process (the suite's smoke run above keeps
+    them in its own): the objective a process reports is computed from the coefficients it
+    found, here checked against scikit-learn's fit of the same problem made in this test."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from benchmarks import case_sparse
+
+    monkeypatch.delenv(case_sparse.IN_PROCESS, raising=False)
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    path = str(tmp_path / "problem.npz")
+    np.savez(path, X=X, y=y)
+    l2 = 1.0 / (2 * len(y))  # C = 1
+    sk = SkLogisticRegression(C=1.0, fit_intercept=False, tol=1e-12, max_iter=10_000).fit(X, y)
+    z = X @ sk.coef_.ravel()
+    J = np.mean(np.logaddexp(0.0, z) - y * z) + l2 * np.sum(sk.coef_**2)
+    for library, solver, opts in (
+        ("sklearn", "lbfgs", dict(tol=1e-12)),
+        ("jaxlin", "newton", dict(grad_tol=1e-10)),
+    ):
+        r = case_sparse.anchor("warm", library, solver, path, l2=l2, **opts)
+        assert "error" not in r, r
+        assert r["library"] == library and r["first"] > 0 and r["warm"] > 0
+        assert abs(r["J"] - J) <= 1e-9 * J, (library, r["J"], J)
+        assert r["rss_peak_kib"] >= r["rss_loaded_kib"] > 0

@@ -101,6 +101,8 @@ def test_one_vs_rest_column_k_is_the_binary_fit_of_class_k(data):
         np.testing.assert_allclose(ovr.params.W[:, k], one.params.W[:, 0], rtol=1e-5, atol=1e-6)
 
 
+# two programs equal bit for bit: a user's compilation (tests/conftest.py)
+@pytest.mark.fully_optimised
 def test_streaming_one_chunk_equals_in_memory_training(data, tmp_path):
     X, y, _ = data
     path = str(tmp_path / "d.npy")

@@ -195,6 +195,8 @@ def test_a_weighted_mini_batch_divides_by_rows_times_the_mean_weight(key):
     np.testing.assert_allclose(m, expected, rtol=1e-13)
 
 
+# where float32's rounding stops a run: a user's compilation (tests/conftest.py)
+@pytest.mark.fully_optimised
 @pytest.mark.parametrize("optimizer", ["lbfgs", "gd"])
 def test_a_tolerance_below_float32_resolution_stops_at_rounding(optimizer):
     """tol = 1e-12 cannot be met in float32 (ε = 1.2e-7): the run stops once its accepted

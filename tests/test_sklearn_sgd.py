@@ -120,6 +120,11 @@ def _for_the_classifier(fn):
 
 
 ALL, _RUN, NOT_THE_CLASSIFIER = sorted_tests(_SOURCE, _NS, NOT_APPLICABLE, _for_the_classifier)
+# a test whose time is its loop's (1,000 epochs of 20 one-vs-rest models, one row a step),
+# not its compilation's: fully optimised programs (tests/conftest.py)
+LONG_LOOPS = ("test_SGDClassifier_fit_for_all_backends",)
+for _name in LONG_LOOPS:
+    _RUN[_name] = pytest.mark.fully_optimised(_RUN[_name])
 RUN = list(_RUN)
 globals().update(_RUN)
 

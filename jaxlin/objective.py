@@ -256,6 +256,11 @@ class Objective:
         by."""
         return 1.0 - 2.0 * step_size * self.penalty.l2
 
+    def l2_value(self, sq_norm):
+        """``l2 ‖W‖²`` from ``‖W‖²``, for steps that keep the norm themselves (the sparse
+        steps' ``W = a V``)."""
+        return self.penalty.l2 * sq_norm
+
     def penalty_value(self, W):
         """``R(W)``, both terms."""
         return penalties.value(self.penalty, W)

@@ -229,6 +229,15 @@ def scatter_rows(W, cols, values, mode="add"):
     return out[:, None] if flat else out
 
 
+def sq_norm_change(dV, before, after):
+    """How much ``‖V‖²`` changed when ``dV`` ``(E, K)`` was added to some rows of ``V``
+    (``scatter_rows``; a row may be named more than once), from the rows named ``before``
+    and ``after`` the scatter ``(E, K)``: ``Σ_e ⟨dV_e, V[c_e] + V'[c_e]⟩``. Each row's
+    change ``ΔV_c = Σ_{c_e = c} dV_e`` adds ``⟨ΔV_c, 2 V_c + ΔV_c⟩ = ‖V'_c‖² − ‖V_c‖²``
+    however many entries name it, so no row counts twice and the rest of ``V`` is not read."""
+    return jnp.sum(dV * (before + after))
+
+
 def batch_entry_terms(X: SparseRows, D):
     """``a_e D[r_e]`` for each entry of a batch from ``take_rows``: the terms of ``Xᵀ D``
     before they are summed into their columns. ``D`` ``(B, K)`` → ``(E, K)``; each row's

@@ -293,31 +293,38 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     it is folded into ``V``; the epoch ends with ``W = a V``. Equal to the eager update up
     to rounding (``docs/sparse.md``), with a decaying rate too (``c`` is then each step's
     own), and so is the mean of the iterates (``ScaledAverage``). The epoch's value is the
-    mean of its batches' data terms plus ``R(W)`` at its end.
+    mean of each batch's objective at the weights its step started from, as on dense rows:
+    the data term plus ``l2 a² ‖V‖²``, ``‖V‖²`` kept up to date from the batch's columns
+    alone (``sparse.sq_norm_change``).
     """
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.n_rows or X.shape[0]
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     fold_below = RESCALE_AVERAGING if s.average else RESCALE_BELOW
 
-    def fold(V, a, mean):
-        return a * V, jnp.ones_like(a), None if mean is None else mean.folded(V)
+    def fold(V, a, sq, mean):
+        return a * V, jnp.ones_like(a), a * a * sq, None if mean is None else mean.folded(V)
 
     def one(carry, batch):
-        V, a, b, rows, sched, _, mean = carry
+        (V, a, sq), b, rows, sched, _, mean = carry  # sq = ‖V‖²
         i, bm, count = batch
         lr = sched.rate(lr0, hyper, rows)
         Xb = sparse.take_rows(X, i)
-        Z = sparse.batch_scores(Xb, a * sparse.gather_rows(V, Xb.indices)) + b  # X W + b, W = a V
+        before = sparse.gather_rows(V, Xb.indices)
+        Z = sparse.batch_scores(Xb, a * before) + b  # X W + b, W = a V
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
+        m_b = m_b + obj.l2_value(a * a * sq)  # the batch's objective at the step's start
         a = a * obj.l2_shrink(lr)
         dV = (-lr / a) * sparse.batch_entry_terms(Xb, D)
         V, rows = sparse.scatter_rows(V, Xb.indices, dV), count_rows(rows, count)
+        sq = sq + sparse.sq_norm_change(dV, before, sparse.gather_rows(V, Xb.indices))
         b = b - lr * bias_step(hyper, db)
         if mean is not None:
             mean = mean.step(hyper, Xb.indices, dV, a, b, rows)
-        V, a, mean = jax.lax.cond(a < fold_below, lambda: fold(V, a, mean), lambda: (V, a, mean))
-        return (V, a, b, rows, sched, lr, mean), m_b
+        V, a, sq, mean = jax.lax.cond(
+            a < fold_below, lambda: fold(V, a, sq, mean), lambda: (V, a, sq, mean)
+        )
+        return ((V, a, sq), b, rows, sched, lr, mean), m_b
 
     def init(params):  # the state: the step size's (Schedule) and the mean's
         average = start_average(params, hyper, s, X.dtype)
@@ -327,11 +334,12 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
         one_, sched = jnp.ones((), X.dtype), state.schedule
         mean = None if state.average is None else ScaledAverage.of(state.average)
-        (V, a, b, rows, _, lr, mean), m_b = jax.lax.scan(
-            one, (params.W, one_, params.b, sched.rows, sched, lr0, mean), (idx, mask, counts)
+        scaled = (params.W, one_, jnp.sum(params.W * params.W))
+        ((V, a, _), b, rows, _, lr, mean), m_b = jax.lax.scan(
+            one, (scaled, params.b, sched.rows, sched, lr0, mean), (idx, mask, counts)
         )
         new = params._replace(W=a * V, b=b)
-        m_epoch = obj.running_mean(m_b, counts) + obj.penalty_value(new.W)
+        m_epoch = obj.running_mean(m_b, counts)
         sched, status = sched.after_epoch(rows, m_epoch, lr0, hyper, s)
         average = None if mean is None else mean.average(V)
         return Step(new, GDState(None, None, sched, average), m_epoch, None, lr, status=status)

@@ -229,13 +229,19 @@ def scatter_rows(W, cols, values, mode="add"):
     return out[:, None] if flat else out
 
 
-def sq_norm_change(dV, before, after):
-    """How much ``‖V‖²`` changed when ``dV`` ``(E, K)`` was added to some rows of ``V``
-    (``scatter_rows``; a row may be named more than once), from the rows named ``before``
-    and ``after`` the scatter ``(E, K)``: ``Σ_e ⟨dV_e, V[c_e] + V'[c_e]⟩``. Each row's
-    change ``ΔV_c = Σ_{c_e = c} dV_e`` adds ``⟨ΔV_c, 2 V_c + ΔV_c⟩ = ‖V'_c‖² − ‖V_c‖²``
-    however many entries name it, so no row counts twice and the rest of ``V`` is not read."""
-    return jnp.sum(dV * (before + after))
+def sq_norm_step(X: SparseRows, D, c, XV):
+    """How much ``‖V‖²`` changes when a one-row batch's step ``V ← V + c X_Bᵀ D`` is taken
+    (``scatter_rows`` of ``c a_e D``), from what the step already has — ``X_B V`` ``XV``
+    ``(1, K)`` before it — without reading the rest of ``V``.
+
+    Each column ``j`` of the row changes by ``ΔV_j = c a_j D`` and adds
+    ``‖V_j + ΔV_j‖² − ‖V_j‖² = 2 ⟨ΔV_j, V_j⟩ + ‖ΔV_j‖²``. Over the row's columns (distinct in
+    a canonical CSR row; a padding entry is worth 0) that is ``2 c ⟨D, X_B V⟩ +
+    c² ‖D‖² ‖x‖²``. (In a batch of several rows a shared column sums their terms before it
+    is squared, which these numbers cannot tell.)"""
+    b, width = X.shape[0], X.max_row_nnz
+    x_sq = jnp.sum((X.data * X.data).reshape(b, width), axis=1)
+    return 2.0 * c * jnp.sum(D * XV) + c * c * jnp.sum(jnp.sum(D * D, axis=1) * x_sq)
 
 
 def batch_entry_terms(X: SparseRows, D):

@@ -123,7 +123,7 @@ def main(argv=None) -> int:
         ap.error(f"--device {args.device}: {problem}")
     if args.tiny:  # a smoke run: each anchor fits once warm, in this process
         os.environ["JAXLIN_BENCH_WARM_FITS"] = "1"
-        os.environ["JAXLIN_BENCH_IN_PROCESS"] = "1"
+        os.environ[case_sparse.IN_PROCESS] = "1"
     s = Settings(
         quick=args.quick or args.tiny,
         tiny=args.tiny,

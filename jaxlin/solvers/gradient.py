@@ -315,13 +315,13 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         Xb = sparse.take_rows(X, i)
         XV = sparse.batch_scores(Xb, sparse.gather_rows(V, Xb.indices))  # X_B V
         Z = a * XV + b  # X W + b, W = a V
-        a_step = a
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(linear.Params(V, b), Xb, T[i], Z)
+        if one_row:  # the row's objective at the step's start
+            m_b = m_b + obj.l2_value(a * a * sq)
         a = a * obj.l2_shrink(lr)
         dV = (-lr / a) * sparse.batch_entry_terms(Xb, D)
         V, rows = sparse.scatter_rows(V, Xb.indices, dV), count_rows(rows, count)
-        if one_row:  # the row's objective at the step's start; ‖V‖² after the step
-            m_b = m_b + obj.l2_value((a_step * a_step) * sq)
+        if one_row:  # ‖V‖² after the step
             sq = sq + sparse.sq_norm_step(Xb, D, -lr / a, XV)
         b = b - lr * bias_step(hyper, db)
         if mean is not None:

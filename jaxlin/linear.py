@@ -106,6 +106,29 @@ def contract(X, D):
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 
+def by_rows(params: Params) -> Params:
+    """``W`` laid out the other way, ``(d, K) ↔ (K, d)`` (its own inverse); ``b`` kept.
+
+    The mini-batch steps on dense rows carry ``W`` as ``(K, d)`` on the CPU
+    (``jaxlin.solvers.gradient``): the gradient ``Δᵀ X_B`` is made in that layout, and so
+    are the scores ``(W X_Bᵀ)ᵀ`` without moving ``W``. Under ``vmap`` the models' ``W``,
+    ``(M, K, d)``, is then one ``(M·K, d)`` matrix for both products, where ``(M, d, K)``
+    is copied into ``(d, M·K)`` at every step (``docs/accelerators.md``).
+    """
+    return params._replace(W=params.W.T)
+
+
+def logits_by_rows(params: Params, X):
+    """``Z = X W + b`` ``(N, K)`` from ``W`` laid out ``(K, d)`` (``by_rows``), computed
+    as ``(W Xᵀ)ᵀ``: XLA:CPU then moves the batch ``X`` (small) rather than ``W``."""
+    return jnp.einsum("kd,nd->kn", params.W, X).T + params.b
+
+
+def contract_by_rows(X, D):
+    """``Dᵀ X`` ``(K, d)``: ``contract``'s ``Xᵀ D`` in the ``by_rows`` layout."""
+    return jnp.einsum("nk,nd->kd", D, X)
+
+
 def squares_to_keep(X):
     """``X ⊙ X`` to keep for a run of ``contract_with_squares``: dense rows' squared copy, or
     ``None`` for sparse rows, whose squares are taken as their values are read."""

@@ -31,7 +31,15 @@ import numpy as np
 
 from jaxlin import backend, penalties, validation
 from jaxlin.backend import put
-from jaxlin.linear import Params, contract, contract_with_squares, logits
+from jaxlin.linear import (
+    Params,
+    contract,
+    contract_by_rows,
+    contract_with_squares,
+    logits,
+    logits_by_rows,
+)
+from jaxlin.linear import by_rows as by_rows_layout
 from jaxlin.linear import squared as linear_squared
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
@@ -198,14 +206,20 @@ class Objective:
         # a mini-batch made only of zero-weight rows contributes nothing (not 0/0)
         return jnp.maximum(jnp.sum(w).astype(X.dtype), jnp.finfo(X.dtype).tiny)
 
-    def smooth_value_and_grad(self, params: Params, X, T, Z=None):
+    def smooth_value_and_grad(self, params: Params, X, T, Z=None, by_rows=False):
         """``m`` without its L1 term, and its hand-derived gradient ``(∂m/∂W, ∂m/∂b)``.
 
         One pass over ``X`` (row blocks when it exceeds the caches, ``block_rows``); given
         the scores ``Z = X W + b`` ``(N, K)`` (a solver that carries them), only the
-        contraction ``Xᵀ Δ`` reads ``X``.
+        contraction ``Xᵀ Δ`` reads ``X``. ``by_rows``: ``W`` and ``dW`` laid out ``(K, d)``
+        (``jaxlin.linear.by_rows``; dense rows, the mini-batch steps' layout on the CPU).
         Returns ``(scalar, Params(dW (d, K), db (K,)))``; ``db = 0`` without an intercept.
         """
+        if by_rows:
+            _check_shapes(by_rows_layout(params), X, T)
+            L, D = _weighted_terms(self.loss, logits_by_rows(params, X), T, self.sample_weight)
+            XtD = contract_by_rows(X, D)
+            return self._value_and_grad_from(params, X, jnp.sum(L), XtD, jnp.sum(D, axis=0))
         _check_shapes(params, X, T)
         rows = None if Z is not None else block_rows(X, T.shape[1])
         if rows is None:

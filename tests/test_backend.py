@@ -16,6 +16,7 @@ import pytest
 
 import jaxlin
 from jaxlin import backend, objective, stream, training
+from jaxlin import linear
 from jaxlin.linear import Params, contract
 from jaxlin.objective import Objective
 from jaxlin import solvers
@@ -71,6 +72,59 @@ def test_contract_barrier_only_on_the_cpu(accelerator, monkeypatch):
     assert "optimization_barrier" in tuned and "optimization_barrier" not in plain
     np.testing.assert_allclose(got, X.T @ D, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(contract(X, D)), X.T @ D, rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 4)])
+def test_the_by_rows_layout_gives_the_transposed_gradient(loss, k):
+    """``W`` laid out ``(K, d)`` (the CPU's mini-batch steps): the same value, and the
+    gradient's ``W`` part transposed, from its own products (float64, weights and L2)."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(33, 7))
+    T = np.eye(k)[rng.integers(0, k, 33)] if k > 1 else rng.integers(0, 2, (33, 1)) * 1.0
+    p = Params(jnp.asarray(rng.normal(size=(7, k))), jnp.asarray(rng.normal(size=k)))
+    obj = Objective.build(loss, Penalty(0.0, 0.1), rng.uniform(0.5, 2.0, 33))
+    m, g = obj.smooth_value_and_grad(p, X, T)
+    m_r, g_r = obj.smooth_value_and_grad(linear.by_rows(p), X, T, by_rows=True)
+    assert g_r.W.shape == (k, 7)
+    np.testing.assert_allclose(float(m_r), float(m), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g_r.W).T, np.asarray(g.W), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(np.asarray(g_r.b), np.asarray(g.b), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="objective: shapes do not agree"):
+        obj.smooth_value_and_grad(p, X, T, by_rows=True)  # W given (d, K)
+
+
+def test_mini_batch_epochs_turn_w_on_the_cpu_only(monkeypatch):
+    """On the CPU the mini-batch epochs carry ``W`` as ``(K, d)``; elsewhere (a GPU, stubbed:
+    a TPU would compute in float32) as ``(d, K)``. Both train the same model (momentum's
+    state and the mean of the iterates included)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(90, 6))
+    y = rng.integers(0, 3, 90)
+    calls = []
+    product = objective.logits_by_rows
+
+    def recorded(params, X):
+        calls.append(params.W.shape)
+        return product(params, X)
+
+    monkeypatch.setattr(objective, "logits_by_rows", recorded)
+    monkeypatch.setattr(backend, "platform", lambda: "gpu")
+    kw = dict(optimizer="momentum", batch_size=16, epochs=4, l2=0.01, average=True)
+
+    def trained():
+        jax.clear_caches()  # trace afresh under the platform stub
+        return jaxlin.fit(X, y, "softmax_cross_entropy", dtype=jnp.float64, **kw)
+
+    plain = trained()
+    assert calls == []
+    monkeypatch.setattr(backend, "platform", lambda: "cpu")
+    turned = trained()
+    assert calls and set(calls) == {(3, 6)}
+    for a, b in zip(turned.params, plain.params):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        np.asarray(turned.history.objective), np.asarray(plain.history.objective), rtol=1e-10
+    )
 
 
 @pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 4)])
@@ -163,14 +217,19 @@ def test_the_precision_context_asks_for_full_precision_products():
 
 
 def _products_traced_under(monkeypatch, run):
-    """The matmul precision in force wherever ``Xᵀ Δ`` is traced during ``run()``."""
+    """The matmul precision in force wherever ``Xᵀ Δ`` is traced during ``run()`` (in
+    either layout of ``W``: ``contract``, or ``contract_by_rows`` of the mini-batch steps)."""
     seen = []
 
-    def recording(X, D):
-        seen.append(jax.config.jax_default_matmul_precision)
-        return contract(X, D)
+    def recording(product):
+        def recorded(X, D):
+            seen.append(jax.config.jax_default_matmul_precision)
+            return product(X, D)
 
-    monkeypatch.setattr(objective, "contract", recording)
+        return recorded
+
+    for name in ("contract", "contract_by_rows"):
+        monkeypatch.setattr(objective, name, recording(getattr(objective, name)))
     jax.clear_caches()  # trace afresh, so the recording wrapper is called
     run()
     return set(seen)

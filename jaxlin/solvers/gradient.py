@@ -35,6 +35,7 @@ from jaxlin.records import (
 
 jax, jnp, optax = module("jax"), module("jax.numpy"), module("optax")
 linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")
+backend = module("jaxlin.backend")
 
 BOLD_DRIVER_GROW, BOLD_DRIVER_SHRINK = 1.05, 0.5
 
@@ -174,11 +175,11 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         updates, opt_state = tx.update(g._replace(b=bias_step(hyper, g.b)), opt_state, params)
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
+    if s.batch_size is not None:
+        return mini_batch_steps(problem, hyper, s, tx, apply)
+
     def init(params):
         schedule, average = Schedule.start(X.dtype), start_average(params, hyper, s, X.dtype)
-        if s.batch_size is not None:  # mini-batch epochs report their running mean
-            state = GDState(tx.init(params), None, schedule, average)
-            return state, jnp.asarray(jnp.inf, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
         return GDState(tx.init(params), g, schedule, average), first_value(m, g)
 
@@ -209,7 +210,36 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             accept,
         )
 
-    def mini_batch_step(params, state: GDState, m, key):
+    return Solver(init, full_batch_step)
+
+
+def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, tx, apply) -> Solver:
+    """Epochs of mini-batch steps (``gradient_descent`` with a ``batch_size``): a ``lax.scan``
+    over the epoch's batches, each step ``apply``-ing the batch's gradient; the epoch's
+    value is the running mean of the batches' values (plus the L1 term at its end).
+
+    Dense rows on the CPU carry ``W`` as ``(K, d)`` through the epoch
+    (``jaxlin.linear.by_rows``): the optimiser's state is made in that layout, and ``W``
+    and the mean of the iterates are turned at the epoch's start and end, two copies an
+    epoch instead of one or two a step (``docs/accelerators.md``).
+    """
+    X, T, obj = problem.X, problem.T, problem.objective
+    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
+    n = s.n_rows or X.shape[0]
+    turned = backend.cpu_tricks() and not isinstance(X, sparse.SparseRows)
+
+    def turn(params):
+        return linear.by_rows(params) if turned and params is not None else params
+
+    def turn_mean(average):
+        return average if average is None else average._replace(params=turn(average.params))
+
+    def init(params):
+        average = start_average(params, hyper, s, X.dtype)
+        state = GDState(tx.init(turn(params)), None, Schedule.start(X.dtype), average)
+        return state, jnp.asarray(jnp.inf, X.dtype)
+
+    def step(params, state: GDState, m, key):
         idx, mask, counts = batches(key, n, s.batch_size, X.dtype, s.shuffle)
         sched = state.schedule
 
@@ -217,22 +247,22 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             params, opt_state, rows, average = carry
             i, bm, count = batch
             m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
-                params, linear.take_rows(X, i), T[i]
+                params, linear.take_rows(X, i), T[i], by_rows=turned
             )
             params, opt_state = apply(params, g, opt_state, sched.rate(lr0, hyper, rows))
             rows = count_rows(rows, count)
             return (params, opt_state, rows, averaged(average, hyper, params, rows)), m_b
 
-        (new, opt_state, rows, average), m_b = jax.lax.scan(
-            one, (params, state.opt_state, sched.rows, state.average), (idx, mask, counts)
-        )
+        start = (turn(params), state.opt_state, sched.rows, turn_mean(state.average))
+        (new, opt_state, rows, average), m_b = jax.lax.scan(one, start, (idx, mask, counts))
+        new, average = turn(new), turn_mean(average)
         m_epoch = obj.running_mean(m_b, counts) + obj.nonsmooth(new.W)
         sched, status = sched.after_epoch(rows, m_epoch, lr0, hyper, s)
         lr = _current_lr(opt_state, lr0)
         state = GDState(opt_state, None, sched, average)
         return Step(new, state, m_epoch, None, lr, status=status)
 
-    return Solver(init, full_batch_step if s.batch_size is None else mini_batch_step)
+    return Solver(init, step)
 
 
 # the scale ``a`` of ``W = a V`` is folded into ``V`` before it can underflow; while

@@ -124,8 +124,10 @@ def test_peak_memory_is_bounded_by_the_chunk_size(tmp_path):
     growth = {line.split()[0]: float(line.split()[1]) for line in proc.stdout.splitlines()}
     rows = {line.split()[0]: int(line.split()[2]) for line in proc.stdout.splitlines()}
     assert rows == {"small": 98304, "big": 262144}
-    # bounded by the chunk size: 2.7x the data adds (almost) nothing ...
-    assert growth["big"] < growth["small"] + 16, growth
+    # bounded by the chunk size: 160 MiB more data adds far less than itself (a process that
+    # kept the rows would grow by all of it); the margin is the resident size's noise under a
+    # loaded machine's thread timing (12-38 MiB measured for the same run) ...
+    assert growth["big"] < growth["small"] + 64, growth
     # ... and stays far below the file (a few chunks: read block, copy, device copy, prefetch)
     assert growth["big"] < 96, growth
 

@@ -1,7 +1,8 @@
 """The floor under case 4: mini-batch softmax SGD (B = 32) on MNIST as a minimal JAX program
 (a gather of the batch, two matrix products, an update; nothing of jaxlin's), for one model
-and for 16 learning rates — under ``vmap``, and written by hand as one wide model whose
-``W`` is ``(d, 16, K)`` (one ``(d, 16·K)`` matrix: no transposes) — against jaxlin's
+and for 16 learning rates — under ``vmap`` with ``W`` laid out ``(d, K)`` and ``(K, d)`` (the
+layout jaxlin's mini-batch steps carry on the CPU), and written by hand as one wide model
+whose ``W`` is ``(d, 16, K)`` (one ``(d, 16·K)`` matrix: no transposes) — against jaxlin's
 ``fit`` and ``fit_many`` on the same data. Run: ``python -m benchmarks.floor_many``."""
 
 import jax
@@ -20,16 +21,18 @@ def _median(f):
     return median_time(f, 5)
 
 
-def _program(X, T):
-    """``EPOCHS`` epochs of ``len(X) // B`` steps on one model ``(W, b, lr)``."""
+def _program(X, T, by_rows=False):
+    """``EPOCHS`` epochs of ``len(X) // B`` steps on one model ``(W, b, lr)``; ``by_rows``:
+    ``W`` is ``(K, d)``, the scores ``(W X_Bᵀ)ᵀ`` and the gradient ``Δᵀ X_B``."""
     n, steps = X.shape[0], X.shape[0] // B
 
     def step(carry, idx):
         W, b, lr = carry
         Xb, Tb = X[idx], T[idx]
-        Z = Xb @ W + b
+        Z = (jnp.einsum("kd,nd->kn", W, Xb).T if by_rows else Xb @ W) + b
         D = (jax.nn.softmax(Z) - Tb) / B  # δ of the mean softmax cross-entropy
-        return (W - lr * (Xb.T @ D), b - lr * D.sum(0), lr), None
+        G = jnp.einsum("nk,nd->kd", D, Xb) if by_rows else Xb.T @ D
+        return (W - lr * G, b - lr * D.sum(0), lr), None
 
     def run(W, b, lr, key):
         def epoch(carry, k):
@@ -71,16 +74,23 @@ def main():
     y = np.asarray(d.y)
     T = jax.nn.one_hot(y, 10, dtype=jnp.float32)
     X, T, y = X[:6667], T[:6667], y[:6667]
-    run = _program(X, T)
     key = jax.random.key(0)
-    W0, b0 = jnp.zeros((X.shape[1], 10)), jnp.zeros(10)
     lrs = jnp.asarray(np.geomspace(0.005, 0.5, MODELS), jnp.float32)
-    one = jax.jit(lambda lr: run(W0, b0, lr, key))
-    many = jax.jit(jax.vmap(lambda lr: run(W0, b0, lr, key)))  # one key: one gather for all
+    for by_rows, shape in ((False, (X.shape[1], 10)), (True, (10, X.shape[1]))):
+        run = _program(X, T, by_rows)
+        W0, b0 = jnp.zeros(shape), jnp.zeros(10)
+        one = jax.jit(lambda lr, run=run, W0=W0, b0=b0: run(W0, b0, lr, key))
+        # one key: one gather for all
+        many = jax.jit(jax.vmap(lambda lr, run=run, W0=W0, b0=b0: run(W0, b0, lr, key)))
+        t1 = _median(lambda: one(jnp.float32(0.1)).block_until_ready())
+        tm = _median(lambda: many(lrs).block_until_ready())
+        print(
+            f"minimal program, W {'(K, d)' if by_rows else '(d, K)'}: one model "
+            f"{t1 * 1e3:.1f} ms, {MODELS} models {tm * 1e3:.1f} ms ({tm / t1:.1f}×) under vmap"
+        )
     wide = jax.jit(_wide(X, T, MODELS))
-    t1 = _median(lambda: one(jnp.float32(0.1)).block_until_ready())
-    tm = _median(lambda: many(lrs).block_until_ready())
     tw = _median(lambda: wide(lrs, key).block_until_ready())
+    print(f"{MODELS} models as one wide (d, {MODELS}·K) model: {tw * 1e3:.1f} ms")
     common = dict(optimizer="sgd", batch_size=B, epochs=EPOCHS)
     j1 = _median(lambda: fit(X, y, "softmax_cross_entropy", learning_rate=0.1, **common).params.W)
     jm = _median(
@@ -91,12 +101,7 @@ def main():
         )
     )
     print(
-        f"minimal program: one model {t1 * 1e3:.1f} ms, {MODELS} models {tm * 1e3:.1f} ms "
-        f"({tm / t1:.1f}×) under vmap, {tw * 1e3:.1f} ms ({tw / t1:.1f}×) as one wide model"
-    )
-    print(
-        f"jaxlin:          one model {j1 * 1e3:.1f} ms, {MODELS} models {jm * 1e3:.1f} ms "
-        f"({jm / j1:.1f}×)"
+        f"jaxlin: one model {j1 * 1e3:.1f} ms, {MODELS} models {jm * 1e3:.1f} ms ({jm / j1:.1f}×)"
     )
 
 

@@ -479,3 +479,27 @@ def test_sparse_rows_keep_their_values_when_the_callers_matrix_changes():
         X.data[:], X.indices[:] = 7.0, 0
         want = before.astype(dtype).toarray()
         np.testing.assert_array_equal(sparse._from_rows(S).toarray(), want)
+
+
+def test_dense_input_is_told_apart_without_importing_scipy_sparse():
+    """Checking a NumPy array does not import SciPy's sparse module (a command's start pays
+    for it otherwise); every sparse kind is still recognised once it exists."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from jaxlin import sparse\n"
+        "before = 'scipy.sparse' in sys.modules\n"
+        "assert not sparse.is_sparse(np.zeros((2, 2)))\n"
+        "print(before, 'scipy.sparse' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    before, after = out.stdout.split()
+    assert after == before  # the check imported nothing
+    dense = np.eye(3)
+    for X in (sp.csr_matrix(dense), sp.csc_array(dense), sp.coo_matrix(dense)):
+        assert sparse.is_sparse(X)
+    assert sparse.is_sparse(jsparse.BCOO.fromdense(dense))
+    assert not sparse.is_sparse(dense) and not sparse.is_sparse(jnp.asarray(dense))

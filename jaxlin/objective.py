@@ -217,7 +217,8 @@ class Objective:
         """
         if by_rows:
             _check_shapes(by_rows_layout(params), X, T)
-            L, D = _weighted_terms(self.loss, logits_by_rows(params, X), T, self.sample_weight)
+            Z = logits_by_rows(params, X) if Z is None else Z
+            L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
             XtD = contract_by_rows(X, D)
             return self._value_and_grad_from(params, X, jnp.sum(L), XtD, jnp.sum(D, axis=0))
         _check_shapes(params, X, T)

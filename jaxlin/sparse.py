@@ -295,7 +295,7 @@ def is_sparse(X) -> bool:
     if type(X).__module__.startswith("jax.experimental.sparse"):
         return True
     # a SciPy matrix exists only once SciPy's sparse module is imported: checking dense input
-    # does not import it (60–200 ms of a command's start)
+    # does not import it (about 60 ms of a command's start)
     sp = sys.modules.get("scipy.sparse")
     return sp is not None and bool(sp.issparse(X))
 

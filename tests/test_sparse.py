@@ -2,6 +2,9 @@
 solver trains the same model from sparse and dense rows, the lazy mini-batch update equals
 the eager one, and nothing forms the dense (N, d) array."""
 
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -484,9 +487,6 @@ def test_sparse_rows_keep_their_values_when_the_callers_matrix_changes():
 def test_dense_input_is_told_apart_without_importing_scipy_sparse():
     """Checking a NumPy array does not import SciPy's sparse module (a command's start pays
     for it otherwise); every sparse kind is still recognised once it exists."""
-    import subprocess
-    import sys
-
     code = (
         "import sys, numpy as np\n"
         "from jaxlin import sparse\n"

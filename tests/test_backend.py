@@ -12,6 +12,7 @@ import jax
 import jax.extend
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxlin
@@ -125,6 +126,34 @@ def test_mini_batch_epochs_turn_w_on_the_cpu_only(monkeypatch):
     np.testing.assert_allclose(
         np.asarray(turned.history.objective), np.asarray(plain.history.objective), rtol=1e-10
     )
+
+
+def test_a_users_optax_transformation_sees_w_as_d_by_k(monkeypatch):
+    """The ``(K, d)`` carry is jaxlin's own business: a user's transformation that holds an
+    array shaped like ``W`` (a per-weight step size) gets ``W`` and its updates as ``(d, K)``
+    on the CPU too, and trains what the plain layout trains."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 4))
+    y = rng.integers(0, 3, 60)
+    scale = Params(jnp.linspace(0.5, 1.5, 12).reshape(4, 3), jnp.ones(3))
+    seen = []
+
+    def per_weight(updates, params):
+        seen.append(updates.W.shape)
+        return jax.tree.map(lambda u, c: u * c, updates, scale)
+
+    tx = optax.chain(optax.sgd(0.1), optax.stateless(per_weight))
+
+    def trained(platform):
+        monkeypatch.setattr(backend, "platform", lambda: platform)
+        jax.clear_caches()
+        kw = dict(optimizer=tx, batch_size=8, epochs=3, dtype=jnp.float64)
+        return jaxlin.fit(X, y, "softmax_cross_entropy", **kw)
+
+    cpu, gpu = trained("cpu"), trained("gpu")
+    assert set(seen) == {(4, 3)}
+    for a, b in zip(cpu.params, gpu.params):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("loss,k", [("binary_cross_entropy", 1), ("softmax_cross_entropy", 4)])

@@ -221,12 +221,18 @@ def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, tx, apply) -> 
     Dense rows on the CPU carry ``W`` as ``(K, d)`` through the epoch
     (``jaxlin.linear.by_rows``): the optimiser's state is made in that layout, and ``W``
     and the mean of the iterates are turned at the epoch's start and end, two copies an
-    epoch instead of one or two a step (``docs/accelerators.md``).
+    epoch instead of one or two a step (``docs/accelerators.md``). Only with a named
+    optimiser, whose rule is the same on every weight: a user's optax transformation sees
+    ``W`` as ``(d, K)``, as documented (it may hold arrays of that shape).
     """
     X, T, obj = problem.X, problem.T, problem.objective
     lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
     n = s.n_rows or X.shape[0]
-    turned = backend.cpu_tricks() and not isinstance(X, sparse.SparseRows)
+    turned = (
+        backend.cpu_tricks()
+        and isinstance(s.optimizer, str)
+        and not isinstance(X, sparse.SparseRows)
+    )
 
     def turn(params):
         return linear.by_rows(params) if turned and params is not None else params

@@ -176,7 +176,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     if s.batch_size is not None:
-        return mini_batch_steps(problem, hyper, s, tx, apply)
+        return mini_batch_steps(problem, hyper, s, (tx, apply, lr0, n))
 
     def init(params):
         schedule, average = Schedule.start(X.dtype), start_average(params, hyper, s, X.dtype)
@@ -213,10 +213,12 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return Solver(init, full_batch_step)
 
 
-def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, tx, apply) -> Solver:
+def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, shared) -> Solver:
     """Epochs of mini-batch steps (``gradient_descent`` with a ``batch_size``): a ``lax.scan``
     over the epoch's batches, each step ``apply``-ing the batch's gradient; the epoch's
     value is the running mean of the batches' values (plus the L1 term at its end).
+    ``shared``: ``gradient_descent``'s ``(tx, apply, lr0, n)`` — the transformation, its
+    step, the first rate and the rows an epoch visits.
 
     Dense rows on the CPU carry ``W`` as ``(K, d)`` through the epoch
     (``jaxlin.linear.by_rows``): the optimiser's state is made in that layout, and ``W``
@@ -226,8 +228,7 @@ def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, tx, apply) -> 
     ``W`` as ``(d, K)``, as documented (it may hold arrays of that shape).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
-    n = s.n_rows or X.shape[0]
+    tx, apply, lr0, n = shared
     turned = (
         backend.cpu_tricks()
         and isinstance(s.optimizer, str)

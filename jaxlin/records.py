@@ -94,6 +94,10 @@ class Hyper(NamedTuple):
     intercept_lr: Any = None
     order: Any = None
 
+    def rate(self, dtype):
+        """The base learning rate ``η₀`` as a scalar of the data's ``dtype``."""
+        return jnp.asarray(self.learning_rate, dtype)
+
 
 class RowOrder(NamedTuple):
     """The order an epoch visits the rows in, carried where a run with ``Hyper.order``
@@ -127,6 +131,11 @@ class Settings(NamedTuple):
     shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
     callback: bool = False  # call the run's per-epoch callback (jaxlin.driver.calling)
     average: bool = False  # the result is the running mean of the iterates (Hyper.average)
+
+    def real_rows(self, X) -> int:
+        """The rows a solver visits and counts: ``n_rows``, or all of ``X`` (the rows past
+        ``n_rows`` are zero-weight padding that shards ``X`` evenly)."""
+        return self.n_rows or X.shape[0]
 
 
 def history_length(epochs: int) -> int:

@@ -56,7 +56,7 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     ``α = 0``, ``W = 0``; the intercept stays 0 (liblinear's is a constant feature's weight).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    n = s.n_rows or X.shape[0]
+    n = s.real_rows(X)
     form = obj.dual_problem(T, n)
     if isinstance(form, DualSimplex):
         return _simplex_descent(problem, hyper, s, form)
@@ -129,7 +129,7 @@ def _row_descent(problem: Problem, s: Settings, move) -> Solver:
     optimal. The epoch's largest violation is the optimality measure; the driver ends the
     run (``gradient_tol``) once it is under ``grad_tol``. Starts at 0, ``W = 0``."""
     X, T, obj = problem.X, problem.T, problem.objective
-    n = s.n_rows or X.shape[0]
+    n = s.real_rows(X)
 
     def visit(carry, i):
         W, alpha, worst = carry

@@ -60,7 +60,7 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         Z = scores(params)
         m, g = obj.smooth_value_and_grad(params, X, T, Z)
         m = m + obj.nonsmooth(params.W)
-        eta = jnp.asarray(hyper.learning_rate, X.dtype)
+        eta = hyper.rate(X.dtype)
         return FistaState(params, jnp.asarray(1.0, X.dtype), eta, g, Z, Z), first_value(m, g)
 
     def prox_step(y, f_y, g_y, eta):

@@ -164,9 +164,9 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             return scaled_sparse_steps(problem, hyper, s)
         if not (varying or s.average):  # the lazy L1 steps' closed form: one step size,
             return lazy_sparse_steps(problem, hyper, s)  # and no mean of every weight
-    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
+    lr0 = hyper.rate(X.dtype)
     tx = make_transformation(s.optimizer, lr0)
-    n = s.n_rows or X.shape[0]
+    n = s.real_rows(X)
 
     def apply(params, g, opt_state, rate):
         if varying:  # this step's size
@@ -337,8 +337,8 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     gather a step: 1.4× an epoch of B = 32 on a text-like problem, measured).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    n = s.n_rows or X.shape[0]
-    lr0 = jnp.asarray(hyper.learning_rate, X.dtype)
+    n = s.real_rows(X)
+    lr0 = hyper.rate(X.dtype)
     fold_below = RESCALE_AVERAGING if s.average else RESCALE_BELOW
     one_row = s.batch_size == 1  # the L2 term at every step (see the docstring)
 
@@ -408,8 +408,8 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     value is the mean of its batches' data terms plus ``R(W)`` at its end.
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    n = s.n_rows or X.shape[0]
-    lr = jnp.asarray(hyper.learning_rate, X.dtype)
+    n = s.real_rows(X)
+    lr = hyper.rate(X.dtype)
 
     def one(carry, batch):
         params, last, t = carry

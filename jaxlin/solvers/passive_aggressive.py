@@ -56,7 +56,7 @@ def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     ``average`` with these rates; each step forms ``W``, so it costs ``d K`` a row).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    n = s.n_rows or X.shape[0]
+    n = s.real_rows(X)
     C = hyper.learning_rate
     norms = linear.row_norms(X)
     decay = jnp.maximum(obj.l2_shrink(C), 0)  # 1 − 2 C l2, never below 0

@@ -20,7 +20,7 @@ def perceptron(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     data it runs to the epoch limit. Its value is the number of misclassified examples.
     """
     X, obj = problem.X, problem.objective
-    n = s.n_rows or X.shape[0]  # padding rows (sharding) are neither visited nor counted
+    n = s.real_rows(X)  # padding rows (sharding) are neither visited nor counted
     y = problem.T[:, 0] > 0.5
     real = jnp.arange(X.shape[0]) < n
 

@@ -92,12 +92,22 @@ def _cmd_check(args) -> int:
     return 0 if report.ok else 1
 
 
+def _given_loss(spec):
+    """The ``Loss`` that ``--loss`` names: a user's ``MODULE:ATTR`` or a built-in's name."""
+    from jaxlin.losses import get_loss
+
+    try:
+        return get_loss(spec)
+    except ValueError as e:
+        raise UserError("--loss: " + str(e).removeprefix("loss: ")) from None
+
+
 def _check_user_loss(args) -> int:
-    """``jaxlin check --loss MODULE:ATTR``: ``jaxlin.verify`` on a user's loss."""
-    from jaxlin.losses import load_loss
+    """``jaxlin check --loss MODULE:ATTR``: ``jaxlin.verify`` on a user's loss (or one
+    built-in loss, by name)."""
     from jaxlin.verification import verify
 
-    report = verify(load_loss(args.loss), n_outputs=args.n_outputs, seed=args.seed)
+    report = verify(_given_loss(args.loss), n_outputs=args.n_outputs, seed=args.seed)
     print(report.json() if args.json else str(report))
     return 0 if report.passed else 1
 
@@ -448,13 +458,13 @@ def sparse_data(X) -> bool:
 
 
 def _loss(args, spec, n_classes):
-    """The model's loss for these classes, or the user's ``--loss MODULE:ATTR``."""
-    from jaxlin.losses import load_loss
+    """The model's loss for these classes, or the one ``--loss`` names (``MODULE:ATTR``
+    or a built-in's name)."""
     from jaxlin.models import loss_for
 
     if not args.loss:
         return loss_for(spec, n_classes)
-    loss = load_loss(args.loss)
+    loss = _given_loss(args.loss)
     if n_classes < loss.min_classes:
         raise UserError(
             f"--loss: {loss.name!r} needs at least {loss.min_classes} classes, "
@@ -903,8 +913,9 @@ def _fit_arguments(train):
     train.add_argument(
         "--loss",
         metavar="MODULE:ATTR",
-        help="train your own jaxlin.Loss (e.g. myloss:FOCAL for ./myloss.py) "
-        "instead of the model's; check it first with 'jaxlin check --loss'",
+        help="train your own jaxlin.Loss (e.g. myloss:FOCAL for ./myloss.py), or a "
+        "built-in loss by name (e.g. squared_hinge), instead of the model's; check yours "
+        "first with 'jaxlin check --loss'",
     )
     train.add_argument(
         "--optimizer", help=f"one of {', '.join(OPTIMIZER_CHOICES)} (default: per model)"
@@ -1034,7 +1045,7 @@ def _check_command(sub):
         "--loss",
         metavar="MODULE:ATTR",
         help="verify your own jaxlin.Loss instead of the built-ins (e.g. "
-        "myloss:FOCAL for ./myloss.py); exit 1 if a check fails",
+        "myloss:FOCAL for ./myloss.py), or one built-in by name; exit 1 if a check fails",
     )
     check.add_argument(
         "--n-outputs", type=POSITIVE_INT, help="--loss: verify at this number of outputs K only"

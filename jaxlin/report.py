@@ -198,12 +198,14 @@ def build(
 ) -> dict:
     """The whole report of ``jaxlin train`` as data: settings, data, model, training, the
     metrics on the training and the test rows, and the history."""
-    from jaxlin.losses import get_loss
+    from jaxlin.losses import get_loss, is_builtin
 
     summary = training_summary(result)
     spec_description = data.pop("description", "")
     loss = get_loss(model.loss)
-    if settings.get("loss"):
+    if settings.get("loss") and is_builtin(loss):
+        spec_description = f"the built-in loss {loss.name!r} (--loss)"
+    elif settings.get("loss"):
         spec_description = f"your loss {loss.name!r} ({settings['loss']})"
     return {
         "settings": settings,

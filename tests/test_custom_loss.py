@@ -140,6 +140,23 @@ def test_command_line_trains_saves_and_predicts_with_a_user_loss(tmp_path, capsy
     assert "not a jaxlin.Loss" in capsys.readouterr().err
 
 
+def test_command_line_loss_takes_a_built_in_loss_by_name(tmp_path, capsys):
+    path = str(tmp_path / "m.npz")
+    argv = ["train", "--loss", "squared_hinge", "--json", "-", "--quiet", "--save", path]
+    assert cli.main(argv) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["model"]["loss"] == "squared_hinge" and "built-in" in rep["model"]["description"]
+    assert rep["test"]["accuracy"] > rep["test"]["baseline"]
+    assert model_io.load(path).loss == "squared_hinge"
+    assert cli.main(["check", "--loss", "hinge"]) == 0
+    assert "loss 'hinge'" in capsys.readouterr().out
+    for command in ("train", "check"):
+        assert cli.main([command, "--loss", "no_such_loss"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"jaxlin {command}: error: --loss: unknown loss 'no_such_loss'")
+        assert "squared_hinge" in err and "MODULE:ATTR" in err and len(err.splitlines()) == 1
+
+
 def test_sgdclassifier_takes_a_loss_record(data):
     X, y, y3 = data
     steps = dict(learning_rate="constant", eta0=0.01, batch_size=32)  # mini-batches of 32

@@ -176,6 +176,7 @@ def row_norms(X):
 
 def add_bias(X):
     """Append a column of ones: ``(N, d) → (N, d+1)`` (the bias trick)."""
+    X = jnp.asarray(X)  # a NumPy float64 array is float32 here unless float64 is enabled
     return jnp.concatenate([X, jnp.ones((*X.shape[:-1], 1), X.dtype)], axis=-1)
 
 

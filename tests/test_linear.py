@@ -1,5 +1,9 @@
 """The linear model: layout, bias trick, initialisation."""
 
+import os
+import subprocess
+import sys
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -117,3 +121,17 @@ def test_a_bias_or_weights_that_would_broadcast_into_other_rows_or_outputs_are_n
     for f in (obj.objective, obj.value_and_grad, obj.grad):
         with pytest.raises(ValueError, match=r"^sample_weight: expected shape \(5,\)"):
             f(p, X, T, "binary_cross_entropy", sample_weight=jnp.ones(4))
+
+
+def test_add_bias_takes_a_float64_numpy_array_quietly_without_float64():
+    # JAX without float64 warned from deep inside (ones of a dtype it cannot make)
+    code = (
+        "import warnings, numpy as np, jaxlin\n"
+        "warnings.simplefilter('error')\n"
+        "Xt = jaxlin.add_bias(np.arange(6.0).reshape(3, 2))\n"
+        "assert Xt.dtype.name == 'float32', Xt.dtype\n"
+        "assert np.array_equal(np.asarray(Xt), [[0, 1, 1], [2, 3, 1], [4, 5, 1]])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-1500:]

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import backend, penalties, validation
+from jaxlin import backend, penalties, sparse, validation
 from jaxlin.backend import put
 from jaxlin.linear import (
     Params,
@@ -530,8 +530,23 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
     >>> round(float(objective(p, jnp.ones((3, 2)), jnp.ones((3, 1)), "binary_cross_entropy")), 6)
     0.693147
     """
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight)
     o = Objective(get_loss(loss), penalty, _rows_weight(sample_weight, X))
     return o.reported(o.value(params, X, T))
+
+
+def on_device(params: Params, X, T, sample_weight=None):
+    """The public functions' arrays as JAX arrays: NumPy float64 becomes float32 when
+    float64 is off, as ``jnp.asarray`` makes it, rather than a JAX warning from inside
+    (arrays made in the data's dtype); a SciPy sparse ``X`` becomes ``SparseRows`` of the
+    weights' type (a ``SparseRows`` stays as it is)."""
+    params = Params(jnp.asarray(params.W), jnp.asarray(params.b))
+    if sparse.is_sparse(X) and not isinstance(X, SparseRows):
+        X = sparse.to_device(sparse.as_csr(X), params.W.dtype)
+    elif not isinstance(X, SparseRows):
+        X = jnp.asarray(X)
+    weight = None if sample_weight is None else jnp.asarray(sample_weight)
+    return params, X, jnp.asarray(T), weight
 
 
 def _rows_weight(sample_weight, X):
@@ -554,6 +569,7 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sam
     Returns:
       ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
     """
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight)
     o = Objective(get_loss(loss), penalty, _rows_weight(sample_weight, X))
     m, g = o.value_and_grad(params, X, T)
     return o.reported(m), jax.tree.map(o.reported, g)
@@ -571,7 +587,9 @@ def autodiff_objective(
     reference that ``jax.grad`` differentiates. It differs from ``objective`` only for
     the straight-through step loss."""
     loss = get_loss(loss)
-    L = jax.vmap(loss.autodiff_value)(X @ params.W + params.b, T)
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight)
+    XW = sparse.matmul(X, params.W) if isinstance(X, SparseRows) else X @ params.W
+    L = jax.vmap(loss.autodiff_value)(XW + params.b, T)
     mean = (
         jnp.mean(L)
         if sample_weight is None

@@ -43,6 +43,7 @@ def _off(strength) -> bool:
 
 def value(penalty: Penalty, W):
     """``R(W) = l1 Σ|w| + l2 Σ w²`` (a scalar)."""
+    W = jnp.asarray(W)  # NumPy float64 without float64 enabled: float32, no JAX warning
     r = jnp.zeros((), W.dtype)
     if not _off(penalty.l1):
         r = r + penalty.l1 * jnp.sum(jnp.abs(W))

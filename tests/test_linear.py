@@ -123,15 +123,35 @@ def test_a_bias_or_weights_that_would_broadcast_into_other_rows_or_outputs_are_n
             f(p, X, T, "binary_cross_entropy", sample_weight=jnp.ones(4))
 
 
-def test_add_bias_takes_a_float64_numpy_array_quietly_without_float64():
-    # JAX without float64 warned from deep inside (ones of a dtype it cannot make)
-    code = (
-        "import warnings, numpy as np, jaxlin\n"
-        "warnings.simplefilter('error')\n"
-        "Xt = jaxlin.add_bias(np.arange(6.0).reshape(3, 2))\n"
-        "assert Xt.dtype.name == 'float32', Xt.dtype\n"
-        "assert np.array_equal(np.asarray(Xt), [[0, 1, 1], [2, 3, 1], [4, 5, 1]])\n"
-    )
+def test_public_functions_take_float64_numpy_arrays_quietly_without_float64():
+    # JAX without float64 warned from deep inside (arrays made in the data's float64 dtype);
+    # the values must equal the same calls on float32 arrays
+    code = """
+import warnings, numpy as np, jaxlin
+from jaxlin import hessian, penalties, objective
+warnings.simplefilter("error")
+rng = np.random.default_rng(0)
+X = rng.normal(size=(6, 3)); y = np.array([0, 1, 0, 1, 1, 0])
+p = jaxlin.Params(rng.normal(size=(3, 1)), np.zeros(1))
+T = jaxlin.encode_targets(y, "binary_cross_entropy")
+pen, w = penalties.Penalty(0.1, 0.2), rng.random(6)
+f32 = lambda a: np.asarray(a, np.float32)
+p32 = jaxlin.Params(f32(p.W), f32(p.b))
+Xt = jaxlin.add_bias(np.arange(6.0).reshape(3, 2))
+assert Xt.dtype.name == "float32", Xt.dtype
+assert np.array_equal(np.asarray(Xt), [[0, 1, 1], [2, 3, 1], [4, 5, 1]])
+calls = [
+    lambda p, X, w: jaxlin.value_and_grad(p, X, T, "binary_cross_entropy", pen, w)[1].W,
+    lambda p, X, w: objective.objective(p, X, T, "binary_cross_entropy", pen, w),
+    lambda p, X, w: objective.autodiff_value_and_grad(p, X, T, "binary_cross_entropy", pen, w)[0],
+    lambda p, X, w: hessian.hessian(p, X, T, "binary_cross_entropy", pen),
+    lambda p, X, w: penalties.value(pen, p.W),
+]
+for call in calls:
+    got, want = call(p, X, w), call(p32, f32(X), f32(w))
+    assert got.dtype.name == "float32", got.dtype
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+"""
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-1500:]

@@ -539,14 +539,33 @@ def on_device(params: Params, X, T, sample_weight=None):
     """The public functions' arrays as JAX arrays: NumPy float64 becomes float32 when
     float64 is off, as ``jnp.asarray`` makes it, rather than a JAX warning from inside
     (arrays made in the data's dtype); a SciPy sparse ``X`` becomes ``SparseRows`` of the
-    weights' type (a ``SparseRows`` stays as it is)."""
-    params = Params(jnp.asarray(params.W), jnp.asarray(params.b))
+    weights' type (a ``SparseRows`` stays as it is).
+
+    Values given on the host (NumPy arrays, lists, SciPy matrices) are known, so they are
+    checked first — numeric, finite, ``X`` 2-D and non-empty, weights non-negative and not
+    all zero — and a bad one is named in a ``ValueError``/``TypeError`` rather than turning
+    ``J`` into NaN. JAX arrays are taken as they are (inside ``jit`` they are traced)."""
+    params = Params(_host_checked(params.W, "params.W"), _host_checked(params.b, "params.b"))
     if sparse.is_sparse(X) and not isinstance(X, SparseRows):
         X = sparse.to_device(sparse.as_csr(X), params.W.dtype)
-    elif not isinstance(X, SparseRows):
-        X = jnp.asarray(X)
+    elif not isinstance(X, (SparseRows, jax.Array)):
+        X = jnp.asarray(validation.check_features(X, "X"))
+    if sample_weight is not None and not isinstance(sample_weight, jax.Array):
+        sample_weight = validation.check_sample_weight(sample_weight, X.shape[0])
     weight = None if sample_weight is None else jnp.asarray(sample_weight)
-    return params, X, jnp.asarray(T), weight
+    return params, X, _host_checked(T, "T"), weight
+
+
+def _host_checked(a, name: str):
+    """``a`` as a JAX array; numeric and finite if it was given on the host."""
+    if isinstance(a, jax.Array):
+        return a
+    arr = validation.as_host_array(a, name)
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return jnp.asarray(arr)
 
 
 def _rows_weight(sample_weight, X):
@@ -603,6 +622,7 @@ def autodiff_value_and_grad(
     params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None
 ):
     """``jax.value_and_grad`` of ``autodiff_objective``: the independent reference."""
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight)  # checked, untraced
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 

@@ -2,12 +2,15 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
+import jaxlin
 from jaxlin import derivations
 from jaxlin import objective as obj
 from jaxlin import penalties
+from jaxlin.linear import Params
 from jaxlin.losses import LOSSES
 from jaxlin.penalties import Penalty
 
@@ -151,3 +154,54 @@ def test_one_pass_blocked_gradient_matches_autodiff(name, weighted, key, row_blo
     Ja, ga = obj.autodiff_value_and_grad(params, X, T, loss, penalties.l2(0.1), w)
     assert abs(float(J - Ja)) <= 1e-12 * abs(float(Ja))
     assert rel_err(ravel_pytree(g)[0], ravel_pytree(ga)[0]) <= 1e-10
+
+
+def _bad_public_inputs():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(6, 3))
+    T = np.asarray(jaxlin.encode_targets(np.array([0, 1, 0, 1, 1, 0]), "binary_cross_entropy"))
+    p = Params(np.ones((3, 1)), np.zeros(1))
+    nan_X = X.copy()
+    nan_X[2, 1] = np.nan
+    return (
+        X,
+        T,
+        p,
+        {
+            "X NaN": (dict(X=nan_X), ValueError, r"X: contains NaN .* row 2, column 1"),
+            "X text": (dict(X=X.astype(str)), TypeError, "X: expected a numeric array"),
+            "X 1-D": (dict(X=X[:, 0]), ValueError, r"X: expected a 2-D array"),
+            "T inf": (
+                dict(T=np.where(T > 0, np.inf, T)),
+                ValueError,
+                "T: contains NaN or infinite",
+            ),
+            "W NaN": (dict(p=Params(np.full((3, 1), np.nan), np.zeros(1))), ValueError, "params.W"),
+            "weights negative": (dict(w=-np.ones(6)), ValueError, "sample_weight: must be finite"),
+            "weights zero": (
+                dict(w=np.zeros(6)),
+                ValueError,
+                "sample_weight: all weights are zero",
+            ),
+        },
+    )
+
+
+@pytest.mark.parametrize("case", list(_bad_public_inputs()[3]))
+@pytest.mark.parametrize("fn", ["value_and_grad", "objective", "autodiff_value_and_grad"])
+def test_public_objective_functions_name_bad_host_values(fn, case):
+    # NumPy values are known: a NaN, text or a negative weight is named, not a NaN J
+    X, T, p, cases = _bad_public_inputs()
+    given, error, words = cases[case]
+    args = {**dict(p=p, X=X, T=T, w=None), **given}
+    call = getattr(obj, fn)
+    with pytest.raises(error, match=words):
+        call(args["p"], args["X"], args["T"], "binary_cross_entropy", sample_weight=args["w"])
+
+
+def test_public_objective_functions_run_under_jit_on_traced_values():
+    X, T, p, _ = _bad_public_inputs()
+    eager = obj.value_and_grad(p, X, T, "binary_cross_entropy")
+    traced = jax.jit(lambda q, A: obj.value_and_grad(q, A, T, "binary_cross_entropy"))(p, X)
+    np.testing.assert_allclose(float(traced[0]), float(eager[0]), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(traced[1].W), np.asarray(eager[1].W), rtol=1e-12)

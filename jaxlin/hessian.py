@@ -18,7 +18,7 @@ from jaxlin import sparse
 from jaxlin.linear import Params, add_bias, logits
 from jaxlin.sparse import SparseRows
 from jaxlin.losses import get_loss
-from jaxlin.objective import on_device
+from jaxlin.objective import checked_penalty, on_device
 from jaxlin.penalties import Penalty
 
 
@@ -36,6 +36,7 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
     if params.W.shape[1] != 1:
         raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")
     params, X, T, _ = on_device(params, X, T)
+    checked_penalty(penalty)
     h = jax.vmap(loss.curvature)(logits(params, X), T)[:, 0]
     Xt = add_bias(X)
     H = (Xt.T * h) @ Xt / X.shape[0]

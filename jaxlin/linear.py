@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxlin import backend, sparse
+from jaxlin import backend, sparse, validation
 from jaxlin.sparse import SparseRows
 
 
@@ -41,6 +41,8 @@ def init_params(
     >>> init_params(jax.random.key(0), 3, 2).W.shape
     (3, 2)
     """
+    n_features = validation.check_positive(n_features, "n_features", integer=True)
+    n_outputs = validation.check_positive(n_outputs, "n_outputs", integer=True)
     if method == "zeros":
         return Params(jnp.zeros((n_features, n_outputs), dtype), jnp.zeros((n_outputs,), dtype))
     if method == "uniform":
@@ -99,6 +101,11 @@ def contract(X, D):
     fix, so on GPU and TPU (``jaxlin.backend.cpu_tricks``) the plain ``einsum`` is left
     to XLA.
     """
+    if X.shape[0] != D.shape[0]:
+        raise ValueError(
+            f"contract: X {tuple(X.shape)} (N, d) and D {tuple(D.shape)} (N, K) need the same "
+            "number of rows"
+        )
     if isinstance(X, SparseRows):  # summed over the stored entries (jaxlin.sparse)
         return sparse.rmatmul(X, D)
     if not backend.cpu_tricks():

@@ -531,7 +531,7 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
     0.693147
     """
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)
-    o = Objective(get_loss(loss), penalty, _rows_weight(sample_weight, X))
+    o = Objective(get_loss(loss), checked_penalty(penalty), _rows_weight(sample_weight, X))
     return o.reported(o.value(params, X, T))
 
 
@@ -554,6 +554,15 @@ def on_device(params: Params, X, T, sample_weight=None):
         sample_weight = validation.check_sample_weight(sample_weight, X.shape[0])
     weight = None if sample_weight is None else jnp.asarray(sample_weight)
     return params, X, _host_checked(T, "T"), weight
+
+
+def checked_penalty(penalty: Penalty) -> Penalty:
+    """``penalty`` with strengths given on the host checked to be finite and non-negative (a
+    negative one would reward large weights); traced strengths as they are."""
+    for name, value in zip(("l1", "l2"), penalty):
+        if not isinstance(value, jax.Array):
+            validation.check_non_negative(value, f"penalty.{name}")
+    return penalty
 
 
 def _host_checked(a, name: str):
@@ -589,7 +598,7 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sam
       ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
     """
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)
-    o = Objective(get_loss(loss), penalty, _rows_weight(sample_weight, X))
+    o = Objective(get_loss(loss), checked_penalty(penalty), _rows_weight(sample_weight, X))
     m, g = o.value_and_grad(params, X, T)
     return o.reported(m), jax.tree.map(o.reported, g)
 
@@ -623,6 +632,7 @@ def autodiff_value_and_grad(
 ):
     """``jax.value_and_grad`` of ``autodiff_objective``: the independent reference."""
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)  # checked, untraced
+    checked_penalty(penalty)
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 

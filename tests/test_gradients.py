@@ -183,6 +183,8 @@ def _bad_public_inputs():
                 ValueError,
                 "sample_weight: all weights are zero",
             ),
+            "penalty negative": (dict(pen=Penalty(0.0, -0.1)), ValueError, "penalty.l2: must be"),
+            "penalty NaN": (dict(pen=Penalty(np.nan, 0.0)), ValueError, "penalty.l1: must be"),
         },
     )
 
@@ -193,15 +195,25 @@ def test_public_objective_functions_name_bad_host_values(fn, case):
     # NumPy values are known: a NaN, text or a negative weight is named, not a NaN J
     X, T, p, cases = _bad_public_inputs()
     given, error, words = cases[case]
-    args = {**dict(p=p, X=X, T=T, w=None), **given}
+    a = {**dict(p=p, X=X, T=T, w=None, pen=Penalty()), **given}
     call = getattr(obj, fn)
     with pytest.raises(error, match=words):
-        call(args["p"], args["X"], args["T"], "binary_cross_entropy", sample_weight=args["w"])
+        call(a["p"], a["X"], a["T"], "binary_cross_entropy", a["pen"], sample_weight=a["w"])
 
 
 def test_public_objective_functions_run_under_jit_on_traced_values():
+    # traced values are not checked (they are not known): the jitted call equals the eager one
     X, T, p, _ = _bad_public_inputs()
     eager = obj.value_and_grad(p, X, T, "binary_cross_entropy")
     traced = jax.jit(lambda q, A: obj.value_and_grad(q, A, T, "binary_cross_entropy"))(p, X)
     np.testing.assert_allclose(float(traced[0]), float(eager[0]), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(traced[1].W), np.asarray(eager[1].W), rtol=1e-12)
+
+
+def test_init_params_and_contract_name_bad_sizes():
+    with pytest.raises(ValueError, match="n_features: must be a positive integer"):
+        jaxlin.init_params(jax.random.key(0), -1, 2)
+    with pytest.raises(ValueError, match="n_outputs: must be a positive integer"):
+        jaxlin.init_params(jax.random.key(0), 3, 2.5)
+    with pytest.raises(ValueError, match=r"contract: X \(6, 3\) \(N, d\) and D \(5, 1\)"):
+        jaxlin.contract(np.ones((6, 3)), np.ones((5, 1)))

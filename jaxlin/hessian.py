@@ -33,10 +33,10 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
     loss = get_loss(loss)
     if loss.curvature is None:
         raise ValueError(f"loss: {loss.name!r} has no element-wise curvature")
-    if params.W.shape[1] != 1:
-        raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")
     params, X, T, _ = on_device(params, X, T)
     checked_penalty(penalty)
+    if params.W.shape[1] != 1:
+        raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")
     h = jax.vmap(loss.curvature)(logits(params, X), T)[:, 0]
     Xt = add_bias(X)
     H = (Xt.T * h) @ Xt / X.shape[0]

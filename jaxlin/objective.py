@@ -616,6 +616,7 @@ def autodiff_objective(
     the straight-through step loss."""
     loss = get_loss(loss)
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)
+    checked_penalty(penalty)
     XW = sparse.matmul(X, params.W) if isinstance(X, SparseRows) else X @ params.W
     L = jax.vmap(loss.autodiff_value)(XW + params.b, T)
     mean = (
@@ -632,7 +633,6 @@ def autodiff_value_and_grad(
 ):
     """``jax.value_and_grad`` of ``autodiff_objective``: the independent reference."""
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)  # checked, untraced
-    checked_penalty(penalty)
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 

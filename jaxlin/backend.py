@@ -55,6 +55,7 @@ def cpu_tricks() -> bool:
 # vs 16 ms), so those keep XLA's defaults; float64 runs at most 1.25× slower up to 4 MiB
 # (Spambase's 2 MiB: the same speed, compilation 0.95 → 0.52 s), so its limit is 4 times
 # higher.
+QUICK_EMITTERS = (("xla_cpu_use_fusion_emitters", False),)  # XLA:CPU's classic emitters
 QUICK_COMPILE_BYTES = 2**20
 QUICK_COMPILE_FLOAT64 = 4  # float64 data: quick compilation up to this many times the limit
 
@@ -66,7 +67,7 @@ def compile_options(nbytes: int, itemsize: int = 4):
     options)."""
     limit = QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
     if nbytes is not None and cpu_tricks() and nbytes <= limit:
-        return (("xla_cpu_use_fusion_emitters", False),)
+        return QUICK_EMITTERS
     return None
 
 

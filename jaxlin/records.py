@@ -257,7 +257,7 @@ class Average(NamedTuple):
         lead = self.rows.ndim
         use = self.rows > 0
         for a in jax.tree.leaves(self.params):
-            use = use & jnp.all(jnp.isfinite(a), axis=tuple(range(lead, a.ndim)))
+            use = use & every(jnp.isfinite(a), axis=tuple(range(lead, a.ndim)))
 
         def pick(a, b):
             return jnp.where(use.reshape(use.shape + (1,) * (a.ndim - lead)), a, b)
@@ -278,9 +278,24 @@ def select(pred, a, b):
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
+def every(pred, axis=None):
+    """``jnp.all(pred, axis)``, as the minimum of ``pred`` in bytes.
+
+    The same booleans, compiled faster: XLA:CPU rewrites a long boolean ``and``-reduction
+    into a tree of reduce-windows that LLVM takes about 0.2 s to compile (each one, 65,536
+    values or more), where the byte's minimum takes about 0.04 s and runs as fast.
+    """
+    return jnp.min(jnp.asarray(pred).astype(jnp.uint8), axis=axis, initial=1) == 1
+
+
+def some(pred, axis=None):
+    """``jnp.any(pred, axis)``, as the maximum of ``pred`` in bytes (see ``every``)."""
+    return jnp.max(jnp.asarray(pred).astype(jnp.uint8), axis=axis, initial=0) == 1
+
+
 def all_finite(tree):
     """Whether every leaf of ``tree`` is finite everywhere (a scalar boolean)."""
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
+    return every(jnp.stack([every(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]))
 
 
 def first_value(m, grad):

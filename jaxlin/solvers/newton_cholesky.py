@@ -11,6 +11,7 @@ from jaxlin.records import (
     Solver,
     SolverRecord,
     Step,
+    every,
     first_value,
     not_above,
     select,
@@ -38,8 +39,8 @@ def newton_direction(H, g):
         return cholesky_solve(H + lam * jnp.eye(H.shape[0], dtype=H.dtype))
 
     p = cholesky_solve(H)
-    p = jax.lax.cond(jnp.all(jnp.isfinite(p)), lambda _: p, damped, None)
-    return jnp.where(jnp.all(jnp.isfinite(p)) & (g @ p < 0), p, -g)
+    p = jax.lax.cond(every(jnp.isfinite(p)), lambda _: p, damped, None)
+    return jnp.where(every(jnp.isfinite(p)) & (g @ p < 0), p, -g)
 
 
 # float64 values whose float32 copies keep about 7 significant digits and whose squares,
@@ -62,7 +63,7 @@ def _hessian(obj, X, T):
         return lambda params, Z: hessian.hessian_matrix(obj, params, X, T, Z)
     lo, hi = LOW_PRECISION_RANGE
     magnitude = jnp.abs(X)
-    in_range = jnp.all((magnitude == 0) | ((magnitude >= lo) & (magnitude <= hi)))
+    in_range = every((magnitude == 0) | ((magnitude >= lo) & (magnitude <= hi)))
     X32 = X.astype(jnp.float32)
 
     def at(params, Z):

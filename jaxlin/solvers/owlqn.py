@@ -17,6 +17,7 @@ from jaxlin.records import (
     first_value,
     float_resolution,
     select,
+    some,
 )
 
 jax, jnp = module("jax"), module("jax.numpy")
@@ -110,7 +111,7 @@ def owlqn(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             step = _flat(p) - theta
             model = ARMIJO * jnp.vdot(flat_pg, step)
             ok = jnp.isfinite(m_p) & (m_p <= m + jnp.minimum(model, 0.0) + float_resolution(m))
-            return p, m_p, g_p, Z_p, ok & jnp.any(step != 0)
+            return p, m_p, g_p, Z_p, ok & some(step != 0)
 
         new, m_new, g_new, Z_new, found = _backtrack(trial, X.dtype)
         if carry:  # the accepted point's gradient: Xᵀ Δ from its scores

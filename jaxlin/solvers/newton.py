@@ -27,13 +27,22 @@ flatten_util, linear = module("jax.flatten_util"), module("jaxlin.linear")
 
 TR_ACCEPT, TR_SHRINK, TR_GROW = 1e-4, 0.25, 0.75  # ρ thresholds of the trust region
 MAX_CG = 250  # conjugate-gradient steps per Newton step, at most
+FLAT_CURVATURE = 100  # dᵀHd ≤ 100 ε max(curvature seen) dᵀd: no curvature (rounding)
 
 
 def steihaug(g, hvp, radius, tol, max_iter, a_zero):
     """Truncated CG for ``min_p gᵀp + ½ pᵀHp`` subject to ``‖p‖ ≤ radius`` (Steihaug).
 
-    Stops when the residual ``‖Hp + g‖ ≤ tol``, at negative curvature or at the boundary (then
-    ``p`` is extended to ``‖p‖ = radius``), or after ``max_iter`` steps. Flat vectors;
+    Stops when the residual ``‖Hp + g‖ ≤ tol``, at the boundary (then ``p`` is extended to
+    ``‖p‖ = radius``), at a direction without curvature, or after ``max_iter`` steps. A
+    direction has none when ``dᵀHd`` is at most ``FLAT_CURVATURE · ε`` times the largest
+    curvature seen per unit length (``dᵀHd / dᵀd``) — below zero, or within rounding of it.
+    The first direction, ``−g``, then goes to the boundary (the model falls linearly along
+    it); a later one ends CG at the point reached, which lowers the model at least as much
+    as the first step did. On a convex objective such a later direction is rounding: float32
+    CG near the optimum drifts into the flat direction of a softmax's unpenalised
+    intercepts, and a step to the boundary along it moved nothing but rounding (and made
+    the run's end depend on the order of the rows). Flat vectors;
     ``hvp`` maps ``v ↦ (Hv, Av)`` for some linear map ``A`` besides ``H`` (the scores' move
     along ``v``; any array, ``a_zero`` its zero). Returns ``(p, Hp, Ap, steps)``: ``Hp`` and
     ``Ap`` are carried along (each step moves ``p`` along ``d``, and them along ``Hd`` and
@@ -46,21 +55,26 @@ def steihaug(g, hvp, radius, tol, max_iter, a_zero):
         return (-b + jnp.sqrt(jnp.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
 
     def body(c):
-        z, Hz, Az, r, d, rr, j, _ = c
+        z, Hz, Az, r, d, rr, j, _, most = c
         Hd, Ad = hvp(d)
-        dHd = d @ Hd
-        alpha = rr / jnp.where(dHd > 0, dHd, 1.0)
-        out = (dHd <= 0) | (jnp.linalg.norm(z + alpha * d) >= radius)
-        step = jnp.where(out, boundary_step(z, d), alpha)
+        dHd, dd = d @ Hd, d @ d
+        flat_d = dHd <= FLAT_CURVATURE * jnp.finfo(dHd.dtype).eps * most * dd
+        alpha = rr / jnp.where(flat_d, 1.0, dHd)
+        out = (flat_d & (j == 0)) | (~flat_d & (jnp.linalg.norm(z + alpha * d) >= radius))
+        step = jnp.where(out, boundary_step(z, d), jnp.where(flat_d, 0.0, alpha))
         r_next = r + alpha * Hd
         rr_next = r_next @ r_next
-        done = out | (jnp.sqrt(rr_next) <= tol)
+        done = out | flat_d | (jnp.sqrt(rr_next) <= tol)
         d_next = -r_next + rr_next / jnp.where(rr > 0, rr, 1.0) * d
-        return z + step * d, Hz + step * Hd, Az + step * Ad, r_next, d_next, rr_next, j + 1, done
+        most = jnp.maximum(most, dHd / jnp.where(dd > 0, dd, 1.0))
+        z, Hz, Az = z + step * d, Hz + step * Hd, Az + step * Ad
+        return z, Hz, Az, r_next, d_next, rr_next, j + 1, done, most
 
     zero = jnp.zeros_like(g)
-    start = (zero, zero, a_zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol)
-    z, Hz, Az, *_, steps, _ = jax.lax.while_loop(lambda c: ~c[7] & (c[6] < max_iter), body, start)
+    start = (zero, zero, a_zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol, g @ zero)
+    z, Hz, Az, *_, steps, _, _ = jax.lax.while_loop(
+        lambda c: ~c[7] & (c[6] < max_iter), body, start
+    )
     return z, Hz, Az, steps
 
 

@@ -435,6 +435,35 @@ def test_steihaug_carries_the_images_of_the_point_it_returns(radius, indefinite)
         assert np.linalg.norm(np.asarray(p)) == pytest.approx(radius, rel=1e-10)
 
 
+def test_steihaug_ends_at_the_point_reached_on_a_direction_of_rounding_curvature():
+    """H = diag(1, 1, 0): the third coordinate has no curvature and the gradient only a
+    rounding-sized part along it (1e-9). The first CG step (along −g, α = gᵀg / gᵀHg = 1)
+    solves the curved part exactly, p = −(1, 0.5) there; the next direction is the rest,
+    (0, 0, −1e-9) to rounding, with curvature about 1e-36 — rounding against the 1 seen —
+    and going to the boundary along it would move p by the whole radius (10) where the
+    model changes by 1e-9 per unit. CG stops at the point it reached."""
+    from jaxlin.solvers.newton import steihaug
+
+    g = jnp.asarray([1.0, 0.5, 1e-9])
+    H = jnp.asarray(np.diag([1.0, 1.0, 0.0]))
+    p, Hp, _, steps = steihaug(g, lambda v: (H @ v, v[:1]), 10.0, 1e-14, 50, jnp.zeros(1))
+    p = np.asarray(p)
+    np.testing.assert_allclose(p[:2], [-1.0, -0.5], rtol=1e-12)
+    assert abs(p[2]) < 1e-8 and np.linalg.norm(p) < 2.0 and int(steps) == 2
+
+
+def test_steihaug_runs_a_first_direction_without_curvature_to_the_boundary():
+    """A gradient along which the model has no curvature falls linearly without end: the
+    step is the boundary's (Cauchy's point at ‖p‖ = radius)."""
+    from jaxlin.solvers.newton import steihaug
+
+    H = jnp.asarray(np.diag([0.0, 1.0]))
+    g = jnp.asarray([2.0, 0.0])
+    p, _, _, steps = steihaug(g, lambda v: (H @ v, v), 3.0, 1e-12, 50, jnp.zeros(2))
+    np.testing.assert_allclose(np.asarray(p), [-3.0, 0.0], rtol=1e-12)
+    assert int(steps) == 1
+
+
 @pytest.mark.parametrize("name", ["binary_cross_entropy", "softmax_cross_entropy"])
 @pytest.mark.parametrize("intercept", [True, False])
 def test_the_newton_system_moves_the_scores_as_the_parameters_move_them(name, intercept):

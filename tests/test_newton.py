@@ -446,7 +446,7 @@ def test_steihaug_ends_at_the_point_reached_on_a_direction_of_rounding_curvature
 
     g = jnp.asarray([1.0, 0.5, 1e-9])
     H = jnp.asarray(np.diag([1.0, 1.0, 0.0]))
-    p, Hp, _, steps = steihaug(g, lambda v: (H @ v, v[:1]), 10.0, 1e-14, 50, jnp.zeros(1))
+    p, _, _, steps = steihaug(g, lambda v: (H @ v, v[:1]), 10.0, 1e-14, 50, jnp.zeros(1))
     p = np.asarray(p)
     np.testing.assert_allclose(p[:2], [-1.0, -0.5], rtol=1e-12)
     assert abs(p[2]) < 1e-8 and np.linalg.norm(p) < 2.0 and int(steps) == 2

@@ -20,6 +20,8 @@ from jaxlin.records import (
     Solver,
     SolverRecord,
     Step,
+    every,
+    some,
 )
 from jaxlin.solvers.gradient import epoch_order
 
@@ -90,9 +92,9 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
 
     def step(params, state: DualState, m, key):
         order = epoch_order(key, n, s.shuffle)
-        visited = jnp.any(state.active[order], axis=1)
+        visited = some(state.active[order], axis=1)
         order = order[jnp.argsort(~visited, stable=True)]  # the active rows first
-        full = jnp.all(state.active[:n] | (upper[:n] <= 0), axis=0)  # (K,)
+        full = every(state.active[:n] | (upper[:n] <= 0), axis=0)  # (K,)
         K = T.shape[1]
         bounds = jnp.full(K, -jnp.inf, X.dtype), jnp.full(K, jnp.inf, X.dtype)  # high, low
         start = (params.W, state.alpha, state.active, *bounds)
@@ -111,7 +113,7 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
         low = jnp.where(back | (low >= 0), -inf, low)
         new = linear.Params(W, params.b)
         nan = jnp.asarray(jnp.nan, X.dtype)  # no step size; no spread measured on a shrunk set
-        optimality = jnp.where(jnp.all(full), jnp.max(spread), nan)
+        optimality = jnp.where(every(full), jnp.max(spread), nan)
         value = obj.value(new, X, T)
         return Step(
             new, DualState(alpha, active, high, low), value, None, nan, optimality=optimality

@@ -55,10 +55,10 @@ def steihaug(g, hvp, radius, tol, max_iter, a_zero):
         return (-b + jnp.sqrt(jnp.maximum(b * b - 4.0 * a * c, 0.0))) / (2.0 * a)
 
     def body(c):
-        z, Hz, Az, r, d, rr, j, _, most = c
+        z, Hz, Az, r, d, rr, j, _, peak = c
         Hd, Ad = hvp(d)
         dHd, dd = d @ Hd, d @ d
-        flat_d = dHd <= FLAT_CURVATURE * jnp.finfo(dHd.dtype).eps * most * dd
+        flat_d = dHd <= FLAT_CURVATURE * jnp.finfo(dHd.dtype).eps * peak * dd
         alpha = rr / jnp.where(flat_d, 1.0, dHd)
         out = (flat_d & (j == 0)) | (~flat_d & (jnp.linalg.norm(z + alpha * d) >= radius))
         step = jnp.where(out, boundary_step(z, d), jnp.where(flat_d, 0.0, alpha))
@@ -66,12 +66,13 @@ def steihaug(g, hvp, radius, tol, max_iter, a_zero):
         rr_next = r_next @ r_next
         done = out | flat_d | (jnp.sqrt(rr_next) <= tol)
         d_next = -r_next + rr_next / jnp.where(rr > 0, rr, 1.0) * d
-        most = jnp.maximum(most, dHd / jnp.where(dd > 0, dd, 1.0))
+        peak = jnp.maximum(peak, dHd / jnp.where(dd > 0, dd, 1.0))  # curvature per unit length
         z, Hz, Az = z + step * d, Hz + step * Hd, Az + step * Ad
-        return z, Hz, Az, r_next, d_next, rr_next, j + 1, done, most
+        return z, Hz, Az, r_next, d_next, rr_next, j + 1, done, peak
 
     zero = jnp.zeros_like(g)
-    start = (zero, zero, a_zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol, g @ zero)
+    peak = jnp.zeros((), g.dtype)  # the largest curvature per unit length seen
+    start = (zero, zero, a_zero, g, -g, g @ g, jnp.asarray(0), jnp.sqrt(g @ g) <= tol, peak)
     z, Hz, Az, *_, steps, _, _ = jax.lax.while_loop(
         lambda c: ~c[7] & (c[6] < max_iter), body, start
     )

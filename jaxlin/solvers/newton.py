@@ -39,10 +39,7 @@ def steihaug(g, hvp, radius, tol, max_iter, a_zero):
     curvature seen per unit length (``dᵀHd / dᵀd``) — below zero, or within rounding of it.
     The first direction, ``−g``, then goes to the boundary (the model falls linearly along
     it); a later one ends CG at the point reached, which lowers the model at least as much
-    as the first step did. On a convex objective such a later direction is rounding: float32
-    CG near the optimum drifts into the flat direction of a softmax's unpenalised
-    intercepts, and a step to the boundary along it moved nothing but rounding (and made
-    the run's end depend on the order of the rows). Flat vectors;
+    as the first step did (why: ``docs/second-order.md``). Flat vectors;
     ``hvp`` maps ``v ↦ (Hv, Av)`` for some linear map ``A`` besides ``H`` (the scores' move
     along ``v``; any array, ``a_zero`` its zero). Returns ``(p, Hp, Ap, steps)``: ``Hp`` and
     ``Ap`` are carried along (each step moves ``p`` along ``d``, and them along ``Hd`` and

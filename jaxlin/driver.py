@@ -166,8 +166,10 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
 def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop) -> Loop:
     if isinstance(loop.key, RowOrder):  # the given permutation, applied once more
         key = sub = loop.key.next(hyper.order)
-    else:
+    elif draws(s):
         key, sub = jax.random.split(loop.key)
+    else:  # a deterministic epoch: the key is passed on untouched
+        key = sub = loop.key
     st = solver.step(loop.params, loop.solver, loop.value, sub)
     finite = jnp.isfinite(st.value) & all_finite(st.params)
     # Divergence: keep the last finite parameters and say so.
@@ -271,7 +273,10 @@ def epoch_limit(hyper: Hyper, s: Settings):
 
 
 def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
-    key_init, key_loop = jax.random.split(hyper.key)
+    if s.init == "uniform" or draws(s):
+        key_init, key_loop = jax.random.split(hyper.key)
+    else:  # nothing drawn, at the start or in the epochs
+        key_init = key_loop = hyper.key
     if hyper.order is not None:  # epochs visit rows in orders made from the permutation
         key_loop = RowOrder(jnp.arange(hyper.order.shape[-1], dtype=hyper.order.dtype))
     dtype = problem.X.dtype
@@ -306,6 +311,11 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
     )
 
 
+def draws(s: Settings) -> bool:
+    """Whether the run's epochs draw from its key (``SolverRecord.draws``)."""
+    return solvers.for_optimizer(s.optimizer).draws(s.batch_size, s.shuffle)
+
+
 def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return solvers.for_optimizer(s.optimizer).make(problem, hyper, s)
 
@@ -334,10 +344,11 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
     ``vmap`` of ``run`` would batch the while loop's predicate, which forces every
     carried value to be batched — the key too — so each model would draw and gather its
-    own mini-batches. Here the loop runs while any model runs, the epoch body is
-    ``vmap``-ped with the key left unbatched (one permutation, one gather per batch for all
-    models), and a model that has stopped keeps its state. Each model's result equals its
-    run alone: while it runs, its epoch ``e`` uses the key every model uses at epoch ``e``.
+    own mini-batches. Here the loop runs while any model runs, and a model that has stopped
+    keeps its state. A run that draws (``draws``) ``vmap``s the epoch body with the key
+    left unbatched (one permutation, one gather per batch for all models); a deterministic
+    run takes each model's epoch in turn (``_in_turn``). Each model's result equals its run
+    alone: while it runs, its epoch ``e`` uses the key every model uses at epoch ``e``.
 
     ``axes = (problem_axes, hyper_axes)`` as for ``jax.vmap``; ``hyper_axes.key`` is ``None``.
     With a row order per model (``hyper_axes.order`` mapped) each model carries its own
@@ -358,13 +369,21 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
             state = state._replace(key=jax.tree.map(lambda a: a[0], state.key))
     loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))
     loop_axes = loop_axes._replace(key=0 if own_orders else None)
-    body_many = jax.vmap(
-        body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes
-    )
     until = epoch_limit(hyper, s) if until is None else until
 
     def running(lp):
         return (lp.status == RUNNING) & (lp.epoch < until)
+
+    in_turn = not (draws(s) or own_orders or isinstance(state.key, RowOrder))
+    if not in_turn:  # one draw (one gather) for every model
+        body_many = jax.vmap(
+            body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes
+        )
+    else:  # deterministic epochs: each model's in turn
+        body_many = _in_turn(
+            lambda p, h, lp: jax.lax.cond(running(lp), body_one, lambda p, h, lp: lp, p, h, lp),
+            (problem_axes, hyper_axes, loop_axes),
+        )
 
     def body(lp):
         new, keep = body_many(problem, hyper, lp), running(lp)
@@ -373,9 +392,38 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
             return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b)
 
         merged = jax.tree.map(pick, new._replace(key=None), lp._replace(key=None))
-        return merged._replace(key=new.key)
+        return merged._replace(key=lp.key if in_turn else new.key)  # (in turn: untouched)
 
     return jax.lax.while_loop(lambda lp: jnp.any(running(lp)), body, state)
+
+
+def _in_turn(fn, in_axes):
+    """``jax.vmap(fn, in_axes)`` (axes ``0`` or ``None``; the outputs on axis 0) computed as
+    a loop over the models (``lax.map``), the unmapped arguments shared.
+
+    The full-batch solvers branch on their own numbers (line searches, trust regions,
+    conjugate gradients): under ``vmap`` each ``lax.cond`` on a per-model predicate runs both
+    branches and broadcasts every operand it reads — ``X`` included — to one copy per model.
+    In turn, each model runs its own epoch with the operations it runs alone, and a
+    model that has stopped costs nothing (``docs/training.md``, many models).
+    """
+
+    def mapped(*args):
+        axes = jax.tree.map(
+            lambda a, x: jax.tree.map(lambda _: a, x), in_axes, args, is_leaf=lambda a: a is None
+        )
+        leaves, tree = jax.tree.flatten(args)
+        flags = tree.flatten_up_to(axes)
+        per_model = [x for x, a in zip(leaves, flags) if a is not None]
+
+        def one(xs):
+            it = iter(xs)
+            own = [next(it) if a is not None else x for x, a in zip(leaves, flags)]
+            return fn(*tree.unflatten(own))
+
+        return jax.lax.map(one, per_model)
+
+    return mapped
 
 
 def trained(loop: Loop) -> Trained:

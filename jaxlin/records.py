@@ -374,6 +374,9 @@ class SolverRecord(NamedTuple):
         (the passive-aggressive steps: the hinge); empty: every loss of its ``targets``.
       intercept_lr: takes the intercept's own rate (``Options.intercept_lr``).
       averages: keeps the running mean of its iterates (``Options.average``).
+      visits_rows: its full-batch epochs visit the rows one at a time, in an order drawn
+        afresh from the run's key each epoch (the perceptron, passive-aggressive steps, dual
+        coordinate descent); ``draws`` says when a run draws at all.
     """
 
     name: str
@@ -399,10 +402,18 @@ class SolverRecord(NamedTuple):
     defined_for: tuple = ()
     intercept_lr: bool = False
     averages: bool = False
+    visits_rows: bool = False
 
     @property
     def mini_batches(self) -> bool:
         return "mini" in self.batches
+
+    def draws(self, batch_size, shuffle: bool) -> bool:
+        """Whether its epochs draw from the run's PRNG key: a shuffled row order, for
+        mini-batches or for a solver that ``visits_rows``. The other runs never split the
+        key: a deterministic run's program holds no random-number generator (whose
+        lowering and compilation were a fifth of a small full-batch fit's first call)."""
+        return bool(shuffle) and (batch_size is not None or self.visits_rows)
 
     def start_reads_every_value(self, batch_size) -> bool:
         """Whether a run's first objective and gradient read every value of ``X``: a

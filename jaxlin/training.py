@@ -122,7 +122,8 @@ def _loop(problem, hyper, state, until, settings, model_axes):
     if model_axes is None:
         return driver.run(problem, hyper, settings, state, until)
     problem_axes, hyper_axes = model_axes
-    if hyper_axes.key is None:
+    if hyper_axes.key is None or not driver.draws(settings):  # (a key of its own per model
+        # matters to a deterministic run's start alone)
         return driver.run_lockstep(problem, hyper, settings, model_axes, state, until)
     return jax.vmap(
         lambda p, h, st: driver.run(p, h, settings, st, until),

@@ -70,11 +70,7 @@ def test_the_tutorial_page_shows_its_files():
     assert "print(" not in text and "verify(" not in text
 
 
-# the README's code trains for a while (its time is the loops', not their compilation)
-@pytest.mark.parametrize(
-    "page",
-    [pytest.param(p, marks=pytest.mark.fully_optimised) if p == "README.md" else p for p in PAGES],
-)
+@pytest.mark.parametrize("page", PAGES)
 def test_page_code_runs(page, tmp_path):
     blocks = python_blocks(page)
     assert blocks, f"{page} has no python code"

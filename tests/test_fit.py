@@ -559,6 +559,77 @@ def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, k
     np.testing.assert_array_equal(chunked.params.W, many.params.W)
 
 
+def _loop_program(monkeypatch, call):
+    """The training program ``call()`` runs: ``(jaxpr text, compiled HLO text)``."""
+    from jaxlin import training
+
+    seen = {}
+    advance = training._advance
+
+    def spy(problem, hyper, state, until, settings, model_axes):
+        seen.update(
+            args=(problem, hyper, state, until), kw=dict(settings=settings, model_axes=model_axes)
+        )
+        return advance(problem, hyper, state, until, settings, model_axes)
+
+    monkeypatch.setattr(training, "_advance", spy)
+    call()
+    loop = jax.jit(training._loop, static_argnames=("settings", "model_axes"))
+    jaxpr = jax.make_jaxpr(lambda *a: training._loop(*a, **seen["kw"]))(*seen["args"])
+    return str(jaxpr), loop.lower(*seen["args"], **seen["kw"]).compile().as_text()
+
+
+@pytest.mark.parametrize(
+    "optimizer,kw",
+    [
+        ("lbfgs", dict(l2=[0.0, 0.01, 1.0])),
+        ("fista", dict(l1=[1e-3, 1e-2, 1e-1])),
+        ("owlqn", dict(l1=[1e-3, 1e-2, 1e-1])),
+        ("newton", dict(l2=[1e-3, 1e-2, 1e-1])),
+    ],
+)
+def test_deterministic_many_models_run_in_turn_as_alone_without_copies_of_x(
+    optimizer, kw, monkeypatch
+):
+    """Full-batch solvers branch on each model's own numbers (line searches, trust
+    regions): their many-model runs take each model's epoch in turn, so each model runs the
+    epochs it runs alone to the same point, in float32 too, and the program holds no copy
+    of ``X`` per model (``vmap`` of a branch on a per-model condition broadcasts its
+    operands)."""
+    X, y = _binary(n=64, d=5)
+    common = dict(optimizer=optimizer, epochs=200, tol=1e-7, dtype=jnp.float32)
+    ((name, values),) = kw.items()
+    _, hlo = _loop_program(monkeypatch, lambda: fit_many(X, y, **{name: values}, **common))
+    many = fit_many(X, y, **{name: values}, **common)
+    assert len(set(np.asarray(many.epochs).tolist())) > 1  # they stop at different epochs
+    for i, v in enumerate(values):
+        alone = fit(X, y, **{name: v}, **common)
+        assert int(many.epochs[i]) == int(alone.epochs)
+        for got, want in ((many.params.W[i], alone.params.W), (many.params.b[i], alone.params.b)):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)  # XLA's fusions aside
+    assert "[3,64,5]" not in hlo and "[3,5,64]" not in hlo
+
+
+@pytest.mark.parametrize(
+    "optimizer,kw,drawn",
+    [
+        ("lbfgs", {}, False),
+        ("newton", {}, False),
+        ("gd", {}, False),
+        ("gd", dict(batch_size=8), True),
+        ("perceptron", {}, True),
+        ("gd", dict(batch_size=8, shuffle=False), False),
+    ],
+)
+def test_only_runs_that_draw_rows_hold_a_random_number_generator(optimizer, kw, drawn, monkeypatch):
+    X, y = _binary(n=32, d=3)
+    loss = "perceptron_criterion" if optimizer == "perceptron" else "binary_cross_entropy"
+    jaxpr, _ = _loop_program(
+        monkeypatch, lambda: fit(X, y, loss, optimizer=optimizer, epochs=3, **kw)
+    )
+    assert any(p in jaxpr for p in ("random_split", "random_bits", "threefry2x32")) == drawn
+
+
 def test_sgd_in_order_on_the_perceptron_criterion_is_rosenblatts_loop():
     """shuffle=False visits the rows in order; one example per step at rate 1 on the
     perceptron criterion is the mistake-driven rule (a score of exactly 0 is a mistake),

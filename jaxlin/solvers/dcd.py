@@ -246,6 +246,7 @@ DCD = SolverRecord(
     stops=("grad_tol",),
     learning_rate=False,
     dual=True,
+    visits_rows=True,
     defaults=dict(learning_rate=1.0, epochs=1000, grad_tol=1e-4),
 )
 RECORDS = (DCD,)

@@ -99,6 +99,7 @@ def _record(name, summary):
         summary,
         l1=False,
         weighted=False,
+        visits_rows=True,
         targets=("binary",),
         stops=("tol",),
         tol_bounds="objective",

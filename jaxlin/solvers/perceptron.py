@@ -54,6 +54,7 @@ PERCEPTRON = SolverRecord(
     "Rosenblatt's perceptron learning algorithm",
     penalty=False,
     weighted=False,
+    visits_rows=True,
     targets=("binary",),
     stops=(),
     learning_rate=False,

@@ -350,7 +350,8 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     run takes each model's epoch in turn (``_in_turn``). Each model's result equals its run
     alone: while it runs, its epoch ``e`` uses the key every model uses at epoch ``e``.
 
-    ``axes = (problem_axes, hyper_axes)`` as for ``jax.vmap``; ``hyper_axes.key`` is ``None``.
+    ``axes = (problem_axes, hyper_axes)`` as for ``jax.vmap``; ``hyper_axes.key`` is ``None``,
+    or mapped for a run that draws nothing (each model's key then seeds its start alone).
     With a row order per model (``hyper_axes.order`` mapped) each model carries its own
     (``RowOrder``) and gathers its own rows; the loop is still one, in lock step.
     """

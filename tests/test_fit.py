@@ -610,6 +610,18 @@ def test_deterministic_many_models_run_in_turn_as_alone_without_copies_of_x(
     assert "[3,64,5]" not in hlo and "[3,5,64]" not in hlo
 
 
+def test_a_seed_per_model_starts_each_deterministic_model_as_alone():
+    """Per-model seeds matter to a deterministic run's start alone: each model of a
+    many-model L-BFGS run from a uniform start is the run alone from its own seed."""
+    X, y = _binary(n=50, d=4)
+    common = dict(optimizer="lbfgs", init="uniform", epochs=4, l2=0.1, dtype=F64)
+    many = fit_many(X, y, seed=[0, 1, 2], **common)
+    assert not np.allclose(many.params.W[0], many.params.W[1])  # four epochs from apart
+    for i in range(3):
+        alone = fit(X, y, seed=i, **common)
+        np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize(
     "optimizer,kw,drawn",
     [

@@ -387,13 +387,16 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
         )
 
     def body(lp):
-        new, keep = body_many(problem, hyper, lp), running(lp)
+        new = body_many(problem, hyper, lp)
+        if in_turn:  # a stopped model's epoch was skipped; the key is untouched
+            return new._replace(key=lp.key)
+        keep = running(lp)
 
         def pick(a, b):
             return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b)
 
         merged = jax.tree.map(pick, new._replace(key=None), lp._replace(key=None))
-        return merged._replace(key=lp.key if in_turn else new.key)  # (in turn: untouched)
+        return merged._replace(key=new.key)
 
     return jax.lax.while_loop(lambda lp: jnp.any(running(lp)), body, state)
 

@@ -375,7 +375,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     def running(lp):
         return (lp.status == RUNNING) & (lp.epoch < until)
 
-    in_turn = not (draws(s) or own_orders or isinstance(state.key, RowOrder))
+    in_turn = not (draws(s) or isinstance(state.key, RowOrder))  # (own orders are RowOrders)
     if not in_turn:  # one draw (one gather) for every model
         body_many = jax.vmap(
             body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes

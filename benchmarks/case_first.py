@@ -131,15 +131,18 @@ print(json.dumps(out))
 """
 
 
-def _study_rows():
+STUDIED = (
+    ("optax", "optax L-BFGS + zoom line search, trivial objective"),
+    ("kidcreative", "jaxlin L-BFGS, KidCreative (449 × 16)"),
+    ("spambase", "jaxlin L-BFGS, Spambase (4,601 × 57)"),
+)
+
+
+def _study_rows(tiny=False):
     """Where the L-BFGS program's compilation goes, with XLA's default options and with
-    the quicker ones used for small data."""
+    the quicker ones used for small data (the smoke run: KidCreative's only)."""
     rows = []
-    for which, label in (
-        ("optax", "optax L-BFGS + zoom line search, trivial objective"),
-        ("kidcreative", "jaxlin L-BFGS, KidCreative (449 × 16)"),
-        ("spambase", "jaxlin L-BFGS, Spambase (4,601 × 57)"),
-    ):
+    for which, label in STUDIED[1:2] if tiny else STUDIED:
         r = _process(STUDY, (which,))[1]
         for opt in ("default", "quick"):
             t = r[opt]
@@ -184,31 +187,34 @@ def _median(code, args, cache, repeats):
     return statistics.median(w for w, _ in runs), runs[0][1]
 
 
+def _cold_then_warm(code, args, repeats, warm=True):
+    """``repeats`` fresh processes, each with a fresh, empty cache folder, then (``warm``)
+    ``repeats`` more with the folder the first one filled: ``(cold runs, warm runs)``,
+    each a list of ``(wall, out)``."""
+    with tempfile.TemporaryDirectory() as cache:
+        cold = [_process(code, args, cache)]  # empty now; this run fills it
+        for _ in range(repeats - 1):
+            with tempfile.TemporaryDirectory() as empty:
+                cold.append(_process(code, args, empty))
+        hot = [_process(code, args, cache) for _ in range(repeats)] if warm else []
+    return cold, hot
+
+
 def _variants(code, args, repeats, warm=True):
     """scikit-learn / jaxlin (cache empty) / jaxlin (cache warm): ``{label: (wall, out)}``."""
     out = {"scikit-learn": _median(code, ("sklearn", *args), "off", repeats)}
-    with tempfile.TemporaryDirectory() as cache:
-        cold = []
-        for _ in range(repeats):  # each cold run gets a fresh, empty cache folder
-            with tempfile.TemporaryDirectory() as empty:
-                cold.append(_process(code, ("jaxlin", *args), empty))
-        out["jaxlin, empty cache"] = (statistics.median(w for w, _ in cold), cold[0][1])
-        if not warm:
-            return out
-        _process(code, ("jaxlin", *args), cache)  # fills the cache
-        out["jaxlin, cache warm"] = _median(code, ("jaxlin", *args), cache, repeats)
+    cold, hot = _cold_then_warm(code, ("jaxlin", *args), repeats, warm)
+    out["jaxlin, empty cache"] = (statistics.median(w for w, _ in cold), cold[0][1])
+    if warm:
+        out["jaxlin, cache warm"] = (statistics.median(w for w, _ in hot), hot[0][1])
     return out
 
 
 def _train_rows(repeats):
     floor = _median(FLOOR, (), "off", repeats)[0]
-    cold = []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as empty:
-            cold.append(_process(TRAIN, (), empty)[0])
-    with tempfile.TemporaryDirectory() as cache:
-        _process(TRAIN, (), cache)
-        warm = _median(TRAIN, (), cache, repeats)[0]
+    runs, hot = _cold_then_warm(TRAIN, (), repeats)
+    cold = [w for w, _ in runs]
+    warm = statistics.median(w for w, _ in hot)
     compiled = int(_process(COUNT, (), "off")[1])
     cold = statistics.median(cold)
     rows = [
@@ -307,7 +313,7 @@ def run(s):
         None,
         faster=True,
     )
-    r += _study_rows()
+    r += _study_rows(s.tiny)
     return {
         "title": "11. Time to first result",
         "what": "Fresh processes, medians of repeats. `jaxlin train` (KidCreative, logistic "

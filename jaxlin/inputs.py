@@ -104,16 +104,23 @@ def put_features(X, dtype):
     return put(X, dtype)
 
 
-def bucket_rows(n: int) -> int:
-    """``n`` rounded up to one of 16 sizes per power of two (sizes ``m · 2^e``,
-    ``16 ≤ m < 32``; every ``n ≤ 32`` is its own size): at most ``n/16`` extra rows, and
-    row counts a few percent apart share a size — and one compiled program.
+# below this many rows a full batch costs next to nothing to run and a program ~1 s to
+# compile, so the row counts share a few coarse sizes (docs/first-results.md)
+SMALL_ROWS = 256
 
-    >>> tuple(bucket_rows(n) for n in (20, 3680, 3681, 3712, 4601))
-    (20, 3712, 3712, 3712, 4608)
+
+def bucket_rows(n: int) -> int:
+    """``n`` rounded up to a shared size: up to ``SMALL_ROWS`` rows one of 64, 128 and 256
+    (small data: at most 256 rows, run in microseconds, so one program serves them all);
+    above it one of 16 sizes per power of two (sizes ``m · 2^e``, ``16 ≤ m < 32``): at most
+    ``n/16`` extra rows, and row counts a few percent apart share a size — and one compiled
+    program.
+
+    >>> tuple(bucket_rows(n) for n in (9, 40, 100, 256, 257, 3680, 3681, 3712, 4601))
+    (64, 64, 128, 256, 272, 3712, 3712, 3712, 4608)
     """
-    if n <= 32:
-        return n
+    if n <= SMALL_ROWS:
+        return max(64, 1 << (n - 1).bit_length())
     step = 1 << (n.bit_length() - 5)
     return -(-n // step) * step
 

@@ -300,7 +300,7 @@ def fit(
         (shard the rows over local devices, ``shard_rows``), ``checkpoint``,
         ``checkpoint_every`` and ``resume`` (``jaxlin.checkpoint``), ``buckets`` (pad a
         full-batch run's rows to ``jaxlin.inputs.bucket_rows`` so close sizes share one
-        compiled program; one model only), ``callback`` (``(epoch, params, objective) →
+        compiled program; not in ``fit_many``), ``callback`` (``(epoch, params, objective) →
         stop``, called on the host after each epoch; one model only) and ``verify`` (check
         a user ``Loss`` before training; default ``True``).
       **options: the fields of ``Options`` — ``optimizer`` (default
@@ -514,11 +514,15 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
         sample_weight=None if per_class else given.sample_weight,
         n_classes=2,
         dtype=dtype,
+        rows_for=_bucketed(opts) if ctrl.buckets else None,
     )
-    opts = opts.check(data.X.shape[0], loss, has_validation=validation_data is not None, classes=k)
+    opts = opts.check(data.n_rows, loss, has_validation=validation_data is not None, classes=k)
+    pad = data.X.shape[0] - data.n_rows  # weight-0 rows of a shape bucket
+    onehot = np.pad(onehot, ((0, pad), (0, 0)))
     weights, weight_axis = data.sample_weight, None
     if per_class:  # (N, K): column c weighs the rows in class c's model
-        weights, weight_axis = put(_class_weight_columns(given.sample_weight, len(y), k), dtype), 0
+        columns = np.pad(_class_weight_columns(given.sample_weight, len(y), k), ((0, 0), (0, pad)))
+        weights, weight_axis = put(columns, dtype), 0
     Xv = Tv = None
     if validation_data is not None:
         Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k)

@@ -164,13 +164,80 @@ def test_summary_keeps_compiling_for_jax_inputs():
 # ---------------------------------------------------------------- shape buckets, traced tol
 
 
-def test_buckets_add_at_most_a_sixteenth_and_are_few():
-    from jaxlin.inputs import bucket_rows
+def test_buckets_add_at_most_a_sixteenth_above_small_data_and_are_few():
+    from jaxlin.inputs import SMALL_ROWS, bucket_rows
 
     sizes = [bucket_rows(n) for n in range(1, 20001)]
-    assert all(n <= b <= n + n / 16 for n, b in zip(range(1, 20001), sizes))
+    assert all(n <= b for n, b in zip(range(1, 20001), sizes))
+    # small data shares three sizes; above it at most n/16 extra rows
+    assert {b for n, b in zip(range(1, 20001), sizes) if n <= SMALL_ROWS} == {64, 128, 256}
+    assert all(b <= n + n / 16 for n, b in zip(range(1, 20001), sizes) if n > SMALL_ROWS)
     assert all(bucket_rows(b) == b for b in set(sizes))  # a bucket is its own bucket
-    assert len(set(sizes)) < 32 + 16 * 10  # ≤ 16 sizes per power of two above 32
+    assert len(set(sizes)) < 3 + 16 * 7  # ≤ 16 sizes per power of two above 256
+
+
+def test_small_data_of_any_size_and_weighting_shares_one_program():
+    """Full batches of 9 to 60 rows, with and without sample weights, pad to 64 rows: one
+    compiled program, each fit at the optimum of its own rows."""
+    from jaxlin import fit
+
+    X, y = _rows(60, d=3, seed=2)
+    with _Compiles() as c:
+        for n, sw in [(9, None), (25, None), (60, np.linspace(0.5, 2.0, 60))]:
+            r = fit(
+                X[:n],
+                y[:n],
+                optimizer="lbfgs",
+                l2=0.1,
+                grad_tol=1e-9,
+                tol=None,
+                epochs=200,
+                sample_weight=sw,
+                dtype=jnp.float64,
+                buckets=True,
+            )
+            alone = fit(
+                X[:n],
+                y[:n],
+                optimizer="lbfgs",
+                l2=0.1,
+                grad_tol=1e-9,
+                tol=None,
+                epochs=200,
+                sample_weight=sw,
+                dtype=jnp.float64,
+            )
+            np.testing.assert_allclose(r.params.W, alone.params.W, rtol=1e-7, atol=1e-9)
+    # the unpadded fits compile one program per size; the padded ones share a single one
+    assert len(c.names) == 1 + 3, c.names
+
+
+def test_a_one_vs_rest_fit_pads_to_the_shared_size_too():
+    """K binary models of a one-vs-rest fit, with one weight per row and class or none:
+    padded to 64 rows, the same models as unpadded, and sizes 20 and 45 share a program."""
+    from jaxlin import fit
+
+    X, _ = _rows(45, d=3, seed=4)
+    y = np.arange(45) % 3
+    per_class = np.random.default_rng(2).uniform(0.5, 2.0, (45, 3))
+    opts = dict(optimizer="lbfgs", l2=0.1, grad_tol=1e-9, tol=None, epochs=200)
+    with _Compiles() as c:
+        for n, sw in [(20, None), (45, None), (45, per_class)]:
+            r = fit(
+                X[:n],
+                y[:n],
+                "squared_hinge",
+                sample_weight=sw,
+                buckets=True,
+                dtype=jnp.float64,
+                **opts,
+            )
+            alone = fit(X[:n], y[:n], "squared_hinge", sample_weight=sw, dtype=jnp.float64, **opts)
+            assert r.params.W.shape == (3, 3) and r.classes == alone.classes
+            np.testing.assert_allclose(r.params.W, alone.params.W, rtol=1e-7, atol=1e-9)
+            np.testing.assert_allclose(r.params.b, alone.params.b, rtol=1e-7, atol=1e-9)
+    # padded: one program for both sizes, one with weights per class; unpadded: one per fit
+    assert len(c.names) == 2 + 3, c.names
 
 
 class _Compiles:

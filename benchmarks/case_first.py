@@ -24,9 +24,9 @@ from benchmarks.harness import fmt_s
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FLOOR = "import jax.numpy as jnp; jnp.ones(3).sum().block_until_ready()"
-TRAIN = "import sys; from jaxlin.cli import main; sys.exit(main(['train', '--quiet']))"
-COUNT = """
-import logging, jax
+# the default `jaxlin train`, counting the programs it compiles
+TRAIN = """
+import logging, sys, jax
 from jaxlin.cli import main
 jax.config.update("jax_log_compiles", True)
 n = []
@@ -34,7 +34,7 @@ class C(logging.Handler):
     def emit(self, r):
         n.extend([1] if r.getMessage().startswith("Compiling ") else [])
 logging.getLogger("jax").addHandler(C())
-main(["train", "--quiet"]); print(len(n))
+status = main(["train", "--quiet"]); print(len(n)); sys.exit(status)
 """
 GRID = """
 import json, sys, time, warnings
@@ -212,10 +212,11 @@ def _variants(code, args, repeats, warm=True):
 
 def _train_rows(repeats):
     floor = _median(FLOOR, (), "off", repeats)[0]
+    # the first cold run, with an empty cache, compiles every program and says how many
     runs, hot = _cold_then_warm(TRAIN, (), repeats)
     cold = [w for w, _ in runs]
     warm = statistics.median(w for w, _ in hot)
-    compiled = int(_process(COUNT, (), "off")[1])
+    compiled = int(runs[0][1])
     cold = statistics.median(cold)
     rows = [
         ["jax floor: import jax, one operation", fmt_s(floor), "", "1.00×"],

@@ -182,31 +182,11 @@ def test_small_data_of_any_size_and_weighting_shares_one_program():
     from jaxlin import fit
 
     X, y = _rows(60, d=3, seed=2)
+    opts = dict(optimizer="lbfgs", l2=0.1, grad_tol=1e-9, tol=None, epochs=200)
     with _Compiles() as c:
         for n, sw in [(9, None), (25, None), (60, np.linspace(0.5, 2.0, 60))]:
-            r = fit(
-                X[:n],
-                y[:n],
-                optimizer="lbfgs",
-                l2=0.1,
-                grad_tol=1e-9,
-                tol=None,
-                epochs=200,
-                sample_weight=sw,
-                dtype=jnp.float64,
-                buckets=True,
-            )
-            alone = fit(
-                X[:n],
-                y[:n],
-                optimizer="lbfgs",
-                l2=0.1,
-                grad_tol=1e-9,
-                tol=None,
-                epochs=200,
-                sample_weight=sw,
-                dtype=jnp.float64,
-            )
+            r = fit(X[:n], y[:n], sample_weight=sw, dtype=jnp.float64, buckets=True, **opts)
+            alone = fit(X[:n], y[:n], sample_weight=sw, dtype=jnp.float64, **opts)
             np.testing.assert_allclose(r.params.W, alone.params.W, rtol=1e-7, atol=1e-9)
     # the unpadded fits compile one program per size; the padded ones share a single one
     assert len(c.names) == 1 + 3, c.names

@@ -338,7 +338,7 @@ def fit(
         sample_weight=sample_weight,
         n_classes=n_classes,
         dtype=dtype,
-        rows_for=_bucketed(opts) if ctrl.buckets else None,
+        rows_for=_bucketed(opts, ctrl),
         finite=not deferred,
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
@@ -469,10 +469,12 @@ class Inputs(NamedTuple):
     dtype: Any = jnp.float32
 
 
-def _bucketed(opts: Options):
-    """``N ↦`` the padded row count: a bucket for a full-batch run of a solver that weighs
-    its rows, else ``N`` (mini-batches and a solver that visits rows one by one would see
-    the padding rows, so their rows stay as given)."""
+def _bucketed(opts: Options, ctrl: RunControl):
+    """``N ↦`` the padded row count when ``ctrl.buckets`` (else ``None``): a bucket for a
+    full-batch run of a solver that weighs its rows, else ``N`` (mini-batches and a solver
+    that visits rows one by one would see the padding rows, so their rows stay as given)."""
+    if not ctrl.buckets:
+        return None
 
     def rows_for(n):
         b = opts.batch_size
@@ -514,7 +516,7 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
         sample_weight=None if per_class else given.sample_weight,
         n_classes=2,
         dtype=dtype,
-        rows_for=_bucketed(opts) if ctrl.buckets else None,
+        rows_for=_bucketed(opts, ctrl),
     )
     opts = opts.check(data.n_rows, loss, has_validation=validation_data is not None, classes=k)
     pad = data.X.shape[0] - data.n_rows  # weight-0 rows of a shape bucket

@@ -57,6 +57,7 @@ from jaxlin.records import (  # noqa: F401  (the records of a run, named here to
     EARLY_STOPPING,
     GRADIENT_TOL,
     MAX_EPOCHS,
+    MODELS_AXIS,
     OBJECTIVE_TOL,
     ROUNDING,
     RUNNING,
@@ -377,8 +378,12 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
     in_turn = not (draws(s) or isinstance(state.key, RowOrder))  # (own orders are RowOrders)
     if not in_turn:  # one draw (one gather) for every model
+        many = s._replace(models_axis=MODELS_AXIS)  # (records.rare_cond)
         body_many = jax.vmap(
-            body_one, in_axes=(problem_axes, hyper_axes, loop_axes), out_axes=loop_axes
+            lambda p, h, lp: _epoch(_solver(p, h, many), p, h, many, lp),
+            in_axes=(problem_axes, hyper_axes, loop_axes),
+            out_axes=loop_axes,
+            axis_name=MODELS_AXIS,
         )
     else:  # deterministic epochs: each model's in turn
         body_many = _in_turn(

@@ -131,6 +131,8 @@ class Settings(NamedTuple):
     shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
     callback: bool = False  # call the run's per-epoch callback (jaxlin.driver.calling)
     average: bool = False  # the result is the running mean of the iterates (Hyper.average)
+    models_axis: Optional[str] = None  # set by the driver: this epoch is one of many models'
+    # under vmap, on this axis name (MODELS_AXIS); see rare_cond
 
     def real_rows(self, X) -> int:
         """The rows a solver visits and counts: ``n_rows``, or all of ``X`` (the rows past
@@ -276,6 +278,26 @@ class Solver(NamedTuple):
 def select(pred, a, b):
     """``a`` where ``pred`` else ``b``, leaf by leaf of two pytrees of one structure."""
     return jax.tree.map(lambda x, y: jnp.where(pred, x, y), a, b)
+
+
+MODELS_AXIS = "models"  # the vmap axis of many models' epochs (Settings.models_axis)
+
+
+def rare_cond(pred, s: Settings, branch, operands):
+    """``branch(operands)`` where ``pred`` holds, else ``operands``: a ``lax.cond`` for a
+    costly branch that is rarely taken (a pass over every weight, as folding a scale).
+
+    Under ``vmap`` a per-model predicate turns a ``cond`` into both branches and a select, so
+    the branch's cost would be paid at every call. In many models' epochs
+    (``s.models_axis``) the ``cond`` asks instead whether ``pred`` holds for any model
+    (the maximum over the models' axis, one value for all), and inside the branch each
+    model whose own ``pred`` is false keeps its operands: the same results, and the costly
+    pass only when some model needs it.
+    """
+    if s.models_axis is None:
+        return jax.lax.cond(pred, branch, lambda x: x, operands)
+    anyone = jax.lax.pmax(jnp.asarray(pred).astype(jnp.uint8), s.models_axis) == 1
+    return jax.lax.cond(anyone, lambda x: select(pred, branch(x), x), lambda x: x, operands)
 
 
 def every(pred, axis=None):

@@ -287,6 +287,48 @@ def test_the_scale_of_w_is_folded_in_before_it_underflows(k):
     np.testing.assert_allclose(lazy.history.objective, eager.history.objective, rtol=1e-10)
 
 
+@pytest.mark.parametrize("seeds", [0, [0, 1, 2]])
+def test_many_models_fold_their_own_scales_and_equal_each_fit(seeds):
+    """Under ``vmap`` (``fit_many``: one key for all models, or a key each) the scale's fold
+    is one branch for every model, taken when any model needs it; each model folds only
+    its own scale, so each equals its fit alone. The first model's ``a`` shrinks by 0.1 a
+    step and folds; the others' never reach the bound."""
+    X, y = _problem(n=60, d=40, density=0.1)
+    l2s = [1.5, 1e-3, 0.2]
+    kw = dict(optimizer="sgd", batch_size=1, epochs=2, learning_rate=0.3, dtype=F64)
+    many = jaxlin.fit_many(X, y, l2=l2s, seed=seeds, pairing="zip", **kw)
+    for m, l2 in enumerate(l2s):
+        seed = seeds if isinstance(seeds, int) else seeds[m]
+        one = jaxlin.fit(X, y, l2=l2, seed=seed, **kw)
+        np.testing.assert_allclose(many.params.W[m], one.params.W, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(many.params.b[m], one.params.b, rtol=1e-12, atol=1e-15)
+
+
+def test_a_rare_branch_stays_one_branch_under_vmap():
+    """``rare_cond`` in many models' epochs: the compiled branch is a ``cond`` whose
+    predicate is shared (not a select that computes the branch for every model every time),
+    and each model's result is its own: the branch where its predicate holds, else its
+    operands."""
+    from jaxlin.records import MODELS_AXIS, Settings, rare_cond
+
+    s = Settings("sgd", 1, models_axis=MODELS_AXIS)
+
+    def one(a, V):
+        return rare_cond(a < 0.5, s, lambda x: (x[0] * x[1], jnp.ones_like(x[1])), (V, a))
+
+    a, V = jnp.array([0.25, 0.75, 0.4]), jnp.arange(12.0).reshape(3, 4)
+    many = jax.vmap(one, axis_name=MODELS_AXIS)
+    got_V, got_a = many(a, V)
+    np.testing.assert_array_equal(got_V, np.where(np.array([1, 0, 1])[:, None], V * a[:, None], V))
+    np.testing.assert_array_equal(got_a, [1.0, 0.75, 1.0])
+    jaxpr = jax.make_jaxpr(many)(a, V).jaxpr
+    assert [e.primitive.name for e in jaxpr.eqns].count("cond") == 1
+    alone = Settings("sgd", 1)
+    np.testing.assert_array_equal(
+        rare_cond(a[1] < 0.5, alone, lambda x: (2 * x[0], x[1]), (V[1], a[1]))[0], V[1]
+    )
+
+
 def test_sparse_and_dense_rows_stop_at_the_same_epoch_on_the_plateau_rule():
     """scikit-learn's SGD stop (``plateau`` epochs in a row without an improvement of the
     epoch's mean objective by ``tol``) sees the same values on sparse and dense rows one row

@@ -30,6 +30,7 @@ from jaxlin.records import (
     first_value,
     not_above,
     plateau_count,
+    rare_cond,
     select,
 )
 
@@ -342,7 +343,8 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     fold_below = RESCALE_AVERAGING if s.average else RESCALE_BELOW
     one_row = s.batch_size == 1  # the L2 term at every step (see the docstring)
 
-    def fold(V, a, sq, mean):
+    def fold(scaled):
+        V, a, sq, mean = scaled
         return a * V, jnp.ones_like(a), a * a * sq, None if mean is None else mean.folded(V)
 
     def one(carry, batch):
@@ -363,9 +365,7 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         b = b - lr * bias_step(hyper, db)
         if mean is not None:
             mean = mean.step(hyper, Xb.indices, dV, a, b, rows)
-        V, a, sq, mean = jax.lax.cond(
-            a < fold_below, lambda: fold(V, a, sq, mean), lambda: (V, a, sq, mean)
-        )
+        V, a, sq, mean = rare_cond(a < fold_below, s, fold, (V, a, sq, mean))
         return ((V, a, sq), b, rows, sched, lr, mean), m_b
 
     def init(params):  # the state: the step size's (Schedule) and the mean's

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from jaxlin._lazy import module
-from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step
+from jaxlin.records import Hyper, Problem, Settings, Solver, SolverRecord, Step, rare_cond
 from jaxlin.solvers.gradient import (
     RESCALE_BELOW,  # the scale of W = a V is folded into V before it can underflow
     averaged,
@@ -70,7 +70,7 @@ def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         step = -step_size(kind, C, loss, q) * obj.row_weight(i) * obj.row_delta(z, t)
         visited = (q > 0) | (kind != "pa1")
         a = jnp.where(visited, a * decay, a)
-        V, a = jax.lax.cond(a < RESCALE_BELOW, lambda: (a * V, jnp.ones_like(a)), lambda: (V, a))
+        V, a = rare_cond(a < RESCALE_BELOW, s, lambda Va: (Va[1] * Va[0], jnp.ones_like(a)), (V, a))
         V = linear.add_row(V, X, i, step / a)
         b = obj.mask_bias(linear.Params(V, b + bias_step(hyper, step))).b
         rows = count_rows(rows, visited)

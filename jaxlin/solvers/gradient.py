@@ -447,7 +447,25 @@ def epoch_order(key, n, shuffle=True):
     (``shuffle=False``), or the run's own (``key`` a ``RowOrder``: ``Hyper.order``)."""
     if isinstance(key, RowOrder):
         return key.rows
-    return jax.random.permutation(key, n) if shuffle else jnp.arange(n)
+    return shuffled(key, n) if shuffle else jnp.arange(n)
+
+
+def shuffled(key, n):
+    """A uniformly random permutation of ``0..n−1`` (``n < 2³¹``): the indices sorted by
+    random keys, as one sort of 64-bit words — the key in the high bits, the index in the
+    low ``⌈log₂ n⌉`` — which XLA sorts without a comparison function: 5–10 times faster on
+    a CPU than ``jax.random.permutation``'s sorts (two or three, of keys and indices). Two
+    keys tie with probability about ``n² / 2^(65 − ⌈log₂ n⌉)``; a tie keeps the index
+    order. A TPU, without native 64-bit integers, uses ``jax.random.permutation``."""
+    if backend.platform() == "tpu":
+        return jax.random.permutation(key, n)
+    bits = max(1, (n - 1).bit_length())
+    hi, lo = jax.random.bits(key, (2, n), jnp.uint32)
+    with jax.enable_x64(True):  # 64-bit words whatever the run's float type
+        u64 = jnp.uint64
+        words = (hi.astype(u64) << u64(32) | lo.astype(u64)) >> u64(bits) << u64(bits)
+        order = jnp.sort(words | jnp.arange(n, dtype=u64)) & u64((1 << bits) - 1)
+        return order.astype(jnp.int32)
 
 
 def batches(key, n, b, dtype, shuffle=True):

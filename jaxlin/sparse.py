@@ -223,11 +223,10 @@ def gather_rows(W, cols):
 
 def scatter_rows(W, cols, values, mode="add"):
     """``W`` with ``values[e]`` added to row ``cols[e]`` (``mode="add"``: repeats summed) or
-    written there (``"set"``: repeats must agree); ``K = 1`` as a vector, as ``gather_rows``."""
-    flat = W.shape[1] == 1
-    at = (W[:, 0] if flat else W).at[cols]
-    out = getattr(at, mode)(values[:, 0] if flat else values)
-    return out[:, None] if flat else out
+    written there (``"set"``: repeats must agree). Rows of ``W`` even for ``K = 1``: through
+    a vector view (as ``gather_rows`` reads) the update is no faster, and under ``vmap``
+    the view's layout made XLA copy every model's ``W`` at each step a branch followed."""
+    return getattr(W.at[cols], mode)(values)
 
 
 def sq_norm_step(X: SparseRows, D, c, XV):

@@ -643,6 +643,22 @@ def test_deterministic_many_models_run_in_turn_as_alone_without_copies_of_x(
     assert "[3,64,5]" not in hlo and "[3,5,64]" not in hlo
 
 
+def test_many_models_sparse_steps_fold_by_one_branch_without_copies_of_w(monkeypatch):
+    """Sparse SGD of 3 models under ``vmap``: the fold of each scale into ``V`` is one
+    branch (``cond``) shared by the models, not a select that multiplies every model's
+    weights at every step, and the compiled loop copies the models' ``(3, d, 1)`` weights
+    at most once (when the run starts), not at each step."""
+    import scipy.sparse as sp
+
+    X = sp.random(60, 40, density=0.1, random_state=0, format="csr")
+    y = np.random.default_rng(0).integers(0, 2, 60)
+    kw = dict(optimizer="sgd", batch_size=1, epochs=2, learning_rate=0.3, l2=[1.5, 1e-3, 0.2])
+    jaxpr, hlo = _loop_program(monkeypatch, lambda: fit_many(X, y, **kw))
+    assert "cond[" in jaxpr
+    copies = [line for line in hlo.splitlines() if " copy(" in line and "[3,40,1]" in line]
+    assert len(copies) <= 1, copies
+
+
 def test_a_seed_per_model_starts_each_deterministic_model_as_alone():
     """Per-model seeds matter to a deterministic run's start alone: each model of a
     many-model L-BFGS run from a uniform start is the run alone from its own seed."""

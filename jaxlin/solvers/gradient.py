@@ -359,7 +359,8 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             m_b = m_b + obj.l2_value(a * a * sq)
         a = a * obj.l2_shrink(lr)
         dV = (-lr / a) * sparse.batch_entry_terms(Xb, D)
-        V, rows = sparse.scatter_rows(V, Xb.indices, dV), count_rows(rows, count)
+        V = sparse.scatter_rows(V, Xb.indices, dV, flat=not one_row)  # (see scatter_rows)
+        rows = count_rows(rows, count)
         if one_row:  # ‖V‖² after the step
             sq = sq + sparse.sq_norm_step(Xb, D, -lr / a, XV)
         b = b - lr * bias_step(hyper, db)

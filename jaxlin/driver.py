@@ -361,7 +361,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     def init_one(problem, hyper):
         return _start(_solver(problem, hyper, s), problem, hyper, s)
 
-    def body_one(problem, hyper, loop):
+    def body_one(problem, hyper, loop, s=s):
         return _epoch(_solver(problem, hyper, s), problem, hyper, s, loop)
 
     own_orders = hyper_axes.order is not None  # each model its row order (Hyper.order)
@@ -378,12 +378,11 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
     in_turn = not (draws(s) or isinstance(state.key, RowOrder))  # (own orders are RowOrders)
     if not in_turn:  # one draw (one gather) for every model
-        many = s._replace(models_axis=MODELS_AXIS)  # (records.rare_cond)
-        body_many = jax.vmap(
-            lambda p, h, lp: _epoch(_solver(p, h, many), p, h, many, lp),
+        body_many = over_models(
+            lambda many, p, h, lp: body_one(p, h, lp, many),
+            s,
             in_axes=(problem_axes, hyper_axes, loop_axes),
             out_axes=loop_axes,
-            axis_name=MODELS_AXIS,
         )
     else:  # deterministic epochs: each model's in turn
         body_many = _in_turn(
@@ -404,6 +403,14 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
         return merged._replace(key=new.key)
 
     return jax.lax.while_loop(lambda lp: jnp.any(running(lp)), body, state)
+
+
+def over_models(fn, s: Settings, **axes):
+    """``jax.vmap`` (with ``axes``) of ``args ↦ fn(settings, *args)`` over many models: the
+    settings say that the epoch is one of many (``Settings.models_axis``) and the models'
+    axis has that name, so a solver's rare branch stays a branch (``records.rare_cond``)."""
+    many = s._replace(models_axis=MODELS_AXIS)
+    return jax.vmap(lambda *args: fn(many, *args), axis_name=MODELS_AXIS, **axes)
 
 
 def _in_turn(fn, in_axes):

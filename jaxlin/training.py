@@ -22,7 +22,7 @@ import numpy as np
 from jaxlin import backend, driver, inputs, sparse, validation
 from jaxlin import checkpoint as ckpt
 from jaxlin.backend import put, put_all
-from jaxlin.records import MODELS_AXIS, STOP_REASONS, History, Hyper, Problem
+from jaxlin.records import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, is_builtin, loss_key
 from jaxlin.objective import Objective, host_targets
@@ -125,11 +125,10 @@ def _loop(problem, hyper, state, until, settings, model_axes):
     if hyper_axes.key is None or not driver.draws(settings):  # (a key of its own per model
         # matters to a deterministic run's start alone)
         return driver.run_lockstep(problem, hyper, settings, model_axes, state, until)
-    many = settings._replace(models_axis=MODELS_AXIS)  # (records.rare_cond)
-    return jax.vmap(
-        lambda p, h, st: driver.run(p, h, many, st, until),
+    return driver.over_models(
+        lambda many, p, h, st: driver.run(p, h, many, st, until),
+        settings,
         in_axes=(problem_axes, hyper_axes, None if state is None else 0),
-        axis_name=MODELS_AXIS,
     )(problem, hyper, state)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from benchmarks.harness import median_time
 
 from jaxlin import datasets
+from jaxlin.solvers.gradient import shuffled
 from jaxlin.training import fit, fit_many
 
 B, EPOCHS, MODELS = 32, 3, 16
@@ -36,7 +37,7 @@ def _program(X, T, by_rows=False):
 
     def run(W, b, lr, key):
         def epoch(carry, k):
-            idx = jax.random.permutation(k, n)[: steps * B].reshape(steps, B)
+            idx = shuffled(k, n)[: steps * B].reshape(steps, B)  # jaxlin's draw
             return jax.lax.scan(step, carry, idx)[0], None
 
         keys = jax.random.split(key, EPOCHS)
@@ -59,7 +60,7 @@ def _wide(X, T, models):
 
     def run(lr, key):
         def epoch(carry, k):
-            idx = jax.random.permutation(k, n)[: steps * B].reshape(steps, B)
+            idx = shuffled(k, n)[: steps * B].reshape(steps, B)  # jaxlin's draw
             return jax.lax.scan(step, carry, idx)[0], None
 
         W, b = jnp.zeros((X.shape[1], models, T.shape[1])), jnp.zeros((models, T.shape[1]))

@@ -299,13 +299,14 @@ class ScaledAverage(NamedTuple):
         one = jnp.ones_like(average.rows)
         return cls(begun * average.params.W, 0 * one, one, average.params.b, average.rows)
 
-    def step(self, hyper: Hyper, cols, dV, a, b, rows):
-        """After ``V ← V + ΔV`` (``dV`` the terms scattered into ``cols``), ``a`` and ``b``
-        the new scale and intercept, ``rows`` the int32 rows stepped over."""
+    def step(self, hyper: Hyper, cols, dV, a, b, rows, flat=True):
+        """After ``V ← V + ΔV`` (``dV`` the terms scattered into ``cols``, as
+        ``sparse.scatter_rows(..., flat=flat)`` did), ``a`` and ``b`` the new scale and
+        intercept, ``rows`` the int32 rows stepped over."""
         so_far = Average(None, self.rows)
         rows = so_far.counted(hyper, rows)
         mu = so_far.weight(rows)
-        A = sparse.scatter_rows(self.A, cols, -self.alpha * dV)
+        A = sparse.scatter_rows(self.A, cols, -self.alpha * dV, flat=flat)
         beta = jnp.where(mu < 1, self.beta / (1 - mu), self.beta)
         return ScaledAverage(A, self.alpha + mu * a * beta, beta, self.b + mu * (b - self.b), rows)
 
@@ -359,13 +360,13 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             m_b = m_b + obj.l2_value(a * a * sq)
         a = a * obj.l2_shrink(lr)
         dV = (-lr / a) * sparse.batch_entry_terms(Xb, D)
-        V = sparse.scatter_rows(V, Xb.indices, dV, flat=not one_row)  # (see scatter_rows)
-        rows = count_rows(rows, count)
+        flat = not one_row  # (see sparse.scatter_rows)
+        V, rows = sparse.scatter_rows(V, Xb.indices, dV, flat=flat), count_rows(rows, count)
         if one_row:  # ‖V‖² after the step
             sq = sq + sparse.sq_norm_step(Xb, D, -lr / a, XV)
         b = b - lr * bias_step(hyper, db)
         if mean is not None:
-            mean = mean.step(hyper, Xb.indices, dV, a, b, rows)
+            mean = mean.step(hyper, Xb.indices, dV, a, b, rows, flat)
         V, a, sq, mean = rare_cond(a < fold_below, s, fold, (V, a, sq, mean))
         return ((V, a, sq), b, rows, sched, lr, mean), m_b
 

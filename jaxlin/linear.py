@@ -113,6 +113,21 @@ def contract(X, D):
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 
+def contract_bias(D):
+    """The chain rule through the intercept: ``1ᵀ D``, ``(N, K) → (K,)``, the sum of each
+    column of ``Δ``.
+
+    On the CPU written as the product with a vector of ones: XLA:CPU emits a column sum
+    over a few rows (a mini-batch's 32) as a loop that LLVM unrolls, about 0.1 s of a
+    program's compilation, where the product is a small loop or a library call (the first
+    SGD call on MNIST 1.02 → 0.88 s, the same time a step; benchmarks/RESULTS.md). On GPU
+    and TPU the plain sum is left to XLA.
+    """
+    if not backend.cpu_tricks():
+        return jnp.sum(D, axis=0)
+    return jnp.ones(D.shape[0], D.dtype) @ D
+
+
 def by_rows(params: Params) -> Params:
     """``W`` laid out the other way, ``(d, K) ↔ (K, d)`` (its own inverse); ``b`` kept.
 

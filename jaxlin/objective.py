@@ -34,6 +34,7 @@ from jaxlin.backend import put
 from jaxlin.linear import (
     Params,
     contract,
+    contract_bias,
     contract_by_rows,
     contract_with_squares,
     logits,
@@ -104,7 +105,7 @@ def _sums(params: Params, X, T, loss: Loss, w, Z=None):
     """``(Σ w_i L_i, Xᵀ (w ⊙ Δ), Σ w_i δ_i)`` over the rows given (``w = 1`` when ``None``);
     ``Z``: the scores ``X W + b`` when the caller has them."""
     L, D = _weighted_terms(loss, logits(params, X) if Z is None else Z, T, w)
-    return jnp.sum(L), contract(X, D), jnp.sum(D, axis=0)
+    return jnp.sum(L), contract(X, D), contract_bias(D)
 
 
 def _weighted_terms(loss: Loss, Z, T, w):
@@ -220,7 +221,7 @@ class Objective:
             Z = logits_by_rows(params, X) if Z is None else Z
             L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
             XtD = contract_by_rows(X, D)
-            return self._value_and_grad_from(params, X, jnp.sum(L), XtD, jnp.sum(D, axis=0))
+            return self._value_and_grad_from(params, X, jnp.sum(L), XtD, contract_bias(D))
         _check_shapes(params, X, T)
         rows = None if Z is not None else block_rows(X, T.shape[1])
         if rows is None:
@@ -244,7 +245,7 @@ class Objective:
         L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
         c = self._curvature_diagonals(Z, T)
         XtD, Xc = contract_with_squares(X, D, c, X2)
-        m, g = self._value_and_grad_from(params, X, jnp.sum(L), XtD, jnp.sum(D, axis=0))
+        m, g = self._value_and_grad_from(params, X, jnp.sum(L), XtD, contract_bias(D))
         return m, g, self._diagonal_from(X, Xc, c)
 
     def data_score_gradients(self, params: Params, X, T, Z=None):
@@ -258,7 +259,7 @@ class Objective:
         L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
         total, s = self._total(X), self.sign
         D = s * D / total
-        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(b=jnp.sum(D, axis=0))).b
+        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(b=contract_bias(D))).b
 
     def penalty_steps(self, W, steps, step_size):
         """``W`` after ``steps`` proximal-gradient steps of the penalty alone (no data):
@@ -312,7 +313,7 @@ class Objective:
         total, s = self._total(X), self.sign
         h = Params(
             s * contract(X, CU) / total + 2.0 * self.penalty.l2 * v.W,
-            s * jnp.sum(CU, axis=0) / total,
+            s * contract_bias(CU) / total,
         )
         return self.mask_bias(h), U
 
@@ -350,7 +351,7 @@ class Objective:
     def _diagonal_from(self, X, X2c, c) -> Params:
         """The Hessian's diagonal from ``(X ⊙ X)ᵀ c`` and ``c`` (``_curvature_diagonals``)."""
         total, s = self._total(X), self.sign
-        d = Params(s * X2c / total + 2.0 * self.penalty.l2, s * jnp.sum(c, axis=0) / total)
+        d = Params(s * X2c / total + 2.0 * self.penalty.l2, s * contract_bias(c) / total)
         return self.mask_bias(d)
 
     def curvature_matrices(self, params: Params, X, T, Z=None):

@@ -7,12 +7,14 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxlin import objective as obj
 from jaxlin.linear import (
     Params,
     add_bias,
     contract,
+    contract_bias,
     init_params,
     logits,
     logits_column_layout,
@@ -74,6 +76,21 @@ def test_contract_is_xt_delta(key):
     X = jax.random.normal(key, (9, 4))
     D = jax.random.normal(jax.random.fold_in(key, 1), (9, 3))
     np.testing.assert_allclose(contract(X, D), np.asarray(X).T @ np.asarray(D), rtol=1e-12)
+
+
+@pytest.mark.parametrize("platform", ["cpu", "gpu"])
+@pytest.mark.parametrize("rows", [1, 32, 1000])
+def test_contract_bias_is_the_column_sums(key, monkeypatch, platform, rows):
+    """``1ᵀ Δ``: the columns' sums (numpy's, in float64), as a product with ones on the
+    CPU and the plain sum elsewhere."""
+    from jaxlin import backend
+
+    monkeypatch.setattr(backend, "platform", lambda: platform)
+    D = np.asarray(jax.random.normal(key, (rows, 3)), np.float64)
+    with backend.precision(np.float64):
+        got = np.asarray(jax.jit(contract_bias)(jnp.asarray(D)))
+    assert got.shape == (3,) and got.dtype == np.float64
+    np.testing.assert_allclose(got, D.sum(axis=0), rtol=1e-12, atol=1e-12)
 
 
 def test_init_is_reproducible_and_in_range():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import warnings
 
 import jax
@@ -79,11 +80,50 @@ def jit_for(fn, nbytes: int, static_argnames=(), itemsize: int = 4):
 
 @functools.lru_cache(maxsize=None)
 def _jitted(fn, options, static_argnames):
-    return jax.jit(
-        fn,
-        static_argnames=static_argnames,
-        compiler_options=None if options is None else dict(options),
+    return _Program(
+        jax.jit(
+            fn,
+            static_argnames=static_argnames,
+            compiler_options=None if options is None else dict(options),
+        )
     )
+
+
+class _Program:
+    """A jitted training program whose calls run with Python's cyclic garbage collector
+    paused (``collection_paused``); ``trace``, ``lower`` and the rest are the jitted
+    function's own."""
+
+    __slots__ = ("jitted",)
+
+    def __init__(self, jitted):
+        self.jitted = jitted
+
+    def __call__(self, *args, **kwargs):
+        with collection_paused():
+            return self.jitted(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.jitted, name)
+
+
+@contextlib.contextmanager
+def collection_paused():
+    """Python's cyclic garbage collector off for the block, then as it was.
+
+    Tracing a training program makes tens of thousands of objects, enough to trigger a
+    full collection, which walks every object the process holds (JAX's alone): 60 ms of a
+    first call's 0.9 s on MNIST SGD (benchmarks/RESULTS.md). Reference counting still frees
+    what the block drops; cycles wait for the next collection after it (``timeit`` pauses
+    the collector the same way)."""
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def compute_dtype(dtype=None, *, argument: str = "dtype"):

@@ -358,3 +358,30 @@ def test_put_never_shares_the_callers_array(source):
     a[...] = -1
     assert d.dtype == np.float32
     np.testing.assert_array_equal(np.asarray(d), np.arange(12).reshape(3, 4)[:, ::2])
+
+
+def test_a_programs_call_pauses_the_cyclic_collector_and_restores_it():
+    """While a training program runs (traced, compiled, called) the collector is off; after
+    it, on again — or still off when the caller had it off, and on again after an error."""
+    import gc
+
+    seen = []
+
+    def fn(x):
+        seen.append(gc.isenabled())  # at trace time
+        return x + 1
+
+    program = backend.jit_for(fn, 0)
+    assert gc.isenabled()
+    assert float(program(jnp.float32(1.0))) == 2.0
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        program(jnp.ones(3))  # another shape: traced again
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(TypeError):
+        program(jnp.ones(3), 2)  # a call that fails inside
+    assert gc.isenabled()
+    assert program.trace(jnp.ones(2)).lower().compile() is not None  # jit's own methods

@@ -113,19 +113,20 @@ def contract(X, D):
     return jax.lax.optimization_barrier(jnp.einsum("nk,nd->kd", D, X)).T
 
 
-def contract_bias(D):
+def contract_bias(D, mini_batch: bool = False):
     """The chain rule through the intercept: ``1ᵀ D``, ``(N, K) → (K,)``, the sum of each
     column of ``Δ``.
 
-    On the CPU written as the product with a vector of ones: XLA:CPU emits a column sum
-    over a few rows (a mini-batch's 32) as a loop that LLVM unrolls, about 0.1 s of a
-    program's compilation, where the product is a small loop or a library call (the first
-    SGD call on MNIST 1.02 → 0.88 s, the same time a step; benchmarks/RESULTS.md). On GPU
-    and TPU the plain sum is left to XLA.
+    ``mini_batch``: ``D`` holds a step's few rows. On the CPU that sum is then written as
+    the product with a vector of ones: XLA:CPU emits a column sum over a mini-batch's 32
+    rows as a loop LLVM unrolls, about 0.1 s of a program's compilation, where the product
+    is a small loop or a library call (the first SGD call on MNIST 1.02 → 0.88 s, the same
+    time a step; benchmarks/RESULTS.md). Full batches keep the plain sum, which gains
+    nothing from it, and on GPU and TPU the plain sum is left to XLA.
     """
-    if not backend.cpu_tricks():
-        return jnp.sum(D, axis=0)
-    return jnp.ones(D.shape[0], D.dtype) @ D
+    if mini_batch and backend.cpu_tricks():
+        return jnp.ones(D.shape[0], D.dtype) @ D
+    return jnp.sum(D, axis=0)
 
 
 def by_rows(params: Params) -> Params:

@@ -220,8 +220,8 @@ class Objective:
             _check_shapes(by_rows_layout(params), X, T)
             Z = logits_by_rows(params, X) if Z is None else Z
             L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
-            XtD = contract_by_rows(X, D)
-            return self._value_and_grad_from(params, X, jnp.sum(L), XtD, contract_bias(D))
+            XtD, D_sum = contract_by_rows(X, D), contract_bias(D, mini_batch=True)
+            return self._value_and_grad_from(params, X, jnp.sum(L), XtD, D_sum)
         _check_shapes(params, X, T)
         rows = None if Z is not None else block_rows(X, T.shape[1])
         if rows is None:
@@ -259,7 +259,8 @@ class Objective:
         L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
         total, s = self._total(X), self.sign
         D = s * D / total
-        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(b=contract_bias(D))).b
+        D_sum = contract_bias(D, mini_batch=True)
+        return s * jnp.sum(L) / total, D, self.mask_bias(params._replace(b=D_sum)).b
 
     def penalty_steps(self, W, steps, step_size):
         """``W`` after ``steps`` proximal-gradient steps of the penalty alone (no data):

@@ -79,18 +79,21 @@ def test_contract_is_xt_delta(key):
 
 
 @pytest.mark.parametrize("platform", ["cpu", "gpu"])
-@pytest.mark.parametrize("rows", [1, 32, 1000])
-def test_contract_bias_is_the_column_sums(key, monkeypatch, platform, rows):
-    """``1ᵀ Δ``: the columns' sums (numpy's, in float64), as a product with ones on the
-    CPU and the plain sum elsewhere."""
+@pytest.mark.parametrize("rows,mini_batch", [(1, True), (32, True), (1000, False), (32, False)])
+def test_contract_bias_is_the_column_sums(key, monkeypatch, platform, rows, mini_batch):
+    """``1ᵀ Δ``: the columns' sums (numpy's, in float64), for a mini-batch as a product with
+    ones on the CPU, otherwise (and elsewhere) the plain sum."""
     from jaxlin import backend
 
     monkeypatch.setattr(backend, "platform", lambda: platform)
     D = np.asarray(jax.random.normal(key, (rows, 3)), np.float64)
     with backend.precision(np.float64):
-        got = np.asarray(jax.jit(contract_bias)(jnp.asarray(D)))
+        fn = jax.jit(lambda D: contract_bias(D, mini_batch))
+        got = np.asarray(fn(jnp.asarray(D)))
+        text = fn.lower(jnp.asarray(D)).as_text()
     assert got.shape == (3,) and got.dtype == np.float64
     np.testing.assert_allclose(got, D.sum(axis=0), rtol=1e-12, atol=1e-12)
+    assert ("dot_general" in text) == (mini_batch and platform == "cpu")
 
 
 def test_init_is_reproducible_and_in_range():

@@ -49,6 +49,8 @@ def _fold_weights(folds, n, seed):
     if isinstance(folds, (int, np.integer)) and not isinstance(folds, bool):
         key = jax.random.fold_in(jax.random.key(seed), 7)
         return kfold_weights(n, int(folds), key, argument="folds")
+    if np.ndim(folds) == 0:  # a number, but not a whole one
+        raise ValueError(f"folds: expected a whole number of folds, got {folds!r}")
     w = np.asarray(folds, np.float64)
     if w.ndim != 2 or w.shape[1] != n or not np.all((w == 0) | (w == 1)):
         raise ValueError(

@@ -419,6 +419,10 @@ def fit_stream(
     stops after the current chunk, writes the checkpoint and raises
     ``Interrupted``.
     """
+    if not isinstance(source, (Source, str, os.PathLike)):
+        raise TypeError(
+            f"source: expected a file path or a jaxlin.stream.Source, got {type(source).__name__}"
+        )
     src = source if isinstance(source, Source) else open_source(source, target, drop, chunk_rows)
     given, loss, (opts, ctrl) = loss, get_loss(loss), _stream_options(options, control)
     verified(loss, given, ctrl)

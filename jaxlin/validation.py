@@ -18,8 +18,14 @@ from jaxlin import sparse
 
 def check_file(path, name: str = "data", missing: str | None = None) -> str:
     """``path`` as a string; a ``FileNotFoundError`` naming ``name`` when nothing is there
-    (``missing``: the message then), an ``IsADirectoryError`` when it is a folder."""
-    path = os.fspath(path)
+    (``missing``: the message then), an ``IsADirectoryError`` when it is a folder, a
+    ``TypeError`` naming ``name`` when it is not a path at all."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected a file path (str or os.PathLike), got {type(path).__name__}"
+        ) from None
     if not os.path.exists(path):
         raise FileNotFoundError(missing or f"{name}: no such file: {path}")
     if os.path.isdir(path):

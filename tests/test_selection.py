@@ -142,6 +142,9 @@ def test_fit_grid_bad_arguments_are_named(data):
         fit_grid(X, y, folds=np.ones((2, 5)))
     with pytest.raises(ValueError, match="folds: every fold needs"):
         fit_grid(X, y, folds=np.ones((2, 90)))
+    for bad in (2.5, True):  # a number of folds is a whole number
+        with pytest.raises(ValueError, match=f"folds: expected a whole number of folds, got {bad}"):
+            fit_grid(X, y, folds=bad)
     with pytest.raises(ValueError, match="scoring: expected"):
         fit_grid(X, y, folds=2, l2=[0.1], scoring="f1", epochs=2)
     for bad in (1, 91):  # the argument the caller gave is named, with its bounds

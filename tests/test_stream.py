@@ -146,6 +146,11 @@ def test_bad_files_are_named(tmp_path):
     with pytest.raises(ValueError, match="n_classes: needed"):
         np.save(tmp_path / "m.npy", np.ones((4, 3), np.float32))
         stream.fit_stream(tmp_path / "m.npy", "softmax_cross_entropy")
+    for source in (lambda: iter([]), [(np.ones((2, 2)), np.ones(2))], None):  # not a file
+        with pytest.raises(TypeError, match="source: expected a file path or a jaxlin.stream"):
+            stream.fit_stream(source)
+    with pytest.raises(TypeError, match="data: expected a file path .*got int"):
+        stream.open_source(3)
 
 
 def test_zero_epochs_return_the_start_point(small):

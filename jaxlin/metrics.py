@@ -231,7 +231,8 @@ def log_loss(y_true, proba, eps: float | None = None):
     """Mean ``−ln p_y`` of the probabilities given to the true class; ``proba`` ``(N, C)``.
 
     Probabilities are clipped to ``[eps, 1 − eps]`` (default: the dtype's machine epsilon,
-    as scikit-learn does) so a confident mistake costs a large finite amount.
+    as scikit-learn does) so a confident mistake costs a large finite amount. Rows that do
+    not sum to one (by more than ``√ε``) raise a ``UserWarning``, as in scikit-learn.
     """
     y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
     _check_classes(proba.shape[1], y_true=y_true)
@@ -243,6 +244,17 @@ def log_loss(y_true, proba, eps: float | None = None):
             f"proba: expected probabilities in [0, 1], got {proba[r, c].item()!r} at row {r}, "
             f"column {c}"
         )
+    if xp is np and proba.shape[1] > 1:
+        sums = proba.sum(axis=1)
+        off = np.abs(sums - 1) > np.sqrt(np.finfo(proba.dtype).eps)
+        if off.any():  # scikit-learn warns too; the mean is still of the given values
+            r = int(np.argmax(off))
+            warnings.warn(
+                f"proba: the rows do not sum to one (row {r} sums to {sums[r]:.6g}); "
+                "pass probabilities",
+                UserWarning,
+                stacklevel=2,
+            )
     eps = xp.finfo(proba.dtype).eps if eps is None else eps
     p = xp.take_along_axis(proba, y_true[:, None].astype(xp.int32), axis=1)[:, 0]
     return -xp.mean(xp.log(xp.clip(p, eps, 1.0 - eps)))

@@ -100,6 +100,24 @@ def test_log_loss_matches_sklearn(seed):
     assert np.isfinite(float(M.log_loss(jnp.asarray(y), jnp.asarray(P))))
 
 
+def test_log_loss_warns_when_rows_are_not_probabilities():
+    """Rows that do not sum to one warn as scikit-learn does (and the value is still the
+    mean of −ln p_y: scikit-learn's, too); rows within √ε of one do not."""
+    import warnings
+
+    P = np.array([[0.5, 0.2], [0.5, 0.5]])
+    with pytest.warns(
+        UserWarning, match=r"proba: the rows do not sum to one \(row 0 sums to 0.7\)"
+    ):
+        got = M.log_loss(np.array([0, 1]), P)
+    with pytest.warns(UserWarning, match="do not sum to one"):
+        expected = skm.log_loss([0, 1], P)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        M.log_loss(np.array([0, 1]), np.array([[0.3, 0.7 + 1e-12], [0.5, 0.5]]))
+
+
 @pytest.mark.parametrize("seed,ties", [(0, False), (1, False), (2, True), (3, True)])
 def test_roc_curve_and_auc_match_sklearn(seed, ties):
     rng = np.random.default_rng(seed)

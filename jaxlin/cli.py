@@ -187,7 +187,14 @@ _FLAGS = {
     "init": "--init",
     "average": "--average",
     "fit_intercept": "--no-intercept",
+    "checkpoint_every": "--checkpoint-every",
 }
+
+
+def _flag_named(message: str) -> str:
+    """An error message of the library with the option it names as its flag."""
+    name, colon, rest = message.partition(":")
+    return f"{_FLAGS[name]}:{rest}" if colon and name in _FLAGS else message
 
 
 def _optimizer(args, spec, n_classes, loss):
@@ -249,8 +256,7 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
         has_validation = args.validation_fraction > 0
         return opts.check(n_train, get_loss(loss), has_validation=has_validation), pen_text
     except ValueError as exc:
-        name, _, rest = str(exc).partition(":")
-        raise UserError(f"{_FLAGS.get(name, name)}:{rest}") from None
+        raise UserError(_flag_named(str(exc))) from None
 
 
 def _fit(args, split, loss, opts, spec, n_classes):
@@ -1144,7 +1150,7 @@ def main(argv=None) -> int:
         with catch_interrupts():  # Ctrl-C in a chunked run: stop after the current chunk
             return args.func(args)
     except (ValueError, TypeError, OSError) as exc:
-        print(f"jaxlin {args.command}: error: {exc}", file=sys.stderr)
+        print(f"jaxlin {args.command}: error: {_flag_named(str(exc))}", file=sys.stderr)
         return 2
     except Interrupted as exc:
         where = (

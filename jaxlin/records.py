@@ -140,17 +140,22 @@ class Settings(NamedTuple):
         return self.n_rows or X.shape[0]
 
 
+HISTORY_CAP = 64 * 16**4  # 4,194,304 epochs: a run allowed more records its first ones
+
+
 def history_length(epochs: int) -> int:
     """The history arrays' length for an epoch limit: 64, 1,024, 16,384, … (powers of 16),
-    so that runs whose limits differ share one compiled program."""
+    so that runs whose limits differ share one compiled program; at most ``HISTORY_CAP``
+    (an epoch beyond it is run, not recorded: a write past the end is dropped)."""
     length = 64
-    while length < epochs:
+    while length < epochs and length < HISTORY_CAP:
         length *= 16
     return length
 
 
 class History(NamedTuple):
-    """Per-epoch arrays of length ``epochs``; entries after the last epoch run are NaN.
+    """Per-epoch arrays of length ``epochs`` (at most ``HISTORY_CAP``: a longer run keeps its
+    first epochs); entries after the last epoch run are NaN.
 
     ``objective[e]`` is ``J`` after epoch ``e`` in the loss's own direction (training data,
     with the penalty; for mini-batches, the mean of the epoch's mini-batch objectives; for

@@ -431,7 +431,10 @@ def fit_stream(
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
     passes = opts._replace(
-        batch_size=min(opts.batch_size, src.chunk_rows), epochs=opts.epochs * src.n_chunks
+        batch_size=min(opts.batch_size, src.chunk_rows),
+        epochs=validation.check_non_negative_int(
+            opts.epochs * src.n_chunks, f"epochs × chunks ({opts.epochs} × {src.n_chunks})"
+        ),
     )  # the driver's epoch: a chunk
     settings = passes.settings(k)
     obj = Objective.build(
@@ -550,7 +553,7 @@ class _Run(NamedTuple):
             state = _advance(problem, self.hyper, state, settings=self.settings)
             if int(state.status) == driver.DIVERGED:
                 raise ValueError(f"training diverged in epoch {e + 1}; lower the learning rate")
-            position["values"].append(float(state.history.objective[int(state.epoch) - 1]))
+            position["values"].append(float(problem.objective.reported(state.value)))
             position["rows"].append(int(problem.X.shape[0]))
             position["chunk"] = j + 1
             if j + 1 == len(order):

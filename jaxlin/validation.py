@@ -216,14 +216,27 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
     return w
 
 
+MAX_COUNT = 2**31 - 1  # counts (epochs, rows, patience) are 32-bit integers in compiled loops
+
+
+def _check_count_limit(value, name: str) -> int:
+    if value > MAX_COUNT:
+        raise ValueError(
+            f"{name}: must be at most {MAX_COUNT:,} (a 32-bit count in the compiled loop), "
+            f"got {value!r}"
+        )
+    return int(value)
+
+
 def check_positive(value, name: str, integer: bool = False, allow_none: bool = False):
-    """A positive number (an integer where ``integer``); arrays must be positive everywhere."""
+    """A positive number (an integer up to ``MAX_COUNT`` where ``integer``); arrays must be
+    positive everywhere."""
     if value is None and allow_none:
         return None
     if integer:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
             raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-        return int(value)
+        return _check_count_limit(value, name)
     arr = _as_numbers(value, name, "positive")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise ValueError(f"{name}: must be positive, got {value!r}")
@@ -242,10 +255,10 @@ def _as_numbers(value, name: str, rule: str) -> np.ndarray:
 
 
 def check_non_negative_int(value, name: str) -> int:
-    """A non-negative integer (``True``/``False`` are not counts)."""
+    """A non-negative integer up to ``MAX_COUNT`` (``True``/``False`` are not counts)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name}: must be a non-negative integer, got {value!r}")
-    return int(value)
+    return _check_count_limit(value, name)
 
 
 def check_non_negative(value, name: str):
@@ -277,6 +290,8 @@ def check_flag(value, name: str) -> bool:
 def check_seed(seed, name: str = "seed", many: bool = False):
     """An integer seed, or with ``many`` a 1-D sequence of them too (one per model)."""
     arr = np.asarray(seed) if not isinstance(seed, (str, bytes)) else np.asarray(None)
+    if isinstance(seed, numbers.Integral) and arr.dtype.kind not in "iu":  # beyond 64 bits
+        raise ValueError(f"{name}: must fit in 64 bits, got {seed!r}")
     if arr.dtype.kind not in "iu" or arr.ndim > int(many) or arr.size == 0:
         raise TypeError(
             f"{name}: expected an integer{' (or a 1-D sequence of integers)' * many}, got {seed!r}"

@@ -275,6 +275,11 @@ BAD = [
     (["train", "--optimizer", "sgd", "--batch-size", "-4"], "--batch-size: must be a positive"),
     (["train", "--epochs", "0"], "--epochs: must be a positive integer"),
     (["train", "--epochs", "ten"], "invalid int value: 'ten'"),
+    (["train", "--epochs", str(2**40)], "--epochs: must be at most 2,147,483,647"),
+    (
+        ["train", "--checkpoint", "{ok.csv}.npz", "--checkpoint-every", str(2**40)],
+        "--checkpoint-every: must be at most 2,147,483,647",
+    ),
     (["train", "--train-fraction", "1.5"], "--train-fraction: must be between 0 and 1"),
     (["train", "--l2", "-1"], "--l2: must be a non-negative number"),
     (["train", "--l1", "0.1", "--optimizer", "lbfgs"], "lbfgs needs a smooth objective"),

@@ -364,6 +364,11 @@ def test_kfold_weights_name_a_key_that_is_not_one(key):
         kfold_weights(10, 2, key)
 
 
+def test_kfold_weights_name_a_row_count_that_is_not_one():
+    with pytest.raises(ValueError, match="n: must be a positive integer, got '3'"):
+        kfold_weights("3", 2, jax.random.key(0))
+
+
 def test_early_stopping_returns_the_best_validation_parameters():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 30))
@@ -395,6 +400,22 @@ def test_divergence_stops_and_keeps_finite_parameters():
     assert np.all(np.isnan(J[e:]))
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
+def test_the_largest_epoch_limit_runs_as_a_smaller_one_until_the_stop(optimizer):
+    """An epoch limit of 2^31 − 1 ("no limit") stops where a limit of 1,000 does, with the
+    same parameters; its history holds the epochs run (it is not sized by the limit)."""
+    X, y = _binary(n=40)
+    kw = dict(optimizer=optimizer, tol=1e-5, batch_size=8 if optimizer == "sgd" else None)
+    a = fit(X, y, epochs=1000, **kw)
+    b = fit(X, y, epochs=2**31 - 1, **kw)
+    assert a.stop_reason == b.stop_reason == "objective_tol"
+    assert int(a.epochs) == int(b.epochs) < 1000
+    assert np.array_equal(a.params.W, b.params.W) and np.array_equal(a.params.b, b.params.b)
+    e = int(b.epochs)
+    np.testing.assert_array_equal(a.history.objective[:e], b.history.objective[:e])
+    assert np.all(np.isnan(b.history.objective[e : 10 * e]))
+
+
 def test_same_key_gives_bit_identical_parameters():
     X, y = _multi()
     kw = dict(optimizer="adam", batch_size=8, epochs=4, init="uniform", learning_rate=0.01)
@@ -413,6 +434,9 @@ def test_same_key_gives_bit_identical_parameters():
         (dict(learning_rate=-1.0), "learning_rate: must be positive"),
         (dict(batch_size=0), "batch_size: must be a positive integer"),
         (dict(epochs=2.5), "epochs: must be a non-negative integer"),
+        (dict(epochs=2**31), r"epochs: must be at most 2,147,483,647 \(a 32-bit count"),
+        (dict(epochs=np.int64(2**40)), "epochs: must be at most 2,147,483,647"),
+        (dict(batch_size=2**40, optimizer="sgd"), "batch_size: must be at most 2,147,483,647"),
         (dict(optimizer="newtonian"), "optimizer: unknown optimizer 'newtonian'"),
         (dict(optimizer="lbfgs", l1=0.1), "l1: optimizer lbfgs needs a smooth objective"),
         (dict(l2=-1.0), "l2: must be non-negative"),
@@ -466,6 +490,12 @@ def test_bad_seeds_and_keys_are_named(call, match):
     X, y = _binary(n=20)
     with pytest.raises(TypeError, match=match):
         call(X, y)
+
+
+def test_a_seed_beyond_64_bits_is_named_as_such():
+    X, y = _binary(n=20)
+    with pytest.raises(ValueError, match="^seed: must fit in 64 bits, got 2{70}"):
+        fit(X, y, optimizer="sgd", seed=int("2" * 70))
 
 
 @pytest.mark.parametrize(

@@ -203,6 +203,25 @@ def test_not_fitted_and_bad_parameters():
     )
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: LogisticRegression(max_iter=n),
+        lambda n: SGDClassifier(max_iter=n, random_state=0),
+        lambda n: Perceptron(max_iter=n, random_state=0),
+        lambda n: LinearSVC(max_iter=n),
+    ],
+    ids=["LogisticRegression", "SGDClassifier", "Perceptron", "LinearSVC"],
+)
+def test_any_max_iter_is_taken_as_there(make):
+    """scikit-learn takes any positive ``max_iter``; one beyond a 32-bit count is no limit
+    at all, so it fits as a limit that is never reached does."""
+    X, y = _two_blobs()
+    a, b = make(1000).fit(X, y), make(2**40).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(np.ravel(a.n_iter_), np.ravel(b.n_iter_))
+
+
 def test_scikit_learn_conventions():
     from sklearn.exceptions import ConvergenceWarning
 

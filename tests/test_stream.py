@@ -162,6 +162,13 @@ def test_zero_epochs_return_the_start_point(small):
     assert len(r.objective) == 0 and r.epochs == 0
 
 
+def test_epochs_times_chunks_beyond_a_32_bit_count_is_named(small):
+    # 1,000 rows in chunks of 128 are 8 chunks: 2^29 epochs are 2^32 chunk passes
+    _, _, csv_path, _ = small
+    with pytest.raises(ValueError, match=r"epochs × chunks \(536870912 × 8\): must be at most"):
+        stream.fit_stream(csv_path, chunk_rows=128, epochs=2**29)
+
+
 def test_a_binary_file_given_as_a_csv_is_named(tmp_path):
     p = tmp_path / "b.csv"
     p.write_bytes(b"\x00\x01\xff\xfe\n1,2\n")

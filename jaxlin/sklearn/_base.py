@@ -19,6 +19,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from jaxlin import decision, sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.sklearn._api import not_converged_words
+from jaxlin.validation import MAX_COUNT
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.solvers.dcd import DCD
 from jaxlin.linear import Params
@@ -161,12 +162,15 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _settings(self, n_classes, sw, X, overrides) -> dict:
         """jaxlin's settings for a fit on the weights ``sw``: the estimator's own, those of
         the data's kind, then ``overrides``."""
-        return {
+        settings = {
             "fit_intercept": self.fit_intercept,
             **self._solver_kwargs(n_classes, sw),
             **self._data_settings(X),
             **overrides,
         }
+        if isinstance(settings.get("epochs"), Integral):  # any max_iter, as there:
+            settings["epochs"] = min(settings["epochs"], MAX_COUNT)  # 2^31 − 1 is no limit
+        return settings
 
     def _run(self, X, targets, loss, sw, n_classes, kwargs) -> FitResult:
         """One call of jaxlin's ``fit`` (no weights passed when they are all equal)."""

@@ -7,7 +7,7 @@ The names below are loaded on first use (``jaxlin.fit`` imports JAX and optax th
 ``import jaxlin`` and ``jaxlin --help`` start in a few milliseconds.
 """
 
-import importlib
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
@@ -68,9 +68,9 @@ __all__ = [
 
 def __getattr__(name):
     if name in _SUBMODULES:
-        value = importlib.import_module(f"jaxlin.{name}")
+        value = _import_module(f"jaxlin.{name}")
     elif name in _HOME:
-        value = getattr(importlib.import_module(_HOME[name]), name)
+        value = getattr(_import_module(_HOME[name]), name)
     else:
         raise AttributeError(f"module 'jaxlin' has no attribute {name!r}")
     globals()[name] = value

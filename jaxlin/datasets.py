@@ -98,15 +98,20 @@ def text_like(
     """
     import scipy.sparse as sp
 
+    from jaxlin import validation
+
     for value, name in (
         (n_rows, "n_rows"),
         (n_features, "n_features"),
         (nnz_per_row, "nnz_per_row"),
     ):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: must be a positive integer, got {value!r}")
-    if not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
+        validation.check_positive(value, name, integer=True)
+    if validation.check_positive(n_classes, "n_classes", integer=True) < 2:
         raise ValueError(f"n_classes: must be an integer ≥ 2, got {n_classes!r}")
+    validation.check_non_negative(zipf, "zipf")
+    validation.check_positive(topic_boost, "topic_boost")
+    if validation.check_non_negative(topic_words, "topic_words") > 1:
+        raise ValueError(f"topic_words: a share of the vocabulary in [0, 1], got {topic_words!r}")
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n_rows) % n_classes)
     base = (np.arange(n_features) + 1.0) ** -zipf

@@ -43,6 +43,8 @@ def init_params(
     """
     n_features = validation.check_positive(n_features, "n_features", integer=True)
     n_outputs = validation.check_positive(n_outputs, "n_outputs", integer=True)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"dtype: parameters are floating point, got {jnp.dtype(dtype)}")
     if method == "zeros":
         return Params(jnp.zeros((n_features, n_outputs), dtype), jnp.zeros((n_outputs,), dtype))
     if method == "uniform":

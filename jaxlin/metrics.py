@@ -234,6 +234,10 @@ def log_loss(y_true, proba, eps: float | None = None):
     as scikit-learn does) so a confident mistake costs a large finite amount. Rows that do
     not sum to one (by more than ``√ε``) raise a ``UserWarning``, as in scikit-learn.
     """
+    if eps is not None:
+        validation.check_non_negative(eps, "eps")
+        if np.ndim(eps) != 0 or not eps < 0.5:
+            raise ValueError(f"eps: the probabilities' clip, one number in [0, 0.5), got {eps!r}")
     y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
     _check_classes(proba.shape[1], y_true=y_true)
     xp = _xp(y_true, proba)

@@ -229,8 +229,17 @@ def write(X, y, path, zero_based: bool = False, comment: str | None = None, quer
     y = np.asarray(y)
     if y.shape != (X.shape[0],):
         raise ValueError(f"y: expected ({X.shape[0]},) labels, got {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(
+            f"y: svmlight labels are numbers, got dtype {y.dtype} (encode the labels as "
+            "integers first)"
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y: contains NaN or infinite values")
     if query_id is not None and np.shape(query_id) != (X.shape[0],):
         raise ValueError(f"query_id: expected ({X.shape[0]},), got {np.shape(query_id)}")
+    if query_id is not None and np.asarray(query_id).dtype.kind not in "iu":
+        raise ValueError(f"query_id: expected integers, got dtype {np.asarray(query_id).dtype}")
     with atomic_path(os.fspath(path)) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         if comment:
             fh.writelines(f"# {line}\n" for line in str(comment).splitlines())

@@ -813,6 +813,7 @@ def _shard_rows_multihost(X, T, w):
 def kfold_weights(n: int, k: int, key, *, argument: str = "k") -> np.ndarray:
     """``(k, n)`` 0/1 training weights of a shuffled k-fold split (row ``i`` leaves fold
     ``i`` out). A bad ``k`` is refused by the name ``argument`` (the caller's)."""
+    validation.check_positive(n, "n", integer=True)
     validation.check_positive(k, argument, integer=True)
     if k < 2 or k > n:
         raise ValueError(f"{argument}: need 2 <= {argument} <= n = {n} rows, got {k}")

@@ -96,6 +96,11 @@ def test_contract_bias_is_the_column_sums(key, monkeypatch, platform, rows, mini
     assert ("dot_general" in text) == (mini_batch and platform == "cpu")
 
 
+def test_init_refuses_parameters_that_are_not_floating_point():
+    with pytest.raises(ValueError, match="dtype: parameters are floating point, got int32"):
+        init_params(jax.random.key(0), 3, 1, "uniform", jnp.int32)
+
+
 def test_init_is_reproducible_and_in_range():
     a = init_params(jax.random.key(3), 50, 4, "uniform", jnp.float32)
     b = init_params(jax.random.key(3), 50, 4, "uniform", jnp.float32)

@@ -100,6 +100,20 @@ def test_log_loss_matches_sklearn(seed):
     assert np.isfinite(float(M.log_loss(jnp.asarray(y), jnp.asarray(P))))
 
 
+@pytest.mark.parametrize(
+    "eps,message",
+    [
+        ("a", "eps: must be a non-negative number"),
+        (-1e-3, "eps: must be non-negative"),
+        (0.7, r"eps: the probabilities' clip, one number in \[0, 0.5\)"),
+        ([1e-3, 1e-4], "eps: the probabilities' clip, one number"),
+    ],
+)
+def test_log_loss_names_a_bad_clip(eps, message):
+    with pytest.raises(ValueError, match=message):
+        M.log_loss([0, 1], np.full((2, 2), 0.5), eps=eps)
+
+
 def test_log_loss_warns_when_rows_are_not_probabilities():
     """Rows that do not sum to one warn as scikit-learn does (and the value is still the
     mean of −ln p_y: scikit-learn's, too); rows within √ε of one do not."""

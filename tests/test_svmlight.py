@@ -117,6 +117,38 @@ def test_writing_bad_features_names_them_and_writes_nothing(tmp_path, X, message
     assert not path.exists()
 
 
+@pytest.mark.parametrize(
+    "y,query_id,message",
+    [
+        (["spam"], None, "y: svmlight labels are numbers, got dtype <U4"),
+        ([np.nan], None, "y: contains NaN or infinite values"),
+        ([1], [0.5], "query_id: expected integers, got dtype float64"),
+    ],
+)
+def test_writing_bad_labels_or_query_ids_names_them_and_writes_nothing(
+    tmp_path, y, query_id, message
+):
+    path = tmp_path / "out.svm"
+    with pytest.raises(ValueError, match=message):
+        data.write_svmlight(np.ones((1, 2)), y, path, query_id=query_id)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(n_rows=True), "n_rows: must be a positive integer, got True"),
+        (dict(n_classes=1), "n_classes: must be an integer ≥ 2"),
+        (dict(zipf=-1.0), "zipf: must be non-negative"),
+        (dict(topic_words=2.0), r"topic_words: a share of the vocabulary in \[0, 1\]"),
+        (dict(topic_boost=0.0), "topic_boost: must be positive"),
+    ],
+)
+def test_the_text_generators_bad_arguments_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        datasets.text_like(**{"n_rows": 10, "n_features": 50, "nnz_per_row": 5, **kwargs})
+
+
 def test_writing_leaves_the_callers_matrix_as_it_was(tmp_path):
     X = sp.csr_matrix((np.array([1.0, 0.0, 2.0]), np.array([0, 1, 2]), np.array([0, 3])))
     data.write_svmlight(X, [1], tmp_path / "out.svm")

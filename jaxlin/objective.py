@@ -571,9 +571,7 @@ def _host_checked(a, name: str):
     """``a`` as a JAX array; numeric and finite if it was given on the host."""
     if isinstance(a, jax.Array):
         return a
-    arr = validation.as_host_array(a, name)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr = validation.numeric(validation.as_host_array(a, name), name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     return jnp.asarray(arr)

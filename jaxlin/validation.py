@@ -97,6 +97,23 @@ def _nullable_numbers(value):
     return value.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def numeric(arr: np.ndarray, name: str) -> np.ndarray:
+    """``arr`` if it holds numbers; an array of Python objects that are all real numbers
+    (a column of mixed ints and floats, say) as float64; else a ``TypeError`` naming
+    ``name`` and the first cell that is not a number."""
+    if arr.dtype != object and arr.dtype.kind in "biuf":
+        return arr
+    if arr.dtype == object:
+        flat = arr.reshape(-1)
+        bad = next((i for i, v in enumerate(flat) if not isinstance(v, numbers.Real)), None)
+        if bad is None:
+            return arr.astype(np.float64)
+        at = tuple(int(i) for i in np.unravel_index(bad, arr.shape))
+        where = f"row {at[0]}, column {at[1]}" if arr.ndim == 2 else f"index {at}"
+        raise TypeError(f"{name}: expected a numeric array; the cell at {where} is {flat[bad]!r}")
+    raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+
+
 def check_features(X, name: str = "X", n_features: int | None = None, finite: bool = True):
     """A finite, non-empty 2-D numeric array, optionally with ``n_features`` columns; a
     sparse matrix (SciPy's, or JAX's ``BCOO``/``BCSR``) is checked and returned as SciPy CSR,
@@ -114,9 +131,7 @@ def check_features(X, name: str = "X", n_features: int | None = None, finite: bo
         return X
     if isinstance(X, jax.Array) and jnp.issubdtype(X.dtype, jnp.floating):
         return _check_device_features(X, name, n_features, finite)
-    arr = as_host_array(X, name)
-    if arr.dtype == object or arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    arr = numeric(as_host_array(X, name), name)
     if arr.ndim != 2:
         raise ValueError(f"{name}: expected a 2-D array (N, d), got shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:

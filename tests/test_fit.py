@@ -492,6 +492,23 @@ def test_bad_seeds_and_keys_are_named(call, match):
         call(X, y)
 
 
+def test_an_array_of_python_numbers_trains_as_their_float64_array_does():
+    """An object array whose cells are all numbers (mixed ints and floats, as a column
+    assembled in Python) is taken as float64; a cell that is not a number is named."""
+    X, y = _binary(n=20)
+    mixed = X.astype(object)
+    mixed[::2, 0] = [int(v) for v in np.round(X[::2, 0])]
+    a = fit(mixed, y, dtype=np.float64)
+    b = fit(mixed.astype(np.float64), y, dtype=np.float64)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    np.testing.assert_array_equal(a.predict(mixed), b.predict(mixed.astype(np.float64)))
+    mixed[3, 2] = None
+    with pytest.raises(
+        TypeError, match=r"^X: expected a numeric array; the cell at row 3, column 2 is None"
+    ):
+        fit(mixed, y)
+
+
 def test_a_seed_beyond_64_bits_is_named_as_such():
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match="^seed: must fit in 64 bits, got 2{70}"):

@@ -234,14 +234,19 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
 # The run's per-epoch callback (RunControl.callback). The compiled program calls this one
 # trampoline, which calls whatever callback the current run set: runs with different
 # callbacks share one program.
-_callback = {"fn": None}
+_callback: dict = {"fn": None, "error": None}
 
 
 def _host_callback(epoch, params, objective):
+    """The callback's answer; an exception it raises stops the run and is raised again by
+    ``with_callback`` when the run has ended (not wrapped in XLA's runtime error)."""
     fn = _callback["fn"]
-    stop = fn is not None and bool(
-        fn(int(epoch), jax.tree.map(np.asarray, params), float(objective))
-    )
+    if fn is None or _callback["error"] is not None:
+        return np.asarray(_callback["error"] is not None)
+    try:
+        stop = bool(fn(int(epoch), jax.tree.map(np.asarray, params), float(objective)))
+    except Exception as error:  # noqa: BLE001 — any error of the user's code, raised later
+        _callback["error"], stop = error, True
     return np.asarray(stop)
 
 
@@ -260,11 +265,17 @@ class with_callback:
         self.fn = fn
 
     def __enter__(self):
-        self.previous, _callback["fn"] = _callback["fn"], self.fn
+        self.previous = _callback["fn"], _callback["error"]
+        _callback["fn"], _callback["error"] = self.fn, None
         return self
 
     def __exit__(self, *exc):
-        _callback["fn"] = self.previous
+        if self.fn is not None:
+            jax.effects_barrier()  # every callback of the run has returned
+        error = _callback["error"]
+        _callback["fn"], _callback["error"] = self.previous
+        if error is not None and exc[0] is None:
+            raise error
         return False
 
 

@@ -350,6 +350,11 @@ class RunControl(NamedTuple):
       buckets: pad the rows of a full-batch run with weight-0 rows to
         ``jaxlin.inputs.bucket_rows`` of ``N``: folds, refits and slightly different
         ``N`` share one compiled program; the result equals the unpadded fit up to rounding.
+      callback: ``callable(epoch, params, objective) → stop`` after every epoch, on the host
+        (``params`` as NumPy arrays): a true answer ends the run (stop reason
+        ``callback``); an exception it raises ends the run and is raised again by ``fit``.
+        Off by default, and the program then holds no host call.
+      verify: check a user's ``Loss`` against autodiff before training.
     """
 
     progress: Any = None

@@ -17,7 +17,7 @@ import numpy as np
 from jaxlin import decision, sparse, validation
 from jaxlin.losses import get_loss
 from jaxlin.objective import host_targets, per_example_losses
-from jaxlin.training import FitResult, fit_many, kfold_weights
+from jaxlin.training import FitResult, fit_many, kfold_weights, label_classes
 
 __all__ = ["GridResult", "fit_grid", "held_out_scores", "GRID_OPTIONS"]
 
@@ -172,8 +172,9 @@ def fit_grid(
         pairing="zip",
         **{**options, **per_model},
     )
+    codes = label_classes(y, None, get_loss(loss))[0]  # text labels as fits.classes' indices
     scores = held_out_scores(
-        fits, X, y, loss, np.tile(fw, (len(points), 1)), scoring, sample_weight, n_classes
+        fits, X, codes, loss, np.tile(fw, (len(points), 1)), scoring, sample_weight, n_classes
     ).reshape(len(points), F)
     mean = scores.mean(axis=1)
     best = int(np.argmax(mean))

@@ -278,3 +278,26 @@ def test_the_callback_sees_each_epoch_and_may_stop_the_run():
     np.testing.assert_array_equal(seen[-1][1], r.params.W)
     with pytest.raises(TypeError, match="callback: expected a callable"):
         fit(X, y, callback=3)
+
+
+def test_an_error_in_the_callback_stops_the_run_and_is_raised_as_it_was():
+    """The user's exception, not XLA's runtime error around it: the run stops at that epoch,
+    and the next run (with or without a callback) is not affected."""
+    X, y = _noise(n=30, d=4)[:2]
+    seen = []
+
+    class Mine(Exception):
+        pass
+
+    def callback(epoch, params, objective):
+        seen.append(epoch)
+        if epoch == 3:
+            raise Mine("epoch 3")
+
+    with pytest.raises(Mine, match="epoch 3"):
+        fit(X, y, optimizer="gd", learning_rate=0.5, epochs=50, callback=callback)
+    assert seen == [0, 1, 2, 3]  # no epoch after the error is shown to it
+    a = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=20, callback=lambda *_: False)
+    b = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=20)
+    assert int(a.epochs) == int(b.epochs) and a.stop_reason == b.stop_reason
+    np.testing.assert_array_equal(a.params.W, b.params.W)

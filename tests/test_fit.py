@@ -509,6 +509,12 @@ def test_an_array_of_python_numbers_trains_as_their_float64_array_does():
         fit(mixed, y)
 
 
+def test_a_callable_optimizer_that_returns_no_transformation_is_named():
+    X, y = _binary(n=20)
+    with pytest.raises(TypeError, match="^optimizer: a callable optimizer .* returned int"):
+        fit(X, y, optimizer=lambda learning_rate: 3)
+
+
 def test_a_seed_beyond_64_bits_is_named_as_such():
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match="^seed: must fit in 64 bits, got 2{70}"):

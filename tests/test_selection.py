@@ -154,3 +154,20 @@ def test_fit_grid_bad_arguments_are_named(data):
         fit_grid(X, y, l2=[])
     with pytest.raises(ValueError, match="learning_rate: expected a number or a non-empty"):
         fit_grid(X, y, learning_rate=[[0.1, 0.2]])
+
+
+@pytest.mark.parametrize(
+    "loss, scoring", [("binary_cross_entropy", "accuracy"), ("softmax_cross_entropy", "neg_loss")]
+)
+def test_text_labels_score_as_their_integer_codes_do(loss, scoring):
+    """fit_grid takes labels of any kind, as fit does: the scores equal those of the
+    labels' codes (sorted unique values), and the fits keep the text classes."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 3))
+    codes = np.digitize(X[:, 0], [0.0] if loss == "binary_cross_entropy" else [-0.5, 0.5])
+    names = np.array(["ham", "spam", "zzz"])[codes]
+    kw = dict(folds=3, l2=[1e-3, 1.0], scoring=scoring, optimizer="lbfgs", epochs=50)
+    a = jaxlin.fit_grid(X, codes, loss, **kw)
+    b = jaxlin.fit_grid(X, names, loss, **kw)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    assert b.fits.classes.tolist() == sorted(set(names.tolist()))

@@ -64,7 +64,13 @@ def make_transformation(optimizer, learning_rate):
         return optax.inject_hyperparams(TRANSFORMATIONS[optimizer]())(learning_rate=learning_rate)
     if isinstance(optimizer, optax.GradientTransformation):
         return optimizer
-    return optimizer(learning_rate)
+    made = optimizer(learning_rate)
+    if not (hasattr(made, "init") and hasattr(made, "update")):
+        raise TypeError(
+            "optimizer: a callable optimizer takes the learning rate and returns an optax "
+            f"GradientTransformation; it returned {type(made).__name__}"
+        )
+    return made
 
 
 def _current_lr(opt_state, default):

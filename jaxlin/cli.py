@@ -543,7 +543,10 @@ def _write_json(obj, path):
 
 def _cmd_predict(args) -> int:
     from jaxlin import model_io
+    from jaxlin.atomic import atomic_path, check_target
 
+    if args.output:
+        check_target(args.output, "--output")  # before the model is loaded and applied
     model = model_io.load(args.model)
     X = _prediction_features(args, model)
     pred = model.predict(X)
@@ -560,7 +563,7 @@ def _cmd_predict(args) -> int:
         lines.append(row)
     text = "\n".join(lines) + "\n"
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
+        with atomic_path(args.output, "--output") as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
     else:
         sys.stdout.write(text)

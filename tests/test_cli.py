@@ -293,6 +293,14 @@ BAD = [
     (["predict", "--model", "{ok.csv}", "--data", "{ok.csv}"], "not a jaxlin model file"),
     (["predict", "--model", "{model}", "--data", "{ok.csv}"], "the model expects 16 features"),
     (["predict", "--model", "{model}", "--data", "/no/data.csv"], "no such file"),
+    (
+        ["predict", "--model", "{model}", "--data", "{ok.csv}", "--output", "/no/dir/p.csv"],
+        "--output: no such folder: /no/dir",
+    ),
+    (
+        ["predict", "--model", "/no/model.npz", "--data", "{ok.csv}", "--output", "/"],
+        "--output: / is a folder",
+    ),  # checked first: before the model is read
 ]
 
 

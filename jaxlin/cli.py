@@ -695,14 +695,16 @@ def _say_ignored(ignored, dropped):
 
 def _cmd_convert(args) -> int:
     from jaxlin import stream, svmlight, validation
+    from jaxlin.atomic import check_target
 
-    validation.check_file(args.csv, "convert")
+    validation.check_file(args.csv, "IN")
     to_svm = svmlight.is_svmlight(args.out)
     if not (args.out.endswith(".npy") or to_svm):
         raise UserError(
-            f"convert: the output must end in .npy (dense) or .svm/.svmlight/"
+            f"OUT: the output must end in .npy (dense) or .svm/.svmlight/"
             f".libsvm (sparse), got {args.out!r}"
         )
+    check_target(args.out, "OUT")
     if svmlight.is_svmlight(args.csv, args.format) and not to_svm:
         raise UserError(
             "convert: an svmlight file is sparse; write it as .svm (a .npy would hold every zero)"

@@ -293,6 +293,9 @@ BAD = [
     (["predict", "--model", "{ok.csv}", "--data", "{ok.csv}"], "not a jaxlin model file"),
     (["predict", "--model", "{model}", "--data", "{ok.csv}"], "the model expects 16 features"),
     (["predict", "--model", "{model}", "--data", "/no/data.csv"], "no such file"),
+    (["convert", "{ok.csv}", "/no/dir/d.npy"], "OUT: no such folder: /no/dir"),
+    (["convert", "{ok.csv}", "{ok.csv}.txt"], "OUT: the output must end in .npy"),
+    (["convert", "/no/data.csv", "{ok.csv}.npy"], "IN: no such file: /no/data.csv"),
     (
         ["predict", "--model", "{model}", "--data", "{ok.csv}", "--output", "/no/dir/p.csv"],
         "--output: no such folder: /no/dir",

@@ -63,7 +63,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     Returns:
       ``Table`` with the remaining columns as features, in file order.
     """
-    path = os.fspath(path)
+    path = validation.check_file(path)
     with _open_text(path) as fh:
         try:
             header = next(csv.reader(fh))
@@ -73,6 +73,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
             raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
     header = validation.check_header(header, path)
     target = header[-1] if target is None else target
+    drop = validation.check_not_dropped(target, drop)
     for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
         if name not in header:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
@@ -138,7 +139,7 @@ def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     column (default: the last) as labels, the others but ``drop`` as features."""
     A, names = npy_columns(path)
     target = names[-1] if target is None else target
-    validation.check_not_dropped(target, drop, "--drop")
+    drop = validation.check_not_dropped(target, drop, "--drop")
     for name in [target, *drop]:
         if name not in names:
             raise ValueError(

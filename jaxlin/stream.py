@@ -269,7 +269,7 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         t = _index_csv(path, chunk_rows)
         names, kind, n = t.header, "csv", sum(t.counts)
     target = names[-1] if target is None else target
-    validation.check_not_dropped(target, drop)
+    drop = validation.check_not_dropped(target, drop)
     for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")

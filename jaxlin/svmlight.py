@@ -32,6 +32,8 @@ class Rows(NamedTuple):
 def is_svmlight(path, format: str | None = None) -> bool:
     """Whether ``path`` is to be read as svmlight: by ``format`` or by its suffix."""
     if format is not None:
+        if format not in ("csv", "svmlight"):
+            raise ValueError(f"format: expected 'csv' or 'svmlight', got {format!r}")
         return format == "svmlight"
     return str(path).lower().endswith(SUFFIXES)
 
@@ -204,6 +206,13 @@ def read(
 
     path = validation.check_file(path)
     n_features = check_n_features(n_features)
+    try:
+        given = np.dtype(dtype)
+    except TypeError:
+        given = None
+    if given is None or given.kind != "f":  # an integer type would cut the fractions off
+        got = repr(dtype) if given is None else given.name
+        raise ValueError(f"dtype: expected a floating-point type such as float64, got {got}")
     try:
         with open(path, encoding="utf-8") as fh:
             lines = fh.read().splitlines()

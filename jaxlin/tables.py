@@ -142,6 +142,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     """
     header, rows = _csv_rows(path)
     target = header[-1] if target is None else target
+    drop = validation.check_not_dropped(target, drop, "--drop")
     for option, names in (
         ("--target", [target]),
         ("--drop", drop),
@@ -153,7 +154,6 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
             raise ValueError(
                 f"{option}: no column {missing[0]!r} in {path}; columns are {', '.join(header)}"
             )
-    validation.check_not_dropped(target, drop, "--drop")
     if impute not in (None, *IMPUTE):
         raise ValueError(f"--impute: expected one of {', '.join(IMPUTE)}, got {impute!r}")
     chosen = list(features) if features else [h for h in header if h != target and h not in drop]

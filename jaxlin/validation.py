@@ -58,10 +58,13 @@ def check_header(header, path) -> list:
     return names
 
 
-def check_not_dropped(target, drop, name: str = "drop") -> None:
-    """The target column is not among those to drop (it would train on no labels)."""
+def check_not_dropped(target, drop, name: str = "drop") -> tuple:
+    """The columns to drop as a tuple (one name given as a string is one column), none of
+    them the target (it would train on no labels)."""
+    drop = (drop,) if isinstance(drop, str) else tuple(drop)
     if target in drop:
         raise ValueError(f"{name}: {target!r} is the target column; it cannot be dropped")
+    return drop
 
 
 def as_host_array(value, name: str) -> np.ndarray:

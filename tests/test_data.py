@@ -66,6 +66,13 @@ def test_csv_target_and_drop(tmp_path):
     np.testing.assert_array_equal(t.X, [[0.5, 2], [1.5, 3]])
     np.testing.assert_array_equal(t.y, [1, 0])
     assert t.feature_names == ["a", "b"]
+    # one name given as a string is one column (not its letters)
+    p.write_text("id,ab,a,b,label\n1,9,0.5,2,1\n2,9,1.5,3,0\n")
+    assert data.read_csv(p, target="label", drop="ab").feature_names == ["id", "a", "b"]
+    with pytest.raises(ValueError, match="drop: 'label' is the target column"):
+        data.read_csv(p, target="label", drop=["id", "label"])
+    with pytest.raises(TypeError, match="data: expected a file path .*got int"):
+        data.read_csv(3)
 
 
 def test_split_standardise_protocol():

@@ -188,3 +188,28 @@ def test_streaming_an_svmlight_file_equals_in_memory_training(tmp_path):
     np.testing.assert_allclose(s.objective, m.history.objective, rtol=1e-6)
     several = stream.fit_stream(path, chunk_rows=128, batch_size=32, epochs=3, learning_rate=0.5)
     assert several.objective[-1] < several.objective[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(dtype=np.int32), "dtype: expected a floating-point type such as float64, got int32"),
+        (dict(dtype="nope"), "dtype: expected a floating-point type .* got 'nope'"),
+    ],
+)
+def test_reading_into_a_type_that_would_lose_the_values_is_refused(tmp_path, kwargs, message):
+    path = tmp_path / "f.svm"
+    path.write_text("1 1:0.5 2:3\n0 2:1.25\n")
+    with pytest.raises(ValueError, match=message):
+        data.read_svmlight(path, **kwargs)
+    X, _ = data.read_svmlight(path, dtype=np.float32)
+    assert X.dtype == np.float32 and X.toarray().tolist() == [[0.5, 3.0], [0.0, 1.25]]
+
+
+def test_an_unknown_format_is_named(tmp_path):
+    from jaxlin import stream
+
+    path = tmp_path / "d.csv"
+    path.write_text("a,y\n1,0\n2,1\n")
+    with pytest.raises(ValueError, match="format: expected 'csv' or 'svmlight', got 'parquet'"):
+        stream.open_source(path, format="parquet")

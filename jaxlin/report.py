@@ -19,9 +19,35 @@ from jaxlin.losses import get_loss
 from jaxlin.penalties import Penalty
 
 
-def evaluate(model: TrainedModel, X, y, penalty: Penalty = Penalty()) -> dict:
-    """All the metrics (``docs/metrics.md``) for ``model`` on raw features ``X`` and labels
-    ``y`` (0..C−1).
+def as_trained_model(model) -> TrainedModel:
+    """``model`` as a ``TrainedModel``: itself, or a ``FitResult`` of one model (from
+    ``jaxlin.fit``) with its features as they are (no standardisation)."""
+    if isinstance(model, TrainedModel):
+        return model
+    from jaxlin.training import FitResult
+
+    if not isinstance(model, FitResult):
+        raise TypeError(
+            "model: expected a TrainedModel (jaxlin.model_io.load) or a FitResult "
+            f"(jaxlin.fit), got {type(model).__name__}"
+        )
+    W, b = np.asarray(model.params.W, np.float64), np.asarray(model.params.b, np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"model: one model at a time (this result holds {W.shape[0]})")
+    if not isinstance(model.loss, str):
+        raise ValueError("model: the report takes a built-in loss or a 'MODULE:ATTR' one")
+    d = W.shape[0]
+    n = model.n_classes or 2
+    names = list(range(n)) if model.classes is None else list(np.asarray(model.classes))
+    return TrainedModel(
+        model.loss, model.loss, W, b, np.zeros(d), np.ones(d),
+        [f"x{j}" for j in range(d)], [str(c) for c in names],
+    )  # fmt: skip
+
+
+def evaluate(model, X, y, penalty: Penalty = Penalty()) -> dict:
+    """All the metrics (``docs/metrics.md``) for ``model`` (a ``TrainedModel`` or the
+    ``FitResult`` of one model) on raw features ``X`` and labels ``y`` (0..C−1).
 
     Binary tasks get TP/TN/FP/FN, precision, recall, F1, FPR and the ROC AUC for class 1;
     multi-class tasks get per-class precision/recall/F1 and macro/micro averages. Both get
@@ -42,6 +68,7 @@ def evaluate_splits(
     """
     if metrics_on not in ("host", "device"):
         raise ValueError(f"metrics_on: must be 'host' or 'device', got {metrics_on!r}")
+    model = as_trained_model(model)
     c = len(model.class_names)
     loss = get_loss(model.loss)
     arrays = [_split_arrays(model, loss, X, y) for X, y in splits]

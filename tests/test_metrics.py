@@ -230,3 +230,22 @@ def test_metrics_take_lists_like_arrays():
     y, p = [0, 1, 1, 0, 1], [0, 1, 0, 0, 1]
     assert float(M.accuracy(y, p)) == pytest.approx(skm.accuracy_score(y, p))
     assert float(M.f1(y, p)) == pytest.approx(skm.f1_score(y, p))
+
+
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "softmax_cross_entropy"])
+def test_the_report_takes_a_fit_result_and_agrees_with_scikit_learn(loss):
+    """``report.evaluate`` on what ``jaxlin.fit`` returns: accuracy, log loss and the
+    confusion matrix as scikit-learn computes them from the same model's outputs."""
+    import jaxlin
+    from jaxlin import report
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(120, 4))
+    y = np.digitize(X @ [1.0, -1.0, 0.5, 0.0], [0.0] if "binary" in loss else [-0.6, 0.6])
+    r = jaxlin.fit(X, y, loss, optimizer="lbfgs", l2=1e-2, dtype=np.float64)
+    e = report.evaluate(r, X, y)
+    np.testing.assert_allclose(e["accuracy"], skm.accuracy_score(y, r.predict(X)), rtol=1e-6)
+    np.testing.assert_allclose(e["log_loss"], skm.log_loss(y, r.predict_proba(X)), rtol=1e-5)
+    assert np.array_equal(e["confusion_matrix"], skm.confusion_matrix(y, r.predict(X)))
+    with pytest.raises(TypeError, match="model: expected a TrainedModel .* or a FitResult"):
+        report.evaluate("model.npz", X, y)

@@ -553,7 +553,7 @@ class _Run(NamedTuple):
             state = _advance(problem, self.hyper, state, settings=self.settings)
             if int(state.status) == driver.DIVERGED:
                 raise ValueError(f"training diverged in epoch {e + 1}; lower the learning rate")
-            position["values"].append(float(problem.objective.reported(state.value)))
+            position["values"].append(float(problem.objective.reported(float(state.value))))
             position["rows"].append(int(problem.X.shape[0]))
             position["chunk"] = j + 1
             if j + 1 == len(order):

@@ -387,6 +387,15 @@ def _stream_options(options, control):
     return opts, ctrl
 
 
+def _chunk_passes(opts, src: Source):
+    """The driver's options for a stream: its epoch is one chunk, so ``epochs × chunks`` of
+    them (a 32-bit count), with batches no larger than a chunk."""
+    total = validation.check_non_negative_int(
+        opts.epochs * src.n_chunks, f"epochs × chunks ({opts.epochs} × {src.n_chunks})"
+    )
+    return opts._replace(batch_size=min(opts.batch_size, src.chunk_rows), epochs=total)
+
+
 def fit_stream(
     source,
     loss="binary_cross_entropy",
@@ -430,12 +439,7 @@ def fit_stream(
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
-    passes = opts._replace(
-        batch_size=min(opts.batch_size, src.chunk_rows),
-        epochs=validation.check_non_negative_int(
-            opts.epochs * src.n_chunks, f"epochs × chunks ({opts.epochs} × {src.n_chunks})"
-        ),
-    )  # the driver's epoch: a chunk
+    passes = _chunk_passes(opts, src)
     settings = passes.settings(k)
     obj = Objective.build(
         loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)), fit_intercept=opts.fit_intercept

@@ -57,6 +57,8 @@ def load(name: str, sparse: bool = False) -> Dataset:
 
 
 def _load(name: str) -> Dataset:
+    if not isinstance(name, str):
+        raise TypeError(f"data: expected a dataset name ({', '.join(NAMES)}), got {name!r}")
     key = name.lower()
     if key == "kidcreative":
         t = read_csv(_path("kidcreative.csv"), target="Buy", drop=["Obs No."])

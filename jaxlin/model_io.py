@@ -6,7 +6,6 @@ temporary file, behind; the file gets the usual permissions (``0644`` under umas
 
 from __future__ import annotations
 
-import os
 import zipfile
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 
 from jaxlin import validation
 from jaxlin.atomic import atomic_path
-from jaxlin.models import TrainedModel
+from jaxlin.models import TrainedModel, as_trained_model
 
 FORMAT = "jaxlin-model"
 VERSION = 2  # 2: the CSV encoding (one-hot categories, fill values) is saved too
@@ -32,9 +31,12 @@ _KEYS = (
 )
 
 
-def save(model: TrainedModel, path) -> str:
-    """Write ``model`` to ``path`` (``.npz``), atomically. Returns the path written."""
-    path = os.fspath(path)
+def save(model, path) -> str:
+    """Write ``model`` (a ``TrainedModel``, or the ``FitResult`` of one model from
+    ``jaxlin.fit``: ``models.as_trained_model``) to ``path`` (``.npz``), atomically.
+    Returns the path written."""
+    model = as_trained_model(model)
+    path = validation.as_path(path, "path")
     arrays: dict[str, Any] = dict(
         format=np.array(FORMAT),
         version=np.array(VERSION),

@@ -161,3 +161,29 @@ class TrainedModel(NamedTuple):
         from jaxlin import decision
 
         return decision.predict_proba(self.loss, self.decision_function(X))
+
+
+def as_trained_model(model) -> TrainedModel:
+    """``model`` as a ``TrainedModel``: itself, or a ``FitResult`` of one model (from
+    ``jaxlin.fit``) with its features as they are (no standardisation)."""
+    if isinstance(model, TrainedModel):
+        return model
+    from jaxlin.training import FitResult
+
+    if not isinstance(model, FitResult):
+        raise TypeError(
+            "model: expected a TrainedModel (jaxlin.model_io.load) or a FitResult "
+            f"(jaxlin.fit), got {type(model).__name__}"
+        )
+    W, b = np.asarray(model.params.W, np.float64), np.asarray(model.params.b, np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"model: one model at a time (this result holds {W.shape[0]})")
+    if not isinstance(model.loss, str):
+        raise ValueError("model: the report takes a built-in loss or a 'MODULE:ATTR' one")
+    d = W.shape[0]
+    n = model.n_classes or 2
+    names = list(range(n)) if model.classes is None else list(np.asarray(model.classes))
+    return TrainedModel(
+        model.loss, model.loss, W, b, np.zeros(d), np.ones(d),
+        [f"x{j}" for j in range(d)], [str(c) for c in names],
+    )  # fmt: skip

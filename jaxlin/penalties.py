@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 class Penalty(NamedTuple):
@@ -20,18 +22,33 @@ class Penalty(NamedTuple):
     l2: Any = 0.0
 
 
+def _given(value, name: str, upper=None):
+    """A strength given as a number (or array) is checked: non-negative, finite and at most
+    ``upper``; a traced one (inside ``jit``/``vmap``) passes as it is."""
+    if isinstance(value, jax.core.Tracer):
+        return value
+    from jaxlin import validation
+
+    validation.check_non_negative(value, name)
+    if upper is not None and np.any(np.asarray(value, np.float64) > upper):
+        raise ValueError(f"{name}: must be at most {upper}, got {value!r}")
+    return value
+
+
 def l2(lam) -> Penalty:
     """Ridge ``λ Σ w²``; gradient ``2 λ W``."""
-    return Penalty(0.0, lam)
+    return Penalty(0.0, _given(lam, "lam"))
 
 
 def l1(lam) -> Penalty:
     """Lasso ``λ Σ |w|``; subgradient ``λ sign(W)`` (0 at 0); prox = soft-threshold."""
-    return Penalty(lam, 0.0)
+    return Penalty(_given(lam, "lam"), 0.0)
 
 
 def elastic_net(lam, alpha) -> Penalty:
-    """``λ [α Σ|w| + (1 − α) Σ w²]``; gradient ``λ [α sign(W) + 2 (1 − α) W]``."""
+    """``λ [α Σ|w| + (1 − α) Σ w²]``; gradient ``λ [α sign(W) + 2 (1 − α) W]``;
+    ``0 ≤ α ≤ 1``."""
+    lam, alpha = _given(lam, "lam"), _given(alpha, "alpha", upper=1.0)
     return Penalty(lam * alpha, lam * (1.0 - alpha))
 
 

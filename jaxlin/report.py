@@ -12,37 +12,11 @@ import numpy as np
 from jaxlin import metrics as M
 from jaxlin import backend, decision, sparse
 from jaxlin.backend import put
-from jaxlin.models import TrainedModel
+from jaxlin.models import TrainedModel, as_trained_model
 from jaxlin.objective import host_targets, objective
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss
 from jaxlin.penalties import Penalty
-
-
-def as_trained_model(model) -> TrainedModel:
-    """``model`` as a ``TrainedModel``: itself, or a ``FitResult`` of one model (from
-    ``jaxlin.fit``) with its features as they are (no standardisation)."""
-    if isinstance(model, TrainedModel):
-        return model
-    from jaxlin.training import FitResult
-
-    if not isinstance(model, FitResult):
-        raise TypeError(
-            "model: expected a TrainedModel (jaxlin.model_io.load) or a FitResult "
-            f"(jaxlin.fit), got {type(model).__name__}"
-        )
-    W, b = np.asarray(model.params.W, np.float64), np.asarray(model.params.b, np.float64)
-    if W.ndim != 2:
-        raise ValueError(f"model: one model at a time (this result holds {W.shape[0]})")
-    if not isinstance(model.loss, str):
-        raise ValueError("model: the report takes a built-in loss or a 'MODULE:ATTR' one")
-    d = W.shape[0]
-    n = model.n_classes or 2
-    names = list(range(n)) if model.classes is None else list(np.asarray(model.classes))
-    return TrainedModel(
-        model.loss, model.loss, W, b, np.zeros(d), np.ones(d),
-        [f"x{j}" for j in range(d)], [str(c) for c in names],
-    )  # fmt: skip
 
 
 def evaluate(model, X, y, penalty: Penalty = Penalty()) -> dict:

@@ -16,16 +16,21 @@ import numpy as np
 from jaxlin import sparse
 
 
-def check_file(path, name: str = "data", missing: str | None = None) -> str:
-    """``path`` as a string; a ``FileNotFoundError`` naming ``name`` when nothing is there
-    (``missing``: the message then), an ``IsADirectoryError`` when it is a folder, a
-    ``TypeError`` naming ``name`` when it is not a path at all."""
+def as_path(path, name: str) -> str:
+    """``os.fspath(path)``; a ``TypeError`` naming ``name`` when it is not a path at all."""
     try:
-        path = os.fspath(path)
+        return os.fspath(path)
     except TypeError:
         raise TypeError(
             f"{name}: expected a file path (str or os.PathLike), got {type(path).__name__}"
         ) from None
+
+
+def check_file(path, name: str = "data", missing: str | None = None) -> str:
+    """``path`` as a string; a ``FileNotFoundError`` naming ``name`` when nothing is there
+    (``missing``: the message then), an ``IsADirectoryError`` when it is a folder, a
+    ``TypeError`` naming ``name`` when it is not a path at all."""
+    path = as_path(path, name)
     if not os.path.exists(path):
         raise FileNotFoundError(missing or f"{name}: no such file: {path}")
     if os.path.isdir(path):

@@ -130,3 +130,22 @@ def test_a_folder_or_a_missing_folder_as_the_target_is_named_before_writing(tmp_
         model_io.save(_model(), tmp_path)
     with pytest.raises(FileNotFoundError, match="^save: no such folder"):
         model_io.save(_model(), tmp_path / "no" / "m.npz")
+
+
+def test_the_result_of_fit_saves_as_a_model_that_predicts_as_it_did(tmp_path):
+    """``model_io.save`` takes ``jaxlin.fit``'s result (its features as they are); the
+    loaded model predicts the labels and probabilities the result did."""
+    import jaxlin
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 3))
+    y = np.where(X[:, 0] - X[:, 2] > 0, "yes", "no")
+    r = jaxlin.fit(X, y, optimizer="lbfgs", l2=1e-2, dtype=np.float64)
+    m = model_io.load(model_io.save(r, tmp_path / "fit.npz"))
+    assert m.class_names == ["no", "yes"] and m.feature_names == ["x0", "x1", "x2"]
+    np.testing.assert_array_equal(np.asarray(m.class_names)[m.predict(X)], r.predict(X))
+    np.testing.assert_allclose(m.predict_proba(X), r.predict_proba(X), rtol=1e-12)
+    with pytest.raises(TypeError, match="^model: expected a TrainedModel .* got str"):
+        model_io.save("fit.npz", tmp_path / "m.npz")
+    with pytest.raises(TypeError, match="^path: expected a file path .* got int"):
+        model_io.save(r, 3)

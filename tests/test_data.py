@@ -57,6 +57,8 @@ def test_bundled_datasets_match_the_spec():
     assert "Obs No." not in kid.feature_names and "Buy" not in kid.feature_names
     with pytest.raises(ValueError, match="unknown dataset 'iris'"):
         datasets.load("iris")
+    with pytest.raises(TypeError, match=r"data: expected a dataset name \(kidcreative, "):
+        datasets.load(None)
 
 
 def test_csv_target_and_drop(tmp_path):

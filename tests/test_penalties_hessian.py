@@ -93,3 +93,21 @@ def test_every_curvature_is_autodiffs_second_derivative(name, key):
     np.testing.assert_allclose(
         jax.vmap(loss.curvature)(Z, T), jax.vmap(second)(Z, T), rtol=1e-10, atol=1e-14
     )
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: penalties.l2(-0.1), "lam: must be non-negative"),
+        (lambda: penalties.l1(float("nan")), "lam: must be non-negative"),
+        (lambda: penalties.l1("a"), "lam: must be a non-negative number"),
+        (lambda: penalties.elastic_net(0.1, 1.5), r"alpha: must be at most 1\.0"),
+        (lambda: penalties.elastic_net(0.1, -0.5), "alpha: must be non-negative"),
+    ],
+)
+def test_a_bad_strength_is_named_when_given_and_a_traced_one_passes(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+    # inside jit the strengths are traced: one program serves every value
+    got = jax.jit(lambda lam, a: penalties.elastic_net(lam, a))(0.2, 0.25)
+    np.testing.assert_allclose([got.l1, got.l2], [0.05, 0.15], rtol=1e-6)

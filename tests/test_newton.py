@@ -478,3 +478,27 @@ def test_the_newton_system_moves_the_scores_as_the_parameters_move_them(name, in
     Z = lambda q: X @ q.W + q.b  # noqa: E731
     np.testing.assert_allclose(np.asarray(Z(p) + U), np.asarray(Z(moved)), rtol=1e-12, atol=1e-12)
     assert rel_err(ravel_pytree(hv)[0], ravel_pytree(o.hvp(p, X, T, v))[0]) == 0.0
+
+
+@pytest.mark.parametrize("l2", [10.0, 1e3])  # with 2 l2 on the intercept too: 8 and 16 steps
+def test_a_strong_penalty_leaves_the_intercepts_steps_their_length(l2):
+    """The intercept is not penalised, so the preconditioner gives its entries no more than
+    their own curvature: under a strong penalty (weights near 0, the intercept at the
+    log-odds of the base rate) Newton reaches the optimum in a few steps. With the
+    penalty's curvature on the intercept too, its steps were ~√(2 l2 / curvature) times
+    too short and the trust region took a dozen or more steps to grow to it."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(400, 5))
+    y = (rng.random(400) < 0.15).astype(int)
+    with jax.enable_x64():
+        r = jaxlin.fit(X, y, optimizer="newton", l2=l2, grad_tol=1e-9, dtype=jnp.float64)
+    assert r.stop_reason == "gradient_tol" and int(r.epochs) <= 5
+    from scipy.optimize import minimize  # the optimum, computed independently
+
+    def J(theta):
+        w, b = theta[:-1], theta[-1]
+        z = X @ w + b
+        return np.mean(np.logaddexp(0, z) - y * z) + l2 * w @ w
+
+    ref = minimize(J, np.zeros(6), method="BFGS", options=dict(gtol=1e-11)).x
+    np.testing.assert_allclose(np.r_[r.params.W[:, 0], r.params.b], ref, atol=1e-6)

@@ -82,10 +82,14 @@ PRECONDITION = 0.01  # α of the preconditioner M = α diag(∇²m) + (1 − α)
 def preconditioner(diag, l2, flat):
     """``M^-½`` (flat) of the diagonal preconditioner ``M = α diag(∇²m) + (1 − α) 2 l2``:
     Jacobi's, mixed with the penalty's own curvature (the mixture LIBLINEAR's TRON uses, as
-    pure Jacobi can slow CG down). A direction with no curvature at all is left unscaled."""
+    pure Jacobi can slow CG down). The intercept is never penalised: its entries take
+    ``min(2 l2, its curvature)``, so a strong penalty cannot put them far above the curvature
+    they have (its steps were then far too short). A direction with no curvature at all is
+    left unscaled."""
     if diag is None:
         return 1.0
-    m = PRECONDITION * flat(diag) + (1.0 - PRECONDITION) * 2.0 * l2
+    floor = linear.Params(jnp.full_like(diag.W, 2.0 * l2), jnp.minimum(2.0 * l2, diag.b))
+    m = PRECONDITION * flat(diag) + (1.0 - PRECONDITION) * flat(floor)
     tiny = jnp.sqrt(jnp.finfo(m.dtype).tiny)
     return jnp.where(m > tiny, 1.0 / jnp.sqrt(jnp.where(m > tiny, m, 1.0)), 1.0)
 

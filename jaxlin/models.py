@@ -179,7 +179,10 @@ def as_trained_model(model) -> TrainedModel:
     if W.ndim != 2:
         raise ValueError(f"model: one model at a time (this result holds {W.shape[0]})")
     if not isinstance(model.loss, str):
-        raise ValueError("model: the report takes a built-in loss or a 'MODULE:ATTR' one")
+        raise ValueError(
+            "model: a result of a built-in loss or of one given as 'MODULE:ATTR' (a Loss "
+            "object has no name a model file or report can keep)"
+        )
     d = W.shape[0]
     n = model.n_classes or 2
     names = list(range(n)) if model.classes is None else list(np.asarray(model.classes))

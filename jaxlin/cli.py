@@ -600,7 +600,7 @@ def _csv_features(path, model, drop):
     column but ``drop``, in order, when the file has the model's width)."""
     from jaxlin import tables
 
-    header, rows = tables._csv_rows(path)
+    header, rows, lines = tables._csv_rows(path)
     unknown = [h for h in drop if h not in header]
     if unknown:
         raise UserError(f"--drop: no column {unknown[0]!r} in {path}")
@@ -617,11 +617,12 @@ def _csv_features(path, model, drop):
                 f"{len(use)} columns" + ("" if drop else "; leave columns out with --drop")
             )
     X = np.stack(
-        [tables._numeric([row[header.index(c)] for row in rows], c, path, 2) for c in use], axis=1
+        [tables._numeric([row[header.index(c)] for row in rows], c, path, lines) for c in use],
+        axis=1,
     )
     if not np.all(np.isfinite(X)):
         r, j = np.argwhere(~np.isfinite(X))[0]
-        raise UserError(f"--data: missing or infinite value at row {r + 2}, column {use[j]!r}")
+        raise UserError(f"--data: missing or infinite value at row {lines[r]}, column {use[j]!r}")
     return X
 
 
@@ -631,7 +632,7 @@ def _encoded_features(path, model, drop):
     from jaxlin import tables
 
     enc = tables.Encoding.from_json(model.encoding)
-    header, rows = tables._csv_rows(path)
+    header, rows, lines = tables._csv_rows(path)
     missing = [c for c in enc.columns if c not in header]
     if missing:
         raise UserError(
@@ -640,7 +641,7 @@ def _encoded_features(path, model, drop):
         )
     _say_ignored([h for h in header if h not in enc.columns and h not in drop], drop)
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in enc.columns}
-    X, unseen = enc.encode(cells, path)
+    X, unseen = enc.encode(cells, path, lines)
     for column, count in unseen.items():
         print(
             f"jaxlin predict: {count} row(s) have a {column!r} category unseen in training "
@@ -651,7 +652,7 @@ def _encoded_features(path, model, drop):
         if enc.fill is None:
             r, j = np.argwhere(np.isnan(X))[0]
             raise UserError(
-                f"--data: missing value at row {r + 2}, column "
+                f"--data: missing value at row {lines[r]}, column "
                 f"{enc.feature_names[j]!r}; the model was trained without "
                 "--impute, so it has no fill value"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import os
 import warnings
 from typing import Any, NamedTuple, Sequence
@@ -27,30 +28,64 @@ class Table(NamedTuple):
     feature_names: list
 
 
-def _open_text(path):
-    validation.check_file(path)
-    return open(path, newline="", encoding="utf-8-sig")
+def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
+    """The error for a file that is not UTF-8 text (a CSV is read as UTF-8); ``base``: the
+    file offset of the decoded bytes' first."""
+    return ValueError(
+        f"{path}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset "
+        f"{base + exc.start}); a CSV is read as UTF-8 text (re-save it as 'CSV UTF-8')"
+    )
 
 
-def _locate_bad_cell(path, header):
-    with _open_text(path) as fh:
-        reader = csv.reader(fh)
-        next(reader)
-        for r, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ValueError(
-                    f"{path}: row {r} has {len(row)} cells, the header has {len(header)}"
-                )
-            for c, cell in enumerate(row):
-                try:
-                    float(cell)
-                except ValueError:
-                    shown = repr(cell) if cell.strip() else "an empty cell"
-                    raise ValueError(
-                        f"{path}: non-numeric value {shown} at row {r}, "
-                        f"column {c + 1} ({header[c]!r})"
-                    ) from None
-    raise ValueError(f"{path}: could not be parsed as numeric CSV")
+def numeric_rows(text: str, header: list, path, first_line: int = 2) -> np.ndarray:
+    """The rows of CSV ``text`` (the lines below a header) as float64 ``(rows, len(header))``.
+
+    Quoted cells are read as their contents and blank lines are skipped; every other line
+    is a row, one beginning with ``#`` too (no line is dropped unseen). A cell that is not a
+    finite number (``validation.cell_number``) or a row with another number of cells is an
+    error naming its line (``first_line``: the file's line number of ``text``'s first line)
+    and column. NumPy parses the usual file; the cell-by-cell reading below finds what it
+    refused, and takes empty cells past the header (a comma that ends every line).
+    """
+    width = len(header)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": the caller's check
+            out = np.loadtxt(
+                io.StringIO(text, newline=""),
+                delimiter=",",
+                comments=None,
+                quotechar='"',
+                ndmin=2,
+                dtype=np.float64,
+            )
+        if out.size == 0:
+            return np.empty((0, width))
+        if out.shape[1] == width and np.isfinite(out).all():
+            return out
+    except ValueError:
+        pass
+    rows = []
+    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), first_line):
+        if any(cell.strip() for cell in row):
+            row = validation.check_row(row, width, path, number)
+            rows.append([_cell(cell, path, number, c, header) for c, cell in enumerate(row)])
+    return np.array(rows, dtype=np.float64).reshape(-1, width)
+
+
+def _cell(text: str, path, row: int, column: int, header) -> float:
+    try:
+        value = validation.cell_number(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value):
+        what = (
+            "missing value (an empty cell)"
+            if not text.strip()
+            else f"{'non-numeric' if value is None else 'NaN or infinite'} value {text!r}"
+        )
+        raise ValueError(f"{path}: {what} at row {row}, column {column + 1} ({header[column]!r})")
+    return value
 
 
 def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
@@ -64,35 +99,24 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
       ``Table`` with the remaining columns as features, in file order.
     """
     path = validation.check_file(path)
-    with _open_text(path) as fh:
-        try:
-            header = next(csv.reader(fh))
-        except StopIteration:
-            raise ValueError(f"{path}: the file is empty") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        first, _, text = raw.decode("utf-8-sig").partition("\n")
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
+    header = next(csv.reader([first]), None)
+    if not header:
+        raise ValueError(f"{path}: the file is empty")
     header = validation.check_header(header, path)
     target = header[-1] if target is None else target
     drop = validation.check_not_dropped(target, drop)
     for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
         if name not in header:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
-    try:
-        with _open_text(path) as fh, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "input contained no data": reported below
-            data = np.loadtxt(fh, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-    except (ValueError, UnicodeDecodeError):
-        _locate_bad_cell(path, header)
+    data = numeric_rows(text, header, path)
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no data rows below the header")
-    if data.shape[1] != len(header):
-        raise ValueError(f"{path}: rows have {data.shape[1]} cells, the header has {len(header)}")
-    bad = np.argwhere(~np.isfinite(data))
-    if len(bad):
-        r, c = bad[0]
-        raise ValueError(
-            f"{path}: NaN or infinite value at row {r + 2}, column {c + 1} ({header[c]!r})"
-        )
     keep = [i for i, h in enumerate(header) if h != target and h not in drop]
     if not keep:
         raise ValueError(f"{path}: no feature columns left after taking the target and drops")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import concurrent.futures
 import csv
 import hashlib
-import io
 import json
 import os
 from functools import partial
@@ -34,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import checkpoint as checkpoint_io
-from jaxlin import backend, driver, sparse, svmlight, validation
+from jaxlin import backend, data, driver, sparse, svmlight, validation
 from jaxlin.atomic import atomic_path
 from jaxlin.records import Hyper, Problem
 from jaxlin.losses import get_loss
@@ -83,32 +82,35 @@ class _CsvIndex(NamedTuple):
     path: str
     header: list
     offsets: list  # byte offset of each chunk's first row
-    counts: list  # rows in each chunk
+    counts: list  # rows in each chunk (blank lines aside)
+    lines: list  # the file line number of each chunk's first row
 
 
 def _index_csv(path, chunk_rows) -> _CsvIndex:
-    """One streaming pass over the file: the byte offset of every ``chunk_rows``-th row."""
-    offsets, counts = [], []
+    """One streaming pass over the file: the byte offset of every ``chunk_rows``-th row
+    (blank lines are no rows; every other line is one)."""
+    offsets, counts, lines = [], [], []
     with open(path, "rb") as fh:
         first = fh.readline()
         if not first.strip():
             raise ValueError(f"{path}: the file is empty")
         try:
             header = next(csv.reader([first.decode("utf-8-sig")]))
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not a text file (a CSV is text)") from None
+        except UnicodeDecodeError as exc:
+            raise data.not_utf8(path, exc) from None
         pos, rows = len(first), 0
-        for line in fh:
-            if rows % chunk_rows == 0:
-                offsets.append(pos)
-                counts.append(0)
+        for number, line in enumerate(fh, 2):
             if line.strip():
+                if rows % chunk_rows == 0:
+                    offsets.append(pos)
+                    counts.append(0)
+                    lines.append(number)
                 counts[-1] += 1
                 rows += 1
             pos += len(line)
     if rows == 0:
         raise ValueError(f"{path}: no data rows below the header")
-    return _CsvIndex(path, validation.check_header(header, path), offsets, counts)
+    return _CsvIndex(path, validation.check_header(header, path), offsets, counts, lines)
 
 
 class _SvmIndex(NamedTuple):
@@ -198,20 +200,7 @@ class Source(NamedTuple):
                 block = np.fromfile(fh, dtype=t.dtype, count=rows * t.width)
             block = block.reshape(rows, t.width)
         else:
-            t = self.impl
-            with open(t.path, "rb") as fh:
-                fh.seek(t.offsets[i])
-                lines = [fh.readline().decode("utf-8") for _ in range(t.counts[i])]
-            try:
-                block = np.loadtxt(
-                    io.StringIO("".join(lines)), delimiter=",", ndmin=2, dtype=np.float64
-                )
-            except ValueError as exc:
-                first_row = 2 + i * self.chunk_rows
-                raise ValueError(
-                    f"{t.path}: non-numeric value in rows {first_row}–"
-                    f"{first_row + t.counts[i] - 1} ({exc})"
-                ) from None
+            block = self._read_csv(i)
         feats, target = self.columns
         X = np.ascontiguousarray(block[:, feats], dtype=np.float32)
         y = block[:, target]
@@ -219,6 +208,29 @@ class Source(NamedTuple):
             r = np.argwhere(~np.isfinite(block))[0][0] + i * self.chunk_rows
             raise ValueError(f"{self.path}: NaN or infinite value in data row {r + 1}")
         return X, y
+
+    def _read_csv(self, i: int):
+        """Chunk ``i`` of a CSV, float64: its ``counts[i]`` rows, blank lines skipped."""
+        t = self.impl
+        text, rows = [], 0
+        with open(t.path, "rb") as fh:
+            fh.seek(t.offsets[i])
+            while rows < t.counts[i]:
+                line = fh.readline()
+                rows += bool(line.strip())
+                text.append(line)
+        raw = b"".join(text)
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise data.not_utf8(t.path, exc, t.offsets[i]) from None
+        block = data.numeric_rows(decoded, t.header, t.path, t.lines[i])
+        if len(block) != t.counts[i]:  # a quoted cell over several lines joined them
+            raise ValueError(
+                f"{t.path}: rows {t.lines[i]}–{t.lines[i] + len(text) - 1} hold a quoted cell "
+                "that spans lines; a streamed CSV has one row per line"
+            )
+        return block
 
     def _read_svmlight(self, i: int):
         t = self.impl
@@ -495,7 +507,7 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
         head = fh.read(2**20)
         fh.seek(max(0, size - 2**20))
         tail = fh.read()
-    data = (
+    facts = (
         size,
         src.n_rows,
         src.kind,
@@ -509,7 +521,7 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
         else type(opts.optimizer).__name__
     )
     return checkpoint_io.fingerprint(
-        data=repr(data),
+        data=repr(facts),
         loss=repr(loss),
         options=repr(fixed),
         settings=repr(settings._replace(optimizer=None)),

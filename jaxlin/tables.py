@@ -26,7 +26,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from jaxlin import datasets, sparse, svmlight, validation
-from jaxlin.data import Standardizer, is_idx, read_idx_pair, read_npy, train_test_split
+from jaxlin.data import Standardizer, is_idx, not_utf8, read_idx_pair, read_npy, train_test_split
 
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 IMPUTE = ("mean", "drop-rows")
@@ -67,11 +67,11 @@ class Encoding(NamedTuple):
             None if d["fill"] is None else tuple(d["fill"]),
         )
 
-    def encode(self, cells: dict, path: str, first_row: int = 2, header=None):
+    def encode(self, cells: dict, path: str, first_row=2, header=None):
         """Features ``(N, d)`` from each column's cells (strings): numbers parsed, text
         one-hot (an unseen category gives all zeros), missing cells NaN. Returns
-        ``(X, unseen categories {column: count})``. ``header``: the file's columns (their
-        positions are named in messages)."""
+        ``(X, unseen categories {column: count})``. ``first_row``: the cells' lines in the
+        file (``_line``) and ``header`` the file's columns (their positions), for messages."""
         parts, unseen = [], {}
         for c in self.columns:
             col = cells[c]
@@ -108,17 +108,24 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING
 
 
+def _line(first_row, r: int) -> int:
+    """The file line of cell ``r``: ``first_row`` is the first cell's line (the cells are
+    consecutive lines) or every cell's (``_csv_rows``'s ``lines``)."""
+    return first_row + r if isinstance(first_row, int) else int(first_row[r])
+
+
 def _numeric(col, name, path, first_row, position=None):
     """A column's cells as float64, missing cells NaN; a text cell or an infinite value is
-    an error saying which option fixes it. ``position``: the column's, for messages."""
+    an error saying which option fixes it. ``position``: the column's, for messages;
+    ``first_row``: the cells' lines (``_line``)."""
     where = f"{position} ({name!r})" if position else repr(name)
     try:
-        out = np.array([np.nan if _is_missing(v) else float(v) for v in col])
+        out = np.array([np.nan if _is_missing(v) else validation.cell_number(v) for v in col])
     except ValueError:
         for r, v in enumerate(col):
             if not _is_missing(v) and not _is_number(v):
                 raise ValueError(
-                    f"{path}: non-numeric value {v!r} at row {first_row + r}, "
+                    f"{path}: non-numeric value {v!r} at row {_line(first_row, r)}, "
                     f"column {where}; pass --categorical {name} to "
                     f"one-hot encode it, or --drop {name}"
                 ) from None
@@ -126,7 +133,7 @@ def _numeric(col, name, path, first_row, position=None):
     if np.isinf(out).any():
         r = int(np.flatnonzero(np.isinf(out))[0])
         raise ValueError(
-            f"{path}: NaN or infinite value {col[r]!r} at row {first_row + r}, "
+            f"{path}: NaN or infinite value {col[r]!r} at row {_line(first_row, r)}, "
             f"column {where}; pass --drop {name}, or fix the cell"
         )
     return out
@@ -140,7 +147,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     ``"drop-rows"``. With ``"mean"``, missing feature cells stay NaN here, to be filled with
     the training rows' means (``training_split``).
     """
-    header, rows = _csv_rows(path)
+    header, rows, lines = _csv_rows(path)
     target = header[-1] if target is None else target
     drop = validation.check_not_dropped(target, drop, "--drop")
     for option, names in (
@@ -161,7 +168,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     if not chosen:
         raise ValueError(f"{path}: no feature columns left after taking the target and drops")
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in chosen + [target]}
-    notices, first_row = [], 2
+    notices, first_row = [], lines
     keep = _complete_rows(cells, chosen + [target], impute, path)
     if keep is not None:
         notices.append(
@@ -169,6 +176,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
             "missing cell (--impute drop-rows)"
         )
         cells = {h: [v for v, k in zip(col, keep) if k] for h, col in cells.items()}
+        first_row = [n for n, k in zip(lines, keep) if k]
         if not cells[target]:
             raise ValueError(f"{path}: no rows left after dropping those with missing cells")
     categories = _categories(cells, chosen, set(categorical), notices)
@@ -180,7 +188,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     bad = [r for r, v in enumerate(y) if _is_missing(v)]
     if bad:
         raise ValueError(
-            f"{path}: missing label at row {bad[0] + first_row}, column {target!r}; "
+            f"{path}: missing label at row {_line(first_row, bad[0])}, column {target!r}; "
             "pass --impute drop-rows to leave such rows out"
         )
     return X, np.asarray(y), encoding, tuple(notices)
@@ -192,29 +200,35 @@ def _missing_error(cells, chosen, header, path, first_row):
     v = cells[c][r]
     what = "an empty cell" if not v.strip() else repr(v)
     raise ValueError(
-        f"{path}: missing value ({what}) at row {r + first_row}, column "
+        f"{path}: missing value ({what}) at row {_line(first_row, r)}, column "
         f"{header.index(c) + 1} ({c!r}); pass --impute mean (the training "
         f"rows' mean) or --impute drop-rows, or --drop {c}"
     )
 
 
 def _csv_rows(path):
+    """``(header, rows, lines)``: every row of cells below the header, blank lines aside,
+    each with the header's number of cells (``validation.check_row``), and each row's line
+    in the file (for messages)."""
     validation.check_file(path, "--data")
+    rows, lines = [], []
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
             header = validation.check_header(next(reader, []), path)
-            rows = [row for row in reader if any(cell.strip() for cell in row)]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ValueError(f"{path}: not a text CSV file ({exc})") from None
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append(validation.check_row(row, len(header), path, reader.line_num))
+                    lines.append(reader.line_num)
+    except UnicodeDecodeError as exc:
+        raise not_utf8(path, exc) from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
     if not header:
         raise ValueError(f"{path}: the file is empty")
     if not rows:
         raise ValueError(f"{path}: no data rows below the header")
-    for r, row in enumerate(rows, 2):
-        if len(row) != len(header):
-            raise ValueError(f"{path}: row {r} has {len(row)} cells, the header has {len(header)}")
-    return header, rows
+    return header, rows, lines
 
 
 def _complete_rows(cells, columns, impute, path):
@@ -246,7 +260,7 @@ def _categories(cells, chosen, categorical, notices) -> dict:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        validation.cell_number(text)
         return True
     except ValueError:
         return False

@@ -43,11 +43,14 @@ OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
 
 
 def check_header(header, path) -> list:
-    """A CSV header's column names, stripped; a ``ValueError`` when a name appears twice
+    """A CSV header's column names, stripped (and an empty name at the end, a separator
+    that ends the line, left out); a ``ValueError`` when a name appears twice
     (columns are chosen by name, so one of the two would be lost) or when there is one
     column only (no features beside a target: most often a file separated by something
     else than commas, which it names). An empty header is left to the caller."""
     names = [h.strip() for h in header]
+    while len(names) > 1 and not names[-1]:  # a separator at the end of the line
+        names.pop()
     if len(names) == 1:
         guess = [w for s, w in OTHER_SEPARATORS.items() if s in names[0]]
         hint = f" (it looks separated by {guess[0]}; jaxlin reads commas)" if guess else ""
@@ -61,6 +64,26 @@ def check_header(header, path) -> list:
             )
         seen[name] = c
     return names
+
+
+def check_row(row, width: int, path, number: int) -> list:
+    """A CSV row's cells for a header of ``width`` names. Empty cells beyond the header
+    (a separator at the end of the line) are let go; any other count of cells is an error
+    naming the row (its line in the file, ``number``)."""
+    if len(row) > width and not any(cell.strip() for cell in row[width:]):
+        row = row[:width]
+    if len(row) != width:
+        raise ValueError(f"{path}: row {number} has {len(row)} cells, the header has {width}")
+    return row
+
+
+def cell_number(text: str) -> float:
+    """A CSV cell's number: what Python's ``float`` reads (surrounding spaces, ``nan``,
+    ``inf``) but for digits grouped with ``_`` (a code or an identifier, which NumPy's
+    and pandas's readers refuse too); a ``ValueError`` otherwise."""
+    if "_" in text:
+        raise ValueError(f"not a number: {text!r}")
+    return float(text)
 
 
 def check_not_dropped(target, drop, name: str = "drop") -> tuple:

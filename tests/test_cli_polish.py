@@ -72,7 +72,7 @@ def test_binary_junk_is_refused_by_predict_in_one_line(tmp_path, capsys):
     junk.write_bytes(bytes(range(256)) * 4)
     assert cli.main(["predict", "--model", model, "--data", str(junk)]) == 2
     err = capsys.readouterr().err.strip()
-    assert "not a text CSV" in err and len(err.splitlines()) == 1
+    assert "not UTF-8 text" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,95 @@ def test_csv_target_and_drop(tmp_path):
         data.read_csv(3)
 
 
+# The same files through the three CSV readers: the Python reader, the streamed chunks
+# (several chunks of 2 rows) and the command line's tables. Each keeps every row or names
+# the line (in the file, blank lines counted) that it cannot read.
+_ROWS = [[0.5, 2.0, 1.0], [1.5, 3.0, 0.0], [2.5, -1.0, 1.0], [3.5, 4.0, 0.0]]
+_READABLE = {
+    "quoted cells": 'a,b,y\n"0.5","2",1\n1.5,"3",0\n2.5,-1,1\n3.5,4,"0"\n',
+    "blank lines": "a,b,y\n\n0.5,2,1\n1.5,3,0\n\n  \n2.5,-1,1\n3.5,4,0\n\n",
+    "a comma ending every line": "a,b,y,\n0.5,2,1,\n1.5,3,0,\n2.5,-1,1,\n3.5,4,0,\n",
+    "CRLF, a byte-order mark, spaces": (
+        "\ufeffa, b ,y\r\n0.5, 2,1\r\n1.5,3 ,0\r\n2.5,-1,1\r\n3.5,4,0"
+    ),
+}
+_REFUSED = {  # (text, the message; row = the file's line)
+    "a row starting with #": (
+        "a,b,y\n0.5,2,1\n#1.5,3,0\n2.5,-1,1\n",
+        "non-numeric value '#1.5' at row 3, column 1 \\('a'\\)",
+    ),
+    "digits grouped by _": (
+        "a,b,y\n0.5,2,1\n\n1.5,3_000,0\n",
+        "non-numeric value '3_000' at row 4, column 2 \\('b'\\)",
+    ),
+    "an infinite cell": (
+        "a,b,y\n0.5,2,1\n1.5,3,0\n2.5,-inf,1\n",
+        "NaN or infinite value '-inf' at row 4, column 2",
+    ),
+    "a value past the header": (
+        "a,b,y\n0.5,2,1\n1.5,3,0,7\n",
+        "row 3 has 4 cells, the header has 3",
+    ),
+}
+
+
+def _three_readers(path):
+    from jaxlin import stream, tables
+
+    t = data.read_csv(path)
+    src = stream.open_source(path, chunk_rows=2)
+    chunks = [src.read(i) for i in range(src.n_chunks)]
+    X, y, *_ = tables.read_csv_table(path)
+    return {
+        "read_csv": (t.X, t.y, t.feature_names),
+        "stream": (
+            np.concatenate([c[0] for c in chunks]),
+            np.concatenate([c[1] for c in chunks]),
+            src.feature_names,
+        ),
+        "tables": (X, y.astype(float), ["a", "b"]),
+    }
+
+
+@pytest.mark.parametrize("case", list(_READABLE))
+def test_every_csv_reader_keeps_every_row(tmp_path, case):
+    p = tmp_path / "d.csv"
+    p.write_bytes(_READABLE[case].encode("utf-8"))
+    want = np.array(_ROWS)
+    for reader, (X, y, names) in _three_readers(p).items():
+        np.testing.assert_array_equal(X, want[:, :2], err_msg=reader)
+        np.testing.assert_array_equal(y, want[:, 2], err_msg=reader)
+        assert list(names) == ["a", "b"], reader
+
+
+@pytest.mark.parametrize("case", list(_REFUSED))
+def test_every_csv_reader_names_the_line_it_cannot_read(tmp_path, case):
+    text, message = _REFUSED[case]
+    p = tmp_path / "d.csv"
+    p.write_text(text)
+    from jaxlin import stream, tables
+
+    for read in (
+        data.read_csv,
+        lambda p: [
+            s.read(i) for s in [stream.open_source(p, chunk_rows=2)] for i in range(s.n_chunks)
+        ],
+        tables.read_csv_table,
+    ):
+        with pytest.raises(ValueError, match=message):
+            read(p)
+
+
+def test_a_csv_not_in_utf8_is_named_with_the_byte(tmp_path):
+    from jaxlin import stream
+
+    p = tmp_path / "d.csv"
+    p.write_bytes("a,b,y\n0.5,2,1\n1.5,3,0\n2,caf\u00e9,1\n".encode("latin-1"))
+    for read in (data.read_csv, lambda p: stream.open_source(p, chunk_rows=1).read(2)):
+        with pytest.raises(ValueError, match=r"not UTF-8 text \(byte b'\\xe9' at offset 27\)"):
+            read(p)
+
+
 def test_split_standardise_protocol():
     rng = np.random.default_rng(0)
     X = np.c_[rng.normal(5, 3, 90), np.full(90, 7.0)]  # the second feature is constant

@@ -135,7 +135,7 @@ def test_peak_memory_is_bounded_by_the_chunk_size(tmp_path):
 def test_bad_files_are_named(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("a,b,y\n1,2,0\n3,zz,1\n")
-    with pytest.raises(ValueError, match="non-numeric value in rows 2"):
+    with pytest.raises(ValueError, match=r"non-numeric value 'zz' at row 3, column 2 \('b'\)"):
         stream.convert_csv(p, tmp_path / "bad.npy", chunk_rows=10)
     assert not (tmp_path / "bad.npy").exists()
     with pytest.raises(FileNotFoundError, match="no such file"):
@@ -172,7 +172,7 @@ def test_epochs_times_chunks_beyond_a_32_bit_count_is_named(small):
 def test_a_binary_file_given_as_a_csv_is_named(tmp_path):
     p = tmp_path / "b.csv"
     p.write_bytes(b"\x00\x01\xff\xfe\n1,2\n")
-    with pytest.raises(ValueError, match="b.csv: not a text file"):
+    with pytest.raises(ValueError, match=r"b.csv: not UTF-8 text \(byte b'\\xff' at offset 2\)"):
         stream.fit_stream(p)
 
 

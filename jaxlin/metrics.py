@@ -228,7 +228,9 @@ def micro_average(y_true, y_pred, n_classes: int):
 
 
 def log_loss(y_true, proba, eps: float | None = None):
-    """Mean ``−ln p_y`` of the probabilities given to the true class; ``proba`` ``(N, C)``.
+    """Mean ``−ln p_y`` of the probabilities given to the true class; ``proba`` ``(N, C)``,
+    or ``(N,)`` for binary labels (``{0, 1}`` or ``{−1, +1}``): the positive class's
+    probability, as scikit-learn takes it.
 
     Probabilities are clipped to ``[eps, 1 − eps]`` (default: the dtype's machine epsilon,
     as scikit-learn does) so a confident mistake costs a large finite amount. Rows that do
@@ -238,6 +240,14 @@ def log_loss(y_true, proba, eps: float | None = None):
         validation.check_non_negative(eps, "eps")
         if np.ndim(eps) != 0 or not eps < 0.5:
             raise ValueError(f"eps: the probabilities' clip, one number in [0, 0.5), got {eps!r}")
+    if np.ndim(proba) == 1:  # binary: P(y = 1) for each row
+        y_true, p1 = _checked(y_true, proba, "proba")
+        _check_binary(y_true=y_true)
+        xp = _xp(y_true, p1)
+        if xp is np and (np.min(p1) < 0 or np.max(p1) > 1):
+            r = int(np.argmax((p1 < 0) | (p1 > 1)))
+            raise ValueError(f"proba: expected probabilities in [0, 1], got {p1[r]!r} at row {r}")
+        y_true, proba = (y_true > 0).astype(xp.int32), xp.stack([1 - p1, p1], axis=1)
     y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
     _check_classes(proba.shape[1], y_true=y_true)
     xp = _xp(y_true, proba)

@@ -87,6 +87,16 @@ def test_per_class_with_a_class_never_predicted():
     np.testing.assert_allclose(pc.f1, f, rtol=1e-6)
 
 
+@pytest.mark.parametrize("labels", [(0, 1), (-1, 1)])
+def test_log_loss_takes_the_positive_class_probability_as_sklearn(labels):
+    rng = np.random.default_rng(1)
+    y = np.array(labels)[rng.integers(0, 2, 40)]
+    p = rng.uniform(0.01, 0.99, 40)
+    want = skm.log_loss(y, p)
+    np.testing.assert_allclose(M.log_loss(y, p), want, rtol=1e-12)
+    np.testing.assert_allclose(M.log_loss(jnp.asarray(y), jnp.asarray(p)), want, rtol=1e-6)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_log_loss_matches_sklearn(seed):
     rng = np.random.default_rng(seed)
@@ -197,7 +207,9 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.confusion_matrix(y, p[:3], 2), "y_pred"),
         (lambda y, p: M.precision(y[:, None], p), "y_true"),
         (lambda y, p: M.accuracy(y[:0], p[:0]), "y_true"),
-        (lambda y, p: M.log_loss(y, np.full(4, 0.5)), "proba"),
+        (lambda y, p: M.log_loss(y, np.full(5, 0.5)), "proba"),
+        (lambda y, p: M.log_loss(y, np.array([0.5, 1.5, 0.5, 0.5])), "proba"),
+        (lambda y, p: M.log_loss(np.array([0, 1, 2, 0]), np.full(4, 0.5)), "y_true"),
         (lambda y, p: M.roc_auc(y, np.ones(5)), "scores"),
         (lambda y, p: M.accuracy(np.array([0.0, np.nan, 1.0, 1.0]), p), "y_true"),
         (lambda y, p: M.roc_auc(y, np.array([0.1, np.inf, 0.3, 0.2])), "scores"),

@@ -78,6 +78,7 @@ def load(path) -> TrainedModel:
         if str(exc).startswith("model:"):
             raise
         raise ValueError(f"model: {path} is not a readable jaxlin model file ({exc})") from None
+    _check_fields(d, path)
     if str(d["format"]) != FORMAT:
         raise ValueError(f"model: {path} is not a jaxlin model (format {str(d['format'])!r})")
     if int(d["version"]) > VERSION:
@@ -105,3 +106,23 @@ def load(path) -> TrainedModel:
         d["class_names"].tolist(),
         encoding,
     )
+
+
+def _check_fields(d: dict, path) -> None:
+    """Each field of a model file has its type: text, an integer version, finite numbers,
+    lists of names (a file edited or written by something else is named, not half-read)."""
+
+    def invalid(key, what):
+        return ValueError(f"model: {path} is not a valid jaxlin model ({key}: expected {what})")
+
+    for key in ("format", "kind", "loss"):
+        if d[key].ndim != 0 or d[key].dtype.kind != "U":
+            raise invalid(key, "a text value")
+    if d["version"].ndim != 0 or d["version"].dtype.kind not in "iu":
+        raise invalid("version", "an integer")
+    for key in ("W", "b", "mean", "scale"):
+        if d[key].dtype.kind not in "biuf" or not np.all(np.isfinite(d[key])):
+            raise invalid(key, "finite numbers")
+    for key in ("feature_names", "class_names"):
+        if d[key].ndim != 1 or d[key].dtype.kind not in "Ubiuf":
+            raise invalid(key, "a list of names")

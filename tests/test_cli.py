@@ -342,6 +342,28 @@ def test_library_raises_the_same_messages(files):
         model_io.load(files["trunc.npz"])
 
 
+@pytest.mark.parametrize(
+    "key, value, what",
+    [
+        ("version", "two", "an integer"),
+        ("loss", 3.0, "a text value"),
+        ("W", "junk", "finite numbers"),
+        ("scale", [np.inf] * 16, "finite numbers"),
+        ("feature_names", "x", "a list of names"),
+    ],
+)
+def test_a_model_file_with_a_field_of_another_type_is_named(tmp_path, key, value, what):
+    from jaxlin import datasets, fit
+
+    d = datasets.load("kidcreative")
+    path = model_io.save(fit(d.X, d.y, epochs=2), tmp_path / "m.npz")
+    with np.load(path) as z:
+        fields = {k: z[k] for k in z.files}
+    np.savez(path, **{**fields, key: np.asarray(value)})
+    with pytest.raises(ValueError, match=rf"not a valid jaxlin model \({key}: expected {what}\)"):
+        model_io.load(path)
+
+
 def test_console_script_has_no_traceback_and_no_progress_bar_when_piped(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "jaxlin")
     cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "jaxlin"]

@@ -174,7 +174,8 @@ class Options(NamedTuple):
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
         _check_shuffle(o.shuffle, n_rows, classes, models)
-        validation.check_flag(o.one_vs_rest, "one_vs_rest")
+        for name in ("one_vs_rest", "fit_intercept", "adaptive_lr"):
+            validation.check_flag(getattr(o, name), name)
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
         for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does

@@ -461,6 +461,15 @@ def test_bad_arguments_are_named(kwargs, match):
         fit(X, y, **kwargs)
 
 
+@pytest.mark.parametrize("name", ["fit_intercept", "adaptive_lr", "one_vs_rest"])
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_a_flag_that_is_not_true_or_false_is_named(name, value):
+    # "no" is truthy: taken as it was, fit_intercept="no" fitted an intercept
+    X, y = _binary(n=20)
+    with pytest.raises(TypeError, match=f"{name}: must be True or False, got {value!r}"):
+        fit(X, y, **{name: value})
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

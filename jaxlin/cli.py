@@ -188,6 +188,7 @@ _FLAGS = {
     "average": "--average",
     "fit_intercept": "--no-intercept",
     "checkpoint_every": "--checkpoint-every",
+    "model": "--model",
 }
 
 
@@ -469,7 +470,10 @@ def _loss(args, spec, n_classes):
     from jaxlin.models import loss_for
 
     if not args.loss:
-        return loss_for(spec, n_classes)
+        try:
+            return loss_for(spec, n_classes)
+        except ValueError as exc:
+            raise UserError(_flag_named(str(exc))) from None
     loss = _given_loss(args.loss)
     if n_classes < loss.min_classes:
         raise UserError(
@@ -547,7 +551,10 @@ def _cmd_predict(args) -> int:
 
     if args.output:
         check_target(args.output, "--output")  # before the model is loaded and applied
-    model = model_io.load(args.model)
+    try:
+        model = model_io.load(args.model)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(_flag_named(str(exc))) from None
     X = _prediction_features(args, model)
     pred = model.predict(X)
     proba = model.predict_proba(X)

@@ -261,7 +261,7 @@ BAD = [
     (["train", "--data", "{single.csv}"], "single class"),
     (
         ["train", "--data", "{three.csv}", "--model", "logistic"],
-        "binary model but the labels have 3",
+        "--model: 'logistic' is a binary model but the labels have 3",
     ),
     (
         ["train", "--data", "{three.csv}", "--model", "perceptron", "--optimizer", "perceptron"],
@@ -288,9 +288,9 @@ BAD = [
     (["train", "--save", "/no/such/dir/m.npz"], "--save: no such folder"),  # before training
     (["train", "--save", "/", "--stream"], "--save: / is a folder"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
-    (["predict", "--model", "/no/model.npz", "--data", "{ok.csv}"], "no such file"),
+    (["predict", "--model", "/no/model.npz", "--data", "{ok.csv}"], "--model: no such file"),
     (["predict", "--model", "{trunc.npz}", "--data", "{ok.csv}"], "not a jaxlin model file"),
-    (["predict", "--model", "{ok.csv}", "--data", "{ok.csv}"], "not a jaxlin model file"),
+    (["predict", "--model", "{ok.csv}", "--data", "{ok.csv}"], "--model: "),
     (["predict", "--model", "{model}", "--data", "{ok.csv}"], "the model expects 16 features"),
     (["predict", "--model", "{model}", "--data", "/no/data.csv"], "no such file"),
     (["convert", "{ok.csv}", "/no/dir/d.npy"], "OUT: no such folder: /no/dir"),

@@ -336,6 +336,15 @@ def _check_outputs(args) -> None:
     for path, flag in ((args.save, "--save"), (args.json, "--json")):
         if path and path != "-":
             check_target(path, flag)
+    if args.plot:
+        import importlib.util
+
+        if os.path.exists(args.plot) and not os.path.isdir(args.plot):
+            raise UserError(
+                f"--plot: {args.plot} is a file; give a folder to write the figures into"
+            )
+        if importlib.util.find_spec("matplotlib") is None:
+            raise UserError("--plot: needs matplotlib; pip install 'jaxlin[plot]'")
 
 
 def _cmd_train(args) -> int:

@@ -287,6 +287,7 @@ BAD = [
     (["train", "--json", "/"], "--json: / is a folder; give the path of a file to write"),
     (["train", "--save", "/no/such/dir/m.npz"], "--save: no such folder"),  # before training
     (["train", "--save", "/", "--stream"], "--save: / is a folder"),
+    (["train", "--plot", "{ok.csv}"], "ok.csv is a file; give a folder to write the figures"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
     (["predict", "--model", "/no/model.npz", "--data", "{ok.csv}"], "--model: no such file"),
     (["predict", "--model", "{trunc.npz}", "--data", "{ok.csv}"], "not a jaxlin model file"),

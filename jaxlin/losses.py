@@ -292,7 +292,8 @@ def softmax_cross_entropy(z, y):
     0.693147
     """
     c = jnp.sum(y * z)
-    return jnp.sum(y) * _logsumexp(z - c) - jnp.sum(y * (z - c))
+    # y_k = 0 drops z_k even where z_k − c overflows (0 · ∞ would be NaN)
+    return jnp.sum(y) * _logsumexp(z - c) - jnp.sum(jnp.where(y != 0, y * (z - c), 0.0))
 
 
 def _logsumexp(v):

@@ -41,6 +41,16 @@ def test_finite_at_extreme_logits(name, dtype, big):
         np.testing.assert_allclose(D[away], G[away], rtol=1e-6, atol=1e-6)
 
 
+def test_softmax_ce_beyond_the_float_range_is_zero_or_infinite_never_nan():
+    # score gaps past float32's largest number: right by that margin the loss is 0
+    # (0 · ∞ from a zero target made it NaN), wrong by it the loss exceeds the range
+    f32 = jnp.float32
+    z = jnp.array([3e38, -3e38, -3e38], f32)
+    right = LOSSES["softmax_cross_entropy"].value(z, jnp.array([1.0, 0.0, 0.0], f32))
+    wrong = LOSSES["softmax_cross_entropy"].value(z, jnp.array([0.0, 1.0, 0.0], f32))
+    assert float(right) == 0.0 and float(wrong) == np.inf
+
+
 def test_bce_stable_matches_naive_where_naive_is_finite(key):
     # beyond |z| ≈ 15 the naive 1 − σ(z) loses digits (still finite, but wrong) before it overflows
     z = jnp.linspace(-15, 15, 601)

@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import warnings
 from typing import Any, NamedTuple, Sequence
 
@@ -102,9 +103,11 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     with open(path, "rb") as fh:
         raw = fh.read()
     try:
-        first, _, text = raw.decode("utf-8-sig").partition("\n")
+        decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise not_utf8(path, exc) from None
+    end = re.search(r"\r\n|\r|\n", decoded)  # the header's line end, of any convention
+    first, text = (decoded, "") if end is None else (decoded[: end.start()], decoded[end.end() :])
     header = next(csv.reader([first]), None)
     if not header:
         raise ValueError(f"{path}: the file is empty")

@@ -94,6 +94,11 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
         first = fh.readline()
         if not first.strip():
             raise ValueError(f"{path}: the file is empty")
+        if b"\r" in first.rstrip(b"\r\n"):
+            raise ValueError(
+                f"{path}: its lines end in a carriage return alone (an old Mac text file); "
+                "a streamed CSV needs \\n or \\r\\n line ends (jaxlin.data.read_csv reads it)"
+            )
         try:
             header = next(csv.reader([first.decode("utf-8-sig")]))
         except UnicodeDecodeError as exc:

@@ -156,6 +156,18 @@ def test_every_csv_reader_names_the_line_it_cannot_read(tmp_path, case):
             read(p)
 
 
+def test_lines_ended_by_a_carriage_return_alone_are_read_or_named(tmp_path):
+    from jaxlin import stream, tables
+
+    p = tmp_path / "d.csv"
+    p.write_bytes(b"a,b,y\r0.5,2,1\r1.5,3,0\r2.5,-1,1\r3.5,4,0\r")
+    want = np.array(_ROWS)
+    np.testing.assert_array_equal(data.read_csv(p).X, want[:, :2])
+    np.testing.assert_array_equal(tables.read_csv_table(p)[0], want[:, :2])
+    with pytest.raises(ValueError, match="lines end in a carriage return alone"):
+        stream.open_source(p)
+
+
 def test_a_csv_not_in_utf8_is_named_with_the_byte(tmp_path):
     from jaxlin import stream
 

@@ -11,7 +11,6 @@ import csv
 import gzip
 import io
 import os
-import re
 import warnings
 from typing import Any, NamedTuple, Sequence
 
@@ -38,8 +37,11 @@ def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
     )
 
 
-def numeric_rows(text: str, header: list, path, first_line: int = 2) -> np.ndarray:
+def numeric_rows(text, header: list, path, first_line: int = 2) -> np.ndarray:
     """The rows of CSV ``text`` (the lines below a header) as float64 ``(rows, len(header))``.
+
+    ``text``: a string, or a function that opens the text afresh (a file positioned below
+    the header: NumPy then reads the file as it goes, with no copy of its text).
 
     Quoted cells are read as their contents and blank lines are skipped; every other line
     is a row, one beginning with ``#`` too (no line is dropped unseen). A cell that is not a
@@ -49,28 +51,25 @@ def numeric_rows(text: str, header: list, path, first_line: int = 2) -> np.ndarr
     refused, and takes empty cells past the header (a comma that ends every line).
     """
     width = len(header)
+    opened = text if callable(text) else lambda: io.StringIO(text, newline="")
     try:
-        with warnings.catch_warnings():
+        with opened() as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": the caller's check
             out = np.loadtxt(
-                io.StringIO(text, newline=""),
-                delimiter=",",
-                comments=None,
-                quotechar='"',
-                ndmin=2,
-                dtype=np.float64,
+                fh, delimiter=",", comments=None, quotechar='"', ndmin=2, dtype=np.float64
             )
         if out.size == 0:
             return np.empty((0, width))
         if out.shape[1] == width and np.isfinite(out).all():
             return out
-    except ValueError:
+    except ValueError:  # (a UnicodeDecodeError is one too: left to the reading below)
         pass
     rows = []
-    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), first_line):
-        if any(cell.strip() for cell in row):
-            row = validation.check_row(row, width, path, number)
-            rows.append([_cell(cell, path, number, c, header) for c, cell in enumerate(row)])
+    with opened() as fh:
+        for number, row in enumerate(csv.reader(fh), first_line):
+            if any(cell.strip() for cell in row):
+                row = validation.check_row(row, width, path, number)
+                rows.append([_cell(cell, path, number, c, header) for c, cell in enumerate(row)])
     return np.array(rows, dtype=np.float64).reshape(-1, width)
 
 
@@ -100,24 +99,32 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
       ``Table`` with the remaining columns as features, in file order.
     """
     path = validation.check_file(path)
-    with open(path, "rb") as fh:
-        raw = fh.read()
+
+    def below_header():  # the file as text, positioned on the line below the header
+        fh = open(path, newline="", encoding="utf-8-sig")
+        fh.readline()  # (with newline="", a line ends in \n, \r\n or \r alone)
+        return fh
+
     try:
-        decoded = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise not_utf8(path, exc) from None
-    end = re.search(r"\r\n|\r|\n", decoded)  # the header's line end, of any convention
-    first, text = (decoded, "") if end is None else (decoded[: end.start()], decoded[end.end() :])
-    header = next(csv.reader([first]), None)
-    if not header:
-        raise ValueError(f"{path}: the file is empty")
-    header = validation.check_header(header, path)
-    target = header[-1] if target is None else target
-    drop = validation.check_not_dropped(target, drop)
-    for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
-        if name not in header:
-            raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
-    data = numeric_rows(text, header, path)
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = next(csv.reader([fh.readline()]), None)
+        if not header:
+            raise ValueError(f"{path}: the file is empty")
+        header = validation.check_header(header, path)
+        target = header[-1] if target is None else target
+        drop = validation.check_not_dropped(target, drop)
+        for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
+            if name not in header:
+                raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
+        data = numeric_rows(below_header, header, path)
+    except UnicodeDecodeError:
+        with open(path, "rb") as binary:
+            raw = binary.read()
+        try:  # the decoder of a text stream counts from its last buffer: count from the start
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise not_utf8(path, exc) from None
+        raise
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no data rows below the header")
     keep = [i for i, h in enumerate(header) if h != target and h not in drop]

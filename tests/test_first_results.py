@@ -329,7 +329,14 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
 
     with monkeypatch.context() as m:  # the options are XLA:CPU's (any machine's CPU)
         m.setattr(backend, "platform", lambda: "cpu")
-        assert backend.compile_options(1000) == (("xla_cpu_use_fusion_emitters", False),)
+        lighter = jax.config.read("jax_disable_most_optimizations")
+        try:  # LLVM's lighter level 1, unless JAX is asked for less already (level 0)
+            for off, level in ((False, [("xla_backend_optimization_level", 1)]), (True, [])):
+                jax.config.update("jax_disable_most_optimizations", off)
+                options = backend.compile_options(1000)
+                assert options == (("xla_cpu_use_fusion_emitters", False), *level)
+        finally:
+            jax.config.update("jax_disable_most_optimizations", lighter)
         assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1) is None
         assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1, 8) is not None
         assert backend.compile_options(4 * backend.QUICK_COMPILE_BYTES + 1, 8) is None

@@ -39,7 +39,7 @@ from jaxlin.records import Hyper, Problem
 from jaxlin.losses import get_loss
 from jaxlin.objective import Objective, encode_targets
 from jaxlin.options import Options, split_options
-from jaxlin.training import verified
+from jaxlin.training import compiled, verified
 from jaxlin.presets import STREAM_DEFAULTS
 from jaxlin.penalties import Penalty
 
@@ -361,16 +361,27 @@ def convert_to_svmlight(in_path, out_path, chunk_rows: int = 65536, target=None,
     }
 
 
-@partial(jax.jit, static_argnames=("settings",))
-def _start(problem, hyper, settings):
-    """The driver's first state (compiled once per settings and chunk shape)."""
+def _first_state(problem, hyper, settings):
     return driver.run(problem, hyper, settings, None, 0)
 
 
-@partial(jax.jit, static_argnames=("settings",))
+def _one_pass(problem, hyper, state, settings):
+    return driver.run(problem, hyper, settings, state, state.epoch + 1)
+
+
+def _start(problem, hyper, settings):
+    """The driver's first state (compiled once per settings and chunk shape, with the
+    options of the in-memory run: ``jaxlin.training.compiled``)."""
+    return compiled(_first_state, problem.X, settings, ("settings",))(
+        problem, hyper, settings=settings
+    )
+
+
 def _advance(problem, hyper, state, settings):
     """One pass of the mini-batch solver over one chunk, continuing from ``state``."""
-    return driver.run(problem, hyper, settings, state, state.epoch + 1)
+    return compiled(_one_pass, problem.X, settings, ("settings",))(
+        problem, hyper, state, settings=settings
+    )
 
 
 class StreamResult(NamedTuple):

@@ -102,11 +102,10 @@ class FitResult(NamedTuple):
         return np.asarray(self.status) == driver.DIVERGED
 
 
-def _advance(problem, hyper, state, until, settings, model_axes):
-    """One compiled call: run (or continue) the loop of one model or of many under vmap,
-    compiled with the options ``jaxlin.backend.compile_options`` gives the data one
-    step reads (the rows of a mini-batch, or all of them)."""
-    X = problem.X
+def compiled(fn, X, settings, static_argnames):
+    """``fn`` jitted with the options ``jaxlin.backend.compile_options`` gives the data one
+    step of ``settings`` reads from ``X`` (the rows of a mini-batch, or all of them): every
+    training program, in memory or streamed, compiles by this one rule."""
     rows = settings.batch_size or X.shape[0]  # what one step reads
     if isinstance(X, SparseRows):  # its stored entries: a batch holds rows × the longest row
         nbytes = (rows * X.max_row_nnz if settings.batch_size else X.nnz) * (X.dtype.itemsize + 8)
@@ -114,7 +113,13 @@ def _advance(problem, hyper, state, until, settings, model_axes):
         nbytes = rows * X.shape[-1] * X.dtype.itemsize
     if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(X)):  # inside a trace
         nbytes = None  # (eval_shape, make_jaxpr): compile options belong to the outer jit
-    program = backend.jit_for(_loop, nbytes, ("settings", "model_axes"), X.dtype.itemsize)
+    return backend.jit_for(fn, nbytes, static_argnames, X.dtype.itemsize)
+
+
+def _advance(problem, hyper, state, until, settings, model_axes):
+    """One compiled call: run (or continue) the loop of one model or of many under vmap
+    (``compiled``)."""
+    program = compiled(_loop, problem.X, settings, ("settings", "model_axes"))
     return program(problem, hyper, state, until, settings=settings, model_axes=model_axes)
 
 

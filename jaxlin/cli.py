@@ -567,17 +567,17 @@ def _cmd_predict(args) -> int:
     X = _prediction_features(args, model)
     pred = model.predict(X)
     proba = model.predict_proba(X)
-    lines = [
-        "row,prediction" + "".join(f",p_{c}" for c in model.class_names)
-        if proba is not None
-        else "row,prediction"
-    ]
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")  # quoted where a name holds , or "
+    probabilities = [] if proba is None else [f"p_{c}" for c in model.class_names]
+    writer.writerow(["row", "prediction", *probabilities])
     for i, p in enumerate(pred):
-        row = f"{i},{model.class_names[p]}"
-        if proba is not None:
-            row += "".join(f",{v:.6g}" for v in proba[i])
-        lines.append(row)
-    text = "\n".join(lines) + "\n"
+        extra = [] if proba is None else [f"{v:.6g}" for v in proba[i]]
+        writer.writerow([i, model.class_names[p], *extra])
+    text = out.getvalue()
     if args.output:
         with atomic_path(args.output, "--output") as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

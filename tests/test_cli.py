@@ -137,6 +137,39 @@ def test_save_then_predict_round_trip(capsys, tmp_path):
     assert [r.split(",")[1] for r in rows[1:]] == expected.tolist()
 
 
+def test_predictions_quote_class_names_holding_commas_or_quotes(capsys, tmp_path):
+    # the names came back unquoted: a comma split a name across two columns
+    import csv
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    names = np.where(X[:, 0] > 0, "yes, sure", 'no "way"')
+    with open(tmp_path / "d.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["a", "b", "label"])
+        w.writerows([[f"{a:.3f}", f"{b:.3f}", n] for (a, b), n in zip(X, names)])
+    model, out = tmp_path / "m.npz", tmp_path / "p.csv"
+    assert (
+        run(capsys, "train", "--data", str(tmp_path / "d.csv"), "--save", str(model), "--quiet")[0]
+        == 0
+    )
+    args = [
+        "predict",
+        "--model",
+        str(model),
+        "--data",
+        str(tmp_path / "d.csv"),
+        "--output",
+        str(out),
+    ]
+    assert run(capsys, *args)[0] == 0
+    with open(out, newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["row", "prediction", 'p_no "way"', "p_yes, sure"]
+    assert {len(r) for r in rows} == {4} and len(rows) == 61
+    assert {r[1] for r in rows[1:]} <= {"yes, sure", 'no "way"'}
+
+
 def test_plots_are_written(capsys, tmp_path):
     code, out, _ = run(capsys, "train", "--plot", str(tmp_path / "fig"), "--quiet")
     assert code == 0

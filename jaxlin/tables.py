@@ -249,10 +249,16 @@ def _categories(cells, chosen, categorical, notices) -> dict:
         if c not in categorical:
             if not present or any(_is_number(v) for v in present):
                 continue  # numeric (a mix is refused when parsed, naming the cell)
+            distinct = len(set(present))
+            like_an_id = distinct == len(present) > 20  # no value seen twice: a row's name
             notices.append(
-                f"column {c!r} is text: one-hot encoded as {len(set(present))} "
-                f"columns (say so with --categorical {c}, or leave it out with "
-                f"--drop {c})"
+                f"column {c!r} is text: one-hot encoded as {distinct} columns"
+                + (
+                    f"; its values are all different, like an identifier's: leave it out "
+                    f"with --drop {c}"
+                    if like_an_id
+                    else f" (say so with --categorical {c}, or leave it out with --drop {c})"
+                )
             )
         out[c] = tuple(sorted(set(present)))
     return out

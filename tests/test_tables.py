@@ -42,6 +42,17 @@ def test_text_labels_and_a_detected_text_column(shop, capsys):
     assert np.all(onehot.sum(axis=1) == 1)  # one category per row
 
 
+def test_a_text_column_of_distinct_values_is_said_to_look_like_an_identifier(tmp_path, shop):
+    rows = [[f"cust{i:04d}", i % 7, "yes" if i % 3 else "no"] for i in range(40)]
+    path = _write(tmp_path / "ids.csv", ["customer", "x", "label"], rows)
+    t = tables.load_labelled(path, "label")
+    said = [n for n in t.notices if "'customer'" in n]
+    assert said and "values are all different, like an identifier's" in said[0]
+    assert "--drop customer" in said[0]
+    colour = [n for n in tables.load_labelled(shop, "label", ["id"], impute="mean").notices]
+    assert not any("identifier" in n for n in colour)  # three colours seen many times
+
+
 def test_mixed_text_and_numbers_and_missing_cells_name_the_fix(tmp_path, shop):
     mixed = _write(tmp_path / "mixed.csv", ["a", "b", "y"], [[1, 2, 0], [3, "abc", 1]])
     with pytest.raises(

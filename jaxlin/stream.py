@@ -217,13 +217,7 @@ class Source(NamedTuple):
     def _read_csv(self, i: int):
         """Chunk ``i`` of a CSV, float64: its ``counts[i]`` rows, blank lines skipped."""
         t = self.impl
-        text, rows = [], 0
-        with open(t.path, "rb") as fh:
-            fh.seek(t.offsets[i])
-            while rows < t.counts[i]:
-                line = fh.readline()
-                rows += bool(line.strip())
-                text.append(line)
+        text = _chunk_lines(t.path, t.offsets[i], t.counts[i], lambda line: line.strip())
         raw = b"".join(text)
         try:
             decoded = raw.decode("utf-8")
@@ -239,16 +233,27 @@ class Source(NamedTuple):
 
     def _read_svmlight(self, i: int):
         t = self.impl
-        lines, examples = [], 0
-        with open(t.path, "rb") as fh:
-            fh.seek(t.offsets[i])
-            while examples < t.counts[i]:
-                line = fh.readline().decode("utf-8")
-                examples += bool(line.split("#", 1)[0].split())
-                lines.append(line)
-        rows = svmlight.parse_lines(lines, t.path, t.lines[i])
+        lines = _chunk_lines(
+            t.path, t.offsets[i], t.counts[i], lambda line: line.split(b"#", 1)[0].split()
+        )
+        rows = svmlight.parse_lines([line.decode("utf-8") for line in lines], t.path, t.lines[i])
         X, y = svmlight.to_csr(rows, t.n_features, t.zero_based, t.path, np.float32)
         return X, y
+
+
+def _chunk_lines(path, offset: int, count: int, is_row) -> list:
+    """The lines (bytes) of a chunk: from byte ``offset``, up to its ``count``-th line that
+    ``is_row`` (blank and comment lines between rows come along, uncounted)."""
+    lines, rows = [], 0
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        while rows < count:
+            line = fh.readline()
+            if not line:  # the file ended early (changed since it was indexed)
+                break
+            rows += bool(is_row(line))
+            lines.append(line)
+    return lines
 
 
 def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None) -> Source:

@@ -617,6 +617,7 @@ def _csv_features(path, model, drop):
     from jaxlin import tables
 
     header, rows, lines = tables._csv_rows(path)
+    fix = tables.PREDICTING
     unknown = [h for h in drop if h not in header]
     if unknown:
         raise UserError(f"--drop: no column {unknown[0]!r} in {path}")
@@ -633,7 +634,10 @@ def _csv_features(path, model, drop):
                 f"{len(use)} columns" + ("" if drop else "; leave columns out with --drop")
             )
     X = np.stack(
-        [tables._numeric([row[header.index(c)] for row in rows], c, path, lines) for c in use],
+        [
+            tables._numeric([row[header.index(c)] for row in rows], c, path, lines, None, fix)
+            for c in use
+        ],
         axis=1,
     )
     if not np.all(np.isfinite(X)):
@@ -657,7 +661,7 @@ def _encoded_features(path, model, drop):
         )
     _say_ignored([h for h in header if h not in enc.columns and h not in drop], drop)
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in enc.columns}
-    X, unseen = enc.encode(cells, path, lines)
+    X, unseen = enc.encode(cells, path, lines, header, tables.PREDICTING)
     for column, count in unseen.items():
         print(
             f"jaxlin predict: {count} row(s) have a {column!r} category unseen in training "

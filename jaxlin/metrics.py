@@ -71,7 +71,21 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
             and not np.all(np.isfinite(a))
         ):
             raise ValueError(f"{name}: contains NaN or infinite values")
+        if name in ("y_true", "y_pred") and isinstance(a, (np.ndarray, np.generic)):
+            _check_whole(name, a)
     return y_true, other
+
+
+def _check_whole(name, labels):
+    """Host labels stored as floats must be whole numbers: ``0.7`` is a probability or a
+    score passed where a class was expected (scikit-learn refuses such "continuous" targets
+    too), and comparing it with the classes would quietly count it wrong."""
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        bad = labels[labels != np.round(labels)][0].item()
+        raise ValueError(
+            f"{name}: class labels must be whole numbers, got {bad!r}; pass predicted "
+            "labels (predict), not probabilities or scores"
+        )
 
 
 def _check_classes(n_classes, **labels):
@@ -299,6 +313,7 @@ def roc_curve(y_true, scores) -> RocCurve:
             stacklevel=2,
         )
     n = scores.shape[0]
+    scores = scores.astype(xp.result_type(scores.dtype, xp.float32))  # +inf needs a float
     order = xp.argsort(-scores, stable=True)
     s = scores[order]
     y = (y_true[order] == 1).astype(xp.float32)

@@ -67,11 +67,12 @@ class Encoding(NamedTuple):
             None if d["fill"] is None else tuple(d["fill"]),
         )
 
-    def encode(self, cells: dict, path: str, first_row=2, header=None):
+    def encode(self, cells: dict, path: str, first_row=2, header=None, advice=None):
         """Features ``(N, d)`` from each column's cells (strings): numbers parsed, text
         one-hot (an unseen category gives all zeros), missing cells NaN. Returns
         ``(X, unseen categories {column: count})``. ``first_row``: the cells' lines in the
-        file (``_line``) and ``header`` the file's columns (their positions), for messages."""
+        file (``_line``) and ``header`` the file's columns (their positions), for messages
+        (``advice``: ``_numeric``'s)."""
         parts, unseen = [], {}
         for c in self.columns:
             col = cells[c]
@@ -85,7 +86,7 @@ class Encoding(NamedTuple):
                 parts.append(onehot)
             else:
                 position = header.index(c) + 1 if header else None
-                parts.append(_numeric(col, c, path, first_row, position)[:, None])
+                parts.append(_numeric(col, c, path, first_row, position, advice)[:, None])
         X = np.concatenate(parts, axis=1) if parts else np.zeros((0, 0))
         return X, {c: n for c, n in unseen.items() if n}
 
@@ -114,9 +115,13 @@ def _line(first_row, r: int) -> int:
     return first_row + r if isinstance(first_row, int) else int(first_row[r])
 
 
-def _numeric(col, name, path, first_row, position=None):
+PREDICTING = "the model reads this column as numbers; fix the cell"
+
+
+def _numeric(col, name, path, first_row, position=None, advice=None):
     """A column's cells as float64, missing cells NaN; a text cell or an infinite value is
-    an error saying which option fixes it. ``position``: the column's, for messages;
+    an error saying which option fixes it (``advice``: what to say instead, as ``PREDICTING``
+    where a saved model fixes the columns). ``position``: the column's, for messages;
     ``first_row``: the cells' lines (``_line``)."""
     where = f"{position} ({name!r})" if position else repr(name)
     try:
@@ -126,15 +131,18 @@ def _numeric(col, name, path, first_row, position=None):
             if not _is_missing(v) and not _is_number(v):
                 raise ValueError(
                     f"{path}: non-numeric value {v!r} at row {_line(first_row, r)}, "
-                    f"column {where}; pass --categorical {name} to "
-                    f"one-hot encode it, or --drop {name}"
+                    f"column {where}; "
+                    + (
+                        advice
+                        or f"pass --categorical {name} to one-hot encode it, or --drop {name}"
+                    )
                 ) from None
         raise
     if np.isinf(out).any():
         r = int(np.flatnonzero(np.isinf(out))[0])
         raise ValueError(
             f"{path}: NaN or infinite value {col[r]!r} at row {_line(first_row, r)}, "
-            f"column {where}; pass --drop {name}, or fix the cell"
+            f"column {where}; " + (advice or f"pass --drop {name}, or fix the cell")
         )
     return out
 

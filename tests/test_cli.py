@@ -361,6 +361,23 @@ def test_user_mistakes_give_one_clear_line(capsys, files, tmp_path, argv, messag
     assert message in err, err
 
 
+@pytest.mark.parametrize(
+    "name, cell", [("nonnum.csv", "non-numeric value 'abc'"), ("inf.csv", "'inf'")]
+)
+def test_predict_names_a_bad_cell_without_training_options(capsys, files, tmp_path, name, cell):
+    """A saved model fixes its columns: --categorical and --drop are no remedy there."""
+    model = str(tmp_path / "ab.npz")
+    table = tmp_path / "ab.csv"
+    table.write_text("a,b,y\n" + "".join(f"{i % 7},{(i * 3) % 5},{i % 2}\n" for i in range(30)))
+    assert cli.main(["train", "--data", str(table), "--save", model, "--quiet"]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "predict", "--model", model, "--data", files[name])
+    assert code == 2 and "Traceback" not in err, err
+    err = err.strip().splitlines()[-1]  # (after the notice of the column y it ignores)
+    assert f"{cell} at row 3, column 2 ('b'); the model reads this column as numbers" in err
+    assert "--categorical" not in err and "--drop" not in err
+
+
 def test_library_raises_the_same_messages(files):
     from jaxlin import data
 

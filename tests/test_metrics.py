@@ -228,6 +228,9 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.roc_auc(np.array([0, 2, 2, 0]), np.ones(4)), "y_true"),
         (lambda y, p: M.log_loss(y, np.array([[0.5, 0.5]] * 3 + [[-0.1, 1.1]])), "proba"),
         (lambda y, p: M.log_loss(np.array([0, 1, 2, 0]), np.full((4, 2), 0.5)), "y_true"),
+        (lambda y, p: M.accuracy(y, np.array([0.2, 0.9, 0.4, 0.1])), "y_pred"),  # proba
+        (lambda y, p: M.f1(y, [0.2, 0.9, 0.4, 0.1]), "y_pred"),
+        (lambda y, p: M.accuracy(np.array([0.0, 1.0, 0.5, 0.0]), p), "y_true"),
         (lambda y, p: M.auc([0.0, 1.0], [1.0]), "fpr, tpr"),
         (lambda y, p: M.auc([0.0, 1.0, 0.5], [0.0, 1.0, 0.5]), "fpr"),
     ],
@@ -236,6 +239,22 @@ def test_bad_metric_arguments_are_named(call, name):
     y, p = np.array([0, 1, 1, 0]), np.array([0, 1, 0, 0])
     with pytest.raises(ValueError, match=f"^{name}: "):
         call(y, p)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, bool])
+def test_roc_takes_integer_and_boolean_scores_as_scikit_learn(dtype):
+    """The first threshold is +inf, which an integer array cannot hold."""
+    y = np.array([0, 1, 1, 0, 1, 0])
+    s = np.array([0, 3, 1, 0, 1, 2]).astype(dtype)
+    for xp in (np, jnp):
+        r = M.roc_curve(xp.asarray(y), xp.asarray(s))
+        assert r.thresholds[0] == np.inf
+        np.testing.assert_allclose(M.roc_auc(xp.asarray(y), xp.asarray(s)), skm.roc_auc_score(y, s))
+
+
+def test_whole_float_labels_are_labels():
+    y, p = np.array([0.0, 1.0, 1.0, 0.0]), np.array([0, 1, 0, 0])
+    assert float(M.accuracy(y, p)) == skm.accuracy_score(y, p)
 
 
 def test_metrics_take_lists_like_arrays():

@@ -268,12 +268,16 @@ def train_test_split(
     n = X.shape[0]
     if y.ndim not in (1, 2) or y.shape[0] != n:
         raise ValueError(f"y: has {y.shape[0] if y.ndim else 0} rows but X has {n}")
+    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):  # a label is never imputed
+        row = int(np.argwhere(~np.isfinite(y))[0][0])
+        raise ValueError(f"y: contains NaN or infinite values (first at row {row})")
     validation.check_fraction(train_fraction, "train_fraction")
     perm = shuffled_rows(n, key, seed)
     if stratify:
         train_parts, test_parts = [], []
-        for c in np.unique(y):
-            rows = perm[y[perm] == c]
+        group = np.unique(y, axis=0, return_inverse=True)[1].reshape(-1)  # (N, K): by rows
+        for c in range(group.max() + 1):
+            rows = perm[group[perm] == c]
             k = int(round(train_fraction * len(rows)))
             train_parts.append(rows[:k])
             test_parts.append(rows[k:])

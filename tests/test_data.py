@@ -213,12 +213,25 @@ def test_split_standardise_protocol():
         (dict(train_fraction=float("nan")), ValueError, "train_fraction: must be between 0 and 1"),
         (dict(key="k"), TypeError, "key: expected a JAX PRNG key"),
         (dict(seed="s"), TypeError, "seed: expected an integer"),
+        (dict(y=[0, 1, np.nan, 0, 1, 0]), ValueError, r"y: contains NaN .* \(first at row 2\)"),
+        (dict(y=[0, 1, 0, np.nan, 1, 0], stratify=True), ValueError, "y: contains NaN"),
     ],
 )
 def test_a_bad_split_argument_is_named(kwargs, error, message):
     args = dict(X=np.eye(6), y=np.arange(6) % 2) | kwargs
     with pytest.raises(error, match=message):
         data.train_test_split(args.pop("X"), args.pop("y"), **args)
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_a_stratified_split_keeps_each_class_share(one_hot):
+    y = np.repeat([0, 1, 2], [30, 12, 6])
+    s = data.train_test_split(np.eye(48), np.eye(3)[y] if one_hot else y, 0.5, stratify=True)
+    for part, rows in ((s.y_train, s.train_index), (s.y_test, s.test_index)):
+        labels = part.argmax(1) if one_hot else part
+        np.testing.assert_array_equal(labels, y[rows])
+        np.testing.assert_array_equal(np.bincount(labels, minlength=3), [15, 6, 3])
+    assert sorted(np.r_[s.train_index, s.test_index]) == list(range(48))  # no row lost
 
 
 def test_a_split_keeps_missing_cells_for_the_imputation_after_it():

@@ -62,6 +62,9 @@ def _fold_weights(folds, n, seed):
     return w
 
 
+SCORINGS = ("accuracy", "neg_loss")
+
+
 def held_out_scores(
     result: FitResult,
     X,
@@ -79,6 +82,7 @@ def held_out_scores(
     ``(y_true, Z) → float`` of the held-out labels and scores. Computed in NumPy on the host
     (one small matrix product per model; nothing is compiled for it). Returns ``(M,)``.
     """
+    check_scoring(scoring)
     loss = get_loss(loss)
     X = sparse.as_csr(X).astype(np.float64) if sparse.is_sparse(X) else np.asarray(X, np.float64)
     T = host_targets(np.asarray(y), loss, n_classes).astype(np.float64)
@@ -93,14 +97,19 @@ def held_out_scores(
         elif scoring == "accuracy":
             hit = decision.predict_labels(loss, Z) == decision.target_labels(Tm)
             out[m] = np.sum(wm * hit) / np.sum(wm)
-        elif scoring == "neg_loss":
+        else:  # "neg_loss"
             L = np.asarray(per_example_losses(loss, Z, Tm))
             out[m] = -(-1.0 if loss.maximise else 1.0) * np.sum(wm * L) / np.sum(wm)
-        else:
-            raise ValueError(
-                f"scoring: expected 'accuracy', 'neg_loss' or a callable, got {scoring!r}"
-            )
     return out
+
+
+def check_scoring(scoring) -> None:
+    """``scoring`` is ``"accuracy"``, ``"neg_loss"`` or a callable (checked before any fit)."""
+    if not callable(scoring) and (not isinstance(scoring, str) or scoring not in SCORINGS):
+        raise ValueError(
+            f"scoring: expected 'accuracy', 'neg_loss' or a callable (y_true, Z) → float, "
+            f"got {scoring!r}"
+        )
 
 
 def fit_grid(
@@ -151,6 +160,7 @@ def fit_grid(
                 f"{k}: only {', '.join(GRID_OPTIONS)} can take several values in "
                 "a grid (the others change the compiled program)"
             )
+    check_scoring(scoring)
     n = np.shape(X)[0]
     fw = _fold_weights(folds, n, seed)
     if sample_weight is not None:

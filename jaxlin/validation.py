@@ -285,8 +285,17 @@ def check_positive(value, name: str, integer: bool = False, allow_none: bool = F
         return _check_count_limit(value, name)
     arr = _as_numbers(value, name, "positive")
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"{name}: must be positive, got {value!r}")
+        raise ValueError(f"{name}: must be positive, got {_first_bad(value, arr, arr > 0)}")
     return value
+
+
+def _first_bad(value, arr, good) -> str:
+    """``value`` as shown in a message: itself when a number, else its first element that
+    breaks the rule (``good``: where it holds), not an array of a thousand models' values."""
+    if arr.ndim == 0:
+        return repr(value)
+    bad = arr[~(np.isfinite(arr) & good)].flat[0].item()
+    return f"{bad!r} (one of its values)"
 
 
 def _as_numbers(value, name: str, rule: str) -> np.ndarray:
@@ -311,7 +320,7 @@ def check_non_negative(value, name: str):
     """A non-negative number; arrays must be non-negative everywhere."""
     arr = _as_numbers(value, name, "non-negative")
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name}: must be non-negative, got {value!r}")
+        raise ValueError(f"{name}: must be non-negative, got {_first_bad(value, arr, arr >= 0)}")
     return value
 
 

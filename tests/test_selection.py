@@ -134,6 +134,16 @@ def test_fit_grid_scorings_and_multiclass(data):
     np.testing.assert_allclose(custom.scores, plain.scores)
 
 
+@pytest.mark.parametrize("scoring", ["f1", "roc_auc", 3])
+def test_fit_grid_names_a_bad_scoring_before_it_trains(data, monkeypatch, scoring):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the scoring was checked")
+
+    monkeypatch.setattr(jaxlin.selection, "fit_many", no_training)
+    with pytest.raises(ValueError, match=f"scoring: expected .*, got {scoring!r}"):
+        fit_grid(*data[:2], folds=2, l2=[0.1, 1.0], scoring=scoring)
+
+
 def test_fit_grid_bad_arguments_are_named(data):
     X, y = data
     with pytest.raises(ValueError, match="batch_size: only learning_rate, l1, l2"):

@@ -204,6 +204,8 @@ class Checkpointing(NamedTuple):
         if path is None:
             if resume:
                 raise ValueError("resume: needs a checkpoint path")
+            if every != 1:  # (its default) a schedule with nowhere to write is a mistake
+                raise ValueError("checkpoint_every: needs a checkpoint path")
             return None
         try:
             path = check_target(path, "checkpoint")

@@ -244,10 +244,23 @@ def _host_callback(epoch, params, objective):
     if fn is None or _callback["error"] is not None:
         return np.asarray(_callback["error"] is not None)
     try:
-        stop = bool(fn(int(epoch), jax.tree.map(np.asarray, params), float(objective)))
+        stop = _stop_flag(fn(int(epoch), jax.tree.map(np.asarray, params), float(objective)))
     except Exception as error:  # noqa: BLE001 — any error of the user's code, raised later
         _callback["error"], stop = error, True
     return np.asarray(stop)
+
+
+def _stop_flag(answer) -> bool:
+    """The callback's answer as a stop flag: ``None`` (no answer) continues, and anything
+    with one truth value says; an answer of several values is named."""
+    try:
+        return bool(answer)
+    except (ValueError, TypeError):
+        shape = getattr(answer, "shape", None)
+        raise TypeError(
+            "callback: must return a stop flag (True, False or None), got "
+            f"{type(answer).__name__}{'' if shape is None else f' of shape {shape}'}"
+        ) from None
 
 
 def calling(epoch, params, objective):

@@ -10,6 +10,7 @@ with errors that name the option — what the chosen solver handles is its recor
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, NamedTuple, Optional
 
 import jax
@@ -342,7 +343,8 @@ class RunControl(NamedTuple):
     Attributes:
       progress: ``callable(epochs_done, epochs_total)``: the run is compiled once and executed
         in chunks of epochs, calling it between chunks (same result).
-      devices: ``None`` (default placement), a number of local devices or ``"auto"`` (all):
+      devices: ``None`` (default placement), a number of local devices, ``"auto"`` (all)
+        or a list of ``jax.Device`` (``local_devices``):
         the rows are sharded across them (``jaxlin.training.shard_rows``).
       checkpoint: a ``.npz`` path: the run goes in chunks of epochs and writes its whole
         state there every ``checkpoint_every`` chunks and at the end
@@ -378,6 +380,7 @@ class RunControl(NamedTuple):
                 f"callback: expected a callable (epoch, params, objective) → "
                 f"stop, got {type(self.callback).__name__}"
             )
+        local_devices(self.devices)
         validation.check_flag(self.buckets, "buckets")
         validation.check_flag(self.resume, "resume")
         validation.check_flag(self.verify, "verify")
@@ -394,6 +397,33 @@ class RunControl(NamedTuple):
     def chunked(self) -> bool:
         """Whether the run goes in chunks of epochs (a progress callback or a checkpoint)."""
         return self.progress is not None or self.checkpoint is not None
+
+
+def local_devices(devices) -> list | None:
+    """The devices ``RunControl.devices`` names: ``None`` (default placement), ``"auto"``
+    (every local device), a number of local devices (the first ones) or a sequence of
+    ``jax.Device``; anything else, or more devices than there are, is named."""
+    if devices is None:
+        return None
+    if isinstance(devices, str) and devices == "auto":
+        return list(jax.local_devices())
+    if isinstance(devices, (list, tuple)) and devices:
+        if all(isinstance(d, jax.Device) for d in devices):
+            return list(devices)
+    elif isinstance(devices, numbers.Integral) and not isinstance(devices, bool):
+        devices = int(devices)
+        if devices <= 0:
+            raise ValueError(f"devices: expected a number of local devices >= 1, got {devices}")
+        if devices > jax.local_device_count():
+            raise ValueError(
+                f"devices: asked for {devices}, but only {jax.local_device_count()} local "
+                "devices exist"
+            )
+        return list(jax.local_devices()[:devices])
+    raise ValueError(
+        "devices: expected a number of local devices, 'auto' or a list of jax.Device, got "
+        f"{devices!r}"
+    )
 
 
 def split_options(kwargs: dict, where: str, defaults=None, control: Optional[RunControl] = None):

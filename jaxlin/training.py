@@ -26,7 +26,7 @@ from jaxlin.records import STOP_REASONS, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, is_builtin, loss_key
 from jaxlin.objective import Objective, host_targets
-from jaxlin.options import Options, RunControl, split_options
+from jaxlin.options import Options, RunControl, local_devices, split_options
 from jaxlin.penalties import Penalty
 from jaxlin.sparse import SparseRows
 
@@ -768,16 +768,7 @@ def shard_rows(X, T, w, devices):
         )
     if jax.process_count() > 1:
         return _shard_rows_multihost(X, T, w)
-    if devices == "auto":
-        devs = jax.local_devices()
-    else:
-        validation.check_positive(devices, "devices", integer=True)
-        if devices > jax.local_device_count():
-            raise ValueError(
-                f"devices: asked for {devices}, but only "
-                f"{jax.local_device_count()} local devices exist"
-            )
-        devs = jax.local_devices()[:devices]
+    devs = local_devices(devices)
     n = X.shape[0]
     X, T, w = inputs.pad_rows(X, T, w, n + (-n) % len(devs))
     mesh = Mesh(np.array(devs), ("data",))

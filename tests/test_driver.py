@@ -295,6 +295,11 @@ def test_the_callback_sees_each_epoch_and_may_stop_the_run():
     np.testing.assert_array_equal(seen[-1][1], r.params.W)
     with pytest.raises(TypeError, match="callback: expected a callable"):
         fit(X, y, callback=3)
+    with pytest.raises(TypeError, match=r"callback: must return a stop flag .* shape \(2,\)"):
+        fit(X, y, epochs=5, callback=lambda *_: np.array([True, False]))
+    # one truth value answers: NumPy's booleans, None (carry on)
+    assert int(fit(X, y, epochs=5, callback=lambda e, *_: np.bool_(e == 1)).epochs) == 2
+    assert int(fit(X, y, epochs=5, tol=0, callback=lambda *_: None).epochs) == 5
 
 
 def test_an_error_in_the_callback_stops_the_run_and_is_raised_as_it_was():

@@ -48,6 +48,10 @@ def test_sharded_over_4_devices_equals_one_device():
                 err = float(np.max(np.abs(np.asarray(a.params.W) - np.asarray(b.params.W))))
                 assert err <= tol, (n, kw, err)
                 assert int(a.epochs) == int(b.epochs)
+        # a list of devices places the rows as the same number does
+        c = fit(X, y, "softmax_cross_entropy", l2=0.01, devices=jax.devices()[1:3], epochs=8)
+        d = fit(X, y, "softmax_cross_entropy", l2=0.01, devices=2, epochs=8)
+        np.testing.assert_allclose(np.asarray(c.params.W), np.asarray(d.params.W), atol=1e-6)
         Xs, Ts, ws, n_rows = shard_rows(jnp.ones((203, 6)), jnp.ones((203, 1)), None, 4)
         assert Xs.shape == (204, 6) and n_rows == 203 and float(ws.sum()) == 203.0
         assert len(Xs.sharding.device_set) == 4 and len(Xs.addressable_shards) == 4
@@ -64,8 +68,11 @@ def test_devices_argument_is_checked():
     X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
     with pytest.raises(ValueError, match="devices: asked for 64"):
         fit(X, y, devices=64)
-    with pytest.raises(ValueError, match="devices: must be a positive integer"):
-        fit(X, y, devices=0)
+    for bad in (0, -1, True, "gpu", [], ["cpu:0"], 1.5):
+        with pytest.raises(ValueError, match="devices: expected a number of local devices"):
+            fit(X, y, devices=bad)
+    with pytest.raises(ValueError, match="checkpoint_every: needs a checkpoint path"):
+        fit(X, y, checkpoint_every=2)
 
 
 def _free_port():

@@ -57,21 +57,29 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
     driver ends the run (``gradient_tol``) once it is under ``grad_tol``. Starts at
     ``α = 0``, ``W = 0``; the intercept stays 0 (liblinear's is a constant feature's weight).
     """
-    X, T, obj = problem.X, problem.T, problem.objective
-    n = s.real_rows(X)
-    form = obj.dual_problem(T, n)
+    form = problem.objective.dual_problem(problem.T, s.real_rows(problem.X))
     if isinstance(form, DualSimplex):
         return _simplex_descent(problem, hyper, s, form)
     if isinstance(form, DualPairwise):
         return _pairwise_descent(problem, s, form)
+    return _box_descent(problem, hyper, s, form)
+
+
+def _box_descent(problem: Problem, hyper: Hyper, s: Settings, form) -> Solver:
+    """The binary duals' loop (``dual_coordinate_descent``): ``form`` is the signs, upper
+    bounds and diagonal ``(s, U, D)`` of ``Objective.dual_problem``."""
+    X, T, obj = problem.X, problem.T, problem.objective
+    n = s.real_rows(X)
     sign, upper, diag = form
     curvature = linear.row_norms(X)[:, None] + diag  # ‖x_i‖² + D_i  (N, K)
     # without grad_tol nothing decides when the shrunk variables come back: no shrinking
     shrinking, eps = bool(s.grad_tol), hyper.grad_tol if s.grad_tol else -1.0
 
-    def visit(carry, i, old_high, old_low):
-        W, alpha, active, high, low = carry
-        a, u, on = alpha[i], upper[i], active[i]
+    def visit(carry, j, i, a, on, old_high, old_low):
+        """Row ``i``, the epoch's ``j``-th, with its variables ``a`` and activity ``on``
+        as the epoch found them; writes their new values at ``j`` of the epoch's arrays."""
+        W, alphas, actives, high, low = carry
+        u = upper[i]
         G = sign[i] * linear.row_scores(linear.Params(W, 0), X, i) - 1 + diag[i] * a
         at_low, at_high = a <= 0, a >= u
         shrink = on & (u > 0) & ((at_low & (G > old_high)) | (at_high & (G < old_low)))
@@ -83,7 +91,7 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
         moved = jnp.where(projected != 0, jnp.clip(target, 0, u), a)
         W = linear.add_row(W, X, i, (moved - a) * sign[i])
         high, low = jnp.maximum(high, projected), jnp.minimum(low, projected)
-        return W, alpha.at[i].set(moved), active.at[i].set(on & ~shrink), high, low
+        return W, alphas.at[j].set(moved), actives.at[j].set(on & ~shrink), high, low
 
     def init(params):
         K, inf = T.shape[1], jnp.full(T.shape[1], jnp.inf, X.dtype)
@@ -97,12 +105,20 @@ def dual_coordinate_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solv
         full = every(state.active[:n] | (upper[:n] <= 0), axis=0)  # (K,)
         K = T.shape[1]
         bounds = jnp.full(K, -jnp.inf, X.dtype), jnp.full(K, jnp.inf, X.dtype)  # high, low
-        start = (params.W, state.alpha, state.active, *bounds)
+        # an epoch visits each row at most once: its variables are read as the epoch found
+        # them and written in the epoch's order, then put back in place. Carried through
+        # the loop and updated at row i, the (N, K) arrays were copied at every visit (XLA
+        # could not update them in place), a cost growing with N.
+        found_alpha, found_active = state.alpha[order], state.active[order]
+        start = (params.W, found_alpha, found_active, *bounds)
 
         def body(j, carry):
-            return visit(carry, order[j], state.high, state.low)
+            a, on = found_alpha[j], found_active[j]
+            return visit(carry, j, order[j], a, on, state.high, state.low)
 
-        W, alpha, active, high, low = jax.lax.fori_loop(0, jnp.sum(visited), body, start)
+        W, alphas, actives, high, low = jax.lax.fori_loop(0, jnp.sum(visited), body, start)
+        alpha = state.alpha.at[order].set(alphas, unique_indices=True)
+        active = state.active.at[order].set(actives, unique_indices=True)
         spread = high - low
         done = spread <= eps
         # converged on a shrunk set: every variable back for a full epoch, no bounds
@@ -133,18 +149,24 @@ def _row_descent(problem: Problem, s: Settings, move) -> Solver:
     X, T, obj = problem.X, problem.T, problem.objective
     n = s.real_rows(X)
 
-    def visit(carry, i):
-        W, alpha, worst = carry
-        moved, v, violation = move(W, alpha[i], i)
+    def visit(carry, row):
+        W, worst = carry
+        i, a = row
+        moved, v, violation = move(W, a, i)
         W = linear.add_row(W, X, i, v)
-        return (W, alpha.at[i].set(moved), jnp.maximum(worst, violation)), None
+        return (W, jnp.maximum(worst, violation)), moved
 
     def init(params):
         return jnp.zeros_like(T), obj.value(params, X, T)
 
     def step(params, alpha, m, key):
-        start = (params.W, alpha, jnp.zeros((), X.dtype))
-        (W, alpha, worst), _ = jax.lax.scan(visit, start, epoch_order(key, n, s.shuffle))
+        # an epoch visits each row once, so its variables are read as the epoch found them
+        # and written back after it: carried through the loop, the (N, K) array was copied
+        # at every visit (XLA could not update it in place), a cost growing with N
+        order = epoch_order(key, n, s.shuffle)
+        start = (params.W, jnp.zeros((), X.dtype))
+        (W, worst), moved = jax.lax.scan(visit, start, (order, alpha[order]))
+        alpha = alpha.at[order].set(moved, unique_indices=True)
         new = linear.Params(W, params.b)
         nan = jnp.asarray(jnp.nan, X.dtype)  # no step size
         return Step(new, alpha, obj.value(new, X, T), None, nan, optimality=worst)

@@ -351,8 +351,8 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     one_row = s.batch_size == 1  # the L2 term at every step (see the docstring)
 
     def fold(scaled):
-        V, a, sq, mean = scaled
-        return a * V, jnp.ones_like(a), a * a * sq, None if mean is None else mean.folded(V)
+        V, a, sq = scaled
+        return a * V, jnp.ones_like(a), a * a * sq
 
     def one(carry, batch):
         (V, a, sq), b, rows, sched, _, mean = carry  # sq = ‖V‖²
@@ -373,7 +373,13 @@ def scaled_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         b = b - lr * bias_step(hyper, db)
         if mean is not None:
             mean = mean.step(hyper, Xb.indices, dV, a, b, rows, flat)
-        V, a, sq, mean = rare_cond(a < fold_below, s, fold, (V, a, sq, mean))
+        folding = a < fold_below
+        if mean is not None:  # the mean's fold reads V, so it goes first, and V's waits for
+            # it (its predicate reads the mean): so ordered, XLA folds V in place instead of
+            # copying V at every step
+            mean = rare_cond(folding, s, lambda m: m.folded(V), mean)
+            folding = folding | jnp.isnan(mean.alpha)
+        V, a, sq = rare_cond(folding, s, fold, (V, a, sq))
         return ((V, a, sq), b, rows, sched, lr, mean), m_b
 
     def init(params):  # the state: the step size's (Schedule) and the mean's
@@ -424,7 +430,8 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         i, bm = batch
         Xb = sparse.take_rows(X, i)
         cols = Xb.indices
-        w = obj.penalty_steps(sparse.gather_rows(params.W, cols), t - last[cols], lr)
+        seen = last[cols]  # the step each of the batch's rows of W is up to date with
+        w = obj.penalty_steps(sparse.gather_rows(params.W, cols), t - seen, lr)
         Z = sparse.batch_scores(Xb, w) + params.b  # the scores with those up-to-date weights
         m_b, D, db = obj.on_rows(i, bm, n).data_score_gradients(params, Xb, T[i], Z)
         # this step on the batch's columns: the L2 part, the data part, then L1's prox
@@ -433,7 +440,11 @@ def lazy_sparse_steps(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         shrunk = obj.prox(params._replace(W=sparse.gather_rows(W, cols)), lr).W
         W = sparse.scatter_rows(W, cols, shrunk, "set")
         b = params.b - lr * bias_step(hyper, db)
-        return (params._replace(W=W, b=b), last.at[cols].set(t + 1), t + 1), m_b
+        # (t + 1 written as max(t + 1, seen), the same number: the write then follows the
+        # read in the data flow, and XLA updates `last` in place instead of copying it, d
+        # numbers, at every step)
+        last = last.at[cols].set(jnp.maximum(t + 1, seen))
+        return (params._replace(W=W, b=b), last, t + 1), m_b
 
     def init(params):
         return LazyState(

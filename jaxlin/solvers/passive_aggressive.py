@@ -70,9 +70,8 @@ def passive_aggressive(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         step = -step_size(kind, C, loss, q) * obj.row_weight(i) * obj.row_delta(z, t)
         visited = (q > 0) | (kind != "pa1")
         a = jnp.where(visited, a * decay, a)
-        V, a = rare_cond(
-            a < RESCALE_BELOW, s, lambda Va: (Va[1] * Va[0], jnp.ones_like(Va[1])), (V, a)
-        )
+        fold = (a < RESCALE_BELOW) | jnp.isnan(jnp.sum(z))
+        V, a = rare_cond(fold, s, lambda Va: (Va[1] * Va[0], jnp.ones_like(Va[1])), (V, a))
         V = linear.add_row(V, X, i, step / a)
         b = obj.mask_bias(linear.Params(V, b + bias_step(hyper, step))).b
         rows = count_rows(rows, visited)

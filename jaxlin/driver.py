@@ -105,8 +105,14 @@ class Trained(NamedTuple):
     last: Optional[Params] = None  # the last iterate, when params is their mean (averaging)
 
 
-def _record(hist: History, e, **values) -> History:
-    return hist._replace(**{k: getattr(hist, k).at[e].set(v) for k, v in values.items()})
+def _record(hist: History, e, record: History) -> History:
+    """``hist`` with ``record``'s numbers at epoch ``e`` (``e`` ``(M,)`` for ``M`` models'
+    histories ``(M, E)``, where ``record``'s are ``(M,)``); an epoch beyond the history's
+    length is not kept."""
+    if jnp.ndim(e) == 0:
+        return jax.tree.map(lambda h, v: h.at[e].set(v), hist, record)
+    models = jnp.arange(e.shape[0])
+    return jax.tree.map(lambda h, v: h.at[models, e].set(v), hist, record)
 
 
 def _validate(params, problem: Problem):
@@ -165,6 +171,15 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
 
 
 def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop) -> Loop:
+    """One epoch of ``loop``, its numbers written into the history at ``loop.epoch``."""
+    new, record = _epoch_record(solver, problem, hyper, s, loop)
+    return new._replace(history=_record(loop.history, loop.epoch, record))
+
+
+def _epoch_record(solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop):
+    """One epoch of ``loop``: the next state (its history as it was, or ``None``) and the
+    epoch's numbers for the history, a ``History`` of scalars in ``X``'s type (the
+    validation's NaN without validation data, as the history starts)."""
     if isinstance(loop.key, RowOrder):  # the given permutation, applied once more
         key = sub = loop.key.next(hyper.order)
     elif draws(s):
@@ -178,19 +193,13 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
     value = jnp.where(finite, st.value, loop.value)
     gnorm = _grad_norm(st, problem, s)
     reported = problem.objective.reported(value)
-    hist = _record(
-        loop.history,
-        loop.epoch,
-        objective=reported,
-        learning_rate=st.learning_rate,
-        grad_norm=gnorm,
-        inner_steps=st.inner_steps,
-    )
+    nan = jnp.asarray(jnp.nan, problem.X.dtype)
+    record = History(reported, nan, nan, st.learning_rate, gnorm, st.inner_steps)
     status, flat, best_grad, stale = _stops(loop, st, finite, gnorm, s, hyper)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
         m_val, J_val, acc = _validate(params, problem)
-        hist = _record(hist, loop.epoch, val_objective=J_val, val_accuracy=acc)
+        record = record._replace(val_objective=J_val, val_accuracy=acc)
         if s.patience is not None and s.plateau is not None and s.tol:
             # scikit-learn's early stopping: the validation accuracy must rise by more than
             # tol within patience epochs; the last parameters are kept
@@ -212,7 +221,7 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
         status = jnp.where((status == RUNNING) & stop, CALLBACK, status)
     status = jnp.where((status == RUNNING) & (epoch >= epoch_limit(hyper, s)), MAX_EPOCHS, status)
     grad_scale = jnp.where(jnp.isnan(loop.grad_scale), gnorm, loop.grad_scale)
-    return Loop(
+    new = Loop(
         epoch,
         params,
         st.state,
@@ -222,13 +231,14 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
         best_params,
         best_val,
         bad,
-        hist,
+        loop.history,
         flat,
         best_grad,
         grad_scale,
         jnp.minimum(loop.best_value, value),
         stale,
     )
+    return new, jax.tree.map(lambda v: jnp.asarray(v, problem.X.dtype), record)
 
 
 # The run's per-epoch callback (RunControl.callback). The compiled program calls this one
@@ -385,16 +395,19 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     def init_one(problem, hyper):
         return _start(_solver(problem, hyper, s), problem, hyper, s)
 
-    def body_one(problem, hyper, loop, s=s):
-        return _epoch(_solver(problem, hyper, s), problem, hyper, s, loop)
+    def body_one(problem, hyper, loop, s=s):  # the epoch and its numbers, no history:
+        # written below for every model at once, in place (carried through each model's
+        # epoch, every model's whole history, M × epochs numbers, was rewritten each epoch)
+        return _epoch_record(_solver(problem, hyper, s), problem, hyper, s, loop)
 
     own_orders = hyper_axes.order is not None  # each model its row order (Hyper.order)
     if state is None:
         state = jax.vmap(init_one, in_axes=(problem_axes, hyper_axes))(problem, hyper)
         if not own_orders:  # the key (or the one row order) is identical for every model
             state = state._replace(key=jax.tree.map(lambda a: a[0], state.key))
-    loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None))
+    loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None, history=None))
     loop_axes = loop_axes._replace(key=0 if own_orders else None)
+    record_axes = jax.tree.map(lambda _: 0, state.history)
     until = epoch_limit(hyper, s) if until is None else until
 
     def running(lp):
@@ -406,25 +419,32 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
             lambda many, p, h, lp: body_one(p, h, lp, many),
             s,
             in_axes=(problem_axes, hyper_axes, loop_axes),
-            out_axes=loop_axes,
+            out_axes=(loop_axes, record_axes),
         )
     else:  # deterministic epochs: each model's in turn
+
+        def skipped(p, h, lp):  # a stopped model: its state, and numbers nobody writes
+            nan = jnp.asarray(jnp.nan, p.X.dtype)
+            return lp, History(*(nan,) * len(History._fields))
+
         body_many = _in_turn(
-            lambda p, h, lp: jax.lax.cond(running(lp), body_one, lambda p, h, lp: lp, p, h, lp),
+            lambda p, h, lp: jax.lax.cond(running(lp), body_one, skipped, p, h, lp),
             (problem_axes, hyper_axes, loop_axes),
         )
 
     def body(lp):
-        new = body_many(problem, hyper, lp)
-        if in_turn:  # a stopped model's epoch was skipped; the key is untouched
-            return new._replace(key=lp.key)
         keep = running(lp)
+        new, record = body_many(problem, hyper, lp._replace(history=None))
+        at = jnp.where(keep, lp.epoch, lp.history.objective.shape[-1])  # (a stopped model's:
+        history = _record(lp.history, at, record)  # beyond the end, not kept)
+        if in_turn:  # a stopped model's epoch was skipped; the key is untouched
+            return new._replace(key=lp.key, history=history)
 
         def pick(a, b):
             return jnp.where(keep.reshape(keep.shape + (1,) * (a.ndim - 1)), a, b)
 
-        merged = jax.tree.map(pick, new._replace(key=None), lp._replace(key=None))
-        return merged._replace(key=new.key)
+        merged = jax.tree.map(pick, new._replace(key=None), lp._replace(key=None, history=None))
+        return merged._replace(key=new.key, history=history)
 
     return jax.lax.while_loop(lambda lp: jnp.any(running(lp)), body, state)
 

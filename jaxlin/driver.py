@@ -110,9 +110,9 @@ def _record(hist: History, e, record: History) -> History:
     histories ``(M, E)``, where ``record``'s are ``(M,)``); an epoch beyond the history's
     length is not kept."""
     if jnp.ndim(e) == 0:
-        return jax.tree.map(lambda h, v: h.at[e].set(v), hist, record)
+        return jax.tree.map(lambda h, v: h.at[e].set(v, mode="drop"), hist, record)
     models = jnp.arange(e.shape[0])
-    return jax.tree.map(lambda h, v: h.at[models, e].set(v), hist, record)
+    return jax.tree.map(lambda h, v: h.at[models, e].set(v, mode="drop"), hist, record)
 
 
 def _validate(params, problem: Problem):

@@ -697,6 +697,12 @@ def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, k
         assert int(many.epochs[i]) == int(alone.epochs)
         assert many.stop_reason[i] == alone.stop_reason
         np.testing.assert_allclose(many.params.W[i], alone.params.W, rtol=1e-10, atol=1e-13)
+        # each model's history is its own run's: its epochs' numbers, NaN after its stop
+        for field in ("objective", "grad_norm", "learning_rate"):
+            np.testing.assert_allclose(
+                getattr(many.history, field)[i], getattr(alone.history, field), rtol=1e-10
+            )
+        assert np.all(np.isnan(many.history.objective[i][int(alone.epochs) :]))
     chunked = fit_many(
         X, y, learning_rate=lrs, l2=l2s, pairing="zip", progress=lambda d, t: None, **common
     )

@@ -107,12 +107,13 @@ class Trained(NamedTuple):
 
 def _record(hist: History, e, record: History) -> History:
     """``hist`` with ``record``'s numbers at epoch ``e`` (``e`` ``(M,)`` for ``M`` models'
-    histories ``(M, E)``, where ``record``'s are ``(M,)``); an epoch beyond the history's
-    length is not kept."""
-    if jnp.ndim(e) == 0:
-        return jax.tree.map(lambda h, v: h.at[e].set(v, mode="drop"), hist, record)
-    models = jnp.arange(e.shape[0])
-    return jax.tree.map(lambda h, v: h.at[models, e].set(v, mode="drop"), hist, record)
+    histories ``(M, E)``, where ``record``'s are ``(M,)``; a field ``None`` in ``record``
+    is left as it is); an epoch beyond the history's length is not kept."""
+    at = e if jnp.ndim(e) == 0 else (jnp.arange(e.shape[0]), e)
+    written = {k: v for k, v in record._asdict().items() if v is not None}
+    return hist._replace(
+        **{k: getattr(hist, k).at[at].set(v, mode="drop") for k, v in written.items()}
+    )
 
 
 def _validate(params, problem: Problem):
@@ -179,7 +180,7 @@ def _epoch(solver: Solver, problem: Problem, hyper: Hyper, s: Settings, loop: Lo
 def _epoch_record(solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loop):
     """One epoch of ``loop``: the next state (its history as it was, or ``None``) and the
     epoch's numbers for the history, a ``History`` of scalars in ``X``'s type (the
-    validation's NaN without validation data, as the history starts)."""
+    validation's ``None`` without validation data: its history stays NaN)."""
     if isinstance(loop.key, RowOrder):  # the given permutation, applied once more
         key = sub = loop.key.next(hyper.order)
     elif draws(s):
@@ -193,8 +194,7 @@ def _epoch_record(solver, problem: Problem, hyper: Hyper, s: Settings, loop: Loo
     value = jnp.where(finite, st.value, loop.value)
     gnorm = _grad_norm(st, problem, s)
     reported = problem.objective.reported(value)
-    nan = jnp.asarray(jnp.nan, problem.X.dtype)
-    record = History(reported, nan, nan, st.learning_rate, gnorm, st.inner_steps)
+    record = History(reported, None, None, st.learning_rate, gnorm, st.inner_steps)
     status, flat, best_grad, stale = _stops(loop, st, finite, gnorm, s, hyper)
     best_params, best_val, bad = loop.best_params, loop.best_val, loop.bad_epochs
     if problem.X_val is not None:
@@ -407,7 +407,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
             state = state._replace(key=jax.tree.map(lambda a: a[0], state.key))
     loop_axes = jax.tree.map(lambda _: 0, state._replace(key=None, history=None))
     loop_axes = loop_axes._replace(key=0 if own_orders else None)
-    record_axes = jax.tree.map(lambda _: 0, state.history)
+    record_axes = jax.tree.map(lambda _: 0, _unvalidated(state.history, problem))
     until = epoch_limit(hyper, s) if until is None else until
 
     def running(lp):
@@ -425,7 +425,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
 
         def skipped(p, h, lp):  # a stopped model: its state, and numbers nobody writes
             nan = jnp.asarray(jnp.nan, p.X.dtype)
-            return lp, History(*(nan,) * len(History._fields))
+            return lp, _unvalidated(History(*(nan,) * len(History._fields)), p)
 
         body_many = _in_turn(
             lambda p, h, lp: jax.lax.cond(running(lp), body_one, skipped, p, h, lp),
@@ -447,6 +447,14 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
         return merged._replace(key=new.key, history=history)
 
     return jax.lax.while_loop(lambda lp: jnp.any(running(lp)), body, state)
+
+
+def _unvalidated(record: History, problem: Problem) -> History:
+    """``record`` with the validation's fields ``None`` where there is no validation data
+    (the fields ``_epoch_record`` leaves out)."""
+    if problem.X_val is not None:
+        return record
+    return record._replace(val_objective=None, val_accuracy=None)
 
 
 def over_models(fn, s: Settings, **axes):

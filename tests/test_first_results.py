@@ -334,7 +334,11 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
             for off, level in ((False, [("xla_backend_optimization_level", 1)]), (True, [])):
                 jax.config.update("jax_disable_most_optimizations", off)
                 options = backend.compile_options(1000)
-                assert options == (("xla_cpu_use_fusion_emitters", False), *level)
+                assert dict(options) == {
+                    "xla_cpu_use_fusion_emitters": False,
+                    "xla_disable_hlo_passes": "tree_reduction_rewriter",
+                    **dict(level),
+                }
         finally:
             jax.config.update("jax_disable_most_optimizations", lighter)
         assert backend.compile_options(backend.QUICK_COMPILE_BYTES + 1) is None
@@ -349,6 +353,26 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
     np.testing.assert_allclose(quick.params.W, default.params.W, rtol=1e-9, atol=1e-11)
     monkeypatch.setattr(backend, "platform", lambda: "gpu")
     assert backend.compile_options(1000) is None  # an XLA:CPU option: the CPU only
+
+
+def test_quick_options_leave_sums_as_one_reduction_and_as_accurate():
+    """XLA ignores a pass name it does not know, so the quick options are checked on a
+    compiled program: an inner product of 512 values inside a loop (the shape that XLA:CPU
+    otherwise splits into windowed sums of 32) stays one reduction, and its float32 value is
+    as close to the float64 one as XLA's default program's."""
+    rng = np.random.default_rng(3)
+    a, b = (rng.uniform(0, 1, 512).astype(np.float32) for _ in range(2))
+
+    def program(a, b):
+        return jax.lax.fori_loop(0, 3, lambda i, c: c + jnp.dot(a * (1.0 + i), b), 0.0)
+
+    exact = 6 * (a.astype(np.float64) @ b.astype(np.float64))
+    errors = {}
+    for name, options in (("default", None), ("quick", dict(backend.QUICK_OPTIONS))):
+        compiled = jax.jit(program, compiler_options=options).lower(a, b).compile()
+        errors[name] = abs(float(compiled(a, b)) - exact) / exact
+        assert ("reduce-window(" in compiled.as_text()) == (name == "default")
+    assert errors["quick"] <= max(errors["default"], 2 * np.finfo(np.float32).eps)
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None])

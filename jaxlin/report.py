@@ -58,9 +58,8 @@ def evaluate_splits(
         ]
         measured = jax.device_get(_metrics_program(params, on_device, pen, model.loss, c))
     else:
-        program = backend.jit_for(
-            _objectives_program, sum(a["X"].nbytes for a in arrays), ("loss",)
-        )
+        nbytes = sum(a["X"].nbytes for a in arrays)  # one evaluation: compiled for that
+        program = backend.jit_for(_objectives_program, nbytes, ("loss",), once=True)
         Js = jax.device_get(
             program(params, [(a["X"], a["T"]) for a in arrays], pen, loss=model.loss)
         )

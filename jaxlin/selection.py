@@ -11,10 +11,9 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-import jax
 import numpy as np
 
-from jaxlin import decision, sparse, validation
+from jaxlin import backend, decision, sparse, validation
 from jaxlin.losses import get_loss
 from jaxlin.objective import host_targets, per_example_losses
 from jaxlin.training import FitResult, fit_many, kfold_weights, label_classes
@@ -47,8 +46,8 @@ class GridResult(NamedTuple):
 
 def _fold_weights(folds, n, seed):
     if isinstance(folds, (int, np.integer)) and not isinstance(folds, bool):
-        key = jax.random.fold_in(jax.random.key(seed), 7)
-        return kfold_weights(n, int(folds), key, argument="folds")
+        key = backend.random_key(validation.check_seed(seed))
+        return kfold_weights(n, int(folds), key, argument="folds", fold_in=(7,))
     if np.ndim(folds) == 0:  # a number, but not a whole one
         raise ValueError(f"folds: expected a whole number of folds, got {folds!r}")
     w = np.asarray(folds, np.float64)

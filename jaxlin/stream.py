@@ -575,10 +575,7 @@ class _Run(NamedTuple):
         """One pass over the chunks in a fresh order, from ``position["chunk"]`` on; the next
         chunk is read while one trains. Appends the epoch's objective to ``position["J"]``:
         the mean of the chunks' objectives, each weighing its rows."""
-        order_key = jax.random.fold_in(jax.random.key(self.seed), 1)
-        order = np.asarray(
-            jax.random.permutation(jax.random.fold_in(order_key, e), self.src.n_chunks)
-        )
+        order = data.shuffled_rows(self.src.n_chunks, seed=self.seed, fold_in=(1, e))
         first = position["chunk"]
         pending = pool.submit(self.load, order[first]) if pool else None
         for j in range(first, len(order)):

@@ -336,7 +336,7 @@ def battery(loss: Loss, p: dict) -> dict:
 # third of the time (26 programs: 18 s → 5 s of compilation, `jaxlin check` 9.8 → 5.5 s on
 # a 2-core EPYC). The arithmetic is the same up to rounding (a finite-difference error may
 # move in its last digits, far under its tolerance). XLA:CPU options: only the CPU gets them.
-_FAST_COMPILE = {**dict(backend.QUICK_EMITTERS), "xla_backend_optimization_level": 0}
+_FAST_COMPILE = dict(backend.ONCE_OPTIONS)
 
 
 def _compile_options():

@@ -10,6 +10,7 @@ import pytest
 from jaxlin import backend, data, datasets, metrics, report
 from jaxlin.models import TrainedModel
 from jaxlin.penalties import Penalty
+from jaxlin.training import kfold_weights
 
 from helpers import run_python
 
@@ -88,6 +89,47 @@ def test_one_program_shuffle_is_jax_permutation(n, seed):
     expected = np.asarray(jax.random.permutation(jax.random.key(seed), n))
     np.testing.assert_array_equal(data.shuffled_rows(n, seed=seed), expected)
     np.testing.assert_array_equal(data.shuffled_rows(n, key=jax.random.key(seed)), expected)
+
+
+@pytest.mark.parametrize("fold_in", [(7,), (1, 0), (1, 5), (2**32 - 1, 3, 4)])
+def test_folded_keys_shuffle_as_jax_does(fold_in):
+    """Integers folded into the key inside the one program: JAX's own fold_in chain."""
+    key = jax.random.key(11)
+    for salt in fold_in:
+        key = jax.random.fold_in(key, salt)
+    expected = np.asarray(jax.random.permutation(key, 103))
+    np.testing.assert_array_equal(data.shuffled_rows(103, seed=11, fold_in=fold_in), expected)
+    folds = np.array_split(expected, 4)
+    w = kfold_weights(103, 4, jax.random.key(11), fold_in=fold_in)
+    for i, rows in enumerate(folds):
+        assert np.all(w[i, rows] == 0) and w[i].sum() == 103 - len(rows)
+
+
+def test_model_selection_and_one_vs_rest_compile_only_their_runs():
+    """fit_grid's folds are drawn by one program, and a one-vs-rest fit's parameters are
+    laid out on the host: no eager JAX operation compiles a program of its own."""
+    proc = _python("""
+        import logging, jax, numpy as np, jaxlin
+        jax.config.update("jax_log_compiles", True)
+        names = []
+        class Count(logging.Handler):
+            def emit(self, record):
+                if record.getMessage().startswith("Compiling "):
+                    names.append(record.getMessage().split()[1])
+        logging.getLogger("jax").addHandler(Count())
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(90, 3)); y = (X[:, 0] > 0).astype(int); y3 = np.arange(90) % 3
+        jaxlin.fit_grid(X, y, folds=3, l2=[0.1, 1.0], epochs=5)
+        first = jaxlin.fit(X, y3, epochs=5)
+        jaxlin.fit(X, y3, epochs=5, init=first)
+        print(" ".join(names))
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = proc.stdout.split()
+    assert names and all(
+        n.startswith(("jit(_permutation", "jit(_loop", "jit(_epochs")) for n in names
+    ), names
+    assert sum(n.startswith("jit(_permutation") for n in names) == 1, names
 
 
 def test_other_generators_are_jax_permutations_too():

@@ -486,8 +486,9 @@ class Objective:
 
     @staticmethod
     def running_mean(values, counts):
-        """``Σ c_j v_j / Σ c_j``: the epoch objective from its mini-batches (or chunks)."""
-        return jnp.sum(values * counts) / jnp.sum(counts)
+        """``Σ c_j v_j / Σ c_j``: the epoch objective from its mini-batches (or chunks), in
+        the arrays' own kind (NumPy's on the host: nothing to compile)."""
+        return (values * counts).sum() / counts.sum()
 
     def as_function(self, X, T):
         """``params ↦ m_smooth(params)`` whose ``jax.grad`` is the hand-derived gradient.

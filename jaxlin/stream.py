@@ -474,9 +474,8 @@ def fit_stream(
     k = n_classes if loss.target == "onehot" else 1
     passes = _chunk_passes(opts, src)
     settings = passes.settings(k)
-    obj = Objective.build(
-        loss, Penalty(jnp.float32(opts.l1), jnp.float32(opts.l2)), fit_intercept=opts.fit_intercept
-    )
+    penalty = Penalty(*backend.put_all((opts.l1, opts.l2), jnp.float32))
+    obj = Objective.build(loss, penalty, fit_intercept=opts.fit_intercept)
     hyper = passes.hyper(backend.random_key(validation.check_seed(seed)), None, jnp.float32)
 
     run = _Run(

@@ -75,6 +75,8 @@ class FitResult(NamedTuple):
         )
         if X.shape[1] != W.shape[0]:
             raise ValueError(f"X: expected {W.shape[0]} features, got {X.shape[1]}")
+        if isinstance(X, jax.Array):  # on the host as documented (an eager product compiles)
+            X = np.asarray(X)
         return np.asarray(X @ W) + b
 
     def predict(self, X):

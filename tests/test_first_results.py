@@ -132,6 +132,41 @@ def test_model_selection_and_one_vs_rest_compile_only_their_runs():
     assert sum(n.startswith("jit(_permutation") for n in names) == 1, names
 
 
+def test_a_stream_and_predictions_on_device_arrays_compile_only_their_programs(tmp_path):
+    """A stream's epochs compile their chunk programs and its chunk order (its objective is
+    averaged on the host); predicting from a JAX array checks it in one small program."""
+    path = tmp_path / "rows.csv"
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    rows = np.c_[X, (X[:, 0] > 0).astype(int)]
+    np.savetxt(path, rows, delimiter=",", header="a,b,c,y", comments="")
+    proc = _python(f"""
+        import logging, jax, jax.numpy as jnp, numpy as np, jaxlin
+        from jaxlin import stream
+        jax.config.update("jax_log_compiles", True)
+        names = []
+        class Count(logging.Handler):
+            def emit(self, record):
+                if record.getMessage().startswith("Compiling "):
+                    names.append(record.getMessage().split()[1])
+        logging.getLogger("jax").addHandler(Count())
+        stream.fit_stream({str(path)!r}, target="y", chunk_rows=128, epochs=2)
+        print(" ".join(names))
+        rows = np.loadtxt({str(path)!r}, delimiter=",", skiprows=1)
+        X, y = rows[:, :3], rows[:, 3].astype(int)
+        r = jaxlin.fit(X, y, epochs=3)
+        on_device = jax.device_put(X.astype(np.float32))
+        names.clear()
+        assert (r.predict(on_device) == r.predict(X)).all()
+        print(" ".join(names))
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    streamed, predicted = proc.stdout.splitlines()
+    allowed = ("jit(_first_state", "jit(_one_pass", "jit(_permutation")
+    assert all(n.startswith(allowed) for n in streamed.split()), streamed
+    assert predicted.split() == ["jit(_finite_everywhere)"], predicted
+
+
 def test_other_generators_are_jax_permutations_too():
     """Raw ``uint32`` keys and other generators: the split is JAX's permutation."""
     raw = jax.random.PRNGKey(3)

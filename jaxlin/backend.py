@@ -64,18 +64,19 @@ def cpu_tricks() -> bool:
 # runs those steps 3× slower. Where JAX is already asked for less
 # (``jax_disable_most_optimizations``, level 0), the level is left as asked.
 #
-# And XLA:CPU's tree reduction is left out: it rewrites every sum of more than 32 values (a
-# sum over the rows, an inner product of two parameter vectors) as windowed sums of 32, each
-# window its own kernel. In the Newton program on 3,712 × 57 float64 rows those were 34 of
-# its 106 kernels and a third of its LLVM time; without them the program compiles in about
-# 0.25 s less, runs as fast, and its sums are as accurate (benchmarks/RESULTS.md): XLA:CPU's
-# own reduction loop keeps several partial sums.
-QUICK_EMITTERS = (  # how XLA:CPU writes the kernels: also where JAX is asked for less
-    ("xla_cpu_use_fusion_emitters", False),  # the classic emitters
-    ("xla_disable_hlo_passes", "tree_reduction_rewriter"),
-)
+# Float64 programs also leave out XLA:CPU's tree reduction: it rewrites every sum of more
+# than 32 values (a sum over the rows, an inner product of two parameter vectors) as
+# windowed sums of 32, each window its own kernel. In the Newton program on 3,712 × 57
+# float64 rows those were 34 of its 106 kernels and a third of its LLVM time; without them
+# the program compiles in about 0.25 s less and runs as fast (benchmarks/RESULTS.md). The
+# sums then run as one loop: in float64 its rounding stays far below any tolerance (at most
+# N·ε relative, 1e-10 at the float64 quick limit), but in float32 it is what the windows are
+# for: a float32 mean of 3,334 losses was off by 1e-6 relative at level 1 and 2e-5 at level
+# 0 without them, 1e-7 with them. Float32 programs keep the rewrite.
+QUICK_EMITTERS = (("xla_cpu_use_fusion_emitters", False),)  # XLA:CPU's classic emitters
 QUICK_OPTIONS = (*QUICK_EMITTERS, ("xla_backend_optimization_level", 1))
-# A program run once a call on small data (a shuffle, a check of tiny arrays): LLVM's level
+FLAT_SUMS = (("xla_disable_hlo_passes", "tree_reduction_rewriter"),)  # float64 only
+# A program run once a call on small data (a shuffle, the report's objectives): LLVM's level
 # 0, since its compilation is all of its cost. A permutation of 4,601 rows compiles in
 # 0.12 s instead of 0.28 s and runs in the same 4–5 ms (at 262,144 rows, the quick limit:
 # 0.14–0.17 s and 0.25–0.31 s against 0.28 s and 0.22–0.25 s).
@@ -92,7 +93,8 @@ def compile_options(nbytes: int, itemsize: int = 4, once: bool = False):
     limit = QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
     if nbytes is not None and cpu_tricks() and nbytes <= limit:
         lowered = jax.config.read("jax_disable_most_optimizations")  # level 0 already
-        return QUICK_EMITTERS if lowered else ONCE_OPTIONS if once else QUICK_OPTIONS
+        options = QUICK_EMITTERS if lowered else ONCE_OPTIONS if once else QUICK_OPTIONS
+        return (*options, *FLAT_SUMS) if itemsize >= 8 else options
     return None
 
 

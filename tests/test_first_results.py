@@ -2,6 +2,8 @@
 and ``jaxlin --help`` load, and the host-side values that replace tiny compiled programs
 (each must equal what JAX itself computes)."""
 
+import textwrap
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,19 +21,29 @@ def _python(code, **env):
     return run_python(code, ("JAX_COMPILATION_CACHE_DIR",), **{"JAXLIN_CACHE_DIR": "off", **env})
 
 
+# the names of the programs JAX compiles, from its own log: ``names`` in ``_counting``'s code
+_COUNT_COMPILES = """
+import logging, jax
+jax.config.update("jax_log_compiles", True)
+names = []
+class Count(logging.Handler):
+    def emit(self, record):
+        if record.getMessage().startswith("Compiling "):
+            names.append(record.getMessage().split()[1])
+logging.getLogger("jax").addHandler(Count())
+"""
+
+
+def _counting(code):
+    """``code`` in a fresh process that records the programs it compiles in ``names``."""
+    return _python(_COUNT_COMPILES + textwrap.dedent(code))
+
+
 def test_default_train_compiles_at_most_six_programs():
     """One program for the split's shuffle, one for the training run, one for the report's
     objectives; nothing is compiled for a value made once (counted from JAX's own log)."""
-    proc = _python("""
-        import logging, jax
+    proc = _counting("""
         from jaxlin import cli
-        jax.config.update("jax_log_compiles", True)
-        names = []
-        class Count(logging.Handler):
-            def emit(self, record):
-                if record.getMessage().startswith("Compiling "):
-                    names.append(record.getMessage().split()[1])
-        logging.getLogger("jax").addHandler(Count())
         assert cli.main(["train", "--quiet"]) == 0
         print(len(names), " ".join(names))
     """)
@@ -108,15 +120,8 @@ def test_folded_keys_shuffle_as_jax_does(fold_in):
 def test_model_selection_and_one_vs_rest_compile_only_their_runs():
     """fit_grid's folds are drawn by one program, and a one-vs-rest fit's parameters are
     laid out on the host: no eager JAX operation compiles a program of its own."""
-    proc = _python("""
-        import logging, jax, numpy as np, jaxlin
-        jax.config.update("jax_log_compiles", True)
-        names = []
-        class Count(logging.Handler):
-            def emit(self, record):
-                if record.getMessage().startswith("Compiling "):
-                    names.append(record.getMessage().split()[1])
-        logging.getLogger("jax").addHandler(Count())
+    proc = _counting("""
+        import numpy as np, jaxlin
         rng = np.random.default_rng(0)
         X = rng.normal(size=(90, 3)); y = (X[:, 0] > 0).astype(int); y3 = np.arange(90) % 3
         jaxlin.fit_grid(X, y, folds=3, l2=[0.1, 1.0], epochs=5)
@@ -140,16 +145,9 @@ def test_a_stream_and_predictions_on_device_arrays_compile_only_their_programs(t
     X = rng.normal(size=(300, 3))
     rows = np.c_[X, (X[:, 0] > 0).astype(int)]
     np.savetxt(path, rows, delimiter=",", header="a,b,c,y", comments="")
-    proc = _python(f"""
-        import logging, jax, jax.numpy as jnp, numpy as np, jaxlin
+    proc = _counting(f"""
+        import numpy as np, jaxlin
         from jaxlin import stream
-        jax.config.update("jax_log_compiles", True)
-        names = []
-        class Count(logging.Handler):
-            def emit(self, record):
-                if record.getMessage().startswith("Compiling "):
-                    names.append(record.getMessage().split()[1])
-        logging.getLogger("jax").addHandler(Count())
         stream.fit_stream({str(path)!r}, target="y", chunk_rows=128, epochs=2)
         print(" ".join(names))
         rows = np.loadtxt({str(path)!r}, delimiter=",", skiprows=1)

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import sparse
+from jaxlin.records import every
 
 
 def as_path(path, name: str) -> str:
@@ -191,7 +192,7 @@ def _check_device_features(X, name, n_features, finite):
 def _finite_everywhere(A):
     """Whether the device array ``A`` is finite everywhere: one small program (eager
     ``jnp.all(jnp.isfinite(A))`` compiles two)."""
-    return jnp.min(jnp.isfinite(A).astype(jnp.uint8)) == 1
+    return every(jnp.isfinite(A))
 
 
 def check_finite(X, name: str = "X", converted=None) -> None:

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxlin import backend, sparse, validation
 from jaxlin.sparse import SparseRows
@@ -56,6 +57,37 @@ def init_params(
     raise ValueError(f"init: unknown method {method!r}; expected 'zeros' or 'uniform'")
 
 
+def host_checked(a, name: str):
+    """``a`` as a JAX array; numeric and finite if it was given on the host (a NumPy array,
+    a list), named ``name`` in the error otherwise. JAX arrays (traced ones too) as they
+    are."""
+    if isinstance(a, jax.Array):
+        return a
+    arr = validation.numeric(validation.as_host_array(a, name), name)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return jnp.asarray(arr)
+
+
+def checked_params(params) -> Params:
+    """``params`` with host values checked (``host_checked``) and on the device."""
+    if not isinstance(params, tuple) or len(params) != 2:
+        raise TypeError(f"params: expected Params(W, b), got {type(params).__name__}")
+    return Params(host_checked(params[0], "params.W"), host_checked(params[1], "params.b"))
+
+
+def checked_rows(X, dtype, name: str = "X"):
+    """``X`` as the linear model reads it: a JAX array or ``SparseRows`` as they are; a
+    SciPy or ``jax.experimental.sparse`` matrix as ``SparseRows`` of ``dtype`` (never made
+    dense); anything else checked on the host (numeric, 2-D, non-empty, finite) and put on
+    the device in its own dtype (float64 is float32 when JAX's float64 is off)."""
+    if isinstance(X, (SparseRows, jax.Array)):
+        return X
+    if sparse.is_sparse(X):
+        return sparse.to_device(sparse.as_csr(X, name), dtype)
+    return jnp.asarray(validation.check_features(X, name))
+
+
 def logits_one(params: Params, x):
     """Scores of one example: ``z = x W + b``. ``x`` ``(d,)`` → ``z`` ``(K,)``."""
     return x @ params.W + params.b
@@ -69,7 +101,11 @@ def logits(params: Params, X):
         the stored entries only, ``jaxlin.sparse.matmul``).
     Returns:
       ``(N, K)``.
+
+    Values given on the host are checked first (``checked_rows``, ``checked_params``).
     """
+    params = checked_params(params)
+    X = checked_rows(X, params.W.dtype)
     if X.ndim != 2 or X.shape[1] != params.W.shape[0]:
         raise ValueError(
             f"X: expected shape (N, {params.W.shape[0]}) for W of shape "
@@ -103,6 +139,8 @@ def contract(X, D):
     fix, so on GPU and TPU (``jaxlin.backend.cpu_tricks``) the plain ``einsum`` is left
     to XLA.
     """
+    D = host_checked(D, "D")
+    X = checked_rows(X, D.dtype)
     if X.shape[0] != D.shape[0]:
         raise ValueError(
             f"contract: X {tuple(X.shape)} (N, d) and D {tuple(D.shape)} (N, K) need the same "
@@ -201,7 +239,7 @@ def row_norms(X):
 
 def add_bias(X):
     """Append a column of ones: ``(N, d) → (N, d+1)`` (the bias trick)."""
-    X = jnp.asarray(X)  # a NumPy float64 array is float32 here unless float64 is enabled
+    X = host_checked(X, "X")  # a NumPy float64 array is float32 here unless float64 is enabled
     return jnp.concatenate([X, jnp.ones((*X.shape[:-1], 1), X.dtype)], axis=-1)
 
 

@@ -33,10 +33,13 @@ from jaxlin import backend, penalties, sparse, validation
 from jaxlin.backend import put
 from jaxlin.linear import (
     Params,
+    checked_params,
+    checked_rows,
     contract,
     contract_bias,
     contract_by_rows,
     contract_with_squares,
+    host_checked,
     logits,
     logits_by_rows,
 )
@@ -548,15 +551,12 @@ def on_device(params: Params, X, T, sample_weight=None):
     checked first — numeric, finite, ``X`` 2-D and non-empty, weights non-negative and not
     all zero — and a bad one is named in a ``ValueError``/``TypeError`` rather than turning
     ``J`` into NaN. JAX arrays are taken as they are (inside ``jit`` they are traced)."""
-    params = Params(_host_checked(params.W, "params.W"), _host_checked(params.b, "params.b"))
-    if sparse.is_sparse(X) and not isinstance(X, SparseRows):
-        X = sparse.to_device(sparse.as_csr(X), params.W.dtype)
-    elif not isinstance(X, (SparseRows, jax.Array)):
-        X = jnp.asarray(validation.check_features(X, "X"))
+    params = checked_params(params)
+    X = checked_rows(X, params.W.dtype)
     if sample_weight is not None and not isinstance(sample_weight, jax.Array):
         sample_weight = validation.check_sample_weight(sample_weight, X.shape[0])
     weight = None if sample_weight is None else jnp.asarray(sample_weight)
-    return params, X, _host_checked(T, "T"), weight
+    return params, X, host_checked(T, "T"), weight
 
 
 def checked_penalty(penalty: Penalty) -> Penalty:
@@ -566,16 +566,6 @@ def checked_penalty(penalty: Penalty) -> Penalty:
         if not isinstance(value, jax.Array):
             validation.check_non_negative(value, f"penalty.{name}")
     return penalty
-
-
-def _host_checked(a, name: str):
-    """``a`` as a JAX array; numeric and finite if it was given on the host."""
-    if isinstance(a, jax.Array):
-        return a
-    arr = validation.numeric(validation.as_host_array(a, name), name)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or infinite values")
-    return jnp.asarray(arr)
 
 
 def _rows_weight(sample_weight, X):

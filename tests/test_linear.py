@@ -148,6 +148,39 @@ def test_a_bias_or_weights_that_would_broadcast_into_other_rows_or_outputs_are_n
             f(p, X, T, "binary_cross_entropy", sample_weight=jnp.ones(4))
 
 
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda p: logits(p, [[1.0, "x", 2.0]]), r"^X: expected a numeric array"),
+        (lambda p: logits(p, np.array([[1.0, np.nan, 2.0]])), r"^X: contains NaN or infinite"),
+        (lambda p: logits(p, np.zeros((0, 3))), r"^X: empty data"),
+        (lambda p: logits(p, [[1.0, 2.0], [3.0]]), r"^X: cannot be read as an array"),
+        (lambda p: logits(Params([[1.0], ["w"], [0.0]], [0.0]), np.ones((2, 3))), r"^params\.W"),
+        (lambda p: logits(Params(p.W, [np.inf]), np.ones((2, 3))), r"^params\.b: contains NaN"),
+        (lambda p: logits((p.W, p.b, p.b), np.ones((2, 3))), r"^params: expected Params"),
+        (lambda p: contract(np.ones((2, 3)), [[1.0], [np.nan]]), r"^D: contains NaN"),
+        (lambda p: contract([["a", "b", "c"]] * 2, np.ones((2, 1))), r"^X: expected a numeric"),
+        (lambda p: add_bias([["a", "b"]]), r"^X: expected a numeric array"),
+    ],
+)
+def test_linear_functions_name_bad_values_given_on_the_host(call, message):
+    # unchecked, a NumPy X with a NaN gave NaN scores, a list had no `.ndim`, text reached
+    # JAX's dtype error and a list of weights no `.shape`
+    p = Params(np.zeros((3, 1)), np.zeros(1))
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(p)
+
+
+def test_linear_functions_take_scipy_sparse_x_as_the_dense_values():
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5, 4)) * (rng.random((5, 4)) < 0.4)
+    p, D = Params(rng.normal(size=(4, 2)), rng.normal(size=2)), rng.normal(size=(5, 2))
+    for S in (sp.csr_matrix(X), sp.csc_array(X), sp.coo_matrix(X)):
+        np.testing.assert_allclose(logits(p, S), X @ p.W + p.b, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(contract(S, D), X.T @ D, rtol=1e-12, atol=1e-12)
+
+
 def test_public_functions_take_float64_numpy_arrays_quietly_without_float64():
     # JAX without float64 warned from deep inside (arrays made in the data's float64 dtype);
     # the values must equal the same calls on float32 arrays

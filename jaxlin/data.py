@@ -256,6 +256,7 @@ def shuffled_rows(n: int, key=None, seed: int = 0, *, fold_in=()) -> np.ndarray:
     first call). ``fold_in``: integers folded into the key first, in order
     (``jax.random.fold_in``), in the same program; their values are not part of it (an
     epoch's number can be one)."""
+    n = validation.check_non_negative_int(n, "n")
     key = validation.key_or_seed(key, seed)
     salts = np.asarray(fold_in, np.uint32).reshape(-1) if len(fold_in) else None
     return np.asarray(backend.jit_for(_permutation, 4 * n, ("n",), once=True)(n, key, salts))

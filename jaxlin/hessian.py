@@ -18,7 +18,8 @@ from jaxlin import sparse
 from jaxlin.linear import Params, add_bias, logits
 from jaxlin.sparse import SparseRows
 from jaxlin.losses import get_loss
-from jaxlin.objective import checked_penalty, on_device
+from jaxlin import penalties, validation
+from jaxlin.objective import check_shapes, on_device
 from jaxlin.penalties import Penalty
 
 
@@ -34,9 +35,10 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
     if loss.curvature is None:
         raise ValueError(f"loss: {loss.name!r} has no element-wise curvature")
     params, X, T, _ = on_device(params, X, T)
-    checked_penalty(penalty)
-    if params.W.shape[1] != 1:
+    penalty = penalties.checked(penalty)
+    if params.W.ndim != 2 or params.W.shape[1] != 1:
         raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")
+    check_shapes(params, X, T)
     h = jax.vmap(loss.curvature)(logits(params, X), T)[:, 0]
     Xt = add_bias(X)
     H = (Xt.T * h) @ Xt / X.shape[0]
@@ -45,8 +47,16 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
 
 
 def min_eigenvalue(H):
-    """Smallest eigenvalue of a symmetric matrix (``≥ 0`` everywhere ⇔ convex)."""
-    return jnp.linalg.eigvalsh(H)[0]
+    """Smallest eigenvalue of a symmetric matrix (``≥ 0`` everywhere ⇔ convex). ``H``
+    ``(n, n)``; one given on the host must be finite (NaN has no eigenvalues)."""
+    host = not isinstance(H, jax.Array)
+    if host:
+        H = validation.numeric(validation.as_host_array(H, "H"), "H")
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+        raise ValueError(f"H: expected a square matrix (n, n), got shape {H.shape}")
+    if host:
+        validation.check_finite(H, "H")
+    return jnp.linalg.eigvalsh(jnp.asarray(H))[0]
 
 
 def hessian_matrix(objective, params: Params, X, T, Z=None, X_sums=None):

@@ -62,7 +62,7 @@ def score_gradients(loss: Loss, Z, T):
     return jax.vmap(loss.delta)(Z, T)
 
 
-def _check_shapes(params: Params, X, T):
+def check_shapes(params: Params, X, T):
     # Trace-time shape check: a plain ValueError showing the shapes received.
     if X.ndim != 2 or T.ndim != 2 or params.W.ndim != 2 or params.b.ndim != 1:
         raise ValueError(
@@ -220,12 +220,12 @@ class Objective:
         Returns ``(scalar, Params(dW (d, K), db (K,)))``; ``db = 0`` without an intercept.
         """
         if by_rows:
-            _check_shapes(by_rows_layout(params), X, T)
+            check_shapes(by_rows_layout(params), X, T)
             Z = logits_by_rows(params, X) if Z is None else Z
             L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
             XtD, D_sum = contract_by_rows(X, D), contract_bias(D, mini_batch=True)
             return self._value_and_grad_from(params, X, jnp.sum(L), XtD, D_sum)
-        _check_shapes(params, X, T)
+        check_shapes(params, X, T)
         rows = None if Z is not None else block_rows(X, T.shape[1])
         if rows is None:
             sums = _sums(params, X, T, self.loss, self.sample_weight, Z)
@@ -244,7 +244,7 @@ class Objective:
         sparse rows are read once for both contractions, ``Xᵀ Δ`` and ``(X ⊙ X)ᵀ c`` (the
         squares taken as the values are read); dense rows contract ``X`` and ``X2 = X ⊙ X``
         (``jaxlin.linear.contract_with_squares``). Returns ``(m, g, diag)``."""
-        _check_shapes(params, X, T)
+        check_shapes(params, X, T)
         L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
         c = self._curvature_diagonals(Z, T)
         XtD, Xc = contract_with_squares(X, D, c, X2)
@@ -257,7 +257,7 @@ class Objective:
         that contracts ``Δ̃`` over its own entries (lazy sparse updates) and leaves the
         penalty to ``penalty_steps``. ``Z``: the scores ``X W + b`` when the caller has
         them."""
-        _check_shapes(params, X, T)
+        check_shapes(params, X, T)
         Z = logits(params, X) if Z is None else Z
         L, D = _weighted_terms(self.loss, Z, T, self.sample_weight)
         total, s = self._total(X), self.sign
@@ -330,14 +330,14 @@ class Objective:
         unit vectors: ``h`` for an element-wise loss, ``p ⊙ (1 − p)`` for the softmax). One
         pass over ``X ⊙ X`` (``X2``: ``jaxlin.linear.squared(X)``, made here if not given).
         """
-        _check_shapes(params, X, T)
+        check_shapes(params, X, T)
         return self._diagonal_at(logits(params, X), linear_squared(X) if X2 is None else X2, T)
 
     def newton_system(self, params: Params, X, T, Z=None):
         """``v ↦ ((∇²m) v, X v_W + v_b)`` at ``params``: the product, and how the scores move
         along ``v``, with the scores ``Z = X W + b`` computed once for all products (``Z``:
         given by a caller that has them)."""
-        _check_shapes(params, X, T)
+        check_shapes(params, X, T)
         Z = logits(params, X) if Z is None else Z
         return lambda v: self._hvp_at(Z, X, T, v)
 
@@ -388,7 +388,7 @@ class Objective:
 
     def value(self, params: Params, X, T):
         """``m``, L1 included (a scalar)."""
-        _check_shapes(params, X, T)
+        check_shapes(params, X, T)
         L = per_example_losses(self.loss, logits(params, X), T)
         if self.sample_weight is not None:
             L = L * self.sample_weight.astype(L.dtype)
@@ -537,7 +537,7 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
     0.693147
     """
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)
-    o = Objective(get_loss(loss), checked_penalty(penalty), _rows_weight(sample_weight, X))
+    o = Objective(get_loss(loss), penalties.checked(penalty), _rows_weight(sample_weight, X))
     return o.reported(o.value(params, X, T))
 
 
@@ -557,15 +557,6 @@ def on_device(params: Params, X, T, sample_weight=None):
         sample_weight = validation.check_sample_weight(sample_weight, X.shape[0])
     weight = None if sample_weight is None else jnp.asarray(sample_weight)
     return params, X, host_checked(T, "T"), weight
-
-
-def checked_penalty(penalty: Penalty) -> Penalty:
-    """``penalty`` with strengths given on the host checked to be finite and non-negative (a
-    negative one would reward large weights); traced strengths as they are."""
-    for name, value in zip(("l1", "l2"), penalty):
-        if not isinstance(value, jax.Array):
-            validation.check_non_negative(value, f"penalty.{name}")
-    return penalty
 
 
 def _rows_weight(sample_weight, X):
@@ -589,7 +580,7 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sam
       ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
     """
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)
-    o = Objective(get_loss(loss), checked_penalty(penalty), _rows_weight(sample_weight, X))
+    o = Objective(get_loss(loss), penalties.checked(penalty), _rows_weight(sample_weight, X))
     m, g = o.value_and_grad(params, X, T)
     return o.reported(m), jax.tree.map(o.reported, g)
 
@@ -607,7 +598,7 @@ def autodiff_objective(
     the straight-through step loss."""
     loss = get_loss(loss)
     params, X, T, sample_weight = on_device(params, X, T, sample_weight)
-    checked_penalty(penalty)
+    penalties.checked(penalty)
     XW = sparse.matmul(X, params.W) if isinstance(X, SparseRows) else X @ params.W
     L = jax.vmap(loss.autodiff_value)(XW + params.b, T)
     mean = (

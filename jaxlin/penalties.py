@@ -58,8 +58,25 @@ def _off(strength) -> bool:
     return isinstance(strength, (int, float)) and strength == 0
 
 
+def checked(penalty: Penalty, name: str = "penalty") -> Penalty:
+    """``penalty`` with strengths given on the host checked to be finite and non-negative (a
+    negative one would reward large weights); traced strengths as they are."""
+    if not isinstance(penalty, tuple) or len(penalty) != 2:
+        raise TypeError(f"{name}: expected a Penalty(l1, l2), got {type(penalty).__name__}")
+    for part, value in zip(("l1", "l2"), penalty):
+        if not isinstance(value, jax.Array):
+            _given(value, f"{name}.{part}")
+    return penalty
+
+
+def _step(step_size, name: str = "step_size"):
+    """A step size or threshold given on the host checked to be finite and non-negative."""
+    return step_size if isinstance(step_size, jax.Array) else _given(step_size, name)
+
+
 def value(penalty: Penalty, W):
     """``R(W) = l1 Σ|w| + l2 Σ w²`` (a scalar)."""
+    penalty = checked(penalty)
     W = jnp.asarray(W)  # NumPy float64 without float64 enabled: float32, no JAX warning
     r = jnp.zeros((), W.dtype)
     if not _off(penalty.l1):
@@ -74,6 +91,7 @@ def grad(penalty: Penalty, W, smooth_only: bool = False):
 
     With ``smooth_only=True`` only the L2 part, for proximal steps that handle L1 exactly.
     """
+    penalty = checked(penalty)
     g = 2.0 * penalty.l2 * W
     if smooth_only:
         return g
@@ -81,12 +99,15 @@ def grad(penalty: Penalty, W, smooth_only: bool = False):
 
 
 def soft_threshold(W, threshold):
-    """``sign(w) max(|w| − t, 0)``: the proximal operator of ``t Σ|w|``; gives exact zeros."""
+    """``sign(w) max(|w| − t, 0)``: the proximal operator of ``t Σ|w|``; gives exact zeros.
+    ``t ≥ 0`` (a negative one would push every weight away from 0)."""
+    threshold = _step(threshold, "threshold")
     return jnp.sign(W) * jnp.maximum(jnp.abs(W) - threshold, 0.0)
 
 
 def prox(penalty: Penalty, W, step_size):
-    """Proximal step of the L1 part with step ``η``: ``soft_threshold(W, η l1)``."""
+    """Proximal step of the L1 part with step ``η ≥ 0``: ``soft_threshold(W, η l1)``."""
+    penalty, step_size = checked(penalty), _step(step_size)
     return soft_threshold(W, step_size * penalty.l1)
 
 

@@ -103,6 +103,13 @@ def test_one_program_shuffle_is_jax_permutation(n, seed):
     np.testing.assert_array_equal(data.shuffled_rows(n, key=jax.random.key(seed)), expected)
 
 
+@pytest.mark.parametrize("n", [-1, 2.5, "3", True])
+def test_a_shuffle_of_a_count_that_is_not_one_is_named(n):
+    # -1 gave an empty permutation without a word
+    with pytest.raises(ValueError, match="^n: must be a non-negative integer"):
+        data.shuffled_rows(n, seed=0)
+
+
 @pytest.mark.parametrize("fold_in", [(7,), (1, 0), (1, 5), (2**32 - 1, 3, 4)])
 def test_folded_keys_shuffle_as_jax_does(fold_in):
     """Integers folded into the key inside the one program: JAX's own fold_in chain."""

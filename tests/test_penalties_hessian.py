@@ -111,3 +111,38 @@ def test_a_bad_strength_is_named_when_given_and_a_traced_one_passes(make, messag
     # inside jit the strengths are traced: one program serves every value
     got = jax.jit(lambda lam, a: penalties.elastic_net(lam, a))(0.2, 0.25)
     np.testing.assert_allclose([got.l1, got.l2], [0.05, 0.15], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        # a Penalty built directly skips the constructors' checks: a negative L2 rewarded
+        # large weights (R = -3 for three ones), a negative step or threshold pushed every
+        # weight away from 0 (1 → 1.1)
+        (lambda W: penalties.value(penalties.Penalty(0.0, -1.0), W), "^penalty.l2: must be"),
+        (lambda W: penalties.grad(penalties.Penalty(float("nan"), 0.0), W), "^penalty.l1: must"),
+        (lambda W: penalties.prox(penalties.Penalty(0.1, 0.0), W, -1.0), "^step_size: must be"),
+        (lambda W: penalties.soft_threshold(W, -0.5), "^threshold: must be non-negative"),
+        (lambda W: penalties.value((0.1,), W), "^penalty: expected a Penalty"),
+    ],
+)
+def test_penalty_functions_refuse_strengths_and_steps_that_are_negative(call, message):
+    W = np.ones((3, 1))
+    with pytest.raises((ValueError, TypeError), match=message):
+        call(W)
+    # traced values are taken as they are (one program for every strength)
+    got = jax.jit(lambda l1, t: penalties.prox(penalties.Penalty(l1, 0.0), W, t))(0.5, 0.4)
+    np.testing.assert_allclose(got, np.full((3, 1), 0.8), rtol=1e-6)
+
+
+def test_hessian_and_its_eigenvalue_name_inputs_that_do_not_fit():
+    X, y = np.ones((5, 3)), np.array([[0.0], [1.0], [0.0], [1.0], [1.0]])
+    p = Params(np.zeros((3, 1)), np.zeros(1))
+    # the targets' rows were mapped against X's by vmap: "inconsistent sizes" from inside JAX
+    with pytest.raises(ValueError, match=r"^objective: shapes do not agree: X \(5, 3\)"):
+        hessian(p, X, y[:4], "binary_cross_entropy")
+    with pytest.raises(ValueError, match=r"^H: expected a square matrix \(n, n\), got shape"):
+        min_eigenvalue(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="^H: contains NaN or infinite values"):
+        min_eigenvalue([[np.nan, 0.0], [0.0, 1.0]])  # was a NaN eigenvalue
+    np.testing.assert_allclose(min_eigenvalue([[2.0, 1.0], [1.0, 2.0]]), 1.0, rtol=1e-6)

@@ -17,7 +17,8 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
   ``tol`` (scikit-learn's SGD rule; with ``lr_plateau`` the solver divides its rate instead,
   and stops itself once the rate is spent);
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
-  L1), computed on the full batch at the epoch's end when the solver did not;
+  L1), computed on the full batch at the epoch's end when the solver did not; the norm is
+  ``Settings.grad_norm``'s (Euclidean, or the largest entry as scikit-learn's solvers);
 * **rounding** — a tolerance below the float resolution could never be met: with ``tol`` on,
   or a ``grad_tol`` below the resolution of the first epoch's gradient norm, a full-batch
   solver whose record lists the stop ends the run (status ``rounding``) after 5 accepted
@@ -134,7 +135,7 @@ def _grad_norm(st: Step, problem: Problem, s: Settings):
     g = st.grad
     if g is None:  # a mini-batch epoch: the full-batch gradient, only for the stop
         g = problem.objective.smooth_value_and_grad(st.params, problem.X, problem.T)[1]
-    return problem.objective.gradient_mapping_norm(st.params, g, st.learning_rate)
+    return problem.objective.gradient_mapping_norm(st.params, g, st.learning_rate, s.grad_norm)
 
 
 ROUNDING_EPOCHS = 5  # flat epochs in a row, without a smaller gradient, that end a run

@@ -22,6 +22,7 @@ record seen in the loss's own direction, for users and tests.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from functools import partial
 from typing import Any
 
@@ -419,13 +420,14 @@ class Objective:
             return trial
         return trial._replace(W=penalties.orthant_projection(params.W, pg.W, trial.W))
 
-    def gradient_mapping_norm(self, params: Params, g: Params, step_size):
-        """``‖(θ − prox(θ − η g))/η‖``: the gradient norm, generalised to the L1 prox step."""
+    def gradient_mapping_norm(self, params: Params, g: Params, step_size, kind: str = "l2"):
+        """``‖(θ − prox(θ − η g))/η‖``: the gradient norm, generalised to the L1 prox step;
+        ``kind`` ``"l2"`` (Euclidean) or ``"max"`` (the largest entry's magnitude)."""
         if not self.has_l1:
-            return _norm(g)
+            return _norm(g, kind)
         W_step = params.W - step_size * g.W
         gW = params.W - penalties.soft_threshold(W_step, step_size * self.penalty.l1)
-        return _norm(Params(gW / step_size, g.b))
+        return _norm(Params(gW / step_size, g.b), kind)
 
     def dual_problem(self, T, n):
         """The dual of ``m`` for a loss with a ``dual`` (the hinges, Crammer–Singer), an L2
@@ -516,7 +518,11 @@ class Objective:
         return m
 
 
-def _norm(tree):
+def _norm(tree, kind: str = "l2"):
+    """The Euclidean norm of a pytree's entries, or with ``kind="max"`` their largest
+    magnitude (``jaxlin.options.GRAD_NORMS``)."""
+    if kind == "max":
+        return functools.reduce(jnp.maximum, [jnp.max(jnp.abs(x)) for x in jax.tree.leaves(tree)])
     return jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree.leaves(tree)))
 
 

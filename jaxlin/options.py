@@ -24,6 +24,7 @@ from jaxlin.records import Hyper, Settings, SolverRecord, history_length
 from jaxlin.solvers.gradient import GD
 
 INITS = ("zeros", "uniform")
+GRAD_NORMS = ("l2", "max")  # the norms grad_tol can bound
 
 
 class Options(NamedTuple):
@@ -42,6 +43,10 @@ class Options(NamedTuple):
       l1, l2: penalty strengths, ``R(W) = l1 Σ|w| + l2 Σw²`` (never the bias).
       tol: stop when ``|J_t − J_(t−1)| < tol · max(1, |J_(t−1)|)`` (``None`` or 0: off).
       grad_tol: stop when ``‖∇J‖ < grad_tol`` (``None`` or 0: off).
+      grad_norm: the norm ``grad_tol`` bounds (and the history's ``grad_norm``): ``"l2"``,
+        the Euclidean norm, or ``"max"``, the largest ``|∂J/∂θ_j|`` (what scikit-learn's
+        ``tol`` bounds for its ``lbfgs``, ``newton-cg`` and ``newton-cholesky``). With L1,
+        the same norm of the proximal gradient mapping.
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss
         (the best parameters are returned); with ``plateau`` and ``tol``, scikit-learn's
@@ -97,6 +102,7 @@ class Options(NamedTuple):
     l2: Any = 0.0
     tol: Optional[float] = None
     grad_tol: Optional[float] = None
+    grad_norm: str = "l2"
     adaptive_lr: bool = False
     patience: Optional[int] = None
     plateau: Optional[int] = None
@@ -181,6 +187,7 @@ class Options(NamedTuple):
         validation.check_non_negative(o.l2, "l2")
         for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does
             validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name), name)
+        validation.check_choice(o.grad_norm, "grad_norm", GRAD_NORMS)
         validation.check_positive(o.plateau, "plateau", integer=True, allow_none=True)
         tol_off = o.tol is None or not np.any(np.asarray(o.tol))
         o = o._replace(
@@ -240,6 +247,7 @@ class Options(NamedTuple):
             batch_size=None if self.batch_size is None else int(self.batch_size),
             tol=self.tol is not None,
             grad_tol=self.grad_tol is not None,
+            grad_norm=self.grad_norm,
             adaptive_lr=bool(self.adaptive_lr),
             patience=self.patience,
             plateau=self.plateau,

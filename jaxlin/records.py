@@ -121,6 +121,7 @@ class Settings(NamedTuple):
     batch_size: Optional[int] = None  # None: the full batch
     tol: bool = False  # the objective stop is on (its value: Hyper.tol)
     grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
+    grad_norm: str = "l2"  # the norm grad_tol bounds: "l2" or "max" (GRAD_NORMS)
     adaptive_lr: bool = False
     patience: Optional[int] = None
     plateau: Optional[int] = None  # the tol stop's epochs in a row (scikit-learn's SGD rule)

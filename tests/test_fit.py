@@ -286,6 +286,32 @@ def test_stopping_rules():
     assert m.stop_reason == "max_epochs" and int(m.epochs) == 7
 
 
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(optimizer="gd", learning_rate=1.0, epochs=10000),
+        dict(optimizer="lbfgs", epochs=500),
+        dict(optimizer="newton", epochs=100),
+    ],
+)
+def test_grad_tol_bounds_the_largest_entry_with_grad_norm_max(kw):
+    X, y = _binary()
+    r = fit(X, y, grad_tol=1e-6, grad_norm="max", l2=1e-3, dtype=F64, **kw)
+    e, gn = int(r.epochs), np.asarray(r.history.grad_norm)
+    T = encode_targets(y, "binary_cross_entropy").astype(F64)
+    # the largest |∂J/∂θ_j| at the result, by autodiff (not the hand-written gradient)
+    g = jax.grad(obj.autodiff_objective)(
+        r.params, jnp.asarray(X), T, "binary_cross_entropy", Penalty(0.0, 1e-3)
+    )
+    largest = max(float(jnp.max(jnp.abs(a))) for a in jax.tree.leaves(g))
+    assert r.stop_reason == "gradient_tol"
+    np.testing.assert_allclose(gn[e - 1], largest, rtol=1e-6, atol=1e-12)
+    assert gn[e - 1] < 1e-6 and (e == 1 or gn[e - 2] >= 1e-6)
+    # the Euclidean norm of the same gradient is at least as large: the l2 stop comes later
+    l2_run = fit(X, y, grad_tol=1e-6, l2=1e-3, dtype=F64, **kw)
+    assert int(l2_run.epochs) >= e
+
+
 def test_l1_proximal_steps_give_exact_zeros_and_satisfy_kkt():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(200, 10))
@@ -444,6 +470,7 @@ def test_same_key_gives_bit_identical_parameters():
         (dict(patience=3), "patience: early stopping needs validation data"),
         (dict(init="normal"), "init: unknown init 'normal'"),
         (dict(grad_tol="1e-3"), "grad_tol: must be a non-negative number, got '1e-3'"),
+        (dict(grad_norm="l1"), "grad_norm: unknown grad_norm 'l1'; choose one of l2, max"),
         (dict(tol="abc"), "tol: must be a non-negative number"),
         (dict(l2=True), "l2: must be a non-negative number, got True"),
         (dict(learning_rate=b"1"), "learning_rate: must be a positive number"),

@@ -250,7 +250,11 @@ def _placement(devices) -> dict:
 
 
 def _f(x, digits=4):
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+    """A table cell: ``digits`` decimals, or three significant digits for a value of 10⁵ or
+    more (a diverged objective's 4.41e+31 would overrun its column and the next)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:.3g}" if abs(x) >= 1e5 else f"{x:.{digits}f}"
 
 
 def confusion_text(cm, class_names) -> list:

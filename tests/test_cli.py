@@ -70,6 +70,22 @@ def test_json_report_has_metrics_history_and_settings(capsys, tmp_path):
     assert te["baseline"] == pytest.approx(np.bincount(split.y_test).max() / 224, rel=1e-12)
 
 
+def test_a_diverged_runs_report_keeps_its_columns_apart(capsys, tmp_path):
+    # a diverged objective (about 4e31) was printed with four decimals, 37 characters in a
+    # column of 10: the train and test values ran together into one number
+    path = tmp_path / "r.json"
+    argv = ["train", "--data", "spambase", "--optimizer", "gd", "--lr", "1e6"]
+    code, out, _ = run(capsys, *argv, "--no-standardize", "--epochs", "20", "--json", str(path))
+    rep = json.loads(path.read_text())
+    assert code == 0 and "stopped: diverged" in out
+    table = out.split("train      test", 1)[1]
+    row = next(line for line in table.splitlines() if line.strip().startswith("objective "))
+    cells = row.split()[1:]
+    assert len(cells) == 2, row
+    for cell, part in zip(cells, ("train", "test")):
+        assert float(cell) == pytest.approx(rep[part]["objective"], rel=5e-3)
+
+
 def test_the_report_agrees_with_the_fit_it_reports(capsys, tmp_path):
     """The report's training objective is the fit's last history entry, and its test
     accuracy that of the saved model, both recomputed here."""

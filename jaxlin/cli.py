@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -265,6 +266,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
     import jax
 
     from jaxlin.losses import get_loss
+    from jaxlin.records import DivergedWarning
     from jaxlin.training import fit
 
     st = split.standardizer
@@ -283,19 +285,21 @@ def _fit(args, split, loss, opts, spec, n_classes):
     weights = class_weights(args.class_weight, split.y_train, n_classes, one_vs_rest)
     t = time.perf_counter()
     try:
-        res = fit(
-            st.transform(split.X_train),
-            y_fit,
-            loss,
-            sample_weight=weights,
-            validation_data=validation,
-            n_classes=None if get_loss(loss).target == "real" else n_classes,
-            seed=args.seed,
-            progress=progress,
-            devices=args.devices,
-            **_checkpointing(args),
-            **opts._replace(one_vs_rest=one_vs_rest)._asdict(),
-        )
+        with warnings.catch_warnings():  # the report says "stopped: diverged" and why
+            warnings.simplefilter("ignore", DivergedWarning)
+            res = fit(
+                st.transform(split.X_train),
+                y_fit,
+                loss,
+                sample_weight=weights,
+                validation_data=validation,
+                n_classes=None if get_loss(loss).target == "real" else n_classes,
+                seed=args.seed,
+                progress=progress,
+                devices=args.devices,
+                **_checkpointing(args),
+                **opts._replace(one_vs_rest=one_vs_rest)._asdict(),
+            )
         jax.block_until_ready(res.params.W)  # a float64 result is NumPy already
     finally:
         if progress is not None:

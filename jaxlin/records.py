@@ -51,6 +51,13 @@ STOP_WORDS = {
     "precision can resolve",
     "callback": "the per-epoch callback asked to stop",
 }
+
+
+class DivergedWarning(RuntimeWarning):
+    """``jaxlin.fit`` ended a run whose objective or parameters became infinite or NaN; the
+    result holds the last finite parameters (its ``stop_reason`` is ``"diverged"``)."""
+
+
 # the stops that mean "converged" (the scikit-learn bridge warns on none of them)
 CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING, CALLBACK)
 

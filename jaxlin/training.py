@@ -9,6 +9,8 @@ one program by ``vmap`` over learning rates, penalty strengths, seeds and sample
 
 from __future__ import annotations
 
+import warnings
+
 import dataclasses
 import itertools
 import os
@@ -23,7 +25,7 @@ from jaxlin import backend, driver, inputs, sparse, validation
 from jaxlin import checkpoint as ckpt
 from jaxlin.backend import put, put_all
 from jaxlin.data import shuffled_rows
-from jaxlin.records import STOP_REASONS, History, Hyper, Problem
+from jaxlin.records import STOP_REASONS, DivergedWarning, History, Hyper, Problem
 from jaxlin.linear import Params
 from jaxlin.losses import get_loss, is_builtin, loss_key
 from jaxlin.objective import Objective, host_targets
@@ -335,9 +337,9 @@ def fit(
     if _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes):
         if ctrl.callback is not None:
             raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
-        return _fit_one_vs_rest(
-            X, y, loss, opts, ctrl, Inputs(validation_data, sample_weight, n_classes, dtype), key
-        )._replace(loss=record, classes=classes)
+        given = Inputs(validation_data, sample_weight, n_classes, dtype)
+        res = _fit_one_vs_rest(X, y, loss, opts, ctrl, given, key)
+        return _warned(res._replace(loss=record, classes=classes))
     deferred = _start_reads_every_value(opts) and ctrl.checkpoint is None
     data = inputs.prepare(
         X,
@@ -352,9 +354,25 @@ def fit(
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
-    return FitResult(
-        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes, out.last
-    )
+    res = FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+    return _warned(res._replace(classes=classes, last=out.last))
+
+
+def _warned(result: FitResult) -> FitResult:
+    """``result``, with a ``DivergedWarning`` first if its run (any class's) diverged: its
+    parameters are the last finite ones, which a caller who does not read ``stop_reason``
+    would otherwise take for a fit."""
+    status = np.asarray(result.status)
+    if np.any(status == driver.DIVERGED):
+        epochs = int(np.max(np.asarray(result.epochs)[status == driver.DIVERGED]))
+        warnings.warn(
+            f"fit: training diverged after {epochs} epoch{'s' * (epochs != 1)} (the objective "
+            "or the parameters became infinite or NaN); the result holds the last finite "
+            "parameters. Lower learning_rate, scale the features or train in float64",
+            DivergedWarning,
+            stacklevel=4,
+        )
+    return result
 
 
 def _start_reads_every_value(opts: Options) -> bool:

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -75,7 +76,9 @@ def test_a_diverged_runs_report_keeps_its_columns_apart(capsys, tmp_path):
     # column of 10: the train and test values ran together into one number
     path = tmp_path / "r.json"
     argv = ["train", "--data", "spambase", "--optimizer", "gd", "--lr", "1e6"]
-    code, out, _ = run(capsys, *argv, "--no-standardize", "--epochs", "20", "--json", str(path))
+    with warnings.catch_warnings():  # the report says it, not a Python warning
+        warnings.simplefilter("error")
+        code, out, _ = run(capsys, *argv, "--no-standardize", "--epochs", "20", "--json", str(path))
     rep = json.loads(path.read_text())
     assert code == 0 and "stopped: diverged" in out
     table = out.split("train      test", 1)[1]

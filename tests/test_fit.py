@@ -1,12 +1,15 @@
 """Training: each solver against an independent loop, scikit-learn, and the documented rules."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
 
-from jaxlin import backend
+from jaxlin import backend, driver
+from jaxlin.records import DivergedWarning
 from jaxlin import objective as obj
 from jaxlin.training import fit, fit_many, kfold_weights
 from jaxlin.linear import Params
@@ -312,6 +315,17 @@ def test_grad_tol_bounds_the_largest_entry_with_grad_norm_max(kw):
     assert int(l2_run.epochs) >= e
 
 
+def test_a_one_vs_rest_class_that_diverges_is_warned_and_a_converged_run_is_not():
+    X, y = _binary()
+    labels = y + (X[:, 1] > 0)  # three classes: one-vs-rest with a binary loss
+    with pytest.warns(DivergedWarning):
+        r = fit(X * 1e3, labels, learning_rate=1e30, epochs=50)
+    assert np.any(np.asarray(r.status) == driver.DIVERGED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergedWarning)
+        assert fit(X, labels, epochs=5).stop_reason.tolist() == ["max_epochs"] * 3
+
+
 def test_l1_proximal_steps_give_exact_zeros_and_satisfy_kkt():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(200, 10))
@@ -417,8 +431,11 @@ def test_divergence_stops_and_keeps_finite_parameters():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3)) * 100
     y = rng.normal(size=50)
-    r = fit(X, y, "squared_error", learning_rate=10.0, epochs=500)
+    with pytest.warns(DivergedWarning, match=r"^fit: training diverged after \d+ epochs") as w:
+        r = fit(X, y, "squared_error", learning_rate=10.0, epochs=500)
+    assert w[0].filename == __file__  # the caller's line, not jaxlin's
     assert r.stop_reason == "diverged" and bool(r.diverged)
+    assert f"after {int(r.epochs)} epochs" in str(w[0].message)
     e = int(r.epochs)
     assert e < 500 and np.all(np.isfinite(r.params.W)) and np.all(np.isfinite(r.params.b))
     J = np.asarray(r.history.objective)
@@ -673,7 +690,8 @@ def test_a_value_beyond_float32_or_scores_that_overflow_at_the_start():
     # finite values whose first gradient overflows: the run diverges, as any other run that
     # overflows, with no error about X
     X_big = np.array([[1e308], [1e308], [-1e308], [-1e308]])  # Xᵀ δ sums four 5e307
-    r = fit(X_big, [0, 0, 1, 1], optimizer="lbfgs", dtype=F64)
+    with pytest.warns(DivergedWarning, match="after 0 epochs"):
+        r = fit(X_big, [0, 0, 1, 1], optimizer="lbfgs", dtype=F64)
     assert r.stop_reason == "diverged" and int(r.epochs) == 0
 
 

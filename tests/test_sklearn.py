@@ -514,3 +514,16 @@ def test_perceptron_reads_as_scikit_learns_fixed_sgd_settings():
 
     for name in ("loss", "learning_rate", "power_t", "epsilon", "average"):
         assert getattr(Perceptron(), name) == getattr(SkPerceptron(), name), name
+
+
+def test_a_diverged_fit_is_scikit_learns_error_without_jaxlins_warning():
+    # jaxlin.fit warns of a diverged run (DivergedWarning); the bridge raises scikit-learn's
+    # ValueError for it instead, and the warning would have said the same thing twice
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)) * 1e10
+    y = (X[:, 0] > 0).astype(int)
+    est = SGDClassifier(learning_rate="constant", eta0=1e30, max_iter=5, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="^Floating-point under-/overflow occurred at epoch"):
+            est.fit(X, y)

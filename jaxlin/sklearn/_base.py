@@ -20,7 +20,7 @@ from jaxlin import decision, sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.sklearn._api import not_converged_words
 from jaxlin.validation import MAX_COUNT
-from jaxlin.records import DIVERGED, MAX_EPOCHS
+from jaxlin.records import DIVERGED, MAX_EPOCHS, DivergedWarning
 from jaxlin.solvers.dcd import DCD
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
@@ -175,18 +175,20 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def _run(self, X, targets, loss, sw, n_classes, kwargs) -> FitResult:
         """One call of jaxlin's ``fit`` (no weights passed when they are all equal)."""
         uniform = np.all(sw == sw[0])
-        return _fit(
-            X,
-            targets,
-            loss,
-            sample_weight=None if uniform else sw,
-            n_classes=n_classes,
-            dtype=X.dtype,
-            # rows in a given order (scikit-learn's SGD) draw nothing more from random_state
-            seed=0 if np.ndim(kwargs.get("shuffle", False)) else _seed(self.random_state),
-            buckets=True,
-            **kwargs,
-        )
+        with warnings.catch_warnings():  # a diverged run is scikit-learn's error (``fit``)
+            warnings.simplefilter("ignore", DivergedWarning)
+            return _fit(
+                X,
+                targets,
+                loss,
+                sample_weight=None if uniform else sw,
+                n_classes=n_classes,
+                dtype=X.dtype,
+                # rows in a given order (scikit-learn's SGD) draw nothing more from random_state
+                seed=0 if np.ndim(kwargs.get("shuffle", False)) else _seed(self.random_state),
+                buckets=True,
+                **kwargs,
+            )
 
     def _fit_per_class(self, X, y_enc, loss, base, cw, kwargs, overrides, chunk) -> FitResult:
         """One-vs-rest with class weights, as scikit-learn's (and liblinear's): class

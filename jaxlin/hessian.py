@@ -14,11 +14,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxlin import sparse
+from jaxlin import penalties, sparse, validation
 from jaxlin.linear import Params, add_bias, logits
 from jaxlin.sparse import SparseRows
 from jaxlin.losses import get_loss
-from jaxlin import penalties, validation
 from jaxlin.objective import check_shapes, on_device
 from jaxlin.penalties import Penalty
 

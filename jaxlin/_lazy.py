@@ -3,12 +3,16 @@
 The solver registry (``jaxlin.solvers``) is read by ``jaxlin --help`` to list the solvers
 and their defaults, which must not cost the half second of importing JAX and optax. A solver
 module therefore names JAX through ``module``: the record beside its code is plain data,
-and the import happens the first time the code runs (at trace time, once).
+and the import happens the first time the code runs (at trace time, once). The data readers
+(``jaxlin.datasets``, ``jaxlin.data``, the checks in ``jaxlin.validation`` and the host side
+of ``jaxlin.sparse``) do the same: loading or converting data never imports JAX (about a
+second of a command's start).
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 
 
 class _Module:
@@ -34,3 +38,14 @@ def module(name: str) -> _Module:
     2.0
     """
     return _Module(name)
+
+
+def is_jax_array(x) -> bool:
+    """Whether ``x`` is a ``jax.Array``, without importing JAX: before JAX is imported no JAX
+    array exists.
+
+    >>> is_jax_array([1.0])
+    False
+    """
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(x, jax.Array)

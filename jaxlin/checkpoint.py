@@ -21,11 +21,13 @@ import os
 import signal
 from typing import Any, NamedTuple
 
-import jax
 import numpy as np
 
 from jaxlin import validation
+from jaxlin._lazy import is_jax_array, module
 from jaxlin.atomic import atomic_path, check_target
+
+jax = module("jax")
 
 __all__ = [
     "Checkpointing",
@@ -109,7 +111,7 @@ def fingerprint(**parts) -> dict:
     """The record a checkpoint must match: each part as text (arrays by ``digest``)."""
     out = {}
     for name, value in parts.items():
-        if isinstance(value, (np.ndarray, jax.Array)):
+        if isinstance(value, np.ndarray) or is_jax_array(value):
             value = digest(value)
         out[name] = value if isinstance(value, str) else repr(value)
     return out

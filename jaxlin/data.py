@@ -14,10 +14,12 @@ import os
 import warnings
 from typing import Any, NamedTuple, Sequence
 
-import jax
 import numpy as np
 
-from jaxlin import backend, sparse, validation
+from jaxlin import sparse, validation
+from jaxlin._lazy import module
+
+jax, backend = module("jax"), module("jaxlin.backend")
 
 
 class Table(NamedTuple):

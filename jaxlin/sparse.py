@@ -28,11 +28,11 @@ import dataclasses
 import sys
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import backend
+from jaxlin._lazy import module
+
+jax, jnp, backend = module("jax"), module("jax.numpy"), module("jaxlin.backend")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,15 +94,30 @@ class SparseRows:
     def astype(self, dtype) -> "SparseRows":
         return dataclasses.replace(self, data=self.data.astype(dtype))
 
+    def __post_init__(self):
+        _register()
+
+    def __setstate__(self, state):  # unpickled or copied: no __init__ runs
+        _register()
+        self.__dict__.update(state)
+
     def __repr__(self):
         return f"SparseRows(shape={self.shape}, nnz={self.nnz}, dtype={self.dtype})"
 
 
-jax.tree_util.register_dataclass(
-    SparseRows,
-    data_fields=["data", "indices", "slices", "start", "length"],
-    meta_fields=["shape", "max_row_nnz", "lanes"],
-)
+_registered: list = []
+
+
+def _register() -> None:
+    """Make ``SparseRows`` a pytree, at its first construction (so that importing this module
+    does not import JAX: no ``SparseRows`` exists before one is built)."""
+    if not _registered:
+        _registered.append(True)
+        jax.tree_util.register_dataclass(
+            SparseRows,
+            data_fields=["data", "indices", "slices", "start", "length"],
+            meta_fields=["shape", "max_row_nnz", "lanes"],
+        )
 
 
 def entry_rows(X: SparseRows):

@@ -28,20 +28,31 @@ import os
 from functools import partial
 from typing import Any, Callable, NamedTuple
 
-import jax
-import jax.numpy as jnp
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from jaxlin import checkpoint as checkpoint_io
-from jaxlin import backend, data, driver, sparse, svmlight, validation
+from jaxlin import data, sparse, svmlight, validation
+from jaxlin._lazy import module
 from jaxlin.atomic import atomic_path
 from jaxlin.records import Hyper, Problem
-from jaxlin.losses import get_loss
-from jaxlin.objective import Objective, encode_targets
-from jaxlin.options import Options, split_options
-from jaxlin.training import compiled, verified
 from jaxlin.presets import STREAM_DEFAULTS
-from jaxlin.penalties import Penalty
+
+if TYPE_CHECKING:
+    from jaxlin.objective import Objective
+    from jaxlin.options import Options
+
+# the training side, imported when a stream is trained: reading and converting files
+# (``open_source``, ``convert_csv``) never imports JAX
+jax, jnp = module("jax"), module("jax.numpy")
+backend, driver = module("jaxlin.backend"), module("jaxlin.driver")
+losses, objective = module("jaxlin.losses"), module("jaxlin.objective")
+options_, penalties, training = (
+    module("jaxlin.options"),
+    module("jaxlin.penalties"),
+    module("jaxlin.training"),
+)
 
 
 class _Npy(NamedTuple):
@@ -377,14 +388,14 @@ def _one_pass(problem, hyper, state, settings):
 def _start(problem, hyper, settings):
     """The driver's first state (compiled once per settings and chunk shape, with the
     options of the in-memory run: ``jaxlin.training.compiled``)."""
-    return compiled(_first_state, problem.X, settings, ("settings",))(
+    return training.compiled(_first_state, problem.X, settings, ("settings",))(
         problem, hyper, settings=settings
     )
 
 
 def _advance(problem, hyper, state, settings):
     """One pass of the mini-batch solver over one chunk, continuing from ``state``."""
-    return compiled(_one_pass, problem.X, settings, ("settings",))(
+    return training.compiled(_one_pass, problem.X, settings, ("settings",))(
         problem, hyper, state, settings=settings
     )
 
@@ -400,7 +411,7 @@ class StreamResult(NamedTuple):
 def _stream_options(options, control):
     """``(Options, RunControl)`` of a stream: mini-batches, a fixed number of epochs, progress
     and checkpoints."""
-    opts, ctrl, key = split_options(options, "fit_stream", STREAM_DEFAULTS, control)
+    opts, ctrl, key = options_.split_options(options, "fit_stream", STREAM_DEFAULTS, control)
     opts = opts.check()
     for name in ("devices", "buckets", "key", "one_vs_rest", "callback"):
         if (
@@ -466,16 +477,16 @@ def fit_stream(
             f"source: expected a file path or a jaxlin.stream.Source, got {type(source).__name__}"
         )
     src = source if isinstance(source, Source) else open_source(source, target, drop, chunk_rows)
-    given, loss, (opts, ctrl) = loss, get_loss(loss), _stream_options(options, control)
-    verified(loss, given, ctrl)
+    given, loss, (opts, ctrl) = loss, losses.get_loss(loss), _stream_options(options, control)
+    training.verified(loss, given, ctrl)
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
     passes = _chunk_passes(opts, src)
     settings = passes.settings(k)
-    penalty = Penalty(*backend.put_all((opts.l1, opts.l2), jnp.float32))
-    obj = Objective.build(loss, penalty, fit_intercept=opts.fit_intercept)
+    penalty = penalties.Penalty(*backend.put_all((opts.l1, opts.l2), jnp.float32))
+    obj = objective.Objective.build(loss, penalty, fit_intercept=opts.fit_intercept)
     hyper = passes.hyper(backend.random_key(validation.check_seed(seed)), None, jnp.float32)
 
     run = _Run(
@@ -512,7 +523,7 @@ def _load_chunk(src: Source, obj: Objective, k: int, i: int) -> Problem:
     """Chunk ``i`` of ``src`` on the device, as the problem of one driver epoch."""
     X, y = src.read(i)
     loss = obj.loss
-    T = encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
+    T = objective.encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
     if src.kind == "svmlight":  # every chunk padded to one shape: one compiled program
         X = sparse.to_device(X, np.float32, src.impl.max_row_nnz, src.impl.max_chunk_nnz)
         return Problem(X, T, obj)
@@ -592,7 +603,7 @@ class _Run(NamedTuple):
             if j + 1 == len(order):
                 position["J"].append(
                     float(
-                        Objective.running_mean(
+                        objective.Objective.running_mean(
                             np.asarray(position["values"]), np.asarray(position["rows"], float)
                         )
                     )

@@ -9,12 +9,15 @@ from __future__ import annotations
 import numbers
 import os
 
-import jax
-import jax.numpy as jnp
+import functools
+
 import numpy as np
 
 from jaxlin import sparse
+from jaxlin._lazy import is_jax_array, module
 from jaxlin.records import every
+
+jax, jnp = module("jax"), module("jax.numpy")
 
 
 def as_path(path, name: str) -> str:
@@ -161,7 +164,7 @@ def check_features(X, name: str = "X", n_features: int | None = None, finite: bo
         if n_features is not None and X.shape[1] != n_features:
             raise ValueError(f"{name}: expected {n_features} features, got {X.shape[1]}")
         return X
-    if isinstance(X, jax.Array) and jnp.issubdtype(X.dtype, jnp.floating):
+    if is_jax_array(X) and jnp.issubdtype(X.dtype, jnp.floating):
         return _check_device_features(X, name, n_features, finite)
     arr = numeric(as_host_array(X, name), name)
     if arr.ndim != 2:
@@ -188,11 +191,15 @@ def _check_device_features(X, name, n_features, finite):
     return X
 
 
-@jax.jit
-def _finite_everywhere(A):
-    """Whether the device array ``A`` is finite everywhere: one small program (eager
-    ``jnp.all(jnp.isfinite(A))`` compiles two)."""
-    return every(jnp.isfinite(A))
+@functools.cache
+def _finite_program():
+    """``A ↦`` whether the device array ``A`` is finite everywhere: one small program (eager
+    ``jnp.all(jnp.isfinite(A))`` compiles two), built at its first use."""
+
+    def _finite_everywhere(A):
+        return every(jnp.isfinite(A))
+
+    return jax.jit(_finite_everywhere)
 
 
 def check_finite(X, name: str = "X", converted=None) -> None:
@@ -203,8 +210,8 @@ def check_finite(X, name: str = "X", converted=None) -> None:
     for A, too_large in ((X, False), (converted, True)):
         if A is None:
             continue
-        on_device = isinstance(A, jax.Array)
-        if bool(_finite_everywhere(A) if on_device else np.all(np.isfinite(A))):
+        on_device = is_jax_array(A)
+        if bool(_finite_program()(A) if on_device else np.all(np.isfinite(A))):
             continue
         row, col = np.argwhere(~np.isfinite(np.asarray(A)))[0]
         if too_large:
@@ -364,9 +371,9 @@ def check_seed(seed, name: str = "seed", many: bool = False):
 
 def check_key(key, name: str = "key"):
     """A JAX PRNG key: a typed key (``jax.random.key``) or a raw ``uint32[2]`` one."""
-    typed = isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    typed = is_jax_array(key) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
     raw = (
-        isinstance(key, (jax.Array, np.ndarray))
+        (is_jax_array(key) or isinstance(key, np.ndarray))
         and key.dtype == np.uint32
         and key.ndim >= 1
         and key.shape[-1] == 2

@@ -1,7 +1,10 @@
 """Loaders and the preparation protocol (shuffle, 2/3–1/3 split, standardise on train)."""
 
 import gzip
+import os
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -264,3 +267,38 @@ def test_standardiser_transform_names_a_wrong_width_and_missing_values():
         st.transform(np.eye(2))
     with pytest.raises(ValueError, match=r"X: contains NaN or infinite values \(first at row 1"):
         st.transform(np.array([[0.0, 1, 2], [np.inf, 0, 0]]))
+
+
+_DATA_ONLY = """
+import sys
+import numpy as np
+import scipy.sparse as sp
+from jaxlin import data, datasets, stream, tables
+from jaxlin.cli import main
+out = sys.argv[1]
+d = datasets.load("spambase")
+data.read_csv(datasets._path("kidcreative.csv"), target="Buy")
+data.write_svmlight(sp.csr_matrix(d.X[::50]), d.y[::50], out + "/a.svm")
+data.read_svmlight(out + "/a.svm")
+tables.load_labelled(out + "/a.svm")
+tables.read_csv_table(datasets._path("kidcreative.csv"), target="Buy")
+stream.convert_csv(datasets._path("kidcreative.csv"), out + "/a.npy")
+assert main(["convert", out + "/a.svm", out + "/b.svm"]) == 0
+assert main(["datasets"]) == 0
+print("jax" in sys.modules, sorted(m for m in sys.modules if m.startswith(("jax.", "optax"))))
+"""
+
+
+def test_reading_and_converting_data_never_imports_jax(tmp_path):
+    """Loading, reading, writing and converting data is NumPy's work: a script or command
+    that only does that does not pay JAX's import (about a second)."""
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(__file__))}
+    run = subprocess.run(
+        [sys.executable, "-c", _DATA_ONLY, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "False []"

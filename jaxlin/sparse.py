@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -106,18 +107,23 @@ class SparseRows:
 
 
 _registered: list = []
+_registering = threading.Lock()
 
 
 def _register() -> None:
     """Make ``SparseRows`` a pytree, at its first construction (so that importing this module
-    does not import JAX: no ``SparseRows`` exists before one is built)."""
-    if not _registered:
-        _registered.append(True)
-        jax.tree_util.register_dataclass(
-            SparseRows,
-            data_fields=["data", "indices", "slices", "start", "length"],
-            meta_fields=["shape", "max_row_nnz", "lanes"],
-        )
+    does not import JAX: no ``SparseRows`` exists before one is built); once, whichever
+    thread builds the first."""
+    if _registered:
+        return
+    with _registering:
+        if not _registered:
+            jax.tree_util.register_dataclass(
+                SparseRows,
+                data_fields=["data", "indices", "slices", "start", "length"],
+                meta_fields=["shape", "max_row_nnz", "lanes"],
+            )
+            _registered.append(True)
 
 
 def entry_rows(X: SparseRows):

@@ -570,7 +570,7 @@ def _cmd_predict(args) -> int:
         raise UserError(_flag_named(str(exc))) from None
     X = _prediction_features(args, model)
     pred = model.predict(X)
-    proba = model.predict_proba(X)
+    proba = model.predict_proba(X) if model.has_proba else None
     import csv
     import io
 

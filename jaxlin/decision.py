@@ -75,8 +75,26 @@ def softmax(Z):
     return E / E.sum(axis=-1, keepdims=True)
 
 
+def has_proba(loss) -> bool:
+    """Whether the loss models class probabilities (the logistic losses, softmax
+    cross-entropy, the modified Huber loss): which ``predict_proba`` gives."""
+    name = get_loss(loss).name
+    return name in LOGISTIC or name in ("softmax_cross_entropy", "modified_huber")
+
+
+def no_proba(loss) -> AttributeError:
+    """The error of ``predict_proba`` on a model whose loss has no probabilities (an
+    ``AttributeError``, as scikit-learn's estimators have no such method then)."""
+    return AttributeError(
+        f"predict_proba: loss {get_loss(loss).name!r} models no probabilities; use "
+        "decision_function (the scores) or predict, or train a logistic, softmax or "
+        "modified_huber loss"
+    )
+
+
 def predict_proba(loss, Z):
-    """Class probabilities ``(N, C)`` for losses that model them, else ``None``.
+    """Class probabilities ``(N, C)`` for losses that model them (``has_proba``), else
+    ``None``.
 
     Logistic losses: ``[1 − σ(z), σ(z)]`` for ``K = 1``, normalised one-vs-rest sigmoids
     for ``K > 1``; softmax cross-entropy: ``softmax(z)``; the modified Huber loss:

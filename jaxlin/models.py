@@ -122,15 +122,19 @@ class TrainedModel(NamedTuple):
         return self.W.shape[0]
 
     def _check(self, X):
-        from jaxlin import sparse  # imported on use: the command line's help stays light
+        """``X`` checked as any input is (numeric, finite, 2-D, not empty; sparse stays
+        sparse), with the model's width; dense on the host in float64."""
+        from jaxlin import sparse, validation  # imported on use: the help stays light
 
-        X = sparse.as_csr(X) if sparse.is_sparse(X) else np.asarray(X, np.float64)
-        if X.ndim != 2 or X.shape[1] != self.n_features:
+        if X is not None and not sparse.is_sparse(X) and np.ndim(X) != 2:
             raise ValueError(
-                f"X: the model expects {self.n_features} features, got "
-                f"{X.shape[1] if X.ndim == 2 else X.shape}"
+                f"X: the model expects rows of {self.n_features} features (N, "
+                f"{self.n_features}), got shape {np.shape(X)}"
             )
-        return X
+        X = validation.check_features(X, "X")
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"X: the model expects {self.n_features} features, got {X.shape[1]}")
+        return X if sparse.is_sparse(X) else np.asarray(X, np.float64)
 
     def standardized(self, X):
         """``(X − mean) / scale``: the features the weights apply to (sparse stays sparse)."""
@@ -156,11 +160,23 @@ class TrainedModel(NamedTuple):
 
         return decision.predict_labels(self.loss, self.decision_function(X)).astype(np.int64)
 
-    def predict_proba(self, X) -> Optional[np.ndarray]:
-        """Class probabilities ``(N, C)`` where the loss models them, else ``None``."""
+    @property
+    def has_proba(self) -> bool:
+        """Whether the model's loss gives class probabilities (``predict_proba``)."""
         from jaxlin import decision
 
-        return decision.predict_proba(self.loss, self.decision_function(X))
+        return decision.has_proba(self.loss)
+
+    @property
+    def predict_proba(self):
+        """``X ↦`` class probabilities ``(N, C)`` where the loss models them; with another
+        loss the model has no such method (``AttributeError``, as a scikit-learn
+        estimator's)."""
+        from jaxlin import decision
+
+        if not decision.has_proba(self.loss):
+            raise decision.no_proba(self.loss)
+        return lambda X: decision.predict_proba(self.loss, self.decision_function(X))
 
 
 def as_trained_model(model) -> TrainedModel:

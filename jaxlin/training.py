@@ -88,11 +88,16 @@ class FitResult(NamedTuple):
         labels = decision.predict_labels(self.loss, self.decision_function(X))
         return labels if self.classes is None else np.asarray(self.classes)[labels]
 
-    def predict_proba(self, X):
-        """Class probabilities ``(N, C)`` for the losses that model them, else ``None``."""
+    @property
+    def predict_proba(self):
+        """``X ↦`` class probabilities ``(N, C)``, for the losses that model them (logistic,
+        softmax cross-entropy, modified Huber); with another loss a result has no such
+        method (``AttributeError``, as a scikit-learn estimator's)."""
         from jaxlin import decision
 
-        return decision.predict_proba(self.loss, self.decision_function(X))
+        if not decision.has_proba(self.loss):
+            raise decision.no_proba(self.loss)
+        return lambda X: decision.predict_proba(self.loss, self.decision_function(X))
 
     @property
     def stop_reason(self):

@@ -149,3 +149,53 @@ def test_the_result_of_fit_saves_as_a_model_that_predicts_as_it_did(tmp_path):
         model_io.save("fit.npz", tmp_path / "m.npz")
     with pytest.raises(TypeError, match="^path: expected a file path .* got int"):
         model_io.save(r, 3)
+
+
+def test_a_model_without_probabilities_has_no_predict_proba(tmp_path):
+    """A hinge model (a result or a saved model) has no ``predict_proba``, as a scikit-learn
+    estimator has none: ``hasattr`` is false and the error names the loss and what to use;
+    a logistic one gives rows that are probabilities (each sums to one)."""
+    import jaxlin
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    hinge = jaxlin.fit(X, y, "hinge", epochs=5)
+    for model in (hinge, model_io.load(model_io.save(hinge, tmp_path / "h.npz"))):
+        assert not hasattr(model, "predict_proba")
+        with pytest.raises(AttributeError, match="loss 'hinge' models no probabilities"):
+            model.predict_proba(X)
+        assert model.predict(X).shape == (40,)  # its other methods are there
+    logistic = jaxlin.fit(X, y, epochs=5)
+    for model in (logistic, model_io.load(model_io.save(logistic, tmp_path / "l.npz"))):
+        p = model.predict_proba(X)
+        assert p.shape == (40, 2) and np.all(p >= 0)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "X,error,message",
+    [
+        (np.array([["a", "b", "c"]]), TypeError, "X: expected a numeric array"),
+        (np.zeros((2, 3)) + 1j, TypeError, "X: expected a numeric array, got dtype complex"),
+        (np.array([[object()] * 3]), TypeError, "X: expected a numeric array; the cell"),
+        (None, ValueError, "X: no data given"),
+        (np.zeros(3), ValueError, r"X: the model expects rows of 3 features \(N, 3\)"),
+        (np.zeros((2, 2)), ValueError, "X: the model expects 3 features, got 2"),
+        (np.zeros((0, 3)), ValueError, "X: empty data"),
+        (np.array([[0.0, np.nan, 1.0]]), ValueError, "X: contains NaN"),
+    ],
+)
+def test_a_saved_model_names_bad_features(tmp_path, X, error, message):
+    """A loaded model checks ``X`` as training does: text, complex numbers, objects, no
+    data, a wrong shape and NaN are named, never converted or dropped silently."""
+    import jaxlin
+
+    rng = np.random.default_rng(4)
+    Xt = rng.normal(size=(30, 3))
+    model = model_io.load(
+        model_io.save(jaxlin.fit(Xt, (Xt[:, 1] > 0).astype(int), epochs=3), tmp_path / "m.npz")
+    )
+    for method in (model.predict, model.predict_proba, model.decision_function):
+        with pytest.raises(error, match=message):
+            method(X)

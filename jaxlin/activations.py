@@ -7,20 +7,53 @@ Each derivative sits right under its activation.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
+def numeric_argument(a, name: str, fn: str):
+    """An argument of a pure function as it can be computed on: JAX arrays (and tracers)
+    and NumPy arrays and numbers as given, lists and tuples as NumPy arrays; text, objects
+    and complex numbers refused with an error naming ``fn`` and ``name`` (JAX's own error
+    came from deep inside it)."""
+    if isinstance(a, jax.Array):
+        return a
+    if isinstance(a, (list, tuple)):
+        a = np.asarray(a)
+    kind = "U" if isinstance(a, (str, bytes)) else np.asarray(a).dtype.kind
+    if kind not in "biuf":
+        raise TypeError(f"{fn}: {name} must be numbers, got {type(a).__name__} {a!r:.60}")
+    return a
+
+
+def takes_numbers(fn):
+    """``fn``'s positional arguments through ``numeric_argument`` (at trace time under
+    ``jit``: no cost in a compiled program)."""
+    names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        return fn(*(numeric_argument(a, n, fn.__name__) for a, n in zip(args, names)), **kwargs)
+
+    return checked
+
+
+@takes_numbers
 def identity(z):
     """Identity (linear neuron): ``g(z) = z``."""
     return z
 
 
+@takes_numbers
 def identity_grad(z):
     """``g'(z) = 1``."""
     return jnp.ones_like(z)
 
 
+@takes_numbers
 def step(z, threshold=0.0):
     """Threshold / step (perceptron): ``g(z) = 1[z > t]`` as floats in {0, 1}.
 
@@ -30,6 +63,7 @@ def step(z, threshold=0.0):
     return (z > threshold).astype(jnp.result_type(z, jnp.float32))
 
 
+@takes_numbers
 def step_grad(z, threshold=0.0):
     """``g'(z) = 0`` almost everywhere (undefined at ``z = t``; we return 0).
 
@@ -39,6 +73,7 @@ def step_grad(z, threshold=0.0):
     return jnp.zeros_like(z)
 
 
+@takes_numbers
 def step_straight_through(z, threshold=0.0):
     """The step in the forward pass, the identity in the backward pass.
 
@@ -49,6 +84,7 @@ def step_straight_through(z, threshold=0.0):
     return z + jax.lax.stop_gradient(step(z, threshold) - z)
 
 
+@takes_numbers
 def sigmoid(z):
     """Logistic sigmoid ``σ(z) = 1 / (1 + e^(−z))``, XLA's stable ``logistic``.
 
@@ -58,16 +94,19 @@ def sigmoid(z):
     return jax.lax.logistic(z)
 
 
+@takes_numbers
 def log_sigmoid(z):
     """``ln σ(z) = −softplus(−z) = −ln(1 + e^(−z))``, finite for any finite ``z``."""
     return -jnp.logaddexp(-z, 0.0)
 
 
+@takes_numbers
 def sigmoid_grad(z):
     """``σ'(z) = σ(z) (1 − σ(z))``, computed as ``σ(z) σ(−z)`` (no cancellation for large ``z``)."""
     return sigmoid(z) * sigmoid(-z)
 
 
+@takes_numbers
 def softmax(z):
     """Softmax over the last axis: ``s_j = e^(z_j) / Σ_k e^(z_k)``.
 
@@ -76,10 +115,13 @@ def softmax(z):
     >>> tuple(round(float(s), 6) for s in softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0])))
     (0.067451, 0.18335, 0.498398, 0.18335, 0.067451)
     """
+    if np.ndim(z) == 0 or np.shape(z)[-1] == 0:
+        raise ValueError(f"softmax: z needs scores along its last axis, got shape {np.shape(z)}")
     e = jnp.exp(z - jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True)))
     return e / jnp.sum(e, axis=-1, keepdims=True)
 
 
+@takes_numbers
 def softmax_jacobian(z):
     """Jacobian of softmax, ``∂s_i/∂z_j = s_i (1[i=j] − s_j)`` = ``diag(s) − s sᵀ``.
 
@@ -92,6 +134,7 @@ def softmax_jacobian(z):
     return jnp.diag(s) - jnp.outer(s, s)
 
 
+@takes_numbers
 def logit(p):
     """Inverse sigmoid (log-odds) ``log(p / (1 − p))``, so ``logit(σ(z)) = z``.
 
@@ -100,16 +143,19 @@ def logit(p):
     return jnp.log(p) - jnp.log1p(-p)
 
 
+@takes_numbers
 def logit_grad(p):
     """``d logit / dp = 1 / (p (1 − p))``."""
     return 1.0 / (p * (1.0 - p))
 
 
+@takes_numbers
 def entropy(p):
     """Entropy ``H(p) = −Σ_k p_k ln p_k`` over the last axis (``0 ln 0 = 0``)."""
     return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=-1)
 
 
+@takes_numbers
 def cross_entropy(a, b):
     """Cross-entropy ``H(a, b) = −Σ_k a_k ln b_k`` over the last axis.
 

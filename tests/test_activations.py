@@ -58,3 +58,45 @@ def test_softmax_is_shift_invariant_and_stable():
     s = act.softmax(z)
     assert jnp.all(jnp.isfinite(s))
     np.testing.assert_allclose(s, act.softmax(z - 1000.0), rtol=1e-14)
+
+
+_PURE = [
+    act.identity,
+    act.identity_grad,
+    act.step,
+    act.step_grad,
+    act.step_straight_through,
+    act.sigmoid,
+    act.log_sigmoid,
+    act.sigmoid_grad,
+    act.softmax,
+    act.softmax_jacobian,
+    act.logit,
+    act.logit_grad,
+    act.entropy,
+]
+
+
+@pytest.mark.parametrize("fn", _PURE, ids=lambda f: f.__name__)
+def test_an_activation_takes_lists_and_names_text(fn):
+    """Lists work as the arrays they hold; text is named with the function and argument
+    (JAX's own error came from deep inside it); the values are unchanged."""
+    p = [0.2, 0.5, 0.7]
+    np.testing.assert_allclose(
+        np.asarray(fn(p)), np.asarray(fn(jnp.asarray(p, jnp.float64))), rtol=1e-12
+    )
+    with pytest.raises(TypeError, match=rf"^{fn.__name__}: \w+ must be numbers, got str"):
+        fn("0.5")
+    with pytest.raises(TypeError, match=rf"^{fn.__name__}: \w+ must be numbers, got ndarray"):
+        fn(np.array([1 + 1j]))
+
+
+def test_cross_entropy_names_either_argument_and_softmax_an_empty_axis():
+    np.testing.assert_allclose(
+        float(act.cross_entropy([1.0, 0.0], [0.25, 0.75])), -np.log(0.25), rtol=1e-12
+    )
+    with pytest.raises(TypeError, match="^cross_entropy: b must be numbers"):
+        act.cross_entropy([1.0, 0.0], "b")
+    for z in (np.zeros(0), np.zeros((2, 0)), 1.0):
+        with pytest.raises(ValueError, match="^softmax: z needs scores along its last axis"):
+            act.softmax(z)

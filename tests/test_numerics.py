@@ -203,3 +203,35 @@ def test_against_optax_where_optax_is_exact(key):
         rtol=1e-12,
         atol=1e-300,
     )
+
+
+def _example_functions():
+    for name in sorted(LOSSES):
+        loss = LOSSES[name]
+        for fn in (loss.value, loss.delta, loss.curvature):
+            if fn is not None:
+                yield pytest.param(name, fn, id=f"{name}-{_name(fn)}")
+
+
+def _name(fn):
+    return getattr(fn, "func", fn).__name__  # a partial (a width ε): its function's
+
+
+@pytest.mark.parametrize("name,fn", list(_example_functions()))
+def test_a_loss_called_directly_names_a_mismatch(name, fn):
+    """A loss, its δ and its curvature take one example's ``z`` and ``y`` of one shape: a
+    class index beside K scores, a column beside a row, or text is named (these broadcast
+    to a wrong number, or failed deep inside JAX); plain lists work as arrays do."""
+    k = 3 if LOSSES[name].min_classes > 1 else 2
+    z, y = np.array([0.3, -1.2, 2.0])[:k], np.eye(k)[1]
+    if LOSSES[name].target == "binary":
+        y = np.array([1.0, 0.0, 1.0])[:k]
+    with pytest.raises(ValueError, match=rf"{_name(fn)}: z and y must have one shape"):
+        fn(z, 1)
+    with pytest.raises(ValueError, match=r"got z \(3, 1\) and y \(3,\)"):
+        fn(np.zeros((3, 1)), np.zeros(3))
+    with pytest.raises(TypeError, match=rf"{_name(fn)}: z must be numbers, got str"):
+        fn("0.5", y)
+    np.testing.assert_allclose(
+        np.asarray(fn(list(z), list(y))), np.asarray(fn(jnp.asarray(z), jnp.asarray(y))), rtol=1e-12
+    )

@@ -82,14 +82,17 @@ def has_proba(loss) -> bool:
     return name in LOGISTIC or name in ("softmax_cross_entropy", "modified_huber")
 
 
-def no_proba(loss) -> AttributeError:
-    """The error of ``predict_proba`` on a model whose loss has no probabilities (an
-    ``AttributeError``, as scikit-learn's estimators have no such method then)."""
-    return AttributeError(
-        f"predict_proba: loss {get_loss(loss).name!r} models no probabilities; use "
-        "decision_function (the scores) or predict, or train a logistic, softmax or "
-        "modified_huber loss"
-    )
+def proba_method(loss, decision_function):
+    """A model's ``predict_proba``: ``X ↦ predict_proba(loss, decision_function(X))`` where the
+    loss models probabilities; else an ``AttributeError`` naming the loss (as a scikit-learn
+    estimator of such a loss has no such method, ``hasattr`` is then false)."""
+    if not has_proba(loss):
+        raise AttributeError(
+            f"predict_proba: loss {get_loss(loss).name!r} models no probabilities; use "
+            "decision_function (the scores) or predict, or train a logistic, softmax or "
+            "modified_huber loss"
+        )
+    return lambda X: predict_proba(loss, decision_function(X))
 
 
 def predict_proba(loss, Z):

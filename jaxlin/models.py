@@ -174,9 +174,7 @@ class TrainedModel(NamedTuple):
         estimator's)."""
         from jaxlin import decision
 
-        if not decision.has_proba(self.loss):
-            raise decision.no_proba(self.loss)
-        return lambda X: decision.predict_proba(self.loss, self.decision_function(X))
+        return decision.proba_method(self.loss, self.decision_function)
 
 
 def as_trained_model(model) -> TrainedModel:

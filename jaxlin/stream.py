@@ -26,9 +26,7 @@ import hashlib
 import json
 import os
 from functools import partial
-from typing import Any, Callable, NamedTuple
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 import numpy as np
 

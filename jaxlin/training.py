@@ -95,9 +95,7 @@ class FitResult(NamedTuple):
         method (``AttributeError``, as a scikit-learn estimator's)."""
         from jaxlin import decision
 
-        if not decision.has_proba(self.loss):
-            raise decision.no_proba(self.loss)
-        return lambda X: decision.predict_proba(self.loss, self.decision_function(X))
+        return decision.proba_method(self.loss, self.decision_function)
 
     @property
     def stop_reason(self):
@@ -359,7 +357,7 @@ def fit(
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
     res = FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
-    return _warned(res._replace(classes=classes, last=out.last))  # (fit's 80-line limit)
+    return _warned(res._replace(classes=classes, last=out.last))
 
 
 def _warned(result: FitResult) -> FitResult:

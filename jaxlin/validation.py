@@ -6,10 +6,9 @@ wrong is checked here first, on concrete arrays.
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
-
-import functools
 
 import numpy as np
 

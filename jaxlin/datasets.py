@@ -48,6 +48,9 @@ def load(name: str, sparse: bool = False) -> Dataset:
     ``sparse=True``: ``X`` as a SciPy CSR matrix of its non-zero values (MNIST's pixels are
     81% zeros), for the sparse path (``docs/sparse.md``).
     """
+    from jaxlin import validation
+
+    sparse = validation.check_flag(sparse, "sparse")
     d = _load(name)
     if sparse:
         import scipy.sparse as sp
@@ -114,6 +117,8 @@ def text_like(
     validation.check_positive(topic_boost, "topic_boost")
     if validation.check_non_negative(topic_words, "topic_words") > 1:
         raise ValueError(f"topic_words: a share of the vocabulary in [0, 1], got {topic_words!r}")
+    if validation.check_seed(seed) < 0:
+        raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.arange(n_rows) % n_classes)
     base = (np.arange(n_features) + 1.0) ** -zipf

@@ -33,7 +33,7 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
     loss = get_loss(loss)
     if loss.curvature is None:
         raise ValueError(f"loss: {loss.name!r} has no element-wise curvature")
-    params, X, T, _ = on_device(params, X, T)
+    params, X, T, _ = on_device(params, X, T, loss=loss)
     penalty = penalties.checked(penalty)
     if params.W.ndim != 2 or params.W.shape[1] != 1:
         raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")

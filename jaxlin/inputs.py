@@ -56,6 +56,8 @@ def prepare(
     Xn = validation.check_features(X, "X", finite=finite)
     n = Xn.shape[0]
     y_arr = validation.as_host_array(y, "y")
+    if y_arr.ndim > 2:
+        raise ValueError(f"y: expected labels (N,) or targets (N, K), got shape {y_arr.shape}")
     if y_arr.ndim == 0 or y_arr.shape[0] != n:
         raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)

@@ -32,7 +32,7 @@ def init_params(
     """Initial parameters: ``"zeros"`` or ``"uniform"`` in ``[−1, 1]``.
 
     Args:
-      key: a ``jax.random`` key (used by ``"uniform"``; ignored by ``"zeros"``).
+      key: a ``jax.random`` key (needed by ``"uniform"``; ``"zeros"`` takes ``None``).
       n_features: ``d``.
       n_outputs: ``K`` (1 for binary classification and regression).
       method: ``"zeros"`` or ``"uniform"``.
@@ -44,8 +44,19 @@ def init_params(
     """
     n_features = validation.check_positive(n_features, "n_features", integer=True)
     n_outputs = validation.check_positive(n_outputs, "n_outputs", integer=True)
+    try:
+        dtype = jnp.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected a floating-point dtype, got {dtype!r}") from None
     if not jnp.issubdtype(dtype, jnp.floating):
-        raise ValueError(f"dtype: parameters are floating point, got {jnp.dtype(dtype)}")
+        raise ValueError(f"dtype: parameters are floating point, got {dtype}")
+    if method == "uniform" and key is None:
+        raise TypeError(
+            "key: the 'uniform' initialisation needs a JAX PRNG key such as "
+            "jax.random.key(0), got None"
+        )
+    if key is not None:
+        validation.check_key(key)
     if method == "zeros":
         return Params(jnp.zeros((n_features, n_outputs), dtype), jnp.zeros((n_outputs,), dtype))
     if method == "uniform":

@@ -542,12 +542,12 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
     >>> round(float(objective(p, jnp.ones((3, 2)), jnp.ones((3, 1)), "binary_cross_entropy")), 6)
     0.693147
     """
-    params, X, T, sample_weight = on_device(params, X, T, sample_weight)
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight, loss)
     o = Objective(get_loss(loss), penalties.checked(penalty), _rows_weight(sample_weight, X))
     return o.reported(o.value(params, X, T))
 
 
-def on_device(params: Params, X, T, sample_weight=None):
+def on_device(params: Params, X, T, sample_weight=None, loss=None):
     """The public functions' arrays as JAX arrays: NumPy float64 becomes float32 when
     float64 is off, as ``jnp.asarray`` makes it, rather than a JAX warning from inside
     (arrays made in the data's dtype); a SciPy sparse ``X`` becomes ``SparseRows`` of the
@@ -556,13 +556,45 @@ def on_device(params: Params, X, T, sample_weight=None):
     Values given on the host (NumPy arrays, lists, SciPy matrices) are known, so they are
     checked first — numeric, finite, ``X`` 2-D and non-empty, weights non-negative and not
     all zero — and a bad one is named in a ``ValueError``/``TypeError`` rather than turning
-    ``J`` into NaN. JAX arrays are taken as they are (inside ``jit`` they are traced)."""
+    ``J`` into NaN. JAX arrays are taken as they are (inside ``jit`` they are traced). With
+    ``loss``, targets given on the host are also checked to lie in its domain
+    (``check_target_values``)."""
     params = checked_params(params)
     X = checked_rows(X, params.W.dtype)
     if sample_weight is not None and not isinstance(sample_weight, jax.Array):
         sample_weight = validation.check_sample_weight(sample_weight, X.shape[0])
     weight = None if sample_weight is None else jnp.asarray(sample_weight)
-    return params, X, host_checked(T, "T"), weight
+    T = host_checked(T, "T")  # numeric and finite when given on the host
+    if loss is not None and not isinstance(T, jax.core.Tracer):
+        check_target_values(np.asarray(T), get_loss(loss))
+    return params, X, T, weight
+
+
+def check_target_values(T: np.ndarray, loss: Loss, name: str = "T") -> None:
+    """``T`` ``(N, K)``, the targets a loss takes (``encode_targets`` makes them from labels),
+    in the loss's domain: any finite value for ``"real"`` losses, ``0 ≤ t ≤ 1`` for
+    ``"binary"`` ones (0/1, or soft targets), and rows of non-negative values summing to 1
+    for ``"onehot"`` ones (one-hot, or soft). Outside it a loss is not the loss it names."""
+    if T.ndim != 2:
+        raise ValueError(
+            f"{name}: expected targets of shape (N, K), got {T.shape}; labels become targets "
+            f"through jaxlin.encode_targets(y, loss)"
+        )
+    if loss.target == "real" or T.size == 0:
+        return
+    if T.min() < 0 or (loss.target == "binary" and T.max() > 1):
+        raise ValueError(
+            f"{name}: loss {loss.name!r} takes targets in [0, 1], got values from "
+            f"{T.min():g} to {T.max():g}; labels become targets through "
+            f"jaxlin.encode_targets(y, loss)"
+        )
+    sums = T.sum(axis=1)
+    if loss.target == "onehot" and not np.allclose(sums, 1.0, rtol=0, atol=1e-5):
+        row = int(np.argmax(np.abs(sums - 1.0)))
+        raise ValueError(
+            f"{name}: loss {loss.name!r} takes one-hot (or soft) target rows that sum to 1; "
+            f"row {row} sums to {sums[row]:g}"
+        )
 
 
 def _rows_weight(sample_weight, X):
@@ -585,7 +617,7 @@ def value_and_grad(params: Params, X, T, loss, penalty: Penalty = Penalty(), sam
     Returns:
       ``(J, Params(dW (d, K), db (K,)))``; for L1 the minimum-norm subgradient ``l1 sign(W)``.
     """
-    params, X, T, sample_weight = on_device(params, X, T, sample_weight)
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight, loss)
     o = Objective(get_loss(loss), penalties.checked(penalty), _rows_weight(sample_weight, X))
     m, g = o.value_and_grad(params, X, T)
     return o.reported(m), jax.tree.map(o.reported, g)
@@ -603,7 +635,7 @@ def autodiff_objective(
     reference that ``jax.grad`` differentiates. It differs from ``objective`` only for
     the straight-through step loss."""
     loss = get_loss(loss)
-    params, X, T, sample_weight = on_device(params, X, T, sample_weight)
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight, loss)
     penalties.checked(penalty)
     XW = sparse.matmul(X, params.W) if isinstance(X, SparseRows) else X @ params.W
     L = jax.vmap(loss.autodiff_value)(XW + params.b, T)
@@ -620,7 +652,7 @@ def autodiff_value_and_grad(
     params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_weight=None
 ):
     """``jax.value_and_grad`` of ``autodiff_objective``: the independent reference."""
-    params, X, T, sample_weight = on_device(params, X, T, sample_weight)  # checked, untraced
+    params, X, T, sample_weight = on_device(params, X, T, sample_weight, loss)  # checked, untraced
     return jax.value_and_grad(autodiff_objective)(params, X, T, loss, penalty, sample_weight)
 
 

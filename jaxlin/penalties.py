@@ -59,14 +59,15 @@ def _off(strength) -> bool:
 
 
 def checked(penalty: Penalty, name: str = "penalty") -> Penalty:
-    """``penalty`` with strengths given on the host checked to be finite and non-negative (a
-    negative one would reward large weights); traced strengths as they are."""
+    """``penalty`` (a ``Penalty`` or a pair ``(l1, l2)``) as a ``Penalty``, with strengths
+    given on the host checked to be finite and non-negative (a negative one would reward
+    large weights); traced strengths as they are."""
     if not isinstance(penalty, tuple) or len(penalty) != 2:
         raise TypeError(f"{name}: expected a Penalty(l1, l2), got {type(penalty).__name__}")
     for part, value in zip(("l1", "l2"), penalty):
         if not isinstance(value, jax.Array):
             _given(value, f"{name}.{part}")
-    return penalty
+    return Penalty(*penalty)  # a plain pair (l1, l2) as the record
 
 
 def _step(step_size, name: str = "step_size"):

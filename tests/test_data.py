@@ -62,6 +62,8 @@ def test_bundled_datasets_match_the_spec():
         datasets.load("iris")
     with pytest.raises(TypeError, match=r"data: expected a dataset name \(kidcreative, "):
         datasets.load(None)
+    with pytest.raises(TypeError, match="sparse: must be True or False, got 'yes'"):
+        datasets.load("kidcreative", sparse="yes")
 
 
 def test_csv_target_and_drop(tmp_path):

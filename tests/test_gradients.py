@@ -185,6 +185,9 @@ def _bad_public_inputs():
             ),
             "penalty negative": (dict(pen=Penalty(0.0, -0.1)), ValueError, "penalty.l2: must be"),
             "penalty NaN": (dict(pen=Penalty(np.nan, 0.0)), ValueError, "penalty.l1: must be"),
+            "T labels": (dict(T=T[:, 0]), ValueError, r"T: expected targets of shape \(N, K\)"),
+            "T of 2": (dict(T=2 * T), ValueError, r"T: loss .* targets in \[0, 1\], got .* 0 to 2"),
+            "T negative": (dict(T=T - 1), ValueError, r"T: loss .* targets in \[0, 1\]"),
         },
     )
 
@@ -201,6 +204,34 @@ def test_public_objective_functions_name_bad_host_values(fn, case):
         call(a["p"], a["X"], a["T"], "binary_cross_entropy", a["pen"], sample_weight=a["w"])
 
 
+@pytest.mark.parametrize(
+    "T, words",
+    [
+        (np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), r"row 1 sums to 2"),
+        (np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.0]]), r"row 1 sums to 0.5"),
+        (np.array([[2.0, -1.0, 0.0], [0.0, 1.0, 0.0]]), r"targets in \[0, 1\]"),
+    ],
+)
+def test_one_hot_targets_outside_the_simplex_are_named(T, words):
+    p = Params(np.zeros((2, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="T: loss 'softmax_cross_entropy' .*" + words):
+        obj.value_and_grad(p, np.ones((2, 2)), T, "softmax_cross_entropy")
+
+
+def test_soft_targets_and_penalty_pairs_are_taken():
+    # soft targets (label smoothing) are in the losses' domain; a pair (l1, l2) is a penalty
+    X, T, p, _ = _bad_public_inputs()
+    soft = 0.9 * T + 0.05
+    J, g = obj.value_and_grad(p, X, soft, "binary_cross_entropy", (0.0, 0.1))
+    Ja, ga = obj.autodiff_value_and_grad(p, X, soft, "binary_cross_entropy", Penalty(0.0, 0.1))
+    np.testing.assert_allclose(float(J), float(Ja), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g.W), np.asarray(ga.W), rtol=1e-10, atol=1e-14)
+    smooth = np.full((2, 3), 0.1) + 0.7 * np.eye(3)[[0, 2]]
+    q = Params(np.zeros((2, 3)), np.zeros(3))
+    J3 = obj.objective(q, np.ones((2, 2)), smooth, "softmax_cross_entropy")
+    np.testing.assert_allclose(float(J3), np.log(3.0), rtol=1e-12)  # uniform p: −Σ t ln(1/3)
+
+
 def test_public_objective_functions_run_under_jit_on_traced_values():
     # traced values are not checked (they are not known): the jitted call equals the eager one
     X, T, p, _ = _bad_public_inputs()
@@ -215,5 +246,11 @@ def test_init_params_and_contract_name_bad_sizes():
         jaxlin.init_params(jax.random.key(0), -1, 2)
     with pytest.raises(ValueError, match="n_outputs: must be a positive integer"):
         jaxlin.init_params(jax.random.key(0), 3, 2.5)
+    with pytest.raises(TypeError, match="key: the 'uniform' initialisation needs a JAX PRNG"):
+        jaxlin.init_params(None, 3, 2, "uniform")
+    with pytest.raises(TypeError, match="key: expected a JAX PRNG key .* got int"):
+        jaxlin.init_params(0, 3, 2, "uniform")
+    with pytest.raises(TypeError, match="dtype: expected a floating-point dtype, got 'nope'"):
+        jaxlin.init_params(None, 3, 2, dtype="nope")
     with pytest.raises(ValueError, match=r"contract: X \(6, 3\) \(N, d\) and D \(5, 1\)"):
         jaxlin.contract(np.ones((6, 3)), np.ones((5, 1)))

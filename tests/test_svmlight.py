@@ -142,10 +142,12 @@ def test_writing_bad_labels_or_query_ids_names_them_and_writes_nothing(
         (dict(zipf=-1.0), "zipf: must be non-negative"),
         (dict(topic_words=2.0), r"topic_words: a share of the vocabulary in \[0, 1\]"),
         (dict(topic_boost=0.0), "topic_boost: must be positive"),
+        (dict(seed=-1), "seed: must be a non-negative integer, got -1"),
+        (dict(seed="a"), "seed: expected an integer, got 'a'"),
     ],
 )
 def test_the_text_generators_bad_arguments_are_named(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         datasets.text_like(**{"n_rows": 10, "n_features": 50, "nnz_per_row": 5, **kwargs})
 
 

@@ -1087,7 +1087,12 @@ def _check_command(sub):
         "--n-outputs", type=POSITIVE_INT, help="--loss: verify at this number of outputs K only"
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.add_argument("--seed", type=int, default=0, help="seed of the random test points")
+    check.add_argument(
+        "--seed",
+        type=_number(int, lambda v: v >= 0, "a non-negative integer"),
+        default=0,
+        help="seed of the random test points",
+    )
     check.set_defaults(func=_cmd_check)
 
 

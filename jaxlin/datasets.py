@@ -117,9 +117,7 @@ def text_like(
     validation.check_positive(topic_boost, "topic_boost")
     if validation.check_non_negative(topic_words, "topic_words") > 1:
         raise ValueError(f"topic_words: a share of the vocabulary in [0, 1], got {topic_words!r}")
-    if validation.check_seed(seed) < 0:
-        raise ValueError(f"seed: must be a non-negative integer, got {seed!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validation.numpy_seed(seed))
     y = rng.permutation(np.arange(n_rows) % n_classes)
     base = (np.arange(n_features) + 1.0) ** -zipf
     classes = []

@@ -24,7 +24,7 @@ from jax.flatten_util import ravel_pytree
 
 from jaxlin import activations as act
 from jaxlin import objective as obj
-from jaxlin import penalties, sparse
+from jaxlin import penalties, sparse, validation
 from jaxlin.hessian import hessian
 from jaxlin.linear import Params
 from jaxlin.losses import LOSSES, Loss
@@ -398,6 +398,7 @@ def check_sizes(loss: Loss) -> list:
 
 def run(seed: int = 0) -> Report:
     """Every derivation row and every erratum, computed in float64."""
+    seed = validation.numpy_seed(seed)
     with jax.enable_x64(True):
         jobs, keys, rows = loss_jobs(LOSSES.values(), check_sizes, seed)
         *outs, extras, sparse_out = run_all(

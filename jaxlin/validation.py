@@ -368,6 +368,13 @@ def check_seed(seed, name: str = "seed", many: bool = False):
     return seed
 
 
+def numpy_seed(seed, name: str = "seed") -> int:
+    """An integer seed that ``np.random.default_rng`` takes: non-negative."""
+    if check_seed(seed, name) < 0:
+        raise ValueError(f"{name}: must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
 def check_key(key, name: str = "key"):
     """A JAX PRNG key: a typed key (``jax.random.key``) or a raw ``uint32[2]`` one."""
     typed = is_jax_array(key) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key)

@@ -26,7 +26,7 @@ from jax.flatten_util import ravel_pytree
 
 from jaxlin import backend
 from jaxlin import objective as obj
-from jaxlin import penalties
+from jaxlin import penalties, validation
 from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.penalties import Penalty
@@ -622,6 +622,7 @@ def verify(loss, *, n_outputs: Optional[int] = None, seed: int = 0) -> Verificat
       ``Verification``: ``.passed``, ``.rows``, ``print()``-able, ``.to_json()``.
     """
     loss = get_loss(loss)
+    seed = validation.numpy_seed(seed)
     rows, notes = verify_rows([loss], lambda _: output_sizes(loss, n_outputs), seed)
     return Verification(loss.name, rows, notes)
 

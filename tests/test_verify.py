@@ -271,3 +271,17 @@ def test_check_loss_bad_spec_is_one_line(spec, words, capsys, monkeypatch):
     assert cli.main(["check", "--loss", spec]) == 2
     err = capsys.readouterr().err.strip()
     assert words in err and len(err.splitlines()) == 1 and err.startswith("jaxlin check")
+
+
+@pytest.mark.parametrize(
+    "seed, error, words", [(-1, ValueError, "non-negative"), ("a", TypeError, "an integer")]
+)
+def test_verify_names_a_bad_seed(seed, error, words):
+    # the points come from NumPy's default_rng, which takes non-negative integers only
+    with pytest.raises(error, match=f"^seed: .*{words}"):
+        jaxlin.verify("binary_cross_entropy", seed=seed)
+
+
+def test_check_names_a_negative_seed(capsys):
+    assert cli.main(["check", "--seed", "-1"]) == 2
+    assert "--seed: must be a non-negative integer, got -1" in capsys.readouterr().err

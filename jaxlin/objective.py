@@ -688,6 +688,11 @@ def targets_and_labels(y, loss, n_classes=None, name: str = "y", dtype=np.float3
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name}: contains NaN or infinite values")
     if loss.target == "real":
+        if n_classes is not None:
+            raise ValueError(
+                f"n_classes: loss {loss.name!r} is a regression loss (real targets); it has "
+                f"no classes, got n_classes={n_classes}"
+            )
         return arr.reshape(arr.shape[0], -1).astype(dtype), None
     if arr.ndim == 2:
         if not np.all((arr == 0) | (arr == 1)):

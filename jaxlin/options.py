@@ -205,6 +205,12 @@ class Options(NamedTuple):
         if o.batch_size is not None and n_rows is not None and o.batch_size >= n_rows:
             o = o._replace(batch_size=None)  # one batch of every row is the full batch
         solvers.check(record, o, loss)
+        if o.one_vs_rest and loss is not None and loss.target != "binary":
+            raise ValueError(
+                f"one_vs_rest: trains one binary model per class; loss {loss.name!r} is "
+                f"{'multi-class' if loss.target == 'onehot' else 'a regression loss'} itself "
+                f"(use a binary loss such as 'binary_cross_entropy' or 'hinge')"
+            )
         if record.dual:
             _check_dual(record, o, loss)
         if data is not None:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxlin import metrics as M
-from jaxlin import backend, decision, sparse
+from jaxlin import backend, decision, sparse, validation
 from jaxlin.backend import put
 from jaxlin.models import TrainedModel, as_trained_model
 from jaxlin.objective import host_targets, objective
@@ -75,9 +75,9 @@ def evaluate_splits(
 def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
     """The inputs of one split, on the host: standardised features, targets, labels and the
     model's predictions, probabilities and binary scores (float32/int32)."""
-    y = np.asarray(y).astype(np.int64)
     c = len(model.class_names)
     Z = model.decision_function(X)  # once: predictions and probabilities come from it
+    y = _class_indices(y, Z.shape[0], model.class_names)
     proba = decision.predict_proba(model.loss, Z)
     # several output columns of a "real" or "binary" loss (least squares, one-vs-rest) take
     # one-hot targets; everything else takes the labels (host_targets does the rest)
@@ -95,6 +95,28 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
         "score": f32(score),
         "proba": f32(proba),
     }
+
+
+def _class_indices(y, n: int, class_names) -> np.ndarray:
+    """``y`` checked to be ``n`` class indices ``0..C−1`` (the model's classes, in order):
+    a float label is whole, none is NaN, and the count matches the rows of ``X``."""
+    y = validation.as_host_array(y, "y")
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"y: expected {n} labels (N,), one per row of X, got shape {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(
+            f"y: expected class indices 0..{len(class_names) - 1} (of {list(class_names)}), "
+            f"got dtype {y.dtype}"
+        )
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError("y: contains NaN or infinite values")
+    bad = (y < 0) | (y >= len(class_names)) | (y != np.round(y))
+    if np.any(bad):
+        raise ValueError(
+            f"y: label {y[bad][0].item()!r} is not a class index 0..{len(class_names) - 1} "
+            f"(the model's classes {list(class_names)})"
+        )
+    return y.astype(np.int64)
 
 
 def _objectives_program(params, data, penalty, loss):

@@ -569,6 +569,19 @@ def test_a_callable_optimizer_that_returns_no_transformation_is_named():
     X, y = _binary(n=20)
     with pytest.raises(TypeError, match="^optimizer: a callable optimizer .* returned int"):
         fit(X, y, optimizer=lambda learning_rate: 3)
+    with pytest.raises(TypeError, match="^optimizer: .* calling it with the learning rate failed"):
+        fit(X, y, optimizer=lambda: optax.sgd(0.1))  # takes no learning rate
+
+
+def test_options_that_do_not_apply_to_the_loss_are_named():
+    X, y = _binary(n=30)
+    y3 = np.arange(30) % 3
+    with pytest.raises(ValueError, match="^one_vs_rest: .* 'softmax_cross_entropy' is multi-class"):
+        fit(X, y3, "softmax_cross_entropy", one_vs_rest=True)
+    with pytest.raises(ValueError, match="^one_vs_rest: .* 'squared_error' is a regression loss"):
+        fit(X, X[:, 0], "squared_error", one_vs_rest=True)
+    with pytest.raises(ValueError, match="^n_classes: loss 'squared_error' is a regression loss"):
+        fit(X, X[:, 0], "squared_error", n_classes=3)
 
 
 def test_a_seed_beyond_64_bits_is_named_as_such():

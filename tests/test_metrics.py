@@ -280,3 +280,12 @@ def test_the_report_takes_a_fit_result_and_agrees_with_scikit_learn(loss):
     assert np.array_equal(e["confusion_matrix"], skm.confusion_matrix(y, r.predict(X)))
     with pytest.raises(TypeError, match="model: expected a TrainedModel .* or a FitResult"):
         report.evaluate("model.npz", X, y)
+    for bad, error, words in [  # each was cast to int64 and counted (or wrapped) silently
+        (y[:-1], ValueError, r"y: expected 120 labels \(N,\), one per row of X, got shape"),
+        (y + 0.5, ValueError, r"y: label .*\.5 is not a class index 0\.\."),
+        (np.where(y > 0, np.nan, 0.0), ValueError, "y: contains NaN"),
+        (y.astype(str), TypeError, "y: expected class indices 0"),
+        (y - 5, ValueError, r"y: label -\d is not a class index"),
+    ]:
+        with pytest.raises(error, match=f"^{words}"):
+            report.evaluate(r, X, bad)

@@ -64,7 +64,13 @@ def make_transformation(optimizer, learning_rate):
         return optax.inject_hyperparams(TRANSFORMATIONS[optimizer]())(learning_rate=learning_rate)
     if isinstance(optimizer, optax.GradientTransformation):
         return optimizer
-    made = optimizer(learning_rate)
+    try:
+        made = optimizer(learning_rate)
+    except TypeError as e:  # not a function of one argument, the learning rate
+        raise TypeError(
+            f"optimizer: a callable optimizer takes the learning rate and returns an optax "
+            f"GradientTransformation; calling it with the learning rate failed: {e}"
+        ) from e
     if not (hasattr(made, "init") and hasattr(made, "update")):
         raise TypeError(
             "optimizer: a callable optimizer takes the learning rate and returns an optax "

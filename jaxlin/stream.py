@@ -521,7 +521,8 @@ def _load_chunk(src: Source, obj: Objective, k: int, i: int) -> Problem:
     """Chunk ``i`` of ``src`` on the device, as the problem of one driver epoch."""
     X, y = src.read(i)
     loss = obj.loss
-    T = objective.encode_targets(y.astype(np.int64) if loss.target == "onehot" else y, loss, k)
+    onehot = loss.target == "onehot"  # only its targets take the number of classes
+    T = objective.encode_targets(y.astype(np.int64) if onehot else y, loss, k if onehot else None)
     if src.kind == "svmlight":  # every chunk padded to one shape: one compiled program
         X = sparse.to_device(X, np.float32, src.impl.max_row_nnz, src.impl.max_chunk_nnz)
         return Problem(X, T, obj)

@@ -101,11 +101,20 @@ def check_not_dropped(target, drop, name: str = "drop") -> tuple:
 def as_host_array(value, name: str) -> np.ndarray:
     """``np.asarray(value)``, with a ragged nested list (rows of different lengths) or any
     other value NumPy cannot make an array of named as ``name`` in the error. A sparse
-    matrix is refused (NumPy would wrap it in an array of one object)."""
+    matrix is refused (NumPy would wrap it in an array of one object), and so is a masked
+    array with masked cells (NumPy would take the values under the mask as data)."""
     if sparse.is_sparse(value):
         raise TypeError(
             f"{name}: expected a dense array, got a sparse {type(value).__name__}; "
             "convert it with .toarray()"
+        )
+    if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
+        mask = np.ma.getmaskarray(value)
+        first = tuple(int(i) for i in np.argwhere(mask)[0])
+        raise ValueError(
+            f"{name}: a masked array with {int(mask.sum())} masked cells (the first at index "
+            f"{first[0] if len(first) == 1 else first}); its values there are not data: fill "
+            "them (.filled(value)) or drop those rows"
         )
     nullable = _nullable_numbers(value)
     if nullable is not None:
@@ -129,6 +138,16 @@ def _nullable_numbers(value):
     if not all(getattr(dt, "kind", "O") in "biuf" for dt in dtypes):
         return None
     return value.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def is_missing(value) -> bool:
+    """Whether a cell of an array of objects is a missing value: ``None``, a float NaN (a
+    pandas text column's missing cell) or pandas' ``NA``."""
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or type(value).__name__ == "NAType"
+    )
 
 
 def numeric(arr: np.ndarray, name: str) -> np.ndarray:

@@ -599,6 +599,38 @@ def test_ragged_lists_are_named(X, y, name):
         fit(X, y)
 
 
+def test_a_masked_array_with_masked_cells_is_refused_not_read_through():
+    # NumPy reads the values under the mask as data: the masked cells would be trained on
+    X, y = _binary(n=20)
+    masked = np.ma.masked_array(X, mask=np.zeros_like(X, bool))
+    masked[3, 1] = np.ma.masked
+    with pytest.raises(ValueError, match=r"^X: a masked array with 1 masked cells .*\(3, 1\)"):
+        fit(masked, y)
+    with pytest.raises(ValueError, match=r"^y: a masked array with 1 masked cells .*index 4"):
+        fit(X, np.ma.masked_array(y, mask=np.arange(20) == 4))
+    r = fit(np.ma.masked_array(X), y)  # no masked cell: the data as it is
+    np.testing.assert_array_equal(r.params.W, fit(X, y).params.W)
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), "pandas NA"])
+def test_a_missing_text_label_is_named_with_its_row(missing):
+    X, y = _binary(n=20)
+    labels = np.where(y > 0, "spam", "ham").astype(object)
+    if missing == "pandas NA":
+        import pandas as pd  # the test extra's
+
+        missing = pd.NA
+    labels[7] = missing
+    with pytest.raises(ValueError, match=r"^y: row 7 has no label \(.*\); every row needs"):
+        fit(X, labels)
+    good = np.where(y > 0, "spam", "ham")
+    val = np.array(["ham", missing], dtype=object)
+    with pytest.raises(ValueError, match=r"^y_val: row 1 has no label"):
+        fit(X, good, validation_data=(X[:2], val))
+    with pytest.raises(ValueError, match=r"^y_val: label 3 is not among the training classes"):
+        fit(X, good, validation_data=(X[:2], np.array(["ham", 3], dtype=object)))
+
+
 def test_bad_data_is_named():
     X, y = _binary(n=20)
     with pytest.raises(ValueError, match="X: contains NaN or infinite values"):

@@ -37,8 +37,10 @@ def _xp(*arrays):
 
 
 def _array(a, name):
-    """``a`` as it is when an array (NumPy or JAX), else as a NumPy array (a list)."""
-    if isinstance(a, (np.ndarray, np.generic, jax.Array)):
+    """``a`` as it is when an array (NumPy or JAX), else as a NumPy array (a list, or a
+    masked array without masked cells: one with them is refused, as the mean of a masked
+    array would leave them out and the counts would not)."""
+    if isinstance(a, (np.ndarray, np.generic, jax.Array)) and not isinstance(a, np.ma.MaskedArray):
         return a
     return validation.as_host_array(a, name)
 
@@ -72,6 +74,7 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
         ):
             raise ValueError(f"{name}: contains NaN or infinite values")
         if name in ("y_true", "y_pred") and isinstance(a, (np.ndarray, np.generic)):
+            validation.check_labelled(a, name)
             _check_whole(name, a)
     return y_true, other
 

@@ -444,19 +444,6 @@ def verified(loss, given, ctrl: RunControl) -> None:
         )
 
 
-def _every_row_labelled(arr: np.ndarray, name: str) -> None:
-    """Labels of objects (text) hold no missing cell (``validation.is_missing``)."""
-    if arr.dtype.kind != "O":
-        return
-    missing = [i for i, v in enumerate(arr.reshape(-1)) if validation.is_missing(v)]
-    if missing:
-        many = f"; {len(missing)} rows in all" if len(missing) > 1 else ""
-        raise ValueError(
-            f"{name}: row {missing[0]} has no label ({arr.reshape(-1)[missing[0]]!r}{many}); "
-            "every row needs a label"
-        )
-
-
 def label_classes(y, validation_data=None, loss=None):
     """Labels of any kind as ``0..C−1``: ``(y, validation_data, classes)``. Text labels (or
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
@@ -468,7 +455,7 @@ def label_classes(y, validation_data=None, loss=None):
         raise ValueError("y: contains NaN or infinite values")
     if arr.ndim != 1 or arr.dtype.kind in "biuf":
         return y, validation_data, _signed_classes(arr, loss)
-    _every_row_labelled(arr, "y")
+    validation.check_labelled(arr, "y")
     try:
         classes, encoded = np.unique(arr, return_inverse=True)
     except TypeError:  # labels NumPy cannot order: mixed types
@@ -480,7 +467,7 @@ def label_classes(y, validation_data=None, loss=None):
         except (TypeError, ValueError):
             raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
         yv = validation.as_host_array(yv, "y_val")
-        _every_row_labelled(yv, "y_val")
+        validation.check_labelled(yv, "y_val")
         try:
             unknown = np.setdiff1d(yv, classes)
         except TypeError:  # another type than the classes': NumPy cannot compare them

@@ -150,6 +150,20 @@ def is_missing(value) -> bool:
     )
 
 
+def check_labelled(arr: np.ndarray, name: str) -> None:
+    """Labels of objects (text) hold no missing cell (``is_missing``): each is named with
+    its row."""
+    if arr.dtype.kind != "O":
+        return
+    missing = [i for i, v in enumerate(arr.reshape(-1)) if is_missing(v)]
+    if missing:
+        many = f"; {len(missing)} rows in all" if len(missing) > 1 else ""
+        raise ValueError(
+            f"{name}: row {missing[0]} has no label ({arr.reshape(-1)[missing[0]]!r}{many}); "
+            "every row needs a label"
+        )
+
+
 def numeric(arr: np.ndarray, name: str) -> np.ndarray:
     """``arr`` if it holds numbers; an array of Python objects that are all real numbers
     (a column of mixed ints and floats, say) as float64; else a ``TypeError`` naming

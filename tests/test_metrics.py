@@ -233,6 +233,10 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.accuracy(np.array([0.0, 1.0, 0.5, 0.0]), p), "y_true"),
         (lambda y, p: M.auc([0.0, 1.0], [1.0]), "fpr, tpr"),
         (lambda y, p: M.auc([0.0, 1.0, 0.5], [0.0, 1.0, 0.5]), "fpr"),
+        (lambda y, p: M.accuracy(np.array(["a", None, "b", "a"], dtype=object), p), "y_true"),
+        (lambda y, p: M.accuracy(y, np.array([0, 1, None, 0], dtype=object)), "y_pred"),
+        (lambda y, p: M.accuracy(np.ma.masked_array(y, mask=[0, 1, 0, 0]), p), "y_true"),
+        (lambda y, p: M.confusion_matrix(y, np.ma.masked_array(p, mask=[1, 0, 0, 0]), 2), "y_pred"),
     ],
 )
 def test_bad_metric_arguments_are_named(call, name):

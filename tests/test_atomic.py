@@ -199,3 +199,29 @@ def test_a_saved_model_names_bad_features(tmp_path, X, error, message):
     for method in (model.predict, model.predict_proba, model.decision_function):
         with pytest.raises(error, match=message):
             method(X)
+
+
+def test_a_model_with_named_features_reads_a_table_by_its_column_names(tmp_path):
+    """A CLI-trained model keeps its columns' names: a DataFrame of other or reordered
+    columns is named (by position it would be read as the model's features silently), as
+    scikit-learn refuses it; its own columns, unnamed columns and arrays read by position."""
+    import pandas as pd
+
+    from jaxlin import cli
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    csv, path = tmp_path / "t.csv", tmp_path / "m.npz"
+    pd.DataFrame({"u": X[:, 0], "v": X[:, 1], "w": X[:, 2], "y": y}).to_csv(csv, index=False)
+    assert cli.main(["train", "--data", str(csv), "--target", "y", "--save", str(path)]) == 0
+    model = model_io.load(path)
+    assert list(model.feature_names) == ["u", "v", "w"]
+    table = pd.DataFrame(X, columns=["u", "v", "w"])
+    expected = model.predict(X)
+    np.testing.assert_array_equal(model.predict(table), expected)
+    np.testing.assert_array_equal(model.predict(pd.DataFrame(X)), expected)  # unnamed
+    with pytest.raises(ValueError, match="^X: its columns are the model's features in another"):
+        model.predict(table[["w", "v", "u"]])
+    with pytest.raises(ValueError, match=r"^X: .* \(missing \['u'\], not the model's \['U'\]\)"):
+        model.decision_function(table.rename(columns={"u": "U"}))

@@ -148,8 +148,9 @@ class TrainedModel(NamedTuple):
         names, wanted = list(columns), [str(f) for f in self.feature_names]
         if names == wanted or wanted == [f"x{j}" for j in range(self.n_features)]:
             return
-        missing = [f for f in wanted if f not in set(names)]
-        unexpected = [c for c in names if c not in set(wanted)]
+        given, known = set(names), set(wanted)
+        missing = [f for f in wanted if f not in given]
+        unexpected = [c for c in names if c not in known]
         if not missing and not unexpected:
             raise ValueError(
                 "X: its columns are the model's features in another order; select them "

@@ -471,7 +471,8 @@ def label_classes(y, validation_data=None, loss=None):
         try:
             unknown = np.setdiff1d(yv, classes)
         except TypeError:  # another type than the classes': NumPy cannot compare them
-            unknown = np.array([next(v for v in yv.ravel() if v not in set(classes.tolist()))])
+            known = set(classes.tolist())
+            unknown = np.array([v for v in yv.ravel() if v not in known][:1], dtype=object)
         if unknown.size:
             raise ValueError(
                 f"y_val: label {unknown[0].item()!r} is not among the training classes "

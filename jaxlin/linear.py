@@ -100,7 +100,16 @@ def checked_rows(X, dtype, name: str = "X"):
 
 
 def logits_one(params: Params, x):
-    """Scores of one example: ``z = x W + b``. ``x`` ``(d,)`` → ``z`` ``(K,)``."""
+    """Scores of one example: ``z = x W + b``. ``x`` ``(d,)`` → ``z`` ``(K,)``.
+
+    Values given on the host are checked first; the shapes always (at trace time under
+    ``jit``/``vmap``)."""
+    params, x = checked_params(params), host_checked(x, "x")
+    if jnp.ndim(x) == 0 or jnp.shape(x)[-1] != jnp.shape(params.W)[0]:
+        raise ValueError(
+            f"x: expected shape ({jnp.shape(params.W)[0]},) for W of shape "
+            f"{tuple(jnp.shape(params.W))}, got {tuple(jnp.shape(x))}"
+        )
     return x @ params.W + params.b
 
 

@@ -75,10 +75,17 @@ def _step(step_size, name: str = "step_size"):
     return step_size if isinstance(step_size, jax.Array) else _given(step_size, name)
 
 
+def _weights(W):
+    """``W`` as a JAX array; numeric and finite when given on the host (``host_checked``).
+    NumPy float64 without float64 enabled becomes float32, with no JAX warning."""
+    from jaxlin.linear import host_checked
+
+    return host_checked(W, "W")
+
+
 def value(penalty: Penalty, W):
     """``R(W) = l1 Σ|w| + l2 Σ w²`` (a scalar)."""
-    penalty = checked(penalty)
-    W = jnp.asarray(W)  # NumPy float64 without float64 enabled: float32, no JAX warning
+    penalty, W = checked(penalty), _weights(W)
     r = jnp.zeros((), W.dtype)
     if not _off(penalty.l1):
         r = r + penalty.l1 * jnp.sum(jnp.abs(W))
@@ -92,7 +99,7 @@ def grad(penalty: Penalty, W, smooth_only: bool = False):
 
     With ``smooth_only=True`` only the L2 part, for proximal steps that handle L1 exactly.
     """
-    penalty = checked(penalty)
+    penalty, W = checked(penalty), _weights(W)
     g = 2.0 * penalty.l2 * W
     if smooth_only:
         return g

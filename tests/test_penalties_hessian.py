@@ -124,6 +124,8 @@ def test_a_bad_strength_is_named_when_given_and_a_traced_one_passes(make, messag
         (lambda W: penalties.prox(penalties.Penalty(0.1, 0.0), W, -1.0), "^step_size: must be"),
         (lambda W: penalties.soft_threshold(W, -0.5), "^threshold: must be non-negative"),
         (lambda W: penalties.value((0.1,), W), "^penalty: expected a Penalty"),
+        (lambda W: penalties.value(penalties.l2(0.1), np.where(W > 0, np.nan, W)), "^W: contains"),
+        (lambda W: penalties.grad(penalties.l2(0.1), W.astype(str)), "^W: expected a numeric"),
     ],
 )
 def test_penalty_functions_refuse_strengths_and_steps_that_are_negative(call, message):

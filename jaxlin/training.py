@@ -615,7 +615,12 @@ def _class_weight_columns(sample_weight, n, k):
             f"sample_weight: expected ({n},), or ({n}, {k}) for one weight per row and class "
             f"of a one-vs-rest fit, got {sw.shape}"
         )
-    return np.stack([validation.check_sample_weight(column, n) for column in sw.T])
+    return np.stack(
+        [
+            validation.check_sample_weight(column, n, f"sample_weight[:, {c}] (class {c})")
+            for c, column in enumerate(sw.T)
+        ]
+    )
 
 
 def _per_class(params, back=False):
@@ -772,8 +777,8 @@ def _models(sequences: dict, sw, init, pairing) -> int:
 def _check_weight_rows(sw, m, n):
     if sw.shape != (m, n):
         raise ValueError(f"sample_weight: expected ({m}, {n}), got {sw.shape}")
-    for row in sw:
-        validation.check_sample_weight(row, n)
+    for i, row in enumerate(sw):
+        validation.check_sample_weight(row, n, f"sample_weight[{i}] (model {i})")
     return sw
 
 

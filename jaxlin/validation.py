@@ -290,22 +290,25 @@ def check_rows(n: int, arr, name: str):
         raise ValueError(f"{name}: has {arr.shape[0]} rows but X has {n}")
 
 
-def check_sample_weight(sample_weight, n: int) -> np.ndarray | None:
+def check_sample_weight(sample_weight, n: int, name: str = "sample_weight") -> np.ndarray | None:
+    """``n`` finite, non-negative weights, not all zero, as float64 (``None`` stays
+    ``None``); ``name`` names them in the error (one model's row of several:
+    ``sample_weight[m]``)."""
     if sample_weight is None:
         return None
     try:
-        w = np.asarray(as_host_array(sample_weight, "sample_weight"), dtype=np.float64)
+        w = np.asarray(as_host_array(sample_weight, name), dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(
-            f"sample_weight: expected numbers, got {type(sample_weight).__name__} "
+            f"{name}: expected numbers, got {type(sample_weight).__name__} "
             f"{np.asarray(sample_weight, dtype=object).ravel()[:3].tolist()}"
         ) from None
     if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"sample_weight: expected shape ({n},), got {w.shape}")
+        raise ValueError(f"{name}: expected shape ({n},), got {w.shape}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight: must be finite and non-negative")
+        raise ValueError(f"{name}: must be finite and non-negative")
     if w.sum() <= 0:
-        raise ValueError("sample_weight: all weights are zero")
+        raise ValueError(f"{name}: all weights are zero")
     return w
 
 

@@ -1037,7 +1037,14 @@ def test_one_vs_rest_takes_weights_and_settings_per_class():
     "kwargs, match",
     [
         (dict(sample_weight=np.ones((90, 2))), r"sample_weight: expected \(90,\), or \(90, 3\)"),
-        (dict(sample_weight=-np.ones((90, 3))), "sample_weight: must be finite and non-negative"),
+        (
+            dict(sample_weight=-np.ones((90, 3))),
+            r"sample_weight\[:, 0\] \(class 0\): must be finite and non-negative",
+        ),
+        (
+            dict(sample_weight=np.c_[np.ones((90, 2)), np.zeros(90)]),
+            r"sample_weight\[:, 2\] \(class 2\): all weights are zero",
+        ),
         (dict(l2=[0.1, 0.2]), r"l2: expected one number or one per class \(3,\)"),
         (dict(tol=[1e-3] * 4), r"tol: expected one number or one per class \(3,\)"),
         (dict(grad_tol=[1e-3] * 3), r"grad_tol: expected one number"),

@@ -64,6 +64,17 @@ def test_weights_of_another_shape_are_refused_not_ignored(data, shape):
         jaxlin.fit_many(X, y, epochs=2, sample_weight=np.ones(shape))
 
 
+def test_a_model_whose_weights_are_bad_is_named_by_its_row(data):
+    X, y = data
+    w = np.ones((3, 90))
+    w[1] = 0.0
+    with pytest.raises(ValueError, match=r"^sample_weight\[1\] \(model 1\): all weights are zero"):
+        jaxlin.fit_many(X, y, epochs=2, sample_weight=w)
+    w[1], w[2, 5] = 1.0, np.nan
+    with pytest.raises(ValueError, match=r"^sample_weight\[2\] \(model 2\): must be finite"):
+        jaxlin.fit_many(X, y, epochs=2, sample_weight=w)
+
+
 def test_fit_grid_is_every_combination_times_every_fold(data):
     X, y = data
     folds = jaxlin.kfold_weights(90, 3, jaxlin.training.jax.random.key(1))

@@ -131,37 +131,12 @@ class TrainedModel(NamedTuple):
                 f"X: the model expects rows of {self.n_features} features (N, "
                 f"{self.n_features}), got shape {np.shape(X)}"
             )
-        self._check_column_names(X)
+        generated = list(self.feature_names) == [f"x{j}" for j in range(self.n_features)]
+        validation.check_column_names(X, None if generated else self.feature_names)
         X = validation.check_features(X, "X")
         if X.shape[1] != self.n_features:
             raise ValueError(f"X: the model expects {self.n_features} features, got {X.shape[1]}")
         return X if sparse.is_sparse(X) else np.asarray(X, np.float64)
-
-    def _check_column_names(self, X) -> None:
-        """A table with named columns (a pandas DataFrame) holds the model's features in its
-        order, as scikit-learn asks: by position, other or reordered columns would be read
-        as the model's features silently. Unnamed columns (integers), and a model whose
-        features had no names (``x0, x1, …``: a ``FitResult``'s), are taken by position."""
-        columns = getattr(X, "columns", None)
-        if columns is None or not all(isinstance(c, str) for c in columns):
-            return
-        names, wanted = list(columns), [str(f) for f in self.feature_names]
-        if names == wanted or wanted == [f"x{j}" for j in range(self.n_features)]:
-            return
-        given, known = set(names), set(wanted)
-        missing = [f for f in wanted if f not in given]
-        unexpected = [c for c in names if c not in known]
-        if not missing and not unexpected:
-            raise ValueError(
-                "X: its columns are the model's features in another order; select them "
-                "in the model's order: X[model.feature_names]"
-            )
-        raise ValueError(
-            f"X: its columns are not the model's features (missing {missing[:5]}"
-            f"{' …' * (len(missing) > 5)}, not the model's {unexpected[:5]}"
-            f"{' …' * (len(unexpected) > 5)}); the model takes {wanted[:8]}"
-            f"{' …' * (len(wanted) > 8)}"
-        )
 
     def standardized(self, X):
         """``(X − mean) / scale``: the features the weights apply to (sparse stays sparse)."""
@@ -227,7 +202,8 @@ def as_trained_model(model) -> TrainedModel:
     d = W.shape[0]
     n = model.n_classes or 2
     names = list(range(n)) if model.classes is None else list(np.asarray(model.classes))
+    features = model.feature_names or [f"x{j}" for j in range(d)]
     return TrainedModel(
         model.loss, model.loss, W, b, np.zeros(d), np.ones(d),
-        [f"x{j}" for j in range(d)], [str(c) for c in names],
+        list(features), [str(c) for c in names],
     )  # fmt: skip

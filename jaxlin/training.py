@@ -50,6 +50,9 @@ class FitResult(NamedTuple):
         binary loss); ``predict`` maps back to them.
       last: with iterate averaging (``average``), the last iterate (``params`` is the
         mean); else ``None``.
+      feature_names: the names of ``X``'s columns when it was a table with named columns
+        (a pandas DataFrame); a table given to the result's methods then holds them in
+        that order. ``None`` otherwise.
     """
 
     params: Params
@@ -60,6 +63,7 @@ class FitResult(NamedTuple):
     n_classes: Any = None
     classes: Any = None
     last: Any = None
+    feature_names: Any = None
 
     def decision_function(self, X):
         """Scores ``Z = X W + b`` ``(N, K)`` on the host (NumPy; ``X`` dense or sparse)."""
@@ -69,6 +73,7 @@ class FitResult(NamedTuple):
                 "decision_function: one model at a time (this result holds "
                 f"{W.shape[0]}; take result.params.W[m])"
             )
+        validation.check_column_names(X, self.feature_names)
         X = (
             sparse.as_csr(X)
             if sparse.is_sparse(X)
@@ -336,12 +341,13 @@ def fit(
     key = validation.key_or_seed(key, seed)
     y, validation_data, classes = label_classes(y, validation_data, loss)
     n_classes = _agreed_classes(ctrl, loss, y, validation.check_n_classes(n_classes))
+    names = validation.column_names(X)
     if _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes):
         if ctrl.callback is not None:
             raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
         given = Inputs(validation_data, sample_weight, n_classes, dtype)
         res = _fit_one_vs_rest(X, y, loss, opts, ctrl, given, key)
-        return _warned(res._replace(loss=record, classes=classes))
+        return _warned(res._replace(loss=record, classes=classes, feature_names=names))
     deferred = _start_reads_every_value(opts) and ctrl.checkpoint is None
     data = inputs.prepare(
         X,
@@ -357,7 +363,7 @@ def fit(
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
     out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
     res = FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
-    return _warned(res._replace(classes=classes, last=out.last))
+    return _warned(res._replace(classes=classes, last=out.last, feature_names=names))
 
 
 def _warned(result: FitResult) -> FitResult:
@@ -678,6 +684,7 @@ def fit_many(
     record, loss = _record(loss), get_loss(loss)
     opts, ctrl, key = split_options(options, "fit_many", control=control)
     verified(loss, record, ctrl)
+    names = validation.column_names(X)
     y, validation_data, classes = label_classes(y, validation_data, loss)
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
@@ -724,9 +731,8 @@ def fit_many(
         axes,
         ctrl,
     )
-    return FitResult(
-        out.params, out.history, out.epochs, out.status, record, data.n_classes, classes, out.last
-    )
+    p, h, e, status, last = out
+    return FitResult(p, h, e, status, record, data.n_classes, classes, last, names)
 
 
 def _model_starts(init, data, dtype, m):

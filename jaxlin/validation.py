@@ -150,6 +150,42 @@ def is_missing(value) -> bool:
     )
 
 
+def column_names(X) -> list | None:
+    """The names of a table's columns (a pandas DataFrame's) when every one is text, else
+    ``None`` (an array, or columns numbered as ``pd.DataFrame(array)`` numbers them)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or sparse.is_sparse(X) or not all(isinstance(c, str) for c in columns):
+        return None
+    return list(columns)
+
+
+def check_column_names(X, feature_names, name: str = "X") -> None:
+    """A table whose columns have names holds a model's ``feature_names`` in their order,
+    as scikit-learn asks: read by position, other or reordered columns would be taken for
+    the model's features silently. Arrays, numbered columns and a model without names
+    (``None``) are read by position."""
+    given = column_names(X)
+    if given is None or feature_names is None:
+        return
+    wanted = [str(f) for f in feature_names]
+    if given == wanted:
+        return
+    known, seen = set(wanted), set(given)
+    missing = [f for f in wanted if f not in seen]
+    unexpected = [c for c in given if c not in known]
+    if not missing and not unexpected:
+        raise ValueError(
+            f"{name}: its columns are the model's features in another order; select them in "
+            f"the model's order: {name}[model.feature_names]"
+        )
+    raise ValueError(
+        f"{name}: its columns are not the model's features (missing {missing[:5]}"
+        f"{' …' * (len(missing) > 5)}, not the model's {unexpected[:5]}"
+        f"{' …' * (len(unexpected) > 5)}); the model takes {wanted[:8]}"
+        f"{' …' * (len(wanted) > 8)}"
+    )
+
+
 def check_labelled(arr: np.ndarray, name: str) -> None:
     """Labels of objects (text) hold no missing cell (``is_missing``): each is named with
     its row."""

@@ -1054,3 +1054,31 @@ def test_one_vs_rest_names_per_class_numbers_that_do_not_fit(kwargs, match):
     X, y = _multi(n=90)
     with pytest.raises(ValueError, match=match):
         fit(X, y, "hinge", epochs=2, **kwargs)
+
+
+def test_a_result_keeps_the_names_of_a_tables_columns(tmp_path):
+    """As scikit-learn's ``feature_names_in_``: a DataFrame's column names are kept, and a
+    table given to the result's methods must hold them in order (by position, reordered
+    columns would meet the wrong weights silently); arrays are read by position."""
+    import pandas as pd
+
+    from jaxlin import model_io
+
+    X, y = _binary(n=40)
+    table = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    r = fit(table, y)
+    assert r.feature_names == list(table.columns)
+    np.testing.assert_array_equal(r.params.W, fit(X, y).params.W)  # the same data
+    np.testing.assert_array_equal(r.predict(table), r.predict(X))
+    shuffled = table[table.columns[::-1]]
+    with pytest.raises(ValueError, match="^X: its columns are the model's features in another"):
+        r.predict(shuffled)
+    with pytest.raises(ValueError, match=r"^X: .*\(missing \['f0'\], not the model's \['g'\]\)"):
+        r.decision_function(table.rename(columns={"f0": "g"}))
+    assert fit(X, y).feature_names is None and fit(pd.DataFrame(X), y).feature_names is None
+    many = jaxlin.fit_many(table, y, l2=[0.1, 1.0], epochs=3)
+    assert many.feature_names == list(table.columns)
+    loaded = model_io.load(model_io.save(r, tmp_path / "m.npz"))
+    assert list(loaded.feature_names) == list(table.columns)
+    with pytest.raises(ValueError, match="^X: its columns are the model's features in another"):
+        loaded.predict(shuffled)

@@ -481,7 +481,7 @@ def label_classes(y, validation_data=None, loss=None):
             unknown = np.array([v for v in yv.ravel() if v not in known][:1], dtype=object)
         if unknown.size:
             raise ValueError(
-                f"y_val: label {unknown[0].item()!r} is not among the training classes "
+                f"y_val: label {np.asarray(unknown[0]).item()!r} is not among the training classes "
                 f"{classes.tolist()}"
             )
         validation_data = (Xv, np.searchsorted(classes, yv))

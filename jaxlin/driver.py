@@ -19,10 +19,13 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
   L1), computed on the full batch at the epoch's end when the solver did not; the norm is
   ``Settings.grad_norm``'s (Euclidean, or the largest entry as scikit-learn's solvers);
-* **rounding** — a tolerance below the float resolution could never be met: with ``tol`` on,
-  or a ``grad_tol`` below the resolution of the first epoch's gradient norm, a full-batch
-  solver whose record lists the stop ends the run (status ``rounding``) after 5 accepted
-  epochs in a row that changed ``m`` by no more than its float resolution
+* **step_tol** — ``max|W_t − W_(t−1)| ≤ step_tol · max|W_t|`` after an accepted step (the
+  weights' largest change against the largest weight, the intercept not counted:
+  scikit-learn's rule for its ``sag`` and ``saga`` solvers);
+* **rounding** — a tolerance below the float resolution could never be met: with ``tol`` or
+  ``step_tol`` on, or a ``grad_tol`` below the resolution of the first epoch's gradient
+  norm, a full-batch solver whose record lists the stop ends the run (status ``rounding``)
+  after 5 accepted epochs in a row that changed ``m`` by no more than its float resolution
   (``jaxlin.records.float_resolution``) without reaching a smaller gradient norm;
 * **validation** — the mean validation loss (no penalty) and accuracy after every epoch, the
   best parameters so far, and with ``patience`` early stopping that returns them (with
@@ -61,6 +64,7 @@ from jaxlin.records import (  # noqa: F401  (the records of a run, named here to
     MODELS_AXIS,
     OBJECTIVE_TOL,
     ROUNDING,
+    STEP_TOL,
     RUNNING,
     SEPARATED,
     STOP_REASONS,
@@ -158,17 +162,24 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
         st.accepted & (change <= float_resolution(loop.value)) & ~improved, loop.flat_epochs + 1, 0
     )
     if (
-        (s.tol or s.grad_tol)
+        (s.tol or s.grad_tol or s.step_tol)
         and s.batch_size is None
         and "rounding" in solvers.for_optimizer(s.optimizer).stops
     ):
-        # a tolerance below the float resolution could never be met: the objective's (any tol;
-        # a larger one stops first), or the gradient's, judged against its first norm
-        unreachable = True if s.tol else hyper.grad_tol < float_resolution(loop.grad_scale)
+        # a tolerance below the float resolution could never be met: the objective's or the
+        # weights' (any tol; a larger one stops first), or the gradient's, judged against
+        # its first norm
+        unreachable = (
+            True if s.tol or s.step_tol else hyper.grad_tol < float_resolution(loop.grad_scale)
+        )
         stuck = unreachable & (flat >= ROUNDING_EPOCHS)
         status = jnp.where((status == RUNNING) & stuck, ROUNDING, status)
     if s.grad_tol:
         status = jnp.where((status == RUNNING) & (gnorm < hyper.grad_tol), GRADIENT_TOL, status)
+    if s.step_tol:  # no weight moved by more than step_tol of the largest (0 ≤ 0 stops too)
+        moved = jnp.max(jnp.abs(st.params.W - loop.params.W))
+        still = st.accepted & (moved <= hyper.step_tol * jnp.max(jnp.abs(st.params.W)))
+        status = jnp.where((status == RUNNING) & still, STEP_TOL, status)
     return status, flat, best, stale
 
 

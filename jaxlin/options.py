@@ -20,7 +20,7 @@ import numpy as np
 from jaxlin import solvers, validation
 from jaxlin.backend import put_all
 from jaxlin.penalties import Penalty
-from jaxlin.records import Hyper, Settings, SolverRecord, history_length
+from jaxlin.records import STOPS, Hyper, Settings, SolverRecord, history_length
 from jaxlin.solvers.gradient import GD
 
 INITS = ("zeros", "uniform")
@@ -47,6 +47,10 @@ class Options(NamedTuple):
         the Euclidean norm, or ``"max"``, the largest ``|∂J/∂θ_j|`` (what scikit-learn's
         ``tol`` bounds for its ``lbfgs``, ``newton-cg`` and ``newton-cholesky``). With L1,
         the same norm of the proximal gradient mapping.
+      step_tol: stop when an accepted epoch changes no weight by more than ``step_tol``
+        times the largest weight, ``max|ΔW| ≤ step_tol · max|W|`` (the intercept not
+        counted; scikit-learn's rule for its ``sag`` and ``saga`` solvers; ``None`` or 0:
+        off).
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss
         (the best parameters are returned); with ``plateau`` and ``tol``, scikit-learn's
@@ -104,6 +108,7 @@ class Options(NamedTuple):
     grad_tol: Optional[float] = None
     grad_norm: str = "l2"
     adaptive_lr: bool = False
+    step_tol: Optional[float] = None
     patience: Optional[int] = None
     plateau: Optional[int] = None
     init: Any = "zeros"
@@ -172,7 +177,7 @@ class Options(NamedTuple):
                 )
             validation.check_choice(o.init, "init", INITS)
         validation.check_positive(o.learning_rate, "learning_rate")
-        for name in ("learning_rate", "l1", "l2", "tol", "grad_tol"):
+        for name in ("learning_rate", "l1", "l2", "tol", "grad_tol", "step_tol"):
             if classes is not None and name in CLASS_NUMBERS:
                 _check_per_class(o, name, classes)
             else:
@@ -185,7 +190,7 @@ class Options(NamedTuple):
             validation.check_flag(getattr(o, name), name)
         validation.check_non_negative(o.l1, "l1")
         validation.check_non_negative(o.l2, "l2")
-        for name in ("tol", "grad_tol"):  # 0 turns the stop off, as None does
+        for name in STOPS:  # 0 turns the stop off, as None does
             validation.check_non_negative(0 if getattr(o, name) is None else getattr(o, name), name)
         validation.check_choice(o.grad_norm, "grad_norm", GRAD_NORMS)
         validation.check_positive(o.plateau, "plateau", integer=True, allow_none=True)
@@ -193,6 +198,7 @@ class Options(NamedTuple):
         o = o._replace(
             tol=None if tol_off and (o.tol is None or o.plateau is None) else o.tol,
             grad_tol=None if not o.grad_tol else o.grad_tol,
+            step_tol=None if not o.step_tol else o.step_tol,
         )
         validation.check_positive(o.patience, "patience", integer=True, allow_none=True)
         _check_decay(o.lr_decay, o.rows_seen, o.plateau)
@@ -230,15 +236,15 @@ class Options(NamedTuple):
         if self.average:  # the row of this run where the mean begins (True: the first)
             first = float(self.average) - float(self.rows_seen)
         bias = self.intercept_lr if self.scales_intercept else None
-        lr, tol, grad_tol, decay, first, bias = put_all(
-            (lr, self.tol, self.grad_tol, decay, first, bias), dtype
+        lr, tol, grad_tol, step_tol, decay, first, bias = put_all(
+            (lr, self.tol, self.grad_tol, self.step_tol, decay, first, bias), dtype
         )
         epochs = jax.device_put(np.int32(self.epochs))
         average = None if first is None else (first, mean)
         order = None
         if not isinstance(self.shuffle, (bool, np.bool_)):  # a permutation of the rows
             order = jax.device_put(np.asarray(self.shuffle, np.int32))
-        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average, bias, order)
+        return Hyper(lr, key, init, tol, grad_tol, epochs, decay, average, bias, order, step_tol)
 
     def settings(
         self, n_outputs: int, n_rows: Optional[int] = None, callback: bool = False
@@ -254,6 +260,7 @@ class Options(NamedTuple):
             tol=self.tol is not None,
             grad_tol=self.grad_tol is not None,
             grad_norm=self.grad_norm,
+            step_tol=self.step_tol is not None,
             adaptive_lr=bool(self.adaptive_lr),
             patience=self.patience,
             plateau=self.plateau,

@@ -26,7 +26,8 @@ jax, jnp = module("jax"), module("jax.numpy")
     SEPARATED,
     ROUNDING,
     CALLBACK,
-) = range(9)
+    STEP_TOL,
+) = range(10)
 STOP_REASONS = {
     RUNNING: "running",
     MAX_EPOCHS: "max_epochs",
@@ -37,6 +38,7 @@ STOP_REASONS = {
     SEPARATED: "separated",
     ROUNDING: "rounding",
     CALLBACK: "callback",
+    STEP_TOL: "step_tol",
 }
 # each stop in words, for reports
 STOP_WORDS = {
@@ -50,6 +52,7 @@ STOP_WORDS = {
     "rounding": "the objective changes only by rounding: the tolerance is below what this "
     "precision can resolve",
     "callback": "the per-epoch callback asked to stop",
+    "step_tol": "no weight changed by more than step_tol times the largest weight",
 }
 
 
@@ -58,8 +61,9 @@ class DivergedWarning(RuntimeWarning):
     result holds the last finite parameters (its ``stop_reason`` is ``"diverged"``)."""
 
 
+STOPS = ("tol", "grad_tol", "step_tol")  # the options that set a stopping rule's tolerance
 # the stops that mean "converged" (the scikit-learn bridge warns on none of them)
-CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING, CALLBACK)
+CONVERGED = (OBJECTIVE_TOL, GRADIENT_TOL, SEPARATED, ROUNDING, CALLBACK, STEP_TOL)
 
 
 class Problem(NamedTuple):
@@ -79,7 +83,8 @@ class Problem(NamedTuple):
 class Hyper(NamedTuple):
     """Per-model numbers besides the penalty (which the objective holds); ``init`` the
     starting ``Params`` of a warm start (``Settings.init == "given"``);
-    ``tol``/``grad_tol`` the stopping tolerances where ``Settings`` turns those stops on;
+    ``tol``/``grad_tol``/``step_tol`` the stopping tolerances where ``Settings`` turns those
+    stops on;
     ``epochs`` the epoch limit; ``decay`` the learning-rate decay ``(τ, p, rows_seen)`` of
     ``jaxlin.solvers.gradient.step_rate`` (``None``: a constant rate); ``average`` where
     ``Settings.average`` is on: ``(first, params)``, the row of this run (``1`` its first)
@@ -100,6 +105,7 @@ class Hyper(NamedTuple):
     average: Any = None
     intercept_lr: Any = None
     order: Any = None
+    step_tol: Any = None
 
     def rate(self, dtype):
         """The base learning rate ``η₀`` as a scalar of the data's ``dtype``."""
@@ -129,6 +135,7 @@ class Settings(NamedTuple):
     tol: bool = False  # the objective stop is on (its value: Hyper.tol)
     grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
     grad_norm: str = "l2"  # the norm grad_tol bounds: "l2" or "max" (GRAD_NORMS)
+    step_tol: bool = False  # the weights' relative-change stop is on (Hyper.step_tol)
     adaptive_lr: bool = False
     patience: Optional[int] = None
     plateau: Optional[int] = None  # the tol stop's epochs in a row (scikit-learn's SGD rule)
@@ -385,7 +392,8 @@ class SolverRecord(NamedTuple):
         to a shape bucket) change nothing; ``False`` for a solver that visits rows one by one.
       curvature: needs the loss's second derivative (Newton).
       targets: the loss target kinds it trains (``"real"``, ``"binary"``, ``"onehot"``).
-      stops: the stopping rules that apply: ``"tol"``, ``"grad_tol"``, and ``"rounding"`` (the
+      stops: the stopping rules that apply: ``"tol"``, ``"grad_tol"``, ``"step_tol"``, and
+        ``"rounding"`` (the
         driver ends a full-batch run whose accepted steps change the objective only by its
         ``float_resolution``, while a tolerance is on; Newton and FISTA, which know
         when their own steps can no longer gain, stop themselves instead).
@@ -423,7 +431,7 @@ class SolverRecord(NamedTuple):
     weighted: bool = True
     curvature: bool = False
     targets: tuple = ("real", "binary", "onehot")
-    stops: tuple = ("tol", "grad_tol", "rounding")
+    stops: tuple = ("tol", "grad_tol", "step_tol", "rounding")
     learning_rate: bool = True
     bold_driver: bool = False
     tol_bounds: str = "gradient"

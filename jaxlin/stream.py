@@ -34,7 +34,7 @@ from jaxlin import checkpoint as checkpoint_io
 from jaxlin import data, sparse, svmlight, validation
 from jaxlin._lazy import module
 from jaxlin.atomic import atomic_path
-from jaxlin.records import Hyper, Problem
+from jaxlin.records import STOPS, Hyper, Problem
 from jaxlin.presets import STREAM_DEFAULTS
 
 if TYPE_CHECKING:
@@ -421,7 +421,7 @@ def _stream_options(options, control):
             f"optimizer: streaming trains by mini-batches; got optimizer "
             f"{opts.optimizer!r} with batch_size {opts.batch_size!r}"
         )
-    for name in ("tol", "grad_tol", "patience"):
+    for name in (*STOPS, "patience"):
         if getattr(opts, name) is not None:
             raise ValueError(
                 f"{name}: not available when streaming (a run is a fixed number of epochs)"

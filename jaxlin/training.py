@@ -323,8 +323,8 @@ def fit(
         a user ``Loss`` before training; default ``True``).
       **options: the fields of ``Options`` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
-        ``tol``, ``grad_tol``, ``grad_norm``, ``adaptive_lr``, ``patience``, ``init``,
-        ``fit_intercept``, ``memory_size``, ``shuffle``, ``one_vs_rest`` — and the run
+        ``tol``, ``grad_tol``, ``grad_norm``, ``step_tol``, ``adaptive_lr``, ``patience``,
+        ``init``, ``fit_intercept``, ``memory_size``, ``shuffle``, ``one_vs_rest`` — and the run
         controls above, and ``key``.
     Returns:
       ``FitResult``.

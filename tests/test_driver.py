@@ -92,6 +92,7 @@ def test_the_perceptron_refuses_rules_that_do_not_apply():
     for kw, name in [
         (dict(tol=1e-3), "tol"),
         (dict(grad_tol=1e-3), "grad_tol"),
+        (dict(step_tol=1e-3), "step_tol"),
         (dict(l2=0.1), "l1, l2"),
     ]:
         with pytest.raises(ValueError, match=f"^{name}: "):
@@ -269,7 +270,39 @@ def test_zero_epochs_returns_the_starting_parameters():
     assert np.all(np.abs(np.asarray(r.params.W)) <= 1.0) and np.any(np.asarray(r.params.W) != 0)
 
 
-@pytest.mark.parametrize("name", ["tol", "grad_tol"])
+@pytest.mark.parametrize(
+    "optimizer, kw",
+    [("gd", dict(learning_rate=0.5)), ("newton", {}), ("owlqn", dict(l1=0.01))],
+)
+def test_step_tol_stops_at_the_first_small_relative_change_of_the_weights(optimizer, kw):
+    """scikit-learn's sag/saga rule, checked on the iterates a callback records: the run stops
+    at the first accepted epoch with ``max|ΔW| ≤ step_tol · max|W|`` (not the intercept)."""
+    X, y = _noise(n=60, d=5, seed=2)[:2]
+    seen = [np.zeros((5, 1))]
+
+    def callback(epoch, params, objective):
+        seen.append(np.array(params.W))
+
+    tol = 1e-3
+    r = fit(
+        X,
+        y,
+        optimizer=optimizer,
+        l2=0.01,
+        epochs=500,
+        step_tol=tol,
+        callback=callback,
+        dtype=F64,
+        **kw,
+    )
+    e = int(r.epochs)
+    change = [np.abs(b - a).max() / np.abs(b).max() for a, b in zip(seen, seen[1:])]
+    assert r.stop_reason == "step_tol" and len(change) == e
+    assert change[-1] <= tol and all(c > tol for c in change[:-1]), change
+    np.testing.assert_array_equal(seen[-1], r.params.W)
+
+
+@pytest.mark.parametrize("name", ["tol", "grad_tol", "step_tol"])
 def test_a_zero_tolerance_turns_its_stop_off(name):
     X, y = _noise(n=30, d=4)[:2]
     r = fit(X, y, optimizer="gd", learning_rate=0.5, epochs=40, **{name: 0})

@@ -290,6 +290,27 @@ def test_tol_is_scikit_learns_gradient_bound():
     assert its[0] < its[1]
 
 
+def test_sag_and_saga_tol_bounds_the_weights_relative_change():
+    """scikit-learn's sag and saga stop once an epoch changes no coefficient by more than
+    ``tol`` times the largest (the rule itself: ``tests/test_driver.py``). At ``tol = 1e-2``
+    on a weakly penalised problem (C = 100), Newton's steps under that rule end within
+    1e-2 of the optimum relative to the largest coefficient (scikit-learn's liblinear at
+    ``tol = 1e-12``); a bound of 1e-2 on the gradient, the rule of the other solvers, ends
+    farther than that."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression as SkLogistic
+
+    X, y = make_classification(375, random_state=0)
+    ref = SkLogistic(solver="liblinear", C=100, tol=1e-12, max_iter=1000).fit(X, y)
+
+    def off(solver):
+        m = LogisticRegression(solver=solver, C=100, tol=1e-2).fit(X, y)
+        return np.abs(m.coef_ - ref.coef_).max() / np.abs(ref.coef_).max()
+
+    assert off("sag") <= 1e-2 and off("saga") <= 1e-2
+    assert off("newton-cg") > 1e-2
+
+
 def test_dtype_follows_x():
     X, y = _two_blobs()
     for dt in (np.float32, np.float64):

@@ -41,6 +41,7 @@ RUN = [
     "test_elastic_net_l1_l2_equivalence",
     "test_LogisticRegression_elastic_net_objective",
     "test_elastic_net_versus_sgd",
+    "test_elastic_net_vs_l1_l2",  # saga's tol: the coefficients' relative change
     "test_sample_weight_not_modified",
     "test_single_feature_newton_cg",
     "test_liblinear_not_stuck",
@@ -99,7 +100,6 @@ NOT_RUN = {
     "test_warm_start_newton_solver": _SLOW,
     "test_logistic_regression_sample_weights": _SLOW,
     "test_logistic_regressioncv_class_weights": _SLOW,
-    "test_elastic_net_vs_l1_l2": _SLOW,
     "test_multinomial_logistic_regression_string_inputs": _SLOW,
     "test_logistic_cv_mock_scorer": _SLOW,
     "test_warm_start_converge_LR": _SLOW,

@@ -39,6 +39,7 @@ from jaxlin.training import FitResult
 # for a smooth penalty, or for one with an L1 part (scikit-learn's own aliases of jaxlin's
 # solvers, such as 'newton-cg', are in their records)
 SKLEARN_AUTO = ("liblinear", "sag", "saga")
+SAG = ("sag", "saga")  # scikit-learn's solvers whose tol bounds the weights' relative change
 DEFAULT_SOLVER = solvers.default_for("smooth").name
 # the solvers that train logistic regression: binary and multinomial losses, with a penalty
 # (not the dual solvers: the logistic loss states no dual)
@@ -322,8 +323,10 @@ class LogisticRegression(_LinearClassifier):
     gradient: L1 and elastic net) or a jaxlin optimiser (``"gd"``, ``"adam"``, …; L1 by
     proximal steps). ``tol`` means what it means in scikit-learn: for L-BFGS, Newton, OWL-QN
     and FISTA the run stops once the gradient's norm (with L1, the proximal gradient
-    mapping's) is ≤ ``tol`` (no other stop); for the first-order
-    optimisers, once the objective changes by less than ``tol`` (relative).
+    mapping's) is ≤ ``tol`` (no other stop); under scikit-learn's names ``"sag"`` and
+    ``"saga"``, once an iteration changes no coefficient by more than ``tol`` times the
+    largest (their rule); for the first-order optimisers, once the objective changes by
+    less than ``tol`` (relative).
     ``learning_rate="auto"``: plain ``"gd"``/``"sgd"`` steps use the bold driver from
     ``η = 1`` (a rejected step halves ``η``), so no ``C`` makes them diverge; the other
     optimisers their usual rate. A ``ConvergenceWarning`` says when ``max_iter`` was reached
@@ -473,6 +476,12 @@ class LogisticRegression(_LinearClassifier):
                 "for an L1 or elastic-net penalty"
             )
         rate = COMMAND_DEFAULTS[record.name]["learning_rate"]
+        if self.solver in SAG:
+            # scikit-learn's meaning of tol for sag and saga: the largest change of a weight
+            # in an epoch, relative to the largest weight
+            return dict(
+                optimizer=record.name, learning_rate=rate, epochs=self.max_iter, step_tol=tol
+            )
         if record.tol_bounds == "gradient":
             # scikit-learn's meaning of tol for these solvers: a bound on the gradient (with
             # L1, the proximal gradient mapping), as a gradient's norm

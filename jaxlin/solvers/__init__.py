@@ -24,7 +24,7 @@ import pkgutil
 
 import numpy as np
 
-from jaxlin.records import SolverRecord
+from jaxlin.records import STOPS, SolverRecord
 
 
 def _gather() -> dict:
@@ -111,7 +111,7 @@ def check(record: SolverRecord, options, loss=None) -> None:
         )
     if options.batch_size is not None and not record.mini_batches:
         raise ValueError(f"batch_size: {name} is a full-batch method")
-    for stop in ("tol", "grad_tol"):
+    for stop in STOPS:
         if getattr(options, stop) is not None and stop not in record.stops:
             raise ValueError(f"{stop}: {name} stops by its own rule; {stop} does not apply")
     if options.adaptive_lr and (not record.bold_driver or options.batch_size is not None):

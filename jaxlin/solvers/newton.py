@@ -238,7 +238,7 @@ NEWTON = SolverRecord(
     "trust-region Newton-CG on the hand-derived Hessian-vector product",
     curvature=True,
     learning_rate=False,
-    stops=("tol", "grad_tol"),
+    stops=("tol", "grad_tol", "step_tol"),
     aliases=("newton-cg",),
     default_for=("smooth",),
     defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6),

@@ -311,6 +311,32 @@ def test_sag_and_saga_tol_bounds_the_weights_relative_change():
     assert off("newton-cg") > 1e-2
 
 
+@pytest.mark.parametrize("l1_ratio", [0.0, 1.0])
+def test_liblinear_penalises_its_intercept_as_scikit_learns(l1_ratio):
+    """With ``solver="liblinear"`` the intercept is the weight of a constant feature of
+    value ``intercept_scaling``, penalised with the others: the coefficients and intercept
+    are scikit-learn's liblinear's (tol 1e-10), dense and sparse; a warm start and
+    ``LogisticRegressionCV``'s refit keep that layout."""
+    import scipy.sparse as sp
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression as SkLogistic
+
+    X, y = make_classification(200, 6, random_state=1)
+    X = X + 3.0  # far from centred: the penalised intercept differs from a free one
+    kw = dict(solver="liblinear", l1_ratio=l1_ratio, C=0.05, tol=1e-10, max_iter=1000)
+    for scaling in (0.5, 10.0):
+        ref = SkLogistic(intercept_scaling=scaling, **kw).fit(X, y)
+        for Xc in (X, sp.csr_matrix(X)):
+            m = LogisticRegression(intercept_scaling=scaling, **kw).fit(Xc, y)
+            np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-6)
+            np.testing.assert_allclose(m.intercept_, ref.intercept_, atol=1e-6)
+    free = LogisticRegression(**{**kw, "solver": "owlqn" if l1_ratio else "newton"}).fit(X, y)
+    assert np.abs(free.intercept_ - ref.intercept_).max() > 1e-2  # an unpenalised intercept
+    warm = LogisticRegression(intercept_scaling=10.0, warm_start=True, **kw).fit(X, y)
+    warm.set_params(max_iter=1).fit(X, y)  # one more iteration from the optimum
+    np.testing.assert_allclose(warm.intercept_, ref.intercept_, atol=1e-6)
+
+
 def test_dtype_follows_x():
     X, y = _two_blobs()
     for dt in (np.float32, np.float64):

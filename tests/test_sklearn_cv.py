@@ -145,3 +145,23 @@ def test_scikit_learns_solver_checks_and_transition_warnings(cancer):
         LogisticRegressionCV(
             Cs=2, cv=2, l1_ratios=(0,), scoring="accuracy", use_legacy_attributes=False
         ).fit(X, y)
+
+
+def test_liblinear_folds_and_refit_penalise_the_intercept(cancer):
+    """solver="liblinear": every fold × C is scikit-learn's liblinear fit with the
+    ``intercept_scaling`` given (its penalised intercept), and the refit is the plain
+    ``LogisticRegression`` at ``C_`` with that scaling (scikit-learn's own refit uses 1)."""
+    X, y = cancer
+    X = X[:200, :8] + 2.0
+    y = y[:200]
+    kw = dict(Cs=[0.01, 0.1, 1.0], cv=3, solver="liblinear", tol=1e-10, intercept_scaling=2.0)
+    ours = LogisticRegressionCV(l1_ratios=(0.0,), use_legacy_attributes=False, **kw).fit(X, y)
+    theirs = _sk(**kw).fit(X, y)
+    key = theirs.classes_[1]
+    paths = ours.coefs_paths_[:, 0, :, 0]  # (F, nR, nC, classes, d + 1) → (F, nC, d + 1)
+    np.testing.assert_allclose(paths, theirs.coefs_paths_[key], atol=1e-5)
+    plain = LogisticRegression(solver="liblinear", C=ours.C_, intercept_scaling=2.0, tol=1e-10).fit(
+        X, y
+    )
+    np.testing.assert_allclose(ours.coef_, plain.coef_, atol=1e-6)
+    np.testing.assert_allclose(ours.intercept_, plain.intercept_, atol=1e-6)

@@ -103,10 +103,28 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             and np.array_equal(self.classes_, classes)
         )
 
+    def _bias_column(self):
+        """liblinear's intercept: the value of a constant feature appended to ``X`` whose
+        weight, penalised as every other, is the intercept over that value (``None``: an
+        unpenalised intercept, or none)."""
+        return None
+
+    def _fits_intercept(self) -> bool:
+        """Whether jaxlin fits its own (unpenalised) intercept."""
+        return self.fit_intercept and self._bias_column() is None
+
     def _design(self, X):
-        """The matrix jaxlin trains on: ``X`` itself (``LinearSVC`` appends liblinear's
-        intercept column)."""
-        return X
+        """The matrix jaxlin trains on: ``X``, with liblinear's constant column appended
+        where ``_bias_column`` says."""
+        value = self._bias_column()
+        if value is None:
+            return X
+        column = np.full((X.shape[0], 1), value, X.dtype)
+        if sparse.is_sparse(X):
+            import scipy.sparse as sp
+
+            return sp.hstack([X, sp.csr_matrix(column)], format="csr", dtype=X.dtype)
+        return np.hstack([X, column])
 
     def _data_settings(self, X) -> dict:
         """Settings that depend on the data's kind (none here; scikit-learn's SGD damps a
@@ -118,6 +136,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         starting ``Params``."""
         W = _dense(self.coef_ if coef is None else coef).T
         b = self.intercept_ if intercept is None else intercept
+        value = self._bias_column()
+        if value is not None:  # the intercept as the weight of the constant column
+            W, b = np.vstack([W, np.asarray(b, W.dtype)[None] / value]), np.zeros_like(b)
         if W.shape[1] == 1 and n_outputs == 2:  # a binary softmax: scores (0, z)
             W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
         return Params(W, b)
@@ -163,7 +184,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """jaxlin's settings for a fit on the weights ``sw``: the estimator's own, those of
         the data's kind, then ``overrides``."""
         settings = {
-            "fit_intercept": self.fit_intercept,
+            "fit_intercept": self._fits_intercept(),
             **self._solver_kwargs(n_classes, sw),
             **self._data_settings(X),
             **overrides,
@@ -278,6 +299,9 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         elif loss == "softmax_cross_entropy" and self._symmetric_multinomial:
             W, b = _symmetric(W.T, b, center)
             W = W.T
+        value = self._bias_column()
+        if value is not None:  # the constant column's weight times its value
+            W, b = W[:-1], (b + value * W[-1]).astype(dtype)
         return W.T.copy(), b.copy()
 
     def decision_function(self, X):

@@ -146,7 +146,7 @@ class LogisticRegressionCV(LogisticRegression):
         train = np.zeros((len(splits), X.shape[0]))
         for f, (rows, _) in enumerate(splits):
             train[f, rows] = 1.0
-        path = self._path(X, y_enc, sw, train, ratios)
+        path = self._path(self._design(X), y_enc, sw, train, ratios)
         scores = self._held_out(X, y, score_params, train, path, ratios)
         self._select(X, y_enc, sw, path, scores, ratios)
         return self
@@ -246,7 +246,7 @@ class LogisticRegressionCV(LogisticRegression):
                 l2=pen[:, 1],
                 pairing="zip",
                 n_classes=k if k > 2 else None,
-                fit_intercept=self.fit_intercept,
+                fit_intercept=self._fits_intercept(),
                 dtype=X.dtype,
                 seed=_seed(self.random_state),
                 init=init,
@@ -284,7 +284,7 @@ class LogisticRegressionCV(LogisticRegression):
         if self._scoring() is None and set(score_params) <= {"sample_weight"}:
             s = held_out_scores(
                 _as_result(path),
-                X,
+                self._design(X),
                 self.classes_.searchsorted(y),
                 self._loss(len(self.classes_)),
                 tw,
@@ -359,6 +359,9 @@ class LogisticRegressionCV(LogisticRegression):
     def _coefs(self, params, dtype):
         """Each model's ``(coef (C, d), intercept (C,))`` in scikit-learn's layout."""
         W, b = np.swapaxes(np.asarray(params.W, dtype), 1, 2), np.asarray(params.b, dtype)
+        value = self._bias_column()
+        if value is not None:  # liblinear's intercept: the constant column's weight × value
+            W, b = W[..., :-1], b + value * W[..., -1]
         # intercepts only: the path's coefficients are as L1 and L2 leave them
         return _symmetric(W, b, coef_too=False) if len(self.classes_) > 2 else (W, b)
 
@@ -416,6 +419,9 @@ class LogisticRegressionCV(LogisticRegression):
         m = folds * len(ratios)
         l1, l2 = _penalty(C, r, float(sw.sum()))
         k = len(self.classes_)
+        X = self._design(X)
+        if self._bias_column() is not None:  # the start in the design's layout
+            init = self._warm_params(init.W.shape[1], coef=init.W.T, intercept=init.b)
         zeros = Params(np.zeros((m - 1, *init.W.shape)), np.zeros((m - 1, *init.b.shape)))
         res = fit_many(
             X,
@@ -426,7 +432,7 @@ class LogisticRegressionCV(LogisticRegression):
             l2=np.r_[l2, np.full(m - 1, _placeholder_l2(X))],
             pairing="zip",
             n_classes=k if k > 2 else None,
-            fit_intercept=self.fit_intercept,
+            fit_intercept=self._fits_intercept(),
             dtype=X.dtype,
             seed=_seed(self.random_state),
             init=Params(

@@ -334,14 +334,16 @@ class LogisticRegression(_LinearClassifier):
 
     scikit-learn's other parameters are accepted so code written for it runs unchanged:
     its solver names (``"newton-cg"`` is jaxlin's Newton-CG; ``"liblinear"``, ``"sag"`` and
-    ``"saga"`` run Newton for a smooth penalty and OWL-QN with L1, all reaching the same
-    optimum) with scikit-learn's checks and words (``"sag"``, ``"lbfgs"``, ``"newton-cg"``
-    and ``"newton-cholesky"`` take an L2 penalty or none, only ``"saga"`` an elastic net,
-    ``"liblinear"`` two classes), the deprecated ``penalty`` (``None`` is ``C=inf``,
-    ``"l1"`` ``l1_ratio=1``, ``"l2"`` ``l1_ratio=0``, ``"elasticnet"`` keeps ``l1_ratio``)
-    and scikit-learn's warnings for its API transition, ``intercept_scaling`` (the intercept
-    is never penalised, so it has no effect), ``verbose`` and ``n_jobs`` (one compiled
-    program either way). ``dual=True`` is accepted where scikit-learn accepts it
+    ``"saga"`` run Newton for a smooth penalty and OWL-QN with L1, reaching the optimum of
+    scikit-learn's solver of that name) with scikit-learn's checks and words (``"sag"``,
+    ``"lbfgs"``, ``"newton-cg"`` and ``"newton-cholesky"`` take an L2 penalty or none, only
+    ``"saga"`` an elastic net, ``"liblinear"`` two classes), the deprecated ``penalty``
+    (``None`` is ``C=inf``, ``"l1"`` ``l1_ratio=1``, ``"l2"`` ``l1_ratio=0``,
+    ``"elasticnet"`` keeps ``l1_ratio``) and scikit-learn's warnings for its API
+    transition, ``intercept_scaling`` (with ``"liblinear"``, as there, the intercept is the
+    weight of a constant feature of that value and is penalised with the others; the other
+    solvers never penalise it, so it has no effect there), ``verbose`` and ``n_jobs`` (one
+    compiled program either way). ``dual=True`` is accepted where scikit-learn accepts it
     (``"liblinear"`` with an L2 penalty): the primal problem jaxlin solves has the same
     optimum.
     """
@@ -403,6 +405,10 @@ class LogisticRegression(_LinearClassifier):
         self.class_weight = class_weight
         self.random_state = random_state
         self.warm_start = warm_start
+
+    def _bias_column(self):
+        liblinear = self.solver == "liblinear" and self.fit_intercept
+        return self.intercept_scaling if liblinear else None
 
     def _loss(self, n_classes):
         return "binary_cross_entropy" if n_classes == 2 else "softmax_cross_entropy"

@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from jaxlin import sparse
 from jaxlin.sklearn._api import FORMULATIONS, LIBLINEAR_NOT_CONVERGED, liblinear_dual
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, POSITIVE, POSITIVE_OR_INF
 from jaxlin.sklearn._base import _LinearClassifier, _penalty
@@ -111,17 +110,8 @@ class LinearSVC(_LinearClassifier):
             return self.loss
         return "multiclass_hinge" if self.loss == "hinge" else "multiclass_squared_hinge"
 
-    def _design(self, X):
-        """``X`` with the intercept's constant column of ``intercept_scaling`` appended
-        (liblinear's bias feature), or ``X`` itself without ``fit_intercept``."""
-        if not self.fit_intercept:
-            return X
-        column = np.full((X.shape[0], 1), self.intercept_scaling, X.dtype)
-        if sparse.is_sparse(X):
-            import scipy.sparse as sp
-
-            return sp.hstack([X, sp.csr_matrix(column)], format="csr", dtype=X.dtype)
-        return np.hstack([X, column])
+    def _bias_column(self):
+        return self.intercept_scaling if self.fit_intercept else None
 
     def _solver_kwargs(self, n_classes, sw):
         formulation(  # refuses what scikit-learn refuses
@@ -131,7 +121,6 @@ class LinearSVC(_LinearClassifier):
         l1, l2 = _penalty(self.C, l1_ratio, float(sw.sum()))
         tol = self.tol if self.tol > 0 else None  # 0: run max_iter iterations
         common = dict(
-            fit_intercept=False,  # the intercept is the weight of _design's column
             one_vs_rest=n_classes > 2 and self.multi_class == "ovr",
             epochs=self.max_iter,
         )
@@ -153,9 +142,7 @@ class LinearSVC(_LinearClassifier):
 
     def _coefficients(self, params, loss, dtype, center=False):
         coef, intercept = super()._coefficients(params, loss, dtype, center)
-        if not self.fit_intercept:
-            return coef, 0.0
-        return coef[:, :-1].copy(), (self.intercept_scaling * coef[:, -1]).astype(dtype)
+        return coef, intercept if self.fit_intercept else 0.0
 
     def _set_coefficients(self, res, dtype, center=False):
         super()._set_coefficients(res, dtype, center)

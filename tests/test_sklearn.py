@@ -377,6 +377,18 @@ def test_warm_start_starts_from_the_previous_coefficients():
     assert LogisticRegression(warm_start=True).fit(X, y).fit(X, y3).coef_.shape == (3, 4)
 
 
+def test_a_warm_start_from_non_finite_coefficients_is_refused_by_name():
+    X, y = _two_blobs()
+    for est, again in [
+        (LogisticRegression(warm_start=True), "fit"),
+        (SGDClassifier(), "partial_fit"),
+    ]:
+        est.fit(X, y)
+        est.intercept_[:] = np.inf
+        with pytest.raises(ValueError, match="^coef_, intercept_: .* NaN or infinite"):
+            getattr(est, again)(X, y)
+
+
 def test_partial_fit_full_batch_calls_equal_gradient_descent_epochs():
     """With batches as large as the chunk, k calls are k full-batch steps of plain SGD."""
     import jaxlin

@@ -136,6 +136,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         starting ``Params``."""
         W = _dense(self.coef_ if coef is None else coef).T
         b = self.intercept_ if intercept is None else intercept
+        if coef is None and not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise ValueError(
+                "coef_, intercept_: the coefficients this fit goes on from (warm_start, "
+                "partial_fit) hold NaN or infinite values (scikit-learn's words: "
+                "Floating-point under-/overflow); set finite ones, or fit from scratch "
+                "(warm_start=False)"
+            )
         value = self._bias_column()
         if value is not None:  # the intercept as the weight of the constant column
             W, b = np.vstack([W, np.asarray(b, W.dtype)[None] / value]), np.zeros_like(b)

@@ -19,9 +19,10 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
   L1), computed on the full batch at the epoch's end when the solver did not; the norm is
   ``Settings.grad_norm``'s (Euclidean, or the largest entry as scikit-learn's solvers);
-* **step_tol** — ``max|W_t − W_(t−1)| ≤ step_tol · max|W_t|`` after an accepted step (the
-  weights' largest change against the largest weight, the intercept not counted:
-  scikit-learn's rule for its ``sag`` and ``saga`` solvers);
+* **step_tol** — ``max|θ_t − θ_(t−1)| ≤ step_tol · max|θ_t|`` after an accepted step, ``θ``
+  the weights and the intercept (scikit-learn's rule for its ``sag`` and ``saga`` solvers,
+  which leaves the intercept out: a quasi-Newton epoch may move the intercept alone, and
+  without it such an epoch would look like convergence);
 * **rounding** — a tolerance below the float resolution could never be met: with ``tol`` or
   ``step_tol`` on, or a ``grad_tol`` below the resolution of the first epoch's gradient
   norm, a full-batch solver whose record lists the stop ends the run (status ``rounding``)
@@ -176,9 +177,12 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
         status = jnp.where((status == RUNNING) & stuck, ROUNDING, status)
     if s.grad_tol:
         status = jnp.where((status == RUNNING) & (gnorm < hyper.grad_tol), GRADIENT_TOL, status)
-    if s.step_tol:  # no weight moved by more than step_tol of the largest (0 ≤ 0 stops too)
-        moved = jnp.max(jnp.abs(st.params.W - loop.params.W))
-        still = st.accepted & (moved <= hyper.step_tol * jnp.max(jnp.abs(st.params.W)))
+    if s.step_tol:  # no parameter moved by more than step_tol of the largest (0 ≤ 0 too)
+        moved = jnp.max(
+            jnp.stack([jnp.max(jnp.abs(a - b)) for a, b in zip(st.params, loop.params)])
+        )
+        largest = jnp.max(jnp.stack([jnp.max(jnp.abs(a)) for a in st.params]))
+        still = st.accepted & (moved <= hyper.step_tol * largest)
         status = jnp.where((status == RUNNING) & still, STEP_TOL, status)
     return status, flat, best, stale
 

@@ -47,10 +47,10 @@ class Options(NamedTuple):
         the Euclidean norm, or ``"max"``, the largest ``|∂J/∂θ_j|`` (what scikit-learn's
         ``tol`` bounds for its ``lbfgs``, ``newton-cg`` and ``newton-cholesky``). With L1,
         the same norm of the proximal gradient mapping.
-      step_tol: stop when an accepted epoch changes no weight by more than ``step_tol``
-        times the largest weight, ``max|ΔW| ≤ step_tol · max|W|`` (the intercept not
-        counted; scikit-learn's rule for its ``sag`` and ``saga`` solvers; ``None`` or 0:
-        off).
+      step_tol: stop when an accepted epoch changes no parameter (weights and intercept) by
+        more than ``step_tol`` times the largest, ``max|Δθ| ≤ step_tol · max|θ|``
+        (scikit-learn's rule for its ``sag`` and ``saga`` solvers, which counts the
+        weights alone; ``None`` or 0: off).
       adaptive_lr: the bold driver (full-batch gradient descent).
       patience: early stopping after this many epochs without a better validation loss
         (the best parameters are returned); with ``plateau`` and ``tol``, scikit-learn's

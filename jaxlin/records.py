@@ -52,7 +52,7 @@ STOP_WORDS = {
     "rounding": "the objective changes only by rounding: the tolerance is below what this "
     "precision can resolve",
     "callback": "the per-epoch callback asked to stop",
-    "step_tol": "no weight changed by more than step_tol times the largest weight",
+    "step_tol": "no parameter changed by more than step_tol times the largest parameter",
 }
 
 
@@ -135,7 +135,7 @@ class Settings(NamedTuple):
     tol: bool = False  # the objective stop is on (its value: Hyper.tol)
     grad_tol: bool = False  # the gradient stop is on (its value: Hyper.grad_tol)
     grad_norm: str = "l2"  # the norm grad_tol bounds: "l2" or "max" (GRAD_NORMS)
-    step_tol: bool = False  # the weights' relative-change stop is on (Hyper.step_tol)
+    step_tol: bool = False  # the parameters' relative-change stop is on (Hyper.step_tol)
     adaptive_lr: bool = False
     patience: Optional[int] = None
     plateau: Optional[int] = None  # the tol stop's epochs in a row (scikit-learn's SGD rule)

@@ -274,14 +274,15 @@ def test_zero_epochs_returns_the_starting_parameters():
     "optimizer, kw",
     [("gd", dict(learning_rate=0.5)), ("newton", {}), ("owlqn", dict(l1=0.01))],
 )
-def test_step_tol_stops_at_the_first_small_relative_change_of_the_weights(optimizer, kw):
+def test_step_tol_stops_at_the_first_small_relative_change_of_the_parameters(optimizer, kw):
     """scikit-learn's sag/saga rule, checked on the iterates a callback records: the run stops
-    at the first accepted epoch with ``max|ΔW| ≤ step_tol · max|W|`` (not the intercept)."""
+    at the first accepted epoch with ``max|Δθ| ≤ step_tol · max|θ|``, ``θ`` the weights and
+    the intercept."""
     X, y = _noise(n=60, d=5, seed=2)[:2]
-    seen = [np.zeros((5, 1))]
+    seen = [np.zeros(6)]
 
     def callback(epoch, params, objective):
-        seen.append(np.array(params.W))
+        seen.append(np.r_[np.ravel(params.W), np.ravel(params.b)])
 
     tol = 1e-3
     r = fit(
@@ -299,7 +300,19 @@ def test_step_tol_stops_at_the_first_small_relative_change_of_the_weights(optimi
     change = [np.abs(b - a).max() / np.abs(b).max() for a, b in zip(seen, seen[1:])]
     assert r.stop_reason == "step_tol" and len(change) == e
     assert change[-1] <= tol and all(c > tol for c in change[:-1]), change
-    np.testing.assert_array_equal(seen[-1], r.params.W)
+    np.testing.assert_array_equal(seen[-1][:5], np.ravel(r.params.W))
+
+
+def test_step_tol_counts_the_intercept():
+    """A strong L1 penalty keeps every weight at 0 while the intercept moves: the weights
+    alone (scikit-learn's sag rule) would call the first such epoch converged."""
+    X, y = _noise(n=60, d=5, seed=2)[:2]
+    y = (np.arange(60) < 50).astype(int)  # the intercept's optimum is far from 0
+    free = fit(X, y, optimizer="owlqn", l1=10.0, epochs=500, grad_tol=1e-10, dtype=F64)
+    r = fit(X, y, optimizer="owlqn", l1=10.0, epochs=500, step_tol=1e-8, dtype=F64)
+    assert np.all(np.asarray(r.params.W) == 0) and r.stop_reason in ("step_tol", "rounding")
+    np.testing.assert_allclose(r.params.b, free.params.b, rtol=1e-7)  # log(50 / 10)
+    np.testing.assert_allclose(r.params.b, np.log(5.0), rtol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["tol", "grad_tol", "step_tol"])

@@ -19,6 +19,7 @@ from jaxlin.sklearn import (
 ESTIMATORS = [
     LogisticRegression(),
     LogisticRegression(l1_ratio=0.5, solver="gd"),
+    LogisticRegression(l1_ratio=0.5, solver="saga"),  # OWL-QN under scikit-learn's sag stop
     Perceptron(),
     LinearSVC(),
     LinearSVC(loss="hinge", multi_class="crammer_singer"),

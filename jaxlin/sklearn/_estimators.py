@@ -39,7 +39,7 @@ from jaxlin.training import FitResult
 # for a smooth penalty, or for one with an L1 part (scikit-learn's own aliases of jaxlin's
 # solvers, such as 'newton-cg', are in their records)
 SKLEARN_AUTO = ("liblinear", "sag", "saga")
-SAG = ("sag", "saga")  # scikit-learn's solvers whose tol bounds the weights' relative change
+SAG = ("sag", "saga")  # scikit-learn's solvers whose tol bounds the coefficients' relative change
 DEFAULT_SOLVER = solvers.default_for("smooth").name
 # the solvers that train logistic regression: binary and multinomial losses, with a penalty
 # (not the dual solvers: the logistic loss states no dual)
@@ -484,7 +484,7 @@ class LogisticRegression(_LinearClassifier):
         rate = COMMAND_DEFAULTS[record.name]["learning_rate"]
         if self.solver in SAG:
             # scikit-learn's meaning of tol for sag and saga: the largest change of a weight
-            # in an epoch, relative to the largest weight
+            # in an epoch, relative to the largest (jaxlin's step_tol)
             return dict(
                 optimizer=record.name, learning_rate=rate, epochs=self.max_iter, step_tol=tol
             )

@@ -168,7 +168,7 @@ def _stops(loop: Loop, st: Step, finite, gnorm, s: Settings, hyper: Hyper):
         and "rounding" in solvers.for_optimizer(s.optimizer).stops
     ):
         # a tolerance below the float resolution could never be met: the objective's or the
-        # weights' (any tol; a larger one stops first), or the gradient's, judged against
+        # parameters' (any tol; a larger one stops first), or the gradient's, judged against
         # its first norm
         unreachable = (
             True if s.tol or s.step_tol else hyper.grad_tol < float_resolution(loop.grad_scale)

@@ -84,8 +84,7 @@ class Hyper(NamedTuple):
     """Per-model numbers besides the penalty (which the objective holds); ``init`` the
     starting ``Params`` of a warm start (``Settings.init == "given"``);
     ``tol``/``grad_tol``/``step_tol`` the stopping tolerances where ``Settings`` turns those
-    stops on;
-    ``epochs`` the epoch limit; ``decay`` the learning-rate decay ``(τ, p, rows_seen)`` of
+    stops on; ``epochs`` the epoch limit; ``decay`` the learning-rate decay ``(τ, p, rows_seen)`` of
     ``jaxlin.solvers.gradient.step_rate`` (``None``: a constant rate); ``average`` where
     ``Settings.average`` is on: ``(first, params)``, the row of this run (``1`` its first)
     from which iterates are averaged (``≤ 0``: the average began in earlier runs) and that
@@ -393,10 +392,9 @@ class SolverRecord(NamedTuple):
       curvature: needs the loss's second derivative (Newton).
       targets: the loss target kinds it trains (``"real"``, ``"binary"``, ``"onehot"``).
       stops: the stopping rules that apply: ``"tol"``, ``"grad_tol"``, ``"step_tol"``, and
-        ``"rounding"`` (the
-        driver ends a full-batch run whose accepted steps change the objective only by its
-        ``float_resolution``, while a tolerance is on; Newton and FISTA, which know
-        when their own steps can no longer gain, stop themselves instead).
+        ``"rounding"`` (the driver ends a full-batch run whose accepted steps change the
+        objective only by its ``float_resolution``, while a tolerance is on; Newton and
+        FISTA, which know when their own steps can no longer gain, stop themselves instead).
       learning_rate: uses the learning rate (the second-order solvers and the perceptron
         do not; FISTA takes it as its first step size).
       bold_driver: ``adaptive_lr`` applies (plain full-batch steps).

@@ -146,9 +146,10 @@ class LogisticRegressionCV(LogisticRegression):
         train = np.zeros((len(splits), X.shape[0]))
         for f, (rows, _) in enumerate(splits):
             train[f, rows] = 1.0
-        path = self._path(self._design(X), y_enc, sw, train, ratios)
-        scores = self._held_out(X, y, score_params, train, path, ratios)
-        self._select(X, y_enc, sw, path, scores, ratios)
+        design = self._design(X)  # X, or with liblinear's intercept column (solver="liblinear")
+        path = self._path(design, y_enc, sw, train, ratios)
+        scores = self._held_out(X, design, y, score_params, train, path, ratios)
+        self._select(design, y_enc, sw, path, scores, ratios)
         return self
 
     def _ratios(self, n_classes) -> list:
@@ -276,15 +277,17 @@ class LogisticRegressionCV(LogisticRegression):
                 stacklevel=5,
             )
 
-    def _held_out(self, X, y, score_params, train, path, ratios):
-        """Held-out scores ``(F, nC, nR)`` of every model; ``score_params`` (the scorer's
-        metadata, ``sample_weight`` among them) are taken at each model's held-out rows."""
+    def _held_out(self, X, design, y, score_params, train, path, ratios):
+        """Held-out scores ``(F, nC, nR)`` of every model (its parameters those of the
+        ``design`` it was trained on; a scorer sees ``X`` and the coefficients);
+        ``score_params`` (the scorer's metadata, ``sample_weight`` among them) are taken at
+        each model's held-out rows."""
         reps = len(self.Cs_) * len(ratios)
         tw = np.repeat(train, reps, axis=0)
         if self._scoring() is None and set(score_params) <= {"sample_weight"}:
             s = held_out_scores(
                 _as_result(path),
-                self._design(X),
+                design,
                 self.classes_.searchsorted(y),
                 self._loss(len(self.classes_)),
                 tw,
@@ -374,7 +377,8 @@ class LogisticRegressionCV(LogisticRegression):
         return est
 
     def _select(self, X, y_enc, sw, path, scores, ratios):
-        """The best C and l1_ratio, the attributes, and the refit."""
+        """The best C and l1_ratio, the attributes, and the refit (``X``: the design the path
+        was trained on)."""
         F, nC, nR = scores.shape
         W, b = self._coefs(path, X.dtype)
         W, b = W.reshape(F, nC, nR, *W.shape[1:]), b.reshape(F, nC, nR, -1)
@@ -409,7 +413,8 @@ class LogisticRegressionCV(LogisticRegression):
             self.n_iter_ = np.moveaxis(self._n_iter, 2, 1)
 
     def _refit(self, X, y_enc, sw, C, r, init, ratios, folds):
-        """All rows, the chosen ``C``, from the folds' mean coefficients there.
+        """All rows of the design ``X``, the chosen ``C``, from the folds' mean coefficients
+        there (``init``, in scikit-learn's layout).
 
         It runs through the path's own compiled program (``_path``: the same number of
         models, weights, penalties and starting points per model) instead of compiling a
@@ -419,7 +424,6 @@ class LogisticRegressionCV(LogisticRegression):
         m = folds * len(ratios)
         l1, l2 = _penalty(C, r, float(sw.sum()))
         k = len(self.classes_)
-        X = self._design(X)
         if self._bias_column() is not None:  # the start in the design's layout
             init = self._warm_params(init.W.shape[1], coef=init.W.T, intercept=init.b)
         zeros = Params(np.zeros((m - 1, *init.W.shape)), np.zeros((m - 1, *init.b.shape)))

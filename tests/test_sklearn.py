@@ -12,6 +12,7 @@ from jaxlin.sklearn import (
     LinearSVC,
     LogisticRegression,
     LogisticRegressionCV,
+    PassiveAggressiveClassifier,
     Perceptron,
     SGDClassifier,
 )
@@ -26,6 +27,9 @@ ESTIMATORS = [
     SGDClassifier(),
     SGDClassifier(loss="softmax", optimizer="adam"),
 ]
+with warnings.catch_warnings():  # deprecated, as scikit-learn's
+    warnings.simplefilter("ignore", FutureWarning)
+    ESTIMATORS.append(PassiveAggressiveClassifier())
 
 
 def _expected_failures(estimator):
@@ -193,6 +197,8 @@ def test_not_fitted_and_bad_parameters():
         (SGDClassifier(max_iter=0), "max_iter"),
         (SGDClassifier(batch_size=0), "batch_size"),
         (SGDClassifier(learning_rate="pa3"), "learning_rate"),
+        (PassiveAggressiveClassifier(C=0), "C"),
+        (PassiveAggressiveClassifier(loss="log_loss"), "loss"),
     ]:
         with pytest.raises(ValueError, match=f"The '{name}' parameter of {type(est).__name__}"):
             est.fit(X, y)

@@ -16,8 +16,20 @@ and ``coef_``/``intercept_`` have ``X``'s type. Other input is converted to floa
 float64 is computed in float32 with a warning (``jaxlin.backend.compute_dtype``).
 """
 
-from jaxlin.sklearn._estimators import LogisticRegression, Perceptron, SGDClassifier
+from jaxlin.sklearn._estimators import (
+    LogisticRegression,
+    PassiveAggressiveClassifier,
+    Perceptron,
+    SGDClassifier,
+)
 from jaxlin.sklearn._cv import LogisticRegressionCV
 from jaxlin.sklearn._svc import LinearSVC
 
-__all__ = ["LogisticRegression", "LogisticRegressionCV", "Perceptron", "LinearSVC", "SGDClassifier"]
+__all__ = [
+    "LogisticRegression",
+    "LogisticRegressionCV",
+    "Perceptron",
+    "PassiveAggressiveClassifier",
+    "LinearSVC",
+    "SGDClassifier",
+]

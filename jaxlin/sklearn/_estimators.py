@@ -1,4 +1,4 @@
-"""LogisticRegression, Perceptron, LinearSVC and SGDClassifier."""
+"""LogisticRegression, Perceptron, SGDClassifier and PassiveAggressiveClassifier."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from jaxlin.sklearn._base import (
     _penalty,
 )
 from jaxlin.solvers.gradient import SGD
+from jaxlin.solvers.passive_aggressive import PA1, PA2
 from jaxlin.solvers.passive_aggressive import RECORDS as _PA_RECORDS
 from jaxlin.training import FitResult
 
@@ -855,3 +856,93 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
     @available_if(_has_proba)
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
+
+
+# scikit-learn's words, so that code filtering on them keeps working
+PA_DEPRECATED = (
+    "Class PassiveAggressiveClassifier is deprecated; scikit-learn deprecated it in version "
+    "1.8 and removes it in 1.10. Use `SGDClassifier(loss='hinge', penalty=None, "
+    "learning_rate='pa1', eta0=1.0)` instead."
+)
+
+
+class PassiveAggressiveClassifier(SGDClassifier):
+    """scikit-learn's ``PassiveAggressiveClassifier`` (deprecated there since 1.8, removed in
+    1.10), for code written against it: ``SGDClassifier(loss="hinge", penalty=None,
+    learning_rate="pa1", eta0=C)``, or ``"pa2"`` for ``loss="squared_hinge"``.
+
+    Crammer et al.'s passive-aggressive steps, one row at a time on the hinge
+    ``ℓ = max(0, 1 − s z)`` (``s = ±1``; one-vs-rest for more than 2 classes):
+    ``w += τ s x``, ``b += τ s``, with ``τ = min(C, ℓ / ‖x‖²)`` (PA-I, ``loss="hinge"``) or
+    ``τ = ℓ / (‖x‖² + 1 / (2C))`` (PA-II, ``loss="squared_hinge"``: the steps' rule, the
+    loss stays the hinge). ``tol``, ``n_iter_no_change``, ``early_stopping``, ``shuffle``,
+    ``average``, ``class_weight``, ``warm_start`` and ``partial_fit`` as ``SGDClassifier``.
+    Constructing one warns (``FutureWarning``), as scikit-learn's does.
+    """
+
+    # the SGD settings it fixes, readable as its attributes (as scikit-learn's)
+    penalty, alpha, l1_ratio, epsilon, power_t = None, 1.0, 0.15, 0.1, 0.5
+    batch_size, optimizer = 1, SGD.name
+
+    _parameter_constraints = {
+        **{
+            name: rule
+            for name, rule in SGDClassifier._parameter_constraints.items()
+            if name not in ("loss", "penalty", "alpha", "l1_ratio", "epsilon", "power_t")
+            and name not in ("learning_rate", "eta0", "batch_size", "optimizer")
+        },
+        "loss": [StrOptions({"hinge", "squared_hinge"})],
+        "C": [POSITIVE],
+    }
+
+    def __init__(
+        self,
+        *,
+        C=1.0,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        shuffle=True,
+        verbose=0,
+        loss="hinge",
+        n_jobs=None,
+        random_state=None,
+        warm_start=False,
+        class_weight=None,
+        average=False,
+    ):
+        warnings.warn(PA_DEPRECATED, FutureWarning, stacklevel=2)
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.loss = loss
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.class_weight = class_weight
+        self.average = average
+
+    @property
+    def learning_rate(self) -> str:
+        """``"pa1"`` for the hinge, ``"pa2"`` for ``"squared_hinge"`` (scikit-learn's rule)."""
+        return PA1.name if self.loss == "hinge" else PA2.name
+
+    @property
+    def eta0(self) -> float:
+        """The steps' cap ``C``, as ``SGDClassifier``'s ``eta0``."""
+        return self.C
+
+    def _check_settings(self):
+        """Nothing to refuse: the loss names the step rule and the penalty is fixed."""
+
+    def _loss(self, n_classes):
+        return "hinge"  # both rules step on the hinge (PA-II's square is in its step)

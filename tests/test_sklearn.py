@@ -14,6 +14,7 @@ from jaxlin.sklearn import (
     LogisticRegressionCV,
     PassiveAggressiveClassifier,
     Perceptron,
+    RidgeClassifier,
     SGDClassifier,
 )
 
@@ -56,6 +57,25 @@ def _expected_failures(estimator):
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(estimator)
+
+
+def _multilabel_checks():
+    """``RidgeClassifier`` (multilabel): every check of scikit-learn's but the one of a
+    ``predict_proba`` it does not have, as scikit-learn's own has none (the check would
+    skip itself)."""
+    from sklearn.utils.estimator_checks import estimator_checks_generator
+
+    for est, check in estimator_checks_generator(RidgeClassifier(), legacy=True):
+        name = getattr(check, "func", check).__name__
+        if name != "check_classifiers_multilabel_output_format_predict_proba":
+            yield pytest.param(est, check, id=name)
+
+
+@pytest.mark.parametrize("estimator,check", list(_multilabel_checks()))
+def test_ridge_classifier_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)
@@ -199,6 +219,8 @@ def test_not_fitted_and_bad_parameters():
         (SGDClassifier(learning_rate="pa3"), "learning_rate"),
         (PassiveAggressiveClassifier(C=0), "C"),
         (PassiveAggressiveClassifier(loss="log_loss"), "loss"),
+        (RidgeClassifier(solver="qr"), "solver"),
+        (RidgeClassifier(max_iter=0), "max_iter"),
     ]:
         with pytest.raises(ValueError, match=f"The '{name}' parameter of {type(est).__name__}"):
             est.fit(X, y)

@@ -143,6 +143,7 @@ OTHER_MEANINGS = {
     ("sklearn/_estimators.py", "perceptron"): "scikit-learn's SGD loss name",
     ("sklearn/_api.py", "lbfgs"): "scikit-learn's solver name, in its own checks",
     ("sklearn/_api.py", "newton-cholesky"): "scikit-learn's solver name, in its own checks",
+    ("sklearn/_ridge.py", "lbfgs"): "scikit-learn's RidgeClassifier solver name and its rule",
 }
 
 

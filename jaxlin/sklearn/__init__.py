@@ -23,6 +23,7 @@ from jaxlin.sklearn._estimators import (
     SGDClassifier,
 )
 from jaxlin.sklearn._cv import LogisticRegressionCV
+from jaxlin.sklearn._ridge import RidgeClassifier
 from jaxlin.sklearn._svc import LinearSVC
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "LogisticRegressionCV",
     "Perceptron",
     "PassiveAggressiveClassifier",
+    "RidgeClassifier",
     "LinearSVC",
     "SGDClassifier",
 ]

@@ -319,7 +319,8 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         )
         if sparse.is_sparse(X):  # SciPy's product reads its index arrays unchecked
             sparse.check_structure(X, "X")
-        Z = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        coef = self.coef_ if self.coef_.ndim == 2 else self.coef_[None, :]  # (d,): one row
+        Z = safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
     def sparsify(self):

@@ -1,0 +1,212 @@
+"""scikit-learn's ``RidgeClassifier``: the least-squares (ADALINE) classifier, solved exactly."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from jaxlin.cache import enable_compilation_cache
+from jaxlin.records import MAX_EPOCHS
+from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, SPARSE, _checked_total
+from jaxlin.sklearn._base import _LinearClassifier
+from jaxlin.solvers.newton import NEWTON
+from jaxlin.solvers.newton_cholesky import NEWTON_CHOLESKY
+from jaxlin.training import fit as _fit
+
+LOSS = "signed_squared_error"  # ½ (s − z)², s = ±1: the linear neuron's loss on signed labels
+GRAD_TOL = 1e-10  # the optimum to rounding: scikit-learn's default solvers are direct
+SOLVERS = {"auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga", "lbfgs"}  # its names
+
+
+class RidgeClassifier(_LinearClassifier):
+    """scikit-learn's ``RidgeClassifier``: least squares on signed targets, one column per
+    class, with scikit-learn's signature.
+
+    ``min_W,b  Σ_i w_i ‖t_i − W x_i − b‖² + α ‖W‖²``, where ``t_ik = +1`` if row ``i`` is
+    of class ``k`` and ``−1`` otherwise (two classes: one column, ``+1`` for
+    ``classes_[1]``; a multilabel indicator ``y`` ``(N, L)``: its columns as given), ``w_i``
+    the sample weights times ``class_weight``, and the intercept ``b`` unpenalised. In
+    jaxlin's terms it is the weighted mean of the ``"signed_squared_error"``
+    ``½ (s − z)²`` plus ``l2 Σ w²``, ``l2 = α / (2 Σ_i w_i)`` — a quadratic, which Newton's
+    method solves in one step: Newton–Cholesky on the explicit Hessian
+    ``Xᵀ diag(w) X / Σw + 2 l2 I`` while ``(d + 1) K`` is at most its limit, else
+    Newton-CG on the hand-derived Hessian-vector product (sparse ``X`` too), both to a
+    gradient of ``1e-10`` (float64) or to rounding. ``predict``: ``classes_[1]`` where the
+    score is ``> 0`` (two classes, where ``coef_`` is ``(d,)`` as scikit-learn's), the
+    argmax, or for a multilabel ``y`` every column whose score is ``> 0``.
+
+    ``solver`` takes scikit-learn's names and every one reaches the same optimum (its
+    direct solvers' answer; ``"lbfgs"`` needs ``positive=True``, as there);
+    ``positive=True`` (non-negative coefficients) is refused: jaxlin has no bound-constrained
+    solver. ``alpha`` may be an array, one strength per target column. ``max_iter`` bounds
+    Newton's iterations (``None``: 100); ``tol``, ``copy_X`` and ``random_state`` are
+    accepted and change nothing (the solve is exact and draws nothing). ``n_iter_``: the
+    Newton iterations run, per fit.
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(Real, 0, None, closed="left"), np.ndarray],
+        "fit_intercept": ["boolean"],
+        "copy_X": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [NON_NEGATIVE],
+        "class_weight": CLASS_WEIGHT,
+        "solver": [StrOptions(SOLVERS)],
+        "positive": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        alpha=1.0,
+        *,
+        fit_intercept=True,
+        copy_X=True,
+        max_iter=None,
+        tol=1e-4,
+        class_weight=None,
+        solver="auto",
+        positive=False,
+        random_state=None,
+    ):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.copy_X = copy_X
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.solver = solver
+        self.positive = positive
+        self.random_state = random_state
+
+    def _check_settings(self):
+        """scikit-learn's rule for ``lbfgs``, and what jaxlin cannot solve, named."""
+        if self.positive:
+            raise ValueError(
+                "positive: jaxlin has no bound-constrained solver; fit without "
+                "positive=True (or use scikit-learn's RidgeClassifier for it)"
+            )
+        if self.solver == "lbfgs":  # scikit-learn's words
+            raise ValueError(
+                "'lbfgs' solver can be used only when positive=True. Please use another solver."
+            )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit on ``X`` ``(N, d)`` (dense or sparse) and labels ``y`` ``(N,)``, or a
+        multilabel indicator ``(N, L)``; returns ``self``."""
+        self._check_settings()
+        enable_compilation_cache()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            accept_sparse=SPARSE,
+            multi_output=True,
+            y_numeric=False,
+        )
+        binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
+        signs = binarizer.fit_transform(y)  # (N, 1) two classes, else (N, K): ±1
+        if not binarizer.y_type_.startswith("multilabel"):
+            y = column_or_1d(y, warn=True)
+            check_classification_targets(y)
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    "RidgeClassifier needs samples of at least 2 classes in the data, but "
+                    f"the data contains only one class: {binarizer.classes_[0]!r}"
+                )
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:  # one weight per row, the same for every column
+            sw = sw * compute_sample_weight(self.class_weight, y)
+        targets = (np.asarray(signs) > 0).astype(np.int64)
+        alpha = self._alphas(targets.shape[1])
+        total = float(_checked_total(sw).sum())
+        if np.ptp(alpha) == 0:  # one strength: every column in one run
+            fits = [self._solve(X, targets, alpha[0] / (2 * total), sw)]
+        else:  # one run per column, each with its strength
+            fits = [
+                self._solve(X, targets[:, k : k + 1], a / (2 * total), sw)
+                for k, a in enumerate(alpha)
+            ]
+        W = np.hstack([np.asarray(r.params.W, X.dtype) for r in fits])
+        b = np.concatenate([np.asarray(r.params.b, X.dtype) for r in fits])
+        # two classes: coef_ (d,), as scikit-learn's RidgeClassifier (intercept_ (1,))
+        self.coef_, self.intercept_ = (W[:, 0].copy() if W.shape[1] == 1 else W.T.copy()), b
+        self.loss_function_ = LOSS
+        self.n_iter_ = np.array([int(np.max(np.asarray(r.epochs))) for r in fits], np.int32)
+        self.stop_reason_ = fits[0].stop_reason
+        if any(np.any(np.asarray(r.status) == MAX_EPOCHS) for r in fits):
+            warnings.warn(
+                f"RidgeClassifier: Newton's method ran max_iter={self._epochs()} iterations "
+                f"before its gradient fell under {GRAD_TOL:g}; increase max_iter, or scale "
+                "the features",
+                ConvergenceWarning,
+                stacklevel=3,  # the caller of fit (past scikit-learn's fit context)
+            )
+        return self
+
+    def _epochs(self) -> int:
+        return 100 if self.max_iter is None else self.max_iter
+
+    def _alphas(self, n_columns: int) -> np.ndarray:
+        """``alpha`` as one finite, non-negative strength per target column."""
+        alpha = np.asarray(self.alpha, dtype=np.float64).ravel()
+        if alpha.size == 1:
+            alpha = np.repeat(alpha, n_columns)
+        if alpha.shape != (n_columns,):
+            raise ValueError(
+                f"alpha: expected one number or one per target ({n_columns}), got "
+                f"{np.shape(self.alpha)}"
+            )
+        if not np.all(np.isfinite(alpha)) or np.any(alpha < 0):
+            raise ValueError(f"alpha: must be finite and >= 0, got {self.alpha!r}")
+        return alpha
+
+    def _solve(self, X, targets, l2, sw):
+        """One exact least-squares fit of the target columns ``targets`` ``(N, K)`` (0/1)."""
+        k = targets.shape[1]
+        small = (X.shape[1] + 1) * k <= NEWTON_CHOLESKY.max_parameters
+        uniform = np.all(sw == sw[0])
+        return _fit(
+            X,
+            targets[:, 0] if k == 1 else targets,
+            LOSS,
+            optimizer=(NEWTON_CHOLESKY if small else NEWTON).name,
+            l2=l2,
+            grad_tol=GRAD_TOL,
+            epochs=self._epochs(),
+            fit_intercept=self.fit_intercept,
+            sample_weight=None if uniform else sw,
+            dtype=X.dtype,
+        )
+
+    def predict(self, X):
+        """Labels: as every classifier for classes, or the multilabel indicator
+        ``(N, L)`` of the columns whose score is ``> 0``."""
+        check_is_fitted(self)
+        if not self._label_binarizer.y_type_.startswith("multilabel"):
+            return super().predict(X)
+        scores = self._scores(X)
+        return self._label_binarizer.inverse_transform(np.where(scores > 0, 1, -1))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

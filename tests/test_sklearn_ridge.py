@@ -1,0 +1,194 @@
+"""scikit-learn's own ``linear_model/tests/test_ridge.py``, run against jaxlin's bridge
+``RidgeClassifier``.
+
+Its source is executed with the name ``RidgeClassifier`` rebound to
+``jaxlin.sklearn.RidgeClassifier`` right after its imports. What runs is every test whose
+code builds a ``RidgeClassifier``, its parametrisations narrowed to the entries that hold
+no other of scikit-learn's ridge estimators, except those listed below with the reason; the
+rest of the module tests ``Ridge``, ``RidgeCV``, ``RidgeClassifierCV`` and scikit-learn's
+solvers, which jaxlin does not have. ``test_every_ridge_classifier_test_is_run_or_listed``
+keeps the lists honest.
+"""
+
+import inspect
+import re
+
+import pytest
+
+_T = pytest.importorskip("sklearn.linear_model.tests.test_ridge")
+
+import jaxlin.sklearn  # noqa: E402
+from helpers import narrowed, param_values, sorted_tests  # noqa: E402
+
+_SOURCE = inspect.getsource(_T)
+_REBOUND = re.sub(  # on the import's own last line: the tests' line numbers stay true
+    r"(from sklearn\.linear_model import \([^)]*\))\n",
+    r"\1; from jaxlin.sklearn import RidgeClassifier\n",
+    _SOURCE,
+    count=1,
+)
+assert _REBOUND.count("from jaxlin.sklearn import RidgeClassifier") == 1
+_NS = {"__name__": "sklearn_test_ridge_on_jaxlin"}
+exec(compile(_REBOUND, _T.__file__, "exec"), _NS)
+
+_ARRAY_API = (
+    "scikit-learn's array-API dispatch (array_api_strict, torch, cupy, dpnp): the bridge "
+    "computes in JAX, and none of those libraries is a dependency"
+)
+NOT_APPLICABLE = {
+    "test_ridge_array_api_compliance": _ARRAY_API,
+    "test_ridge_classifier_multilabel_array_api": _ARRAY_API,
+}
+
+OTHER_ESTIMATORS = ("Ridge", "RidgeCV", "RidgeClassifierCV", "LinearRegression")
+_NAMED = re.compile(r"\bRidgeClassifier\b(?!CV)")
+
+
+def _keep(entry):
+    """A parametrisation entry that builds none of the estimators jaxlin does not have."""
+    return not any(
+        getattr(x, "__name__", type(x).__name__) in OTHER_ESTIMATORS for x in _values(entry)
+    )
+
+
+def _builds_ridge_classifier(fn) -> bool:
+    """Whether ``fn``'s code (not its comments) names ``RidgeClassifier``."""
+    lines = inspect.getsource(fn).splitlines()
+    return any(_NAMED.search(line.split("#")[0]) for line in lines)
+
+
+def _helper_builds(entry) -> bool:
+    """Whether a parametrisation entry is a helper of the module that builds one
+    (``test_dense_sparse`` runs ``_test_ridge_classifiers`` among others)."""
+    return any(inspect.isfunction(x) and _builds_ridge_classifier(x) for x in _values(entry))
+
+
+def _values(entry):
+    """``param_values``, for entries of any kind (a dict's ``values`` is its method)."""
+    values = param_values(entry)
+    return values if isinstance(values, (tuple, list)) else (entry,)
+
+
+def _for_ridge_classifier(fn):
+    if _builds_ridge_classifier(fn):
+        return narrowed(fn, _keep)
+    marks = [m for m in getattr(fn, "pytestmark", []) if m.name == "parametrize"]
+    if any(_helper_builds(v) for m in marks for v in m.args[1]):
+        return narrowed(
+            fn,
+            lambda v: not any(inspect.isfunction(x) for x in _values(v)) or _helper_builds(v),
+        )
+    return None
+
+
+ALL, _RUN, NOT_RIDGE_CLASSIFIER = sorted_tests(_SOURCE, _NS, NOT_APPLICABLE, _for_ridge_classifier)
+RUN = list(_RUN)
+globals().update(_RUN)
+
+
+def test_every_ridge_classifier_test_is_run_or_listed():
+    assert set(RUN) | set(NOT_APPLICABLE) | set(NOT_RIDGE_CLASSIFIER) == set(ALL)
+    assert not set(NOT_APPLICABLE) - set(ALL), "a listed test is gone from scikit-learn"
+    assert len(RUN) >= 4
+    for name in NOT_RIDGE_CLASSIFIER:
+        assert not _builds_ridge_classifier(_NS[name]), name
+
+
+def test_the_rebinding_reaches_jaxlin():
+    assert _NS["RidgeClassifier"] is jaxlin.sklearn.RidgeClassifier
+
+
+# jaxlin's own comparisons with scikit-learn's RidgeClassifier (its direct solvers)
+
+
+def _pair(X, y, sample_weight=None, **params):
+    import numpy as np
+    from sklearn.linear_model import RidgeClassifier as SkRidgeClassifier
+
+    ref = SkRidgeClassifier(solver="svd" if not hasattr(X, "tocsr") else "auto", tol=1e-14)
+    ref.set_params(**params).fit(X, y, sample_weight=sample_weight)
+    ours = jaxlin.sklearn.RidgeClassifier(**params).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert ours.coef_.dtype == ref.coef_.dtype == X.dtype
+    return ours
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"alpha": 1e-3},
+        {"alpha": 30.0, "fit_intercept": False},
+        {"class_weight": "balanced"},
+        {"class_weight": {0: 3.0, 2: 0.5}},
+    ],
+    ids=["default", "weak", "no-intercept", "balanced", "class-weights"],
+)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_the_optimum_is_sklearns(params, sparse):
+    """Four classes one-vs-rest on signed targets, with sample weights: the least-squares
+    optimum, which scikit-learn's direct solvers reach exactly."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=240, n_features=25, n_informative=8, n_classes=4, random_state=0
+    )
+    w = np.random.default_rng(0).uniform(0.2, 3.0, len(y))
+    if sparse:
+        X[np.abs(X) < 0.8] = 0.0
+        X = sp.csr_matrix(X)
+    ours = _pair(X, y, sample_weight=w, **params)
+    assert ours.coef_.shape == (4, 25) and ours.n_iter_.shape == (1,)
+
+
+def test_two_classes_multilabel_per_target_alpha_and_float32():
+    """Two classes train one column (``+1`` for ``classes_[1]``); a multilabel indicator
+    trains its columns and predicts an indicator; an ``alpha`` per target column; float32
+    input stays float32 (to float32's rounding)."""
+    import numpy as np
+    from sklearn.datasets import make_classification, make_multilabel_classification
+    from sklearn.linear_model import RidgeClassifier as SkRidgeClassifier
+
+    X, y = make_classification(n_samples=150, n_features=12, random_state=1)
+    ours = _pair(X, np.where(y == 1, "spam", "ham"))
+    assert ours.coef_.shape == (12,) and list(ours.classes_) == ["ham", "spam"]
+    X, Y = make_multilabel_classification(n_samples=120, n_classes=4, random_state=0)
+    ours = _pair(X, Y, alpha=np.array([0.1, 1.0, 10.0, 100.0]))
+    assert ours.predict(X).shape == Y.shape
+    X32 = X.astype(np.float32)
+    ours = jaxlin.sklearn.RidgeClassifier().fit(X32, Y)
+    ref = SkRidgeClassifier(solver="svd").fit(X32, Y)
+    assert ours.coef_.dtype == np.float32
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-3, atol=1e-5)
+
+
+def test_more_coefficients_than_newton_cholesky_takes():
+    """Above the explicit Hessian's limit of parameters the fit runs Newton-CG on the
+    Hessian-vector product, to the same optimum."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4200))
+    y = (X[:, 0] + 0.1 * rng.normal(size=60) > 0).astype(int)
+    _pair(X, y, alpha=5.0)
+
+
+def test_what_it_refuses_is_named():
+    import numpy as np
+
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    for params, words in [
+        ({"positive": True}, "positive: jaxlin has no bound-constrained solver"),
+        ({"solver": "lbfgs"}, "'lbfgs' solver can be used only when positive=True"),
+        ({"alpha": np.array([1.0, 2.0])}, r"alpha: expected one number or one per target"),
+        ({"alpha": np.array([np.nan])}, "alpha: must be finite and >= 0"),
+        ({"alpha": -1.0}, "The 'alpha' parameter of RidgeClassifier"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            jaxlin.sklearn.RidgeClassifier(**params).fit(X, y)
+    with pytest.raises(ValueError, match="only one class"):
+        jaxlin.sklearn.RidgeClassifier().fit(X, np.zeros(20))

@@ -190,5 +190,8 @@ def test_what_it_refuses_is_named():
     ]:
         with pytest.raises(ValueError, match=words):
             jaxlin.sklearn.RidgeClassifier(**params).fit(X, y)
-    with pytest.raises(ValueError, match="only one class"):
-        jaxlin.sklearn.RidgeClassifier().fit(X, np.zeros(20))
+    one = jaxlin.sklearn.RidgeClassifier().fit(X, np.full(20, 7))  # as scikit-learn's:
+    np.testing.assert_array_equal(one.predict(X), np.full(20, 7))  # targets of −1
+    np.testing.assert_allclose(one.intercept_, [-1.0]) and np.testing.assert_allclose(
+        one.coef_, np.zeros(3), atol=1e-12
+    )

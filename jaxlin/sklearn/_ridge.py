@@ -19,6 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from jaxlin import sparse
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.records import MAX_EPOCHS
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, SPARSE, _checked_total
@@ -27,7 +28,8 @@ from jaxlin.solvers.newton import NEWTON
 from jaxlin.solvers.newton_cholesky import NEWTON_CHOLESKY
 from jaxlin.training import fit as _fit
 
-LOSS = "signed_squared_error"  # ½ (s − z)², s = ±1: the linear neuron's loss on signed labels
+LOSS = "squared_error"  # (t − z)²: the linear neuron's loss, here on signed targets t = ±1
+LABELS = "signed_squared_error"  # the same scores as labels: classes_[1] where z > 0, argmax
 GRAD_TOL = 1e-10  # the optimum to rounding: scikit-learn's default solvers are direct
 SOLVERS = {"auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga", "lbfgs"}  # its names
 
@@ -40,10 +42,11 @@ class RidgeClassifier(_LinearClassifier):
     of class ``k`` and ``−1`` otherwise (two classes: one column, ``+1`` for
     ``classes_[1]``; a multilabel indicator ``y`` ``(N, L)``: its columns as given), ``w_i``
     the sample weights times ``class_weight``, and the intercept ``b`` unpenalised. In
-    jaxlin's terms it is the weighted mean of the ``"signed_squared_error"``
-    ``½ (s − z)²`` plus ``l2 Σ w²``, ``l2 = α / (2 Σ_i w_i)`` — a quadratic, which Newton's
-    method solves in one step: Newton–Cholesky on the explicit Hessian
-    ``Xᵀ diag(w) X / Σw + 2 l2 I`` while ``(d + 1) K`` is at most its limit, else
+    jaxlin's terms it is the weighted mean of the ``"squared_error"`` ``(t − z)²`` plus
+    ``l2 Σ w²``, ``l2 = α / Σ_i w_i`` — a quadratic, which Newton's method solves in one
+    step: Newton–Cholesky on the explicit Hessian ``2 (Xᵀ diag(w) X / Σw + l2 I)`` (dense
+    ``X`` centred first when there is an intercept, as scikit-learn's) while
+    ``(d + 1) K`` is at most its limit, else
     Newton-CG on the hand-derived Hessian-vector product (sparse ``X`` too), both to a
     gradient of ``1e-10`` (float64) or to rounding. ``predict``: ``classes_[1]`` where the
     score is ``> 0`` (two classes, where ``coef_`` is ``(d,)`` as scikit-learn's), the
@@ -123,33 +126,29 @@ class RidgeClassifier(_LinearClassifier):
         binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
         signs = binarizer.fit_transform(y)  # (N, 1) two classes, else (N, K): ±1
         if not binarizer.y_type_.startswith("multilabel"):
+            # one class is fitted as scikit-learn's: one column of −1 (it predicts that class)
             y = column_or_1d(y, warn=True)
             check_classification_targets(y)
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    "RidgeClassifier needs samples of at least 2 classes in the data, but "
-                    f"the data contains only one class: {binarizer.classes_[0]!r}"
-                )
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if self.class_weight is not None:  # one weight per row, the same for every column
             sw = sw * compute_sample_weight(self.class_weight, y)
-        targets = (np.asarray(signs) > 0).astype(np.int64)
+        targets = np.asarray(signs, dtype=X.dtype)
         alpha = self._alphas(targets.shape[1])
         total = float(_checked_total(sw).sum())
         if np.ptp(alpha) == 0:  # one strength: every column in one run
-            fits = [self._solve(X, targets, alpha[0] / (2 * total), sw)]
+            fits = [self._solve(X, targets, alpha[0] / total, sw)]
         else:  # one run per column, each with its strength
             fits = [
-                self._solve(X, targets[:, k : k + 1], a / (2 * total), sw)
-                for k, a in enumerate(alpha)
+                self._solve(X, targets[:, k : k + 1], a / total, sw) for k, a in enumerate(alpha)
             ]
-        W = np.hstack([np.asarray(r.params.W, X.dtype) for r in fits])
-        b = np.concatenate([np.asarray(r.params.b, X.dtype) for r in fits])
+        W = np.hstack([W for W, _, _ in fits])
+        b = np.concatenate([b for _, b, _ in fits])
+        fits = [r for _, _, r in fits]
         # two classes: coef_ (d,), as scikit-learn's RidgeClassifier (intercept_ (1,))
         self.coef_, self.intercept_ = (W[:, 0].copy() if W.shape[1] == 1 else W.T.copy()), b
-        self.loss_function_ = LOSS
+        self.loss_function_ = LABELS  # decides the labels of the scores
         self.n_iter_ = np.array([int(np.max(np.asarray(r.epochs))) for r in fits], np.int32)
         self.stop_reason_ = fits[0].stop_reason
         if any(np.any(np.asarray(r.status) == MAX_EPOCHS) for r in fits):
@@ -180,22 +179,36 @@ class RidgeClassifier(_LinearClassifier):
         return alpha
 
     def _solve(self, X, targets, l2, sw):
-        """One exact least-squares fit of the target columns ``targets`` ``(N, K)`` (0/1)."""
+        """One exact least-squares fit of the signed target columns ``targets``
+        ``(N, K)``: ``(W (d, K), b (K,), jaxlin's FitResult)``. Dense ``X`` with an
+        intercept is centred first (weighted means, as scikit-learn's): the same optimum,
+        better conditioned, and a column whose targets are all equal gets exactly zero
+        weights; sparse ``X`` is not centred (that would densify it), its intercept is
+        fitted alongside."""
         k = targets.shape[1]
         small = (X.shape[1] + 1) * k <= NEWTON_CHOLESKY.max_parameters
         uniform = np.all(sw == sw[0])
-        return _fit(
+        centre = self.fit_intercept and not sparse.is_sparse(X)
+        if centre:
+            x_mean = np.average(X, axis=0, weights=sw).astype(X.dtype)
+            t_mean = np.average(targets, axis=0, weights=sw).astype(X.dtype)
+            X, targets = X - x_mean, targets - t_mean
+        res = _fit(
             X,
-            targets[:, 0] if k == 1 else targets,
+            targets,
             LOSS,
             optimizer=(NEWTON_CHOLESKY if small else NEWTON).name,
             l2=l2,
             grad_tol=GRAD_TOL,
             epochs=self._epochs(),
-            fit_intercept=self.fit_intercept,
+            fit_intercept=self.fit_intercept and not centre,
             sample_weight=None if uniform else sw,
             dtype=X.dtype,
         )
+        W, b = np.asarray(res.params.W, X.dtype), np.asarray(res.params.b, X.dtype)
+        if centre:
+            b = (t_mean - x_mean @ W).astype(X.dtype)
+        return W, b, res
 
     def predict(self, X):
         """Labels: as every classifier for classes, or the multilabel indicator

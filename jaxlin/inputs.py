@@ -96,6 +96,22 @@ def check_finite_after(X, data: Data) -> None:
         validation.check_finite(validation.check_features(X, "X", finite=False), "X", data.X)
 
 
+def check_squares_after(X, data: Data, dtype) -> None:
+    """For a run that stayed at its start: raise naming the first value of ``X`` (as given)
+    whose square overflows the run's float type (``validation.check_squares``); nothing
+    when there is none (the start was the optimum)."""
+    if sparse.is_sparse(X) and not isinstance(X, sparse.SparseRows):
+        coo = X.tocoo()
+        big = ~(np.abs(coo.data) < np.sqrt(np.finfo(np.dtype(dtype)).max))
+        if np.any(big):
+            e = int(np.argmax(big))
+            cell = np.zeros((coo.row[e] + 1, coo.col[e] + 1), coo.data.dtype)
+            cell[-1, -1] = coo.data[e]  # the first such entry, at its row and column
+            validation.check_squares(cell, "X", dtype)
+    elif not sparse.is_sparse(data.X):
+        validation.check_squares(validation.check_features(X, "X", finite=False), "X", dtype)
+
+
 def put_features(X, dtype):
     """Checked features on the device: a dense array of ``dtype``, or a SciPy CSR matrix as
     ``SparseRows`` (its stored entries only)."""

@@ -427,9 +427,48 @@ def _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=None):
         opts.settings(T.shape[1], n_rows, ctrl.callback is not None),
         control=ctrl,
     )
-    if unscanned is not None and int(out.epochs) == 0 and int(out.status) == driver.DIVERGED:
-        inputs.check_finite_after(unscanned, data)
+    if unscanned is not None:
+        _name_bad_values(unscanned, data, out, opts, dtype, init)
     return out
+
+
+def _name_bad_values(X, data, out, opts: Options, dtype, init=None) -> None:
+    """After a run (or a batch of them), raise naming the cell of ``X`` (as given) that
+    ended it: a value that is not finite, or not finite in the run's float type, where a
+    run diverged at its start; a value whose square overflows where one fell short of its
+    tolerance (``_short_of_its_tolerance``). Nothing when ``X`` holds neither."""
+    status, epochs = np.asarray(out.status), np.asarray(out.epochs)
+    if np.any((status == driver.DIVERGED) & (epochs == 0)):
+        inputs.check_finite_after(X, data)
+    if _short_of_its_tolerance(out, opts, init):
+        inputs.check_squares_after(X, data, dtype)
+
+
+def _short_of_its_tolerance(out, opts: Options, init=None) -> bool:
+    """Whether a run (or any model of a batched one: a leading model axis) ended without
+    meeting its tolerance — at its iteration limit, at rounding, with its objective
+    unchanged since the first epoch, or exactly where it began (zeros, or the warm start
+    ``init`` of a single model) — which is what values whose squares overflow do to every
+    solver's steps (the curvature and the scores after a step are infinite): then the
+    caller scans ``X`` for them, one read of it after a run of many."""
+    if not np.any(np.asarray(out.epochs) > 0):
+        return False
+    status = np.asarray(out.status)
+    aimed = any(t is not None for t in (opts.tol, opts.grad_tol, opts.step_tol))
+    if np.any(status == driver.ROUNDING) or (aimed and np.any(status == driver.MAX_EPOCHS)):
+        return True  # (a run of fixed epochs is meant to end at its limit)
+    objective = np.asarray(out.history.objective)
+    for run in objective.reshape(-1, objective.shape[-1]):
+        run = run[np.isfinite(run)]
+        if run.size >= 2 and run[0] == run[-1]:
+            return True  # not one step changed the objective (its rate collapsed to 0)
+    W, b = np.asarray(out.params.W), np.asarray(out.params.b)
+    if b.ndim == 2:  # one row of intercepts per model
+        unmoved = np.all(W.reshape(len(b), -1) == 0, axis=1) & np.all(b == 0, axis=1)
+        return opts.init == "zeros" and bool(np.any(unmoved))
+    if init is not None:
+        return np.array_equal(W, np.asarray(init.W)) and np.array_equal(b, np.asarray(init.b))
+    return opts.init == "zeros" and not W.any() and not b.any()
 
 
 def verified(loss, given, ctrl: RunControl) -> None:
@@ -597,6 +636,7 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     if hyper.average is not None:  # the mean so far, per class like the start
         axes = (axes[0], axes[1]._replace(average=(None, None if mean is None else 0)))
     out = execute(problem, hyper, opts.settings(1), axes, ctrl)
+    _name_bad_values(X, data, out, opts, dtype)
     last = None if out.last is None else _per_class(out.last, back=True)
     params = _per_class(out.params, back=True)
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k, last=last)
@@ -731,6 +771,7 @@ def fit_many(
         axes,
         ctrl,
     )
+    _name_bad_values(X, data, out, opts, dtype)
     p, h, e, status, last = out
     return FitResult(p, h, e, status, record, data.n_classes, classes, last, names)
 

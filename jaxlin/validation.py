@@ -293,6 +293,22 @@ def check_finite(X, name: str = "X", converted=None) -> None:
         )
 
 
+def check_squares(X, name: str, dtype) -> None:
+    """Raise naming ``name`` and the first cell of the dense ``X`` (host or device) whose
+    square overflows ``dtype`` (``|x| ≥ √max``, about 1.3e154 in float64 and 1.8e19 in
+    float32): training needs ``x²`` (the curvature, and the scores after one step), so on
+    such data every solver's steps are infinite and a run stays where it started."""
+    limit = np.sqrt(np.finfo(np.dtype(dtype)).max)
+    A = np.asarray(X)
+    if not (-limit < A.min() and A.max() < limit):  # two reads, no temporary array
+        row, col = np.argwhere(~(np.abs(A) < limit))[0]
+        raise ValueError(
+            f"{name}: the value at row {row}, column {col} ({A[row, col]:.3g}) is too large "
+            f"to train on in {np.dtype(dtype).name}: its square overflows (training needs "
+            "it); scale the features (jaxlin.data.Standardizer, or divide by a constant)"
+        )
+
+
 def distinct_labels(y) -> np.ndarray:
     """The sorted distinct values of the 1-D label array ``y`` (``np.unique``), counted in
     one pass when they are integers in a narrow range (as class labels are): a few times

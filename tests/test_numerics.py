@@ -1,5 +1,7 @@
 """Losses and gradients stay finite for extreme logits; stable forms agree with naive ones."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -235,3 +237,72 @@ def test_a_loss_called_directly_names_a_mismatch(name, fn):
     np.testing.assert_allclose(
         np.asarray(fn(list(z), list(y))), np.asarray(fn(jnp.asarray(z), jnp.asarray(y))), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    "optimizer,extra",
+    [
+        ("newton-cholesky", {"grad_tol": 1e-8}),
+        ("newton", {"grad_tol": 1e-8}),
+        ("lbfgs", {"grad_tol": 1e-8}),
+        ("fista", {"l1": 1e-3, "tol": 1e-9}),
+    ],
+)
+@pytest.mark.parametrize("kind", ["dense64", "csr64", "dense32"])
+def test_values_whose_squares_overflow_are_named_not_fitted_around(optimizer, extra, kind):
+    """Training needs ``x²`` (the curvature, the scores after one step): with one value past
+    ``√max`` of the float type every solver's steps are infinite, and a run used to end at
+    its start or part-way (``rounding``, the iteration limit, a flat objective) as if it
+    had fitted. The cell is named instead; the same data, scaled, trains. (L-BFGS forms
+    no curvature: in float32 the product of the value and a weight stays finite, and it
+    converges.)"""
+    import scipy.sparse as sp
+
+    import jaxlin
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
+    dtype = np.float32 if kind == "dense32" else np.float64
+    big = 4e19 if dtype == np.float32 else 3e160  # both past √max: 1.8e19, 1.3e154
+    X = X.astype(dtype)
+    X[4, 1] = big
+    given = sp.csr_matrix(X) if kind == "csr64" else X
+    if (kind, optimizer) == ("dense32", "lbfgs"):  # no curvature: x w stays finite, it fits
+        r = jaxlin.fit(given, y, optimizer=optimizer, dtype=dtype, epochs=50, **extra)
+        assert r.stop_reason == "gradient_tol" and np.all(np.isfinite(np.asarray(r.params.W)))
+        return
+    with pytest.raises(ValueError, match=r"X: the value at row 4, column 1 .* too large"):
+        jaxlin.fit(given, y, optimizer=optimizer, dtype=dtype, epochs=50, **extra)
+    X[4, 1] = 1.0
+    r = jaxlin.fit(X, y, optimizer=optimizer, dtype=dtype, epochs=50, **extra)
+    assert np.all(np.isfinite(np.asarray(r.params.W))) and np.any(np.asarray(r.params.W))
+
+
+@pytest.mark.parametrize(
+    "dtype,words",
+    [
+        (np.float64, r"X: the value at row 4, column 1 \(3e\+160\) is too large to train on"),
+        (np.float32, r"X: the value at row 4, column 1 is too large for float32"),
+    ],
+)
+def test_one_vs_rest_and_many_models_name_a_value_they_cannot_train_on(dtype, words):
+    """The batched runs (one model per class, one per penalty, a grid's folds) end as the
+    single one does on such data, and the cell is named for them too: in float64 a value
+    whose square overflows; in float32 the same float64 value, which is infinite there
+    (the runs used to diverge at their start with a warning, the grid to score them)."""
+    import jaxlin
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.arange(60) % 3
+    X[4, 1] = 3e160
+    kw = dict(dtype=dtype)
+    for run in (
+        lambda: jaxlin.fit(X, y, "binary_cross_entropy", optimizer="newton", grad_tol=1e-8, **kw),
+        lambda: jaxlin.fit_many(X, y % 2, optimizer="newton", grad_tol=1e-8, l2=[1e-3, 1], **kw),
+        lambda: jaxlin.fit_grid(X, y % 2, folds=3, optimizer="lbfgs", tol=1e-9, l2=[1e-3, 1], **kw),
+    ):
+        with pytest.raises(ValueError, match=words), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's cast to float32
+            run()

@@ -615,3 +615,13 @@ def test_a_diverged_fit_is_scikit_learns_error_without_jaxlins_warning():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="^Floating-point under-/overflow occurred at epoch"):
             est.fit(X, y)
+
+
+def test_a_value_whose_square_overflows_is_named_not_fitted_around():
+    """With a value past √max the Newton steps are infinite: the fit used to stop at
+    rounding with that feature's weight left at 0, as if fitted."""
+    X, y = _two_blobs()
+    X = np.array(X, dtype=np.float64)
+    X[3, 0] = 3e160
+    with pytest.raises(ValueError, match=r"X: the value at row 3, column 0 .* too large"):
+        LogisticRegression().fit(X, y)

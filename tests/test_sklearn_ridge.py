@@ -195,3 +195,14 @@ def test_what_it_refuses_is_named():
     np.testing.assert_allclose(one.intercept_, [-1.0]) and np.testing.assert_allclose(
         one.coef_, np.zeros(3), atol=1e-12
     )
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_a_value_whose_square_overflows_is_named(sparse):
+    import numpy as np
+    import scipy.sparse as sp
+
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 3
+    X[4, 1] = 3e160
+    with pytest.raises(ValueError, match=r"X: the value at row 4, column 1 .* too large"):
+        jaxlin.sklearn.RidgeClassifier().fit(sp.csr_matrix(X) if sparse else X, y)

@@ -19,7 +19,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from jaxlin import sparse
+from jaxlin import sparse, validation
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.records import MAX_EPOCHS
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, SPARSE, _checked_total
@@ -123,12 +123,12 @@ class RidgeClassifier(_LinearClassifier):
             multi_output=True,
             y_numeric=False,
         )
+        check_classification_targets(y)  # before the binarizer: its words are less clear
         binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
         signs = binarizer.fit_transform(y)  # (N, 1) two classes, else (N, K): ±1
         if not binarizer.y_type_.startswith("multilabel"):
             # one class is fitted as scikit-learn's: one column of −1 (it predicts that class)
             y = column_or_1d(y, warn=True)
-            check_classification_targets(y)
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
@@ -189,7 +189,8 @@ class RidgeClassifier(_LinearClassifier):
         small = (X.shape[1] + 1) * k <= NEWTON_CHOLESKY.max_parameters
         uniform = np.all(sw == sw[0])
         centre = self.fit_intercept and not sparse.is_sparse(X)
-        if centre:
+        if centre:  # the cell named as given (centring would spread it over its column)
+            validation.check_squares(X, "X", X.dtype)
             x_mean = np.average(X, axis=0, weights=sw).astype(X.dtype)
             t_mean = np.average(targets, axis=0, weights=sw).astype(X.dtype)
             X, targets = X - x_mean, targets - t_mean

@@ -62,25 +62,6 @@ def test_sklearn_estimator_checks(estimator, check):
         check(estimator)
 
 
-def _multilabel_checks():
-    """``RidgeClassifier`` (multilabel): every check of scikit-learn's but the one of a
-    ``predict_proba`` it does not have, as scikit-learn's own has none (the check would
-    skip itself)."""
-    from sklearn.utils.estimator_checks import estimator_checks_generator
-
-    for est, check in estimator_checks_generator(RidgeClassifier(), legacy=True):
-        name = getattr(check, "func", check).__name__
-        if name != "check_classifiers_multilabel_output_format_predict_proba":
-            yield pytest.param(est, check, id=name)
-
-
-@pytest.mark.parametrize("estimator,check", list(_multilabel_checks()))
-def test_ridge_classifier_checks(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        check(estimator)
-
-
 # LogisticRegressionCV compiles its path and its refit anew for every shape a check uses, so
 # the suite runs the checks of its fitting behaviour and API; the whole check_estimator
 # passes too, but one check, check_sample_weight_equivalence_on_dense_data, fails by design:
@@ -103,17 +84,27 @@ CV_CHECKS = {
 }
 
 
-def _cv_checks():
+def _selected_checks(estimator, keep):
+    """scikit-learn's checks of ``estimator`` whose names ``keep`` accepts."""
     from sklearn.utils.estimator_checks import estimator_checks_generator
 
-    for est, check in estimator_checks_generator(LogisticRegressionCV(Cs=2, cv=2), legacy=True):
+    for est, check in estimator_checks_generator(estimator, legacy=True):
         name = getattr(check, "func", check).__name__
-        if name in CV_CHECKS:
-            yield pytest.param(est, check, id=name)
+        if keep(name):
+            yield pytest.param(est, check, id=f"{type(est).__name__}-{name}")
 
 
-@pytest.mark.parametrize("estimator,check", list(_cv_checks()))
-def test_logistic_regression_cv_checks(estimator, check):
+# RidgeClassifier (multilabel): every check but the one of a predict_proba it does not have,
+# as scikit-learn's own has none (that check would skip itself)
+NO_PROBA_CHECK = "check_classifiers_multilabel_output_format_predict_proba"
+SELECTED_CHECKS = [
+    *_selected_checks(LogisticRegressionCV(Cs=2, cv=2), CV_CHECKS.__contains__),
+    *_selected_checks(RidgeClassifier(), lambda name: name != NO_PROBA_CHECK),
+]
+
+
+@pytest.mark.parametrize("estimator,check", SELECTED_CHECKS)
+def test_selected_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         check(estimator)

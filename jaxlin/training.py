@@ -764,13 +764,8 @@ def fit_many(
         Problem(None, None, _unmapped(obj, Penalty(0, 0), w_axis), None, None),
         Hyper(0, key_axis, init_axis, average=hyper.average and (None, mean_axis)),
     )
-    out = execute(
-        Problem(data.X, data.T, obj, data.X_val, data.T_val),
-        hyper,
-        opts.settings(data.T.shape[1]),
-        axes,
-        ctrl,
-    )
+    problem = Problem(data.X, data.T, obj, data.X_val, data.T_val)
+    out = execute(problem, hyper, opts.settings(data.T.shape[1]), axes, ctrl)
     _name_bad_values(X, data, out, opts, dtype)
     p, h, e, status, last = out
     return FitResult(p, h, e, status, record, data.n_classes, classes, last, names)

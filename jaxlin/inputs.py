@@ -96,20 +96,18 @@ def check_finite_after(X, data: Data) -> None:
         validation.check_finite(validation.check_features(X, "X", finite=False), "X", data.X)
 
 
-def check_squares_after(X, data: Data, dtype) -> None:
-    """For a run that stayed at its start: raise naming the first value of ``X`` (as given)
-    whose square overflows the run's float type (``validation.check_squares``); nothing
-    when there is none (the start was the optimum)."""
-    if sparse.is_sparse(X) and not isinstance(X, sparse.SparseRows):
-        coo = X.tocoo()
-        big = ~(np.abs(coo.data) < np.sqrt(np.finfo(np.dtype(dtype)).max))
-        if np.any(big):
-            e = int(np.argmax(big))
-            cell = np.zeros((coo.row[e] + 1, coo.col[e] + 1), coo.data.dtype)
-            cell[-1, -1] = coo.data[e]  # the first such entry, at its row and column
-            validation.check_squares(cell, "X", dtype)
-    elif not sparse.is_sparse(data.X):
+def check_squares_after(X, dtype) -> None:
+    """For a run that fell short of its tolerance: raise naming the first value of ``X``
+    (as given, dense or sparse: its stored entries, never densified) whose square overflows
+    the run's float type (``validation.check_squares``); nothing when there is none."""
+    if not sparse.is_sparse(X):
         validation.check_squares(validation.check_features(X, "X", finite=False), "X", dtype)
+        return
+    coo = sparse.as_csr(X).tocoo()  # SciPy's, JAX's BCOO/BCSR, or jaxlin's rows
+    big = ~(np.abs(coo.data) < validation.square_limit(dtype))
+    if np.any(big):
+        e = int(np.argmax(big))
+        raise validation.too_large_to_train("X", coo.row[e], coo.col[e], coo.data[e], dtype)
 
 
 def put_features(X, dtype):

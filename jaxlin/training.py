@@ -441,7 +441,7 @@ def _name_bad_values(X, data, out, opts: Options, dtype, init=None) -> None:
     if np.any((status == driver.DIVERGED) & (epochs == 0)):
         inputs.check_finite_after(X, data)
     if _short_of_its_tolerance(out, opts, init):
-        inputs.check_squares_after(X, data, dtype)
+        inputs.check_squares_after(X, dtype)
 
 
 def _short_of_its_tolerance(out, opts: Options, init=None) -> bool:

@@ -293,20 +293,31 @@ def check_finite(X, name: str = "X", converted=None) -> None:
         )
 
 
+def square_limit(dtype) -> float:
+    """``√max`` of ``dtype``: the magnitude whose square overflows it (about 1.3e154 in
+    float64, 1.8e19 in float32)."""
+    return float(np.sqrt(np.finfo(np.dtype(dtype)).max))
+
+
+def too_large_to_train(name: str, row, col, value, dtype) -> ValueError:
+    """The error for the cell ``(row, col)`` of ``name`` whose square overflows ``dtype``."""
+    return ValueError(
+        f"{name}: the value at row {row}, column {col} ({value:.3g}) is too large to train on "
+        f"in {np.dtype(dtype).name}: its square overflows (training needs it); scale the "
+        "features (jaxlin.data.Standardizer, or divide by a constant)"
+    )
+
+
 def check_squares(X, name: str, dtype) -> None:
     """Raise naming ``name`` and the first cell of the dense ``X`` (host or device) whose
-    square overflows ``dtype`` (``|x| ≥ √max``, about 1.3e154 in float64 and 1.8e19 in
-    float32): training needs ``x²`` (the curvature, and the scores after one step), so on
-    such data every solver's steps are infinite and a run stays where it started."""
-    limit = np.sqrt(np.finfo(np.dtype(dtype)).max)
+    square overflows ``dtype`` (``square_limit``): training needs ``x²`` (the curvature,
+    and the scores after one step), so on such data every solver's steps are infinite and a
+    run stays where it started or stalls part-way."""
+    limit = square_limit(dtype)
     A = np.asarray(X)
     if not (-limit < A.min() and A.max() < limit):  # two reads, no temporary array
         row, col = np.argwhere(~(np.abs(A) < limit))[0]
-        raise ValueError(
-            f"{name}: the value at row {row}, column {col} ({A[row, col]:.3g}) is too large "
-            f"to train on in {np.dtype(dtype).name}: its square overflows (training needs "
-            "it); scale the features (jaxlin.data.Standardizer, or divide by a constant)"
-        )
+        raise too_large_to_train(name, row, col, A[row, col], dtype)
 
 
 def distinct_labels(y) -> np.ndarray:

@@ -248,7 +248,7 @@ def test_a_loss_called_directly_names_a_mismatch(name, fn):
         ("fista", {"l1": 1e-3, "tol": 1e-9}),
     ],
 )
-@pytest.mark.parametrize("kind", ["dense64", "csr64", "dense32"])
+@pytest.mark.parametrize("kind", ["dense64", "csr64", "bcoo64", "dense32"])
 def test_values_whose_squares_overflow_are_named_not_fitted_around(optimizer, extra, kind):
     """Training needs ``x²`` (the curvature, the scores after one step): with one value past
     ``√max`` of the float type every solver's steps are infinite, and a run used to end at
@@ -257,6 +257,7 @@ def test_values_whose_squares_overflow_are_named_not_fitted_around(optimizer, ex
     no curvature: in float32 the product of the value and a weight stays finite, and it
     converges.)"""
     import scipy.sparse as sp
+    from jax.experimental import sparse as jsparse
 
     import jaxlin
 
@@ -267,7 +268,7 @@ def test_values_whose_squares_overflow_are_named_not_fitted_around(optimizer, ex
     big = 4e19 if dtype == np.float32 else 3e160  # both past √max: 1.8e19, 1.3e154
     X = X.astype(dtype)
     X[4, 1] = big
-    given = sp.csr_matrix(X) if kind == "csr64" else X
+    given = {"csr64": sp.csr_matrix, "bcoo64": jsparse.BCOO.fromdense}.get(kind, np.asarray)(X)
     if (kind, optimizer) == ("dense32", "lbfgs"):  # no curvature: x w stays finite, it fits
         r = jaxlin.fit(given, y, optimizer=optimizer, dtype=dtype, epochs=50, **extra)
         assert r.stop_reason == "gradient_tol" and np.all(np.isfinite(np.asarray(r.params.W)))

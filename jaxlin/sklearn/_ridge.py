@@ -137,15 +137,26 @@ class RidgeClassifier(_LinearClassifier):
         targets = np.asarray(signs, dtype=X.dtype)
         alpha = self._alphas(targets.shape[1])
         total = float(_checked_total(sw).sum())
+        # dense X with an intercept is centred (weighted means, as scikit-learn's): the same
+        # optimum, better conditioned, and a column whose targets are all equal gets exactly
+        # zero weights; sparse X is not (that would densify it): its intercept is fitted
+        centre = self.fit_intercept and not sparse.is_sparse(X)
+        if centre:
+            validation.check_squares(X, "X", X.dtype)  # the cell as given, before centring
+            x_mean = np.average(X, axis=0, weights=sw).astype(X.dtype)
+            t_mean = np.average(targets, axis=0, weights=sw).astype(X.dtype)
+            X, targets = X - x_mean, targets - t_mean
         if np.ptp(alpha) == 0:  # one strength: every column in one run
-            fits = [self._solve(X, targets, alpha[0] / total, sw)]
+            fits = [self._solve(X, targets, alpha[0] / total, sw, not centre)]
         else:  # one run per column, each with its strength
             fits = [
-                self._solve(X, targets[:, k : k + 1], a / total, sw) for k, a in enumerate(alpha)
+                self._solve(X, targets[:, k : k + 1], a / total, sw, not centre)
+                for k, a in enumerate(alpha)
             ]
-        W = np.hstack([W for W, _, _ in fits])
-        b = np.concatenate([b for _, b, _ in fits])
-        fits = [r for _, _, r in fits]
+        W = np.hstack([np.asarray(r.params.W, X.dtype) for r in fits])
+        b = np.concatenate([np.asarray(r.params.b, X.dtype) for r in fits])
+        if centre:
+            b = (t_mean - x_mean @ W).astype(X.dtype)
         # two classes: coef_ (d,), as scikit-learn's RidgeClassifier (intercept_ (1,))
         self.coef_, self.intercept_ = (W[:, 0].copy() if W.shape[1] == 1 else W.T.copy()), b
         self.loss_function_ = LABELS  # decides the labels of the scores
@@ -178,23 +189,13 @@ class RidgeClassifier(_LinearClassifier):
             raise ValueError(f"alpha: must be finite and >= 0, got {self.alpha!r}")
         return alpha
 
-    def _solve(self, X, targets, l2, sw):
-        """One exact least-squares fit of the signed target columns ``targets``
-        ``(N, K)``: ``(W (d, K), b (K,), jaxlin's FitResult)``. Dense ``X`` with an
-        intercept is centred first (weighted means, as scikit-learn's): the same optimum,
-        better conditioned, and a column whose targets are all equal gets exactly zero
-        weights; sparse ``X`` is not centred (that would densify it), its intercept is
-        fitted alongside."""
+    def _solve(self, X, targets, l2, sw, intercept: bool):
+        """One exact least-squares fit of the signed target columns ``targets`` ``(N, K)``
+        (``intercept``: fit one; not for centred data)."""
         k = targets.shape[1]
         small = (X.shape[1] + 1) * k <= NEWTON_CHOLESKY.max_parameters
         uniform = np.all(sw == sw[0])
-        centre = self.fit_intercept and not sparse.is_sparse(X)
-        if centre:  # the cell named as given (centring would spread it over its column)
-            validation.check_squares(X, "X", X.dtype)
-            x_mean = np.average(X, axis=0, weights=sw).astype(X.dtype)
-            t_mean = np.average(targets, axis=0, weights=sw).astype(X.dtype)
-            X, targets = X - x_mean, targets - t_mean
-        res = _fit(
+        return _fit(
             X,
             targets,
             LOSS,
@@ -202,14 +203,10 @@ class RidgeClassifier(_LinearClassifier):
             l2=l2,
             grad_tol=GRAD_TOL,
             epochs=self._epochs(),
-            fit_intercept=self.fit_intercept and not centre,
+            fit_intercept=self.fit_intercept and intercept,
             sample_weight=None if uniform else sw,
             dtype=X.dtype,
         )
-        W, b = np.asarray(res.params.W, X.dtype), np.asarray(res.params.b, X.dtype)
-        if centre:
-            b = (t_mean - x_mean @ W).astype(X.dtype)
-        return W, b, res
 
     def predict(self, X):
         """Labels: as every classifier for classes, or the multilabel indicator

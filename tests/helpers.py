@@ -74,10 +74,21 @@ def run_python(code, drop=(), **env):
 
 
 def param_values(entry):
-    """The values of one ``parametrize`` entry: a ``pytest.param``'s, a tuple's, or the value."""
-    if hasattr(entry, "values"):
+    """The values of one ``parametrize`` entry: a ``pytest.param``'s, a tuple's, or the value
+    (a dict or a class is one value, though it has a ``values`` method)."""
+    if isinstance(getattr(entry, "values", None), tuple):
         return entry.values
     return entry if isinstance(entry, tuple) else (entry,)
+
+
+def names_in_code(fn, pattern: str) -> bool:
+    """Whether the source of ``fn`` (its code, not its comments) matches the regular
+    expression ``pattern``: a test of scikit-learn's that builds the estimator it names."""
+    import inspect
+    import re
+
+    lines = inspect.getsource(fn).splitlines()
+    return any(re.search(pattern, line.split("#")[0]) for line in lines)
 
 
 def narrowed(fn, keep):

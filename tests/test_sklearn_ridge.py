@@ -18,7 +18,7 @@ import pytest
 _T = pytest.importorskip("sklearn.linear_model.tests.test_ridge")
 
 import jaxlin.sklearn  # noqa: E402
-from helpers import narrowed, param_values, sorted_tests  # noqa: E402
+from helpers import names_in_code, narrowed, param_values, sorted_tests  # noqa: E402
 
 _SOURCE = inspect.getsource(_T)
 _REBOUND = re.sub(  # on the import's own last line: the tests' line numbers stay true
@@ -41,32 +41,23 @@ NOT_APPLICABLE = {
 }
 
 OTHER_ESTIMATORS = ("Ridge", "RidgeCV", "RidgeClassifierCV", "LinearRegression")
-_NAMED = re.compile(r"\bRidgeClassifier\b(?!CV)")
 
 
 def _keep(entry):
     """A parametrisation entry that builds none of the estimators jaxlin does not have."""
     return not any(
-        getattr(x, "__name__", type(x).__name__) in OTHER_ESTIMATORS for x in _values(entry)
+        getattr(x, "__name__", type(x).__name__) in OTHER_ESTIMATORS for x in param_values(entry)
     )
 
 
 def _builds_ridge_classifier(fn) -> bool:
-    """Whether ``fn``'s code (not its comments) names ``RidgeClassifier``."""
-    lines = inspect.getsource(fn).splitlines()
-    return any(_NAMED.search(line.split("#")[0]) for line in lines)
+    return names_in_code(fn, r"\bRidgeClassifier\b(?!CV)")
 
 
 def _helper_builds(entry) -> bool:
     """Whether a parametrisation entry is a helper of the module that builds one
     (``test_dense_sparse`` runs ``_test_ridge_classifiers`` among others)."""
-    return any(inspect.isfunction(x) and _builds_ridge_classifier(x) for x in _values(entry))
-
-
-def _values(entry):
-    """``param_values``, for entries of any kind (a dict's ``values`` is its method)."""
-    values = param_values(entry)
-    return values if isinstance(values, (tuple, list)) else (entry,)
+    return any(inspect.isfunction(x) and _builds_ridge_classifier(x) for x in param_values(entry))
 
 
 def _for_ridge_classifier(fn):
@@ -76,7 +67,7 @@ def _for_ridge_classifier(fn):
     if any(_helper_builds(v) for m in marks for v in m.args[1]):
         return narrowed(
             fn,
-            lambda v: not any(inspect.isfunction(x) for x in _values(v)) or _helper_builds(v),
+            lambda v: not any(inspect.isfunction(x) for x in param_values(v)) or _helper_builds(v),
         )
     return None
 

@@ -17,7 +17,7 @@ _T = pytest.importorskip("sklearn.svm.tests.test_svm")
 import sklearn.svm as _sk_svm  # noqa: E402
 
 import jaxlin.sklearn  # noqa: E402
-from helpers import narrowed, param_values, sorted_tests  # noqa: E402
+from helpers import names_in_code, narrowed, param_values, sorted_tests  # noqa: E402
 
 _SOURCE = inspect.getsource(_T)
 _IMPORT = "from sklearn import base, datasets, linear_model, metrics, svm"
@@ -53,8 +53,7 @@ def _keep(entry):
 
 
 def _builds_linear_svc(fn) -> bool:
-    """Whether ``fn``'s code (not its comments) names ``LinearSVC``."""
-    return any("LinearSVC" in line.split("#")[0] for line in inspect.getsource(fn).splitlines())
+    return names_in_code(fn, "LinearSVC")
 
 
 def _for_linear_svc(fn):

@@ -154,6 +154,12 @@ class Loss(_LossFields):
         """Whether the loss states its second derivative (``curvature`` or its product)."""
         return self.curvature is not None or self.curvature_product is not None
 
+    @property
+    def diagonal_curvature(self) -> bool:
+        """Whether ``∂²L/∂z²`` is diagonal: an element-wise ``curvature``, each score's
+        second derivative on its own (no ``curvature_product`` coupling the scores)."""
+        return self.curvature is not None and self.curvature_product is None
+
     def curvature_times(self, z, y, u):
         """``(∂²L/∂z²) u`` for one example: ``(K,)``."""
         if self.curvature_product is not None:

@@ -363,12 +363,33 @@ class Objective:
         """Each example's ``∂²(s L)/∂z²`` as a ``(N, K, K)`` array, weighted by ``w_i / Σw``
         (``Z``: the scores ``X W + b`` when the caller has them)."""
         C = self._example_curvatures(logits(params, X) if Z is None else Z, T)
+        return self.sign * C * self._weights(X)[:, None, None]
+
+    @property
+    def diagonal_curvature(self) -> bool:
+        """Whether each score's curvature stands alone (``Loss.diagonal_curvature``): then
+        the Hessian is block-diagonal over the outputs (``jaxlin.hessian.hessian_blocks``)."""
+        return self.loss.diagonal_curvature
+
+    def curvature_diagonals(self, params: Params, X, T, Z=None):
+        """For a loss with a diagonal curvature (``Loss.diagonal_curvature``): each example's
+        ``∂²(s L)/∂z_k²`` as a ``(N, K)`` array, weighted by ``w_i / Σw`` — the diagonals of
+        ``curvature_matrices``, without their ``K²`` zeros."""
+        curvature = self.loss.curvature
+        if curvature is None or not self.diagonal_curvature:
+            raise ValueError(f"loss: {self.loss.name!r} has no diagonal curvature")
+        Z = logits(params, X) if Z is None else Z
+        c = jax.vmap(curvature)(Z, T)
+        return self.sign * c * self._weights(X)[:, None]
+
+    def _weights(self, X):
+        """``w_i / Σw`` ``(N,)`` (``1 / N`` unweighted)."""
         w = (
             jnp.ones((X.shape[0],), X.dtype)
             if self.sample_weight is None
             else self.sample_weight.astype(X.dtype)
         )
-        return self.sign * C * (w / self._total(X))[:, None, None]
+        return w / self._total(X)
 
     def _example_curvatures(self, Z, T):
         """Each example's ``∂²L/∂z²`` at its scores, ``(N, K, K)`` (symmetric): the curvature

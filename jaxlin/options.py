@@ -220,7 +220,7 @@ class Options(NamedTuple):
         if record.dual:
             _check_dual(record, o, loss)
         if data is not None:
-            solvers.check_data(record, data.X, data.T.shape[1])
+            solvers.check_data(record, data.X, data.T.shape[1], loss)
         if o.patience is not None and not has_validation:
             raise ValueError("patience: early stopping needs validation data")
         return o

@@ -377,6 +377,134 @@ def test_newton_cholesky_sums_float64_rows_in_float32_only_within_range(k, extre
         assert err <= 1e-12
 
 
+DIAGONAL = [name for name in SECOND_ORDER if LOSSES[name].diagonal_curvature]
+
+
+def _output_indices(d, k, out):
+    """Output ``out``'s places in ``θ = ravel(Params(W, b))``: ``W[:, out]``, then ``b[out]``."""
+    return np.r_[np.arange(d) * k + out, d * k + out]
+
+
+@pytest.mark.parametrize("name", DIAGONAL)
+@pytest.mark.parametrize("intercept", [True, False])
+def test_hessian_blocks_are_autodiffs_hessian_between_one_outputs_parameters(name, intercept):
+    """A loss whose curvature is diagonal has a block-diagonal Hessian: autodiff's Hessian
+    between two outputs' parameters is zero, and between one output's it is that output's
+    block — dense and sparse rows, weighted, with and without an intercept."""
+    import scipy.sparse as sp
+
+    from jaxlin.hessian import hessian_blocks
+    from jaxlin import sparse
+
+    assert not LOSSES["softmax_cross_entropy"].diagonal_curvature
+    rng = np.random.default_rng(8)
+    k = 3
+    loss, X, T, p, _ = _problem(name, k, rng)
+    o = Objective.build(
+        loss, Penalty(0.0, 0.1), jnp.asarray(rng.random(X.shape[0])), fit_intercept=intercept
+    )
+    p = o.mask_bias(p)
+    theta, unravel = ravel_pytree(p)
+    H = np.asarray(jax.hessian(lambda t: o.value(o.mask_bias(unravel(t)), X, T))(theta))
+    d = X.shape[1]
+    dense = np.asarray(hessian_blocks(o, p, X, T))
+    Xs = np.asarray(X) * (rng.random(X.shape) < 0.4)
+    rows = sparse.to_device(sp.csr_matrix(Xs), np.float64)
+    sparse_blocks = np.asarray(hessian_blocks(o, p, rows, T))
+    Hs = np.asarray(
+        jax.hessian(lambda t: o.value(o.mask_bias(unravel(t)), jnp.asarray(Xs), T))(theta)
+    )
+    for a in range(k):
+        ia = _output_indices(d, k, a)
+        for want, got in ((H, dense), (Hs, sparse_blocks)):
+            block = want[np.ix_(ia, ia)]
+            if not intercept:
+                block[-1, :] = block[:, -1] = 0.0
+                block[-1, -1] = 1.0
+            assert rel_err(got[a], block) <= 1e-10
+            for b in range(k):
+                if b != a:
+                    assert np.abs(want[np.ix_(ia, _output_indices(d, k, b))]).max() == 0.0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_newton_cholesky_solves_multi_output_least_squares_in_one_step(weighted, intercept):
+    """Every output of a squared error has the same curvature: one shared block, factored
+    once, and as the objective is a quadratic one Newton step reaches its minimum — the
+    normal equations solved in NumPy, ``(X̃ᵀ D X̃ / Σw + l2 Ĩ) θ = X̃ᵀ D T / Σw``."""
+    rng = np.random.default_rng(2)
+    n, d, k, l2 = 60, 6, 4, 0.05
+    X = rng.normal(size=(n, d))
+    T = rng.normal(size=(n, k))
+    w = rng.uniform(0.2, 2.0, n) if weighted else np.ones(n)
+    r = jaxlin.fit(
+        X,
+        T,
+        "squared_error",
+        optimizer="newton-cholesky",
+        l2=l2,
+        grad_tol=1e-10,
+        fit_intercept=intercept,
+        sample_weight=w if weighted else None,
+        dtype=jnp.float64,
+    )
+    Xt = np.hstack([X, np.ones((n, 1))]) if intercept else X
+    reg = np.diag(np.r_[np.full(d, l2), np.zeros(Xt.shape[1] - d)])
+    theta = np.linalg.solve((Xt.T * w) @ Xt / w.sum() + reg, (Xt.T * w) @ T / w.sum())
+    assert r.stop_reason == "gradient_tol" and int(r.epochs) == 1
+    np.testing.assert_allclose(np.asarray(r.params.W), theta[:d], rtol=1e-10, atol=1e-12)
+    if intercept:
+        np.testing.assert_allclose(np.asarray(r.params.b), theta[d], rtol=1e-10, atol=1e-12)
+
+
+def test_newton_cholesky_multi_label_blocks_reach_newton_cgs_optimum():
+    """Binary cross-entropy on ``K`` label columns: each output its own block (their
+    curvatures differ), at the optimum Newton-CG reaches on the whole problem."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(80, 5))
+    Y = (X @ rng.normal(size=(5, 3)) + rng.normal(size=(80, 3)) > 0).astype(float)
+    kw = dict(l2=0.01, grad_tol=1e-10, epochs=100, dtype=jnp.float64)
+    a = jaxlin.fit(X, Y, "binary_cross_entropy", optimizer="newton-cholesky", **kw)
+    b = jaxlin.fit(X, Y, "binary_cross_entropy", optimizer="newton", **kw)
+    assert a.stop_reason == b.stop_reason == "gradient_tol"
+    assert rel_err(a.params.W, b.params.W) <= 1e-8
+    assert rel_err(a.params.b, b.params.b) <= 1e-8
+
+
+def test_newton_cholesky_solves_a_singular_block_damped():
+    """Without a penalty a feature that is zero in every row makes each block singular: the
+    damped solve keeps Newton's steps elsewhere and leaves that weight at zero, at the
+    least-squares fit of the other features (NumPy's ``lstsq``)."""
+    rng = np.random.default_rng(6)
+    X = np.hstack([rng.normal(size=(40, 3)), np.zeros((40, 1))])
+    T = rng.normal(size=(40, 2))
+    r = jaxlin.fit(
+        X, T, "squared_error", optimizer="newton-cholesky", grad_tol=1e-9, dtype=jnp.float64
+    )
+    W = np.asarray(r.params.W)
+    assert r.stop_reason == "gradient_tol" and np.all(W[3] == 0.0)
+    theta = np.linalg.lstsq(np.hstack([X[:, :3], np.ones((40, 1))]), T, rcond=None)[0]
+    np.testing.assert_allclose(W[:3], theta[:3], rtol=1e-8, atol=1e-10)
+
+
+def test_explicit_hessian_limit_counts_a_diagonal_curvatures_blocks():
+    """The limit is on the numbers the Hessian holds: 10 MNIST-sized squared-error outputs
+    (10 blocks of 785²) are within it where softmax's whole (7,850)² matrix is not, and
+    blocks over it are refused naming their count and the alternative."""
+    from jaxlin.solvers import hessian_fits
+    from jaxlin.solvers.newton_cholesky import NEWTON_CHOLESKY as NC
+
+    assert hessian_fits(NC, 784, 10, LOSSES["squared_error"])
+    assert not hessian_fits(NC, 784, 10, LOSSES["softmax_cross_entropy"])
+    assert hessian_fits(NC, 4095, 1, LOSSES["squared_error"])
+    assert not hessian_fits(NC, 4096, 1, LOSSES["squared_error"])
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(20, 2000)), (rng.random((20, 10)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match=r"20010 parameters.*40,040,010 numbers.*newton"):
+        jaxlin.fit(X, Y, "binary_cross_entropy", optimizer="newton-cholesky")
+
+
 def test_newton_cholesky_float64_takes_the_steps_of_exact_sums():
     """The float32 sums change Newton-Cholesky's steps by float32's rounding only: on raw
     and standardised Spambase (condition numbers 6e7 and 4e2) it reaches ‖∇J‖ ≤ 1e-9 in the

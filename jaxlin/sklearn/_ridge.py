@@ -21,9 +21,11 @@ from sklearn.utils.validation import (
 
 from jaxlin import sparse, validation
 from jaxlin.cache import enable_compilation_cache
+from jaxlin.losses import get_loss
 from jaxlin.records import MAX_EPOCHS
 from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, SPARSE, _checked_total
 from jaxlin.sklearn._base import _LinearClassifier
+from jaxlin.solvers import hessian_fits
 from jaxlin.solvers.newton import NEWTON
 from jaxlin.solvers.newton_cholesky import NEWTON_CHOLESKY
 from jaxlin.training import fit as _fit
@@ -193,7 +195,7 @@ class RidgeClassifier(_LinearClassifier):
         """One exact least-squares fit of the signed target columns ``targets`` ``(N, K)``
         (``intercept``: fit one; not for centred data)."""
         k = targets.shape[1]
-        small = (X.shape[1] + 1) * k <= NEWTON_CHOLESKY.max_parameters
+        small = hessian_fits(NEWTON_CHOLESKY, X.shape[1], k, get_loss(LOSS))
         uniform = np.all(sw == sw[0])
         return _fit(
             X,

@@ -159,9 +159,23 @@ def check(record: SolverRecord, options, loss=None) -> None:
         )
 
 
-def check_data(record: SolverRecord, X, n_outputs: int) -> None:
-    """Refuse data the solver cannot take: sparse rows, or more parameters than it allows
-    (the explicit Hessian's side ``(d + 1) K``), naming the limit and what can."""
+def hessian_fits(record: SolverRecord, n_features: int, n_outputs: int, loss=None) -> bool:
+    """Whether the solver's explicit Hessian is within its limit: ``(d + 1) K`` parameters
+    at most ``max_parameters``, or for more than one output of a loss whose curvature is
+    diagonal (``Loss.diagonal_curvature``: the Hessian is ``K`` blocks of ``(d + 1)²``)
+    blocks holding no more numbers than that limit's whole matrix."""
+    limit = record.max_parameters
+    if limit is None:
+        return True
+    side = n_features + 1
+    if n_outputs > 1 and loss is not None and loss.diagonal_curvature:
+        return n_outputs * side * side <= limit * limit
+    return side * n_outputs <= limit
+
+
+def check_data(record: SolverRecord, X, n_outputs: int, loss=None) -> None:
+    """Refuse data the solver cannot take: sparse rows, or a larger explicit Hessian than it
+    allows (``hessian_fits``), naming the limit and what can."""
     from jaxlin.sparse import is_sparse
 
     if is_sparse(X) and not record.sparse:
@@ -170,11 +184,17 @@ def check_data(record: SolverRecord, X, n_outputs: int) -> None:
             f"Hessian); for sparse X use {default_for('smooth').name!r} (Newton-CG "
             "on Hessian-vector products)"
         )
-    size = (X.shape[1] + 1) * n_outputs
-    if record.max_parameters is not None and size > record.max_parameters:
+    if not hessian_fits(record, X.shape[1], n_outputs, loss):
+        size, limit = (X.shape[1] + 1) * n_outputs, record.max_parameters or 0
+        blocks = (
+            f" (or K (d + 1)² = {n_outputs * (X.shape[1] + 1) ** 2:,} numbers in the blocks "
+            f"of loss {loss.name!r}'s diagonal curvature, over {limit**2:,})"
+            if n_outputs > 1 and loss is not None and loss.diagonal_curvature
+            else ""
+        )
         raise ValueError(
             f"optimizer: {record.name} forms the explicit Hessian of (d + 1) K = "
-            f"{size} parameters, over its limit of {record.max_parameters}; use "
+            f"{size} parameters, over its limit of {limit}{blocks}; use "
             f"{default_for('smooth').name!r} (Newton-CG on Hessian-vector "
             "products) or another solver that needs no Hessian"
         )

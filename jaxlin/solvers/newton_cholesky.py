@@ -1,5 +1,6 @@
 """Newton's method with the explicit Hessian, a Cholesky solve and a backtracking line search:
-for ``(d+1) K`` up to a few thousand. Full batch, smooth objectives."""
+for ``(d+1) K`` up to a few thousand (``K`` blocks of ``(d+1)²`` for a loss whose curvature is
+diagonal). Full batch, smooth objectives."""
 
 from __future__ import annotations
 
@@ -43,9 +44,64 @@ def newton_direction(H, g):
     return jnp.where(every(jnp.isfinite(p)) & (g @ p < 0), p, -g)
 
 
+def _solve_blocks(H, G):
+    """``−H_k⁻¹ g_k`` for each row ``g_k`` of ``G`` ``(K, n)``: ``H`` ``(K, n, n)``, or one
+    block ``(1, n, n)`` that all ``K`` share (factored once)."""
+    if H.shape[0] == 1:
+        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(H[0]), True), -G.T).T
+    return jax.vmap(lambda A, g: jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(A), True), -g))(
+        H, G
+    )
+
+
+def block_direction(H, G):
+    """``newton_direction`` for a block-diagonal Hessian: ``H`` ``(K, n, n)`` or one shared
+    block ``(1, n, n)``, ``G`` ``(K, n)`` each block's part of the gradient; ``(K, n)``. A
+    block that fails is solved again damped as there (every block, then), and a block
+    whose step is no descent direction takes ``−g_k``."""
+
+    def damped(_):
+        diag = jnp.abs(jnp.diagonal(H, axis1=1, axis2=2))
+        lam = jnp.sqrt(jnp.finfo(H.dtype).eps) * jnp.max(diag, axis=1)
+        return _solve_blocks(H + lam[:, None, None] * jnp.eye(H.shape[1], dtype=H.dtype), G)
+
+    P = _solve_blocks(H, G)
+    P = jax.lax.cond(every(jnp.isfinite(P)), lambda _: P, damped, None)
+    descent = every(jnp.isfinite(P), axis=1) & (jnp.sum(G * P, axis=1) < 0)
+    return jnp.where(descent[:, None], P, -G)
+
+
+def _blocks_direction(obj, X, T):
+    """``(params, Z, grad) ↦ p`` from the Hessian's diagonal blocks
+    (``jaxlin.hessian.curvature_blocks``), one block summed and factored when every output
+    has the same curvatures (a squared error's), one per output otherwise."""
+
+    def at(params, Z, grad):
+        c = obj.curvature_diagonals(params, X, T, Z)  # (N, K)
+        G = jnp.concatenate([grad.W, grad.b[None]], axis=0).T  # (K, d+1): [W[:, k]; b_k]
+        P = jax.lax.cond(
+            every(c == c[:, :1]),
+            lambda: block_direction(hessian.curvature_blocks(obj, X, c[:, :1]), G),
+            lambda: block_direction(hessian.curvature_blocks(obj, X, c), G),
+        )
+        return flat(type(grad)(P[:, :-1].T, P[:, -1]))
+
+    return at
+
+
 # float64 values whose float32 copies keep about 7 significant digits and whose squares,
 # times a curvature and summed over rows, stay within float32's range
 LOW_PRECISION_RANGE = (2.0**-50, 2.0**50)
+
+
+def _direction(obj, X, T):
+    """``(params, Z, grad) ↦ p``, the Newton direction at ``params`` (scores ``Z``): from
+    the Hessian's diagonal blocks for more than one output of a loss whose curvature is
+    diagonal, from the whole Hessian otherwise."""
+    if T.shape[1] > 1 and obj.diagonal_curvature:
+        return _blocks_direction(obj, X, T)
+    hessian_at = _hessian(obj, X, T)
+    return lambda params, Z, g: newton_direction(hessian_at(params, Z), flat(g))
 
 
 def _hessian(obj, X, T):
@@ -77,8 +133,10 @@ def _hessian(obj, X, T):
 
 
 def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    """Newton's method with the explicit Hessian (``jaxlin.hessian.hessian_matrix``), a
-    Cholesky solve and a backtracking (Armijo) line search. A Hessian that is not positive
+    """Newton's method with the explicit Hessian (``jaxlin.hessian.hessian_matrix``; for
+    ``K > 1`` outputs of a loss whose curvature is diagonal its blocks,
+    ``jaxlin.hessian.curvature_blocks``), a Cholesky solve and a backtracking (Armijo) line
+    search. A Hessian that is not positive
     definite falls back to the gradient direction. Values are compared up to their
     rounding (``jaxlin.records.not_above``).
 
@@ -88,7 +146,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     computes its scores again.
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    hessian_at = _hessian(obj, X, T)
+    direction = _direction(obj, X, T)
 
     def init(params):
         Z = linear.logits(params, X)
@@ -98,7 +156,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     def step(params, state: NewtonState, m, key):
         unravel = flatten_util.ravel_pytree(params)[1]
         g = flat(state.grad)
-        p = newton_direction(hessian_at(params, state.scores), g)
+        p = direction(params, state.scores, state.grad)
         slope = g @ p
 
         def value(a):

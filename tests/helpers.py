@@ -105,7 +105,10 @@ def narrowed(fn, keep):
                 return None
             m = pytest.mark.parametrize(m.args[0], entries, **m.kwargs).mark
         marks.append(m)
-    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__)
+    new = types.FunctionType(
+        fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )  # a decorated test (scikit-learn's config_context) keeps its closure
+    new.__kwdefaults__ = fn.__kwdefaults__
     new.__dict__.update(fn.__dict__)
     new.pytestmark = marks
     return new

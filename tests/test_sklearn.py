@@ -15,6 +15,7 @@ from jaxlin.sklearn import (
     PassiveAggressiveClassifier,
     Perceptron,
     RidgeClassifier,
+    RidgeClassifierCV,
     SGDClassifier,
 )
 
@@ -94,12 +95,13 @@ def _selected_checks(estimator, keep):
             yield pytest.param(est, check, id=f"{type(est).__name__}-{name}")
 
 
-# RidgeClassifier (multilabel): every check but the one of a predict_proba it does not have,
-# as scikit-learn's own has none (that check would skip itself)
+# RidgeClassifier and RidgeClassifierCV (multilabel): every check but the one of a
+# predict_proba they do not have, as scikit-learn's own have none (it would skip itself)
 NO_PROBA_CHECK = "check_classifiers_multilabel_output_format_predict_proba"
 SELECTED_CHECKS = [
     *_selected_checks(LogisticRegressionCV(Cs=2, cv=2), CV_CHECKS.__contains__),
     *_selected_checks(RidgeClassifier(), lambda name: name != NO_PROBA_CHECK),
+    *_selected_checks(RidgeClassifierCV(), lambda name: name != NO_PROBA_CHECK),
 ]
 
 

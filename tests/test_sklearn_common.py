@@ -4,7 +4,7 @@ Its tests are parametrised over scikit-learn's linear models (the balance proper
 canonical-link fit with an intercept, the shapes of ``coef_`` and ``intercept_``, a
 pipeline's equal results on dense and sparse input). The module's source is executed with
 every estimator of ``jaxlin.sklearn`` (``LogisticRegression``, ``LogisticRegressionCV``,
-``SGDClassifier``, ``Perceptron``, ``LinearSVC``, ``RidgeClassifier``,
+``SGDClassifier``, ``Perceptron``, ``LinearSVC``, ``RidgeClassifier``, ``RidgeClassifierCV``,
 ``PassiveAggressiveClassifier``) rebound to the bridge's, and each test keeps the parametrisations
 that hold one of them (the others test scikit-learn's own estimators). scikit-learn's
 marks stay: its ``xfail`` of saga's balance property (saga lacks importance sampling)

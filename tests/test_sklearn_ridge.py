@@ -1,13 +1,12 @@
 """scikit-learn's own ``linear_model/tests/test_ridge.py``, run against jaxlin's bridge
-``RidgeClassifier``.
+``RidgeClassifier`` and ``RidgeClassifierCV``.
 
-Its source is executed with the name ``RidgeClassifier`` rebound to
-``jaxlin.sklearn.RidgeClassifier`` right after its imports. What runs is every test whose
-code builds a ``RidgeClassifier``, its parametrisations narrowed to the entries that hold
-no other of scikit-learn's ridge estimators, except those listed below with the reason; the
-rest of the module tests ``Ridge``, ``RidgeCV``, ``RidgeClassifierCV`` and scikit-learn's
-solvers, which jaxlin does not have. ``test_every_ridge_classifier_test_is_run_or_listed``
-keeps the lists honest.
+Its source is executed with the names ``RidgeClassifier`` and ``RidgeClassifierCV`` rebound
+to the bridge's right after its imports. What runs is every test whose code builds either,
+its parametrisations narrowed to the entries that hold no other of scikit-learn's ridge
+estimators, except those listed below with the reason; the rest of the module tests
+``Ridge``, ``RidgeCV`` and scikit-learn's solvers, which jaxlin does not have.
+``test_every_ridge_classifier_test_is_run_or_listed`` keeps the lists honest.
 """
 
 import inspect
@@ -23,11 +22,11 @@ from helpers import names_in_code, narrowed, param_values, sorted_tests  # noqa:
 _SOURCE = inspect.getsource(_T)
 _REBOUND = re.sub(  # on the import's own last line: the tests' line numbers stay true
     r"(from sklearn\.linear_model import \([^)]*\))\n",
-    r"\1; from jaxlin.sklearn import RidgeClassifier\n",
+    r"\1; from jaxlin.sklearn import RidgeClassifier, RidgeClassifierCV\n",
     _SOURCE,
     count=1,
 )
-assert _REBOUND.count("from jaxlin.sklearn import RidgeClassifier") == 1
+assert _REBOUND.count("from jaxlin.sklearn import RidgeClassifier, RidgeClassifierCV") == 1
 _NS = {"__name__": "sklearn_test_ridge_on_jaxlin"}
 exec(compile(_REBOUND, _T.__file__, "exec"), _NS)
 
@@ -40,7 +39,7 @@ NOT_APPLICABLE = {
     "test_ridge_classifier_multilabel_array_api": _ARRAY_API,
 }
 
-OTHER_ESTIMATORS = ("Ridge", "RidgeCV", "RidgeClassifierCV", "LinearRegression")
+OTHER_ESTIMATORS = ("Ridge", "RidgeCV", "LinearRegression")
 
 
 def _keep(entry):
@@ -51,7 +50,7 @@ def _keep(entry):
 
 
 def _builds_ridge_classifier(fn) -> bool:
-    return names_in_code(fn, r"\bRidgeClassifier\b(?!CV)")
+    return names_in_code(fn, r"\bRidgeClassifier(CV)?\b")
 
 
 def _helper_builds(entry) -> bool:
@@ -87,6 +86,7 @@ def test_every_ridge_classifier_test_is_run_or_listed():
 
 def test_the_rebinding_reaches_jaxlin():
     assert _NS["RidgeClassifier"] is jaxlin.sklearn.RidgeClassifier
+    assert _NS["RidgeClassifierCV"] is jaxlin.sklearn.RidgeClassifierCV
 
 
 # jaxlin's own comparisons with scikit-learn's RidgeClassifier (its direct solvers)

@@ -24,6 +24,7 @@ from jaxlin.sklearn._estimators import (
 )
 from jaxlin.sklearn._cv import LogisticRegressionCV
 from jaxlin.sklearn._ridge import RidgeClassifier
+from jaxlin.sklearn._ridge_cv import RidgeClassifierCV
 from jaxlin.sklearn._svc import LinearSVC
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Perceptron",
     "PassiveAggressiveClassifier",
     "RidgeClassifier",
+    "RidgeClassifierCV",
     "LinearSVC",
     "SGDClassifier",
 ]

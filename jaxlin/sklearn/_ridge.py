@@ -32,7 +32,7 @@ from jaxlin.training import fit as _fit
 
 LOSS = "squared_error"  # (t − z)²: the linear neuron's loss, here on signed targets t = ±1
 LABELS = "signed_squared_error"  # the same scores as labels: classes_[1] where z > 0, argmax
-GRAD_TOL = 1e-10  # the optimum to rounding: scikit-learn's default solvers are direct
+GRAD_TOL = 1e-12  # the optimum to rounding: scikit-learn's default solvers are direct
 SOLVERS = {"auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga", "lbfgs"}  # its names
 
 
@@ -47,10 +47,10 @@ class RidgeClassifier(_LinearClassifier):
     jaxlin's terms it is the weighted mean of the ``"squared_error"`` ``(t − z)²`` plus
     ``l2 Σ w²``, ``l2 = α / Σ_i w_i`` — a quadratic, which Newton's method solves in one
     step: Newton–Cholesky on the explicit Hessian ``2 (Xᵀ diag(w) X / Σw + l2 I)`` (dense
-    ``X`` centred first when there is an intercept, as scikit-learn's) while
-    ``(d + 1) K`` is at most its limit, else
+    ``X`` centred first when there is an intercept, as scikit-learn's; its ``K`` outputs
+    share one block) while ``K (d + 1)²`` is within its limit, else
     Newton-CG on the hand-derived Hessian-vector product (sparse ``X`` too), both to a
-    gradient of ``1e-10`` (float64) or to rounding. ``predict``: ``classes_[1]`` where the
+    gradient of ``1e-12`` (float64) or to rounding. ``predict``: ``classes_[1]`` where the
     score is ``> 0`` (two classes, where ``coef_`` is ``(d,)`` as scikit-learn's), the
     argmax, or for a multilabel ``y`` every column whose score is ``> 0``.
 
@@ -116,27 +116,7 @@ class RidgeClassifier(_LinearClassifier):
         multilabel indicator ``(N, L)``; returns ``self``."""
         self._check_settings()
         enable_compilation_cache()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            dtype=[np.float64, np.float32],
-            accept_sparse=SPARSE,
-            multi_output=True,
-            y_numeric=False,
-        )
-        check_classification_targets(y)  # before the binarizer: its words are less clear
-        binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
-        signs = binarizer.fit_transform(y)  # (N, 1) two classes, else (N, K): ±1
-        if not binarizer.y_type_.startswith("multilabel"):
-            # one class is fitted as scikit-learn's: one column of −1 (it predicts that class)
-            y = column_or_1d(y, warn=True)
-        self._label_binarizer = binarizer
-        self.classes_ = binarizer.classes_
-        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if self.class_weight is not None:  # one weight per row, the same for every column
-            sw = sw * compute_sample_weight(self.class_weight, y)
-        targets = np.asarray(signs, dtype=X.dtype)
+        X, y, targets, sw = self._prepared(X, y, sample_weight)
         alpha = self._alphas(targets.shape[1])
         total = float(_checked_total(sw).sum())
         # dense X with an intercept is centred (weighted means, as scikit-learn's): the same
@@ -161,6 +141,8 @@ class RidgeClassifier(_LinearClassifier):
             b = (t_mean - x_mean @ W).astype(X.dtype)
         # two classes: coef_ (d,), as scikit-learn's RidgeClassifier (intercept_ (1,))
         self.coef_, self.intercept_ = (W[:, 0].copy() if W.shape[1] == 1 else W.T.copy()), b
+        if not self.fit_intercept:  # scikit-learn's: the number 0.0
+            self.intercept_ = 0.0
         self.loss_function_ = LABELS  # decides the labels of the scores
         self.n_iter_ = np.array([int(np.max(np.asarray(r.epochs))) for r in fits], np.int32)
         self.stop_reason_ = fits[0].stop_reason
@@ -173,6 +155,31 @@ class RidgeClassifier(_LinearClassifier):
                 stacklevel=3,  # the caller of fit (past scikit-learn's fit context)
             )
         return self
+
+    def _prepared(self, X, y, sample_weight):
+        """``X`` validated (float64 or float32, as given), the labels, their signed targets
+        ``(N, K)`` in ``X``'s type and the row weights (sample times class weights)."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            dtype=[np.float64, np.float32],
+            accept_sparse=SPARSE,
+            multi_output=True,
+            y_numeric=False,
+        )
+        check_classification_targets(y)  # before the binarizer: its words are less clear
+        binarizer = LabelBinarizer(pos_label=1, neg_label=-1)
+        signs = binarizer.fit_transform(y)  # (N, 1) two classes, else (N, K): ±1
+        if not binarizer.y_type_.startswith("multilabel"):
+            # one class is fitted as scikit-learn's: one column of −1 (it predicts that class)
+            y = column_or_1d(y, warn=True)
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+        sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        if self.class_weight is not None:  # one weight per row, the same for every column
+            sw = sw * compute_sample_weight(self.class_weight, y)
+        return X, y, np.asarray(signs, dtype=X.dtype), sw
 
     def _epochs(self) -> int:
         return 100 if self.max_iter is None else self.max_iter

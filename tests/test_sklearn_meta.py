@@ -1,11 +1,17 @@
-"""scikit-learn's own tests of its meta-estimators, run with jaxlin's bridge estimators
-inside them: ``tests/test_multiclass.py`` (one-vs-rest, one-vs-one, output codes, grid
-search over them) and ``feature_selection/tests/test_from_model.py`` (``SelectFromModel``
-on ``coef_``, L1 models, ``partial_fit``).
+"""scikit-learn's own tests of its meta-estimators and model-selection tools, run with
+jaxlin's bridge estimators inside them: ``tests/test_multiclass.py`` (one-vs-rest, one-vs-one,
+output codes, grid search over them), ``feature_selection/tests/test_from_model.py``
+(``SelectFromModel`` on ``coef_``, L1 models, ``partial_fit``), ``tests/test_multioutput.py``
+(classifier chains, multi-output), ``ensemble/tests/test_voting.py``, ``test_stacking.py`` and
+``test_bagging.py``, ``semi_supervised/tests/test_self_training.py``,
+``model_selection/tests/test_validation.py`` and ``test_search.py``, ``tests/test_pipeline.py``,
+``metrics/tests/test_score_objects.py``, ``utils/tests/test_response.py`` and
+``inspection/tests/test_permutation_importance.py``.
 
 Each module's source is executed with the names of the bridge's estimators it imports
 (``LogisticRegression``, ``SGDClassifier``, ``Perceptron``, ``LinearSVC``, …) rebound to
-``jaxlin.sklearn``'s; every test whose code builds one of them runs, every parametrisation.
+``jaxlin.sklearn``'s; every test whose code builds one of them runs, every parametrisation,
+but those listed below with the reason.
 """
 
 import importlib
@@ -15,12 +21,46 @@ import re
 import pytest
 
 import jaxlin.sklearn
-from helpers import sorted_tests
+from helpers import narrowed, param_values, sorted_tests
 
 pytest.importorskip("sklearn")
 MODULES = {
     "multiclass": "sklearn.tests.test_multiclass",
     "from_model": "sklearn.feature_selection.tests.test_from_model",
+    "multioutput": "sklearn.tests.test_multioutput",
+    "voting": "sklearn.ensemble.tests.test_voting",
+    "stacking": "sklearn.ensemble.tests.test_stacking",
+    "bagging": "sklearn.ensemble.tests.test_bagging",
+    "self_training": "sklearn.semi_supervised.tests.test_self_training",
+    "validation": "sklearn.model_selection.tests.test_validation",
+    "search": "sklearn.model_selection.tests.test_search",
+    "pipeline": "sklearn.tests.test_pipeline",
+    "score_objects": "sklearn.metrics.tests.test_score_objects",
+    "response": "sklearn.utils.tests.test_response",
+    "permutation_importance": "sklearn.inspection.tests.test_permutation_importance",
+}
+NOT_APPLICABLE = {
+    "multioutput": {
+        "test_multiclass_multioutput_estimator_predict_proba": (
+            "its expected probabilities are those of scikit-learn's lbfgs stopped at tol=1e-4, "
+            "1e-5 from the optimum; the bridge reaches the optimum "
+            "(test_multi_output_probabilities_are_the_optimums below)"
+        ),
+    },
+    "pipeline": {
+        "test_pipeline_memory": (
+            "joblib's cache pickles the module's own transformer class, which cannot be "
+            "found under the name of a module executed from its source"
+        ),
+    },
+}
+EXPECTED_FAILURES = {
+    ("search", "test_search_cv_sample_weight_equivalence"): (
+        "a weighted and a repeated-rows fit of the bridge's LogisticRegression stop at its tol "
+        "(1e-4) a few 1e-6 apart in probabilities (Newton-CG's truncated steps follow the "
+        "rounding); the test asks 1e-7 of the stopping points, which scikit-learn's lbfgs, "
+        "further from the optimum, meets by taking the same steps"
+    ),
 }
 BRIDGE = jaxlin.sklearn.__all__
 
@@ -42,6 +82,12 @@ def _bound(module: str):
     return source, ns, used
 
 
+def _holds_ours(entry) -> bool:
+    """A parametrisation entry holding a bridge estimator (or a search over one)."""
+    ours = tuple(getattr(jaxlin.sklearn, n) for n in BRIDGE)
+    return any(isinstance(getattr(v, "estimator", v), ours) for v in param_values(entry))
+
+
 RUN, NOT_OURS, USED = {}, {}, {}
 for _key, _module in MODULES.items():
     _source, _ns, USED[_key] = _bound(_module)
@@ -50,8 +96,11 @@ for _key, _module in MODULES.items():
         code = "\n".join(line.split("#")[0] for line in inspect.getsource(fn).splitlines())
         return fn if any(re.search(rf"\b{n}\b", code) for n in used) else None
 
-    _all, _run, NOT_OURS[_key] = sorted_tests(_source, _ns, {}, _ours)
+    _all, _run, NOT_OURS[_key] = sorted_tests(_source, _ns, NOT_APPLICABLE.get(_key, {}), _ours)
     for _name, _fn in _run.items():
+        if (_key, _name) in EXPECTED_FAILURES:  # its entries that hold a bridge estimator
+            _fn = narrowed(_fn, _holds_ours)
+            _fn = pytest.mark.xfail(reason=EXPECTED_FAILURES[_key, _name], strict=True)(_fn)
         RUN[f"test_{_key}__{_name[5:]}"] = _fn
     for _name, _value in _ns.items():  # the module's fixtures, under their own names
         if type(_value).__name__ == "FixtureFunctionDefinition":
@@ -62,3 +111,26 @@ globals().update(RUN)
 def test_the_bridge_estimators_are_the_ones_the_tests_build():
     assert set(USED["multiclass"]) >= {"LogisticRegression", "Perceptron", "SGDClassifier"}
     assert "LinearSVC" in USED["from_model"] and len(RUN) >= 30
+
+
+def test_every_listed_test_exists_and_builds_a_bridge_estimator():
+    for key, listed in NOT_APPLICABLE.items():
+        assert set(listed) <= set(sorted_tests(*_bound(MODULES[key])[:2], {}, lambda f: f)[0])
+    for key, name in EXPECTED_FAILURES:
+        assert f"test_{key}__{name[5:]}" in RUN
+
+
+def test_multi_output_probabilities_are_the_optimums():
+    """``MultiOutputClassifier(LogisticRegression())`` on the data of scikit-learn's
+    ``test_multiclass_multioutput_estimator_predict_proba``: the probabilities of
+    scikit-learn's ``LogisticRegression`` run to its optimum (``tol=1e-12``)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression as Theirs
+    from sklearn.multioutput import MultiOutputClassifier
+
+    X = np.random.RandomState(542).normal(size=(5, 5))  # that test's data
+    Y = np.array([["b", "a", "a", "b", "a"], ["d", "e", "f", "e", "d"]]).T
+    ours = MultiOutputClassifier(jaxlin.sklearn.LogisticRegression()).fit(X, Y)
+    theirs = MultiOutputClassifier(Theirs(tol=1e-12, max_iter=10_000)).fit(X, Y)
+    for p, q in zip(ours.predict_proba(X), theirs.predict_proba(X)):
+        np.testing.assert_allclose(p, q, atol=1e-7)

@@ -35,11 +35,8 @@ import numpy as np
 from jaxlin._lazy import module
 
 jax, jnp = module("jax"), module("jax.numpy")
-backend, sparse, validation = (
-    module("jaxlin.backend"),
-    module("jaxlin.sparse"),
-    module("jaxlin.validation"),
-)
+backend, inputs = module("jaxlin.backend"), module("jaxlin.inputs")
+sparse, validation = module("jaxlin.sparse"), module("jaxlin.validation")
 
 __all__ = ["LeaveOneOut", "least_squares_loo"]
 
@@ -179,6 +176,7 @@ def least_squares_loo(X, T, alphas, sample_weight=None, fit_intercept: bool = Tr
         raise ValueError(f"X: expected a non-empty 2-D array (N, d), got shape {Xh.shape}")
     n = Xh.shape[0]
     validation.check_finite(Xh.data if is_sparse else Xh, "X")
+    inputs.check_squares_after(Xh, dt)  # the sums of squares need x² (named, not inf)
     Th = validation.numeric(validation.as_host_array(T, "T"), "T")
     Th = Th.reshape(-1, 1) if Th.ndim == 1 else Th
     if Th.ndim != 2 or Th.shape[0] != n:

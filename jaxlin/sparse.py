@@ -313,12 +313,23 @@ def row(X: SparseRows, i):
 # ------------------------------------------------------------------ the host side
 
 
+def is_jax_sparse(X) -> bool:
+    """Whether ``X`` is one of JAX's sparse arrays (``BCOO``, ``BCSR``)."""
+    return type(X).__module__.startswith("jax.experimental.sparse")
+
+
+def jax_to_scipy(X, name: str = "X"):
+    """A JAX ``BCOO``/``BCSR`` (2-D) as the SciPy CSR matrix of its entries, unchecked
+    otherwise (for a caller whose checks read SciPy's types). Never dense."""
+    return _from_jax_sparse(X, name).tocsr()
+
+
 def is_sparse(X) -> bool:
     """Whether ``X`` is a SciPy sparse matrix or array, a JAX ``BCOO``/``BCSR`` or already
     ``SparseRows``."""
     if isinstance(X, SparseRows):
         return True
-    if type(X).__module__.startswith("jax.experimental.sparse"):
+    if is_jax_sparse(X):
         return True
     # a SciPy matrix exists only once SciPy's sparse module is imported: checking dense input
     # does not import it (about 60 ms of a command's start)

@@ -80,6 +80,8 @@ def test_a_vanishing_strength_on_wide_data_is_the_minimum_norm_fit():
         (dict(sample_weight=np.zeros(5)), r"sample_weight: expected 5 finite non-negative"),
         (dict(sample_weight=-np.ones(5)), r"sample_weight"),
         (dict(X=np.array([["a", "b"]] * 5)), r"X: expected a numeric"),
+        (dict(X=np.full((5, 2), 1e200)), r"X: the value at row 0, column 0 .* too large"),
+        (dict(X=sp.csr_matrix(np.eye(5, 2) * 1e200)), r"X: the value at row 0, column 0"),
     ],
 )
 def test_bad_input_is_named(kwargs, match):

@@ -618,3 +618,32 @@ def test_a_value_whose_square_overflows_is_named_not_fitted_around():
     X[3, 0] = 3e160
     with pytest.raises(ValueError, match=r"X: the value at row 3, column 0 .* too large"):
         LogisticRegression().fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["BCOO", "BCSR"])
+def test_jax_sparse_arrays_fit_and_predict_as_their_scipy_matrix(kind):
+    """Every bridge estimator takes a JAX ``BCOO``/``BCSR`` where it takes a SciPy matrix:
+    the same coefficients, bit for bit, as from the CSR of its entries, and the same
+    predictions (``partial_fit`` too)."""
+    import scipy.sparse as sp
+    from jax.experimental import sparse as jsparse
+
+    import jaxlin.sklearn
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 5)) * (rng.random((40, 5)) < 0.5)
+    y = np.arange(40) % 3
+    J = getattr(jsparse, kind).fromdense(X)
+    for name in jaxlin.sklearn.__all__:
+        make = getattr(jaxlin.sklearn, name)
+        seeded = {"random_state": 0} if "random_state" in make().get_params() else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = make(**seeded).fit(J, y)
+            theirs = make(**seeded).fit(sp.csr_matrix(X), y)
+        np.testing.assert_array_equal(ours.coef_, theirs.coef_, err_msg=name)
+        np.testing.assert_array_equal(ours.predict(J), theirs.predict(X), err_msg=name)
+    a, b = SGDClassifier(random_state=0), SGDClassifier(random_state=0)
+    a.partial_fit(J, y, classes=[0, 1, 2])
+    b.partial_fit(sp.csr_matrix(X), y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(a.coef_, b.coef_)

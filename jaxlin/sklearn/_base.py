@@ -62,7 +62,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         """The shared start of every ``fit``: the compilation cache on, ``X`` and ``y``
         validated, ``(X, y, classes, y encoded as 0..C−1)``; fewer than 2 classes refused."""
         enable_compilation_cache()  # refits and cross-validation reuse compiled programs
-        X, y = validate_data(
+        X, y = validated(
             self, X, y, dtype=[np.float64, np.float32], y_numeric=False, accept_sparse=SPARSE
         )
         check_classification_targets(y)
@@ -314,9 +314,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """Scores: ``(N,)`` for two classes (positive means ``classes_[1]``), else ``(N, C)``."""
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE
-        )
+        X = validated(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse=SPARSE)
         if sparse.is_sparse(X):  # SciPy's product reads its index arrays unchecked
             sparse.check_structure(X, "X")
         coef = self.coef_ if self.coef_.ndim == 2 else self.coef_[None, :]  # (d,): one row
@@ -439,6 +437,14 @@ def _penalty(C, l1_ratio, total_weight):
     if math.isinf(C):
         return 0.0, 0.0
     return l1_ratio / (C * total_weight), (1.0 - l1_ratio) / (2.0 * C * total_weight)
+
+
+def validated(estimator, X, y="no_validation", **params):
+    """scikit-learn's ``validate_data`` of ``X`` (and ``y``), a JAX ``BCOO``/``BCSR`` read as
+    the SciPy CSR matrix of its entries (scikit-learn's checks take SciPy's sparse types)."""
+    if sparse.is_jax_sparse(X):
+        X = sparse.jax_to_scipy(X)
+    return validate_data(estimator, X, y, **params)
 
 
 def _checked_total(sw):

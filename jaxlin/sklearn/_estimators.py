@@ -11,7 +11,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight
 
 from jaxlin import solvers, sparse
 from jaxlin.cache import enable_compilation_cache
@@ -28,6 +28,7 @@ from jaxlin.sklearn._base import (
     SPARSE,
     UNIT,
     _LinearClassifier,
+    validated,
     _n_outputs,
     _penalty,
 )
@@ -217,7 +218,7 @@ class _SGDSteps:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":
             raise ValueError(BALANCED_PARTIAL_FIT)
-        X, y = validate_data(
+        X, y = validated(
             self,
             X,
             y,

@@ -16,14 +16,13 @@ from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from jaxlin import sparse, validation
 from jaxlin.cache import enable_compilation_cache
 from jaxlin.losses import get_loss
 from jaxlin.records import MAX_EPOCHS
-from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, SPARSE, _checked_total
+from jaxlin.sklearn._base import CLASS_WEIGHT, NON_NEGATIVE, SPARSE, _checked_total, validated
 from jaxlin.sklearn._base import _LinearClassifier
 from jaxlin.solvers import hessian_fits
 from jaxlin.solvers.newton import NEWTON
@@ -159,7 +158,7 @@ class RidgeClassifier(_LinearClassifier):
     def _prepared(self, X, y, sample_weight):
         """``X`` validated (float64 or float32, as given), the labels, their signed targets
         ``(N, K)`` in ``X``'s type and the row weights (sample times class weights)."""
-        X, y = validate_data(
+        X, y = validated(
             self,
             X,
             y,

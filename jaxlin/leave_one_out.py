@@ -92,8 +92,16 @@ def _blocks(n, d):
     return block, -(-n // block)
 
 
+def _dense(A: _Design):
+    """``A`` itself, for dense ``X`` (one copy of it, as large as ``X``)."""
+    return A.s[:, None] * (A.X - A.mean)
+
+
 def _covariance(A: _Design, n, d):
-    """``AᵀA`` ``(d, d)``, a block of rows at a time."""
+    """``AᵀA`` ``(d, d)``: sparse rows a block at a time (each block dense, about a MiB)."""
+    if not sparse.is_sparse(A.X):
+        D = _dense(A)
+        return D.T @ D
     block, count = _blocks(n, d)
 
     def add(i, acc):
@@ -105,7 +113,10 @@ def _covariance(A: _Design, n, d):
 
 
 def _gram(A: _Design, n, d):
-    """``A Aᵀ`` ``(N, N)``, a block of its columns (rows of ``A``) at a time."""
+    """``A Aᵀ`` ``(N, N)``: for sparse rows a block of its columns (rows of ``A``) at a time."""
+    if not sparse.is_sparse(A.X):
+        D = _dense(A)
+        return D @ D.T
     block, count = _blocks(n, d)
 
     def columns(i):

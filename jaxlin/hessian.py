@@ -90,6 +90,13 @@ def hessian_matrix(objective, params: Params, X, T, Z=None, X_sums=None):
     return H
 
 
+def in_blocks(owner, n_outputs: int) -> bool:
+    """Whether the Hessian is ``K`` diagonal blocks (``hessian_blocks``): more than one
+    output of a loss whose curvature is diagonal (``owner``: the ``Loss``, or an
+    ``Objective`` of one; ``None``: not known)."""
+    return n_outputs > 1 and owner is not None and owner.diagonal_curvature
+
+
 def hessian_blocks(objective, params: Params, X, T, Z=None):
     """The Hessian of ``m`` for a loss with a diagonal curvature (``Loss.diagonal_curvature``),
     as its ``K`` diagonal blocks ``(K, d+1, d+1)``: the scores do not meet in the loss, so

@@ -164,11 +164,13 @@ def hessian_fits(record: SolverRecord, n_features: int, n_outputs: int, loss=Non
     at most ``max_parameters``, or for more than one output of a loss whose curvature is
     diagonal (``Loss.diagonal_curvature``: the Hessian is ``K`` blocks of ``(d + 1)²``)
     blocks holding no more numbers than that limit's whole matrix."""
+    from jaxlin.hessian import in_blocks
+
     limit = record.max_parameters
     if limit is None:
         return True
     side = n_features + 1
-    if n_outputs > 1 and loss is not None and loss.diagonal_curvature:
+    if in_blocks(loss, n_outputs):
         return n_outputs * side * side <= limit * limit
     return side * n_outputs <= limit
 
@@ -176,6 +178,7 @@ def hessian_fits(record: SolverRecord, n_features: int, n_outputs: int, loss=Non
 def check_data(record: SolverRecord, X, n_outputs: int, loss=None) -> None:
     """Refuse data the solver cannot take: sparse rows, or a larger explicit Hessian than it
     allows (``hessian_fits``), naming the limit and what can."""
+    from jaxlin.hessian import in_blocks
     from jaxlin.sparse import is_sparse
 
     if is_sparse(X) and not record.sparse:
@@ -189,7 +192,7 @@ def check_data(record: SolverRecord, X, n_outputs: int, loss=None) -> None:
         blocks = (
             f" (or K (d + 1)² = {n_outputs * (X.shape[1] + 1) ** 2:,} numbers in the blocks "
             f"of loss {loss.name!r}'s diagonal curvature, over {limit**2:,})"
-            if n_outputs > 1 and loss is not None and loss.diagonal_curvature
+            if in_blocks(loss, n_outputs)
             else ""
         )
         raise ValueError(

@@ -98,7 +98,7 @@ def _direction(obj, X, T):
     """``(params, Z, grad) ↦ p``, the Newton direction at ``params`` (scores ``Z``): from
     the Hessian's diagonal blocks for more than one output of a loss whose curvature is
     diagonal, from the whole Hessian otherwise."""
-    if T.shape[1] > 1 and obj.diagonal_curvature:
+    if hessian.in_blocks(obj, T.shape[1]):
         return _blocks_direction(obj, X, T)
     hessian_at = _hessian(obj, X, T)
     return lambda params, Z, g: newton_direction(hessian_at(params, Z), flat(g))

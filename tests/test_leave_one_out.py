@@ -152,3 +152,22 @@ def test_ridge_classifier_cv_float32_and_multilabel():
     assert ours.coef_.dtype == np.float32
     _compare(ours, theirs)
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_a_nan_score_is_never_the_best_as_in_sklearn():
+    """Strengths are compared as scikit-learn compares them: the first of equal scores
+    wins and a NaN score (a scorer undefined on some predictions) is never better."""
+    from sklearn.linear_model import RidgeClassifierCV as Theirs
+    from sklearn.metrics import make_scorer
+
+    from jaxlin.sklearn import RidgeClassifierCV
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = np.arange(30) % 3
+    for table in ([np.nan, 0.5, 0.7, 0.7], [0.5, np.nan, 0.7, np.nan]):
+        chosen = []
+        for make in (RidgeClassifierCV, Theirs):
+            calls = iter(table)
+            scoring = make_scorer(lambda yt, yp, calls=calls, **kw: next(calls))
+            chosen.append(make(alphas=[1, 2, 3, 4], scoring=scoring).fit(X, y).alpha_)
+        assert chosen[0] == chosen[1]

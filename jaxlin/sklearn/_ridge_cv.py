@@ -128,7 +128,9 @@ class RidgeClassifierCV(RidgeClassifier):
             scorer, labels = self._get_scorer(), np.argmax(T, axis=1)
             identity = _Scores(np.arange(T.shape[1]))
             scores = [float(scorer(identity, p, labels, **score_params)) for p in judged]
-        best = int(np.argmax(scores))  # the first of equal scores
+        best = 0  # the first of equal scores; a NaN score is never better (as scikit-learn's)
+        for i, score in enumerate(scores):
+            best = i if score > scores[best] else best
         dtype = X.dtype
         W = loo.W[best]
         self.alpha_, self.best_score_ = float(alphas[best]), scores[best]

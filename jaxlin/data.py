@@ -113,6 +113,8 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
         if not header:
             raise ValueError(f"{path}: the file is empty")
         header = validation.check_header(header, path)
+        if note := validation.numbers_as_header(header, path):
+            warnings.warn(note, UserWarning, stacklevel=2)
         target = header[-1] if target is None else target
         drop = validation.check_not_dropped(target, drop)
         for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
@@ -327,8 +329,12 @@ class Standardizer(NamedTuple):
             X = sparse.as_csr(X)
             return cls(np.zeros(X.shape[1]), sparse.column_scale(X))
         X = np.asarray(validation.check_features(X, "X"), np.float64)
-        std = X.std(axis=0)
-        mean = X.mean(axis=0) if with_mean is None or with_mean else np.zeros(X.shape[1])
+        # each column divided by a power of two above its largest magnitude: its sums cannot
+        # overflow, and the statistics are those of X, bit for bit, where they did not
+        m = sparse.power_of_two_above(np.abs(X).max(axis=0, initial=0.0))
+        U = X / m
+        std = m * U.std(axis=0)
+        mean = m * U.mean(axis=0) if with_mean is None or with_mean else np.zeros(X.shape[1])
         return cls(mean, np.where(std > 0, std, 1.0))
 
     def transform(self, X):

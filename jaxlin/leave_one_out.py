@@ -196,6 +196,11 @@ def least_squares_loo(X, T, alphas, sample_weight=None, fit_intercept: bool = Tr
     w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, np.float64)
     if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
         raise ValueError(f"sample_weight: expected {n} finite non-negative weights, not all zero")
+    if fit_intercept and np.count_nonzero(w) < 2:
+        raise ValueError(
+            "X: leave-one-out with an intercept needs at least two rows of positive weight "
+            f"(got {np.count_nonzero(w)}): leaving the only one out leaves nothing to fit"
+        )
     with backend.precision(dt):
         out = _compute(Xh, Th, w, alphas, fit_intercept, dt, is_sparse)
         out = jax.device_get(out)

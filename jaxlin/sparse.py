@@ -581,11 +581,36 @@ def pad_rows(X, rows: int):
     return sp.csr_matrix((X.data, X.indices, indptr), shape=(rows, X.shape[1]))
 
 
+def power_of_two_above(magnitudes) -> np.ndarray:
+    """The power of two ``2^e`` with ``|x| / 2^e`` in ``[0.5, 1)`` for each of the largest
+    ``magnitudes`` (1 for 0): a divisor that keeps sums of squares finite and, dividing
+    exactly, leaves every other bit of the values as it was.
+
+    >>> power_of_two_above(np.array([0.0, 1.0, 3.0, 1e300])).tolist()[:3]
+    [1.0, 2.0, 4.0]
+    """
+    _, e = np.frexp(np.asarray(magnitudes, np.float64))
+    return np.ldexp(1.0, e)
+
+
 def column_scale(X) -> np.ndarray:
-    """Each column's standard deviation (its mean not removed from the data), from the
-    stored entries of a CSR matrix: ``√(E[x²] − E[x]²)``; 1 for a constant column."""
-    n = X.shape[0]
-    mean = np.asarray(X.sum(axis=0)).ravel() / n
-    sq = np.asarray(X.multiply(X).sum(axis=0)).ravel() / n
-    std = np.sqrt(np.maximum(sq - mean**2, 0.0))
+    """Each column's standard deviation (its mean not removed from the data) from the
+    stored entries of a CSR matrix, over all ``N`` rows (the unstored ones are zeros); 1 for
+    a constant column.
+
+    Two passes, on each column divided by a power of two ``m`` above its largest magnitude
+    (``power_of_two_above``), so that neither the sums overflow (entries beyond ``√max``)
+    nor ``E[x²] − E[x]²`` cancels (a column of ``10⁸ ± 1``):
+    ``σ = m √((Σ_stored (u − ū)² + (N − nnz) ū²) / N)`` with ``u = x / m``."""
+    X = as_csr(X)
+    n, d = X.shape
+    cols, vals = X.indices, X.data.astype(np.float64)
+    m = np.zeros(d)
+    np.maximum.at(m, cols, np.abs(vals))
+    m = power_of_two_above(m)
+    u = vals / m[cols]
+    mean = np.bincount(cols, weights=u, minlength=d) / n
+    stored = np.bincount(cols, minlength=d)
+    ss = np.bincount(cols, weights=(u - mean[cols]) ** 2, minlength=d) + (n - stored) * mean**2
+    std = m * np.sqrt(ss / n)
     return np.where(std > 0, std, 1.0)

@@ -216,12 +216,19 @@ class Source(NamedTuple):
         else:
             block = self._read_csv(i)
         feats, target = self.columns
-        X = np.ascontiguousarray(block[:, feats], dtype=np.float32)
-        y = block[:, target]
-        if not np.all(np.isfinite(X)) or not np.all(np.isfinite(y)):
+        if not np.all(np.isfinite(block)):
             r = np.argwhere(~np.isfinite(block))[0][0] + i * self.chunk_rows
             raise ValueError(f"{self.path}: NaN or infinite value in data row {r + 1}")
-        return X, y
+        with np.errstate(over="ignore"):
+            X = np.ascontiguousarray(block[:, feats], dtype=np.float32)
+        if not np.all(np.isfinite(X)):  # finite in the file, beyond float32's range
+            r, c = np.argwhere(~np.isfinite(X))[0]
+            raise ValueError(
+                f"{self.path}: the value {block[r, feats[c]]:.3g} in data row "
+                f"{r + i * self.chunk_rows + 1}, column {self.feature_names[c]!r} is beyond "
+                "float32's range, in which a stream trains; scale the column"
+            )
+        return X, block[:, target]
 
     def _read_csv(self, i: int):
         """Chunk ``i`` of a CSV, float64: its ``counts[i]`` rows, blank lines skipped."""

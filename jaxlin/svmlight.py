@@ -147,9 +147,17 @@ def to_csr(rows: Rows, n_features=None, zero_based="auto", path="data", dtype=np
                 f" is out of range for n_features={n_features}"
             )
         d = int(n_features)
-    X = sp.csr_matrix(
-        (rows.values.astype(dtype), idx.astype(np.int64), rows.indptr), shape=(len(rows.labels), d)
-    )
+    with np.errstate(over="ignore"):
+        values = rows.values.astype(dtype)
+    beyond = np.isfinite(rows.values) & ~np.isfinite(values)
+    if beyond.any():  # finite in the file, past the range of a narrower dtype
+        k = int(np.argmax(beyond))
+        row = int(np.searchsorted(rows.indptr, k, side="right")) - 1
+        raise ValueError(
+            f"{path}: line {rows.line_numbers[row]}: the value {rows.values[k]:.3g} is beyond "
+            f"{np.dtype(dtype).name}'s range; scale the feature"
+        )
+    X = sp.csr_matrix((values, idx.astype(np.int64), rows.indptr), shape=(len(rows.labels), d))
     return X, rows.labels
 
 

@@ -89,6 +89,21 @@ def cell_number(text: str) -> float:
     return float(text)
 
 
+def numbers_as_header(names, path) -> str | None:
+    """A notice when every name of a CSV's header reads as a number (a file without a
+    header, whose first row of data would be taken for the column names and left out of
+    the data), else ``None``."""
+    try:
+        [cell_number(n) for n in names]
+    except ValueError:
+        return None
+    shown = ", ".join(names[:4]) + (", …" if len(names) > 4 else "")
+    return (
+        f"{path}: the header row ({shown}) is all numbers: it is read as the column names, "
+        "not as data; if the file has no header, add one as its first line"
+    )
+
+
 def check_not_dropped(target, drop, name: str = "drop") -> tuple:
     """The columns to drop as a tuple (one name given as a string is one column), none of
     them the target (it would train on no labels)."""
@@ -313,7 +328,7 @@ def check_squares(X, name: str, dtype) -> None:
     square overflows ``dtype`` (``square_limit``): training needs ``x²`` (the curvature,
     and the scores after one step), so on such data every solver's steps are infinite and a
     run stays where it started or stalls part-way."""
-    limit = square_limit(dtype)
+    limit = np.float64(square_limit(dtype))  # not a Python float: cast to float32 it overflows
     A = np.asarray(X)
     if not (-limit < A.min() and A.max() < limit):  # two reads, no temporary array
         row, col = np.argwhere(~(np.abs(A) < limit))[0]

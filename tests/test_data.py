@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from jaxlin import data, datasets
 
@@ -261,6 +262,39 @@ def test_standardiser_statistics_refuse_what_they_cannot_describe(X, message):
     # unchecked, a NaN column's mean and an empty X's statistics were NaN, a 1-D X a scalar
     with pytest.raises(ValueError, match=message):
         data.Standardizer.fit(X)
+
+
+@pytest.mark.parametrize("magnitude", [1e300, 1e-300, 1.0])
+def test_standardiser_statistics_of_huge_and_tiny_columns_are_the_columns_scaled(magnitude):
+    # unchecked, a column beyond √max gave an infinite standard deviation: the column was
+    # standardised to zeros and the model trained without it, silently
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3)) * (rng.random((40, 3)) < 0.7)
+    ref = np.sqrt(((X - X.mean(axis=0)) ** 2).mean(axis=0))  # NumPy, at magnitude 1
+    dense = data.Standardizer.fit(X * magnitude)
+    np.testing.assert_allclose(dense.scale / magnitude, ref, rtol=1e-13)
+    np.testing.assert_allclose(dense.mean / magnitude, X.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(
+        dense.transform(X * magnitude), (X - X.mean(axis=0)) / ref, rtol=1e-12, atol=1e-12
+    )
+    scaled = data.Standardizer.fit(sp.csr_matrix(X * magnitude))
+    root_mean_square = np.sqrt((X**2).mean(axis=0) - X.mean(axis=0) ** 2)
+    np.testing.assert_allclose(scaled.scale / magnitude, root_mean_square, rtol=1e-12)
+
+
+def test_sparse_scale_of_a_column_far_from_zero_does_not_cancel():
+    # E[x²] − E[x]² of entries 10⁸ ± 1 kept 0 or 2 of its 16 digits
+    x = 1e8 + np.random.default_rng(1).normal(size=30)
+    X = sp.csr_matrix(np.c_[x, np.r_[x[:10], np.zeros(20)]])
+    np.testing.assert_allclose(data.Standardizer.fit(X).scale, X.toarray().std(axis=0), rtol=1e-9)
+
+
+def test_a_header_of_numbers_is_said_to_be_read_as_names(tmp_path):
+    p = tmp_path / "noheader.csv"
+    p.write_text("0.5,1.5,1\n0.25,-1,0\n2,3,1\n")
+    with pytest.warns(UserWarning, match=r"header row \(0.5, 1.5, 1\) is all numbers"):
+        table = data.read_csv(p)
+    assert table.X.shape == (2, 2)
 
 
 def test_standardiser_transform_names_a_wrong_width_and_missing_values():

@@ -1,6 +1,8 @@
 """Leave-one-out of penalised least squares (``jaxlin.leave_one_out``) against refits without
 each row in NumPy, and the bridge's ``RidgeClassifierCV`` against scikit-learn's."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -82,6 +84,9 @@ def test_a_vanishing_strength_on_wide_data_is_the_minimum_norm_fit():
         (dict(X=np.array([["a", "b"]] * 5)), r"X: expected a numeric"),
         (dict(X=np.full((5, 2), 1e200)), r"X: the value at row 0, column 0 .* too large"),
         (dict(X=sp.csr_matrix(np.eye(5, 2) * 1e200)), r"X: the value at row 0, column 0"),
+        # one row of weight: left out, nothing is left to fit (its prediction was NaN)
+        (dict(sample_weight=np.eye(5)[2]), r"X: leave-one-out with an intercept needs at least"),
+        (dict(X=np.ones((1, 2)), T=np.ones(1)), r"needs at least two rows .* \(got 1\)"),
     ],
 )
 def test_bad_input_is_named(kwargs, match):
@@ -152,6 +157,15 @@ def test_ridge_classifier_cv_float32_and_multilabel():
     assert ours.coef_.dtype == np.float32
     _compare(ours, theirs)
     np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_float32_features_are_checked_without_overflow_warnings():
+    # float32 X beside float64's square limit: the comparison cast 1.3e154 to float32
+    X = np.random.default_rng(0).normal(size=(12, 3)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = least_squares_loo(X, np.arange(12.0), [1.0])
+    assert np.all(np.isfinite(got.predictions))
 
 
 def test_a_nan_score_is_never_the_best_as_in_sklearn():

@@ -153,6 +153,25 @@ def test_bad_files_are_named(tmp_path):
         stream.open_source(3)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".npy", ".svm"])
+def test_a_value_beyond_float32_is_named_not_trained_as_infinite(tmp_path, suffix):
+    # a stream trains in float32: a finite 1e300 became inf, and the run failed on an
+    # IndexError (CSV, .npy) or "diverged" (svmlight)
+    p = tmp_path / f"huge{suffix}"
+    if suffix == ".svm":
+        p.write_text("0 1:0.5 2:1\n1 1:1e300 2:2\n")
+        match = r"line 2: the value 1e\+300 is beyond float32's range"
+    else:
+        rows = np.array([[0.5, 1.0, 0.0], [1e300, 2.0, 1.0]])
+        if suffix == ".csv":
+            p.write_text("a,b,y\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+        else:
+            np.save(p, rows)
+        match = r"the value 1e\+300 in data row 2, column '(a|x0)' is beyond float32's range"
+    with pytest.raises(ValueError, match=match):
+        stream.fit_stream(p, epochs=1)
+
+
 def test_zero_epochs_return_the_start_point(small):
     # unchecked, the run ended on an AttributeError (no state without a chunk trained)
     X, y, csv_path, _ = small

@@ -5,8 +5,10 @@ function takes JAX or NumPy arrays and computes with the same kind: NumPy inputs
 the host and compile nothing (what a report on a few thousand rows wants).
 
 Zero denominators: precision, recall, F1 and FPR are **0** when their denominator is 0
-(scikit-learn's default ``zero_division`` result, without its warning, which cannot be
-raised inside ``jit``). The ROC curve and AUC are **NaN** when the labels hold only one
+(scikit-learn's default ``zero_division`` result). Called on NumPy arrays, the functions
+that return them say so with an ``UndefinedMetricWarning``, as scikit-learn does; on JAX
+arrays (inside ``jit`` the values are not known) and in ``summary`` (the report shows the
+counts beside them) they do not warn. The ROC curve and AUC are **NaN** when the labels hold only one
 class (on the host with an ``UndefinedMetricWarning``, as scikit-learn's ``roc_curve``).
 Binary metrics take labels in ``{0, 1}`` or ``{−1, +1}``; where the values are known
 (outside ``jit``) another label is an error, as is a probability outside ``[0, 1]``.
@@ -125,9 +127,17 @@ def _check_binary(**labels):
             )
 
 
-def _div(num, den):
-    """``num / den``, and 0 where ``den == 0``."""
+def _div(num, den, what: str | None = None, stacklevel: int = 3):
+    """``num / den``, and 0 where ``den == 0``; with ``what`` (the metric, and the cause of a
+    zero denominator) an ``UndefinedMetricWarning`` on the host when one is 0."""
     xp = _xp(num, den)
+    if what is not None and xp is np and np.any(np.asarray(den) == 0):
+        metric, cause = what.split(": ", 1)
+        warnings.warn(
+            f"{metric} is ill-defined and set to 0 {cause}",
+            UndefinedMetricWarning,
+            stacklevel=stacklevel,
+        )
     num, den = xp.asarray(num, xp.float32), xp.asarray(den, xp.float32)
     return xp.where(den > 0, num / xp.where(den > 0, den, 1.0), xp.float32(0.0))
 
@@ -162,17 +172,21 @@ class BinaryCounts(NamedTuple):
     fp: jax.Array
     fn: jax.Array
 
-    def precision(self):
-        return _div(self.tp, self.tp + self.fp)
+    def precision(self, warn: bool = False):
+        why = "Precision: where no example is predicted positive" if warn else None
+        return _div(self.tp, self.tp + self.fp, why, 4)
 
-    def recall(self):
-        return _div(self.tp, self.tp + self.fn)
+    def recall(self, warn: bool = False):
+        why = "Recall: where no example is positive" if warn else None
+        return _div(self.tp, self.tp + self.fn, why, 4)
 
-    def f1(self):
-        return _div(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+    def f1(self, warn: bool = False):
+        why = "F1: where no example is positive or predicted positive" if warn else None
+        return _div(2 * self.tp, 2 * self.tp + self.fp + self.fn, why, 4)
 
-    def fpr(self):
-        return _div(self.fp, self.fp + self.tn)
+    def fpr(self, warn: bool = False):
+        why = "The false positive rate: where no example is negative" if warn else None
+        return _div(self.fp, self.fp + self.tn, why, 4)
 
 
 def binary_counts(y_true, y_pred) -> BinaryCounts:
@@ -185,22 +199,22 @@ def binary_counts(y_true, y_pred) -> BinaryCounts:
 
 def precision(y_true, y_pred):
     """``TP / (TP + FP)`` (0 when nothing is predicted positive)."""
-    return binary_counts(y_true, y_pred).precision()
+    return binary_counts(y_true, y_pred).precision(warn=True)
 
 
 def recall(y_true, y_pred):
     """Recall = TPR = ``TP / (TP + FN)`` (0 when there is no positive)."""
-    return binary_counts(y_true, y_pred).recall()
+    return binary_counts(y_true, y_pred).recall(warn=True)
 
 
 def f1(y_true, y_pred):
     """``2PR / (P + R)`` = ``2TP / (2TP + FP + FN)`` (0 when that denominator is 0)."""
-    return binary_counts(y_true, y_pred).f1()
+    return binary_counts(y_true, y_pred).f1(warn=True)
 
 
 def false_positive_rate(y_true, y_pred):
     """FPR = ``FP / (FP + TN)`` (0 when there is no negative)."""
-    return binary_counts(y_true, y_pred).fpr()
+    return binary_counts(y_true, y_pred).fpr(warn=True)
 
 
 def confusion_matrix(y_true, y_pred, n_classes: int):
@@ -222,17 +236,30 @@ class PerClass(NamedTuple):
     support: jax.Array
 
 
-def per_class(y_true, y_pred, n_classes: int) -> PerClass:
-    """One-vs-rest precision, recall and F1 of every class, with its support."""
+def per_class(y_true, y_pred, n_classes: int, warn: bool = True) -> PerClass:
+    """One-vs-rest precision, recall and F1 of every class, with its support (``warn``: an
+    ``UndefinedMetricWarning`` on the host for a zero denominator, as scikit-learn's)."""
     C = confusion_matrix(y_true, y_pred, n_classes)
     tp = _xp(C).diag(C)
     predicted, actual = C.sum(axis=0), C.sum(axis=1)
-    return PerClass(_div(tp, predicted), _div(tp, actual), _div(2 * tp, predicted + actual), actual)
+    why = [
+        "Precision: for a class with no example predicted as it",
+        "Recall: for a class with no example of it",
+        "F1: for a class with no example of it or predicted as it",
+    ]
+    why = why if warn else [None] * 3
+    return PerClass(
+        _div(tp, predicted, why[0]),
+        _div(tp, actual, why[1]),
+        _div(2 * tp, predicted + actual, why[2]),
+        actual,
+    )
 
 
-def macro_average(y_true, y_pred, n_classes: int):
-    """Unweighted means over classes of precision, recall, F1: ``(P, R, F1)``."""
-    pc = per_class(y_true, y_pred, n_classes)
+def macro_average(y_true, y_pred, n_classes: int, warn: bool = True):
+    """Unweighted means over classes of precision, recall, F1: ``(P, R, F1)`` (``warn``: as
+    ``per_class``)."""
+    pc = per_class(y_true, y_pred, n_classes, warn)
     return pc.precision.mean(), pc.recall.mean(), pc.f1.mean()
 
 
@@ -378,8 +405,10 @@ def _summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
         "accuracy": accuracy(y_true, y_pred),
         "baseline": class_prior_baseline(y_true, n_classes),
         "confusion_matrix": confusion_matrix(y_true, y_pred, n_classes),
-        "per_class": per_class(y_true, y_pred, n_classes)._asdict(),
-        "macro": dict(zip(("precision", "recall", "f1"), macro_average(y_true, y_pred, n_classes))),
+        "per_class": per_class(y_true, y_pred, n_classes, warn=False)._asdict(),
+        "macro": dict(
+            zip(("precision", "recall", "f1"), macro_average(y_true, y_pred, n_classes, False))
+        ),
         "micro": dict(zip(("precision", "recall", "f1"), micro_average(y_true, y_pred, n_classes))),
     }
     if n_classes == 2:

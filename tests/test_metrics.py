@@ -1,6 +1,7 @@
 """jaxlin.metrics against sklearn.metrics on random inputs, including zero denominators."""
 
 import warnings
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,50 @@ def test_zero_denominators_give_zero_like_sklearn():
             (M.f1, skm.f1_score),
         ]:
             assert float(ours(yt, yp)) == theirs(yt, yp) == 0.0
-    assert float(M.false_positive_rate(np.array([1, 1]), np.array([1, 0]))) == 0.0  # no negative
+    with pytest.warns(M.UndefinedMetricWarning, match="no example is negative"):
+        assert float(M.false_positive_rate(np.array([1, 1]), np.array([1, 0]))) == 0.0
+
+
+def _per_class_precision(t, p):
+    return M.per_class(t, p, 3).precision
+
+
+def _macro_recall(t, p):
+    return M.macro_average(t, p, 3)[1]
+
+
+@pytest.mark.parametrize(
+    "ours, theirs, y_true, y_pred",
+    [
+        (M.precision, skm.precision_score, [1, 0, 1], [0, 0, 0]),
+        (M.recall, skm.recall_score, [0, 0, 0], [0, 1, 0]),
+        (M.f1, skm.f1_score, [0, 0], [0, 0]),
+        (
+            _per_class_precision,
+            partial(skm.precision_score, labels=[0, 1, 2], average=None),
+            [0, 1, 2],
+            [0, 1, 1],
+        ),
+        (
+            _macro_recall,
+            partial(skm.recall_score, labels=[0, 1, 2], average="macro"),
+            [0, 1, 1],
+            [0, 1, 2],
+        ),
+    ],
+)
+def test_a_zero_denominator_warns_on_the_host_as_in_sklearn(ours, theirs, y_true, y_pred):
+    with pytest.warns(UndefinedMetricWarning):
+        expected = theirs(y_true, y_pred)
+    with pytest.warns(M.UndefinedMetricWarning, match="ill-defined and set to 0"):
+        got = ours(np.array(y_true), np.array(y_pred))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    with warnings.catch_warnings():  # JAX arrays (as inside jit), the report's summary, and
+        warnings.simplefilter("error")  # every denominator positive: silent
+        ours(jnp.asarray(y_true), jnp.asarray(y_pred))
+        M.summary(np.array(y_true), np.array(y_pred), 3)
+        defined = [0, 1, 2, 1] if len(y_true) == 3 and 2 in y_true + y_pred else [0, 1, 1, 0]
+        ours(np.array(defined), np.array(defined[::-1]))
     assert np.isnan(float(M.roc_auc(jnp.array([1, 1, 1]), jnp.array([0.1, 0.5, 0.9]))))
     with pytest.warns(M.UndefinedMetricWarning, match="only one class"):  # on the host
         assert np.isnan(float(M.roc_auc(np.array([0, 0]), np.array([0.1, 0.5]))))

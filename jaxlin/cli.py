@@ -618,9 +618,9 @@ def _prediction_features(args, model):
 def _csv_features(path, model, drop):
     """The model's columns of a CSV, chosen by name before any cell is parsed (or every
     column but ``drop``, in order, when the file has the model's width)."""
-    from jaxlin import tables
+    from jaxlin import tables, validation
 
-    header, rows, lines = tables._csv_rows(path)
+    header, rows, lines = tables._csv_rows(path, min_columns=1)
     fix = tables.PREDICTING
     unknown = [h for h in drop if h not in header]
     if unknown:
@@ -635,7 +635,9 @@ def _csv_features(path, model, drop):
             raise UserError(
                 f"--data: the model expects {model.n_features} features (e.g. "
                 f"{', '.join(map(repr, missing))} missing), the file has "
-                f"{len(use)} columns" + ("" if drop else "; leave columns out with --drop")
+                f"{len(use)} columns"
+                + ("" if drop else "; leave columns out with --drop")
+                + validation.separator_hint(header)
             )
     X = np.stack(
         [
@@ -653,15 +655,15 @@ def _csv_features(path, model, drop):
 def _encoded_features(path, model, drop):
     """A CSV through the model's encoding: its columns by name, text one-hot as in training,
     missing cells filled with the training means (or refused when training had none)."""
-    from jaxlin import tables
+    from jaxlin import tables, validation
 
     enc = tables.Encoding.from_json(model.encoding)
-    header, rows, lines = tables._csv_rows(path)
+    header, rows, lines = tables._csv_rows(path, min_columns=1)
     missing = [c for c in enc.columns if c not in header]
     if missing:
         raise UserError(
             f"--data: {path} has no column {missing[0]!r}, which the model uses "
-            f"(it uses {', '.join(enc.columns)})"
+            f"(it uses {', '.join(enc.columns)}){validation.separator_hint(header)}"
         )
     _say_ignored([h for h in header if h not in enc.columns and h not in drop], drop)
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in enc.columns}

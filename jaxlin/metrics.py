@@ -8,8 +8,9 @@ Zero denominators: precision, recall, F1 and FPR are **0** when their denominato
 (scikit-learn's default ``zero_division`` result). Called on NumPy arrays, the functions
 that return them say so with an ``UndefinedMetricWarning``, as scikit-learn does; on JAX
 arrays (inside ``jit`` the values are not known) and in ``summary`` (the report shows the
-counts beside them) they do not warn. The ROC curve and AUC are **NaN** when the labels hold only one
-class (on the host with an ``UndefinedMetricWarning``, as scikit-learn's ``roc_curve``).
+counts beside them) they do not warn. The ROC curve and AUC are **NaN** when the labels
+hold only one class (on the host with an ``UndefinedMetricWarning``, as scikit-learn's
+``roc_curve``).
 Binary metrics take labels in ``{0, 1}`` or ``{−1, +1}``; where the values are known
 (outside ``jit``) another label is an error, as is a probability outside ``[0, 1]``.
 """

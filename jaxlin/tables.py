@@ -216,16 +216,17 @@ def _missing_error(cells, chosen, header, path, first_row):
     )
 
 
-def _csv_rows(path):
+def _csv_rows(path, min_columns: int = 2):
     """``(header, rows, lines)``: every row of cells below the header, blank lines aside,
     each with the header's number of cells (``validation.check_row``), and each row's line
-    in the file (for messages)."""
+    in the file (for messages). ``min_columns``: 2 to train (features and a target), 1 to
+    predict."""
     validation.check_file(path, "--data")
     rows, lines = [], []
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
-            header = validation.check_header(next(reader, []), path)
+            header = validation.check_header(next(reader, []), path, min_columns)
             for row in reader:
                 if any(cell.strip() for cell in row):
                     rows.append(validation.check_row(row, len(header), path, reader.line_num))

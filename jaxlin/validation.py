@@ -45,18 +45,25 @@ def check_file(path, name: str = "data", missing: str | None = None) -> str:
 OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
 
 
-def check_header(header, path) -> list:
+def separator_hint(names) -> str:
+    """`` (it looks separated by …; jaxlin reads commas)`` for a header read as one name
+    holding another separator, else ``""``."""
+    guess = [w for s, w in OTHER_SEPARATORS.items() if s in names[0]] if len(names) == 1 else []
+    return f" (it looks separated by {guess[0]}; jaxlin reads commas)" if guess else ""
+
+
+def check_header(header, path, min_columns: int = 2) -> list:
     """A CSV header's column names, stripped (and an empty name at the end, a separator
     that ends the line, left out); a ``ValueError`` when a name appears twice
     (columns are chosen by name, so one of the two would be lost) or when there is one
-    column only (no features beside a target: most often a file separated by something
-    else than commas, which it names). An empty header is left to the caller."""
+    column only where ``min_columns`` is 2 (training: no features beside a target; most
+    often a file separated by something else than commas, which it names). An empty header
+    is left to the caller."""
     names = [h.strip() for h in header]
     while len(names) > 1 and not names[-1]:  # a separator at the end of the line
         names.pop()
-    if len(names) == 1:
-        guess = [w for s, w in OTHER_SEPARATORS.items() if s in names[0]]
-        hint = f" (it looks separated by {guess[0]}; jaxlin reads commas)" if guess else ""
+    if len(names) == 1 < min_columns:
+        hint = separator_hint(names)
         raise ValueError(f"{path}: need a header with at least 2 columns, got {names}{hint}")
     seen: dict = {}
     for c, name in enumerate(names, 1):

@@ -156,6 +156,22 @@ def test_save_then_predict_round_trip(capsys, tmp_path):
     assert [r.split(",")[1] for r in rows[1:]] == expected.tolist()
 
 
+def test_a_one_feature_model_predicts_a_csv_of_that_column_alone(capsys, tmp_path):
+    # predict read the file as a training table: "need a header with at least 2 columns"
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=60)
+    (tmp_path / "t.csv").write_text("a,y\n" + "".join(f"{v:.4f},{int(v > 0)}\n" for v in a))
+    (tmp_path / "p.csv").write_text("a\n-2\n2\n")
+    model = tmp_path / "m.npz"
+    assert run(capsys, "train", "--data", str(tmp_path / "t.csv"), "--save", str(model))[0] == 0
+    code, out, _ = run(capsys, "predict", "--model", str(model), "--data", str(tmp_path / "p.csv"))
+    assert code == 0
+    assert [r.split(",")[:2] for r in out.splitlines()[1:]] == [["0", "0"], ["1", "1"]]
+    (tmp_path / "s.csv").write_text("a;b\n1;2\n")  # another separator is still named
+    code, _, err = run(capsys, "predict", "--model", str(model), "--data", str(tmp_path / "s.csv"))
+    assert code == 2 and "separated by semicolons" in err
+
+
 def test_predictions_quote_class_names_holding_commas_or_quotes(capsys, tmp_path):
     # the names came back unquoted: a comma split a name across two columns
     import csv

@@ -221,6 +221,7 @@ class Options(NamedTuple):
             _check_dual(record, o, loss)
         if data is not None:
             solvers.check_data(record, data.X, data.T.shape[1], loss)
+            _check_in_range(o, np.dtype(data.X.dtype))
         if o.patience is not None and not has_validation:
             raise ValueError("patience: early stopping needs validation data")
         return o
@@ -301,6 +302,17 @@ def _check_shuffle(shuffle, n_rows, classes, models):
         raise ValueError(
             f"shuffle: expected a permutation of 0..{rows.shape[1] - 1} (each row once)"
         )
+
+
+def _check_in_range(o: "Options", dtype) -> None:
+    """Every number of the loop within the run's float type (1e300 in float32 is ``inf``:
+    the first step divided by it, or multiplied, and the run diverged at epoch 0)."""
+    for name in ("learning_rate", "l1", "l2", "tol", "grad_tol", "step_tol", "intercept_lr"):
+        value = getattr(o, name)
+        if value is not None and np.any(np.abs(np.asarray(value)) > np.finfo(dtype).max):
+            raise ValueError(
+                f"{name}: {value!r} is beyond the range of {dtype.name}, the run's float type"
+            )
 
 
 def _check_per_class(o: Options, name: str, k: int):

@@ -479,6 +479,13 @@ def check_flag(value, name: str) -> bool:
 
 def check_seed(seed, name: str = "seed", many: bool = False):
     """An integer seed, or with ``many`` a 1-D sequence of them too (one per model)."""
+    if is_jax_array(seed) and (
+        jnp.issubdtype(seed.dtype, jax.dtypes.prng_key) or seed.dtype == np.uint32 and seed.ndim
+    ):
+        raise TypeError(
+            f"{name}: expected an integer, got a JAX PRNG key; pass a key as key= "
+            "(e.g. key=jax.random.key(0))"
+        )
     arr = np.asarray(seed) if not isinstance(seed, (str, bytes)) else np.asarray(None)
     if isinstance(seed, numbers.Integral) and arr.dtype.kind not in "iu":  # beyond 64 bits
         raise ValueError(f"{name}: must fit in 64 bits, got {seed!r}")

@@ -500,6 +500,9 @@ def test_same_key_gives_bit_identical_parameters():
         (dict(l1=[[0.1]], optimizer="fista"), r"l1: expected one number, got shape \(1, 1\)"),
         (dict(tol=[1e-3, 1e-4]), r"tol: expected one number, got shape \(2,\)$"),
         (dict(grad_tol=[1e-3]), r"grad_tol: expected one number"),
+        # beyond float32: inf in the loop, the run "diverged" at epoch 0
+        (dict(l2=1e300), r"l2: 1e\+300 is beyond the range of float32, the run's float type"),
+        (dict(learning_rate=1e39), r"learning_rate: 1e\+39 is beyond the range of float32"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, match):
@@ -540,6 +543,9 @@ def test_fit_many_takes_a_sequence_only_of_its_model_numbers(kwargs, match):
         (lambda X, y: fit(X, y, key=3), "^key: expected a JAX PRNG key"),
         (lambda X, y: fit(X, y, key="a"), "^key: expected a JAX PRNG key"),
         (lambda X, y: fit_many(X, y, seed=[1.5, 2.0]), "^seed: expected an integer"),
+        # a JAX user's key given as the seed: NumPy's conversion error, from inside
+        (lambda X, y: fit(X, y, seed=jax.random.key(1)), r"^seed: .* JAX PRNG key; .* key="),
+        (lambda X, y: fit_many(X, y, seed=jax.random.PRNGKey(1)), r"^seed: .* JAX PRNG key"),
     ],
 )
 def test_bad_seeds_and_keys_are_named(call, match):

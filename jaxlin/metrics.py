@@ -243,7 +243,7 @@ def per_class(y_true, y_pred, n_classes: int, warn: bool = True) -> PerClass:
     C = confusion_matrix(y_true, y_pred, n_classes)
     tp = _xp(C).diag(C)
     predicted, actual = C.sum(axis=0), C.sum(axis=1)
-    why = [
+    why: list[str | None] = [
         "Precision: for a class with no example predicted as it",
         "Recall: for a class with no example of it",
         "F1: for a class with no example of it or predicted as it",

@@ -199,7 +199,7 @@ def least_squares_loo(X, T, alphas, sample_weight=None, fit_intercept: bool = Tr
     if fit_intercept and np.count_nonzero(w) < 2:
         raise ValueError(
             "X: leave-one-out with an intercept needs at least two rows of positive weight "
-            f"(got {np.count_nonzero(w)}): leaving the only one out leaves nothing to fit"
+            "(got 1 sample): leaving it out leaves nothing to fit"
         )
     with backend.precision(dt):
         out = _compute(Xh, Th, w, alphas, fit_intercept, dt, is_sparse)

@@ -86,7 +86,7 @@ def test_a_vanishing_strength_on_wide_data_is_the_minimum_norm_fit():
         (dict(X=sp.csr_matrix(np.eye(5, 2) * 1e200)), r"X: the value at row 0, column 0"),
         # one row of weight: left out, nothing is left to fit (its prediction was NaN)
         (dict(sample_weight=np.eye(5)[2]), r"X: leave-one-out with an intercept needs at least"),
-        (dict(X=np.ones((1, 2)), T=np.ones(1)), r"needs at least two rows .* \(got 1\)"),
+        (dict(X=np.ones((1, 2)), T=np.ones(1)), r"needs at least two rows .* \(got 1 sample\)"),
     ],
 )
 def test_bad_input_is_named(kwargs, match):

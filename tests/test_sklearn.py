@@ -367,6 +367,35 @@ def test_dtype_follows_x():
         assert m.decision_function(X.astype(dt)).dtype == dt
 
 
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("LogisticRegression", {"solver": "liblinear"}),
+        ("LogisticRegression", {"solver": "lbfgs"}),
+        ("LogisticRegressionCV", {"Cs": 2, "cv": 2}),
+        ("LinearSVC", {}),
+        ("SGDClassifier", {}),
+        ("RidgeClassifier", {}),
+    ],
+)
+def test_float32_input_gives_the_coefficients_type_of_sklearns(name, params):
+    # liblinear's solvers and LogisticRegressionCV compute in doubles there: the bridge
+    # kept float32 for them
+    import sklearn.linear_model
+    import sklearn.svm
+
+    import jaxlin.sklearn
+
+    X, y = _two_blobs(n=60)
+    X = X.astype(np.float32)
+    theirs = getattr(sklearn.linear_model, name, None) or getattr(sklearn.svm, name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = theirs(**params).fit(X, y).coef_.dtype
+        got = getattr(jaxlin.sklearn, name)(**params).fit(X, y)
+    assert got.coef_.dtype == expected and np.asarray(got.intercept_).dtype == expected
+
+
 # ------------------------------------------------------------ warm_start, partial_fit
 
 

@@ -58,12 +58,17 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         return self._train(X, y, y_enc, sample_weight, warm, {})
 
+    def _fit_dtypes(self):
+        """The float types ``fit`` keeps (another is converted to the first), as
+        scikit-learn's estimator of the name: float32 input trains in float32."""
+        return [np.float64, np.float32]
+
     def _fit_inputs(self, X, y):
         """The shared start of every ``fit``: the compilation cache on, ``X`` and ``y``
         validated, ``(X, y, classes, y encoded as 0..C−1)``; fewer than 2 classes refused."""
         enable_compilation_cache()  # refits and cross-validation reuse compiled programs
         X, y = validated(
-            self, X, y, dtype=[np.float64, np.float32], y_numeric=False, accept_sparse=SPARSE
+            self, X, y, dtype=self._fit_dtypes(), y_numeric=False, accept_sparse=SPARSE
         )
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)

@@ -57,6 +57,10 @@ class LogisticRegressionCV(LogisticRegression):
     otherwise), ``n_iter_`` ``(1, folds, Cs[, l1_ratios])``, ``coef_``, ``intercept_``.
     """
 
+    def _fit_dtypes(self):
+        """float64 only, as scikit-learn's ``LogisticRegressionCV``."""
+        return [np.float64]
+
     # scikit-learn's: score's sample_weight goes to the scorer (when it asks), not to self
     __metadata_request__score = {"sample_weight": metadata_routing.UNUSED}
     _parameter_constraints = {

@@ -351,6 +351,11 @@ class LogisticRegression(_LinearClassifier):
     """
 
     _symmetric_multinomial = True  # as scikit-learn's (see _base._symmetric)
+
+    def _fit_dtypes(self):
+        """As scikit-learn's: float32 kept but by ``"liblinear"`` (it computes in doubles)."""
+        return [np.float64] if self.solver == "liblinear" else super()._fit_dtypes()
+
     _parameter_constraints = {
         "penalty": [
             StrOptions({"l1", "l2", "elasticnet"}),

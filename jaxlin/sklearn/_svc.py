@@ -56,6 +56,10 @@ class LinearSVC(_LinearClassifier):
     ``max_iter`` first warns with scikit-learn's "Liblinear failed to converge".
     """
 
+    def _fit_dtypes(self):
+        """float64 only, as scikit-learn's (liblinear computes in doubles)."""
+        return [np.float64]
+
     _parameter_constraints = {
         "penalty": [StrOptions({"l1", "l2"})],
         "loss": [StrOptions({"hinge", "squared_hinge"})],

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import signal
+import zipfile
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -161,7 +162,7 @@ def load(path, template, fp: dict):
         with np.load(path, allow_pickle=False) as z:
             record = json.loads(str(z["record"]))
             arrays = {k: z[k] for k in z.files if k != "record"}
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise ValueError(f"checkpoint: {path} is not a jaxlin checkpoint ({exc})") from None
     if record.get("format") != _FORMAT:
         raise ValueError(f"checkpoint: {path} is not a jaxlin checkpoint")

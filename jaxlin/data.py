@@ -147,10 +147,32 @@ _IDX_TYPES: dict[int, Any] = {
 }
 
 
+def npy_column_names(path, width: int) -> list | None:
+    """The ``width`` column names ``jaxlin convert`` wrote beside the ``.npy`` at ``path``
+    (``path + ".json"``, ``{"columns": [...]}``), or ``None`` when there is no such file or it
+    names another number of columns; a file that is not such JSON is a ``ValueError``."""
+    import json
+
+    meta = os.fspath(path) + ".json"
+    if not os.path.exists(meta):
+        return None
+    try:
+        with open(meta, encoding="utf-8") as fh:
+            record = json.load(fh)
+    except (ValueError, OSError) as exc:  # UnicodeDecodeError and JSON's errors too
+        raise ValueError(
+            f"{meta}: not the column names of {os.path.basename(path)} as jaxlin convert "
+            f"writes them (a JSON object with 'columns'): {exc}"
+        ) from None
+    given = record.get("columns") if isinstance(record, dict) else None
+    if not isinstance(given, list) or len(given) != width:
+        return None
+    return [str(c) for c in given]
+
+
 def npy_columns(path) -> tuple[np.ndarray, list]:
     """Every column of a 2-D numeric ``.npy`` and their names (from ``path + ".json"``, as
     written by ``jaxlin convert``, else ``c0, c1, …``). Clear errors for anything else."""
-    import json
 
     path = validation.check_file(path)
     try:
@@ -162,13 +184,7 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
             f"{path}: expected a 2-D numeric array (rows × columns), got shape "
             f"{A.shape} of dtype {A.dtype}"
         )
-    names = [f"c{i}" for i in range(A.shape[1])]
-    meta = path + ".json"
-    if os.path.exists(meta):
-        with open(meta, encoding="utf-8") as fh:
-            given = json.load(fh).get("columns", [])
-        if len(given) == A.shape[1]:
-            names = [str(c) for c in given]
+    names = npy_column_names(path, A.shape[1]) or [f"c{i}" for i in range(A.shape[1])]
     return np.asarray(A, np.float64), names
 
 

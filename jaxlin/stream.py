@@ -296,12 +296,9 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         )
     if path.endswith(".npy"):
         t: Any = _open_npy(path)
-        meta_path = path + ".json"
-        names = (
-            json.load(open(meta_path))["columns"]
-            if os.path.exists(meta_path)
-            else [f"x{i}" for i in range(t.width - 1)] + ["target"]
-        )
+        names = data.npy_column_names(path, t.width) or [f"x{i}" for i in range(t.width - 1)] + [
+            "target"
+        ]
         kind, n = "npy", t.n
     else:
         t = _index_csv(path, chunk_rows)

@@ -164,6 +164,12 @@ def test_bad_checkpoint_arguments_are_named(data, tmp_path):
     bogus.write_bytes(b"not a zip file")
     with pytest.raises(ValueError, match="not a jaxlin checkpoint"):
         jaxlin.fit(X, y, checkpoint=bogus, resume=True)
+    # a checkpoint cut short (a full disk): zipfile's BadZipFile came through unnamed
+    whole = tmp_path / "whole.npz"
+    jaxlin.fit(X, y, epochs=2, checkpoint=whole)
+    bogus.write_bytes(whole.read_bytes()[:200])
+    with pytest.raises(ValueError, match="not a jaxlin checkpoint"):
+        jaxlin.fit(X, y, epochs=2, checkpoint=bogus, resume=True)
 
 
 # --------------------------------------------------------------- streaming, CLI, kills

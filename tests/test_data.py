@@ -289,6 +289,22 @@ def test_sparse_scale_of_a_column_far_from_zero_does_not_cancel():
     np.testing.assert_allclose(data.Standardizer.fit(X).scale, X.toarray().std(axis=0), rtol=1e-9)
 
 
+def test_a_bad_column_names_file_beside_an_npy_is_named(tmp_path):
+    # its JSON error came without the file's name; a list in it was an AttributeError
+    from jaxlin import stream
+
+    path = tmp_path / "d.npy"
+    np.save(path, np.c_[np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2])
+    (tmp_path / "d.npy.json").write_text("{bad")
+    for read in (data.read_npy, stream.open_source):
+        with pytest.raises(ValueError, match=r"d.npy.json: not the column names of d.npy"):
+            read(str(path))
+    (tmp_path / "d.npy.json").write_text('["a", "b", "y"]')  # not convert's: default names
+    assert data.read_npy(str(path)).feature_names == ["c0", "c1"]
+    (tmp_path / "d.npy.json").write_text('{"columns": ["a", "b", "y"]}')
+    assert data.read_npy(str(path)).feature_names == ["a", "b"]
+
+
 def test_a_header_of_numbers_is_said_to_be_read_as_names(tmp_path):
     p = tmp_path / "noheader.csv"
     p.write_text("0.5,1.5,1\n0.25,-1,0\n2,3,1\n")

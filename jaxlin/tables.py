@@ -287,6 +287,10 @@ def _raw_table(spec: str, opts: dict):
     """``(X, y_raw, feature_names, class_names or None, name, encoding, notices)`` from a
     bundled name or a file; ``opts``: the column options of ``load_labelled``."""
     target, drop = opts.get("target"), opts.get("drop", ())
+    if opts.get("labels") is not None and not (os.path.isfile(spec) and is_idx(spec)):
+        raise ValueError(
+            f"--labels: applies to IDX image files, not to {spec!r} (its labels are in it)"
+        )
     if spec.lower() in datasets.NAMES and not os.path.exists(spec):
         _no_column_options(opts, f"the bundled dataset {spec!r}")
         d = datasets.load(spec)

@@ -172,6 +172,9 @@ def test_fit_takes_text_labels_and_predicts_them():
         ),
         ("a.svm", ["--target", "y", "--impute", "mean"], r"--target/--impute: apply to CSV files"),
         ("a.npy", ["--features", "a"], r"--features: applies to CSV files, not to a \.npy file"),
+        # an IDX option for another source was ignored silently
+        ("kidcreative", ["--labels", "l.gz"], r"--labels: applies to IDX image files, not to"),
+        ("a.npy", ["--labels", "l.gz"], r"--labels: applies to IDX image files, not to"),
     ],
 )
 def test_column_options_for_a_source_without_columns_are_refused(

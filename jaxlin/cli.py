@@ -615,6 +615,13 @@ def _prediction_features(args, model):
     return _csv_features(path, model, _drop(args))
 
 
+def _check_drop(drop, header, path) -> None:
+    """``--drop`` names columns of the file (a typo would leave a column in silently)."""
+    unknown = [h for h in drop if h not in header]
+    if unknown:
+        raise UserError(f"--drop: no column {unknown[0]!r} in {path}")
+
+
 def _csv_features(path, model, drop):
     """The model's columns of a CSV, chosen by name before any cell is parsed (or every
     column but ``drop``, in order, when the file has the model's width)."""
@@ -622,9 +629,7 @@ def _csv_features(path, model, drop):
 
     header, rows, lines = tables._csv_rows(path, min_columns=1)
     fix = tables.PREDICTING
-    unknown = [h for h in drop if h not in header]
-    if unknown:
-        raise UserError(f"--drop: no column {unknown[0]!r} in {path}")
+    _check_drop(drop, header, path)
     if all(f in header for f in model.feature_names):
         use = list(model.feature_names)
         _say_ignored([h for h in header if h not in use and h not in drop], drop)
@@ -659,6 +664,7 @@ def _encoded_features(path, model, drop):
 
     enc = tables.Encoding.from_json(model.encoding)
     header, rows, lines = tables._csv_rows(path, min_columns=1)
+    _check_drop(drop, header, path)
     missing = [c for c in enc.columns if c not in header]
     if missing:
         raise UserError(

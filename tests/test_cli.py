@@ -167,6 +167,10 @@ def test_a_one_feature_model_predicts_a_csv_of_that_column_alone(capsys, tmp_pat
     code, out, _ = run(capsys, "predict", "--model", str(model), "--data", str(tmp_path / "p.csv"))
     assert code == 0
     assert [r.split(",")[:2] for r in out.splitlines()[1:]] == [["0", "0"], ["1", "1"]]
+    code, _, err = run(  # a --drop typo, for a model that encodes its columns too
+        capsys, "predict", "--model", str(model), "--data", str(tmp_path / "p.csv"), "--drop", "z"
+    )
+    assert code == 2 and "--drop: no column 'z'" in err
     (tmp_path / "s.csv").write_text("a;b\n1;2\n")  # another separator is still named
     code, _, err = run(capsys, "predict", "--model", str(model), "--data", str(tmp_path / "s.csv"))
     assert code == 2 and "separated by semicolons" in err

@@ -242,6 +242,18 @@ def read_idx_pair(images_path, labels_path) -> Table:
     """MNIST-style images ``(N, h, w)`` and labels ``(N,)`` → features ``(N, h·w)`` in [0, 1]."""
     images = read_idx(images_path)
     labels = read_idx(labels_path)
+    if images.ndim < 2:
+        raise ValueError(
+            f"{images_path}: holds a 1-D array {images.shape}, not images (N, h, w): is it the "
+            "labels file? (images first, labels second)"
+        )
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{labels_path}: holds an array of shape {labels.shape}, not labels (N,): is it "
+            "an images file? (images first, labels second)"
+        )
+    if labels.dtype.kind == "f" and not np.all(labels == np.round(labels)):
+        raise ValueError(f"{labels_path}: holds fractional values, not class labels")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"{images_path}: {images.shape[0]} images but {labels_path} has "

@@ -36,6 +36,16 @@ def test_idx_round_trip(tmp_path, compress):
     assert len(t.feature_names) == 12
 
 
+def test_idx_images_and_labels_swapped_are_named(tmp_path):
+    # swapped, the labels trained as one-pixel images and the images flattened into labels
+    _write_idx(tmp_path / "i.idx", np.zeros((5, 3, 4), np.uint8))
+    _write_idx(tmp_path / "l.idx", np.arange(5, dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"l.idx: holds a 1-D array \(5,\), not images"):
+        data.read_idx_pair(tmp_path / "l.idx", tmp_path / "i.idx")
+    with pytest.raises(ValueError, match=r"i.idx: holds an array of shape \(5, 3, 4\), not lab"):
+        data.read_idx_pair(tmp_path / "i.idx", tmp_path / "i.idx")
+
+
 def test_idx_truncated_and_foreign(tmp_path):
     imgs = np.zeros((5, 3, 4), np.uint8)
     _write_idx(tmp_path / "i.idx", imgs)

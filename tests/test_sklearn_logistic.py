@@ -49,6 +49,7 @@ RUN = [
     "test_liblinear_multiclass_raises",
     "test_penalty_deprecated",
     "test_sparsify",  # coef_ as a CSR matrix and back
+    "test_dtype_match",  # float32 kept, but liblinear's float64 (as scikit-learn's)
     # multinomial models in scikit-learn's symmetric form; the folds' scorers see all classes
     "test_logistic_glmnet",
     "test_multinomial_cv_iris",
@@ -137,11 +138,9 @@ NOT_RUN = {
 
 
 # run, but without the parametrisations that test scikit-learn's own solvers: liblinear,
-# sag and saga refuse sparse matrices with 64-bit indices, and liblinear returns float64
-# coefficients for float32 input (the bridge's solvers take 64-bit indices, keep X's type)
+# sag and saga refuse sparse matrices with 64-bit indices (the bridge's solvers take them)
 WITHOUT = {
     "test_large_sparse_matrix": ("liblinear", "sag", "saga"),
-    "test_dtype_match": ("liblinear",),
 }
 
 

@@ -472,6 +472,33 @@ def test_newton_cholesky_multi_label_blocks_reach_newton_cgs_optimum():
     assert rel_err(a.params.b, b.params.b) <= 1e-8
 
 
+@pytest.mark.parametrize(
+    "loss, l2", [("binary_cross_entropy", 0.0), ("softmax_cross_entropy", 1e-3)]
+)
+def test_newton_cholesky_reaches_the_least_norm_optimum_of_a_singular_hessian(loss, l2):
+    """A duplicated feature without a penalty (and the softmax intercepts' common shift,
+    which no penalty reaches): the optimum is a line. The Cholesky factor of the singular
+    Hessian had a pivot at rounding level and its steps moved along that line by rounding
+    noise — the two copies' weights 0.66 and 0.85, the intercepts' sum away from 0. Solved
+    damped, the steps stay in the data's span: equal weights (scikit-learn's and L-BFGS's
+    answer from zero) and intercepts summing to 0."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    if loss == "softmax_cross_entropy":
+        y = np.arange(200) % 3  # labels unrelated to X: its rows' sums drifted most
+    Xd = np.c_[X, X[:, 0]]
+    kw = dict(epochs=40, grad_tol=1e-9, dtype=jnp.float64)
+    r = jaxlin.fit(Xd, y, loss, optimizer="newton-cholesky", l2=l2, **kw)
+    W, b = np.asarray(r.params.W), np.asarray(r.params.b)
+    assert r.stop_reason == "gradient_tol"
+    np.testing.assert_allclose(W[0], W[3], rtol=1e-6)
+    ref = jaxlin.fit(Xd, y, loss, optimizer="lbfgs", l2=l2, **kw)  # from zero, in the span
+    np.testing.assert_allclose(W, np.asarray(ref.params.W), rtol=1e-5, atol=1e-7)
+    if loss == "softmax_cross_entropy":
+        assert abs(b.sum()) < 1e-6
+
+
 def test_newton_cholesky_solves_a_singular_block_damped():
     """Without a penalty a feature that is zero in every row makes each block singular: the
     damped solve keeps Newton's steps elsewhere and leaves that weight at zero, at the

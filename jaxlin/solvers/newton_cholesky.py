@@ -26,47 +26,61 @@ flatten_util, hessian = module("jax.flatten_util"), module("jaxlin.hessian")
 linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")
 
 
+# a Cholesky pivot ``L_ii²`` below this fraction of ``H_ii``: the column is a combination of
+# the others up to float64's rounding (a duplicated feature, more features than rows
+# without a penalty); that pivot would divide rounding noise into a step of any size
+SINGULAR_PIVOT = 1e3 * 2.0**-52
+
+
+def _factor(H):
+    """``(L, ok)``: the Cholesky factor of ``H`` and whether it is usable — finite, and no
+    pivot singular up to rounding (``SINGULAR_PIVOT``)."""
+    L = jnp.linalg.cholesky(H)
+    pivots = jnp.diagonal(L, axis1=-2, axis2=-1) ** 2
+    return L, every(pivots >= SINGULAR_PIVOT * jnp.diagonal(H, axis1=-2, axis2=-1))
+
+
 def newton_direction(H, g):
     """``p = −H⁻¹ g`` by a Cholesky solve. A singular ``H`` (an unpenalised multinomial
-    model: its scores may all shift by one constant) is solved again as ``H + λI`` with
+    model, whose scores may all shift by one constant; duplicated features, or more
+    features than rows, without a penalty) is solved again as ``H + λI`` with
     ``λ = √ε · max|diag H|``, which leaves ``p`` out of ``H``'s null space (``g`` has no part
-    there); if that fails too, or ``p`` is no descent direction, ``p = −g``."""
-
-    def cholesky_solve(A):
-        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(A), True), -g)
+    there): from a start in the data's span, the steps stay there and reach the optimum of
+    least norm, as a least-squares solver's; if that fails too, or ``p`` is no descent
+    direction, ``p = −g``."""
 
     def damped(_):
         lam = jnp.sqrt(jnp.finfo(H.dtype).eps) * jnp.max(jnp.abs(jnp.diag(H)))
-        return cholesky_solve(H + lam * jnp.eye(H.shape[0], dtype=H.dtype))
+        L_damped = jnp.linalg.cholesky(H + lam * jnp.eye(H.shape[0], dtype=H.dtype))
+        return jax.scipy.linalg.cho_solve((L_damped, True), -g)
 
-    p = cholesky_solve(H)
-    p = jax.lax.cond(every(jnp.isfinite(p)), lambda _: p, damped, None)
+    L, ok = _factor(H)
+    p = jax.lax.cond(ok, lambda _: jax.scipy.linalg.cho_solve((L, True), -g), damped, None)
     return jnp.where(every(jnp.isfinite(p)) & (g @ p < 0), p, -g)
 
 
-def _solve_blocks(H, G):
-    """``−H_k⁻¹ g_k`` for each row ``g_k`` of ``G`` ``(K, n)``: ``H`` ``(K, n, n)``, or one
-    block ``(1, n, n)`` that all ``K`` share (factored once)."""
-    if H.shape[0] == 1:
-        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(H[0]), True), -G.T).T
-    return jax.vmap(lambda A, g: jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(A), True), -g))(
-        H, G
-    )
+def _solve_blocks(L, G):
+    """``−H_k⁻¹ g_k`` for each row ``g_k`` of ``G`` ``(K, n)`` from the blocks' Cholesky
+    factors ``L`` ``(K, n, n)``, or one factor ``(1, n, n)`` that all ``K`` share."""
+    if L.shape[0] == 1:
+        return jax.scipy.linalg.cho_solve((L[0], True), -G.T).T
+    return jax.vmap(lambda F, g: jax.scipy.linalg.cho_solve((F, True), -g))(L, G)
 
 
 def block_direction(H, G):
     """``newton_direction`` for a block-diagonal Hessian: ``H`` ``(K, n, n)`` or one shared
     block ``(1, n, n)``, ``G`` ``(K, n)`` each block's part of the gradient; ``(K, n)``. A
-    block that fails is solved again damped as there (every block, then), and a block
-    whose step is no descent direction takes ``−g_k``."""
+    block that fails (or is singular up to rounding) is solved again damped as there
+    (every block, then), and a block whose step is no descent direction takes ``−g_k``."""
 
     def damped(_):
         diag = jnp.abs(jnp.diagonal(H, axis1=1, axis2=2))
         lam = jnp.sqrt(jnp.finfo(H.dtype).eps) * jnp.max(diag, axis=1)
-        return _solve_blocks(H + lam[:, None, None] * jnp.eye(H.shape[1], dtype=H.dtype), G)
+        eye = jnp.eye(H.shape[1], dtype=H.dtype)
+        return _solve_blocks(jnp.linalg.cholesky(H + lam[:, None, None] * eye), G)
 
-    P = _solve_blocks(H, G)
-    P = jax.lax.cond(every(jnp.isfinite(P)), lambda _: P, damped, None)
+    L, ok = _factor(H)
+    P = jax.lax.cond(ok, lambda _: _solve_blocks(L, G), damped, None)
     descent = every(jnp.isfinite(P), axis=1) & (jnp.sum(G * P, axis=1) < 0)
     return jnp.where(descent[:, None], P, -G)
 

@@ -459,13 +459,9 @@ def local_devices(devices) -> list | None:
     )
 
 
-def split_options(kwargs: dict, where: str, defaults=None, control: Optional[RunControl] = None):
-    """Keyword arguments of an entry point → ``(Options, RunControl, key)``.
-
-    ``kwargs`` may hold any field of ``Options`` (over ``defaults``) and of
-    ``RunControl`` (over ``control``), and ``key``; anything else is a ``TypeError``
-    that lists what is accepted.
-    """
+def check_option_names(kwargs: dict, where: str) -> None:
+    """A ``TypeError`` naming the entry point ``where`` for any keyword that is no field of
+    ``Options`` or ``RunControl`` and not ``key``, with what it accepts."""
     unknown = set(kwargs) - set(Options._fields) - set(RunControl._fields) - {"key"}
     if unknown:
         raise TypeError(
@@ -473,6 +469,16 @@ def split_options(kwargs: dict, where: str, defaults=None, control: Optional[Run
             f"{', '.join(Options._fields)}; the run controls "
             f"{', '.join(RunControl._fields)}"
         )
+
+
+def split_options(kwargs: dict, where: str, defaults=None, control: Optional[RunControl] = None):
+    """Keyword arguments of an entry point → ``(Options, RunControl, key)``.
+
+    ``kwargs`` may hold any field of ``Options`` (over ``defaults``) and of
+    ``RunControl`` (over ``control``), and ``key``; anything else is a ``TypeError``
+    that lists what is accepted.
+    """
+    check_option_names(kwargs, where)
     if control is not None and not isinstance(control, RunControl):
         raise TypeError(
             f"control: expected a jaxlin.options.RunControl, got {type(control).__name__}"

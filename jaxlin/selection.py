@@ -16,6 +16,7 @@ import numpy as np
 from jaxlin import backend, decision, sparse, validation
 from jaxlin.losses import get_loss
 from jaxlin.objective import host_targets, per_example_losses
+from jaxlin.options import check_option_names
 from jaxlin.training import FitResult, fit_many, kfold_weights, label_classes
 
 __all__ = ["GridResult", "fit_grid", "held_out_scores", "GRID_OPTIONS"]
@@ -143,6 +144,7 @@ def fit_grid(
     >>> g.scores.shape, g.best
     ((2, 3), {'l2': 0.001})
     """
+    check_option_names(options, "fit_grid")  # in its own name, not fit_many's
     lists = {
         k: list(np.atleast_1d(v))
         for k, v in options.items()

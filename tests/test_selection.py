@@ -175,6 +175,8 @@ def test_fit_grid_bad_arguments_are_named(data):
         fit_grid(X, y, l2=[])
     with pytest.raises(ValueError, match="learning_rate: expected a number or a non-empty"):
         fit_grid(X, y, learning_rate=[[0.1, 0.2]])
+    with pytest.raises(TypeError, match=r"^fit_grid: unexpected arguments \['grid'\]"):
+        fit_grid(X, y, grid={"l2": [0.1]})  # (named fit_many, which the caller never called)
 
 
 @pytest.mark.parametrize(

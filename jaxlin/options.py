@@ -272,6 +272,9 @@ class Options(NamedTuple):
             shuffle=True if np.ndim(self.shuffle) else bool(self.shuffle),
             callback=callback,
             average=bool(self.average),
+            # an explicit Hessian (max_parameters) without L2 may be singular
+            unpenalised=self.record.max_parameters is not None
+            and not np.all(np.asarray(self.l2, dtype=np.float64) > 0),
         )
 
 

@@ -145,6 +145,9 @@ class Settings(NamedTuple):
     shuffle: bool = True  # each epoch visits the rows in a fresh random order (else in order)
     callback: bool = False  # call the run's per-epoch callback (jaxlin.driver.calling)
     average: bool = False  # the result is the running mean of the iterates (Hyper.average)
+    # a solver with an explicit Hessian (Newton-Cholesky): some model has no L2 term, so its
+    # Hessian may be singular (its sums then run in the data's precision); others: False
+    unpenalised: bool = False
     models_axis: Optional[str] = None  # set by the driver: this epoch is one of many models'
     # under vmap, on this axis name (MODELS_AXIS); see rare_cond
 

@@ -499,6 +499,31 @@ def test_newton_cholesky_reaches_the_least_norm_optimum_of_a_singular_hessian(lo
         assert abs(b.sum()) < 1e-6
 
 
+def test_newton_cholesky_without_a_penalty_on_wide_data_is_the_least_norm_fit():
+    """More features than rows, no penalty: every interpolating fit is an optimum. The
+    Hessian summed in float32 (one output, float64 rows) turned its null space into pivots
+    at float32's rounding, and the fit came out 5× the least norm's length. Unpenalised, the
+    sums are float64's and the answer is NumPy's least-squares (minimum-norm) solution, and
+    (its rows centred first) scikit-learn's ``RidgeClassifier(alpha=0)``'s."""
+    from sklearn.linear_model import RidgeClassifier as TheirRidge
+
+    from jaxlin.sklearn import RidgeClassifier
+
+    rng = np.random.default_rng(0)
+    X, t = rng.normal(size=(6, 10)), rng.normal(size=6)
+    r = jaxlin.fit(
+        X, t, "squared_error", optimizer="newton-cholesky", l2=0.0, grad_tol=1e-12,
+        dtype=jnp.float64,
+    )  # fmt: skip
+    # from zero the steps stay in the span of the rows [x, 1]: the least norm of (W, b)
+    theta = np.linalg.lstsq(np.c_[X, np.ones(6)], t, rcond=None)[0]
+    got = np.r_[np.asarray(r.params.W)[:, 0], np.asarray(r.params.b)]
+    np.testing.assert_allclose(got, theta, rtol=1e-6, atol=1e-8)  # was 23% off
+    y = np.array([0, 1, 1, 0, 1, 0])
+    ours, theirs = RidgeClassifier(alpha=0.0).fit(X, y), TheirRidge(alpha=0.0).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-7, atol=1e-9)
+
+
 def test_newton_cholesky_solves_a_singular_block_damped():
     """Without a penalty a feature that is zero in every row makes each block singular: the
     damped solve keeps Newton's steps elsewhere and leaves that weight at zero, at the

@@ -108,17 +108,18 @@ def _blocks_direction(obj, X, T):
 LOW_PRECISION_RANGE = (2.0**-50, 2.0**50)
 
 
-def _direction(obj, X, T):
+def _direction(obj, X, T, exact: bool):
     """``(params, Z, grad) ↦ p``, the Newton direction at ``params`` (scores ``Z``): from
     the Hessian's diagonal blocks for more than one output of a loss whose curvature is
-    diagonal, from the whole Hessian otherwise."""
+    diagonal, from the whole Hessian otherwise (``exact``: its sums in the data's
+    precision, ``_hessian``)."""
     if hessian.in_blocks(obj, T.shape[1]):
         return _blocks_direction(obj, X, T)
-    hessian_at = _hessian(obj, X, T)
+    hessian_at = _hessian(obj, X, T, exact)
     return lambda params, Z, g: newton_direction(hessian_at(params, Z), flat(g))
 
 
-def _hessian(obj, X, T):
+def _hessian(obj, X, T, exact: bool = False):
     """``(params, Z) ↦ ∇²m``. For one output (``K = 1``) and dense float64 rows the sums
     run over a float32 copy of ``X`` made once (twice as fast on a CPU): the Hessian only
     chooses the direction — the gradient, the values and the stops stay float64 — and an
@@ -128,8 +129,12 @@ def _hessian(obj, X, T):
     the float64 sums instead (a choice made once per run, on ``X`` alone, so that it stays
     one branch under ``vmap`` over models). Not for ``K > 1``: the softmax Hessian is
     singular without a penalty (all scores may shift by one constant), and float32's
-    rounding turns that null space into tiny pivots and huge steps."""
-    if isinstance(X, sparse.SparseRows) or X.dtype != jnp.float64 or T.shape[1] > 1:
+    rounding turns that null space into tiny pivots and huge steps; nor, for the same
+    reason, when a model has no L2 term (``exact``: ``Settings.unpenalised``) — a
+    duplicated feature, or more features than rows, then leave the Hessian singular, and
+    only float64's sums keep its null space exact, for the damped solve to stay out of it
+    (``newton_direction``)."""
+    if isinstance(X, sparse.SparseRows) or X.dtype != jnp.float64 or T.shape[1] > 1 or exact:
         return lambda params, Z: hessian.hessian_matrix(obj, params, X, T, Z)
     lo, hi = LOW_PRECISION_RANGE
     magnitude = jnp.abs(X)
@@ -160,7 +165,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     computes its scores again.
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    direction = _direction(obj, X, T)
+    direction = _direction(obj, X, T, s.unpenalised)
 
     def init(params):
         Z = linear.logits(params, X)

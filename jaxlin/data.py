@@ -359,7 +359,9 @@ class Standardizer(NamedTuple):
         X = np.asarray(validation.check_features(X, "X"), np.float64)
         # each column divided by a power of two above its largest magnitude: its sums cannot
         # overflow, and the statistics are those of X, bit for bit, where they did not
-        m = sparse.power_of_two_above(np.abs(X).max(axis=0, initial=0.0))
+        m = sparse.power_of_two_above(
+            np.maximum(X.max(axis=0, initial=0.0), -X.min(axis=0, initial=0.0))
+        )
         U = X / m
         std = m * U.std(axis=0)
         mean = m * U.mean(axis=0) if with_mean is None or with_mean else np.zeros(X.shape[1])

@@ -216,8 +216,9 @@ class Source(NamedTuple):
         else:
             block = self._read_csv(i)
         feats, target = self.columns
-        if not np.all(np.isfinite(block)):
-            r = np.argwhere(~np.isfinite(block))[0][0] + i * self.chunk_rows
+        used = block[:, [*feats, target]]  # a dropped column may hold anything
+        if not np.all(np.isfinite(used)):
+            r = np.argwhere(~np.isfinite(used))[0][0] + i * self.chunk_rows
             raise ValueError(f"{self.path}: NaN or infinite value in data row {r + 1}")
         with np.errstate(over="ignore"):
             X = np.ascontiguousarray(block[:, feats], dtype=np.float32)

@@ -172,6 +172,18 @@ def test_a_value_beyond_float32_is_named_not_trained_as_infinite(tmp_path, suffi
         stream.fit_stream(p, epochs=1)
 
 
+def test_a_dropped_columns_values_are_not_checked(tmp_path):
+    # only the columns trained on are read as numbers that must be finite
+    a = np.random.default_rng(0).normal(size=40)
+    ids = np.arange(40.0)
+    ids[3] = np.nan
+    np.save(tmp_path / "d.npy", np.c_[ids, a, a > 0])
+    r = stream.fit_stream(tmp_path / "d.npy", drop=["x0"], epochs=1, chunk_rows=16)
+    assert np.asarray(r.params.W).shape == (1, 1)
+    with pytest.raises(ValueError, match="NaN or infinite value in data row 4"):
+        stream.fit_stream(tmp_path / "d.npy", epochs=1, chunk_rows=16)
+
+
 def test_zero_epochs_return_the_start_point(small):
     # unchecked, the run ended on an AttributeError (no state without a chunk trained)
     X, y, csv_path, _ = small

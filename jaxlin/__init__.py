@@ -69,14 +69,21 @@ __all__ = [
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        value = _import_module(f"jaxlin.{name}")
-    elif name in _HOME:
+    if name in _HOME:
         value = getattr(_import_module(_HOME[name]), name)
+    elif name in _SUBMODULES or _is_submodule(name):
+        value = _import_module(f"jaxlin.{name}")
     else:
         raise AttributeError(f"module 'jaxlin' has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def _is_submodule(name):
+    """Every public module of the package is an attribute (``jaxlin.metrics`` as ``jaxlin.linear``)."""
+    from importlib.util import find_spec
+
+    return not name.startswith("_") and name.isidentifier() and find_spec(f"jaxlin.{name}") is not None
 
 
 def __dir__():

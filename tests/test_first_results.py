@@ -77,6 +77,23 @@ def test_import_and_help_load_no_heavy_module():
     assert proc.stdout.splitlines() == ["[]", "[]", "jaxlin.training jaxlin.losses True"]
 
 
+def test_every_public_module_is_an_attribute_of_the_package():
+    # `import jaxlin; jaxlin.metrics.accuracy(...)` was an AttributeError: only eight modules
+    # were listed for lazy loading
+    import pkgutil
+
+    import jaxlin as package
+
+    names = [m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")]
+    assert {"metrics", "models", "solvers", "report", "sklearn", "stream"} <= set(names)
+    proc = _python(f"""
+        import jaxlin
+        print(all(getattr(jaxlin, n).__name__ == "jaxlin." + n for n in {names!r}))
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True"]
+
+
 def test_unknown_attribute_is_an_attribute_error():
     import jaxlin
 

@@ -80,10 +80,13 @@ def __getattr__(name):
 
 
 def _is_submodule(name):
-    """Every public module of the package is an attribute (``jaxlin.metrics`` as ``jaxlin.linear``)."""
+    """Every public module of the package is an attribute (``jaxlin.metrics`` as
+    ``jaxlin.linear``), imported on first use."""
     from importlib.util import find_spec
 
-    return not name.startswith("_") and name.isidentifier() and find_spec(f"jaxlin.{name}") is not None
+    return (
+        not name.startswith("_") and name.isidentifier() and find_spec(f"jaxlin.{name}") is not None
+    )
 
 
 def __dir__():

@@ -15,18 +15,34 @@ import numpy as np
 
 
 def numeric_argument(a, name: str, fn: str):
-    """An argument of a pure function as it can be computed on: JAX arrays (and tracers)
-    and NumPy arrays and numbers as given, lists and tuples as NumPy arrays; text, objects
-    and complex numbers refused with an error naming ``fn`` and ``name`` (JAX's own error
+    """An argument of a pure function as it can be computed on: floating JAX arrays (and
+    tracers) and NumPy arrays as given; lists and tuples as NumPy arrays; Python and NumPy
+    scalars as JAX scalars (``step(0.0)`` compared two Python floats); integers and booleans
+    as the default float type (``sigmoid(0)`` met XLA's refusal of an integer). Text, objects
+    and complex numbers are refused with an error naming ``fn`` and ``name`` (JAX's own error
     came from deep inside it)."""
-    if isinstance(a, jax.Array):
-        return a
     if isinstance(a, (list, tuple)):
         a = np.asarray(a)
-    kind = "U" if isinstance(a, (str, bytes)) else np.asarray(a).dtype.kind
-    if kind not in "biuf":
-        raise TypeError(f"{fn}: {name} must be numbers, got {type(a).__name__} {a!r:.60}")
+    if not isinstance(a, jax.Array):
+        kind = "U" if isinstance(a, (str, bytes)) else np.asarray(a).dtype.kind
+        if kind not in "biuf":
+            raise TypeError(f"{fn}: {name} must be numbers, got {type(a).__name__} {a!r:.60}")
+        if not isinstance(a, np.ndarray):
+            a = jnp.asarray(a)
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+        a = a.astype(jax.dtypes.canonicalize_dtype(np.float64))
     return a
+
+
+def check_scores_axis(z, fn: str, name: str = "z"):
+    """A function over the last axis (softmax, entropy, the multi-class losses) needs one of
+    at least one entry: a scalar or an empty axis is named, not an ``IndexError`` from
+    inside JAX."""
+    if np.ndim(z) == 0 or np.shape(z)[-1] == 0:
+        raise ValueError(
+            f"{fn}: {name} needs its values along a last axis (the K classes), got shape "
+            f"{np.shape(z)}"
+        )
 
 
 def takes_numbers(fn):
@@ -115,8 +131,7 @@ def softmax(z):
     >>> tuple(round(float(s), 6) for s in softmax(jnp.array([1.0, 2.0, 3.0, 2.0, 1.0])))
     (0.067451, 0.18335, 0.498398, 0.18335, 0.067451)
     """
-    if np.ndim(z) == 0 or np.shape(z)[-1] == 0:
-        raise ValueError(f"softmax: z needs scores along its last axis, got shape {np.shape(z)}")
+    check_scores_axis(z, "softmax")
     e = jnp.exp(z - jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True)))
     return e / jnp.sum(e, axis=-1, keepdims=True)
 
@@ -152,6 +167,7 @@ def logit_grad(p):
 @takes_numbers
 def entropy(p):
     """Entropy ``H(p) = −Σ_k p_k ln p_k`` over the last axis (``0 ln 0 = 0``)."""
+    check_scores_axis(p, "entropy", "p")
     return -jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0), axis=-1)
 
 
@@ -162,6 +178,8 @@ def cross_entropy(a, b):
     ``a`` is the target distribution (e.g. one-hot), ``b`` the predicted
     probabilities (a classic worked table). Terms with ``a_k = 0`` contribute 0.
     """
+    check_scores_axis(a, "cross_entropy", "a")
+    check_scores_axis(b, "cross_entropy", "b")
     return -jnp.sum(jnp.where(a > 0, a * jnp.log(jnp.where(a > 0, b, 1.0)), 0.0), axis=-1)
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from jaxlin.activations import (
     log_sigmoid,
+    check_scores_axis,
     numeric_argument,
     sigmoid,
     softmax,
@@ -39,16 +40,21 @@ from jaxlin.records import DualBox, DualPairwise, DualSimplex
 TARGETS = ("real", "binary", "onehot")
 
 
-def per_example(fn):
+def per_example(fn=None, *, classes: bool = False):
     """A loss, its ``δ`` or its curvature as a function of one example: ``z`` (its ``K``
     scores) and ``y`` (its ``K`` targets) of one shape, checked at the call (at trace time
     under ``jit`` or ``vmap``, where shapes are static: no cost in the compiled program). Two
     shapes that would broadcast (``z`` ``(3,)`` with a class index ``y``, ``(N, 1)`` with
-    ``(N,)``) gave a wrong number silently."""
+    ``(N,)``) gave a wrong number silently. ``classes``: a multi-class loss, whose ``z``
+    needs its class scores along a last axis (a scalar met an ``IndexError``)."""
+    if fn is None:
+        return functools.partial(per_example, classes=classes)
 
     @functools.wraps(fn)
     def checked(z, y, *args, **kwargs):
         z, y = numeric_argument(z, "z", fn.__name__), numeric_argument(y, "y", fn.__name__)
+        if classes:
+            check_scores_axis(z, fn.__name__)
         if np.shape(z) != np.shape(y):
             raise ValueError(
                 f"{fn.__name__}: z and y must have one shape (an example's K scores and its "
@@ -329,7 +335,7 @@ def delta_log_likelihood(z, y):
 # --- g. softmax cross-entropy --------------------------------------------------------
 
 
-@per_example
+@per_example(classes=True)
 def softmax_cross_entropy(z, y):
     """``L = −Σ_k y_k ln softmax(z)_k`` = ``logsumexp(z) − Σ_k y_k z_k`` (``Σ_k y_k = 1``).
 
@@ -358,7 +364,7 @@ def _logsumexp(v):
     return m + jnp.log1p(rest)
 
 
-@per_example
+@per_example(classes=True)
 def curvature_product_softmax_cross_entropy(z, y, u):
     """``(∂²L/∂z²) u = (Σ y) (p ⊙ u − p (pᵀu))``: the softmax Jacobian ``diag(p) − p pᵀ``
     applied to ``u`` (``∂δ/∂z`` with ``δ = (Σ y) p − y``)."""
@@ -366,7 +372,7 @@ def curvature_product_softmax_cross_entropy(z, y, u):
     return jnp.sum(y) * (p * u - p * jnp.sum(p * u))
 
 
-@per_example
+@per_example(classes=True)
 def delta_softmax_cross_entropy(z, y):
     """``δ = softmax(z) − y``: ``∂ logsumexp(z)/∂z = softmax(z)`` and ``Σ y = 1``.
 
@@ -388,7 +394,7 @@ def _ww_margins(z, y, margin):
     return jnp.where(y > 0, -jnp.inf, m)
 
 
-@per_example
+@per_example(classes=True)
 def multiclass_hinge(z, y, margin=1.0):
     """Weston–Watkins hinge ``L = Σ_{j≠y} max(0, z_j − z_y + Δ)``, ``Δ = 1``.
 
@@ -398,7 +404,7 @@ def multiclass_hinge(z, y, margin=1.0):
     return jnp.sum(jnp.maximum(_ww_margins(z, y, margin), 0.0))
 
 
-@per_example
+@per_example(classes=True)
 def delta_multiclass_hinge(z, y, margin=1.0):
     """``δ_j = 1[z_j − z_y + Δ > 0]`` for ``j ≠ y``, ``δ_y = −Σ_{j≠y} δ_j``.
 
@@ -430,25 +436,25 @@ def dual_multiclass_squared_hinge(C, y, margin=1.0):
     return DualPairwise(y, upper, wrong / (2.0 * C), margin * wrong)
 
 
-@per_example
+@per_example(classes=True)
 def multiclass_perceptron(z, y):
     """Multi-class perceptron loss: ``multiclass_hinge`` with ``Δ = 0``."""
     return multiclass_hinge(z, y, margin=0.0)
 
 
-@per_example
+@per_example(classes=True)
 def delta_multiclass_perceptron(z, y):
     """``delta_multiclass_hinge`` with ``Δ = 0``."""
     return delta_multiclass_hinge(z, y, margin=0.0)
 
 
-@per_example
+@per_example(classes=True)
 def multiclass_squared_hinge(z, y, margin=1.0):
     """``L = Σ_{j≠y} max(0, z_j − z_y + Δ)²``."""
     return jnp.sum(jnp.maximum(_ww_margins(z, y, margin), 0.0) ** 2)
 
 
-@per_example
+@per_example(classes=True)
 def delta_multiclass_squared_hinge(z, y, margin=1.0):
     """``δ_j = 2 max(0, z_j − z_y + Δ)`` for ``j ≠ y``, ``δ_y = −Σ_{j≠y} δ_j``."""
     a = 2.0 * jnp.maximum(_ww_margins(z, y, margin), 0.0)
@@ -609,7 +615,7 @@ def _cs_rival(z, y):
     return jnp.where(y > 0, -jnp.inf, z)
 
 
-@per_example
+@per_example(classes=True)
 def crammer_singer_hinge(z, y, margin=1.0):
     """Crammer–Singer hinge ``L = max(0, Δ + max_{j≠y} z_j − z_y)``.
 
@@ -624,7 +630,7 @@ def dual_crammer_singer_hinge(C, y, margin=1.0):
     return DualSimplex(C * y, margin * (1.0 - y))
 
 
-@per_example
+@per_example(classes=True)
 def delta_crammer_singer_hinge(z, y, margin=1.0):
     """If active: ``δ = e_{j*} − e_y`` with ``j* = argmax_{j≠y} z_j``; else 0."""
     rival = _cs_rival(z, y)

@@ -94,10 +94,27 @@ def _check_whole(name, labels):
         )
 
 
-def _check_classes(n_classes, **labels):
+def _check_classes(n_classes, **labels) -> int:
     """``n_classes`` a positive integer, and every label given in ``0..n_classes − 1``:
     checked where the values are known (NumPy or concrete JAX arrays); inside ``jit`` a label
-    out of range is not counted."""
+    out of range is not counted. ``None``: one more than the largest label given (as
+    scikit-learn's metrics infer their labels), which needs the values: inside ``jit`` it is
+    an error. Returns the count."""
+    for name, y in labels.items():
+        if not isinstance(y, jax.Array) and np.asarray(y).dtype.kind not in "biuf":
+            raise ValueError(
+                f"{name}: class labels here are integer codes 0..C−1, got values such as "
+                f"{np.asarray(y).flat[0].item()!r}; encode them "
+                "first (np.unique(labels, return_inverse=True))"
+            )
+    if n_classes is None:
+        if any(isinstance(y, jax.core.Tracer) for y in labels.values()):
+            raise ValueError(
+                "n_classes: needed inside jit, where the labels' values are not known "
+                "(pass the number of classes)"
+            )
+        n_classes = max(int(np.max(np.asarray(y))) for y in labels.values()) + 1
+        n_classes = max(n_classes, 1)
     validation.check_positive(n_classes, "n_classes", integer=True)
     for name, y in labels.items():
         if isinstance(y, jax.core.Tracer):
@@ -109,6 +126,7 @@ def _check_classes(n_classes, **labels):
                 f"{name}: label {y[bad][0].item()!r} is outside the classes "
                 f"0..{n_classes - 1} (n_classes = {n_classes})"
             )
+    return n_classes
 
 
 def _check_binary(**labels):
@@ -158,10 +176,10 @@ def _counts(y, n_classes: int):
     return jnp.bincount(y, length=n_classes)
 
 
-def class_prior_baseline(y_true, n_classes: int):
+def class_prior_baseline(y_true, n_classes: int | None = None):
     """``max_k P(y = k)``: the accuracy of always predicting the most frequent class."""
     y_true, _ = _checked(y_true)
-    _check_classes(n_classes, y_true=y_true)
+    n_classes = _check_classes(n_classes, y_true=y_true)
     return (_counts(y_true, n_classes).max() / y_true.shape[0]).astype(_xp(y_true).float32)
 
 
@@ -218,12 +236,12 @@ def false_positive_rate(y_true, y_pred):
     return binary_counts(y_true, y_pred).fpr(warn=True)
 
 
-def confusion_matrix(y_true, y_pred, n_classes: int):
+def confusion_matrix(y_true, y_pred, n_classes: int | None = None):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``.
     A label outside ``0..C−1`` is an error (inside ``jit``, where values are not known, it is
     not counted)."""
     y_true, y_pred = _checked(y_true, y_pred)
-    _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
+    n_classes = _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
     if _xp(y_true, y_pred) is np:
         cells = y_true.astype(np.int64) * n_classes + y_pred.astype(np.int64)
         return _counts(cells, n_classes**2).reshape(n_classes, n_classes).astype(np.int32)
@@ -237,7 +255,7 @@ class PerClass(NamedTuple):
     support: jax.Array
 
 
-def per_class(y_true, y_pred, n_classes: int, warn: bool = True) -> PerClass:
+def per_class(y_true, y_pred, n_classes: int | None = None, warn: bool = True) -> PerClass:
     """One-vs-rest precision, recall and F1 of every class, with its support (``warn``: an
     ``UndefinedMetricWarning`` on the host for a zero denominator, as scikit-learn's)."""
     C = confusion_matrix(y_true, y_pred, n_classes)
@@ -257,14 +275,14 @@ def per_class(y_true, y_pred, n_classes: int, warn: bool = True) -> PerClass:
     )
 
 
-def macro_average(y_true, y_pred, n_classes: int, warn: bool = True):
+def macro_average(y_true, y_pred, n_classes: int | None = None, warn: bool = True):
     """Unweighted means over classes of precision, recall, F1: ``(P, R, F1)`` (``warn``: as
     ``per_class``)."""
     pc = per_class(y_true, y_pred, n_classes, warn)
     return pc.precision.mean(), pc.recall.mean(), pc.f1.mean()
 
 
-def micro_average(y_true, y_pred, n_classes: int):
+def micro_average(y_true, y_pred, n_classes: int | None = None):
     """Precision, recall, F1 from counts pooled over classes (each equals accuracy)."""
     C = confusion_matrix(y_true, y_pred, n_classes)
     tp = _xp(C).trace(C)
@@ -386,7 +404,7 @@ def roc_auc(y_true, scores):
     return auc(r.fpr, r.tpr)
 
 
-def summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
+def summary(y_true, y_pred, n_classes: int | None = None, scores=None, proba=None) -> dict:
     """Every metric above: in one compiled call for JAX arrays, on the host for NumPy ones
     (what a report needs).
 
@@ -395,7 +413,7 @@ def summary(y_true, y_pred, n_classes: int, scores=None, proba=None) -> dict:
     macro/micro averages are always included.
     """
     y_true, y_pred = _checked(y_true, y_pred)
-    _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
+    n_classes = _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
     if _xp(y_true, y_pred, scores, proba) is np:
         return _summary(y_true, y_pred, n_classes, scores, proba)
     return _compiled_summary(y_true, y_pred, n_classes, scores, proba)

@@ -98,5 +98,25 @@ def test_cross_entropy_names_either_argument_and_softmax_an_empty_axis():
     with pytest.raises(TypeError, match="^cross_entropy: b must be numbers"):
         act.cross_entropy([1.0, 0.0], "b")
     for z in (np.zeros(0), np.zeros((2, 0)), 1.0):
-        with pytest.raises(ValueError, match="^softmax: z needs scores along its last axis"):
+        with pytest.raises(ValueError, match="^softmax: z needs its values along a last axis"):
             act.softmax(z)
+    for fn, name in [(act.entropy, "p"), (lambda a: act.cross_entropy(a, [1.0]), "a")]:
+        with pytest.raises(ValueError, match=rf"^\w+: {name} needs its values along a last"):
+            fn(1.0)  # numpy's "axis -1 is out of bounds" came through
+
+
+@pytest.mark.parametrize("fn", _PURE, ids=lambda f: f.__name__)
+def test_integers_booleans_and_scalars_are_the_numbers_they_hold(fn):
+    """``sigmoid(0)`` met XLA's refusal of an integer type, and ``step(0.0)`` compared two
+    Python floats: each is now the float it holds, in the default float type."""
+    ints = [0, 1, 3] if fn not in (act.logit, act.logit_grad) else [2, 3, 5]
+    floats = np.asarray(ints, np.float32)
+    for given in (ints, np.asarray(ints), jnp.asarray(ints)):
+        out = fn(given)
+        assert jnp.issubdtype(jnp.result_type(out), jnp.floating)
+        np.testing.assert_allclose(np.asarray(out), np.asarray(fn(floats)), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(fn(np.array([True, False]))), np.asarray(fn([1.0, 0.0])))
+    if fn not in (act.softmax, act.softmax_jacobian, act.entropy):  # element-wise
+        for scalar in (ints[2], float(ints[2]), np.int64(ints[2])):
+            np.testing.assert_allclose(np.asarray(fn(scalar)), np.asarray(fn(floats))[2], rtol=1e-6)
+    assert float(act.sigmoid(0)) == 0.5 and float(act.step(0.0)) == 0.0

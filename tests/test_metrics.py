@@ -102,6 +102,27 @@ def test_auc_reads_a_decreasing_curve_backwards_as_scikit_learn_does():
     assert float(M.auc(x[::-1], y[::-1])) == pytest.approx(skm.auc(x, y))
 
 
+@pytest.mark.parametrize("xp", [np, jnp])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_class_count_left_out_is_inferred_as_scikit_learn_infers_labels(seed, xp):
+    # `confusion_matrix(y_true, y_pred)` without the count was a TypeError
+    yt, yp = _random(seed, n=60, k=4)
+    yt, yp = xp.asarray(yt), xp.asarray(yp)
+    np.testing.assert_array_equal(M.confusion_matrix(yt, yp), skm.confusion_matrix(yt, yp))
+    p, r, f, _ = skm.precision_recall_fscore_support(yt, yp, zero_division=0)
+    pc = M.per_class(yt, yp, warn=False)
+    np.testing.assert_allclose(np.stack([pc.precision, pc.recall, pc.f1]), [p, r, f], rtol=1e-6)
+    np.testing.assert_allclose(
+        M.macro_average(yt, yp, warn=False), [p.mean(), r.mean(), f.mean()], rtol=1e-6
+    )
+    assert float(M.micro_average(yt, yp)[0]) == pytest.approx(skm.accuracy_score(yt, yp))
+    counts = np.bincount(np.asarray(yt))
+    assert float(M.class_prior_baseline(yt)) == pytest.approx(counts.max() / counts.sum())
+    np.testing.assert_array_equal(
+        M.summary(yt, yp)["confusion_matrix"], skm.confusion_matrix(yt, yp)
+    )
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_multiclass_metrics_match_sklearn(seed):
     yt, yp = _random(seed, n=100, k=4)
@@ -281,6 +302,10 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.accuracy(y, np.array([0, 1, None, 0], dtype=object)), "y_pred"),
         (lambda y, p: M.accuracy(np.ma.masked_array(y, mask=[0, 1, 0, 0]), p), "y_true"),
         (lambda y, p: M.confusion_matrix(y, np.ma.masked_array(p, mask=[1, 0, 0, 0]), 2), "y_pred"),
+        (lambda y, p: jax.jit(M.confusion_matrix)(jnp.asarray(y), jnp.asarray(p)), "n_classes"),
+        (lambda y, p: M.confusion_matrix(np.array(["a", "b", "b", "a"]), p), "y_true"),
+        (lambda y, p: M.per_class(y, np.array(["a", "b", "b", "a"]), 2), "y_pred"),
+        (lambda y, p: M.confusion_matrix(np.array([0, -1, 1, 0]), p), "y_true"),
     ],
 )
 def test_bad_metric_arguments_are_named(call, name):

@@ -237,6 +237,15 @@ def test_a_loss_called_directly_names_a_mismatch(name, fn):
     np.testing.assert_allclose(
         np.asarray(fn(list(z), list(y))), np.asarray(fn(jnp.asarray(z), jnp.asarray(y))), rtol=1e-12
     )
+    # integer scores are the floats they hold (the sigmoid's losses met XLA's refusal of an
+    # integer type); a multi-class loss names a scalar z (an IndexError came through)
+    zi = np.array([1, -2, 3])[:k]
+    np.testing.assert_allclose(
+        np.asarray(fn(zi, y)), np.asarray(fn(zi.astype(float), y)), rtol=1e-6, atol=1e-7
+    )
+    if LOSSES[name].min_classes > 1 and name != "one_vs_rest_logistic":  # K sigmoids: per score
+        with pytest.raises(ValueError, match=rf"^{_name(fn)}: z needs its values along a last"):
+            fn(1.0, 1.0)
 
 
 @pytest.mark.parametrize(

@@ -552,7 +552,8 @@ def objective(params: Params, X, T, loss, penalty: Penalty = Penalty(), sample_w
 
     Args:
       params: ``W`` ``(d, K)``, ``b`` ``(K,)``.
-      X: ``(N, d)``. T: targets ``(N, K)`` (see ``encode_targets``).
+      X: ``(N, d)``. T: targets ``(N, K)`` (see ``encode_targets``), or labels ``(N,)``
+        whose values are known (outside ``jit``), made targets as ``encode_targets`` does.
       loss: a ``Loss`` or its name.
       penalty: ``Penalty`` on ``W``.
       sample_weight: optional ``(N,)`` non-negative weights.
@@ -578,8 +579,10 @@ def on_device(params: Params, X, T, sample_weight=None, loss=None):
     checked first — numeric, finite, ``X`` 2-D and non-empty, weights non-negative and not
     all zero — and a bad one is named in a ``ValueError``/``TypeError`` rather than turning
     ``J`` into NaN. JAX arrays are taken as they are (inside ``jit`` they are traced). With
-    ``loss``, targets given on the host are also checked to lie in its domain
-    (``check_target_values``)."""
+    ``loss``, targets whose values are known are also checked to lie in its domain
+    (``check_target_values``), and labels ``(N,)`` become the ``(N, K)`` targets
+    (``host_targets``: class indices one-hot over ``W``'s ``K`` columns, ``{−1, +1}`` as
+    ``{0, 1}``); inside ``jit`` the values are not known and ``T`` must be targets."""
     params = checked_params(params)
     X = checked_rows(X, params.W.dtype)
     if sample_weight is not None and not isinstance(sample_weight, jax.Array):
@@ -587,7 +590,11 @@ def on_device(params: Params, X, T, sample_weight=None, loss=None):
     weight = None if sample_weight is None else jnp.asarray(sample_weight)
     T = host_checked(T, "T")  # numeric and finite when given on the host
     if loss is not None and not isinstance(T, jax.core.Tracer):
-        check_target_values(np.asarray(T), get_loss(loss))
+        loss = get_loss(loss)
+        if np.ndim(T) == 1:  # labels whose values are known: made targets, as fit makes them
+            k = params.W.shape[1] if loss.target == "onehot" else None
+            T = host_targets(np.asarray(T), loss, k, "T", np.dtype(params.W.dtype))
+        check_target_values(np.asarray(T), loss)
     return params, X, T, weight
 
 

@@ -185,7 +185,11 @@ def _bad_public_inputs():
             ),
             "penalty negative": (dict(pen=Penalty(0.0, -0.1)), ValueError, "penalty.l2: must be"),
             "penalty NaN": (dict(pen=Penalty(np.nan, 0.0)), ValueError, "penalty.l1: must be"),
-            "T labels": (dict(T=T[:, 0]), ValueError, r"T: expected targets of shape \(N, K\)"),
+            "T labels of 3": (
+                dict(T=np.array([0, 1, 2, 0, 1, 0])),
+                ValueError,
+                r"T: loss 'binary_cross_entropy' is binary and needs labels in \{0, 1\}",
+            ),
             "T of 2": (dict(T=2 * T), ValueError, r"T: loss .* targets in \[0, 1\], got .* 0 to 2"),
             "T negative": (dict(T=T - 1), ValueError, r"T: loss .* targets in \[0, 1\]"),
         },
@@ -202,6 +206,37 @@ def test_public_objective_functions_name_bad_host_values(fn, case):
     call = getattr(obj, fn)
     with pytest.raises(error, match=words):
         call(a["p"], a["X"], a["T"], "binary_cross_entropy", a["pen"], sample_weight=a["w"])
+
+
+@pytest.mark.parametrize(
+    "loss, labels",
+    [
+        ("binary_cross_entropy", [0, 1, 1, 0, 1]),
+        ("hinge", [-1, 1, 1, -1, 1]),
+        ("softmax_cross_entropy", [0, 2, 1, 2, 0]),
+        ("multiclass_hinge", [3, 2, 1, 0, 0]),  # K = 4: a class absent from the labels
+        ("squared_error", [0.5, -1.25, 3.0, 0.0, 2.0]),
+    ],
+)
+def test_labels_whose_values_are_known_are_made_targets(loss, labels):
+    # 1-D labels were refused ("expected targets of shape (N, K)"); fit takes them
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5, 3))
+    k = {"softmax_cross_entropy": 3, "multiclass_hinge": 4}.get(loss, 1)
+    p = Params(jnp.asarray(rng.normal(size=(3, k))), jnp.asarray(rng.normal(size=k)))
+    y = np.asarray(labels)
+    if k > 1:
+        T = np.eye(k)[y]
+    else:
+        T = ((y > 0) if loss == "hinge" else y).astype(float)[:, None]
+    for given in (y, list(labels), jnp.asarray(y)):
+        J, g = obj.value_and_grad(p, X, given, loss)
+        J_t, g_t = obj.value_and_grad(p, X, T, loss)
+        assert float(J) == float(J_t)
+        np.testing.assert_array_equal(np.asarray(g.W), np.asarray(g_t.W))
+        assert float(obj.objective(p, X, given, loss)) == float(J_t)
+    with pytest.raises(ValueError, match=r"targets \(N, K\)"):  # inside jit: values unknown
+        jax.jit(lambda t: obj.value_and_grad(p, jnp.asarray(X), t, loss))(jnp.asarray(y))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Second order: the Hessian of ``J`` for element-wise ``K = 1`` losses, and a convexity check.
+"""Second order: the Hessian of ``J`` for losses with a curvature, and a convexity check.
 
 For ``z_i = x̃_i θ`` with ``x̃ = [x, 1]`` and ``θ = [W; b]`` (the bias trick):
 
@@ -15,34 +15,36 @@ import jax
 import jax.numpy as jnp
 
 from jaxlin import penalties, sparse, validation
-from jaxlin.linear import Params, add_bias, logits
+from jaxlin.linear import Params, add_bias
 from jaxlin.sparse import SparseRows
 from jaxlin.losses import get_loss
-from jaxlin.objective import check_shapes, on_device
+from jaxlin.objective import Objective, check_shapes, on_device
 from jaxlin.penalties import Penalty
 
 
 def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
-    """Hessian of ``J`` with respect to ``θ = [W; b]`` for a ``K = 1`` loss with a curvature.
+    """Hessian of ``J`` with respect to ``θ = [W; b]`` for a loss with a curvature.
+
+    ``θ`` is ``W`` row by row, then ``b`` (``jax.flatten_util.ravel_pytree`` of the
+    ``Params``): for ``K = 1`` the bias trick's ``[w; b]``, and ``(1/N) X̃ᵀ diag(h) X̃ +
+    2 l2 I_d``. For ``K > 1`` (softmax cross-entropy, one-vs-rest logistic) each example
+    adds ``x̃ᵢ ⊗ Cᵢ ⊗ x̃ᵢ`` with ``Cᵢ`` its ``K × K`` curvature (``hessian_matrix``). For a
+    maximised loss (the log-likelihood) ``J = mean LL − R`` and its Hessian is that of
+    ``−m`` (the penalty's term enters with a minus).
 
     Args:
-      params: ``W`` ``(d, 1)``, ``b`` ``(1,)``. X: ``(N, d)``. T: ``(N, 1)``.
+      params: ``W`` ``(d, K)``, ``b`` ``(K,)``. X: ``(N, d)``. T: ``(N, K)`` (or labels).
     Returns:
-      ``(d+1, d+1)``.
+      ``((d+1) K, (d+1) K)``.
     """
     loss = get_loss(loss)
-    if loss.curvature is None:
-        raise ValueError(f"loss: {loss.name!r} has no element-wise curvature")
+    if not loss.twice_differentiable:
+        raise ValueError(f"loss: {loss.name!r} has no second derivative (curvature)")
     params, X, T, _ = on_device(params, X, T, loss=loss)
     penalty = penalties.checked(penalty)
-    if params.W.ndim != 2 or params.W.shape[1] != 1:
-        raise ValueError(f"params: the Hessian is for K = 1, got W {params.W.shape}")
     check_shapes(params, X, T)
-    h = jax.vmap(loss.curvature)(logits(params, X), T)[:, 0]
-    Xt = add_bias(X)
-    H = (Xt.T * h) @ Xt / X.shape[0]
-    reg = jnp.concatenate([jnp.full((X.shape[1],), 2.0 * penalty.l2), jnp.zeros((1,))])
-    return H + jnp.diag(reg.astype(H.dtype))
+    o = Objective(loss, penalty)
+    return o.reported(hessian_matrix(o, params, X, T))
 
 
 def min_eigenvalue(H):

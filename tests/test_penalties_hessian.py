@@ -137,6 +137,36 @@ def test_penalty_functions_refuse_strengths_and_steps_that_are_negative(call, me
     np.testing.assert_allclose(got, np.full((3, 1), 0.8), rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "loss, k",
+    [
+        ("softmax_cross_entropy", 3),
+        ("one_vs_rest_logistic", 3),
+        ("log_likelihood", 1),  # maximised: the penalty's term was added, not subtracted
+        ("squared_error_sigmoid", 1),
+    ],
+)
+def test_hessian_of_any_output_count_and_direction_is_autodiffs(loss, k):
+    # the Hessian refused K > 1 ("no element-wise curvature"), and the log-likelihood's
+    # was off by 4 l2 on W's diagonal
+    from jax.flatten_util import ravel_pytree
+
+    from jaxlin import objective as obj
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(9, 4))
+    y = np.arange(9) % 3 if k > 1 else np.arange(9) % 2
+    p = Params(jnp.asarray(rng.normal(size=(4, k))), jnp.asarray(rng.normal(size=k)))
+    pen = penalties.l2(0.3)
+    theta, unravel = ravel_pytree(p)
+    expected = jax.hessian(lambda t: obj.autodiff_objective(unravel(t), X, y, loss, pen))(theta)
+    H = hessian(p, X, y, loss, pen)
+    assert H.shape == (5 * k, 5 * k)
+    np.testing.assert_allclose(H, expected, rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="^loss: 'multiclass_hinge' has no second derivative"):
+        hessian(p, X, y, "multiclass_hinge")
+
+
 def test_hessian_and_its_eigenvalue_name_inputs_that_do_not_fit():
     X, y = np.ones((5, 3)), np.array([[0.0], [1.0], [0.0], [1.0], [1.0]])
     p = Params(np.zeros((3, 1)), np.zeros(1))

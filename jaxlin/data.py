@@ -379,6 +379,19 @@ class Standardizer(NamedTuple):
             return sparse.as_csr(X).multiply(1.0 / self.scale).tocsr()
         return (np.asarray(X, np.float64) - self.mean) / self.scale
 
+    def inverse_transform(self, Z):
+        """``Z · scale + mean``: the features in their own units again (``transform``'s
+        inverse, up to rounding); a CSR matrix for sparse ``Z``."""
+        Z = validation.check_features(Z, "Z", n_features=self.mean.shape[0])
+        if sparse.is_sparse(Z):
+            if np.any(self.mean != 0):
+                raise ValueError(
+                    "Z: these statistics centre the features; adding the means back would "
+                    "make sparse Z dense"
+                )
+            return sparse.as_csr(Z).multiply(self.scale).tocsr()
+        return np.asarray(Z, np.float64) * self.scale + self.mean
+
 
 def one_hot(y, n_classes: int | None = None) -> np.ndarray:
     """Integer labels ``(N,)`` → one-hot ``(N, K)`` float64."""

@@ -113,6 +113,11 @@ def text_like(
         validation.check_positive(value, name, integer=True)
     if validation.check_positive(n_classes, "n_classes", integer=True) < 2:
         raise ValueError(f"n_classes: must be an integer ≥ 2, got {n_classes!r}")
+    if nnz_per_row > n_features:  # the rows had about half as many, silently
+        raise ValueError(
+            f"nnz_per_row: a row holds at most n_features = {n_features} distinct words, "
+            f"got {nnz_per_row}"
+        )
     validation.check_non_negative(zipf, "zipf")
     validation.check_positive(topic_boost, "topic_boost")
     if validation.check_non_negative(topic_words, "topic_words") > 1:

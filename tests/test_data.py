@@ -331,6 +331,28 @@ def test_standardiser_transform_names_a_wrong_width_and_missing_values():
         st.transform(np.array([[0.0, 1, 2], [np.inf, 0, 0]]))
 
 
+def test_standardiser_inverse_is_scikit_learns():
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(3.0, 5.0, size=(30, 4))
+    X[:, 2] = 7.0  # constant: scale 1
+    st = data.Standardizer.fit(X)
+    Z = rng.normal(size=(5, 4))
+    ours, theirs = st.inverse_transform(Z), StandardScaler().fit(X).inverse_transform(Z)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    np.testing.assert_allclose(st.inverse_transform(st.transform(X)), X, rtol=1e-12)
+    S = sp.random(20, 4, density=0.3, format="csr", random_state=0)
+    sst = data.Standardizer.fit(S)
+    back = sst.inverse_transform(sst.transform(S))
+    assert sp.issparse(back)
+    np.testing.assert_allclose(back.toarray(), S.toarray(), rtol=1e-12)
+    with pytest.raises(ValueError, match="^Z: expected 4 features, got 3"):
+        st.inverse_transform(Z[:, :3])
+    with pytest.raises(ValueError, match="^Z: these statistics centre"):
+        st.inverse_transform(sp.csr_matrix(Z))
+
+
 _DATA_ONLY = """
 import sys
 import numpy as np

@@ -144,6 +144,7 @@ def test_writing_bad_labels_or_query_ids_names_them_and_writes_nothing(
         (dict(topic_boost=0.0), "topic_boost: must be positive"),
         (dict(seed=-1), "seed: must be a non-negative integer, got -1"),
         (dict(seed="a"), "seed: expected an integer, got 'a'"),
+        (dict(nnz_per_row=51), "nnz_per_row: a row holds at most n_features = 50 distinct"),
     ],
 )
 def test_the_text_generators_bad_arguments_are_named(kwargs, message):

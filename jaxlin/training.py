@@ -93,6 +93,19 @@ class FitResult(NamedTuple):
         labels = decision.predict_labels(self.loss, self.decision_function(X))
         return labels if self.classes is None else np.asarray(self.classes)[labels]
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)`` against the labels ``y`` ``(N,)`` (as ``y`` was given
+        to ``fit``), weighted by ``sample_weight`` — scikit-learn's ``score``."""
+        predicted = self.predict(X)
+        y = validation.as_host_array(y, "y")
+        if y.shape != predicted.shape:
+            raise ValueError(
+                f"y: expected shape {predicted.shape} (one label per row of X), got {y.shape}"
+            )
+        if sample_weight is not None:
+            sample_weight = validation.check_sample_weight(sample_weight, y.shape[0])
+        return float(np.average(predicted == y, weights=sample_weight))
+
     @property
     def predict_proba(self):
         """``X ↦`` class probabilities ``(N, C)``, for the losses that model them (logistic,

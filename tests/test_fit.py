@@ -1021,6 +1021,25 @@ def test_plus_minus_one_labels_come_back_from_predict(loss, dtype):
     assert fit(X, (y > 0).astype(int), loss, epochs=2).classes is None
 
 
+def test_a_results_score_is_scikit_learns_accuracy_of_its_predictions():
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(60, 3))
+    y = np.array(["cat", "dog", "eel"])[
+        np.digitize(X[:, 0] + 0.8 * rng.normal(size=60), [-0.4, 0.4])
+    ]
+    r = fit(X, y, "softmax_cross_entropy", optimizer="lbfgs", epochs=30)
+    w = rng.uniform(size=60)
+    assert r.score(X, y) == pytest.approx(accuracy_score(y, r.predict(X)))
+    assert r.score(X, y, sample_weight=w) == pytest.approx(
+        accuracy_score(y, r.predict(X), sample_weight=w)
+    )
+    assert 0.5 < r.score(X, y) < 1.0  # the labels' noise: not every row right
+    with pytest.raises(ValueError, match=r"^y: expected shape \(60,\)"):
+        r.score(X, y[:10])
+
+
 def test_one_vs_rest_takes_weights_and_settings_per_class():
     """A one-vs-rest fit with ``sample_weight`` ``(N, K)`` and one ``learning_rate``, ``l2``
     and ``tol`` per class trains each class's model as its own binary fit with its column

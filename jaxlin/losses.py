@@ -360,7 +360,9 @@ def _logsumexp(v):
     """
     a = jnp.argmax(v)
     m = v[a]
-    rest = jnp.sum(jnp.where(jnp.arange(v.shape[-1]) == a, 0.0, jnp.exp(v - m)))
+    # a tie with an overflowed maximum counts e^0 = 1 (∞ − ∞ would be NaN)
+    gap = jnp.where(jnp.isinf(m) & (v == m), 0.0, v - m)
+    rest = jnp.sum(jnp.where(jnp.arange(v.shape[-1]) == a, 0.0, jnp.exp(gap)))
     return m + jnp.log1p(rest)
 
 
@@ -458,7 +460,7 @@ def multiclass_squared_hinge(z, y, margin=1.0):
 def delta_multiclass_squared_hinge(z, y, margin=1.0):
     """``δ_j = 2 max(0, z_j − z_y + Δ)`` for ``j ≠ y``, ``δ_y = −Σ_{j≠y} δ_j``."""
     a = 2.0 * jnp.maximum(_ww_margins(z, y, margin), 0.0)
-    return a - y * jnp.sum(a)
+    return jnp.where(y > 0, -y * jnp.sum(a), a)  # a wrong class's overflow: not 0 · ∞
 
 
 # --- binary hinge and Crammer–Singer --------------------------------------------------

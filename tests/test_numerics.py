@@ -53,6 +53,25 @@ def test_softmax_ce_beyond_the_float_range_is_zero_or_infinite_never_nan():
     assert float(right) == 0.0 and float(wrong) == np.inf
 
 
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_beyond_the_float_range_a_loss_is_infinite_never_nan(name):
+    # scores whose gaps overflow float32: values and δ may be infinite (the true ones are
+    # beyond the range), never NaN — softmax CE gave NaN for two tied overflowing rivals,
+    # the multi-class squared hinge's δ a NaN from 0 · ∞
+    loss = LOSSES[name]
+    k = 3 if loss.min_classes > 1 else 1
+    f32, big = jnp.float32, 3e38
+    for pattern in ([-1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [1.0, 1.0, -1.0], [0.0, 1.0, -1.0]):
+        z = jnp.asarray(pattern[:k], f32) * big
+        for cls in range(max(k, 2)):
+            y = jax.nn.one_hot(cls, k, dtype=f32) if k > 1 else jnp.full((1,), cls, f32)
+            parts = [loss.value(z, y), loss.delta(z, y)]
+            if loss.curvature is not None:
+                parts.append(loss.curvature(z, y))
+            for part in parts:
+                assert not bool(jnp.any(jnp.isnan(part))), (pattern, cls, parts)
+
+
 def test_bce_stable_matches_naive_where_naive_is_finite(key):
     # beyond |z| ≈ 15 the naive 1 − σ(z) loses digits (still finite, but wrong) before it overflows
     z = jnp.linspace(-15, 15, 601)

@@ -36,7 +36,10 @@ class Options(NamedTuple):
         perceptron), an optax ``GradientTransformation``, or a callable
         ``learning_rate → GradientTransformation``.
       learning_rate: step size ``η`` (also the prox step for L1; FISTA's first step size);
-        unused by the solvers whose record says so (L-BFGS, Newton, the perceptron).
+        unused by the solvers whose record says so (L-BFGS, Newton, the perceptron). For
+        the optax optimisers (``gd``, ``sgd``, ``adam``, …) also an optax schedule, a
+        function of the step count (``ScheduledOptimizer``; the history records its first
+        rate).
       epochs: maximum number of epochs (L-BFGS: iterations); ``0`` returns the starting
         parameters. A traced value: runs that differ only in it share one compiled program.
       batch_size: ``None`` for full batch; ``1`` for SGD; any ``B`` for mini-batches.
@@ -167,7 +170,7 @@ class Options(NamedTuple):
 
         Raises ``ValueError`` (or ``TypeError``) naming the option and what it received.
         """
-        o = self
+        o = _scheduled(self) if callable(self.learning_rate) else self
         record = solvers.for_optimizer(o.optimizer)
         if isinstance(o.init, str) or not hasattr(o.init, "_fields"):
             if not isinstance(o.init, str):
@@ -281,6 +284,63 @@ class Options(NamedTuple):
 # the numbers fit_many takes one per model
 MODEL_NUMBERS = ("learning_rate", "l1", "l2")
 CLASS_NUMBERS = (*MODEL_NUMBERS, "tol")  # a one-vs-rest fit's numbers that may differ by class
+
+
+class ScheduledOptimizer:
+    """A named optax optimiser built with an optax schedule (``learning_rate`` given as a
+    function of the step count), run as a user's transformation; equal to another of the
+    same name and schedule, so the two share their compiled program."""
+
+    def __init__(self, name: str, schedule):
+        self.name, self.schedule = name, schedule
+
+    def __call__(self, learning_rate):
+        from jaxlin.solvers.gradient import TRANSFORMATIONS
+
+        return TRANSFORMATIONS[self.name]()(self.schedule)
+
+    def __eq__(self, other):
+        return isinstance(other, ScheduledOptimizer) and (self.name, self.schedule) == (
+            other.name,
+            other.schedule,
+        )
+
+    def __hash__(self):
+        return hash((self.name, self.schedule))
+
+    def __repr__(self):
+        return f"{self.name} on a schedule"
+
+
+def _scheduled(o: Options) -> Options:
+    """``learning_rate`` as an optax schedule (``optax.exponential_decay(...)``, any function
+    of the step count): the named optax optimiser built with it, as optax's own optimisers
+    take one; the recorded ``learning_rate`` is its first rate."""
+    from jaxlin.solvers.gradient import TRANSFORMATIONS
+
+    if not (isinstance(o.optimizer, str) and o.optimizer in TRANSFORMATIONS):
+        raise ValueError(
+            f"learning_rate: a schedule (a function of the step count) drives the optax "
+            f"optimisers ({', '.join(TRANSFORMATIONS)}); optimizer {o.optimizer!r} takes one "
+            "number (or give its own optax transformation as optimizer)"
+        )
+    for name in ("adaptive_lr", "lr_decay"):
+        if getattr(o, name, None) not in (None, False):
+            raise ValueError(
+                f"{name}: changes the rate itself; it takes one learning_rate, not a schedule"
+            )
+    try:
+        first = float(o.learning_rate(0))
+    except Exception as e:  # not a function of the step count
+        raise TypeError(
+            f"learning_rate: a schedule is a function of the step count (an optax schedule); "
+            f"calling it with 0 failed: {e}"
+        ) from e
+    if not (np.isfinite(first) and first > 0):
+        raise ValueError(f"learning_rate: the schedule's first rate must be positive, got {first}")
+    return o._replace(
+        optimizer=ScheduledOptimizer(o.optimizer, o.learning_rate), learning_rate=first
+    )
 
 
 def _check_shuffle(shuffle, n_rows, classes, models):

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from functools import partial
 import pytest
 
 import jaxlin
@@ -211,6 +212,34 @@ def test_any_optax_transformation_and_schedule():
             p = optax.apply_updates(p, u)
         # adam divides by √v: round-off differences grow to ~1e-8 relative
         np.testing.assert_allclose(r.params.W, p.W, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "nesterov"])
+def test_an_optax_schedule_as_the_learning_rate_of_a_named_optimizer(name):
+    # `learning_rate=optax.exponential_decay(...)`, as optax's own optimisers take it, was
+    # refused ("must be a positive number")
+    X, y = _multi()
+    T = encode_targets(y, "softmax_cross_entropy").astype(F64)
+    sched = optax.exponential_decay(0.3, transition_steps=4, decay_rate=0.5)
+    r = fit(
+        X, y, "softmax_cross_entropy", optimizer=name, learning_rate=sched, epochs=12, dtype=F64
+    )
+    tx = {"sgd": optax.sgd, "adam": optax.adam}.get(name) or partial(
+        optax.sgd, momentum=0.9, nesterov=True
+    )
+    tx = tx(sched)
+    p = Params(jnp.zeros((4, 3)), jnp.zeros(3))
+    state = tx.init(p)
+    for _ in range(12):
+        g = jax.grad(obj.autodiff_objective)(p, jnp.asarray(X), T, "softmax_cross_entropy")
+        u, state = tx.update(g, state, p)
+        p = optax.apply_updates(p, u)
+    np.testing.assert_allclose(r.params.W, p.W, rtol=1e-6, atol=1e-12)
+    assert float(r.history.learning_rate[0]) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="^learning_rate: a schedule .* optimizer 'lbfgs'"):
+        fit(X, y, "softmax_cross_entropy", optimizer="lbfgs", learning_rate=sched)
+    with pytest.raises(ValueError, match="^adaptive_lr: changes the rate itself"):
+        fit(X, y, "softmax_cross_entropy", learning_rate=sched, adaptive_lr=True)
 
 
 def _sklearn_logistic(X, y, C):

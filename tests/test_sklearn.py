@@ -219,6 +219,8 @@ def test_not_fitted_and_bad_parameters():
             est.fit(X, y)
     with pytest.raises(ValueError, match="l1_ratio: solver 'newton' needs a smooth penalty"):
         LogisticRegression(l1_ratio=0.5).fit(X, y)
+    with pytest.raises(ValueError, match="^penalty: solver 'newton' needs a smooth penalty"):
+        LogisticRegression(penalty="l1").fit(X, y)  # named l1_ratio, which was not given
     # None means an L2 penalty, as in scikit-learn
     np.testing.assert_array_equal(
         LogisticRegression(l1_ratio=None).fit(X, y).coef_, LogisticRegression().fit(X, y).coef_

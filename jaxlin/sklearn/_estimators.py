@@ -471,7 +471,8 @@ class LogisticRegression(_LinearClassifier):
                 FutureWarning,
             )
         l1, l2 = _penalty(C, l1_ratio, float(sw.sum()))
-        return {**self._optimizer_kwargs(l1 > 0, "l1_ratio"), "l1": l1, "l2": l2}
+        named = "penalty" if self.penalty in ("l1", "elasticnet") else "l1_ratio"  # as given
+        return {**self._optimizer_kwargs(l1 > 0, named), "l1": l1, "l2": l2}
 
     def _optimizer_kwargs(self, has_l1: bool, l1_name: str) -> dict:
         """jaxlin's optimiser settings for ``solver``, ``tol``, ``max_iter`` and
@@ -484,8 +485,8 @@ class LogisticRegression(_LinearClassifier):
         )
         if has_l1 and not record.l1:
             raise ValueError(
-                f"{l1_name}: solver {self.solver!r} needs a smooth penalty "
-                f"({l1_name}=0); use solver={solvers.default_for('l1').name!r} "
+                f"{l1_name}: solver {self.solver!r} needs a smooth penalty (l1_ratio=0, "
+                f"penalty 'l2' or None); use solver={solvers.default_for('l1').name!r} "
                 "for an L1 or elastic-net penalty"
             )
         rate = COMMAND_DEFAULTS[record.name]["learning_rate"]

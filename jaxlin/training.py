@@ -759,6 +759,8 @@ def fit_many(
         dtype=dtype,
     )
     opts = opts.check(data.X.shape[0], loss, data.X_val is not None, data, models=True)
+    if callable(lr[0]):  # an optax schedule, now in the optimiser; its first rate recorded
+        lr = np.atleast_1d(opts.learning_rate)
     w, w_axis = data.sample_weight, None
     if sw is not None and sw.ndim == 2:
         w, w_axis = put(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0

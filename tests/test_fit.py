@@ -240,6 +240,18 @@ def test_an_optax_schedule_as_the_learning_rate_of_a_named_optimizer(name):
         fit(X, y, "softmax_cross_entropy", optimizer="lbfgs", learning_rate=sched)
     with pytest.raises(ValueError, match="^adaptive_lr: changes the rate itself"):
         fit(X, y, "softmax_cross_entropy", learning_rate=sched, adaptive_lr=True)
+    if name == "sgd":  # many models on one schedule: each as trained alone
+        many = fit_many(
+            X,
+            y,
+            "softmax_cross_entropy",
+            optimizer=name,
+            learning_rate=sched,
+            l2=[0.0, 0.01],
+            epochs=12,
+            dtype=F64,
+        )
+        np.testing.assert_allclose(many.params.W[0], r.params.W, rtol=1e-10, atol=1e-14)
 
 
 def _sklearn_logistic(X, y, C):

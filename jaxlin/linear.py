@@ -161,10 +161,10 @@ def contract(X, D):
     """
     D = host_checked(D, "D")
     X = checked_rows(X, D.dtype)
-    if X.shape[0] != D.shape[0]:
+    if jnp.ndim(D) != 2 or X.shape[0] != D.shape[0]:
         raise ValueError(
-            f"contract: X {tuple(X.shape)} (N, d) and D {tuple(D.shape)} (N, K) need the same "
-            "number of rows"
+            f"contract: X {tuple(X.shape)} (N, d) and D {tuple(jnp.shape(D))} (N, K) need the "
+            "same number of rows, D two axes"
         )
     if isinstance(X, SparseRows):  # summed over the stored entries (jaxlin.sparse)
         return sparse.rmatmul(X, D)

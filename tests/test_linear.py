@@ -160,6 +160,7 @@ def test_a_bias_or_weights_that_would_broadcast_into_other_rows_or_outputs_are_n
         (lambda p: logits((p.W, p.b, p.b), np.ones((2, 3))), r"^params: expected Params"),
         (lambda p: contract(np.ones((2, 3)), [[1.0], [np.nan]]), r"^D: contains NaN"),
         (lambda p: contract([["a", "b", "c"]] * 2, np.ones((2, 1))), r"^X: expected a numeric"),
+        (lambda p: contract(np.ones((2, 3)), np.ones(2)), r"^contract: .* D two axes"),  # einsum's
         (lambda p: add_bias([["a", "b"]]), r"^X: expected a numeric array"),
         (lambda p: logits_one(p, np.ones(4)), r"^x: expected shape \(3,\) for W of shape \(3, 1\)"),
         (lambda p: logits_one(p, [1.0, np.nan, 2.0]), r"^x: contains NaN"),

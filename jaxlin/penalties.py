@@ -109,7 +109,7 @@ def grad(penalty: Penalty, W, smooth_only: bool = False):
 def soft_threshold(W, threshold):
     """``sign(w) max(|w| − t, 0)``: the proximal operator of ``t Σ|w|``; gives exact zeros.
     ``t ≥ 0`` (a negative one would push every weight away from 0)."""
-    threshold = _step(threshold, "threshold")
+    W, threshold = _weights(W), _step(threshold, "threshold")
     return jnp.sign(W) * jnp.maximum(jnp.abs(W) - threshold, 0.0)
 
 

@@ -29,6 +29,14 @@ def test_l1_subgradient_is_zero_at_zero():
     np.testing.assert_array_equal(penalties.grad(penalties.l1(1.0), W), [[0, 1], [-1, 0]])
 
 
+def test_soft_threshold_takes_a_list_as_the_array_it_holds():
+    # a list met jnp.sign's "requires ndarray or scalar arguments"
+    np.testing.assert_allclose(
+        penalties.soft_threshold([-1.0, 0.2, 3.0], 0.5), [-0.5, 0.0, 2.5], rtol=1e-7
+    )
+    np.testing.assert_allclose(penalties.prox(penalties.l1(0.1), [[1.0, -2.0]], 1.0), [[0.9, -1.9]])
+
+
 @pytest.mark.parametrize("t", [0.0, 0.3, 1.0])
 def test_soft_threshold_is_the_proximal_operator(t, key):
     """prox minimises ½(v − w)² + t|v|: compare with a dense grid search, per coordinate."""
@@ -126,6 +134,7 @@ def test_a_bad_strength_is_named_when_given_and_a_traced_one_passes(make, messag
         (lambda W: penalties.value((0.1,), W), "^penalty: expected a Penalty"),
         (lambda W: penalties.value(penalties.l2(0.1), np.where(W > 0, np.nan, W)), "^W: contains"),
         (lambda W: penalties.grad(penalties.l2(0.1), W.astype(str)), "^W: expected a numeric"),
+        (lambda W: penalties.soft_threshold(np.where(W > 0, np.inf, W), 0.1), "^W: contains"),
     ],
 )
 def test_penalty_functions_refuse_strengths_and_steps_that_are_negative(call, message):

@@ -21,7 +21,8 @@ from jaxlin.penalties import Penalty
 
 def evaluate(model, X, y, penalty: Penalty = Penalty()) -> dict:
     """All the metrics (``docs/metrics.md``) for ``model`` (a ``TrainedModel`` or the
-    ``FitResult`` of one model) on raw features ``X`` and labels ``y`` (0..C−1).
+    ``FitResult`` of one model) on raw features ``X`` and labels ``y`` (0..C−1, or the labels
+    a ``FitResult`` was trained on, or text naming the model's classes).
 
     Binary tasks get TP/TN/FP/FN, precision, recall, F1, FPR and the ROC AUC for class 1;
     multi-class tasks get per-class precision/recall/F1 and macro/micro averages. Both get
@@ -42,10 +43,11 @@ def evaluate_splits(
     """
     if metrics_on not in ("host", "device"):
         raise ValueError(f"metrics_on: must be 'host' or 'device', got {metrics_on!r}")
+    labels = getattr(model, "classes", None)  # a FitResult trained on labels: y holds them
     model = as_trained_model(model)
     c = len(model.class_names)
     loss = get_loss(model.loss)
-    arrays = [_split_arrays(model, loss, X, y) for X, y in splits]
+    arrays = [_split_arrays(model, loss, X, y, labels) for X, y in splits]
     params = Params(put(model.W, jnp.float32), put(model.b, jnp.float32))
     pen = Penalty(put(penalty.l1, jnp.float32), put(penalty.l2, jnp.float32))
     if metrics_on == "device":
@@ -72,12 +74,13 @@ def evaluate_splits(
     ]
 
 
-def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
+def _split_arrays(model: TrainedModel, loss, X, y, labels=None) -> dict:
     """The inputs of one split, on the host: standardised features, targets, labels and the
-    model's predictions, probabilities and binary scores (float32/int32)."""
+    model's predictions, probabilities and binary scores (float32/int32). ``labels``: the
+    labels a ``FitResult`` was trained on, which ``y`` then holds."""
     c = len(model.class_names)
     Z = model.decision_function(X)  # once: predictions and probabilities come from it
-    y = _class_indices(y, Z.shape[0], model.class_names)
+    y = _class_indices(y, Z.shape[0], model.class_names, labels)
     proba = decision.predict_proba(model.loss, Z)
     # several output columns of a "real" or "binary" loss (least squares, one-vs-rest) take
     # one-hot targets; everything else takes the labels (host_targets does the rest)
@@ -97,12 +100,20 @@ def _split_arrays(model: TrainedModel, loss, X, y) -> dict:
     }
 
 
-def _class_indices(y, n: int, class_names) -> np.ndarray:
+def _class_indices(y, n: int, class_names, labels=None) -> np.ndarray:
     """``y`` checked to be ``n`` class indices ``0..C−1`` (the model's classes, in order):
-    a float label is whole, none is NaN, and the count matches the rows of ``X``."""
+    a float label is whole, none is NaN, and the count matches the rows of ``X``. Labels
+    are mapped to their indices: those of ``labels`` (what a ``FitResult`` was trained on
+    and predicts) when every one of ``y`` is one of them, and text naming the model's
+    ``class_names``."""
     y = validation.as_host_array(y, "y")
     if y.ndim != 1 or y.shape[0] != n:
         raise ValueError(f"y: expected {n} labels (N,), one per row of X, got shape {y.shape}")
+    labels = None if labels is None else np.asarray(labels).tolist()
+    if labels is not None and set(np.unique(y).tolist()) <= set(labels):
+        return _positions(y, labels)
+    if y.dtype.kind in "USO" and all(isinstance(v, str) for v in y.tolist()):
+        return _positions(y, list(class_names) if labels is None else labels)
     if y.dtype.kind not in "biuf":
         raise TypeError(
             f"y: expected class indices 0..{len(class_names) - 1} (of {list(class_names)}), "
@@ -117,6 +128,16 @@ def _class_indices(y, n: int, class_names) -> np.ndarray:
             f"(the model's classes {list(class_names)})"
         )
     return y.astype(np.int64)
+
+
+def _positions(y, classes: list) -> np.ndarray:
+    """Each label of ``y`` as its position in ``classes``; one not there is named."""
+    index = {c: i for i, c in enumerate(classes)}
+    values, inverse = np.unique(y, return_inverse=True)
+    missing = [v for v in values.tolist() if v not in index]
+    if missing:
+        raise ValueError(f"y: label {missing[0]!r} is not one of the model's classes {classes}")
+    return np.array([index[v] for v in values.tolist()], np.int64)[inverse.reshape(-1)]
 
 
 def _objectives_program(params, data, penalty, loss):

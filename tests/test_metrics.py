@@ -357,8 +357,36 @@ def test_the_report_takes_a_fit_result_and_agrees_with_scikit_learn(loss):
         (y[:-1], ValueError, r"y: expected 120 labels \(N,\), one per row of X, got shape"),
         (y + 0.5, ValueError, r"y: label .*\.5 is not a class index 0\.\."),
         (np.where(y > 0, np.nan, 0.0), ValueError, "y: contains NaN"),
-        (y.astype(str), TypeError, "y: expected class indices 0"),
+        (np.where(y > 0, "a", "b"), ValueError, "y: label 'a' is not one of the model's"),
+        (np.array([0, None] * 60, dtype=object), TypeError, "y: expected class indices 0"),
         (y - 5, ValueError, r"y: label -\d is not a class index"),
     ]:
         with pytest.raises(error, match=f"^{words}"):
             report.evaluate(r, X, bad)
+
+
+def test_the_report_of_a_fit_on_labels_takes_those_labels():
+    # a result trained on text labels predicts them, but its report took class indices
+    # only (text was a TypeError)
+    import jaxlin
+    from jaxlin import report
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(90, 3))
+    y = np.array(["cat", "dog", "eel"])[
+        np.digitize(X[:, 0] + 0.5 * rng.normal(size=90), [-0.5, 0.5])
+    ]
+    r = jaxlin.fit(X, y, "softmax_cross_entropy", optimizer="lbfgs", dtype=np.float64)
+    e = report.evaluate(r, X, y)
+    assert e["accuracy"] == pytest.approx(skm.accuracy_score(y, r.predict(X)))
+    expected = skm.confusion_matrix(y, r.predict(X), labels=["cat", "dog", "eel"])
+    assert np.array_equal(e["confusion_matrix"], expected)
+    codes = np.searchsorted(["cat", "dog", "eel"], y)  # indices as before: the same report
+    assert np.array_equal(report.evaluate(r, X, codes)["confusion_matrix"], expected)
+    with pytest.raises(ValueError, match="^y: label 'fox' is not one of the model's classes"):
+        report.evaluate(r, X, np.where(y == "eel", "fox", y))
+    signs = np.where(X[:, 0] > 0, 1, -1)  # ±1 labels: -1 is class 0
+    h = jaxlin.fit(X, signs, "hinge", epochs=50)
+    assert report.evaluate(h, X, signs)["accuracy"] == pytest.approx(
+        skm.accuracy_score(signs, h.predict(X))
+    )

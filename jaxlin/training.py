@@ -98,6 +98,11 @@ class FitResult(NamedTuple):
         to ``fit``), weighted by ``sample_weight`` — scikit-learn's ``score``."""
         predicted = self.predict(X)
         y = validation.as_host_array(y, "y")
+        if get_loss(self.loss).target == "real" and not np.all(np.isin(y, (0, 1))):
+            raise ValueError(
+                "y: real targets; the score is the accuracy of class labels, and a "
+                "least-squares regression's predictions are decision_function(X)"
+            )
         if y.shape != predicted.shape:
             raise ValueError(
                 f"y: expected shape {predicted.shape} (one label per row of X), got {y.shape}"

@@ -94,6 +94,19 @@ def test_every_public_module_is_an_attribute_of_the_package():
     assert proc.stdout.split() == ["True"]
 
 
+def test_the_bridge_without_scikit_learn_names_the_extra():
+    proc = _python("""
+        import sys
+        sys.modules["sklearn"] = None  # as if scikit-learn were not installed
+        try:
+            import jaxlin.sklearn
+        except ModuleNotFoundError as e:
+            print(e)
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "jaxlin.sklearn needs scikit-learn: pip install 'jaxlin[sklearn]'"
+
+
 def test_unknown_attribute_is_an_attribute_error():
     import jaxlin
 

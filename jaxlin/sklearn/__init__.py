@@ -16,6 +16,13 @@ and ``coef_``/``intercept_`` have ``X``'s type. Other input is converted to floa
 float64 is computed in float32 with a warning (``jaxlin.backend.compute_dtype``).
 """
 
+try:
+    import sklearn  # noqa: F401
+except ModuleNotFoundError as e:  # the bare "No module named 'sklearn'" said nothing of the extra
+    raise ModuleNotFoundError(
+        "jaxlin.sklearn needs scikit-learn: pip install 'jaxlin[sklearn]'", name="sklearn"
+    ) from e
+
 from jaxlin.sklearn._estimators import (
     LogisticRegression,
     PassiveAggressiveClassifier,

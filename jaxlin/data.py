@@ -369,28 +369,29 @@ class Standardizer(NamedTuple):
 
     def transform(self, X):
         """``(X − mean) / scale``: a CSR matrix for sparse ``X`` (only its entries scaled)."""
-        X = validation.check_features(X, "X", n_features=self.mean.shape[0])
+        X = self._rows(X, "X")
         if sparse.is_sparse(X):
-            if np.any(self.mean != 0):
-                raise ValueError(
-                    "X: these statistics centre the features, which would make "
-                    "sparse X dense; fit them with with_mean=False"
-                )
             return sparse.as_csr(X).multiply(1.0 / self.scale).tocsr()
         return (np.asarray(X, np.float64) - self.mean) / self.scale
 
     def inverse_transform(self, Z):
         """``Z · scale + mean``: the features in their own units again (``transform``'s
         inverse, up to rounding); a CSR matrix for sparse ``Z``."""
-        Z = validation.check_features(Z, "Z", n_features=self.mean.shape[0])
+        Z = self._rows(Z, "Z")
         if sparse.is_sparse(Z):
-            if np.any(self.mean != 0):
-                raise ValueError(
-                    "Z: these statistics centre the features; adding the means back would "
-                    "make sparse Z dense"
-                )
             return sparse.as_csr(Z).multiply(self.scale).tocsr()
         return np.asarray(Z, np.float64) * self.scale + self.mean
+
+    def _rows(self, X, name: str):
+        """``X`` checked to have the statistics' width; sparse only where they do not centre
+        (a mean taken away or added back would fill every zero)."""
+        X = validation.check_features(X, name, n_features=self.mean.shape[0])
+        if sparse.is_sparse(X) and np.any(self.mean != 0):
+            raise ValueError(
+                f"{name}: these statistics centre the features, which would make sparse "
+                f"{name} dense; fit them with with_mean=False"
+            )
+        return X
 
 
 def one_hot(y, n_classes: int | None = None) -> np.ndarray:

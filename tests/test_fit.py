@@ -204,14 +204,20 @@ def test_any_optax_transformation_and_schedule():
         r = fit(
             X, y, "softmax_cross_entropy", optimizer=opt, learning_rate=0.05, epochs=25, dtype=F64
         )
-        p = Params(jnp.zeros((4, 3)), jnp.zeros(3))
-        state = tx.init(p)
-        for _ in range(25):
-            g = jax.grad(obj.autodiff_objective)(p, jnp.asarray(X), T, "softmax_cross_entropy")
-            u, state = tx.update(g, state, p)
-            p = optax.apply_updates(p, u)
+        p = _optax_loop(tx, X, T, 25)
         # adam divides by √v: round-off differences grow to ~1e-8 relative
         np.testing.assert_allclose(r.params.W, p.W, rtol=1e-6, atol=1e-12)
+
+
+def _optax_loop(tx, X, T, steps):
+    """``steps`` full-batch updates of ``tx`` on autodiff's softmax gradient, from zeros."""
+    p = Params(jnp.zeros((X.shape[1], T.shape[1])), jnp.zeros(T.shape[1]))
+    state = tx.init(p)
+    for _ in range(steps):
+        g = jax.grad(obj.autodiff_objective)(p, jnp.asarray(X), T, "softmax_cross_entropy")
+        u, state = tx.update(g, state, p)
+        p = optax.apply_updates(p, u)
+    return p
 
 
 @pytest.mark.parametrize("name", ["sgd", "adam", "nesterov"])
@@ -227,13 +233,7 @@ def test_an_optax_schedule_as_the_learning_rate_of_a_named_optimizer(name):
     tx = {"sgd": optax.sgd, "adam": optax.adam}.get(name) or partial(
         optax.sgd, momentum=0.9, nesterov=True
     )
-    tx = tx(sched)
-    p = Params(jnp.zeros((4, 3)), jnp.zeros(3))
-    state = tx.init(p)
-    for _ in range(12):
-        g = jax.grad(obj.autodiff_objective)(p, jnp.asarray(X), T, "softmax_cross_entropy")
-        u, state = tx.update(g, state, p)
-        p = optax.apply_updates(p, u)
+    p = _optax_loop(tx(sched), X, T, 12)
     np.testing.assert_allclose(r.params.W, p.W, rtol=1e-6, atol=1e-12)
     assert float(r.history.learning_rate[0]) == pytest.approx(0.3)
     with pytest.raises(ValueError, match="^learning_rate: a schedule .* optimizer 'lbfgs'"):

@@ -10,6 +10,7 @@ with errors that name the option — what the chosen solver handles is its recor
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import Any, NamedTuple, Optional
 
@@ -286,30 +287,19 @@ MODEL_NUMBERS = ("learning_rate", "l1", "l2")
 CLASS_NUMBERS = (*MODEL_NUMBERS, "tol")  # a one-vs-rest fit's numbers that may differ by class
 
 
+@dataclasses.dataclass(frozen=True)
 class ScheduledOptimizer:
     """A named optax optimiser built with an optax schedule (``learning_rate`` given as a
     function of the step count), run as a user's transformation; equal to another of the
     same name and schedule, so the two share their compiled program."""
 
-    def __init__(self, name: str, schedule):
-        self.name, self.schedule = name, schedule
+    name: str
+    schedule: Any
 
     def __call__(self, learning_rate):
         from jaxlin.solvers.gradient import TRANSFORMATIONS
 
         return TRANSFORMATIONS[self.name]()(self.schedule)
-
-    def __eq__(self, other):
-        return isinstance(other, ScheduledOptimizer) and (self.name, self.schedule) == (
-            other.name,
-            other.schedule,
-        )
-
-    def __hash__(self):
-        return hash((self.name, self.schedule))
-
-    def __repr__(self):
-        return f"{self.name} on a schedule"
 
 
 def _scheduled(o: Options) -> Options:

@@ -310,6 +310,8 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
+    if kind == "csv":
+        _check_numeric_target(t, names.index(target))
     return Source(
         path,
         n,
@@ -320,6 +322,22 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         t,
         (feats, names.index(target)),
     )
+
+
+def _check_numeric_target(t: _CsvIndex, column: int) -> None:
+    """A stream reads numbers only: a target of text (``spam``/``ham``) is named when the
+    source opens, from its first row, rather than by the chunk that meets it mid-run."""
+    line = _chunk_lines(t.path, t.offsets[0], 1, lambda line: line.strip())[-1]
+    row = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader says
+    try:
+        validation.cell_number(cell or "0")
+    except ValueError:
+        raise ValueError(
+            f"{t.path}: the target column {t.header[column]!r} holds text ({cell!r} in row "
+            f"{t.lines[0]}); a stream reads numeric labels: train without streaming (the "
+            "file is read whole and its labels encoded) or write the labels as numbers"
+        ) from None
 
 
 def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:

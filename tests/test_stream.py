@@ -153,6 +153,21 @@ def test_bad_files_are_named(tmp_path):
         stream.open_source(3)
 
 
+def test_a_text_target_is_named_when_the_stream_opens(tmp_path):
+    # the chunk that met "ham" named it mid-run, its row depending on the chunks' order
+    p = tmp_path / "mail.csv"
+    p.write_text(
+        "a,b,label\n" + "".join(f"{i},{-i},{'spam' if i % 2 else 'ham'}\n" for i in range(40))
+    )
+    with pytest.raises(ValueError, match=r"target column 'label' holds text \('ham' in row 2\)"):
+        stream.open_source(p, target="label", chunk_rows=8)
+    q = tmp_path / "gap.csv"  # an empty first target is left to the chunk's reader to name
+    q.write_text("a,y\n1,\n2,1\n")
+    source = stream.open_source(q, chunk_rows=8)
+    with pytest.raises(ValueError, match=r"missing value \(an empty cell\) at row 2"):
+        source.read(0)
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".npy", ".svm"])
 def test_a_value_beyond_float32_is_named_not_trained_as_infinite(tmp_path, suffix):
     # a stream trains in float32: a finite 1e300 became inf, and the run failed on an

@@ -28,6 +28,20 @@ def _xp(Z):
     return jnp if isinstance(Z, jax.Array) else np
 
 
+def _host(Z):
+    """A NumPy array as it is (its float type kept); a list or a number as float64."""
+    return Z if isinstance(Z, np.ndarray) else np.asarray(Z, np.float64)
+
+
+def _scores(Z, fn: str):
+    """``Z`` as scores ``(N, K)``: a list as a NumPy array; another shape is named (a 1-D
+    ``Z`` was one row of ``N`` classes: an arg-max over the rows, a softmax across them)."""
+    Z = Z if isinstance(Z, jax.Array) else _host(Z)
+    if Z.ndim != 2:
+        raise ValueError(f"{fn}: Z must be scores (N, K), one row per example, got {Z.shape}")
+    return Z
+
+
 def threshold(loss) -> float:
     """The score at which a one-output model starts predicting class 1."""
     return 0.5 if get_loss(loss).target == "real" else 0.0
@@ -44,6 +58,7 @@ def predict_labels(loss, Z, at_threshold: int = 1):
     >>> predict_labels("binary_cross_entropy", np.array([[0.0]]), at_threshold=0).tolist()
     [0]
     """
+    Z = _scores(Z, "predict_labels")
     xp = _xp(Z)
     if Z.shape[-1] == 1:
         t = threshold(loss)
@@ -64,13 +79,14 @@ def sigmoid(Z):
     """``σ(z) = exp(−softplus(−z))``: no overflow for any finite ``z``."""
     if isinstance(Z, jax.Array):
         return activations.sigmoid(Z)
-    return np.exp(-np.logaddexp(0.0, -Z))
+    return np.exp(-np.logaddexp(0.0, -_host(Z)))
 
 
 def softmax(Z):
     """``softmax`` over the last axis, with the maximum subtracted first."""
     if isinstance(Z, jax.Array):
         return activations.softmax(Z)
+    Z = _host(Z)
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return E / E.sum(axis=-1, keepdims=True)
 
@@ -106,7 +122,7 @@ def predict_proba(loss, Z):
     >>> predict_proba("binary_cross_entropy", np.array([[0.0]])).tolist()
     [[0.5, 0.5]]
     """
-    loss = get_loss(loss)
+    loss, Z = get_loss(loss), _scores(Z, "predict_proba")
     xp = _xp(Z)
     if loss.name == "softmax_cross_entropy":
         return softmax(Z)

@@ -390,3 +390,20 @@ def test_the_report_of_a_fit_on_labels_takes_those_labels():
     assert report.evaluate(h, X, signs)["accuracy"] == pytest.approx(
         skm.accuracy_score(signs, h.predict(X))
     )
+
+
+def test_decisions_take_scores_as_rows_and_lists_as_arrays():
+    # a 1-D Z was one row of N classes: predict_labels gave one arg-max over the rows,
+    # predict_proba a softmax across them; a list met a Python error
+    from jaxlin import decision
+
+    Z = [[0.0], [2.0], [-1.0]]
+    np.testing.assert_array_equal(decision.predict_labels("binary_cross_entropy", Z), [1, 1, 0])
+    p = 1 / (1 + np.exp(-np.array(Z)[:, 0]))
+    np.testing.assert_allclose(
+        decision.predict_proba("binary_cross_entropy", Z), np.c_[1 - p, p], rtol=1e-12
+    )
+    np.testing.assert_allclose(decision.softmax([0.0, 1.0]), [1 / (1 + np.e), np.e / (1 + np.e)])
+    for fn in (decision.predict_labels, decision.predict_proba):
+        with pytest.raises(ValueError, match=rf"^{fn.__name__}: Z must be scores \(N, K\)"):
+            fn("binary_cross_entropy", np.array([0.0, 2.0]))

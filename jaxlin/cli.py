@@ -265,6 +265,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
     """Train on the split's standardised training rows; returns the result and its seconds."""
     import jax
 
+    from jaxlin.class_weights import row_weights
     from jaxlin.losses import get_loss
     from jaxlin.records import DivergedWarning
     from jaxlin.training import fit
@@ -282,7 +283,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
     if sys.stderr.isatty() and opts.epochs >= 20 and not args.quiet:
         progress = _ProgressBar(opts.epochs)
     one_vs_rest = spec.one_vs_rest and n_classes > 2
-    weights = class_weights(args.class_weight, split.y_train, n_classes, one_vs_rest)
+    weights = row_weights(args.class_weight, split.y_train, n_classes, one_vs_rest=one_vs_rest)
     t = time.perf_counter()
     try:
         with warnings.catch_warnings():  # the report says "stopped: diverged" and why
@@ -305,23 +306,6 @@ def _fit(args, split, loss, opts, spec, n_classes):
         if progress is not None:
             progress.close()
     return res, time.perf_counter() - t
-
-
-def class_weights(kind, y, n_classes: int, one_vs_rest: bool):
-    """``--class-weight``'s row weights for the training labels ``y`` (``0..K−1``), or
-    ``None``. ``"balanced"``: class ``c``'s rows weigh ``n / (k n_c)`` (``k`` the classes
-    present), scikit-learn's rule; one-vs-rest: ``(N, K)``, class ``c``'s model weighing
-    its own rows so and the others' by 1, as scikit-learn's one-vs-rest."""
-    if kind is None:
-        return None
-    y = np.asarray(y)
-    counts = np.bincount(y, minlength=n_classes)
-    per_class = len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1))
-    if not one_vs_rest:
-        return per_class[y]
-    from jaxlin.training import one_vs_rest_weights
-
-    return one_vs_rest_weights(y, per_class)
 
 
 def _checkpointing(args) -> dict:

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import backend, driver, inputs, sparse, validation
+from jaxlin import backend, class_weights, driver, inputs, sparse, validation
 from jaxlin import checkpoint as ckpt
 from jaxlin.backend import put, put_all
 from jaxlin.data import shuffled_rows
@@ -309,6 +309,7 @@ def fit(
     *,
     validation_data=None,
     sample_weight=None,
+    class_weight=None,
     n_classes=None,
     seed=0,
     dtype=jnp.float32,
@@ -324,6 +325,9 @@ def fit(
       validation_data: ``(X_val, y_val)``, scored each epoch; with ``patience``, early
         stopping that returns the parameters of the best validation objective.
       sample_weight: ``(N,)`` non-negative weights (a weighted mean of the losses).
+      class_weight: ``"balanced"``, ``{label: weight}`` or ``K`` weights in class order:
+        each row's loss weighs its class's weight times its ``sample_weight``
+        (``jaxlin.class_weights``; a one-vs-rest fit as scikit-learn's).
       n_classes: number of classes when ``y`` does not show them all (a whole number;
         with a binary loss, more than 2 trains one model per class, one-vs-rest).
       seed: the seed of the PRNG key of the initialisation and the batch order (or pass
@@ -360,28 +364,33 @@ def fit(
     y, validation_data, classes = label_classes(y, validation_data, loss)
     n_classes = _agreed_classes(ctrl, loss, y, validation.check_n_classes(n_classes))
     names = validation.column_names(X)
-    if _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes):
-        if ctrl.callback is not None:
-            raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
-        given = Inputs(validation_data, sample_weight, n_classes, dtype)
-        res = _fit_one_vs_rest(X, y, loss, opts, ctrl, given, key)
-        return _warned(res._replace(loss=record, classes=classes, feature_names=names))
+    ovr = _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes)
+    sample_weight = class_weights.for_labels(
+        class_weight, y, loss, classes, n_classes, sample_weight=sample_weight, ovr=ovr
+    )
+    given = Inputs(validation_data, sample_weight, n_classes, dtype)
+    res = (_fit_one_vs_rest if ovr else _fit_one)(X, y, loss, opts, ctrl, given, key)
+    return _warned(res._replace(loss=record, classes=classes, feature_names=names))
+
+
+def _fit_one(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs, key) -> FitResult:
+    """One model (binary, multi-class or real targets): the inputs checked, one run."""
     deferred = _start_reads_every_value(opts) and ctrl.checkpoint is None
     data = inputs.prepare(
         X,
         y,
         loss,
-        validation_data=validation_data,
-        sample_weight=sample_weight,
-        n_classes=n_classes,
-        dtype=dtype,
+        validation_data=given.validation_data,
+        sample_weight=given.sample_weight,
+        n_classes=given.n_classes,
+        dtype=given.dtype,
         rows_for=_bucketed(opts, ctrl),
         finite=not deferred,
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
-    out = _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=X if deferred else None)
-    res = FitResult(out.params, out.history, out.epochs, out.status, record, data.n_classes)
-    return _warned(res._replace(classes=classes, last=out.last, feature_names=names))
+    out = _fit_prepared(data, loss, opts, ctrl, key, given.dtype, unscanned=X if deferred else None)
+    res = FitResult(out.params, out.history, out.epochs, out.status, loss.name, data.n_classes)
+    return res._replace(last=out.last)
 
 
 def _warned(result: FitResult) -> FitResult:
@@ -592,13 +601,10 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     The result stacks them: ``W`` ``(d, K)``, ``b`` ``(K,)``; history, epochs and status
     have a leading class axis. Predict with ``argmax`` of the scores.
     """
+    if ctrl.callback is not None:
+        raise ValueError("callback: one model at a time; one-vs-rest trains one per class")
     validation_data, dtype = given.validation_data, given.dtype
-    y = np.asarray(y)
-    if (y.dtype.kind not in "biu" and not np.all(y == np.round(y))) or np.min(y) < 0:
-        raise ValueError(
-            f"y: one-vs-rest (loss {loss.name!r} on more than 2 classes) needs integer class "
-            f"labels 0..K-1; got values {validation.distinct_labels(y)[:5].tolist()}"
-        )
+    y = validation.check_one_vs_rest_labels(y, loss.name)
     multi = get_loss("softmax_cross_entropy")
     onehot = host_targets(y, multi, given.n_classes)
     k = onehot.shape[1]
@@ -658,16 +664,6 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     last = None if out.last is None else _per_class(out.last, back=True)
     params = _per_class(out.params, back=True)
     return FitResult(params, out.history, out.epochs, out.status, loss.name, k, last=last)
-
-
-def one_vs_rest_weights(y, class_weight, sample_weight=None):
-    """Per-class weights ``(N, K)`` of a one-vs-rest fit from class weights ``(K,)``, as
-    scikit-learn's one-vs-rest: class ``c``'s model weighs its own rows by
-    ``class_weight[c]`` and every other row by 1, each times its ``sample_weight``
-    (``y``: labels ``0..K−1``)."""
-    y, cw = np.asarray(y), np.asarray(class_weight, np.float64)
-    W = np.where(y[:, None] == np.arange(len(cw)), cw, 1.0)
-    return W if sample_weight is None else np.asarray(sample_weight, np.float64)[:, None] * W
 
 
 def _class_weight_columns(sample_weight, n, k):

@@ -370,6 +370,18 @@ def distinct_labels(y) -> np.ndarray:
     return (np.flatnonzero(seen) + low).astype(arr.dtype)
 
 
+def check_one_vs_rest_labels(y, loss_name: str) -> np.ndarray:
+    """``y`` as an array, or an error when its labels are not the whole numbers ``0..K−1``
+    a one-vs-rest fit (a binary loss on more than two classes) needs."""
+    y = np.asarray(y)
+    if (y.dtype.kind not in "biu" and not np.all(y == np.round(y))) or np.min(y) < 0:
+        raise ValueError(
+            f"y: one-vs-rest (loss {loss_name!r} on more than 2 classes) needs integer class "
+            f"labels 0..K-1; got values {distinct_labels(y)[:5].tolist()}"
+        )
+    return y
+
+
 def check_rows(n: int, arr, name: str):
     if arr.shape[0] != n:
         raise ValueError(f"{name}: has {arr.shape[0]} rows but X has {n}")

@@ -475,25 +475,6 @@ def test_progress_bar_callback_reports_epochs(capsys, monkeypatch):
     assert "10/10" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("one_vs_rest", [False, True])
-def test_balanced_class_weights_are_scikit_learns(one_vs_rest):
-    """``--class-weight balanced``: each class's weight is scikit-learn's
-    ``compute_class_weight("balanced")`` over the classes present; one-vs-rest gives class
-    ``c``'s model its own column, the other classes' rows at 1."""
-    from sklearn.utils.class_weight import compute_class_weight
-
-    y = np.array([0, 0, 0, 0, 2, 2, 3, 0, 3, 2])  # class 1 absent from these rows
-    present = np.unique(y)
-    ref = compute_class_weight("balanced", classes=present, y=y)[np.searchsorted(present, y)]
-    w = cli.class_weights("balanced", y, 4, one_vs_rest)
-    if not one_vs_rest:
-        np.testing.assert_allclose(w, ref, rtol=1e-15)
-        return
-    assert w.shape == (10, 4)
-    for c in range(4):
-        np.testing.assert_allclose(w[:, c], np.where(y == c, ref, 1.0), rtol=1e-15)
-
-
 def test_class_weighted_training_minimises_the_weighted_objective(capsys, tmp_path):
     """The run's last objective is the balanced-weighted mean cross-entropy plus the L2
     term, recomputed here in NumPy from the saved model on the same training rows (an

@@ -26,7 +26,7 @@ from jaxlin.linear import Params
 from jaxlin.losses import Loss, get_loss
 from jaxlin.training import FitResult
 from jaxlin.training import fit as _fit
-from jaxlin.training import one_vs_rest_weights
+from jaxlin.class_weights import one_vs_rest_weights
 
 # the parameter constraints every estimator shares (scikit-learn's _parameter_constraints)
 POSITIVE = Interval(Real, 0, None, closed="neither")

@@ -609,7 +609,7 @@ def _check_drop(drop, header, path) -> None:
 def _csv_features(path, model, drop):
     """The model's columns of a CSV, chosen by name before any cell is parsed (or every
     column but ``drop``, in order, when the file has the model's width)."""
-    from jaxlin import tables, validation
+    from jaxlin import tables
 
     header, rows, lines = tables._csv_rows(path, min_columns=1)
     fix = tables.PREDICTING
@@ -624,9 +624,7 @@ def _csv_features(path, model, drop):
             raise UserError(
                 f"--data: the model expects {model.n_features} features (e.g. "
                 f"{', '.join(map(repr, missing))} missing), the file has "
-                f"{len(use)} columns"
-                + ("" if drop else "; leave columns out with --drop")
-                + validation.separator_hint(header)
+                f"{len(use)} columns" + ("" if drop else "; leave columns out with --drop")
             )
     X = np.stack(
         [
@@ -644,7 +642,7 @@ def _csv_features(path, model, drop):
 def _encoded_features(path, model, drop):
     """A CSV through the model's encoding: its columns by name, text one-hot as in training,
     missing cells filled with the training means (or refused when training had none)."""
-    from jaxlin import tables, validation
+    from jaxlin import tables
 
     enc = tables.Encoding.from_json(model.encoding)
     header, rows, lines = tables._csv_rows(path, min_columns=1)
@@ -653,7 +651,7 @@ def _encoded_features(path, model, drop):
     if missing:
         raise UserError(
             f"--data: {path} has no column {missing[0]!r}, which the model uses "
-            f"(it uses {', '.join(enc.columns)}){validation.separator_hint(header)}"
+            f"(it uses {', '.join(enc.columns)})"
         )
     _say_ignored([h for h in header if h not in enc.columns and h not in drop], drop)
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in enc.columns}

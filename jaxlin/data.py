@@ -39,8 +39,9 @@ def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
     )
 
 
-def numeric_rows(text, header: list, path, first_line: int = 2) -> np.ndarray:
-    """The rows of CSV ``text`` (the lines below a header) as float64 ``(rows, len(header))``.
+def numeric_rows(text, header: list, path, first_line: int = 2, sep: str = ",") -> np.ndarray:
+    """The rows of CSV ``text`` (the lines below a header; cells separated by ``sep``) as
+    float64 ``(rows, len(header))``.
 
     ``text``: a string, or a function that opens the text afresh (a file positioned below
     the header: NumPy then reads the file as it goes, with no copy of its text).
@@ -58,7 +59,7 @@ def numeric_rows(text, header: list, path, first_line: int = 2) -> np.ndarray:
         with opened() as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": the caller's check
             out = np.loadtxt(
-                fh, delimiter=",", comments=None, quotechar='"', ndmin=2, dtype=np.float64
+                fh, delimiter=sep, comments=None, quotechar='"', ndmin=2, dtype=np.float64
             )
         if out.size == 0:
             return np.empty((0, width))
@@ -68,7 +69,7 @@ def numeric_rows(text, header: list, path, first_line: int = 2) -> np.ndarray:
         pass
     rows = []
     with opened() as fh:
-        for number, row in enumerate(csv.reader(fh), first_line):
+        for number, row in enumerate(csv.reader(fh, delimiter=sep), first_line):
             if any(cell.strip() for cell in row):
                 row = validation.check_row(row, width, path, number)
                 rows.append([_cell(cell, path, number, c, header) for c, cell in enumerate(row)])
@@ -86,12 +87,16 @@ def _cell(text: str, path, row: int, column: int, header) -> float:
             if not text.strip()
             else f"{'non-numeric' if value is None else 'NaN or infinite'} value {text!r}"
         )
-        raise ValueError(f"{path}: {what} at row {row}, column {column + 1} ({header[column]!r})")
+        raise ValueError(
+            f"{path}: {what} at row {row}, column {column + 1} ({header[column]!r})"
+            + validation.decimal_comma_note(text)
+        )
     return value
 
 
 def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
-    """Read a numeric CSV with a header row.
+    """Read a numeric CSV with a header row (separated by commas, or by semicolons, tabs or
+    bars, as its header shows: ``validation.csv_separator``).
 
     Args:
       path: the file.
@@ -109,7 +114,9 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
 
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader([fh.readline()]), None)
+            line = fh.readline()
+        sep = validation.csv_separator(line)
+        header = next(csv.reader([line], delimiter=sep), None)
         if not header:
             raise ValueError(f"{path}: the file is empty")
         header = validation.check_header(header, path)
@@ -120,7 +127,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
         for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
             if name not in header:
                 raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
-        data = numeric_rows(below_header, header, path)
+        data = numeric_rows(below_header, header, path, sep=sep)
     except UnicodeDecodeError:
         with open(path, "rb") as binary:
             raw = binary.read()

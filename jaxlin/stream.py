@@ -93,6 +93,7 @@ class _CsvIndex(NamedTuple):
     offsets: list  # byte offset of each chunk's first row
     counts: list  # rows in each chunk (blank lines aside)
     lines: list  # the file line number of each chunk's first row
+    sep: str = ","  # the cells' separator (``validation.csv_separator``)
 
 
 def _index_csv(path, chunk_rows) -> _CsvIndex:
@@ -109,7 +110,9 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
                 "a streamed CSV needs \\n or \\r\\n line ends (jaxlin.data.read_csv reads it)"
             )
         try:
-            header = next(csv.reader([first.decode("utf-8-sig")]))
+            text = first.decode("utf-8-sig")
+            sep = validation.csv_separator(text)
+            header = next(csv.reader([text], delimiter=sep))
         except UnicodeDecodeError as exc:
             raise data.not_utf8(path, exc) from None
         pos, rows = len(first), 0
@@ -124,7 +127,7 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
             pos += len(line)
     if rows == 0:
         raise ValueError(f"{path}: no data rows below the header")
-    return _CsvIndex(path, validation.check_header(header, path), offsets, counts, lines)
+    return _CsvIndex(path, validation.check_header(header, path), offsets, counts, lines, sep)
 
 
 class _SvmIndex(NamedTuple):
@@ -240,7 +243,7 @@ class Source(NamedTuple):
             decoded = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise data.not_utf8(t.path, exc, t.offsets[i]) from None
-        block = data.numeric_rows(decoded, t.header, t.path, t.lines[i])
+        block = data.numeric_rows(decoded, t.header, t.path, t.lines[i], t.sep)
         if len(block) != t.counts[i]:  # a quoted cell over several lines joined them
             raise ValueError(
                 f"{t.path}: rows {t.lines[i]}–{t.lines[i] + len(text) - 1} hold a quoted cell "
@@ -328,7 +331,7 @@ def _check_numeric_target(t: _CsvIndex, column: int) -> None:
     """A stream reads numbers only: a target of text (``spam``/``ham``) is named when the
     source opens, from its first row, rather than by the chunk that meets it mid-run."""
     line = _chunk_lines(t.path, t.offsets[0], 1, lambda line: line.strip())[-1]
-    row = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+    row = next(csv.reader([line.decode("utf-8", errors="replace")], delimiter=t.sep), [])
     cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader says
     try:
         validation.cell_number(cell or "0")

@@ -129,13 +129,15 @@ def _numeric(col, name, path, first_row, position=None, advice=None):
     except ValueError:
         for r, v in enumerate(col):
             if not _is_missing(v) and not _is_number(v):
+                note = validation.decimal_comma_note(v)  # the fix, not a category
+                hint = advice or (
+                    ""
+                    if note
+                    else f"pass --categorical {name} to one-hot encode it, or --drop {name}"
+                )
                 raise ValueError(
                     f"{path}: non-numeric value {v!r} at row {_line(first_row, r)}, "
-                    f"column {where}; "
-                    + (
-                        advice
-                        or f"pass --categorical {name} to one-hot encode it, or --drop {name}"
-                    )
+                    f"column {where}{note}" + (f"; {hint}" if hint else "")
                 ) from None
         raise
     if np.isinf(out).any():
@@ -225,7 +227,9 @@ def _csv_rows(path, min_columns: int = 2):
     rows, lines = [], []
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+            sep = validation.csv_separator(fh.readline())
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=sep)
             header = validation.check_header(next(reader, []), path, min_columns)
             for row in reader:
                 if any(cell.strip() for cell in row):

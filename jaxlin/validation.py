@@ -6,6 +6,8 @@ wrong is checked here first, on concrete arrays.
 
 from __future__ import annotations
 
+import csv
+
 import functools
 import numbers
 import os
@@ -41,15 +43,24 @@ def check_file(path, name: str = "data", missing: str | None = None) -> str:
     return path
 
 
-# what a one-column header holding one of these most likely is: another separator
-OTHER_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "bars"}
+# the separators a header line is tried with, in order: the first that splits it in two
+# or more names is the file's (a comma-separated file with one column stays one column)
+SEPARATORS = (",", ";", "\t", "|")
 
 
-def separator_hint(names) -> str:
-    """`` (it looks separated by …; jaxlin reads commas)`` for a header read as one name
-    holding another separator, else ``""``."""
-    guess = [w for s, w in OTHER_SEPARATORS.items() if s in names[0]] if len(names) == 1 else []
-    return f" (it looks separated by {guess[0]}; jaxlin reads commas)" if guess else ""
+def csv_separator(header_line: str) -> str:
+    """The separator of a CSV whose header is ``header_line``: a comma, else the first of
+    semicolon, tab and bar that splits the header into two or more names (as a careful
+    reader would see it; a quoted name may hold any of them), else a comma.
+
+    >>> csv_separator("a,b"), csv_separator("a;b;y"), csv_separator("x")
+    (',', ';', ',')
+    """
+    for sep in SEPARATORS:
+        names = next(csv.reader([header_line], delimiter=sep), [])
+        if len([n for n in names if n.strip()]) >= 2:
+            return sep
+    return ","
 
 
 def check_header(header, path, min_columns: int = 2) -> list:
@@ -57,14 +68,12 @@ def check_header(header, path, min_columns: int = 2) -> list:
     that ends the line, left out); a ``ValueError`` when a name appears twice
     (columns are chosen by name, so one of the two would be lost) or when there is one
     column only where ``min_columns`` is 2 (training: no features beside a target; most
-    often a file separated by something else than commas, which it names). An empty header
-    is left to the caller."""
+    often a file of a single column). An empty header is left to the caller."""
     names = [h.strip() for h in header]
     while len(names) > 1 and not names[-1]:  # a separator at the end of the line
         names.pop()
     if len(names) == 1 < min_columns:
-        hint = separator_hint(names)
-        raise ValueError(f"{path}: need a header with at least 2 columns, got {names}{hint}")
+        raise ValueError(f"{path}: need a header with at least 2 columns, got {names}")
     seen: dict = {}
     for c, name in enumerate(names, 1):
         if name in seen:
@@ -94,6 +103,22 @@ def cell_number(text: str) -> float:
     if "_" in text:
         raise ValueError(f"not a number: {text!r}")
     return float(text)
+
+
+def decimal_comma_note(text: str) -> str:
+    """`` (a decimal comma: write 1.5 for 1,5)`` for a cell that reads as a number with its
+    one comma as the decimal point (a file saved in a locale that writes them), else ``""``.
+
+    >>> decimal_comma_note("1,5"), decimal_comma_note("abc")
+    (' (a decimal comma: write 1.5 for 1,5)', '')
+    """
+    if text.count(",") != 1:
+        return ""
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return ""
+    return f" (a decimal comma: write {text.strip().replace(',', '.')} for {text.strip()})"
 
 
 def numbers_as_header(names, path) -> str | None:

@@ -386,3 +386,38 @@ def test_reading_and_converting_data_never_imports_jax(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == "False []"
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_a_file_separated_otherwise_reads_as_its_comma_twin(tmp_path, sep):
+    """A header that splits on a semicolon, a tab or a bar (and not on a comma) sets the
+    file's separator: every reader (the numeric reader, the command line's table, the
+    stream's chunks, the conversion to .npy) reads the same numbers as from the comma file,
+    a quoted cell included."""
+    from jaxlin import stream, tables
+
+    rows = [["x 1", "b", "c", "y"], ["1.5", "-2", '"3"', "0"], ["4", "5e-1", "6", "1"]]
+    rows += [[str(i), str(-i), str(i % 3), str(i % 2)] for i in range(7)]
+    comma, other = tmp_path / "c.csv", tmp_path / "o.csv"
+    comma.write_text("\n".join(",".join(r) for r in rows) + "\n")
+    other.write_text("\n".join(sep.join(r) for r in rows) + "\n")
+    a, b = data.read_csv(comma), data.read_csv(other)
+    assert b.feature_names == a.feature_names == ["x 1", "b", "c"]
+    np.testing.assert_array_equal(b.X, a.X)
+    np.testing.assert_array_equal(b.y, a.y)
+    ta, tb = tables.read_csv_table(comma), tables.read_csv_table(other)
+    np.testing.assert_array_equal(tb[0], ta[0])
+    np.testing.assert_array_equal(tb[1], ta[1])
+    sa, sb = stream.open_source(comma, chunk_rows=4), stream.open_source(other, chunk_rows=4)
+    for i in range(sa.n_chunks):
+        for u, v in zip(sa.read(i), sb.read(i)):
+            np.testing.assert_array_equal(v, u)
+    stream.convert_csv(other, tmp_path / "o.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "o.npy"), np.c_[a.X, a.y].astype(np.float32))
+
+
+def test_a_decimal_comma_is_named_as_such(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a;b;y\n1;2,25;0\n3;4;1\n")
+    with pytest.raises(ValueError, match=r"'2,25' at row 2, column 2 \('b'\) \(a decimal comma: "):
+        data.read_csv(path)

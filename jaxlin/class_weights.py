@@ -85,6 +85,10 @@ def row_weights(
         return sample_weight
     codes = np.asarray(codes)
     cw = per_class(class_weight, codes, n_classes, classes)
+    if not one_vs_rest and not np.any(cw[codes]):
+        raise ValueError(
+            f"class_weight: every class present weighs 0 ({cw.tolist()}), so no row counts"
+        )
     if sample_weight is not None and not (one_vs_rest and np.ndim(sample_weight) == 2):
         sample_weight = validation.check_sample_weight(sample_weight, len(codes))
     if not one_vs_rest:

@@ -58,8 +58,10 @@ def prepare(
     y_arr = validation.as_host_array(y, "y")
     if y_arr.ndim > 2:
         raise ValueError(f"y: expected labels (N,) or targets (N, K), got shape {y_arr.shape}")
-    if y_arr.ndim == 0 or y_arr.shape[0] != n:
-        raise ValueError(f"y: has {y_arr.shape[0] if y_arr.ndim else 0} labels but X has {n} rows")
+    if y_arr.ndim == 0:
+        raise ValueError(f"y: expected labels (N,) or targets (N, K), got the scalar {y!r}")
+    if y_arr.shape[0] != n:
+        raise ValueError(f"y: has {y_arr.shape[0]} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
     T, labels = targets_and_labels(y_arr, loss, n_classes, dtype=np.dtype(dtype))
     if (

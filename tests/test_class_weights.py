@@ -115,6 +115,7 @@ def test_signed_labels_and_one_vs_rest_weigh_rows_as_stated():
         ([0, 1, 1, 0], "binary_cross_entropy", "balance", r"class_weight: expected 'balanced'"),
         ([0.5, 1.0, 2.0, 3.0], "squared_error", "balanced", r"class_weight: .*real targets"),
         ([0, 1, -3, 0], "binary_cross_entropy", "balanced", r"^y: "),
+        ([0, 1, 1, 0], "binary_cross_entropy", {0: 0, 1: 0.0}, r"every class present weighs 0"),
         ([0, 0.5, 1, 0], "softmax_cross_entropy", "balanced", r"^y: "),
         ([0, 1, 1, 0], "binary_cross_entropy", {1: "x"}, r"class_weight\[1\]: expected numbers"),
     ],

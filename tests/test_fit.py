@@ -684,6 +684,8 @@ def test_bad_data_is_named():
         fit(np.where(X > 1, np.nan, X), y)
     with pytest.raises(ValueError, match="y: has 19 labels but X has 20 rows"):
         fit(X, y[:-1])
+    with pytest.raises(ValueError, match=r"y: expected labels \(N,\) .*, got the scalar None"):
+        fit(X, None)
     with pytest.raises(ValueError, match=r"y: expected labels \(N,\) or targets \(N, K\), got"):
         fit(X, y[None, :, None])
     with pytest.raises(ValueError, match="y: only one class present"):

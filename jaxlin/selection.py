@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxlin import backend, decision, sparse, validation
+from jaxlin import backend, class_weights, decision, sparse, validation
 from jaxlin.losses import get_loss
 from jaxlin.objective import host_targets, per_example_losses
 from jaxlin.options import check_option_names
-from jaxlin.training import FitResult, fit_many, kfold_weights, label_classes
+from jaxlin.training import FitResult, _check_no_one_vs_rest, fit_many, kfold_weights, label_classes
 
 __all__ = ["GridResult", "fit_grid", "held_out_scores", "GRID_OPTIONS"]
 
@@ -112,38 +112,9 @@ def check_scoring(scoring) -> None:
         )
 
 
-def fit_grid(
-    X,
-    y,
-    loss="binary_cross_entropy",
-    *,
-    folds=5,
-    scoring="accuracy",
-    seed=0,
-    sample_weight=None,
-    n_classes=None,
-    dtype=None,
-    **options,
-) -> GridResult:
-    """Train every combination of the listed hyperparameters on every fold, in one program.
-
-    Args:
-      X, y, loss, n_classes, dtype: as for ``jaxlin.fit``.
-      folds: a number of folds (shuffled by ``seed``, ``kfold_weights``) or
-        ``(F, N)`` 0/1 training weights.
-      scoring: see ``held_out_scores``.
-      sample_weight: ``(N,)`` weights, multiplied into each fold's weights and the scores.
-      **options: the options of ``jaxlin.fit``; ``learning_rate``, ``l1`` and ``l2`` may
-        be lists, whose outer product is the grid.
-    Returns:
-      ``GridResult``.
-
-    >>> import numpy as np
-    >>> X = np.random.default_rng(0).normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
-    >>> g = fit_grid(X, y, folds=3, l2=[0.001, 10.0], optimizer="lbfgs", epochs=50)
-    >>> g.scores.shape, g.best
-    ((2, 3), {'l2': 0.001})
-    """
+def _grid_lists(options: dict) -> dict:
+    """The options given as lists (``GRID_OPTIONS`` only), whose outer product is the grid;
+    a list anywhere else, or an empty or nested one, is named."""
     check_option_names(options, "fit_grid")  # in its own name, not fit_many's
     lists = {
         k: list(np.atleast_1d(v))
@@ -161,6 +132,45 @@ def fit_grid(
                 f"{k}: only {', '.join(GRID_OPTIONS)} can take several values in "
                 "a grid (the others change the compiled program)"
             )
+    return lists
+
+
+def fit_grid(
+    X,
+    y,
+    loss="binary_cross_entropy",
+    *,
+    folds=5,
+    scoring="accuracy",
+    seed=0,
+    sample_weight=None,
+    class_weight=None,
+    n_classes=None,
+    dtype=None,
+    **options,
+) -> GridResult:
+    """Train every combination of the listed hyperparameters on every fold, in one program.
+
+    Args:
+      X, y, loss, n_classes, dtype: as for ``jaxlin.fit``.
+      folds: a number of folds (shuffled by ``seed``, ``kfold_weights``) or
+        ``(F, N)`` 0/1 training weights.
+      scoring: see ``held_out_scores``.
+      sample_weight: ``(N,)`` weights, multiplied into each fold's weights and the scores.
+      class_weight: as for ``jaxlin.fit``: multiplied into the training weights only (the
+        held-out scores weigh rows by ``sample_weight`` alone, as scikit-learn's search).
+      **options: the options of ``jaxlin.fit``; ``learning_rate``, ``l1`` and ``l2`` may
+        be lists, whose outer product is the grid.
+    Returns:
+      ``GridResult``.
+
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> g = fit_grid(X, y, folds=3, l2=[0.001, 10.0], optimizer="lbfgs", epochs=50)
+    >>> g.scores.shape, g.best
+    ((2, 3), {'l2': 0.001})
+    """
+    lists = _grid_lists(options)
     check_scoring(scoring)
     n = np.shape(X)[0]
     fw = _fold_weights(folds, n, seed)
@@ -169,9 +179,12 @@ def fit_grid(
     points = list(itertools.product(*lists.values())) or [()]
     F = fw.shape[0]
     per_model = {k: np.repeat([p[i] for p in points], F) for i, k in enumerate(lists)}
-    weights = np.tile(fw, (len(points), 1)) * (
-        1.0 if sample_weight is None else np.asarray(sample_weight)[None, :]
+    codes, _, classes = label_classes(y, None, get_loss(loss))  # text labels as indices
+    _check_no_one_vs_rest(get_loss(loss), codes, n_classes)
+    train = class_weights.for_labels(
+        class_weight, codes, get_loss(loss), classes, n_classes, sample_weight=sample_weight
     )
+    weights = np.tile(fw, (len(points), 1)) * (1.0 if train is None else np.asarray(train)[None, :])
     fits = fit_many(
         X,
         y,
@@ -183,7 +196,6 @@ def fit_grid(
         pairing="zip",
         **{**options, **per_model},
     )
-    codes = label_classes(y, None, get_loss(loss))[0]  # text labels as fits.classes' indices
     scores = held_out_scores(
         fits, X, codes, loss, np.tile(fw, (len(points), 1)), scoring, sample_weight, n_classes
     ).reshape(len(points), F)

@@ -116,6 +116,30 @@ def test_fit_grid_is_every_combination_times_every_fold(data):
     }
 
 
+def test_fit_grid_class_weights_train_but_do_not_score(data):
+    """Class weights weigh the folds' training rows (each model is ``fit`` on its fold with
+    the same ``class_weight``), while the held-out score counts every row once, as
+    scikit-learn's search scores a class-weighted estimator."""
+    X, y = data
+    folds = jaxlin.kfold_weights(90, 3, jaxlin.training.jax.random.key(2))
+    cw = {0: 4.0}
+    kw = dict(optimizer="lbfgs", epochs=40, dtype=jnp.float64)
+    g = fit_grid(X, y, folds=folds, l2=[0.01, 0.1], class_weight=cw, **kw)
+    for p in range(2):
+        for f in range(3):
+            alone = jaxlin.fit(
+                X, y, l2=g.grid["l2"][p], sample_weight=folds[f], class_weight=cw, **kw
+            )
+            np.testing.assert_allclose(
+                g.fits.params.W[p * 3 + f], alone.params.W, rtol=1e-10, atol=1e-14
+            )
+            held = folds[f] == 0
+            z = X[held] @ np.asarray(alone.params.W)[:, 0] + float(alone.params.b[0])
+            assert g.scores[p, f] == pytest.approx(np.mean((z >= 0) == y[held]), abs=1e-12)
+    unweighted = fit_grid(X, y, folds=folds, l2=[0.01, 0.1], **kw)
+    assert not np.allclose(unweighted.fits.params.W, g.fits.params.W)
+
+
 def test_fit_grid_scorings_and_multiclass(data):
     X, _ = data
     y3 = np.argmax(X, axis=1)

@@ -39,9 +39,13 @@ def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
     )
 
 
-def numeric_rows(text, header: list, path, first_line: int = 2, sep: str = ",") -> np.ndarray:
+def numeric_rows(
+    text, header: list, path, first_line: int = 2, sep: str = ",", used=None
+) -> np.ndarray:
     """The rows of CSV ``text`` (the lines below a header; cells separated by ``sep``) as
-    float64 ``(rows, len(header))``.
+    float64 ``(rows, len(header))``. ``used``: the column indices whose cells must be numbers
+    (default: all); another column's cells are NaN where they are not (a text id column
+    left out by the caller).
 
     ``text``: a string, or a function that opens the text afresh (a file positioned below
     the header: NumPy then reads the file as it goes, with no copy of its text).
@@ -68,12 +72,26 @@ def numeric_rows(text, header: list, path, first_line: int = 2, sep: str = ",") 
     except ValueError:  # (a UnicodeDecodeError is one too: left to the reading below)
         pass
     rows = []
+    read = [True] * width if used is None else [c in set(used) for c in range(width)]
     with opened() as fh:
         for number, row in enumerate(csv.reader(fh, delimiter=sep), first_line):
             if any(cell.strip() for cell in row):
                 row = validation.check_row(row, width, path, number)
-                rows.append([_cell(cell, path, number, c, header) for c, cell in enumerate(row)])
+                rows.append(
+                    [
+                        _cell(cell, path, number, c, header) if read[c] else _any(cell)
+                        for c, cell in enumerate(row)
+                    ]
+                )
     return np.array(rows, dtype=np.float64).reshape(-1, width)
+
+
+def _any(text: str) -> float:
+    """A cell of a column left out: its number, or NaN when it holds none."""
+    try:
+        return validation.cell_number(text)
+    except ValueError:
+        return np.nan
 
 
 def _cell(text: str, path, row: int, column: int, header) -> float:
@@ -127,7 +145,8 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
         for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
             if name not in header:
                 raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
-        data = numeric_rows(below_header, header, path, sep=sep)
+        used = [i for i, h in enumerate(header) if h not in drop]
+        data = numeric_rows(below_header, header, path, sep=sep, used=used)
     except UnicodeDecodeError:
         with open(path, "rb") as binary:
             raw = binary.read()

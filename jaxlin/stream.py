@@ -243,7 +243,8 @@ class Source(NamedTuple):
             decoded = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise data.not_utf8(t.path, exc, t.offsets[i]) from None
-        block = data.numeric_rows(decoded, t.header, t.path, t.lines[i], t.sep)
+        feats, target = self.columns  # a dropped column may hold text
+        block = data.numeric_rows(decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target])
         if len(block) != t.counts[i]:  # a quoted cell over several lines joined them
             raise ValueError(
                 f"{t.path}: rows {t.lines[i]}–{t.lines[i] + len(text) - 1} hold a quoted cell "
@@ -314,7 +315,7 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
     if kind == "csv":
-        _check_numeric_target(t, names.index(target))
+        _check_numeric_first_row(t, feats, names.index(target))
     return Source(
         path,
         n,
@@ -327,20 +328,32 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
     )
 
 
-def _check_numeric_target(t: _CsvIndex, column: int) -> None:
-    """A stream reads numbers only: a target of text (``spam``/``ham``) is named when the
-    source opens, from its first row, rather than by the chunk that meets it mid-run."""
+def _check_numeric_first_row(t: _CsvIndex, feats, target: int) -> None:
+    """A stream reads numbers only: a column of text it would read (a target such as
+    ``spam``/``ham``, an id) is named when the source opens, from its first row, rather than
+    by the chunk that meets it mid-run (the chunks' order is random)."""
     line = _chunk_lines(t.path, t.offsets[0], 1, lambda line: line.strip())[-1]
     row = next(csv.reader([line.decode("utf-8", errors="replace")], delimiter=t.sep), [])
-    cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader says
-    try:
-        validation.cell_number(cell or "0")
-    except ValueError:
-        raise ValueError(
-            f"{t.path}: the target column {t.header[column]!r} holds text ({cell!r} in row "
-            f"{t.lines[0]}); a stream reads numeric labels: train without streaming (the "
-            "file is read whole and its labels encoded) or write the labels as numbers"
-        ) from None
+    for column in [target, *feats]:
+        cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader
+        try:
+            validation.cell_number(cell or "0")
+        except ValueError:
+            name, where = t.header[column], f"({cell!r} in row {t.lines[0]})"
+            if note := validation.decimal_comma_note(cell):
+                raise ValueError(
+                    f"{t.path}: non-numeric value {cell!r} at row {t.lines[0]}, column "
+                    f"{column + 1} ({name!r}){note}"
+                ) from None
+            raise ValueError(
+                f"{t.path}: the target column {name!r} holds text {where}; a stream reads "
+                "numeric labels: train without streaming (the file is read whole and its "
+                "labels encoded) or write the labels as numbers"
+                if column == target
+                else f"{t.path}: the column {name!r} holds text {where}; a stream reads "
+                f"numbers: leave it out (drop=[{name!r}], --drop {name}) or train without "
+                "streaming (text columns one-hot encoded)"
+            ) from None
 
 
 def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:

@@ -199,6 +199,36 @@ def test_a_dropped_columns_values_are_not_checked(tmp_path):
         stream.fit_stream(tmp_path / "d.npy", epochs=1, chunk_rows=16)
 
 
+def test_a_dropped_text_column_of_a_csv_is_left_unread(tmp_path):
+    """A text id column left out (``drop``) trains as the file without it, streamed or read
+    whole; kept, its first text cell is named (a stream names it when it opens)."""
+    from jaxlin import data
+
+    a = np.random.default_rng(1).normal(size=(40, 2))
+    y = (a[:, 0] > 0).astype(int)
+    lines = ["id,a,b,y"] + [
+        f"row-{i},{u:.6f},{v:.6f},{t}" for i, ((u, v), t) in enumerate(zip(a, y))
+    ]
+    (tmp_path / "ids.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "plain.csv").write_text("\n".join(ln.split(",", 1)[1] for ln in lines) + "\n")
+    whole, plain = (
+        data.read_csv(tmp_path / "ids.csv", drop=["id"]),
+        data.read_csv(tmp_path / "plain.csv"),
+    )
+    np.testing.assert_array_equal(whole.X, plain.X)
+    np.testing.assert_array_equal(whole.y, plain.y)
+    kw = dict(epochs=2, chunk_rows=16)
+    r = stream.fit_stream(tmp_path / "ids.csv", drop=["id"], **kw)
+    ref = stream.fit_stream(tmp_path / "plain.csv", **kw)
+    np.testing.assert_array_equal(r.params.W, ref.params.W)
+    with pytest.raises(
+        ValueError, match=r"column 'id' holds text \('row-0' in row 2\); .*--drop id"
+    ):
+        stream.fit_stream(tmp_path / "ids.csv", **kw)
+    with pytest.raises(ValueError, match=r"non-numeric value 'row-0' at row 2, column 1 \('id'\)"):
+        data.read_csv(tmp_path / "ids.csv")
+
+
 def test_zero_epochs_return_the_start_point(small):
     # unchecked, the run ended on an AttributeError (no state without a chunk trained)
     X, y, csv_path, _ = small

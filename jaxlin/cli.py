@@ -755,9 +755,9 @@ def _cmd_train_stream(args) -> int:
             "classes); weigh the rows before converting, or train without --stream"
         )
     spec = _model_spec(args.model)
-    n_classes = args.n_classes or 2
-    loss = _loss(args, spec, n_classes)
     src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
+    n_classes = args.n_classes or (2 if src.classes is None else len(src.classes))
+    loss = _loss(args, spec, n_classes)
     given = {
         "optimizer": args.optimizer,
         "learning_rate": args.lr,
@@ -793,7 +793,7 @@ def _cmd_train_stream(args) -> int:
         np.zeros(d),
         np.ones(d),
         src.feature_names,
-        [str(i) for i in range(n_classes)],
+        [str(i) for i in range(n_classes)] if src.classes is None else list(src.classes),
     )
     if args.save:
         model_io.save(model, args.save)

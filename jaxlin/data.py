@@ -40,12 +40,12 @@ def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
 
 
 def numeric_rows(
-    text, header: list, path, first_line: int = 2, sep: str = ",", used=None
+    text, header: list, path, first_line: int = 2, sep: str = ",", used=None, labels=None
 ) -> np.ndarray:
     """The rows of CSV ``text`` (the lines below a header; cells separated by ``sep``) as
-    float64 ``(rows, len(header))``. ``used``: the column indices whose cells must be numbers
-    (default: all); another column's cells are NaN where they are not (a text id column
-    left out by the caller).
+    float64 ``(rows, len(header))``. ``used``: the column indices read (default: all); the
+    others' cells are not read (0: a text id column left out by the caller). ``labels``:
+    ``(column, {label: code})`` for a column of text labels, read as their codes.
 
     ``text``: a string, or a function that opens the text afresh (a file positioned below
     the header: NumPy then reads the file as it goes, with no copy of its text).
@@ -59,11 +59,18 @@ def numeric_rows(
     """
     width = len(header)
     opened = text if callable(text) else lambda: io.StringIO(text, newline="")
+    readers = _readers(width, used, labels)
     try:
         with opened() as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": the caller's check
             out = np.loadtxt(
-                fh, delimiter=sep, comments=None, quotechar='"', ndmin=2, dtype=np.float64
+                fh,
+                delimiter=sep,
+                comments=None,
+                quotechar='"',
+                ndmin=2,
+                dtype=np.float64,
+                converters=readers or None,
             )
         if out.size == 0:
             return np.empty((0, width))
@@ -72,29 +79,47 @@ def numeric_rows(
     except ValueError:  # (a UnicodeDecodeError is one too: left to the reading below)
         pass
     rows = []
-    read = [True] * width if used is None else [c in set(used) for c in range(width)]
     with opened() as fh:
         for number, row in enumerate(csv.reader(fh, delimiter=sep), first_line):
             if any(cell.strip() for cell in row):
                 row = validation.check_row(row, width, path, number)
                 rows.append(
                     [
-                        _cell(cell, path, number, c, header) if read[c] else _any(cell)
+                        _cell(cell, path, number, c, header, readers.get(c))
                         for c, cell in enumerate(row)
                     ]
                 )
     return np.array(rows, dtype=np.float64).reshape(-1, width)
 
 
-def _any(text: str) -> float:
-    """A cell of a column left out: its number, or NaN when it holds none."""
-    try:
-        return validation.cell_number(text)
-    except ValueError:
-        return np.nan
+def _readers(width: int, used, labels) -> dict:
+    """``{column: cell → float}`` for the columns not read as numbers: 0 for a column left
+    out, the code of a text label (NaN for a label not among them)."""
+    out: dict = {}
+    if used is not None:
+        kept = set(used)
+        out = {c: _unread for c in range(width) if c not in kept}
+    if labels is not None:
+        column, codes = labels
+        out[column] = lambda cell: float(codes.get(cell.strip(), np.nan))
+    return out
 
 
-def _cell(text: str, path, row: int, column: int, header) -> float:
+def _unread(cell: str) -> float:
+    return 0.0
+
+
+def _cell(text: str, path, row: int, column: int, header, reader=None) -> float:
+    """Cell ``(row, column)`` as a float (``reader``: how a column not of numbers reads
+    it), or an error naming the row, the column and what is wrong."""
+    if reader is not None:
+        value = reader(text)
+        if np.isnan(value):
+            raise ValueError(
+                f"{path}: label {text.strip()!r} at row {row}, column {column + 1} "
+                f"({header[column]!r}) is not among the file's classes"
+            )
+        return value
     try:
         value = validation.cell_number(text)
     except ValueError:

@@ -202,10 +202,12 @@ class Source(NamedTuple):
     kind: str  # "npy", "csv" or "svmlight"
     impl: Any  # the kind's index: _Npy, _CsvIndex or _SvmIndex
     columns: tuple  # (feature column indices, target column index)
+    classes: Any = None  # a CSV's text labels, sorted (their codes: 0..C−1); else None
 
     def read(self, i: int):
         """Chunk ``i`` as ``(X (rows, d) float32, y (rows,) float32)``, read from disk (an
-        svmlight file's ``X`` is a SciPy CSR matrix)."""
+        svmlight file's ``X`` is a SciPy CSR matrix; text labels come as their codes,
+        ``classes``)."""
         if self.kind == "svmlight":
             return self._read_svmlight(i)
         if self.kind == "npy":
@@ -244,7 +246,12 @@ class Source(NamedTuple):
         except UnicodeDecodeError as exc:
             raise data.not_utf8(t.path, exc, t.offsets[i]) from None
         feats, target = self.columns  # a dropped column may hold text
-        block = data.numeric_rows(decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target])
+        labels = None
+        if self.classes is not None:
+            labels = (target, {label: code for code, label in enumerate(self.classes)})
+        block = data.numeric_rows(
+            decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target], labels
+        )
         if len(block) != t.counts[i]:  # a quoted cell over several lines joined them
             raise ValueError(
                 f"{t.path}: rows {t.lines[i]}–{t.lines[i] + len(text) - 1} hold a quoted cell "
@@ -314,8 +321,9 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
-    if kind == "csv":
-        _check_numeric_first_row(t, feats, names.index(target))
+    classes = None
+    if kind == "csv" and _text_target(t, feats, names.index(target)):
+        classes = _text_labels(t, names.index(target))
     return Source(
         path,
         n,
@@ -325,35 +333,57 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         kind,
         t,
         (feats, names.index(target)),
+        classes,
     )
 
 
-def _check_numeric_first_row(t: _CsvIndex, feats, target: int) -> None:
-    """A stream reads numbers only: a column of text it would read (a target such as
-    ``spam``/``ham``, an id) is named when the source opens, from its first row, rather than
-    by the chunk that meets it mid-run (the chunks' order is random)."""
+def _text_target(t: _CsvIndex, feats, target: int) -> bool:
+    """Whether the first row's target is text (its labels are then read ahead,
+    ``_text_labels``). A feature column of text is named when the source opens, from its
+    first row, rather than by the chunk that meets it mid-run (the chunks' order is
+    random); so is a decimal comma."""
     line = _chunk_lines(t.path, t.offsets[0], 1, lambda line: line.strip())[-1]
     row = next(csv.reader([line.decode("utf-8", errors="replace")], delimiter=t.sep), [])
-    for column in [target, *feats]:
+    for column in [*feats, target]:
         cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader
         try:
             validation.cell_number(cell or "0")
         except ValueError:
-            name, where = t.header[column], f"({cell!r} in row {t.lines[0]})"
-            if note := validation.decimal_comma_note(cell):
+            name, note = t.header[column], validation.decimal_comma_note(cell)
+            if note:
                 raise ValueError(
                     f"{t.path}: non-numeric value {cell!r} at row {t.lines[0]}, column "
                     f"{column + 1} ({name!r}){note}"
                 ) from None
+            if column == target:
+                return True
             raise ValueError(
-                f"{t.path}: the target column {name!r} holds text {where}; a stream reads "
-                "numeric labels: train without streaming (the file is read whole and its "
-                "labels encoded) or write the labels as numbers"
-                if column == target
-                else f"{t.path}: the column {name!r} holds text {where}; a stream reads "
-                f"numbers: leave it out (drop=[{name!r}], --drop {name}) or train without "
-                "streaming (text columns one-hot encoded)"
+                f"{t.path}: the column {name!r} holds text ({cell!r} in row {t.lines[0]}); a "
+                f"stream reads numbers: leave it out (drop=[{name!r}], --drop {name}) or "
+                "train without streaming (text columns one-hot encoded)"
             ) from None
+    return False
+
+
+def _text_labels(t: _CsvIndex, column: int) -> tuple:
+    """The sorted distinct labels of a target column of text: one pass over the file (a
+    stream's chunks read each label as its index among them). A row without a label, or
+    with another number of cells than the header, is named."""
+    seen: set = set()
+    with open(t.path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, delimiter=t.sep)
+        next(reader, None)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                row = validation.check_row(row, len(t.header), t.path, reader.line_num)
+                label = row[column].strip()
+                if not label:
+                    raise ValueError(
+                        f"{t.path}: missing label (an empty cell) at row {reader.line_num}, "
+                        f"column {column + 1} ({t.header[column]!r})"
+                    )
+                seen.add(label)
+    return tuple(sorted(seen))
 
 
 def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
@@ -443,6 +473,7 @@ class StreamResult(NamedTuple):
     epochs: int
     n_rows: int
     n_classes: Any
+    classes: Any = None  # a CSV's text labels (class c is classes[c]), else None
 
 
 def _stream_options(options, control):
@@ -493,9 +524,11 @@ def fit_stream(
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
     ``source``: a path (``.npy`` from ``convert_csv``, or a CSV) or a ``Source``.
-    Labels are the target column (0/1 or class numbers 0..K−1); pass ``n_classes`` for a
-    multi-class loss (the file is not read ahead to find it). Features are used as they
-    are: standardise before converting if needed. See the module docstring for the epoch.
+    Labels are the target column (0/1 or class numbers 0..K−1; pass ``n_classes`` for a
+    multi-class loss: the file is not read ahead to find it), or a CSV's text labels (read
+    ahead in one pass when its first row's is text; class ``c`` is ``result.classes[c]``).
+    Features are used as they are: standardise before converting if needed. See the module
+    docstring for the epoch.
     ``options`` are those of ``Options``, with the streaming defaults
     ``STREAM_DEFAULTS`` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
     256, one epoch). The run controls (``RunControl``, or its fields as
@@ -516,8 +549,7 @@ def fit_stream(
     src = source if isinstance(source, Source) else open_source(source, target, drop, chunk_rows)
     given, loss, (opts, ctrl) = loss, losses.get_loss(loss), _stream_options(options, control)
     training.verified(loss, given, ctrl)
-    if loss.target == "onehot" and n_classes is None:
-        raise ValueError("n_classes: needed for a multi-class loss when streaming")
+    n_classes = _stream_classes(src, loss, n_classes)
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
     passes = _chunk_passes(opts, src)
@@ -553,7 +585,30 @@ def fit_stream(
         opts.epochs,
         src.n_rows,
         n_classes if loss.target == "onehot" else 2,
+        src.classes,
     )
+
+
+def _stream_classes(src: Source, loss, n_classes):
+    """The class count of a stream: ``n_classes`` as given (needed for a multi-class loss on
+    numeric labels: the file is not read ahead), or a CSV's number of text labels, which
+    must fit the loss and ``n_classes``."""
+    n_classes = validation.check_n_classes(n_classes)
+    if src.classes is not None:
+        found = len(src.classes)
+        if found < 2:
+            raise ValueError(f"{src.path}: only one class present ({src.classes[0]!r})")
+        if loss.target == "binary" and found > 2:
+            raise ValueError(
+                f"{src.path}: {found} classes {list(src.classes)[:5]} for the binary loss "
+                f"{loss.name!r}; stream them with a multi-class loss (softmax_cross_entropy)"
+            )
+        if n_classes is not None and n_classes < found:
+            raise ValueError(f"n_classes: {n_classes}, but the file has {found} classes")
+        n_classes = n_classes or found
+    if loss.target == "onehot" and n_classes is None:
+        raise ValueError("n_classes: needed for a multi-class loss when streaming")
+    return n_classes
 
 
 def _load_chunk(src: Source, obj: Objective, k: int, i: int) -> Problem:

@@ -153,15 +153,37 @@ def test_bad_files_are_named(tmp_path):
         stream.open_source(3)
 
 
-def test_a_text_target_is_named_when_the_stream_opens(tmp_path):
-    # the chunk that met "ham" named it mid-run, its row depending on the chunks' order
-    p = tmp_path / "mail.csv"
-    p.write_text(
-        "a,b,label\n" + "".join(f"{i},{-i},{'spam' if i % 2 else 'ham'}\n" for i in range(40))
-    )
-    with pytest.raises(ValueError, match=r"target column 'label' holds text \('ham' in row 2\)"):
-        stream.open_source(p, target="label", chunk_rows=8)
-    q = tmp_path / "gap.csv"  # an empty first target is left to the chunk's reader to name
+def test_text_labels_stream_as_their_codes(tmp_path):
+    """A CSV whose first label is text is read ahead for its labels (sorted, as scikit-learn's
+    ``LabelEncoder``): the stream trains exactly as on the file with the labels' codes (the
+    chunks' order once met "ham" mid-run and named it), and the result names them."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(60, 2))
+    codes = np.argmax(X @ rng.normal(size=(2, 3)), axis=1)
+    names = np.array(["owl", "cat", "dog"])  # class c is sorted(names)[c]: cat, dog, owl
+    text, numeric = tmp_path / "pets.csv", tmp_path / "codes.csv"
+    rows = [f"{a:.6f},{b:.6f}" for a, b in X]
+    text.write_text("a,b,kind\n" + "".join(f"{r}, {names[c]}\n" for r, c in zip(rows, codes)))
+    order = np.searchsorted(sorted(names), names)
+    numeric.write_text("a,b,kind\n" + "".join(f"{r},{order[c]}\n" for r, c in zip(rows, codes)))
+    kw = dict(loss="softmax_cross_entropy", epochs=2, chunk_rows=16, batch_size=8)
+    r, ref = stream.fit_stream(text, **kw), stream.fit_stream(numeric, n_classes=3, **kw)
+    assert r.classes == ("cat", "dog", "owl") and r.n_classes == 3 and ref.classes is None
+    np.testing.assert_array_equal(r.params.W, ref.params.W)
+    np.testing.assert_array_equal(r.objective, ref.objective)
+    with pytest.raises(ValueError, match=r"3 classes \['cat', 'dog', 'owl'\] for the binary"):
+        stream.fit_stream(text, epochs=1)
+    with pytest.raises(ValueError, match=r"n_classes: 2, but the file has 3 classes"):
+        stream.fit_stream(text, n_classes=2, **kw)
+    gap = tmp_path / "gap.csv"
+    gap.write_text("a,y\n1,spam\n2,\n3,ham\n")
+    with pytest.raises(ValueError, match=r"missing label \(an empty cell\) at row 3, column 2"):
+        stream.open_source(gap)
+    one = tmp_path / "one.csv"
+    one.write_text("a,y\n1,spam\n2,spam\n")
+    with pytest.raises(ValueError, match=r"only one class present \('spam'\)"):
+        stream.fit_stream(one, epochs=1)
+    q = tmp_path / "empty.csv"  # an empty first target is left to the chunk's reader to name
     q.write_text("a,y\n1,\n2,1\n")
     source = stream.open_source(q, chunk_rows=8)
     with pytest.raises(ValueError, match=r"missing value \(an empty cell\) at row 2"):
@@ -250,6 +272,25 @@ def test_a_binary_file_given_as_a_csv_is_named(tmp_path):
     p.write_bytes(b"\x00\x01\xff\xfe\n1,2\n")
     with pytest.raises(ValueError, match=r"b.csv: not UTF-8 text \(byte b'\\xff' at offset 2\)"):
         stream.fit_stream(p)
+
+
+def test_cli_streams_text_labels_and_predicts_them(tmp_path, capsys):
+    """``jaxlin train --stream`` on text labels saves their names; ``predict`` writes them,
+    each the class of the larger probability."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(80, 2))
+    label = np.where(X[:, 0] - X[:, 1] > 0, "spam", "ham")
+    path = tmp_path / "mail.csv"
+    path.write_text("a,b,y\n" + "".join(f"{a:.5f},{b:.5f},{t}\n" for (a, b), t in zip(X, label)))
+    model = str(tmp_path / "m.npz")
+    args = ["train", "--data", str(path), "--stream", "--epochs", "3", "--save", model]
+    assert cli.main([*args, "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", "--model", model, "--data", str(path)]) == 0
+    rows = [r.split(",") for r in capsys.readouterr().out.splitlines()]
+    assert rows[0] == ["row", "prediction", "p_ham", "p_spam"] and len(rows) == 81
+    for r in rows[1:]:
+        assert r[1] == ("spam" if float(r[3]) >= float(r[2]) else "ham")
 
 
 def test_cli_convert_and_stream_train(small, tmp_path, capsys):

@@ -358,9 +358,7 @@ def train_test_split(
     n = X.shape[0]
     if y.ndim not in (1, 2) or y.shape[0] != n:
         raise ValueError(f"y: has {y.shape[0] if y.ndim else 0} rows but X has {n}")
-    if y.dtype.kind in "fc" and not np.all(np.isfinite(y)):  # a label is never imputed
-        row = int(np.argwhere(~np.isfinite(y))[0][0])
-        raise ValueError(f"y: contains NaN or infinite values (first at row {row})")
+    validation.check_finite_values(y, "y")  # a label is never imputed
     validation.check_fraction(train_fraction, "train_fraction")
     perm = shuffled_rows(n, key, seed)
     if stratify:

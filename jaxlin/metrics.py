@@ -70,12 +70,8 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
             )
         arrays.append((other_name, other))
     for name, a in arrays:
-        if (
-            isinstance(a, (np.ndarray, np.generic))
-            and a.dtype.kind == "f"
-            and not np.all(np.isfinite(a))
-        ):
-            raise ValueError(f"{name}: contains NaN or infinite values")
+        if isinstance(a, (np.ndarray, np.generic)):
+            validation.check_finite_values(a, name)
         if name in ("y_true", "y_pred") and isinstance(a, (np.ndarray, np.generic)):
             validation.check_labelled(a, name)
             _check_whole(name, a)

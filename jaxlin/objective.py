@@ -713,8 +713,7 @@ def targets_and_labels(y, loss, n_classes=None, name: str = "y", dtype=np.float3
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numeric labels, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: contains NaN or infinite values")
+    validation.check_finite_values(arr, name)
     if loss.target == "real":
         if n_classes is not None:
             raise ValueError(

@@ -119,8 +119,7 @@ def _class_indices(y, n: int, class_names, labels=None) -> np.ndarray:
             f"y: expected class indices 0..{len(class_names) - 1} (of {list(class_names)}), "
             f"got dtype {y.dtype}"
         )
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError("y: contains NaN or infinite values")
+    validation.check_finite_values(y, "y")
     bad = (y < 0) | (y >= len(class_names)) | (y != np.round(y))
     if np.any(bad):
         raise ValueError(

@@ -251,8 +251,7 @@ def write(X, y, path, zero_based: bool = False, comment: str | None = None, quer
             f"y: svmlight labels are numbers, got dtype {y.dtype} (encode the labels as "
             "integers first)"
         )
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y: contains NaN or infinite values")
+    validation.check_finite_values(y, "y")
     if query_id is not None and np.shape(query_id) != (X.shape[0],):
         raise ValueError(f"query_id: expected ({X.shape[0]},), got {np.shape(query_id)}")
     if query_id is not None and np.asarray(query_id).dtype.kind not in "iu":

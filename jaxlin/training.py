@@ -523,8 +523,7 @@ def label_classes(y, validation_data=None, loss=None):
     that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]`` so that predictions
     come back in them. Validation labels must be among the training classes."""
     arr = validation.as_host_array(y, "y")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):  # before a NaN counts as a class
-        raise ValueError("y: contains NaN or infinite values")
+    validation.check_finite_values(arr, "y")  # before a NaN counts as a class
     if arr.ndim != 1 or arr.dtype.kind in "biuf":
         return y, validation_data, _signed_classes(arr, loss)
     validation.check_labelled(arr, "y")

@@ -233,6 +233,25 @@ def check_column_names(X, feature_names, name: str = "X") -> None:
     )
 
 
+def check_finite_values(arr, name: str) -> None:
+    """A ``ValueError`` naming ``name`` and the first NaN or infinite entry of the host array
+    ``arr`` (its row, and column for a table), if it holds one.
+
+    >>> check_finite_values(np.array([0.0, 1.0, np.nan]), "y")
+    Traceback (most recent call last):
+    ValueError: y: contains NaN or infinite values (first at row 2: nan)
+    """
+    arr = np.asarray(arr)
+    if arr.dtype.kind not in "fc" or np.all(np.isfinite(arr)):
+        return
+    at = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+    if len(at) in (1, 2):
+        where = f"row {at[0]}" + (f", column {at[1]}" if len(at) == 2 else "")
+    else:
+        where = f"index {at}" if at else "the scalar"
+    raise ValueError(f"{name}: contains NaN or infinite values (first at {where}: {arr[at]})")
+
+
 def check_labelled(arr: np.ndarray, name: str) -> None:
     """Labels of objects (text) hold no missing cell (``is_missing``): each is named with
     its row."""

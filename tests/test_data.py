@@ -229,7 +229,7 @@ def test_split_standardise_protocol():
         (dict(train_fraction=float("nan")), ValueError, "train_fraction: must be between 0 and 1"),
         (dict(key="k"), TypeError, "key: expected a JAX PRNG key"),
         (dict(seed="s"), TypeError, "seed: expected an integer"),
-        (dict(y=[0, 1, np.nan, 0, 1, 0]), ValueError, r"y: contains NaN .* \(first at row 2\)"),
+        (dict(y=[0, 1, np.nan, 0, 1, 0]), ValueError, r"y: contains NaN .* \(first at row 2: nan"),
         (dict(y=[0, 1, 0, np.nan, 1, 0], stratify=True), ValueError, "y: contains NaN"),
     ],
 )

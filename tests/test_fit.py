@@ -686,6 +686,12 @@ def test_bad_data_is_named():
         fit(X, y[:-1])
     with pytest.raises(ValueError, match=r"y: expected labels \(N,\) .*, got the scalar None"):
         fit(X, None)
+    with pytest.raises(
+        ValueError, match=r"^y: contains NaN or infinite values \(first at row 3: nan\)"
+    ):
+        fit(X, np.where(np.arange(20) == 3, np.nan, y))
+    with pytest.raises(ValueError, match=r"^y: contains NaN .* \(first at row 2, column 1: inf\)"):
+        fit(X, np.where((np.arange(20) == 2)[:, None] & (np.arange(2) == 1), np.inf, np.eye(2)[y]))
     with pytest.raises(ValueError, match=r"y: expected labels \(N,\) or targets \(N, K\), got"):
         fit(X, y[None, :, None])
     with pytest.raises(ValueError, match="y: only one class present"):

@@ -738,6 +738,11 @@ def _cmd_convert(args) -> int:
         f"wrote {args.out}: {meta['rows']} rows × {len(meta['columns'])} columns "
         f"(float32, {os.path.getsize(args.out) / 2**20:.1f} MiB) in "
         f"{time.perf_counter() - t:.1f} s; column names in {args.out}.json"
+        + (
+            f" (labels {', '.join(meta['classes'])} as 0..{len(meta['classes']) - 1})"
+            if "classes" in meta
+            else ""
+        )
     )
     return 0
 

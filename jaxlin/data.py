@@ -23,11 +23,14 @@ jax, backend = module("jax"), module("jaxlin.backend")
 
 
 class Table(NamedTuple):
-    """Features ``X`` ``(N, d)`` float64, labels/targets ``y`` ``(N,)``, and the feature names."""
+    """Features ``X`` ``(N, d)`` float64, labels/targets ``y`` ``(N,)``, the feature names,
+    and the class names of labels stored as codes (a ``.npy`` from ``jaxlin convert`` of
+    text labels; else ``None``)."""
 
     X: np.ndarray
     y: np.ndarray
     feature_names: list
+    class_names: list | None = None
 
 
 def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
@@ -198,15 +201,14 @@ _IDX_TYPES: dict[int, Any] = {
 }
 
 
-def npy_column_names(path, width: int) -> list | None:
-    """The ``width`` column names ``jaxlin convert`` wrote beside the ``.npy`` at ``path``
-    (``path + ".json"``, ``{"columns": [...]}``), or ``None`` when there is no such file or it
-    names another number of columns; a file that is not such JSON is a ``ValueError``."""
+def _npy_record(path) -> dict:
+    """The JSON ``jaxlin convert`` wrote beside the ``.npy`` at ``path`` (``path + ".json"``),
+    ``{}`` when there is none; a file that is not such JSON is a ``ValueError``."""
     import json
 
     meta = os.fspath(path) + ".json"
     if not os.path.exists(meta):
-        return None
+        return {}
     try:
         with open(meta, encoding="utf-8") as fh:
             record = json.load(fh)
@@ -215,10 +217,25 @@ def npy_column_names(path, width: int) -> list | None:
             f"{meta}: not the column names of {os.path.basename(path)} as jaxlin convert "
             f"writes them (a JSON object with 'columns'): {exc}"
         ) from None
-    given = record.get("columns") if isinstance(record, dict) else None
+    return record if isinstance(record, dict) else {}
+
+
+def npy_column_names(path, width: int) -> list | None:
+    """The ``width`` column names ``jaxlin convert`` wrote beside the ``.npy`` at ``path``
+    (``path + ".json"``, ``{"columns": [...]}``), or ``None`` when there is no such file or it
+    names another number of columns; a file that is not such JSON is a ``ValueError``."""
+    given = _npy_record(path).get("columns")
     if not isinstance(given, list) or len(given) != width:
         return None
     return [str(c) for c in given]
+
+
+def npy_classes(path) -> list | None:
+    """The class names of a ``.npy``'s last column (its labels, as codes ``0..C−1``) when
+    ``jaxlin convert`` encoded them from text (``"classes"`` in ``path + ".json"``), else
+    ``None``."""
+    given = _npy_record(path).get("classes")
+    return [str(c) for c in given] if isinstance(given, list) and given else None
 
 
 def npy_columns(path) -> tuple[np.ndarray, list]:
@@ -241,7 +258,8 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
 
 def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
     """A ``.npy`` table (e.g. from ``jaxlin convert``) as ``Table``: the ``target``
-    column (default: the last) as labels, the others but ``drop`` as features."""
+    column (default: the last) as labels, the others but ``drop`` as features (the last
+    column's class names too, when ``convert`` encoded text labels)."""
     A, names = npy_columns(path)
     target = names[-1] if target is None else target
     drop = validation.check_not_dropped(target, drop, "--drop")
@@ -259,7 +277,8 @@ def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     if len(bad) or not np.all(np.isfinite(y)):
         where = f" (row {bad[0][0]}, column {names[keep[bad[0][1]]]!r})" if len(bad) else ""
         raise ValueError(f"{path}: NaN or infinite values{where}")
-    return Table(X, y, [names[i] for i in keep])
+    classes = npy_classes(path) if target == names[-1] else None  # the converted labels
+    return Table(X, y, [names[i] for i in keep], classes)
 
 
 def read_idx(path) -> np.ndarray:

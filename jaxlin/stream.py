@@ -321,9 +321,11 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
-    classes = None
+    classes: tuple | None = None
     if kind == "csv" and _text_target(t, feats, names.index(target)):
         classes = _text_labels(t, names.index(target))
+    elif kind == "npy" and target == names[-1]:  # text labels that convert encoded
+        classes = tuple(data.npy_classes(path) or ()) or None
     return Source(
         path,
         n,
@@ -390,12 +392,16 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     """Write a CSV as a float32 ``.npy`` (all columns, in order), one chunk at a time.
 
     Memory holds one chunk, never the whole CSV. The column names go to
-    ``out_path + ".json"``. Both are written atomically (``jaxlin.atomic``).
-    Returns the metadata (rows, columns).
+    ``out_path + ".json"`` — and, when the last column holds text labels, their sorted
+    names (``"classes"``; the column then holds their codes). Both are written atomically
+    (``jaxlin.atomic``). Returns the metadata (rows, columns, classes).
     """
     out_path = os.fspath(out_path)
     index = _index_csv(csv_path, chunk_rows)
     n, width = sum(index.counts), len(index.header)
+    classes = None
+    if _text_target(index, list(range(width - 1)), width - 1):
+        classes = _text_labels(index, width - 1)
     src = Source(
         csv_path,
         n,
@@ -405,6 +411,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
         "csv",
         index,
         (list(range(width - 1)), width - 1),
+        classes,
     )
     with atomic_path(out_path) as tmp:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
@@ -417,6 +424,8 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
             start += len(y)
         del out
     meta = {"columns": index.header, "rows": n, "source": os.path.basename(csv_path)}
+    if classes is not None:  # the last column holds their codes
+        meta["classes"] = list(classes)
     with atomic_path(out_path + ".json") as tmp, open(tmp, "w") as fh:
         json.dump(meta, fh)
     return meta

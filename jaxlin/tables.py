@@ -316,7 +316,7 @@ def _raw_table(spec: str, opts: dict):
     if spec.endswith(".npy"):
         _no_column_options(opts, "a .npy file", allowed=("target", "drop"))
         t = read_npy(spec, target=target, drop=list(drop))
-        return t.X, t.y, t.feature_names, None, name, None, ()
+        return t.X, t.y, t.feature_names, t.class_names, name, None, ()
     X, y, enc, notices = read_csv_table(
         spec, target, drop, opts.get("features"), opts.get("categorical", ()), opts.get("impute")
     )

@@ -274,6 +274,34 @@ def test_a_binary_file_given_as_a_csv_is_named(tmp_path):
         stream.fit_stream(p)
 
 
+def test_convert_encodes_text_labels_and_keeps_their_names(tmp_path):
+    """``convert_csv`` of text labels writes their codes and their names (``classes`` in the
+    JSON); a stream of the ``.npy`` trains as the stream of the CSV, bit for bit, and
+    ``read_npy`` (the command line's whole-file reading) names the classes too."""
+    from jaxlin import data
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(50, 2))
+    label = np.where(X[:, 0] > 0, "yes", "no")
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "a,b,answer\n" + "".join(f"{a:.5f},{b:.5f},{t}\n" for (a, b), t in zip(X, label))
+    )
+    meta = stream.convert_csv(path, tmp_path / "t.npy", chunk_rows=16)
+    assert meta["classes"] == ["no", "yes"]
+    A = np.load(tmp_path / "t.npy")
+    np.testing.assert_array_equal(A[:, 2], (label == "yes").astype(np.float32))
+    kw = dict(epochs=2, chunk_rows=16, batch_size=8)
+    a, b = stream.fit_stream(tmp_path / "t.npy", **kw), stream.fit_stream(path, **kw)
+    assert a.classes == b.classes == ("no", "yes")
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    t = data.read_npy(tmp_path / "t.npy")
+    assert (
+        t.class_names == ["no", "yes"]
+        and data.read_npy(tmp_path / "t.npy", "b").class_names is None
+    )
+
+
 def test_cli_streams_text_labels_and_predicts_them(tmp_path, capsys):
     """``jaxlin train --stream`` on text labels saves their names; ``predict`` writes them,
     each the class of the larger probability."""

@@ -17,7 +17,7 @@ from jaxlin import backend, class_weights, decision, sparse, validation
 from jaxlin.losses import get_loss
 from jaxlin.objective import host_targets, per_example_losses
 from jaxlin.options import check_option_names
-from jaxlin.training import FitResult, _check_no_one_vs_rest, fit_many, kfold_weights, label_classes
+from jaxlin.training import FitResult, check_no_one_vs_rest, fit_many, kfold_weights, label_classes
 
 __all__ = ["GridResult", "fit_grid", "held_out_scores", "GRID_OPTIONS"]
 
@@ -180,7 +180,7 @@ def fit_grid(
     F = fw.shape[0]
     per_model = {k: np.repeat([p[i] for p in points], F) for i, k in enumerate(lists)}
     codes, _, classes = label_classes(y, None, get_loss(loss))  # text labels as indices
-    _check_no_one_vs_rest(get_loss(loss), codes, n_classes)
+    check_no_one_vs_rest(get_loss(loss), codes, n_classes)
     train = class_weights.for_labels(
         class_weight, codes, get_loss(loss), classes, n_classes, sample_weight=sample_weight
     )

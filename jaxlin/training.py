@@ -694,7 +694,7 @@ def _per_class(params, back=False):
     return Params(*put_all((np.ascontiguousarray(W), b), W.dtype))
 
 
-def _check_no_one_vs_rest(loss, y, n_classes):
+def check_no_one_vs_rest(loss, y, n_classes):
     """``fit_many`` trains no one-vs-rest models: a binary loss on more than 2 classes
     (shown by ``y`` or stated by ``n_classes``) is refused, naming which said so."""
     if _is_one_vs_rest(loss, y, False, validation.check_n_classes(n_classes)):
@@ -742,7 +742,7 @@ def fit_many(
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
-    _check_no_one_vs_rest(loss, y, n_classes)
+    check_no_one_vs_rest(loss, y, n_classes)
     lr, a1, a2, sd = (
         np.atleast_1d(np.asarray(v))
         for v in (opts.learning_rate, opts.l1, opts.l2, validation.check_seed(seed, many=True))

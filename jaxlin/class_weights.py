@@ -139,7 +139,21 @@ def for_labels(
     elif classes is None:  # numeric labels: checked as fit checks them
         if ovr:
             validation.check_one_vs_rest_labels(arr, loss.name)
-        host_targets(arr, get_loss("softmax_cross_entropy") if ovr else loss, n_classes)
+        top = 1 if loss.target == "binary" and not ovr else (n_classes and n_classes - 1)
+        if not _are_codes(arr, top):
+            # what is wrong, named as fit names it (only then are the targets built here:
+            # fit builds them once, and they are N × K)
+            host_targets(arr, get_loss("softmax_cross_entropy") if ovr else loss, n_classes)
     codes = arr.astype(np.intp)
     k = max(n_classes or 0, len(classes) if classes is not None else int(codes.max()) + 1, 2)
     return row_weights(class_weight, codes, k, classes, sample_weight, ovr)
+
+
+def _are_codes(arr: np.ndarray, top) -> bool:
+    """Whether ``arr`` holds finite whole numbers ``0..top`` (``top`` ``None``: no bound)
+    — class codes, which ``fit`` takes as they are."""
+    if arr.size == 0 or arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
+        return False
+    low, high = arr.min(), arr.max()
+    whole = arr.dtype.kind != "f" or np.all(arr == np.round(arr))
+    return bool(whole and low >= 0 and (top is None or high <= top))

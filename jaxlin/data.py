@@ -43,9 +43,17 @@ def not_utf8(path, exc: UnicodeDecodeError, base: int = 0) -> ValueError:
 
 
 def numeric_rows(
-    text, header: list, path, first_line: int = 2, sep: str = ",", used=None, labels=None
+    text,
+    header: list,
+    path,
+    first_line: int = 2,
+    sep: str = ",",
+    used=None,
+    labels=None,
+    decimal: str = ".",
 ) -> np.ndarray:
-    """The rows of CSV ``text`` (the lines below a header; cells separated by ``sep``) as
+    """The rows of CSV ``text`` (the lines below a header; cells separated by ``sep``,
+    numbers with the decimal mark ``decimal``: ``validation.csv_decimal``) as
     float64 ``(rows, len(header))``. ``used``: the column indices read (default: all); the
     others' cells are not read (0: a text id column left out by the caller). ``labels``:
     ``(column, {label: code})`` for a column of text labels, read as their codes.
@@ -67,7 +75,7 @@ def numeric_rows(
         with opened() as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": the caller's check
             out = np.loadtxt(
-                fh,
+                fh if decimal == "." else map(_comma_to_point, fh),
                 delimiter=sep,
                 comments=None,
                 quotechar='"',
@@ -88,7 +96,7 @@ def numeric_rows(
                 row = validation.check_row(row, width, path, number)
                 rows.append(
                     [
-                        _cell(cell, path, number, c, header, readers.get(c))
+                        _cell(cell, path, number, c, header, readers.get(c), decimal)
                         for c, cell in enumerate(row)
                     ]
                 )
@@ -112,9 +120,18 @@ def _unread(cell: str) -> float:
     return 0.0
 
 
-def _cell(text: str, path, row: int, column: int, header, reader=None) -> float:
+def _comma_to_point(line: str) -> str:
+    """A line of a file whose decimal mark is a comma, as NumPy's parser reads it; a
+    ``ValueError`` (the cell-by-cell reading then) where a point could be anything else."""
+    if "." in line:
+        raise ValueError("a point in a file of decimal commas")
+    return line.replace(",", ".")
+
+
+def _cell(text: str, path, row: int, column: int, header, reader=None, decimal: str = ".") -> float:
     """Cell ``(row, column)`` as a float (``reader``: how a column not of numbers reads
-    it), or an error naming the row, the column and what is wrong."""
+    it; ``decimal``: the file's decimal mark), or an error naming the row, the column and
+    what is wrong."""
     if reader is not None:
         value = reader(text)
         if np.isnan(value):
@@ -124,7 +141,7 @@ def _cell(text: str, path, row: int, column: int, header, reader=None) -> float:
             )
         return value
     try:
-        value = validation.cell_number(text)
+        value = validation.cell_number(text, decimal)
     except ValueError:
         value = None
     if value is None or not np.isfinite(value):
@@ -135,14 +152,16 @@ def _cell(text: str, path, row: int, column: int, header, reader=None) -> float:
         )
         raise ValueError(
             f"{path}: {what} at row {row}, column {column + 1} ({header[column]!r})"
-            + validation.decimal_comma_note(text)
+            + validation.decimal_note(text, decimal)
         )
     return value
 
 
 def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
     """Read a numeric CSV with a header row (separated by commas, or by semicolons, tabs or
-    bars, as its header shows: ``validation.csv_separator``).
+    bars, as its header shows: ``validation.csv_separator``; in the latter, numbers may
+    have decimal commas, ``1,5``, as the file's first decimals show:
+    ``validation.csv_decimal``).
 
     Args:
       path: the file.
@@ -174,7 +193,8 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
             if name not in header:
                 raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
         used = [i for i, h in enumerate(header) if h not in drop]
-        data = numeric_rows(below_header, header, path, sep=sep, used=used)
+        decimal = validation.csv_decimal(path, sep)
+        data = numeric_rows(below_header, header, path, sep=sep, used=used, decimal=decimal)
     except UnicodeDecodeError:
         with open(path, "rb") as binary:
             raw = binary.read()

@@ -94,6 +94,7 @@ class _CsvIndex(NamedTuple):
     counts: list  # rows in each chunk (blank lines aside)
     lines: list  # the file line number of each chunk's first row
     sep: str = ","  # the cells' separator (``validation.csv_separator``)
+    decimal: str = "."  # the numbers' decimal mark (``validation.csv_decimal``)
 
 
 def _index_csv(path, chunk_rows) -> _CsvIndex:
@@ -127,7 +128,9 @@ def _index_csv(path, chunk_rows) -> _CsvIndex:
             pos += len(line)
     if rows == 0:
         raise ValueError(f"{path}: no data rows below the header")
-    return _CsvIndex(path, validation.check_header(header, path), offsets, counts, lines, sep)
+    header = validation.check_header(header, path)
+    decimal = validation.csv_decimal(path, sep)
+    return _CsvIndex(path, header, offsets, counts, lines, sep, decimal)
 
 
 class _SvmIndex(NamedTuple):
@@ -250,7 +253,7 @@ class Source(NamedTuple):
         if self.classes is not None:
             labels = (target, {label: code for code, label in enumerate(self.classes)})
         block = data.numeric_rows(
-            decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target], labels
+            decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target], labels, t.decimal
         )
         if len(block) != t.counts[i]:  # a quoted cell over several lines joined them
             raise ValueError(
@@ -349,9 +352,9 @@ def _text_target(t: _CsvIndex, feats, target: int) -> bool:
     for column in [*feats, target]:
         cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader
         try:
-            validation.cell_number(cell or "0")
+            validation.cell_number(cell or "0", t.decimal)
         except ValueError:
-            name, note = t.header[column], validation.decimal_comma_note(cell)
+            name, note = t.header[column], validation.decimal_note(cell, t.decimal)
             if note:
                 raise ValueError(
                     f"{t.path}: non-numeric value {cell!r} at row {t.lines[0]}, column "

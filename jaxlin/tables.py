@@ -129,7 +129,7 @@ def _numeric(col, name, path, first_row, position=None, advice=None):
     except ValueError:
         for r, v in enumerate(col):
             if not _is_missing(v) and not _is_number(v):
-                note = validation.decimal_comma_note(v)  # the fix, not a category
+                note = validation.decimal_note(v)  # the fix, not a category
                 hint = advice or (
                     ""
                     if note
@@ -243,7 +243,26 @@ def _csv_rows(path, min_columns: int = 2):
         raise ValueError(f"{path}: the file is empty")
     if not rows:
         raise ValueError(f"{path}: no data rows below the header")
+    if validation.csv_decimal(path, sep) == ",":
+        _read_decimal_commas(header, rows, lines, path)
     return header, rows, lines
+
+
+def _read_decimal_commas(header, rows, lines, path) -> None:
+    """In a file whose decimal mark is a comma (``validation.csv_decimal``), every number's
+    cell in the point form that the readers parse, in place; a number written with a point
+    is refused, naming its cell (in such a file a point may group thousands)."""
+    for row, line in zip(rows, lines):
+        for c, cell in enumerate(row):
+            mark = validation.decimal_mark(cell)
+            if mark == ",":
+                row[c] = cell.replace(",", ".")
+            elif mark == ".":
+                raise ValueError(
+                    f"{path}: the value {cell.strip()!r} at row {line}, column {c + 1} "
+                    f"({header[c]!r}) has a decimal point in a file whose numbers have "
+                    f"decimal commas; write {cell.strip().replace('.', ',')}"
+                )
 
 
 def _complete_rows(cells, columns, impute, path):

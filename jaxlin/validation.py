@@ -96,29 +96,80 @@ def check_row(row, width: int, path, number: int) -> list:
     return row
 
 
-def cell_number(text: str) -> float:
+def cell_number(text: str, decimal: str = ".") -> float:
     """A CSV cell's number: what Python's ``float`` reads (surrounding spaces, ``nan``,
     ``inf``) but for digits grouped with ``_`` (a code or an identifier, which NumPy's
-    and pandas's readers refuse too); a ``ValueError`` otherwise."""
+    and pandas's readers refuse too); a ``ValueError`` otherwise. ``decimal``: the file's
+    decimal mark (``csv_decimal``); with ``","`` a cell holding a point is refused (in such
+    a file a point may group thousands: ``1.234`` could be 1234)."""
     if "_" in text:
         raise ValueError(f"not a number: {text!r}")
+    if decimal == ",":
+        if "." in text:
+            raise ValueError(f"not a number where the decimal mark is a comma: {text!r}")
+        text = text.replace(",", ".")
     return float(text)
 
 
-def decimal_comma_note(text: str) -> str:
-    """`` (a decimal comma: write 1.5 for 1,5)`` for a cell that reads as a number with its
-    one comma as the decimal point (a file saved in a locale that writes them), else ``""``.
+def decimal_mark(text: str) -> str | None:
+    """The decimal mark of a cell that is a number written with one (``"."`` or ``","``),
+    else ``None`` (an integer, text, or a number with both marks).
 
-    >>> decimal_comma_note("1,5"), decimal_comma_note("abc")
-    (' (a decimal comma: write 1.5 for 1,5)', '')
+    >>> decimal_mark("1,5"), decimal_mark("-0.25"), decimal_mark("12"), decimal_mark("1.234,5")
+    (',', '.', None, None)
     """
-    if text.count(",") != 1:
-        return ""
+    text = text.strip()
+    mark = "," if "," in text else "." if "." in text else None
+    if mark is None or text.count(mark) > 1 or ("." in text and "," in text) or "_" in text:
+        return None
     try:
         float(text.replace(",", "."))
     except ValueError:
+        return None
+    return mark
+
+
+# how much of a CSV below its header shows its decimal mark (``csv_decimal``)
+DECIMAL_SAMPLE_BYTES = 2**20
+
+
+def csv_decimal(path, sep: str) -> str:
+    """A CSV's decimal mark: ``"."``, or ``","`` in a file separated by semicolons, tabs or
+    bars (as the spreadsheets of locales that write 1,5 save them) whose first number
+    written with a decimal mark, in its first MiB below the header, has a comma. A
+    comma-separated file's numbers have points (a quoted ``"1,234"`` is more often a
+    thousand than a decimal). Every reader of CSVs asks here, so all read a file alike."""
+    if sep == ",":
+        return "."
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        fh.readline()
+        text = fh.read(DECIMAL_SAMPLE_BYTES)
+    lines = text.splitlines()
+    if len(text) == DECIMAL_SAMPLE_BYTES:  # the last line may be cut
+        lines = lines[:-1]
+    for row in csv.reader(lines, delimiter=sep):
+        for cell in row:
+            if mark := decimal_mark(cell):
+                return mark
+    return "."
+
+
+def decimal_note(text: str, decimal: str = ".") -> str:
+    """What to say of a cell that is a number but for the file's decimal mark (``decimal``),
+    else ``""``.
+
+    >>> decimal_note("1,5"), decimal_note("abc")
+    (' (a decimal comma: write 1.5 for 1,5)', '')
+    >>> decimal_note("2.5", ",")
+    ' (the file writes decimals with a comma: write 2,5 for 2.5)'
+    """
+    mark = decimal_mark(text)
+    if mark is None or mark == decimal:
         return ""
-    return f" (a decimal comma: write {text.strip().replace(',', '.')} for {text.strip()})"
+    text = text.strip()
+    if mark == ",":
+        return f" (a decimal comma: write {text.replace(',', '.')} for {text})"
+    return f" (the file writes decimals with a comma: write {text.replace('.', ',')} for {text})"
 
 
 def numbers_as_header(names, path) -> str | None:

@@ -156,6 +156,27 @@ def test_save_then_predict_round_trip(capsys, tmp_path):
     assert [r.split(",")[1] for r in rows[1:]] == expected.tolist()
 
 
+def test_predict_reads_decimal_commas_as_their_point_twin(capsys, tmp_path):
+    """A semicolon file of decimal commas (a spreadsheet in a locale that writes 1,5)
+    predicts what the same numbers written with points predict."""
+    from jaxlin import datasets
+
+    model_path = tmp_path / "m.npz"
+    assert run(capsys, "train", "--save", str(model_path), "--quiet")[0] == 0
+    d = datasets.load("kidcreative")
+    header = ";".join(model_io.load(model_path).feature_names)
+    body = "\n".join(";".join(str(float(v)) for v in row) for row in d.X[:40] * 0.75)
+    outputs = []
+    for name, text in [("p.csv", body), ("c.csv", body.replace(".", ","))]:
+        (tmp_path / name).write_text(header + "\n" + text + "\n")
+        out = tmp_path / f"{name}.out"
+        args = ["predict", "--model", str(model_path), "--data", str(tmp_path / name)]
+        assert run(capsys, *args, "--output", str(out))[0] == 0
+        outputs.append(out.read_text())
+    assert outputs[1] == outputs[0] and len(outputs[0].splitlines()) == 41
+    assert "," in body.replace(".", ",") and "." in body
+
+
 def test_a_one_feature_model_predicts_a_csv_of_that_column_alone(capsys, tmp_path):
     # predict read the file as a training table: "need a header with at least 2 columns"
     rng = np.random.default_rng(0)
@@ -292,7 +313,7 @@ def files(tmp_path):
     w("single.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n")
     w("blank.csv", "a,b,y\n1,,0\n3,4,1\n")
     w("twice.csv", "a,b,a,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(30)))
-    w("decimal.csv", "a;b;y\n1,5;2;0\n3;4;1\n")
+    w("decimal.csv", 'a,b,y\n"1,5",2,0\n3,4,1\n')  # a comma file's numbers have points
     w("column.csv", "y\n0\n1\n")
     (tmp_path / "garbage.csv").write_bytes(bytes(range(256)) * 4)
     f["garbage.csv"] = str(tmp_path / "garbage.csv")

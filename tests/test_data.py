@@ -417,7 +417,59 @@ def test_a_file_separated_otherwise_reads_as_its_comma_twin(tmp_path, sep):
 
 
 def test_a_decimal_comma_is_named_as_such(tmp_path):
+    """In a comma-separated file (a quoted cell) or below a first decimal with a point."""
     path = tmp_path / "d.csv"
-    path.write_text("a;b;y\n1;2,25;0\n3;4;1\n")
+    path.write_text('a,b,y\n1,"2,25",0\n3,4,1\n')
     with pytest.raises(ValueError, match=r"'2,25' at row 2, column 2 \('b'\) \(a decimal comma: "):
         data.read_csv(path)
+    path.write_text("a;b;y\n1.5;2;0\n3;2,25;1\n")
+    with pytest.raises(ValueError, match=r"'2,25' at row 3, column 2 \('b'\) \(a decimal comma: "):
+        data.read_csv(path)
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_decimal_commas_read_as_their_point_twin(tmp_path, sep):
+    """A file separated otherwise than by commas whose first decimal has a comma (as the
+    spreadsheets of locales that write 1,5 save it) reads, by every reader (the numeric
+    reader, the command line's table, the stream's chunks, the conversion to .npy), the
+    numbers of the same file written with points; text cells keep their commas."""
+    from jaxlin import stream, tables
+
+    rows = [["a", "b", "c", "y"], ["1", "2", "3", "0"], ["1.5", "-2.25", "1e-3", "1"]]
+    rows += [[f"{i}.{i}", str(-i), f"{i % 3}.5E1", str(i % 2)] for i in range(7)]
+    point, comma = tmp_path / "p.csv", tmp_path / "c.csv"
+    point.write_text("\n".join(sep.join(r) for r in rows) + "\n")
+    comma.write_text("\n".join(sep.join(r) for r in rows).replace(".", ",") + "\n")
+    a, b = data.read_csv(point), data.read_csv(comma)
+    np.testing.assert_array_equal(b.X, a.X)
+    np.testing.assert_array_equal(b.y, a.y)
+    assert a.X[1].tolist() == [1.5, -2.25, 1e-3]
+    ta, tb = tables.read_csv_table(point), tables.read_csv_table(comma)
+    np.testing.assert_array_equal(tb[0], ta[0])
+    sa, sb = stream.open_source(point, chunk_rows=4), stream.open_source(comma, chunk_rows=4)
+    for i in range(sa.n_chunks):
+        for u, v in zip(sa.read(i), sb.read(i)):
+            np.testing.assert_array_equal(v, u)
+    stream.convert_csv(comma, tmp_path / "c.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), np.c_[a.X, a.y].astype(np.float32))
+    labelled = tmp_path / "t.csv"  # text (a label, a dropped name) keeps its points and commas
+    labelled.write_text("name;a;b;y\nMr. X, Jr.;1,5;1;yes\nY.;2;0;no, not\nZ;-0,5;1;yes\n")
+    t = data.read_csv(labelled, target="b", drop=["name", "y"])
+    assert t.X[:, 0].tolist() == [1.5, 2.0, -0.5]
+    X, y, _, _ = tables.read_csv_table(labelled, drop=["name"])
+    assert X[:, 0].tolist() == [1.5, 2.0, -0.5] and list(y) == ["yes", "no, not", "yes"]
+
+
+def test_a_point_in_a_file_of_decimal_commas_is_named(tmp_path):
+    """Once a file writes its decimals with commas, a point could group thousands (1.234
+    for 1234): every reader names the cell rather than guess."""
+    from jaxlin import stream, tables
+
+    path = tmp_path / "m.csv"
+    path.write_text("a;b;y\n1,5;2;0\n3;1.234;1\n")
+    with pytest.raises(ValueError, match=r"'1\.234' at row 3, column 2 \('b'\) \(the file writes "):
+        data.read_csv(path)
+    with pytest.raises(ValueError, match=r"'1\.234' at row 3, column 2 \('b'\) has a decimal "):
+        tables.read_csv_table(path)
+    with pytest.raises(ValueError, match=r"'1\.234' at row 3, column 2 \('b'\) \(the file writes "):
+        stream.open_source(path).read(0)

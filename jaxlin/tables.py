@@ -316,6 +316,8 @@ def _raw_table(spec: str, opts: dict):
         )
     if spec.lower() in datasets.NAMES and not os.path.exists(spec):
         _no_column_options(opts, f"the bundled dataset {spec!r}")
+        if opts.get("format") is not None:
+            raise ValueError(f"--format: applies to files, not to the bundled dataset {spec!r}")
         d = datasets.load(spec)
         return d.X, d.y, d.feature_names, d.class_names, d.name, None, ()
     validation.check_file(

@@ -348,6 +348,7 @@ BAD = [
     ),
     (["train", "--data", "{decimal.csv}", "--stream"], "(a decimal comma: write 1.5 for 1,5)"),
     (["train", "--data", "{column.csv}"], "need a header with at least 2 columns, got ['y']"),
+    (["train", "--format", "svmlight"], "--format: applies to files, not to the bundled dataset"),
     (["train", "--data", "{ok.csv}", "--target", "nope"], "--target: no column 'nope'"),
     (["train", "--data", "{ok.csv}", "--drop", "zzz"], "--drop: no column 'zzz'"),
     (["train", "--data", "{single.csv}"], "single class"),

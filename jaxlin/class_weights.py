@@ -24,18 +24,19 @@ from jaxlin import validation
 __all__ = ["per_class", "row_weights", "one_vs_rest_weights", "for_labels"]
 
 
-def per_class(class_weight, codes, n_classes: int, classes=None) -> np.ndarray:
+def per_class(class_weight, codes, n_classes: int, classes=None, counts=None) -> np.ndarray:
     """The ``(K,)`` float64 class weights for labels ``codes`` (``0..K−1``; ``classes``: the
-    labels the codes stand for, ``None`` when the codes are the labels)."""
-    codes = np.asarray(codes)
+    labels the codes stand for, ``None`` when the codes are the labels; ``counts``: the rows
+    of each class instead of ``codes``, for rows not all in memory)."""
     if isinstance(class_weight, str):
         if class_weight != "balanced":
             raise ValueError(
                 f"class_weight: expected 'balanced', a dict {{label: weight}} or {n_classes} "
                 f"weights, got {class_weight!r}"
             )
-        counts = np.bincount(codes, minlength=n_classes)
-        return len(codes) / (np.count_nonzero(counts) * np.maximum(counts, 1))
+        if counts is None:
+            counts = np.bincount(np.asarray(codes), minlength=n_classes)
+        return counts.sum() / (np.count_nonzero(counts) * np.maximum(counts, 1))
     if isinstance(class_weight, dict):
         weights = _from_dict(class_weight, n_classes, classes)
     else:

@@ -754,11 +754,6 @@ def _cmd_train_stream(args) -> int:
 
     if not os.path.exists(args.data):
         raise UserError(f"--data: --stream needs a .npy or CSV file, got {args.data!r}")
-    if args.class_weight is not None:
-        raise UserError(
-            "--class-weight: not with --stream (the file is not read ahead to count the "
-            "classes); weigh the rows before converting, or train without --stream"
-        )
     spec = _model_spec(args.model)
     src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
     n_classes = args.n_classes or (2 if src.classes is None else len(src.classes))
@@ -780,6 +775,7 @@ def _cmd_train_stream(args) -> int:
             src,
             loss,
             n_classes=n_classes if n_classes > 2 else None,
+            class_weight=args.class_weight,
             seed=args.seed,
             progress=progress,
             **_checkpointing(args),

@@ -151,7 +151,7 @@ def _blocked_sums(params: Params, X, T, loss: Loss, w, block: int):
 
 @partial(
     jax.tree_util.register_dataclass,
-    data_fields=("penalty", "sample_weight", "normalizer"),
+    data_fields=("penalty", "sample_weight", "normalizer", "mean_weight"),
     meta_fields=("loss", "fit_intercept", "has_l1"),
 )
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +169,9 @@ class Objective:
         ``on_rows``), else ``None``.
       fit_intercept: ``False`` keeps ``b`` at 0 (its gradient is masked).
       has_l1: whether the L1 term can be non-zero (static: proximal steps are skipped when not).
+      mean_weight: the mean weight of all the rows these rows are part of (a streamed chunk
+        of a file: its mini-batches then divide as the whole file's would, ``on_rows``), or
+        ``None``: of these rows.
 
     >>> o = Objective.build("log_likelihood", Penalty(0.0, 0.5))
     >>> p = Params(jnp.ones((1, 1)), jnp.zeros(1))
@@ -183,6 +186,7 @@ class Objective:
     normalizer: Any = None
     fit_intercept: bool = True
     has_l1: bool = False
+    mean_weight: Any = None
 
     @classmethod
     def build(
@@ -498,8 +502,8 @@ class Objective:
 
         Without weights and without padding (``mask is None``) it is the plain mean over the
         batch. Otherwise each row weighs ``mask_i w_idx_i`` and the batch divides by its real
-        row count times the mean weight over the ``n_rows`` real rows — not by its own weight
-        sum, which would let a batch of one class take a full step.
+        row count times the mean weight over the ``n_rows`` real rows (or ``mean_weight``) —
+        not by its own weight sum, which would let a batch of one class take a full step.
         """
         if self.sample_weight is None and mask is None:
             return self
@@ -508,7 +512,8 @@ class Objective:
             w = jnp.ones((n_rows,), jnp.result_type(mask))
         bw = w[idx] if mask is None else mask * w[idx]
         count = idx.shape[0] if mask is None else jnp.sum(mask)
-        return dataclasses.replace(self, sample_weight=bw, normalizer=count * (jnp.sum(w) / n_rows))
+        mean = jnp.sum(w) / n_rows if self.mean_weight is None else self.mean_weight
+        return dataclasses.replace(self, sample_weight=bw, normalizer=count * mean)
 
     @staticmethod
     def running_mean(values, counts):

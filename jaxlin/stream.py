@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 import numpy as np
 
 from jaxlin import checkpoint as checkpoint_io
-from jaxlin import data, sparse, svmlight, validation
+from jaxlin import class_weights, data, sparse, svmlight, validation
 from jaxlin._lazy import module
 from jaxlin.atomic import atomic_path
 from jaxlin.records import STOPS, Hyper, Problem
@@ -528,6 +529,7 @@ def fit_stream(
     drop=(),
     chunk_rows: int = 65536,
     n_classes=None,
+    class_weight=None,
     seed: int = 0,
     prefetch: bool = True,
     control=None,
@@ -540,19 +542,19 @@ def fit_stream(
     multi-class loss: the file is not read ahead to find it), or a CSV's text labels (read
     ahead in one pass when its first row's is text; class ``c`` is ``result.classes[c]``).
     Features are used as they are: standardise before converting if needed. See the module
-    docstring for the epoch.
-    ``options`` are those of ``Options``, with the streaming defaults
-    ``STREAM_DEFAULTS`` (``sgd``, ``learning_rate`` 0.01, ``batch_size``
-    256, one epoch). The run controls (``RunControl``, or its fields as
-    keywords) that apply: ``progress(epochs_done, epochs_total)``, and the checkpoint:
+    docstring for the epoch. ``class_weight`` (``jaxlin.class_weights``) weighs each row by
+    its class, the labels counted in one pass first (``_stream_class_weights``).
+    ``options`` are those of ``Options``, with the streaming defaults ``STREAM_DEFAULTS``
+    (``sgd``, ``learning_rate`` 0.01, ``batch_size`` 256, one epoch). The run controls
+    (``RunControl``, or its fields as keywords) that apply: ``progress(epochs_done,
+    epochs_total)``, and the checkpoint:
 
     ``checkpoint``: a ``.npz`` path written after every ``checkpoint_every`` chunks and at the
     end (``jaxlin.checkpoint``): the driver's state, the epoch and the position in its
     chunk order. With ``resume=True`` a run starts from that file when it exists — it must
     come from the same file contents and settings — and ends with the parameters of the
     uninterrupted run, bit for bit. Under ``jaxlin.checkpoint.catch_interrupts``, Ctrl-C
-    stops after the current chunk, writes the checkpoint and raises
-    ``Interrupted``.
+    stops after the current chunk, writes the checkpoint and raises ``Interrupted``.
     """
     if not isinstance(source, (Source, str, os.PathLike)):
         raise TypeError(
@@ -564,21 +566,17 @@ def fit_stream(
     n_classes = _stream_classes(src, loss, n_classes)
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
+    weights = _stream_class_weights(src, loss, k, class_weight)
     passes = _chunk_passes(opts, src)
     settings = passes.settings(k)
     penalty = penalties.Penalty(*backend.put_all((opts.l1, opts.l2), jnp.float32))
     obj = objective.Objective.build(loss, penalty, fit_intercept=opts.fit_intercept)
     hyper = passes.hyper(backend.random_key(validation.check_seed(seed)), None, jnp.float32)
 
-    run = _Run(
-        src,
-        seed,
-        partial(_load_chunk, src, obj, k),
-        hyper,
-        settings,
-        saving and saving._replace(fingerprint=_fingerprint(src, loss, opts, settings, seed)),
-        opts.epochs,
-    )
+    fingerprint = saving and _fingerprint(src, loss, opts, settings, seed, weights)
+    load = partial(_load_chunk, src, obj, k, weights)
+    saving = saving and saving._replace(fingerprint=fingerprint)
+    run = _Run(src, seed, load, hyper, settings, saving, opts.epochs)
     state, position = run.resume()
     with (
         concurrent.futures.ThreadPoolExecutor(1) as pool,
@@ -623,19 +621,64 @@ def _stream_classes(src: Source, loss, n_classes):
     return n_classes
 
 
-def _load_chunk(src: Source, obj: Objective, k: int, i: int) -> Problem:
-    """Chunk ``i`` of ``src`` on the device, as the problem of one driver epoch."""
+def _stream_class_weights(src: Source, loss, k: int, class_weight):
+    """``(per-class weights (C,), their mean over the file's rows)`` for ``class_weight``,
+    or ``None``: the labels are counted in one pass over the chunks, read and checked as
+    training reads them (a ``±1`` file's dict may key them so)."""
+    if class_weight is None:
+        return None
+    if loss.target == "real":
+        raise ValueError(f"class_weight: loss {loss.name!r} has real targets, not classes")
+    n = max(k, 2)
+    counts = np.zeros(n, np.int64)
+    for i in range(src.n_chunks):
+        y = src.read(i)[1]
+        _chunk_targets(y, loss, k)
+        counts += np.bincount(_codes(y, k), minlength=n)
+    classes = src.classes
+    if classes is None and n == 2 and isinstance(class_weight, dict) and -1 in class_weight:
+        classes = [-1, 1]
+    cw = class_weights.per_class(class_weight, None, n, classes, counts)
+    mean = float(cw @ counts) / counts.sum()
+    if mean == 0:
+        raise ValueError(
+            f"class_weight: every class present weighs 0 ({cw.tolist()}), so no row counts"
+        )
+    return cw, mean
+
+
+def _codes(y, k: int) -> np.ndarray:
+    """Checked labels (``_chunk_targets``) as class codes: ``0..k−1``, or 0/1 for a binary
+    loss (``±1`` labels too)."""
+    return y.astype(np.intp) if k > 1 else (y > 0).astype(np.intp)
+
+
+def _chunk_targets(y, loss, k: int):
+    """The targets of a chunk's labels (only a multi-class loss's take the class count)."""
+    if loss.target == "onehot":
+        return objective.encode_targets(y.astype(np.int64), loss, k)
+    return objective.encode_targets(y, loss, None)
+
+
+def _load_chunk(src: Source, obj: Objective, k: int, weights, i: int) -> Problem:
+    """Chunk ``i`` of ``src`` on the device, as the problem of one driver epoch; its rows
+    weigh their classes' ``weights`` (``_stream_class_weights``) when given."""
     X, y = src.read(i)
-    loss = obj.loss
-    onehot = loss.target == "onehot"  # only its targets take the number of classes
-    T = objective.encode_targets(y.astype(np.int64) if onehot else y, loss, k if onehot else None)
+    T = _chunk_targets(y, obj.loss, k)
+    if weights is not None:
+        cw, mean = weights
+        obj = dataclasses.replace(
+            obj,
+            sample_weight=jnp.asarray(cw[_codes(y, k)], jnp.float32),
+            mean_weight=jnp.float32(mean),
+        )
     if src.kind == "svmlight":  # every chunk padded to one shape: one compiled program
         X = sparse.to_device(X, np.float32, src.impl.max_row_nnz, src.impl.max_chunk_nnz)
         return Problem(X, T, obj)
     return Problem(jax.device_put(X), T, obj)
 
 
-def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
+def _fingerprint(src: Source, loss, opts: Options, settings, seed, weights=None) -> dict:
     """What a checkpoint of a stream must match: the file (size, shape and the digest of its
     first and last MiB) and every setting."""
     size = os.path.getsize(src.path)
@@ -662,6 +705,7 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed) -> dict:
         options=repr(fixed),
         settings=repr(settings._replace(optimizer=None)),
         seed=repr(seed),
+        **({} if weights is None else {"class_weight": repr(weights[0].tolist())}),
     )
 
 

@@ -522,10 +522,20 @@ def test_class_weighted_training_minimises_the_weighted_objective(capsys, tmp_pa
     assert rep["test"]["recall"] > plain["test"]["recall"]
 
 
-def test_class_weights_are_refused_when_streaming(capsys, tmp_path):
+def test_class_weights_stream_from_the_command_line(capsys, tmp_path):
+    """``--stream --class-weight balanced`` trains what ``fit_stream`` trains with it (the
+    labels counted first), not the unweighted model."""
+    from jaxlin import stream
+    from jaxlin.presets import COMMAND_STREAM_DEFAULTS
+
     csv = tmp_path / "d.csv"
-    csv.write_text("a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
-    code, _, err = run(
-        capsys, "train", "--data", str(csv), "--stream", "--class-weight", "balanced"
-    )
-    assert code == 2 and "--class-weight: not with --stream" in err
+    csv.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{int(i % 5 == 0)}\n" for i in range(60)))
+    models = []
+    for extra in (["--class-weight", "balanced"], []):
+        path = str(tmp_path / f"m{len(models)}.npz")
+        args = ["train", "--data", str(csv), "--stream", "--save", path, "--quiet", *extra]
+        assert run(capsys, *args)[0] == 0
+        models.append(model_io.load(path))
+    r = stream.fit_stream(str(csv), class_weight="balanced", **COMMAND_STREAM_DEFAULTS)
+    np.testing.assert_allclose(models[0].W, np.asarray(r.params.W, np.float64), rtol=1e-6)
+    assert np.max(np.abs(models[0].W - models[1].W)) > 1e-3

@@ -404,3 +404,70 @@ def test_many_classes_with_l1_stream_like_memory_with_or_without_prefetch(tmp_pa
     np.testing.assert_array_equal(a.objective, b.objective)
     acc = np.mean(np.argmax(X @ np.asarray(a.params.W) + np.asarray(a.params.b), 1) == y)
     assert acc > 0.85
+
+
+@pytest.mark.parametrize("class_weight", ["balanced", {0: 3.0, 1: 0.5}, [0.0, 2.0]])
+def test_class_weights_stream_as_fit_weighs_them(small, class_weight):
+    """One chunk: the stream is `fit`'s class-weighted SGD (the file's mean weight divides
+    every mini-batch, as the rows' own mean does in memory). Many chunks: the same mean
+    objective, each chunk's mini-batches dividing by the whole file's mean weight, not the
+    chunk's (a chunk of one class does not take a full step)."""
+    X, y, csv_path, npy = small
+    kw = dict(batch_size=32, epochs=3, learning_rate=0.1, class_weight=class_weight)
+    a = stream.fit_stream(npy, chunk_rows=5000, **kw)
+    b = fit(X, y, optimizer="sgd", **kw)
+    np.testing.assert_allclose(a.params.W, b.params.W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(a.objective, b.history.objective, rtol=1e-5)
+    plain = stream.fit_stream(npy, chunk_rows=5000, batch_size=32, epochs=3, learning_rate=0.1)
+    gap = np.max(np.abs(np.asarray(a.params.W) - np.asarray(b.params.W)))
+    assert np.max(np.abs(np.asarray(a.params.W) - np.asarray(plain.params.W))) > 10 * gap + 1e-5
+    many = stream.fit_stream(csv_path, chunk_rows=128, **kw)
+    from jaxlin import class_weights, objective
+
+    w = class_weights.row_weights(class_weight, y, 2)
+    T = objective.encode_targets(y, "binary_cross_entropy")
+    J, _ = objective.value_and_grad(many.params, X, T, "binary_cross_entropy", sample_weight=w)
+    J_plain, _ = objective.value_and_grad(
+        plain.params, X, T, "binary_cross_entropy", sample_weight=w
+    )
+    assert float(J) < min(np.log(2), float(J_plain))  # it learned the weighted problem
+
+
+def test_a_chunk_of_one_class_divides_by_the_files_mean_weight(small, tmp_path):
+    """Sorted by class, a chunk holds one class: its mini-batches divide by the file's mean
+    weight (numpy's, here), as the whole file's would, not by the chunk's own."""
+    X, y, _, _ = small
+    path = tmp_path / "sorted.npy"
+    np.save(path, np.c_[X, y][np.argsort(y, kind="stable")].astype(np.float32))
+    src = stream.open_source(path, chunk_rows=100)
+    weights = stream._stream_class_weights(
+        src, stream.losses.get_loss("binary_cross_entropy"), 1, {0: 2.0, 1: 0.5}
+    )
+    problem = stream._load_chunk(
+        src, stream.objective.Objective.build("binary_cross_entropy"), 1, weights, 0
+    )
+    assert set(np.asarray(problem.objective.sample_weight).tolist()) == {2.0}
+    expected = (2.0 * np.sum(y == 0) + 0.5 * np.sum(y == 1)) / len(y)
+    assert float(problem.objective.mean_weight) == pytest.approx(expected, rel=1e-7)
+    batch = problem.objective.on_rows(np.arange(10), None, 100)
+    assert float(batch.normalizer) == pytest.approx(10 * expected, rel=1e-7)
+
+
+def test_class_weights_in_a_stream_are_checked(small, tmp_path):
+    X, y, _, npy = small
+    with pytest.raises(
+        ValueError, match=r"class_weight: 7 is not a class; the classes are \[0, 1\]"
+    ):
+        stream.fit_stream(npy, class_weight={7: 1.0})
+    with pytest.raises(ValueError, match="class_weight: every class present weighs 0"):
+        stream.fit_stream(npy, class_weight=[0, 0])
+    with pytest.raises(ValueError, match="class_weight: expected 'balanced'"):
+        stream.fit_stream(npy, class_weight="balance")
+    with pytest.raises(ValueError, match="class_weight: loss 'squared_error' has real targets"):
+        stream.fit_stream(npy, "squared_error", class_weight="balanced")
+    signed = tmp_path / "pm.npy"  # ±1 labels keyed as the file holds them
+    np.save(signed, np.c_[X, 2 * y - 1].astype(np.float32))
+    kw = dict(chunk_rows=5000, batch_size=32, epochs=2, learning_rate=0.1)
+    a = stream.fit_stream(signed, class_weight={-1: 3.0, 1: 0.5}, **kw)
+    b = stream.fit_stream(npy, class_weight={0: 3.0, 1: 0.5}, **kw)
+    np.testing.assert_array_equal(a.params.W, b.params.W)

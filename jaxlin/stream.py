@@ -633,7 +633,7 @@ def _stream_class_weights(src: Source, loss, k: int, class_weight):
     counts = np.zeros(n, np.int64)
     for i in range(src.n_chunks):
         y = src.read(i)[1]
-        _chunk_targets(y, loss, k)
+        _chunk_targets(y, loss, k, src, i)
         counts += np.bincount(_codes(y, k), minlength=n)
     classes = src.classes
     if classes is None and n == 2 and isinstance(class_weight, dict) and -1 in class_weight:
@@ -653,18 +653,29 @@ def _codes(y, k: int) -> np.ndarray:
     return y.astype(np.intp) if k > 1 else (y > 0).astype(np.intp)
 
 
-def _chunk_targets(y, loss, k: int):
-    """The targets of a chunk's labels (only a multi-class loss's take the class count)."""
-    if loss.target == "onehot":
-        return objective.encode_targets(y.astype(np.int64), loss, k)
-    return objective.encode_targets(y, loss, None)
+def _chunk_targets(y, loss, k: int, src: Source, i: int):
+    """The targets of chunk ``i``'s labels (only a multi-class loss's take the class count);
+    a label that cannot be one is named with its data row in the file."""
+    try:
+        return objective.encode_targets(y, loss, k if loss.target == "onehot" else None)
+    except ValueError as exc:
+        if loss.target == "onehot":
+            bad = (y != np.round(y)) | (y < 0) | (y >= k)
+        else:
+            bad = ~np.isin(y, (0.0, 1.0, -1.0))
+        if not bad.any():
+            raise
+        r = int(np.argmax(bad))
+        raise ValueError(
+            f"{src.path}: label {y[r]:g} in data row {i * src.chunk_rows + r + 1}: {exc}"
+        ) from None
 
 
 def _load_chunk(src: Source, obj: Objective, k: int, weights, i: int) -> Problem:
     """Chunk ``i`` of ``src`` on the device, as the problem of one driver epoch; its rows
     weigh their classes' ``weights`` (``_stream_class_weights``) when given."""
     X, y = src.read(i)
-    T = _chunk_targets(y, obj.loss, k)
+    T = _chunk_targets(y, obj.loss, k, src, i)
     if weights is not None:
         cw, mean = weights
         obj = dataclasses.replace(

@@ -471,3 +471,21 @@ def test_class_weights_in_a_stream_are_checked(small, tmp_path):
     a = stream.fit_stream(signed, class_weight={-1: 3.0, 1: 0.5}, **kw)
     b = stream.fit_stream(npy, class_weight={0: 3.0, 1: 0.5}, **kw)
     np.testing.assert_array_equal(a.params.W, b.params.W)
+
+
+@pytest.mark.parametrize(
+    "loss, labels, bad, row",
+    [
+        ("softmax_cross_entropy", [0, 1, 2], 2.5, 36),  # was trained as class 2
+        ("softmax_cross_entropy", [0, 1, 2], 3.0, 36),
+        ("binary_cross_entropy", [0, 1], 0.5, 8),
+    ],
+)
+def test_a_label_that_is_no_class_is_named_with_its_row(tmp_path, loss, labels, bad, row):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    y = np.resize(np.asarray(labels, float), 50)
+    y[row - 1] = bad
+    path = tmp_path / "l.npy"
+    np.save(path, np.c_[X, y].astype(np.float32))
+    with pytest.raises(ValueError, match=rf"l\.npy: label {bad:g} in data row {row}: y: "):
+        stream.fit_stream(path, loss, n_classes=len(labels), chunk_rows=20)

@@ -157,6 +157,42 @@ def _cell(text: str, path, row: int, column: int, header, reader=None, decimal: 
     return value
 
 
+def text_labels(path, sep: str, header: list, column: int) -> tuple:
+    """The sorted distinct labels of a CSV's target ``column`` of text: one pass over the
+    file (the readers then read each label as its index among them). A row without a
+    label, or with another number of cells than the header, is named."""
+    seen: set = set()
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        next(reader, None)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                row = validation.check_row(row, len(header), path, reader.line_num)
+                label = row[column].strip()
+                if not label:
+                    raise ValueError(
+                        f"{path}: missing label (an empty cell) at row {reader.line_num}, "
+                        f"column {column + 1} ({header[column]!r})"
+                    )
+                seen.add(label)
+    return tuple(sorted(seen))
+
+
+def _first_label_is_text(path, sep: str, column: int, decimal: str) -> bool:
+    """Whether the first row's label is text (not a number, nor one but for its decimal
+    mark, which the reading names): the labels are then text, as a stream reads them."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        fh.readline()
+        line = next((line for line in fh if line.strip()), "")
+    row = next(csv.reader([line], delimiter=sep), [])
+    cell = row[column] if column < len(row) else ""
+    try:
+        validation.cell_number(cell or "0", decimal)
+    except ValueError:
+        return not validation.decimal_note(cell, decimal)
+    return False
+
+
 def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:
     """Read a numeric CSV with a header row (separated by commas, or by semicolons, tabs or
     bars, as its header shows: ``validation.csv_separator``; in the latter, numbers may
@@ -168,7 +204,9 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
       target: the label column's name (default: the last column).
       drop: column names to leave out (e.g. an id column).
     Returns:
-      ``Table`` with the remaining columns as features, in file order.
+      ``Table`` with the remaining columns as features, in file order. Text labels (the
+      first row's is text) come as the codes ``0..C−1`` of their sorted names,
+      ``Table.class_names``, as the command line and streams read them.
     """
     path = validation.check_file(path)
 
@@ -193,8 +231,11 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
             if name not in header:
                 raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")
         used = [i for i, h in enumerate(header) if h not in drop]
-        decimal = validation.csv_decimal(path, sep)
-        data = numeric_rows(below_header, header, path, sep=sep, used=used, decimal=decimal)
+        decimal, column, classes = validation.csv_decimal(path, sep), header.index(target), None
+        if _first_label_is_text(path, sep, column, decimal):
+            classes = text_labels(path, sep, header, column)
+        labels = classes and (column, {label: code for code, label in enumerate(classes)})
+        data = numeric_rows(below_header, header, path, 2, sep, used, labels, decimal)
     except UnicodeDecodeError:
         with open(path, "rb") as binary:
             raw = binary.read()
@@ -208,7 +249,8 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
     keep = [i for i, h in enumerate(header) if h != target and h not in drop]
     if not keep:
         raise ValueError(f"{path}: no feature columns left after taking the target and drops")
-    return Table(data[:, keep], data[:, header.index(target)], [header[i] for i in keep])
+    names = [header[i] for i in keep]
+    return Table(data[:, keep], data[:, column], names, list(classes) if classes else None)
 
 
 _IDX_TYPES: dict[int, Any] = {

@@ -327,7 +327,7 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
     classes: tuple | None = None
     if kind == "csv" and _text_target(t, feats, names.index(target)):
-        classes = _text_labels(t, names.index(target))
+        classes = data.text_labels(t.path, t.sep, t.header, names.index(target))
     elif kind == "npy" and target == names[-1]:  # text labels that convert encoded
         classes = tuple(data.npy_classes(path) or ()) or None
     return Source(
@@ -345,7 +345,7 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
 
 def _text_target(t: _CsvIndex, feats, target: int) -> bool:
     """Whether the first row's target is text (its labels are then read ahead,
-    ``_text_labels``). A feature column of text is named when the source opens, from its
+    ``jaxlin.data.text_labels``). A feature column of text is named when the source opens, from its
     first row, rather than by the chunk that meets it mid-run (the chunks' order is
     random); so is a decimal comma."""
     line = _chunk_lines(t.path, t.offsets[0], 1, lambda line: line.strip())[-1]
@@ -371,27 +371,6 @@ def _text_target(t: _CsvIndex, feats, target: int) -> bool:
     return False
 
 
-def _text_labels(t: _CsvIndex, column: int) -> tuple:
-    """The sorted distinct labels of a target column of text: one pass over the file (a
-    stream's chunks read each label as its index among them). A row without a label, or
-    with another number of cells than the header, is named."""
-    seen: set = set()
-    with open(t.path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=t.sep)
-        next(reader, None)
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                row = validation.check_row(row, len(t.header), t.path, reader.line_num)
-                label = row[column].strip()
-                if not label:
-                    raise ValueError(
-                        f"{t.path}: missing label (an empty cell) at row {reader.line_num}, "
-                        f"column {column + 1} ({t.header[column]!r})"
-                    )
-                seen.add(label)
-    return tuple(sorted(seen))
-
-
 def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     """Write a CSV as a float32 ``.npy`` (all columns, in order), one chunk at a time.
 
@@ -405,7 +384,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     n, width = sum(index.counts), len(index.header)
     classes = None
     if _text_target(index, list(range(width - 1)), width - 1):
-        classes = _text_labels(index, width - 1)
+        classes = data.text_labels(index.path, index.sep, index.header, width - 1)
     src = Source(
         csv_path,
         n,

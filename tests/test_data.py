@@ -473,3 +473,27 @@ def test_a_point_in_a_file_of_decimal_commas_is_named(tmp_path):
         tables.read_csv_table(path)
     with pytest.raises(ValueError, match=r"'1\.234' at row 3, column 2 \('b'\) \(the file writes "):
         stream.open_source(path).read(0)
+
+
+def test_read_csv_reads_text_labels_as_the_command_line_and_streams_do(tmp_path):
+    """A first label of text makes the labels text: codes of their sorted names (as
+    scikit-learn's ``LabelEncoder``), named in ``class_names``, the codes a stream and the
+    command line's table give them; a label cell left empty is named."""
+    from jaxlin import stream, tables
+
+    path = tmp_path / "pets.csv"
+    kinds = ["owl", "cat", "dog", "cat", "owl", "dog", "cat"]
+    path.write_text("a;b;kind\n" + "".join(f"{i},5;{i % 3};{k}\n" for i, k in enumerate(kinds)))
+    t = data.read_csv(path)
+    assert t.class_names == ["cat", "dog", "owl"]
+    np.testing.assert_array_equal(t.y, np.unique(kinds, return_inverse=True)[1])
+    assert t.X[1].tolist() == [1.5, 1.0]
+    _, y_table, _, _ = tables.read_csv_table(path)
+    assert [t.class_names[int(c)] for c in t.y] == list(y_table) == kinds
+    np.testing.assert_array_equal(stream.open_source(path).read(0)[1], t.y)
+    path.write_text("a,kind\n1,cat\n2,\n3,dog\n")
+    with pytest.raises(ValueError, match=r"missing label \(an empty cell\) at row 3, column 2"):
+        data.read_csv(path)
+    path.write_text("a,kind\n1,0\n2,dog\n")  # numeric labels: a text one is a bad cell
+    with pytest.raises(ValueError, match=r"non-numeric value 'dog' at row 3, column 2"):
+        data.read_csv(path)

@@ -2,9 +2,11 @@
 
 Every loss is a pure function of one example's scores ``z`` (shape ``(K,)``)
 and its target ``y`` (shape ``(K,)``): the 0/1 label for ``K = 1`` binary losses,
-a one-hot row for multi-class losses, real values for regression. Every loss
-returns one scalar per example; batching (``jax.vmap``) and averaging happen in
-``jaxlin.objective``, nowhere else.
+a one-hot row for multi-class losses (or its class index), real values for regression.
+Every loss returns one scalar per example; given scores with leading axes (a batch
+``(N, K)``) it returns each row's, as ``jax.vmap`` of it would (a 1-D ``z`` is one
+example's ``K`` scores: a binary loss sums over them, the one-vs-rest loss). Averaging
+happens in ``jaxlin.objective``, nowhere else.
 
 Each ``delta_*`` sits right under its loss, with its derivation in the docstring.
 Each loss is registered in ``LOSSES`` as a ``Loss`` record, so tests,
@@ -44,26 +46,64 @@ def per_example(fn=None, *, classes: bool = False):
     """A loss, its ``δ`` or its curvature as a function of one example: ``z`` (its ``K``
     scores) and ``y`` (its ``K`` targets) of one shape, checked at the call (at trace time
     under ``jit`` or ``vmap``, where shapes are static: no cost in the compiled program). Two
-    shapes that would broadcast (``z`` ``(3,)`` with a class index ``y``, ``(N, 1)`` with
+    shapes that would broadcast (``z`` ``(3,)`` with a float ``y`` ``()``, ``(N, 1)`` with
     ``(N,)``) gave a wrong number silently. ``classes``: a multi-class loss, whose ``z``
-    needs its class scores along a last axis (a scalar met an ``IndexError``)."""
+    needs its class scores along a last axis (a scalar met an ``IndexError``), and whose
+    ``y`` may be class indices (integers of ``z``'s shape but its last axis: one-hot rows
+    then). Scores with leading axes, ``(N, K)``, are a batch: the function of each row
+    (``(N,)`` losses, ``(N, K)`` gradients), as ``jax.vmap`` of it gives — a loss summed
+    everything (a softmax cross-entropy took every row's scores as one example's)."""
     if fn is None:
         return functools.partial(per_example, classes=classes)
 
     @functools.wraps(fn)
     def checked(z, y, *args, **kwargs):
-        z, y = numeric_argument(z, "z", fn.__name__), numeric_argument(y, "y", fn.__name__)
+        z = numeric_argument(z, "z", fn.__name__)
         if classes:
             check_scores_axis(z, fn.__name__)
+            y = _indices_as_rows(y, z, fn.__name__)
+        y = numeric_argument(y, "y", fn.__name__)
         if np.shape(z) != np.shape(y):
             raise ValueError(
                 f"{fn.__name__}: z and y must have one shape (an example's K scores and its "
-                f"K targets: a one-hot row, not a class index), got z {np.shape(z)} and y "
-                f"{np.shape(y)}"
+                f"K targets{', or its class index' if classes else ''}), got z "
+                f"{np.shape(z)} and y {np.shape(y)}"
             )
-        return fn(z, y, *args, **kwargs)
+        if np.ndim(z) < 2:
+            return fn(z, y, *args, **kwargs)
+        return _over_rows(functools.partial(fn, **kwargs), z, y, args)
 
     return checked
+
+
+def _indices_as_rows(y, z, fn: str):
+    """Class indices ``y`` (integers of ``z``'s shape but its last axis) as one-hot rows
+    of ``z``'s ``K``; any other ``y`` as given. Indices outside ``0..K−1`` are named where
+    they are known (not under ``jit``)."""
+    kind = y.dtype.kind if hasattr(y, "dtype") else np.asarray(y).dtype.kind
+    if kind not in "iu" or np.shape(y) != np.shape(z)[:-1]:
+        return y
+    k = np.shape(z)[-1]
+    if not isinstance(y, jax.core.Tracer):
+        arr = np.asarray(y)
+        outside = (arr < 0) | (arr >= k)
+        if outside.any():
+            raise ValueError(
+                f"{fn}: class index {arr[outside].flat[0]} is outside 0..{k - 1} (z holds "
+                f"K = {k} scores)"
+            )
+    return jax.nn.one_hot(y, k, dtype=z.dtype)
+
+
+def _over_rows(one, z, y, args):
+    """``one`` of each row of ``z`` and ``y`` (``(..., K)``), and of the rows of each
+    argument of their shape (others shared): results with ``z``'s leading axes."""
+    lead, k = np.shape(z)[:-1], np.shape(z)[-1]
+    rowwise = [np.shape(a) == np.shape(z) for a in args]
+    flat = [jnp.reshape(a, (-1, k)) if r else a for a, r in zip((z, y, *args), (1, 1, *rowwise))]
+    axes = (0, 0, *(0 if r else None for r in rowwise))
+    out = jax.vmap(one, in_axes=axes)(*flat)
+    return jax.tree.map(lambda o: jnp.reshape(o, lead + o.shape[1:]), out)
 
 
 class _LossFields(NamedTuple):

@@ -240,15 +240,21 @@ def _name(fn):
 
 @pytest.mark.parametrize("name,fn", list(_example_functions()))
 def test_a_loss_called_directly_names_a_mismatch(name, fn):
-    """A loss, its δ and its curvature take one example's ``z`` and ``y`` of one shape: a
-    class index beside K scores, a column beside a row, or text is named (these broadcast
-    to a wrong number, or failed deep inside JAX); plain lists work as arrays do."""
+    """A loss, its δ and its curvature take one example's ``z`` and ``y`` of one shape (or,
+    for a multi-class loss, a class index: its one-hot row): a float beside K scores, a
+    column beside a row, or text is named (these broadcast to a wrong number, or failed
+    deep inside JAX); plain lists work as arrays do."""
     k = 3 if LOSSES[name].min_classes > 1 else 2
     z, y = np.array([0.3, -1.2, 2.0])[:k], np.eye(k)[1]
     if LOSSES[name].target == "binary":
         y = np.array([1.0, 0.0, 1.0])[:k]
     with pytest.raises(ValueError, match=rf"{_name(fn)}: z and y must have one shape"):
-        fn(z, 1)
+        fn(z, 1.0)
+    if LOSSES[name].target == "onehot" and name != "one_vs_rest_logistic":  # K sigmoids
+        np.testing.assert_array_equal(np.asarray(fn(z, 1)), np.asarray(fn(z, np.eye(k)[1])))
+    else:
+        with pytest.raises(ValueError, match=rf"{_name(fn)}: z and y must have one shape"):
+            fn(z, 1)
     with pytest.raises(ValueError, match=r"got z \(3, 1\) and y \(3,\)"):
         fn(np.zeros((3, 1)), np.zeros(3))
     with pytest.raises(TypeError, match=rf"{_name(fn)}: z must be numbers, got str"):
@@ -335,3 +341,45 @@ def test_one_vs_rest_and_many_models_name_a_value_they_cannot_train_on(dtype, wo
         with pytest.raises(ValueError, match=words), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's cast to float32
             run()
+
+
+@pytest.mark.parametrize("name,fn", list(_example_functions()))
+def test_a_loss_given_a_batch_is_the_function_of_each_row(name, fn):
+    """Scores ``(N, K)`` (or more leading axes) are a batch: each row's value, as
+    ``jax.vmap`` gives it (a loss summed every row's scores as one example's, and a softmax
+    cross-entropy mixed the rows); a multi-class loss takes the rows' class indices."""
+    k = 3 if LOSSES[name].min_classes > 1 else 2
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(2, 4, k)) * 3
+    labels = rng.integers(0, k, size=(2, 4))
+    Y = np.eye(k)[labels]
+    if LOSSES[name].target == "binary":
+        Y = (rng.random((2, 4, k)) > 0.5).astype(float)
+    elif LOSSES[name].target == "real":
+        Y = rng.normal(size=(2, 4, k))
+    rows = jax.vmap(jax.vmap(fn))(jnp.asarray(Z), jnp.asarray(Y))
+    np.testing.assert_allclose(np.asarray(fn(Z, Y)), np.asarray(rows), rtol=1e-6, atol=1e-7)
+    if LOSSES[name].target == "onehot" and name != "one_vs_rest_logistic":
+        np.testing.assert_array_equal(np.asarray(fn(Z, labels)), np.asarray(fn(Z, Y)))
+        np.testing.assert_array_equal(np.asarray(jax.jit(fn)(Z, labels)), np.asarray(fn(Z, Y)))
+        with pytest.raises(ValueError, match=rf"{_name(fn)}: class index {k} is outside"):
+            fn(Z, np.where(labels == 0, k, labels))
+
+
+def test_the_scores_table_per_example_from_class_indices():
+    """The worked scores table (rows = examples, labels 0, 1, 2): per example, and the
+    means, with the margin-0 (perceptron), margin-1 hinge, squared hinge and softmax
+    cross-entropy, called on the batch as a user writes it."""
+    S = np.array([[5.6, 6.4, -4.6], [-1.8, 10.2, 3.5], [2.0, 5.4, -8.6]])
+    y = np.array([0, 1, 2])
+    expected = {
+        "multiclass_perceptron": ([0.8, 0.0, 24.6], 8.466667),
+        "multiclass_hinge": ([1.8, 0.0, 26.6], 9.466667),
+        "multiclass_squared_hinge": ([3.24, 0.0, 359.56], 120.933333),
+    }
+    for name, (per, mean) in expected.items():
+        got = np.asarray(LOSSES[name].value(S, y), np.float64)
+        np.testing.assert_allclose(got, per, atol=1e-4)
+        assert got.mean() == pytest.approx(mean, abs=1e-4)
+    ce = np.asarray(LOSSES["softmax_cross_entropy"].value(S, y), np.float64)
+    assert ce.mean() == pytest.approx(5.068393, abs=1e-5)

@@ -141,12 +141,12 @@ def softmax_jacobian(z):
     """Jacobian of softmax, ``∂s_i/∂z_j = s_i (1[i=j] − s_j)`` = ``diag(s) − s sᵀ``.
 
     Args:
-      z: scores, shape ``(K,)``.
+      z: scores, shape ``(K,)``, or ``(N, K)`` (any leading axes): one Jacobian a row.
     Returns:
-      shape ``(K, K)``.
+      shape ``(K, K)``, or ``(N, K, K)``.
     """
     s = softmax(z)
-    return jnp.diag(s) - jnp.outer(s, s)
+    return s[..., :, None] * (jnp.eye(s.shape[-1], dtype=s.dtype) - s[..., None, :])
 
 
 @takes_numbers

@@ -37,6 +37,10 @@ def test_softmax_jacobian(key):
         J = act.softmax_jacobian(z)
         np.testing.assert_allclose(J, jax.jacfwd(act.softmax)(z), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(J.sum(axis=0), 0.0, atol=1e-15)  # softmax sums to 1
+    Z = jax.random.normal(key, (2, 4, 3)) * 3  # a batch: one Jacobian a row (it raised)
+    np.testing.assert_allclose(
+        act.softmax_jacobian(Z), jax.vmap(jax.vmap(jax.jacfwd(act.softmax)))(Z), atol=1e-15
+    )
 
 
 def test_step_threshold():

@@ -185,12 +185,7 @@ def _first_label_is_text(path, sep: str, column: int, decimal: str) -> bool:
         fh.readline()
         line = next((line for line in fh if line.strip()), "")
     row = next(csv.reader([line], delimiter=sep), [])
-    cell = row[column] if column < len(row) else ""
-    try:
-        validation.cell_number(cell or "0", decimal)
-    except ValueError:
-        return not validation.decimal_note(cell, decimal)
-    return False
+    return validation.is_text(row[column] if column < len(row) else "", decimal)
 
 
 def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table:

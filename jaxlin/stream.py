@@ -345,29 +345,27 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
 
 def _text_target(t: _CsvIndex, feats, target: int) -> bool:
     """Whether the first row's target is text (its labels are then read ahead,
-    ``jaxlin.data.text_labels``). A feature column of text is named when the source opens, from its
-    first row, rather than by the chunk that meets it mid-run (the chunks' order is
-    random); so is a decimal comma."""
+    ``jaxlin.data.text_labels``). A feature column of text is named when the source opens,
+    from its first row, rather than by the chunk that meets it mid-run (the chunks' order
+    is random); so is a number with the other decimal mark."""
     line = _chunk_lines(t.path, t.offsets[0], 1, lambda line: line.strip())[-1]
     row = next(csv.reader([line.decode("utf-8", errors="replace")], delimiter=t.sep), [])
     for column in [*feats, target]:
         cell = row[column] if column < len(row) else ""  # empty or short: the chunk's reader
-        try:
-            validation.cell_number(cell or "0", t.decimal)
-        except ValueError:
-            name, note = t.header[column], validation.decimal_note(cell, t.decimal)
-            if note:
-                raise ValueError(
-                    f"{t.path}: non-numeric value {cell!r} at row {t.lines[0]}, column "
-                    f"{column + 1} ({name!r}){note}"
-                ) from None
+        name, note = t.header[column], validation.decimal_note(cell, t.decimal)
+        if note:  # a number but for its decimal mark
+            raise ValueError(
+                f"{t.path}: non-numeric value {cell!r} at row {t.lines[0]}, column "
+                f"{column + 1} ({name!r}){note}"
+            )
+        if validation.is_text(cell, t.decimal):
             if column == target:
                 return True
             raise ValueError(
                 f"{t.path}: the column {name!r} holds text ({cell!r} in row {t.lines[0]}); a "
                 f"stream reads numbers: leave it out (drop=[{name!r}], --drop {name}) or "
                 "train without streaming (text columns one-hot encoded)"
-            ) from None
+            )
     return False
 
 

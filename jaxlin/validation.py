@@ -111,6 +111,20 @@ def cell_number(text: str, decimal: str = ".") -> float:
     return float(text)
 
 
+def is_text(cell: str, decimal: str = ".") -> bool:
+    """Whether a CSV cell is text: not a number (an empty cell is none: missing) nor one
+    but for its decimal mark (which the readers name as such).
+
+    >>> is_text("cat"), is_text("1.5"), is_text(""), is_text("1,5"), is_text("1.5", ",")
+    (True, False, False, False, False)
+    """
+    try:
+        cell_number(cell or "0", decimal)
+    except ValueError:
+        return not decimal_note(cell, decimal)
+    return False
+
+
 def decimal_mark(text: str) -> str | None:
     """The decimal mark of a cell that is a number written with one (``"."`` or ``","``),
     else ``None`` (an integer, text, or a number with both marks).

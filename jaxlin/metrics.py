@@ -1,6 +1,9 @@
 """Evaluation metrics: pure, jittable, and ``vmap``-able over many models.
 
-Labels are integer arrays ``(N,)``; the positive class of binary metrics is 1. Every
+Labels are integer arrays ``(N,)``; the positive class of binary metrics is 1. The metrics
+over classes (the confusion matrix, per-class and averaged scores, the baseline, the log
+loss, ``summary``) take text labels on the host too, as the codes of their sorted names
+(scikit-learn's order). Every
 function takes JAX or NumPy arrays and computes with the same kind: NumPy inputs run on
 the host and compile nothing (what a report on a few thousand rows wants).
 
@@ -90,6 +93,33 @@ def _check_whole(name, labels):
         )
 
 
+def _text_codes(y_true, y_pred=None):
+    """Text labels (any non-numeric host labels) as the codes of the sorted labels of both
+    arrays, as scikit-learn's metrics order classes (``np.unique``); numeric labels as they
+    are. Text beside numbers is an error naming both."""
+    given = [a for a in (y_true, y_pred) if a is not None]
+    kinds = [a.dtype.kind if isinstance(a, jax.Array) else np.asarray(a).dtype.kind for a in given]
+    if all(k in "biuf" for k in kinds):
+        return y_true, y_pred
+    if any(k in "biuf" for k in kinds):
+        text, number = (0, 1) if kinds[1] in "biuf" else (1, 0)
+        names = ("y_true", "y_pred")
+        raise ValueError(
+            f"{names[text]}: text labels ({np.asarray(given[text]).flat[0].item()!r}) beside "
+            f"{names[number]}'s numbers ({np.asarray(given[number]).flat[0].item()!r}); pass "
+            "labels of one kind"
+        )
+    try:
+        classes = np.unique(np.concatenate([np.asarray(a) for a in given]))
+    except TypeError:  # objects NumPy cannot order: mixed types
+        kinds_seen = sorted({type(v).__name__ for a in given for v in np.asarray(a).ravel()})
+        raise TypeError(
+            f"y_true: labels of mixed types ({', '.join(kinds_seen)}) have no order"
+        ) from None
+    codes = [np.searchsorted(classes, np.asarray(a)) for a in given]
+    return codes[0], (codes[1] if y_pred is not None else None)
+
+
 def _check_classes(n_classes, **labels) -> int:
     """``n_classes`` a positive integer, and every label given in ``0..n_classes − 1``:
     checked where the values are known (NumPy or concrete JAX arrays); inside ``jit`` a label
@@ -174,7 +204,7 @@ def _counts(y, n_classes: int):
 
 def class_prior_baseline(y_true, n_classes: int | None = None):
     """``max_k P(y = k)``: the accuracy of always predicting the most frequent class."""
-    y_true, _ = _checked(y_true)
+    y_true, _ = _text_codes(*_checked(y_true))
     n_classes = _check_classes(n_classes, y_true=y_true)
     return (_counts(y_true, n_classes).max() / y_true.shape[0]).astype(_xp(y_true).float32)
 
@@ -235,8 +265,9 @@ def false_positive_rate(y_true, y_pred):
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``; ``(C, C)``.
     A label outside ``0..C−1`` is an error (inside ``jit``, where values are not known, it is
-    not counted)."""
-    y_true, y_pred = _checked(y_true, y_pred)
+    not counted). Text labels count as the codes of their sorted names (scikit-learn's
+    order)."""
+    y_true, y_pred = _text_codes(*_checked(y_true, y_pred))
     n_classes = _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
     if _xp(y_true, y_pred) is np:
         cells = y_true.astype(np.int64) * n_classes + y_pred.astype(np.int64)
@@ -308,6 +339,7 @@ def log_loss(y_true, proba, eps: float | None = None):
             raise ValueError(f"proba: expected probabilities in [0, 1], got {p1[r]!r} at row {r}")
         y_true, proba = (y_true > 0).astype(xp.int32), xp.stack([1 - p1, p1], axis=1)
     y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
+    y_true, _ = _text_codes(y_true)  # its classes in sorted order: proba's columns
     _check_classes(proba.shape[1], y_true=y_true)
     xp = _xp(y_true, proba)
     proba = xp.asarray(proba)
@@ -406,9 +438,10 @@ def summary(y_true, y_pred, n_classes: int | None = None, scores=None, proba=Non
 
     ``scores`` ``(N,)``: the binary decision scores for the ROC curve; ``proba`` ``(N, C)``:
     probabilities for the log loss. Binary entries are for class 1; per-class entries and
-    macro/micro averages are always included.
+    macro/micro averages are always included. Text labels count as the codes of their
+    sorted names (class 1 of two: the second).
     """
-    y_true, y_pred = _checked(y_true, y_pred)
+    y_true, y_pred = _text_codes(*_checked(y_true, y_pred))
     n_classes = _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
     if _xp(y_true, y_pred, scores, proba) is np:
         return _summary(y_true, y_pred, n_classes, scores, proba)

@@ -407,3 +407,31 @@ def test_decisions_take_scores_as_rows_and_lists_as_arrays():
     for fn in (decision.predict_labels, decision.predict_proba):
         with pytest.raises(ValueError, match=rf"^{fn.__name__}: Z must be scores \(N, K\)"):
             fn("binary_cross_entropy", np.array([0.0, 2.0]))
+
+
+def test_metrics_over_classes_take_text_labels_as_scikit_learn_does():
+    """Text labels count as the codes of their sorted names, scikit-learn's order: the
+    confusion matrix, per-class scores, averages, the baseline, the log loss and the
+    summary equal scikit-learn's on the same text labels (they were refused)."""
+    rng = np.random.default_rng(4)
+    names = np.array(["owl", "cat", "dog"])
+    t, p = names[rng.integers(0, 3, 60)], names[rng.integers(0, 3, 60)]
+    np.testing.assert_array_equal(M.confusion_matrix(t, p), skm.confusion_matrix(t, p))
+    pc = M.per_class(list(t), list(p), warn=False)
+    ref = skm.precision_recall_fscore_support(t, p, zero_division=0)
+    for ours, theirs in zip(pc, ref):
+        np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-6)
+    macro = M.macro_average(t, p, warn=False)
+    assert float(macro[2]) == pytest.approx(skm.f1_score(t, p, average="macro"), rel=1e-6)
+    counts = np.unique(t, return_counts=True)[1]
+    assert float(M.class_prior_baseline(t)) == pytest.approx(counts.max() / len(t))
+    proba = rng.dirichlet(np.ones(3), size=60)
+    assert float(M.log_loss(t, proba)) == pytest.approx(skm.log_loss(t, proba), rel=1e-12)
+    binary = np.where(t == "cat", "spam", "ham")
+    guess = np.where(p == "cat", "spam", "ham")
+    s = M.summary(binary, guess)  # class 1 of two: the second sorted name, "spam"
+    assert float(s["recall"]) == pytest.approx(skm.recall_score(binary, guess, pos_label="spam"))
+    with pytest.raises(ValueError, match=r"^y_true: text labels \('\w+'\) beside y_pred's num"):
+        M.confusion_matrix(t, np.zeros(60, int))
+    with pytest.raises(ValueError, match=r"a binary metric needs labels in \{0, 1\}"):
+        M.precision(binary, guess)  # which class is positive is not guessed, as there

@@ -218,10 +218,10 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
         if not header:
             raise ValueError(f"{path}: the file is empty")
         header = validation.check_header(header, path)
-        if note := validation.numbers_as_header(header, path):
-            warnings.warn(note, UserWarning, stacklevel=2)
         target = header[-1] if target is None else target
         drop = validation.check_not_dropped(target, drop)
+        for note in validation.header_notes(header, path, drop):
+            warnings.warn(note, UserWarning, stacklevel=2)
         for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
             if name not in header:
                 raise ValueError(f"{path}: no {what} column {name!r}; columns are {header}")

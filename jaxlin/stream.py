@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import warnings
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -321,6 +322,8 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         names, kind, n = t.header, "csv", sum(t.counts)
     target = names[-1] if target is None else target
     drop = validation.check_not_dropped(target, drop)
+    for note in validation.header_notes(names, path, drop) if kind == "csv" else ():
+        warnings.warn(note, UserWarning, stacklevel=2)
     for name, what in [(target, "target")] + [(d, "drop") for d in drop]:
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")

@@ -179,8 +179,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
         raise ValueError(f"{path}: no feature columns left after taking the target and drops")
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in chosen + [target]}
     notices, first_row = [], lines
-    if note := validation.numbers_as_header(header, path):
-        notices.append(note)
+    notices.extend(validation.header_notes(header, path, [h for h in header if h not in chosen]))
     keep = _complete_rows(cells, chosen + [target], impute, path)
     if keep is not None:
         notices.append(

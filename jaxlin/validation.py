@@ -65,13 +65,15 @@ def csv_separator(header_line: str) -> str:
 
 def check_header(header, path, min_columns: int = 2) -> list:
     """A CSV header's column names, stripped (and an empty name at the end, a separator
-    that ends the line, left out); a ``ValueError`` when a name appears twice
+    that ends the line, left out; another empty name is ``Unnamed: c``, ``c`` its position
+    from 0, as pandas names it: ``header_notes``); a ``ValueError`` when a name appears twice
     (columns are chosen by name, so one of the two would be lost) or when there is one
     column only where ``min_columns`` is 2 (training: no features beside a target; most
     often a file of a single column). An empty header is left to the caller."""
     names = [h.strip() for h in header]
     while len(names) > 1 and not names[-1]:  # a separator at the end of the line
         names.pop()
+    names = [name or f"Unnamed: {c}" for c, name in enumerate(names)]  # pandas' name for it
     if len(names) == 1 < min_columns:
         raise ValueError(f"{path}: need a header with at least 2 columns, got {names}")
     seen: dict = {}
@@ -199,6 +201,30 @@ def numbers_as_header(names, path) -> str | None:
         f"{path}: the header row ({shown}) is all numbers: it is read as the column names, "
         "not as data; if the file has no header, add one as its first line"
     )
+
+
+def header_notes(names, path, dropped=()) -> list:
+    """What a reader says of a CSV header's names (``check_header``'s) before it reads on:
+    names that are all numbers (``numbers_as_header``), and columns without a name (most
+    often a DataFrame's index, which ``to_csv`` writes unnamed: its row numbers would be
+    trained on as a feature; not said of those ``dropped``).
+
+    >>> header_notes(["Unnamed: 0", "a", "y"], "f.csv")  # doctest: +ELLIPSIS
+    ["f.csv: column 1 has no name (a DataFrame's index, ...(drop=['Unnamed: 0'])"]
+    """
+    notes = [note] if (note := numbers_as_header(names, path)) else []
+    unnamed = [c for c, name in enumerate(names) if name == f"Unnamed: {c}" and name not in dropped]
+    if unnamed:
+        many = len(unnamed) > 1
+        given = [names[c] for c in unnamed]
+        notes.append(
+            f"{path}: column{'s' * many} {', '.join(str(c + 1) for c in unnamed)} "
+            f"{'have' if many else 'has'} no name (a DataFrame's index, written by to_csv?): "
+            f"read as {', '.join(map(repr, given))}, {'features' if many else 'a feature'}; "
+            f"leave {'them' if many else 'it'} out with --drop '{','.join(given)}' "
+            f"(drop={given})"
+        )
+    return notes
 
 
 def check_not_dropped(target, drop, name: str = "drop") -> tuple:

@@ -497,3 +497,27 @@ def test_read_csv_reads_text_labels_as_the_command_line_and_streams_do(tmp_path)
     path.write_text("a,kind\n1,0\n2,dog\n")  # numeric labels: a text one is a bad cell
     with pytest.raises(ValueError, match=r"non-numeric value 'dog' at row 3, column 2"):
         data.read_csv(path)
+
+
+def test_an_unnamed_column_is_named_as_pandas_names_it_and_said(tmp_path, capsys):
+    """A DataFrame written by ``to_csv`` starts with its index under an empty name: every
+    reader calls it ``Unnamed: 0`` (pandas' name, so ``drop`` can name it) and says that it
+    is read as a feature (the row numbers were trained on without a word)."""
+    import warnings
+
+    from jaxlin import cli, stream
+
+    path = tmp_path / "frame.csv"
+    path.write_text(",a,b,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(12)))
+    with pytest.warns(UserWarning, match=r"column 1 has no name \(a DataFrame's index"):
+        t = data.read_csv(path)
+    assert t.feature_names == ["Unnamed: 0", "a", "b"]
+    np.testing.assert_array_equal(t.X[:, 0], np.arange(12))
+    with pytest.warns(UserWarning, match=r"drop=\['Unnamed: 0'\]"):
+        assert stream.open_source(path).feature_names == ["Unnamed: 0", "a", "b"]
+    assert cli.main(["train", "--data", str(path), "--epochs", "2"]) == 0
+    assert "column 1 has no name" in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert data.read_csv(path, drop=["Unnamed: 0"]).feature_names == ["a", "b"]
+    assert cli.main(["train", "--data", str(path), "--drop", "Unnamed: 0", "--quiet"]) == 0

@@ -193,6 +193,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
     categories = _categories(cells, chosen, set(categorical), notices)
     encoding = Encoding(tuple(chosen), categories)
     X, _ = encoding.encode(cells, path, first_row, header)
+    notices.extend(_row_counters(X, encoding.feature_names))
     if impute is None and np.isnan(X).any():
         _missing_error(cells, chosen, header, path, first_row)
     y = [v.strip() for v in cells[target]]
@@ -203,6 +204,22 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
             "pass --impute drop-rows to leave such rows out"
         )
     return X, np.asarray(y), encoding, tuple(notices)
+
+
+def _row_counters(X, names) -> list:
+    """A notice for each feature column that counts the rows (``k, k+1, k+2, …`` down 20
+    rows or more): an identifier, whose values a model would learn the row order from."""
+    if X.shape[0] < 20:
+        return []
+    steps = np.diff(X, axis=0)
+    counting = np.flatnonzero(np.all(steps == 1, axis=0) & (X[0] == np.round(X[0])))
+    counting = [j for j in counting if not names[j].startswith("Unnamed: ")]  # said already
+    return [
+        f"column {names[j]!r} counts the rows ({X[0, j]:.0f}, {X[1, j]:.0f}, "
+        f"{X[2, j]:.0f}, …): an identifier? it is read as a feature; leave it out with "
+        f"--drop '{names[j]}'"
+        for j in counting
+    ]
 
 
 def _missing_error(cells, chosen, header, path, first_row):

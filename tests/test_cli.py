@@ -539,3 +539,17 @@ def test_class_weights_stream_from_the_command_line(capsys, tmp_path):
     r = stream.fit_stream(str(csv), class_weight="balanced", **COMMAND_STREAM_DEFAULTS)
     np.testing.assert_allclose(models[0].W, np.asarray(r.params.W, np.float64), rtol=1e-6)
     assert np.max(np.abs(models[0].W - models[1].W)) > 1e-3
+
+
+def test_a_column_that_counts_the_rows_is_said_to_be_an_identifier(capsys):
+    """KidCreative's file holds 'Obs No.' (1, 2, 3, …): trained on as it is, the model
+    learns the row order; the command line says so and how to leave it out."""
+    csv_in = os.path.join(os.path.dirname(cli.__file__), "data", "kidcreative.csv")
+    code, _, err = run(capsys, "train", "--data", csv_in, "--target", "Buy", "--epochs", "2")
+    assert code == 0
+    assert "column 'Obs No.' counts the rows (1, 2, 3, …): an identifier?" in err
+    assert err.count("counts the rows") == 1  # Income and the 0/1 columns do not count
+    code, _, err = run(
+        capsys, "train", "--data", csv_in, "--target", "Buy", "--drop", "Obs No.", "--epochs", "2"
+    )
+    assert code == 0 and "counts the rows" not in err

@@ -598,7 +598,14 @@ def on_device(params: Params, X, T, sample_weight=None, loss=None):
         loss = get_loss(loss)
         if np.ndim(T) == 1:  # labels whose values are known: made targets, as fit makes them
             k = params.W.shape[1] if loss.target == "onehot" else None
-            T = host_targets(np.asarray(T), loss, k, "T", np.dtype(params.W.dtype))
+            try:
+                T = host_targets(np.asarray(T), loss, k, "T", np.dtype(params.W.dtype))
+            except ValueError as exc:
+                if k is None or "out of range" not in str(exc):
+                    raise
+                raise ValueError(
+                    f"{exc}: the classes are params.W's {k} columns (W {params.W.shape})"
+                ) from None
         check_target_values(np.asarray(T), loss)
     return params, X, T, weight
 

@@ -71,3 +71,19 @@ def test_distinct_labels_are_numpys_unique(y):
     got, ref = distinct_labels(y), np.unique(y)
     assert got.dtype == ref.dtype
     np.testing.assert_array_equal(got, ref)
+
+
+def test_labels_beyond_the_models_columns_name_them():
+    """Labels given to the objective take their classes from ``W``'s columns: a label past
+    them names ``W``'s shape (it said only "out of range for 1 classes")."""
+    import jax.numpy as jnp
+
+    from jaxlin import Params, value_and_grad
+
+    X, y = np.ones((3, 2)), np.array([0, 1, 2])
+    p = Params(jnp.zeros((2, 1)), jnp.zeros(1))
+    with pytest.raises(ValueError, match=r"the classes are params\.W's 1 columns \(W \(2, 1\)\)"):
+        value_and_grad(p, X, y, "softmax_cross_entropy")
+    three = Params(jnp.zeros((2, 3)), jnp.zeros(3))
+    J, _ = value_and_grad(three, X, y, "softmax_cross_entropy")
+    assert float(J) == pytest.approx(np.log(3), rel=1e-6)

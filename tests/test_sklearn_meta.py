@@ -5,8 +5,11 @@ output codes, grid search over them), ``feature_selection/tests/test_from_model.
 (classifier chains, multi-output), ``ensemble/tests/test_voting.py``,
 ``semi_supervised/tests/test_self_training.py``,
 ``model_selection/tests/test_validation.py`` and ``test_search.py``, ``tests/test_pipeline.py``,
-``metrics/tests/test_score_objects.py``, ``utils/tests/test_response.py`` and
-``inspection/tests/test_permutation_importance.py``.
+``metrics/tests/test_score_objects.py``, ``utils/tests/test_response.py``,
+``inspection/tests/test_permutation_importance.py``, ``tests/test_calibration.py``
+(``CalibratedClassifierCV`` and its display), ``model_selection/tests/
+test_classification_threshold.py`` (``TunedThresholdClassifierCV``), the precision-recall
+and ROC displays' tests and ``frozen/tests/test_frozen.py``.
 
 Each module's source is executed with the names of the bridge's estimators it imports
 (``LogisticRegression``, ``SGDClassifier``, ``Perceptron``, ``LinearSVC``, …) rebound to
@@ -14,7 +17,8 @@ Each module's source is executed with the names of the bridge's estimators it im
 but those listed below with the reason. (``ensemble/tests/test_stacking.py`` and
 ``test_bagging.py`` pass too — 120 cases, checked by hand — and are left out of the suite for
 its time: a minute and a half of fits that the voting and cross-validation tests already
-make.)
+make; so are ``feature_selection/tests/test_rfe.py`` (9 tests, 26 s) and
+``inspection/tests/test_partial_dependence.py`` (336 cases), which pass.)
 """
 
 import importlib
@@ -39,8 +43,25 @@ MODULES = {
     "score_objects": "sklearn.metrics.tests.test_score_objects",
     "response": "sklearn.utils.tests.test_response",
     "permutation_importance": "sklearn.inspection.tests.test_permutation_importance",
+    "calibration": "sklearn.tests.test_calibration",
+    "threshold": "sklearn.model_selection.tests.test_classification_threshold",
+    "pr_display": "sklearn.metrics._plot.tests.test_precision_recall_display",
+    "roc_display": "sklearn.metrics._plot.tests.test_roc_curve_display",
+    "frozen": "sklearn.frozen.tests.test_frozen",
 }
 NOT_APPLICABLE = {
+    "calibration": {
+        "test_calibration_default_estimator": (
+            "it checks that the default base estimator is scikit-learn's own LinearSVC"
+        ),
+    },
+    "roc_display": {
+        "test_roc_curve_display_plotting_from_cv_results": (
+            "its expected legend, 'AUC = 0.61 +/- 0.05', rounds the spread of scikit-learn's "
+            "lbfgs stopped at tol=1e-4 (0.0452); at the optimum, which the bridge reaches and "
+            "scikit-learn's lbfgs at tol=1e-10 reaches too, it is 0.0447: '+/- 0.04'"
+        ),
+    },
     "multioutput": {
         "test_multiclass_multioutput_estimator_predict_proba": (
             "its expected probabilities are those of scikit-learn's lbfgs stopped at tol=1e-4, "
@@ -107,6 +128,19 @@ for _key, _module in MODULES.items():
         if type(_value).__name__ == "FixtureFunctionDefinition":
             globals()[_name] = _value
 globals().update(RUN)
+
+
+@pytest.fixture
+def pyplot():
+    """scikit-learn's fixture of its display tests (its conftest's, which the modules run
+    here from their source do not see): matplotlib without a screen, figures closed."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield plt
+    plt.close("all")
 
 
 def test_the_bridge_estimators_are_the_ones_the_tests_build():

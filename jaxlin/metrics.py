@@ -319,8 +319,8 @@ def micro_average(y_true, y_pred, n_classes: int | None = None):
 
 def log_loss(y_true, proba, eps: float | None = None):
     """Mean ``−ln p_y`` of the probabilities given to the true class; ``proba`` ``(N, C)``,
-    or ``(N,)`` for binary labels (``{0, 1}`` or ``{−1, +1}``): the positive class's
-    probability, as scikit-learn takes it.
+    or ``(N,)`` (or ``(N, 1)``) for binary labels (``{0, 1}`` or ``{−1, +1}``): the positive
+    class's probability, as scikit-learn takes it.
 
     Probabilities are clipped to ``[eps, 1 − eps]`` (default: the dtype's machine epsilon,
     as scikit-learn does) so a confident mistake costs a large finite amount. Rows that do
@@ -330,6 +330,8 @@ def log_loss(y_true, proba, eps: float | None = None):
         validation.check_non_negative(eps, "eps")
         if np.ndim(eps) != 0 or not eps < 0.5:
             raise ValueError(f"eps: the probabilities' clip, one number in [0, 0.5), got {eps!r}")
+    if np.ndim(proba) == 2 and np.shape(proba)[1] == 1:  # one column: P(y = 1), as there
+        proba = proba[:, 0] if isinstance(proba, (np.ndarray, jax.Array)) else np.ravel(proba)
     if np.ndim(proba) == 1:  # binary: P(y = 1) for each row
         y_true, p1 = _checked(y_true, proba, "proba")
         _check_binary(y_true=y_true)

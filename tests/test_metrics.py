@@ -160,6 +160,10 @@ def test_log_loss_takes_the_positive_class_probability_as_sklearn(labels):
     want = skm.log_loss(y, p)
     np.testing.assert_allclose(M.log_loss(y, p), want, rtol=1e-12)
     np.testing.assert_allclose(M.log_loss(jnp.asarray(y), jnp.asarray(p)), want, rtol=1e-6)
+    column = p[:, None]  # one column is that probability too (it was read as one class)
+    assert skm.log_loss(y, column) == pytest.approx(want, rel=1e-12)
+    np.testing.assert_allclose(M.log_loss(y, column), want, rtol=1e-12)
+    np.testing.assert_allclose(M.log_loss(list(y), column.tolist()), want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -212,8 +212,8 @@ def _row_counters(X, names) -> list:
     if X.shape[0] < 20:
         return []
     steps = np.diff(X, axis=0)
-    counting = np.flatnonzero(np.all(steps == 1, axis=0) & (X[0] == np.round(X[0])))
-    counting = [j for j in counting if not names[j].startswith("Unnamed: ")]  # said already
+    counts = np.flatnonzero(np.all(steps == 1, axis=0) & (X[0] == np.round(X[0])))
+    counting = [j for j in counts if not names[j].startswith("Unnamed: ")]  # said already
     return [
         f"column {names[j]!r} counts the rows ({X[0, j]:.0f}, {X[1, j]:.0f}, "
         f"{X[2, j]:.0f}, …): an identifier? it is read as a feature; leave it out with "

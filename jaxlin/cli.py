@@ -64,6 +64,22 @@ def _number(kind, test, wanted):
     return parse
 
 
+def class_weight_arg(text: str):
+    """``--class-weight``: ``balanced``, or ``LABEL=WEIGHT`` pairs separated by commas (the
+    labels as the file writes them; a class left out weighs 1) as a dict of text keys."""
+    if text == "balanced":
+        return text
+    out = {}
+    for pair in text.split(","):
+        label, eq, weight = pair.rpartition("=")
+        if not eq or not label.strip():
+            raise argparse.ArgumentTypeError(
+                f"expected 'balanced' or LABEL=WEIGHT pairs (e.g. buy=5,no=1), got {text!r}"
+            )
+        out[label.strip()] = NON_NEGATIVE(weight)
+    return out
+
+
 POSITIVE = _number(float, lambda v: v > 0, "a positive number")
 NON_NEGATIVE = _number(float, lambda v: v >= 0, "a non-negative number")
 POSITIVE_INT = _number(int, lambda v: v > 0, "a positive integer")
@@ -188,6 +204,7 @@ _FLAGS = {
     "init": "--init",
     "average": "--average",
     "fit_intercept": "--no-intercept",
+    "class_weight": "--class-weight",
     "checkpoint_every": "--checkpoint-every",
     "model": "--model",
 }
@@ -261,8 +278,9 @@ def _train_options(args, spec, loss, n_classes, n_train, default_l2):
         raise UserError(_flag_named(str(exc))) from None
 
 
-def _fit(args, split, loss, opts, spec, n_classes):
-    """Train on the split's standardised training rows; returns the result and its seconds."""
+def _fit(args, split, loss, opts, spec, names):
+    """Train on the split's standardised training rows (``names``: the classes' labels as
+    text, which ``--class-weight`` pairs name); returns the result and its seconds."""
     import jax
 
     from jaxlin.class_weights import row_weights
@@ -270,7 +288,7 @@ def _fit(args, split, loss, opts, spec, n_classes):
     from jaxlin.records import DivergedWarning
     from jaxlin.training import fit
 
-    st = split.standardizer
+    st, n_classes = split.standardizer, len(names)
     real = get_loss(loss).target == "real" and n_classes > 2  # least squares on one-hot rows
     y_fit = np.eye(n_classes)[split.y_train] if real else split.y_train
     validation = None
@@ -283,7 +301,9 @@ def _fit(args, split, loss, opts, spec, n_classes):
     if sys.stderr.isatty() and opts.epochs >= 20 and not args.quiet:
         progress = _ProgressBar(opts.epochs)
     one_vs_rest = spec.one_vs_rest and n_classes > 2
-    weights = row_weights(args.class_weight, split.y_train, n_classes, one_vs_rest=one_vs_rest)
+    weights = row_weights(
+        args.class_weight, split.y_train, n_classes, names, one_vs_rest=one_vs_rest
+    )
     t = time.perf_counter()
     try:
         with warnings.catch_warnings():  # the report says "stopped: diverged" and why
@@ -367,7 +387,7 @@ def _cmd_train(args) -> int:
     opts, pen_text = _train_options(
         args, spec, loss, n_classes, len(split.y_train), defaults.get("l2")
     )
-    res, seconds = _fit(args, split, loss, opts, spec, n_classes)
+    res, seconds = _fit(args, split, loss, opts, spec, [str(c) for c in table.class_names])
     model = _trained_model(args, loss, res, split, table)
     settings = _run_settings(args, opts, standardize, table)
     data_info = {
@@ -747,6 +767,23 @@ def _cmd_convert(args) -> int:
     return 0
 
 
+def _stream_class_weight(class_weight, classes):
+    """``--class-weight``'s pairs for a stream: keyed by the file's text labels as given, or
+    by its numeric labels as numbers (``1=5`` weighs the label 1)."""
+    if not isinstance(class_weight, dict) or classes is not None:
+        return class_weight
+    out = {}
+    for label, weight in class_weight.items():
+        try:
+            number = float(label)
+        except ValueError:
+            raise UserError(
+                f"--class-weight: {label!r} is not a class; the file's labels are numbers"
+            ) from None
+        out[int(number) if number == int(number) else number] = weight
+    return out
+
+
 def _cmd_train_stream(args) -> int:
     """``jaxlin train --stream``: mini-batch training from disk, one chunk in memory."""
     from jaxlin import model_io, stream
@@ -775,7 +812,7 @@ def _cmd_train_stream(args) -> int:
             src,
             loss,
             n_classes=n_classes if n_classes > 2 else None,
-            class_weight=args.class_weight,
+            class_weight=_stream_class_weight(args.class_weight, src.classes),
             seed=args.seed,
             progress=progress,
             **_checkpointing(args),
@@ -972,9 +1009,11 @@ def _fit_arguments(train):
     )
     train.add_argument(
         "--class-weight",
-        choices=("balanced",),
-        help="weigh each class's training rows by n/(k·n_class), scikit-learn's 'balanced' "
-        "(one-vs-rest: class c's model weighs the other classes' rows by 1)",
+        type=class_weight_arg,
+        metavar="{balanced,LABEL=WEIGHT,...}",
+        help="weigh each class's training rows: 'balanced' by n/(k·n_class), scikit-learn's, "
+        "or LABEL=WEIGHT pairs (e.g. buy=5; a class left out weighs 1); one-vs-rest: class "
+        "c's model weighs the other classes' rows by 1",
     )
     train.add_argument("--l1", type=NON_NEGATIVE, help="L1 strength λ (R = λ Σ|w|)")
     train.add_argument(

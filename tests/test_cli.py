@@ -496,15 +496,19 @@ def test_progress_bar_callback_reports_epochs(capsys, monkeypatch):
     assert "10/10" in capsys.readouterr().err
 
 
-def test_class_weighted_training_minimises_the_weighted_objective(capsys, tmp_path):
-    """The run's last objective is the balanced-weighted mean cross-entropy plus the L2
-    term, recomputed here in NumPy from the saved model on the same training rows (an
-    unweighted fit would report another number), and the minority class's recall rises."""
+@pytest.mark.parametrize(
+    "given, setting", [("balanced", "balanced"), ("buy=5, no = 1", {"buy": 5.0, "no": 1.0})]
+)
+def test_class_weighted_training_minimises_the_weighted_objective(capsys, tmp_path, given, setting):
+    """The run's last objective is the class-weighted mean cross-entropy plus the L2 term
+    (balanced, or the weights given by label), recomputed here in NumPy from the saved
+    model on the same training rows (an unweighted fit would report another number), and
+    the minority class's recall rises."""
     path, model_path = tmp_path / "r.json", tmp_path / "m.npz"
-    argv = ("train", "--class-weight", "balanced", "--json", str(path), "--quiet")
+    argv = ("train", "--class-weight", given, "--json", str(path), "--quiet")
     code, _, _ = run(capsys, *argv, "--save", str(model_path))
     rep = json.loads(path.read_text())
-    assert code == 0 and rep["settings"]["class_weight"] == "balanced"
+    assert code == 0 and rep["settings"]["class_weight"] == setting
     from jaxlin import data, datasets
 
     d = datasets.load("kidcreative")
@@ -512,7 +516,7 @@ def test_class_weighted_training_minimises_the_weighted_objective(capsys, tmp_pa
     model = model_io.load(model_path)
     z = model.decision_function(split.X_train)[:, 0]
     y = split.y_train
-    w = len(y) / (2 * np.bincount(y))[y]
+    w = len(y) / (2 * np.bincount(y))[y] if given == "balanced" else np.where(y == 1, 5.0, 1.0)
     bce = np.logaddexp(0.0, z) - y * z
     l2 = 1 / (2 * len(y))  # the default: scikit-learn's C = 1
     J = np.sum(w * bce) / np.sum(w) + l2 * np.sum(np.asarray(model.W) ** 2)
@@ -522,16 +526,31 @@ def test_class_weighted_training_minimises_the_weighted_objective(capsys, tmp_pa
     assert rep["test"]["recall"] > plain["test"]["recall"]
 
 
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ("yes=5", "--class-weight: 'yes' is not a class; the classes are ['no', 'buy']"),
+        ("buy", "--class-weight: expected 'balanced' or LABEL=WEIGHT pairs"),
+        ("buy=-1", "--class-weight: must be a non-negative number, got -1.0"),
+        ("buy=nan", "--class-weight: must be a non-negative number, got nan"),
+    ],
+)
+def test_bad_class_weights_are_named(capsys, given, message):
+    code, _, err = run(capsys, "train", "--class-weight", given, "--quiet")
+    assert code == 2 and message in err
+
+
 def test_class_weights_stream_from_the_command_line(capsys, tmp_path):
-    """``--stream --class-weight balanced`` trains what ``fit_stream`` trains with it (the
-    labels counted first), not the unweighted model."""
+    """``--stream --class-weight balanced`` (or ``1=8``, the file's numeric label) trains
+    what ``fit_stream`` trains with it (the labels counted first), not the unweighted
+    model."""
     from jaxlin import stream
     from jaxlin.presets import COMMAND_STREAM_DEFAULTS
 
     csv = tmp_path / "d.csv"
     csv.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{int(i % 5 == 0)}\n" for i in range(60)))
     models = []
-    for extra in (["--class-weight", "balanced"], []):
+    for extra in (["--class-weight", "balanced"], [], ["--class-weight", "1=8"]):
         path = str(tmp_path / f"m{len(models)}.npz")
         args = ["train", "--data", str(csv), "--stream", "--save", path, "--quiet", *extra]
         assert run(capsys, *args)[0] == 0
@@ -539,6 +558,9 @@ def test_class_weights_stream_from_the_command_line(capsys, tmp_path):
     r = stream.fit_stream(str(csv), class_weight="balanced", **COMMAND_STREAM_DEFAULTS)
     np.testing.assert_allclose(models[0].W, np.asarray(r.params.W, np.float64), rtol=1e-6)
     assert np.max(np.abs(models[0].W - models[1].W)) > 1e-3
+    r = stream.fit_stream(str(csv), class_weight={1: 8.0}, **COMMAND_STREAM_DEFAULTS)
+    np.testing.assert_allclose(models[2].W, np.asarray(r.params.W, np.float64), rtol=1e-6)
+    assert np.max(np.abs(models[2].W - models[0].W)) > 1e-3
 
 
 def test_a_column_that_counts_the_rows_is_said_to_be_an_identifier(capsys):

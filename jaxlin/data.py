@@ -75,7 +75,7 @@ def numeric_rows(
         with opened() as fh, warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": the caller's check
             out = np.loadtxt(
-                fh if decimal == "." else map(_comma_to_point, fh),
+                fh if decimal == "." else map(comma_to_point, fh),
                 delimiter=sep,
                 comments=None,
                 quotechar='"',
@@ -120,7 +120,7 @@ def _unread(cell: str) -> float:
     return 0.0
 
 
-def _comma_to_point(line: str) -> str:
+def comma_to_point(line: str) -> str:
     """A line of a file whose decimal mark is a comma, as NumPy's parser reads it; a
     ``ValueError`` (the cell-by-cell reading then) where a point could be anything else."""
     if "." in line:

@@ -241,6 +241,38 @@ class Source(NamedTuple):
             )
         return X, block[:, target]
 
+    def labels(self, i: int) -> np.ndarray:
+        """Chunk ``i``'s labels alone, float64 (a CSV's read without parsing the other
+        columns; anything unusual in them is read, and named, as ``read`` reads it)."""
+        if self.kind == "csv":
+            t, target = self.impl, self.columns[1]
+            lines = _chunk_lines(t.path, t.offsets[i], t.counts[i], lambda line: line.strip())
+            codes = {c: k for k, c in enumerate(self.classes or ())}
+            read_label = {target: lambda cell: codes[cell.strip()]} if codes else None
+            try:
+                text = (line.decode("utf-8") for line in lines)
+                y = np.loadtxt(
+                    text if t.decimal == "." else map(data.comma_to_point, text),
+                    delimiter=t.sep,
+                    usecols=[target],
+                    quotechar='"',
+                    comments=None,
+                    ndmin=1,
+                    converters=read_label,
+                )
+                if len(y) == t.counts[i] and np.all(np.isfinite(y)):
+                    return y
+            except (ValueError, KeyError, UnicodeDecodeError):
+                pass
+        if self.kind == "npy":
+            t = self.impl
+            rows = min(self.chunk_rows, self.n_rows - i * self.chunk_rows)
+            block = np.memmap(t.path, t.dtype, "r", t.offset, (self.n_rows, t.width))
+            y = np.array(block[i * self.chunk_rows : i * self.chunk_rows + rows, self.columns[1]])
+            if np.all(np.isfinite(y)):
+                return y.astype(np.float64)
+        return self.read(i)[1]
+
     def _read_csv(self, i: int):
         """Chunk ``i`` of a CSV, float64: its ``counts[i]`` rows, blank lines skipped."""
         t = self.impl
@@ -612,7 +644,7 @@ def _stream_class_weights(src: Source, loss, k: int, class_weight):
     n = max(k, 2)
     counts = np.zeros(n, np.int64)
     for i in range(src.n_chunks):
-        y = src.read(i)[1]
+        y = src.labels(i)
         _chunk_targets(y, loss, k, src, i)
         counts += np.bincount(_codes(y, k), minlength=n)
     classes = src.classes

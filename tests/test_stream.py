@@ -489,3 +489,33 @@ def test_a_label_that_is_no_class_is_named_with_its_row(tmp_path, loss, labels, 
     np.save(path, np.c_[X, y].astype(np.float32))
     with pytest.raises(ValueError, match=rf"l\.npy: label {bad:g} in data row {row}: y: "):
         stream.fit_stream(path, loss, n_classes=len(labels), chunk_rows=20)
+
+
+@pytest.mark.parametrize("kind", ["csv", "semicolon", "text", "npy", "svm"])
+def test_a_chunks_labels_alone_are_its_labels(tmp_path, kind):
+    """The class weights' counting pass reads each chunk's labels without parsing the other
+    columns: the labels ``read`` gives, and a bad one named as ``read`` names it."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 3)).round(3)
+    y = rng.integers(0, 3, 50)
+    names = np.array(["cat", "dog", "owl"])
+    path = tmp_path / f"d.{'npy' if kind == 'npy' else 'svm' if kind == 'svm' else 'csv'}"
+    if kind == "npy":
+        np.save(path, np.c_[X, y].astype(np.float32))
+    elif kind == "svm":
+        from jaxlin import svmlight
+
+        svmlight.write(X, y, path)
+    else:
+        sep = ";" if kind == "semicolon" else ","
+        cells = [[f"{v:g}".replace(".", "," if sep == ";" else ".") for v in r] for r in X]
+        labels = names[y] if kind == "text" else y
+        text = "".join(sep.join([*c, str(lab)]) + "\n" for c, lab in zip(cells, labels))
+        path.write_text(sep.join(["a", "b", "c", "y"]) + "\n" + text)
+    src = stream.open_source(path, chunk_rows=16)
+    for i in range(src.n_chunks):
+        np.testing.assert_array_equal(src.labels(i), src.read(i)[1])
+    if kind == "csv":
+        path.write_text("a,y\n1,0\n2,1\n3,x\n")
+        with pytest.raises(ValueError, match=r"non-numeric value 'x' at row 4, column 2"):
+            stream.open_source(path).labels(0)

@@ -777,10 +777,12 @@ def _stream_class_weight(class_weight, classes):
         try:
             number = float(label)
         except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
             raise UserError(
                 f"--class-weight: {label!r} is not a class; the file's labels are numbers"
-            ) from None
-        out[int(number) if number == int(number) else number] = weight
+            )
+        out[int(number) if number.is_integer() else number] = weight
     return out
 
 

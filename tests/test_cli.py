@@ -561,6 +561,11 @@ def test_class_weights_stream_from_the_command_line(capsys, tmp_path):
     r = stream.fit_stream(str(csv), class_weight={1: 8.0}, **COMMAND_STREAM_DEFAULTS)
     np.testing.assert_allclose(models[2].W, np.asarray(r.params.W, np.float64), rtol=1e-6)
     assert np.max(np.abs(models[2].W - models[0].W)) > 1e-3
+    for key in ("spam", "inf", "nan"):  # a key that is no number, for numeric labels
+        code, _, err = run(
+            capsys, "train", "--data", str(csv), "--stream", "--class-weight", f"{key}=2"
+        )
+        assert code == 2 and f"--class-weight: {key!r} is not a class; the file's labels" in err
 
 
 def test_a_column_that_counts_the_rows_is_said_to_be_an_identifier(capsys):

@@ -109,15 +109,9 @@ def _text_codes(y_true, y_pred=None):
             f"{names[number]}'s numbers ({np.asarray(given[number]).flat[0].item()!r}); pass "
             "labels of one kind"
         )
-    try:
-        classes = np.unique(np.concatenate([np.asarray(a) for a in given]))
-    except TypeError:  # objects NumPy cannot order: mixed types
-        kinds_seen = sorted({type(v).__name__ for a in given for v in np.asarray(a).ravel()})
-        raise TypeError(
-            f"y_true: labels of mixed types ({', '.join(kinds_seen)}) have no order"
-        ) from None
-    codes = [np.searchsorted(classes, np.asarray(a)) for a in given]
-    return codes[0], (codes[1] if y_pred is not None else None)
+    _, codes = validation.label_order(np.concatenate([np.asarray(a) for a in given]), "y_true")
+    n = len(given[0])
+    return codes[:n], (codes[n:] if y_pred is not None else None)
 
 
 def _check_classes(n_classes, **labels) -> int:

@@ -209,6 +209,20 @@ class Source(NamedTuple):
     columns: tuple  # (feature column indices, target column index)
     classes: Any = None  # a CSV's text labels, sorted (their codes: 0..C−1); else None
 
+    def _span(self, i: int) -> tuple:
+        """``(first row, rows)`` of chunk ``i``."""
+        start = i * self.chunk_rows
+        return start, min(self.chunk_rows, self.n_rows - start)
+
+    def _label_codes(self) -> dict:
+        """``{label: code}`` of a CSV's text labels (empty for numeric labels)."""
+        return {label: code for code, label in enumerate(self.classes or ())}
+
+    def _csv_lines(self, i: int) -> list:
+        """The lines (bytes) of chunk ``i`` of a CSV: its rows, blank lines among them."""
+        t = self.impl
+        return _chunk_lines(t.path, t.offsets[i], t.counts[i], lambda line: line.strip())
+
     def read(self, i: int):
         """Chunk ``i`` as ``(X (rows, d) float32, y (rows,) float32)``, read from disk (an
         svmlight file's ``X`` is a SciPy CSR matrix; text labels come as their codes,
@@ -217,8 +231,7 @@ class Source(NamedTuple):
             return self._read_svmlight(i)
         if self.kind == "npy":
             t = self.impl
-            start = i * self.chunk_rows
-            rows = min(self.chunk_rows, self.n_rows - start)
+            start, rows = self._span(i)
             with open(t.path, "rb") as fh:
                 fh.seek(t.offset + start * t.width * t.dtype.itemsize)
                 block = np.fromfile(fh, dtype=t.dtype, count=rows * t.width)
@@ -245,12 +258,10 @@ class Source(NamedTuple):
         """Chunk ``i``'s labels alone, float64 (a CSV's read without parsing the other
         columns; anything unusual in them is read, and named, as ``read`` reads it)."""
         if self.kind == "csv":
-            t, target = self.impl, self.columns[1]
-            lines = _chunk_lines(t.path, t.offsets[i], t.counts[i], lambda line: line.strip())
-            codes = {c: k for k, c in enumerate(self.classes or ())}
+            t, target, codes = self.impl, self.columns[1], self._label_codes()
             read_label = {target: lambda cell: codes[cell.strip()]} if codes else None
             try:
-                text = (line.decode("utf-8") for line in lines)
+                text = (line.decode("utf-8") for line in self._csv_lines(i))
                 y = np.loadtxt(
                     text if t.decimal == "." else map(data.comma_to_point, text),
                     delimiter=t.sep,
@@ -265,27 +276,23 @@ class Source(NamedTuple):
             except (ValueError, KeyError, UnicodeDecodeError):
                 pass
         if self.kind == "npy":
-            t = self.impl
-            rows = min(self.chunk_rows, self.n_rows - i * self.chunk_rows)
+            t, (start, rows) = self.impl, self._span(i)
             block = np.memmap(t.path, t.dtype, "r", t.offset, (self.n_rows, t.width))
-            y = np.array(block[i * self.chunk_rows : i * self.chunk_rows + rows, self.columns[1]])
+            y = np.array(block[start : start + rows, self.columns[1]])
             if np.all(np.isfinite(y)):
                 return y.astype(np.float64)
         return self.read(i)[1]
 
     def _read_csv(self, i: int):
         """Chunk ``i`` of a CSV, float64: its ``counts[i]`` rows, blank lines skipped."""
-        t = self.impl
-        text = _chunk_lines(t.path, t.offsets[i], t.counts[i], lambda line: line.strip())
+        t, text = self.impl, self._csv_lines(i)
         raw = b"".join(text)
         try:
             decoded = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise data.not_utf8(t.path, exc, t.offsets[i]) from None
         feats, target = self.columns  # a dropped column may hold text
-        labels = None
-        if self.classes is not None:
-            labels = (target, {label: code for code, label in enumerate(self.classes)})
+        labels = (target, self._label_codes()) if self.classes is not None else None
         block = data.numeric_rows(
             decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target], labels, t.decimal
         )

@@ -527,11 +527,7 @@ def label_classes(y, validation_data=None, loss=None):
     if arr.ndim != 1 or arr.dtype.kind in "biuf":
         return y, validation_data, _signed_classes(arr, loss)
     validation.check_labelled(arr, "y")
-    try:
-        classes, encoded = np.unique(arr, return_inverse=True)
-    except TypeError:  # labels NumPy cannot order: mixed types
-        kinds = sorted({type(v).__name__ for v in arr.ravel()})
-        raise TypeError(f"y: labels of mixed types ({', '.join(kinds)}) have no order") from None
+    classes, encoded = validation.label_order(arr, "y")
     if validation_data is not None:
         try:
             Xv, yv = validation_data

@@ -63,6 +63,20 @@ def csv_separator(header_line: str) -> str:
     return ","
 
 
+def label_order(labels, name: str = "y"):
+    """``np.unique(labels, return_inverse=True)``: the sorted distinct labels and each
+    label's code among them (the order scikit-learn's encoders and metrics use); labels of
+    types NumPy cannot order (text beside numbers in an object array) are a ``TypeError``
+    naming ``name``."""
+    try:
+        return np.unique(labels, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(v).__name__ for v in np.asarray(labels).ravel()})
+        raise TypeError(
+            f"{name}: labels of mixed types ({', '.join(kinds)}) have no order"
+        ) from None
+
+
 def check_header(header, path, min_columns: int = 2) -> list:
     """A CSV header's column names, stripped (and an empty name at the end, a separator
     that ends the line, left out; another empty name is ``Unnamed: c``, ``c`` its position

@@ -173,8 +173,7 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
             )
     if impute not in (None, *IMPUTE):
         raise ValueError(f"--impute: expected one of {', '.join(IMPUTE)}, got {impute!r}")
-    chosen = list(features) if features else [h for h in header if h != target and h not in drop]
-    chosen = [c for c in chosen if c != target]
+    chosen = _chosen_columns(header, target, drop, features, categorical)
     if not chosen:
         raise ValueError(f"{path}: no feature columns left after taking the target and drops")
     cells = {h: [row[i] for row in rows] for i, h in enumerate(header) if h in chosen + [target]}
@@ -204,6 +203,32 @@ def read_csv_table(path, target=None, drop=(), features=None, categorical=(), im
             "pass --impute drop-rows to leave such rows out"
         )
     return X, np.asarray(y), encoding, tuple(notices)
+
+
+def _chosen_columns(header, target, drop, features, categorical) -> list:
+    """The feature columns: ``features`` as given, or every column but the target and
+    ``drop``. Options that contradict each other are refused rather than one silently
+    winning: a column named twice in ``--features``, the target among the features or the
+    categorical columns, a column both chosen and dropped, a categorical column outside
+    the features."""
+    features, categorical = list(features or ()), list(categorical)
+    twice = sorted({c for c in features if features.count(c) > 1})
+    if twice:
+        raise ValueError(f"--features: column {twice[0]!r} is named twice")
+    for option, names in (("--features", features), ("--categorical", categorical)):
+        if target in names:
+            raise ValueError(
+                f"{option}: {target!r} is the target column (the labels), not a feature"
+            )
+    clash = [c for c in features if c in drop]
+    if clash:
+        raise ValueError(f"--features and --drop both name column {clash[0]!r}; keep one")
+    chosen = features or [h for h in header if h != target and h not in drop]
+    outside = [c for c in categorical if c not in chosen]
+    if outside:
+        why = "dropped with --drop" if outside[0] in drop else "not among --features"
+        raise ValueError(f"--categorical: column {outside[0]!r} is {why}")
+    return chosen
 
 
 def _row_counters(X, names) -> list:

@@ -219,3 +219,32 @@ def test_a_folder_given_as_a_file_is_named(tmp_path, capsys, command):
     }[command]
     assert cli.main(argv) == 2
     assert f"{tmp_path} is a folder, not a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"features": ["a", "a"]}, r"--features: column 'a' is named twice"),
+        ({"features": ["b", "label"]}, r"--features: 'label' is the target column"),
+        ({"categorical": ["label"]}, r"--categorical: 'label' is the target column"),
+        ({"features": ["a"], "drop": ["a"]}, r"--features and --drop both name column 'a'"),
+        ({"categorical": ["a"], "drop": ["a"]}, r"--categorical: column 'a' is dropped"),
+        ({"categorical": ["b"], "features": ["a"]}, r"column 'b' is not among --features"),
+    ],
+)
+def test_column_options_that_contradict_each_other_are_refused(tmp_path, options, message):
+    """Each of these once trained without a word, one option silently winning: the target
+    left out of the features, a dropped or unchosen column's encoding ignored, a feature
+    named twice trained as two identical columns."""
+    path = _write(tmp_path / "s.csv", ["a", "b", "label"], [[1, 2, 0], [3, 4, 1], [5, 6, 0]])
+    with pytest.raises(ValueError, match=message):
+        tables.read_csv_table(path, "label", **options)
+
+
+def test_consistent_column_options_still_choose_their_columns(tmp_path):
+    path = _write(tmp_path / "s.csv", ["a", "b", "c", "label"], [[1, "x", 3, 0], [4, "y", 6, 1]])
+    X, _, encoding, _ = tables.read_csv_table(
+        path, "label", drop=["c", "c"], features=["a", "b"], categorical=["b"]
+    )
+    assert encoding.feature_names == ["a", "b=x", "b=y"]
+    np.testing.assert_array_equal(X, [[1, 1, 0], [4, 0, 1]])

@@ -86,7 +86,10 @@ def _numbers(texts, kind, path, what, where, indptr):
                 kind(t)
             except ValueError:
                 row = k if indptr is None else int(np.searchsorted(indptr, k, side="right")) - 1
-                raise ValueError(f"{path}: line {where[row]}: non-numeric {what} {t!r}") from None
+                several = " (a multi-label line: one label a line is read)" if "," in t else ""
+                raise ValueError(
+                    f"{path}: line {where[row]}: non-numeric {what} {t!r}{several}"
+                ) from None
         raise
     if kind is float and not np.all(np.isfinite(out)):
         k = int(np.flatnonzero(~np.isfinite(out))[0])

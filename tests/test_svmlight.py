@@ -66,6 +66,7 @@ BAD_LINES = [
     ("0 1:1\n\n# c\n1 2:x\n", "line 4: non-numeric value 'x'"),
     ("2:1 3:1\n", "line 1: no label"),
     ("one 2:1\n", "line 1: non-numeric label 'one'"),
+    ("0 1:1\n1,3 2:1\n", r"line 2: non-numeric label '1,3' \(a multi-label line"),
     ("1 2:nan\n", "line 1: NaN or infinite value 'nan'"),
     ("1 2\n", "line 1: expected index:value, got '2'"),
     ("1 1:1 9:1\n", "line 1: index 9 is out of range for n_features=5"),

@@ -48,9 +48,10 @@ if TYPE_CHECKING:
 jax, jnp = module("jax"), module("jax.numpy")
 backend, driver = module("jaxlin.backend"), module("jaxlin.driver")
 losses, objective = module("jaxlin.losses"), module("jaxlin.objective")
-options_, penalties, training = (
+options_, penalties, solvers, training = (
     module("jaxlin.options"),
     module("jaxlin.penalties"),
+    module("jaxlin.solvers"),
     module("jaxlin.training"),
 )
 
@@ -367,6 +368,8 @@ def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None
         if name not in names:
             raise ValueError(f"{path}: no {what} column {name!r}; columns are {names}")
     feats = [i for i, h in enumerate(names) if h != target and h not in drop]
+    if not feats:
+        raise ValueError(f"{path}: no feature columns left after taking the target and drops")
     classes: tuple | None = None
     if kind == "csv" and _text_target(t, feats, names.index(target)):
         classes = data.text_labels(t.path, t.sep, t.header, names.index(target))
@@ -512,17 +515,19 @@ def _stream_options(options, control):
     """``(Options, RunControl)`` of a stream: mini-batches, a fixed number of epochs, progress
     and checkpoints."""
     opts, ctrl, key = options_.split_options(options, "fit_stream", STREAM_DEFAULTS, control)
+    if not opts.record.mini_batches:  # before the checks, which see the default batch size
+        raise ValueError(
+            f"optimizer: {opts.optimizer!r} is a full-batch method; a stream trains by "
+            f"mini-batches ({', '.join(solvers.names(mini_batches=True))})"
+        )
     opts = opts.check()
     for name in ("devices", "buckets", "key", "one_vs_rest", "callback"):
         if (
             key if name == "key" else getattr(ctrl if name in ctrl._fields else opts, name)
         ) not in (None, False):
             raise ValueError(f"{name}: not available when streaming")
-    if not opts.record.mini_batches or opts.batch_size is None:
-        raise ValueError(
-            f"optimizer: streaming trains by mini-batches; got optimizer "
-            f"{opts.optimizer!r} with batch_size {opts.batch_size!r}"
-        )
+    if opts.batch_size is None:
+        raise ValueError("batch_size: a stream trains by mini-batches; give their size")
     for name in (*STOPS, "patience"):
         if getattr(opts, name) is not None:
             raise ValueError(

@@ -153,6 +153,24 @@ def test_bad_files_are_named(tmp_path):
         stream.open_source(3)
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(optimizer="lbfgs"), r"optimizer: 'lbfgs' is a full-batch method; a stream trains"),
+        (dict(optimizer="newton"), r"optimizer: 'newton' is a full-batch method"),
+        (dict(batch_size=None), r"batch_size: a stream trains by mini-batches"),
+        (dict(drop=["a", "b"]), r"s.csv: no feature columns left after taking the target"),
+    ],
+)
+def test_options_a_stream_cannot_take_are_named(tmp_path, options, message):
+    """A full-batch optimizer was refused for a ``batch_size`` the user had not given (the
+    stream's default), and a stream with every feature dropped named ``n_features``."""
+    p = tmp_path / "s.csv"
+    p.write_text("a,b,y\n1,2,0\n3,4,1\n")
+    with pytest.raises(ValueError, match=message):
+        stream.fit_stream(p, **options)
+
+
 def test_text_labels_stream_as_their_codes(tmp_path):
     """A CSV whose first label is text is read ahead for its labels (sorted, as scikit-learn's
     ``LabelEncoder``): the stream trains exactly as on the file with the labels' codes (the

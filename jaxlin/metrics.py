@@ -182,8 +182,9 @@ def _div(num, den, what: str | None = None, stacklevel: int = 3):
 
 
 def accuracy(y_true, y_pred):
-    """``mean(y == ŷ)``."""
-    y_true, y_pred = _checked(y_true, y_pred)
+    """``mean(y == ŷ)``. Text labels compare as text; text beside numbers is an error (they
+    would never be equal)."""
+    y_true, y_pred = _text_codes(*_checked(y_true, y_pred))
     xp = _xp(y_true, y_pred)
     return xp.mean((y_true == y_pred).astype(xp.float32))
 

@@ -437,5 +437,8 @@ def test_metrics_over_classes_take_text_labels_as_scikit_learn_does():
     assert float(s["recall"]) == pytest.approx(skm.recall_score(binary, guess, pos_label="spam"))
     with pytest.raises(ValueError, match=r"^y_true: text labels \('\w+'\) beside y_pred's num"):
         M.confusion_matrix(t, np.zeros(60, int))
+    assert float(M.accuracy(t, p)) == pytest.approx(skm.accuracy_score(t, p))
+    with pytest.raises(ValueError, match=r"^y_true: text labels \('\w+'\) beside y_pred's num"):
+        M.accuracy(t, np.zeros(60, int))  # was 0.0: text never equals a number
     with pytest.raises(ValueError, match=r"a binary metric needs labels in \{0, 1\}"):
         M.precision(binary, guess)  # which class is positive is not guessed, as there

@@ -9,6 +9,7 @@ weights of the mean), and scores each model on the rows its fold left out.
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -93,7 +94,7 @@ def held_out_scores(
         rows = np.asarray(train_weights[m]) == 0
         Z, Tm, wm = np.asarray(X[rows] @ W[m]) + b[m], T[rows], sw[rows]
         if callable(scoring):
-            out[m] = float(scoring(np.asarray(y)[rows], Z))
+            out[m] = _score_value(scoring(np.asarray(y)[rows], Z))
         elif scoring == "accuracy":
             hit = decision.predict_labels(loss, Z) == decision.target_labels(Tm)
             out[m] = np.sum(wm * hit) / np.sum(wm)
@@ -101,6 +102,34 @@ def held_out_scores(
             L = np.asarray(per_example_losses(loss, Z, Tm))
             out[m] = -(-1.0 if loss.maximise else 1.0) * np.sum(wm * L) / np.sum(wm)
     return out
+
+
+def _score_value(value) -> float:
+    """A callable scoring's answer as a float, or a ``TypeError`` naming ``scoring``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"scoring: the callable must return a number, got {type(value).__name__} {value!r}"[
+                :200
+            ]
+        ) from None
+
+
+def _best(mean) -> int:
+    """The index of the best mean score (the first on ties). Non-finite means (a scoring
+    that gave NaN on some fold) are ranked last with a warning, as scikit-learn's search
+    does; when none is finite, the first point, with the same warning."""
+    finite = np.isfinite(mean)
+    if finite.all():
+        return int(np.argmax(mean))
+    warnings.warn(
+        f"scoring: {int((~finite).sum())} of {len(mean)} grid points have a non-finite mean "
+        f"score (mean scores: {np.array2string(mean, precision=4)}); they rank last",
+        UserWarning,
+        stacklevel=3,
+    )
+    return int(np.argmax(np.where(finite, mean, -np.inf))) if finite.any() else 0
 
 
 def check_scoring(scoring) -> None:
@@ -200,6 +229,6 @@ def fit_grid(
         fits, X, codes, loss, np.tile(fw, (len(points), 1)), scoring, sample_weight, n_classes
     ).reshape(len(points), F)
     mean = scores.mean(axis=1)
-    best = int(np.argmax(mean))
+    best = _best(mean)
     grid = {k: np.asarray([p[i] for p in points]) for i, k in enumerate(lists)}
     return GridResult(grid, scores, mean, best, {k: v[best].item() for k, v in grid.items()}, fits)

@@ -169,6 +169,27 @@ def test_fit_grid_scorings_and_multiclass(data):
     np.testing.assert_allclose(custom.scores, plain.scores)
 
 
+def test_non_finite_scores_rank_last_with_a_warning(data):
+    """A callable scoring that gives NaN on a fold (a metric undefined there) made that
+    point's mean NaN, and ``np.argmax`` chose the first NaN as the best, without a word.
+    As scikit-learn's search: a warning, and such points rank last."""
+    X, y = data
+    grid = dict(folds=2, l2=[1e-3, 1.0, 10.0], optimizer="lbfgs", epochs=30)
+
+    def nan_at_small_penalty(yt, Z):  # the held-out accuracy, NaN for the l2=1e-3 models
+        acc = float(np.mean((Z[:, 0] > 0) == yt))
+        return float("nan") if nan_at_small_penalty.calls.pop(0) else acc
+
+    nan_at_small_penalty.calls = [True, True, False, False, False, False]  # point-major order
+    with pytest.warns(UserWarning, match=r"scoring: 1 of 3 grid points have a non-finite"):
+        g = fit_grid(X, y, scoring=nan_at_small_penalty, **grid)
+    assert np.isnan(g.mean_score[0]) and g.best_index == 1 + int(np.argmax(g.mean_score[1:]))
+    with pytest.warns(UserWarning, match=r"3 of 3 grid points"):
+        assert fit_grid(X, y, scoring=lambda yt, Z: np.nan, **grid).best_index == 0
+    with pytest.raises(TypeError, match=r"scoring: the callable must return a number, got str"):
+        fit_grid(X, y, scoring=lambda yt, Z: "high", **grid)
+
+
 @pytest.mark.parametrize("scoring", ["f1", "roc_auc", 3])
 def test_fit_grid_names_a_bad_scoring_before_it_trains(data, monkeypatch, scoring):
     def no_training(*args, **kwargs):

@@ -337,6 +337,39 @@ def _checkpointing(args) -> dict:
     )
 
 
+# the options of one way of training only, and why the other cannot take them
+_IN_MEMORY_ONLY = {
+    "features": "a stream reads every column but --target and --drop",
+    "categorical": "a stream reads its columns as numbers",
+    "impute": "a stream reads its columns as numbers, a missing cell an error",
+    "labels": "a stream reads CSV, .npy or svmlight files",
+    "train_fraction": "a stream trains on every row of the file, without a split",
+    "validation_fraction": "a stream trains on every row of the file, without a split",
+    "stratify": "a stream trains on every row of the file, without a split",
+    "standardize": "a stream trains on the values as they are",
+    "plot": "a stream reports its epochs' objective only",
+    "json": "a stream reports its epochs' objective only",
+    "devices": "a stream trains on one device",
+}
+_STREAM_ONLY = ("chunk_rows", "n_classes")
+
+
+def _check_mode_options(args) -> None:
+    """Options of the other way of training (in memory, or ``--stream``) are refused rather
+    than ignored: a flag that changes nothing would let a user believe it did."""
+    defaults = vars(build_parser().parse_args(["train"]))
+    names = _IN_MEMORY_ONLY if args.stream else _STREAM_ONLY
+    given = [n for n in names if getattr(args, n) != defaults[n]]
+    if args.stream and args.standardize is False:  # --no-standardize: what a stream does
+        given.remove("standardize")
+    if not given:
+        return
+    flag = "--" + given[0].replace("_", "-")
+    if args.stream:
+        raise UserError(f"{flag}: not available with --stream ({_IN_MEMORY_ONLY[given[0]]})")
+    raise UserError(f"{flag}: applies with --stream only (a file trained on chunk by chunk)")
+
+
 def _check_outputs(args) -> None:
     """The files a run will write, checked before it trains (a long run lost at the end)."""
     from jaxlin.atomic import check_target
@@ -361,6 +394,7 @@ def _cmd_train(args) -> int:
     from jaxlin.datasets import TRAIN_DEFAULTS
     from jaxlin.penalties import Penalty
 
+    _check_mode_options(args)
     _check_outputs(args)
     if args.stream:
         return _cmd_train_stream(args)
@@ -797,14 +831,22 @@ def _cmd_train_stream(args) -> int:
     src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
     n_classes = args.n_classes or (2 if src.classes is None else len(src.classes))
     loss = _loss(args, spec, n_classes)
+    l1 = l2 = None  # the stream's defaults, unless a penalty is given (at most one flag)
+    if any(p is not None for p in (args.l1, args.l2, args.elastic_net)):
+        l1, l2, _ = _penalty(args, src.n_rows, spec, args.optimizer or spec.optimizer)
     given = {
         "optimizer": args.optimizer,
         "learning_rate": args.lr,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
-        "l1": args.l1,
-        "l2": args.l2,
+        "l1": l1,
+        "l2": l2,
         "average": args.average,
+        "init": args.init,
+        "fit_intercept": not args.no_intercept,
+        "adaptive_lr": args.adaptive_lr or None,  # named by fit_stream: it needs full batches
+        "tol": args.tol,
+        "patience": args.patience,
     }
     opts = {**COMMAND_STREAM_DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
     progress = _ProgressBar(opts["epochs"]) if sys.stderr.isatty() and not args.quiet else None

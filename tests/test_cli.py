@@ -382,6 +382,19 @@ BAD = [
     (["train", "--save", "/", "--stream"], "--save: / is a folder"),
     (["train", "--plot", "{ok.csv}"], "ok.csv is a file; give a folder to write the figures"),
     (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    # a flag of the other way of training was ignored without a word
+    (
+        ["train", "--data", "{ok.csv}", "--stream", "--features", "a"],
+        "--features: not available with --stream (a stream reads every column but --target",
+    ),
+    (["train", "--data", "{ok.csv}", "--stream", "--train-fraction", "0.5"], "--train-fraction"),
+    (["train", "--data", "{ok.csv}", "--stream", "--standardize"], "--standardize: not avail"),
+    (["train", "--data", "{ok.csv}", "--stream", "--json", "{ok.csv}.json"], "--json: not av"),
+    (["train", "--data", "{ok.csv}", "--stream", "--tol", "0.1"], "--tol: not available when"),
+    (["train", "--data", "{ok.csv}", "--stream", "--adaptive-lr"], "--adaptive-lr: the bold"),
+    (["train", "--data", "{ok.csv}", "--stream", "--l1", "0.1", "--l2", "1"], "at most one"),
+    (["train", "--chunk-rows", "100"], "--chunk-rows: applies with --stream only"),
+    (["train", "--n-classes", "3"], "--n-classes: applies with --stream only"),
     (["predict", "--model", "/no/model.npz", "--data", "{ok.csv}"], "--model: no such file"),
     (["predict", "--model", "{trunc.npz}", "--data", "{ok.csv}"], "not a jaxlin model file"),
     (["predict", "--model", "{ok.csv}", "--data", "{ok.csv}"], "--model: "),
@@ -566,6 +579,36 @@ def test_class_weights_stream_from_the_command_line(capsys, tmp_path):
             capsys, "train", "--data", str(csv), "--stream", "--class-weight", f"{key}=2"
         )
         assert code == 2 and f"--class-weight: {key!r} is not a class; the file's labels" in err
+
+
+def test_training_flags_reach_a_stream(capsys, tmp_path):
+    """``--no-intercept``, ``--init`` and ``--elastic-net`` were dropped by ``--stream``
+    (it trained with an intercept, from zeros, with the default penalty): each now trains
+    what ``fit_stream`` trains with the option."""
+    from jaxlin import stream
+    from jaxlin.penalties import elastic_net
+    from jaxlin.presets import COMMAND_STREAM_DEFAULTS
+
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,b,y\n" + "".join(f"{i % 7},{i % 3},{int(i % 5 < 2)}\n" for i in range(60)))
+    p = elastic_net(0.05, 0.3)
+    cases = [
+        (["--no-intercept"], dict(fit_intercept=False)),
+        (["--init", "uniform"], dict(init="uniform")),
+        (["--elastic-net", "0.05", "--l1-ratio", "0.3"], dict(l1=p.l1, l2=p.l2)),
+    ]
+    base = {**COMMAND_STREAM_DEFAULTS, "epochs": 40, "learning_rate": 0.5}
+    plain = stream.fit_stream(str(csv), **base)
+    for flags, options in cases:
+        path = str(tmp_path / "m.npz")
+        args = ["train", "--data", str(csv), "--stream", "--save", path, "--quiet", *flags]
+        assert run(capsys, *args, "--epochs", "40", "--lr", "0.5")[0] == 0
+        model = model_io.load(path)
+        r = stream.fit_stream(str(csv), **{**base, **options})
+        np.testing.assert_allclose(model.W, np.asarray(r.params.W, np.float64), rtol=1e-5)
+        np.testing.assert_allclose(model.b, np.asarray(r.params.b, np.float64), atol=1e-6)
+        assert np.max(np.abs(model.W - np.asarray(plain.params.W))) > 1e-3, flags
+        assert (model.b == 0).all() == ("--no-intercept" in flags)
 
 
 def test_a_column_that_counts_the_rows_is_said_to_be_an_identifier(capsys):

@@ -110,6 +110,11 @@ def _holds_ours(entry) -> bool:
     return any(isinstance(getattr(v, "estimator", v), ours) for v in param_values(entry))
 
 
+# tests whose time is their loops' (scikit-learn's SGD, 1,000 one-row epochs on values of
+# 1e5, in 33 fits), not their compilation's: fully optimised programs (tests/conftest.py),
+# 31 → 9 s alone
+LONG_LOOPS = {("calibration", "test_calibrated_classifier_cv_works_with_large_confidence_scores")}
+
 RUN, NOT_OURS, USED = {}, {}, {}
 for _key, _module in MODULES.items():
     _source, _ns, USED[_key] = _bound(_module)
@@ -123,6 +128,8 @@ for _key, _module in MODULES.items():
         if (_key, _name) in EXPECTED_FAILURES:  # its entries that hold a bridge estimator
             _fn = narrowed(_fn, _holds_ours)
             _fn = pytest.mark.xfail(reason=EXPECTED_FAILURES[_key, _name], strict=True)(_fn)
+        if (_key, _name) in LONG_LOOPS:
+            _fn = pytest.mark.fully_optimised(_fn)
         RUN[f"test_{_key}__{_name[5:]}"] = _fn
     for _name, _value in _ns.items():  # the module's fixtures, under their own names
         if type(_value).__name__ == "FixtureFunctionDefinition":

@@ -109,11 +109,8 @@ def _score_value(value) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"scoring: the callable must return a number, got {type(value).__name__} {value!r}"[
-                :200
-            ]
-        ) from None
+        got = f"{type(value).__name__} {value!r}"[:120]
+        raise TypeError(f"scoring: the callable must return a number, got {got}") from None
 
 
 def _best(mean) -> int:

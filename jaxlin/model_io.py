@@ -6,6 +6,8 @@ temporary file, behind; the file gets the usual permissions (``0644`` under umas
 
 from __future__ import annotations
 
+import json
+import re
 import zipfile
 from typing import Any
 
@@ -86,6 +88,10 @@ def load(path) -> TrainedModel:
             f"model: {path} has format version {int(d['version'])}; this jaxlin "
             f"reads up to {VERSION}"
         )
+    if int(d["version"]) < 1:
+        raise ValueError(
+            f"model: {path} has format version {int(d['version'])} (versions start at 1)"
+        )
     W, b = d["W"].astype(np.float64), d["b"].astype(np.float64)
     if (
         W.ndim != 2
@@ -95,6 +101,7 @@ def load(path) -> TrainedModel:
         or len(d["feature_names"]) != W.shape[0]
     ):
         raise ValueError(f"model: {path} has inconsistent shapes (W {W.shape}, b {b.shape})")
+    _check_meaning(d, encoding, path)
     return TrainedModel(
         str(d["kind"]),
         str(d["loss"]),
@@ -126,3 +133,53 @@ def _check_fields(d: dict, path) -> None:
     for key in ("feature_names", "class_names"):
         if d[key].ndim != 1 or d[key].dtype.kind not in "Ubiuf":
             raise invalid(key, "a list of names")
+
+
+_IMPORT_NAME = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def _check_meaning(d: dict, encoding, path) -> None:
+    """What the fields say agrees: a known loss (or ``MODULE:ATTR``, imported only when the
+    model is used), a kind that is a model name or the loss, positive scales, distinct
+    names, one class name per output (two for one output), and an encoding that makes the
+    model's features — a file edited by hand fails here, not at its first prediction."""
+    from jaxlin.losses import LOSSES
+    from jaxlin.models import MODELS
+
+    def invalid(key, what):
+        return ValueError(f"model: {path} is not a valid jaxlin model ({key}: {what})")
+
+    loss, kind = str(d["loss"]), str(d["kind"])
+    if loss not in LOSSES and not _IMPORT_NAME.fullmatch(loss):
+        raise invalid("loss", f"unknown loss {loss!r}; known: {', '.join(sorted(LOSSES))}")
+    if kind not in MODELS and kind != loss:
+        raise invalid("kind", f"{kind!r} is neither a model ({', '.join(MODELS)}) nor the loss")
+    if not np.all(d["scale"] > 0):
+        raise invalid("scale", "the standardisation's scales must be positive")
+    for key in ("feature_names", "class_names"):
+        names = d[key].astype(str).tolist()
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise invalid(key, f"names given twice: {twice}")
+    K, C = d["W"].shape[1], len(d["class_names"])
+    if loss in LOSSES and LOSSES[loss].target != "real" and C != max(K, 2):
+        raise invalid("class_names", f"{C} names for a model of {K} output(s)")
+    if encoding is not None:
+        _check_encoding(encoding, d["feature_names"].astype(str).tolist(), invalid)
+
+
+def _check_encoding(encoding: str, features: list, invalid) -> None:
+    """The saved CSV encoding parses and makes exactly the model's features."""
+    from jaxlin.tables import Encoding
+
+    try:
+        enc = Encoding.from_json(encoding)
+        made = enc.feature_names
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise invalid("encoding", f"not a CSV encoding ({type(exc).__name__}: {exc})") from None
+    if made != features:
+        raise invalid("encoding", f"makes {len(made)} features, not the model's {len(features)}")
+    if enc.fill is not None and (
+        len(enc.fill) != len(features) or not np.all(np.isfinite(np.asarray(enc.fill, float)))
+    ):
+        raise invalid("encoding", "the missing-cell fill must be one finite number a feature")

@@ -488,6 +488,43 @@ def test_a_model_file_with_a_field_of_another_type_is_named(tmp_path, key, value
         model_io.load(path)
 
 
+@pytest.mark.parametrize(
+    "key, value, what",
+    [
+        ("version", 0, "has format version 0 \\(versions start at 1\\)"),
+        ("loss", "hinges", "loss: unknown loss 'hinges'"),
+        ("kind", "logistik", "kind: 'logistik' is neither a model"),
+        ("scale", "zeros", "scale: the standardisation's scales must be positive"),
+        ("class_names", ["no", "no"], r"class_names: names given twice: \['no'\]"),
+        ("class_names", ["a", "b", "c"], r"class_names: 3 names for a model of 1 output"),
+        ("feature_names", "twice", "feature_names: names given twice"),
+        ("encoding", "{columns", "encoding: not a CSV encoding"),
+        ("encoding", '{"columns": ["x0"], "categories": {}, "fill": null}', "makes 1 features"),
+    ],
+)
+def test_a_model_file_whose_fields_disagree_is_named(tmp_path, key, value, what):
+    """A file edited by hand (or by another program) is refused when loaded, naming the
+    field, rather than at its first prediction or with a wrong class name."""
+    from jaxlin import datasets, fit
+
+    d = datasets.load("kidcreative")
+    path = model_io.save(fit(d.X, d.y, epochs=2), tmp_path / "m.npz")
+    with np.load(path) as z:
+        fields = {k: z[k] for k in z.files}
+    d_features = len(fields["feature_names"])
+    value = (
+        {
+            "zeros": np.zeros(d_features),
+            "twice": ["f"] * d_features,
+        }.get(value, value)
+        if isinstance(value, str)
+        else value
+    )
+    np.savez(path, **{**fields, key: np.asarray(value)})
+    with pytest.raises(ValueError, match=what):
+        model_io.load(path)
+
+
 def test_console_script_has_no_traceback_and_no_progress_bar_when_piped(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "jaxlin")
     cmd = [exe] if os.path.exists(exe) else [sys.executable, "-m", "jaxlin"]

@@ -168,11 +168,19 @@ def load(path, template, fp: dict):
         raise ValueError(f"checkpoint: {path} is not a jaxlin checkpoint")
     theirs = record["fingerprint"]
     differ = sorted(k for k in set(fp) | set(theirs) if fp.get(k) != theirs.get(k))
+    if len(differ) > 1 and "structure" in differ:  # (follows from the named ones)
+        differ.remove("structure")
     if differ:
+        more = (
+            "; a finished run is not extended by more epochs: start a new one from its "
+            "parameters (init=result)"
+            if "epochs" in differ
+            else ""
+        )
         raise ValueError(
             f"checkpoint: {path} was written for other data or settings "
             f"(they differ in: {', '.join(differ)}); remove it or start "
-            "without resuming"
+            f"without resuming{more}"
         )
     shapes, treedef = jax.tree.flatten(template)
     if len(shapes) != record["n_leaves"]:
@@ -225,18 +233,52 @@ class Checkpointing(NamedTuple):
             for part in (problem.X, problem.T, problem.X_val, problem.T_val, o.sample_weight)
             for a in (jax.tree.leaves(part) if part is not None else [None])
         ]
-        numbers = [
-            jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key) else a
-            for a in jax.tree.leaves((hyper, o.penalty))
-        ]
-        opt = settings.optimizer
-        fixed = settings._replace(optimizer=opt if isinstance(opt, str) else type(opt).__name__)
+        # each number under its own name, so a refusal names the one changed
+        numbers = {
+            "seed" if name == "key" else name: _numbers(value)
+            for name, value in zip(hyper._fields, hyper)
+        }
+        parts = by_field(numbers, settings, penalty=_numbers(o.penalty))
         return self._replace(
             fingerprint=fingerprint(
                 data=digest(*data),
-                hyperparameters=digest(*numbers),  # learning rate, penalty, key, init
                 structure=str(jax.tree.structure((problem, hyper))),
-                settings=repr(fixed),
                 models=repr(model_axes),
+                **parts,
             )
         )
+
+
+def by_field(*records, **more) -> dict:
+    """Records (``NamedTuple`` s or dicts) as one ``{field: text}`` for a fingerprint, each
+    field under its own name so that a refusal names the one changed; a name two records
+    carry (a setting and its value) is one entry. An optimiser given as an object is
+    recorded by its type."""
+    parts: dict = {}
+    for record in (*records, more):
+        items = record.items() if isinstance(record, dict) else record._asdict().items()
+        for name, value in items:
+            if name == "optimizer" and not isinstance(value, str):
+                value = type(value).__name__
+            text = value if isinstance(value, str) else _text(value)
+            parts[name] = f"{parts[name]}|{text}" if name in parts else text
+    return parts
+
+
+def _text(value) -> str:
+    """A value as text: arrays (a warm start's ``Params``) by their digest, since a long
+    array's ``repr`` elides its middle."""
+    leaves = jax.tree.leaves(value)
+    if any(isinstance(a, np.ndarray) or is_jax_array(a) for a in leaves):
+        return _numbers(value)
+    return repr(value)
+
+
+def _numbers(tree) -> str:
+    """The digest of a pytree of numbers (a PRNG key by its data)."""
+    return digest(
+        *[
+            jax.random.key_data(a) if jax.dtypes.issubdtype(a.dtype, jax.dtypes.prng_key) else a
+            for a in jax.tree.leaves(tree)
+        ]
+    )

@@ -595,7 +595,8 @@ def fit_stream(
     settings = passes.settings(k)
     penalty = penalties.Penalty(*backend.put_all((opts.l1, opts.l2), jnp.float32))
     obj = objective.Objective.build(loss, penalty, fit_intercept=opts.fit_intercept)
-    hyper = passes.hyper(backend.random_key(validation.check_seed(seed)), None, jnp.float32)
+    start = training.initial_params(opts.init, len(src.feature_names), k, jnp.float32)
+    hyper = passes.hyper(backend.random_key(validation.check_seed(seed)), start, jnp.float32)
 
     fingerprint = saving and _fingerprint(src, loss, opts, settings, seed, weights)
     load = partial(_load_chunk, src, obj, k, weights)
@@ -729,17 +730,11 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed, weights=None)
         src.chunk_rows,
         hashlib.sha256(head + tail).hexdigest(),
     )
-    fixed = opts._replace(
-        optimizer=opts.optimizer
-        if isinstance(opts.optimizer, str)
-        else type(opts.optimizer).__name__
-    )
     return checkpoint_io.fingerprint(
         data=repr(facts),
         loss=repr(loss),
-        options=repr(fixed),
-        settings=repr(settings._replace(optimizer=None)),
         seed=repr(seed),
+        **checkpoint_io.by_field(opts, settings._replace(optimizer=None)),
         **({} if weights is None else {"class_weight": repr(weights[0].tolist())}),
     )
 

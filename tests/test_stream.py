@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from jaxlin import cli, stream
+from jaxlin import Params, cli, stream
 from jaxlin.training import fit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -276,6 +276,22 @@ def test_zero_epochs_return_the_start_point(small):
     start = fit(X, y, optimizer="sgd", epochs=0, init="uniform", seed=3)
     np.testing.assert_array_equal(r.params.W, start.params.W)
     assert len(r.objective) == 0 and r.epochs == 0
+
+
+@pytest.mark.parametrize("as_result", [False, True])
+def test_a_warm_start_continues_as_in_memory_training(small, as_result):
+    """``init=`` a ``Params`` (or a ``FitResult``) starts the stream there, as ``fit`` does
+    (it crashed inside the first step: the start never reached the loop)."""
+    X, y, _, npy = small
+    first = fit(X, y, optimizer="sgd", batch_size=32, epochs=1, learning_rate=0.1)
+    start = first if as_result else first.params
+    kw = dict(batch_size=32, epochs=2, learning_rate=0.1, init=start)
+    a = stream.fit_stream(npy, chunk_rows=5000, **kw)
+    b = fit(X, y, optimizer="sgd", **kw)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+    np.testing.assert_array_equal(a.objective, b.history.objective)
+    with pytest.raises(ValueError, match=r"init: expected W \(5, 1\)"):
+        stream.fit_stream(npy, init=Params(np.zeros((4, 1)), np.zeros(1)))
 
 
 def test_epochs_times_chunks_beyond_a_32_bit_count_is_named(small):

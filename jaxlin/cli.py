@@ -778,6 +778,11 @@ def _cmd_convert(args) -> int:
         raise UserError(
             "convert: an svmlight file is sparse; write it as .svm (a .npy would hold every zero)"
         )
+    if args.csv.endswith(".npy") and not to_svm and args.format is None:
+        raise UserError(
+            f"IN: {args.csv} is already a .npy (train on it: jaxlin train --data "
+            f"{args.csv} --stream); convert makes a .npy from a CSV, or an .svm from either"
+        )
     t = time.perf_counter()
     if to_svm:
         meta = stream.convert_to_svmlight(args.csv, args.out, chunk_rows=args.chunk_rows)

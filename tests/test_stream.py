@@ -360,6 +360,9 @@ def test_cli_convert_and_stream_train(small, tmp_path, capsys):
     out = str(tmp_path / "c.npy")
     assert cli.main(["convert", csv_path, out, "--chunk-rows", "300"]) == 0
     assert "1000 rows × 6 columns" in capsys.readouterr().out
+    # a .npy again (it was read as a CSV: "not UTF-8 text")
+    assert cli.main(["convert", out, str(tmp_path / "again.npy")]) == 2
+    assert "is already a .npy (train on it: jaxlin train --data" in capsys.readouterr().err
     model = str(tmp_path / "m.npz")
     assert (
         cli.main(

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
@@ -371,12 +372,10 @@ def _check_mode_options(args) -> None:
 
 
 def _check_outputs(args) -> None:
-    """The files a run will write, checked before it trains (a long run lost at the end)."""
+    """The files a run will write, checked before it trains (a long run lost at the end).
+    The ``--plot`` folder is made first, so ``--save`` and ``--json`` may go into it."""
     from jaxlin.atomic import check_target
 
-    for path, flag in ((args.save, "--save"), (args.json, "--json")):
-        if path and path != "-":
-            check_target(path, flag)
     if args.plot:
         import importlib.util
 
@@ -386,6 +385,13 @@ def _check_outputs(args) -> None:
             )
         if importlib.util.find_spec("matplotlib") is None:
             raise UserError("--plot: needs matplotlib; pip install 'jaxlin[plot]'")
+        try:
+            os.makedirs(args.plot, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"--plot: cannot make the folder {args.plot} ({exc.strerror})")
+    for path, flag in ((args.save, "--save"), (args.json, "--json")):
+        if path and path != "-":
+            check_target(path, flag)
 
 
 def _cmd_train(args) -> int:
@@ -581,8 +587,20 @@ def _write_outputs(args, rep, model, split, t_start):
         print(format_text(rep), file=sys.stderr if args.json == "-" else sys.stdout)
 
 
+def _json_values(obj):
+    """``obj`` with its undefined numbers (NaN, ±∞: the ROC area of a test split of one
+    class) as ``null``, which JSON has, rather than ``NaN``, which it has not."""
+    if isinstance(obj, dict):
+        return {k: _json_values(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_values(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def _write_json(obj, path):
-    text = json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False, default=str)
+    text = json.dumps(_json_values(obj), indent=2, ensure_ascii=False, allow_nan=False, default=str)
     if path == "-":
         print(text)
         return
@@ -1244,6 +1262,11 @@ def _file_commands(sub):
     ds.set_defaults(func=_cmd_datasets)
 
 
+def _show_warning(command, message, category, filename, lineno, file=None, line=None):
+    """A warning as one line, as the errors are (no source path and line of jaxlin's)."""
+    print(f"jaxlin {command}: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -1261,7 +1284,8 @@ def main(argv=None) -> int:
     from jaxlin.checkpoint import Interrupted, catch_interrupts
 
     try:
-        with catch_interrupts():  # Ctrl-C in a chunked run: stop after the current chunk
+        with catch_interrupts(), warnings.catch_warnings():  # Ctrl-C: stop after the chunk
+            warnings.showwarning = partial(_show_warning, args.command)
             return args.func(args)
     except (ValueError, TypeError, OSError) as exc:
         print(f"jaxlin {args.command}: error: {_flag_named(str(exc))}", file=sys.stderr)

@@ -90,9 +90,10 @@ def roc(fpr, tpr, auc_value: float, path: str, title: str):
 
 
 def decision_boundary(model, X, y, feature_names, class_names, path: str, title: str):
-    """Decision regions of a 2-feature model over the data's range, with the data on top."""
+    """Decision regions of a 2-feature model over the data's range, with the data on top
+    (sparse rows made dense: two columns)."""
     plt = _plt()
-    X = np.asarray(X, float)
+    X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, float)
     pad = 0.1 * (X.max(0) - X.min(0) + 1e-12)
     lo, hi = X.min(0) - pad, X.max(0) + pad
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))

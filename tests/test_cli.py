@@ -251,6 +251,49 @@ def test_two_feature_csv_gets_a_decision_boundary(capsys, tmp_path):
     assert (tmp_path / "fig" / "decision_boundary.png").stat().st_size > 10_000
 
 
+def test_a_sparse_two_feature_file_gets_a_decision_boundary_and_outputs_go_in_its_folder(
+    capsys, tmp_path
+):
+    """An svmlight file of two features plots its regions (the sparse rows failed as
+    ``np.asarray``: 'setting an array element with a sequence'); ``--save`` and ``--json``
+    may name files in the ``--plot`` folder, which is made before they are checked."""
+    from jaxlin import svmlight
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    X = np.array([[1.0, 0.0], [0.0, 1.0]])[y] * rng.uniform(0.5, 2.0, (120, 1))
+    p = tmp_path / "two.svm"
+    svmlight.write(X, y, p)
+    fig = tmp_path / "fig"
+    argv = ["train", "--data", str(p), "--plot", str(fig), "--quiet"]
+    code, _, err = run(capsys, *argv, "--json", str(fig / "r.json"), "--save", str(fig / "m.npz"))
+    assert code == 0, err
+    assert (fig / "decision_boundary.png").stat().st_size > 10_000
+    assert json.loads((fig / "r.json").read_text())["data"]["n_features"] == 2
+    assert model_io.load(fig / "m.npz").n_features == 2
+
+
+def test_an_undefined_metric_is_null_in_the_json_and_one_line_on_stderr(capsys, tmp_path):
+    """A test split of one class has no ROC area: ``null`` in the JSON (``NaN`` is not JSON;
+    the run failed at the end), and the warning is one line, as the errors are."""
+    p = tmp_path / "tiny.csv"
+    p.write_text("a,b,y\n1,2,0\n3,4,1\n5,6,0\n")
+    path = tmp_path / "r.json"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        code, out, err = run(
+            capsys, "train", "--data", str(p), "--epochs", "3", "--json", str(path)
+        )
+    assert code == 0, err
+    test = json.loads(path.read_text())["test"]
+    assert test["n"] == 1 and test["roc_auc"] is None
+    assert "ROC AUC" in out and "n/a" in out
+    assert err.strip().splitlines() == [
+        "jaxlin train: warning: y_true: only one class is present, so the ROC curve's other "
+        "rate is undefined (NaN), and so is its area"
+    ]
+
+
 def test_mnist_softmax_defaults_reach_90_percent(capsys, tmp_path):
     path = tmp_path / "r.json"
     code, _, _ = run(

@@ -140,9 +140,9 @@ _IMPORT_NAME = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 def _check_meaning(d: dict, encoding, path) -> None:
     """What the fields say agrees: a known loss (or ``MODULE:ATTR``, imported only when the
-    model is used), a kind that is a model name or the loss, positive scales, distinct
-    names, one class name per output (two for one output), and an encoding that makes the
-    model's features — a file edited by hand fails here, not at its first prediction."""
+    model is used), a kind that is a model name or the loss, positive scales, distinct class
+    names, one per output (two for one output), and an encoding that makes the model's
+    features — a file edited by hand fails here, not at its first prediction."""
     from jaxlin.losses import LOSSES
     from jaxlin.models import MODELS
 
@@ -156,11 +156,10 @@ def _check_meaning(d: dict, encoding, path) -> None:
         raise invalid("kind", f"{kind!r} is neither a model ({', '.join(MODELS)}) nor the loss")
     if not np.all(d["scale"] > 0):
         raise invalid("scale", "the standardisation's scales must be positive")
-    for key in ("feature_names", "class_names"):
-        names = d[key].astype(str).tolist()
-        if len(set(names)) != len(names):
-            twice = sorted({n for n in names if names.count(n) > 1})
-            raise invalid(key, f"names given twice: {twice}")
+    names = d["class_names"].astype(str).tolist()  # (a table may repeat a feature's name)
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise invalid("class_names", f"names given twice: {twice}")
     K, C = d["W"].shape[1], len(d["class_names"])
     if loss in LOSSES and LOSSES[loss].target != "real" and C != max(K, 2):
         raise invalid("class_names", f"{C} names for a model of {K} output(s)")

@@ -520,11 +520,13 @@ def label_classes(y, validation_data=None, loss=None):
     """Labels of any kind as ``0..C−1``: ``(y, validation_data, classes)``. Text labels (or
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
     ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``), except
-    that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]`` so that predictions
-    come back in them. Validation labels must be among the training classes."""
+    that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]``, and booleans
+    ``[False, True]``, so that predictions come back in them. Validation labels must be among the training classes."""
     arr = validation.as_host_array(y, "y")
     validation.check_finite_values(arr, "y")  # before a NaN counts as a class
-    if arr.ndim != 1 or arr.dtype.kind in "biuf":
+    if arr.ndim == 1 and arr.dtype.kind == "b":  # predictions come back as booleans
+        return arr.astype(np.int32), validation_data, np.array([False, True])
+    if arr.ndim != 1 or arr.dtype.kind in "iuf":
         return y, validation_data, _signed_classes(arr, loss)
     validation.check_labelled(arr, "y")
     classes, encoded = validation.label_order(arr, "y")

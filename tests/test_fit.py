@@ -1070,6 +1070,26 @@ def test_plus_minus_one_labels_come_back_from_predict(loss, dtype):
     assert fit(X, (y > 0).astype(int), loss, epochs=2).classes is None
 
 
+@pytest.mark.parametrize("loss", ["binary_cross_entropy", "softmax_cross_entropy"])
+def test_boolean_labels_come_back_as_booleans(loss):
+    """``y`` of booleans is predicted as booleans (scikit-learn's ``classes_`` ``[False,
+    True]``), not as 0/1: ``predict(X) == y`` compares like with like, and a saved model
+    names its classes ``False``/``True``."""
+    from jaxlin.models import as_trained_model
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, 3))
+    y = X @ [1.0, -1.0, 0.5] > 0
+    r = fit(X, y, loss, epochs=30)
+    assert r.classes.tolist() == [False, True] and r.predict(X).dtype == np.bool_
+    scores = r.decision_function(X)
+    expected = scores[:, 0] >= 0 if scores.shape[1] == 1 else scores.argmax(1) == 1
+    np.testing.assert_array_equal(r.predict(X), expected)
+    same = fit(X, y.astype(int), loss, epochs=30)  # the same model as the 0/1 labels'
+    np.testing.assert_array_equal(r.params.W, same.params.W)
+    assert as_trained_model(r).class_names == ["False", "True"]
+
+
 def test_a_results_score_is_scikit_learns_accuracy_of_its_predictions():
     from sklearn.metrics import accuracy_score
 

@@ -67,6 +67,11 @@ def checked(penalty: Penalty, name: str = "penalty") -> Penalty:
     for part, value in zip(("l1", "l2"), penalty):
         if not isinstance(value, jax.Array):
             _given(value, f"{name}.{part}")
+            if np.ndim(value) != 0:  # (a list did not even multiply: a TypeError in JAX)
+                raise ValueError(
+                    f"{name}.{part}: one model's strength is a number, got shape "
+                    f"{np.shape(value)}; many models' strengths go to jaxlin.fit_many"
+                )
     return Penalty(*penalty)  # a plain pair (l1, l2) as the record
 
 

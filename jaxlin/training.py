@@ -521,7 +521,8 @@ def label_classes(y, validation_data=None, loss=None):
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
     ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``), except
     that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]``, and booleans
-    ``[False, True]``, so that predictions come back in them. Validation labels must be among the training classes."""
+    ``[False, True]``, so that predictions come back in them. Validation labels must be
+    among the training classes."""
     arr = validation.as_host_array(y, "y")
     validation.check_finite_values(arr, "y")  # before a NaN counts as a class
     if arr.ndim == 1 and arr.dtype.kind == "b":  # predictions come back as booleans

@@ -132,6 +132,11 @@ def test_a_bad_strength_is_named_when_given_and_a_traced_one_passes(make, messag
         (lambda W: penalties.prox(penalties.Penalty(0.1, 0.0), W, -1.0), "^step_size: must be"),
         (lambda W: penalties.soft_threshold(W, -0.5), "^threshold: must be non-negative"),
         (lambda W: penalties.value((0.1,), W), "^penalty: expected a Penalty"),
+        # many strengths for one model (a list failed inside JAX: list * Array)
+        (
+            lambda W: penalties.value(penalties.Penalty(0.0, [0.1, 0.2]), W),
+            r"^penalty.l2: one model's strength is a number, got shape \(2,\)",
+        ),
         (lambda W: penalties.value(penalties.l2(0.1), np.where(W > 0, np.nan, W)), "^W: contains"),
         (lambda W: penalties.grad(penalties.l2(0.1), W.astype(str)), "^W: expected a numeric"),
         (lambda W: penalties.soft_threshold(np.where(W > 0, np.inf, W), 0.1), "^W: contains"),

@@ -46,12 +46,15 @@ def check_scores_axis(z, fn: str, name: str = "z"):
 
 
 def takes_numbers(fn):
-    """``fn``'s positional arguments through ``numeric_argument`` (at trace time under
-    ``jit``: no cost in a compiled program)."""
+    """``fn``'s arguments (positional, or by their names: ``step(z, threshold=t)``) through
+    ``numeric_argument`` (at trace time under ``jit``: no cost in a compiled program)."""
     names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
 
     @functools.wraps(fn)
     def checked(*args, **kwargs):
+        kwargs = {
+            n: numeric_argument(a, n, fn.__name__) if n in names else a for n, a in kwargs.items()
+        }
         return fn(*(numeric_argument(a, n, fn.__name__) for a, n in zip(args, names)), **kwargs)
 
     return checked
@@ -180,6 +183,13 @@ def cross_entropy(a, b):
     """
     check_scores_axis(a, "cross_entropy", "a")
     check_scores_axis(b, "cross_entropy", "b")
+    try:
+        np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise ValueError(
+            f"cross_entropy: a {np.shape(a)} and b {np.shape(b)} must hold the same classes "
+            "(one shape, or shapes that broadcast)"
+        ) from None
     return -jnp.sum(jnp.where(a > 0, a * jnp.log(jnp.where(a > 0, b, 1.0)), 0.0), axis=-1)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxlin import penalties, sparse, validation
 from jaxlin.linear import Params, add_bias
@@ -49,7 +50,8 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
 
 def min_eigenvalue(H):
     """Smallest eigenvalue of a symmetric matrix (``≥ 0`` everywhere ⇔ convex). ``H``
-    ``(n, n)``; one given on the host must be finite (NaN has no eigenvalues)."""
+    ``(n, n)``; one given on the host must be finite (NaN has no eigenvalues) and symmetric
+    to ``1e-6`` of its largest entry."""
     host = not isinstance(H, jax.Array)
     if host:
         H = validation.numeric(validation.as_host_array(H, "H"), "H")
@@ -57,6 +59,14 @@ def min_eigenvalue(H):
         raise ValueError(f"H: expected a square matrix (n, n), got shape {H.shape}")
     if host:
         validation.check_finite(H, "H")
+        scale = float(np.max(np.abs(H)))
+        gap = np.abs(H - H.T)
+        if np.any(gap > 1e-6 * scale):  # eigvalsh would read one triangle and ignore the other
+            i, j = np.unravel_index(np.argmax(gap), H.shape)
+            raise ValueError(
+                f"H: expected a symmetric matrix; H[{i}, {j}] = {H[i, j]:.6g} but "
+                f"H[{j}, {i}] = {H[j, i]:.6g}"
+            )
     return jnp.linalg.eigvalsh(jnp.asarray(H))[0]
 
 

@@ -676,6 +676,7 @@ def autodiff_objective(
     the straight-through step loss."""
     loss = get_loss(loss)
     params, X, T, sample_weight = on_device(params, X, T, sample_weight, loss)
+    check_shapes(params, X, T)  # (a mismatch was JAX's vmap error about sizes)
     penalty = penalties.checked(penalty)
     XW = sparse.matmul(X, params.W) if isinstance(X, SparseRows) else X @ params.W
     L = jax.vmap(loss.autodiff_value)(XW + params.b, T)

@@ -101,6 +101,11 @@ def test_cross_entropy_names_either_argument_and_softmax_an_empty_axis():
     )
     with pytest.raises(TypeError, match="^cross_entropy: b must be numbers"):
         act.cross_entropy([1.0, 0.0], "b")
+    with pytest.raises(ValueError, match=r"^cross_entropy: a \(3,\) and b \(2,\) must hold"):
+        act.cross_entropy([1.0, 0.0, 0.0], [0.5, 0.5])  # JAX's "incompatible shapes" came out
+    with pytest.raises(TypeError, match="^step: threshold must be numbers, got str"):
+        act.step([0.0, 1.0], threshold="0.5")  # by name it went unchecked: NumPy's ufunc error
+    np.testing.assert_array_equal(act.step([0.0, 1.0], threshold=0.5), [0.0, 1.0])
     for z in (np.zeros(0), np.zeros((2, 0)), 1.0):
         with pytest.raises(ValueError, match="^softmax: z needs its values along a last axis"):
             act.softmax(z)

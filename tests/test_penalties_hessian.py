@@ -192,3 +192,6 @@ def test_hessian_and_its_eigenvalue_name_inputs_that_do_not_fit():
     with pytest.raises(ValueError, match="^H: contains NaN or infinite values"):
         min_eigenvalue([[np.nan, 0.0], [0.0, 1.0]])  # was a NaN eigenvalue
     np.testing.assert_allclose(min_eigenvalue([[2.0, 1.0], [1.0, 2.0]]), 1.0, rtol=1e-6)
+    # eigvalsh reads one triangle: a matrix that is not symmetric got its lower one's answer
+    with pytest.raises(ValueError, match=r"^H: expected a symmetric matrix; H\[0, 1\] = 5"):
+        min_eigenvalue([[1.0, 5.0], [0.0, 2.0]])

@@ -238,6 +238,12 @@ def _optimizer(args, spec, n_classes, loss):
         overrides = dict(spec.multiclass_options)  # e.g. the multi-class perceptron by SGD
         optimizer = overrides.pop("optimizer")
         record = solvers.get(optimizer)
+    if args.lr is not None and not record.learning_rate:
+        raise UserError(
+            f"--lr: the {optimizer!r} optimiser takes no learning rate (it sets its own "
+            f"steps); use --optimizer {', '.join(solvers.names(bold_driver=True))}, adam, … "
+            "for a step size of your choice"
+        )
     if args.batch_size is not None and not record.mini_batches:
         raise UserError(
             f"--batch-size: the {optimizer!r} optimiser uses the full batch; use "

@@ -37,7 +37,8 @@ class Options(NamedTuple):
         perceptron), an optax ``GradientTransformation``, or a callable
         ``learning_rate → GradientTransformation``.
       learning_rate: step size ``η`` (also the prox step for L1; FISTA's first step size);
-        unused by the solvers whose record says so (L-BFGS, Newton, the perceptron). For
+        unused by the solvers whose record says so (L-BFGS, Newton, the perceptron), which
+        refuse several values (models or classes that would differ in nothing). For
         the optax optimisers (``gd``, ``sgd``, ``adam``, …) also an optax schedule, a
         function of the step count (``ScheduledOptimizer``; the history records its first
         rate).
@@ -186,6 +187,12 @@ class Options(NamedTuple):
                 _check_per_class(o, name, classes)
             else:
                 _check_one_number(o, name, models and name in MODEL_NUMBERS)
+        if not record.learning_rate and np.unique(np.asarray(o.learning_rate)).size > 1:
+            raise ValueError(  # the models (or classes) would differ in nothing
+                f"learning_rate: {record.name} takes no learning rate (it sets its own steps), "
+                f"so models that differ only in it are one model; vary l1 or l2, or use a "
+                f"gradient optimiser ({', '.join(solvers.names(bold_driver=True))}, adam, …)"
+            )
         validation.check_non_negative_int(o.epochs, "epochs")
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)

@@ -407,6 +407,9 @@ BAD = [
     (["train", "--optimizer", "newtonian"], "unknown optimizer 'newtonian'"),
     (["train", "--lr", "0"], "--lr: must be a positive number"),
     (["train", "--lr", "-0.5"], "--lr: must be a positive number"),
+    # a rate the solver never uses would change nothing (the default model's L-BFGS)
+    (["train", "--lr", "0.5"], "--lr: the 'lbfgs' optimiser takes no learning rate"),
+    (["train", "--model", "perceptron", "--lr", "2"], "--lr: the 'perceptron' optimiser takes"),
     (["train", "--optimizer", "sgd", "--batch-size", "0"], "--batch-size: must be a positive"),
     (["train", "--optimizer", "sgd", "--batch-size", "-4"], "--batch-size: must be a positive"),
     (["train", "--epochs", "0"], "--epochs: must be a positive integer"),

@@ -859,6 +859,21 @@ def test_many_models_that_stop_at_different_epochs_equal_each_alone(optimizer, k
     np.testing.assert_array_equal(chunked.params.W, many.params.W)
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "newton", "perceptron"])
+def test_models_that_differ_only_in_a_rate_their_solver_ignores_are_refused(optimizer):
+    """L-BFGS, Newton and the perceptron set their own steps: models (or one-vs-rest classes)
+    given different learning rates were the same model, trained several times in silence."""
+    X, y = _binary(n=30)
+    loss = "perceptron_criterion" if optimizer == "perceptron" else "binary_cross_entropy"
+    words = rf"^learning_rate: {optimizer} takes no learning rate"
+    with pytest.raises(ValueError, match=words):
+        fit_many(X, y, loss, optimizer=optimizer, learning_rate=[0.1, 0.2], epochs=2)
+    with pytest.raises(ValueError, match=words):
+        fit(X, np.arange(30) % 3, loss, optimizer=optimizer, learning_rate=[0.1, 0.2, 0.3])
+    same = fit_many(X, y, loss, optimizer=optimizer, learning_rate=[0.5, 0.5], epochs=2)
+    assert np.shape(same.params.W)[0] == 2  # one value twice is no mistake
+
+
 def _loop_program(monkeypatch, call):
     """The training program ``call()`` runs: ``(jaxpr text, compiled HLO text)``."""
     from jaxlin import training

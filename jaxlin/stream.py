@@ -643,6 +643,11 @@ def _stream_classes(src: Source, loss, n_classes):
         n_classes = n_classes or found
     if loss.target == "onehot" and n_classes is None:
         raise ValueError("n_classes: needed for a multi-class loss when streaming")
+    if loss.target == "binary" and n_classes is not None and n_classes > 2:
+        raise ValueError(
+            f"n_classes: {n_classes} classes for the binary loss {loss.name!r}; a stream trains "
+            "no one-vs-rest models: stream them with a multi-class loss (softmax_cross_entropy)"
+        )
     return n_classes
 
 

@@ -146,6 +146,9 @@ def test_bad_files_are_named(tmp_path):
     with pytest.raises(ValueError, match="n_classes: needed"):
         np.save(tmp_path / "m.npy", np.ones((4, 3), np.float32))
         stream.fit_stream(tmp_path / "m.npy", "softmax_cross_entropy")
+    # a binary loss told of 3 classes: named up front, not at the first chunk's label 2
+    with pytest.raises(ValueError, match=r"n_classes: 3 classes for the binary loss 'hinge'"):
+        stream.fit_stream(tmp_path / "m.npy", "hinge", n_classes=3)
     for source in (lambda: iter([]), [(np.ones((2, 2)), np.ones(2))], None):  # not a file
         with pytest.raises(TypeError, match="source: expected a file path or a jaxlin.stream"):
             stream.fit_stream(source)

@@ -661,11 +661,14 @@ def _prediction_features(args, model):
 
     path = args.data
     if path.lower() in datasets.NAMES and not os.path.exists(path):
+        _without_names(args)
         return datasets.load(path).X
     validation.check_file(path, "--data", f"--data: no such file or bundled dataset: {path!r}")
     if svmlight.is_svmlight(path, args.format):
+        _without_names(args)
         return svmlight.read(path, n_features=model.n_features)[0]
     if jdata.is_idx(path):
+        _without_names(args)
         X = jdata.read_idx(path)
         X = X.reshape(X.shape[0], -1).astype(np.float64)
         return X / 255.0 if X.max() > 1.0 else X
@@ -677,11 +680,27 @@ def _prediction_features(args, model):
     return _csv_features(path, model, _drop(args))
 
 
-def _check_drop(drop, header, path) -> None:
-    """``--drop`` names columns of the file (a typo would leave a column in silently)."""
+def _without_names(args) -> None:
+    """Data read whole, by position (svmlight, IDX, a bundled dataset), takes no ``--drop``
+    (it would do nothing)."""
+    if _drop(args):
+        raise UserError(
+            f"--drop: applies to a CSV or .npy file read by column name, not to {args.data}"
+        )
+
+
+def _check_drop(drop, header, path, used=()) -> None:
+    """``--drop`` names columns of the file (a typo would leave a column in silently) that the
+    model does not read by name (``used``: dropping one of those would do nothing)."""
     unknown = [h for h in drop if h not in header]
     if unknown:
         raise UserError(f"--drop: no column {unknown[0]!r} in {path}")
+    needed = [h for h in drop if h in used]
+    if needed:
+        raise UserError(
+            f"--drop: the model reads the column {needed[0]!r} by name; it cannot be left "
+            "out (the columns it does not use are ignored without --drop)"
+        )
 
 
 def _csv_features(path, model, drop):
@@ -691,8 +710,9 @@ def _csv_features(path, model, drop):
 
     header, rows, lines = tables._csv_rows(path, min_columns=1)
     fix = tables.PREDICTING
-    _check_drop(drop, header, path)
-    if all(f in header for f in model.feature_names):
+    by_name = all(f in header for f in model.feature_names)
+    _check_drop(drop, header, path, model.feature_names if by_name else ())
+    if by_name:
         use = list(model.feature_names)
         _say_ignored([h for h in header if h not in use and h not in drop], drop)
     else:
@@ -724,7 +744,7 @@ def _encoded_features(path, model, drop):
 
     enc = tables.Encoding.from_json(model.encoding)
     header, rows, lines = tables._csv_rows(path, min_columns=1)
-    _check_drop(drop, header, path)
+    _check_drop(drop, header, path, enc.columns)
     missing = [c for c in enc.columns if c not in header]
     if missing:
         raise UserError(
@@ -755,7 +775,9 @@ def _encoded_features(path, model, drop):
 def _matched_columns(A, header, model, drop, path):
     """The model's feature columns of a table with a header, by name (or all of them, in
     order, when the file's width is the model's)."""
-    if all(f in header for f in model.feature_names):
+    by_name = all(f in header for f in model.feature_names)
+    _check_drop(drop, header, path, model.feature_names if by_name else ())
+    if by_name:
         _say_ignored([h for h in header if h not in model.feature_names and h not in drop], drop)
         X = A[:, [header.index(f) for f in model.feature_names]]
     elif A.shape[1] - len([h for h in drop if h in header]) == model.n_features:

@@ -192,9 +192,47 @@ def test_a_one_feature_model_predicts_a_csv_of_that_column_alone(capsys, tmp_pat
         capsys, "predict", "--model", str(model), "--data", str(tmp_path / "p.csv"), "--drop", "z"
     )
     assert code == 2 and "--drop: no column 'z'" in err
+    # dropping the model's own column said "dropping a" and then read it all the same
+    code, _, err = run(
+        capsys, "predict", "--model", str(model), "--data", str(tmp_path / "p.csv"), "--drop", "a"
+    )
+    assert code == 2 and "--drop: the model reads the column 'a' by name" in err
     (tmp_path / "s.csv").write_text("a;b\n-2;7\n2;7\n")  # another separator, found by its header
     code, out2, _ = run(capsys, "predict", "--model", str(model), "--data", str(tmp_path / "s.csv"))
     assert code == 0 and out2.splitlines()[1:] and out2.splitlines()[1:] == out.splitlines()[1:]
+
+
+def test_predict_drop_applies_where_columns_are_read_by_name(capsys, tmp_path):
+    """``--drop`` on an svmlight file or a bundled dataset (read by position) did nothing;
+    on a ``.npy`` with column names it names a typo and refuses a column the model uses."""
+    from jaxlin import datasets, stream, svmlight
+
+    model = str(tmp_path / "m.npz")
+    assert run(capsys, "train", "--data", "spambase", "--save", model, "--quiet")[0] == 0
+    d = datasets.load("spambase")
+    svm = tmp_path / "s.svm"
+    svmlight.write(d.X[:20], d.y[:20], svm)
+    for data in (str(svm), "spambase"):
+        code, _, err = run(capsys, "predict", "--model", model, "--data", data, "--drop", "x0")
+        assert (
+            code == 2
+            and f"--drop: applies to a CSV or .npy file read by column name, not to {data}" in err
+        )
+    table = tmp_path / "t.csv"
+    names = model_io.load(model).feature_names
+    np.savetxt(
+        table, np.c_[d.X[:20], d.y[:20]], delimiter=",", header=",".join([*names, "y"]), comments=""
+    )
+    npy = tmp_path / "t.npy"
+    stream.convert_csv(table, npy)
+    for drop, words in [
+        ("zz", "--drop: no column 'zz'"),
+        (names[0], f"reads the column {names[0]!r}"),
+    ]:
+        code, _, err = run(capsys, "predict", "--model", model, "--data", str(npy), "--drop", drop)
+        assert code == 2 and words in err
+    code, out, err = run(capsys, "predict", "--model", model, "--data", str(npy), "--drop", "y")
+    assert code == 0 and len(out.splitlines()) == 21 and "dropping y (--drop)" in err
 
 
 def test_predictions_quote_class_names_holding_commas_or_quotes(capsys, tmp_path):

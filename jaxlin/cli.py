@@ -416,7 +416,7 @@ def _cmd_train(args) -> int:
         _require_matplotlib()
     table = _load_table(args)
     n_classes = len(table.class_names)
-    loss = _loss(args, spec, n_classes)
+    loss = _loss(args, spec, n_classes, table.class_names)
     defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
     standardize = bool(
         defaults.get("standardize", True) if args.standardize is None else args.standardize
@@ -527,16 +527,18 @@ def sparse_data(X) -> bool:
     return type(X).__module__.startswith("scipy.sparse")
 
 
-def _loss(args, spec, n_classes):
+def _loss(args, spec, n_classes, class_names=None):
     """The model's loss for these classes, or the one ``--loss`` names (``MODULE:ATTR``
-    or a built-in's name)."""
+    or a built-in's name). A refusal lists the classes (``Yes`` beside ``yes`` are two)."""
     from jaxlin.models import loss_for
 
     if not args.loss:
         try:
             return loss_for(spec, n_classes)
         except ValueError as exc:
-            raise UserError(_flag_named(str(exc))) from None
+            names = list(class_names or ())
+            shown = f" (the classes: {', '.join(map(str, names[:10]))}{', …' * (len(names) > 10)})"
+            raise UserError(_flag_named(str(exc)) + (shown if names else "")) from None
     loss = _given_loss(args.loss)
     if n_classes < loss.min_classes:
         raise UserError(
@@ -881,7 +883,7 @@ def _cmd_train_stream(args) -> int:
     spec = _model_spec(args.model)
     src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
     n_classes = args.n_classes or (2 if src.classes is None else len(src.classes))
-    loss = _loss(args, spec, n_classes)
+    loss = _loss(args, spec, n_classes, src.classes)
     l1 = l2 = None  # the stream's defaults, unless a penalty is given (at most one flag)
     if any(p is not None for p in (args.l1, args.l2, args.elastic_net)):
         l1, l2, _ = _penalty(args, src.n_rows, spec, args.optimizer or spec.optimizer)

@@ -435,7 +435,8 @@ BAD = [
     (["train", "--data", "{single.csv}"], "single class"),
     (
         ["train", "--data", "{three.csv}", "--model", "logistic"],
-        "--model: 'logistic' is a binary model but the labels have 3",
+        "--model: 'logistic' is a binary model but the labels have 3 classes; use softmax, ovr "
+        "or svm (the classes: 0, 1, 2)",
     ),
     (
         ["train", "--data", "{three.csv}", "--model", "perceptron", "--optimizer", "perceptron"],

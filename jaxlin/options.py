@@ -187,12 +187,7 @@ class Options(NamedTuple):
                 _check_per_class(o, name, classes)
             else:
                 _check_one_number(o, name, models and name in MODEL_NUMBERS)
-        if not record.learning_rate and np.unique(np.asarray(o.learning_rate)).size > 1:
-            raise ValueError(  # the models (or classes) would differ in nothing
-                f"learning_rate: {record.name} takes no learning rate (it sets its own steps), "
-                f"so models that differ only in it are one model; vary l1 or l2, or use a "
-                f"gradient optimiser ({', '.join(solvers.names(bold_driver=True))}, adam, …)"
-            )
+        _check_rates_used(o.learning_rate, record)
         validation.check_non_negative_int(o.epochs, "epochs")
         validation.check_positive(o.batch_size, "batch_size", integer=True, allow_none=True)
         validation.check_positive(o.memory_size, "memory_size", integer=True)
@@ -290,6 +285,17 @@ class Options(NamedTuple):
 
 
 # the numbers fit_many takes one per model
+def _check_rates_used(learning_rate, record) -> None:
+    """Several learning rates (one a model or a class) for a solver that sets its own steps
+    would train the same model several times: refused."""
+    if not record.learning_rate and np.unique(np.asarray(learning_rate)).size > 1:
+        raise ValueError(
+            f"learning_rate: {record.name} takes no learning rate (it sets its own steps), "
+            f"so models that differ only in it are one model; vary l1 or l2, or use a "
+            f"gradient optimiser ({', '.join(solvers.names(bold_driver=True))}, adam, …)"
+        )
+
+
 MODEL_NUMBERS = ("learning_rate", "l1", "l2")
 CLASS_NUMBERS = (*MODEL_NUMBERS, "tol")  # a one-vs-rest fit's numbers that may differ by class
 

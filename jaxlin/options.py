@@ -284,7 +284,6 @@ class Options(NamedTuple):
         )
 
 
-# the numbers fit_many takes one per model
 def _check_rates_used(learning_rate, record) -> None:
     """Several learning rates (one a model or a class) for a solver that sets its own steps
     would train the same model several times: refused."""
@@ -296,6 +295,7 @@ def _check_rates_used(learning_rate, record) -> None:
         )
 
 
+# the numbers fit_many takes one per model
 MODEL_NUMBERS = ("learning_rate", "l1", "l2")
 CLASS_NUMBERS = (*MODEL_NUMBERS, "tol")  # a one-vs-rest fit's numbers that may differ by class
 

@@ -107,6 +107,12 @@ class FitResult(NamedTuple):
             raise ValueError(
                 f"y: expected shape {predicted.shape} (one label per row of X), got {y.shape}"
             )
+        if _holds_text(predicted) != _holds_text(y):  # never equal: a score of 0.0
+            raise ValueError(
+                f"y: labels of another kind than the model's classes (e.g. "
+                f"{np.asarray(y[0]).tolist()!r} against {np.asarray(predicted[0]).tolist()!r}): "
+                "text beside numbers"
+            )
         if sample_weight is not None:
             sample_weight = validation.check_sample_weight(sample_weight, y.shape[0])
         return float(np.average(predicted == y, weights=sample_weight))
@@ -514,6 +520,13 @@ def verified(loss, given, ctrl: RunControl) -> None:
             f"the whole report with `jaxlin check --loss {spec}` or "
             "jaxlin.verify(loss); fix δ, or pass verify=False to train anyway"
         )
+
+
+def _holds_text(labels: np.ndarray) -> bool:
+    """Whether labels are text (strings, or objects whose first is one)."""
+    return labels.dtype.kind == "U" or (
+        labels.dtype.kind == "O" and labels.size > 0 and isinstance(labels.flat[0], str)
+    )
 
 
 def label_classes(y, validation_data=None, loss=None):

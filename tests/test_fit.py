@@ -1122,6 +1122,9 @@ def test_a_results_score_is_scikit_learns_accuracy_of_its_predictions():
     assert 0.5 < r.score(X, y) < 1.0  # the labels' noise: not every row right
     with pytest.raises(ValueError, match=r"^y: expected shape \(60,\)"):
         r.score(X, y[:10])
+    # class codes given for text classes never equal them: the score was 0.0 in silence
+    with pytest.raises(ValueError, match=r"^y: labels of another kind .* text beside numbers"):
+        r.score(X, np.searchsorted(["cat", "dog", "eel"], y))
     real = X @ [1.0, 2.0, -1.0]  # a least-squares regression has no labels to count
     with pytest.raises(ValueError, match="^y: real targets; the score is the accuracy"):
         fit(X, real, "squared_error", optimizer="lbfgs").score(X, real)

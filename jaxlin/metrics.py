@@ -440,6 +440,19 @@ def summary(y_true, y_pred, n_classes: int | None = None, scores=None, proba=Non
     """
     y_true, y_pred = _text_codes(*_checked(y_true, y_pred))
     n_classes = _check_classes(n_classes, y_true=y_true, y_pred=y_pred)
+    scores, proba = (
+        None if a is None else _array(a, n) for a, n in ((scores, "scores"), (proba, "proba"))
+    )
+    if scores is not None and n_classes != 2:
+        raise ValueError(
+            f"scores: the ROC curve's scores are for two classes, got {n_classes} classes "
+            "(leave scores out, or pass proba for the log loss)"
+        )
+    if proba is not None and proba.ndim == 2 and proba.shape[1] not in (1, n_classes):
+        raise ValueError(
+            f"proba: expected one column per class ({n_classes}), got {proba.shape[1]} "
+            "(pass n_classes when the labels do not show every class)"
+        )
     if _xp(y_true, y_pred, scores, proba) is np:
         return _summary(y_true, y_pred, n_classes, scores, proba)
     return _compiled_summary(y_true, y_pred, n_classes, scores, proba)

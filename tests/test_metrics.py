@@ -310,6 +310,10 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.confusion_matrix(np.array(["a", "b", "b", "a"]), p), "y_true"),
         (lambda y, p: M.per_class(y, np.array(["a", "b", "b", "a"]), 2), "y_pred"),
         (lambda y, p: M.confusion_matrix(np.array([0, -1, 1, 0]), p), "y_true"),
+        (lambda y, p: M.summary(y, p, proba=np.full((4, 3), 1 / 3)), "proba"),
+        (lambda y, p: M.summary(jnp.asarray(y), jnp.asarray(p), proba=jnp.ones((4, 3))), "proba"),
+        (lambda y, p: M.summary(y, p, proba=[[1.0, 0.0]]), "proba"),
+        (lambda y, p: M.summary(np.array([0, 1, 2, 0]), p, scores=[0.1] * 4), "scores"),
     ],
 )
 def test_bad_metric_arguments_are_named(call, name):
@@ -442,3 +446,14 @@ def test_metrics_over_classes_take_text_labels_as_scikit_learn_does():
         M.accuracy(t, np.zeros(60, int))  # was 0.0: text never equals a number
     with pytest.raises(ValueError, match=r"a binary metric needs labels in \{0, 1\}"):
         M.precision(binary, guess)  # which class is positive is not guessed, as there
+
+
+def test_summary_takes_lists_of_scores_and_probabilities():
+    """Lists are read as host arrays, as the labels are (they reached the compiled summary,
+    which failed on them): the values are scikit-learn's."""
+    yt, yp = [0, 1, 1, 0, 1], [0, 1, 0, 0, 1]
+    scores, proba = [0.1, 0.8, 0.4, 0.3, 0.9], [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3]]
+    proba.append([0.1, 0.9])
+    s = M.summary(yt, yp, scores=scores, proba=proba)
+    np.testing.assert_allclose(s["roc_auc"], skm.roc_auc_score(yt, scores), rtol=1e-6)
+    np.testing.assert_allclose(s["log_loss"], skm.log_loss(yt, proba), rtol=1e-6)

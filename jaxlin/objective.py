@@ -54,13 +54,28 @@ from jaxlin.validation import distinct_labels
 
 
 def per_example_losses(loss: Loss, Z, T):
-    """``L(z_i, y_i)`` for each row: ``(N, K), (N, K) → (N,)``."""
+    """``L(z_i, y_i)`` for each row: ``(N, K), (N, K) → (N,)`` (``loss``: a ``Loss`` or its
+    name)."""
+    loss, Z, T = _rows_of_scores(loss, Z, T)
     return jax.vmap(loss.value)(Z, T)
 
 
 def score_gradients(loss: Loss, Z, T):
-    """``Δ``, the stacked ``δ_i = ∂L/∂z_i``: ``(N, K), (N, K) → (N, K)``."""
+    """``Δ``, the stacked ``δ_i = ∂L/∂z_i``: ``(N, K), (N, K) → (N, K)`` (``loss``: a
+    ``Loss`` or its name)."""
+    loss, Z, T = _rows_of_scores(loss, Z, T)
     return jax.vmap(loss.delta)(Z, T)
+
+
+def _rows_of_scores(loss, Z, T):
+    """The loss's record, and scores and targets of one shape ``(N, K)`` (a static check:
+    it holds inside ``jit``)."""
+    Z, T = (a if isinstance(a, jax.Array) else jnp.asarray(a) for a in (Z, T))
+    if Z.ndim != 2 or Z.shape != T.shape:
+        raise ValueError(
+            f"Z, T: expected scores and targets of one shape (N, K), got {Z.shape} and {T.shape}"
+        )
+    return get_loss(loss), Z, T
 
 
 def check_shapes(params: Params, X, T):

@@ -423,7 +423,7 @@ def convert_csv(csv_path, out_path, chunk_rows: int = 65536) -> dict:
     (``jaxlin.atomic``). Returns the metadata (rows, columns, classes).
     """
     out_path = os.fspath(out_path)
-    index = _index_csv(csv_path, chunk_rows)
+    index = _index_csv(validation.check_file(csv_path, "csv_path"), chunk_rows)
     n, width = sum(index.counts), len(index.header)
     classes = None
     if _text_target(index, list(range(width - 1)), width - 1):

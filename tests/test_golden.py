@@ -75,6 +75,20 @@ def test_scores_table_seed_003(name, per_example, mean):
     np.testing.assert_allclose(L.mean(), mean, atol=1e-6)
 
 
+def test_scores_table_by_the_loss_name_and_plain_lists():
+    """The per-example functions take a loss's name and nested lists, as the other public
+    functions do (a name failed with an AttributeError); scores and targets of different
+    shapes are named."""
+    Y = np.eye(3)[np.asarray(LABELS)].tolist()
+    L = obj.per_example_losses("multiclass_hinge", np.asarray(SCORES).tolist(), Y)
+    np.testing.assert_allclose(L, [1.8, 0.0, 26.6], atol=1e-5)
+    D = obj.score_gradients("multiclass_perceptron", SCORES, Y)  # δ_j = 1[z_j > z_y], δ_y = −Σ
+    np.testing.assert_array_equal(D, [[-1, 1, 0], [0, 0, 0], [1, 1, -2]])
+    for f in (obj.per_example_losses, obj.score_gradients):
+        with pytest.raises(ValueError, match=r"^Z, T: .*\(3, 3\) and \(3, 2\)"):
+            f("multiclass_hinge", SCORES, jnp.ones((3, 2)))
+
+
 def test_scores_table_softmax_cross_entropy_seed_003():
     Y = jax.nn.one_hot(LABELS, 3, dtype=jnp.float64)
     L = obj.per_example_losses(LOSSES["softmax_cross_entropy"], SCORES, Y)

@@ -140,6 +140,8 @@ def test_bad_files_are_named(tmp_path):
     assert not (tmp_path / "bad.npy").exists()
     with pytest.raises(FileNotFoundError, match="no such file"):
         stream.fit_stream(tmp_path / "none.npy")
+    with pytest.raises(FileNotFoundError, match="^csv_path: no such file"):
+        stream.convert_csv(tmp_path / "none.csv", tmp_path / "none.npy")
     (tmp_path / "t.npy").write_bytes(b"\x93NUMPY" + b"\x00" * 10)
     with pytest.raises(ValueError, match="not a .npy file"):
         stream.fit_stream(tmp_path / "t.npy")

@@ -300,6 +300,9 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
     written by ``jaxlin convert``, else ``c0, c1, …``). Clear errors for anything else."""
 
     path = validation.check_file(path)
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":  # np.load would try it as a pickle and say so
+            raise ValueError(f"{path}: not a .npy file (no NumPy header)")
     try:
         A = np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
@@ -437,7 +440,7 @@ def train_test_split(
     validation.check_finite_values(y, "y")  # a label is never imputed
     validation.check_fraction(train_fraction, "train_fraction")
     perm = shuffled_rows(n, key, seed)
-    if stratify:
+    if validation.check_flag(stratify, "stratify"):
         train_parts, test_parts = [], []
         group = np.unique(y, axis=0, return_inverse=True)[1].reshape(-1)  # (N, K): by rows
         for c in range(group.max() + 1):
@@ -560,7 +563,7 @@ def prepare(
     explicit bias column.
     """
     s = train_test_split(X, y, train_fraction, key, seed, stratify)
-    if standardize:
+    if validation.check_flag(standardize, "standardize"):
         st = Standardizer.fit(s.X_train)  # sparse rows: scaled, not centred
     else:
         st = Standardizer(np.zeros(s.X_train.shape[1]), np.ones(s.X_train.shape[1]))

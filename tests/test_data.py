@@ -521,3 +521,23 @@ def test_an_unnamed_column_is_named_as_pandas_names_it_and_said(tmp_path, capsys
         warnings.simplefilter("error")
         assert data.read_csv(path, drop=["Unnamed: 0"]).feature_names == ["a", "b"]
     assert cli.main(["train", "--data", str(path), "--drop", "Unnamed: 0", "--quiet"]) == 0
+
+
+def test_a_text_file_named_npy_is_said_not_to_be_one(tmp_path):
+    """np.load reads a file without the NumPy header as a pickle, and its refusal spoke of
+    ``allow_pickle``: the reader says what the file is not, as the stream's does."""
+    from jaxlin import stream
+
+    path = tmp_path / "d.npy"
+    path.write_text("a,b,y\n1,2,0\n")
+    for read in (data.read_npy, stream.open_source):
+        with pytest.raises(ValueError, match=r"d.npy: not a .npy file"):
+            read(str(path))
+
+
+@pytest.mark.parametrize("flag", ["standardize", "stratify"])
+def test_prepare_flags_are_true_or_false(flag):
+    """A string such as "no" is truthy: it would have standardised (or stratified)."""
+    X, y = np.random.default_rng(0).normal(size=(12, 2)), np.arange(12) % 2
+    with pytest.raises(TypeError, match=f"^{flag}: must be True or False, got 'no'"):
+        data.prepare(X, y, **{flag: "no"})

@@ -134,6 +134,7 @@ def test_the_optimum_is_sklearns(params, sparse):
         X = sp.csr_matrix(X)
     ours = _pair(X, y, sample_weight=w, **params)
     assert ours.coef_.shape == (4, 25) and ours.n_iter_.shape == (1,)
+    assert ours.solver_ == "newton-cholesky"  # the solver that ran, as scikit-learn's solver_
 
 
 def test_two_classes_multilabel_per_target_alpha_and_float32():
@@ -165,7 +166,7 @@ def test_more_coefficients_than_newton_cholesky_takes():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4200))
     y = (X[:, 0] + 0.1 * rng.normal(size=60) > 0).astype(int)
-    _pair(X, y, alpha=5.0)
+    assert _pair(X, y, alpha=5.0).solver_ == "newton"
 
 
 def test_what_it_refuses_is_named():

@@ -59,7 +59,8 @@ class RidgeClassifier(_LinearClassifier):
     solver. ``alpha`` may be an array, one strength per target column. ``max_iter`` bounds
     Newton's iterations (``None``: 100); ``tol``, ``copy_X`` and ``random_state`` are
     accepted and change nothing (the solve is exact and draws nothing). ``n_iter_``: the
-    Newton iterations run, per fit.
+    Newton iterations run, per fit; ``solver_``: the jaxlin solver that ran
+    (``"newton-cholesky"`` or, past its limit, ``"newton"``).
     """
 
     _parameter_constraints = {
@@ -203,6 +204,7 @@ class RidgeClassifier(_LinearClassifier):
         k = targets.shape[1]
         small = hessian_fits(NEWTON_CHOLESKY, X.shape[1], k, get_loss(LOSS))
         uniform = np.all(sw == sw[0])
+        self.solver_ = (NEWTON_CHOLESKY if small else NEWTON).name  # scikit-learn's: the one used
         return _fit(
             X,
             targets,

@@ -633,7 +633,7 @@ def _cmd_predict(args) -> int:
     except (OSError, ValueError, TypeError) as exc:
         raise UserError(_flag_named(str(exc))) from None
     X = _prediction_features(args, model)
-    pred = model.predict(X)
+    pred = model.predict_codes(X)
     proba = model.predict_proba(X) if model.has_proba else None
     import csv
     import io

@@ -15,7 +15,7 @@ import numpy as np
 
 from jaxlin import validation
 from jaxlin.atomic import atomic_path
-from jaxlin.models import TrainedModel, as_trained_model
+from jaxlin.models import TrainedModel, as_trained_model, typed_labels
 
 FORMAT = "jaxlin-model"
 VERSION = 2  # 2: the CSV encoding (one-hot categories, fill values) is saved too
@@ -53,6 +53,8 @@ def save(model, path) -> str:
     )
     if model.encoding is not None:
         arrays["encoding"] = np.array(model.encoding)
+    if model.classes is not None:  # the labels' own values (text, booleans, numbers)
+        arrays["classes"] = typed_labels(model.classes)
     with atomic_path(path, "save") as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
     return path
@@ -72,6 +74,7 @@ def load(path) -> TrainedModel:
                 raise ValueError(f"model: {path} is not a jaxlin model (missing {missing})")
             d = {k: z[k] for k in _KEYS}
             encoding = str(z["encoding"]) if "encoding" in z.files else None
+            classes = z["classes"] if "classes" in z.files else None
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ValueError(
             f"model: {path} is not a readable jaxlin model file (truncated or foreign: {exc})"
@@ -102,6 +105,7 @@ def load(path) -> TrainedModel:
     ):
         raise ValueError(f"model: {path} has inconsistent shapes (W {W.shape}, b {b.shape})")
     _check_meaning(d, encoding, path)
+    _check_classes(classes, len(d["class_names"]), path)
     return TrainedModel(
         str(d["kind"]),
         str(d["loss"]),
@@ -112,7 +116,25 @@ def load(path) -> TrainedModel:
         d["feature_names"].tolist(),
         d["class_names"].tolist(),
         encoding,
+        classes,
     )
+
+
+def _check_classes(classes, n: int, path) -> None:
+    """The optional labels (``classes``): one per class name, text, booleans or finite
+    numbers, distinct."""
+    if classes is None:
+        return
+    if (
+        classes.shape != (n,)
+        or classes.dtype.kind not in "Ubiuf"
+        or (classes.dtype.kind == "f" and not np.all(np.isfinite(classes)))
+        or len(np.unique(classes)) != n
+    ):
+        raise ValueError(
+            f"model: {path} is not a valid jaxlin model (classes: expected {n} distinct "
+            f"labels, one per class name, got {classes.tolist()!r})"
+        )
 
 
 def _check_fields(d: dict, path) -> None:

@@ -116,6 +116,14 @@ class TrainedModel(NamedTuple):
     feature_names: list
     class_names: list
     encoding: Optional[str] = None  # JSON of jaxlin.tables.Encoding: a CSV's columns → X
+    classes: Optional[np.ndarray] = None  # (C,) the labels predict gives (None: label_values)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """The label of each class, in order, as ``predict`` gives them: ``classes`` when the
+        model keeps its labels' own values (a ``FitResult``'s text, booleans, ±1), else
+        ``label_values(class_names)``."""
+        return label_values(self.class_names) if self.classes is None else self.classes
 
     @property
     def n_features(self) -> int:
@@ -156,11 +164,17 @@ class TrainedModel(NamedTuple):
             return np.asarray(X @ W) + (self.b - (self.mean / self.scale) @ self.W)
         return np.asarray(self.standardized(X) @ self.W) + self.b
 
-    def predict(self, X) -> np.ndarray:
-        """Integer class labels ``(N,)`` (class 1 when ``z ≥ 0``; 0.5 for least squares)."""
+    def predict_codes(self, X) -> np.ndarray:
+        """Class indices ``(N,)`` ``0..C−1`` into ``class_names`` (class 1 when ``z ≥ 0``;
+        0.5 for least squares; else the highest score)."""
         from jaxlin import decision  # JAX only when a model is used: the CLI's help stays light
 
         return decision.predict_labels(self.loss, self.decision_function(X)).astype(np.int64)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels ``(N,)``: ``labels[predict_codes(X)]`` — the labels the model was
+        trained on (a saved ``FitResult`` predicts as it did before saving)."""
+        return self.labels[self.predict_codes(X)]
 
     @property
     def has_proba(self) -> bool:
@@ -177,6 +191,30 @@ class TrainedModel(NamedTuple):
         from jaxlin import decision
 
         return decision.proba_method(self.loss, self.decision_function)
+
+
+def label_values(class_names) -> np.ndarray:
+    """Class names as label values: numbers when every name is one (integers when whole:
+    ``"0"``, ``"1"`` → ``0``, ``1``), else the names as text."""
+    names = [str(c) for c in class_names]
+    try:
+        values = np.array([float(c) for c in names])
+    except ValueError:
+        return np.array(names)
+    if not np.all(np.isfinite(values)):
+        return np.array(names)
+    return values.astype(np.int64) if np.all(values == np.round(values)) else values
+
+
+def typed_labels(classes) -> np.ndarray:
+    """A result's class labels as an array a model file holds without pickle: text, booleans
+    or numbers (an object array of strings becomes text)."""
+    a = np.asarray(classes)
+    if a.dtype.kind == "O":
+        a = np.array(a.tolist())
+        if a.dtype.kind == "O":
+            a = a.astype(str)
+    return a
 
 
 def as_trained_model(model) -> TrainedModel:
@@ -203,7 +241,8 @@ def as_trained_model(model) -> TrainedModel:
     n = model.n_classes or 2
     names = list(range(n)) if model.classes is None else list(np.asarray(model.classes))
     features = model.feature_names or [f"x{j}" for j in range(d)]
+    classes = None if model.classes is None else typed_labels(model.classes)
     return TrainedModel(
         model.loss, model.loss, W, b, np.zeros(d), np.ones(d),
-        list(features), [str(c) for c in names],
+        list(features), [str(c) for c in names], classes=classes,
     )  # fmt: skip

@@ -143,7 +143,8 @@ def test_the_result_of_fit_saves_as_a_model_that_predicts_as_it_did(tmp_path):
     r = jaxlin.fit(X, y, optimizer="lbfgs", l2=1e-2, dtype=np.float64)
     m = model_io.load(model_io.save(r, tmp_path / "fit.npz"))
     assert m.class_names == ["no", "yes"] and m.feature_names == ["x0", "x1", "x2"]
-    np.testing.assert_array_equal(np.asarray(m.class_names)[m.predict(X)], r.predict(X))
+    np.testing.assert_array_equal(m.predict(X), r.predict(X))  # the labels, as text
+    np.testing.assert_array_equal(np.asarray(m.class_names)[m.predict_codes(X)], r.predict(X))
     np.testing.assert_allclose(m.predict_proba(X), r.predict_proba(X), rtol=1e-12)
     with pytest.raises(TypeError, match="^model: expected a TrainedModel .* got str"):
         model_io.save("fit.npz", tmp_path / "m.npz")

@@ -103,7 +103,7 @@ def test_the_report_agrees_with_the_fit_it_reports(capsys, tmp_path):
 
     d = datasets.load("kidcreative")
     split = data.train_test_split(d.X, d.y, seed=0)
-    pred = model_io.load(model_path).predict(split.X_test)
+    pred = model_io.load(model_path).predict_codes(split.X_test)
     assert rep["test"]["accuracy"] == pytest.approx(np.mean(pred == split.y_test), rel=1e-6)
 
 
@@ -130,8 +130,9 @@ def test_a_model_trained_on_dense_rows_predicts_sparse_rows_without_densifying(c
     data.write_svmlight(X, np.zeros(len(X)), svm)
     code, out, _ = run(capsys, "predict", "--model", str(model_path), "--data", str(svm))
     assert code == 0
-    names = np.array(model.class_names)[model.predict(X)]
+    names = np.array(model.class_names)[model.predict_codes(X)]
     assert [r.split(",")[1] for r in out.splitlines()[1:]] == names.tolist()
+    assert model.predict(X).tolist() == names.tolist()  # the names are the labels (text)
 
 
 def test_save_then_predict_round_trip(capsys, tmp_path):
@@ -152,7 +153,7 @@ def test_save_then_predict_round_trip(capsys, tmp_path):
     from jaxlin import datasets
 
     d = datasets.load("kidcreative")
-    expected = np.array(model.class_names)[model.predict(d.X)]
+    expected = np.array(model.class_names)[model.predict_codes(d.X)]
     assert [r.split(",")[1] for r in rows[1:]] == expected.tolist()
 
 
@@ -584,6 +585,9 @@ def test_a_model_file_with_a_field_of_another_type_is_named(tmp_path, key, value
         ("class_names", ["a", "b", "c"], r"class_names: 3 names for a model of 1 output"),
         ("encoding", "{columns", "encoding: not a CSV encoding"),
         ("encoding", '{"columns": ["x0"], "categories": {}, "fill": null}', "makes 1 features"),
+        ("classes", ["a", "b", "c"], r"classes: expected 2 distinct labels, one per class name"),
+        ("classes", [1, 1], r"classes: expected 2 distinct labels"),
+        ("classes", [0.0, np.nan], r"classes: expected 2 distinct labels"),
     ],
 )
 def test_a_model_file_whose_fields_disagree_is_named(tmp_path, key, value, what):
@@ -600,6 +604,53 @@ def test_a_model_file_whose_fields_disagree_is_named(tmp_path, key, value, what)
     np.savez(path, **{**fields, key: np.asarray(value)})
     with pytest.raises(ValueError, match=what):
         model_io.load(path)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["no", "yes"]),
+        np.array(["1", "2"]),  # text that reads as numbers stays text
+        np.array(["no", "yes"], dtype=object),  # a DataFrame's column
+        np.array([False, True]),
+        np.array([-1, 1]),
+        np.array(["cat", "dog", "eel"]),
+    ],
+    ids=["text", "numeric-text", "object", "bool", "signed", "three"],
+)
+def test_a_saved_result_predicts_its_labels_as_before(tmp_path, labels):
+    """A result saved and loaded predicts the labels ``fit`` was given, of their own type,
+    as the result did (it gave the class indices); ``predict_codes`` gives those."""
+    from jaxlin import fit
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = labels[np.argmax(X[:, : len(labels)], axis=1) if len(labels) > 2 else (X[:, 0] > 0) * 1]
+    loss = "softmax_cross_entropy" if len(labels) > 2 else "binary_cross_entropy"
+    r = fit(X, y, loss, optimizer="lbfgs", epochs=50)
+    model = model_io.load(model_io.save(r, tmp_path / "m.npz"))
+    predicted = model.predict(X)
+    np.testing.assert_array_equal(predicted, r.predict(X))
+    assert predicted.dtype.kind == np.asarray(r.predict(X)).dtype.kind or labels.dtype == object
+    codes = model.predict_codes(X)
+    np.testing.assert_array_equal(np.asarray(model.class_names)[codes], predicted.astype(str))
+
+
+def test_a_trained_model_predicts_its_class_names_as_labels(capsys, tmp_path):
+    """``jaxlin train --save``'s model predicts in Python what ``jaxlin predict`` writes:
+    numbers where the CSV's labels were numbers (1 and 2, not the indices 0 and 1)."""
+    csv = tmp_path / "t.csv"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = np.where(X[:, 0] > 0, 2, 1)
+    csv.write_text("a,b,y\n" + "".join(f"{a},{b},{c}\n" for (a, b), c in zip(X, y)))
+    code, _, _ = run(capsys, "train", "--data", str(csv), "--save", str(tmp_path / "m.npz"))
+    assert code == 0
+    model = model_io.load(tmp_path / "m.npz")
+    assert model.class_names == ["1", "2"]
+    predicted = model.predict(X)
+    assert predicted.dtype.kind == "i" and set(predicted.tolist()) == {1, 2}
+    assert np.mean(predicted == y) > 0.9
+    np.testing.assert_array_equal(predicted, model.predict_codes(X) + 1)
 
 
 def test_a_model_of_a_table_that_repeats_a_column_name_saves_and_loads(tmp_path):

@@ -255,7 +255,7 @@ def test_report_metrics_on_host_equal_the_one_program_on_device(name):
             np.testing.assert_allclose(
                 _flat(h[key]), _flat(dv[key]), rtol=1e-5, atol=1e-6, err_msg=key
             )
-        pred = model.predict(splits[host.index(h)][0])
+        pred = model.predict_codes(splits[host.index(h)][0])
         assert h["accuracy"] == pytest.approx(np.mean(pred == splits[host.index(h)][1]))
     with pytest.raises(ValueError, match="metrics_on"):
         report.evaluate_splits(model, splits, metrics_on="gpu")

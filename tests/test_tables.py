@@ -130,7 +130,7 @@ def test_train_and_predict_apply_the_same_encoding(tmp_path, shop, capsys):
     # the prediction equals the model applied to the encoding done by hand
     enc = tables.Encoding.from_json(m.encoding)
     x = np.array([[30, enc.fill[1], 0, 0, 1]])  # age, income (filled), blue, green, red
-    assert rows[1].split(",")[1] == m.class_names[int(m.predict(x)[0])]
+    assert rows[1].split(",")[1] == m.class_names[int(m.predict_codes(x)[0])] == m.predict(x)[0]
 
 
 def test_predict_takes_drop_and_bundled_names(tmp_path, capsys):

@@ -332,8 +332,18 @@ def _optimizer_text(settings: dict) -> str:
     return f"{record.name} — {record.summary}{rate}"
 
 
+_REPORT_KEYS = ("settings", "data", "model", "training", "train", "test", "seconds_total")
+
+
 def format_text(rep: dict) -> str:
-    """The human-readable report printed by ``jaxlin train``."""
+    """The human-readable report printed by ``jaxlin train`` (``rep``: from ``build``)."""
+    missing = [k for k in _REPORT_KEYS if k not in rep] if isinstance(rep, dict) else _REPORT_KEYS
+    if missing:
+        got = sorted(rep)[:6] if isinstance(rep, dict) else type(rep).__name__
+        raise ValueError(
+            f"rep: expected the report of jaxlin train (report.build); it lacks {missing} "
+            f"(got {got}: evaluate's metrics are a dict to read, not a report)"
+        )
     s, d, t = rep["settings"], rep["data"], rep["training"]
     tr, te = rep["train"], rep["test"]
     lines = [

@@ -393,6 +393,8 @@ def test_the_report_of_a_fit_on_labels_takes_those_labels():
     assert np.array_equal(report.evaluate(r, X, codes)["confusion_matrix"], expected)
     with pytest.raises(ValueError, match="^y: label 'fox' is not one of the model's classes"):
         report.evaluate(r, X, np.where(y == "eel", "fox", y))
+    with pytest.raises(ValueError, match=r"^rep: expected the report of jaxlin train .* lacks"):
+        report.format_text(e)  # a KeyError before
     signs = np.where(X[:, 0] > 0, 1, -1)  # ±1 labels: -1 is class 0
     h = jaxlin.fit(X, signs, "hinge", epochs=50)
     assert report.evaluate(h, X, signs)["accuracy"] == pytest.approx(

@@ -524,10 +524,16 @@ class Standardizer(NamedTuple):
 
 def one_hot(y, n_classes: int | None = None) -> np.ndarray:
     """Integer labels ``(N,)`` → one-hot ``(N, K)`` float64."""
-    y = np.asarray(y)
-    if y.ndim != 1 or np.any(y < 0) or np.any(y != np.round(y)):
+    y = validation.numeric_labels(validation.as_host_array(y, "y"))
+    if y.ndim != 1 or y.dtype.kind not in "biuf" or y.size == 0:
+        raise ValueError(
+            f"y: one_hot needs a non-empty 1-D array of integer labels >= 0, got shape "
+            f"{y.shape} of {y.dtype}"
+        )
+    validation.check_finite_values(y, "y")
+    if np.any(y < 0) or np.any(y != np.round(y)):
         raise ValueError("y: one_hot needs a 1-D array of integer labels >= 0")
-    k = int(y.max()) + 1 if n_classes is None else n_classes
+    k = int(y.max()) + 1 if n_classes is None else validation.check_n_classes(n_classes)
     if y.max() >= k:
         raise ValueError(f"y: label {int(y.max())} is out of range for {k} classes")
     return np.eye(k)[y.astype(int)]

@@ -51,13 +51,24 @@ def _array(a, name):
     return validation.as_host_array(a, name)
 
 
+def _labels(a):
+    """Host labels as ``validation.numeric_labels`` reads them (an object array of numbers
+    holds numbers); JAX arrays as they are."""
+    return validation.numeric_labels(a) if isinstance(a, np.ndarray) else a
+
+
+def _first(a):
+    """The first value of an array of labels, as a Python value (for a message)."""
+    return np.asarray(a).reshape(-1)[:1].tolist()[0]
+
+
 def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     """``(y_true, other)`` as arrays (lists become NumPy arrays), with the rules every metric
     shares: ``y_true`` is a non-empty ``(N,)`` array, ``other`` has ``other_ndim`` axes and
     ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
     ``jit`` too; a bad argument is named in a ``ValueError``."""
 
-    y_true = _array(y_true, "y_true")
+    y_true = _labels(_array(y_true, "y_true"))
     if y_true.ndim != 1 or y_true.shape[0] == 0:
         raise ValueError(
             f"y_true: expected a non-empty 1-D array of labels (N,), got shape {y_true.shape}"
@@ -65,6 +76,7 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     arrays = [("y_true", y_true)]
     if other is not None:
         other = _array(other, other_name)
+        other = _labels(other) if other_name == "y_pred" else other
         if other.ndim != other_ndim or other.shape[0] != y_true.shape[0]:
             want = "(N,)" if other_ndim == 1 else "(N, C)"
             raise ValueError(
@@ -105,8 +117,8 @@ def _text_codes(y_true, y_pred=None):
         text, number = (0, 1) if kinds[1] in "biuf" else (1, 0)
         names = ("y_true", "y_pred")
         raise ValueError(
-            f"{names[text]}: text labels ({np.asarray(given[text]).flat[0].item()!r}) beside "
-            f"{names[number]}'s numbers ({np.asarray(given[number]).flat[0].item()!r}); pass "
+            f"{names[text]}: text labels ({_first(given[text])!r}) beside "
+            f"{names[number]}'s numbers ({_first(given[number])!r}); pass "
             "labels of one kind"
         )
     _, codes = validation.label_order(np.concatenate([np.asarray(a) for a in given]), "y_true")
@@ -124,7 +136,7 @@ def _check_classes(n_classes, **labels) -> int:
         if not isinstance(y, jax.Array) and np.asarray(y).dtype.kind not in "biuf":
             raise ValueError(
                 f"{name}: class labels here are integer codes 0..C−1, got values such as "
-                f"{np.asarray(y).flat[0].item()!r}; encode them "
+                f"{_first(y)!r}; encode them "
                 "first (np.unique(labels, return_inverse=True))"
             )
     if n_classes is None:

@@ -734,7 +734,7 @@ def targets_and_labels(y, loss, n_classes=None, name: str = "y", dtype=np.float3
     (``None`` for real targets and label matrices), found in the one pass that checks them."""
     loss = get_loss(loss)
     n_classes = validation.check_n_classes(n_classes)
-    arr = np.asarray(y)
+    arr = validation.numeric_labels(np.asarray(y))
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
         raise ValueError(
             f"{name}: expected labels of shape (N,) or (N, K) with N > 0, got {arr.shape}"

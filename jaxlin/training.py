@@ -107,7 +107,9 @@ class FitResult(NamedTuple):
             raise ValueError(
                 f"y: expected shape {predicted.shape} (one label per row of X), got {y.shape}"
             )
-        if _holds_text(predicted) != _holds_text(y):  # never equal: a score of 0.0
+        if validation.holds_text(predicted) != validation.holds_text(
+            y
+        ):  # never equal: a score of 0.0
             raise ValueError(
                 f"y: labels of another kind than the model's classes (e.g. "
                 f"{np.asarray(y[0]).tolist()!r} against {np.asarray(predicted[0]).tolist()!r}): "
@@ -522,13 +524,6 @@ def verified(loss, given, ctrl: RunControl) -> None:
         )
 
 
-def _holds_text(labels: np.ndarray) -> bool:
-    """Whether labels are text (strings, or objects whose first is one)."""
-    return labels.dtype.kind == "U" or (
-        labels.dtype.kind == "O" and labels.size > 0 and isinstance(labels.flat[0], str)
-    )
-
-
 def label_classes(y, validation_data=None, loss=None):
     """Labels of any kind as ``0..C−1``: ``(y, validation_data, classes)``. Text labels (or
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
@@ -536,12 +531,13 @@ def label_classes(y, validation_data=None, loss=None):
     that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]``, and booleans
     ``[False, True]``, so that predictions come back in them. Validation labels must be
     among the training classes."""
-    arr = validation.as_host_array(y, "y")
+    given = validation.as_host_array(y, "y")
+    arr = validation.numeric_labels(given)  # Python ints in an object array are numbers
     validation.check_finite_values(arr, "y")  # before a NaN counts as a class
     if arr.ndim == 1 and arr.dtype.kind == "b":  # predictions come back as booleans
         return arr.astype(np.int32), validation_data, np.array([False, True])
     if arr.ndim != 1 or arr.dtype.kind in "iuf":
-        return y, validation_data, _signed_classes(arr, loss)
+        return (y if arr is given else arr), validation_data, _signed_classes(arr, loss)
     validation.check_labelled(arr, "y")
     classes, encoded = validation.label_order(arr, "y")
     if validation_data is not None:

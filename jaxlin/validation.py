@@ -371,6 +371,24 @@ def check_labelled(arr: np.ndarray, name: str) -> None:
         )
 
 
+def numeric_labels(arr: np.ndarray) -> np.ndarray:
+    """An object array of labels that are all numbers or booleans (a DataFrame column of
+    Python ints, say) as a numeric array, so that it means what the same numbers do in a
+    numeric array; any other array as it is."""
+    if arr.dtype.kind != "O" or arr.size == 0:
+        return arr
+    values = arr.reshape(-1).tolist()
+    if all(isinstance(v, (numbers.Real, np.bool_)) for v in values):  # (a bool is an int)
+        return np.array(values).reshape(arr.shape)
+    return arr
+
+
+def holds_text(arr) -> bool:
+    """Whether host labels are text or other non-numbers (an object array of numbers holds
+    numbers: ``numeric_labels``)."""
+    return numeric_labels(np.asarray(arr)).dtype.kind not in "biuf"
+
+
 def numeric(arr: np.ndarray, name: str) -> np.ndarray:
     """``arr`` if it holds numbers; an array of Python objects that are all real numbers
     (a column of mixed ints and floats, say) as float64; else a ``TypeError`` naming

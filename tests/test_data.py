@@ -541,3 +541,53 @@ def test_prepare_flags_are_true_or_false(flag):
     X, y = np.random.default_rng(0).normal(size=(12, 2)), np.arange(12) % 2
     with pytest.raises(TypeError, match=f"^{flag}: must be True or False, got 'no'"):
         data.prepare(X, y, **{flag: "no"})
+
+
+def test_labels_in_an_object_array_of_numbers_mean_what_the_numbers_do():
+    """A DataFrame column of Python ints arrives as an object array: ``fit``, the targets,
+    ``one_hot`` and the metrics read it as the same numbers in an integer array (it was
+    text to ``fit`` — predictions of objects —, a TypeError to ``encode_targets`` and
+    ``one_hot``, and an AttributeError to the metrics)."""
+    import sklearn.metrics as skm
+
+    import jaxlin
+    from jaxlin import metrics
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.argmax(X, axis=1)
+    o = y.astype(object)
+    kw = dict(optimizer="lbfgs", epochs=30)
+    r_int = jaxlin.fit(X, y, "softmax_cross_entropy", **kw)
+    r_obj = jaxlin.fit(X, o, "softmax_cross_entropy", **kw)
+    np.testing.assert_array_equal(r_obj.params.W, r_int.params.W)
+    assert r_obj.classes is None and r_obj.predict(X).dtype.kind == "i"
+    assert r_obj.score(X, o) == r_int.score(X, y)
+    np.testing.assert_array_equal(
+        jaxlin.encode_targets(o, "softmax_cross_entropy"),
+        jaxlin.encode_targets(y, "softmax_cross_entropy"),
+    )
+    np.testing.assert_array_equal(data.one_hot(o), np.eye(3)[y])
+    pred = r_int.predict(X)
+    assert metrics.accuracy(o, pred) == pytest.approx(skm.accuracy_score(y, pred))
+    np.testing.assert_array_equal(metrics.confusion_matrix(o, pred.astype(object)),
+                                  skm.confusion_matrix(y, pred))  # fmt: skip
+    b = (y == 1).astype(object)  # Python booleans too: a boolean array
+    assert jaxlin.fit(X, b.astype(bool).astype(object), **kw).classes.dtype == bool
+    with pytest.raises(ValueError, match=r"^y_true: text labels \('a'\) beside y_pred's"):
+        metrics.accuracy(np.array(["a", "b"], dtype=object), np.array([0, 1]))
+
+
+@pytest.mark.parametrize(
+    "y, n_classes, message",
+    [
+        (np.array(["a", "b"]), None, r"non-empty 1-D array .* got shape \(2,\) of <U1"),
+        (np.zeros((1, 2), int), None, r"got shape \(1, 2\)"),
+        (np.array([], int), None, r"got shape \(0,\)"),
+        (np.array([0.0, np.nan]), None, "NaN or infinite"),
+        (np.array([0, 1]), 2.5, "n_classes"),
+    ],
+)
+def test_one_hot_names_bad_labels(y, n_classes, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        data.one_hot(y, n_classes)

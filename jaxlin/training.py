@@ -339,7 +339,7 @@ def fit(
       n_classes: number of classes when ``y`` does not show them all (a whole number;
         with a binary loss, more than 2 trains one model per class, one-vs-rest).
       seed: the seed of the PRNG key of the initialisation and the batch order (or pass
-        ``key=``, a ``jax.random`` key).
+        ``key=``, a ``jax.random`` key; a key beside another seed than 0 is an error).
       dtype: ``float32`` (default) or ``float64``: the arithmetic's type. float64 runs in
         JAX's scoped x64 mode (no global flag needed); on a TPU it becomes float32 with a
         warning (``jaxlin.backend.compute_dtype``).
@@ -779,6 +779,11 @@ def fit_many(
     # mini-batches and the gather of each batch is done once for all of them.
     if len(sd) == 1:
         keys, key_axis = validation.key_or_seed(key, int(sd[0])), None
+    elif key is not None:
+        raise ValueError(
+            f"seed, key: both given ({len(sd)} seeds and a key); the seeds would be used "
+            "and the key ignored: give one of them"
+        )
     else:
         keys, key_axis = backend.random_key(sd), 0
     init, mean, init_axis, mean_axis = _model_starts(opts.init, data, dtype, m)

@@ -701,8 +701,14 @@ def check_key(key, name: str = "key"):
 
 def key_or_seed(key, seed, name: str = "key"):
     """The PRNG key of a call: ``key`` when given (checked, named ``name``), else the key of
-    the integer ``seed``."""
+    the integer ``seed``. A key beside a seed other than the default 0 is an error: one of
+    them would be ignored."""
     if key is not None:
+        if not (seed is None or (isinstance(seed, numbers.Integral) and seed == 0)):
+            raise ValueError(
+                f"seed, {name}: both given (seed={seed!r} and a key); the key would be used "
+                "and the seed ignored: give one of them"
+            )
         return check_key(key, name)
     from jaxlin import backend
 

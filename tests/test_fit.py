@@ -595,6 +595,26 @@ def test_bad_seeds_and_keys_are_named(call, match):
         call(X, y)
 
 
+def test_a_seed_beside_a_key_is_refused_rather_than_ignored():
+    """One of the two was dropped in silence (fit kept the key, fit_many's several seeds
+    dropped it); the default seed 0 beside a key is the key's run."""
+    from jaxlin import data
+
+    X, y = _binary(n=20)
+    key = jax.random.key(3)
+    for call in (
+        lambda: fit(X, y, seed=1, key=key),
+        lambda: fit_many(X, y, seed=[1, 2], key=key),
+        lambda: data.shuffled_rows(5, key=key, seed=2),
+    ):
+        with pytest.raises(ValueError, match=r"^seed, key: both given"):
+            call()
+    kw = dict(optimizer="sgd", batch_size=4, epochs=2)
+    np.testing.assert_array_equal(
+        fit(X, y, seed=0, key=key, **kw).params.W, fit(X, y, key=key, **kw).params.W
+    )
+
+
 def test_an_array_of_python_numbers_trains_as_their_float64_array_does():
     """An object array whose cells are all numbers (mixed ints and floats, as a column
     assembled in Python) is taken as float64; a cell that is not a number is named."""

@@ -164,6 +164,19 @@ class _ProgressBar:
             sys.stderr.write("\r" + " " * 60 + "\r")
 
 
+def _l1_ratio(args) -> float:
+    """The elastic net's α (``--l1-ratio``, default 0.5); given without ``--elastic-net``
+    it would change nothing, so it is refused."""
+    if args.l1_ratio is not None and args.elastic_net is None:
+        raise UserError("--l1-ratio: applies with --elastic-net (the share of its L1 term)")
+    return 0.5 if args.l1_ratio is None else args.l1_ratio
+
+
+def _has_l1(args) -> bool:
+    """Whether the penalty asked for has an L1 term."""
+    return bool(args.l1) or bool(args.elastic_net) and _l1_ratio(args) > 0
+
+
 def _penalty(args, n_train, spec, optimizer, default_l2=None):
     """``(l1, l2, description)``: the user's penalty, or scikit-learn's default C = 1."""
     from jaxlin.penalties import elastic_net
@@ -171,17 +184,14 @@ def _penalty(args, n_train, spec, optimizer, default_l2=None):
     given = [a for a in (args.l1, args.l2, args.elastic_net) if a is not None]
     if len(given) > 1:
         raise UserError("--l1, --l2 and --elastic-net: give at most one")
+    ratio = _l1_ratio(args)
     if args.l1 is not None:
         return args.l1, 0.0, f"{args.l1:g} Σ|w|"
     if args.l2 is not None:
         return 0.0, args.l2, f"{args.l2:g} Σw²" if args.l2 else ""
     if args.elastic_net is not None:
-        p = elastic_net(args.elastic_net, args.l1_ratio)
-        return (
-            p.l1,
-            p.l2,
-            (f"{args.elastic_net:g} [{args.l1_ratio:g} Σ|w| + {1 - args.l1_ratio:g} Σw²]"),
-        )
+        p = elastic_net(args.elastic_net, ratio)
+        return p.l1, p.l2, f"{args.elastic_net:g} [{ratio:g} Σ|w| + {1 - ratio:g} Σw²]"
     if not spec.penalised or not solvers.get(optimizer).penalty:
         return 0.0, 0.0, ""
     if default_l2 is not None:
@@ -208,6 +218,8 @@ _FLAGS = {
     "class_weight": "--class-weight",
     "checkpoint_every": "--checkpoint-every",
     "model": "--model",
+    "train_fraction": "--train-fraction",
+    "validation_fraction": "--validation-fraction",
 }
 
 
@@ -223,6 +235,9 @@ def _optimizer(args, spec, n_classes, loss):
     from jaxlin.losses import get_loss
 
     optimizer = args.optimizer or spec.optimizer
+    default = solvers.get(optimizer) if args.optimizer is None else None
+    if default is not None and default.penalty and not default.l1 and _has_l1(args):
+        optimizer = solvers.default_for("l1").name  # the model's solver takes no L1 term
     if optimizer not in OPTIMIZER_CHOICES:
         raise UserError(
             f"--optimizer: unknown optimizer {optimizer!r}; choose one of "
@@ -885,6 +900,7 @@ def _cmd_train_stream(args) -> int:
     n_classes = args.n_classes or (2 if src.classes is None else len(src.classes))
     loss = _loss(args, spec, n_classes, src.classes)
     l1 = l2 = None  # the stream's defaults, unless a penalty is given (at most one flag)
+    _l1_ratio(args)  # (refused alone)
     if any(p is not None for p in (args.l1, args.l2, args.elastic_net)):
         l1, l2, _ = _penalty(args, src.n_rows, spec, args.optimizer or spec.optimizer)
     given = {
@@ -935,7 +951,8 @@ def _cmd_train_stream(args) -> int:
     if not args.quiet:
         print(
             f"jaxlin train --stream — {os.path.basename(args.data)}: {src.n_rows} rows × {d} "
-            f"features, {src.n_chunks} chunks of ≤ {src.chunk_rows} rows"
+            f"features, {src.n_chunks} chunk{'s' if src.n_chunks != 1 else ''} of ≤ "
+            f"{src.chunk_rows} rows"
         )
         print(
             f"  model {args.model} ({loss}), {opts['optimizer']}, batch "
@@ -1122,7 +1139,6 @@ def _fit_arguments(train):
     train.add_argument(
         "--l1-ratio",
         type=_number(float, lambda v: 0 <= v <= 1, "between 0 and 1"),
-        default=0.5,
         help="elastic-net α (default 0.5)",
     )
     train.add_argument("--tol", type=POSITIVE, help="stop when |J_t − J_(t−1)| < tol")

@@ -500,6 +500,12 @@ def training_split(
     s = train_test_split(X, y, train_fraction, seed=seed, stratify=stratify)
     X_train, y_train, X_val, y_val = s.X_train, s.y_train, None, None
     if validation_fraction > 0:
+        n_val = len(y_train) - int(round((1.0 - validation_fraction) * len(y_train)))
+        if not 0 < n_val < len(y_train):  # (train_test_split's rounding)
+            raise ValueError(
+                f"validation_fraction: {validation_fraction:g} of the {len(y_train)} training "
+                f"rows leaves {'no validation' if n_val == 0 else 'no training'} rows"
+            )
         inner = train_test_split(X_train, y_train, 1.0 - validation_fraction, seed=seed + 1)
         X_train, X_val, y_train, y_val = inner.X_train, inner.X_test, inner.y_train, inner.y_test
     if len(np.unique(y_train)) < 2:

@@ -775,17 +775,7 @@ def fit_many(
     obj = Objective.build(
         loss, _penalty(opts._replace(l1=a1, l2=a2), dtype, m), w, opts.fit_intercept
     )
-    # One seed for all models: the key stays unbatched, so every model draws the same
-    # mini-batches and the gather of each batch is done once for all of them.
-    if len(sd) == 1:
-        keys, key_axis = validation.key_or_seed(key, int(sd[0])), None
-    elif key is not None:
-        raise ValueError(
-            f"seed, key: both given ({len(sd)} seeds and a key); the seeds would be used "
-            "and the key ignored: give one of them"
-        )
-    else:
-        keys, key_axis = backend.random_key(sd), 0
+    keys, key_axis = _model_keys(key, sd)
     init, mean, init_axis, mean_axis = _model_starts(opts.init, data, dtype, m)
     hyper = opts.hyper(keys, init, dtype, learning_rate=np.broadcast_to(lr, (m,)), mean=mean)
     axes = (
@@ -797,6 +787,20 @@ def fit_many(
     _name_bad_values(X, data, out, opts, dtype)
     p, h, e, status, last = out
     return FitResult(p, h, e, status, record, data.n_classes, classes, last, names)
+
+
+def _model_keys(key, seeds):
+    """``fit_many``'s PRNG keys and their model axis. One seed (or a key) for all models: the
+    key stays unbatched, so every model draws the same mini-batches and the gather of each
+    batch is done once for all of them; several seeds: one key each (axis 0)."""
+    if len(seeds) == 1:
+        return validation.key_or_seed(key, int(seeds[0])), None
+    if key is not None:
+        raise ValueError(
+            f"seed, key: both given ({len(seeds)} seeds and a key); the seeds would be used "
+            "and the key ignored: give one of them"
+        )
+    return backend.random_key(seeds), 0
 
 
 def _model_starts(init, data, dtype, m):

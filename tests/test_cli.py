@@ -462,6 +462,18 @@ BAD = [
     (["train", "--train-fraction", "1.5"], "--train-fraction: must be between 0 and 1"),
     (["train", "--l2", "-1"], "--l2: must be a non-negative number"),
     (["train", "--l1", "0.1", "--optimizer", "lbfgs"], "lbfgs needs a smooth objective"),
+    # an α without the elastic net changed nothing
+    (["train", "--l1-ratio", "0.3"], "--l1-ratio: applies with --elastic-net"),
+    (
+        ["train", "--data", "{ok.csv}", "--l1-ratio", "0.3", "--stream"],
+        "--l1-ratio: applies with --elastic-net",
+    ),
+    # the validation share named by its flag (a train_fraction of 0.010000000000000009 was)
+    (
+        ["train", "--validation-fraction", "0.999"],
+        "--validation-fraction: 0.999 of the 449 training rows leaves no training rows",
+    ),
+    (["train", "--validation-fraction", "0.001"], "leaves no validation rows"),
     (["train", "--json", "/no/such/dir/r.json"], "--json: no such folder"),
     (["train", "--json", "/"], "--json: / is a folder; give the path of a file to write"),
     (["train", "--save", "/no/such/dir/m.npz"], "--save: no such folder"),  # before training
@@ -801,3 +813,24 @@ def test_a_column_that_counts_the_rows_is_said_to_be_an_identifier(capsys):
         capsys, "train", "--data", csv_in, "--target", "Buy", "--drop", "Obs No.", "--epochs", "2"
     )
     assert code == 0 and "counts the rows" not in err
+
+
+@pytest.mark.parametrize("penalty", [["--l1", "0.01"], ["--elastic-net", "0.02"]])
+def test_an_l1_term_without_an_optimizer_trains_with_the_l1_solver(capsys, tmp_path, penalty):
+    """The model's default L-BFGS takes no L1 term: without --optimizer the L1 default
+    (OWL-QN, L-BFGS's orthant-wise form) trains it — the optimum ``fit`` reaches with it,
+    at which the coefficients that are exactly zero have a gradient within ±λ₁."""
+    from jaxlin import data, datasets, fit
+
+    path = tmp_path / "r.json"
+    code, _, err = run(capsys, "train", *penalty, "--json", str(path), "--quiet")
+    assert code == 0, err
+    rep = json.loads(path.read_text())
+    assert rep["settings"]["optimizer"] == "owlqn"
+    d = datasets.load("kidcreative")
+    p = data.prepare(d.X, d.y, seed=0)
+    l1, l2 = 0.01, (0.0 if penalty[0] == "--l1" else 0.01)  # the elastic net: α = 0.5 of 0.02
+    r = fit(p.X_train, p.y_train, optimizer="owlqn", l1=l1, l2=l2, epochs=1000)
+    assert rep["train"]["objective"] == pytest.approx(
+        float(r.history.objective[int(r.epochs) - 1]), rel=1e-4
+    )

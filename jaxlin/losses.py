@@ -42,7 +42,7 @@ from jaxlin.records import DualBox, DualPairwise, DualSimplex
 TARGETS = ("real", "binary", "onehot")
 
 
-def per_example(fn=None, *, classes: bool = False):
+def per_example(fn=None, *, classes: bool = False, unit: bool = False):
     """A loss, its ``δ`` or its curvature as a function of one example: ``z`` (its ``K``
     scores) and ``y`` (its ``K`` targets) of one shape, checked at the call (at trace time
     under ``jit`` or ``vmap``, where shapes are static: no cost in the compiled program). Two
@@ -52,9 +52,11 @@ def per_example(fn=None, *, classes: bool = False):
     ``y`` may be class indices (integers of ``z``'s shape but its last axis: one-hot rows
     then). Scores with leading axes, ``(N, K)``, are a batch: the function of each row
     (``(N,)`` losses, ``(N, K)`` gradients), as ``jax.vmap`` of it gives — a loss summed
-    everything (a softmax cross-entropy took every row's scores as one example's)."""
+    everything (a softmax cross-entropy took every row's scores as one example's).
+    ``unit``: targets are 0/1 (or soft, in ``[0, 1]``): others are named where they are known
+    (not under ``jit``) — a ±1 label gave a wrong number silently."""
     if fn is None:
-        return functools.partial(per_example, classes=classes)
+        return functools.partial(per_example, classes=classes, unit=unit)
 
     @functools.wraps(fn)
     def checked(z, y, *args, **kwargs):
@@ -63,6 +65,8 @@ def per_example(fn=None, *, classes: bool = False):
             check_scores_axis(z, fn.__name__)
             y = _indices_as_rows(y, z, fn.__name__)
         y = numeric_argument(y, "y", fn.__name__)
+        if unit:
+            _check_unit_targets(y, fn.__name__)
         if np.shape(z) != np.shape(y):
             raise ValueError(
                 f"{fn.__name__}: z and y must have one shape (an example's K scores and its "
@@ -74,6 +78,20 @@ def per_example(fn=None, *, classes: bool = False):
         return _over_rows(functools.partial(fn, **kwargs), z, y, args)
 
     return checked
+
+
+def _check_unit_targets(y, fn: str) -> None:
+    """Targets in ``[0, 1]`` where their values are known (outside ``jit``)."""
+    if isinstance(y, jax.core.Tracer):
+        return
+    arr = np.asarray(y)
+    outside = (arr < 0) | (arr > 1)
+    if outside.any():
+        raise ValueError(
+            f"{fn}: y holds targets in [0, 1] (0/1 labels, or soft targets), got "
+            f"{arr[outside].flat[0].item()!r}; labels become targets through "
+            "jaxlin.encode_targets(y, loss) (±1 labels too)"
+        )
 
 
 def _indices_as_rows(y, z, fn: str):
@@ -245,13 +263,13 @@ def curvature_squared_error(z, y):
 # --- b. squared error, step activation (the classic perceptron rule) ------------------
 
 
-@per_example
+@per_example(unit=True)
 def squared_error_step(z, y):
     """``L = Σ_k (y_k − step(z_k))²`` with ``step(z) = 1[z > 0]``."""
     return jnp.sum((y - step(z)) ** 2)
 
 
-@per_example
+@per_example(unit=True)
 def delta_squared_error_step(z, y):
     """Straight-through gradient ``δ = −2 (y − step(z))`` — the perceptron rule.
 
@@ -274,7 +292,7 @@ def _kink_step(z, y):
 # --- c. squared error, sigmoid activation (not convex) ----------------------------------
 
 
-@per_example
+@per_example(unit=True)
 def squared_error_sigmoid(z, y):
     """``L = Σ_k (y_k − σ(z_k))²``."""
     return jnp.sum((y - sigmoid(z)) ** 2)
@@ -290,7 +308,7 @@ def _residual(z, y):
     return y * sigmoid(-z) - (1.0 - y) * sigmoid(z)
 
 
-@per_example
+@per_example(unit=True)
 def delta_squared_error_sigmoid(z, y):
     """``δ = −2 σ(z)(1 − σ(z)) (y − σ(z))``: chain rule with ``σ' = σ(1 − σ)``.
 
@@ -300,7 +318,7 @@ def delta_squared_error_sigmoid(z, y):
     return -2.0 * sigmoid(z) * sigmoid(-z) * _residual(z, y)
 
 
-@per_example
+@per_example(unit=True)
 def curvature_squared_error_sigmoid(z, y):
     """``∂²L/∂z² = 2 σ'(σ' − (1 − 2σ)(y − σ))`` with ``σ' = σ(1 − σ)``.
 
@@ -315,7 +333,7 @@ def curvature_squared_error_sigmoid(z, y):
 # --- d/f. binary cross-entropy = negative log-likelihood (one-vs-all: summed over k) -----
 
 
-@per_example
+@per_example(unit=True)
 def binary_cross_entropy(z, y):
     """``L = −Σ_k [y_k ln σ(z_k) + (1 − y_k) ln(1 − σ(z_k))]`` = ``Σ_k softplus(z_k) − y_k z_k``.
 
@@ -328,7 +346,7 @@ def binary_cross_entropy(z, y):
     return -jnp.sum(y * log_sigmoid(z) + (1.0 - y) * log_sigmoid(-z))
 
 
-@per_example
+@per_example(unit=True)
 def delta_binary_cross_entropy(z, y):
     """``δ = σ(z) − y``.
 
@@ -344,7 +362,7 @@ def delta_binary_cross_entropy(z, y):
     return -_residual(z, y)
 
 
-@per_example
+@per_example(unit=True)
 def curvature_binary_cross_entropy(z, y):
     """``∂²L/∂z² = σ(z)(1 − σ(z)) = σ(z) σ(−z) ≥ 0`` (so the loss is convex in ``(W, b)``)."""
     return sigmoid(z) * sigmoid(-z)
@@ -353,19 +371,19 @@ def curvature_binary_cross_entropy(z, y):
 # --- e. log-likelihood (maximised: the ascent form of d) --------------------------------
 
 
-@per_example
+@per_example(unit=True)
 def log_likelihood(z, y):
     """``LL = Σ_k [y_k ln σ(z_k) + (1 − y_k) ln(1 − σ(z_k))]`` = ``−binary_cross_entropy``."""
     return -binary_cross_entropy(z, y)
 
 
-@per_example
+@per_example(unit=True)
 def curvature_log_likelihood(z, y):
     """``∂²LL/∂z² = −σ(z) σ(−z)`` (the log-likelihood is concave)."""
     return -sigmoid(z) * sigmoid(-z)
 
 
-@per_example
+@per_example(unit=True)
 def delta_log_likelihood(z, y):
     """``∂LL/∂z = y − σ(z)`` (the classic ascent rule ``θ += η xᵀ(y − ŷ)``), without
     cancellation."""
@@ -375,7 +393,7 @@ def delta_log_likelihood(z, y):
 # --- g. softmax cross-entropy --------------------------------------------------------
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def softmax_cross_entropy(z, y):
     """``L = −Σ_k y_k ln softmax(z)_k`` = ``logsumexp(z) − Σ_k y_k z_k`` (``Σ_k y_k = 1``).
 
@@ -406,7 +424,7 @@ def _logsumexp(v):
     return m + jnp.log1p(rest)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def curvature_product_softmax_cross_entropy(z, y, u):
     """``(∂²L/∂z²) u = (Σ y) (p ⊙ u − p (pᵀu))``: the softmax Jacobian ``diag(p) − p pᵀ``
     applied to ``u`` (``∂δ/∂z`` with ``δ = (Σ y) p − y``)."""
@@ -414,7 +432,7 @@ def curvature_product_softmax_cross_entropy(z, y, u):
     return jnp.sum(y) * (p * u - p * jnp.sum(p * u))
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def delta_softmax_cross_entropy(z, y):
     """``δ = softmax(z) − y``: ``∂ logsumexp(z)/∂z = softmax(z)`` and ``Σ y = 1``.
 
@@ -436,7 +454,7 @@ def _ww_margins(z, y, margin):
     return jnp.where(y > 0, -jnp.inf, m)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def multiclass_hinge(z, y, margin=1.0):
     """Weston–Watkins hinge ``L = Σ_{j≠y} max(0, z_j − z_y + Δ)``, ``Δ = 1``.
 
@@ -446,7 +464,7 @@ def multiclass_hinge(z, y, margin=1.0):
     return jnp.sum(jnp.maximum(_ww_margins(z, y, margin), 0.0))
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def delta_multiclass_hinge(z, y, margin=1.0):
     """``δ_j = 1[z_j − z_y + Δ > 0]`` for ``j ≠ y``, ``δ_y = −Σ_{j≠y} δ_j``.
 
@@ -478,25 +496,25 @@ def dual_multiclass_squared_hinge(C, y, margin=1.0):
     return DualPairwise(y, upper, wrong / (2.0 * C), margin * wrong)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def multiclass_perceptron(z, y):
     """Multi-class perceptron loss: ``multiclass_hinge`` with ``Δ = 0``."""
     return multiclass_hinge(z, y, margin=0.0)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def delta_multiclass_perceptron(z, y):
     """``delta_multiclass_hinge`` with ``Δ = 0``."""
     return delta_multiclass_hinge(z, y, margin=0.0)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def multiclass_squared_hinge(z, y, margin=1.0):
     """``L = Σ_{j≠y} max(0, z_j − z_y + Δ)²``."""
     return jnp.sum(jnp.maximum(_ww_margins(z, y, margin), 0.0) ** 2)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def delta_multiclass_squared_hinge(z, y, margin=1.0):
     """``δ_j = 2 max(0, z_j − z_y + Δ)`` for ``j ≠ y``, ``δ_y = −Σ_{j≠y} δ_j``."""
     a = 2.0 * jnp.maximum(_ww_margins(z, y, margin), 0.0)
@@ -506,7 +524,7 @@ def delta_multiclass_squared_hinge(z, y, margin=1.0):
 # --- binary hinge and Crammer–Singer --------------------------------------------------
 
 
-@per_example
+@per_example(unit=True)
 def hinge(z, y):
     """Binary hinge ``L = Σ_k max(0, 1 − s_k z_k)`` with ``s = 2y − 1 ∈ {−1, +1}``.
 
@@ -517,14 +535,14 @@ def hinge(z, y):
     return jnp.sum(jnp.maximum(1.0 - s * z, 0.0))
 
 
-@per_example
+@per_example(unit=True)
 def delta_hinge(z, y):
     """``δ = −s · 1[1 − s z > 0]``."""
     s = 2.0 * y - 1.0
     return -s * (1.0 - s * z > 0).astype(z.dtype)
 
 
-@per_example
+@per_example(unit=True)
 def perceptron_criterion(z, y):
     """The perceptron criterion ``L = Σ_k max(0, −s_k z_k)``, ``s = 2y − 1``: the hinge with
     margin 0, zero for a correct side and ``|z|`` for a wrong one."""
@@ -532,7 +550,7 @@ def perceptron_criterion(z, y):
     return jnp.sum(jnp.maximum(-s * z, 0.0))
 
 
-@per_example
+@per_example(unit=True)
 def delta_perceptron_criterion(z, y):
     """``δ = −s · 1[s z ≤ 0]``: at ``z = 0`` the subgradient ``−s`` (a score of exactly 0 is
     a mistake for both classes), so one SGD step of rate 1 from a mistake is Rosenblatt's
@@ -541,7 +559,7 @@ def delta_perceptron_criterion(z, y):
     return -s * (s * z <= 0).astype(z.dtype)
 
 
-@per_example
+@per_example(unit=True)
 def squared_hinge(z, y):
     """Binary squared hinge ``L = Σ_k max(0, 1 − s_k z_k)²``, ``s = 2y − 1``
     (``LinearSVC``'s default)."""
@@ -549,7 +567,7 @@ def squared_hinge(z, y):
     return jnp.sum(jnp.maximum(1.0 - s * z, 0.0) ** 2)
 
 
-@per_example
+@per_example(unit=True)
 def delta_squared_hinge(z, y):
     """``δ = −2 s max(0, 1 − s z)``."""
     s = 2.0 * y - 1.0
@@ -567,7 +585,7 @@ def dual_squared_hinge(C, y):
     return DualBox(2.0 * y - 1.0, jnp.full_like(C, jnp.inf), 1.0 / (2.0 * C))
 
 
-@per_example
+@per_example(unit=True)
 def modified_huber(z, y):
     """Binary modified Huber ``L = Σ_k max(0, 1 − s_k z_k)²`` where ``s z ≥ −1``, else
     ``−4 s z`` (``s = 2y − 1``): the squared hinge continued by its tangent at ``s z = −1``,
@@ -577,7 +595,7 @@ def modified_huber(z, y):
     return jnp.sum(jnp.where(m >= -1.0, jnp.maximum(1.0 - m, 0.0) ** 2, -4.0 * m))
 
 
-@per_example
+@per_example(unit=True)
 def delta_modified_huber(z, y):
     """``δ = −2 s max(0, 1 − s z)`` where ``s z ≥ −1``, else ``−4 s`` (the two agree at
     ``s z = −1``: the loss is continuously differentiable)."""
@@ -592,19 +610,19 @@ def delta_modified_huber(z, y):
 EPSILON = 0.1
 
 
-@per_example
+@per_example(unit=True)
 def signed_squared_error(z, y):
     """``L = Σ_k ½ (z_k − s_k)²``, ``s = 2y − 1``: least squares on ±1 labels."""
     return 0.5 * jnp.sum((z - (2.0 * y - 1.0)) ** 2)
 
 
-@per_example
+@per_example(unit=True)
 def delta_signed_squared_error(z, y):
     """``δ = z − s``."""
     return z - (2.0 * y - 1.0)
 
 
-@per_example
+@per_example(unit=True)
 def signed_huber(z, y, epsilon=EPSILON):
     """Huber's loss of ``r = z − s`` (``s = 2y − 1``): ``½ r²`` where ``|r| ≤ ε``, else
     ``ε |r| − ½ ε²`` (the parabola continued by its tangents)."""
@@ -612,33 +630,33 @@ def signed_huber(z, y, epsilon=EPSILON):
     return jnp.sum(jnp.where(r <= epsilon, 0.5 * r**2, epsilon * r - 0.5 * epsilon**2))
 
 
-@per_example
+@per_example(unit=True)
 def delta_signed_huber(z, y, epsilon=EPSILON):
     """``δ = r`` where ``|r| ≤ ε``, else ``ε sign(r)``: ``clip(r, −ε, ε)``."""
     return jnp.clip(z - (2.0 * y - 1.0), -epsilon, epsilon)
 
 
-@per_example
+@per_example(unit=True)
 def signed_epsilon_insensitive(z, y, epsilon=EPSILON):
     """``L = Σ_k max(0, |z_k − s_k| − ε)``, ``s = 2y − 1`` (the support-vector regression
     loss)."""
     return jnp.sum(jnp.maximum(jnp.abs(z - (2.0 * y - 1.0)) - epsilon, 0.0))
 
 
-@per_example
+@per_example(unit=True)
 def delta_signed_epsilon_insensitive(z, y, epsilon=EPSILON):
     """``δ = sign(r) 1[|r| > ε]``, ``r = z − s``."""
     r = z - (2.0 * y - 1.0)
     return jnp.sign(r) * (jnp.abs(r) > epsilon).astype(z.dtype)
 
 
-@per_example
+@per_example(unit=True)
 def signed_squared_epsilon_insensitive(z, y, epsilon=EPSILON):
     """``L = Σ_k max(0, |z_k − s_k| − ε)²``, ``s = 2y − 1``."""
     return jnp.sum(jnp.maximum(jnp.abs(z - (2.0 * y - 1.0)) - epsilon, 0.0) ** 2)
 
 
-@per_example
+@per_example(unit=True)
 def delta_signed_squared_epsilon_insensitive(z, y, epsilon=EPSILON):
     """``δ = 2 sign(r) max(0, |r| − ε)``, ``r = z − s``."""
     r = z - (2.0 * y - 1.0)
@@ -657,7 +675,7 @@ def _cs_rival(z, y):
     return jnp.where(y > 0, -jnp.inf, z)
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def crammer_singer_hinge(z, y, margin=1.0):
     """Crammer–Singer hinge ``L = max(0, Δ + max_{j≠y} z_j − z_y)``.
 
@@ -672,7 +690,7 @@ def dual_crammer_singer_hinge(C, y, margin=1.0):
     return DualSimplex(C * y, margin * (1.0 - y))
 
 
-@per_example(classes=True)
+@per_example(classes=True, unit=True)
 def delta_crammer_singer_hinge(z, y, margin=1.0):
     """If active: ``δ = e_{j*} − e_y`` with ``j* = argmax_{j≠y} z_j``; else 0."""
     rival = _cs_rival(z, y)
@@ -696,17 +714,17 @@ _BCE = dict(
 )
 
 
-@per_example
+@per_example(unit=True)
 def _curvature_signed_squared_error(z, y):
     return jnp.ones_like(z)
 
 
-@per_example
+@per_example(unit=True)
 def _curvature_signed_huber(z, y, epsilon=EPSILON):
     return (jnp.abs(z - (2.0 * y - 1.0)) <= epsilon).astype(z.dtype)
 
 
-@per_example
+@per_example(unit=True)
 def _curvature_signed_squared_epsilon_insensitive(z, y, epsilon=EPSILON):
     return 2.0 * (jnp.abs(z - (2.0 * y - 1.0)) > epsilon).astype(z.dtype)
 

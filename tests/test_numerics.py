@@ -271,6 +271,15 @@ def test_a_loss_called_directly_names_a_mismatch(name, fn):
     if LOSSES[name].min_classes > 1 and name != "one_vs_rest_logistic":  # K sigmoids: per score
         with pytest.raises(ValueError, match=rf"^{_name(fn)}: z needs its values along a last"):
             fn(1.0, 1.0)
+    # targets outside [0, 1] (a ±1 label, a class code 2) gave a wrong number silently; under
+    # jit the values are not known and the function is as before
+    if LOSSES[name].target != "real":
+        for bad in (-1.0, 2.0):
+            with pytest.raises(ValueError, match=rf"^{_name(fn)}: y holds targets in \[0, 1\]"):
+                fn(z, np.where(y == 1, bad, y))
+        np.testing.assert_allclose(
+            np.asarray(jax.jit(fn)(z, y)), np.asarray(fn(z, y)), rtol=1e-6, atol=1e-7
+        )
 
 
 @pytest.mark.parametrize(

@@ -191,7 +191,7 @@ class Objective:
     >>> o = Objective.build("log_likelihood", Penalty(0.0, 0.5))
     >>> p = Params(jnp.ones((1, 1)), jnp.zeros(1))
     >>> X, T = jnp.zeros((2, 1)), jnp.ones((2, 1))
-    >>> float(o.value(p, X, T).round(4)), float(o.reported(o.value(p, X, T)).round(4))
+    >>> round(float(o.value(p, X, T)), 4), round(float(o.reported(o.value(p, X, T))), 4)
     (1.1931, -1.1931)
     """
 

@@ -1041,6 +1041,11 @@ def load_loss(spec: str) -> Loss:
                 sys.path.append(os.getcwd())
             module = importlib.import_module(module_name)
     except ImportError as e:
+        missing = getattr(e, "name", None)
+        if missing and (module_name.endswith(".py") or missing != module_name.split(".")[0]):
+            raise ValueError(  # the module was found; an import inside it failed
+                f"loss: importing {module_name!r} failed: {e} (an import in {module_name!r} itself)"
+            ) from None
         where = (
             ""
             if module_name.endswith(".py")
@@ -1048,6 +1053,10 @@ def load_loss(spec: str) -> Loss:
             "that folder to PYTHONPATH (a model trained with this loss needs it to load)"
         )
         raise ValueError(f"loss: cannot import {module_name!r} from {spec!r}: {e}{where}") from None
+    except Exception as e:  # the module's own code failed: a syntax error, an exception
+        raise ValueError(
+            f"loss: importing {module_name!r} raised {type(e).__name__}: {e}"
+        ) from None
     try:
         loss = getattr(module, attr)
     except AttributeError:

@@ -274,6 +274,30 @@ def test_check_loss_bad_spec_is_one_line(spec, words, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    "source, words",
+    [
+        ("def f(:\n", "importing '{m}' raised SyntaxError: invalid syntax"),
+        ("raise RuntimeError('at import')\n", "importing '{m}' raised RuntimeError: at import"),
+        ("import no_such_module_xyz\n", "importing '{m}' failed: No module named"),
+    ],
+    ids=["syntax", "raises", "imports-a-missing-module"],
+)
+@pytest.mark.parametrize("as_path", [False, True], ids=["module", "file"])
+def test_a_loss_module_that_fails_to_import_is_named(source, words, as_path, tmp_path, capsys,
+                                                     monkeypatch):  # fmt: skip
+    """Its own failure came out as a traceback (a syntax error, an exception) or as advice
+    to run from the folder that holds it (an import inside it failed): one line now."""
+    name = f"broken_loss_{abs(hash((source, as_path))) % 10**6}"
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    m = f"{name}.py" if as_path else name
+    assert cli.main(["check", "--loss", f"{m}:LOSS"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words.format(m=m) in err and len(err.splitlines()) == 1, err
+    assert "the folder that holds" not in err
+
+
+@pytest.mark.parametrize(
     "seed, error, words", [(-1, ValueError, "non-negative"), ("a", TypeError, "an integer")]
 )
 def test_verify_names_a_bad_seed(seed, error, words):

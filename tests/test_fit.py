@@ -220,6 +220,67 @@ def _optax_loop(tx, X, T, steps):
     return p
 
 
+@pytest.mark.parametrize(
+    "make, steps",
+    [
+        (lambda: optax.lbfgs(), 8),  # its zoom line search calls value_fn
+        (lambda: optax.polyak_sgd(max_learning_rate=1.0), 10),  # takes the value
+        (
+            lambda: optax.chain(
+                optax.sgd(0.8), optax.contrib.reduce_on_plateau(patience=1, factor=0.5)
+            ),
+            12,
+        ),
+    ],
+    ids=["lbfgs", "polyak_sgd", "reduce_on_plateau"],
+)
+def test_optax_transformations_that_take_the_objective(make, steps):
+    """optax's transformations with extra arguments (``value``, ``grad``, ``value_fn``)
+    failed inside the first step; they get the objective at the parameters, its gradient
+    and the objective as a function, and take the steps optax's own loop on autodiff's
+    objective takes."""
+    X, y = _multi()
+    T = encode_targets(y, "softmax_cross_entropy").astype(F64)
+    pen = Penalty(0.0, 1e-2)
+    r = fit(X, y, "softmax_cross_entropy", optimizer=make(), l2=1e-2, epochs=steps, dtype=F64)
+    assert int(r.epochs) == steps
+
+    def f(p):
+        return obj.autodiff_objective(p, jnp.asarray(X), T, "softmax_cross_entropy", pen)
+
+    tx, p = make(), Params(jnp.zeros((X.shape[1], T.shape[1])), jnp.zeros(T.shape[1]))
+    state = tx.init(p)
+    for _ in range(steps):
+        v, g = jax.value_and_grad(f)(p)
+        u, state = tx.update(g, state, p, value=v, grad=g, value_fn=f)
+        p = optax.apply_updates(p, u)
+    np.testing.assert_allclose(r.params.W, p.W, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(r.params.b, p.b, rtol=1e-6, atol=1e-9)
+
+
+def test_a_mini_batch_step_gives_the_batch_objective_and_a_foreign_pytree_is_named():
+    """On mini-batches ``value`` and ``value_fn`` are the batch's objective (equal at the
+    step's parameters); a transformation that wants another pytree than ``Params(W, b)``
+    is named instead of failing inside optax."""
+    X, y = _binary()
+    seen = []
+
+    def update(updates, state, params=None, *, value, grad, value_fn, **extra):
+        fv, fg = jax.value_and_grad(value_fn)(params)
+        jax.debug.callback(lambda *a: seen.append(a), value, fv, grad, fg)
+        return jax.tree.map(lambda g: -0.1 * g, updates), state
+
+    tx = optax.GradientTransformationExtraArgs(lambda p: optax.EmptyState(), update)
+    fit(X, y, optimizer=tx, batch_size=16, epochs=2, dtype=F64)
+    assert len(seen) == 2 * -(-len(y) // 16)
+    for value, fv, grad, fg in seen:
+        np.testing.assert_allclose(value, fv, rtol=1e-12)
+        np.testing.assert_allclose(grad.W, fg.W, rtol=1e-10, atol=1e-14)
+    masked = optax.masked(optax.adam(0.1), (True, False))  # a tuple, not Params
+    with pytest.raises(TypeError, match=r"^optimizer: the optax transformation cannot take"):
+        fit(X, y, optimizer=masked, epochs=2)
+
+
 @pytest.mark.parametrize("name", ["sgd", "adam", "nesterov"])
 def test_an_optax_schedule_as_the_learning_rate_of_a_named_optimizer(name):
     # `learning_rate=optax.exponential_decay(...)`, as optax's own optimisers take it, was

@@ -79,6 +79,33 @@ def make_transformation(optimizer, learning_rate):
     return made
 
 
+def takes_extra_args(optimizer, tx) -> bool:
+    """Whether ``tx`` is a user's transformation that takes optax's extra arguments
+    (``value``, ``grad``, ``value_fn``: ``optax.lbfgs``, ``polyak_sgd``,
+    ``contrib.reduce_on_plateau``, and every ``optax.chain``, which passes them on to the
+    parts that use them). The named optimisers take none: their programs stay as they are."""
+    return not isinstance(optimizer, str) and isinstance(tx, optax.GradientTransformationExtraArgs)
+
+
+def init_state(optimizer, tx, params):
+    """``tx.init(params)``; for a user's transformation, ``_named_failure``."""
+    return tx.init(params) if isinstance(optimizer, str) else _named_failure(tx.init, params)
+
+
+def _named_failure(method, *args, **kwargs):
+    """``tx.init`` or ``tx.update`` (run when the program is traced); a user's
+    transformation that cannot take jaxlin's parameters (a ``Params(W, b)`` pytree: a mask
+    or labels of another structure, a wrapper that wants parameters of its own) is named,
+    not left to fail inside optax."""
+    try:
+        return method(*args, **kwargs)
+    except (TypeError, ValueError, AttributeError, KeyError) as e:
+        raise TypeError(
+            "optimizer: the optax transformation cannot take jaxlin's parameters, a "
+            f"Params(W, b) pytree (W (d, K), b (K,)): {type(e).__name__}: {e}"
+        ) from None
+
+
 def _current_lr(opt_state, default):
     hp = getattr(opt_state, "hyperparams", None)
     return hp["learning_rate"] if hp is not None else default
@@ -180,26 +207,36 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     lr0 = hyper.rate(X.dtype)
     tx = make_transformation(s.optimizer, lr0)
     n = s.real_rows(X)
+    extra = takes_extra_args(s.optimizer, tx)
 
-    def apply(params, g, opt_state, rate):
+    def apply(params, g, opt_state, rate, value=None, value_fn=None):
+        """One step of ``tx`` on the gradient ``g``; a user's transformation that takes
+        optax's extra arguments gets the smooth objective's ``value`` at ``params``, ``g``
+        and ``value_fn`` (line searches, Polyak steps, ``reduce_on_plateau``)."""
         if varying:  # this step's size
             opt_state = _set_lr(opt_state, rate)
         lr = _current_lr(opt_state, lr0)
-        updates, opt_state = tx.update(g._replace(b=bias_step(hyper, g.b)), opt_state, params)
+        kw = dict(value=value, grad=g, value_fn=value_fn) if extra else {}
+        step = g._replace(b=bias_step(hyper, g.b))
+        update = tx.update if isinstance(s.optimizer, str) else partial(_named_failure, tx.update)
+        updates, opt_state = update(step, opt_state, params, **kw)
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     if s.batch_size is not None:
         return mini_batch_steps(problem, hyper, s, (tx, apply, lr0, n))
 
+    f = obj.as_function(X, T) if extra else None  # the smooth objective, hand gradient
+
     def init(params):
         schedule, average = Schedule.start(X.dtype), start_average(params, hyper, s, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(tx.init(params), g, schedule, average), first_value(m, g)
+        return GDState(init_state(s.optimizer, tx, params), g, schedule, average), first_value(m, g)
 
     def full_batch_step(params, state: GDState, m, key):
         sched = state.schedule
         rate = sched.rate(lr0, hyper, sched.rows)
-        new, opt_state = apply(params, state.grad, state.opt_state, rate)
+        smooth = m - obj.nonsmooth(params.W) if extra else None
+        new, opt_state = apply(params, state.grad, state.opt_state, rate, smooth, f)
         m_new, g_new = obj.value_and_smooth_grad(new, X, T)
         rows = count_rows(sched.rows, n)
         if not s.adaptive_lr:
@@ -242,6 +279,7 @@ def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, shared) -> Sol
     """
     X, T, obj = problem.X, problem.T, problem.objective
     tx, apply, lr0, n = shared
+    extra = takes_extra_args(s.optimizer, tx)
     turned = (
         backend.cpu_tricks()
         and isinstance(s.optimizer, str)
@@ -256,7 +294,9 @@ def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, shared) -> Sol
 
     def init(params):
         average = start_average(params, hyper, s, X.dtype)
-        state = GDState(tx.init(turn(params)), None, Schedule.start(X.dtype), average)
+        state = GDState(
+            init_state(s.optimizer, tx, turn(params)), None, Schedule.start(X.dtype), average
+        )
         return state, jnp.asarray(jnp.inf, X.dtype)
 
     def step(params, state: GDState, m, key):
@@ -266,10 +306,10 @@ def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, shared) -> Sol
         def one(carry, batch):
             params, opt_state, rows, average = carry
             i, bm, count = batch
-            m_b, g = obj.on_rows(i, bm, n).smooth_value_and_grad(
-                params, linear.take_rows(X, i), T[i], by_rows=turned
-            )
-            params, opt_state = apply(params, g, opt_state, sched.rate(lr0, hyper, rows))
+            on_batch, Xb = obj.on_rows(i, bm, n), linear.take_rows(X, i)
+            m_b, g = on_batch.smooth_value_and_grad(params, Xb, T[i], by_rows=turned)
+            f_b = on_batch.as_function(Xb, T[i]) if extra else None
+            params, opt_state = apply(params, g, opt_state, sched.rate(lr0, hyper, rows), m_b, f_b)
             rows = count_rows(rows, count)
             return (params, opt_state, rows, averaged(average, hyper, params, rows)), m_b
 

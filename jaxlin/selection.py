@@ -205,7 +205,7 @@ def fit_grid(
     points = list(itertools.product(*lists.values())) or [()]
     F = fw.shape[0]
     per_model = {k: np.repeat([p[i] for p in points], F) for i, k in enumerate(lists)}
-    codes, _, classes = label_classes(y, None, get_loss(loss))  # text labels as indices
+    codes, _, classes = label_classes(y, None, get_loss(loss), n_classes)  # labels as indices
     check_no_one_vs_rest(get_loss(loss), codes, n_classes)
     train = class_weights.for_labels(
         class_weight, codes, get_loss(loss), classes, n_classes, sample_weight=sample_weight

@@ -369,7 +369,7 @@ def fit(
     opts, ctrl, key = split_options(options, "fit", control=control)
     verified(loss, record, ctrl)
     key = validation.key_or_seed(key, seed)
-    y, validation_data, classes = label_classes(y, validation_data, loss)
+    y, validation_data, classes = label_classes(y, validation_data, loss, n_classes)
     n_classes = _agreed_classes(ctrl, loss, y, validation.check_n_classes(n_classes))
     names = validation.column_names(X)
     ovr = _is_one_vs_rest(loss, y, opts.one_vs_rest, n_classes)
@@ -524,52 +524,59 @@ def verified(loss, given, ctrl: RunControl) -> None:
         )
 
 
-def label_classes(y, validation_data=None, loss=None):
+def label_classes(y, validation_data=None, loss=None, n_classes=None):
     """Labels of any kind as ``0..C−1``: ``(y, validation_data, classes)``. Text labels (or
     any non-numeric ones) are encoded by their sorted unique values, as scikit-learn's
-    ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``), except
-    that ±1 labels of a binary ``loss`` keep ``classes`` ``[−1, 1]``, and booleans
-    ``[False, True]``, so that predictions come back in them. Validation labels must be
-    among the training classes."""
+    ``LabelEncoder``; numeric labels pass through unchanged (``classes`` ``None``: they are
+    class indices), except that two values other than 0 and 1 for a binary ``loss`` (±1,
+    ``{1, 2}``; ``n_classes`` not above 2) are encoded so (the larger is class 1), and
+    booleans keep ``[False, True]``, so that predictions come back in them. Validation labels
+    must be among the training classes."""
     given = validation.as_host_array(y, "y")
     arr = validation.numeric_labels(given)  # Python ints in an object array are numbers
     validation.check_finite_values(arr, "y")  # before a NaN counts as a class
     if arr.ndim == 1 and arr.dtype.kind == "b":  # predictions come back as booleans
         return arr.astype(np.int32), validation_data, np.array([False, True])
     if arr.ndim != 1 or arr.dtype.kind in "iuf":
-        return (y if arr is given else arr), validation_data, _signed_classes(arr, loss)
+        if not _two_labels(arr, loss, n_classes):
+            return (y if arr is given else arr), validation_data, None
     validation.check_labelled(arr, "y")
     classes, encoded = validation.label_order(arr, "y")
-    if validation_data is not None:
-        try:
-            Xv, yv = validation_data
-        except (TypeError, ValueError):
-            raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
-        yv = validation.as_host_array(yv, "y_val")
-        validation.check_labelled(yv, "y_val")
-        try:
-            unknown = np.setdiff1d(yv, classes)
-        except TypeError:  # another type than the classes': NumPy cannot compare them
-            known = set(classes.tolist())
-            unknown = np.array([v for v in yv.ravel() if v not in known][:1], dtype=object)
-        if unknown.size:
-            raise ValueError(
-                f"y_val: label {np.asarray(unknown[0]).item()!r} is not among the training classes "
-                f"{classes.tolist()}"
-            )
-        validation_data = (Xv, np.searchsorted(classes, yv))
-    return encoded, validation_data, classes
+    return encoded, _validation_codes(validation_data, classes), classes
 
 
-def _signed_classes(arr, loss):
-    """``[−1, 1]`` (in ``arr``'s dtype) when ``arr`` holds the ±1 labels of a binary loss
-    (a −1 among them, nothing outside ``[−1, 1]``: the targets' own check refuses a 0 among
-    them), else ``None``."""
-    if loss is None or loss.target != "binary" or arr.ndim != 1 or arr.dtype.kind == "u":
+def _two_labels(arr, loss, n_classes) -> bool:
+    """Whether numeric labels are the two classes of a binary ``loss`` given as two values
+    other than 0 and 1 (±1, ``{1, 2}``, ``{0.5, 1.5}``), which are encoded as text labels
+    are; 0/1 labels, and more values, are class indices (one-vs-rest above two)."""
+    if loss is None or loss.target != "binary" or arr.ndim != 1 or n_classes not in (None, 2):
+        return False
+    values = np.unique(arr)
+    return len(values) == 2 and not set(values.tolist()) <= {0, 1}
+
+
+def _validation_codes(validation_data, classes):
+    """``(X_val, y_val)`` with ``y_val`` as the codes of the training ``classes`` (each of
+    its labels must be one of them); ``None`` as it is."""
+    if validation_data is None:
         return None
-    if arr.size == 0 or arr.min() != -1 or arr.max() > 1:
-        return None
-    return np.array([-1, 1], arr.dtype)
+    try:
+        Xv, yv = validation_data
+    except (TypeError, ValueError):
+        raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
+    yv = validation.numeric_labels(validation.as_host_array(yv, "y_val"))
+    validation.check_labelled(yv, "y_val")
+    try:
+        unknown = np.setdiff1d(yv, classes)
+    except TypeError:  # another type than the classes': NumPy cannot compare them
+        known = set(classes.tolist())
+        unknown = np.array([v for v in yv.ravel() if v not in known][:1], dtype=object)
+    if unknown.size:
+        raise ValueError(
+            f"y_val: label {np.asarray(unknown[0]).item()!r} is not among the training classes "
+            f"{classes.tolist()}"
+        )
+    return Xv, np.searchsorted(classes, yv)
 
 
 class Inputs(NamedTuple):
@@ -746,7 +753,7 @@ def fit_many(
     opts, ctrl, key = split_options(options, "fit_many", control=control)
     verified(loss, record, ctrl)
     names = validation.column_names(X)
-    y, validation_data, classes = label_classes(y, validation_data, loss)
+    y, validation_data, classes = label_classes(y, validation_data, loss, n_classes)
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in fit_many (train one model with fit)")

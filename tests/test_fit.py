@@ -1278,3 +1278,39 @@ def test_a_result_keeps_the_names_of_a_tables_columns(tmp_path):
     assert list(loaded.feature_names) == list(table.columns)
     with pytest.raises(ValueError, match="^X: its columns are the model's features in another"):
         loaded.predict(shuffled)
+
+
+def test_two_numeric_labels_of_a_binary_loss_are_its_two_classes():
+    """Labels such as {1, 2} (or {3, 8}, {0.5, 1.5}) for a binary loss were refused; they
+    are its two classes now, the larger one class 1 (scikit-learn's ``classes_[1]``), as
+    ±1 labels were: the same model as on 0/1, predictions in the labels given, validation
+    labels and class weights by label. Two labels stated as more classes are indices."""
+    from jaxlin import fit_grid
+
+    X, y01 = _binary(n=80)
+    y = np.where(y01 == 1, 8, 3)
+    kw = dict(optimizer="lbfgs", l2=1e-2, epochs=50, dtype=F64)
+    ref, r = fit(X, y01, **kw), fit(X, y, **kw)
+    np.testing.assert_array_equal(r.params.W, ref.params.W)
+    np.testing.assert_array_equal(r.classes, [3, 8])
+    np.testing.assert_array_equal(r.predict(X), np.where(ref.predict(X) == 1, 8, 3))
+    assert r.score(X, y) == ref.score(X, y01)
+    val = fit(X, y, validation_data=(X[:20], y[:20]), **kw)
+    np.testing.assert_array_equal(
+        val.params.W, fit(X, y01, validation_data=(X[:20], y01[:20]), **kw).params.W
+    )
+    with pytest.raises(
+        ValueError, match=r"^y_val: label 5 is not among the training classes \[3, 8\]"
+    ):
+        fit(X, y, validation_data=(X[:2], np.array([3, 5])), **kw)
+    weighted = fit(X, y, class_weight={8: 3.0}, **kw)
+    np.testing.assert_array_equal(
+        weighted.params.W, fit(X, y01, class_weight={1: 3.0}, **kw).params.W
+    )
+    halves = fit(X, np.where(y01 == 1, 1.5, 0.5), "hinge", epochs=20, dtype=F64)
+    assert halves.predict(X).dtype.kind == "f" and set(halves.predict(X).tolist()) <= {0.5, 1.5}
+    ovr = fit(X, y01 + 1, n_classes=3, **kw)  # stated as three classes: indices, one-vs-rest
+    assert ovr.classes is None and ovr.params.W.shape == (X.shape[1], 3)
+    grid = fit_grid(X, y, folds=3, l2=[1e-2, 1.0], optimizer="lbfgs", dtype=F64)
+    grid01 = fit_grid(X, y01, folds=3, l2=[1e-2, 1.0], optimizer="lbfgs", dtype=F64)
+    np.testing.assert_array_equal(grid.scores, grid01.scores)

@@ -98,7 +98,9 @@ def decision_boundary(model, X, y, feature_names, class_names, path: str, title:
     lo, hi = X.min(0) - pad, X.max(0) + pad
     g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300))
     grid = np.c_[g0.ravel(), g1.ravel()]
-    regions = model.predict_codes(grid).reshape(g0.shape)
+    from jaxlin.models import as_trained_model  # a FitResult too: its class indices
+
+    regions = as_trained_model(model).predict_codes(grid).reshape(g0.shape)
     fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
     k = len(class_names)
     cmap = plt.get_cmap("tab10")

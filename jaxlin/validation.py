@@ -280,15 +280,23 @@ def as_host_array(value, name: str) -> np.ndarray:
 def _nullable_numbers(value):
     """A pandas DataFrame or Series with a nullable numeric column (``Int64``, ``Float64``,
     ``boolean``) and no other kind, as float64 with a missing cell NaN (which the checks then
-    name); ``None`` for anything else. NumPy would make such columns an array of objects."""
+    name) — or, with no missing cell, as booleans or int64 when every column is of that
+    kind (boolean labels predict booleans); ``None`` for anything else. NumPy would make
+    such columns an array of objects."""
     dtypes = getattr(value, "dtypes", None)
     if dtypes is None or not hasattr(value, "to_numpy"):
         return None
     dtypes = list(dtypes) if hasattr(dtypes, "__iter__") else [dtypes]
     if all(isinstance(dt, np.dtype) for dt in dtypes):
         return None  # plain NumPy columns: np.asarray keeps their type
-    if not all(getattr(dt, "kind", "O") in "biuf" for dt in dtypes):
+    kinds = {getattr(dt, "kind", "O") for dt in dtypes}
+    if not kinds <= set("biuf"):
         return None
+    if not np.asarray(value.isna()).any():
+        if kinds == {"b"}:
+            return value.to_numpy(dtype=bool)
+        if kinds <= {"i", "u"}:
+            return value.to_numpy(dtype=np.int64)
     return value.to_numpy(dtype=np.float64, na_value=np.nan)
 
 

@@ -812,6 +812,11 @@ def test_pandas_nullable_columns_are_numbers_and_a_missing_cell_is_named():
         fit(frame, y)
     with pytest.raises(ValueError, match="^y: contains NaN or infinite values"):
         fit(X, pd.Series([pd.NA, *y[1:]], dtype="Int64"))
+    # pandas' nullable booleans are booleans: predictions come back so, as NumPy's do
+    flags = fit(X, pd.Series(y.astype(bool), dtype="boolean"), epochs=5)
+    np.testing.assert_array_equal(flags.classes, [False, True])
+    assert flags.predict(X).dtype == bool
+    np.testing.assert_array_equal(flags.params.W, fit(X, y.astype(bool), epochs=5).params.W)
 
 
 @pytest.mark.parametrize(

@@ -417,7 +417,7 @@ def _check_outputs(args) -> None:
 
 def _cmd_train(args) -> int:
     from jaxlin import tables
-    from jaxlin import report
+    from jaxlin import datasets, report
     from jaxlin.datasets import TRAIN_DEFAULTS
     from jaxlin.penalties import Penalty
 
@@ -432,7 +432,7 @@ def _cmd_train(args) -> int:
     table = _load_table(args)
     n_classes = len(table.class_names)
     loss = _loss(args, spec, n_classes, table.class_names)
-    defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if not os.path.exists(args.data) else {}
+    defaults = TRAIN_DEFAULTS.get(args.data.lower(), {}) if datasets.is_bundled(args.data) else {}
     standardize = bool(
         defaults.get("standardize", True) if args.standardize is None else args.standardize
     )
@@ -677,7 +677,7 @@ def _prediction_features(args, model):
     from jaxlin import datasets, svmlight, validation
 
     path = args.data
-    if path.lower() in datasets.NAMES and not os.path.exists(path):
+    if datasets.is_bundled(path):
         _without_names(args)
         return datasets.load(path).X
     validation.check_file(path, "--data", f"--data: no such file or bundled dataset: {path!r}")
@@ -826,10 +826,17 @@ def _say_ignored(ignored, dropped):
 
 
 def _cmd_convert(args) -> int:
-    from jaxlin import stream, svmlight, validation
+    from jaxlin import datasets, stream, svmlight, validation
     from jaxlin.atomic import check_target
 
-    validation.check_file(args.csv, "IN")
+    validation.check_file(
+        args.csv,
+        "IN",
+        f"IN: {args.csv!r} is a bundled dataset, not a file; convert reads a file (train on "
+        f"it as it is: jaxlin train --data {args.csv})"
+        if datasets.is_bundled(args.csv)
+        else None,
+    )
     to_svm = svmlight.is_svmlight(args.out)
     if not (args.out.endswith(".npy") or to_svm):
         raise UserError(

@@ -35,6 +35,15 @@ _DESCRIPTIONS = {
 }
 NAMES = tuple(_DESCRIPTIONS)
 
+
+def is_bundled(name) -> bool:
+    """Whether a command line's data argument names a bundled dataset: one of ``NAMES`` (any
+    case) that is not a file or folder here (a file of that name is read as a file)."""
+    import os
+
+    return isinstance(name, str) and name.lower() in NAMES and not os.path.exists(name)
+
+
 # Defaults of `jaxlin train` per bundled dataset. MNIST's pixels / 255 already share one
 # scale; standardising would blow up the nearly always blank border pixels. Unpenalised
 # (or C = 1) softmax regression overfits its 6,667 training images (about 88–90% test

@@ -355,7 +355,7 @@ def _raw_table(spec: str, opts: dict):
         raise ValueError(
             f"--labels: applies to IDX image files, not to {spec!r} (its labels are in it)"
         )
-    if spec.lower() in datasets.NAMES and not os.path.exists(spec):
+    if datasets.is_bundled(spec):
         _no_column_options(opts, f"the bundled dataset {spec!r}")
         if opts.get("format") is not None:
             raise ValueError(f"--format: applies to files, not to the bundled dataset {spec!r}")

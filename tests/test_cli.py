@@ -462,6 +462,7 @@ BAD = [
     (["train", "--train-fraction", "1.5"], "--train-fraction: must be between 0 and 1"),
     (["train", "--l2", "-1"], "--l2: must be a non-negative number"),
     (["train", "--l1", "0.1", "--optimizer", "lbfgs"], "lbfgs needs a smooth objective"),
+    (["convert", "spambase", "/tmp/o.svm"], "IN: 'spambase' is a bundled dataset, not a file"),
     # an α without the elastic net changed nothing
     (["train", "--l1-ratio", "0.3"], "--l1-ratio: applies with --elastic-net"),
     (

@@ -50,9 +50,9 @@ def hessian(params: Params, X, T, loss, penalty: Penalty = Penalty()):
 
 def min_eigenvalue(H):
     """Smallest eigenvalue of a symmetric matrix (``≥ 0`` everywhere ⇔ convex). ``H``
-    ``(n, n)``; one given on the host must be finite (NaN has no eigenvalues) and symmetric
-    to ``1e-6`` of its largest entry."""
-    host = not isinstance(H, jax.Array)
+    ``(n, n)``; one whose values are known (outside ``jit``) must be finite (NaN has no
+    eigenvalues) and symmetric to ``1e-6`` of its largest entry."""
+    host = not isinstance(H, jax.core.Tracer)
     if host:
         H = validation.numeric(validation.as_host_array(H, "H"), "H")
     if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:

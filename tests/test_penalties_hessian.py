@@ -189,8 +189,10 @@ def test_hessian_and_its_eigenvalue_name_inputs_that_do_not_fit():
         hessian(p, X, y[:4], "binary_cross_entropy")
     with pytest.raises(ValueError, match=r"^H: expected a square matrix \(n, n\), got shape"):
         min_eigenvalue(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="^H: contains NaN or infinite values"):
-        min_eigenvalue([[np.nan, 0.0], [0.0, 1.0]])  # was a NaN eigenvalue
+    for nan in ([[np.nan, 0.0], [0.0, 1.0]], jnp.full((2, 2), jnp.nan)):  # a JAX array too
+        with pytest.raises(ValueError, match="^H: contains NaN or infinite values"):
+            min_eigenvalue(nan)  # was a NaN eigenvalue
+    assert float(jax.jit(min_eigenvalue)(jnp.eye(2) * 3.0)) == 3.0  # traced: unchecked
     np.testing.assert_allclose(min_eigenvalue([[2.0, 1.0], [1.0, 2.0]]), 1.0, rtol=1e-6)
     # eigvalsh reads one triangle: a matrix that is not symmetric got its lower one's answer
     with pytest.raises(ValueError, match=r"^H: expected a symmetric matrix; H\[0, 1\] = 5"):

@@ -65,8 +65,9 @@ def _first(a):
 def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
     """``(y_true, other)`` as arrays (lists become NumPy arrays), with the rules every metric
     shares: ``y_true`` is a non-empty ``(N,)`` array, ``other`` has ``other_ndim`` axes and
-    ``N`` rows, and host values are finite. The shape checks are static, so they hold inside
-    ``jit`` too; a bad argument is named in a ``ValueError``."""
+    ``N`` rows, and known values (NumPy's, a JAX array's outside ``jit``) are finite. The
+    shape checks are static, so they hold inside ``jit`` too; a bad argument is named in a
+    ``ValueError``."""
 
     y_true = _labels(_array(y_true, "y_true"))
     if y_true.ndim != 1 or y_true.shape[0] == 0:
@@ -85,11 +86,13 @@ def _checked(y_true, other=None, other_name="y_pred", other_ndim=1):
             )
         arrays.append((other_name, other))
     for name, a in arrays:
-        if isinstance(a, (np.ndarray, np.generic)):
-            validation.check_finite_values(a, name)
-        if name in ("y_true", "y_pred") and isinstance(a, (np.ndarray, np.generic)):
-            validation.check_labelled(a, name)
-            _check_whole(name, a)
+        if isinstance(a, jax.core.Tracer):
+            continue  # inside jit: the values are not known
+        host = np.asarray(a)  # (a JAX array outside jit: its values, checked as NumPy's)
+        validation.check_finite_values(host, name)
+        if name in ("y_true", "y_pred"):
+            validation.check_labelled(host, name)
+            _check_whole(name, host)
     return y_true, other
 
 

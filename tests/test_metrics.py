@@ -310,6 +310,10 @@ def test_host_metrics_equal_the_compiled_ones_and_compile_nothing(k, ties):
         (lambda y, p: M.confusion_matrix(np.array(["a", "b", "b", "a"]), p), "y_true"),
         (lambda y, p: M.per_class(y, np.array(["a", "b", "b", "a"]), 2), "y_pred"),
         (lambda y, p: M.confusion_matrix(np.array([0, -1, 1, 0]), p), "y_true"),
+        # a JAX array's values, known outside jit, are checked as NumPy's (a NaN was counted)
+        (lambda y, p: M.accuracy(jnp.array([0.0, jnp.nan, 1.0, 0.0]), jnp.asarray(p)), "y_true"),
+        (lambda y, p: M.roc_auc(jnp.asarray(y), jnp.array([0.1, jnp.nan, 0.3, 0.2])), "scores"),
+        (lambda y, p: M.f1(jnp.asarray(y), jnp.array([0.2, 0.9, 0.4, 0.1])), "y_pred"),
         (lambda y, p: M.summary(y, p, proba=np.full((4, 3), 1 / 3)), "proba"),
         (lambda y, p: M.summary(jnp.asarray(y), jnp.asarray(p), proba=jnp.ones((4, 3))), "proba"),
         (lambda y, p: M.summary(y, p, proba=[[1.0, 0.0]]), "proba"),

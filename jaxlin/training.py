@@ -107,9 +107,8 @@ class FitResult(NamedTuple):
             raise ValueError(
                 f"y: expected shape {predicted.shape} (one label per row of X), got {y.shape}"
             )
-        if validation.holds_text(predicted) != validation.holds_text(
-            y
-        ):  # never equal: a score of 0.0
+        # text never equals a number: such a score would be 0.0
+        if validation.holds_text(predicted) != validation.holds_text(y):
             raise ValueError(
                 f"y: labels of another kind than the model's classes (e.g. "
                 f"{np.asarray(y[0]).tolist()!r} against {np.asarray(predicted[0]).tolist()!r}): "

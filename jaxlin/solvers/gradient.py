@@ -87,9 +87,10 @@ def takes_extra_args(optimizer, tx) -> bool:
     return not isinstance(optimizer, str) and isinstance(tx, optax.GradientTransformationExtraArgs)
 
 
-def init_state(optimizer, tx, params):
-    """``tx.init(params)``; for a user's transformation, ``_named_failure``."""
-    return tx.init(params) if isinstance(optimizer, str) else _named_failure(tx.init, params)
+def guarded(optimizer, method):
+    """``tx.init`` or ``tx.update`` as it is for a named optimiser; for a user's
+    transformation, wrapped in ``_named_failure``."""
+    return method if isinstance(optimizer, str) else partial(_named_failure, method)
 
 
 def _named_failure(method, *args, **kwargs):
@@ -218,8 +219,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         lr = _current_lr(opt_state, lr0)
         kw = dict(value=value, grad=g, value_fn=value_fn) if extra else {}
         step = g._replace(b=bias_step(hyper, g.b))
-        update = tx.update if isinstance(s.optimizer, str) else partial(_named_failure, tx.update)
-        updates, opt_state = update(step, opt_state, params, **kw)
+        updates, opt_state = guarded(s.optimizer, tx.update)(step, opt_state, params, **kw)
         return obj.prox(optax.apply_updates(params, updates), lr), opt_state
 
     if s.batch_size is not None:
@@ -230,7 +230,9 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     def init(params):
         schedule, average = Schedule.start(X.dtype), start_average(params, hyper, s, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(init_state(s.optimizer, tx, params), g, schedule, average), first_value(m, g)
+        return GDState(guarded(s.optimizer, tx.init)(params), g, schedule, average), first_value(
+            m, g
+        )
 
     def full_batch_step(params, state: GDState, m, key):
         sched = state.schedule
@@ -295,7 +297,7 @@ def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, shared) -> Sol
     def init(params):
         average = start_average(params, hyper, s, X.dtype)
         state = GDState(
-            init_state(s.optimizer, tx, turn(params)), None, Schedule.start(X.dtype), average
+            guarded(s.optimizer, tx.init)(turn(params)), None, Schedule.start(X.dtype), average
         )
         return state, jnp.asarray(jnp.inf, X.dtype)
 

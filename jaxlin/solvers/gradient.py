@@ -230,9 +230,8 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     def init(params):
         schedule, average = Schedule.start(X.dtype), start_average(params, hyper, s, X.dtype)
         m, g = obj.value_and_smooth_grad(params, X, T)
-        return GDState(guarded(s.optimizer, tx.init)(params), g, schedule, average), first_value(
-            m, g
-        )
+        opt_state = guarded(s.optimizer, tx.init)(params)
+        return GDState(opt_state, g, schedule, average), first_value(m, g)
 
     def full_batch_step(params, state: GDState, m, key):
         sched = state.schedule

@@ -220,6 +220,7 @@ _FLAGS = {
     "model": "--model",
     "train_fraction": "--train-fraction",
     "validation_fraction": "--validation-fraction",
+    "classes": "--classes",
 }
 
 
@@ -373,7 +374,7 @@ _IN_MEMORY_ONLY = {
     "json": "a stream reports its epochs' objective only",
     "devices": "a stream trains on one device",
 }
-_STREAM_ONLY = ("chunk_rows", "n_classes")
+_STREAM_ONLY = ("chunk_rows", "n_classes", "classes")
 
 
 def _check_mode_options(args) -> None:
@@ -895,6 +896,27 @@ def _stream_class_weight(class_weight, classes):
     return out
 
 
+def _stream_source(args):
+    """The ``--data`` file opened for a stream, its labels those ``--classes`` names."""
+    from jaxlin import stream
+    from jaxlin.models import label_values
+
+    src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
+    if args.classes is None:
+        return src
+    try:
+        return stream.given_classes(src, label_values(c.strip() for c in args.classes.split(",")))
+    except ValueError as exc:
+        raise UserError(_flag_named(str(exc))) from None
+
+
+def _text_classes(src):
+    """A stream's classes when they are text (``--class-weight`` is keyed by them as
+    given), else ``None`` (its keys are numbers)."""
+    text = src.classes is not None and isinstance(src.classes[0], str)
+    return src.classes if text else None
+
+
 def _cmd_train_stream(args) -> int:
     """``jaxlin train --stream``: mini-batch training from disk, one chunk in memory."""
     from jaxlin import model_io, stream
@@ -903,7 +925,7 @@ def _cmd_train_stream(args) -> int:
     if not os.path.exists(args.data):
         raise UserError(f"--data: --stream needs a .npy or CSV file, got {args.data!r}")
     spec = _model_spec(args.model)
-    src = stream.open_source(args.data, args.target, _drop(args), args.chunk_rows, args.format)
+    src = _stream_source(args)
     n_classes = args.n_classes or (2 if src.classes is None else len(src.classes))
     loss = _loss(args, spec, n_classes, src.classes)
     l1 = l2 = None  # the stream's defaults, unless a penalty is given (at most one flag)
@@ -932,7 +954,7 @@ def _cmd_train_stream(args) -> int:
             src,
             loss,
             n_classes=n_classes if n_classes > 2 else None,
-            class_weight=_stream_class_weight(args.class_weight, src.classes),
+            class_weight=_stream_class_weight(args.class_weight, _text_classes(src)),
             seed=args.seed,
             progress=progress,
             **_checkpointing(args),
@@ -951,7 +973,7 @@ def _cmd_train_stream(args) -> int:
         np.zeros(d),
         np.ones(d),
         src.feature_names,
-        [str(i) for i in range(n_classes)] if src.classes is None else list(src.classes),
+        [str(c) for c in (range(n_classes) if r.classes is None else r.classes)],
     )
     if args.save:
         model_io.save(model, args.save)
@@ -1185,6 +1207,12 @@ def _output_arguments(train):
         "--n-classes",
         type=_number(int, lambda v: v >= 2, "at least 2"),
         help="--stream: number of classes (default 2)",
+    )
+    train.add_argument(
+        "--classes",
+        metavar="A,B,…",
+        help="--stream: the file's labels, comma-separated, when they are not 0..K−1 "
+        "(1,2,3,4,5,6,7); class c is the c-th in sorted order",
     )
     train.add_argument(
         "--checkpoint",

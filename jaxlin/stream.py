@@ -208,7 +208,8 @@ class Source(NamedTuple):
     kind: str  # "npy", "csv" or "svmlight"
     impl: Any  # the kind's index: _Npy, _CsvIndex or _SvmIndex
     columns: tuple  # (feature column indices, target column index)
-    classes: Any = None  # a CSV's text labels, sorted (their codes: 0..C−1); else None
+    classes: Any = None  # the labels, sorted (their codes: 0..C−1): a CSV's text, or given
+    label_values: Any = None  # numbers in the label column whose positions are the codes
 
     def _span(self, i: int) -> tuple:
         """``(first row, rows)`` of chunk ``i``."""
@@ -217,6 +218,8 @@ class Source(NamedTuple):
 
     def _label_codes(self) -> dict:
         """``{label: code}`` of a CSV's text labels (empty for numeric labels)."""
+        if self.label_values is not None:  # numbers, coded by ``_coded``
+            return {}
         return {label: code for code, label in enumerate(self.classes or ())}
 
     def _csv_lines(self, i: int) -> list:
@@ -226,8 +229,36 @@ class Source(NamedTuple):
 
     def read(self, i: int):
         """Chunk ``i`` as ``(X (rows, d) float32, y (rows,) float32)``, read from disk (an
-        svmlight file's ``X`` is a SciPy CSR matrix; text labels come as their codes,
-        ``classes``)."""
+        svmlight file's ``X`` is a SciPy CSR matrix; text labels, and labels of ``classes``
+        given as numbers, come as their codes)."""
+        X, y = self._read(i)
+        return X, self._coded(y, i)
+
+    def labels(self, i: int) -> np.ndarray:
+        """Chunk ``i``'s labels alone, float64, as ``read`` gives them (a CSV's read without
+        parsing the other columns; anything unusual in them is read, and named, as ``read``
+        reads it)."""
+        return self._coded(self._labels(i), i)
+
+    def _coded(self, y, i: int):
+        """Labels as their positions in ``label_values`` (unchanged without them); a label
+        that is not among them is named with its data row."""
+        values = self.label_values
+        if values is None:
+            return y
+        order = np.argsort(values, kind="stable")
+        at = np.searchsorted(values[order], y).clip(0, len(values) - 1)
+        found = values[order][at] == y
+        if not found.all():
+            r = int(np.argmax(~found))
+            raise ValueError(
+                f"{self.path}: label {y[r]:g} in data row {i * self.chunk_rows + r + 1} is not "
+                f"one of the classes {list(self.classes)}"
+            )
+        return order[at].astype(y.dtype)
+
+    def _read(self, i: int):
+        """Chunk ``i`` as ``read`` gives it, labels as the file holds them."""
         if self.kind == "svmlight":
             return self._read_svmlight(i)
         if self.kind == "npy":
@@ -255,9 +286,8 @@ class Source(NamedTuple):
             )
         return X, block[:, target]
 
-    def labels(self, i: int) -> np.ndarray:
-        """Chunk ``i``'s labels alone, float64 (a CSV's read without parsing the other
-        columns; anything unusual in them is read, and named, as ``read`` reads it)."""
+    def _labels(self, i: int) -> np.ndarray:
+        """Chunk ``i``'s labels as the file holds them (``labels``)."""
         if self.kind == "csv":
             t, target, codes = self.impl, self.columns[1], self._label_codes()
             read_label = {target: lambda cell: codes[cell.strip()]} if codes else None
@@ -282,7 +312,11 @@ class Source(NamedTuple):
             y = np.array(block[start : start + rows, self.columns[1]])
             if np.all(np.isfinite(y)):
                 return y.astype(np.float64)
-        return self.read(i)[1]
+        if self.kind == "svmlight":  # the first field of each line, the rest not parsed
+            y = svmlight.first_fields(self._svmlight_lines(i))
+            if y is not None:
+                return y
+        return self._read(i)[1]
 
     def _read_csv(self, i: int):
         """Chunk ``i`` of a CSV, float64: its ``counts[i]`` rows, blank lines skipped."""
@@ -293,7 +327,8 @@ class Source(NamedTuple):
         except UnicodeDecodeError as exc:
             raise data.not_utf8(t.path, exc, t.offsets[i]) from None
         feats, target = self.columns  # a dropped column may hold text
-        labels = (target, self._label_codes()) if self.classes is not None else None
+        codes = self._label_codes()
+        labels = (target, codes) if codes else None
         block = data.numeric_rows(
             decoded, t.header, t.path, t.lines[i], t.sep, [*feats, target], labels, t.decimal
         )
@@ -304,11 +339,15 @@ class Source(NamedTuple):
             )
         return block
 
-    def _read_svmlight(self, i: int):
+    def _svmlight_lines(self, i: int) -> list:
+        """The lines (bytes) of chunk ``i`` of an svmlight file, comments among them."""
         t = self.impl
-        lines = _chunk_lines(
+        return _chunk_lines(
             t.path, t.offsets[i], t.counts[i], lambda line: line.split(b"#", 1)[0].split()
         )
+
+    def _read_svmlight(self, i: int):
+        t, lines = self.impl, self._svmlight_lines(i)
         rows = svmlight.parse_lines([line.decode("utf-8") for line in lines], t.path, t.lines[i])
         X, y = svmlight.to_csr(rows, t.n_features, t.zero_based, t.path, np.float32)
         return X, y
@@ -508,7 +547,7 @@ class StreamResult(NamedTuple):
     epochs: int
     n_rows: int
     n_classes: Any
-    classes: Any = None  # a CSV's text labels (class c is classes[c]), else None
+    classes: Any = None  # the labels, text or given (class c is classes[c]), else None
 
 
 def _stream_options(options, control):
@@ -553,21 +592,22 @@ def fit_stream(
     drop=(),
     chunk_rows: int = 65536,
     n_classes=None,
+    classes=None,
     class_weight=None,
     seed: int = 0,
-    prefetch: bool = True,
     control=None,
     **options,
 ) -> StreamResult:
     """Mini-batch training from a file on disk, one chunk in memory at a time.
 
-    ``source``: a path (``.npy`` from ``convert_csv``, or a CSV) or a ``Source``.
-    Labels are the target column (0/1 or class numbers 0..K−1; pass ``n_classes`` for a
-    multi-class loss: the file is not read ahead to find it), or a CSV's text labels (read
-    ahead in one pass when its first row's is text; class ``c`` is ``result.classes[c]``).
-    Features are used as they are: standardise before converting if needed. See the module
-    docstring for the epoch. ``class_weight`` (``jaxlin.class_weights``) weighs each row by
+    ``source``: a path (``.npy`` from ``convert_csv``, a CSV or an svmlight file) or a
+    ``Source``. Labels: 0/1, ±1 or 0..K−1 (``n_classes`` for a multi-class loss: the file is
+    not read ahead for it); a CSV's text (read ahead when its first row's is text); or the
+    labels ``classes`` names (``given_classes``). Class ``c`` is ``result.classes[c]``. A
+    binary loss finds two other numbers (``{1, 2}``) itself (``_binary_classes``). Features
+    are used as they are. See the module docstring for the epoch. ``class_weight`` (``jaxlin.class_weights``) weighs each row by
     its class, the labels counted in one pass first (``_stream_class_weights``).
+    ``prefetch=False`` reads each chunk when it is needed rather than during the last.
     ``options`` are those of ``Options``, with the streaming defaults ``STREAM_DEFAULTS``
     (``sgd``, ``learning_rate`` 0.01, ``batch_size`` 256, one epoch). The run controls
     (``RunControl``, or its fields as keywords) that apply: ``progress(epochs_done,
@@ -585,8 +625,10 @@ def fit_stream(
             f"source: expected a file path or a jaxlin.stream.Source, got {type(source).__name__}"
         )
     src = source if isinstance(source, Source) else open_source(source, target, drop, chunk_rows)
+    prefetch = validation.check_flag(options.pop("prefetch", True), "prefetch")
     given, loss, (opts, ctrl) = loss, losses.get_loss(loss), _stream_options(options, control)
     training.verified(loss, given, ctrl)
+    src = _binary_classes(given_classes(src, classes), loss)
     n_classes = _stream_classes(src, loss, n_classes)
     saving, progress = ctrl.checkpointing(), ctrl.progress
     k = n_classes if loss.target == "onehot" else 1
@@ -622,6 +664,54 @@ def fit_stream(
         n_classes if loss.target == "onehot" else 2,
         src.classes,
     )
+
+
+def given_classes(src: Source, classes) -> Source:
+    """``src`` whose labels read as the codes of ``classes``, sorted (scikit-learn's
+    ``classes_`` order; its ``partial_fit`` argument): the numbers its label column holds
+    (``range(1, 8)``), or text labels that hold the file's own (a class it lacks still
+    gets its column). ``None``: ``src`` as it is."""
+    if classes is None:
+        return src
+    values = validation.numeric_labels(validation.as_host_array(classes, "classes"))
+    if values.ndim != 1 or len(values) < 2:
+        raise ValueError(f"classes: expected two labels or more, got {values.tolist()!r}")
+    if values.dtype.kind in "iuf":
+        validation.check_finite_values(values, "classes")
+    found, counts = np.unique(values, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"classes: the label {found[counts > 1][0].item()!r} is given twice")
+    if src.classes is None:
+        if found.dtype.kind not in "iuf":
+            raise ValueError(
+                f"classes: the labels of {src.path} are numbers, got {found.tolist()[:5]}"
+            )
+        return src._replace(classes=tuple(found.tolist()), label_values=found.astype(float))
+    names = tuple(str(c) for c in found.tolist())
+    missing = [c for c in src.classes if c not in names]
+    if missing:
+        raise ValueError(f"classes: {src.path} has the labels {missing[:5]}, not among them")
+    if src.kind == "npy":  # its label column holds the codes of the file's own classes
+        own = {c: j for j, c in enumerate(src.classes)}
+        return src._replace(
+            classes=names, label_values=np.array([own.get(c, -1) for c in names], float)
+        )
+    return src._replace(classes=names)
+
+
+def _binary_classes(src: Source, loss) -> Source:
+    """A binary loss's two labels when they are numbers other than 0/1 or ±1 (``{1, 2}``:
+    LIBSVM's covtype.binary), found in one pass over the labels when the first chunk holds
+    such a number; ``src`` as it is otherwise (a label that fits no class is then named
+    with its row as training meets it)."""
+    if loss.target != "binary" or src.classes is not None:
+        return src
+    if np.isin(src.labels(0), (0.0, 1.0, -1.0)).all():
+        return src
+    found = np.unique(np.concatenate([np.unique(src.labels(i)) for i in range(src.n_chunks)]))
+    if len(found) != 2:
+        return src
+    return given_classes(src, found.astype(np.int64) if np.all(found % 1 == 0) else found)
 
 
 def _stream_classes(src: Source, loss, n_classes):
@@ -696,8 +786,9 @@ def _chunk_targets(y, loss, k: int, src: Source, i: int):
         if not bad.any():
             raise
         r = int(np.argmax(bad))
+        hint = "; classes= names the file's labels" * (src.classes is None)
         raise ValueError(
-            f"{src.path}: label {y[r]:g} in data row {i * src.chunk_rows + r + 1}: {exc}"
+            f"{src.path}: label {y[r]:g} in data row {i * src.chunk_rows + r + 1}: {exc}{hint}"
         ) from None
 
 

@@ -76,6 +76,22 @@ def parse_lines(lines, path: str = "data", first_line: int = 1) -> Rows:
     return Rows(y, indptr, idx, x, q, line_numbers)
 
 
+def first_fields(lines):
+    """The labels of svmlight lines (``bytes``) without parsing their features: the first
+    field of each line that holds a row, float64; ``None`` when one is not a finite number
+    (``parse_lines`` then names it with its line)."""
+    fields = []
+    for raw in lines:
+        tokens = raw.split(b"#", 1)[0].split(None, 1)
+        if tokens:
+            fields.append(tokens[0].removeprefix(b"\xef\xbb\xbf"))
+    try:
+        y = np.array(fields, np.float64)
+    except ValueError:
+        return None
+    return y if np.all(np.isfinite(y)) else None
+
+
 def _numbers(texts, kind, path, what, where, indptr):
     """``texts`` as an array of ``kind``; a bad one is named with its line."""
     try:

@@ -561,3 +561,143 @@ def test_a_chunks_labels_alone_are_its_labels(tmp_path, kind):
         path.write_text("a,y\n1,0\n2,1\n3,x\n")
         with pytest.raises(ValueError, match=r"non-numeric value 'x' at row 4, column 2"):
             stream.open_source(path).labels(0)
+    if kind == "svm":  # the first fields alone, a bad one named by the full parse
+        path.write_text("\ufeff1 1:2\n# note\n-1 2:1\nx 1:3\n")
+        np.testing.assert_array_equal(stream.open_source(path, chunk_rows=2).labels(0), [1, -1])
+        with pytest.raises(ValueError, match=r"line 4: .*label"):
+            stream.open_source(path, chunk_rows=2).labels(1)
+
+
+def _labelled_file(path, X, y):
+    """``X`` beside labels ``y`` as a CSV, a float32 ``.npy`` or an svmlight file (by
+    ``path``'s suffix)."""
+    from jaxlin import svmlight
+
+    if path.suffix == ".npy":
+        np.save(path, np.c_[X, y].astype(np.float32))
+    elif path.suffix == ".svm":
+        svmlight.write(X, y, path)
+    else:
+        rows = "".join(",".join(f"{v:.6f}" for v in r) + f",{t}\n" for r, t in zip(X, y))
+        path.write_text(",".join(f"f{j}" for j in range(X.shape[1])) + ",y\n" + rows)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".npy", ".svm"])
+def test_labels_that_are_other_numbers_stream_as_their_classes(tmp_path, suffix):
+    """LIBSVM numbers classes from 1 (covtype.binary's ``{1, 2}``, covtype's ``1..7``): a
+    binary loss finds the two labels itself, ``classes=`` names more; either trains exactly
+    as the file of the codes ``0..K−1`` does, and the result names the labels."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(90, 3)).round(4)
+    codes = np.argmax(X @ rng.normal(size=(3, 3)), axis=1)
+    kw = dict(chunk_rows=32, batch_size=8, epochs=2)
+    binary = (codes > 0).astype(int)
+    ref = stream.fit_stream(_labelled_file(tmp_path / f"c{suffix}", X, binary), **kw)
+    for shift in (1, 3):  # {1, 2} and {3, 4}
+        got = stream.fit_stream(_labelled_file(tmp_path / f"b{suffix}", X, binary + shift), **kw)
+        assert got.classes == (shift, shift + 1) and got.n_classes == 2
+        np.testing.assert_array_equal(got.params.W, ref.params.W)
+        np.testing.assert_array_equal(got.objective, ref.objective)
+    soft = dict(loss="softmax_cross_entropy", **kw)
+    ref = stream.fit_stream(_labelled_file(tmp_path / f"c{suffix}", X, codes), n_classes=3, **soft)
+    path = _labelled_file(tmp_path / f"m{suffix}", X, 2 * codes + 1)  # 1, 3, 5
+    got = stream.fit_stream(path, classes=[5, 1, 3], **soft)
+    assert got.classes == (1, 3, 5) and got.n_classes == 3
+    np.testing.assert_array_equal(got.params.W, ref.params.W)
+    with pytest.raises(ValueError, match=r"label 3 in data row \d+: .*classes= names the file"):
+        stream.fit_stream(path, n_classes=3, **soft)
+    with pytest.raises(ValueError, match=r"label 5 in data row (\d+) is not one of the cl") as e:
+        stream.fit_stream(path, classes=[1, 3], **soft)  # the row of the first chunk met
+    assert codes[int(e.value.args[0].split("data row ")[1].split()[0]) - 1] == 2
+    wider = stream.fit_stream(path, classes=[1, 3, 5, 7], **soft)  # a class the file lacks
+    assert wider.n_classes == 4 and np.shape(wider.params.W) == (3, 4)
+
+
+def test_a_later_chunks_other_label_names_classes(tmp_path):
+    """The first chunk decides whether the labels are looked for: a file whose first chunk
+    holds 1s only meets its 2s mid-run, and the error says how to name them."""
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(64, 2)).round(4)
+    y = np.r_[np.ones(32, int), 1 + (X[32:, 0] > 0)]
+    path = _labelled_file(tmp_path / "late.csv", X, y)
+    with pytest.raises(ValueError, match=r"label 2 in data row \d+: .*classes= names"):
+        stream.fit_stream(path, chunk_rows=32)
+    ref = stream.fit_stream(_labelled_file(tmp_path / "c.csv", X, y - 1), chunk_rows=32)
+    got = stream.fit_stream(path, chunk_rows=32, classes=(1, 2))
+    np.testing.assert_array_equal(got.params.W, ref.params.W)
+
+
+def test_given_text_classes_hold_the_files_and_may_add_more(tmp_path):
+    """Text labels given as ``classes`` must hold the file's own (a CSV's and a converted
+    ``.npy``'s alike); a class the file lacks gets its column, as in scikit-learn's
+    ``partial_fit``."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(40, 2)).round(4)
+    codes = (X[:, 0] > 0).astype(int)
+    text = _labelled_file(tmp_path / "t.csv", X, np.array(["cat", "dog"])[codes])
+    npy = tmp_path / "t.npy"
+    stream.convert_csv(text, npy)
+    kw = dict(loss="softmax_cross_entropy", chunk_rows=16, batch_size=8)
+    ref = stream.fit_stream(_labelled_file(tmp_path / "c.csv", X, codes), n_classes=3, **kw)
+    for path in (text, npy):
+        got = stream.fit_stream(path, classes=["owl", "dog", "cat"], **kw)
+        assert got.classes == ("cat", "dog", "owl")
+        np.testing.assert_array_equal(got.params.W, ref.params.W)
+        with pytest.raises(ValueError, match=r"has the labels \['dog'\], not among them"):
+            stream.fit_stream(path, classes=["cat", "owl"], **kw)
+
+
+@pytest.mark.parametrize(
+    "classes, message",
+    [
+        ([1, 1, 2], r"classes: the label 1 is given twice"),
+        ([1], r"classes: expected two labels or more, got \[1\]"),
+        (["a", "b"], r"classes: the labels of .* are numbers, got \['a', 'b'\]"),
+        ([1.0, np.nan], r"classes: .*NaN"),
+        ([[1, 2]], r"classes: expected two labels or more"),
+    ],
+)
+def test_bad_classes_are_named(tmp_path, classes, message):
+    path = _labelled_file(tmp_path / "d.csv", np.eye(4), np.array([1, 2, 1, 2]))
+    with pytest.raises(ValueError, match=message):
+        stream.fit_stream(path, classes=classes)
+
+
+def test_class_weights_are_keyed_by_the_given_labels(small, tmp_path):
+    X, y, _, npy = small
+    path = _labelled_file(tmp_path / "s.npy", X, y + 1)
+    kw = dict(chunk_rows=256, batch_size=32, epochs=2)
+    a = stream.fit_stream(path, class_weight={1: 3.0, 2: 0.5}, **kw)
+    b = stream.fit_stream(npy, class_weight={0: 3.0, 1: 0.5}, **kw)
+    np.testing.assert_array_equal(a.params.W, b.params.W)
+
+
+def test_cli_streams_numbered_classes_and_predicts_them(tmp_path, capsys):
+    """``jaxlin train --stream`` on a ``{1, 2}`` svmlight file and on ``--classes 1,2,3``
+    saves the labels; ``predict`` writes them; ``--classes`` is checked and named."""
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(60, 2)).round(4)
+    y = 1 + np.digitize(X[:, 0], [-0.4, 0.4])
+    for path, extra in [
+        (_labelled_file(tmp_path / "b.svm", X, 1 + (y > 1)), []),
+        (_labelled_file(tmp_path / "m.csv", X, y), ["--model", "softmax", "--classes", "1,2,3"]),
+    ]:
+        model = str(tmp_path / f"{path.stem}.npz")
+        args = ["train", "--data", str(path), "--stream", "--save", model, "--quiet", *extra]
+        assert cli.main(args) == 0
+        capsys.readouterr()
+        assert cli.main(["predict", "--model", model, "--data", str(path)]) == 0
+        rows = [r.split(",") for r in capsys.readouterr().out.splitlines()]
+        k = 3 if extra else 2
+        assert rows[0] == ["row", "prediction", *[f"p_{c}" for c in range(1, k + 1)]]
+        for r in rows[1:]:
+            assert r[1] == str(1 + int(np.argmax([float(p) for p in r[2:]])))
+    path = str(tmp_path / "m.csv")
+    for extra, message in [
+        (["--stream", "--model", "softmax", "--classes", "1,1,3"], "--classes: the label 1 is"),
+        (["--stream", "--model", "softmax", "--classes", "1,2"], "is not one of the classes"),
+        (["--classes", "1,2,3"], "--classes: applies with --stream only"),
+    ]:
+        assert cli.main(["train", "--data", path, *extra]) == 2
+        assert message in capsys.readouterr().err

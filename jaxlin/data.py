@@ -203,7 +203,7 @@ def read_csv(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
       first row's is text) come as the codes ``0..C−1`` of their sorted names,
       ``Table.class_names``, as the command line and streams read them.
     """
-    path = validation.check_file(path)
+    path = validation.check_file(path, "path")
 
     def below_header():  # the file as text, positioned on the line below the header
         fh = open(path, newline="", encoding="utf-8-sig")
@@ -299,7 +299,7 @@ def npy_columns(path) -> tuple[np.ndarray, list]:
     """Every column of a 2-D numeric ``.npy`` and their names (from ``path + ".json"``, as
     written by ``jaxlin convert``, else ``c0, c1, …``). Clear errors for anything else."""
 
-    path = validation.check_file(path)
+    path = validation.check_file(path, "path")
     with open(path, "rb") as fh:
         if fh.read(6) != b"\x93NUMPY":  # np.load would try it as a pickle and say so
             raise ValueError(f"{path}: not a .npy file (no NumPy header)")
@@ -343,7 +343,7 @@ def read_npy(path, target: str | None = None, drop: Sequence[str] = ()) -> Table
 
 def read_idx(path) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed or not."""
-    path = validation.check_file(path)
+    path = validation.check_file(path, "path")
     with open(path, "rb") as fh:
         raw = fh.read()
     if raw[:2] == b"\x1f\x8b":

@@ -371,7 +371,7 @@ def _chunk_lines(path, offset: int, count: int, is_row) -> list:
 def open_source(path, target=None, drop=(), chunk_rows: int = 65536, format=None) -> Source:
     """Open a ``.npy`` (from ``convert_csv``), a CSV or an svmlight file (by its suffix,
     or ``format="svmlight"``) for chunked reading."""
-    path = validation.check_file(path)
+    path = validation.check_file(path, "path")
     validation.check_positive(chunk_rows, "chunk_rows", integer=True)
     if svmlight.is_svmlight(path, format):
         if target is not None or drop:
@@ -605,8 +605,9 @@ def fit_stream(
     not read ahead for it); a CSV's text (read ahead when its first row's is text); or the
     labels ``classes`` names (``given_classes``). Class ``c`` is ``result.classes[c]``. A
     binary loss finds two other numbers (``{1, 2}``) itself (``_binary_classes``). Features
-    are used as they are. See the module docstring for the epoch. ``class_weight`` (``jaxlin.class_weights``) weighs each row by
-    its class, the labels counted in one pass first (``_stream_class_weights``).
+    are used as they are. See the module docstring for the epoch. ``class_weight``
+    (``jaxlin.class_weights``) weighs each row by its class, the labels counted in one pass
+    first (``_stream_class_weights``).
     ``prefetch=False`` reads each chunk when it is needed rather than during the last.
     ``options`` are those of ``Options``, with the streaming defaults ``STREAM_DEFAULTS``
     (``sgd``, ``learning_rate`` 0.01, ``batch_size`` 256, one epoch). The run controls
@@ -620,11 +621,7 @@ def fit_stream(
     uninterrupted run, bit for bit. Under ``jaxlin.checkpoint.catch_interrupts``, Ctrl-C
     stops after the current chunk, writes the checkpoint and raises ``Interrupted``.
     """
-    if not isinstance(source, (Source, str, os.PathLike)):
-        raise TypeError(
-            f"source: expected a file path or a jaxlin.stream.Source, got {type(source).__name__}"
-        )
-    src = source if isinstance(source, Source) else open_source(source, target, drop, chunk_rows)
+    src = _opened(source, target, drop, chunk_rows)
     prefetch = validation.check_flag(options.pop("prefetch", True), "prefetch")
     given, loss, (opts, ctrl) = loss, losses.get_loss(loss), _stream_options(options, control)
     training.verified(loss, given, ctrl)
@@ -664,6 +661,17 @@ def fit_stream(
         n_classes if loss.target == "onehot" else 2,
         src.classes,
     )
+
+
+def _opened(source, target, drop, chunk_rows) -> Source:
+    """``fit_stream``'s ``source``: a ``Source`` as it is, or a path opened."""
+    if isinstance(source, Source):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(
+            f"source: expected a file path or a jaxlin.stream.Source, got {type(source).__name__}"
+        )
+    return open_source(validation.check_file(source, "source"), target, drop, chunk_rows)
 
 
 def given_classes(src: Source, classes) -> Source:

@@ -231,7 +231,7 @@ def read(
     """
     from jaxlin import validation
 
-    path = validation.check_file(path)
+    path = validation.check_file(path, "path")
     n_features = check_n_features(n_features)
     try:
         given = np.dtype(dtype)

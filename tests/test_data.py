@@ -89,7 +89,7 @@ def test_csv_target_and_drop(tmp_path):
     assert data.read_csv(p, target="label", drop="ab").feature_names == ["id", "a", "b"]
     with pytest.raises(ValueError, match="drop: 'label' is the target column"):
         data.read_csv(p, target="label", drop=["id", "label"])
-    with pytest.raises(TypeError, match="data: expected a file path .*got int"):
+    with pytest.raises(TypeError, match="^path: expected a file path .*got int"):
         data.read_csv(3)
 
 

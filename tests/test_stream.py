@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from jaxlin import Params, cli, stream
+from jaxlin import Params, cli, data, stream, svmlight
 from jaxlin.training import fit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,8 +72,8 @@ def test_an_epoch_visits_every_row_exactly_once(tmp_path):
     mean objective is mean(y²) only if every row is visited once (distinct y² per row)."""
     n = 1003
     y = np.arange(n, dtype=np.float64) / n
-    data = np.c_[np.zeros((n, 2)), y].astype(np.float32)
-    np.save(tmp_path / "r.npy", data)
+    block = np.c_[np.zeros((n, 2)), y].astype(np.float32)
+    np.save(tmp_path / "r.npy", block)
     r = stream.fit_stream(
         tmp_path / "r.npy",
         "squared_error",
@@ -82,7 +82,7 @@ def test_an_epoch_visits_every_row_exactly_once(tmp_path):
         epochs=2,
         learning_rate=1e-30,
     )
-    expected = float(np.mean(data[:, -1].astype(np.float64) ** 2))
+    expected = float(np.mean(block[:, -1].astype(np.float64) ** 2))
     np.testing.assert_allclose(r.objective, [expected, expected], rtol=1e-5)
 
 
@@ -138,8 +138,11 @@ def test_bad_files_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"non-numeric value 'zz' at row 3, column 2 \('b'\)"):
         stream.convert_csv(p, tmp_path / "bad.npy", chunk_rows=10)
     assert not (tmp_path / "bad.npy").exists()
-    with pytest.raises(FileNotFoundError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match="^source: no such file"):
         stream.fit_stream(tmp_path / "none.npy")
+    for read in (stream.open_source, svmlight.read, data.read_csv, data.read_idx):
+        with pytest.raises(FileNotFoundError, match="^path: no such file"):  # the argument
+            read(tmp_path / "none.svm")
     with pytest.raises(FileNotFoundError, match="^csv_path: no such file"):
         stream.convert_csv(tmp_path / "none.csv", tmp_path / "none.npy")
     (tmp_path / "t.npy").write_bytes(b"\x93NUMPY" + b"\x00" * 10)
@@ -154,7 +157,7 @@ def test_bad_files_are_named(tmp_path):
     for source in (lambda: iter([]), [(np.ones((2, 2)), np.ones(2))], None):  # not a file
         with pytest.raises(TypeError, match="source: expected a file path or a jaxlin.stream"):
             stream.fit_stream(source)
-    with pytest.raises(TypeError, match="data: expected a file path .*got int"):
+    with pytest.raises(TypeError, match="^path: expected a file path .*got int"):
         stream.open_source(3)
 
 
@@ -545,8 +548,6 @@ def test_a_chunks_labels_alone_are_its_labels(tmp_path, kind):
     if kind == "npy":
         np.save(path, np.c_[X, y].astype(np.float32))
     elif kind == "svm":
-        from jaxlin import svmlight
-
         svmlight.write(X, y, path)
     else:
         sep = ";" if kind == "semicolon" else ","
@@ -571,8 +572,6 @@ def test_a_chunks_labels_alone_are_its_labels(tmp_path, kind):
 def _labelled_file(path, X, y):
     """``X`` beside labels ``y`` as a CSV, a float32 ``.npy`` or an svmlight file (by
     ``path``'s suffix)."""
-    from jaxlin import svmlight
-
     if path.suffix == ".npy":
         np.save(path, np.c_[X, y].astype(np.float32))
     elif path.suffix == ".svm":

@@ -348,7 +348,8 @@ def log_loss(y_true, proba, eps: float | None = None):
         xp = _xp(y_true, p1)
         if xp is np and (np.min(p1) < 0 or np.max(p1) > 1):
             r = int(np.argmax((p1 < 0) | (p1 > 1)))
-            raise ValueError(f"proba: expected probabilities in [0, 1], got {p1[r]!r} at row {r}")
+            bad = float(p1[r])
+            raise ValueError(f"proba: expected probabilities in [0, 1], got {bad!r} at row {r}")
         y_true, proba = (y_true > 0).astype(xp.int32), xp.stack([1 - p1, p1], axis=1)
     y_true, proba = _checked(y_true, proba, "proba", other_ndim=2)
     y_true, _ = _text_codes(y_true)  # its classes in sorted order: proba's columns

@@ -107,6 +107,8 @@ class FitResult(NamedTuple):
             raise ValueError(
                 f"y: expected shape {predicted.shape} (one label per row of X), got {y.shape}"
             )
+        if not validation.holds_text(y):  # a NaN label would count as a wrong prediction
+            validation.check_finite_values(validation.numeric_labels(y), "y")
         # text never equals a number: such a score would be 0.0
         if validation.holds_text(predicted) != validation.holds_text(y):
             raise ValueError(

@@ -1211,6 +1211,11 @@ def test_a_results_score_is_scikit_learns_accuracy_of_its_predictions():
     # class codes given for text classes never equal them: the score was 0.0 in silence
     with pytest.raises(ValueError, match=r"^y: labels of another kind .* text beside numbers"):
         r.score(X, np.searchsorted(["cat", "dog", "eel"], y))
+    codes = np.searchsorted(["cat", "dog", "eel"], y).astype(float)
+    numeric = fit(X, codes, "softmax_cross_entropy", optimizer="lbfgs", epochs=30)
+    codes[7] = np.nan  # scikit-learn's accuracy_score refuses it; it counted as a miss
+    with pytest.raises(ValueError, match=r"^y: contains NaN or infinite values \(first at row 7"):
+        numeric.score(X, codes)
     real = X @ [1.0, 2.0, -1.0]  # a least-squares regression has no labels to count
     with pytest.raises(ValueError, match="^y: real targets; the score is the accuracy"):
         fit(X, real, "squared_error", optimizer="lbfgs").score(X, real)

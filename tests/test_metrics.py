@@ -164,6 +164,11 @@ def test_log_loss_takes_the_positive_class_probability_as_sklearn(labels):
     assert skm.log_loss(y, column) == pytest.approx(want, rel=1e-12)
     np.testing.assert_allclose(M.log_loss(y, column), want, rtol=1e-12)
     np.testing.assert_allclose(M.log_loss(list(y), column.tolist()), want, rtol=1e-12)
+    p[3] = 1.5  # named as a number, not as NumPy's repr of one
+    with pytest.raises(
+        ValueError, match=r"^proba: expected probabilities in \[0, 1\], got 1.5 at row 3$"
+    ):
+        M.log_loss(y, p)
 
 
 @pytest.mark.parametrize("seed", range(4))

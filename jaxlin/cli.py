@@ -445,6 +445,7 @@ def _cmd_train(args) -> int:
         args.seed,
         args.stratify,
         standardize,
+        table.feature_names,
     )
     opts, pen_text = _train_options(
         args, spec, loss, n_classes, len(split.y_train), defaults.get("l2")

@@ -252,6 +252,10 @@ def _missing_error(cells, chosen, header, path, first_row):
     r, c = min((r, c) for c in chosen for r, v in enumerate(cells[c]) if _is_missing(v))
     v = cells[c][r]
     what = "an empty cell" if not v.strip() else repr(v)
+    if all(_is_missing(v) for v in cells[c]):
+        raise ValueError(
+            f"{path}: column {header.index(c) + 1} ({c!r}) holds no value at all; --drop {c}"
+        )
     raise ValueError(
         f"{path}: missing value ({what}) at row {_line(first_row, r)}, column "
         f"{header.index(c) + 1} ({c!r}); pass --impute mean (the training "
@@ -493,10 +497,12 @@ def training_split(
     seed: int = 0,
     stratify: bool = False,
     standardize: bool = True,
+    feature_names=None,
 ) -> TrainingSplit:
     """Shuffle and split into train and test, then hold out ``validation_fraction`` of the
     training rows; missing cells (NaN) get the training rows' column means, and the
-    standardiser uses the remaining training rows only (sparse rows: scaled, not centred)."""
+    standardiser uses the remaining training rows only (sparse rows: scaled, not centred).
+    ``feature_names`` name a column without a value in the training rows."""
     s = train_test_split(X, y, train_fraction, seed=seed, stratify=stratify)
     X_train, y_train, X_val, y_val = s.X_train, s.y_train, None, None
     if validation_fraction > 0:
@@ -515,9 +521,14 @@ def training_split(
         )
     fill = None
     if not sparse.is_sparse(X_train) and np.isnan(X_train).any():
+        empty = np.all(np.isnan(X_train), axis=0)
+        if empty.any():
+            j = int(np.argmax(empty))
+            name = f"x{j}" if feature_names is None else feature_names[j]
+            raise ValueError(
+                f"--impute mean: column {name!r} has no value in the training rows; --drop {name}"
+            )
         fill = np.nanmean(X_train, axis=0)
-        if np.isnan(fill).any():
-            raise ValueError("--impute mean: a column has no value in the training rows")
         X_train, X_test = fill_missing(X_train, fill), fill_missing(s.X_test, fill)
         X_val = None if X_val is None else fill_missing(X_val, fill)
     else:

@@ -394,6 +394,7 @@ def files(tmp_path):
     w("ragged.csv", "a,b,y\n1,2,0\n3,1\n")
     w("single.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n")
     w("blank.csv", "a,b,y\n1,,0\n3,4,1\n")
+    w("void.csv", "a,b,y\n" + "".join(f"{i % 7},,{i % 2}\n" for i in range(30)))
     w("twice.csv", "a,b,a,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(30)))
     w("decimal.csv", 'a,b,y\n"1,5",2,0\n3,4,1\n')  # a comma file's numbers have points
     w("column.csv", "y\n0\n1\n")
@@ -415,6 +416,12 @@ BAD = [
         "missing value (an empty cell) at row 2, column 2 ('b'); pass --impute mean",
     ),
     (["train", "--data", "{nan.csv}"], "missing value ('nan') at row 3, column 2 ('b')"),
+    # an empty column cannot be imputed: its --drop is named
+    (["train", "--data", "{void.csv}"], "column 2 ('b') holds no value at all; --drop b"),
+    (
+        ["train", "--data", "{void.csv}", "--impute", "mean"],
+        "--impute mean: column 'b' has no value in the training rows; --drop b",
+    ),
     (["train", "--data", "{inf.csv}"], "NaN or infinite value 'inf' at row 3, column 2 ('b')"),
     (["train", "--data", "{empty.csv}"], "the file is empty"),
     (["train", "--data", "{header.csv}"], "no data rows"),

@@ -445,6 +445,7 @@ def load_labelled(spec: str, target=None, drop=(), labels=None, **columns) -> La
     X, y_raw, feature_names, class_names, name, enc, notices = _raw_table(
         spec, dict(columns, target=target, drop=drop, labels=labels)
     )
+    y_raw = _numbers_as_numbers(y_raw)
     if y_raw.dtype.kind == "f" and np.any(y_raw != np.round(y_raw)) and len(np.unique(y_raw)) > 20:
         raise ValueError(
             f"--target: the column has {len(np.unique(y_raw))} distinct "
@@ -456,12 +457,19 @@ def load_labelled(spec: str, target=None, drop=(), labels=None, **columns) -> La
     return Labelled(X, y, list(feature_names), class_names, name, enc, tuple(notices))
 
 
+def _numbers_as_numbers(y_raw) -> np.ndarray:
+    """Labels as an array, text that spells numbers as those numbers (a CSV's ``"0"``,
+    ``"1"`` labels are numbers)."""
+    y_raw = np.asarray(y_raw)
+    if y_raw.dtype.kind in "US" and all(_is_number(v) for v in np.unique(y_raw)):
+        return y_raw.astype(np.float64)
+    return y_raw
+
+
 def encode_class_labels(y_raw, class_names=None):
     """Labels of any values (numbers or text) → ``0..C−1`` and the class names (the sorted
     values; numbers sorted as numbers)."""
-    y_raw = np.asarray(y_raw)
-    if y_raw.dtype.kind in "US" and all(_is_number(v) for v in np.unique(y_raw)):
-        y_raw = y_raw.astype(np.float64)  # "0"/"1" labels of a CSV are numbers
+    y_raw = _numbers_as_numbers(y_raw)
     values = np.unique(y_raw)
     if class_names is not None and np.array_equal(values, np.arange(len(values))):
         return y_raw.astype(np.int64), list(class_names)[: max(len(values), len(class_names))]

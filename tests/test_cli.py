@@ -394,6 +394,10 @@ def files(tmp_path):
     w("ragged.csv", "a,b,y\n1,2,0\n3,1\n")
     w("single.csv", "a,b,y\n1,2,1\n3,4,1\n5,6,1\n")
     w("blank.csv", "a,b,y\n1,,0\n3,4,1\n")
+    w(
+        "price.csv",
+        "a,b,y\n" + "".join(f"{i % 7},{i % 5},{i * 0.37 + 0.1:.2f}\n" for i in range(30)),
+    )
     w("void.csv", "a,b,y\n" + "".join(f"{i % 7},,{i % 2}\n" for i in range(30)))
     w("twice.csv", "a,b,a,y\n" + "".join(f"{i % 7},{i % 5},{i % 3},{i % 2}\n" for i in range(30)))
     w("decimal.csv", 'a,b,y\n"1,5",2,0\n3,4,1\n')  # a comma file's numbers have points
@@ -416,6 +420,8 @@ BAD = [
         "missing value (an empty cell) at row 2, column 2 ('b'); pass --impute mean",
     ),
     (["train", "--data", "{nan.csv}"], "missing value ('nan') at row 3, column 2 ('b')"),
+    # a CSV's numbers are read as text first: a measurement trained as 30 classes
+    (["train", "--data", "{price.csv}"], "--target: the column has 30 distinct non-integer"),
     # an empty column cannot be imputed: its --drop is named
     (["train", "--data", "{void.csv}"], "column 2 ('b') holds no value at all; --drop b"),
     (

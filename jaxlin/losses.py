@@ -1009,6 +1009,86 @@ def signed_loss(name: str, epsilon: float = EPSILON) -> Loss:
     )
 
 
+# --- δ bounded as scikit-learn's SGD bounds it ------------------------------------------
+# Its SGD clips each example's dloss to ±MAX_DLOSS, so a squared loss at a large step
+# (the "optimal" rate starts near α^(−1/2)) stays finite where the exact δ overflows.
+
+MAX_DLOSS = 1e12
+
+
+def _excess_squared_hinge(z, y, epsilon):
+    """``u = max(0, 1 − s z)``, ``∂u/∂z = −s`` where ``u > 0``."""
+    s = 2.0 * y - 1.0
+    return jnp.maximum(1.0 - s * z, 0.0), -s
+
+
+def _excess_signed_squared_error(z, y, epsilon):
+    """``u = |r|``, ``∂u/∂z = sign(r)``, ``r = z − s``."""
+    r = z - (2.0 * y - 1.0)
+    return jnp.abs(r), jnp.sign(r)
+
+
+def _excess_signed_squared_epsilon_insensitive(z, y, epsilon):
+    """``u = max(0, |r| − ε)``, ``∂u/∂z = sign(r)`` where ``u > 0``."""
+    r = z - (2.0 * y - 1.0)
+    return jnp.maximum(jnp.abs(r) - epsilon, 0.0), jnp.sign(r)
+
+
+# the losses whose δ grows without bound, each ``L = c u²``: name → (u and ∂u/∂z, c)
+UNBOUNDED = {
+    "squared_hinge": (_excess_squared_hinge, 1.0),
+    "signed_squared_error": (_excess_signed_squared_error, 0.5),
+    "signed_squared_epsilon_insensitive": (_excess_signed_squared_epsilon_insensitive, 1.0),
+}
+
+
+def _capped_delta(z, y, excess, c, bound, epsilon=EPSILON):
+    """``δ = (∂u/∂z) min(2 c u, D)``: the loss's own ``δ = 2 c u ∂u/∂z``, clipped."""
+    u, du = excess(z, y, epsilon)
+    return du * jnp.minimum(2.0 * c * u, bound)
+
+
+def _capped_surrogate(z, y, excess, c, bound, epsilon=EPSILON):
+    """``c u²`` up to ``u = D / (2c)``, then its tangent ``D u − D² / (4c)``: the function
+    whose gradient is the clipped ``δ``."""
+    u, _ = excess(z, y, epsilon)
+    knee = bound / (2.0 * c)
+    return jnp.sum(jnp.where(u <= knee, c * u**2, bound * u - bound**2 / (4.0 * c)))
+
+
+@functools.lru_cache(maxsize=None)
+def capped(name: str, epsilon: float = EPSILON, bound: float = MAX_DLOSS) -> Loss:
+    """A squared loss stepped as scikit-learn's SGD steps it: each example's ``δ`` clipped
+    to ``[−D, D]`` (``D = bound``, its ``MAX_DLOSS``). Its value is the loss's own (the
+    objective a run reports and stops on, as scikit-learn's sum of losses); the clipped
+    ``δ`` is the exact gradient of its ``surrogate``, the loss continued by its tangent
+    where ``|δ|`` reaches ``D``. Below ``D`` the two ``δ`` are equal, bit for bit.
+    ``name``: one of ``UNBOUNDED``; ``epsilon``: the ε-insensitive loss's width."""
+    if name not in UNBOUNDED:
+        raise ValueError(f"loss: {name!r} is not one of {', '.join(UNBOUNDED)}")
+    base = signed_loss(name, epsilon) if name in SIGNED else LOSSES[name]
+    excess, c = UNBOUNDED[name]
+    width = {"epsilon": float(epsilon)} if name == "signed_squared_epsilon_insensitive" else {}
+    shape = dict(excess=excess, c=c, bound=float(bound), **width)
+
+    def delta_capped(z, y):
+        return _capped_delta(z, y, **shape)
+
+    def surrogate_capped(z, y):
+        return _capped_surrogate(z, y, **shape)
+
+    return _derived(
+        base._replace(
+            name=f"{base.name}(|δ| ≤ {bound:g})",
+            delta=per_example(unit=True)(delta_capped),
+            delta_formula=f"clip({base.delta_formula}, −{bound:g}, {bound:g})",
+            surrogate=per_example(unit=True)(surrogate_capped),
+            curvature=None,
+            kink_distance=None,
+        )
+    )
+
+
 def load_loss(spec: str) -> Loss:
     """Import a user's loss from ``"MODULE:ATTR"`` (a dotted module name or a ``.py`` path).
 

@@ -332,3 +332,56 @@ def test_a_signed_loss_of_another_width_is_one_loss():
         signed_loss("signed_huber", -1)
     with pytest.raises(ValueError, match="loss: 'hinge' is not one of"):
         signed_loss("hinge", 0.1)
+
+
+@pytest.mark.parametrize("loss", ["squared_hinge", "squared_error", "squared_epsilon_insensitive"])
+def test_a_squared_loss_at_the_optimal_rate_steps_as_scikit_learns(loss):
+    """scikit-learn's "optimal" rate starts near α^(−1/2) (10 here), and a squared loss's δ
+    then grows past 1e12: its SGD clips each row's δ to ±1e12 and trains on (standardised
+    breast cancer: 0.98 accuracy with the squared hinge), where the bridge stopped with an
+    overflow error. The clipped steps are scikit-learn's: its coefficients after an epoch
+    in that regime (they pass 1e13), to rounding."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    kw = dict(loss=loss, shuffle=False, max_iter=1, tol=None)
+    ours, theirs = SGDClassifier(**kw).fit(X, y), SkSGD(**kw).fit(X, y)
+    assert np.abs(theirs.coef_).max() > 1e13  # the clip acted
+    scale = np.abs(theirs.coef_).max()
+    np.testing.assert_allclose(ours.coef_ / scale, theirs.coef_ / scale, atol=1e-7)
+    np.testing.assert_allclose(ours.intercept_ / scale, theirs.intercept_ / scale, atol=1e-7)
+    if loss == "squared_hinge":  # the defaults: a usable model, as scikit-learn's
+        ours, theirs = SGDClassifier(loss=loss, random_state=0), SkSGD(loss=loss, random_state=0)
+        assert ours.fit(X, y).score(X, y) > 0.95 and theirs.fit(X, y).score(X, y) > 0.95
+
+
+@pytest.mark.parametrize(
+    "name", ["squared_hinge", "signed_squared_error", "signed_squared_epsilon_insensitive"]
+)
+def test_a_capped_loss_is_the_gradient_of_its_surrogate(name):
+    """The clipped δ is the exact gradient of the loss continued by its tangent where |δ|
+    reaches the bound (autodiff, on both sides of that knee); below it δ is the loss's own,
+    bit for bit; the value is the loss's own everywhere (what a run reports)."""
+    import jax
+
+    from jaxlin.losses import LOSSES, capped, is_builtin, signed_loss
+
+    bound = 10.0
+    loss = capped(name, 0.2, bound)
+    base = signed_loss(name, 0.2) if name != "squared_hinge" else LOSSES[name]
+    assert loss is capped(name, 0.2, bound) and is_builtin(loss)
+    z = jnp.linspace(-40.0, 40.0, 161, dtype=jnp.float64).reshape(-1, 1)
+    for label in (0.0, 1.0):
+        y = jnp.full_like(z, label)
+        auto = jax.vmap(jax.grad(loss.surrogate))(z, y)
+        np.testing.assert_allclose(loss.delta(z, y), auto, rtol=1e-12, atol=1e-12)
+        assert float(jnp.abs(loss.delta(z, y)).max()) == bound  # reached, and no further
+        np.testing.assert_array_equal(loss.value(z, y), base.value(z, y))
+        inside = jnp.abs(base.delta(z, y)) < bound
+        np.testing.assert_array_equal(loss.delta(z, y)[inside], base.delta(z, y)[inside])
+        knee = jnp.abs(base.delta(z, y))[:, 0] <= bound  # the surrogate is the loss up to there
+        np.testing.assert_allclose(loss.surrogate(z, y)[knee], base.value(z, y)[knee], rtol=1e-12)
+    with pytest.raises(ValueError, match="loss: 'hinge' is not one of squared_hinge"):
+        capped("hinge")

@@ -71,10 +71,6 @@ NOT_APPLICABLE = {
         "exact zeros of scikit-learn's truncated cumulative L1 penalty; jaxlin's L1 steps are "
         "proximal (the same objective, other iterates)"
     ),
-    "test_numerical_stability_large_gradient": (
-        "scikit-learn clips the loss derivative at 1e12; jaxlin's steps diverge on unscaled "
-        "iris at the 'optimal' rate and say so"
-    ),
     "test_multi_thread_multi_class_and_early_stopping": (
         "row-order dependent with early stopping: scikit-learn's SGD shuffles all the rows "
         "and skips the validation ones, jaxlin shuffles the training rows alone: with "

@@ -15,7 +15,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from jaxlin import solvers, sparse
 from jaxlin.cache import enable_compilation_cache
-from jaxlin.losses import SIGNED, Loss, signed_loss
+from jaxlin.losses import SIGNED, UNBOUNDED, Loss, capped, signed_loss
 from jaxlin.presets import COMMAND_DEFAULTS
 from jaxlin.sklearn._api import check_solver, penalty_name, sgd_permutation, sgd_seeds, warn
 from jaxlin.sklearn._base import (
@@ -632,9 +632,11 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
     SGD) from row ``average`` on (``True``: 1), as scikit-learn's. The regression losses
     (``"squared_error"``, ``"huber"``, ``"epsilon_insensitive"``,
     ``"squared_epsilon_insensitive"``, width ``epsilon``) fit the ±1 labels, as
-    scikit-learn's. ``verbose`` and ``n_jobs`` are accepted and have no effect. L1 steps are
-    proximal (soft thresholding), not scikit-learn's truncated cumulative penalty: the same
-    objective, different iterates.
+    scikit-learn's. The squared losses' ``δ`` is clipped to ±1e12 per row, as there
+    (``jaxlin.losses.capped``): the "optimal" rate's large first steps stay finite.
+    ``verbose`` and ``n_jobs`` are accepted and have no effect. L1 steps are proximal (soft
+    thresholding), not scikit-learn's truncated cumulative penalty: the same objective,
+    different iterates.
     """
 
     # scikit-learn's loss names → jaxlin's losses (the regression losses fit the ±1 labels;
@@ -808,6 +810,8 @@ class SGDClassifier(_SGDSteps, _LinearClassifier):
         if isinstance(self.loss, Loss):  # a user's own loss (see jaxlin.verify)
             return self.loss
         name = self._LOSSES[self.loss]
+        if name in UNBOUNDED:  # each row's δ clipped to ±1e12, as scikit-learn's steps are
+            return capped(name, self.epsilon)
         return signed_loss(name, self.epsilon) if name in SIGNED else name
 
     def _solver_kwargs(self, n_classes, sw):

@@ -834,6 +834,8 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed, weights=None)
         src.chunk_rows,
         hashlib.sha256(head + tail).hexdigest(),
     )
+    if src.label_values is not None:  # labels coded by given (or found) classes
+        facts += (src.classes,)
     return checkpoint_io.fingerprint(
         data=repr(facts),
         loss=repr(loss),

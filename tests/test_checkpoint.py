@@ -366,3 +366,18 @@ def test_a_stream_checkpoint_names_a_changed_warm_start(tmp_path):
     W[600, 0] = 1.0  # the middle of the array, which its repr leaves out
     with pytest.raises(ValueError, match=r"\(they differ in: init\)"):
         fit_stream(src, init=jaxlin.Params(W, np.zeros(1)), resume=True, **kw)
+
+
+def test_a_stream_checkpoint_names_other_classes(tmp_path):
+    """A checkpoint keeps the classes its labels were coded by: the same file resumed with
+    other classes (its label 3 then another class) is named, not trained on."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 2)).astype(np.float32)
+    src = tmp_path / "d.npy"
+    np.save(src, np.column_stack([X, np.where(X[:, 0] > 0, 3.0, 1.0)]))
+    kw = dict(loss="softmax_cross_entropy", chunk_rows=20, epochs=1, batch_size=8)
+    path = tmp_path / "c.npz"
+    fit_stream(src, classes=[1, 2, 3], checkpoint=path, **kw)
+    fit_stream(src, classes=[1, 2, 3], checkpoint=path, resume=True, **kw)  # the same: resumes
+    with pytest.raises(ValueError, match="differ in: data"):
+        fit_stream(src, classes=[1, 3, 5], checkpoint=path, resume=True, **kw)

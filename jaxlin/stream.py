@@ -708,14 +708,18 @@ def given_classes(src: Source, classes) -> Source:
 
 
 def _binary_classes(src: Source, loss) -> Source:
-    """A binary loss's two labels when they are numbers other than 0/1 or ±1 (``{1, 2}``:
-    LIBSVM's covtype.binary), found in one pass over the labels when the first chunk holds
-    such a number; ``src`` as it is otherwise (a label that fits no class is then named
-    with its row as training meets it)."""
+    """A binary loss's two labels when they are not 0/1: ±1 when the first chunk holds −1
+    and 1 only (rcv1's; no pass: a 0 met later is named), other numbers (``{1, 2}``:
+    LIBSVM's covtype.binary) found in one pass over the labels when the first chunk holds
+    one; ``src`` as it is otherwise (a label that fits no class is then named with its row
+    as training meets it)."""
     if loss.target != "binary" or src.classes is not None:
         return src
-    if np.isin(src.labels(0), (0.0, 1.0, -1.0)).all():
+    first = src.labels(0)
+    if np.isin(first, (0.0, 1.0)).all():
         return src
+    if np.isin(first, (-1.0, 1.0)).all():
+        return given_classes(src, [-1, 1])
     found = np.unique(np.concatenate([np.unique(src.labels(i)) for i in range(src.n_chunks)]))
     if len(found) != 2:
         return src

@@ -598,6 +598,9 @@ def test_labels_that_are_other_numbers_stream_as_their_classes(tmp_path, suffix)
         assert got.classes == (shift, shift + 1) and got.n_classes == 2
         np.testing.assert_array_equal(got.params.W, ref.params.W)
         np.testing.assert_array_equal(got.objective, ref.objective)
+    signed = stream.fit_stream(_labelled_file(tmp_path / f"s{suffix}", X, 2 * binary - 1), **kw)
+    assert signed.classes == (-1, 1)  # seen in the first chunk, without a pass
+    np.testing.assert_array_equal(signed.params.W, ref.params.W)
     soft = dict(loss="softmax_cross_entropy", **kw)
     ref = stream.fit_stream(_labelled_file(tmp_path / f"c{suffix}", X, codes), n_classes=3, **soft)
     path = _labelled_file(tmp_path / f"m{suffix}", X, 2 * codes + 1)  # 1, 3, 5
@@ -625,6 +628,11 @@ def test_a_later_chunks_other_label_names_classes(tmp_path):
     ref = stream.fit_stream(_labelled_file(tmp_path / "c.csv", X, y - 1), chunk_rows=32)
     got = stream.fit_stream(path, chunk_rows=32, classes=(1, 2))
     np.testing.assert_array_equal(got.params.W, ref.params.W)
+    signed = _labelled_file(tmp_path / "pm.csv", X, np.r_[2 * (X[:32, 0] > 0) - 1, y[32:] - 1])
+    with pytest.raises(
+        ValueError, match=r"label 0 in data row \d+ is not one of the classes \[-1, 1\]"
+    ):
+        stream.fit_stream(signed, chunk_rows=32)
 
 
 def test_given_text_classes_hold_the_files_and_may_add_more(tmp_path):

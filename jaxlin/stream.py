@@ -243,9 +243,9 @@ class Source(NamedTuple):
     def _coded(self, y, i: int):
         """Labels as their positions in ``label_values`` (unchanged without them); a label
         that is not among them is named with its data row."""
-        values = self.label_values
-        if values is None:
+        if self.label_values is None:
             return y
+        values = self.label_values.astype(y.dtype)  # a float32 file's 0.1 is float32's 0.1
         order = np.argsort(values, kind="stable")
         at = np.searchsorted(values[order], y).clip(0, len(values) - 1)
         found = values[order][at] == y

@@ -708,3 +708,16 @@ def test_cli_streams_numbered_classes_and_predicts_them(tmp_path, capsys):
     ]:
         assert cli.main(["train", "--data", path, *extra]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_given_classes_match_a_float32_files_labels(tmp_path):
+    """A float32 ``.npy`` holds float32's 0.1, not float64's: the classes given as 0.1 and
+    0.2 are its labels (they were "not one of the classes [0.1, 0.2]")."""
+    X = np.random.default_rng(11).normal(size=(40, 2))
+    y = np.where(X[:, 0] > 0, 0.2, 0.1)
+    path = tmp_path / "f.npy"
+    np.save(path, np.c_[X, y].astype(np.float32))
+    ref = stream.fit_stream(_labelled_file(tmp_path / "c.npy", X, (y > 0.15).astype(int)))
+    got = stream.fit_stream(path, classes=[0.1, 0.2])
+    assert got.classes == (0.1, 0.2)
+    np.testing.assert_array_equal(got.params.W, ref.params.W)

@@ -830,7 +830,7 @@ def _fingerprint(src: Source, loss, opts: Options, settings, seed, weights=None)
         head = fh.read(2**20)
         fh.seek(max(0, size - 2**20))
         tail = fh.read()
-    facts = (
+    facts: tuple = (
         size,
         src.n_rows,
         src.kind,

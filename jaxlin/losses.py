@@ -1056,7 +1056,6 @@ def _capped_surrogate(z, y, excess, c, bound, epsilon=EPSILON):
     return jnp.sum(jnp.where(u <= knee, c * u**2, bound * u - bound**2 / (4.0 * c)))
 
 
-@functools.lru_cache(maxsize=None)
 def capped(name: str, epsilon: float = EPSILON, bound: float = MAX_DLOSS) -> Loss:
     """A squared loss stepped as scikit-learn's SGD steps it: each example's ``δ`` clipped
     to ``[−D, D]`` (``D = bound``, its ``MAX_DLOSS``). Its value is the loss's own (the
@@ -1066,10 +1065,17 @@ def capped(name: str, epsilon: float = EPSILON, bound: float = MAX_DLOSS) -> Los
     ``name``: one of ``UNBOUNDED``; ``epsilon``: the ε-insensitive loss's width."""
     if name not in UNBOUNDED:
         raise ValueError(f"loss: {name!r} is not one of {', '.join(UNBOUNDED)}")
+    wide = name == "signed_squared_epsilon_insensitive"  # the others take no width
+    return _capped(name, float(epsilon) if wide else EPSILON, float(bound))
+
+
+@functools.lru_cache(maxsize=None)
+def _capped(name: str, epsilon: float, bound: float) -> Loss:
+    """``capped``'s loss, one object for one name, width and bound (one compiled program)."""
     base = signed_loss(name, epsilon) if name in SIGNED else LOSSES[name]
     excess, c = UNBOUNDED[name]
-    width = {"epsilon": float(epsilon)} if name == "signed_squared_epsilon_insensitive" else {}
-    shape = dict(excess=excess, c=c, bound=float(bound), **width)
+    width = {"epsilon": epsilon} if name == "signed_squared_epsilon_insensitive" else {}
+    shape = dict(excess=excess, c=c, bound=bound, **width)
 
     def delta_capped(z, y):
         return _capped_delta(z, y, **shape)

@@ -372,6 +372,8 @@ def test_a_capped_loss_is_the_gradient_of_its_surrogate(name):
     loss = capped(name, 0.2, bound)
     base = signed_loss(name, 0.2) if name != "squared_hinge" else LOSSES[name]
     assert loss is capped(name, 0.2, bound) and is_builtin(loss)
+    if name != "signed_squared_epsilon_insensitive":  # no width: one loss for any epsilon
+        assert capped(name, 0.7, bound) is loss and is_builtin(loss)
     z = jnp.linspace(-40.0, 40.0, 161, dtype=jnp.float64).reshape(-1, 1)
     for label in (0.0, 1.0):
         y = jnp.full_like(z, label)

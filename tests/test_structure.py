@@ -2,6 +2,7 @@
 import cycles between the modules of the package (subpackages included)."""
 
 import ast
+import os
 import pathlib
 
 import pytest
@@ -166,3 +167,14 @@ def test_each_solver_name_is_a_literal_only_in_its_own_module():
             if name in literals:
                 seen.append(f"{where} spells {name!r}")
     assert not seen
+
+
+def test_the_modules_handed_out_first_exist_and_are_listed_once():
+    """The suite's workers take the modules of ``LONGEST_FIRST`` first; a module renamed or
+    removed would quietly lose its place."""
+    from conftest import LONGEST_FIRST
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
+    missing = [p for p in LONGEST_FIRST if not os.path.isfile(os.path.join(root, p))]
+    assert not missing, missing

@@ -2,7 +2,6 @@
 import cycles between the modules of the package (subpackages included)."""
 
 import ast
-import os
 import pathlib
 
 import pytest
@@ -174,7 +173,6 @@ def test_the_modules_handed_out_first_exist_and_are_listed_once():
     removed would quietly lose its place."""
     from conftest import LONGEST_FIRST
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
-    missing = [p for p in LONGEST_FIRST if not os.path.isfile(os.path.join(root, p))]
+    missing = [p for p in LONGEST_FIRST if not (PACKAGE.parent / p).is_file()]
     assert not missing, missing

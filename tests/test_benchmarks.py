@@ -141,3 +141,29 @@ def test_an_anchor_fits_in_a_process_of_its_own_and_reports_its_objective(tmp_pa
         assert r["library"] == library and r["first"] > 0 and r["warm"] > 0
         assert abs(r["J"] - J) <= 1e-9 * J, (library, r["J"], J)
         assert r["rss_peak_kib"] >= r["rss_loaded_kib"] > 0
+
+
+def test_the_cv_floor_program_solves_the_search_it_times():
+    """``benchmarks.floor_cv``'s program, the floor that RESULTS.md reports under case 10,
+    runs scikit-learn's search: the strength its ``LogisticRegressionCV`` picks on the same
+    folds with the same mean held-out accuracy, and a refit at that strength whose gradient
+    (by hand, in NumPy) meets the stop."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegressionCV
+
+    from benchmarks import floor_cv
+
+    X, y = floor_cv._data()
+    theta, best, score, _, _ = floor_cv._program(X, y, floor_cv._folds(X, y))()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        ref = LogisticRegressionCV(
+            Cs=floor_cv.CS, cv=floor_cv.FOLDS, solver="newton-cholesky", tol=1e-10
+        ).fit(X, y)
+    assert floor_cv.CS[int(best)] == pytest.approx(ref.C_[0])
+    assert float(score) == pytest.approx(ref.scores_[1].mean(axis=0).max(), abs=2e-3)
+    w, b = np.asarray(theta[:-1]), float(theta[-1])
+    r = 1.0 / (1.0 + np.exp(-(X @ w + b))) - y
+    g = np.append(X.T @ r / len(y) + w / (ref.C_[0] * len(y)), r.mean())
+    assert np.max(np.abs(g)) <= floor_cv.TOL

@@ -371,6 +371,15 @@ def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     return solvers.for_optimizer(s.optimizer).make(problem, hyper, s)
 
 
+def _prepared(problem: Problem, s: Settings) -> Problem:
+    """``problem`` with what its solver derives from ``X`` once a run
+    (``SolverRecord.prepare``) in ``Problem.derived``."""
+    prepare = solvers.for_optimizer(s.optimizer).prepare
+    if prepare is None or problem.derived is not None:
+        return problem
+    return problem._replace(derived=prepare(problem, s))
+
+
 def run(
     problem: Problem, hyper: Hyper, s: Settings, state: Optional[Loop] = None, until=None
 ) -> Loop:
@@ -380,6 +389,7 @@ def run(
     ``hyper.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the run
     made in one go. Returns the loop state; ``trained`` turns it into a ``Trained``.
     """
+    problem = _prepared(problem, s)
     solver = _solver(problem, hyper, s)
     loop = _start(solver, problem, hyper, s) if state is None else state
     until = epoch_limit(hyper, s) if until is None else until
@@ -407,6 +417,9 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     (``RowOrder``) and gathers its own rows; the loop is still one, in lock step.
     """
     problem_axes, hyper_axes = axes
+    if problem_axes.X is None:  # derived from the models' shared X: no model axis
+        problem = _prepared(problem, s)
+        problem_axes = problem_axes._replace(derived=None)
 
     def init_one(problem, hyper):
         return _start(_solver(problem, hyper, s), problem, hyper, s)

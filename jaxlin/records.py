@@ -71,6 +71,9 @@ class Problem(NamedTuple):
 
     ``X`` ``(N, d)``, ``T`` ``(N, K)``; ``X_val``/``T_val`` or ``None``. Rows past
     ``Settings.n_rows`` are weight-0 padding (sharding) that mini-batches never draw.
+    ``derived``: what the run's solver derives from ``X`` once for the whole run
+    (``SolverRecord.prepare``; ``None`` before the driver prepares it, or when there is
+    nothing to derive) — shared by every model of a many-model run.
     """
 
     X: Any
@@ -78,6 +81,7 @@ class Problem(NamedTuple):
     objective: Any  # jaxlin.objective.Objective
     X_val: Any = None
     T_val: Any = None
+    derived: Any = None
 
 
 class Hyper(NamedTuple):
@@ -421,6 +425,11 @@ class SolverRecord(NamedTuple):
       visits_rows: its full-batch epochs visit the rows one at a time, in an order drawn
         afresh from the run's key each epoch (the perceptron, passive-aggressive steps, dual
         coordinate descent); ``draws`` says when a run draws at all.
+      prepare: ``(problem, settings) → derived`` or ``None``: what its steps read that
+        depends on ``X`` alone (a lower-precision copy, the squares of the values), made
+        once a run by the driver (``Problem.derived``) — not once per model and epoch when
+        many models take their epochs in turn. Its factory computes the same from ``X``
+        when ``derived`` is ``None``.
     """
 
     name: str
@@ -447,6 +456,7 @@ class SolverRecord(NamedTuple):
     intercept_lr: bool = False
     averages: bool = False
     visits_rows: bool = False
+    prepare: Optional[Callable] = None
 
     @property
     def mini_batches(self) -> bool:

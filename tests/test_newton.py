@@ -359,7 +359,7 @@ def test_newton_cholesky_sums_float64_rows_in_float32_only_within_range(k, extre
     X (the direction only; float32's rounding in it), unless a value's float32 copy or
     square would leave float32's range: then the float64 sums, to float64's rounding. Never
     for K > 1 (the softmax Hessian's null space)."""
-    from jaxlin.solvers.newton_cholesky import _hessian
+    from jaxlin.solvers.newton_cholesky import _hessian, low_precision_sums
 
     rng = np.random.default_rng(3)
     name = "binary_cross_entropy" if k == 1 else "softmax_cross_entropy"
@@ -369,7 +369,8 @@ def test_newton_cholesky_sums_float64_rows_in_float32_only_within_range(k, extre
     o = Objective.build(loss, Penalty(0.0, 0.1), jnp.asarray(rng.random(200)))
     p = Params(p.W * 0.1, p.b)
     exact = hessian_matrix(o, p, X, T)
-    mixed = jax.jit(lambda p: _hessian(o, X, T)(p, jaxlin.linear.logits(p, X)))(p)
+    sums = low_precision_sums(X)
+    mixed = jax.jit(lambda p: _hessian(o, X, T, sums)(p, jaxlin.linear.logits(p, X)))(p)
     err = rel_err(mixed, exact)
     if extreme is None and k == 1:
         assert 1e-12 < err <= 1e-6  # float32's rounding, not float64's

@@ -131,6 +131,13 @@ def flat(tree):
     return flatten_util.ravel_pytree(tree)[0]
 
 
+def _prepare(problem: Problem, s: Settings):
+    """``SolverRecord.prepare``: the squares ``X ⊙ X`` the preconditioner's diagonal
+    contracts, once a run (``jaxlin.linear.squares_to_keep``; ``None`` for sparse rows or
+    without the preconditioner)."""
+    return linear.squares_to_keep(problem.X) if PRECONDITION > 0 else None
+
+
 def _parts(problem: Problem, s: Settings):
     """``(unravel, the CG steps allowed, (params, Z) ↦ (m, g, diag ∇²m or None))``: the
     flat parameters' shape and what a Newton step evaluates at a point given its scores."""
@@ -141,7 +148,7 @@ def _parts(problem: Problem, s: Settings):
         )
     )
     precondition = PRECONDITION > 0
-    X2 = linear.squares_to_keep(X) if precondition else None  # once per run
+    X2 = problem.derived if problem.derived is not None else _prepare(problem, s)
 
     def value_grad_diagonal(params, Z):
         if not precondition:
@@ -242,5 +249,6 @@ NEWTON = SolverRecord(
     aliases=("newton-cg",),
     default_for=("smooth",),
     defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6),
+    prepare=_prepare,
 )
 RECORDS = (NEWTON,)

@@ -108,38 +108,54 @@ def _blocks_direction(obj, X, T):
 LOW_PRECISION_RANGE = (2.0**-50, 2.0**50)
 
 
-def _direction(obj, X, T, exact: bool):
+def _direction(obj, X, T, sums):
     """``(params, Z, grad) ↦ p``, the Newton direction at ``params`` (scores ``Z``): from
     the Hessian's diagonal blocks for more than one output of a loss whose curvature is
-    diagonal, from the whole Hessian otherwise (``exact``: its sums in the data's
-    precision, ``_hessian``)."""
+    diagonal, from the whole Hessian otherwise (its sums over ``sums``' copy of ``X`` where
+    there is one, ``_hessian``)."""
     if hessian.in_blocks(obj, T.shape[1]):
         return _blocks_direction(obj, X, T)
-    hessian_at = _hessian(obj, X, T, exact)
+    hessian_at = _hessian(obj, X, T, sums)
     return lambda params, Z, g: newton_direction(hessian_at(params, Z), flat(g))
 
 
-def _hessian(obj, X, T, exact: bool = False):
-    """``(params, Z) ↦ ∇²m``. For one output (``K = 1``) and dense float64 rows the sums
-    run over a float32 copy of ``X`` made once (twice as fast on a CPU): the Hessian only
-    chooses the direction — the gradient, the values and the stops stay float64 — and an
-    error of float32's rounding in it slows Newton's convergence by a factor of that size,
-    below one step's gain (the same steps on standardised and raw Spambase and KidCreative,
-    condition numbers up to 3e11). Data with a value outside ``LOW_PRECISION_RANGE`` take
-    the float64 sums instead (a choice made once per run, on ``X`` alone, so that it stays
-    one branch under ``vmap`` over models). Not for ``K > 1``: the softmax Hessian is
+def low_precision_sums(X, exact: bool = False):
+    """``(X32, in_range)`` — a float32 copy of ``X`` to sum a one-output float64 Hessian over,
+    and whether every value of ``X`` is 0 or in ``LOW_PRECISION_RANGE`` (else the float64
+    sums are taken) — or ``None`` where the Hessian is summed in the data's precision
+    (``exact``: more than one output, or a model without an L2 term). Made once a run
+    (``SolverRecord.prepare``), on ``X`` alone, so that it is one branch under ``vmap`` over
+    models.
+
+    Dense float64 rows only, and one output (``K = 1``): the Hessian only chooses the
+    direction — the gradient, the values and the stops stay float64 — and an error of
+    float32's rounding in it slows Newton's convergence by a factor of that size, below one
+    step's gain (the same steps on standardised and raw Spambase and KidCreative, condition
+    numbers up to 3e11); twice as fast on a CPU. Not for ``K > 1``: the softmax Hessian is
     singular without a penalty (all scores may shift by one constant), and float32's
     rounding turns that null space into tiny pivots and huge steps; nor, for the same
-    reason, when a model has no L2 term (``exact``: ``Settings.unpenalised``) — a
-    duplicated feature, or more features than rows, then leave the Hessian singular, and
-    only float64's sums keep its null space exact, for the damped solve to stay out of it
+    reason, when a model has no L2 term (``Settings.unpenalised``) — a duplicated feature,
+    or more features than rows, then leave the Hessian singular, and only float64's sums
+    keep its null space exact, for the damped solve to stay out of it
     (``newton_direction``)."""
-    if isinstance(X, sparse.SparseRows) or X.dtype != jnp.float64 or T.shape[1] > 1 or exact:
-        return lambda params, Z: hessian.hessian_matrix(obj, params, X, T, Z)
+    if exact or isinstance(X, sparse.SparseRows) or X.dtype != jnp.float64:
+        return None
     lo, hi = LOW_PRECISION_RANGE
     magnitude = jnp.abs(X)
-    in_range = every((magnitude == 0) | ((magnitude >= lo) & (magnitude <= hi)))
-    X32 = X.astype(jnp.float32)
+    return X.astype(jnp.float32), every((magnitude == 0) | ((magnitude >= lo) & (magnitude <= hi)))
+
+
+def _prepare(problem: Problem, s: Settings):
+    """``SolverRecord.prepare``: the run's ``low_precision_sums``."""
+    return low_precision_sums(problem.X, s.n_outputs > 1 or s.unpenalised)
+
+
+def _hessian(obj, X, T, sums=None):
+    """``(params, Z) ↦ ∇²m``, summed over ``sums``' float32 copy of ``X`` where its values
+    allow (``low_precision_sums``), in the data's precision otherwise."""
+    if sums is None or T.shape[1] > 1:
+        return lambda params, Z: hessian.hessian_matrix(obj, params, X, T, Z)
+    X32, in_range = sums
 
     def at(params, Z):
         return jax.lax.cond(
@@ -162,10 +178,12 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     The scores ``Z = X W + b`` are carried from step to step: a step reads ``X`` for the
     Hessian, the scores of the full step (which are the new scores when it is taken whole,
     as it is near the optimum) and the gradient's contraction; only a shortened step
-    computes its scores again.
+    computes its scores again. The value at the step taken is the line search's (the loss
+    is evaluated once a step, not again beside the new gradient).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    direction = _direction(obj, X, T, s.unpenalised)
+    sums = problem.derived if problem.derived is not None else _prepare(problem, s)
+    direction = _direction(obj, X, T, sums)
 
     def init(params):
         Z = linear.logits(params, X)
@@ -194,10 +212,10 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         whole = jax.tree.map(jnp.add, params, unravel(p))
         Z1 = linear.logits(whole, X)
         m1 = obj.smooth_value_and_grad(whole, X, T, Z1)[0]
-        a, _ = jax.lax.while_loop(too_high, shrink, (jnp.asarray(1.0, X.dtype), m1))
+        a, m_new = jax.lax.while_loop(too_high, shrink, (jnp.asarray(1.0, X.dtype), m1))
         new = jax.tree.map(lambda x, u: x + a * u, params, unravel(p))
         Z_new = jax.lax.cond(a == 1.0, lambda: Z1, lambda: linear.logits(new, X))
-        m_new, g_new = obj.smooth_value_and_grad(new, X, T, Z_new)
+        g_new = obj.smooth_value_and_grad(new, X, T, Z_new)[1]  # m_new: the search's, there
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         grad = select(accept, g_new, state.grad)
         return Step(
@@ -220,5 +238,6 @@ NEWTON_CHOLESKY = SolverRecord(
     learning_rate=False,
     max_parameters=MAX_PARAMETERS,
     defaults=dict(learning_rate=1.0, epochs=100, tol=1e-9, grad_tol=1e-6),
+    prepare=_prepare,
 )
 RECORDS = (NEWTON_CHOLESKY,)

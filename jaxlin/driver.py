@@ -368,12 +368,12 @@ def draws(s: Settings) -> bool:
 
 
 def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    return solvers.for_optimizer(s.optimizer).make(problem, hyper, s)
+    return solvers.for_optimizer(s.optimizer).make(_prepared(problem, s), hyper, s)
 
 
 def _prepared(problem: Problem, s: Settings) -> Problem:
-    """``problem`` with what its solver derives from ``X`` once a run
-    (``SolverRecord.prepare``) in ``Problem.derived``."""
+    """``problem`` with what its solver derives from ``X`` (``SolverRecord.prepare``) in
+    ``Problem.derived``: made here unless a run made it already, once, outside its loop."""
     prepare = solvers.for_optimizer(s.optimizer).prepare
     if prepare is None or problem.derived is not None:
         return problem
@@ -389,8 +389,7 @@ def run(
     ``hyper.epochs``). Running to ``until = e₁``, then on from that state, gives exactly the run
     made in one go. Returns the loop state; ``trained`` turns it into a ``Trained``.
     """
-    problem = _prepared(problem, s)
-    solver = _solver(problem, hyper, s)
+    solver = _solver(problem, hyper, s)  # outside the loop: what it derives, once
     loop = _start(solver, problem, hyper, s) if state is None else state
     until = epoch_limit(hyper, s) if until is None else until
     return jax.lax.while_loop(

@@ -427,9 +427,8 @@ class SolverRecord(NamedTuple):
         coordinate descent); ``draws`` says when a run draws at all.
       prepare: ``(problem, settings) → derived`` or ``None``: what its steps read that
         depends on ``X`` alone (a lower-precision copy, the squares of the values), made
-        once a run by the driver (``Problem.derived``) — not once per model and epoch when
-        many models take their epochs in turn. Its factory computes the same from ``X``
-        when ``derived`` is ``None``.
+        once a run by the driver (``Problem.derived``, what the factory reads) — not once per
+        model and epoch when many models take their epochs in turn.
     """
 
     name: str

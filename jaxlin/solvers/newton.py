@@ -148,7 +148,7 @@ def _parts(problem: Problem, s: Settings):
         )
     )
     precondition = PRECONDITION > 0
-    X2 = problem.derived if problem.derived is not None else _prepare(problem, s)
+    X2 = problem.derived  # _prepare's, made by the driver
 
     def value_grad_diagonal(params, Z):
         if not precondition:

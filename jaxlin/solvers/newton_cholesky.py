@@ -182,8 +182,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     is evaluated once a step, not again beside the new gradient).
     """
     X, T, obj = problem.X, problem.T, problem.objective
-    sums = problem.derived if problem.derived is not None else _prepare(problem, s)
-    direction = _direction(obj, X, T, sums)
+    direction = _direction(obj, X, T, problem.derived)  # _prepare's, made by the driver
 
     def init(params):
         Z = linear.logits(params, X)

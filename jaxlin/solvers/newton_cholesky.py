@@ -152,8 +152,9 @@ def _prepare(problem: Problem, s: Settings):
 
 def _hessian(obj, X, T, sums=None):
     """``(params, Z) ↦ ∇²m``, summed over ``sums``' float32 copy of ``X`` where its values
-    allow (``low_precision_sums``), in the data's precision otherwise."""
-    if sums is None or T.shape[1] > 1:
+    allow (``low_precision_sums``, which says when there is none), in the data's precision
+    otherwise."""
+    if sums is None:
         return lambda params, Z: hessian.hessian_matrix(obj, params, X, T, Z)
     X32, in_range = sums
 

@@ -19,6 +19,8 @@ owns everything else, for every solver alike, inside one ``lax.while_loop``:
 * **grad_tol** — ``‖G‖ < grad_tol``, ``G`` the gradient (the proximal gradient mapping with
   L1), computed on the full batch at the epoch's end when the solver did not; the norm is
   ``Settings.grad_norm``'s (Euclidean, or the largest entry as scikit-learn's solvers);
+  a full-batch solver's start is judged too (``Solver.start_grad``; not with L1): a start
+  that meets it runs no epoch;
 * **step_tol** — ``max|θ_t − θ_(t−1)| ≤ step_tol · max|θ_t|`` after an accepted step, ``θ``
   the weights and the intercept (scikit-learn's rule for its ``sag`` and ``saga`` solvers,
   which leaves the intercept out: a quasi-Newton epoch may move the intercept alone, and
@@ -343,6 +345,13 @@ def _start(solver: Solver, problem: Problem, hyper: Hyper, s: Settings) -> Loop:
         # a full-batch start reads every row: a NaN or an infinity in X (or scores that
         # overflow) ends the run here, and the caller names the cell (jaxlin.training.fit)
         status = jnp.where(jnp.isfinite(value), status, DIVERGED)
+    if s.grad_tol and solver.start_grad is not None and not problem.objective.has_l1:
+        # a start that meets the gradient stop is the answer, as scikit-learn's lbfgs and
+        # newton-cg judge it before their first iteration (a warm start at an optimum)
+        gnorm = problem.objective.gradient_mapping_norm(
+            params, solver.start_grad(state), 1.0, s.grad_norm
+        )
+        status = jnp.where((status == RUNNING) & (gnorm < hyper.grad_tol), GRADIENT_TOL, status)
     return Loop(
         jnp.asarray(0),
         params,

@@ -295,10 +295,18 @@ class Average(NamedTuple):
 
 class Solver(NamedTuple):
     """A solver for one run: ``init(params) → (state, m)``, ``step(params, state, m, key) →
-    Step`` (the contract of ``jaxlin.driver``)."""
+    Step`` (the contract of ``jaxlin.driver``); a full-batch solver's ``start_grad(state)``
+    reads the smooth gradient at the start out of ``init``'s state, so that the gradient
+    stop is judged before the first epoch too (a start that meets it runs no epoch)."""
 
     init: Callable
     step: Callable
+    start_grad: Optional[Callable] = None
+
+
+def held_grad(state):
+    """``Solver.start_grad`` of a solver whose state keeps its smooth gradient as ``grad``."""
+    return state.grad
 
 
 def select(pred, a, b):

@@ -257,6 +257,30 @@ def test_a_reachable_gradient_tolerance_is_reached_not_cut_short_by_rounding():
     assert float(jnp.sqrt(jnp.sum(g.W**2) + jnp.sum(g.b**2))) <= 2e-9
 
 
+@pytest.mark.parametrize("optimizer", ["gd", "lbfgs", "newton", "newton-cholesky"])
+def test_a_start_that_meets_the_gradient_stop_runs_no_epoch(optimizer):
+    """A full-batch start whose gradient (autodiff) is already under ``grad_tol`` is the
+    answer, returned as it is after no epoch (scikit-learn's lbfgs and newton-cg judge
+    their start too); a ``grad_tol`` under its norm runs."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(300, 8))
+    y = (X @ rng.normal(size=8) + rng.normal(size=300) > 0).astype(int)
+    opt = fit(X, y, optimizer="lbfgs", l2=1e-2, grad_tol=1e-6, epochs=500, dtype=F64).params
+    g = jax.grad(obj.autodiff_objective)(
+        opt,
+        jnp.asarray(X),
+        encode_targets(y, "binary_cross_entropy").astype(F64),
+        "binary_cross_entropy",
+        Penalty(0.0, 1e-2),
+    )
+    norm = float(jnp.sqrt(jnp.sum(g.W**2) + jnp.sum(g.b**2)))
+    kw = dict(optimizer=optimizer, l2=1e-2, epochs=50, init=opt, dtype=F64)
+    at = fit(X, y, grad_tol=2 * norm, **kw)
+    assert int(at.epochs) == 0 and at.stop_reason == "gradient_tol"
+    np.testing.assert_array_equal(at.params.W, opt.W)
+    assert int(fit(X, y, grad_tol=norm / 2, **kw).epochs) >= 1
+
+
 def test_zero_epochs_returns_the_starting_parameters():
     X, y = _noise(n=30, d=4)[:2]
     r = fit(X, y, optimizer="lbfgs", epochs=0, init="uniform", seed=3)

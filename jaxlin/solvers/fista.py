@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from jaxlin._lazy import module
 from jaxlin.records import (
     first_value,
+    held_grad,
     ROUNDING,
     RUNNING,
     Hyper,
@@ -111,7 +112,7 @@ def fista(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             jnp.where(exhausted, ROUNDING, RUNNING),
         )
 
-    return Solver(init, step)
+    return Solver(init, step, held_grad)
 
 
 FISTA = SolverRecord(

@@ -28,6 +28,7 @@ from jaxlin.records import (
     SolverRecord,
     Step,
     first_value,
+    held_grad,
     not_above,
     plateau_count,
     rare_cond,
@@ -261,7 +262,7 @@ def gradient_descent(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             accept,
         )
 
-    return Solver(init, full_batch_step)
+    return Solver(init, full_batch_step, held_grad)
 
 
 def mini_batch_steps(problem: Problem, hyper: Hyper, s: Settings, shared) -> Solver:

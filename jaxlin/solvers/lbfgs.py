@@ -40,7 +40,7 @@ def lbfgs(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             optax.tree.get(opt_state, "learning_rate"),
         )
 
-    return Solver(init, step)
+    return Solver(init, step, lambda state: optax.tree.get(state, "grad"))
 
 
 LBFGS = SolverRecord(

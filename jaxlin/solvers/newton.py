@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from jaxlin._lazy import module
 from jaxlin.records import (
     first_value,
+    held_grad,
     ROUNDING,
     RUNNING,
     Hyper,
@@ -236,7 +237,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             inner_steps=cg_steps.astype(X.dtype),
         )
 
-    return Solver(init, step)
+    return Solver(init, step, held_grad)
 
 
 NEWTON = SolverRecord(

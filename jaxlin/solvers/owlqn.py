@@ -15,6 +15,7 @@ from jaxlin.records import (
     SolverRecord,
     Step,
     first_value,
+    held_grad,
     float_resolution,
     select,
     some,
@@ -128,7 +129,7 @@ def owlqn(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             jnp.where(exhausted, ROUNDING, RUNNING),
         )
 
-    return Solver(init, step)
+    return Solver(init, step, held_grad)
 
 
 def _flat(tree):

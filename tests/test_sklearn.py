@@ -314,6 +314,38 @@ def test_tol_is_scikit_learns_gradient_bound():
     assert its[0] < its[1]
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "newton-cg", "newton-cholesky"])
+def test_tol_bounds_the_gradients_largest_entry_and_a_start_there_takes_no_step(solver):
+    """scikit-learn's lbfgs (scipy's ``pgtol``), newton-cg and newton-cholesky stop once the
+    largest entry of the gradient of ``mean log-loss + ‖w‖² / (2 C n)`` is at most ``tol``,
+    and judge the start too. Here a warm start whose gradient (NumPy, by hand) has its
+    largest entry under ``tol`` but its Euclidean norm above it is returned as it is; a
+    ``tol`` under that entry takes steps."""
+    rng = np.random.default_rng(0)
+    n, d, C = 400, 30, 1.0
+    X = rng.normal(size=(n, d))
+    y = (X @ rng.normal(size=d) + rng.normal(size=n) > 0).astype(int)
+    w = LogisticRegression(C=C, tol=1e-12).fit(X, y)
+    coef, intercept = w.coef_ + 1e-3, w.intercept_.copy()  # every entry moved alike
+
+    def gradient(coef, b):
+        r = 1 / (1 + np.exp(-(X @ coef[0] + b[0]))) - y
+        return np.r_[X.T @ r / n + coef[0] / (C * n), r.mean()]
+
+    g = gradient(coef, intercept)
+    largest, norm = np.max(np.abs(g)), np.linalg.norm(g)
+    assert norm > 3 * largest  # the premise: the two norms far apart
+    for tol, steps in ((np.sqrt(largest * norm), False), (largest / 3, True)):
+        m = LogisticRegression(C=C, solver=solver, tol=tol, warm_start=True, max_iter=100)
+        m.coef_, m.intercept_, m.classes_ = coef.copy(), intercept.copy(), np.array([0, 1])
+        m.fit(X, y)
+        assert (m.n_iter_[0] > 0) == steps
+        if not steps:
+            np.testing.assert_array_equal(m.coef_, coef)
+        else:
+            assert np.max(np.abs(gradient(m.coef_, m.intercept_))) <= tol
+
+
 def test_sag_and_saga_tol_bounds_the_weights_relative_change():
     """scikit-learn's sag and saga stop once an epoch changes no coefficient by more than
     ``tol`` times the largest (the rule itself: ``tests/test_driver.py``). At ``tol = 1e-2``
@@ -411,8 +443,8 @@ def test_warm_start_starts_from_the_previous_coefficients():
     X, y = _two_blobs()
     cold = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
     warm = LogisticRegression(C=0.5, tol=1e-10, warm_start=True).fit(X, y)
-    again = warm.fit(X, y)  # already at the optimum: at most one step
-    assert again.n_iter_[0] <= 1 < cold.n_iter_[0]
+    again = warm.fit(X, y)  # already at the optimum: no step, as scikit-learn's lbfgs
+    assert again.n_iter_[0] == 0 < cold.n_iter_[0]
     np.testing.assert_allclose(again.coef_, cold.coef_, atol=1e-8)
     # without warm_start every fit starts from zero and repeats the first
     np.testing.assert_array_equal(

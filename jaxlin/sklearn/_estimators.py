@@ -498,9 +498,14 @@ class LogisticRegression(_LinearClassifier):
             )
         if record.tol_bounds == "gradient":
             # scikit-learn's meaning of tol for these solvers: a bound on the gradient (with
-            # L1, the proximal gradient mapping), as a gradient's norm
+            # L1, the proximal gradient mapping): its largest entry, as its lbfgs (scipy's
+            # pgtol), newton-cg and newton-cholesky judge it; liblinear's is Euclidean
             return dict(
-                optimizer=record.name, learning_rate=rate, epochs=self.max_iter, grad_tol=tol
+                optimizer=record.name,
+                learning_rate=rate,
+                epochs=self.max_iter,
+                grad_tol=tol,
+                grad_norm="l2" if self.solver in SKLEARN_AUTO else "max",
             )
         lr, bold = self.learning_rate, False
         if lr == "auto":  # plain steps: the bold driver from η = 1 (it cannot diverge)

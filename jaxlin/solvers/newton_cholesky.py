@@ -14,6 +14,7 @@ from jaxlin.records import (
     Step,
     every,
     first_value,
+    held_grad,
     not_above,
     select,
 )
@@ -178,9 +179,9 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
 
     The scores ``Z = X W + b`` are carried from step to step: a step reads ``X`` for the
     Hessian, the scores of the full step (which are the new scores when it is taken whole,
-    as it is near the optimum) and the gradient's contraction; only a shortened step
-    computes its scores again. The value at the step taken is the line search's (the loss
-    is evaluated once a step, not again beside the new gradient).
+    as it is near the optimum) and the gradient's contraction; a shortened step's scores
+    come with its value out of the line search, as does the value at the step taken (the
+    loss is evaluated once a step, not again beside the new gradient).
     """
     X, T, obj = problem.X, problem.T, problem.objective
     direction = _direction(obj, X, T, problem.derived)  # _prepare's, made by the driver
@@ -196,25 +197,22 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
         p = direction(params, state.scores, state.grad)
         slope = g @ p
 
-        def value(a):
-            return obj.smooth_value_and_grad(
-                jax.tree.map(lambda x, u: x + a * u, params, unravel(p)), X, T
-            )[0]
+        def value(at):  # m and the scores Z at ``at``
+            Z = linear.logits(at, X)
+            return obj.smooth_value_and_grad(at, X, T, Z)[0], Z
 
         def shrink(c):
-            a, _ = c
-            return a * 0.5, value(0.5 * a)
+            a = 0.5 * c[0]
+            return (a, *value(jax.tree.map(lambda x, u: x + a * u, params, unravel(p))))
 
         def too_high(c):
-            a, m_a = c
+            a, m_a, _ = c
             return ~not_above(m_a, m + 1e-4 * a * slope) & (a > 1e-10)
 
         whole = jax.tree.map(jnp.add, params, unravel(p))
-        Z1 = linear.logits(whole, X)
-        m1 = obj.smooth_value_and_grad(whole, X, T, Z1)[0]
-        a, m_new = jax.lax.while_loop(too_high, shrink, (jnp.asarray(1.0, X.dtype), m1))
+        start = (jnp.asarray(1.0, X.dtype), *value(whole))
+        a, m_new, Z_new = jax.lax.while_loop(too_high, shrink, start)
         new = jax.tree.map(lambda x, u: x + a * u, params, unravel(p))
-        Z_new = jax.lax.cond(a == 1.0, lambda: Z1, lambda: linear.logits(new, X))
         g_new = obj.smooth_value_and_grad(new, X, T, Z_new)[1]  # m_new: the search's, there
         accept = jnp.isfinite(m_new) & not_above(m_new, m)
         grad = select(accept, g_new, state.grad)
@@ -227,7 +225,7 @@ def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             accept,
         )
 
-    return Solver(init, step)
+    return Solver(init, step, held_grad)
 
 
 NEWTON_CHOLESKY = SolverRecord(

@@ -25,6 +25,7 @@ from jaxlin.records import (
 
 jax, jnp = module("jax"), module("jax.numpy")
 flatten_util, linear = module("jax.flatten_util"), module("jaxlin.linear")
+hessian, sparse = module("jaxlin.hessian"), module("jaxlin.sparse")
 
 TR_ACCEPT, TR_SHRINK, TR_GROW = 1e-4, 0.25, 0.75  # ρ thresholds of the trust region
 MAX_CG = 250  # conjugate-gradient steps per Newton step, at most
@@ -78,6 +79,20 @@ def steihaug(g, hvp, radius, tol, max_iter, a_zero):
 
 
 PRECONDITION = 0.01  # α of the preconditioner M = α diag(∇²m) + (1 − α) 2 l2 (0: none)
+# d + 1 up to which a one-output model's CG is preconditioned by the Hessian itself: its
+# float32 sums, N (d+1)² products, cost at most 8 Hessian-vector products' 4 N (d+1) twice
+FULL_PRECONDITIONER = 64
+
+
+def whole_hessian_preconditions(problem: Problem, s: Settings) -> bool:
+    """Whether CG is preconditioned by the Cholesky factor of the whole Hessian (one output,
+    dense rows, ``d + 1 ≤ FULL_PRECONDITIONER``) rather than by its diagonal."""
+    X = problem.X
+    return (
+        s.n_outputs == 1
+        and not isinstance(X, sparse.SparseRows)
+        and X.shape[-1] + 1 <= FULL_PRECONDITIONER
+    )
 
 
 def preconditioner(diag, l2, flat):
@@ -133,9 +148,13 @@ def flat(tree):
 
 
 def _prepare(problem: Problem, s: Settings):
-    """``SolverRecord.prepare``: the squares ``X ⊙ X`` the preconditioner's diagonal
-    contracts, once a run (``jaxlin.linear.squares_to_keep``; ``None`` for sparse rows or
-    without the preconditioner)."""
+    """``SolverRecord.prepare``, once a run: the float32 copy of ``X`` the whole Hessian is
+    summed over (``jaxlin.hessian.low_precision_sums``; in ``X``'s precision without an L2
+    term, whose singular Hessian then has no factor and leaves CG unpreconditioned), or the
+    squares ``X ⊙ X`` the diagonal preconditioner contracts
+    (``jaxlin.linear.squares_to_keep``; ``None`` for sparse rows or without it)."""
+    if whole_hessian_preconditions(problem, s):
+        return hessian.low_precision_sums(problem.X, s.unpenalised)
     return linear.squares_to_keep(problem.X) if PRECONDITION > 0 else None
 
 
@@ -148,7 +167,7 @@ def _parts(problem: Problem, s: Settings):
             jnp.zeros((X.shape[1], s.n_outputs), X.dtype), jnp.zeros((s.n_outputs,), X.dtype)
         )
     )
-    precondition = PRECONDITION > 0
+    precondition = PRECONDITION > 0 and not whole_hessian_preconditions(problem, s)
     X2 = problem.derived  # _prepare's, made by the driver
 
     def value_grad_diagonal(params, Z):
@@ -160,13 +179,40 @@ def _parts(problem: Problem, s: Settings):
     return flatten_util.ravel_pytree(p0)[1], min(MAX_CG, size), value_grad_diagonal
 
 
+def _preconditioners(problem: Problem, s: Settings):
+    """``(params, state) ↦ (v ↦ L⁻¹ v, v ↦ L⁻ᵀ v)`` for the preconditioner ``M = L Lᵀ`` at
+    ``params``: the whole Hessian's Cholesky factor (``whole_hessian_preconditions``; the
+    identity where it has none, or where the run has gone on without a preconditioner), or
+    ``M^½`` of the diagonal one (``preconditioner``), for which both maps are one scaling."""
+    obj = problem.objective
+    if not whole_hessian_preconditions(problem, s):
+
+        def diagonal(params, state: NewtonState):
+            scale = jnp.where(state.plain, 1.0, preconditioner(state.diag, obj.penalty.l2, flat))
+            return (lambda v: scale * v,) * 2
+
+        return diagonal
+    hessian_at = hessian.hessian_at(obj, problem.X, problem.T, problem.derived)
+    solve = jax.scipy.linalg.solve_triangular
+
+    def whole(params, state: NewtonState):
+        L, ok = hessian.cholesky_factor(hessian_at(params, state.scores))
+        L = jnp.where(ok & ~state.plain, L, jnp.eye(L.shape[0], dtype=L.dtype))
+        return (lambda v: solve(L, v, lower=True), lambda v: solve(L, v, lower=True, trans="T"))
+
+    return whole
+
+
 def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """Trust-region Newton-CG on the hand-derived gradient and Hessian-vector product.
 
     One epoch = one outer step: a Steihaug-CG solve of the Newton system to the relative
     residual ``min(0.5, √‖g‖)`` (quadratic convergence near the optimum), preconditioned by
-    ``M = α diag(∇²m) + (1 − α) 2 l2`` (``preconditioner``; the trust region is then
-    ``‖M^½ p‖ ≤ radius``; ``docs/second-order.md``), then the ratio ``ρ``
+    ``M = α diag(∇²m) + (1 − α) 2 l2`` (``preconditioner``) or, for one output and
+    ``d + 1 ≤ FULL_PRECONDITIONER``, by ``M = ∇²m`` itself, summed in float32 and factored
+    (``M = L Lᵀ``; CG then ends in a step or two, its products still in the data's
+    precision); the trust region is ``‖M^½ p‖ ≤ radius`` (``‖Lᵀ p‖``;
+    ``docs/second-order.md``), then the ratio ``ρ``
     of actual to predicted decrease accepts the step (``ρ > 1e-4``) and resizes the region
     (×¼ below 0.25, ×2 above 0.75 at the boundary). When the model promises less than the
     float resolution of ``m`` the ratio is rounding: the step is kept unless it raised ``m``
@@ -177,43 +223,48 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """
     X, T, obj = problem.X, problem.T, problem.objective
     unravel, max_cg, value_grad_diagonal = _parts(problem, s)
+    preconditioned = _preconditioners(problem, s)
+    whole = whole_hessian_preconditions(problem, s)
 
     def init(params):
         Z = linear.logits(params, X)
         m, g, diag = value_grad_diagonal(params, Z)
         gs = preconditioner(diag, obj.penalty.l2, flat) * flat(g)
-        radius = jnp.maximum(jnp.linalg.norm(gs), 1.0)
-        plain = jnp.asarray(diag is None)
+        # the whole Hessian's factor comes with the first step, which sets the region then
+        radius = jnp.full((), jnp.nan, X.dtype) if whole else jnp.maximum(jnp.linalg.norm(gs), 1.0)
+        plain = jnp.asarray(diag is None and not whole)
         return NewtonState(radius, g, plain, Z, diag), first_value(m, g)
 
     def step(params, state: NewtonState, m, key):
         g = flat(state.grad)
-        # in the variables q = M^½ p: CG on M^-½ H M^-½, the trust region ‖M^½ p‖ ≤ radius;
+        # in the variables q = Lᵀ p (M = L Lᵀ): CG on L⁻¹ H L⁻ᵀ, the region ‖Lᵀ p‖ ≤ radius;
         # the products at the carried scores, each with how it moves them (X v_W + v_b)
         H = obj.newton_system(params, X, T, state.scores)
-        scale = jnp.where(state.plain, 1.0, preconditioner(state.diag, obj.penalty.l2, flat))
+        left, right = preconditioned(params, state)  # v ↦ L⁻¹ v, v ↦ L⁻ᵀ v
 
         def hvp(v):
-            h, U = H(unravel(scale * v))
-            return scale * flat(h), U
+            h, U = H(unravel(right(v)))
+            return left(flat(h)), U
 
         gnorm = jnp.linalg.norm(g)
-        gs = scale * g
+        gs = left(g)
+        first = jnp.maximum(jnp.linalg.norm(gs), 1.0)  # (init's rule, in these variables)
+        radius = jnp.where(jnp.isnan(state.radius), first, state.radius)
         q, Hq, U, cg_steps = steihaug(
             gs,
             hvp,
-            state.radius,
+            radius,
             jnp.minimum(0.5, jnp.sqrt(gnorm)) * jnp.linalg.norm(gs),
             max_cg,
             jnp.zeros_like(state.scores),
         )
-        p = scale * q
+        p = right(q)
         predicted = -(gs @ q + 0.5 * q @ Hq)
         new = jax.tree.map(jnp.add, params, unravel(p))
         Z_new = state.scores + U  # the scores are linear: X (W + p_W) + b + p_b
         m_new, g_new, diag_new = value_grad_diagonal(new, Z_new)  # diag: the next step's
         accept, exhausted, rho = _verdict(m, m_new, predicted, gnorm, jnp.linalg.norm(flat(g_new)))
-        radius = next_radius(rho, jnp.linalg.norm(q), state.radius)
+        radius = next_radius(rho, jnp.linalg.norm(q), radius)
         grad = select(accept, g_new, state.grad)
         # rounding met on the preconditioned path: go on without the preconditioner, whose
         # steps still resolve the weakly curved directions (float32: ‖∇J‖ 2e-6 → 6e-8), in

@@ -24,21 +24,7 @@ jax, jnp = module("jax"), module("jax.numpy")
 
 MAX_PARAMETERS = 4096  # (d + 1) K; its Hessian then holds 16.8 million numbers (134 MB)
 flatten_util, hessian = module("jax.flatten_util"), module("jaxlin.hessian")
-linear, sparse = module("jaxlin.linear"), module("jaxlin.sparse")
-
-
-# a Cholesky pivot ``L_ii²`` below this fraction of ``H_ii``: the column is a combination of
-# the others up to float64's rounding (a duplicated feature, more features than rows
-# without a penalty); that pivot would divide rounding noise into a step of any size
-SINGULAR_PIVOT = 1e3 * 2.0**-52
-
-
-def _factor(H):
-    """``(L, ok)``: the Cholesky factor of ``H`` and whether it is usable — finite, and no
-    pivot singular up to rounding (``SINGULAR_PIVOT``)."""
-    L = jnp.linalg.cholesky(H)
-    pivots = jnp.diagonal(L, axis1=-2, axis2=-1) ** 2
-    return L, every(pivots >= SINGULAR_PIVOT * jnp.diagonal(H, axis1=-2, axis2=-1))
+linear = module("jaxlin.linear")
 
 
 def newton_direction(H, g):
@@ -55,7 +41,7 @@ def newton_direction(H, g):
         L_damped = jnp.linalg.cholesky(H + lam * jnp.eye(H.shape[0], dtype=H.dtype))
         return jax.scipy.linalg.cho_solve((L_damped, True), -g)
 
-    L, ok = _factor(H)
+    L, ok = hessian.cholesky_factor(H)
     p = jax.lax.cond(ok, lambda _: jax.scipy.linalg.cho_solve((L, True), -g), damped, None)
     return jnp.where(every(jnp.isfinite(p)) & (g @ p < 0), p, -g)
 
@@ -80,7 +66,7 @@ def block_direction(H, G):
         eye = jnp.eye(H.shape[1], dtype=H.dtype)
         return _solve_blocks(jnp.linalg.cholesky(H + lam[:, None, None] * eye), G)
 
-    L, ok = _factor(H)
+    L, ok = hessian.cholesky_factor(H)
     P = jax.lax.cond(ok, lambda _: _solve_blocks(L, G), damped, None)
     descent = every(jnp.isfinite(P), axis=1) & (jnp.sum(G * P, axis=1) < 0)
     return jnp.where(descent[:, None], P, -G)
@@ -104,69 +90,20 @@ def _blocks_direction(obj, X, T):
     return at
 
 
-# float64 values whose float32 copies keep about 7 significant digits and whose squares,
-# times a curvature and summed over rows, stay within float32's range
-LOW_PRECISION_RANGE = (2.0**-50, 2.0**50)
-
-
 def _direction(obj, X, T, sums):
     """``(params, Z, grad) ↦ p``, the Newton direction at ``params`` (scores ``Z``): from
     the Hessian's diagonal blocks for more than one output of a loss whose curvature is
     diagonal, from the whole Hessian otherwise (its sums over ``sums``' copy of ``X`` where
-    there is one, ``_hessian``)."""
+    there is one, ``jaxlin.hessian.hessian_at``)."""
     if hessian.in_blocks(obj, T.shape[1]):
         return _blocks_direction(obj, X, T)
-    hessian_at = _hessian(obj, X, T, sums)
+    hessian_at = hessian.hessian_at(obj, X, T, sums)
     return lambda params, Z, g: newton_direction(hessian_at(params, Z), flat(g))
 
 
-def low_precision_sums(X, exact: bool = False):
-    """``(X32, in_range)`` — a float32 copy of ``X`` to sum a one-output float64 Hessian over,
-    and whether every value of ``X`` is 0 or in ``LOW_PRECISION_RANGE`` (else the float64
-    sums are taken) — or ``None`` where the Hessian is summed in the data's precision
-    (``exact``: more than one output, or a model without an L2 term). Made once a run
-    (``SolverRecord.prepare``), on ``X`` alone, so that it is one branch under ``vmap`` over
-    models.
-
-    Dense float64 rows only, and one output (``K = 1``): the Hessian only chooses the
-    direction — the gradient, the values and the stops stay float64 — and an error of
-    float32's rounding in it slows Newton's convergence by a factor of that size, below one
-    step's gain (the same steps on standardised and raw Spambase and KidCreative, condition
-    numbers up to 3e11); twice as fast on a CPU. Not for ``K > 1``: the softmax Hessian is
-    singular without a penalty (all scores may shift by one constant), and float32's
-    rounding turns that null space into tiny pivots and huge steps; nor, for the same
-    reason, when a model has no L2 term (``Settings.unpenalised``) — a duplicated feature,
-    or more features than rows, then leave the Hessian singular, and only float64's sums
-    keep its null space exact, for the damped solve to stay out of it
-    (``newton_direction``)."""
-    if exact or isinstance(X, sparse.SparseRows) or X.dtype != jnp.float64:
-        return None
-    lo, hi = LOW_PRECISION_RANGE
-    magnitude = jnp.abs(X)
-    return X.astype(jnp.float32), every((magnitude == 0) | ((magnitude >= lo) & (magnitude <= hi)))
-
-
 def _prepare(problem: Problem, s: Settings):
-    """``SolverRecord.prepare``: the run's ``low_precision_sums``."""
-    return low_precision_sums(problem.X, s.n_outputs > 1 or s.unpenalised)
-
-
-def _hessian(obj, X, T, sums=None):
-    """``(params, Z) ↦ ∇²m``, summed over ``sums``' float32 copy of ``X`` where its values
-    allow (``low_precision_sums``, which says when there is none), in the data's precision
-    otherwise."""
-    if sums is None:
-        return lambda params, Z: hessian.hessian_matrix(obj, params, X, T, Z)
-    X32, in_range = sums
-
-    def at(params, Z):
-        return jax.lax.cond(
-            in_range,
-            lambda: hessian.hessian_matrix(obj, params, X, T, Z, X32),
-            lambda: hessian.hessian_matrix(obj, params, X, T, Z),
-        )
-
-    return at
+    """``SolverRecord.prepare``: the run's ``jaxlin.hessian.low_precision_sums``."""
+    return hessian.low_precision_sums(problem.X, s.n_outputs > 1 or s.unpenalised)
 
 
 def newton_cholesky(problem: Problem, hyper: Hyper, s: Settings) -> Solver:

@@ -346,6 +346,29 @@ def test_tol_bounds_the_gradients_largest_entry_and_a_start_there_takes_no_step(
             assert np.max(np.abs(gradient(m.coef_, m.intercept_))) <= tol
 
 
+def test_liblinear_tol_is_relative_to_the_gradient_at_zero_as_liblinear_s():
+    """liblinear's trust-region Newton stops once ``‖∇f(w)‖ ≤ tol · max(min(n₊, n₋), 1) / n ·
+    ‖∇f(0)‖``: at ``tol = 1e-2`` here under a fifth of the bound ``‖∇f‖ ≤ tol`` itself. The
+    fit's gradient (NumPy, by hand, liblinear's intercept a penalised column) is under it,
+    in ``LogisticRegressionCV``'s refit too, which then equals a plain fit, as there."""
+    rng = np.random.default_rng(2)
+    n, C, tol = 200, 1.0, 1e-2
+    X = rng.normal(size=(n, 5))
+    y = (X @ rng.normal(size=5) + rng.normal(size=n) > 0.8).astype(int)
+    Xd = np.hstack([X, np.ones((n, 1))])  # intercept_scaling = 1
+
+    def gradient(w):  # of mean log-loss + ‖w‖² / (2 C n), w with the intercept's weight
+        return Xd.T @ (1 / (1 + np.exp(-Xd @ w)) - y) / n + w / (C * n)
+
+    pos = int(y.sum())
+    bound = tol * min(pos, n - pos) / n * np.linalg.norm(gradient(np.zeros(6)))
+    assert bound < tol / 5
+    m = LogisticRegression(solver="liblinear", C=C, tol=tol).fit(X, y)
+    assert np.linalg.norm(gradient(np.r_[m.coef_[0], m.intercept_])) <= bound
+    cv = LogisticRegressionCV(Cs=[C], solver="liblinear", tol=tol, cv=3).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, m.coef_, rtol=1e-10)
+
+
 def test_sag_and_saga_tol_bounds_the_weights_relative_change():
     """scikit-learn's sag and saga stop once an epoch changes no coefficient by more than
     ``tol`` times the largest (the rule itself: ``tests/test_driver.py``). At ``tol = 1e-2``

@@ -155,6 +155,13 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
             W, b = np.hstack([np.zeros_like(W), W]), np.concatenate([[0.0], b])
         return Params(W, b)
 
+    def _data_tolerances(self, kwargs: dict, X, y_enc, weights: list, has_l1) -> dict:
+        """``kwargs`` with tolerances that the training data set (a solver whose ``tol`` is
+        relative to a number of the data's); ``X`` the design, ``weights`` the row weights
+        of each model trained on it (``None``: all 1), ``has_l1`` whether a penalty has an
+        L1 part."""
+        return kwargs
+
     def _train(self, X, y, y_enc, sample_weight, warm, overrides, chunk=False):
         """Fit from the encoded labels; ``warm``: start from ``coef_``; ``overrides``:
         settings over the estimator's own (``partial_fit``: one epoch); ``chunk``: the rows
@@ -164,6 +171,7 @@ class _LinearClassifier(ClassifierMixin, BaseEstimator):
         sw = _combined(base, cw, y_enc)
         kwargs = self._ordered(self._settings(n_classes, sw, X, overrides), n_classes, len(sw))
         loss, X = self._loss(n_classes), self._design(X)
+        kwargs = self._data_tolerances(kwargs, X, y_enc, [sw], np.any(kwargs.get("l1", 0)))
         if warm:
             kwargs["init"] = self._warm_params(_n_outputs(loss, n_classes))
         if kwargs.get("epochs") == 0:  # max_iter=0: the starting coefficients, unfitted

@@ -241,7 +241,9 @@ class LogisticRegressionCV(LogisticRegression):
         fits = [None] * len(order)
         for i in order:
             pen = np.array([_penalty(self.Cs_[i], r, t) for t, r in zip(totals, ratios * F)])
-            kwargs = self._optimizer_kwargs(_any_l1(self.Cs_[i], ratios), "l1_ratios")
+            has_l1 = _any_l1(self.Cs_[i], ratios)
+            kwargs = self._optimizer_kwargs(has_l1, "l1_ratios")
+            kwargs = self._data_tolerances(kwargs, X, y_enc, weights, has_l1)
             res = fit_many(
                 X,
                 y_enc,
@@ -398,6 +400,8 @@ class LogisticRegressionCV(LogisticRegression):
         if self.refit:
             C, r = self.Cs_[c_best], ratios[r_best]
             init = Params(W[:, c_best, r_best].mean(axis=0).T, b[:, c_best, r_best].mean(axis=0))
+            if self.solver == "liblinear":  # no warm start there: the refit is a plain fit
+                init = jax.tree.map(np.zeros_like, init)
             self._refit(X, y_enc, sw, C, r, init, ratios, F)
         else:
             per_fold = [divmod(int(np.argmax(scores[f].T.ravel())), nC) for f in range(F)]
@@ -446,7 +450,9 @@ class LogisticRegressionCV(LogisticRegression):
             init=Params(
                 np.concatenate([init.W[None], zeros.W]), np.concatenate([init.b[None], zeros.b])
             ),
-            **self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"),
+            **self._data_tolerances(
+                self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"), X, y_enc, [sw], l1 > 0
+            ),
         )
         first = jax.tree.map(lambda a: a[0], jax.device_get((res.params, res.epochs, res.status)))
         n_iter = self.n_iter_

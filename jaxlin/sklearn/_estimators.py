@@ -474,6 +474,15 @@ class LogisticRegression(_LinearClassifier):
         named = "penalty" if self.penalty in ("l1", "elasticnet") else "l1_ratio"  # as given
         return {**self._optimizer_kwargs(l1 > 0, named), "l1": l1, "l2": l2}
 
+    def _data_tolerances(self, kwargs: dict, X, y_enc, weights: list, has_l1) -> dict:
+        """With ``solver="liblinear"`` and an L2 penalty, liblinear's own stop: its bound on
+        the gradient is relative to the gradient at its start, zero
+        (``liblinear_gradient_tol``; for many models the strictest of theirs)."""
+        if self.solver != "liblinear" or not kwargs.get("grad_tol") or has_l1:
+            return kwargs
+        tol = min(liblinear_gradient_tol(X, y_enc, w, kwargs["grad_tol"]) for w in weights)
+        return {**kwargs, "grad_tol": tol}
+
     def _optimizer_kwargs(self, has_l1: bool, l1_name: str) -> dict:
         """jaxlin's optimiser settings for ``solver``, ``tol``, ``max_iter`` and
         ``learning_rate`` (the penalty aside)."""
@@ -521,6 +530,25 @@ class LogisticRegression(_LinearClassifier):
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))
+
+
+def liblinear_gradient_tol(X, t, weights, tol: float) -> float:
+    """scikit-learn's ``tol`` for ``solver="liblinear"`` (two classes, an L2 penalty) as a
+    bound on the Euclidean norm of the gradient of jaxlin's mean objective ``m``.
+
+    liblinear's trust-region Newton stops once ``‖∇f(w)‖ ≤ tol · max(min(n₊, n₋), 1) / n ·
+    ‖∇f(0)‖``, ``n₊`` and ``n₋`` the rows of each class among the ``n`` it trains on and ``0``
+    its start; ``f = ½‖w‖² + C Σ s_i L_i`` is ``C Σs`` times ``m``, so the same ratio bounds
+    ``∇m``, whose value at zero is ``X̃ᵀ (s ⊙ (σ(0) − t)) / Σs``. ``X`` the design (with
+    liblinear's intercept column), ``t`` the 0/1 labels, ``weights`` the rows' weights (0:
+    not trained on; ``None``: all 1).
+    """
+    t = np.asarray(t, np.float64)
+    s = np.ones(len(t)) if weights is None else np.asarray(weights, np.float64)
+    rows = s > 0
+    n, pos = int(rows.sum()), int(np.sum(rows & (t == 1)))
+    g0 = np.asarray(X.T @ (s * (0.5 - t))).ravel() / s.sum()
+    return tol * max(min(pos, n - pos), 1) / max(n, 1) * float(np.linalg.norm(g0))
 
 
 class Perceptron(_SGDSteps, _LinearClassifier):

@@ -144,16 +144,17 @@ def test_the_hessian_diagonal_is_autodiffs(name, sparse_rows):
     assert rel_err(ravel_pytree(g)[0], ravel_pytree(g_ref)[0]) <= 1e-12
 
 
-def test_one_output_cg_preconditioned_by_the_whole_hessian_ends_in_a_step_or_two(spambase):
+def test_one_output_cg_preconditioned_by_the_whole_hessian_ends_in_a_few_steps(spambase):
     """Standardised Spambase (d + 1 = 58) under a weak penalty, where CG under the diagonal
     preconditioner takes dozens of steps per Newton step (its features are correlated):
-    with the Hessian's own float32 Cholesky factor as the preconditioner CG ends in one or
-    two, and Newton still reaches ‖∇J‖ ≤ 1e-9 (autodiff) in float64."""
+    with the Hessian's own float32 Cholesky factor as the preconditioner CG solves the
+    Newton system to √ε of its residual in two or three, and Newton reaches ‖∇J‖ ≤ 1e-9
+    (autodiff) in float64."""
     X, y, _ = spambase
     l2 = 1e-7
     r = jaxlin.fit(X, y, optimizer="newton", l2=l2, epochs=100, grad_tol=1e-10, dtype=jnp.float64)
     inner = np.asarray(r.history.inner_steps[: int(r.epochs)])
-    assert r.stop_reason == "gradient_tol" and np.all((inner >= 1) & (inner <= 2))
+    assert r.stop_reason == "gradient_tol" and np.all((inner >= 1) & (inner <= 3))
     T = jnp.asarray(y, jnp.float64)[:, None]
     g = jax.grad(autodiff_objective)(
         r.params, jnp.asarray(X), T, "binary_cross_entropy", Penalty(0.0, l2)

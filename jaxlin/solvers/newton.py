@@ -25,7 +25,7 @@ from jaxlin.records import (
 
 jax, jnp = module("jax"), module("jax.numpy")
 flatten_util, linear = module("jax.flatten_util"), module("jaxlin.linear")
-hessian, sparse = module("jaxlin.hessian"), module("jaxlin.sparse")
+hessian = module("jaxlin.hessian")
 
 TR_ACCEPT, TR_SHRINK, TR_GROW = 1e-4, 0.25, 0.75  # ρ thresholds of the trust region
 MAX_CG = 250  # conjugate-gradient steps per Newton step, at most
@@ -86,13 +86,8 @@ FULL_PRECONDITIONER = 64
 
 def whole_hessian_preconditions(problem: Problem, s: Settings) -> bool:
     """Whether CG is preconditioned by the Cholesky factor of the whole Hessian (one output,
-    dense rows, ``d + 1 ≤ FULL_PRECONDITIONER``) rather than by its diagonal."""
-    X = problem.X
-    return (
-        s.n_outputs == 1
-        and not isinstance(X, sparse.SparseRows)
-        and X.shape[-1] + 1 <= FULL_PRECONDITIONER
-    )
+    ``d + 1 ≤ FULL_PRECONDITIONER``) rather than by its diagonal."""
+    return s.n_outputs == 1 and problem.X.shape[-1] + 1 <= FULL_PRECONDITIONER
 
 
 def preconditioner(diag, l2, flat):
@@ -210,8 +205,8 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     residual ``min(0.5, √‖g‖)`` (quadratic convergence near the optimum), preconditioned by
     ``M = α diag(∇²m) + (1 − α) 2 l2`` (``preconditioner``) or, for one output and
     ``d + 1 ≤ FULL_PRECONDITIONER``, by ``M = ∇²m`` itself, summed in float32 and factored
-    (``M = L Lᵀ``; CG then ends in a step or two, its products still in the data's
-    precision); the trust region is ``‖M^½ p‖ ≤ radius`` (``‖Lᵀ p‖``;
+    (``M = L Lᵀ``; CG then solves the system to ``√ε`` in two or three steps, its products
+    in the data's precision: ``_forcing``); the trust region is ``‖M^½ p‖ ≤ radius`` (``‖Lᵀ p‖``;
     ``docs/second-order.md``), then the ratio ``ρ``
     of actual to predicted decrease accepts the step (``ρ > 1e-4``) and resizes the region
     (×¼ below 0.25, ×2 above 0.75 at the boundary). When the model promises less than the
@@ -223,17 +218,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
     """
     X, T, obj = problem.X, problem.T, problem.objective
     unravel, max_cg, value_grad_diagonal = _parts(problem, s)
-    preconditioned = _preconditioners(problem, s)
-    whole = whole_hessian_preconditions(problem, s)
-
-    def init(params):
-        Z = linear.logits(params, X)
-        m, g, diag = value_grad_diagonal(params, Z)
-        gs = preconditioner(diag, obj.penalty.l2, flat) * flat(g)
-        # the whole Hessian's factor comes with the first step, which sets the region then
-        radius = jnp.full((), jnp.nan, X.dtype) if whole else jnp.maximum(jnp.linalg.norm(gs), 1.0)
-        plain = jnp.asarray(diag is None and not whole)
-        return NewtonState(radius, g, plain, Z, diag), first_value(m, g)
+    preconditioned, forcing = _preconditioners(problem, s), _forcing(problem, s)
 
     def step(params, state: NewtonState, m, key):
         g = flat(state.grad)
@@ -254,7 +239,7 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             gs,
             hvp,
             radius,
-            jnp.minimum(0.5, jnp.sqrt(gnorm)) * jnp.linalg.norm(gs),
+            forcing(gnorm) * jnp.linalg.norm(gs),
             max_cg,
             jnp.zeros_like(state.scores),
         )
@@ -288,7 +273,36 @@ def newton(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
             inner_steps=cg_steps.astype(X.dtype),
         )
 
-    return Solver(init, step, held_grad)
+    return Solver(_init(problem, s, value_grad_diagonal), step, held_grad)
+
+
+def _init(problem: Problem, s: Settings, value_grad_diagonal):
+    """Newton's ``init``: the first state, its trust region ``max(‖M^-½ g‖, 1)`` — left to
+    the first step (NaN) under the whole Hessian's factor, which comes with that step."""
+    X, obj = problem.X, problem.objective
+    whole = whole_hessian_preconditions(problem, s)
+
+    def init(params):
+        Z = linear.logits(params, X)
+        m, g, diag = value_grad_diagonal(params, Z)
+        gs = preconditioner(diag, obj.penalty.l2, flat) * flat(g)
+        radius = jnp.full((), jnp.nan, X.dtype) if whole else jnp.maximum(jnp.linalg.norm(gs), 1.0)
+        plain = jnp.asarray(diag is None and not whole)
+        return NewtonState(radius, g, plain, Z, diag), first_value(m, g)
+
+    return init
+
+
+def _forcing(problem: Problem, s: Settings):
+    """``‖g‖ ↦`` CG's relative residual: ``min(0.5, √‖g‖)`` under the diagonal preconditioner
+    (inexact Newton, quadratic near the optimum); ``√ε`` under the whole Hessian's factor —
+    the Newton system solved, in two or three CG steps, for the factor's float32 rounding
+    not to stay in the direction (where it would depend on the order of the sums: twice a
+    row's weight and the row twice would part by 1e-6)."""
+    if whole_hessian_preconditions(problem, s):
+        exact = jnp.sqrt(jnp.finfo(problem.X.dtype).eps)
+        return lambda gnorm: exact
+    return lambda gnorm: jnp.minimum(0.5, jnp.sqrt(gnorm))
 
 
 NEWTON = SolverRecord(

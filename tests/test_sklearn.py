@@ -367,6 +367,11 @@ def test_liblinear_tol_is_relative_to_the_gradient_at_zero_as_liblinear_s():
     assert np.linalg.norm(gradient(np.r_[m.coef_[0], m.intercept_])) <= bound
     cv = LogisticRegressionCV(Cs=[C], solver="liblinear", tol=tol, cv=3).fit(X, y)
     np.testing.assert_allclose(cv.coef_, m.coef_, rtol=1e-10)
+    # a zero gradient at zero (no signal, balanced classes): zero is the answer, at once
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning: the stop is not off
+        flat = LogisticRegression(solver="liblinear").fit(np.zeros((40, 3)), np.arange(40) % 2)
+    assert flat.n_iter_[0] == 0 and not np.any(flat.coef_) and flat.intercept_[0] == 0
 
 
 def test_sag_and_saga_tol_bounds_the_weights_relative_change():

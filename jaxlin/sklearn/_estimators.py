@@ -541,14 +541,19 @@ def liblinear_gradient_tol(X, t, weights, tol: float) -> float:
     its start; ``f = ½‖w‖² + C Σ s_i L_i`` is ``C Σs`` times ``m``, so the same ratio bounds
     ``∇m``, whose value at zero is ``X̃ᵀ (s ⊙ (σ(0) − t)) / Σs``. ``X`` the design (with
     liblinear's intercept column), ``t`` the 0/1 labels, ``weights`` the rows' weights (0:
-    not trained on; ``None``: all 1).
+    not trained on; ``None``: all 1). Where the gradient at zero is zero, zero is the
+    optimum: the bound is then the smallest positive number, which that start meets (a
+    bound of 0 would turn the stop off).
     """
     t = np.asarray(t, np.float64)
     s = np.ones(len(t)) if weights is None else np.asarray(weights, np.float64)
     rows = s > 0
     n, pos = int(rows.sum()), int(np.sum(rows & (t == 1)))
+    if n == 0:
+        return tol
     g0 = np.asarray(X.T @ (s * (0.5 - t))).ravel() / s.sum()
-    return tol * max(min(pos, n - pos), 1) / max(n, 1) * float(np.linalg.norm(g0))
+    bound = tol * max(min(pos, n - pos), 1) / n * float(np.linalg.norm(g0))
+    return max(bound, float(np.finfo(np.float64).tiny))
 
 
 class Perceptron(_SGDSteps, _LinearClassifier):

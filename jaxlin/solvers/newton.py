@@ -80,7 +80,8 @@ def steihaug(g, hvp, radius, tol, max_iter, a_zero):
 
 PRECONDITION = 0.01  # α of the preconditioner M = α diag(∇²m) + (1 − α) 2 l2 (0: none)
 # d + 1 up to which a one-output model's CG is preconditioned by the Hessian itself: its
-# float32 sums, N (d+1)² products, cost at most 8 Hessian-vector products' 4 N (d+1) twice
+# N (d+1)² float32 products cost about (d+1)/8 Hessian-vector products (4 N (d+1) float64
+# products each), at most 8
 FULL_PRECONDITIONER = 64
 
 

@@ -22,7 +22,7 @@ _SUBMODULES = (
     "penalties",
 )
 _NAMES = {
-    "jaxlin.training": ("FitResult", "fit", "fit_many", "kfold_weights"),
+    "jaxlin.training": ("FitResult", "fit", "fit_many", "fit_path", "kfold_weights"),
     "jaxlin.selection": ("GridResult", "fit_grid"),
     "jaxlin.linear": ("Params", "add_bias", "contract", "init_params", "logits", "logits_one"),
     "jaxlin.losses": ("LOSSES", "Loss", "get_loss"),
@@ -58,6 +58,7 @@ __all__ = [
     "FitResult",
     "fit",
     "fit_many",
+    "fit_path",
     "fit_grid",
     "GridResult",
     "kfold_weights",

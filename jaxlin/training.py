@@ -750,14 +750,48 @@ def fit_many(
     device). The result has a leading model axis; each model equals the one ``fit``
     trains alone with the same numbers.
     """
+    given = dict(seed=seed, sample_weight=sample_weight, validation_data=validation_data)
+    given.update(n_classes=n_classes, dtype=dtype, pairing=pairing, control=control)
+    run = _many("fit_many", X, y, loss, options, **given)
+    out = execute(run.problem, run.hyper, run.settings, run.axes, run.ctrl)
+    _name_bad_values(X, run.data, out, run.opts, dtype)
+    return run.result(out)
+
+
+class _Many(NamedTuple):
+    """A many-model run, checked and placed: what ``fit_many`` and ``fit_path`` execute."""
+
+    problem: Problem
+    hyper: Hyper
+    settings: Any
+    axes: Any
+    ctrl: RunControl
+    data: Any
+    opts: Options
+    record: Any
+    classes: Any
+    names: Any
+    models: int
+
+    def result(self, out) -> FitResult:
+        p, h, e, status, last = out
+        n = self.data.n_classes
+        return FitResult(p, h, e, status, self.record, n, self.classes, last, self.names)
+
+
+def _many(caller, X, y, loss, options, *, seed, sample_weight, validation_data, **given):
+    """``fit_many``'s checks and placement (``caller`` names the entry point in errors;
+    ``given``: ``n_classes``, ``dtype``, ``pairing`` and ``control``)."""
+    n_classes, dtype, pairing = given["n_classes"], given["dtype"], given["pairing"]
+    control = given["control"]
     record, loss = _record(loss), get_loss(loss)
-    opts, ctrl, key = split_options(options, "fit_many", control=control)
+    opts, ctrl, key = split_options(options, caller, control=control)
     verified(loss, record, ctrl)
     names = validation.column_names(X)
     y, validation_data, classes = label_classes(y, validation_data, loss, n_classes)
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
-            raise ValueError(f"{name}: not available in fit_many (train one model with fit)")
+            raise ValueError(f"{name}: not available in {caller} (train one model with fit)")
     check_no_one_vs_rest(loss, y, n_classes)
     lr, a1, a2, sd = (
         np.atleast_1d(np.asarray(v))
@@ -791,10 +825,134 @@ def fit_many(
         Hyper(0, key_axis, init_axis, average=hyper.average and (None, mean_axis)),
     )
     problem = Problem(data.X, data.T, obj, data.X_val, data.T_val)
-    out = execute(problem, hyper, opts.settings(data.T.shape[1]), axes, ctrl)
-    _name_bad_values(X, data, out, opts, dtype)
-    p, h, e, status, last = out
-    return FitResult(p, h, e, status, record, data.n_classes, classes, last, names)
+    settings = opts.settings(data.T.shape[1])
+    return _Many(problem, hyper, settings, axes, ctrl, data, opts, record, classes, names, m)
+
+
+@backend.computes_in_dtype
+def fit_path(
+    X,
+    y,
+    loss="binary_cross_entropy",
+    *,
+    stages=None,
+    seed=0,
+    sample_weight=None,
+    validation_data=None,
+    n_classes=None,
+    dtype=jnp.float32,
+    control=None,
+    **options,
+) -> FitResult:
+    """A regularisation path: ``fit_many``'s models trained at ``S`` penalty strengths in
+    turn, each stage starting from the last stage's solutions (a warm start), all in one
+    compiled program.
+
+    ``l1``, ``l2`` (options, as everywhere): a number, ``(S,)`` (stage ``s``'s strength,
+    shared by every model) or ``(S, M)`` (stage ``s``'s strength of model ``m``). The stages
+    go in the order given: from the strongest penalty, whose solution is nearest zero, for
+    the warm starts to help. ``stages``: run only the first that many (a traced count:
+    paths that differ in it share the program). The first stage starts at ``init`` (zeros,
+    or given ``Params``, with or without a model axis). The per-model sequences
+    (``learning_rate``, ``seed``, ``sample_weight`` rows, the strengths' columns) pair
+    element by element — model ``m`` takes value ``m`` of each (``fit_many``'s
+    ``pairing="zip"``). Every other argument is as for ``fit_many``. The result has leading
+    ``(S, M)`` axes; stage ``s`` equals ``fit_many`` at its strengths started from stage
+    ``s − 1``'s parameters, bit for bit. Without ``progress`` or checkpoints (one call).
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
+    >>> path = fit_path(X, y, l2=[1.0, 0.1, 0.01], optimizer="newton")
+    >>> path.params.W.shape, bool(np.all(np.diff(path.params.W[:, 0, 0, 0]) > 0))
+    ((3, 1, 1, 1), True)
+    """
+    l1s, l2s = _stage_strengths(options.pop("l1", 0.0), options.pop("l2", 0.0))
+    S = l1s.shape[0]
+    n_run = S if stages is None else validation.check_positive(stages, "stages", integer=True)
+    if n_run > S:
+        raise ValueError(f"stages: {n_run} asked for but the path has {S}")
+    given = dict(seed=seed, sample_weight=sample_weight, validation_data=validation_data)
+    given.update(n_classes=n_classes, dtype=dtype, pairing="zip", control=control)
+    row = int(np.argmax(np.abs(l1s).reshape(S, -1).max(axis=1)))  # (decides has_l1)
+    run = _many("fit_path", X, y, loss, {**options, "l1": l1s[row], "l2": l2s[row]}, **given)
+    if run.ctrl.chunked:
+        raise ValueError("progress, checkpoint: not available in fit_path (one compiled call)")
+    if run.settings.average:
+        raise ValueError("average: not available in fit_path")
+    if isinstance(run.opts.init, str) and run.opts.init != "zeros":
+        raise ValueError(f"init: a path starts at zeros or at given Params, got {run.opts.init!r}")
+    penalties = jax.tree.map(
+        lambda *rows: jnp.stack(rows),
+        *(_penalty(run.opts._replace(l1=a, l2=b), dtype, run.models) for a, b in zip(l1s, l2s)),
+    )
+    hyper, settings, axes = _per_model_start(run, dtype)
+    program = compiled(_path_loop, run.problem.X, settings, ("settings", "model_axes"))
+    out = program(run.problem, hyper, penalties, _epochs(n_run), settings=settings, model_axes=axes)
+    out = _trimmed(out, int(np.max(jax.device_get(hyper.epochs))))
+    flat = jax.tree.map(lambda a: a[:n_run].reshape(-1, *a.shape[2:]), out)
+    _name_bad_values(X, run.data, flat, run.opts, dtype)
+    return run.result(out)
+
+
+def _stage_strengths(l1, l2):
+    """``fit_path``'s ``l1`` and ``l2`` as arrays with one leading stage axis, broadcast
+    against each other (a number: one stage); every strength non-negative and finite."""
+    arrays = []
+    for name, v in (("l1", l1), ("l2", l2)):
+        a = np.asarray(validation.check_non_negative(v, name), np.float64)
+        if a.ndim > 2 or a.size == 0:
+            raise ValueError(
+                f"{name}: expected a number, one strength per stage (S,) or per stage and "
+                f"model (S, M), got shape {a.shape}"
+            )
+        arrays.append(np.atleast_1d(a))
+    try:
+        return np.broadcast_arrays(*arrays)
+    except ValueError:
+        raise ValueError(
+            f"l1, l2: their stages do not match: shapes {np.shape(l1)} and {np.shape(l2)}"
+        ) from None
+
+
+def _per_model_start(run: _Many, dtype):
+    """``run``'s hyperparameters, settings and axes with a start of its own for every model
+    (the stages hand each model's solution to its next stage): zeros, or ``init`` repeated
+    when the models share it."""
+    hyper, (problem_axes, hyper_axes) = run.hyper, run.axes
+    m, k = run.models, run.data.T.shape[1]
+    init = hyper.init
+    if init is None:
+        d = run.data.X.shape[1]
+        init = Params(*put_all((np.zeros((m, d, k)), np.zeros((m, k))), dtype))
+    elif hyper_axes.init is None:
+        init = jax.tree.map(lambda a: jnp.broadcast_to(a, (m, *a.shape)), init)
+    hyper = hyper._replace(init=init)
+    return hyper, run.settings._replace(init="given"), (problem_axes, hyper_axes._replace(init=0))
+
+
+def _path_loop(problem, hyper, penalties, stages, settings, model_axes):
+    """``fit_path``'s program: stage ``s`` runs the models (``_loop``) at penalty ``s``
+    from stage ``s − 1``'s parameters, for ``s < stages``; each stage's result is stacked."""
+    problem = driver._prepared(problem, settings)  # once for every stage
+
+    def stage(init, penalty):
+        obj = dataclasses.replace(problem.objective, penalty=penalty)
+        h = hyper._replace(init=init)
+        return driver.trained(
+            _loop(problem._replace(objective=obj), h, None, None, settings, model_axes)
+        )
+
+    first = jax.tree.map(lambda a: a[0], penalties)
+    shapes = jax.eval_shape(stage, hyper.init, first)
+    S = jax.tree.leaves(penalties)[0].shape[0]
+    outs = jax.tree.map(lambda sd: jnp.zeros((S, *sd.shape), sd.dtype), shapes)
+
+    def body(i, carry):
+        init, outs = carry
+        out = stage(init, jax.tree.map(lambda a: a[i], penalties))
+        return out.params, jax.tree.map(lambda buf, v: buf.at[i].set(v), outs, out)
+
+    return jax.lax.fori_loop(0, stages, body, (hyper.init, outs))[1]
 
 
 def _model_keys(key, seeds):

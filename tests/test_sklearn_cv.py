@@ -165,3 +165,16 @@ def test_liblinear_folds_and_refit_penalise_the_intercept(cancer):
     )
     np.testing.assert_allclose(ours.coef_, plain.coef_, atol=1e-6)
     np.testing.assert_allclose(ours.intercept_, plain.intercept_, atol=1e-6)
+
+
+@pytest.mark.parametrize("ratios", [[0.0, 1.0], [1.0, 0.0]])
+def test_the_refit_takes_the_chosen_l1_ratio_in_any_order(cancer, ratios):
+    """The refit trains at the chosen ``C`` and l1_ratio — also when that l1_ratio is not the
+    first (the refit is model 0 of a program whose models carry every l1_ratio): equal to a
+    plain fit there. One of the two orders puts the best l1_ratio second."""
+    X, y = cancer
+    kw = dict(solver="fista", tol=1e-10, max_iter=2000)
+    cv = LogisticRegressionCV(Cs=[0.05, 1.0], cv=3, l1_ratios=ratios, **kw).fit(X, y)
+    alone = LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0], **kw).fit(X, y)
+    np.testing.assert_allclose(cv.coef_, alone.coef_, atol=1e-5)
+    np.testing.assert_allclose(cv.intercept_, alone.intercept_, atol=1e-5)

@@ -23,14 +23,13 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.validation import _check_method_params
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
-from jaxlin import sparse
 from jaxlin.records import DIVERGED, MAX_EPOCHS
 from jaxlin.linear import Params
 from jaxlin.selection import held_out_scores
 from jaxlin.sklearn._api import check_solver, penalty_name, warn
 from jaxlin.sklearn._base import _penalty, _seed, _symmetric, diverged, not_converged
 from jaxlin.sklearn._estimators import DEFAULT_SOLVER, LogisticRegression
-from jaxlin.training import FitResult, fit_many
+from jaxlin.training import FitResult, fit_path
 
 
 def _as_result(params):
@@ -47,8 +46,9 @@ class LogisticRegressionCV(LogisticRegression):
     ``solver="owlqn"``, and ``solver="fista"`` FISTA; Newton and L-BFGS need
     ``l1_ratio = 0``),
     ``scoring`` (``None``: accuracy), ``refit``. Every fold × C × l1_ratio model is trained in
-    **one** compiled program (``jaxlin.fit_many``, the folds as 0/1 weights of the mean,
-    each with scikit-learn's ``C`` scaling by its own training rows). The best point is the
+    **one** compiled program (``jaxlin.fit_path``: the C path in warm-started stages, the
+    folds as 0/1 weights of the mean, each with scikit-learn's ``C`` scaling by its own
+    training rows), and the refit runs in it too. The best point is the
     highest mean held-out score; with ``refit`` the model is trained again on all rows from
     the folds' mean coefficients there, else ``coef_`` is that mean over folds.
 
@@ -226,10 +226,11 @@ class LogisticRegressionCV(LogisticRegression):
     def _path(self, X, y_enc, sw, train, ratios):
         """All fold × C × l1_ratio models: stacked Params of ``M = F · nC · nR`` models.
 
-        Along the C path (ascending), each step trains every fold × l1_ratio together in one
-        compiled program (``fit_many``; the same program for every C, whose penalty is a
-        traced value) and starts from the previous C's solutions: a warm start that cuts
-        Newton's iterations about in half against training all Cs from zero in lock step.
+        The C path (ascending) is one ``fit_path`` call (one per run of Cs with the same
+        optimiser settings, ``_stages``): each stage trains every fold × l1_ratio together
+        and starts from the previous C's solutions — a warm start that cuts Newton's
+        iterations about in half against training all Cs from zero — with no return to the
+        host between the Cs.
         """
         F, nR, k = len(train), len(ratios), len(self.classes_)
         order = np.argsort(self.Cs_, kind="stable")
@@ -237,31 +238,18 @@ class LogisticRegressionCV(LogisticRegression):
         totals = weights.sum(axis=1)
         d = X.shape[1]
         out = k if k > 2 else 1
-        init = Params(np.zeros((F * nR, d, out)), np.zeros((F * nR, out)))  # one program
-        fits = [None] * len(order)
-        for i in order:
-            pen = np.array([_penalty(self.Cs_[i], r, t) for t, r in zip(totals, ratios * F)])
-            has_l1 = _any_l1(self.Cs_[i], ratios)
-            kwargs = self._optimizer_kwargs(has_l1, "l1_ratios")
-            kwargs = self._data_tolerances(kwargs, X, y_enc, weights, has_l1)
-            res = fit_many(
-                X,
-                y_enc,
-                self._loss(k),
-                sample_weight=weights,
-                l1=pen[:, 0],
-                l2=pen[:, 1],
-                pairing="zip",
-                n_classes=k if k > 2 else None,
-                fit_intercept=self._fits_intercept(),
-                dtype=X.dtype,
-                seed=_seed(self.random_state),
-                init=init,
-                **kwargs,
-            )
+        init = Params(np.zeros((F * nR, d, out)), np.zeros((F * nR, out)))
+        fits: list = [None] * len(order)
+        for stages in self._stages(X, y_enc, weights, totals, ratios, order):
+            res = self._run_path(X, y_enc, weights, stages, init)
             if np.any(np.asarray(res.status) == DIVERGED):
                 raise ValueError(diverged(res.epochs))
-            fits[i], init = res, res.params
+            host = jax.device_get((res.params, res.epochs, res.status))
+            for j, (i, _, kwargs) in enumerate(stages):
+                p, e, status = jax.tree.map(lambda a: a[j], host)
+                fits[i] = FitResult(p, None, e, status, None)
+            init = fits[stages[-1][0]].params
+        self._path_run = (weights, len(stages))  # the refit runs in the last run's program
         self._check_converged(fits, kwargs["optimizer"])
         n_iter = np.stack([np.asarray(r.epochs).reshape(F, nR) for r in fits], axis=1)
         self._n_iter = n_iter.astype(np.int32)  # (F, nC, nR)
@@ -274,6 +262,45 @@ class LogisticRegressionCV(LogisticRegression):
         )
         b = np.stack([np.asarray(r.params.b).reshape(F, nR, -1) for r in fits], axis=1)
         return Params(W.reshape(-1, *W.shape[3:]), b.reshape(-1, b.shape[-1]))
+
+    def _stages(self, X, y_enc, weights, totals, ratios, order):
+        """The C path in runs of one ``fit_path`` call each: ``[(i, (l1, l2) per model,
+        kwargs)]`` for the Cs in ``order``, split where the optimiser's settings change (an
+        L1 term that appears or vanishes); one run for an L2 path."""
+        runs: list = []
+        for i in order:
+            pen = np.array(
+                [_penalty(self.Cs_[i], r, t) for t, r in zip(totals, ratios * len(totals))]
+            )
+            has_l1 = _any_l1(self.Cs_[i], ratios)
+            kwargs = self._optimizer_kwargs(has_l1, "l1_ratios")
+            kwargs = self._data_tolerances(kwargs, X, y_enc, weights, has_l1)
+            if runs and runs[-1][-1][2] == kwargs:
+                runs[-1].append((i, pen, kwargs))
+            else:
+                runs.append([(i, pen, kwargs)])
+        return runs
+
+    def _run_path(self, X, y_enc, weights, stages, init, n_run=None):
+        """``fit_path`` of ``stages`` (``_stages``' runs; ``n_run``: the first that many)
+        from ``init``."""
+        k = len(self.classes_)
+        pen = np.stack([p for _, p, _ in stages])  # (S, M, 2)
+        return fit_path(
+            X,
+            y_enc,
+            self._loss(k),
+            sample_weight=weights,
+            l1=pen[..., 0],
+            l2=pen[..., 1],
+            stages=n_run,
+            n_classes=k if k > 2 else None,
+            fit_intercept=self._fits_intercept(),
+            dtype=X.dtype,
+            seed=_seed(self.random_state),
+            init=init,
+            **stages[0][2],
+        )
 
     def _check_converged(self, fits, optimizer):
         if self.tol > 0 and any(np.any(np.asarray(r.status) == MAX_EPOCHS) for r in fits):
@@ -402,7 +429,7 @@ class LogisticRegressionCV(LogisticRegression):
             init = Params(W[:, c_best, r_best].mean(axis=0).T, b[:, c_best, r_best].mean(axis=0))
             if self.solver == "liblinear":  # no warm start there: the refit is a plain fit
                 init = jax.tree.map(np.zeros_like, init)
-            self._refit(X, y_enc, sw, C, r, init, ratios, F)
+            self._refit(X, y_enc, sw, init, ratios, path, (c_best, r_best))
         else:
             per_fold = [divmod(int(np.argmax(scores[f].T.ravel())), nC) for f in range(F)]
             C = float(np.mean([self.Cs_[c] for _, c in per_fold]))
@@ -420,54 +447,47 @@ class LogisticRegressionCV(LogisticRegression):
             self.scores_ = np.moveaxis(scores, 2, 1)  # (F, nR, nC)
             self.n_iter_ = np.moveaxis(self._n_iter, 2, 1)
 
-    def _refit(self, X, y_enc, sw, C, r, init, ratios, folds):
-        """All rows of the design ``X``, the chosen ``C``, from the folds' mean coefficients
-        there (``init``, in scikit-learn's layout).
+    def _refit(self, X, y_enc, sw, init, ratios, path, best):
+        """All rows of the design ``X`` at the chosen ``C`` and l1_ratio (``best``: their
+        indices), from the folds' mean coefficients there (``init``, in scikit-learn's
+        layout).
 
         It runs through the path's own compiled program (``_path``: the same number of
-        models, weights, penalties and starting points per model) instead of compiling a
-        second one. Model 0 is the refit; the others only fill the program's model axis:
-        from zero under an L2 penalty far above the data's curvature (``_placeholder_l2``),
-        they stop after a step or two instead of repeating the refit."""
-        m = folds * len(ratios)
+        models and stages, one stage run) instead of compiling a second one. Model 0 is the
+        refit; the others only fill the program's model axis: the path's own models at the
+        chosen point (``path``, its parameters), from their solutions there — already at
+        their stop, they run no epoch."""
+        weights, length = self._path_run
+        c, i = best
+        C, r = self.Cs_[c], ratios[i]
+        m, nC = len(weights), len(self.Cs_)
         l1, l2 = _penalty(C, r, float(sw.sum()))
-        k = len(self.classes_)
         if self._bias_column() is not None:  # the start in the design's layout
             init = self._warm_params(init.W.shape[1], coef=init.W.T, intercept=init.b)
-        zeros = Params(np.zeros((m - 1, *init.W.shape)), np.zeros((m - 1, *init.b.shape)))
-        res = fit_many(
-            X,
-            y_enc,
-            self._loss(k),
-            sample_weight=np.tile(sw, (m, 1)),
-            l1=np.r_[l1, np.zeros(m - 1)],
-            l2=np.r_[l2, np.full(m - 1, _placeholder_l2(X))],
-            pairing="zip",
-            n_classes=k if k > 2 else None,
-            fit_intercept=self._fits_intercept(),
-            dtype=X.dtype,
-            seed=_seed(self.random_state),
-            init=Params(
-                np.concatenate([init.W[None], zeros.W]), np.concatenate([init.b[None], zeros.b])
-            ),
-            **self._data_tolerances(
-                self._optimizer_kwargs(_any_l1(C, ratios), "l1_ratios"), X, y_enc, [sw], l1 > 0
-            ),
+        weights = weights.copy()
+        weights[0] = sw
+        rows = [
+            (f * nC + c) * len(ratios) + r
+            for f in range(m // len(ratios))
+            for r in range(len(ratios))
+        ]
+        start = jax.tree.map(lambda a: np.asarray(a)[rows], path)
+        start = Params(start.W.copy(), start.b.copy())
+        start.W[0], start.b[0] = init.W, init.b
+        pen = np.array([_penalty(C, rr, t) for t, rr in zip(weights.sum(axis=1), ratios * m)])
+        pen[0] = l1, l2  # the refit's l1_ratio, whichever model 0 has on the path
+        has_l1 = _any_l1(C, ratios)
+        kwargs = self._optimizer_kwargs(has_l1, "l1_ratios")
+        kwargs = self._data_tolerances(kwargs, X, y_enc, [sw], l1 > 0)
+        res = self._run_path(X, y_enc, weights, [(0, pen, kwargs)] * length, start, n_run=1)
+        first = jax.tree.map(
+            lambda a: a[0, 0], jax.device_get((res.params, res.epochs, res.status))
         )
-        first = jax.tree.map(lambda a: a[0], jax.device_get((res.params, res.epochs, res.status)))
         n_iter = self.n_iter_
         self._set_coefficients(
             FitResult(first[0], None, first[1], first[2], res.loss), X.dtype, center=not l1
         )
         self.n_iter_ = n_iter
-
-
-def _placeholder_l2(X) -> float:
-    """An L2 strength a thousand times the largest curvature a row can give a linear
-    model's loss here (``‖x‖²`` times the losses' bound of 1 on ``∂²L/∂z²``): its minimiser
-    is near zero and Newton, L-BFGS or FISTA reach it from zero in a step or two."""
-    sq = X.multiply(X).sum(axis=1) if sparse.is_sparse(X) else np.einsum("ij,ij->i", X, X)
-    return 1e3 * max(1.0, float(np.max(sq)))
 
 
 def _given(**params) -> dict:

@@ -852,8 +852,9 @@ def fit_path(
     shared by every model) or ``(S, M)`` (stage ``s``'s strength of model ``m``). The stages
     go in the order given: from the strongest penalty, whose solution is nearest zero, for
     the warm starts to help. ``stages``: run only the first that many (a traced count:
-    paths that differ in it share the program). The first stage starts at ``init`` (zeros,
-    or given ``Params``, with or without a model axis). The per-model sequences
+    paths that differ in it share the program; the result holds those). The first stage
+    starts at ``init`` (zeros, or given ``Params``, with or without a model axis). The
+    per-model sequences
     (``learning_rate``, ``seed``, ``sample_weight`` rows, the strengths' columns) pair
     element by element — model ``m`` takes value ``m`` of each (``fit_many``'s
     ``pairing="zip"``). Every other argument is as for ``fit_many``. The result has leading
@@ -881,15 +882,15 @@ def fit_path(
         raise ValueError("average: not available in fit_path")
     if isinstance(run.opts.init, str) and run.opts.init != "zeros":
         raise ValueError(f"init: a path starts at zeros or at given Params, got {run.opts.init!r}")
-    penalties = jax.tree.map(
-        lambda *rows: jnp.stack(rows),
-        *(_penalty(run.opts._replace(l1=a, l2=b), dtype, run.models) for a, b in zip(l1s, l2s)),
-    )
+    per_model = [np.broadcast_to(a.reshape(S, -1), (S, run.models)) for a in (l1s, l2s)]
+    penalties = Penalty(*put_all(per_model, dtype))  # (S, M) each, in one transfer
     hyper, settings, axes = _per_model_start(run, dtype)
     program = compiled(_path_loop, run.problem.X, settings, ("settings", "model_axes"))
     out = program(run.problem, hyper, penalties, _epochs(n_run), settings=settings, model_axes=axes)
     out = _trimmed(out, int(np.max(jax.device_get(hyper.epochs))))
-    flat = jax.tree.map(lambda a: a[:n_run].reshape(-1, *a.shape[2:]), out)
+    # the stages run, on the host (small arrays: an eager slice would compile a program)
+    out = jax.tree.map(lambda a: np.asarray(a)[:n_run], jax.device_get(out))
+    flat = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), out)
     _name_bad_values(X, run.data, flat, run.opts, dtype)
     return run.result(out)
 
@@ -931,28 +932,23 @@ def _per_model_start(run: _Many, dtype):
 
 
 def _path_loop(problem, hyper, penalties, stages, settings, model_axes):
-    """``fit_path``'s program: stage ``s`` runs the models (``_loop``) at penalty ``s``
-    from stage ``s − 1``'s parameters, for ``s < stages``; each stage's result is stacked."""
+    """``fit_path``'s program: a ``lax.scan`` over the stages, stage ``s`` running the
+    models (``_loop``) at penalty ``s`` from stage ``s − 1``'s parameters; the stages from
+    ``stages`` on get an epoch limit of 0 (their start only: one trace of the models' loop,
+    not two, and the same program for every count)."""
     problem = driver._prepared(problem, settings)  # once for every stage
+    limit = driver.epoch_limit(hyper, settings)
 
-    def stage(init, penalty):
+    def stage(init, xs):
+        i, penalty = xs
         obj = dataclasses.replace(problem.objective, penalty=penalty)
-        h = hyper._replace(init=init)
-        return driver.trained(
-            _loop(problem._replace(objective=obj), h, None, None, settings, model_axes)
-        )
+        p, h = problem._replace(objective=obj), hyper._replace(init=init)
+        until = jnp.where(i < stages, limit, 0)
+        out = driver.trained(_loop(p, h, None, until, settings, model_axes))
+        return out.params, out
 
-    first = jax.tree.map(lambda a: a[0], penalties)
-    shapes = jax.eval_shape(stage, hyper.init, first)
-    S = jax.tree.leaves(penalties)[0].shape[0]
-    outs = jax.tree.map(lambda sd: jnp.zeros((S, *sd.shape), sd.dtype), shapes)
-
-    def body(i, carry):
-        init, outs = carry
-        out = stage(init, jax.tree.map(lambda a: a[i], penalties))
-        return out.params, jax.tree.map(lambda buf, v: buf.at[i].set(v), outs, out)
-
-    return jax.lax.fori_loop(0, stages, body, (hyper.init, outs))[1]
+    n = jax.tree.leaves(penalties)[0].shape[0]
+    return jax.lax.scan(stage, hyper.init, (jnp.arange(n), penalties))[1]
 
 
 def _model_keys(key, seeds):

@@ -710,13 +710,14 @@ def _per_class(params, back=False):
     return Params(*put_all((np.ascontiguousarray(W), b), W.dtype))
 
 
-def check_no_one_vs_rest(loss, y, n_classes):
-    """``fit_many`` trains no one-vs-rest models: a binary loss on more than 2 classes
-    (shown by ``y`` or stated by ``n_classes``) is refused, naming which said so."""
+def check_no_one_vs_rest(loss, y, n_classes, caller="fit_many"):
+    """``caller`` (``fit_many`` and what builds on it) trains no one-vs-rest models: a binary
+    loss on more than 2 classes (shown by ``y`` or stated by ``n_classes``) is refused,
+    naming which said so."""
     if _is_one_vs_rest(loss, y, False, validation.check_n_classes(n_classes)):
         name = "y" if n_classes is None else "n_classes"
         raise ValueError(
-            f"{name}: loss {loss.name!r} is binary and fit_many trains no one-vs-rest "
+            f"{name}: loss {loss.name!r} is binary and {caller} trains no one-vs-rest "
             "models on more than 2 classes; train them with fit, or use a multi-class loss"
         )
 
@@ -792,7 +793,7 @@ def _many(caller, X, y, loss, options, *, seed, sample_weight, validation_data, 
     for name in ("devices", "buckets", "one_vs_rest", "callback"):
         if getattr(ctrl if name in RunControl._fields else opts, name) not in (None, False):
             raise ValueError(f"{name}: not available in {caller} (train one model with fit)")
-    check_no_one_vs_rest(loss, y, n_classes)
+    check_no_one_vs_rest(loss, y, n_classes, caller)
     lr, a1, a2, sd = (
         np.atleast_1d(np.asarray(v))
         for v in (opts.learning_rate, opts.l1, opts.l2, validation.check_seed(seed, many=True))
@@ -890,7 +891,7 @@ def fit_path(
     out = _trimmed(out, int(np.max(jax.device_get(hyper.epochs))))
     # the stages run, on the host (small arrays: an eager slice would compile a program)
     out = jax.tree.map(lambda a: np.asarray(a)[:n_run], jax.device_get(out))
-    flat = jax.tree.map(lambda a: a.reshape(-1, *a.shape[2:]), out)
+    flat = jax.tree.map(lambda a: a.reshape(a.shape[0] * a.shape[1], *a.shape[2:]), out)
     _name_bad_values(X, run.data, flat, run.opts, dtype)
     return run.result(out)
 

@@ -118,3 +118,19 @@ def test_a_stage_at_its_limit_says_so(data):
     path = jaxlin.fit_path(X, y, optimizer="gd", l2=[1.0, 0.1], epochs=2, tol=1e-30)
     assert np.all(np.asarray(path.status) == MAX_EPOCHS)
     np.testing.assert_array_equal(path.epochs, [[2], [2]])
+
+
+def test_no_epochs_returns_each_stages_start_and_validation_rows_are_scored(data):
+    X, y, _ = data
+    still = jaxlin.fit_path(X, y, l2=[1.0, 0.1], epochs=0)
+    assert still.epochs.shape == (2, 1) and not np.any(still.epochs)
+    assert not np.any(still.params.W) and not np.any(still.params.b)
+    scored = jaxlin.fit_path(X, y, l2=[1.0, 0.1], epochs=4, validation_data=(X[:30], y[:30]))
+    assert scored.history.val_accuracy.shape == (2, 1, 4)
+    assert np.all((scored.history.val_accuracy >= 0) & (scored.history.val_accuracy <= 1))
+
+
+def test_a_binary_loss_on_three_classes_names_fit_path(data):
+    X, _, _ = data
+    with pytest.raises(ValueError, match="binary and fit_path trains no one-vs-rest"):
+        jaxlin.fit_path(X, np.arange(len(X)) % 3, l2=[1.0, 0.1])

@@ -83,6 +83,22 @@ FLAT_SUMS = (("xla_disable_hlo_passes", "tree_reduction_rewriter"),)  # float64 
 ONCE_OPTIONS = (*QUICK_EMITTERS, ("xla_backend_optimization_level", 0))
 QUICK_COMPILE_BYTES = 2**20
 QUICK_COMPILE_FLOAT64 = 4  # float64 data: quick compilation up to this many times the limit
+# Newer XLA:CPUs hand small element-wise and reduction kernels to YNNPACK; on these small
+# full batches its kernels run several times slower than XLA's own (a sigmoid summed over
+# 4,601 float64 values: 138 against 33 µs; the log-loss 133 against 86 µs — most of a
+# Newton step's time outside its matrix products: a warm LogisticRegressionCV on Spambase
+# 250 → 177 ms, benchmarks/RESULTS.md). Small data turns them off (``no_ynn_fusions``);
+# large batches, whose time is in the matrix products, keep XLA's defaults (the same speed
+# either way on 200,000 × 256 float32 rows). An XLA without the option refuses it at the
+# first compilation: the program is then compiled without it, and so is every later one
+# (``_Program``) — no probe program at import.
+NO_YNN = (("xla_cpu_experimental_ynn_fusion_type", ""),)
+_YNN_OPTION = {"known": True}  # False once this jaxlib's XLA has refused it
+
+
+def no_ynn_fusions() -> tuple:
+    """``NO_YNN``, or ``()`` once this jaxlib's XLA has refused the option."""
+    return NO_YNN if _YNN_OPTION["known"] else ()
 
 
 def compile_options(nbytes: int, itemsize: int = 4, once: bool = False):
@@ -94,6 +110,7 @@ def compile_options(nbytes: int, itemsize: int = 4, once: bool = False):
     if nbytes is not None and cpu_tricks() and nbytes <= limit:
         lowered = jax.config.read("jax_disable_most_optimizations")  # level 0 already
         options = QUICK_EMITTERS if lowered else ONCE_OPTIONS if once else QUICK_OPTIONS
+        options = (*options, *no_ynn_fusions())
         return (*options, *FLAT_SUMS) if itemsize >= 8 else options
     return None
 
@@ -106,28 +123,37 @@ def jit_for(fn, nbytes: int, static_argnames=(), itemsize: int = 4, once: bool =
 
 @functools.lru_cache(maxsize=None)
 def _jitted(fn, options, static_argnames):
-    return _Program(
-        jax.jit(
-            fn,
-            static_argnames=static_argnames,
-            compiler_options=None if options is None else dict(options),
-        )
+    jitted = jax.jit(
+        fn,
+        static_argnames=static_argnames,
+        compiler_options=None if options is None else dict(options),
     )
+    if options is None or NO_YNN[0] not in options:
+        return _Program(jitted)
+    rest = tuple(o for o in options if o not in NO_YNN)
+    return _Program(jitted, lambda: _jitted(fn, rest or None, static_argnames))
 
 
 class _Program:
     """A jitted training program whose calls run with Python's cyclic garbage collector
     paused (``collection_paused``); ``trace``, ``lower`` and the rest are the jitted
-    function's own."""
+    function's own. ``without_ynn``: the same program without ``NO_YNN``, for an XLA
+    that refuses that option (then no later program asks for it)."""
 
-    __slots__ = ("jitted",)
+    __slots__ = ("jitted", "without_ynn")
 
-    def __init__(self, jitted):
-        self.jitted = jitted
+    def __init__(self, jitted, without_ynn=None):
+        self.jitted, self.without_ynn = jitted, without_ynn
 
     def __call__(self, *args, **kwargs):
         with collection_paused():
-            return self.jitted(*args, **kwargs)
+            try:
+                return self.jitted(*args, **kwargs)
+            except jax.errors.JaxRuntimeError as exc:
+                if self.without_ynn is None or NO_YNN[0][0] not in str(exc):
+                    raise
+                _YNN_OPTION["known"] = False
+            return self.without_ynn()(*args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self.jitted, name)

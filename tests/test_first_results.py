@@ -446,7 +446,9 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
             for off, level in ((False, [("xla_backend_optimization_level", 1)]), (True, [])):
                 jax.config.update("jax_disable_most_optimizations", off)
                 options = backend.compile_options(1000)
-                assert dict(options) == {"xla_cpu_use_fusion_emitters": False, **dict(level)}
+                ynn = dict(backend.NO_YNN)  # YNNPACK's small kernels off (this XLA has them)
+                want = {"xla_cpu_use_fusion_emitters": False, **dict(level), **ynn}
+                assert dict(options) == want
                 flat = {"xla_disable_hlo_passes": "tree_reduction_rewriter"}
                 assert dict(backend.compile_options(1000, 8)) == {**dict(options), **flat}
         finally:
@@ -463,6 +465,25 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
     np.testing.assert_allclose(quick.params.W, default.params.W, rtol=1e-9, atol=1e-11)
     monkeypatch.setattr(backend, "platform", lambda: "gpu")
     assert backend.compile_options(1000) is None  # an XLA:CPU option: the CPU only
+
+
+def test_an_xla_that_refuses_the_ynn_option_compiles_without_it(monkeypatch):
+    """The option that turns YNNPACK's kernels off is XLA:CPU's, and experimental: an XLA
+    that does not know it refuses it at the first compilation; that program is compiled
+    without it, and no later one asks for it — the same result, no error."""
+    from jaxlin import fit
+
+    monkeypatch.setattr(backend, "platform", lambda: "cpu")
+    X, y = _rows(200, d=6, seed=7)
+    kw = dict(optimizer="lbfgs", l2=0.01, tol=1e-14, grad_tol=1e-11, epochs=200, dtype=jnp.float64)
+    known = fit(X, y, **kw)
+    monkeypatch.setattr(backend, "NO_YNN", (("xla_cpu_no_such_option_for_jaxlin", ""),))
+    monkeypatch.setitem(backend._YNN_OPTION, "known", True)
+    assert "xla_cpu_no_such_option_for_jaxlin" in dict(backend.compile_options(1000))
+    refused = fit(X, y, **kw)
+    assert backend._YNN_OPTION["known"] is False
+    assert "xla_cpu_no_such_option_for_jaxlin" not in dict(backend.compile_options(1000))
+    np.testing.assert_allclose(refused.params.W, known.params.W, rtol=1e-9, atol=1e-11)
 
 
 def test_float64_sums_are_one_reduction_and_float32_ones_keep_their_windows(monkeypatch):

@@ -87,11 +87,13 @@ QUICK_COMPILE_FLOAT64 = 4  # float64 data: quick compilation up to this many tim
 # full batches its kernels run several times slower than XLA's own (a sigmoid summed over
 # 4,601 float64 values: 138 against 33 µs; the log-loss 133 against 86 µs — most of a
 # Newton step's time outside its matrix products: a warm LogisticRegressionCV on Spambase
-# 250 → 177 ms, benchmarks/RESULTS.md). Small data turns them off (``no_ynn_fusions``);
-# large batches, whose time is in the matrix products, keep XLA's defaults (the same speed
-# either way on 200,000 × 256 float32 rows). An XLA without the option refuses it at the
-# first compilation: the program is then compiled without it, and so is every later one
-# (``_Program``) — no probe program at import.
+# 250 → 177 ms, benchmarks/RESULTS.md). Small full batches turn them off
+# (``no_ynn_fusions``), and so do many models' mini-batches (16 SGD models on MNIST, B = 32:
+# 25% faster); one model's mini-batch steps keep them (its SGD ran 25% slower without them),
+# and so do large batches, whose time is in the matrix products
+# (the same speed either way on 200,000 × 256 float32 rows). An XLA without the option
+# refuses it at the first compilation: the program is then compiled without it, and so is
+# every later one (``_Program``) — no probe program at import.
 NO_YNN = (("xla_cpu_experimental_ynn_fusion_type", ""),)
 _YNN_OPTION = {"known": True}  # False once this jaxlib's XLA has refused it
 
@@ -101,24 +103,27 @@ def no_ynn_fusions() -> tuple:
     return NO_YNN if _YNN_OPTION["known"] else ()
 
 
-def compile_options(nbytes: int, itemsize: int = 4, once: bool = False):
+def compile_options(nbytes: int, itemsize: int = 4, once: bool = False, full_batch=False):
     """XLA compile options for a training program over ``nbytes`` of data of ``itemsize``
     bytes a value: the quicker compilation on the CPU for small data (``once``: for a
-    program that runs once a call, ``ONCE_OPTIONS``), else ``None`` (XLA's defaults; also
-    for ``nbytes=None``, a program traced inside another, which carries the options)."""
+    program that runs once a call, ``ONCE_OPTIONS``; ``full_batch``: each step reads every
+    row, and YNNPACK's kernels are left out, ``no_ynn_fusions`` — a mini-batch step of one
+    model ran 25% slower without them), else ``None`` (XLA's defaults; also for
+    ``nbytes=None``, a program traced inside another, which carries the options)."""
     limit = QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
     if nbytes is not None and cpu_tricks() and nbytes <= limit:
         lowered = jax.config.read("jax_disable_most_optimizations")  # level 0 already
         options = QUICK_EMITTERS if lowered else ONCE_OPTIONS if once else QUICK_OPTIONS
-        options = (*options, *no_ynn_fusions())
+        options = (*options, *(no_ynn_fusions() if full_batch else ()))
         return (*options, *FLAT_SUMS) if itemsize >= 8 else options
     return None
 
 
-def jit_for(fn, nbytes: int, static_argnames=(), itemsize: int = 4, once: bool = False):
+def jit_for(fn, nbytes: int, static_argnames=(), itemsize: int = 4, **kind):
     """``jax.jit(fn)`` compiled with ``compile_options`` for ``nbytes`` of data (one
-    jitted object per distinct options, each with its own cache of compiled programs)."""
-    return _jitted(fn, compile_options(nbytes, itemsize, once), tuple(static_argnames))
+    jitted object per distinct options, each with its own cache of compiled programs);
+    ``kind``: ``once`` and ``full_batch``, as there."""
+    return _jitted(fn, compile_options(nbytes, itemsize, **kind), tuple(static_argnames))
 
 
 @functools.lru_cache(maxsize=None)

@@ -446,9 +446,9 @@ def test_small_data_compiles_quicker_with_the_same_result(monkeypatch):
             for off, level in ((False, [("xla_backend_optimization_level", 1)]), (True, [])):
                 jax.config.update("jax_disable_most_optimizations", off)
                 options = backend.compile_options(1000)
-                ynn = dict(backend.NO_YNN)  # YNNPACK's small kernels off (this XLA has them)
-                want = {"xla_cpu_use_fusion_emitters": False, **dict(level), **ynn}
-                assert dict(options) == want
+                assert dict(options) == {"xla_cpu_use_fusion_emitters": False, **dict(level)}
+                whole = backend.compile_options(1000, full_batch=True)  # YNNPACK's kernels
+                assert dict(whole) == {**dict(options), **dict(backend.NO_YNN)}  # left out
                 flat = {"xla_disable_hlo_passes": "tree_reduction_rewriter"}
                 assert dict(backend.compile_options(1000, 8)) == {**dict(options), **flat}
         finally:
@@ -479,10 +479,11 @@ def test_an_xla_that_refuses_the_ynn_option_compiles_without_it(monkeypatch):
     known = fit(X, y, **kw)
     monkeypatch.setattr(backend, "NO_YNN", (("xla_cpu_no_such_option_for_jaxlin", ""),))
     monkeypatch.setitem(backend._YNN_OPTION, "known", True)
-    assert "xla_cpu_no_such_option_for_jaxlin" in dict(backend.compile_options(1000))
-    refused = fit(X, y, **kw)
+    bogus = "xla_cpu_no_such_option_for_jaxlin"
+    assert bogus in dict(backend.compile_options(1000, full_batch=True))
+    refused = fit(X, y, **kw)  # a full batch: its program asks for the option
     assert backend._YNN_OPTION["known"] is False
-    assert "xla_cpu_no_such_option_for_jaxlin" not in dict(backend.compile_options(1000))
+    assert bogus not in dict(backend.compile_options(1000, full_batch=True))
     np.testing.assert_allclose(refused.params.W, known.params.W, rtol=1e-9, atol=1e-11)
 
 

@@ -178,3 +178,14 @@ def test_the_refit_takes_the_chosen_l1_ratio_in_any_order(cancer, ratios):
     alone = LogisticRegression(C=cv.C_[0], l1_ratio=cv.l1_ratio_[0], **kw).fit(X, y)
     np.testing.assert_allclose(cv.coef_, alone.coef_, atol=1e-5)
     np.testing.assert_allclose(cv.intercept_, alone.intercept_, atol=1e-5)
+
+
+def test_a_fitted_search_keeps_nothing_the_size_of_its_rows(cancer):
+    """The folds' weights the refit borrows from the path are dropped after it: a pickled
+    search on four times the rows is no larger (its attributes are per C and fold)."""
+    import pickle
+
+    X, y = cancer
+    small = LogisticRegressionCV(Cs=2, cv=3).fit(X, y)
+    large = LogisticRegressionCV(Cs=2, cv=3).fit(np.tile(X, (4, 1)), np.tile(y, 4))
+    assert abs(len(pickle.dumps(large)) - len(pickle.dumps(small))) < 200

@@ -154,6 +154,7 @@ class LogisticRegressionCV(LogisticRegression):
         path = self._path(design, y_enc, sw, train, ratios)
         scores = self._held_out(X, design, y, score_params, train, path, ratios)
         self._select(design, y_enc, sw, path, scores, ratios)
+        del self._path_run  # (the folds' weights: not kept in a fitted, pickled estimator)
         return self
 
     def _ratios(self, n_classes) -> list:

@@ -377,10 +377,10 @@ def draws(s: Settings) -> bool:
 
 
 def _solver(problem: Problem, hyper: Hyper, s: Settings) -> Solver:
-    return solvers.for_optimizer(s.optimizer).make(_prepared(problem, s), hyper, s)
+    return solvers.for_optimizer(s.optimizer).make(prepared(problem, s), hyper, s)
 
 
-def _prepared(problem: Problem, s: Settings) -> Problem:
+def prepared(problem: Problem, s: Settings) -> Problem:
     """``problem`` with what its solver derives from ``X`` (``SolverRecord.prepare``) in
     ``Problem.derived``: made here unless a run made it already, once, outside its loop."""
     prepare = solvers.for_optimizer(s.optimizer).prepare
@@ -426,7 +426,7 @@ def run_lockstep(problem: Problem, hyper: Hyper, s: Settings, axes, state=None, 
     """
     problem_axes, hyper_axes = axes
     if problem_axes.X is None:  # derived from the models' shared X: no model axis
-        problem = _prepared(problem, s)
+        problem = prepared(problem, s)
         problem_axes = problem_axes._replace(derived=None)
 
     def init_one(problem, hyper):

@@ -861,12 +861,12 @@ def fit_path(
     the warm starts to help. ``stages``: run only the first that many (a traced count:
     paths that differ in it share the program; the result holds those). The first stage
     starts at ``init`` (zeros, or given ``Params``, with or without a model axis). The
-    per-model sequences
-    (``learning_rate``, ``seed``, ``sample_weight`` rows, the strengths' columns) pair
-    element by element — model ``m`` takes value ``m`` of each (``fit_many``'s
-    ``pairing="zip"``). Every other argument is as for ``fit_many``. The result has leading
-    ``(S, M)`` axes; stage ``s`` equals ``fit_many`` at its strengths started from stage
-    ``s − 1``'s parameters, bit for bit. Without ``progress`` or checkpoints (one call).
+    per-model sequences (``learning_rate``, ``seed``, ``sample_weight`` rows, the
+    strengths' columns) pair element by element — model ``m`` takes value ``m`` of each
+    (``fit_many``'s ``pairing="zip"``). Every other argument is as for ``fit_many``. The
+    result has leading ``(S, M)`` axes; stage ``s`` equals ``fit_many`` at its strengths
+    started from stage ``s − 1``'s parameters, bit for bit. Without ``progress`` or
+    checkpoints (one call).
 
     >>> import numpy as np
     >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
@@ -932,8 +932,9 @@ def _per_model_start(run: _Many, dtype):
     if init is None:
         d = run.data.X.shape[1]
         init = Params(*put_all((np.zeros((m, d, k)), np.zeros((m, k))), dtype))
-    elif hyper_axes.init is None:
-        init = jax.tree.map(lambda a: jnp.broadcast_to(a, (m, *a.shape)), init)
+    elif hyper_axes.init is None:  # repeated on the host (an eager broadcast compiles)
+        shared = jax.device_get(init)
+        init = Params(*put_all([np.broadcast_to(a, (m, *a.shape)) for a in shared], dtype))
     hyper = hyper._replace(init=init)
     return hyper, run.settings._replace(init="given"), (problem_axes, hyper_axes._replace(init=0))
 
@@ -943,7 +944,7 @@ def _path_loop(problem, hyper, penalties, stages, settings, model_axes):
     models (``_loop``) at penalty ``s`` from stage ``s − 1``'s parameters; the stages from
     ``stages`` on get an epoch limit of 0 (their start only: one trace of the models' loop,
     not two, and the same program for every count)."""
-    problem = driver._prepared(problem, settings)  # once for every stage
+    problem = driver.prepared(problem, settings)  # once for every stage
     limit = driver.epoch_limit(hyper, settings)
 
     def stage(init, xs):

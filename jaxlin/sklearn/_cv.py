@@ -467,13 +467,13 @@ class LogisticRegressionCV(LogisticRegression):
             init = self._warm_params(init.W.shape[1], coef=init.W.T, intercept=init.b)
         weights = weights.copy()
         weights[0] = sw
-        rows = [
-            (f * nC + c) * len(ratios) + r
-            for f in range(m // len(ratios))
-            for r in range(len(ratios))
-        ]
-        start = jax.tree.map(lambda a: np.asarray(a)[rows], path)
-        start = Params(start.W.copy(), start.b.copy())
+        F, nR = m // len(ratios), len(ratios)
+        start = jax.tree.map(  # the path's models (fold, C, l1_ratio) at the chosen C
+            lambda a: (
+                np.asarray(a).reshape(F, nC, nR, *a.shape[1:])[:, c].reshape(m, *a.shape[1:]).copy()
+            ),
+            path,
+        )
         start.W[0], start.b[0] = init.W, init.b
         pen = np.array([_penalty(C, rr, t) for t, rr in zip(weights.sum(axis=1), ratios * m)])
         pen[0] = l1, l2  # the refit's l1_ratio, whichever model 0 has on the path

@@ -22,9 +22,10 @@ def _median(f):
     return median_time(f, 5)
 
 
-def _program(X, T, by_rows=False):
-    """``EPOCHS`` epochs of ``len(X) // B`` steps on one model ``(W, b, lr)``; ``by_rows``:
-    ``W`` is ``(K, d)``, the scores ``(W X_Bᵀ)ᵀ`` and the gradient ``Δᵀ X_B``."""
+def program(X, T, by_rows=False, epochs=EPOCHS):
+    """``epochs`` epochs of ``len(X) // B`` steps on one model ``(W, b, lr)``, returning
+    ``(W, b)``; ``by_rows``: ``W`` is ``(K, d)``, the scores ``(W X_Bᵀ)ᵀ`` and the gradient
+    ``Δᵀ X_B``."""
     n, steps = X.shape[0], X.shape[0] // B
 
     def step(carry, idx):
@@ -40,14 +41,15 @@ def _program(X, T, by_rows=False):
             idx = shuffled(k, n)[: steps * B].reshape(steps, B)  # jaxlin's draw
             return jax.lax.scan(step, carry, idx)[0], None
 
-        keys = jax.random.split(key, EPOCHS)
-        return jax.lax.scan(epoch, (W, b, lr), keys)[0][0]
+        keys = jax.random.split(key, epochs)
+        return jax.lax.scan(epoch, (W, b, lr), keys)[0][:2]
 
     return run
 
 
-def _wide(X, T, models):
-    """The 16 models as one ``(d, M, K)`` weight array, by hand."""
+def wide_program(X, T, models, epochs=EPOCHS):
+    """``models`` models (a learning rate each, one row order) as one ``(d, M, K)`` weight
+    array, by hand: each step one ``(B, d) × (d, M·K)`` product and its transpose."""
     n, steps = X.shape[0], X.shape[0] // B
 
     def step(carry, idx):
@@ -64,7 +66,7 @@ def _wide(X, T, models):
             return jax.lax.scan(step, carry, idx)[0], None
 
         W, b = jnp.zeros((X.shape[1], models, T.shape[1])), jnp.zeros((models, T.shape[1]))
-        return jax.lax.scan(epoch, (W, b, lr), jax.random.split(key, EPOCHS))[0][0]
+        return jax.lax.scan(epoch, (W, b, lr), jax.random.split(key, epochs))[0][0]
 
     return run
 
@@ -78,18 +80,18 @@ def main():
     key = jax.random.key(0)
     lrs = jnp.asarray(np.geomspace(0.005, 0.5, MODELS), jnp.float32)
     for by_rows, shape in ((False, (X.shape[1], 10)), (True, (10, X.shape[1]))):
-        run = _program(X, T, by_rows)
+        run = program(X, T, by_rows)
         W0, b0 = jnp.zeros(shape), jnp.zeros(10)
         one = jax.jit(lambda lr, run=run, W0=W0, b0=b0: run(W0, b0, lr, key))
         # one key: one gather for all
         many = jax.jit(jax.vmap(lambda lr, run=run, W0=W0, b0=b0: run(W0, b0, lr, key)))
-        t1 = _median(lambda: one(jnp.float32(0.1)).block_until_ready())
-        tm = _median(lambda: many(lrs).block_until_ready())
+        t1 = _median(lambda: one(jnp.float32(0.1)))
+        tm = _median(lambda: many(lrs))
         print(
             f"minimal program, W {'(K, d)' if by_rows else '(d, K)'}: one model "
             f"{t1 * 1e3:.1f} ms, {MODELS} models {tm * 1e3:.1f} ms ({tm / t1:.1f}×) under vmap"
         )
-    wide = jax.jit(_wide(X, T, MODELS))
+    wide = jax.jit(wide_program(X, T, MODELS))
     tw = _median(lambda: wide(lrs, key).block_until_ready())
     print(f"{MODELS} models as one wide (d, {MODELS}·K) model: {tw * 1e3:.1f} ms")
     common = dict(optimizer="sgd", batch_size=B, epochs=EPOCHS)

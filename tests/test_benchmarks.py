@@ -167,3 +167,47 @@ def test_the_cv_floor_program_solves_the_search_it_times():
     r = 1.0 / (1.0 + np.exp(-(X @ w + b))) - y
     g = np.append(X.T @ r / len(y) + w / (ref.C_[0] * len(y)), r.mean())
     assert np.max(np.abs(g)) <= floor_cv.TOL
+
+
+def test_the_grid_search_floor_program_solves_scikit_learns_problem():
+    """``benchmarks.floor_first.LogisticRegression``, the floor case 11 reports under a cold
+    GridSearchCV, minimises scikit-learn's objective: on rows padded to a shape bucket its
+    gradient (by hand, in NumPy, on the real rows only) meets the stop, and its coefficients
+    are scikit-learn's to the stop's accuracy."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    from benchmarks import floor_first
+
+    X, y = make_classification(n_samples=301, n_features=6, random_state=0)  # pads to 304
+    m = floor_first.LogisticRegression(C=0.5).fit(X, y)
+    w, b = m.coef_[0], m.intercept_[0]
+    r = 1.0 / (1.0 + np.exp(-(X @ w + b))) - y
+    g = np.append(X.T @ r / len(y) + w / (0.5 * len(y)), r.mean())
+    assert np.max(np.abs(g)) <= floor_first.TOL
+    ref = LogisticRegression(C=0.5, tol=1e-10, solver="newton-cholesky").fit(X, y)
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=1e-3)
+    assert (m.predict(X) == ref.predict(X)).mean() >= 0.99
+
+
+def test_the_sgd_floor_programs_train_the_models_they_time():
+    """``benchmarks.floor_many``'s programs, the floors of cases 3, 4 and 11: the wide
+    program's column ``m`` is the one-model program at learning rate ``m`` (one row order,
+    the same steps), and an SGD run learns (accuracy well above chance)."""
+    import jax
+    import jax.numpy as jnp
+
+    from benchmarks import floor_first, floor_many
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(320, 12)).astype(np.float32)
+    y = np.argmax(X[:, :10] + 0.1 * rng.normal(size=(320, 10)), axis=1)
+    T = jax.nn.one_hot(y, 10, dtype=jnp.float32)
+    lrs, key = jnp.asarray([0.05, 0.3], jnp.float32), jax.random.key(3)
+    W_wide = floor_many.wide_program(jnp.asarray(X), T, 2, epochs=2)(lrs, key)
+    for m in range(2):
+        W, _ = floor_many.program(jnp.asarray(X), T, epochs=2)(
+            jnp.zeros((12, 10)), jnp.zeros(10), lrs[m], key
+        )
+        np.testing.assert_allclose(W_wide[:, m], W, rtol=1e-4, atol=1e-5)
+    assert floor_first.sgd_first_call(X, y, X, y, epochs=5, lr=0.5) >= 0.5

@@ -11,11 +11,11 @@ matrix whose rows differ too much in length is stored as plain compressed sparse
     Z = X W:     Z[i] = Σ_{e: r_e = i} a_e W[c_e]      a gather of W's rows, a sum per row
     G = Xᵀ D:    G[j] = Σ_{e: c_e = j} a_e D[r_e]      a gather of D's rows, a sum per column
 
-Both cost ``O(nnz · K)`` and never form the dense ``(N, d)`` array; past a million entries
-they run over blocks of ``ENTRY_BLOCK`` entries, so their ``nnz × K`` entry-wise terms are
-never held at once. ``take_rows``
-gathers a mini-batch: the entries of ``B`` rows, each padded with zero entries to the
-longest row's length ``L``, so every batch has the static size ``B · L``.
+Both cost ``O(nnz · K)`` and never form the dense ``(N, d)`` array; they sum their
+``nnz × K`` entry-wise terms over blocks of at most ``BLOCK_VALUES``, so the terms are never
+all held at once. ``take_rows`` gathers a mini-batch: the entries of ``B`` rows, each
+padded with zero entries to the longest row's length ``L``, so every batch has the static
+size ``B · L``.
 
 The host side: ``is_sparse`` recognises SciPy's sparse matrices and arrays and JAX's
 ``BCOO``/``BCSR``; ``as_csr`` turns any of them into a checked SciPy CSR matrix (never a
@@ -138,49 +138,43 @@ def entry_rows(X: SparseRows):
 # ------------------------------------------------------------------ the two products
 
 
-# A product over more stored entries than this runs over blocks of this many, so its entry-wise
-# terms (nnz × K values) are never all held at once (benchmarks/RESULTS.md, case 12).
-ENTRY_BLOCK = 2**18
+# The products sum their entry-wise terms (nnz × K values) over blocks of at most this many
+# values (2 MB in float64): a block's terms stay in the caches, and the terms are never all held
+# at once (benchmarks/RESULTS.md, case 12).
+BLOCK_VALUES = 2**18
 
 
-def _block_size(lanes: int) -> int:
-    """Entries per block of the products: ``ENTRY_BLOCK`` in whole rows of the table."""
-    return max(lanes, ENTRY_BLOCK - ENTRY_BLOCK % lanes)
-
-
-def stored_entries(entries: int, lanes: int) -> int:
-    """The entries to store for ``entries`` of a layout: past ``4 · ENTRY_BLOCK``, rounded up
-    to whole blocks (zero entries after the last row), so the products' loop over blocks
-    leaves no remainder to sum apart — one copy of each product in a compiled program, not
-    two (XLA compilation of a Newton-CG run on 22 million entries: 1.31 → 1.07 s)."""
-    if entries < 4 * ENTRY_BLOCK:
+def _block_size(entries: int, lanes: int, k: int) -> int:
+    """Entries per block of a product with ``K = k`` columns over ``entries``: all of them
+    up to four blocks' worth, else the fewest blocks of at most ``BLOCK_VALUES /
+    2^⌈log₂ k⌉`` entries, made equal, in whole rows of the table (at least one)."""
+    largest = max(lanes, BLOCK_VALUES >> (k - 1).bit_length())
+    if entries <= 4 * largest:  # a loop costs more than its blocks save
         return entries
-    size = _block_size(lanes)
-    return -(-entries // size) * size
+    size = -(-entries // -(-entries // largest))
+    return -(-size // lanes) * lanes
 
 
-def _over_blocks(X: SparseRows, out, add):
-    """``out`` plus ``add(out, data, indices, slices)`` over the stored entries: all at once,
-    or, past ``4 · ENTRY_BLOCK`` entries, block by block in a loop, then the remainder (none
-    when ``to_device`` stored whole blocks, ``stored_entries``)."""
+def _over_blocks(X: SparseRows, out, add, k: int):
+    """``out`` plus ``add(out, data, indices, slices)`` over the stored entries: all at once
+    when they fit one block (``_block_size``), else block by block in a loop whose last
+    block ends at the last entry — its entries that the block before summed count as zeros
+    there — so every block has one static size and the program one copy of the product."""
     nnz, lanes = X.data.shape[0], X.lanes
-    n_blocks = nnz // ENTRY_BLOCK if nnz >= 4 * ENTRY_BLOCK else 0
-    if n_blocks == 0:
+    size = _block_size(nnz, lanes, k)
+    if nnz <= size:
         return add(out, X.data, X.indices, X.slices)
-    size = _block_size(lanes)  # whole slices' rows of the table
-
-    def part(i, a, per):
-        return jax.lax.dynamic_slice_in_dim(a, i * (size // per), size // per)
+    offset = jnp.arange(size)
 
     def block(i, acc):
-        return add(acc, part(i, X.data, 1), part(i, X.indices, 1), part(i, X.slices, lanes))
+        start = jnp.minimum(i * size, nnz - size)  # whole table rows: nnz, size divide by lanes
+        fresh = start + offset >= i * size  # not summed by the block before
+        data = jnp.where(fresh, jax.lax.dynamic_slice_in_dim(X.data, start, size), 0)
+        cols = jax.lax.dynamic_slice_in_dim(X.indices, start, size)
+        slices = jax.lax.dynamic_slice_in_dim(X.slices, start // lanes, size // lanes)
+        return add(acc, data, cols, slices)
 
-    n_blocks = nnz // size
-    out = jax.lax.fori_loop(0, n_blocks, block, out)
-    done = n_blocks * size
-    if done == nnz:
-        return out
-    return add(out, X.data[done:], X.indices[done:], X.slices[done // lanes :])
+    return jax.lax.fori_loop(0, -(-nnz // size), block, out)
 
 
 def matmul(X: SparseRows, W):
@@ -195,7 +189,7 @@ def matmul(X: SparseRows, W):
         return Z.at[slices].add(terms, indices_are_sorted=True, mode="promise_in_bounds")
 
     zero = jnp.zeros((X.n_slices, lanes, k), jnp.result_type(X.data, W))
-    return _over_blocks(X, zero, add).reshape(-1, k)[: X.shape[0]]
+    return _over_blocks(X, zero, add, k).reshape(-1, k)[: X.shape[0]]
 
 
 def rmatmul(X: SparseRows, D):
@@ -225,7 +219,7 @@ def _contract_entries(X: SparseRows, D, squared: int):
         f = a if squared == 0 else jnp.where(plain, a, a * a)
         return G.at[cols].add(f * Ds[slices].reshape(-1, k))
 
-    return _over_blocks(X, jnp.zeros((X.shape[1], k), D.dtype), add)
+    return _over_blocks(X, jnp.zeros((X.shape[1], k), D.dtype), add, k)
 
 
 def batch_scores(X: SparseRows, V):
@@ -524,7 +518,6 @@ def to_device(
     capacity = max(lanes, stored if capacity is None else capacity)
     if capacity < stored:
         raise ValueError(f"capacity: {capacity} is less than the stored entries ({stored})")
-    capacity = stored_entries(capacity, lanes)
     # buffers of this function's own, moved to the device uncopied (backend.host_zeros)
     data, cols = backend.host_zeros(capacity, dtype), backend.host_zeros(capacity, np.int32)
     # a padding entry adds a zero; its columns are spread, so no one column's sum queues on them

@@ -58,23 +58,23 @@ def test_products_on_the_stored_entries_equal_dense_and_autodiff(k, lanes):
     np.testing.assert_allclose(G2, (Xd * Xd).T @ C, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("stored_block", [113, 1])  # whole blocks / a remainder
+@pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("lanes", [1, 16])
-def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch, lanes, stored_block):
-    """Past ``4 · ENTRY_BLOCK`` stored entries the products run block by block (a loop,
-    then any remainder): the same sums, and a fit equal to the dense one. ``to_device``
-    stores whole blocks (zeros after the last row); a layout stored for another block size
-    leaves a remainder."""
+def test_products_over_blocks_of_entries_equal_the_dense_products(monkeypatch, lanes, k):
+    """Past four blocks of ``BLOCK_VALUES / 2^⌈log₂ K⌉`` stored entries the products run
+    block by block, the blocks made equal and the last ending at the last entry (its entries
+    the block before summed count once): the same sums, and a fit equal to the dense one."""
     X, y = _problem(n=200, d=30, density=0.3)
-    monkeypatch.setattr(sparse, "ENTRY_BLOCK", stored_block)
     Xs, Xd = _device(X, lanes=lanes), X.toarray()
-    monkeypatch.setattr(sparse, "ENTRY_BLOCK", 113)  # 1,7xx entries or more: many blocks
-    block = 113 - 113 % lanes  # whole slices per block
-    assert Xs.nnz >= 4 * 113 and (Xs.nnz % block == 0) == (stored_block == 113)
+    # blocks of at most 430 entries for this K: 1,7xx entries or more make several
+    monkeypatch.setattr(sparse, "BLOCK_VALUES", 430 << (k - 1).bit_length())
+    size = sparse._block_size(Xs.nnz, lanes, k)
+    assert size % lanes == 0 and size <= 430 + lanes
+    assert -(-Xs.nnz // size) >= 3 and Xs.nnz % size != 0  # a last block that overlaps
     layout = sparse.slice_layout(np.diff(X.indptr), lanes)[1]
-    assert layout <= Xs.nnz < layout + (block if stored_block == 113 else 1)
+    assert Xs.nnz == layout  # stored as laid out: no rounding to blocks
     rng = np.random.default_rng(2)
-    W, D = rng.normal(size=(X.shape[1], 3)), rng.normal(size=(X.shape[0], 3))
+    W, D = rng.normal(size=(X.shape[1], k)), rng.normal(size=(X.shape[0], k))
     Z = jax.jit(sparse.matmul)(Xs, jnp.asarray(W))
     G = jax.jit(sparse.rmatmul)(Xs, jnp.asarray(D))
     np.testing.assert_allclose(Z, Xd @ W, rtol=1e-12, atol=1e-12)

@@ -1,5 +1,6 @@
 """The floors under case 11's compilation-bound rows: the least a JAX implementation compiles
-and runs for a first result, with nothing of jaxlin's in it.
+and runs for a first result, with none of jaxlin's training code in it (the SGD program
+draws its epochs' row orders as jaxlin does, so both visit the same rows).
 
 * ``LogisticRegression`` — a scikit-learn estimator whose ``fit`` is one jitted Newton–Cholesky
   loop (scikit-learn's objective: the mean log-loss plus ``‖w‖² / (2 C n)``, the intercept

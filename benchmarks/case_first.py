@@ -225,7 +225,8 @@ def _variants(code, args, repeats, warm=True):
 
 def _fit_median(runs):
     """``(median wall, the first run's output)``, its timings (``fit``, ``again``) the
-    medians of the runs' (a bare number, as the floor's, stays the first run's)."""
+    medians of the runs' (an output that is not a dict — the JAX start-up process prints
+    none, ``jaxlin train`` a count — stays the first run's)."""
     first = runs[0][1]
     if isinstance(first, dict):
         first = {

@@ -46,9 +46,10 @@ from sklearn.preprocessing import StandardScaler
 from jaxlin import datasets
 d = datasets.load("spambase"); n = int(sys.argv[2]); step = max(1, len(d.y) // n)
 X, y = np.asarray(d.X, float)[::step][:n], d.y[::step][:n]  # both classes when small
-if sys.argv[1] in ("jaxlin", "floor"):
+KW = {"jaxlin-nc": {"solver": "newton-cholesky"}}.get(sys.argv[1], {})  # jaxlin's other Newton
+if sys.argv[1] in ("jaxlin", "jaxlin-nc", "floor"):
     import jax
-    if sys.argv[1] == "jaxlin":
+    if sys.argv[1] != "floor":
         from jaxlin.sklearn import LogisticRegression
     else:  # the minimal JAX program (benchmarks.floor_first)
         from benchmarks.floor_first import LogisticRegression
@@ -56,7 +57,7 @@ if sys.argv[1] in ("jaxlin", "floor"):
 else:
     from sklearn.linear_model import LogisticRegression
 def search():
-    return GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)),
+    return GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, **KW)),
                         {"logisticregression__C": [0.01, 0.1, 1.0, 10.0]}, cv=5).fit(X, y)
 t = time.perf_counter(); g = search(); first = time.perf_counter() - t
 t = time.perf_counter(); search(); again = time.perf_counter() - t  # the same process
@@ -209,16 +210,20 @@ def _cold_then_warm(code, args, repeats, warm=True):
 
 
 FLOOR_PROGRAM = "JAX floor program"  # benchmarks.floor_first, no cache
+CHOLESKY = "jaxlin solver='newton-cholesky', empty cache"  # GRID's "jaxlin-nc"
 
 
-def _variants(code, args, repeats, warm=True):
-    """scikit-learn / jaxlin (cache empty) / jaxlin (cache warm) / the minimal JAX program:
-    ``{label: (wall, out)}``, the 'fit' of each the median of its processes."""
+def _variants(code, args, repeats, warm=True, cholesky=False):
+    """scikit-learn / jaxlin (cache empty) / jaxlin (cache warm) / (``cholesky``: jaxlin
+    with ``solver="newton-cholesky"``, a smaller program, cache empty) / the minimal JAX
+    program: ``{label: (wall, out)}``, the 'fit' of each the median of its processes."""
     out = {"scikit-learn": _median(code, ("sklearn", *args), "off", repeats)}
     cold, hot = _cold_then_warm(code, ("jaxlin", *args), repeats, warm)
     out["jaxlin, empty cache"] = _fit_median(cold)
     if warm:
         out["jaxlin, cache warm"] = _fit_median(hot)
+    if cholesky:
+        out[CHOLESKY] = _fit_median(_cold_then_warm(code, ("jaxlin-nc", *args), repeats, False)[0])
     out[FLOOR_PROGRAM] = _fit_median([_process(code, ("floor", *args)) for _ in range(repeats)])
     return out
 
@@ -321,7 +326,7 @@ def _grid_checks(grid):
 def run(s):
     repeats = 1 if s.tiny else (3 if s.quick else 5)
     rows, checks = _train_rows(repeats)
-    grid = _variants(GRID, (600 if s.tiny else 4601,), repeats, warm=not s.tiny)
+    grid = _variants(GRID, (600 if s.tiny else 4601,), repeats, warm=not s.tiny, cholesky=True)
     r, c = _compare_rows(
         "GridSearchCV",
         grid,

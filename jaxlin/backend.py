@@ -103,6 +103,13 @@ def no_ynn_fusions() -> tuple:
     return NO_YNN if _YNN_OPTION["known"] else ()
 
 
+def small_data(nbytes: int, itemsize: int = 4) -> bool:
+    """Whether a step that reads ``nbytes`` of data of ``itemsize`` bytes a value is small:
+    at most ``QUICK_COMPILE_BYTES`` (float32), or ``QUICK_COMPILE_FLOAT64`` times it
+    (float64) — where compiling a program costs more than running it, on any platform."""
+    return nbytes <= QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
+
+
 def compile_options(nbytes: int, itemsize: int = 4, once: bool = False, full_batch=False):
     """XLA compile options for a training program over ``nbytes`` of data of ``itemsize``
     bytes a value: the quicker compilation on the CPU for small data (``once``: for a
@@ -110,8 +117,7 @@ def compile_options(nbytes: int, itemsize: int = 4, once: bool = False, full_bat
     row, and YNNPACK's kernels are left out, ``no_ynn_fusions`` — a mini-batch step of one
     model ran 25% slower without them), else ``None`` (XLA's defaults; also for
     ``nbytes=None``, a program traced inside another, which carries the options)."""
-    limit = QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
-    if nbytes is not None and cpu_tricks() and nbytes <= limit:
+    if nbytes is not None and cpu_tricks() and small_data(nbytes, itemsize):
         lowered = jax.config.read("jax_disable_most_optimizations")  # level 0 already
         options = QUICK_EMITTERS if lowered else ONCE_OPTIONS if once else QUICK_OPTIONS
         options = (*options, *(no_ynn_fusions() if full_batch else ()))

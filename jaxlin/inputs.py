@@ -7,12 +7,14 @@ losses take (``jaxlin.objective.encode_targets``), once.
 
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any, NamedTuple, Optional
 
 import jax.numpy as jnp
 import numpy as np
 
-from jaxlin import sparse, validation
+from jaxlin import backend, sparse, validation
 from jaxlin.backend import put, put_all
 from jaxlin.losses import Loss
 from jaxlin.objective import host_targets, targets_and_labels
@@ -49,9 +51,10 @@ def prepare(
 ) -> Data:
     """Check and convert ``X``, ``y``, the weights and ``validation_data = (X_val, y_val)``.
 
-    ``rows_for``: optional ``N ↦ rows``: pad the training rows to that many on the host
-    (``pad_rows``) before they move to the device. ``finite=False``: leave the scan of a
-    dense ``X`` for NaN and infinite values to the caller (``check_finite_after``).
+    ``rows_for``: optional ``X ↦ rows`` (``X`` the checked features): pad the training rows
+    to that many on the host (``pad_rows``) before they move to the device.
+    ``finite=False``: leave the scan of a dense ``X`` for NaN and infinite values to the
+    caller (``check_finite_after``).
     """
     Xn = validation.check_features(X, "X", finite=finite)
     n = Xn.shape[0]
@@ -77,7 +80,7 @@ def prepare(
         Xv, Tv = put_features(Xv, dtype), put(Tv, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
     if rows_for is not None:
-        Xn, T, w = pad_rows(Xn, T, w, rows_for(n))
+        Xn, T, w = pad_rows(Xn, T, w, rows_for(Xn))
     T, w = put_all((T, w), dtype)  # one transfer: each costs a round trip
     return Data(
         put_features(Xn, dtype),
@@ -141,6 +144,56 @@ def bucket_rows(n: int) -> int:
         return max(64, 1 << (n - 1).bit_length())
     step = 1 << (n.bit_length() - 5)
     return -(-n // step) * step
+
+
+# Room for a refit: a cross-validation fits its folds (k−1)/k of the rows and then refits
+# all of them, which fall in another bucket. On small data, where a program compiles in
+# half a second and runs in milliseconds, the first fit pads to ``ROOM`` times its rows
+# and later fits reuse that size (docs/first-results.md): a 5-fold search runs its folds
+# and its refit (5/4 of a fold) in one program.
+ROOM = 1.3
+_SIZES: dict = {}  # (columns, float type, sparse) → sizes small fits padded to, oldest first
+_SIZES_KEPT = 16  # per kind of data; the oldest is forgotten first
+_SIZES_LOCK = threading.Lock()
+
+
+def shared_rows(X, dtype) -> int:
+    """The rows a full batch of ``X`` (checked features ``(N, d)``, dense or SciPy CSR)
+    pads to when computed in ``dtype``.
+
+    Large data: ``bucket_rows(N)`` (at most ``N/16`` extra rows). Small data — a step over
+    ``bucket_rows(⌈ROOM · N⌉)`` rows reads at most ``backend.small_data``'s limit — pads to
+    the oldest size this process padded data of the same columns, type and kind to with
+    ``N ≤ size ≤ bucket_rows(⌈ROOM · N⌉)``, else to ``bucket_rows(⌈ROOM · N⌉)``, which is
+    remembered. So a fit of 3,681 rows pads to 4,864, and a later refit of 4,601 rows (its
+    5-fold cross-validation's) runs at 4,864 too, in the same compiled program; the same
+    fit repeated in a process pads the same way. Padding rows have weight 0: the result
+    equals the unpadded fit to float rounding (``pad_rows``).
+    """
+    n, itemsize = X.shape[0], np.dtype(dtype).itemsize
+    roomy = bucket_rows(math.ceil(ROOM * n))
+    if sparse.is_sparse(X):  # its stored entries, as a training step reads them
+        nbytes = X.nnz * (itemsize + 8)
+    else:
+        nbytes = roomy * X.shape[1] * itemsize
+    if not backend.small_data(nbytes, itemsize):
+        return bucket_rows(n)
+    key = (X.shape[1], np.dtype(dtype).name, sparse.is_sparse(X))
+    with _SIZES_LOCK:
+        sizes = _SIZES.setdefault(key, [])
+        for size in sizes:
+            if n <= size <= roomy:
+                return size
+        sizes.append(roomy)
+        del sizes[:-_SIZES_KEPT]
+    return roomy
+
+
+def forget_shared_rows() -> None:
+    """Forget the sizes ``shared_rows`` remembered: the next small fit of each kind of data
+    chooses its size afresh."""
+    with _SIZES_LOCK:
+        _SIZES.clear()
 
 
 def pad_rows(X, T, w, rows: int):

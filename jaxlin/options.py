@@ -450,8 +450,9 @@ class RunControl(NamedTuple):
         (``jaxlin.checkpoint``). resume: start from that file when it exists; it must come
         from the same data and settings, and the result equals the uninterrupted run.
       buckets: pad the rows of a full-batch run with weight-0 rows to
-        ``jaxlin.inputs.bucket_rows`` of ``N``: folds, refits and slightly different
-        ``N`` share one compiled program; the result equals the unpadded fit up to rounding.
+        ``jaxlin.inputs.shared_rows`` (``bucket_rows`` of ``N``, with room for a refit on
+        small data): folds, refits and slightly different ``N`` share one compiled
+        program; the result equals the unpadded fit up to rounding.
       callback: ``callable(epoch, params, objective) → stop`` after every epoch, on the host
         (``params`` as NumPy arrays): a true answer ends the run (stop reason
         ``callback``); an exception it raises ends the run and is raised again by ``fit``.

@@ -354,10 +354,11 @@ def fit(
         keywords: ``progress`` (a callable ``(epochs_done, epochs_total)``), ``devices``
         (shard the rows over local devices, ``shard_rows``), ``checkpoint``,
         ``checkpoint_every`` and ``resume`` (``jaxlin.checkpoint``), ``buckets`` (pad a
-        full-batch run's rows to ``jaxlin.inputs.bucket_rows`` so close sizes share one
-        compiled program; not in ``fit_many``), ``callback`` (``(epoch, params, objective) →
-        stop``, called on the host after each epoch; one model only) and ``verify`` (check
-        a user ``Loss`` before training; default ``True``).
+        full-batch run's rows to ``jaxlin.inputs.shared_rows`` so close sizes, and a small
+        cross-validation's folds and refit, share one compiled program; not in
+        ``fit_many``), ``callback`` (``(epoch, params, objective) → stop``, called on the
+        host after each epoch; one model only) and ``verify`` (check a user ``Loss``
+        before training; default ``True``).
       **options: the fields of ``Options`` — ``optimizer`` (default
         ``"gd"``), ``learning_rate`` (0.1), ``epochs`` (100), ``batch_size``, ``l1``, ``l2``,
         ``tol``, ``grad_tol``, ``grad_norm``, ``step_tol``, ``adaptive_lr``, ``patience``,
@@ -399,7 +400,7 @@ def _fit_one(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs, key) ->
         sample_weight=given.sample_weight,
         n_classes=given.n_classes,
         dtype=given.dtype,
-        rows_for=_bucketed(opts, ctrl),
+        rows_for=_bucketed(opts, ctrl, given.dtype),
         finite=not deferred,
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
@@ -595,17 +596,18 @@ class Inputs(NamedTuple):
     dtype: Any = jnp.float32
 
 
-def _bucketed(opts: Options, ctrl: RunControl):
-    """``N ↦`` the padded row count when ``ctrl.buckets`` (else ``None``): a bucket for a
-    full-batch run of a solver that weighs its rows, else ``N`` (mini-batches and a solver
-    that visits rows one by one would see the padding rows, so their rows stay as given)."""
+def _bucketed(opts: Options, ctrl: RunControl, dtype):
+    """``X ↦`` the padded row count when ``ctrl.buckets`` (else ``None``): for a full-batch
+    run of a solver that weighs its rows, ``inputs.shared_rows`` in ``dtype``, else ``N``
+    (mini-batches and a solver that visits rows one by one would see the padding rows, so
+    their rows stay as given)."""
     if not ctrl.buckets:
         return None
 
-    def rows_for(n):
-        b = opts.batch_size
+    def rows_for(X):
+        n, b = X.shape[0], opts.batch_size
         full = b is None or (isinstance(b, (int, np.integer)) and b >= n)
-        return inputs.bucket_rows(n) if full and opts.record.weighted else n
+        return inputs.shared_rows(X, dtype) if full and opts.record.weighted else n
 
     return rows_for
 
@@ -639,7 +641,7 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
         sample_weight=None if per_class else given.sample_weight,
         n_classes=2,
         dtype=dtype,
-        rows_for=_bucketed(opts, ctrl),
+        rows_for=_bucketed(opts, ctrl, dtype),
     )
     opts = opts.check(data.n_rows, loss, has_validation=validation_data is not None, classes=k)
     pad = data.X.shape[0] - data.n_rows  # weight-0 rows of a shape bucket

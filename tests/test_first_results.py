@@ -288,6 +288,64 @@ def test_buckets_add_at_most_a_sixteenth_above_small_data_and_are_few():
     assert len(set(sizes)) < 3 + 16 * 7  # ≤ 16 sizes per power of two above 256
 
 
+def test_a_small_fit_leaves_room_for_its_refit_and_later_fits_reuse_it():
+    """Small data pads to ``bucket_rows(⌈1.3 N⌉)``, remembered per columns, float type and
+    kind; a later fit of ``N'`` rows reuses the oldest size in ``[N', bucket_rows(⌈1.3 N'⌉)]``;
+    large data keeps its fine bucket and is not remembered."""
+    import scipy.sparse as sp
+
+    from jaxlin.inputs import ROOM, bucket_rows, forget_shared_rows, shared_rows
+
+    def rows(n, d=57, dtype=np.float64):
+        return shared_rows(np.zeros((n, d)), dtype)
+
+    forget_shared_rows()
+    assert ROOM == 1.3
+    first = rows(3681)  # a 5-fold cross-validation's fold of Spambase's 4,601 rows
+    assert first == bucket_rows(int(np.ceil(1.3 * 3681))) == 4864
+    assert [rows(n) for n in (3680, 3681, 4601)] == [first] * 3  # the other folds, the refit
+    assert rows(1000) == bucket_rows(1300) == 1344  # 4,864 would be over 1.3× its rows
+    assert rows(1010) == 1344 and rows(3681) == first  # the oldest size that fits, stable
+    assert rows(4601, d=56) == bucket_rows(5982)  # other columns: their own sizes
+    assert rows(3000, d=16) == bucket_rows(3900)
+    assert rows(3681, d=16, dtype=np.float32) == first  # float32 has its own sizes
+    assert rows(4601, dtype=np.float32) == bucket_rows(4601)  # 6,144 × 57 float32: over 1 MiB
+    big = 200_000  # 91 MB: large data, the fine bucket, nothing remembered
+    assert rows(big) == bucket_rows(big) and rows(big - 100) == bucket_rows(big - 100)
+    sparse_rows = sp.random(4601, 57, density=0.1, format="csr", random_state=0)
+    assert shared_rows(sparse_rows, np.float64) == bucket_rows(5982)  # its own sizes, not 4,864
+    forget_shared_rows()
+    assert rows(4601) == bucket_rows(5982)  # forgotten: chosen afresh
+
+
+def test_a_five_fold_grid_search_and_its_refit_run_one_program():
+    """GridSearchCV over two Cs on small data: its ten fold fits and the refit on all rows
+    run one compiled training program; the refit (padded to its folds' size) equals the
+    same fit alone (padded to its own) and scikit-learn's."""
+    proc = _counting(
+        """
+        import numpy as np
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.linear_model import LogisticRegression as Theirs
+        from jaxlin.inputs import forget_shared_rows
+        from jaxlin.sklearn import LogisticRegression
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(601, 6))
+        y = (X @ rng.normal(size=6) + rng.normal(size=601) > 0).astype(int)
+        grid = GridSearchCV(LogisticRegression(tol=1e-10), {"C": [0.1, 1.0]}, cv=5).fit(X, y)
+        loops = [n for n in names if n == "jit(_loop)"]
+        C, refit = grid.best_params_["C"], grid.best_estimator_.coef_
+        forget_shared_rows()
+        alone = LogisticRegression(C=C, tol=1e-10).fit(X, y).coef_
+        theirs = Theirs(C=C, tol=1e-10).fit(X, y).coef_
+        print(len(loops), np.abs(refit - alone).max(), np.abs(refit - theirs).max())
+        """
+    )
+    loops, alone, theirs = proc.stdout.split()
+    assert int(loops) == 1, proc.stdout
+    assert float(alone) < 1e-9 and float(theirs) < 1e-6, proc.stdout
+
+
 def test_small_data_of_any_size_and_weighting_shares_one_program():
     """Full batches of 9 to 60 rows, with and without sample weights, pad to 64 rows: one
     compiled program, each fit at the optimum of its own rows."""
@@ -337,6 +395,10 @@ class _Compiles:
 
     def __enter__(self):
         import logging
+
+        from jaxlin.inputs import forget_shared_rows
+
+        forget_shared_rows()  # sizes earlier tests' fits chose would be reused
 
         self.names, self.logger = [], logging.getLogger("jax")
         outer = self

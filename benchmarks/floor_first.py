@@ -5,10 +5,11 @@ draws its epochs' row orders as jaxlin does, so both visit the same rows).
 * ``LogisticRegression`` — a scikit-learn estimator whose ``fit`` is one jitted Newton–Cholesky
   loop (scikit-learn's objective: the mean log-loss plus ``‖w‖² / (2 C n)``, the intercept
   free; stopped when the gradient's largest entry is at most ``tol = 1e-4``; a halving line
-  search). Its rows are padded with weight-0 rows to jaxlin's shape buckets, so the five
-  folds of a ``GridSearchCV`` share one program and the refit compiles a second — the fewest
-  programs shape-specialised compilation allows. Named as scikit-learn's, so a pipeline's
-  parameter names (``logisticregression__C``) are the same.
+  search). Its rows are padded with weight-0 rows as jaxlin pads small data (a shape bucket
+  with room for 30% more rows, remembered for later fits), so the five folds of a
+  ``GridSearchCV`` and its refit share one program — the fewest programs shape-specialised
+  compilation allows. Named as scikit-learn's, so a pipeline's parameter names
+  (``logisticregression__C``) are the same.
 * ``sgd_first_call`` — mini-batch softmax SGD (``benchmarks.floor_many``'s program: a gather,
   two products and an update a step) compiled and run once, as a first call pays.
 
@@ -28,6 +29,19 @@ def _bucket(n: int) -> int:
     the floor imports nothing of jaxlin's."""
     step = 1 << max(n.bit_length() - 5, 0)
     return -(-n // step) * step
+
+
+_SIZES: list = []  # the sizes padded to, oldest first (one kind of data in a benchmark)
+
+
+def _rows(n: int) -> int:
+    """jaxlin's small-data rule (``jaxlin.inputs.shared_rows``): the oldest size already
+    used that holds ``n`` rows within 1.3× room, else the bucket of ``⌈1.3 n⌉``."""
+    roomy = _bucket(-(-13 * n // 10))
+    size = next((s for s in _SIZES if n <= s <= roomy), None)
+    if size is None:
+        _SIZES.append(size := roomy)
+    return size
 
 
 def _newton():
@@ -93,7 +107,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             LogisticRegression._program = _newton()
         X = np.asarray(X, np.float64)
         self.classes_ = np.unique(y)
-        n, rows = len(y), _bucket(len(y))
+        n, rows = len(y), _rows(len(y))
         Xp = np.zeros((rows, X.shape[1]))
         Xp[:n] = X
         t, w = np.zeros(rows), np.zeros(rows)

@@ -179,7 +179,7 @@ def test_the_grid_search_floor_program_solves_scikit_learns_problem():
 
     from benchmarks import floor_first
 
-    X, y = make_classification(n_samples=301, n_features=6, random_state=0)  # pads to 304
+    X, y = make_classification(n_samples=301, n_features=6, random_state=0)  # pads to 400
     m = floor_first.LogisticRegression(C=0.5).fit(X, y)
     w, b = m.coef_[0], m.intercept_[0]
     r = 1.0 / (1.0 + np.exp(-(X @ w + b))) - y

@@ -110,7 +110,7 @@ def small_data(nbytes: int, itemsize: int = 4) -> bool:
     return nbytes <= QUICK_COMPILE_BYTES * (QUICK_COMPILE_FLOAT64 if itemsize >= 8 else 1)
 
 
-def compile_options(nbytes: int, itemsize: int = 4, once: bool = False, full_batch=False):
+def compile_options(nbytes: int | None, itemsize: int = 4, once: bool = False, full_batch=False):
     """XLA compile options for a training program over ``nbytes`` of data of ``itemsize``
     bytes a value: the quicker compilation on the CPU for small data (``once``: for a
     program that runs once a call, ``ONCE_OPTIONS``; ``full_batch``: each step reads every
@@ -125,7 +125,7 @@ def compile_options(nbytes: int, itemsize: int = 4, once: bool = False, full_bat
     return None
 
 
-def jit_for(fn, nbytes: int, static_argnames=(), itemsize: int = 4, **kind):
+def jit_for(fn, nbytes: int | None, static_argnames=(), itemsize: int = 4, **kind):
     """``jax.jit(fn)`` compiled with ``compile_options`` for ``nbytes`` of data (one
     jitted object per distinct options, each with its own cache of compiled programs);
     ``kind``: ``once`` and ``full_batch``, as there."""

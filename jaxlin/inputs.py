@@ -173,7 +173,7 @@ def shared_rows(X, dtype) -> int:
     n, itemsize = X.shape[0], np.dtype(dtype).itemsize
     roomy = bucket_rows(math.ceil(ROOM * n))
     if sparse.is_sparse(X):  # its stored entries, as a training step reads them
-        nbytes = X.nnz * (itemsize + 8)
+        nbytes = sparse.entry_bytes(X.nnz, itemsize)
     else:
         nbytes = roomy * X.shape[1] * itemsize
     if not backend.small_data(nbytes, itemsize):

@@ -307,6 +307,13 @@ def row(X: SparseRows, i):
 # ------------------------------------------------------------------ the host side
 
 
+def entry_bytes(entries: int, itemsize: int) -> int:
+    """What a training step reads for ``entries`` stored entries of ``itemsize``-byte
+    values: each value and 8 bytes of its column index and slice (the size that picks a
+    program's compile options and a small problem's padding)."""
+    return entries * (itemsize + 8)
+
+
 def is_jax_sparse(X) -> bool:
     """Whether ``X`` is one of JAX's sparse arrays (``BCOO``, ``BCSR``)."""
     return type(X).__module__.startswith("jax.experimental.sparse")

@@ -147,8 +147,10 @@ def compiled(fn, X, settings, static_argnames, many: bool = False):
     whether it trains ``many`` models: every training program, in memory or streamed,
     compiles by this one rule."""
     rows = settings.batch_size or X.shape[0]  # what one step reads
+    nbytes: int | None
     if isinstance(X, SparseRows):  # its stored entries: a batch holds rows × the longest row
-        nbytes = (rows * X.max_row_nnz if settings.batch_size else X.nnz) * (X.dtype.itemsize + 8)
+        entries = rows * X.max_row_nnz if settings.batch_size else X.nnz
+        nbytes = sparse.entry_bytes(entries, X.dtype.itemsize)
     else:
         nbytes = rows * X.shape[-1] * X.dtype.itemsize
     if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(X)):  # inside a trace

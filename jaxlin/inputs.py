@@ -66,6 +66,11 @@ def prepare(
     if y_arr.shape[0] != n:
         raise ValueError(f"y: has {y_arr.shape[0]} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
+    if w is not None:
+        validation.check_in_float_range(w, "sample_weight", dtype)
+        validation.check_weight_sum(w, "sample_weight", dtype)
+    if loss.target == "real":
+        validation.check_in_float_range(y_arr, "y", dtype)
     T, labels = targets_and_labels(y_arr, loss, n_classes, dtype=np.dtype(dtype))
     if (
         labels is not None and T.shape[1] == 1 and len(labels) < 2 and n_classes is None
@@ -76,7 +81,7 @@ def prepare(
         )
     Xv = Tv = None
     if validation_data is not None:
-        Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1])
+        Xv, Tv = validation_targets(validation_data, loss, Xn.shape[1], T.shape[1], dtype)
         Xv, Tv = put_features(Xv, dtype), put(Tv, dtype)
     n_cls = None if loss.target == "real" else max(2, T.shape[1])
     if rows_for is not None:
@@ -94,11 +99,44 @@ def prepare(
 
 
 def check_finite_after(X, data: Data) -> None:
-    """The scan ``prepare(finite=False)`` left out, for a run whose start was not finite:
-    raise naming the first NaN or infinite cell of ``X`` as given, or the first value that
-    became infinite in the run's float type. Sparse rows were scanned by ``prepare``."""
-    if not sparse.is_sparse(data.X):
+    """For a run that diverged: raise naming the first NaN or infinite cell of ``X`` as
+    given (the scan ``prepare(finite=False)`` left out), or the first value, finite as
+    given, that became infinite in the run's float type (a float64 value beyond float32's
+    range; dense or sparse, never densified). Nothing when ``X`` holds neither."""
+    if not sparse.is_sparse(X):
         validation.check_finite(validation.check_features(X, "X", finite=False), "X", data.X)
+        return
+    coo = sparse.as_csr(X).tocoo()  # row by row; its values checked finite as given
+    with np.errstate(over="ignore"):
+        beyond = ~np.isfinite(coo.data.astype(data.X.dtype))
+    if np.any(beyond):
+        e = int(np.argmax(beyond))
+        raise validation.beyond_range("X", coo.row[e], coo.col[e], data.X.dtype)
+
+
+def check_features_in_range(X, name: str, dtype) -> None:
+    """Raise naming the first cell (row, column) of the checked features ``X`` (dense, or
+    SciPy CSR: its stored entries) that is beyond the range of ``dtype``, in which they are
+    computed. Nothing to scan when ``X``'s own type fits in ``dtype``."""
+    top = np.finfo(np.dtype(dtype)).max
+    if (
+        X.dtype.kind != "f"
+        and np.dtype(dtype).itemsize >= 8
+        or X.dtype.kind == "f"
+        and (np.finfo(X.dtype).max <= top)
+    ):
+        return
+    if sparse.is_sparse(X):
+        coo = sparse.as_csr(X, name).tocoo()
+        over = np.abs(coo.data) > top
+        if np.any(over):
+            e = int(np.argmax(over))
+            raise validation.beyond_range(name, coo.row[e], coo.col[e], dtype)
+        return
+    over = np.abs(np.asarray(X)) > top
+    if np.any(over):
+        row, col = np.argwhere(over)[0]
+        raise validation.beyond_range(name, row, col, dtype)
 
 
 def check_squares_after(X, dtype) -> None:
@@ -217,15 +255,21 @@ def pad_rows(X, T, w, rows: int):
     )
 
 
-def validation_targets(validation_data, loss: Loss, n_features: int, n_outputs: int):
-    """``(X_val, T_val)`` checked against the training data's features and outputs."""
+def validation_targets(
+    validation_data, loss: Loss, n_features: int, n_outputs: int, dtype=np.float64
+):
+    """``(X_val, T_val)`` checked against the training data's features and outputs, and
+    within the range of the run's float type ``dtype`` (they are scored in it)."""
     try:
         Xv, yv = validation_data
     except (TypeError, ValueError):
         raise ValueError("validation_data: expected a pair (X_val, y_val)") from None
     Xv = validation.check_features(Xv, "X_val", n_features=n_features)
+    check_features_in_range(Xv, "X_val", dtype)
     yv = validation.as_host_array(yv, "y_val")
     validation.check_rows(Xv.shape[0], yv, "y_val")
+    if loss.target == "real":
+        validation.check_in_float_range(yv, "y_val", dtype)
     Tv = host_targets(yv, loss, n_outputs if loss.target == "onehot" else None, "y_val")
     if Tv.shape[1] != n_outputs:
         raise ValueError(f"y_val: gives {Tv.shape[1]} outputs but y gives {n_outputs}")

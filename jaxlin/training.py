@@ -289,6 +289,8 @@ def _checked_start(p, init, n_features, n_outputs, dtype, n_models):
         )
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
         raise ValueError("init: the parameters contain NaN or infinite values")
+    validation.check_in_float_range(W, "init.W", dtype)
+    validation.check_in_float_range(b, "init.b", dtype, what="output")
     return Params(put(W, dtype), put(b, dtype))
 
 
@@ -406,7 +408,7 @@ def _fit_one(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs, key) ->
         finite=not deferred,
     )
     opts = opts.check(data.n_rows, loss, has_validation=data.X_val is not None, data=data)
-    out = _fit_prepared(data, loss, opts, ctrl, key, given.dtype, unscanned=X if deferred else None)
+    out = _fit_prepared(data, loss, opts, ctrl, key, given.dtype, X, deferred)
     res = FitResult(out.params, out.history, out.epochs, out.status, loss.name, data.n_classes)
     return res._replace(last=out.last)
 
@@ -455,11 +457,12 @@ def _agreed_classes(ctrl, loss, y, n_classes):
     return n_classes
 
 
-def _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=None):
+def _fit_prepared(data, loss, opts, ctrl, key, dtype, X=None, deferred=False):
     """``fit`` on checked inputs: the rows sharded where asked, the objective built, one run
-    of the driver. ``unscanned``: ``X`` as given when ``prepare`` left its scan for NaN and
-    infinity to the run; a run that ends at its start on a non-finite objective names the
-    cell then (or, ``X`` being finite, stays a run that overflowed)."""
+    of the driver. ``X``: the features as given; a run that diverged names the cell that
+    made it (``_name_bad_values``), or, ``X`` being finite, stays a run that overflowed.
+    ``deferred``: ``prepare`` left its scan for NaN and infinity to the run, which then
+    also scans for values whose squares overflow when it falls short of its tolerance."""
     Xj, T, w, n_rows = data.X, data.T, data.sample_weight, None
     if ctrl.devices is not None:
         Xj, T, w, n_rows = shard_rows(Xj, T, w, ctrl.devices)
@@ -472,20 +475,20 @@ def _fit_prepared(data, loss, opts, ctrl, key, dtype, unscanned=None):
         opts.settings(T.shape[1], n_rows, ctrl.callback is not None),
         control=ctrl,
     )
-    if unscanned is not None:
-        _name_bad_values(unscanned, data, out, opts, dtype, init)
+    if X is not None:
+        _name_bad_values(X, data, out, opts, dtype, init, squares=deferred)
     return out
 
 
-def _name_bad_values(X, data, out, opts: Options, dtype, init=None) -> None:
+def _name_bad_values(X, data, out, opts: Options, dtype, init=None, squares=True) -> None:
     """After a run (or a batch of them), raise naming the cell of ``X`` (as given) that
     ended it: a value that is not finite, or not finite in the run's float type, where a
-    run diverged at its start; a value whose square overflows where one fell short of its
-    tolerance (``_short_of_its_tolerance``). Nothing when ``X`` holds neither."""
-    status, epochs = np.asarray(out.status), np.asarray(out.epochs)
-    if np.any((status == driver.DIVERGED) & (epochs == 0)):
+    run diverged; with ``squares``, a value whose square overflows where one fell short of
+    its tolerance (``_short_of_its_tolerance``). Nothing when ``X`` holds neither. Each
+    scan costs a read of ``X``, made only after such a run."""
+    if np.any(np.asarray(out.status) == driver.DIVERGED):
         inputs.check_finite_after(X, data)
-    if _short_of_its_tolerance(out, opts, init):
+    if squares and _short_of_its_tolerance(out, opts, init):
         inputs.check_squares_after(X, dtype)
 
 
@@ -650,11 +653,15 @@ def _fit_one_vs_rest(X, y, loss, opts: Options, ctrl: RunControl, given: Inputs,
     onehot = np.pad(onehot, ((0, pad), (0, 0)))
     weights, weight_axis = data.sample_weight, None
     if per_class:  # (N, K): column c weighs the rows in class c's model
-        columns = np.pad(_class_weight_columns(given.sample_weight, len(y), k), ((0, 0), (0, pad)))
+        columns = _class_weight_columns(given.sample_weight, len(y), k)
+        columns = np.pad(
+            _weights_in_range(columns, dtype, "sample_weight[:, {0}] (class {0})"),
+            ((0, 0), (0, pad)),
+        )
         weights, weight_axis = put(columns, dtype), 0
     Xv = Tv = None
     if validation_data is not None:
-        Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k)
+        Xv, Tv = inputs.validation_targets(validation_data, multi, data.X.shape[1], k, dtype)
         Xv, Tv = (
             inputs.put_features(Xv, dtype),
             put(np.asarray(Tv).T[:, :, None], dtype),
@@ -824,7 +831,8 @@ def _many(caller, X, y, loss, options, *, seed, sample_weight, validation_data, 
         lr = np.atleast_1d(opts.learning_rate)
     w, w_axis = data.sample_weight, None
     if sw is not None and sw.ndim == 2:
-        w, w_axis = put(_check_weight_rows(sw, m, data.X.shape[0]), dtype), 0
+        rows = _check_weight_rows(sw, m, data.X.shape[0])
+        w, w_axis = put(_weights_in_range(rows, dtype, "sample_weight[{0}] (model {0})"), dtype), 0
     obj = Objective.build(
         loss, _penalty(opts._replace(l1=a1, l2=a2), dtype, m), w, opts.fit_intercept
     )
@@ -1028,6 +1036,15 @@ def _check_weight_rows(sw, m, n):
     for i, row in enumerate(sw):
         validation.check_sample_weight(row, n, f"sample_weight[{i}] (model {i})")
     return sw
+
+
+def _weights_in_range(rows, dtype, name):
+    """Each weighting of ``rows`` (``(M, N)``: model ``i``'s or class ``i``'s) within the
+    run's float type, and its sum too (``validation.check_weight_sum``)."""
+    for i, row in enumerate(rows):
+        validation.check_in_float_range(row, name.format(i), dtype)
+        validation.check_weight_sum(row, name.format(i), dtype)
+    return rows
 
 
 def shard_rows(X, T, w, devices):

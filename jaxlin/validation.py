@@ -480,13 +480,49 @@ def check_finite(X, name: str = "X", converted=None) -> None:
             continue
         row, col = np.argwhere(~np.isfinite(np.asarray(A)))[0]
         if too_large:
-            raise ValueError(
-                f"{name}: the value at row {row}, column {col} is too large for "
-                f"{np.dtype(A.dtype).name} (it becomes infinite); scale the features or "
-                "train in float64"
-            )
+            raise beyond_range(name, row, col, A.dtype)
         raise ValueError(
             f"{name}: contains NaN or infinite values (first at row {row}, column {col})"
+        )
+
+
+def beyond_range(name: str, row, col, dtype) -> ValueError:
+    """The error for the cell ``(row, col)`` of ``name``, finite as given, that becomes
+    infinite in ``dtype`` (a float64 value beyond float32's range)."""
+    return ValueError(
+        f"{name}: the value at row {row}, column {col} is too large for "
+        f"{np.dtype(dtype).name} (it becomes infinite); scale the features or train in float64"
+    )
+
+
+def check_in_float_range(values, name: str, dtype, what: str = "row") -> None:
+    """Raise naming ``name`` and the first entry of the finite host array ``values`` that
+    is beyond the range of the run's float type ``dtype`` (``1e300`` is ``inf`` in
+    float32), by its index (``what`` names the first axis). A no-op when ``dtype`` holds
+    float64's range; costs one pass over ``values`` otherwise."""
+    top = np.finfo(np.dtype(dtype)).max
+    a = np.asarray(values)
+    if a.size == 0 or a.dtype.kind != "f" or np.finfo(a.dtype).max <= top:
+        return  # (integers of up to 64 bits are within float32's range)
+    over = np.abs(a) > top
+    if np.any(over):
+        at = tuple(int(i) for i in np.argwhere(over)[0])
+        where = f"{what} {at[0]}" + (f", column {at[1]}" if len(at) > 1 else "")
+        raise ValueError(
+            f"{name}: {a[at]:g} at {where} is beyond the range of "
+            f"{np.dtype(dtype).name}, the run's float type; scale it down or train in float64"
+        )
+
+
+def check_weight_sum(w, name: str, dtype) -> None:
+    """Raise naming ``name`` when the weights ``w`` (finite, each within ``dtype``'s range)
+    sum beyond the range of ``dtype``: the objective's normaliser would be infinite and
+    every gradient zero — a fit that silently stays where it starts."""
+    total = float(np.sum(np.asarray(w, np.float64)))
+    if total > np.finfo(np.dtype(dtype)).max:
+        raise ValueError(
+            f"{name}: the weights sum to {total:g}, beyond the range of "
+            f"{np.dtype(dtype).name}, the run's float type; scale them down or train in float64"
         )
 
 

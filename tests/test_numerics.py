@@ -352,6 +352,145 @@ def test_one_vs_rest_and_many_models_name_a_value_they_cannot_train_on(dtype, wo
             run()
 
 
+@pytest.mark.parametrize("kind", ["dense", "csr", "bcoo"])
+@pytest.mark.parametrize(
+    "optimizer,batch_size", [("sgd", 8), ("perceptron", None), ("lbfgs", None)]
+)
+def test_a_value_beyond_float32_is_named_for_every_solver_and_input_kind(
+    kind, optimizer, batch_size
+):
+    """A float64 value past float32's largest number is infinite in a float32 run. The
+    full-batch dense run named it; a mini-batch run, a solver that visits rows one by
+    one, and every sparse run diverged with only a warning. Each names the cell now, and
+    the same data in float64 trains."""
+    import scipy.sparse as sp
+    from jax.experimental import sparse as jsparse
+
+    import jaxlin
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 5))
+    y = (X[:, 0] > 0).astype(int)
+    X[3, 2] = 1e100  # beyond float32's range; its square within float64's
+    given = {"csr": sp.csr_matrix, "bcoo": jsparse.BCOO.fromdense}.get(kind, np.asarray)(X)
+    loss = "perceptron_criterion" if optimizer == "perceptron" else "binary_cross_entropy"
+    kw = dict(optimizer=optimizer, batch_size=batch_size, epochs=3)
+    with pytest.raises(
+        ValueError, match=r"X: the value at row 3, column 2 is too large for float32"
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's cast to float32
+            jaxlin.fit(given, y, loss, dtype=np.float32, **kw)
+    r = jaxlin.fit(given, y, loss, dtype=np.float64, **kw)
+    assert np.all(np.isfinite(np.asarray(r.params.W)))
+
+
+def _beyond_float32_runs():
+    """(what is named, a float32 run given it beyond float32's range) pairs."""
+    import scipy.sparse as sp
+
+    import jaxlin
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(40, 4))
+    y = np.arange(40) % 2
+    y3 = np.arange(40) % 3
+    big_row = np.r_[1e300, np.ones(39)]
+    V = X.copy()
+    V[5, 1] = 1e300
+    f32 = dict(dtype=np.float32, epochs=3)
+    zero = np.zeros((4, 1))
+    return [
+        (
+            r"sample_weight: 1e\+300 at row 0 is beyond the range of float32",
+            lambda: jaxlin.fit(X, y, sample_weight=big_row, **f32),
+        ),
+        (
+            r"sample_weight: the weights sum to 4e\+39, beyond the range of float32",
+            lambda: jaxlin.fit(X, y, sample_weight=np.full(40, 1e38), **f32),
+        ),
+        (
+            r"sample_weight\[:, 0\] \(class 0\): the weights sum to 4e\+39",
+            lambda: jaxlin.fit(X, y3, "hinge", sample_weight=np.full((40, 3), 1e38), **f32),
+        ),
+        (
+            r"sample_weight\[1\] \(model 1\): 1e\+300 at row 0",
+            lambda: jaxlin.fit_many(
+                X,
+                y,
+                sample_weight=np.stack([np.ones(40), big_row]),
+                l2=[0.1, 0.2],
+                pairing="zip",
+                **f32,
+            ),
+        ),
+        (
+            r"y: 1e\+300 at row 0 is beyond the range of float32",
+            lambda: jaxlin.fit(X, big_row, "squared_error", **f32),
+        ),
+        (
+            r"y_val: 1e\+300 at row 0",
+            lambda: jaxlin.fit(
+                X, np.ones(40), "squared_error", validation_data=(X, big_row), **f32
+            ),
+        ),
+        (
+            r"X_val: the value at row 5, column 1 is too large for float32",
+            lambda: jaxlin.fit(X, y, validation_data=(V, y), **f32),
+        ),
+        (
+            r"X_val: the value at row 5, column 1 is too large for float32",
+            lambda: jaxlin.fit(X, y, validation_data=(sp.csr_matrix(V), y), **f32),
+        ),
+        (
+            r"X_val: the value at row 5, column 1 is too large for float32",
+            lambda: jaxlin.fit(X, y3, "hinge", validation_data=(V, y3), **f32),
+        ),
+        (
+            r"init.W: 1e\+300 at row 2, column 0",
+            lambda: jaxlin.fit(
+                X, y, init=jaxlin.Params(np.r_[zero[:2], [[1e300]], zero[3:]], np.zeros(1)), **f32
+            ),
+        ),
+        (
+            r"init.b: 1e\+300 at output 0",
+            lambda: jaxlin.fit(X, y, init=jaxlin.Params(zero, np.full(1, 1e300)), **f32),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_weights_targets_validation_rows_and_a_start_beyond_float32_are_named(case):
+    """Weights, real targets, validation rows and warm-start parameters that a float32 run
+    cannot hold (each, or the weights' sum: the objective's normaliser) are named with
+    where they are. They made the run diverge with a warning, or, for validation rows,
+    scored it as infinite silently, or, for weights summing past the range, left every
+    gradient zero: a fit that stayed at its start."""
+    words, run = _beyond_float32_runs()[case]
+    with pytest.raises(ValueError, match=words), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        run()
+
+
+def test_values_within_float32_and_float64_runs_are_not_refused():
+    """The range checks refuse nothing a run can hold: weights summing near float32's
+    largest number, and 1e300 weights, targets and validation rows in float64."""
+    import jaxlin
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(40, 4))
+    y = (X[:, 0] > 0).astype(int)
+    big_row = np.r_[1e300, np.ones(39)]
+    r = jaxlin.fit(X, y, sample_weight=np.full(40, 1e36), dtype=np.float32, epochs=5)
+    plain = jaxlin.fit(X, y, dtype=np.float32, epochs=5)
+    np.testing.assert_allclose(np.asarray(r.params.W), np.asarray(plain.params.W), rtol=1e-5)
+    V = X.copy()
+    V[0, 0] = 1e300
+    jaxlin.fit(X, y, sample_weight=big_row, validation_data=(V, y), dtype=np.float64, epochs=3)
+    r = jaxlin.fit(X, big_row, "squared_error", dtype=np.float64, epochs=3)
+    assert r.stop_reason != "diverged" or np.all(np.isfinite(np.asarray(r.params.W)))
+
+
 @pytest.mark.parametrize("name,fn", list(_example_functions()))
 def test_a_loss_given_a_batch_is_the_function_of_each_row(name, fn):
     """Scores ``(N, K)`` (or more leading axes) are a batch: each row's value, as

@@ -123,14 +123,12 @@ def check_features_in_range(X, name: str, dtype) -> None:
         return  # integers (of up to 64 bits) and narrower floats fit
     if sparse.is_sparse(X):
         coo = sparse.as_csr(X, name).tocoo()
-        over = np.abs(coo.data) > top
-        if np.any(over):
-            e = int(np.argmax(over))
-            raise validation.beyond_range(name, coo.row[e], coo.col[e], dtype)
-        return
-    over = np.abs(np.asarray(X)) > top
-    if np.any(over):
-        row, col = np.argwhere(over)[0]
+        if validation.within(coo.data, top):
+            return
+        e = int(np.argmax(np.abs(coo.data) > top))
+        raise validation.beyond_range(name, coo.row[e], coo.col[e], dtype)
+    if not validation.within(X, top):
+        row, col = np.argwhere(np.abs(np.asarray(X)) > top)[0]
         raise validation.beyond_range(name, row, col, dtype)
 
 

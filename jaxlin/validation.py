@@ -504,14 +504,20 @@ def check_in_float_range(values, name: str, dtype, what: str = "row") -> None:
     a = np.asarray(values)
     if a.size == 0 or a.dtype.kind != "f" or np.finfo(a.dtype).max <= top:
         return  # (integers of up to 64 bits are within float32's range)
-    over = np.abs(a) > top
-    if np.any(over):
-        at = tuple(int(i) for i in np.argwhere(over)[0])
+    if not within(a, top):
+        at = tuple(int(i) for i in np.argwhere(np.abs(a) > top)[0])
         where = f"{what} {at[0]}" + (f", column {at[1]}" if len(at) > 1 else "")
         raise ValueError(
             f"{name}: {a[at]:g} at {where} is beyond the range of "
             f"{np.dtype(dtype).name}, the run's float type; scale it down or train in float64"
         )
+
+
+def within(values, top) -> bool:
+    """Whether the finite ``values`` all lie in ``[−top, top]``: two reductions, no
+    temporary array (finding where one is not is left to the error's path)."""
+    a = np.asarray(values)
+    return a.size == 0 or bool(a.max() <= top and a.min() >= -top)
 
 
 def check_weight_sum(w, name: str, dtype) -> None:

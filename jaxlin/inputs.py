@@ -67,8 +67,7 @@ def prepare(
         raise ValueError(f"y: has {y_arr.shape[0]} labels but X has {n} rows")
     w = validation.check_sample_weight(sample_weight, n)
     if w is not None:
-        validation.check_in_float_range(w, "sample_weight", dtype)
-        validation.check_weight_sum(w, "sample_weight", dtype)
+        validation.check_weights_in_range(w, "sample_weight", dtype)
     if loss.target == "real":
         validation.check_in_float_range(y_arr, "y", dtype)
     T, labels = targets_and_labels(y_arr, loss, n_classes, dtype=np.dtype(dtype))
@@ -106,30 +105,23 @@ def check_finite_after(X, data: Data) -> None:
     if not sparse.is_sparse(X):
         validation.check_finite(validation.check_features(X, "X", finite=False), "X", data.X)
         return
-    coo = sparse.as_csr(X).tocoo()  # row by row; its values checked finite as given
-    with np.errstate(over="ignore"):
-        beyond = ~np.isfinite(coo.data.astype(data.X.dtype))
-    if np.any(beyond):
-        e = int(np.argmax(beyond))
-        raise validation.beyond_range("X", coo.row[e], coo.col[e], data.X.dtype)
+    check_features_in_range(X, "X", data.X.dtype)  # (as_csr names a NaN first)
 
 
 def check_features_in_range(X, name: str, dtype) -> None:
-    """Raise naming the first cell (row, column) of the checked features ``X`` (dense, or
-    SciPy CSR: its stored entries) that is beyond the range of ``dtype``, in which they are
-    computed. Nothing to scan when ``X``'s own type fits in ``dtype``."""
-    top = np.finfo(np.dtype(dtype)).max
-    if X.dtype.kind != "f" or np.finfo(X.dtype).max <= top:
-        return  # integers (of up to 64 bits) and narrower floats fit
-    if sparse.is_sparse(X):
-        coo = sparse.as_csr(X, name).tocoo()
-        if validation.within(coo.data, top):
-            return
-        e = int(np.argmax(np.abs(coo.data) > top))
-        raise validation.beyond_range(name, coo.row[e], coo.col[e], dtype)
-    if not validation.within(X, top):
-        row, col = np.argwhere(np.abs(np.asarray(X)) > top)[0]
-        raise validation.beyond_range(name, row, col, dtype)
+    """Raise naming the first cell (row, column) of the checked, finite features ``X``
+    (dense, or SciPy CSR: its stored entries, never densified) that becomes infinite in
+    ``dtype``, in which they are computed (``validation.first_beyond``)."""
+    if not sparse.is_sparse(X):
+        at = validation.first_beyond(X, dtype)
+        if at is not None:
+            row, col = at
+            raise validation.beyond_range(name, row, col, dtype)
+        return
+    coo = sparse.as_csr(X, name).tocoo()
+    at = validation.first_beyond(coo.data, dtype)
+    if at is not None:
+        raise validation.beyond_range(name, coo.row[at[0]], coo.col[at[0]], dtype)
 
 
 def check_squares_after(X, dtype) -> None:

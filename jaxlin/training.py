@@ -1040,10 +1040,9 @@ def _check_weight_rows(sw, m, n):
 
 def _weights_in_range(rows, dtype, name):
     """Each weighting of ``rows`` (``(M, N)``: model ``i``'s or class ``i``'s) within the
-    run's float type, and its sum too (``validation.check_weight_sum``)."""
+    run's float type, and its sum too (``validation.check_weights_in_range``)."""
     for i, row in enumerate(rows):
-        validation.check_in_float_range(row, name.format(i), dtype)
-        validation.check_weight_sum(row, name.format(i), dtype)
+        validation.check_weights_in_range(row, name.format(i), dtype)
     return rows
 
 

@@ -495,35 +495,40 @@ def beyond_range(name: str, row, col, dtype) -> ValueError:
     )
 
 
+def first_beyond(values, dtype):
+    """The index (a tuple) of the first of the finite host ``values`` that becomes infinite
+    in the float type ``dtype`` (``1e300`` in float32), or ``None``. Two reductions when
+    every value lies within ``dtype``'s largest number; the conversion only past it (a
+    value just past it may still round to it)."""
+    a = np.asarray(values)
+    top = np.finfo(np.dtype(dtype)).max
+    if a.size == 0 or a.dtype.kind != "f" or np.finfo(a.dtype).max <= top:
+        return None  # (integers of up to 64 bits are within float32's range)
+    if a.max() <= top and a.min() >= -top:
+        return None
+    with np.errstate(over="ignore"):
+        infinite = np.isinf(a.astype(dtype))
+    return tuple(int(i) for i in np.argwhere(infinite)[0]) if infinite.any() else None
+
+
 def check_in_float_range(values, name: str, dtype, what: str = "row") -> None:
     """Raise naming ``name`` and the first entry of the finite host array ``values`` that
-    is beyond the range of the run's float type ``dtype`` (``1e300`` is ``inf`` in
-    float32), by its index (``what`` names the first axis). A no-op when ``dtype`` holds
-    float64's range; costs one pass over ``values`` otherwise."""
-    top = np.finfo(np.dtype(dtype)).max
-    a = np.asarray(values)
-    if a.size == 0 or a.dtype.kind != "f" or np.finfo(a.dtype).max <= top:
-        return  # (integers of up to 64 bits are within float32's range)
-    if not within(a, top):
-        at = tuple(int(i) for i in np.argwhere(np.abs(a) > top)[0])
+    the run's float type ``dtype`` cannot hold (``first_beyond``), by its index (``what``
+    names the first axis)."""
+    at = first_beyond(values, dtype)
+    if at is not None:
         where = f"{what} {at[0]}" + (f", column {at[1]}" if len(at) > 1 else "")
         raise ValueError(
-            f"{name}: {a[at]:g} at {where} is beyond the range of "
+            f"{name}: {np.asarray(values)[at]:g} at {where} is beyond the range of "
             f"{np.dtype(dtype).name}, the run's float type; scale it down or train in float64"
         )
 
 
-def within(values, top) -> bool:
-    """Whether the finite ``values`` all lie in ``[−top, top]``: two reductions, no
-    temporary array (finding where one is not is left to the error's path)."""
-    a = np.asarray(values)
-    return a.size == 0 or bool(a.max() <= top and a.min() >= -top)
-
-
-def check_weight_sum(w, name: str, dtype) -> None:
-    """Raise naming ``name`` when the weights ``w`` (finite, each within ``dtype``'s range)
-    sum beyond the range of ``dtype``: the objective's normaliser would be infinite and
-    every gradient zero — a fit that silently stays where it starts."""
+def check_weights_in_range(w, name: str, dtype) -> None:
+    """Each weight of ``w`` (finite) within the run's float type ``dtype``, and their sum,
+    the objective's normaliser: past the range it is infinite and every gradient zero — a
+    fit that silently stays where it starts."""
+    check_in_float_range(w, name, dtype)
     total = float(np.sum(np.asarray(w, np.float64)))
     if total > np.finfo(np.dtype(dtype)).max:
         raise ValueError(

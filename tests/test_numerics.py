@@ -472,6 +472,19 @@ def test_weights_targets_validation_rows_and_a_start_beyond_float32_are_named(ca
         run()
 
 
+def test_a_value_that_rounds_to_float32s_largest_is_within_its_range():
+    """Past float32's largest number but within half its last step, a float64 value rounds
+    to that number, not to infinity: it is not refused; twice it is."""
+    from jaxlin import validation
+
+    top = float(np.finfo(np.float32).max)
+    just_past = np.nextafter(top, np.inf)
+    assert np.isfinite(np.float32(just_past))  # the premise: it rounds to the largest
+    assert validation.first_beyond(np.array([1.0, just_past]), np.float32) is None
+    assert validation.first_beyond(np.array([[1.0, 0.0], [0.0, -2 * top]]), np.float32) == (1, 1)
+    assert validation.first_beyond(np.array([2 * top]), np.float64) is None
+
+
 def test_values_within_float32_and_float64_runs_are_not_refused():
     """The range checks refuse nothing a run can hold: weights summing near float32's
     largest number, and 1e300 weights, targets and validation rows in float64."""
